@@ -1,0 +1,67 @@
+"""The narrow seam between the pure core and the world.
+
+The core never imports ``js`` or ``pyodide``: it is handed a :class:`Transport` (bytes over
+HTTP) and a :class:`LibraryLoader` (WebAssembly side modules into the runtime). In the
+browser these are :mod:`pyemscripten.browser`'s; natively, :mod:`pyemscripten.native`'s;
+in tests, subclasses that serve from memory.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Response:
+    """A complete HTTP answer. ``headers`` keys are lower case."""
+
+    url: str
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+# Called with (bytes done, bytes total or None) while a body streams in.
+ByteProgress = Callable[[int, "int | None"], None]
+
+
+class Transport(ABC):
+    """Fetches URLs. Implementations raise :class:`~pyemscripten.errors.NetworkError` when no
+    HTTP answer came (reset, refused, timeout); HTTP error statuses are returned, not raised."""
+
+    @abstractmethod
+    async def get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        on_progress: ByteProgress | None = None,
+    ) -> Response: ...
+
+
+@dataclass(frozen=True)
+class LibraryToLoad:
+    """One side module to bring into the runtime, with where it sits in the file system."""
+
+    path: str  # absolute path in the runtime's file system
+    project: str
+    global_: bool  # load RTLD_GLOBAL: other modules resolve symbols against it
+
+
+class LibraryLoader(ABC):
+    """Loads side modules into the running runtime, in the order given."""
+
+    @abstractmethod
+    async def load(self, libraries: Sequence[LibraryToLoad]) -> None: ...
+
+
+class NoLibraryLoader(LibraryLoader):
+    """For native use (locking, tests of the pure core): loading is a no-op."""
+
+    async def load(self, libraries: Sequence[LibraryToLoad]) -> None:
+        return None

@@ -1,0 +1,245 @@
+"""The install target: which wheels a runtime takes and how its markers evaluate.
+
+PEP 783 names each Emscripten ABI ``pyemscripten_<YEAR>_<PATCH>_wasm32``. There are no
+ranges: a runtime accepts wheels for its own platform version and pure wheels, nothing
+else. Before PEP 783 the same ABIs were spelled ``pyodide_<YEAR>_<PATCH>_wasm32``; we accept
+that spelling of the *same* ABI as a documented legacy alias, ranked after the new one.
+
+Everything here is pure: :meth:`Target.for_platform` builds a target from given values (so
+a native machine can resolve and lock for a browser), and :func:`detect_inputs` is the one
+small helper that reads the running interpreter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.tags import Tag, compatible_tags, cpython_tags
+
+from .errors import UnsupportedRuntimeError
+
+# Platform versions keyed by the Emscripten release that defines them (Pyodide's ABI docs).
+# Only used when a runtime sets neither PYEMSCRIPTEN_PLATFORM_VERSION nor PYODIDE_ABI_VERSION.
+_PLATFORM_BY_EMSCRIPTEN: Mapping[str, str] = {
+    "3.1.58": "2024_0",
+    "4.0.9": "2025_0",
+    "5.0.3": "2026_0",
+    "6.0.5": "2026_5",
+}
+
+_PLATFORM_RE = re.compile(r"^(?:pyemscripten|pyodide)_(\d{4})_(\d+)_wasm32$")
+_VERSION_RE = re.compile(r"^(\d{4})_(\d+)$")
+
+
+@dataclass(frozen=True, order=True)
+class PlatformTag:
+    """One PEP 783 platform: ``str()`` gives ``pyemscripten_<year>_<patch>_wasm32``."""
+
+    year: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> PlatformTag:
+        """Parse ``pyemscripten_2026_0_wasm32``, ``pyodide_2026_0_wasm32`` or ``2026_0``.
+
+        Raises :class:`UnsupportedRuntimeError` for anything else.
+        """
+        m = _PLATFORM_RE.match(text) or _VERSION_RE.match(text)
+        if not m:
+            raise UnsupportedRuntimeError(
+                f"{text!r} is not a pyemscripten platform (expected e.g. pyemscripten_2026_0_wasm32)"
+            )
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @property
+    def version(self) -> str:
+        return f"{self.year}_{self.patch}"
+
+    @property
+    def legacy(self) -> str:
+        """The pre-PEP 783 spelling of the same ABI."""
+        return f"pyodide_{self.version}_wasm32"
+
+    def __str__(self) -> str:
+        return f"pyemscripten_{self.version}_wasm32"
+
+
+@dataclass(frozen=True)
+class RuntimeInputs:
+    """What we read from an interpreter to compute its target (all plain values)."""
+
+    python_version: str  # full, e.g. "3.14.2"
+    platform_version: str | None  # PYEMSCRIPTEN_PLATFORM_VERSION
+    abi_version: str | None  # PYODIDE_ABI_VERSION (legacy name of the same value)
+    emscripten_version: str | None  # from sys._emscripten_info, e.g. "5.0.3"
+    marker_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def platform_from_inputs(inputs: RuntimeInputs) -> PlatformTag:
+    """The platform of a runtime: the config variable, its legacy name, then the Emscripten map.
+
+    Raises :class:`UnsupportedRuntimeError` when none of them is known.
+    """
+    for value in (inputs.platform_version, inputs.abi_version):
+        if value:
+            return PlatformTag.parse(str(value))
+    if inputs.emscripten_version in _PLATFORM_BY_EMSCRIPTEN:
+        return PlatformTag.parse(_PLATFORM_BY_EMSCRIPTEN[inputs.emscripten_version])
+    raise UnsupportedRuntimeError(
+        "the interpreter sets neither PYEMSCRIPTEN_PLATFORM_VERSION nor PYODIDE_ABI_VERSION, "
+        f"and Emscripten {inputs.emscripten_version or '(unknown)'} has no known platform version"
+    )
+
+
+def _marker_environment(python_version: str, emscripten_version: str) -> dict[str, str]:
+    major_minor = ".".join(python_version.split(".")[:2])
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": python_version,
+        "os_name": "posix",
+        "platform_machine": "wasm32",
+        "platform_release": emscripten_version,
+        "platform_system": "Emscripten",
+        "platform_version": "#1",
+        "python_full_version": python_version,
+        "platform_python_implementation": "CPython",
+        "python_version": major_minor,
+        "sys_platform": "emscripten",
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything resolution needs to know about the runtime it resolves for."""
+
+    platform: PlatformTag
+    python_version: str  # full, e.g. "3.14.2"
+    tags: tuple[Tag, ...]
+    marker_environment: Mapping[str, str]
+
+    @classmethod
+    def for_platform(
+        cls,
+        platform: str | PlatformTag,
+        python_version: str,
+        marker_environment: Mapping[str, str] | None = None,
+        emscripten_version: str | None = None,
+    ) -> Target:
+        """Build the target of a CPython runtime on ``platform`` (works on any machine)."""
+        plat = platform if isinstance(platform, PlatformTag) else PlatformTag.parse(platform)
+        if python_version.count(".") == 1:
+            python_version += ".0"
+        env = _marker_environment(python_version, emscripten_version or _emscripten_for(plat))
+        env.update(marker_environment or {})
+        return cls(plat, python_version, tuple(compatible_tag_list(plat, python_version)), env)
+
+    @classmethod
+    def from_inputs(cls, inputs: RuntimeInputs) -> Target:
+        """Build the target from values read off an interpreter (see :func:`detect_inputs`)."""
+        return cls.for_platform(
+            platform_from_inputs(inputs),
+            inputs.python_version,
+            inputs.marker_environment,
+            inputs.emscripten_version,
+        )
+
+    @property
+    def python_major_minor(self) -> tuple[int, int]:
+        major, minor = self.python_version.split(".")[:2]
+        return int(major), int(minor)
+
+    @property
+    def tag_strings(self) -> list[str]:
+        return [str(t) for t in self.tags]
+
+    def tag_rank(self, tags: frozenset[Tag]) -> int | None:
+        """Rank of the best tag in ``tags`` (lower is better), or None when none fits."""
+        ranks = self._ranks()
+        best = min((ranks[t] for t in tags if t in ranks), default=None)
+        return best
+
+    def _ranks(self) -> dict[Tag, int]:
+        cached = self.__dict__.get("_rank_cache")
+        if cached is None:
+            cached = {t: i for i, t in enumerate(self.tags)}
+            object.__setattr__(self, "_rank_cache", cached)
+        return cached
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "platform": str(self.platform),
+            "python_version": self.python_version,
+            "tags": self.tag_strings,
+        }
+
+
+def _emscripten_for(plat: PlatformTag) -> str:
+    for emsdk, version in _PLATFORM_BY_EMSCRIPTEN.items():
+        if version == plat.version:
+            return emsdk
+    return "0.0.0"
+
+
+def compatible_tag_list(platform: PlatformTag, python_version: str) -> list[Tag]:
+    """Tags a CPython ``python_version`` runtime on ``platform`` accepts, best first.
+
+    Binary tags for the PEP 783 name, then the legacy ``pyodide_`` name of the same ABI,
+    then pure-Python tags. Nothing for any other platform version.
+    """
+    major, minor = (int(x) for x in python_version.split(".")[:2])
+    platforms = [str(platform), platform.legacy]
+    tags = list(cpython_tags((major, minor), platforms=platforms))
+    tags += list(compatible_tags((major, minor), f"cp{major}{minor}", platforms=platforms))
+    seen: set[Tag] = set()
+    unique = []
+    for tag in tags:
+        if tag not in seen:
+            seen.add(tag)
+            unique.append(tag)
+    return unique
+
+
+def detect_inputs() -> RuntimeInputs:
+    """Read the running interpreter (the one place that looks at ``sys``/``sysconfig``).
+
+    Raises :class:`UnsupportedRuntimeError` on a non-Emscripten interpreter.
+    """
+    import platform as _platform
+    import sys
+    import sysconfig
+
+    from packaging.markers import default_environment
+
+    if sys.platform != "emscripten":
+        raise UnsupportedRuntimeError(
+            f"this interpreter runs on {sys.platform!r}, not emscripten; "
+            "use Target.for_platform(...) to resolve for a browser from here"
+        )
+    info = getattr(sys, "_emscripten_info", None)
+    emscripten = ".".join(str(x) for x in info.emscripten_version) if info else None
+    env = dict(default_environment())
+    return RuntimeInputs(
+        python_version=_platform.python_version(),
+        platform_version=sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION"),
+        abi_version=sysconfig.get_config_var("PYODIDE_ABI_VERSION"),
+        emscripten_version=emscripten,
+        marker_environment=env,
+    )
+
+
+def current_target() -> Target:
+    """The target of the running runtime. Raises :class:`UnsupportedRuntimeError` off-browser."""
+    return Target.from_inputs(detect_inputs())
+
+
+def platform_tag() -> PlatformTag:
+    """The running runtime's PEP 783 platform tag, e.g. ``pyemscripten_2026_0_wasm32``."""
+    return platform_from_inputs(detect_inputs())
+
+
+def compatible_tags_for_runtime() -> list[str]:
+    """Every tag the running runtime accepts, best first."""
+    return current_target().tag_strings
