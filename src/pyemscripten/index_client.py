@@ -1,0 +1,126 @@
+"""Fetching from simple indexes: project pages and PEP 658 metadata files.
+
+Rule for several indexes (no dependency confusion): a project is taken whole from the
+*first* index, in the order given, that has a page for it; later indexes are not asked
+once one answered, and files are never mixed across indexes. An index that answers 404 (or
+410) for a project is skipped; any other failure is an error, never silently skipped.
+
+Transient failures (connection reset, timeout, HTTP 408/425/429/5xx) are retried a bounded
+number of times with exponential backoff; permanent ones (404, bad hash) are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
+
+from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
+from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
+from .seams import ByteProgress, Response, Transport
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # total tries, the first included
+    backoff: float = 0.25  # seconds before the 2nd try; doubles each time
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def get_ok(
+    transport: Transport,
+    url: str,
+    *,
+    project: str | None,
+    what: str,
+    retry: RetryPolicy,
+    headers: Mapping[str, str] | None = None,
+    allow_missing: bool = False,
+    on_progress: ByteProgress | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> Response | None:
+    """GET ``url``, retrying transient failures. Returns None for 404/410 if ``allow_missing``.
+
+    Raises :class:`IndexHTTPError` or :class:`NetworkError` once retries are spent.
+    """
+    delay = retry.backoff
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            response = await transport.get(url, headers, on_progress)
+        except NetworkError as exc:
+            if attempt == retry.attempts:
+                raise NetworkError(url, f"{exc.reason} (after {attempt} tries)", project) from None
+        else:
+            if 200 <= response.status < 300:
+                return response
+            if allow_missing and response.status in (404, 410):
+                return None
+            error = IndexHTTPError(url, response.status, project, what)
+            if not error.transient or attempt == retry.attempts:
+                raise error
+        await sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def project_url(index_url: str, project: str) -> str:
+    return index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
+
+
+class IndexClient:
+    """Answers "which files does project X have" and "what does file Y depend on"."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        index_urls: Sequence[str] = (DEFAULT_INDEX_URL,),
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.transport = transport
+        self.index_urls = list(index_urls) or [DEFAULT_INDEX_URL]
+        self.retry = retry
+        self.sleep = sleep
+        self.page_fetches = 0
+        self.metadata_fetches = 0
+
+    async def project_page(self, project: str) -> ProjectPage:
+        """The project's page from the first index that has it.
+
+        Raises :class:`ProjectNotFoundError`, :class:`IndexHTTPError`, :class:`NetworkError`,
+        :class:`~pyemscripten.errors.IndexFormatError`.
+        """
+        name = canonicalize_name(project)
+        for index_url in self.index_urls:
+            url = project_url(index_url, name)
+            self.page_fetches += 1
+            response = await get_ok(
+                self.transport, url, project=name, what="project page", retry=self.retry,
+                headers={"Accept": ACCEPT_HEADER}, allow_missing=True, sleep=self.sleep,
+            )
+            if response is None:
+                continue
+            return parse_project_page(response.body, response.url or url, response.content_type, name)
+        raise ProjectNotFoundError(name, self.index_urls)
+
+    async def core_metadata(self, project: str, file: IndexFile) -> bytes:
+        """The PEP 658 metadata file of ``file``, checked against its hash when one is given."""
+        self.metadata_fetches += 1
+        response = await get_ok(
+            self.transport, file.metadata_url, project=project, what="metadata file",
+            retry=self.retry, sleep=self.sleep,
+        )
+        assert response is not None
+        expected = dict(file.core_metadata or ()).get("sha256")
+        if expected:
+            got = hashlib.sha256(response.body).hexdigest()
+            if got != expected:
+                raise HashMismatchError(file.filename + ".metadata", file.metadata_url, "sha256", expected, got, project)
+        return response.body

@@ -1,0 +1,240 @@
+"""Project pages of a simple repository: PEP 691 JSON, with PEP 503 HTML as a fallback.
+
+Pure: bytes and the page URL in, a :class:`ProjectPage` out. File URLs are made absolute
+against the page URL (PEP 691 allows relative ones). Only wheels are kept: pyemscripten
+never builds from source. Any malformed page raises :class:`IndexFormatError`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+from .errors import IndexFormatError
+
+JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_CONTENT_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
+# Ask for JSON first, then HTML (PEP 691's content negotiation).
+ACCEPT_HEADER = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+SUPPORTED_MAJOR = 1
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One wheel on a project page."""
+
+    filename: str
+    url: str  # absolute, without fragment
+    hashes: tuple[tuple[str, str], ...]  # (algorithm, hex digest), lower case
+    requires_python: str | None = None
+    yanked: str | None = None  # None: not yanked; "" yanked without reason
+    core_metadata: tuple[tuple[str, str], ...] | None = None  # None: no .metadata file offered
+    size: int | None = None
+    upload_time: str | None = None
+
+    @property
+    def hash_dict(self) -> dict[str, str]:
+        return dict(self.hashes)
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hash_dict.get("sha256")
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url + ".metadata"
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """A project's files on one index."""
+
+    project: str
+    url: str
+    files: tuple[IndexFile, ...]
+    api_version: str = "1.0"
+
+
+def parse_project_page(body: bytes, url: str, content_type: str, project: str) -> ProjectPage:
+    """Parse a project page answered with ``content_type``.
+
+    Raises :class:`IndexFormatError` for an unknown content type or a malformed page.
+    """
+    if content_type == JSON_CONTENT_TYPE or content_type == "application/json":
+        return parse_json_page(body, url, project)
+    if content_type in HTML_CONTENT_TYPES or content_type == "":
+        return parse_html_page(body, url, project)
+    raise IndexFormatError(url, f"unexpected content type {content_type!r}", project)
+
+
+# --- PEP 691 JSON --------------------------------------------------------------------
+
+
+def _hash_pairs(value: Any, url: str, project: str, what: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise IndexFormatError(url, f"{what} must be an object of hashes", project)
+    pairs = []
+    for algorithm, digest in value.items():
+        if not isinstance(algorithm, str) or not isinstance(digest, str):
+            raise IndexFormatError(url, f"{what} has a non-string entry", project)
+        pairs.append((algorithm.lower(), digest.lower()))
+    return tuple(sorted(pairs))
+
+
+def _json_metadata(entry: Mapping[str, Any], url: str, project: str) -> tuple[tuple[str, str], ...] | None:
+    # PEP 714 renamed dist-info-metadata to core-metadata; accept both, prefer the new one.
+    value = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ()
+    return _hash_pairs(value, url, project, "core-metadata")
+
+
+def _json_yanked(value: Any, url: str, project: str) -> str | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise IndexFormatError(url, "yanked must be a boolean or a reason string", project)
+
+
+def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:
+    if not isinstance(entry, Mapping):
+        raise IndexFormatError(url, "a files entry is not an object", project)
+    filename = entry.get("filename")
+    file_url = entry.get("url")
+    if not isinstance(filename, str) or not isinstance(file_url, str):
+        raise IndexFormatError(url, "a files entry lacks a string filename or url", project)
+    if not filename.endswith(".whl"):
+        return None
+    if "hashes" not in entry:
+        raise IndexFormatError(url, f"the entry for {filename} has no 'hashes' key", project)
+    requires_python = entry.get("requires-python")
+    size = entry.get("size")
+    upload_time = entry.get("upload-time")
+    return IndexFile(
+        filename=filename,
+        url=urldefrag(urljoin(url, file_url))[0],
+        hashes=_hash_pairs(entry["hashes"], url, project, f"hashes of {filename}"),
+        requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
+        yanked=_json_yanked(entry.get("yanked"), url, project),
+        core_metadata=_json_metadata(entry, url, project),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time=upload_time if isinstance(upload_time, str) else None,
+    )
+
+
+def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
+    """Parse a PEP 691 JSON project page. Raises :class:`IndexFormatError`."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexFormatError(url, f"not valid JSON ({exc})", project) from None
+    if not isinstance(data, Mapping):
+        raise IndexFormatError(url, "the page is not a JSON object", project)
+    meta = data.get("meta")
+    api_version = meta.get("api-version") if isinstance(meta, Mapping) else None
+    if not isinstance(api_version, str):
+        raise IndexFormatError(url, "meta.api-version is missing", project)
+    major = api_version.split(".")[0]
+    if not major.isdigit() or int(major) > SUPPORTED_MAJOR:
+        raise IndexFormatError(
+            url, f"API version {api_version} is newer than this installer supports (1.x)", project
+        )
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise IndexFormatError(url, "'files' is missing or not a list", project)
+    parsed = (_json_file(entry, url, project) for entry in files)
+    return ProjectPage(project, url, tuple(f for f in parsed if f is not None), api_version)
+
+
+# --- PEP 503 HTML --------------------------------------------------------------------
+
+
+class _AnchorCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._current: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            self._current = dict(attrs)
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._current is not None:
+            self.anchors.append((self._current, "".join(self._text).strip()))
+            self._current = None
+
+
+def _html_hashes(fragment: str) -> tuple[tuple[str, str], ...]:
+    if "=" not in fragment:
+        return ()
+    algorithm, digest = fragment.split("=", 1)
+    return ((algorithm.lower(), digest.lower()),)
+
+
+def _html_metadata(attrs: Mapping[str, str | None]) -> tuple[tuple[str, str], ...] | None:
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in attrs:
+            value = attrs[key] or "true"
+            if value.lower() == "true":
+                return ()
+            if value.lower() == "false":
+                return None
+            return _html_hashes(value)
+    return None
+
+
+def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
+    """Parse a PEP 503 HTML project page. Raises :class:`IndexFormatError`."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IndexFormatError(url, f"the page is not UTF-8 ({exc.reason})", project) from None
+    collector = _AnchorCollector()
+    try:
+        collector.feed(text)
+        collector.close()
+    except Exception as exc:  # html.parser raises assorted types on hostile input
+        raise IndexFormatError(url, f"unparseable HTML ({exc})", project) from None
+    base = urljoin(url, collector.base) if collector.base else url
+    files = []
+    for attrs, text_name in collector.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        absolute, fragment = urldefrag(urljoin(base, href))
+        filename = absolute.rsplit("/", 1)[-1] or text_name
+        if not filename.endswith(".whl"):
+            continue
+        yanked = attrs.get("data-yanked")
+        requires_python = attrs.get("data-requires-python")
+        files.append(
+            IndexFile(
+                filename=filename,
+                url=absolute,
+                hashes=_html_hashes(fragment),
+                requires_python=html.unescape(requires_python) if requires_python else None,
+                yanked=None if "data-yanked" not in attrs else (yanked or ""),
+                core_metadata=_html_metadata(attrs),
+            )
+        )
+    return ProjectPage(project, url, tuple(files), "1.0")

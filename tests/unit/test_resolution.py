@@ -1,0 +1,125 @@
+"""Resolver cases as data (tests/unit/resolver_cases/*.json), plus option behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from pyemscripten import errors
+from pyemscripten.index_client import IndexClient, RetryPolicy
+from pyemscripten.resolution import InstalledDist, ResolveOptions, resolve
+from pyemscripten.target import Target
+
+from .fake_index import BASE, FakeIndex
+
+CASES = sorted((Path(__file__).parent / "resolver_cases").glob("*.json"))
+TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def run(index: FakeIndex, request: list[str], **kwargs):
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=_no_sleep)
+    installed = kwargs.pop("installed", None)
+    return asyncio.run(resolve(request, TARGET, client, installed, ResolveOptions(**kwargs)))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_case(path: Path) -> None:
+    case = json.loads(path.read_text())
+    index = FakeIndex(case["index"])
+    if "error" in case:
+        with pytest.raises(getattr(errors, case["error"])) as info:
+            run(index, case["request"], **case.get("options", {}))
+        for text in case.get("message_contains", []):
+            assert text in str(info.value), str(info.value)
+        return
+    result = run(index, case["request"], **case.get("options", {}))
+    assert {d.name: str(d.version) for d in result.dists} == case["expected"]
+
+
+def test_constraints_pre_and_no_deps() -> None:
+    index = FakeIndex({"a": {"1.0": {"requires": ["b"]}, "2.0b1": {"requires": ["b"]}}, "b": {"1.0": {}, "2.0": {}}})
+    got = run(index, ["a"], constraints=("b<2",))
+    assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "1.0"}
+    got = run(index, ["a"], pre=True)
+    assert {d.name: str(d.version) for d in got.dists} == {"a": "2.0b1", "b": "2.0"}
+    got = run(index, ["a"], deps=False)
+    assert [d.name for d in got.dists] == ["a"]
+
+
+def test_installed_counts_and_reinstall() -> None:
+    index = FakeIndex({"a": {"1.0": {}, "2.0": {}}})
+    installed = {"a": InstalledDist("a", Version("1.0"))}
+    got = run(index, ["a"], installed=installed)
+    assert got.dists[0].installed and str(got.dists[0].version) == "1.0"
+    assert got.to_install == []
+    got = run(index, ["a>=2"], installed=installed)
+    assert str(got.to_install[0].version) == "2.0"
+    got = run(index, ["a"], installed=installed, reinstall=True)
+    assert str(got.to_install[0].version) == "2.0"
+
+
+def test_installed_dependencies_are_followed() -> None:
+    index = FakeIndex({"b": {"1.0": {}}})
+    installed = {"a": InstalledDist("a", Version("1.0"), (Requirement("b"),))}
+    got = run(index, ["a"], installed=installed)
+    assert {d.name for d in got.to_install} == {"b"}
+
+
+def test_dependencies_before_dependents_and_plan() -> None:
+    index = FakeIndex({"top": {"1.0": {"requires": ["mid"]}}, "mid": {"1.0": {"requires": ["leaf"]}}, "leaf": {"1.0": {}}})
+    got = run(index, ["top"])
+    assert [d.name for d in got.dists] == ["leaf", "mid", "top"]
+    plan = got.plan()
+    assert plan[2]["requested"] and plan[2]["filename"] == "top-1.0-py3-none-any.whl" and plan[2]["size"] > 0
+
+
+def test_keep_going_reports_every_package() -> None:
+    bad = {"1.0": {"tags": ["cp312-cp312-pyemscripten_2024_0_wasm32"]}}
+    index = FakeIndex({"app": {"1.0": {"requires": ["x", "y"]}}, "x": bad, "y": bad})
+    with pytest.raises(errors.MultipleNoCompatibleWheelsError) as info:
+        run(index, ["app"], keep_going=True)
+    assert [e.project for e in info.value.errors] == ["x", "y"]
+
+
+def test_project_not_found_names_project_and_index() -> None:
+    with pytest.raises(errors.ProjectNotFoundError) as info:
+        run(FakeIndex({}), ["nothere"])
+    assert "nothere" in str(info.value) and "index.test" in str(info.value)
+
+
+def test_server_error_names_url_and_status_after_retries() -> None:
+    index = FakeIndex({"a": {"1.0": {}}})
+    index.fail(BASE + "a/", 500, 500, 500)
+    with pytest.raises(errors.IndexHTTPError) as info:
+        run(index, ["a"])
+    assert info.value.status == 500 and "a/" in str(info.value)
+    assert index.requests.count(BASE + "a/") == 3
+
+
+def test_transient_error_is_retried() -> None:
+    index = FakeIndex({"a": {"1.0": {}}})
+    index.fail(BASE + "a/", 503, "reset")
+    assert [d.name for d in run(index, ["a"]).dists] == ["a"]
+
+
+def test_metadata_file_used_instead_of_wheel() -> None:
+    index = FakeIndex({"a": {"1.0": {"requires": ["b"]}}, "b": {"1.0": {"metadata_file": False}}})
+    run(index, ["a"])
+    assert any(u.endswith("a-1.0-py3-none-any.whl.metadata") for u in index.requests)
+    assert not any(u.endswith("a-1.0-py3-none-any.whl") for u in index.requests)
+    assert any(u.endswith("b-1.0-py3-none-any.whl") for u in index.requests)
+
+
+def test_invalid_requirement() -> None:
+    with pytest.raises(errors.InvalidRequirementError) as info:
+        run(FakeIndex({}), ["a >>> 1"])
+    assert "a >>> 1" in str(info.value)
