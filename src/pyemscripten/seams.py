@@ -44,6 +44,19 @@ class Transport(ABC):
     ) -> Response: ...
 
 
+class WheelCache(ABC):
+    """Wheel bodies kept across visits, keyed by sha256. Callers re-check the hash."""
+
+    @abstractmethod
+    async def get(self, sha256: str) -> bytes | None: ...
+
+    @abstractmethod
+    async def put(self, sha256: str, data: bytes) -> None: ...
+
+    async def clear(self) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class LibraryToLoad:
     """One side module to bring into the runtime, with where it sits in the file system."""

@@ -1,0 +1,165 @@
+"""The browser side of the seams: JS ``fetch`` and Cache Storage, inside Pyodide.
+
+Only this module (and :mod:`pyemscripten.browser_loader`) imports ``js``/``pyodide``; the
+imports happen inside functions so that the package still imports on plain CPython.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import NetworkError
+from .seams import ByteProgress, Response, Transport, WheelCache
+
+# One JS function does the whole request: headers, timeout, streaming with progress, and
+# returns the body as a Uint8Array. Crossing into Python once per response (not per chunk)
+# keeps large downloads cheap.
+_FETCH_JS = r"""
+(async (url, headers, timeoutMs, onProgress) => {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  try {
+    let response;
+    try {
+      response = await fetch(url, { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" });
+    } catch (e) {
+      return { error: String((e && e.message) || e) };
+    }
+    const total = Number(response.headers.get("content-length")) || null;
+    let body;
+    try {
+      if (onProgress && response.body) {
+        const reader = response.body.getReader();
+        const chunks = [];
+        let done = 0;
+        let lastReport = 0;
+        for (;;) {
+          const { done: finished, value } = await reader.read();
+          if (finished) break;
+          chunks.push(value);
+          done += value.length;
+          if (done - lastReport > 262144 || done === total) { lastReport = done; onProgress(done, total); }
+        }
+        body = new Uint8Array(done);
+        let offset = 0;
+        for (const c of chunks) { body.set(c, offset); offset += c.length; }
+        if (lastReport !== done) onProgress(done, total);
+      } else {
+        body = new Uint8Array(await response.arrayBuffer());
+      }
+    } catch (e) {
+      return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
+    }
+    return { status: response.status, url: response.url, headers: [...response.headers.entries()], body };
+  } finally {
+    clearTimeout(timer);
+  }
+})
+"""
+
+
+class FetchTransport(Transport):
+    """HTTP through the browser's ``fetch``. Connection failures become :class:`NetworkError`."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self.timeout = timeout
+        self._fetch: Any = None
+
+    async def get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        on_progress: ByteProgress | None = None,
+    ) -> Response:
+        from pyodide.code import run_js
+        from pyodide.ffi import create_proxy, to_js
+
+        if self._fetch is None:
+            self._fetch = run_js(_FETCH_JS)
+        callback = create_proxy(on_progress) if on_progress else None
+        try:
+            result = await self._fetch(url, to_js(list((headers or {}).items())), int(self.timeout * 1000), callback)
+        finally:
+            if callback is not None:
+                callback.destroy()
+        if result.error is not None and not _is_undefined(result.error):
+            raise NetworkError(url, str(result.error))
+        response_headers = {str(k).lower(): str(v) for k, v in result.headers.to_py()}
+        return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)
+
+
+def _is_undefined(value: Any) -> bool:
+    from pyodide.ffi import JsProxy
+
+    return value is None or (isinstance(value, JsProxy) and str(value) == "undefined")
+
+
+class CacheStorageWheelCache(WheelCache):
+    """Wheel bodies in the browser's Cache Storage, keyed by sha256 (never trusted without it).
+
+    Bounded: when the entries exceed ``max_bytes`` the oldest are dropped.
+    """
+
+    def __init__(self, name: str = "pyemscripten-wheels-v1", max_bytes: int = 512 * 1024 * 1024) -> None:
+        self.name = name
+        self.max_bytes = max_bytes
+
+    async def _cache(self) -> Any:
+        from js import caches
+
+        return await caches.open(self.name)
+
+    @staticmethod
+    def _key(sha256: str) -> str:
+        return f"https://pyemscripten.invalid/sha256/{sha256}"
+
+    async def get(self, sha256: str) -> bytes | None:
+        try:
+            cache = await self._cache()
+            found = await cache.match(self._key(sha256))
+        except Exception:  # Cache Storage is optional (opaque origins, private mode)
+            return None
+        if found is None or _is_undefined(found):
+            return None
+        return (await found.arrayBuffer()).to_bytes()
+
+    async def put(self, sha256: str, data: bytes) -> None:
+        from js import Object, Response as JsResponse, Uint8Array
+        from pyodide.ffi import to_js
+
+        try:
+            cache = await self._cache()
+            body = Uint8Array.new(len(data))
+            body.assign(data)
+            init = to_js({"headers": {"content-length": str(len(data)), "x-stored": str(_now())}}, dict_converter=Object.fromEntries)
+            await cache.put(self._key(sha256), JsResponse.new(body, init))
+            await self._trim()
+        except Exception:  # a full or unavailable cache must never fail an install
+            return None
+
+    async def _trim(self) -> None:
+        cache = await self._cache()
+        entries = []
+        for request in (await cache.keys()).to_py():
+            response = await cache.match(request)
+            size = int(response.headers.get("content-length") or 0)
+            stored = float(response.headers.get("x-stored") or 0)
+            entries.append((stored, size, request))
+        total = sum(size for _, size, _ in entries)
+        for _, size, request in sorted(entries, key=lambda e: e[0]):
+            if total <= self.max_bytes:
+                break
+            await cache.delete(request)
+            total -= size
+
+    async def clear(self) -> None:
+        from js import caches
+
+        await caches.delete(self.name)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

@@ -1,0 +1,61 @@
+"""Structured progress events, and the plain-text reporter notebooks see.
+
+Stages, in order: ``resolving`` (a project page arrived), ``resolved`` (the plan),
+``downloading`` (bytes done/total of one file), ``unpacking``, ``installing``,
+``loading`` (shared libraries), then ``done`` or ``error``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, TextIO
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    stage: str
+    package: str | None = None
+    done: int | None = None
+    total: int | None = None
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+Listener = Callable[[ProgressEvent], None]
+
+
+class TextReporter:
+    """Concise lines for a console or notebook: one per stage change, not per chunk."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self._downloads_done = 0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        line = self._line(event)
+        if line:
+            print(line, file=self.stream or sys.stdout)
+
+    def _line(self, event: ProgressEvent) -> str | None:
+        if event.stage in ("resolved", "done", "error", "installing", "loading"):
+            return event.message or None
+        if event.stage == "downloading" and event.total is not None and event.done == event.total:
+            self._downloads_done += 1
+            return f"  fetched {event.package} ({_size(event.total)})"
+        return None
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def emit_all(listeners: list[Listener]) -> Listener:
+    def emit(event: ProgressEvent) -> None:
+        for listener in listeners:
+            listener(event)
+
+    return emit
