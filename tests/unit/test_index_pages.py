@@ -1,0 +1,104 @@
+"""Index page parsing: PEP 691 JSON and PEP 503 HTML, relative URLs, and hostile input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyemscripten.errors import IndexFormatError, PyemscriptenError
+from pyemscripten.index_pages import parse_html_page, parse_json_page, parse_project_page
+
+URL = "https://example.test/simple/demo/"
+
+
+def page(files: list, version: str = "1.1") -> bytes:
+    return json.dumps({"meta": {"api-version": version}, "name": "demo", "files": files}).encode()
+
+
+def test_json_page_fields_and_relative_urls() -> None:
+    body = page([
+        {"filename": "demo-1.0-py3-none-any.whl", "url": "../../files/demo-1.0-py3-none-any.whl",
+         "hashes": {"SHA256": "AB"}, "requires-python": ">=3.8", "yanked": "bad build",
+         "core-metadata": {"sha256": "cd"}, "size": 10, "upload-time": "2026-01-01T00:00:00Z"},
+        {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}},
+        {"filename": "demo-0.9-py3-none-any.whl", "url": "https://cdn.test/x.whl#sha256=00", "hashes": {},
+         "dist-info-metadata": True, "yanked": False},
+    ])
+    parsed = parse_json_page(body, URL, "demo")
+    assert [f.filename for f in parsed.files] == ["demo-1.0-py3-none-any.whl", "demo-0.9-py3-none-any.whl"]
+    first, second = parsed.files
+    assert first.url == "https://example.test/files/demo-1.0-py3-none-any.whl"
+    assert first.sha256 == "ab" and first.requires_python == ">=3.8" and first.yanked == "bad build"
+    assert first.core_metadata == (("sha256", "cd"),) and first.size == 10
+    assert second.url == "https://cdn.test/x.whl" and second.core_metadata == () and second.yanked is None
+
+
+def test_json_newer_major_version_is_refused() -> None:
+    with pytest.raises(IndexFormatError) as info:
+        parse_json_page(page([], "2.0"), URL, "demo")
+    assert "2.0" in str(info.value) and "demo" in str(info.value)
+
+
+@pytest.mark.parametrize("body,reason", [
+    (b"{not json", "not valid JSON"),
+    (b"[]", "not a JSON object"),
+    (b'{"meta": {}}', "api-version"),
+    (b'{"meta": {"api-version": "1.0"}, "files": {}}', "files"),
+    (page([{"filename": "a-1-py3-none-any.whl", "url": "a"}]), "hashes"),
+])
+def test_json_malformed(body: bytes, reason: str) -> None:
+    with pytest.raises(IndexFormatError) as info:
+        parse_json_page(body, URL, "demo")
+    assert reason in str(info.value)
+
+
+def test_html_page() -> None:
+    body = b"""<!DOCTYPE html><html><body>
+    <a href="../../files/demo-1.0-py3-none-any.whl#sha256=abcd" data-requires-python="&gt;=3.9"
+       data-core-metadata="sha256=ef">demo-1.0-py3-none-any.whl</a>
+    <a href="demo-0.9-py3-none-any.whl" data-yanked="">demo-0.9</a>
+    <a href="demo-1.0.tar.gz">sdist</a>
+    </body></html>"""
+    parsed = parse_html_page(body, URL, "demo")
+    assert [f.filename for f in parsed.files] == ["demo-1.0-py3-none-any.whl", "demo-0.9-py3-none-any.whl"]
+    first, second = parsed.files
+    assert first.url == "https://example.test/files/demo-1.0-py3-none-any.whl"
+    assert first.sha256 == "abcd" and first.requires_python == ">=3.9" and first.core_metadata == (("sha256", "ef"),)
+    assert second.yanked == "" and second.url == URL + "demo-0.9-py3-none-any.whl"
+
+
+def test_content_type_dispatch() -> None:
+    assert parse_project_page(page([]), URL, "application/vnd.pypi.simple.v1+json", "demo").files == ()
+    assert parse_project_page(b"<html></html>", URL, "text/html", "demo").files == ()
+    with pytest.raises(IndexFormatError):
+        parse_project_page(b"", URL, "image/png", "demo")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_give_a_page_or_our_error(body: bytes) -> None:
+    for parse in (parse_json_page, parse_html_page):
+        try:
+            parse(body, URL, "demo")
+        except PyemscriptenError:
+            pass
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["filename", "url", "hashes", "yanked", "core-metadata",
+                                                  "requires-python", "size"]), json_values), max_size=4))
+def test_any_json_files_give_a_page_or_our_error(files: list) -> None:
+    try:
+        parse_json_page(page(files), URL, "demo")
+    except PyemscriptenError:
+        pass
