@@ -1,0 +1,414 @@
+"""Validate a wheel archive, in memory, into an :class:`UnpackedWheel` ready to install.
+
+Pure: bytes in, a value out. Nothing is written anywhere, so a wheel that fails any check
+leaves no trace. :func:`open_wheel` runs every check it can and reports every problem in one
+exception (like pypa/installer's ``validate_record``), so a broken wheel is diagnosed in one go.
+
+Rules enforced (the wheel spec, PEP 427/491, plus the install rules in platform.md):
+
+* Rule 1: every member path is relative, ``/``-separated, without ``..``, drive letters,
+  backslashes or NUL, and no member is a symlink or special file.
+* Rule 2: exactly one top-level ``{name}-{version}.dist-info`` and it matches the file name.
+* Rule 3: ``WHEEL`` says ``Wheel-Version: 1.x``.
+* Rule 4: ``RECORD`` lists every file with a sha256-or-stronger hash that matches, and a size
+  that matches where one is given; only RECORD (and its signatures) may go unhashed.
+* Rule 5: ``METADATA`` has a Name and Version that agree with the file name.
+* Rule 6: ``{name}-{version}.data/`` holds only ``purelib``, ``platlib``, ``scripts``,
+  ``headers`` and ``data``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import hashlib
+import io
+import re
+import stat
+import zipfile
+import zlib
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import compat32
+
+from packaging.metadata import Metadata, RawMetadata, parse_email
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from .errors import (
+    InvalidWheelFilenameError,
+    MetadataError,
+    PyemscriptenError,
+    RecordError,
+    UnsafePathError,
+    WheelError,
+)
+
+__all__ = ["SCHEME_KEYS", "UnpackedWheel", "WheelName", "open_wheel", "parse_wheel_name"]
+
+#: Where a file goes; ``purelib`` and ``platlib`` are both "the site-packages root".
+SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
+
+# md5, sha1 and sha224 are too weak to trust for integrity; everything here is >= 256 bits.
+_ALLOWED_HASHES = frozenset(
+    {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b"}
+)
+# Files a RECORD cannot hash: itself, and signatures over it.
+_UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
+_SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class WheelName:
+    """What a wheel's file name says: ``{name}-{version}[-{build}]-{tags}.whl``."""
+
+    filename: str
+    name: NormalizedName
+    version: Version
+    build: tuple[int, str] | tuple[()]
+    tags: frozenset[Tag]
+
+
+@dataclass(frozen=True)
+class UnpackedWheel:
+    """A validated wheel: every file with where it goes, and the metadata installers need.
+
+    ``files`` rows are ``(scheme_key, relative_path, data)``: ``relative_path`` is relative to
+    the scheme directory named by ``scheme_key`` (one of :data:`SCHEME_KEYS`). The wheel's own
+    RECORD (and signatures) are left out: the installer writes a fresh one.
+    ``shared_libraries`` are the ``*.so`` paths relative to the site-packages root.
+    """
+
+    filename: str
+    name: NormalizedName
+    version: Version
+    metadata: Metadata
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+    files: tuple[tuple[str, str, bytes], ...]
+    dist_info: str
+    root_is_purelib: bool
+    shared_libraries: tuple[str, ...]
+    display_name: str  # the Name as METADATA spells it (names the headers directory)
+
+
+def parse_wheel_name(filename: str) -> WheelName:
+    """Parse a wheel file name. Raises :class:`InvalidWheelFilenameError`."""
+    try:
+        name, version, build, tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion) as exc:
+        raise InvalidWheelFilenameError(filename, _reason(exc)) from None
+    return WheelName(filename, name, version, build, tags)
+
+
+def _reason(exc: Exception) -> str:
+    # packaging's message repeats the file name; keep only the part in parentheses if any.
+    text = str(exc)
+    match = re.match(r"Invalid wheel filename \((.*)\): ", text)
+    return match.group(1) if match else text
+
+
+class _Problems:
+    """Problems found so far; raised once, as the most serious kind found."""
+
+    _SEVERITY = (UnsafePathError, WheelError, RecordError, MetadataError)
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.found: list[tuple[type[PyemscriptenError], str | None, str]] = []
+
+    def add(self, kind: type[PyemscriptenError], reason: str, member: str | None = None) -> None:
+        self.found.append((kind, member, reason))
+
+    def raise_if_any(self, project: str) -> None:
+        if not self.found:
+            return
+        kind = min((k for k, _, _ in self.found), key=self._SEVERITY.index)
+        if len(self.found) == 1:
+            _, member, reason = self.found[0]
+        else:
+            member = None
+            reason = f"{len(self.found)} problems: " + "; ".join(
+                f"{m!r}: {r}" if m else r for _, m, r in self.found
+            )
+        if kind is MetadataError:
+            raise MetadataError(project, self.filename, reason if not member else f"{member}: {reason}")
+        raise kind(self.filename, reason, member)  # type: ignore[call-arg]
+
+
+def open_wheel(
+    filename: str,
+    data: bytes,
+    *,
+    expected_name: str | None = None,
+    expected_version: str | Version | None = None,
+) -> UnpackedWheel:
+    """Validate a wheel's bytes and return what to install.
+
+    Raises :class:`InvalidWheelFilenameError` for a bad file name; otherwise collects every
+    problem and raises one exception of the most serious kind found:
+    :class:`UnsafePathError` (rule 1), :class:`WheelError` (not a zip, rules 2, 3, 6, or the
+    name/version differ from ``expected_*``), :class:`RecordError` (rule 4),
+    :class:`MetadataError` (rule 5).
+    """
+    wheel_name = parse_wheel_name(filename)
+    problems = _Problems(filename)
+    if expected_name is not None and canonicalize_name(expected_name) != wheel_name.name:
+        problems.add(WheelError, f"expected project {expected_name!r}, the file is {wheel_name.name!r}")
+    if expected_version is not None and not _same_version(str(expected_version), wheel_name.version):
+        problems.add(WheelError, f"expected version {expected_version}, the file is {wheel_name.version}")
+
+    members = _read_archive(filename, data, problems)
+    problems.raise_if_any(wheel_name.name)  # paths and bytes must be sound before reading on
+
+    dist_info = _find_dist_info(wheel_name, members, problems)
+    if dist_info is None:
+        problems.raise_if_any(wheel_name.name)
+        raise AssertionError("unreachable: no dist-info without a problem")
+    root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems)
+    _check_record(members, dist_info, problems)
+    raw = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
+    files = _place_files(wheel_name, members, dist_info, root_is_purelib, problems)
+    problems.raise_if_any(wheel_name.name)
+    assert raw is not None
+
+    return UnpackedWheel(
+        filename=filename,
+        name=wheel_name.name,
+        version=wheel_name.version,
+        metadata=Metadata.from_raw(raw, validate=False),
+        requires_dist=tuple(raw.get("requires_dist", ())),
+        requires_python=raw.get("requires_python"),
+        files=files,
+        dist_info=dist_info,
+        root_is_purelib=root_is_purelib,
+        shared_libraries=tuple(
+            path for key, path, _ in files
+            if key in ("purelib", "platlib") and _SHARED_LIBRARY.search(path)
+        ),
+        display_name=raw["name"],
+    )
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+# --- rule 1: the archive and its paths ------------------------------------------------
+
+
+def _read_archive(filename: str, data: bytes, problems: _Problems) -> dict[str, bytes]:
+    """Every file member's bytes by name; directories are dropped after their path check."""
+    members: dict[str, bytes] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if not _check_member(info, problems):
+                    continue
+                if info.is_dir():
+                    continue
+                if info.filename in members:
+                    problems.add(WheelError, "the archive holds this path twice", info.filename)
+                    continue
+                members[info.filename] = archive.read(info)
+    # zipfile reports corrupt or hostile archives through all of these; each means "not a
+    # usable zip", which is exactly what the caller needs to hear.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+            ValueError, NotImplementedError, RuntimeError, KeyError, IndexError,
+            OverflowError, UnicodeDecodeError) as exc:
+        problems.add(WheelError, f"not a readable zip archive ({type(exc).__name__}: {exc})")
+    return members
+
+
+def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:
+    name = info.filename
+    reason = _unsafe_path_reason(name)
+    mode = info.external_attr >> 16
+    if reason is None and info.create_system == 3 and stat.S_IFMT(mode):
+        if stat.S_ISLNK(mode):
+            reason = "symbolic links are not allowed in wheels"
+        elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            reason = "special files are not allowed in wheels"
+    if reason is not None:
+        problems.add(UnsafePathError, reason, name)
+        return False
+    return True
+
+
+def _unsafe_path_reason(name: str) -> str | None:
+    if not name:
+        return "empty member name"
+    if "\x00" in name:
+        return "NUL in path"
+    if "\\" in name:
+        return "backslash in path"
+    if name.startswith("/"):
+        return "absolute path"
+    if _DRIVE.match(name):
+        return "drive letter in path"
+    parts = name.rstrip("/").split("/")
+    if ".." in parts:
+        return "'..' in path escapes the install directory"
+    if any(part in ("", ".") for part in parts):
+        return "empty or '.' path component"
+    return None
+
+
+# --- rules 2 and 3: dist-info and WHEEL -------------------------------------------------
+
+
+def _top_dirs(members: dict[str, bytes], suffix: str) -> list[str]:
+    return sorted({m.split("/", 1)[0] for m in members if "/" in m and m.split("/", 1)[0].endswith(suffix)})
+
+
+def _matches(stem: str, wheel_name: WheelName) -> bool:
+    name, sep, version = stem.rpartition("-")
+    return bool(sep) and canonicalize_name(name) == wheel_name.name and _same_version(
+        version.replace("_", "-"), wheel_name.version
+    )
+
+
+def _find_dist_info(wheel_name: WheelName, members: dict[str, bytes], problems: _Problems) -> str | None:
+    found = _top_dirs(members, ".dist-info")
+    expected = f"{wheel_name.name.replace('-', '_')}-{wheel_name.version}.dist-info"
+    if not found:
+        problems.add(WheelError, f"no .dist-info directory (expected {expected})")
+        return None
+    if len(found) > 1:
+        problems.add(WheelError, f"more than one .dist-info directory: {', '.join(found)}")
+    matching = [d for d in found if _matches(d[: -len(".dist-info")], wheel_name)]
+    if not matching:
+        problems.add(WheelError, f"{found[0]} does not match the file name (expected {expected})")
+        return None
+    return matching[0]
+
+
+def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
+    """Check WHEEL; return Root-Is-Purelib (True when unreadable, so checks can go on)."""
+    if data is None:
+        problems.add(WheelError, "the .dist-info directory has no WHEEL file")
+        return True
+    message = BytesParser(policy=compat32).parsebytes(data)
+    version = str(message.get("Wheel-Version") or "").strip()
+    match = re.fullmatch(r"(\d+)\.(\d+)", version)
+    if not match:
+        problems.add(WheelError, f"WHEEL has no valid Wheel-Version (got {version!r})")
+    elif match.group(1) != "1":
+        problems.add(WheelError, f"Wheel-Version {version} is not supported (only 1.x)")
+    return str(message.get("Root-Is-Purelib") or "").strip().lower() == "true"
+
+
+# --- rule 4: RECORD ---------------------------------------------------------------------
+
+
+def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems) -> None:
+    record_path = f"{dist_info}/RECORD"
+    data = members.get(record_path)
+    if data is None:
+        problems.add(RecordError, "the wheel has no RECORD", record_path)
+        return
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        problems.add(RecordError, f"RECORD is not valid UTF-8 CSV ({exc})", record_path)
+        return
+    listed: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        if not row:
+            continue
+        if len(row) != 3:
+            problems.add(RecordError, f"RECORD line {number} has {len(row)} fields, not 3", record_path)
+            continue
+        path, hash_field, size_field = row
+        if path in listed:
+            problems.add(RecordError, "listed twice in RECORD", path)
+            continue
+        listed.add(path)
+        _check_row(path, hash_field, size_field, members.get(path), dist_info, problems)
+    for path in members:
+        if path not in listed and path != record_path:
+            problems.add(RecordError, "in the archive but not listed in RECORD", path)
+
+
+def _check_row(path: str, hash_field: str, size_field: str, content: bytes | None,
+               dist_info: str, problems: _Problems) -> None:
+    if content is None:
+        problems.add(RecordError, "listed in RECORD but not in the archive", path)
+        return
+    if not hash_field:
+        if path not in {f"{dist_info}/{name}" for name in _UNHASHED}:
+            problems.add(RecordError, "RECORD gives no hash", path)
+        return
+    algorithm, sep, expected = hash_field.partition("=")
+    if not sep or algorithm not in _ALLOWED_HASHES:
+        problems.add(RecordError, f"hash algorithm {algorithm!r} is not allowed (use sha256 or stronger)", path)
+        return
+    digest = hashlib.new(algorithm, content).digest()
+    got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    if not _digest_equal(expected, digest):
+        problems.add(RecordError, f"hash mismatch: RECORD says {algorithm}={expected}, content is {algorithm}={got}", path)
+    if size_field and size_field != str(len(content)):
+        problems.add(RecordError, f"size mismatch: RECORD says {size_field}, content is {len(content)} bytes", path)
+
+
+def _digest_equal(expected: str, digest: bytes) -> bool:
+    try:
+        return base64.urlsafe_b64decode(expected + "=" * (-len(expected) % 4)) == digest
+    except (binascii.Error, ValueError):
+        return False
+
+
+# --- rule 5: METADATA -------------------------------------------------------------------
+
+
+def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problems) -> RawMetadata | None:
+    if data is None:
+        problems.add(MetadataError, "the .dist-info directory has no METADATA file")
+        return None
+    raw, _unparsed = parse_email(data)
+    name, version = raw.get("name"), raw.get("version")
+    if not name or not version:
+        problems.add(MetadataError, "METADATA has no Name or no Version")
+        return None
+    if canonicalize_name(name) != wheel_name.name:
+        problems.add(MetadataError, f"METADATA says Name {name!r}, the file name says {wheel_name.name!r}")
+    if not _same_version(version, wheel_name.version):
+        problems.add(MetadataError, f"METADATA says Version {version!r}, the file name says {wheel_name.version}")
+    return raw
+
+
+# --- rule 6: where each file goes -------------------------------------------------------
+
+
+def _place_files(wheel_name: WheelName, members: dict[str, bytes], dist_info: str,
+                 root_is_purelib: bool, problems: _Problems) -> tuple[tuple[str, str, bytes], ...]:
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    for other in _top_dirs(members, ".data"):
+        if other != data_dir:
+            problems.add(WheelError, f"unexpected .data directory (expected {data_dir})", other)
+    root_key = "purelib" if root_is_purelib else "platlib"
+    skip = {f"{dist_info}/{name}" for name in _UNHASHED}
+    files = []
+    for path, content in members.items():
+        if path in skip:
+            continue
+        if not path.startswith(data_dir + "/"):
+            files.append((root_key, path, content))
+            continue
+        key, sep, rest = path[len(data_dir) + 1:].partition("/")
+        if not sep or key not in SCHEME_KEYS:
+            problems.add(WheelError, f"unknown .data folder {key!r} (allowed: {', '.join(SCHEME_KEYS)})", path)
+            continue
+        files.append((key, rest, content))
+    return tuple(files)
