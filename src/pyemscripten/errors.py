@@ -345,6 +345,13 @@ class InstallError(PyemscriptenError):
         return f"Could not install {self.project}: {self.reason}"
 
 
+class UninstallError(InstallError):
+    """Removing an installed distribution was refused or failed; nothing was removed."""
+
+    def __str__(self) -> str:
+        return f"Could not uninstall {self.project}: {self.reason}"
+
+
 class NotInstalledError(PyemscriptenError):
     """``uninstall`` was asked for a distribution that is not installed."""
 
