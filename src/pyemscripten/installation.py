@@ -1,0 +1,519 @@
+"""Commit validated wheels into site-packages atomically; uninstall; list what is installed.
+
+File system only, and only under the directories of a :class:`Scheme` passed in. What is
+installed is whatever ``*.dist-info`` directories say: there is no state in this module.
+
+How an install stays atomic:
+
+* Rule 1: everything that can be checked is checked before the first byte is written (paths
+  stay inside their scheme directory after resolving symlinks, no two wheels claim one path,
+  the RECORDs of distributions being replaced stay inside the scheme).
+* Rule 2: every file (including the fresh RECORD, INSTALLER, ...) is first written to a
+  staging directory; a failure there touches nothing outside it.
+* Rule 3: the commit is only moves, and each is journaled *before* it is attempted: files
+  being replaced or removed go to a backup directory, staged files go into place. Undoing the
+  journal in reverse restores the tree exactly, after a failure or on
+  :meth:`Transaction.rollback`.
+
+File system calls go through :class:`FileOps` so tests can inject a failure at any step.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import errno
+import hashlib
+import importlib
+import io
+import json
+import os
+import secrets
+import shutil
+import sys
+import sysconfig
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.metadata import parse_email
+from packaging.utils import NormalizedName, canonicalize_name
+
+from .errors import InstallError, NotInstalledError, UninstallError
+from .wheels import UnpackedWheel
+
+__all__ = [
+    "FileOps", "InstalledDist", "Scheme", "Transaction", "default_scheme", "install",
+    "installed_distributions", "uninstall",
+]
+
+# Written by the installer, never taken from the wheel.
+_GENERATED = ("INSTALLER", "REQUESTED", "direct_url.json", "RECORD")
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """Absolute directories files are installed into (see the wheel spec's ``.data`` keys).
+
+    Headers go into ``headers/<project name>/``, as pip does.
+    """
+
+    purelib: str
+    platlib: str
+    scripts: str
+    headers: str
+    data: str
+
+    def directory(self, key: str) -> str:
+        return {"purelib": self.purelib, "platlib": self.platlib, "scripts": self.scripts,
+                "headers": self.headers, "data": self.data}[key]
+
+    def libs(self) -> list[str]:
+        """purelib and platlib, once each: where ``*.dist-info`` directories live."""
+        return list(dict.fromkeys(os.path.realpath(d) for d in (self.purelib, self.platlib)))
+
+
+def default_scheme() -> Scheme:
+    """The running interpreter's scheme (the edge: reads sysconfig)."""
+    paths = sysconfig.get_paths()
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return Scheme(purelib=paths["purelib"], platlib=paths["platlib"], scripts=paths["scripts"],
+                  headers=os.path.join(paths["data"], "include", "site", version),
+                  data=paths["data"])
+
+
+@dataclass(frozen=True)
+class InstalledDist:
+    name: NormalizedName
+    version: str
+    path: str  # the .dist-info directory
+    installer: str | None
+
+
+class FileOps:
+    """The file system calls an install makes; subclass to fake failures in tests."""
+
+    def write(self, path: str, data: bytes, mode: int) -> None:
+        with open(path, "xb") as handle:
+            handle.write(data)
+        os.chmod(path, mode)
+
+    def move(self, source: str, target: str) -> None:
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # Across file systems: copy under a temporary name first, so that `target`
+            # only ever exists complete (the journal relies on that).
+            partial = f"{target}.pyemscripten-partial"
+            try:
+                shutil.copy2(source, partial, follow_symlinks=False)
+                os.replace(partial, target)
+            finally:
+                if os.path.lexists(partial):
+                    os.unlink(partial)
+            os.unlink(source)
+
+    def unlink(self, path: str) -> None:
+        os.unlink(path)
+
+    def mkdir(self, path: str) -> None:
+        os.mkdir(path)
+
+    def rmdir(self, path: str) -> None:
+        os.rmdir(path)
+
+
+# --- what is installed --------------------------------------------------------------------
+
+
+def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
+    """Every ``*.dist-info`` in purelib/platlib, sorted by name. Unreadable ones are listed
+    with what their directory name says."""
+    found = []
+    for lib in scheme.libs():
+        if not os.path.isdir(lib):
+            continue
+        for entry in sorted(os.listdir(lib)):
+            path = os.path.join(lib, entry)
+            if entry.endswith(".dist-info") and os.path.isdir(path):
+                found.append(_read_dist(path))
+    return sorted(found, key=lambda d: (d.name, d.version))
+
+
+def _read_dist(path: str) -> InstalledDist:
+    stem = os.path.basename(path)[: -len(".dist-info")]
+    name, _, version = stem.rpartition("-")
+    raw = parse_email(_read(os.path.join(path, "METADATA")) or b"")[0]
+    installer = _read(os.path.join(path, "INSTALLER"))
+    return InstalledDist(
+        name=canonicalize_name(raw.get("name") or name or stem),
+        version=raw.get("version") or version,
+        path=path,
+        installer=installer.decode("utf-8", "replace").strip() if installer is not None else None,
+    )
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _find(scheme: Scheme, name: str) -> list[InstalledDist]:
+    wanted = canonicalize_name(name)
+    return [d for d in installed_distributions(scheme) if d.name == wanted]
+
+
+def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallError]) -> list[str]:
+    """Every file that belongs to ``dist``: RECORD rows, stale bytecode, the dist-info.
+
+    Raises ``error`` if RECORD names a path outside the scheme (rule 1).
+    """
+    root = os.path.dirname(dist.path)
+    paths = []
+    for row in csv.reader(io.StringIO((_read(os.path.join(dist.path, "RECORD")) or b"")
+                                      .decode("utf-8", "replace"), newline="")):
+        if row and row[0]:
+            paths.append(os.path.normpath(os.path.join(root, *row[0].split("/"))))
+    for directory, _dirs, names in os.walk(dist.path):
+        paths += [os.path.join(directory, n) for n in names]
+    paths += [p for path in paths if path.endswith(".py") for p in _bytecode_of(path)]
+    roots = [os.path.realpath(scheme.directory(k)) for k in ("purelib", "platlib", "scripts", "headers", "data")]
+    result = []
+    for path in dict.fromkeys(paths):
+        # The link itself is what gets removed, so resolve only its directory.
+        resolved = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        if not any(_within(resolved, r) for r in roots):
+            raise error(dist.name, f"its RECORD lists {path!r}, which is outside the install scheme")
+        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
+            result.append(path)
+    return result
+
+
+def _bytecode_of(source: str) -> list[str]:
+    cache = os.path.join(os.path.dirname(source), "__pycache__")
+    stem = os.path.basename(source)[:-3] + "."
+    try:
+        return [os.path.join(cache, n) for n in os.listdir(cache) if n.startswith(stem) and n.endswith(".pyc")]
+    except OSError:
+        return []
+
+
+def _within(path: str, root: str) -> bool:
+    return path != root and os.path.commonpath([path, root]) == root
+
+
+# --- the journal ----------------------------------------------------------------------------
+
+
+@dataclass
+class Transaction:
+    """A committed install that can still be undone.
+
+    ``rollback()`` restores exactly what was there before (for example when loading the new
+    shared libraries fails); ``finish()`` drops the backups. Usable as a context manager:
+    rollback on an exception, finish otherwise.
+    ``files`` maps each installed project to the absolute paths written for it.
+    """
+
+    projects: tuple[str, ...]
+    files: dict[NormalizedName, tuple[str, ...]] = field(default_factory=dict)
+    _ops: FileOps = field(default_factory=FileOps, repr=False)
+    _work: str | None = field(default=None, repr=False)
+    _journal: list[tuple[str, ...]] = field(default_factory=list, repr=False)
+    _count: int = field(default=0, repr=False)
+    _state: str = "open"
+
+    def rollback(self) -> None:
+        """Undo the install. Raises :class:`InstallError` if something could not be restored
+        or the transaction was already finished."""
+        if self._state == "finished":
+            raise InstallError(", ".join(self.projects), "cannot roll back: backups were already dropped")
+        if self._state == "rolled back":
+            return
+        failures = self._undo()
+        self._state = "rolled back"
+        importlib.invalidate_caches()
+        if failures:
+            raise InstallError(", ".join(self.projects), "could not restore everything: " + "; ".join(failures))
+
+    def finish(self) -> None:
+        """Make the install permanent: delete the backups."""
+        if self._state == "open":
+            self._remove_work()
+            self._state = "finished"
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.rollback()
+
+    # Each step is journaled before it is attempted (rule 3); undo copes with either outcome.
+
+    def _start(self, near: str) -> None:
+        self._makedirs(near)
+        self._work = os.path.join(near, f".pyemscripten-{secrets.token_hex(6)}")
+        # Undone after every backup in it is restored, before `near` itself is removed.
+        self._journal.append(("work", self._work))
+        self._ops.mkdir(self._work)
+
+    def _scratch(self) -> str:
+        assert self._work is not None
+        self._count += 1
+        return os.path.join(self._work, str(self._count))
+
+    def _stage(self, data: bytes, mode: int) -> str:
+        path = self._scratch()
+        self._ops.write(path, data, mode)
+        return path
+
+    def _backup(self, path: str) -> None:
+        backup = self._scratch()
+        self._journal.append(("backup", path, backup))
+        self._ops.move(path, backup)
+
+    def _place(self, staged: str, target: str) -> None:
+        self._makedirs(os.path.dirname(target))
+        self._journal.append(("place", target))
+        self._ops.move(staged, target)
+
+    def _makedirs(self, directory: str) -> None:
+        missing = []
+        while not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for path in reversed(missing):
+            self._journal.append(("mkdir", path))
+            self._ops.mkdir(path)
+
+    def _prune(self, removed: Sequence[str], stop: Collection[str]) -> None:
+        """Remove directories that ``removed`` left empty, up to (not including) ``stop``."""
+        candidates = set()
+        for path in removed:
+            directory = os.path.dirname(path)
+            while directory not in stop and os.path.dirname(directory) != directory:
+                candidates.add(directory)
+                directory = os.path.dirname(directory)
+        for directory in sorted(candidates, key=len, reverse=True):
+            if os.path.isdir(directory) and not os.path.islink(directory) and not os.listdir(directory):
+                self._journal.append(("rmdir", directory))
+                self._ops.rmdir(directory)
+
+    def _undo(self) -> list[str]:
+        failures = []
+        for step in reversed(self._journal):
+            try:
+                self._undo_step(step)
+            except OSError as exc:
+                failures.append(f"{step[1]}: {exc}")
+        self._journal.clear()
+        self._remove_work()
+        return failures
+
+    def _undo_step(self, step: tuple[str, ...]) -> None:
+        kind, path = step[0], step[1]
+        if kind == "place" and os.path.lexists(path):
+            self._ops.unlink(path)
+        elif kind == "backup" and os.path.lexists(step[2]):
+            if os.path.lexists(path):  # the move copied but did not get to delete the source
+                self._ops.unlink(step[2])
+            else:
+                self._ops.move(step[2], path)
+        elif kind == "mkdir" and os.path.isdir(path) and not os.listdir(path):
+            self._ops.rmdir(path)
+        elif kind == "rmdir" and not os.path.isdir(path):
+            self._ops.mkdir(path)
+        elif kind == "work":
+            self._remove_work()
+
+    def _remove_work(self) -> None:
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+
+# --- install ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    wheel: UnpackedWheel
+    # (target, data, mode); the fresh RECORD comes last.
+    writes: list[tuple[str, bytes, int]]
+    replaced: list[str]  # files of the installed distributions this one replaces
+    staged: list[str] = field(default_factory=list)
+
+
+def install(
+    wheels: Sequence[UnpackedWheel],
+    scheme: Scheme,
+    *,
+    installer: str = "pyemscripten",
+    requested: Collection[str] = (),
+    direct_urls: Mapping[str, dict] | None = None,
+    ops: FileOps | None = None,
+) -> Transaction:
+    """Install ``wheels`` together: all of them, or (on any failure) none.
+
+    Installed distributions of the same names (any version) are replaced. ``requested``
+    names get a ``REQUESTED`` file; names in ``direct_urls`` get a ``direct_url.json``
+    (PEP 610, credentials stripped). Returns the committed :class:`Transaction`; call
+    ``finish()`` once the install is known good, or ``rollback()`` to undo it.
+
+    Raises :class:`InstallError` naming the project; the scheme directories are then exactly
+    as they were.
+    """
+    wanted = {canonicalize_name(n) for n in requested}
+    urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
+    plans = [_plan(w, scheme, installer, w.name in wanted, urls.get(w.name)) for w in wheels]
+    _check_conflicts(plans)
+    transaction = Transaction(projects=tuple(w.name for w in wheels), _ops=ops or FileOps())
+    project = ", ".join(transaction.projects)
+    try:
+        transaction._start(scheme.purelib)
+        for plan in plans:
+            project = plan.wheel.name
+            plan.staged = [transaction._stage(data, mode) for _, data, mode in plan.writes]
+        removed: list[str] = []
+        for plan in plans:
+            project = plan.wheel.name
+            _commit(transaction, plan)
+            removed += plan.replaced
+        transaction._prune(removed, stop=_stops(scheme))
+    except BaseException as exc:
+        failures = transaction._undo()
+        importlib.invalidate_caches()
+        if not isinstance(exc, Exception):
+            raise
+        restored = "nothing was changed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
+        raise InstallError(project, f"{exc} ({restored})") from exc
+    transaction.files = {p.wheel.name: tuple(t for t, _, _ in p.writes) for p in plans}
+    importlib.invalidate_caches()
+    return transaction
+
+
+def _commit(transaction: Transaction, plan: _Plan) -> None:
+    for path in plan.replaced:
+        transaction._backup(path)
+    for (target, _, _), staged in zip(plan.writes, plan.staged):
+        if os.path.lexists(target):
+            if os.path.isdir(target) and not os.path.islink(target):
+                raise IsADirectoryError(errno.EISDIR, "a directory is in the way", target)
+            transaction._backup(target)  # a file of another distribution: pip overwrites too
+        transaction._place(staged, target)
+
+
+def _stops(scheme: Scheme) -> set[str]:
+    stops = set()
+    for key in ("purelib", "platlib", "scripts", "headers", "data"):
+        stops |= {scheme.directory(key), os.path.realpath(scheme.directory(key))}
+    return stops
+
+
+def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
+          direct_url: dict | None) -> _Plan:
+    root = scheme.purelib if wheel.root_is_purelib else scheme.platlib
+    writes = []
+    for key, relative, data in wheel.files:
+        if relative.startswith(wheel.dist_info + "/") and relative.split("/", 1)[1] in _GENERATED:
+            continue
+        directory = scheme.directory(key)
+        if key == "headers":
+            directory = os.path.join(directory, wheel.display_name)
+        writes.append((_target(wheel, directory, relative), data, 0o755 if key == "scripts" else 0o644))
+    info = os.path.join(root, wheel.dist_info)
+    writes.append((os.path.join(info, "INSTALLER"), f"{installer}\n".encode(), 0o644))
+    if requested:
+        writes.append((os.path.join(info, "REQUESTED"), b"", 0o644))
+    if direct_url is not None:
+        body = json.dumps(_strip_credentials(direct_url), sort_keys=True).encode()
+        writes.append((os.path.join(info, "direct_url.json"), body, 0o644))
+    writes.append((os.path.join(info, "RECORD"), _record(writes, root, wheel.dist_info), 0o644))
+    replaced = [p for dist in _find(scheme, wheel.name) for p in _recorded_files(dist, scheme, InstallError)]
+    return _Plan(wheel, writes, replaced)
+
+
+def _target(wheel: UnpackedWheel, directory: str, relative: str) -> str:
+    """The absolute target; refuses one that resolves outside ``directory`` (rule 1)."""
+    target = os.path.join(directory, *relative.split("/"))
+    real_root = os.path.realpath(directory)
+    if not _within(os.path.realpath(target), real_root) or not _within(os.path.abspath(target), os.path.abspath(directory)):
+        raise InstallError(wheel.name, f"{relative!r} would be written outside {directory}")
+    return target
+
+
+def _record(writes: list[tuple[str, bytes, int]], root: str, dist_info: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for target, data, _ in writes:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        writer.writerow([_record_path(target, root), f"sha256={digest}", len(data)])
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    return out.getvalue().encode("utf-8")
+
+
+def _record_path(target: str, root: str) -> str:
+    return os.path.relpath(target, root).replace(os.sep, "/")
+
+
+def _check_conflicts(plans: Sequence[_Plan]) -> None:
+    owners: dict[str, str] = {}
+    for plan in plans:
+        if plan.wheel.name in {p.wheel.name for p in plans if p is not plan}:
+            raise InstallError(plan.wheel.name, "given more than once")
+        for target, _, _ in plan.writes:
+            key = os.path.normcase(os.path.realpath(target))
+            other = owners.setdefault(key, plan.wheel.name)
+            if other != plan.wheel.name:
+                raise InstallError(plan.wheel.name, f"{target} is also installed by {other}")
+
+
+def _strip_credentials(info: Mapping[str, object]) -> dict:
+    """PEP 610: no secrets in direct_url.json, except ``git@`` and ``${ENV}`` user names."""
+    result = dict(info)
+    url = result.get("url")
+    if isinstance(url, str):
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return result
+        user, _, host = parts.netloc.rpartition("@")
+        if user and not (user == "git" or (user.startswith("${") and user.endswith("}") and ":" not in user)):
+            result["url"] = urlunsplit(parts._replace(netloc=host))
+    return result
+
+
+# --- uninstall ----------------------------------------------------------------------------
+
+
+def uninstall(name: str, scheme: Scheme, *, ops: FileOps | None = None) -> list[str]:
+    """Remove every installed distribution called ``name``; return the removed paths.
+
+    Raises :class:`NotInstalledError`, or :class:`UninstallError` (nothing removed) when a
+    RECORD lists a path outside the scheme or a removal fails.
+    """
+    dists = _find(scheme, name)
+    if not dists:
+        raise NotInstalledError(name)
+    paths = list(dict.fromkeys(p for d in dists for p in _recorded_files(d, scheme, UninstallError)))
+    transaction = Transaction(projects=(dists[0].name,), _ops=ops or FileOps())
+    try:
+        transaction._start(scheme.purelib)
+        for path in paths:
+            transaction._backup(path)
+        transaction._prune(paths, stop=_stops(scheme))
+    except Exception as exc:
+        failures = transaction._undo()
+        restored = "nothing was removed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
+        raise UninstallError(dists[0].name, f"{exc} ({restored})") from exc
+    transaction.finish()
+    importlib.invalidate_caches()
+    return paths
