@@ -1,0 +1,244 @@
+"""Which side modules to load after an install, found where the runtime will find them, in order.
+
+After wheels are committed into site-packages, every ``.so`` they brought must be loaded
+before Python imports it (Chromium will not compile a large module synchronously, so an
+``import`` cannot do it on demand). :func:`plan_loads` reads each module's ``dylink.0``
+section, finds every NEEDED library the way the runtime's dynamic linker will, and returns
+the libraries dependencies-first. It does no loading and touches the file system only
+through a :class:`FileSystemView`.
+
+Rule 1: find a library where the runtime will find it, in the runtime's order; a plan
+that disagrees with the linker loads one copy and links against another. The orders below
+were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`` and
+``findLibraryFS``; Pyodide 0.27's ``createDynlibFS``).
+
+* Platforms with RUNTIME_PATH support (2025_0 on; Pyodide >= 0.28, ``rpath_supported``):
+  1. the runtime's library folders (its ``LD_LIBRARY_PATH``: Pyodide sets
+     ``[/usr/lib, site-packages]``). Emscripten searches these *before* the RPATH, like
+     ELF's ``LD_LIBRARY_PATH`` before ``DT_RUNPATH``;
+  2. the RUNTIME_PATH entries of the module that needs the library, a leading ``$ORIGIN``
+     replaced by that module's directory;
+  3. a library already loaded under exactly that name (the runtime keys loaded libraries
+     by the name they were opened with: an absolute path, so a bare soname rarely matches).
+* 2024_0 (Pyodide 0.27; RUNTIME_PATH is ignored):
+  1. a library already loaded, by soname: Pyodide registers every library it loads under
+     its base name too, so this comes first (this plan counts as loaded, because it loads
+     dependencies first);
+  2. ``site-packages/<wheel>.libs`` of the project that owns the module;
+  3. the runtime's library folders;
+  4. the module's own folder;
+  5. the ``.libs`` folders of the other projects in this install (found in the runtime by
+     base name once step 1 has loaded them, which the dependency order guarantees).
+
+Rule 2: every library is loaded locally (``global_=False``). From Pyodide 0.27 on the
+runtime opens every library ``RTLD_LOCAL``; a module sees another's symbols only by listing
+it as NEEDED, which is what keeps two wheels' vendored copies of one library apart.
+
+Rule 3: one load per file. A library needed by several modules or projects is planned
+once, before the first module that needs it; a library already loaded is not planned.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from packaging.utils import canonicalize_name
+
+from pyemscripten.dylink import DylinkInfo, parse_dylink
+from pyemscripten.errors import LibraryNotFoundError
+from pyemscripten.seams import LibraryToLoad
+
+ORIGIN = "$ORIGIN"
+
+
+class FileSystemView(Protocol):
+    """Read-only access to the runtime's file system (absolute POSIX paths)."""
+
+    def read(self, path: str) -> bytes:
+        """The whole file at ``path``."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` is a regular file (following symbolic links)."""
+        ...
+
+    def listdir(self, path: str) -> list[str]:
+        """Entry names in the folder ``path``; empty if it is not a folder."""
+        ...
+
+
+class OSFileSystem:
+    """The :class:`FileSystemView` of the running interpreter (in Pyodide: the Emscripten FS)."""
+
+    def read(self, path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+
+    def exists(self, path: str) -> bool:
+        return os.path.isfile(path)
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return []
+
+
+@dataclass(frozen=True)
+class _Module:
+    path: str
+    project: str
+    info: DylinkInfo
+
+
+def _libs_dirs_by_project(site_packages: str | None, fs: FileSystemView) -> dict[str, str]:
+    """``{canonical project name: site-packages/<Name>.libs}`` for every ``.libs`` folder."""
+    if site_packages is None:
+        return {}
+    found = {}
+    for entry in fs.listdir(site_packages):
+        if entry.endswith(".libs"):
+            found[canonicalize_name(entry[: -len(".libs")])] = posixpath.join(site_packages, entry)
+    return found
+
+
+def _site_packages_of(path: str) -> str | None:
+    parent = posixpath.dirname(path)
+    while parent not in ("/", ""):
+        if posixpath.basename(parent) == "site-packages":
+            return parent
+        parent = posixpath.dirname(parent)
+    return None
+
+
+class _Planner:
+    def __init__(
+        self,
+        fs: FileSystemView,
+        loaded: Collection[str],
+        system_dirs: Sequence[str],
+        rpath_supported: bool,
+        projects: Sequence[str],
+        site_packages: str | None,
+    ) -> None:
+        self.fs = fs
+        self.loaded = {posixpath.normpath(p) for p in loaded}
+        self.loaded_by_soname = {posixpath.basename(p): p for p in sorted(self.loaded)}
+        self.system_dirs = list(system_dirs)
+        self.rpath_supported = rpath_supported
+        self.libs_dirs = _libs_dirs_by_project(site_packages, fs)
+        self.batch_projects = [canonicalize_name(p) for p in projects]
+        self.modules: dict[str, _Module] = {}
+        self.order: list[LibraryToLoad] = []
+        self.planned: set[str] = set()
+        self.visiting: set[str] = set()
+
+    def module(self, path: str, project: str) -> _Module:
+        if path not in self.modules:
+            self.modules[path] = _Module(path, project, parse_dylink(self.fs.read(path), path))
+        return self.modules[path]
+
+    def visit(self, path: str, project: str) -> None:
+        # Depth-first, post-order: a library is appended after everything it needs.
+        # A path met again while still being visited closes a cycle: the runtime breaks it
+        # the same way (the second open finds the library "loading" and moves on).
+        if path in self.planned or path in self.visiting or path in self.loaded:
+            return
+        self.visiting.add(path)
+        module = self.module(path, project)
+        for needed in module.info.needed:
+            found = self.find(needed, module)
+            if found is not None:
+                self.visit(found, self.modules[found].project if found in self.modules else project)
+        self.visiting.discard(path)
+        self.planned.add(path)
+        self.loaded_by_soname.setdefault(posixpath.basename(path), path)
+        self.order.append(LibraryToLoad(path=path, project=module.project, global_=False))
+
+    def find(self, needed: str, module: _Module) -> str | None:
+        """The path that satisfies ``needed`` for ``module``; None if it is loaded already."""
+        searched: list[str] = []
+        if posixpath.isabs(needed):
+            path = posixpath.normpath(needed)
+            if path in self.loaded or self.fs.exists(path):
+                return path
+            raise LibraryNotFoundError(module.path, needed, [path], project=module.project)
+        for kind, candidate in self.candidates(needed, module):
+            searched.append(candidate if kind == "file" else f"{candidate} (already loaded)")
+            if kind == "loaded":
+                return None if candidate in self.loaded else candidate
+            if candidate in self.loaded or candidate in self.planned or self.fs.exists(candidate):
+                return candidate
+        raise LibraryNotFoundError(module.path, needed, searched, project=module.project)
+
+    def candidates(self, needed: str, module: _Module) -> Iterator[tuple[str, str]]:
+        origin = posixpath.dirname(module.path)
+
+        def files_in(dirs: Sequence[str]) -> Iterator[tuple[str, str]]:
+            for d in dirs:
+                yield "file", posixpath.normpath(posixpath.join(d, needed))
+
+        if self.rpath_supported:
+            yield from files_in(self.system_dirs)
+            # Emscripten's replaceORIGIN: only a leading $ORIGIN is substituted.
+            yield from files_in([origin + p[len(ORIGIN) :] if p.startswith(ORIGIN) else p for p in module.info.runtime_paths])
+            if needed in self.loaded:
+                yield "loaded", needed
+            return
+        if needed in self.loaded_by_soname:
+            yield "loaded", self.loaded_by_soname[needed]
+        own = self.libs_dirs.get(canonicalize_name(module.project))
+        yield from files_in([own] if own else [])
+        yield from files_in(self.system_dirs)
+        yield from files_in([origin])
+        others = [self.libs_dirs[p] for p in self.batch_projects if p in self.libs_dirs and self.libs_dirs[p] != own]
+        yield from files_in(others)
+
+
+def plan_loads(
+    modules: Sequence[tuple[str, str]],
+    fs: FileSystemView,
+    loaded: Collection[str],
+    system_dirs: Sequence[str],
+    rpath_supported: bool,
+    site_packages: str | None = None,
+) -> list[LibraryToLoad]:
+    """Order the side modules a set of wheels just installed, with every library they need.
+
+    ``modules``: ``(absolute path, owning project)`` of each ``.so`` the wheels installed,
+    in install order (dependencies' wheels first keeps the plan closest to that order).
+    ``fs``: the runtime's file system after the install. ``loaded``: names the runtime has
+    loaded already (Pyodide: the keys of ``LDSO.loadedLibsByName``; see
+    :func:`pyemscripten.browser_loader.loaded_libraries`). ``system_dirs``: the runtime's
+    ``LD_LIBRARY_PATH`` entries. ``rpath_supported``: False for platform 2024_0 only.
+    ``site_packages``: where ``<wheel>.libs`` folders live (2024_0 only); found from the
+    module paths when not given.
+
+    Returns every module and every library they need that is not loaded yet, each once,
+    dependencies first (see the module docstring for the search order).
+
+    Raises :class:`~pyemscripten.errors.LibraryNotFoundError` when a NEEDED library is in
+    none of the places the runtime looks (``searched`` lists them in order), and
+    :class:`~pyemscripten.errors.DylinkError` when a module (or a library it needs) has no
+    valid ``dylink.0`` section.
+    """
+    modules = [(posixpath.normpath(path), project) for path, project in modules]
+    if site_packages is None and not rpath_supported:
+        site_packages = next((sp for sp in map(_site_packages_of, (p for p, _ in modules)) if sp), None)
+    planner = _Planner(
+        fs,
+        loaded,
+        system_dirs,
+        rpath_supported,
+        projects=list(dict.fromkeys(project for _, project in modules)),
+        site_packages=site_packages,
+    )
+    for path, project in modules:
+        planner.module(path, project)  # register owners before any NEEDED edge points here
+    for path, project in modules:
+        planner.visit(path, project)
+    return planner.order

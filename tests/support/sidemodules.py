@@ -1,0 +1,194 @@
+"""Build small WebAssembly side modules (clang-19 + wasm-ld-19) and wheels that carry them.
+
+    from tests.support.sidemodules import build_side_modules, fixture_wheels
+
+    mods = build_side_modules()        # {"libbase.so": bytes, "libmid.so": ..., ...}
+    wheels = fixture_wheels()          # {"chain": WheelBytes, "provider": ..., ...}
+
+Objects are cached under ``.cache/sidemodules/<hash of sources and flags>/`` so only the
+first run of a checkout pays the ~1 s of compiling. Flags are the ones that Pyodide 314
+loads (docs/platform notes): ``-fPIC -O2`` then ``wasm-ld -shared --experimental-pic
+--export-dynamic --unresolved-symbols=import-dynamic``; NEEDED comes from passing the
+dependency ``.so`` to the linker. wasm-ld has no ``-rpath``: RUNTIME_PATH is written with
+:func:`pyemscripten.dylink.with_runtime_paths`.
+
+The Python extensions need no Python headers: a hand-declared ``PyModuleDef`` (wasm32 is
+ILP32) returned through ``PyModuleDef_Init`` (multi-phase init, which CPython 3.14 requires
+for a module without the real headers' single-phase helpers).
+
+Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
+    chain      shlib-chain: ``shlib_chain/_ext.so`` NEEDs libmid.so NEEDs libbase.so, both in
+               ``shlib_chain.libs/``; RUNTIME_PATH ``$ORIGIN/../shlib_chain.libs`` on the
+               extension, ``$ORIGIN`` on libmid. ``shlib_chain._ext.value() == 42``.
+    provider   shlib-provider: ``shlib_provider.libs/libshared.so`` and a pure package.
+    user_a/b   shlib-user-a / shlib-user-b: an extension each NEEDing libshared.so through
+               RUNTIME_PATH ``$ORIGIN/../shlib_provider.libs``; both require shlib-provider.
+               ``value()`` is 100 + 1 and 100 + 2; both count calls in libshared's one
+               counter, which shows the library loaded once.
+    missing    shlib-missing: an extension NEEDing ``libnothere.so``, which no wheel has.
+    malformed  shlib-malformed: an extension whose ``dylink.0`` section is cut short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pyemscripten.dylink import with_runtime_paths
+
+from .wheels import WheelBytes, make_wheel
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "sidemodules"
+TAG = "cp314-cp314-pyemscripten_2026_0_wasm32"
+CLANG = "clang-19"
+WASM_LD = "wasm-ld-19"
+CFLAGS = ("--target=wasm32-unknown-emscripten", "-fPIC", "-O2", "-fvisibility=default", "-c")
+LDFLAGS = ("-shared", "--experimental-pic", "--export-dynamic", "--unresolved-symbols=import-dynamic")
+
+# The CPython 3.14 ABI pieces an extension touches, declared by hand for wasm32 (ILP32).
+_PY_ABI = r"""
+typedef struct _object PyObject;
+typedef PyObject *(*PyCFunction)(PyObject *, PyObject *);
+typedef struct { const char *ml_name; PyCFunction ml_meth; int ml_flags; const char *ml_doc; } PyMethodDef;
+typedef struct { int slot; void *value; } PyModuleDef_Slot;
+typedef struct {
+    long ob_refcnt; void *ob_type;           /* PyObject_HEAD */
+    PyObject *(*m_init)(void); long m_index; PyObject *m_copy;
+} PyModuleDef_Base;
+typedef struct {
+    PyModuleDef_Base m_base; const char *m_name; const char *m_doc; long m_size;
+    PyMethodDef *m_methods; PyModuleDef_Slot *m_slots;
+    void *m_traverse; void *m_clear; void *m_free;
+} PyModuleDef;
+extern PyObject *PyModuleDef_Init(PyModuleDef *);
+extern PyObject *PyLong_FromLong(long);
+#define METH_NOARGS 0x0004
+/* 32-bit CPython 3.14 treats refcounts >= 1 << 30 as immortal: a static def is never freed. */
+#define STATIC_IMMORTAL 0x70000000L
+"""
+
+
+def _extension(module: str, value_expr: str, prelude: str = "") -> str:
+    return _PY_ABI + prelude + f"""
+static PyObject *value(PyObject *self, PyObject *unused) {{ return PyLong_FromLong({value_expr}); }}
+static PyMethodDef methods[] = {{ {{"value", value, METH_NOARGS, 0}}, {{0, 0, 0, 0}} }};
+static PyModuleDef_Slot slots[] = {{ {{0, 0}} }};
+static PyModuleDef def = {{ {{STATIC_IMMORTAL, 0, 0, 0, 0}}, "{module}", 0, 0, methods, slots, 0, 0, 0 }};
+PyObject *PyInit_{module.rsplit('.', 1)[-1]}(void) {{ return PyModuleDef_Init(&def); }}
+"""
+
+
+# name -> (C source, NEEDED names linked against, RUNTIME_PATH entries)
+SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "libbase.so": ("int base_value(void) { return 40; }\n", (), ()),
+    "libmid.so": ("int base_value(void);\nint mid_value(void) { return base_value() + 2; }\n",
+                  ("libbase.so",), ("$ORIGIN",)),
+    "chain_ext.so": (_extension("shlib_chain._ext", "mid_value()", "int mid_value(void);\n"),
+                     ("libmid.so",), ("$ORIGIN/../shlib_chain.libs",)),
+    "libshared.so": ("static int calls;\nint shared_count(void) { return ++calls; }\n", (), ()),
+    "user_a_ext.so": (_extension("shlib_user_a._ext", "100 + shared_count()", "int shared_count(void);\n"),
+                      ("libshared.so",), ("$ORIGIN/../shlib_provider.libs",)),
+    "user_b_ext.so": (_extension("shlib_user_b._ext", "100 + shared_count()", "int shared_count(void);\n"),
+                      ("libshared.so",), ("$ORIGIN/../shlib_provider.libs",)),
+    "libnothere.so": ("int not_here(void) { return 1; }\n", (), ()),
+    "missing_ext.so": (_extension("shlib_missing._ext", "not_here()", "int not_here(void);\n"),
+                       ("libnothere.so",), ()),
+}
+
+
+def _cache_key() -> str:
+    h = hashlib.sha256()
+    for name, (source, needed, rpath) in sorted(SOURCES.items()):
+        h.update(repr((name, source, needed, rpath, CFLAGS, LDFLAGS)).encode())
+    return h.hexdigest()[:16]
+
+
+def toolchain_available() -> bool:
+    return shutil.which(CLANG) is not None and shutil.which(WASM_LD) is not None
+
+
+def build_side_modules(cache: Path = CACHE) -> dict[str, bytes]:
+    """``{file name: bytes}`` of every module in :data:`SOURCES` (built once, then cached)."""
+    out = cache / _cache_key()
+    if not all((out / name).is_file() for name in SOURCES):
+        if not toolchain_available():
+            raise RuntimeError(f"{CLANG} and {WASM_LD} are needed to build the side-module fixtures")
+        with tempfile.TemporaryDirectory(prefix="sidemodules-") as tmp:
+            work = Path(tmp)
+            # Dependencies first: a library must exist before a module links against it.
+            for name in sorted(SOURCES, key=lambda n: len(_closure(n))):
+                _build_one(name, work)
+            out.mkdir(parents=True, exist_ok=True)
+            for name in SOURCES:
+                shutil.copyfile(work / name, out / name)
+    return {name: (out / name).read_bytes() for name in SOURCES}
+
+
+def _closure(name: str) -> set[str]:
+    needed = set(SOURCES[name][1])
+    for dep in list(needed):
+        needed |= _closure(dep)
+    return needed
+
+
+def _build_one(name: str, work: Path) -> None:
+    source, needed, rpath = SOURCES[name]
+    c_file, o_file, so_file = work / f"{name}.c", work / f"{name}.o", work / name
+    c_file.write_text(source)
+    subprocess.run([CLANG, *CFLAGS, str(c_file), "-o", str(o_file)], check=True, capture_output=True, text=True)
+    subprocess.run([WASM_LD, *LDFLAGS, "-o", str(so_file), str(o_file), *(str(work / d) for d in needed)],
+                   check=True, capture_output=True, text=True)
+    if rpath:
+        so_file.write_bytes(with_runtime_paths(so_file.read_bytes(), rpath, name))
+
+
+def malformed(module: bytes) -> bytes:
+    """``module`` with its ``dylink.0`` section claiming more bytes than the file has."""
+    # Byte 8 is the section id (0), byte 9 starts its size: make it a huge 5-byte LEB128.
+    return module[:9] + b"\xff\xff\xff\xff\x0f" + module[10:]
+
+
+def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
+    """The wheels described in the module docstring, keyed by their short name."""
+    m = build_side_modules(cache)
+    init = b""
+    return {
+        "chain": make_wheel("shlib-chain", "1.0", {
+            "shlib_chain/__init__.py": init,
+            "shlib_chain/_ext.so": m["chain_ext.so"],
+            "shlib_chain.libs/libmid.so": m["libmid.so"],
+            "shlib_chain.libs/libbase.so": m["libbase.so"],
+        }, tag=TAG),
+        "provider": make_wheel("shlib-provider", "1.0", {
+            "shlib_provider/__init__.py": init,
+            "shlib_provider.libs/libshared.so": m["libshared.so"],
+        }, tag=TAG),
+        "user_a": make_wheel("shlib-user-a", "1.0", {
+            "shlib_user_a/__init__.py": init,
+            "shlib_user_a/_ext.so": m["user_a_ext.so"],
+        }, tag=TAG, requires=["shlib-provider"]),
+        "user_b": make_wheel("shlib-user-b", "1.0", {
+            "shlib_user_b/__init__.py": init,
+            "shlib_user_b/_ext.so": m["user_b_ext.so"],
+        }, tag=TAG, requires=["shlib-provider"]),
+        "missing": make_wheel("shlib-missing", "1.0", {
+            "shlib_missing/__init__.py": init,
+            "shlib_missing/_ext.so": m["missing_ext.so"],
+        }, tag=TAG),
+        "malformed": make_wheel("shlib-malformed", "1.0", {
+            "shlib_malformed/__init__.py": init,
+            "shlib_malformed/_ext.so": malformed(m["chain_ext.so"]),
+        }, tag=TAG),
+    }
+
+
+if __name__ == "__main__":  # python -m tests.support.sidemodules DIR: write the wheels there
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    for wheel in fixture_wheels().values():
+        print(wheel.write(target))

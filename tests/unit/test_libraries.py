@@ -1,0 +1,173 @@
+"""Load planning: which libraries, found where, in which order. An in-memory file system."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+
+import pytest
+
+from pyemscripten.errors import DylinkError, LibraryNotFoundError
+from pyemscripten.libraries import FileSystemView, plan_loads
+from tests.unit.test_dylink import module, strings, sub
+
+SP = "/lib/python3.14/site-packages"
+SYSTEM = ["/usr/lib", SP]  # what Pyodide puts on LD_LIBRARY_PATH
+
+
+def so(needed: tuple[str, ...] = (), rpath: tuple[str, ...] = ()) -> bytes:
+    parts = []
+    if needed:
+        parts.append(sub(2, strings(*needed)))
+    if rpath:
+        parts.append(sub(5, strings(*rpath)))
+    return module(*parts)
+
+
+class MemoryFS:
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        self.files = dict(files)
+        self.reads: list[str] = []
+
+    def read(self, path: str) -> bytes:
+        self.reads.append(path)
+        return self.files[path]
+
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def listdir(self, path: str) -> list[str]:
+        prefix = path.rstrip("/") + "/"
+        return sorted({p[len(prefix):].split("/")[0] for p in self.files if p.startswith(prefix)})
+
+
+def _fs_type_check(fs: MemoryFS) -> FileSystemView:
+    return fs  # MemoryFS satisfies the protocol (checked by type checkers)
+
+
+EXT = f"{SP}/pkg/_ext.so"
+MID = f"{SP}/pkg.libs/libmid.so"
+BASE = f"{SP}/pkg.libs/libbase.so"
+CHAIN = {
+    EXT: so(("libmid.so",), ("$ORIGIN/../pkg.libs",)),
+    MID: so(("libbase.so",), ("$ORIGIN",)),
+    BASE: so(),
+}
+SHARED = f"{SP}/prov.libs/libshared.so"
+USERS = {
+    SHARED: so(),
+    f"{SP}/user_a/_ext.so": so(("libshared.so",), ("$ORIGIN/../prov.libs",)),
+    f"{SP}/user_b/_ext.so": so(("libshared.so",), ("$ORIGIN/../prov.libs",)),
+}
+
+
+def paths(plan: list) -> list[str]:
+    return [lib.path for lib in plan]
+
+
+# (id, files, modules [(path, project)], loaded, rpath_supported, expected load order)
+PLANS = [
+    ("chain: dependencies first", CHAIN, [(EXT, "pkg"), (MID, "pkg"), (BASE, "pkg")], (), True, [BASE, MID, EXT]),
+    ("chain: input order does not matter", CHAIN, [(BASE, "pkg"), (EXT, "pkg"), (MID, "pkg")], (), True,
+     [BASE, MID, EXT]),
+    ("a library NEEDED but not among the modules is still planned", CHAIN, [(EXT, "pkg")], (), True,
+     [BASE, MID, EXT]),
+    ("already loaded: not planned again", CHAIN, [(EXT, "pkg"), (MID, "pkg")], {BASE}, True, [MID, EXT]),
+    ("a module already loaded is skipped", CHAIN, [(EXT, "pkg"), (MID, "pkg"), (BASE, "pkg")], {EXT}, True,
+     [BASE, MID]),
+    ("shared by two projects: loaded once",
+     USERS, [(f"{SP}/user_a/_ext.so", "user-a"), (f"{SP}/user_b/_ext.so", "user-b"), (SHARED, "prov")], (), True,
+     [SHARED, f"{SP}/user_a/_ext.so", f"{SP}/user_b/_ext.so"]),
+    ("2024_0: .libs of the project, no RPATH needed",
+     {EXT: so(("libmid.so",)), MID: so(("libbase.so",)), BASE: so()},
+     [(EXT, "pkg"), (MID, "pkg"), (BASE, "pkg")], (), False, [BASE, MID, EXT]),
+    ("2024_0: a library loaded earlier is found by soname",
+     {EXT: so(("libbase.so",))}, [(EXT, "pkg")], {"/elsewhere/libbase.so", "libbase.so"}, False, [EXT]),
+    ("2024_0: another project's .libs in the same install",
+     {f"{SP}/user_a/_ext.so": so(("libshared.so",)), SHARED: so()},
+     [(f"{SP}/user_a/_ext.so", "user-a"), (SHARED, "prov")], (), False, [SHARED, f"{SP}/user_a/_ext.so"]),
+    ("a cycle terminates, each library once",
+     {f"{SP}/c/a.so": so(("b.so",), ("$ORIGIN",)), f"{SP}/c/b.so": so(("a.so",), ("$ORIGIN",))},
+     [(f"{SP}/c/a.so", "c")], (), True, [f"{SP}/c/b.so", f"{SP}/c/a.so"]),
+    ("LD_LIBRARY_PATH comes before RUNTIME_PATH (as in Emscripten)",
+     {EXT: so(("libz.so",), ("$ORIGIN/../pkg.libs",)), f"{SP}/pkg.libs/libz.so": so(), "/usr/lib/libz.so": so()},
+     [(EXT, "pkg")], (), True, ["/usr/lib/libz.so", EXT]),
+    ("an absolute NEEDED is taken as is",
+     {EXT: so(("/opt/libabs.so",)), "/opt/libabs.so": so()}, [(EXT, "pkg")], (), True, ["/opt/libabs.so", EXT]),
+    ("a module with no NEEDED", {BASE: so()}, [(BASE, "pkg")], (), True, [BASE]),
+    ("nothing to do", {}, [], (), True, []),
+]
+
+
+@pytest.mark.parametrize("files,modules,loaded,rpath,expected", [p[1:] for p in PLANS], ids=[p[0] for p in PLANS])
+def test_plan(files: dict, modules: list, loaded: set, rpath: bool, expected: list[str]) -> None:
+    plan = plan_loads(modules, MemoryFS(files), loaded, SYSTEM, rpath_supported=rpath)
+    assert paths(plan) == expected
+    assert all(not lib.global_ for lib in plan)  # Pyodide >= 0.27 loads everything locally
+
+
+def test_owner_project_is_kept() -> None:
+    plan = plan_loads([(f"{SP}/user_a/_ext.so", "user-a"), (SHARED, "prov")], MemoryFS(USERS), (), SYSTEM, True)
+    assert [(lib.path, lib.project) for lib in plan] == [(SHARED, "prov"), (f"{SP}/user_a/_ext.so", "user-a")]
+
+
+def test_each_file_is_read_once() -> None:
+    fs = MemoryFS(USERS)
+    plan_loads([(p, "x") for p in USERS], fs, (), SYSTEM, True)
+    assert sorted(fs.reads) == sorted(USERS)
+
+
+def test_missing_library_lists_every_place_searched() -> None:
+    files = {EXT: so(("libnothere.so",), ("$ORIGIN/../pkg.libs", "/opt/lib"))}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)
+    err = info.value
+    assert (err.module, err.library, err.project) == (EXT, "libnothere.so", "pkg")
+    assert err.searched == ["/usr/lib/libnothere.so", f"{SP}/libnothere.so",
+                            f"{SP}/pkg.libs/libnothere.so", "/opt/lib/libnothere.so"]
+    assert "libnothere.so" in str(err) and "/opt/lib/libnothere.so" in str(err)
+
+
+def test_rpath_platform_ignores_dot_libs_not_on_the_rpath() -> None:
+    # From 2025_0 a library merely sitting in .libs is not enough: it must be on the RPATH.
+    files = {EXT: so(("libmid.so",)), MID: so()}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(EXT, "pkg"), (MID, "pkg")], MemoryFS(files), (), SYSTEM, True)
+    assert MID not in info.value.searched
+    assert paths(plan_loads([(EXT, "pkg"), (MID, "pkg")], MemoryFS(files), (), SYSTEM, False)) == [MID, EXT]
+
+
+def test_2024_0_search_order_is_recorded() -> None:
+    files = {EXT: so(("libx.so",)), f"{SP}/pkg.libs/other.so": so()}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, False)
+    assert info.value.searched == [f"{SP}/pkg.libs/libx.so", "/usr/lib/libx.so", f"{SP}/libx.so",
+                                   f"{SP}/pkg/libx.so"]
+
+
+def test_missing_dependency_of_a_dependency_names_the_library_that_needs_it() -> None:
+    files = {EXT: CHAIN[EXT], MID: CHAIN[MID]}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)
+    assert (info.value.module, info.value.library) == (MID, "libbase.so")
+
+
+def test_malformed_module_raises_dylink_error_with_its_path() -> None:
+    files = {EXT: b"\0asm\x01\0\0\0\0\xff\xff\xff\xff\x0f"}
+    with pytest.raises(DylinkError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)
+    assert info.value.filename == EXT
+
+
+def test_paths_are_normalised() -> None:
+    plan = plan_loads([(posixpath.join(SP, "pkg", "..", "pkg", "_ext.so"), "pkg")], MemoryFS(CHAIN), (), SYSTEM, True)
+    assert paths(plan) == [BASE, MID, EXT]
+
+
+def test_wide_fan_in_is_linear() -> None:
+    # grill-usd-core's shape: 29 extension modules NEEDing one big library.
+    lib = f"{SP}/g.libs/libusd_ms.so"
+    files = {lib: so(rpath=("$ORIGIN",))}
+    files |= {f"{SP}/pxr/M{i}/_m.so": so(("libusd_ms.so",), ("$ORIGIN/../../g.libs",)) for i in range(29)}
+    plan = plan_loads([(p, "g") for p in files], MemoryFS(files), (), SYSTEM, True)
+    assert paths(plan)[0] == lib and len(plan) == 30
