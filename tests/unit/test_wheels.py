@@ -1,0 +1,221 @@
+"""wheels.py: bytes in, an UnpackedWheel or one exception naming the file and every problem."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.tags import Tag
+from packaging.version import Version
+
+from pyemscripten.errors import (
+    InvalidWheelFilenameError,
+    MetadataError,
+    PyemscriptenError,
+    RecordError,
+    UnsafePathError,
+    WheelError,
+)
+from pyemscripten.wheels import open_wheel, parse_wheel_name
+from tests.support.wheels import make_wheel, record_hash
+
+PKG = {"demo_pkg/__init__.py": b"X = 1\n"}
+
+
+def _rewrite_record(wheel: bytes, edit: Callable[[list[list[str]]], list[list[str]]]) -> bytes:
+    """The same wheel with its RECORD rows passed through ``edit`` (for row-level breakage)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(wheel)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".dist-info/RECORD"):
+                rows = [line.split(",") for line in data.decode().splitlines()]
+                data = "".join(",".join(row) + "\n" for row in edit(rows)).encode()
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def _set(path: str, column: int, value: str) -> Callable[[list[list[str]]], list[list[str]]]:
+    def edit(rows: list[list[str]]) -> list[list[str]]:
+        for row in rows:
+            if row[0] == path:
+                row[column] = value
+        return rows
+    return edit
+
+
+# --- file names -------------------------------------------------------------------------
+
+
+def test_parse_wheel_name() -> None:
+    name = parse_wheel_name("Demo_Pkg-1.0.post1-7-cp312-cp312-pyemscripten_2025_0_wasm32.whl")
+    assert name.name == "demo-pkg"
+    assert name.version == Version("1.0.post1")
+    assert name.build == (7, "")
+    assert name.tags == frozenset({Tag("cp312", "cp312", "pyemscripten_2025_0_wasm32")})
+
+
+@pytest.mark.parametrize("filename", ["x.whl", "demo-1.0-py3-none-any.zip", "demo-nope-py3-none-any.whl",
+                                      "demo-1.0-x-py3-none-any.whl", ""])
+def test_parse_wheel_name_refuses(filename: str) -> None:
+    with pytest.raises(InvalidWheelFilenameError) as info:
+        parse_wheel_name(filename)
+    assert repr(filename) in str(info.value)
+
+
+# --- valid wheels -----------------------------------------------------------------------
+
+
+def test_open_valid_wheel_maps_every_file() -> None:
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/_ext.so": b"\0asm", "demo_pkg.libs/libz.so.1": b"\0asm"},
+                     requires=["attrs>=23"], requires_python=">=3.11",
+                     data_files={"scripts/tool": b"#!python\n", "headers/h.h": b"", "data/share/x": b"1",
+                                 "purelib/extra.py": b"", "platlib/plat.py": b""})
+    wheel = open_wheel(whl.filename, whl, expected_name="Demo_Pkg", expected_version="1.0")
+    assert (wheel.name, wheel.version, wheel.dist_info) == ("demo-pkg", Version("1.0"), "demo_pkg-1.0.dist-info")
+    assert wheel.requires_dist == ("attrs>=23",)
+    assert wheel.requires_python == ">=3.11"
+    assert wheel.metadata.name == "demo-pkg"
+    assert wheel.root_is_purelib
+    placed = {(key, path) for key, path, _ in wheel.files}
+    assert placed == {
+        ("purelib", "demo_pkg/__init__.py"), ("purelib", "demo_pkg/_ext.so"),
+        ("purelib", "demo_pkg.libs/libz.so.1"), ("scripts", "tool"), ("headers", "h.h"),
+        ("data", "share/x"), ("purelib", "extra.py"), ("platlib", "plat.py"),
+        ("purelib", "demo_pkg-1.0.dist-info/METADATA"), ("purelib", "demo_pkg-1.0.dist-info/WHEEL"),
+    }  # RECORD is left for the installer to write afresh
+    assert set(wheel.shared_libraries) == {"demo_pkg/_ext.so", "demo_pkg.libs/libz.so.1"}
+
+
+def test_platform_wheel_root_is_platlib() -> None:
+    whl = make_wheel("demo", "2.0", PKG, tag="cp313-cp313-pyemscripten_2025_0_wasm32")
+    wheel = open_wheel(whl.filename, whl)
+    assert not wheel.root_is_purelib
+    assert {key for key, _, _ in wheel.files} == {"platlib"}
+
+
+def test_stronger_hash_and_no_sizes_are_accepted() -> None:
+    whl = make_wheel("demo", "1.0", PKG, record_algorithm="sha512")
+    whl = _rewrite_record(whl, _set("demo_pkg/__init__.py", 2, ""))
+    assert open_wheel("demo-1.0-py3-none-any.whl", whl).name == "demo"
+
+
+# --- one broken rule each -----------------------------------------------------------------
+
+NOT_ZIP = b"PK\x03\x04 this is not really a zip"
+MISSING = "demo_pkg-1.0.dist-info/gone.txt"
+
+BAD_WHEELS = [
+    # id, make_wheel kwargs (or raw bytes), post-edit of RECORD, exception, reason fragment
+    ("not-a-zip", NOT_ZIP, None, WheelError, "not a readable zip"),
+    ("parent-dir", {"files": {"../evil.py": b""}}, None, UnsafePathError, "'..'"),
+    ("nested-parent-dir", {"files": {"demo_pkg/../../evil.py": b""}}, None, UnsafePathError, "'..'"),
+    ("absolute", {"files": {"/etc/evil": b""}}, None, UnsafePathError, "absolute path"),
+    ("drive-letter", {"files": {"C:/evil.py": b""}}, None, UnsafePathError, "drive letter"),
+    ("backslash", {"files": {"demo_pkg\\..\\..\\evil.py": b""}}, None, UnsafePathError, "backslash"),
+    ("symlink", {"symlinks": {"demo_pkg/link": "../../etc/passwd"}}, None, UnsafePathError, "symbolic link"),
+    ("dist-info-mismatch", {"dist_info": "other-1.0"}, None, WheelError, "does not match the file name"),
+    ("two-dist-infos", {"raw_members": [("zzz-1.0.dist-info/METADATA", b"Name: zzz\n")]}, None,
+     WheelError, "more than one .dist-info"),
+    ("wheel-version-2", {"wheel_file": "Wheel-Version: 2.0\nRoot-Is-Purelib: true\n"}, None,
+     WheelError, "Wheel-Version 2.0 is not supported"),
+    ("wheel-version-missing", {"wheel_file": "Root-Is-Purelib: true\n"}, None, WheelError, "no valid Wheel-Version"),
+    ("duplicate-member", {"raw_members": [("demo_pkg/__init__.py", b"evil")]}, None, WheelError, "twice"),
+    ("unknown-data-folder", {"data_files": {"lib/x.py": b""}}, None, WheelError, "unknown .data folder 'lib'"),
+    ("file-at-data-root", {"data_files": {"loose.txt": b""}}, None, WheelError, "unknown .data folder"),
+    ("no-record", {"record": False}, None, RecordError, "no RECORD"),
+    ("hash-mismatch", {"bad_record": "demo_pkg/__init__.py"}, None, RecordError, "hash mismatch"),
+    ("md5", {"record_algorithm": "md5"}, None, RecordError, "'md5' is not allowed"),
+    ("sha1", {"record_algorithm": "sha1"}, None, RecordError, "'sha1' is not allowed"),
+    ("unrecorded", {"unrecorded": ["demo_pkg/__init__.py"]}, None, RecordError, "not listed in RECORD"),
+    ("size-mismatch", {}, _set("demo_pkg/__init__.py", 2, "999"), RecordError, "size mismatch"),
+    ("no-hash", {}, _set("demo_pkg/__init__.py", 1, ""), RecordError, "no hash"),
+    ("garbage-hash", {}, _set("demo_pkg/__init__.py", 1, "sha256=!!!"), RecordError, "hash mismatch"),
+    ("listed-not-present", {}, lambda rows: rows + [[MISSING, record_hash(b""), "0"]], RecordError,
+     "not in the archive"),
+    ("short-row", {}, lambda rows: rows + [["demo_pkg/x.py", "sha256=abc"]], RecordError, "2 fields"),
+    ("metadata-name", {"metadata_name": "other"}, None, MetadataError, "METADATA says Name 'other'"),
+    ("metadata-version", {"metadata_version": "9.9"}, None, MetadataError, "METADATA says Version '9.9'"),
+    ("metadata-junk", {"bad_metadata": True}, None, MetadataError, "no Name or no Version"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "edit", "error", "reason"), [case[1:] for case in BAD_WHEELS],
+                         ids=[case[0] for case in BAD_WHEELS])
+def test_bad_wheel(kwargs: dict | bytes, edit: Callable | None, error: type[Exception], reason: str) -> None:
+    filename = "demo_pkg-1.0-py3-none-any.whl"
+    if isinstance(kwargs, bytes):
+        data = kwargs
+    else:
+        kwargs = dict(kwargs)
+        data = bytes(make_wheel("demo-pkg", "1.0", kwargs.pop("files", PKG), **kwargs))
+        if edit is not None:
+            data = _rewrite_record(data, edit)
+    with pytest.raises(PyemscriptenError) as info:
+        open_wheel(filename, data)
+    assert type(info.value) is error
+    assert filename in str(info.value)
+    assert reason in str(info.value)
+
+
+def test_expected_name_and_version() -> None:
+    whl = make_wheel("demo-pkg", "1.0", PKG)
+    with pytest.raises(WheelError, match="expected project 'other'.*expected version 2.0"):
+        open_wheel(whl.filename, whl, expected_name="other", expected_version="2.0")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/b.py": b"", "demo_pkg/c.py": b""},
+                     bad_record="demo_pkg/__init__.py", unrecorded=["demo_pkg/b.py"])
+    data = _rewrite_record(whl, _set("demo_pkg/c.py", 2, "5"))
+    with pytest.raises(RecordError) as info:
+        open_wheel(whl.filename, data)
+    message = str(info.value)
+    assert "3 problems" in message
+    for fragment in ("'demo_pkg/__init__.py': hash mismatch", "'demo_pkg/b.py': in the archive but not listed",
+                     "'demo_pkg/c.py': size mismatch"):
+        assert fragment in message
+
+
+def test_most_serious_problem_decides_the_type() -> None:
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "../evil.py": b""}, record_algorithm="md5")
+    with pytest.raises(UnsafePathError, match=r"\.\./evil\.py"):
+        open_wheel(whl.filename, whl)
+
+
+# --- hostile input never escapes as a foreign exception ---------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_parse_wheel_name_fuzz(filename: str) -> None:
+    try:
+        parse_wheel_name(filename)
+    except PyemscriptenError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["demo-1.0-py3-none-any.whl", "x.whl", "demo-1.0-1-cp312-none-any.whl"]), st.binary())
+def test_open_wheel_on_arbitrary_bytes(filename: str, data: bytes) -> None:
+    with pytest.raises(PyemscriptenError):
+        open_wheel(filename, data)
+
+
+VALID = bytes(make_wheel("demo", "1.0", {**PKG, "demo_pkg/data.bin": bytes(range(256)) * 4}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_open_wheel_on_corrupted_wheels(flips: list[tuple[int, int]]) -> None:
+    data = bytearray(VALID)
+    for offset, value in flips:
+        data[offset] = value
+    try:
+        open_wheel("demo-1.0-py3-none-any.whl", bytes(data))
+    except PyemscriptenError:
+        pass
