@@ -13,6 +13,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v clang-19 >/dev/null 2>&1 || need_apt+=(clang-19)
 command -v wasm-ld-19 >/dev/null 2>&1 || need_apt+=(lld-19)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)  # npm pack fetches the Pyodide runtimes
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

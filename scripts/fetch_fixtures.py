@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Fetch what the browser tests, the demo and the benchmark serve locally.
+
+* Pyodide runtimes from npm (``npm pack pyodide@V``) into ``.cache/runtimes/``, each
+  unpacked to ``.cache/runtimes/pyodide-V/`` (the tarball's ``package/`` folder).
+* Real wheels from PyPI into ``.cache/wheels/`` (``pip download`` for the
+  ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies.
+
+Idempotent: a runtime already unpacked and a wheel group already fetched (recorded in a
+stamp file naming its requirements) are skipped, so a second run needs no network.
+
+    scripts/fetch_fixtures.py                 # everything (~60 MB once)
+    scripts/fetch_fixtures.py --set core      # only what the browser bootstrap needs
+    scripts/fetch_fixtures.py --set bench --force
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+RUNTIMES_DIR = CACHE / "runtimes"
+WHEELS_DIR = CACHE / "wheels"
+
+RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.29.5", "315.0.0-alpha.2")
+
+# "core": what the browser bootstrap installs (pure wheels) and the anchor installer.
+# "bench": real packages, pure and binary, for end-to-end tests and the benchmark.
+WHEEL_SETS: dict[str, tuple[str, ...]] = {
+    "core": ("packaging", "resolvelib", "micropip==0.11.1"),
+    "bench": (
+        "pydantic", "rich", "requests", "jiter", "luau-wasm", "grill-usd-core", "typer",
+        "sympy", "networkx", "python-dateutil", "attrs", "click",
+    ),
+}
+WHEEL_SETS["all"] = WHEEL_SETS["core"] + WHEEL_SETS["bench"]
+
+PIP_TARGET = (
+    "--only-binary=:all:",
+    "--platform", "pyemscripten_2026_0_wasm32",
+    "--python-version", "3.14",
+    "--implementation", "cp",
+    "--abi", "cp314",
+)
+
+
+def say(message: str) -> None:
+    print(f"[fixtures] {message}", flush=True)
+
+
+def runtime_dir(version: str) -> Path:
+    return RUNTIMES_DIR / f"pyodide-{version}"
+
+
+def fetch_runtime(version: str, force: bool) -> None:
+    """Make sure ``pyodide-V.tgz`` exists and is unpacked into ``pyodide-V/``."""
+    target = runtime_dir(version)
+    tarball = RUNTIMES_DIR / f"pyodide-{version}.tgz"
+    if target.joinpath("pyodide.mjs").is_file() and not force:
+        say(f"runtime {version}: present")
+        return
+    RUNTIMES_DIR.mkdir(parents=True, exist_ok=True)
+    if not tarball.is_file() or force:
+        say(f"runtime {version}: npm pack pyodide@{version}")
+        subprocess.run(
+            ["npm", "pack", f"pyodide@{version}", "--pack-destination", str(RUNTIMES_DIR),
+             "--silent"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    say(f"runtime {version}: unpacking")
+    _unpack_package(tarball, target)
+
+
+def _unpack_package(tarball: Path, target: Path) -> None:
+    # Unpack beside the target, then rename: an interrupted run never leaves a half
+    # folder that the "present" check above would accept.
+    with tempfile.TemporaryDirectory(dir=RUNTIMES_DIR) as tmp:
+        with tarfile.open(tarball) as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith("package/")]
+            tar.extractall(tmp, members=members, filter="data")
+        if target.exists():
+            shutil.rmtree(target)
+        Path(tmp, "package").rename(target)
+
+
+def fetch_wheels(group: str, force: bool) -> None:
+    """``pip download`` one group of requirements (with dependencies) into ``.cache/wheels``."""
+    names = WHEEL_SETS[group]
+    stamp = WHEELS_DIR / f".fetched-{group}"
+    wanted = "\n".join(sorted(names)) + "\n"
+    if stamp.is_file() and stamp.read_text() == wanted and not force:
+        say(f"wheels [{group}]: present")
+        return
+    WHEELS_DIR.mkdir(parents=True, exist_ok=True)
+    say(f"wheels [{group}]: pip download {' '.join(names)}")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+         *PIP_TARGET, "-d", str(WHEELS_DIR), *names],
+        check=True,
+    )
+    stamp.write_text(wanted)
+    count = len(list(WHEELS_DIR.glob("*.whl")))
+    say(f"wheels [{group}]: done ({count} wheels in {WHEELS_DIR.relative_to(ROOT)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", dest="group", choices=sorted(WHEEL_SETS), default="all",
+                        help="which wheels to download (default: all)")
+    parser.add_argument("--no-runtimes", action="store_true", help="skip the Pyodide runtimes")
+    parser.add_argument("--no-wheels", action="store_true", help="skip the PyPI wheels")
+    parser.add_argument("--force", action="store_true", help="fetch again even if present")
+    args = parser.parse_args(argv)
+
+    if not args.no_runtimes:
+        for version in RUNTIME_VERSIONS:
+            fetch_runtime(version, args.force)
+    if not args.no_wheels:
+        groups = ("core", "bench") if args.group == "all" else (args.group,)
+        for group in groups:
+            fetch_wheels(group, args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
