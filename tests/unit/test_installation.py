@@ -1,0 +1,376 @@
+"""installation.py: atomic commit, rollback, upgrade, uninstall, listing, path refusal."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from pyemscripten.errors import InstallError, NotInstalledError, UninstallError
+from pyemscripten.installation import (
+    FileOps,
+    InstalledDist,
+    Scheme,
+    install,
+    installed_distributions,
+    uninstall,
+)
+from pyemscripten.wheels import UnpackedWheel, open_wheel
+from tests.support.wheels import make_wheel
+
+
+def _wheel(name: str = "demo-pkg", version: str = "1.0", files: dict | None = None, **kwargs) -> UnpackedWheel:
+    whl = make_wheel(name, version, files if files is not None else {"demo_pkg/__init__.py": f"V = {version!r}\n"},
+                     **kwargs)
+    return open_wheel(whl.filename, whl)
+
+
+@pytest.fixture
+def scheme(tmp_path: Path) -> Scheme:
+    dirs = {key: tmp_path / "env" / key for key in ("site-packages", "bin", "include", "data")}
+    for path in dirs.values():
+        path.mkdir(parents=True)
+    return Scheme(purelib=str(dirs["site-packages"]), platlib=str(dirs["site-packages"]),
+                  scripts=str(dirs["bin"]), headers=str(dirs["include"]), data=str(dirs["data"]))
+
+
+def listing(root: str | Path) -> dict[str, tuple]:
+    """Every directory, file (content hash + mode) and link under ``root``."""
+    found: dict[str, tuple] = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            rel = os.path.relpath(path, root)
+            if os.path.islink(path):
+                found[rel] = ("link", os.readlink(path))
+            elif os.path.isdir(path):
+                found[rel] = ("dir",)
+            else:
+                data = Path(path).read_bytes()
+                found[rel] = ("file", hashlib.sha256(data).hexdigest(), stat.S_IMODE(os.stat(path).st_mode))
+    return found
+
+
+def env(scheme: Scheme) -> Path:
+    return Path(scheme.purelib).parent
+
+
+def _check_record(dist_info: Path) -> list[str]:
+    """Verify every RECORD row against the disk; return the paths listed."""
+    paths = []
+    for path, digest, size in csv.reader(dist_info.joinpath("RECORD").read_text().splitlines()):
+        paths.append(path)
+        if path.endswith("/RECORD"):
+            assert (digest, size) == ("", "")
+            continue
+        data = (dist_info.parent / path).read_bytes()
+        expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert (digest, size) == (f"sha256={expected}", str(len(data)))
+    return paths
+
+
+# --- a plain install --------------------------------------------------------------------
+
+
+def test_install_writes_files_record_and_markers(scheme: Scheme) -> None:
+    wheel = _wheel(data_files={"scripts/tool": b"#!python\n", "headers/demo.h": b"", "data/share/demo.txt": b"d"})
+    transaction = install([wheel], scheme, requested=["Demo_Pkg"],
+                          direct_urls={"demo-pkg": {"url": "https://user:secret@host/demo.whl", "archive_info": {}}})
+    transaction.finish()
+    site = Path(scheme.purelib)
+    info = site / "demo_pkg-1.0.dist-info"
+    assert (site / "demo_pkg/__init__.py").read_text() == "V = '1.0'\n"
+    assert (info / "INSTALLER").read_text() == "pyemscripten\n"
+    assert (info / "REQUESTED").exists()
+    assert json.loads((info / "direct_url.json").read_text()) == {"url": "https://host/demo.whl", "archive_info": {}}
+    tool = Path(scheme.scripts) / "tool"
+    assert tool.read_bytes() == b"#!python\n" and os.stat(tool).st_mode & stat.S_IXUSR
+    assert (Path(scheme.headers) / "demo-pkg" / "demo.h").exists()
+    assert (Path(scheme.data) / "share" / "demo.txt").read_bytes() == b"d"
+    recorded = _check_record(info)
+    assert "../bin/tool" in recorded and "demo_pkg-1.0.dist-info/RECORD" in recorded
+    assert "demo_pkg-1.0.dist-info/INSTALLER" in recorded
+    assert not [p for p in os.listdir(site) if p.startswith(".pyemscripten")]
+    assert installed_distributions(scheme) == [InstalledDist("demo-pkg", "1.0", str(info), "pyemscripten")]
+    assert transaction.files["demo-pkg"][0] == str(site / "demo_pkg" / "__init__.py")
+
+
+def test_not_requested_and_not_direct_get_no_markers(scheme: Scheme) -> None:
+    install([_wheel()], scheme, installer="other-tool").finish()
+    info = Path(scheme.purelib) / "demo_pkg-1.0.dist-info"
+    assert not (info / "REQUESTED").exists() and not (info / "direct_url.json").exists()
+    assert (info / "INSTALLER").read_text() == "other-tool\n"
+
+
+def test_markers_inside_the_wheel_are_replaced(scheme: Scheme) -> None:
+    wheel = _wheel(files={"demo_pkg/__init__.py": b"", "demo_pkg-1.0.dist-info/INSTALLER": b"evil\n",
+                          "demo_pkg-1.0.dist-info/REQUESTED": b""})
+    install([wheel], scheme).finish()
+    info = Path(scheme.purelib) / "demo_pkg-1.0.dist-info"
+    assert (info / "INSTALLER").read_text() == "pyemscripten\n" and not (info / "REQUESTED").exists()
+
+
+# --- upgrade, rollback, finish ------------------------------------------------------------
+
+
+def _install_old(scheme: Scheme) -> None:
+    install([_wheel("demo-pkg", "1.0", {"demo_pkg/__init__.py": b"V = 1\n", "demo_pkg/old.py": b"",
+                                        "demo_pkg/sub/deep.py": b""},
+                    data_files={"scripts/old-tool": b"x"})], scheme).finish()
+    cache = Path(scheme.purelib) / "demo_pkg" / "__pycache__"
+    cache.mkdir()
+    (cache / "old.cpython-312.pyc").write_bytes(b"stale")
+    install([_wheel("other", "3.0", {"other.py": b"O = 1\n"})], scheme).finish()
+
+
+def test_upgrade_replaces_the_old_version(scheme: Scheme) -> None:
+    _install_old(scheme)
+    install([_wheel("demo-pkg", "2.0", {"demo_pkg/__init__.py": b"V = 2\n"})], scheme).finish()
+    site = Path(scheme.purelib)
+    assert (site / "demo_pkg/__init__.py").read_bytes() == b"V = 2\n"
+    assert not (site / "demo_pkg/old.py").exists()
+    assert not (site / "demo_pkg/sub").exists()  # left empty, so removed
+    assert not (site / "demo_pkg/__pycache__").exists()  # bytecode of removed sources goes too
+    assert not (site / "demo_pkg-1.0.dist-info").exists()
+    assert not (Path(scheme.scripts) / "old-tool").exists()
+    assert [(d.name, d.version) for d in installed_distributions(scheme)] == [("demo-pkg", "2.0"), ("other", "3.0")]
+
+
+def test_rollback_after_commit_restores_exactly(scheme: Scheme) -> None:
+    _install_old(scheme)
+    before = listing(env(scheme))
+    transaction = install([_wheel("demo-pkg", "2.0", {"demo_pkg/__init__.py": b"V = 2\n", "demo_pkg/new/x.py": b""}),
+                           _wheel("fresh", "1.0", {"fresh.py": b""})], scheme)
+    assert listing(env(scheme)) != before
+    transaction.rollback()
+    assert listing(env(scheme)) == before
+    transaction.rollback()  # twice is harmless
+
+
+def test_finish_drops_backups_and_forbids_rollback(scheme: Scheme) -> None:
+    _install_old(scheme)
+    transaction = install([_wheel("demo-pkg", "2.0")], scheme)
+    assert [p for p in os.listdir(scheme.purelib) if p.startswith(".pyemscripten")]
+    transaction.finish()
+    assert not [p for p in os.listdir(scheme.purelib) if p.startswith(".pyemscripten")]
+    with pytest.raises(InstallError, match="already"):
+        transaction.rollback()
+
+
+def test_transaction_as_context_manager(scheme: Scheme) -> None:
+    before = listing(env(scheme))
+    with pytest.raises(RuntimeError):
+        with install([_wheel()], scheme):
+            raise RuntimeError("loading the shared libraries failed")
+    assert listing(env(scheme)) == before
+    with install([_wheel()], scheme):
+        pass
+    assert listing(env(scheme)) != before
+    assert not [p for p in os.listdir(scheme.purelib) if p.startswith(".pyemscripten")]
+
+
+def test_overwritten_file_of_another_distribution_is_restored(scheme: Scheme) -> None:
+    install([_wheel("other", "1.0", {"shared.py": b"other's"})], scheme).finish()
+    before = listing(env(scheme))
+    transaction = install([_wheel("demo-pkg", "1.0", {"shared.py": b"mine"})], scheme)
+    assert (Path(scheme.purelib) / "shared.py").read_bytes() == b"mine"
+    transaction.rollback()
+    assert listing(env(scheme)) == before
+
+
+# --- failure at every step leaves the tree untouched --------------------------------------
+
+
+class CountingOps(FileOps):
+    """Counts calls; the call numbered ``fail_at`` fails (a write fails after half the bytes)."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def _tick(self) -> bool:
+        self.calls += 1
+        return self.calls == self.fail_at
+
+    def write(self, path: str, data: bytes, mode: int) -> None:
+        if self._tick():
+            Path(path).write_bytes(data[: len(data) // 2])
+            raise OSError(28, "No space left on device (injected)")
+        super().write(path, data, mode)
+
+    def move(self, source: str, target: str) -> None:
+        if self._tick():
+            raise OSError(5, "I/O error (injected)")
+        super().move(source, target)
+
+    def mkdir(self, path: str) -> None:
+        if self._tick():
+            raise OSError(5, "I/O error (injected)")
+        super().mkdir(path)
+
+    def rmdir(self, path: str) -> None:
+        if self._tick():
+            raise OSError(5, "I/O error (injected)")
+        super().rmdir(path)
+
+
+def _upgrade_batch() -> list[UnpackedWheel]:
+    return [_wheel("demo-pkg", "2.0", {"demo_pkg/__init__.py": b"V = 2\n", "demo_pkg/new/mod.py": b"m"},
+                   data_files={"scripts/new-tool": b"t", "headers/x.h": b""}),
+            _wheel("fresh", "1.0", {"fresh/__init__.py": b""})]
+
+
+def _count_steps(tmp_path: Path) -> int:
+    probe = tmp_path / "probe"
+    dirs = [probe / d for d in ("site-packages", "bin", "include", "data")]
+    for d in dirs:
+        d.mkdir(parents=True)
+    probe_scheme = Scheme(str(dirs[0]), str(dirs[0]), str(dirs[1]), str(dirs[2]), str(dirs[3]))
+    _install_old(probe_scheme)
+    ops = CountingOps()
+    install(_upgrade_batch(), probe_scheme, ops=ops).finish()
+    return ops.calls
+
+
+def test_failure_at_every_step_restores_everything(scheme: Scheme, tmp_path: Path) -> None:
+    steps = _count_steps(tmp_path)
+    assert steps > 20  # staging writes, backups, mkdirs, placements, prunes
+    _install_old(scheme)
+    before = listing(env(scheme))
+    for fail_at in range(1, steps + 1):
+        with pytest.raises(InstallError) as info:
+            install(_upgrade_batch(), scheme, ops=CountingOps(fail_at))
+        assert info.value.project in ("demo-pkg", "fresh", "demo-pkg, fresh")
+        assert "injected" in str(info.value) and "nothing was changed" in str(info.value)
+        assert listing(env(scheme)) == before, f"step {fail_at} left changes"
+    install(_upgrade_batch(), scheme, ops=CountingOps(steps + 1)).finish()  # the count was complete
+    assert listing(env(scheme)) != before
+
+
+def test_failure_into_a_missing_site_packages(tmp_path: Path) -> None:
+    scheme = Scheme(*(str(tmp_path / "new" / d) for d in ("sp", "sp", "bin", "inc", "data")))
+    for fail_at in range(1, 12):
+        with pytest.raises(InstallError):
+            install([_wheel()], scheme, ops=CountingOps(fail_at))
+        assert not (tmp_path / "new").exists()
+
+
+# --- refusals before anything is written -----------------------------------------------------
+
+
+def test_symlinked_directory_pointing_outside_is_refused(scheme: Scheme, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, Path(scheme.purelib) / "demo_pkg")
+    before = listing(env(scheme))
+    with pytest.raises(InstallError, match="outside") as info:
+        install([_wheel()], scheme)
+    assert info.value.project == "demo-pkg"
+    assert listing(env(scheme)) == before and not list(outside.iterdir())
+
+
+def test_unsafe_relative_path_is_refused_even_without_the_wheel_layer(scheme: Scheme) -> None:
+    wheel = _wheel()
+    forged = UnpackedWheel(**{**wheel.__dict__, "files": wheel.files + (("purelib", "../evil.py", b""),)})
+    before = listing(env(scheme))
+    with pytest.raises(InstallError, match="evil.py"):
+        install([forged], scheme)
+    assert listing(env(scheme)) == before
+
+
+def test_two_wheels_claiming_one_path_are_refused(scheme: Scheme) -> None:
+    with pytest.raises(InstallError, match="also installed by demo-pkg"):
+        install([_wheel(), _wheel("other", "1.0", {"demo_pkg/__init__.py": b""})], scheme)
+    assert installed_distributions(scheme) == []
+
+
+def test_same_project_twice_is_refused(scheme: Scheme) -> None:
+    with pytest.raises(InstallError, match="more than once"):
+        install([_wheel(), _wheel(version="2.0")], scheme)
+
+
+def test_directory_in_the_way_rolls_back(scheme: Scheme) -> None:
+    install([_wheel("other", "1.0", {"other.py": b""})], scheme).finish()
+    (Path(scheme.purelib) / "clash.py").mkdir()
+    before = listing(env(scheme))
+    with pytest.raises(InstallError, match="directory is in the way"):
+        install([_wheel("demo-pkg", "1.0", {"demo_pkg/__init__.py": b"", "clash.py": b""})], scheme)
+    assert listing(env(scheme)) == before
+
+
+# --- uninstall ----------------------------------------------------------------------------------
+
+
+def test_uninstall_removes_what_record_lists(scheme: Scheme) -> None:
+    _install_old(scheme)
+    removed = uninstall("Demo.Pkg", scheme)
+    site = Path(scheme.purelib)
+    assert str(site / "demo_pkg" / "old.py") in removed
+    assert str(Path(scheme.scripts) / "old-tool") in removed
+    assert not (site / "demo_pkg").exists() and not (site / "demo_pkg-1.0.dist-info").exists()
+    assert [d.name for d in installed_distributions(scheme)] == ["other"]
+    assert sorted(os.listdir(site)) == ["other-3.0.dist-info", "other.py"]
+    with pytest.raises(NotInstalledError, match="demo.pkg"):
+        uninstall("demo.pkg", scheme)
+
+
+def test_uninstall_refuses_record_paths_outside_the_scheme(scheme: Scheme, tmp_path: Path) -> None:
+    install([_wheel()], scheme).finish()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    record = Path(scheme.purelib) / "demo_pkg-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text() + f"{os.path.relpath(victim, scheme.purelib)},,\n")
+    before = listing(env(scheme))
+    with pytest.raises(UninstallError, match="outside the install scheme"):
+        uninstall("demo-pkg", scheme)
+    assert listing(env(scheme)) == before and victim.exists()
+    with pytest.raises(InstallError, match="outside the install scheme"):  # and so does an upgrade
+        install([_wheel(version="2.0")], scheme)
+    assert listing(env(scheme)) == before
+
+
+def test_uninstall_failure_at_every_step_restores(scheme: Scheme) -> None:
+    _install_old(scheme)
+    before = listing(env(scheme))
+    for fail_at in range(1, 100):
+        try:
+            uninstall("demo-pkg", scheme, ops=CountingOps(fail_at))
+        except UninstallError:
+            assert listing(env(scheme)) == before, f"step {fail_at} left changes"
+        else:
+            break
+    assert not (Path(scheme.purelib) / "demo_pkg").exists()
+
+
+def test_installed_distributions_reads_the_file_system(scheme: Scheme) -> None:
+    assert installed_distributions(scheme) == []
+    install([_wheel("b-pkg", "1.0", {"b.py": b""}), _wheel("A_Pkg", "2.0", {"a.py": b""})], scheme).finish()
+    found = installed_distributions(scheme)
+    assert [(d.name, Version(d.version), d.installer) for d in found] == [
+        ("a-pkg", Version("2.0"), "pyemscripten"), ("b-pkg", Version("1.0"), "pyemscripten")]
+    (Path(found[0].path) / "INSTALLER").unlink()
+    assert installed_distributions(scheme)[0].installer is None
+
+
+def test_moves_across_file_systems_fall_back_to_copying(scheme: Scheme, monkeypatch: pytest.MonkeyPatch) -> None:
+    _install_old(scheme)
+    before = listing(env(scheme))
+    real_replace = os.replace
+
+    def cross_device(source: str, target: str) -> None:
+        if not str(source).endswith(".pyemscripten-partial"):
+            raise OSError(18, "Invalid cross-device link")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", cross_device)
+    transaction = install(_upgrade_batch(), scheme)
+    assert (Path(scheme.purelib) / "demo_pkg/__init__.py").read_bytes() == b"V = 2\n"
+    transaction.rollback()
+    assert listing(env(scheme)) == before
