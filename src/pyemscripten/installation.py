@@ -174,11 +174,12 @@ def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallErro
     Raises ``error`` if RECORD names a path outside the scheme (rule 1).
     """
     root = os.path.dirname(dist.path)
-    paths = []
-    for row in csv.reader(io.StringIO((_read(os.path.join(dist.path, "RECORD")) or b"")
-                                      .decode("utf-8", "replace"), newline="")):
-        if row and row[0]:
-            paths.append(os.path.normpath(os.path.join(root, *row[0].split("/"))))
+    text = (_read(os.path.join(dist.path, "RECORD")) or b"").decode("utf-8", "replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise error(dist.name, f"its RECORD is unreadable ({exc})") from None
+    paths = [os.path.normpath(os.path.join(root, *row[0].split("/"))) for row in rows if row and row[0]]
     for directory, _dirs, names in os.walk(dist.path):
         paths += [os.path.join(directory, n) for n in names]
     paths += [p for path in paths if path.endswith(".py") for p in _bytecode_of(path)]

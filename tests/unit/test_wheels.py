@@ -219,3 +219,17 @@ def test_open_wheel_on_corrupted_wheels(flips: list[tuple[int, int]]) -> None:
         open_wheel("demo-1.0-py3-none-any.whl", bytes(data))
     except PyemscriptenError:
         pass
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(metadata=st.binary(max_size=200), wheel_file=st.binary(max_size=100),
+       names=st.lists(st.text(min_size=1, max_size=20), max_size=4), record=st.binary(max_size=200))
+def test_open_wheel_on_hostile_members(metadata: bytes, wheel_file: bytes, names: list[str], record: bytes) -> None:
+    # The archive itself is sound, so every parser past the path checks sees the junk.
+    whl = make_wheel("demo", "1.0", PKG, metadata=metadata, wheel_file=wheel_file, record=False,
+                     raw_members=[("demo-1.0.dist-info/RECORD", record)]
+                     + [(f"demo/{n.replace('/', '_')}", b"x") for n in names if n not in (".", "..")])
+    try:
+        open_wheel(whl.filename, whl)
+    except PyemscriptenError:
+        pass
