@@ -395,6 +395,10 @@ def _place_files(wheel_name: WheelName, members: dict[str, bytes], dist_info: st
                  root_is_purelib: bool, problems: _Problems) -> tuple[tuple[str, str, bytes], ...]:
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     for other in _top_dirs(members, ".data"):
+        # Builders differ in how they spell the name; any spelling of this name-version counts.
+        if other != data_dir and _matches(other[: -len(".data")], wheel_name):
+            data_dir = other
+    for other in _top_dirs(members, ".data"):
         if other != data_dir:
             problems.add(WheelError, f"unexpected .data directory (expected {data_dir})", other)
     root_key = "purelib" if root_is_purelib else "platlib"

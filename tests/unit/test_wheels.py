@@ -233,3 +233,12 @@ def test_open_wheel_on_hostile_members(metadata: bytes, wheel_file: bytes, names
         open_wheel(whl.filename, whl)
     except PyemscriptenError:
         pass
+
+
+def test_data_dir_spelled_differently_and_a_stray_one() -> None:
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "Demo.Pkg-1.0.data/scripts/tool": b""})
+    wheel = open_wheel(whl.filename, whl)
+    assert ("scripts", "tool") in {(k, p) for k, p, _ in wheel.files}
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg-1.0.data/scripts/a": b"", "other-1.0.data/scripts/b": b""})
+    with pytest.raises(WheelError, match="unexpected .data directory"):
+        open_wheel(whl.filename, whl)
