@@ -51,7 +51,7 @@ _FETCH_JS = r"""
     } catch (e) {
       return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
     }
-    return { status: response.status, url: response.url, headers: [...response.headers.entries()], body };
+    return { error: undefined, status: response.status, url: response.url, headers: [...response.headers.entries()], body };
   } finally {
     clearTimeout(timer);
   }
@@ -83,7 +83,7 @@ class FetchTransport(Transport):
         finally:
             if callback is not None:
                 callback.destroy()
-        if result.error is not None and not _is_undefined(result.error):
+        if result.error is not None:
             raise NetworkError(url, str(result.error))
         response_headers = {str(k).lower(): str(v) for k, v in result.headers.to_py()}
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)

@@ -75,7 +75,9 @@ class Scheme:
 
 def default_scheme() -> Scheme:
     """The running interpreter's scheme (the edge: reads sysconfig)."""
-    paths = sysconfig.get_paths()
+    # Pyodide's sysconfig says "//lib/python3.X/site-packages"; POSIX keeps a leading "//"
+    # through normpath/realpath, which would make every path look outside the scheme.
+    paths = {k: "/" + v.lstrip("/") for k, v in sysconfig.get_paths().items()}
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     return Scheme(purelib=paths["purelib"], platlib=paths["platlib"], scripts=paths["scripts"],
                   headers=os.path.join(paths["data"], "include", "site", version),

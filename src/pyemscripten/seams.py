@@ -9,7 +9,7 @@ in tests, subclasses that serve from memory.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -71,6 +71,14 @@ class LibraryLoader(ABC):
 
     @abstractmethod
     async def load(self, libraries: Sequence[LibraryToLoad]) -> None: ...
+
+    def loaded(self) -> Collection[str]:
+        """Names (sonames or paths) of libraries the runtime has loaded already."""
+        return ()
+
+    def system_dirs(self) -> Sequence[str]:
+        """The runtime's own library folders (its LD_LIBRARY_PATH)."""
+        return ()
 
 
 class NoLibraryLoader(LibraryLoader):

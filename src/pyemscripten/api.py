@@ -1,0 +1,357 @@
+"""The public operations: install, install_lock, freeze, list_installed, uninstall.
+
+Each is a short pipeline over the stage modules: resolve (no downloads), download and
+verify (concurrently; each wheel is validated as soon as its bytes are in), commit into
+site-packages in one transaction, then load shared libraries; if loading fails the
+transaction is rolled back, so a failure anywhere leaves site-packages as it was.
+
+The browser seams are created here, at the edge, only when the caller passed none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import posixpath
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from . import installation, libraries
+from .downloads import WheelRequest, fetch_wheel, gather_all
+from .errors import LockError, PyemscriptenError, redact_url
+from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
+from .index_pages import IndexFile
+from .locks import LockedWheel, dump_lock, load_lock
+from .metadata import parse_metadata
+from .progress import Listener, ProgressEvent, TextReporter, emit_all
+from .resolution import InstalledDist, KnownData, Resolution, ResolvedDist, ResolveOptions, resolve
+from .seams import LibraryLoader, LibraryToLoad, Transport, WheelCache
+from .target import Target, current_target
+from .wheels import UnpackedWheel, open_wheel
+
+
+@dataclass
+class Session:
+    """The seams and settings one operation runs with; defaults are the browser's."""
+
+    target: Target | None = None
+    transport: Transport | None = None
+    loader: LibraryLoader | None = None
+    cache: WheelCache | None = None
+    scheme: installation.Scheme | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    listeners: list[Listener] = field(default_factory=list)
+
+    def resolved(self) -> Session:
+        if self.target is None:
+            self.target = current_target()
+        if self.transport is None:
+            from .browser import FetchTransport
+
+            self.transport = FetchTransport()
+        if self.scheme is None:
+            self.scheme = installation.default_scheme()
+        return self
+
+    def library_loader(self) -> LibraryLoader:
+        """The loader, created on first need: pure-Python installs never touch it."""
+        if self.loader is None:
+            from .browser_loader import PyodideLibraryLoader
+
+            self.loader = PyodideLibraryLoader()
+        return self.loader
+
+    def emit(self, stage: str, package: str | None = None, done: int | None = None,
+             total: int | None = None, message: str = "") -> None:
+        emit_all(self.listeners)(ProgressEvent(stage, package, done, total, message))
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    installed: tuple[tuple[str, str], ...]  # (name, version) newly installed
+    already: tuple[tuple[str, str], ...]  # satisfied by what was there
+    plan: tuple[dict[str, Any], ...] = ()
+    dry_run: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.dry_run:
+            lines = [f"Would install {len([p for p in self.plan if not p['already_installed']])} packages:"]
+            lines += [f"  {p['name']}=={p['version']}  {p['filename'] or '(installed)'}" for p in self.plan]
+            return "\n".join(lines)
+        done = ", ".join(f"{n}-{v}" for n, v in self.installed) or "nothing new"
+        return f"Installed {done}" + (f" ({len(self.already)} already satisfied)" if self.already else "")
+
+    __repr__ = __str__
+
+
+def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool) -> list[Listener]:
+    listeners: list[Listener] = [] if quiet else [TextReporter()]
+    if on_progress is not None:
+        listeners.append(lambda event: on_progress(event.as_dict()))
+    return listeners
+
+
+def installed_map(scheme: installation.Scheme) -> dict[str, InstalledDist]:
+    """What site-packages holds, with dependencies, read from ``*.dist-info``."""
+    found: dict[str, InstalledDist] = {}
+    for dist in installation.installed_distributions(scheme):
+        metadata_path = Path(dist.path) / "METADATA"
+        try:
+            meta = parse_metadata(metadata_path.read_bytes(), dist.name, str(metadata_path))
+        except (OSError, PyemscriptenError):
+            continue  # a broken dist-info does not satisfy anything; it can be reinstalled
+        found[meta.name] = InstalledDist(meta.name, meta.version, meta.requires_dist)
+    return found
+
+
+async def install(
+    requirements: str | Sequence[str],
+    index_urls: Sequence[str] | str | None = None,
+    *,
+    constraints: Sequence[str] = (),
+    pre: bool = False,
+    deps: bool = True,
+    reinstall: bool = False,
+    dry_run: bool = False,
+    keep_going: bool = False,
+    allow_unhashed: bool = False,
+    quiet: bool = False,
+    on_progress: Callable[[Any], None] | None = None,
+    session: Session | None = None,
+) -> InstallReport:
+    """Resolve ``requirements`` for this runtime, then download, verify and install them.
+
+    ``index_urls`` are simple-index base URLs (default ``https://pypi.org/simple/``); a
+    project is taken from the first index that has it. Raises a
+    :class:`~pyemscripten.errors.PyemscriptenError` subclass; on any failure site-packages
+    is left as it was.
+    """
+    if isinstance(requirements, str):
+        requirements = [requirements]
+    if isinstance(index_urls, str):
+        index_urls = [index_urls]
+    s = (session or Session()).resolved()
+    s.listeners = s.listeners + _listeners(on_progress, quiet)
+    assert s.target and s.transport and s.scheme
+    try:
+        client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
+        options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
+                                 keep_going=keep_going)
+        data = KnownData()
+        s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
+        resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options, data,
+                                   on_page=lambda name: s.emit("resolving", name))
+        s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
+               message=_plan_line(resolution))
+        if dry_run:
+            return InstallReport((), _already(resolution), tuple(resolution.plan()), True)
+        report = await install_resolved(s, resolution, data.wheel_bodies, allow_unhashed)
+    except PyemscriptenError as exc:
+        s.emit("error", message=str(exc))
+        raise
+    s.emit("done", message=str(report))
+    return report
+
+
+def _already(resolution: Resolution) -> tuple[tuple[str, str], ...]:
+    return tuple((d.name, str(d.version)) for d in resolution.dists if d.installed)
+
+
+def _plan_line(resolution: Resolution) -> str:
+    todo = resolution.to_install
+    size = sum(d.file.size or 0 for d in todo if d.file)
+    names = ", ".join(f"{d.name}=={d.version}" for d in todo) or "nothing"
+    return f"Resolved: {names}" + (f" ({size / 1e6:.1f} MB to fetch)" if size else "")
+
+
+async def install_resolved(
+    s: Session,
+    resolution: Resolution,
+    prefetched: Mapping[str, bytes] | None = None,
+    allow_unhashed: bool = False,
+) -> InstallReport:
+    """Download, verify, unpack and commit a resolution; then load its libraries."""
+    assert s.transport and s.scheme
+    todo = resolution.to_install
+    warnings = tuple(
+        f"Installing yanked {d.name} {d.version} ({d.file.filename}): {d.yanked or 'no reason given'}"
+        for d in todo if d.yanked is not None and d.file
+    )
+    for warning in warnings:
+        s.emit("warning", message=warning)
+
+    async def fetch_and_open(dist: ResolvedDist) -> UnpackedWheel:
+        assert dist.file is not None
+        request = WheelRequest(dist.name, dist.file)
+        progress = lambda done, total: s.emit("downloading", dist.name, done, total)  # noqa: E731
+        body = await fetch_wheel(s.transport, request, retry=s.retry, allow_unhashed=allow_unhashed,
+                                 prefetched=prefetched, cache=s.cache, on_bytes=progress)
+        s.emit("downloading", dist.name, len(body), len(body))
+        s.emit("unpacking", dist.name)
+        wheel = open_wheel(dist.file.filename, body, expected_name=dist.name, expected_version=str(dist.version))
+        return with_origin(wheel, dist.file)
+
+    wheels = await gather_all([fetch_and_open(d) for d in todo])
+    await commit_and_load(s, wheels, requested={d.name for d in todo if d.requested})
+    return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution), warnings=warnings)
+
+
+async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested: set[str],
+                          direct_urls: Mapping[str, dict[str, Any]] | None = None) -> None:
+    """Commit ``wheels`` in one transaction, then load their shared libraries (or roll back)."""
+    assert s.scheme and s.target
+    if not wheels:
+        return
+    s.emit("installing", message=f"Installing {len(wheels)} packages")
+    transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {})
+    try:
+        plan = library_plan(s, wheels)
+        if plan:
+            s.emit("loading", done=0, total=len(plan), message=f"Loading {len(plan)} shared libraries")
+            await s.library_loader().load(plan)
+    except BaseException:
+        transaction.rollback()
+        raise
+    transaction.finish()
+    importlib.invalidate_caches()
+
+
+def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToLoad]:
+    """Every side module the wheels brought, and what they need, in load order."""
+    assert s.scheme and s.target
+    modules = [
+        (posixpath.join(s.scheme.purelib if w.root_is_purelib else s.scheme.platlib, rel), w.name)
+        for w in wheels for rel in w.shared_libraries
+    ]
+    if not modules:
+        return []
+    loader = s.library_loader()
+    return libraries.plan_loads(
+        modules, libraries.OSFileSystem(), loader.loaded(), loader.system_dirs(),
+        rpath_supported=s.target.platform.version != "2024_0", site_packages=s.scheme.purelib,
+    )
+
+
+ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, for freeze()
+
+
+def with_origin(wheel: UnpackedWheel, file: IndexFile) -> UnpackedWheel:
+    """The wheel plus a dist-info file recording its URL and hashes (listed in RECORD)."""
+    origin = {"filename": file.filename, "url": redact_url(file.url), "hashes": dict(file.hashes), "size": file.size}
+    key = "purelib" if wheel.root_is_purelib else "platlib"
+    row = (key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
+    return dataclasses.replace(wheel, files=wheel.files + (row,))
+
+
+# --- lock files ----------------------------------------------------------------------
+
+
+async def install_lock(
+    lock: str,
+    *,
+    quiet: bool = False,
+    on_progress: Callable[[Any], None] | None = None,
+    session: Session | None = None,
+) -> InstallReport:
+    """Install exactly the wheels a PEP 751 ``pylock.toml`` names: no resolution.
+
+    ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page).
+    Every wheel's hash (and size, when given) is checked. Raises
+    :class:`~pyemscripten.errors.LockError` for a lock made for another platform, and the
+    download/install errors of :func:`install`.
+    """
+    s = (session or Session()).resolved()
+    s.listeners = s.listeners + _listeners(on_progress, quiet)
+    assert s.target and s.transport and s.scheme
+    try:
+        text, lock_url = await _lock_text(s, lock)
+        locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)")
+        installed = installed_map(s.scheme)
+        todo = [w for w in locked if installed.get(w.name) is None or installed[w.name].version != w.version]
+        dists = tuple(ResolvedDist(w.name, w.version, w.file, True) for w in todo)
+        s.emit("resolved", done=len(dists), total=len(locked),
+               message=f"Lock file: {len(dists)} of {len(locked)} packages to install")
+        report = await install_resolved(s, Resolution(dists, 0))
+    except PyemscriptenError as exc:
+        s.emit("error", message=str(exc))
+        raise
+    s.emit("done", message=str(report))
+    return report
+
+
+async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
+    if "\n" in lock or "lock-version" in lock:
+        return lock, None
+    url = urljoin(_page_url(), lock)
+    response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]
+    assert response is not None
+    try:
+        return response.body.decode("utf-8"), url
+    except UnicodeDecodeError:
+        raise LockError("not UTF-8 text", url) from None
+
+
+def _page_url() -> str:
+    try:
+        from js import location  # the edge: where relative lock URLs are rooted
+    except ImportError:
+        return ""
+    return str(location.href)
+
+
+def freeze(session: Session | None = None) -> str:
+    """A ``pylock.toml`` of what is installed, for wheels whose origin is known.
+
+    Distributions installed by other means (preloaded by the runtime) have no recorded URL
+    and hash; they are listed in a comment at the top instead.
+    """
+    s = session or Session()
+    scheme = s.scheme or installation.default_scheme()
+    target = s.target or current_target()
+    wheels, unknown = [], []
+    for dist in installation.installed_distributions(scheme):
+        origin_path = Path(dist.path) / ORIGIN_FILE
+        try:
+            origin = json.loads(origin_path.read_text())
+            file = IndexFile(origin["filename"], origin["url"], tuple(sorted(origin["hashes"].items())),
+                             size=origin.get("size"))
+        except (OSError, ValueError, KeyError, AttributeError):
+            unknown.append(f"{dist.name}=={dist.version}")
+            continue
+        wheels.append(LockedWheel(dist.name, Version(dist.version), file))
+    header = f"# Not locked (origin unknown, e.g. preloaded): {', '.join(sorted(unknown))}\n" if unknown else ""
+    return header + dump_lock(wheels, target)
+
+
+# --- what is installed ---------------------------------------------------------------
+
+
+def list_installed(session: Session | None = None) -> dict[str, str]:
+    """Installed distributions as ``{name: version}`` (from the file system's dist-info)."""
+    scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
+    return {d.name: str(d.version) for d in sorted(installed_map(scheme).values(), key=lambda d: d.name)}
+
+
+def uninstall(names: str | Sequence[str], session: Session | None = None) -> list[str]:
+    """Remove distributions by name; returns the names removed.
+
+    Raises :class:`~pyemscripten.errors.NotInstalledError` for a name that is not installed.
+    """
+    if isinstance(names, str):
+        names = [names]
+    scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
+    removed = []
+    for name in names:
+        installation.uninstall(canonicalize_name(name), scheme)
+        removed.append(canonicalize_name(name))
+    importlib.invalidate_caches()
+    return removed
+
