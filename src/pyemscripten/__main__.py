@@ -1,0 +1,65 @@
+"""Command line: ``python -m pyemscripten lock REQUIREMENT... -o pylock.toml``.
+
+Resolves on an ordinary machine for a browser target (the same resolver the browser runs)
+and writes a PEP 751 lock with wheel URLs and hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from .errors import PyemscriptenError
+from .index_client import DEFAULT_INDEX_URL, IndexClient
+from .locks import LockedWheel, dump_lock
+from .native import UrllibTransport
+from .resolution import ResolveOptions, resolve
+from .target import Target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pyemscripten", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
+    lock.add_argument("requirements", nargs="+", metavar="REQUIREMENT", help="PEP 508 requirement")
+    lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL",
+                      help=f"simple index base URL (repeatable; first index that has a project wins; default {DEFAULT_INDEX_URL})")
+    lock.add_argument("--platform", default="pyemscripten_2026_0_wasm32",
+                      help="PEP 783 platform of the target runtime (default: %(default)s, Pyodide 314)")
+    lock.add_argument("--python-version", default="3.14", help="Python version of the target runtime (default: %(default)s)")
+    lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ", help="constraint (repeatable)")
+    lock.add_argument("--pre", action="store_true", help="allow pre-releases")
+    lock.add_argument("--no-deps", action="store_true", help="lock only the named requirements")
+    lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
+    return parser
+
+
+async def _lock(args: argparse.Namespace) -> str:
+    target = Target.for_platform(args.platform, args.python_version)
+    client = IndexClient(UrllibTransport(), args.index_urls or [DEFAULT_INDEX_URL])
+    options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
+    resolution = await resolve(args.requirements, target, client, {}, options)
+    wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
+    return dump_lock(wheels, target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        text = asyncio.run(_lock(args))
+    except PyemscriptenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
