@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
+from .distribution import DistributionEntry, parse_distribution_lock
 from .downloads import WheelRequest, fetch_wheel, gather_all
 from .errors import LockError, PyemscriptenError, redact_url
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
@@ -47,6 +48,8 @@ class Session:
     cache: WheelCache | None = None
     scheme: installation.Scheme | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # The runtime's pyodide-lock.json; None: ask the runtime where it is ("" turns it off).
+    distribution_url: str | None = None
     listeners: list[Listener] = field(default_factory=list)
 
     def resolved(self) -> Session:
@@ -58,7 +61,21 @@ class Session:
             self.transport = FetchTransport()
         if self.scheme is None:
             self.scheme = installation.default_scheme()
+        if self.distribution_url is None:
+            from .browser import distribution_lock_url
+
+            self.distribution_url = distribution_lock_url() or ""
         return self
+
+    async def load_distribution(self) -> dict[str, DistributionEntry]:
+        """The runtime distribution's wheels (fetched only when resolution needs them)."""
+        assert self.transport is not None
+        if not self.distribution_url:
+            return {}
+        response = await get_ok(self.transport, self.distribution_url, project=None,
+                                what="runtime distribution lock", retry=self.retry)
+        assert response is not None
+        return parse_distribution_lock(response.body, response.url or self.distribution_url)
 
     def library_loader(self) -> LibraryLoader:
         """The loader, created on first need: pure-Python installs never touch it."""
@@ -148,7 +165,8 @@ async def install(
         data = KnownData()
         s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
         resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options, data,
-                                   on_page=lambda name: s.emit("resolving", name))
+                                   on_page=lambda name: s.emit("resolving", name),
+                                   distribution=s.load_distribution if s.distribution_url else None)
         s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                message=_plan_line(resolution))
         if dry_run:

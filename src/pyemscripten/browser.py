@@ -89,6 +89,20 @@ class FetchTransport(Transport):
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)
 
 
+def distribution_lock_url() -> str | None:
+    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says)."""
+    try:
+        import pyodide_js
+    except ImportError:
+        return None
+    config = pyodide_js._api.config
+    url = getattr(config, "lockFileURL", None)
+    if isinstance(url, str) and url:
+        return url
+    index_url = getattr(config, "indexURL", None)
+    return f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
+
+
 def _is_undefined(value: Any) -> bool:
     from pyodide.ffi import JsProxy
 

@@ -13,7 +13,7 @@ until resolution is over.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from .errors import (
     ResolutionImpossibleError,
     ResolutionTooDeepError,
 )
+from .distribution import DistributionEntry
 from .index_client import IndexClient
 from .index_pages import IndexFile, ProjectPage
 from .metadata import DistMetadata, metadata_from_wheel, parse_metadata
@@ -181,6 +182,7 @@ class KnownData:
     metadata: dict[str, DistMetadata] = field(default_factory=dict)  # by file URL
     metadata_errors: dict[str, PyemscriptenError] = field(default_factory=dict)
     wheel_bodies: dict[str, bytes] = field(default_factory=dict)  # wheels fetched for metadata
+    distribution: dict[str, DistributionEntry] | None = None  # the runtime's own, once loaded
 
 
 class Finder:
@@ -205,7 +207,8 @@ class Finder:
             self.constraints.setdefault(dep.name, []).append(dep)
 
     def page(self, name: str) -> ProjectPage:
-        if name in self.data.page_errors and name not in self.installed:
+        in_distribution = name in (self.data.distribution or {})
+        if name in self.data.page_errors and name not in self.installed and not in_distribution:
             raise self.data.page_errors[name]
         if name not in self.data.pages:
             if name in self.data.page_errors:
@@ -227,8 +230,24 @@ class Finder:
                     continue
                 if version not in best or rank < best[version][0]:
                     best[version] = (rank, file)
-            self._versions[name] = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
+            rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
+            self._versions[name] = rows or self._from_distribution(name)
         return self._versions[name]
+
+    def forget_versions(self) -> None:
+        """Drop computed version lists (after new sources, such as the distribution, arrive)."""
+        self._versions.clear()
+
+    def _from_distribution(self, name: str) -> list[tuple[Version, IndexFile]]:
+        """The runtime distribution's wheel, when the indexes have none for this runtime."""
+        entry = (self.data.distribution or {}).get(name)
+        if entry is None:
+            return []
+        _, _, _, tags = parse_wheel_filename(entry.file.filename)
+        if self.target.tag_rank(tags) is None:
+            return []
+        self.data.metadata[entry.file.url] = entry.metadata
+        return [(entry.metadata.version, entry.file)]
 
     def _python_ok(self, file: IndexFile) -> bool:
         if not file.requires_python:
@@ -411,11 +430,22 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
 # --- the driver ----------------------------------------------------------------------
 
 
+DistributionLoader = Callable[[], Awaitable["dict[str, DistributionEntry]"]]
+
+
 class Crawler:
     """Fetches pages and metadata the resolver is likely to need, concurrently."""
 
-    def __init__(self, client: IndexClient, finder: Finder, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: IndexClient,
+        finder: Finder,
+        progress: Callable[[str], None] | None = None,
+        distribution: DistributionLoader | None = None,
+    ) -> None:
         self.client = client
+        self._load_distribution = distribution
+        self._distribution_task: asyncio.Task[None] | None = None
         self.finder = finder
         self.data = finder.data
         self._pages: dict[str, asyncio.Task[None]] = {}
@@ -475,12 +505,34 @@ class Crawler:
             return
         self._visited.add(key)
         await self._page_task(dep.name)
+        if self._load_distribution is not None and not self._has_versions(dep.name):
+            await self._distribution()
         try:
             candidates = self.finder.candidates(dep.name, dep.extras, [dep])
         except PyemscriptenError:
             return  # the resolver raises it if it really needs this project
         if candidates:
             await self.expand(candidates[0])
+
+    def _has_versions(self, name: str) -> bool:
+        try:
+            return bool(self.finder.versions(name))
+        except PyemscriptenError:
+            return False
+
+    async def _distribution(self) -> None:
+        """Load the runtime's distribution once, and only if some project needs it."""
+        if self._distribution_task is None:
+            self._distribution_task = asyncio.ensure_future(self._fetch_distribution())
+        await self._distribution_task
+
+    async def _fetch_distribution(self) -> None:
+        assert self._load_distribution is not None
+        try:
+            self.data.distribution = await self._load_distribution()
+        except PyemscriptenError:
+            self.data.distribution = {}  # no distribution: the index's own error stands
+        self.finder.forget_versions()
 
     async def expand(self, candidate: Candidate) -> None:
         if not candidate.installed:
@@ -520,6 +572,7 @@ async def resolve(
     options: ResolveOptions = ResolveOptions(),
     data: KnownData | None = None,
     on_page: Callable[[str], None] | None = None,
+    distribution: DistributionLoader | None = None,
 ) -> Resolution:
     """Resolve ``requirements`` for ``target`` from the indexes behind ``client``.
 
@@ -533,7 +586,7 @@ async def resolve(
     data = data if data is not None else KnownData()
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)
-    crawler = Crawler(client, finder, on_page)
+    crawler = Crawler(client, finder, on_page, distribution)
     await asyncio.gather(*(crawler.visit(d) for d in roots))
     if options.keep_going:
         _raise_all_missing_wheels(finder, crawler)

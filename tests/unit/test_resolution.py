@@ -123,3 +123,28 @@ def test_invalid_requirement() -> None:
     with pytest.raises(errors.InvalidRequirementError) as info:
         run(FakeIndex({}), ["a >>> 1"])
     assert "a >>> 1" in str(info.value)
+
+
+def test_runtime_distribution_is_the_fallback() -> None:
+    from pyemscripten.distribution import parse_distribution_lock
+
+    lock = json.dumps({"info": {}, "packages": {
+        "numpy": {"name": "numpy", "version": "2.4.6", "file_name": "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                  "sha256": "AA", "depends": ["helper"], "package_type": "package"},
+        "helper": {"name": "helper", "version": "1.0", "file_name": "helper-1.0-py3-none-any.whl", "sha256": "bb",
+                   "depends": []},
+        "libopenblas": {"name": "libopenblas", "version": "0.3", "file_name": "libopenblas-0.3.zip", "sha256": "cc"},
+    }}).encode()
+    entries = parse_distribution_lock(lock, "https://cdn.test/full/pyodide-lock.json")
+    assert set(entries) == {"numpy", "helper"}
+    assert entries["numpy"].file.url == "https://cdn.test/full/numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+
+    async def load():
+        return entries
+
+    # numpy: not on the index at all; helper: on the index, which wins.
+    index = FakeIndex({"helper": {"1.5": {}}, "app": {"1.0": {"requires": ["numpy"]}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=_no_sleep)
+    got = asyncio.run(resolve(["app"], TARGET, client, {}, ResolveOptions(), distribution=load))
+    assert {d.name: str(d.version) for d in got.dists} == {"app": "1.0", "numpy": "2.4.6", "helper": "1.5"}
+    assert got.dists[[d.name for d in got.dists].index("numpy")].file.sha256 == "aa"

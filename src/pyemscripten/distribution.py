@@ -1,0 +1,65 @@
+"""The runtime's own distribution: packages listed in Pyodide's ``pyodide-lock.json``.
+
+Pyodide ships packages such as numpy and scipy beside the runtime, not on PyPI. When an
+index has no wheel of a project for this runtime but the distribution has one, resolution
+takes it from here. Pure: the lock's bytes and its URL in, index-like entries out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import IndexFormatError
+from .index_pages import IndexFile
+from .metadata import DistMetadata
+
+
+@dataclass(frozen=True)
+class DistributionEntry:
+    file: IndexFile
+    metadata: DistMetadata
+
+
+def parse_distribution_lock(body: bytes, url: str) -> dict[str, DistributionEntry]:
+    """Wheel packages of a ``pyodide-lock.json``, by canonical name; file URLs beside it.
+
+    Shared-library zips and other non-wheel entries are left out. Raises
+    :class:`IndexFormatError` naming the URL for a lock that does not parse.
+    """
+    try:
+        data = json.loads(body)
+        packages = data["packages"]
+        if not isinstance(packages, Mapping):
+            raise TypeError("packages is not an object")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise IndexFormatError(url, f"not a pyodide-lock.json ({exc})", "runtime distribution") from None
+    entries = {}
+    for raw in packages.values():
+        entry = _entry(raw, url)
+        if entry is not None:
+            entries[entry.metadata.name] = entry
+    return entries
+
+
+def _entry(raw: Any, url: str) -> DistributionEntry | None:
+    if not isinstance(raw, Mapping):
+        return None
+    filename, sha256 = raw.get("file_name"), raw.get("sha256")
+    if not isinstance(filename, str) or not filename.endswith(".whl") or not isinstance(sha256, str):
+        return None
+    try:
+        version = Version(str(raw.get("version")))
+        depends = tuple(Requirement(str(d)) for d in raw.get("depends") or ())
+    except (InvalidVersion, InvalidRequirement):
+        return None
+    name = canonicalize_name(str(raw.get("name") or filename.split("-")[0]))
+    file = IndexFile(filename=filename, url=urljoin(url, filename), hashes=(("sha256", sha256.lower()),))
+    return DistributionEntry(file, DistMetadata(name, version, depends, None))
