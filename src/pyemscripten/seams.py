@@ -24,7 +24,8 @@ class Response:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+        # A repeated header arrives joined with ", "; the first value is the one meant.
+        return self.headers.get("content-type", "").split(",")[0].split(";")[0].strip().lower()
 
 
 # Called with (bytes done, bytes total or None) while a body streams in.
