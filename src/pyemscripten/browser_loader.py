@@ -1,0 +1,198 @@
+"""Load side modules into a running Pyodide, through the runtime's own loader (browser only).
+
+``js`` and ``pyodide`` are imported inside functions, so this module imports on plain CPython
+(the core never calls it there).
+
+Where the time goes (measured 2026-11, Chromium 14x headless, Pyodide 314.0.7, grill-usd-core
+26.8: 30 side modules, 105 MB, one 27 MB ``libusd_ms.so`` NEEDed by 29 extensions; numbers
+from several runs of ``tests/browser/test_shared_libraries.py::test_grill_usd_core_timing``
+and the experiment it came from):
+
+=====================================================  ===========
+Pyodide's own path: ``_api.loadDynlib`` one by one       5.4-5.6 s
+  of which ``WebAssembly.compile`` (all 30)              0.5-0.9 s
+  of which instantiation (``WebAssembly.Instance``)     ~0.8 s
+  of which the rest (JS-side linking)                    ~4-6.7 s
+compiling all 30 concurrently (``Promise.all``)          0.53 s   (sequential: 0.53 s)
+this module's fast path (below)                          2.6-3.0 s
+fast path + all modules precompiled concurrently first   2.7-3.4 s (no gain: dropped)
+=====================================================  ===========
+
+So compiling is not the bottleneck (V8 compiles lazily, in background threads already) and
+compiling concurrently buys nothing measurable. The rest is Emscripten's dynamic linking
+in JS: after *every* library it runs ``reportUndefinedSymbols``, a walk over every entry of
+the global offset table (170,000 entries once grill-usd-core is in; ~60,000 from the main
+module alone). That is quadratic in the size of a wheel.
+
+A precompiled ``WebAssembly.Module`` cannot be handed to the runtime either: Emscripten's
+``loadWebAssemblyModule`` instantiates a Module with the synchronous
+``new WebAssembly.Instance``, which Chromium refuses on the main thread above 8 MB
+("WebAssembly.Instance is disallowed on the main thread, if the buffer size is larger than
+8MB") - and ``preloadedWasm`` holds instantiated exports, not compiled modules.
+
+The fast path (Pyodide 314, where it was measured and tested), using only what the runtime
+exports, patching nothing:
+
+1. for each library, dependencies first: ``Module.loadWebAssemblyModule(bytes, {loadAsync,
+   nodelete, allowUndefined}, path, {})`` - the runtime's own instantiation (async, so any
+   size works), NEEDED resolved by the runtime itself through RUNTIME_PATH; the exports go
+   into ``Module.preloadedWasm[path]``, exactly where Emscripten's own preload plugin puts
+   them and where ``dlopen`` looks first;
+2. one ``Module.reportUndefinedSymbols()`` for the whole batch (what Emscripten does for a
+   main module's libraries at startup; Pyodide <= 0.27 loaded with ``allowUndefined`` too);
+3. ``pyodide._api.loadDynlib(path)`` for each: the runtime's ``dlopen``, which finds the
+   preloaded exports and records the handle, so a later ``import`` finds the library open.
+
+Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
+library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
+0.28 on: ``(path)``).
+
+Known runtime limitation (not worked around: it would mean editing the runtime's tables):
+Pyodide 0.29.5 (Emscripten 4.0.9) keys a library by the unnormalised path its RUNTIME_PATH
+search built (``.../pkg_a/../x.libs/libx.so``), so a library reached from two folders loads
+twice, with two copies of its state. 314 normalises the name first and loads it once.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pyemscripten.errors import LibraryLoadError
+from pyemscripten.seams import LibraryLoader, LibraryToLoad
+
+# Runtimes whose internals the fast path was verified against (Pyodide major versions).
+FAST_PATH_MAJORS = frozenset({"314"})
+
+_FAST_LOAD_JS = r"""
+async (pyodide, paths) => {
+  const M = pyodide._module;
+  const t0 = performance.now();
+  let i = 0;
+  try {
+    for (; i < paths.length; i++) {
+      const p = paths[i];
+      if (M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p]) continue;
+      const bytes = M.FS.readFile(p);
+      M.preloadedWasm[p] = await M.loadWebAssemblyModule(
+        bytes, {loadAsync: true, nodelete: true, allowUndefined: true}, p, {});
+    }
+    const t1 = performance.now();
+    i = -1;
+    M.reportUndefinedSymbols();
+    const t2 = performance.now();
+    for (i = 0; i < paths.length; i++) await pyodide._api.loadDynlib(paths[i]);
+    const t3 = performance.now();
+    return {ok: true, instantiate: (t1 - t0) / 1000, symbols: (t2 - t1) / 1000, dlopen: (t3 - t2) / 1000};
+  } catch (e) {
+    return {ok: false, index: i, message: String((e && e.message) || e)};
+  }
+}
+"""
+
+_SEQUENTIAL_LOAD_JS = r"""
+async (pyodide, paths, searchDirs) => {
+  const legacy = pyodide._api.loadDynlib.length >= 2;  // 0.27: (lib, global, searchDirs)
+  const t0 = performance.now();
+  let i = 0;
+  try {
+    for (; i < paths.length; i++) {
+      if (legacy) await pyodide._api.loadDynlib(paths[i], false, searchDirs);
+      else await pyodide._api.loadDynlib(paths[i]);
+    }
+    return {ok: true, dlopen: (performance.now() - t0) / 1000};
+  } catch (e) {
+    return {ok: false, index: i, message: String((e && e.message) || e)};
+  }
+}
+"""
+
+
+def _pyodide_js() -> Any:
+    import pyodide_js  # type: ignore[import-not-found]
+
+    return pyodide_js
+
+
+def _run_js(code: str) -> Any:
+    from pyodide.code import run_js  # type: ignore[import-not-found]
+
+    return run_js(code)
+
+
+def loaded_libraries() -> list[str]:
+    """Names the runtime has loaded (the keys of Emscripten's ``LDSO.loadedLibsByName``):
+    the ``loaded`` argument of :func:`pyemscripten.libraries.plan_loads`."""
+    names = _pyodide_js()._module.LDSO.loadedLibsByName.object_keys()
+    return [str(n) for n in names if str(n) != "__main__"]
+
+
+def library_search_path() -> list[str]:
+    """The runtime's library folders (its ``LD_LIBRARY_PATH``): the ``system_dirs`` argument
+    of :func:`pyemscripten.libraries.plan_loads`."""
+    import os
+
+    return [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+
+
+def _fast_path_supported(pyodide_js: Any) -> bool:
+    major = str(pyodide_js.version).split(".")[0]
+    module = getattr(pyodide_js, "_module", None)
+    return (
+        major in FAST_PATH_MAJORS
+        and module is not None
+        and all(hasattr(module, name) for name in ("loadWebAssemblyModule", "preloadedWasm", "reportUndefinedSymbols", "LDSO"))
+    )
+
+
+class PyodideLibraryLoader(LibraryLoader):
+    """Loads planned side modules into the running Pyodide (see the module docstring).
+
+    ``fast``: None picks the fast path where it was verified (Pyodide 314); False forces the
+    sequential path; True forces the fast path (for measuring other runtimes).
+    ``timings`` holds the phase durations (seconds) of the last :meth:`load`.
+    """
+
+    def __init__(self, fast: bool | None = None) -> None:
+        self.fast = fast
+        self.timings: dict[str, float] = {}
+
+    def loaded(self) -> list[str]:
+        return loaded_libraries()
+
+    def system_dirs(self) -> list[str]:
+        return library_search_path()
+
+    async def load(self, libraries: Sequence[LibraryToLoad]) -> None:
+        """Load ``libraries`` in the order given (dependencies first, as planned).
+
+        Raises :class:`~pyemscripten.errors.LibraryLoadError` naming the library the runtime
+        refused (or, when the batch's final undefined-symbol check fails, the last one).
+        Libraries loaded before the failure stay loaded: the runtime cannot unload them.
+        """
+        if not libraries:
+            return
+        from pyodide.ffi import to_js  # type: ignore[import-not-found]
+
+        pyodide_js = _pyodide_js()
+        paths = [lib.path for lib in libraries]
+        fast = _fast_path_supported(pyodide_js) if self.fast is None else self.fast
+        started = time.perf_counter()
+        if fast:
+            result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths))
+        else:
+            search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
+            result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs))
+        outcome = result.to_py()
+        if not outcome["ok"]:
+            index = int(outcome["index"])
+            failed = libraries[index] if index >= 0 else libraries[-1]
+            reason = outcome["message"]
+            if index < 0:
+                reason = f"undefined symbols after loading {len(libraries)} libraries: {reason}"
+            raise LibraryLoadError(failed.path, reason, project=failed.project)
+        self.timings = {k: float(v) for k, v in outcome.items() if k != "ok"}
+        self.timings["total"] = time.perf_counter() - started
+        self.timings["fast"] = float(fast)
