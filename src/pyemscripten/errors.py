@@ -10,7 +10,7 @@ reach a message or a log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -38,12 +38,11 @@ class PyemscriptenError(Exception):
 # --- platform and target -------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class UnsupportedRuntimeError(PyemscriptenError):
     """The running interpreter is not a Pyodide/Emscripten runtime we can tag."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    reason: str
 
     def __str__(self) -> str:
         return f"Cannot compute a pyemscripten platform tag: {self.reason}"
@@ -52,27 +51,25 @@ class UnsupportedRuntimeError(PyemscriptenError):
 # --- names and requirements ----------------------------------------------------------
 
 
+@dataclass(eq=False)
 class InvalidRequirementError(PyemscriptenError):
     """A requirement string given by the user (or found in metadata) does not parse."""
 
-    def __init__(self, requirement: str, reason: str, source: str | None = None) -> None:
-        super().__init__(requirement, reason)
-        self.requirement = requirement
-        self.reason = reason
-        self.source = source
+    requirement: str
+    reason: str
+    source: str | None = None
 
     def __str__(self) -> str:
         where = f" (in {self.source})" if self.source else ""
         return f"Invalid requirement {self.requirement!r}{where}: {self.reason}"
 
 
+@dataclass(eq=False)
 class InvalidWheelFilenameError(PyemscriptenError):
     """A wheel file name does not follow the wheel naming rules."""
 
-    def __init__(self, filename: str, reason: str) -> None:
-        super().__init__(filename, reason)
-        self.filename = filename
-        self.reason = reason
+    filename: str
+    reason: str
 
     def __str__(self) -> str:
         return f"Invalid wheel filename ({self.reason}): {self.filename!r}"
@@ -85,15 +82,14 @@ class PackageIndexError(PyemscriptenError):
     """Base for problems with a package index."""
 
 
+@dataclass(eq=False)
 class IndexHTTPError(PackageIndexError):
     """The index answered with an HTTP error status."""
 
-    def __init__(self, url: str, status: int, project: str | None = None, what: str = "page") -> None:
-        super().__init__(url, status)
-        self.url = url
-        self.status = status
-        self.project = project
-        self.what = what
+    url: str
+    status: int
+    project: str | None = None
+    what: str = "page"
 
     @property
     def transient(self) -> bool:
@@ -104,14 +100,13 @@ class IndexHTTPError(PackageIndexError):
         return f"The index answered HTTP {self.status}{about} when fetching the {self.what} {redact_url(self.url)}"
 
 
+@dataclass(eq=False)
 class NetworkError(PackageIndexError):
     """The connection failed (reset, refused, timed out) before a full answer came."""
 
-    def __init__(self, url: str, reason: str, project: str | None = None) -> None:
-        super().__init__(url, reason)
-        self.url = url
-        self.reason = reason
-        self.project = project
+    url: str
+    reason: str
+    project: str | None = None
 
     transient = True
 
@@ -120,27 +115,28 @@ class NetworkError(PackageIndexError):
         return f"Network error{about} fetching {redact_url(self.url)}: {self.reason}"
 
 
+@dataclass(eq=False)
 class IndexFormatError(PackageIndexError):
     """An index page (PEP 691 JSON or PEP 503 HTML) could not be understood."""
 
-    def __init__(self, url: str, reason: str, project: str | None = None) -> None:
-        super().__init__(url, reason)
-        self.url = url
-        self.reason = reason
-        self.project = project
+    url: str
+    reason: str
+    project: str | None = None
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
         return f"Cannot parse the index page{about} at {redact_url(self.url)}: {self.reason}"
 
 
+@dataclass(eq=False)
 class ProjectNotFoundError(PackageIndexError):
     """No configured index knows the project."""
 
-    def __init__(self, project: str, index_urls: Sequence[str]) -> None:
-        super().__init__(project)
-        self.project = project
-        self.index_urls = list(index_urls)
+    project: str
+    index_urls: list[str]
+
+    def __post_init__(self) -> None:
+        self.index_urls = list(self.index_urls)
 
     def __str__(self) -> str:
         where = ", ".join(redact_url(u) for u in self.index_urls) or "no index"
@@ -150,14 +146,13 @@ class ProjectNotFoundError(PackageIndexError):
         )
 
 
+@dataclass(eq=False)
 class MissingHashError(PackageIndexError):
     """The index gives no hash for a file and the user did not allow unhashed files."""
 
-    def __init__(self, project: str, filename: str, url: str) -> None:
-        super().__init__(project, filename)
-        self.project = project
-        self.filename = filename
-        self.url = url
+    project: str
+    filename: str
+    url: str
 
     def __str__(self) -> str:
         return (
@@ -169,14 +164,13 @@ class MissingHashError(PackageIndexError):
 # --- metadata ------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class MetadataError(PyemscriptenError):
     """A distribution's core metadata is missing, unparseable or inconsistent."""
 
-    def __init__(self, project: str, filename: str, reason: str) -> None:
-        super().__init__(project, filename, reason)
-        self.project = project
-        self.filename = filename
-        self.reason = reason
+    project: str
+    filename: str
+    reason: str
 
     def __str__(self) -> str:
         return f"Bad metadata in {self.filename} ({self.project}): {self.reason}"
@@ -189,23 +183,18 @@ class ResolutionError(PyemscriptenError):
     """Base for failures to find a set of packages."""
 
 
+@dataclass(eq=False)
 class NoCompatibleWheelError(ResolutionError):
     """A project has files, but none that this runtime can install."""
 
-    def __init__(
-        self,
-        project: str,
-        needed_tags: Sequence[str],
-        offered_tags: Iterable[str],
-        python_version: str,
-        reasons: Sequence[str] = (),
-    ) -> None:
-        super().__init__(project)
-        self.project = project
-        self.needed_tags = list(needed_tags)
-        self.offered_tags = sorted(set(offered_tags))
-        self.python_version = python_version
-        self.reasons = list(reasons)
+    project: str
+    needed_tags: list[str]
+    offered_tags: list[str]
+    python_version: str
+    reasons: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.offered_tags = sorted(set(self.offered_tags))
 
     def __str__(self) -> str:
         platform = next((t for t in self.needed_tags if "emscripten" in t or "pyodide" in t), None)
@@ -222,13 +211,16 @@ class NoCompatibleWheelError(ResolutionError):
         return "\n".join(lines)
 
 
+@dataclass(eq=False)
 class ResolutionImpossibleError(ResolutionError):
     """The requirements conflict; ``chains`` explains who asked for what."""
 
-    def __init__(self, conflicts: Sequence[str], chains: Sequence[str]) -> None:
-        super().__init__(conflicts)
-        self.conflicts = list(conflicts)
-        self.chains = list(chains)
+    conflicts: list[str]
+    chains: list[str]
+
+    def __post_init__(self) -> None:
+        self.conflicts = list(self.conflicts)
+        self.chains = list(self.chains)
 
     def __str__(self) -> str:
         lines = ["Cannot find versions that satisfy every requirement:"]
@@ -236,23 +228,24 @@ class ResolutionImpossibleError(ResolutionError):
         return "\n".join(lines)
 
 
+@dataclass(eq=False)
 class ResolutionTooDeepError(ResolutionError):
     """The resolver gave up after too many rounds."""
 
-    def __init__(self, rounds: int) -> None:
-        super().__init__(rounds)
-        self.rounds = rounds
+    rounds: int
 
     def __str__(self) -> str:
         return f"Resolution gave up after {self.rounds} rounds; add constraints to narrow the search."
 
 
+@dataclass(eq=False)
 class MultipleNoCompatibleWheelsError(ResolutionError):
     """``keep_going``: every package that has no compatible wheel, at once."""
 
-    def __init__(self, errors: Sequence[NoCompatibleWheelError]) -> None:
-        super().__init__(errors)
-        self.errors = list(errors)
+    errors: list[NoCompatibleWheelError]
+
+    def __post_init__(self) -> None:
+        self.errors = list(self.errors)
 
     def __str__(self) -> str:
         names = ", ".join(e.project for e in self.errors)
@@ -268,17 +261,16 @@ class DownloadError(PyemscriptenError):
     """Base for failures while fetching a file."""
 
 
+@dataclass(eq=False)
 class HashMismatchError(DownloadError):
     """The bytes fetched do not hash to what the index or lock promised."""
 
-    def __init__(self, filename: str, url: str, algorithm: str, expected: str, got: str, project: str | None = None) -> None:
-        super().__init__(filename, expected, got)
-        self.filename = filename
-        self.url = url
-        self.algorithm = algorithm
-        self.expected = expected
-        self.got = got
-        self.project = project
+    filename: str
+    url: str
+    algorithm: str
+    expected: str
+    got: str
+    project: str | None = None
 
     def __str__(self) -> str:
         about = f" ({self.project})" if self.project else ""
@@ -289,16 +281,15 @@ class HashMismatchError(DownloadError):
         )
 
 
+@dataclass(eq=False)
 class SizeMismatchError(DownloadError):
     """The body was shorter or longer than announced (a truncated download)."""
 
-    def __init__(self, filename: str, url: str, expected: int, got: int, project: str | None = None) -> None:
-        super().__init__(filename, expected, got)
-        self.filename = filename
-        self.url = url
-        self.expected = expected
-        self.got = got
-        self.project = project
+    filename: str
+    url: str
+    expected: int
+    got: int
+    project: str | None = None
 
     def __str__(self) -> str:
         about = f" ({self.project})" if self.project else ""
@@ -311,14 +302,13 @@ class SizeMismatchError(DownloadError):
 # --- wheels and installation ---------------------------------------------------------
 
 
+@dataclass(eq=False)
 class WheelError(PyemscriptenError):
     """A wheel archive is unsafe or inconsistent; nothing from it is installed."""
 
-    def __init__(self, filename: str, reason: str, member: str | None = None) -> None:
-        super().__init__(filename, reason)
-        self.filename = filename
-        self.reason = reason
-        self.member = member
+    filename: str
+    reason: str
+    member: str | None = None
 
     def __str__(self) -> str:
         where = f" (member {self.member!r})" if self.member else ""
@@ -333,13 +323,12 @@ class UnsafePathError(WheelError):
     """An archive member would be written outside the install target."""
 
 
+@dataclass(eq=False)
 class InstallError(PyemscriptenError):
     """Committing files into site-packages failed; what was there is restored."""
 
-    def __init__(self, project: str, reason: str) -> None:
-        super().__init__(project, reason)
-        self.project = project
-        self.reason = reason
+    project: str
+    reason: str
 
     def __str__(self) -> str:
         return f"Could not install {self.project}: {self.reason}"
@@ -352,12 +341,11 @@ class UninstallError(InstallError):
         return f"Could not uninstall {self.project}: {self.reason}"
 
 
+@dataclass(eq=False)
 class NotInstalledError(PyemscriptenError):
     """``uninstall`` was asked for a distribution that is not installed."""
 
-    def __init__(self, project: str) -> None:
-        super().__init__(project)
-        self.project = project
+    project: str
 
     def __str__(self) -> str:
         return f"{self.project!r} is not installed."
@@ -366,27 +354,28 @@ class NotInstalledError(PyemscriptenError):
 # --- shared libraries ----------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class DylinkError(PyemscriptenError):
     """A WebAssembly side module's ``dylink.0`` section is malformed."""
 
-    def __init__(self, filename: str, reason: str) -> None:
-        super().__init__(filename, reason)
-        self.filename = filename
-        self.reason = reason
+    filename: str
+    reason: str
 
     def __str__(self) -> str:
         return f"Malformed WebAssembly side module {self.filename}: {self.reason}"
 
 
+@dataclass(eq=False)
 class LibraryNotFoundError(PyemscriptenError):
     """A NEEDED library could not be found anywhere the platform says to look."""
 
-    def __init__(self, module: str, library: str, searched: Sequence[str], project: str | None = None) -> None:
-        super().__init__(module, library)
-        self.module = module
-        self.library = library
-        self.searched = list(searched)
-        self.project = project
+    module: str
+    library: str
+    searched: list[str]
+    project: str | None = None
+
+    def __post_init__(self) -> None:
+        self.searched = list(self.searched)
 
     def __str__(self) -> str:
         about = f" (from {self.project})" if self.project else ""
@@ -397,14 +386,13 @@ class LibraryNotFoundError(PyemscriptenError):
         )
 
 
+@dataclass(eq=False)
 class LibraryLoadError(PyemscriptenError):
     """The runtime's loader refused a library."""
 
-    def __init__(self, library: str, reason: str, project: str | None = None) -> None:
-        super().__init__(library, reason)
-        self.library = library
-        self.reason = reason
-        self.project = project
+    library: str
+    reason: str
+    project: str | None = None
 
     def __str__(self) -> str:
         about = f" (from {self.project})" if self.project else ""
@@ -414,13 +402,12 @@ class LibraryLoadError(PyemscriptenError):
 # --- lock files ----------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class LockError(PyemscriptenError):
     """A pylock.toml cannot be used: unparseable, unknown version, or for another platform."""
 
-    def __init__(self, reason: str, source: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.source = source
+    reason: str
+    source: str | None = None
 
     def __str__(self) -> str:
         where = f" {self.source}" if self.source else ""
