@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .credentials import OriginCredentials
 from .errors import NetworkError
 from .seams import ByteProgress, Response, Transport, WheelCache
 
@@ -60,11 +61,17 @@ _FETCH_JS = r"""
 
 
 class FetchTransport(Transport):
-    """HTTP through the browser's ``fetch``. Connection failures become :class:`NetworkError`."""
+    """HTTP through the browser's ``fetch``. Connection failures become :class:`NetworkError`.
+
+    ``timeout`` (seconds) bounds each request, body included. ``fetch`` refuses URLs with
+    credentials: they are sent as Basic auth to their origin instead (see
+    :mod:`pyemscripten.credentials`).
+    """
 
     def __init__(self, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self._fetch: Any = None
+        self._credentials = OriginCredentials()
 
     async def get(
         self,
@@ -77,6 +84,7 @@ class FetchTransport(Transport):
 
         if self._fetch is None:
             self._fetch = run_js(_FETCH_JS)
+        url, headers = self._credentials.prepare(url, headers)
         callback = create_proxy(on_progress) if on_progress else None
         try:
             result = await self._fetch(url, to_js(list((headers or {}).items())), int(self.timeout * 1000), callback)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
+from .credentials import strip_credentials
 from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
 from .seams import ByteProgress, Response, Transport
@@ -48,21 +49,23 @@ async def get_ok(
 ) -> Response | None:
     """GET ``url``, retrying transient failures. Returns None for 404/410 if ``allow_missing``.
 
-    Raises :class:`IndexHTTPError` or :class:`NetworkError` once retries are spent.
+    Raises :class:`IndexHTTPError` or :class:`NetworkError` once retries are spent; they name
+    ``url`` without its credentials (the transport sends those as a header).
     """
+    shown = strip_credentials(url)
     delay = retry.backoff
     for attempt in range(1, retry.attempts + 1):
         try:
             response = await transport.get(url, headers, on_progress)
         except NetworkError as exc:
             if attempt == retry.attempts:
-                raise NetworkError(url, f"{exc.reason} (after {attempt} tries)", project) from None
+                raise NetworkError(shown, f"{exc.reason} (after {attempt} tries)", project) from None
         else:
             if 200 <= response.status < 300:
                 return response
             if allow_missing and response.status in (404, 410):
                 return None
-            error = IndexHTTPError(url, response.status, project, what)
+            error = IndexHTTPError(shown, response.status, project, what)
             if not error.transient or attempt == retry.attempts:
                 raise error
         await sleep(delay)
@@ -108,7 +111,7 @@ class IndexClient:
             if response is None:
                 continue
             return parse_project_page(response.body, response.url or url, response.content_type, name)
-        raise ProjectNotFoundError(name, self.index_urls)
+        raise ProjectNotFoundError(name, [strip_credentials(u) for u in self.index_urls])
 
     async def core_metadata(self, project: str, file: IndexFile) -> bytes:
         """The PEP 658 metadata file of ``file``, checked against its hash when one is given."""

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
+from .credentials import OriginCredentials
 from .errors import NetworkError
 from .seams import ByteProgress, Response, Transport
 
@@ -16,6 +17,7 @@ class UrllibTransport(Transport):
 
     def __init__(self, timeout: float = 60.0) -> None:
         self.timeout = timeout
+        self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
 
     async def get(
         self,
@@ -23,7 +25,8 @@ class UrllibTransport(Transport):
         headers: Mapping[str, str] | None = None,
         on_progress: ByteProgress | None = None,
     ) -> Response:
-        return await asyncio.to_thread(self._get, url, dict(headers or {}))
+        url, prepared = self._credentials.prepare(url, headers)
+        return await asyncio.to_thread(self._get, url, prepared)
 
     def _get(self, url: str, headers: dict[str, str]) -> Response:
         request = urllib.request.Request(url, headers={"User-Agent": "pyemscripten", **headers})

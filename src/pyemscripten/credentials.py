@@ -1,0 +1,82 @@
+"""Credentials in index URLs (``https://user:token@host/simple/``), for transports.
+
+Browsers' ``fetch`` refuses a URL that holds credentials, and a URL with a secret in it must
+never reach a message, a progress event or a file. So transports do this:
+
+* Rule 1: the ``user:password@`` part is taken off every URL before it is requested, and
+  remembered for that URL's origin (scheme, host, port).
+* Rule 2: every request to an origin with remembered credentials carries them as an
+  ``Authorization: Basic`` header, unless the caller set ``Authorization`` itself. Wheel and
+  metadata URLs on an index page are relative to the page, so they are authenticated too;
+  files on another origin (a CDN) never see the credentials.
+* Rule 3: the URL a transport reports (in a :class:`~pyemscripten.seams.Response` or an
+  error) is the stripped one, so links resolved against it carry no secret either.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+Origin = tuple[str, str, int | None]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and the (percent-decoded) pair if any."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # not a URL we can take apart: leave it to the transport to refuse
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    if port is not None:
+        host = f"{host}:{port}"
+    user = unquote(parts.username or "")
+    password = unquote(parts.password or "")
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), (user, password)
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` without its ``user:password@`` part."""
+    return split_credentials(url)[0]
+
+
+def _origin(url: str) -> Origin | None:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+
+
+def basic_authorization(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+    return f"Basic {token}"
+
+
+class OriginCredentials:
+    """Credentials learned from URLs, by origin (rules 1 and 2). One per transport."""
+
+    def __init__(self) -> None:
+        self._by_origin: dict[Origin, str] = {}
+
+    def prepare(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
+        """The URL to request and the headers to send with it."""
+        bare, credentials = split_credentials(url)
+        origin = _origin(bare)
+        if credentials is not None and origin is not None:
+            self._by_origin[origin] = basic_authorization(*credentials)
+        out = dict(headers or {})
+        authorization = self._by_origin.get(origin) if origin is not None else None
+        if authorization and not any(k.lower() == "authorization" for k in out):
+            out["Authorization"] = authorization
+        return bare, out
