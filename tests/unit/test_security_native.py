@@ -1,0 +1,356 @@
+"""Security rules of docs/SECURITY.md, on plain CPython: hashes, credentials, retries, indexes.
+
+The browser tier (tests/browser/test_security.py) runs the same rules through real fetch;
+these tests pin down the pure parts and the core's use of the Transport seam.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from pyemscripten import errors
+from pyemscripten.api import Session, install
+from pyemscripten.credentials import OriginCredentials, split_credentials, strip_credentials
+from pyemscripten.downloads import WheelRequest, fetch_wheel, verify
+from pyemscripten.errors import (
+    HashMismatchError,
+    IndexHTTPError,
+    LockError,
+    MissingHashError,
+    NetworkError,
+    ProjectNotFoundError,
+    PyemscriptenError,
+)
+from pyemscripten.index_client import IndexClient, RetryPolicy, get_ok
+from pyemscripten.index_pages import IndexFile, parse_html_page
+from pyemscripten.installation import Scheme, installed_distributions
+from pyemscripten.locks import load_lock
+from pyemscripten.native import UrllibTransport
+from pyemscripten.seams import ByteProgress, NoLibraryLoader, Response, Transport
+from pyemscripten.target import Target
+from tests.support.auth_proxy import AuthProxy
+from tests.support.index_server import IndexServer
+from tests.support.wheels import make_wheel
+
+TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
+SECRET = "s3cr3t-t0ken"
+CRED_INDEX = f"https://alice:{SECRET}@index.test/simple/"
+
+
+class Sleeps:
+    """A fake ``sleep`` that records the backoff delays instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+class Scripted(Transport):
+    """Answers each URL from a script: a status, "reset", or (status, body, headers)."""
+
+    def __init__(self, script: Mapping[str, list[object]], default: object = 404) -> None:
+        self.script = {k: list(v) for k, v in script.items()}
+        self.default = default
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None,
+                  on_progress: ByteProgress | None = None) -> Response:
+        self.requests.append((url, dict(headers or {})))
+        queue = self.script.get(url)
+        outcome = queue.pop(0) if queue and len(queue) > 1 else (queue[0] if queue else self.default)
+        if outcome == "reset":
+            raise NetworkError(url, "connection reset by peer")
+        if isinstance(outcome, tuple):
+            status, body, headers_ = outcome
+            return Response(url, status, body, headers_)
+        return Response(url, int(outcome), b"", {})
+
+
+def _no_secret(exc: BaseException) -> None:
+    """Neither the message, the repr, the args nor any attribute holds the secret."""
+    seen = [str(exc), repr(exc), repr(exc.args), repr(vars(exc))]
+    for text in seen:
+        assert SECRET not in text, text
+
+
+# --- credentials in URLs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url,bare,pair", [
+    ("https://u:p@h.test/simple/", "https://h.test/simple/", ("u", "p")),
+    ("https://u@h.test:8443/s/", "https://h.test:8443/s/", ("u", "")),
+    ("http://a%40b:p%3Aw%2F@h.test/", "http://h.test/", ("a@b", "p:w/")),
+    ("http://u:p@[::1]:81/x?q=1#f", "http://[::1]:81/x?q=1#f", ("u", "p")),
+    ("https://h.test/simple/", "https://h.test/simple/", None),
+    ("http://[", "http://[", None),
+    ("", "", None),
+])
+def test_split_credentials(url: str, bare: str, pair: tuple[str, str] | None) -> None:
+    assert split_credentials(url) == (bare, pair)
+    assert strip_credentials(url) == bare
+
+
+def test_credentials_go_to_their_origin_only() -> None:
+    creds = OriginCredentials()
+    url, headers = creds.prepare(CRED_INDEX + "demo/", {"Accept": "x"})
+    assert url == "https://index.test/simple/demo/" and SECRET not in url
+    assert headers == {"Accept": "x", "Authorization": "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()}
+    # Same origin (default port spelled out): the wheel a page links to relatively.
+    assert "Authorization" in creds.prepare("https://index.test:443/files/demo-1.0-py3-none-any.whl", None)[1]
+    # Other origins never see them: another host, scheme or port.
+    for other in ("https://cdn.test/files/x.whl", "http://index.test/files/x.whl", "https://index.test:8443/x"):
+        assert "Authorization" not in creds.prepare(other, None)[1]
+    # A caller's own Authorization wins.
+    assert creds.prepare("https://index.test/x", {"authorization": "Bearer t"})[1] == {"authorization": "Bearer t"}
+
+
+@pytest.mark.parametrize("outcome,error", [(404, IndexHTTPError), (503, IndexHTTPError), ("reset", NetworkError)])
+def test_errors_never_carry_the_secret(outcome: object, error: type[PyemscriptenError]) -> None:
+    url = CRED_INDEX + "demo/"
+    transport = Scripted({url: [outcome]})
+    with pytest.raises(error) as info:
+        asyncio.run(get_ok(transport, url, project="demo", what="project page",
+                           retry=RetryPolicy(attempts=2, backoff=0), sleep=Sleeps()))
+    _no_secret(info.value)
+    assert "index.test" in str(info.value)
+
+
+def test_project_not_found_names_indexes_without_the_secret() -> None:
+    client = IndexClient(Scripted({}), [CRED_INDEX, "https://other.test/simple/"], sleep=Sleeps())
+    with pytest.raises(ProjectNotFoundError) as info:
+        asyncio.run(client.project_page("demo"))
+    _no_secret(info.value)
+    assert "index.test/simple/" in str(info.value) and "other.test" in str(info.value)
+
+
+def test_every_error_message_redacts_credentials() -> None:
+    # Whatever a caller passes in, the message shows the URL without its password.
+    url = CRED_INDEX + "files/x.whl"
+    made = [
+        errors.IndexHTTPError(url, 500, "x"),
+        errors.NetworkError(url, "reset", "x"),
+        errors.IndexFormatError(url, "bad", "x"),
+        errors.ProjectNotFoundError("x", [CRED_INDEX]),
+        errors.MissingHashError("x", "x.whl", url),
+        errors.HashMismatchError("x.whl", url, "sha256", "a", "b", "x"),
+        errors.SizeMismatchError("x.whl", url, 1, 2, "x"),
+    ]
+    for exc in made:
+        assert SECRET not in str(exc), type(exc)
+
+
+def test_urllib_transport_sends_basic_auth_to_a_real_server(tmp_path: Path) -> None:
+    whl = make_wheel("authed", "1.0", {"authed/__init__.py": b""})
+    with IndexServer() as server, AuthProxy(server.url, "alice", SECRET) as proxy:
+        server.default.add_wheel(whl)
+        transport = UrllibTransport(timeout=10)
+        client = IndexClient(transport, [proxy.url_with_credentials()], RetryPolicy(attempts=1))
+        page = asyncio.run(client.project_page("authed"))
+        (file,) = page.files
+        assert SECRET not in file.url and file.url.startswith(proxy.url)
+        body = asyncio.run(fetch_wheel(transport, WheelRequest("authed", file), retry=RetryPolicy(attempts=1)))
+        assert body == bytes(whl)
+        assert [status for _, _, status in proxy.log] == [200, 200]
+        assert all(auth == proxy.expected for _, auth, _ in proxy.log)
+        # A wrong password: the server's 401, and still no secret in the message.
+        wrong = IndexClient(UrllibTransport(timeout=10), [proxy.url_with_credentials(password="wrong-" + SECRET)],
+                            RetryPolicy(attempts=1))
+        with pytest.raises(IndexHTTPError) as info:
+            asyncio.run(wrong.project_page("authed"))
+        assert info.value.status == 401
+        _no_secret(info.value)
+
+
+# --- retries: transient ones, bounded, with backoff; permanent ones never --------------------
+
+
+@pytest.mark.parametrize("outcome,transient", [
+    (503, True), (500, True), (502, True), (504, True), (429, True), (408, True), ("reset", True),
+    (404, False), (403, False), (401, False), (410, False), (400, False),
+])
+def test_retry_policy(outcome: object, transient: bool) -> None:
+    url = "https://index.test/files/x.whl"
+    transport, sleeps = Scripted({url: [outcome]}), Sleeps()
+    with pytest.raises(PyemscriptenError):
+        asyncio.run(get_ok(transport, url, project="x", what="wheel",
+                           retry=RetryPolicy(attempts=4, backoff=0.25), sleep=sleeps))
+    if transient:
+        assert len(transport.requests) == 4
+        assert sleeps.delays == [0.25, 0.5, 1.0]
+    else:
+        assert len(transport.requests) == 1 and sleeps.delays == []
+
+
+def test_transient_failure_then_success() -> None:
+    url = "https://index.test/files/x.whl"
+    transport = Scripted({url: [503, "reset", (200, b"ok", {})]})
+    response = asyncio.run(get_ok(transport, url, project="x", what="wheel", retry=RetryPolicy(4, 0), sleep=Sleeps()))
+    assert response is not None and response.body == b"ok" and len(transport.requests) == 3
+
+
+def test_bad_hash_is_not_retried() -> None:
+    body = b"tampered"
+    file = IndexFile("x-1.0-py3-none-any.whl", "https://index.test/files/x-1.0-py3-none-any.whl",
+                     (("sha256", hashlib.sha256(b"original").hexdigest()),))
+    transport = Scripted({file.url: [(200, body, {})]})
+    with pytest.raises(HashMismatchError):
+        asyncio.run(fetch_wheel(transport, WheelRequest("x", file), retry=RetryPolicy(4, 0), sleep=Sleeps()))
+    assert len(transport.requests) == 1
+
+
+# --- hashes: always checked when given; none given is refused unless allowed -----------------
+
+
+def _file(**hashes: str) -> IndexFile:
+    return IndexFile("x-1.0-py3-none-any.whl", "https://index.test/files/x-1.0-py3-none-any.whl",
+                     tuple(sorted(hashes.items())))
+
+
+@pytest.mark.parametrize("hashes", [{}, {"md5": hashlib.md5(b"data").hexdigest()},
+                                    {"sha1": hashlib.sha1(b"data").hexdigest()},
+                                    {"sha224": hashlib.sha224(b"data").hexdigest()}])
+def test_no_usable_hash_is_refused_unless_allowed(hashes: dict[str, str]) -> None:
+    request = WheelRequest("x", _file(**hashes))
+    with pytest.raises(MissingHashError, match="allow_unhashed=True"):
+        verify(request, b"data")
+    verify(request, b"data", allow_unhashed=True)
+
+
+def test_a_given_hash_is_checked_even_when_unhashed_files_are_allowed() -> None:
+    request = WheelRequest("x", _file(sha256=hashlib.sha256(b"data").hexdigest()))
+    with pytest.raises(HashMismatchError):
+        verify(request, b"other", allow_unhashed=True)
+    # The strongest hash decides: a right sha256 does not excuse a wrong sha512.
+    request = WheelRequest("x", _file(sha256=hashlib.sha256(b"data").hexdigest(), sha512="00" * 64))
+    with pytest.raises(HashMismatchError, match="sha512"):
+        verify(request, b"data")
+
+
+def test_md5_fragment_on_an_html_page_does_not_count_as_a_hash() -> None:
+    page = parse_html_page(b'<a href="x-1.0-py3-none-any.whl#md5=0123">x</a>', "https://index.test/simple/x/", "x")
+    with pytest.raises(MissingHashError):
+        verify(WheelRequest("x", page.files[0]), b"data")
+
+
+def test_lock_wheels_keep_their_hashes_and_need_one() -> None:
+    lock = ('lock-version = "1.0"\n[[packages]]\nname = "x"\nversion = "1.0"\n'
+            '[[packages.wheels]]\nurl = "https://index.test/files/x-1.0-py3-none-any.whl"\n')
+    with pytest.raises(LockError, match="hashes"):
+        load_lock(lock, TARGET)
+    (wheel,) = load_lock(lock + f'hashes = {{ sha256 = "{"AB" * 32}" }}\n', TARGET)
+    assert wheel.file.sha256 == "ab" * 32  # normalised, then compared
+    with pytest.raises(HashMismatchError):
+        verify(WheelRequest("x", wheel.file), b"data")
+
+
+# --- the whole install, natively: several indexes, unhashed opt-in, scheme confinement -------
+
+
+class Indexes(Transport):
+    """Two in-memory indexes (https://one.test, https://two.test) serving real wheels."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, dict[str, list[bytes]]] = {"one": {}, "two": {}}
+        self.routes: dict[str, bytes] = {}
+        self.requests: list[str] = []
+        self.hashed = True
+
+    def add(self, index: str, wheel: bytes) -> None:
+        project = wheel.filename.split("-")[0].replace("_", "-")  # type: ignore[attr-defined]
+        self.pages[index].setdefault(project, []).append(wheel)
+        self.routes[f"https://{index}.test/files/{wheel.filename}"] = bytes(wheel)  # type: ignore[attr-defined]
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None,
+                  on_progress: ByteProgress | None = None) -> Response:
+        self.requests.append(url)
+        for index, projects in self.pages.items():
+            prefix = f"https://{index}.test/simple/"
+            if url.startswith(prefix):
+                wheels = projects.get(url[len(prefix):].strip("/"))
+                if wheels is None:
+                    return Response(url, 404, b"", {})
+                files = [{"filename": w.filename, "url": f"../../files/{w.filename}",  # type: ignore[attr-defined]
+                          "hashes": {"sha256": hashlib.sha256(w).hexdigest()} if self.hashed else {}}
+                         for w in wheels]
+                body = json.dumps({"meta": {"api-version": "1.1"}, "files": files}).encode()
+                return Response(url, 200, body, {"content-type": "application/vnd.pypi.simple.v1+json"})
+        if url in self.routes:
+            return Response(url, 200, self.routes[url], {})
+        return Response(url, 404, b"", {})
+
+
+@pytest.fixture
+def scheme(tmp_path: Path) -> Scheme:
+    root = tmp_path / "target"
+    dirs = {k: root / k for k in ("site", "bin", "include", "data")}
+    for d in dirs.values():
+        d.mkdir(parents=True)
+    return Scheme(str(dirs["site"]), str(dirs["site"]), str(dirs["bin"]), str(dirs["include"]), str(dirs["data"]))
+
+
+def _install(transport: Transport, scheme: Scheme, requirement: str, **kwargs: object):
+    session = Session(target=TARGET, transport=transport, loader=NoLibraryLoader(), scheme=scheme,
+                      retry=RetryPolicy(attempts=2, backoff=0), distribution_url="")
+    return asyncio.run(install(requirement, ["https://one.test/simple/", "https://two.test/simple/"],
+                               quiet=True, session=session, **kwargs))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_first_index_that_has_a_project_wins(scheme: Scheme) -> None:
+    indexes = Indexes()
+    indexes.add("one", make_wheel("shadowed", "1.0", {"shadowed/__init__.py": b"WHERE = 'one'\n"}))
+    indexes.add("two", make_wheel("shadowed", "9.0", {"shadowed/__init__.py": b"WHERE = 'two'\n"}))
+    indexes.add("two", make_wheel("only-two", "1.0", {"only_two/__init__.py": b""}))
+    report = _install(indexes, scheme, "shadowed")
+    assert report.installed == (("shadowed", "1.0"),)  # not the newer 9.0 from the second index
+    assert not any(u.startswith("https://two.test/") for u in indexes.requests)
+    report = _install(indexes, scheme, "only-two")
+    assert report.installed == (("only-two", "1.0"),)
+    assert "https://one.test/simple/only-two/" in indexes.requests  # asked first, said 404
+
+
+def test_unhashed_index_is_refused_unless_allowed(scheme: Scheme) -> None:
+    indexes = Indexes()
+    indexes.hashed = False
+    indexes.add("one", make_wheel("loose", "1.0", {"loose/__init__.py": b""}))
+    site = Path(scheme.purelib)
+    before = _tree(site)
+    with pytest.raises(MissingHashError, match="loose"):
+        _install(indexes, scheme, "loose")
+    assert _tree(site) == before
+    assert _install(indexes, scheme, "loose", allow_unhashed=True).installed == (("loose", "1.0"),)
+
+
+def test_files_land_only_under_the_scheme(scheme: Scheme, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("untouched")
+    indexes = Indexes()
+    indexes.add("one", make_wheel("spread", "1.0", {"spread/__init__.py": b""},
+                                  data_files={"scripts/tool": b"#!python\n", "headers/h.h": b"",
+                                              "data/share/x": b"1"}))
+    hostile = {"up": {"../../outside/evil.py": b"x"}, "abs": {str(outside / "evil.py"): b"x"}}
+    for name, files in hostile.items():
+        indexes.add("one", make_wheel(f"hostile-{name}", "1.0", {f"hostile_{name}/__init__.py": b"", **files}))
+    before = _tree(tmp_path)
+    for name in hostile:
+        with pytest.raises(errors.UnsafePathError):
+            _install(indexes, scheme, f"hostile-{name}")
+        assert _tree(tmp_path) == before
+    _install(indexes, scheme, "spread")
+    after = _tree(tmp_path)
+    changed = {p for p in after.keys() | before.keys() if after.get(p) != before.get(p)}
+    assert changed and all(p.startswith("target/") for p in changed)
+    assert {d.name for d in installed_distributions(scheme)} == {"spread"}
