@@ -1,0 +1,162 @@
+"""The Python half of the JS module, run inside Pyodide by ``js/index.mjs``.
+
+``bootstrap`` installs pyemscripten from the wheels the npm package carries, with
+pyemscripten itself: the wheels go on ``sys.path`` as zip archives first, so the installer
+validates them (RECORD hashes, safe paths) and installs them like any other wheel. They get
+INSTALLER, RECORD and their origin, so ``list()``, ``uninstall()`` and ``freeze()`` see them.
+
+``WebInstaller`` is what the JS side holds: installs whose progress events are forwarded to
+a JS callback as plain objects, and the ``pyemscripten_install`` builtin for Python code in
+the page, with the indexes the page was loaded with as its default.
+
+This file is not part of the Python package; it is shipped beside ``index.mjs``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+OWN_PROJECTS = ("pyemscripten", "packaging", "resolvelib")
+
+
+class BootstrapError(Exception):
+    """A wheel of the npm package is not what its manifest says."""
+
+
+def bootstrap(wheels: Sequence[Mapping[str, Any]]) -> str:
+    """Install the npm package's wheels; return pyemscripten's version.
+
+    ``wheels``: ``{"file", "url", "sha256", "path"}`` each, ``path`` in the page's file
+    system. Does nothing when pyemscripten is importable already. Raises
+    :class:`BootstrapError` for a wheel whose sha256 differs from the manifest.
+    """
+    if importlib.util.find_spec("pyemscripten") is None:
+        bodies = [_verified(w) for w in wheels]
+        paths = [w["path"] for w in wheels]
+        sys.path[:0] = paths
+        try:
+            _install_with_ourselves(wheels, bodies)
+        finally:
+            _forget(paths)
+    import pyemscripten
+
+    return pyemscripten.__version__
+
+
+def _verified(wheel: Mapping[str, Any]) -> bytes:
+    with open(wheel["path"], "rb") as file:
+        body = file.read()
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != wheel["sha256"]:
+        raise BootstrapError(f"{wheel['file']} from {wheel['url']} has sha256 {digest}, "
+                             f"the manifest says {wheel['sha256']}")
+    return body
+
+
+def _install_with_ourselves(wheels: Sequence[Mapping[str, Any]], bodies: Sequence[bytes]) -> None:
+    from pyemscripten import installation
+    from pyemscripten.api import with_origin
+    from pyemscripten.index_pages import IndexFile
+    from pyemscripten.wheels import open_wheel
+
+    unpacked = [
+        with_origin(open_wheel(w["file"], body),
+                    IndexFile(w["file"], w["url"], (("sha256", w["sha256"]),), size=len(body)))
+        for w, body in zip(wheels, bodies)
+    ]
+    installation.install(unpacked, installation.default_scheme(), requested={"pyemscripten"}).finish()
+
+
+def _forget(paths: Sequence[str]) -> None:
+    """Drop the zip archives from the import system: later imports use site-packages."""
+    for path in paths:
+        sys.path.remove(path)
+        sys.path_importer_cache.pop(path, None)
+    for name in list(sys.modules):
+        if name.partition(".")[0] in OWN_PROJECTS:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def _py(value: Any) -> Any:
+    """A JS value passed in from JS, as Python (arrays become lists)."""
+    return value.to_py() if hasattr(value, "to_py") else value
+
+
+def _to_js(value: Any) -> Any:
+    from js import Object
+    from pyodide.ffi import to_js
+
+    return to_js(value, dict_converter=Object.fromEntries)
+
+
+class WebInstaller:
+    """Installs for the JS module, forwarding progress events to JS callbacks."""
+
+    def __init__(self, index_urls: Any = None, on_progress: Any = None) -> None:
+        self.index_urls: list[str] | None = list(_py(index_urls) or []) or None
+        self.on_progress = on_progress
+
+    def _forwarder(self, callback: Any) -> Callable[[dict[str, Any]], None] | None:
+        callback = callback if callback is not None else self.on_progress
+        if callback is None:
+            return None
+        return lambda event: callback(_to_js(event))
+
+    async def install(self, requirements: Any = None, index_urls: Any = None, lockfile: Any = None,
+                      on_progress: Any = None) -> Any:
+        """Install a lock file (first), then requirements; a JS object says how it went.
+
+        ``{ok: true, installed: [{name, version}], already: [...], message}``, or for a
+        pyemscripten error ``{ok: false, type, message}`` (other exceptions propagate).
+        """
+        import pyemscripten
+        from pyemscripten.errors import PyemscriptenError
+
+        forward = self._forwarder(on_progress)
+        indexes = list(_py(index_urls) or []) or self.index_urls
+        reports = []
+        try:
+            if lockfile:
+                reports.append(await pyemscripten.install_lock(str(lockfile), quiet=forward is not None,
+                                                               on_progress=forward))
+            wanted = _py(requirements)
+            if wanted:
+                reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),
+                                                          indexes, quiet=forward is not None, on_progress=forward))
+        except PyemscriptenError as exc:
+            return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc)})
+        return _to_js({
+            "ok": True,
+            "installed": [{"name": n, "version": v} for r in reports for n, v in r.installed],
+            "already": [{"name": n, "version": v} for r in reports for n, v in r.already],
+            "message": "; ".join(str(r) for r in reports),
+        })
+
+    async def pyemscripten_install(self, requirements: str | Sequence[str], index_urls: Sequence[str] | str | None = None,
+                                   **options: Any) -> Any:
+        """``await pyemscripten_install("pkg")`` in the page's Python: pyemscripten.install
+        with the page's indexes and its progress callback as defaults."""
+        import pyemscripten
+
+        forward = self._forwarder(None)
+        mine = options.pop("on_progress", None)
+
+        def both(event: dict[str, Any]) -> None:
+            if forward is not None:
+                forward(event)
+            if mine is not None:
+                mine(event)
+
+        return await pyemscripten.install(requirements, index_urls if index_urls is not None else self.index_urls,
+                                          on_progress=both, **options)
+
+    def expose(self) -> None:
+        """``pyemscripten_install`` for every module of the page: a builtin."""
+        builtins.pyemscripten_install = self.pyemscripten_install  # type: ignore[attr-defined]

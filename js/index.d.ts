@@ -1,0 +1,92 @@
+// Types of the pyemscripten JS module (js/index.mjs).
+
+/** The stage of an install, in order; `booting`, `bootstrapping` and `ready` come from JS. */
+export type ProgressStage =
+  | "booting" // loading the Pyodide runtime
+  | "bootstrapping" // installing pyemscripten itself from this package's wheels
+  | "resolving" // a project page arrived (`package`)
+  | "resolved" // the plan: `done` packages to install of `total`
+  | "downloading" // bytes `done` of `total` of one wheel (`package`)
+  | "unpacking" // a wheel was verified and is being unpacked (`package`)
+  | "installing" // committing into site-packages
+  | "loading" // loading `total` shared libraries
+  | "warning" // e.g. a yanked file is installed (`message`)
+  | "done" // an install finished (`message` says what was installed)
+  | "error" // an install failed (`message`); site-packages is as it was
+  | "ready"; // loadPyodideWithPackages finished
+
+export interface ProgressEvent {
+  stage: ProgressStage;
+  package?: string;
+  done?: number;
+  total?: number;
+  message?: string;
+}
+
+export type ProgressCallback = (event: ProgressEvent) => void;
+
+/** The members of a Pyodide instance this module uses (PyodideAPI from "pyodide" fits). */
+export interface PyodideLike {
+  FS: { mkdirTree(path: string): void; writeFile(path: string, data: Uint8Array): void; unlink(path: string): void };
+  globals: { get(name: string): any };
+  runPython(code: string, options?: { globals?: any; filename?: string }): any;
+  runPythonAsync(code: string, options?: { globals?: any; filename?: string }): Promise<any>;
+  toPy(value: unknown): any;
+}
+
+export interface InstallOptions {
+  /** PEP 508 requirements, e.g. `["rich", "pydantic>=2"]`. */
+  requirements?: string | string[];
+  /** Simple-index base URLs; a project comes from the first that has it. Default: PyPI. */
+  indexUrls?: string[];
+  /** URL of a PEP 751 pylock.toml (relative to the page): installed first, without resolution. */
+  lockfile?: string;
+  onProgress?: ProgressCallback;
+}
+
+export interface LoadOptions<T extends PyodideLike = PyodideLike> extends InstallOptions {
+  /** Where the Pyodide runtime lives (the folder of pyodide.mjs), as for `loadPyodide`. */
+  indexURL: string;
+  /** `loadPyodide` to use instead of importing `${indexURL}pyodide.mjs`. */
+  loadPyodide?: (options: Record<string, unknown>) => Promise<T>;
+  /** Anything else is passed to `loadPyodide` (e.g. `lockFileURL`, `stdout`). */
+  [pyodideOption: string]: unknown;
+}
+
+export interface InstalledPackage {
+  name: string;
+  version: string;
+}
+
+export interface InstallResult {
+  /** Newly installed distributions. */
+  installed: InstalledPackage[];
+  /** Requested or needed, and already satisfied by what was installed. */
+  already: InstalledPackage[];
+  /** e.g. "Installed rich-15.0.0, pygments-2.21.0". */
+  message: string;
+}
+
+/** An install failed in Python; `type` is the class, e.g. "HashMismatchError", "LockError". */
+export declare class PyemscriptenError extends Error {
+  readonly type: string;
+  constructor(type: string, message: string);
+}
+
+/**
+ * Boot Pyodide, install pyemscripten into it (no index needed), then install `lockfile`
+ * and/or `requirements`. Python code in the instance gets a `pyemscripten_install` builtin
+ * whose defaults are `indexUrls` and `onProgress`. Resolves to the Pyodide instance.
+ */
+export declare function loadPyodideWithPackages<T extends PyodideLike = PyodideLike>(
+  options: LoadOptions<T>,
+): Promise<T>;
+
+/** Install into an instance (bootstrapping pyemscripten first if needed). */
+export declare function installPackages(pyodide: PyodideLike, options?: InstallOptions): Promise<InstallResult>;
+
+/** Install pyemscripten into an instance and define `pyemscripten_install`; idempotent. */
+export declare function bootstrap(
+  pyodide: PyodideLike,
+  options?: { indexUrls?: string[]; onProgress?: ProgressCallback },
+): Promise<unknown>;

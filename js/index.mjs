@@ -1,0 +1,135 @@
+// pyemscripten for web apps: boot Pyodide, install pyemscripten into it from the wheels
+// this package carries (no index needed), then install requirements or a PEP 751 lock.
+//
+//   import { loadPyodideWithPackages } from "pyemscripten";
+//   const pyodide = await loadPyodideWithPackages({
+//     indexURL: "https://example.org/pyodide/314.0.7/",   // where the runtime lives
+//     requirements: ["rich"],                              // or lockfile: "pylock.toml"
+//     indexUrls: ["https://pypi.org/simple/"],
+//     onProgress: (event) => console.log(event.stage, event),
+//   });
+//
+// Python code in that instance can then `await pyemscripten_install("pkg")` (a builtin).
+
+const HERE = new URL(".", import.meta.url);
+const MANIFEST_VERSION = 1;
+const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
+
+// The Python side of each instance this module bootstrapped (a WebInstaller proxy).
+const installers = new WeakMap();
+
+/** A pyemscripten error raised in Python; `type` is its class name (e.g. "HashMismatchError"). */
+export class PyemscriptenError extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = "PyemscriptenError";
+    this.type = type;
+  }
+}
+
+/**
+ * Boot Pyodide from `indexURL`, install pyemscripten into it, then install `lockfile` (a
+ * URL, relative to the page) and/or `requirements`. Options other than the ones below go
+ * to `loadPyodide` (e.g. `lockFileURL`, `stdout`). Returns the Pyodide instance.
+ */
+export async function loadPyodideWithPackages(options = {}) {
+  const {
+    indexURL, requirements, indexUrls, lockfile, onProgress,
+    loadPyodide: givenLoader, ...pyodideOptions
+  } = options;
+  const emit = emitter(onProgress);
+  try {
+    if (!indexURL && !givenLoader) {
+      throw new TypeError("loadPyodideWithPackages: indexURL (where the Pyodide runtime lives) is required");
+    }
+    emit({ stage: "booting", message: "Loading the Python runtime" });
+    const runtimeURL = indexURL ? withSlash(absolute(indexURL)) : undefined;
+    const loadPyodide = givenLoader ?? (await import(`${runtimeURL}pyodide.mjs`)).loadPyodide;
+    const pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
+    await bootstrap(pyodide, { indexUrls, onProgress });
+    if (requirements?.length || lockfile) {
+      await installPackages(pyodide, { requirements, indexUrls, lockfile, onProgress });
+    }
+    emit({ stage: "ready", message: "Python is ready" });
+    return pyodide;
+  } catch (error) {
+    if (!(error instanceof PyemscriptenError)) emit({ stage: "error", message: String(error?.message ?? error) });
+    throw error;
+  }
+}
+
+/**
+ * Install into an instance: `lockfile` first (no resolution), then `requirements`.
+ * Bootstraps pyemscripten into the instance if this module has not yet. Resolves to
+ * `{installed, already, message}`; rejects with a PyemscriptenError (its `type` names the
+ * Python class) when an install fails, leaving site-packages as it was.
+ */
+export async function installPackages(pyodide, { requirements, indexUrls, lockfile, onProgress } = {}) {
+  const installer = await bootstrap(pyodide, { indexUrls });
+  const wanted = typeof requirements === "string" ? [requirements] : requirements;
+  const lockURL = lockfile ? absolute(lockfile) : undefined;
+  const result = await installer.install(wanted ?? undefined, indexUrls ?? undefined, lockURL, onProgress ?? undefined);
+  if (!result.ok) throw new PyemscriptenError(result.type, result.message);
+  return { installed: result.installed, already: result.already, message: result.message };
+}
+
+/**
+ * Install pyemscripten, packaging and resolvelib from this package's wheels (each checked
+ * against the manifest's sha256) and define the `pyemscripten_install` builtin. Idempotent.
+ * `indexUrls` and `onProgress` become the defaults of `pyemscripten_install`.
+ */
+export async function bootstrap(pyodide, { indexUrls, onProgress } = {}) {
+  if (installers.has(pyodide)) return installers.get(pyodide);
+  const emit = emitter(onProgress);
+  emit({ stage: "bootstrapping", message: "Installing pyemscripten" });
+  const [manifest, source] = await Promise.all([
+    fetchOk(new URL("wheels/manifest.json", HERE)).then((r) => r.json()),
+    fetchOk(new URL("bootstrap.py", HERE)).then((r) => r.text()),
+  ]);
+  if (manifest["manifest-version"] !== MANIFEST_VERSION) {
+    throw new Error(`pyemscripten: wheels/manifest.json has manifest-version ${manifest["manifest-version"]}, expected ${MANIFEST_VERSION}`);
+  }
+  pyodide.FS.mkdirTree(BOOTSTRAP_DIR);
+  const wheels = await Promise.all(manifest.wheels.map(async (wheel) => {
+    const url = new URL(`wheels/${wheel.file}`, HERE).href;
+    const body = new Uint8Array(await (await fetchOk(url)).arrayBuffer());
+    const path = `${BOOTSTRAP_DIR}/${wheel.file}`;
+    pyodide.FS.writeFile(path, body);
+    return { file: wheel.file, url, sha256: wheel.sha256, path };
+  }));
+  const namespace = pyodide.globals.get("dict")();
+  const proxies = [namespace];
+  const take = (proxy) => (proxies.push(proxy), proxy);
+  try {
+    pyodide.runPython(source, { globals: namespace, filename: new URL("bootstrap.py", HERE).href });
+    take(namespace.get("bootstrap"))(take(pyodide.toPy(wheels)));
+    const installer = take(namespace.get("WebInstaller"))(indexUrls ?? undefined, onProgress ?? undefined);
+    installer.expose();
+    installers.set(pyodide, installer);
+    return installer;
+  } finally {
+    for (const proxy of proxies) proxy.destroy();
+    for (const { path } of wheels) pyodide.FS.unlink(path);
+  }
+}
+
+function emitter(onProgress) {
+  return (event) => {
+    if (onProgress) onProgress(event);
+  };
+}
+
+async function fetchOk(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`pyemscripten: ${url} answered HTTP ${response.status}`);
+  return response;
+}
+
+function absolute(url) {
+  const base = globalThis.location?.href;
+  return base ? new URL(url, base).href : String(url);
+}
+
+function withSlash(url) {
+  return url.endsWith("/") ? url : `${url}/`;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Put the wheels the JS module bootstraps from into ``js/wheels/``, with a manifest.
+
+The npm package (``package.json``, run as its ``prepack`` script) carries pyemscripten and
+its dependencies as wheels so that a page can install the installer without any index:
+
+* ``pyemscripten-*.whl``: built from this checkout (``pip wheel . --no-deps``);
+* ``packaging-*.whl``, ``resolvelib-*.whl``: the newest pure wheels in ``.cache/wheels``
+  (``scripts/fetch_fixtures.py --set core`` puts them there);
+* ``manifest.json``: name, version, file, size and sha256 of each; ``js/index.mjs`` checks
+  every wheel against it before installing.
+
+Built outputs are not committed (``.gitignore``). Usage: ``scripts/build_js.py [--out DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WHEELS_CACHE = ROOT / ".cache" / "wheels"
+DEPENDENCIES = ("packaging", "resolvelib")  # pyproject's dependencies, all pure Python
+MANIFEST_VERSION = 1
+VENV = ROOT / ".venv"
+
+
+class BuildError(Exception):
+    pass
+
+
+def build_own_wheel(directory: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--quiet",
+                    "--wheel-dir", str(directory)], check=True)
+    found = sorted(directory.glob("pyemscripten-*.whl"))
+    if len(found) != 1:
+        raise BuildError(f"pip wheel left {[p.name for p in found]} in {directory}")
+    return found[0]
+
+
+def _version_key(path: Path) -> tuple:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (Version(path.name.split("-")[1]),)
+    except InvalidVersion:
+        return ()
+
+
+def dependency_wheel(project: str, wheels: Path = WHEELS_CACHE) -> Path:
+    found = sorted(wheels.glob(f"{project}-*-py3-none-any.whl"), key=_version_key)
+    if not found:
+        raise BuildError(f"no pure wheel of {project} in {wheels}: "
+                         "run scripts/fetch_fixtures.py --set core")
+    return found[-1]
+
+
+def check_requirements(wheel: Path) -> None:
+    """Each dependency wheel must satisfy what pyproject.toml asks for."""
+    from packaging.requirements import Requirement
+
+    wanted = {Requirement(r).name: Requirement(r)
+              for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    name, version = wheel.name.split("-")[:2]
+    requirement = wanted.get(name)
+    if requirement is not None and not requirement.specifier.contains(version, prereleases=True):
+        raise BuildError(f"{wheel.name} does not satisfy {requirement}")
+
+
+def entry(path: Path) -> dict[str, object]:
+    data = path.read_bytes()
+    name, version = path.name.split("-")[:2]
+    return {"name": name, "version": version, "file": path.name, "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def build(out: Path) -> dict[str, object]:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheels = [shutil.copy2(build_own_wheel(Path(tmp)), out)]
+    for project in DEPENDENCIES:
+        source = dependency_wheel(project)
+        check_requirements(source)
+        wheels.append(shutil.copy2(source, out))
+    manifest = {"manifest-version": MANIFEST_VERSION,
+                "wheels": [entry(Path(p)) for p in wheels]}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    # npm runs prepack with whatever python3 is on PATH: prefer the project's venv, which
+    # has pip and packaging.
+    if Path(sys.prefix).resolve() != VENV.resolve() and (VENV / "bin" / "python").is_file():
+        os.execv(VENV / "bin" / "python", [str(VENV / "bin" / "python"), __file__,
+                                           *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "js" / "wheels",
+                        help="where to write the wheels and manifest.json (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        manifest = build(args.out)
+    except (BuildError, subprocess.CalledProcessError) as exc:
+        print(f"build_js: {exc}", file=sys.stderr)
+        return 1
+    for wheel in manifest["wheels"]:  # type: ignore[union-attr]
+        print(f"[build_js] {wheel['file']} ({wheel['size']} bytes)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

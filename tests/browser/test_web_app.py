@@ -1,0 +1,85 @@
+"""A web page that uses only the npm package and a pylock.toml made natively."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.browser import DEFAULT_RUNTIME, ROOT
+
+APP_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>web app</title></head><body>
+<script type="module">
+import { loadPyodideWithPackages, installPackages, PyemscriptenError } from "/npm/js/index.mjs";
+window.events = [];
+try {
+  const pyodide = await loadPyodideWithPackages({
+    indexURL: "/runtimes/RUNTIME/",
+    lockfile: "pylock.toml",
+    indexUrls: ["INDEX"],
+    onProgress: (event) => window.events.push(event),
+  });
+  window.pyodide = pyodide;
+  window.PyemscriptenError = PyemscriptenError;
+  window.installPackages = installPackages;
+  window.result = await pyodide.runPythonAsync(`
+import json, pyemscripten, rich, requests, charset_normalizer
+from rich.text import Text
+json.dumps({"rich": Text("hi").plain, "requests": requests.__version__, "listed": pyemscripten.list()})
+`);
+} catch (error) {
+  window.failure = String(error.stack || error);
+}
+window.appDone = true;
+</script></body></html>
+"""
+
+
+def native_lock(index_url: str, *requirements: str, out: Path, extra: tuple[str, ...] = ()) -> str:
+    """Run the lock command as a person would, in a child process (Playwright owns our loop)."""
+    subprocess.run([sys.executable, "-m", "pyemscripten", "lock", *requirements, "--index-url", index_url,
+                    "--platform", "pyemscripten_2026_0_wasm32", "--python-version", "3.14", "-o", str(out), *extra],
+                   check=True, capture_output=True, cwd=ROOT)
+    return out.read_text()
+
+
+def test_page_with_npm_package_and_native_lock(browser, index_server, npm_package, tmp_path) -> None:
+    lock = native_lock(index_server.index_url, "rich", "requests", out=tmp_path / "pylock.toml")
+    html = APP_HTML.replace("RUNTIME", DEFAULT_RUNTIME).replace("INDEX", index_server.index_url)
+    index_server.mount("/webapp/", {"index.html": html.encode(), "pylock.toml": lock.encode()})
+    index_server.reset_counts()
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{index_server.url}/webapp/index.html")
+        page.wait_for_function("window.appDone === true", timeout=120_000)
+        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
+        result = json.loads(page.evaluate("window.result"))
+        assert result["rich"] == "hi"
+        assert {"pyemscripten", "packaging", "resolvelib", "rich", "requests", "charset-normalizer"} <= set(result["listed"])
+        # The lock was installed as it is: no index page was asked for, nothing resolved.
+        assert index_server.count(regex=r"/simple/") == 0
+        assert index_server.count(path="/webapp/pylock.toml") == 1
+        events = page.evaluate("window.events")
+        stages = [e["stage"] for e in events]
+        assert stages[:2] == ["booting", "bootstrapping"] and stages[-1] == "ready"
+        assert {"resolved", "downloading", "installing", "done"} <= set(stages) and "resolving" not in stages
+        download = next(e for e in events if e["stage"] == "downloading" and e.get("package") == "rich")
+        assert download["total"] > 0 and 0 <= download["done"] <= download["total"]
+
+        # Python code in the page: the builtin, with the page's index and progress callback.
+        said = page.evaluate("window.pyodide.runPythonAsync('str(await pyemscripten_install(\"attrs\"))')")
+        assert said.startswith("Installed attrs-")
+        assert any(e.get("package") == "attrs" for e in page.evaluate("window.events"))
+
+        # A failed install rejects with a typed error, and names the project.
+        error = page.evaluate("""async () => {
+          try { await window.installPackages(window.pyodide, { requirements: ["no-such-project-anywhere"] }); }
+          catch (e) { return { isOurs: e instanceof window.PyemscriptenError, type: e.type, message: e.message }; }
+        }""")
+        assert error["isOurs"] and error["type"].endswith("Error") and "no-such-project-anywhere" in error["message"]
+    finally:
+        context.close()
