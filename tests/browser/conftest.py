@@ -10,6 +10,7 @@ Fixtures:
                             ``.cache/wheels`` as ``/simple/``, runtimes, ``/bootstrap/``
     index_server            the same server; faults, counts, extra indexes and synthetic
                             files are reset after each test
+    npm_package             (session) URL of js/index.mjs of the packed npm package
     pyodide_factory         ``pyodide_factory(version="314.0.7", *, bootstrap=True,
                             context=None) -> PyodideSession``: a fresh page, booted;
                             closed after the test
@@ -106,6 +107,23 @@ def session_index_server() -> Iterator[IndexServer]:
     with IndexServer(wheel_dirs=[WHEELS_DIR]) as server:
         server.mount("/bootstrap/", bootstrap_files())
         yield server
+
+
+@pytest.fixture(scope="session")
+def npm_package(session_index_server: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The npm package as ``npm pack`` makes it (its prepack builds the wheels), unpacked
+    and served under ``/npm/``; returns the URL of its ``js/index.mjs``."""
+    import subprocess
+    import tarfile
+
+    out = tmp_path_factory.mktemp("npm")
+    subprocess.run(["npm", "pack", "--silent", "--pack-destination", str(out)], cwd=HERE.parents[1],
+                   check=True, capture_output=True)
+    (tarball,) = out.glob("pyemscripten-*.tgz")
+    with tarfile.open(tarball) as archive:
+        archive.extractall(out, filter="data")
+    session_index_server.mount("/npm/", out / "package")
+    return f"{session_index_server.url}/npm/js/index.mjs"
 
 
 @pytest.fixture
