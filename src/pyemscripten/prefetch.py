@@ -1,0 +1,141 @@
+"""Prefetching: fetch what the resolver is likely to need before it asks, concurrently.
+
+From the root requirements, follow the newest fitting version of everything: its page,
+then its metadata (PEP 658 file, or the wheel itself when the index offers none), then its
+dependencies, all in flight at once. In the common case the resolver then runs once on
+complete data. Fetch errors are kept in :class:`~pyemscripten.candidates.KnownData` and
+raised only if resolution really needs that project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from .candidates import Candidate, Dependency, Finder, NeedData
+from .distribution import DistributionEntry
+from .errors import PyemscriptenError
+from .index_client import IndexClient, get_ok
+from .metadata import metadata_from_wheel, parse_metadata
+
+# Fetches and parses the runtime's own distribution (pyodide-lock.json), by canonical name.
+DistributionLoader = Callable[[], Awaitable[dict[str, DistributionEntry]]]
+
+
+class Crawler:
+    """Fetches pages and metadata the resolver is likely to need, concurrently."""
+
+    def __init__(
+        self,
+        client: IndexClient,
+        finder: Finder,
+        progress: Callable[[str], None] | None = None,
+        distribution: DistributionLoader | None = None,
+    ) -> None:
+        self.client = client
+        self._load_distribution = distribution
+        self._distribution_task: asyncio.Task[None] | None = None
+        self.finder = finder
+        self.data = finder.data
+        self._pages: dict[str, asyncio.Task[None]] = {}
+        self._meta: dict[str, asyncio.Task[None]] = {}
+        self._visited: set[tuple[str, str, frozenset[str]]] = set()
+        self.progress = progress
+
+    def _page_task(self, name: str) -> asyncio.Task[None]:
+        if name not in self._pages:
+            self._pages[name] = asyncio.ensure_future(self._fetch_page(name))
+        return self._pages[name]
+
+    async def _fetch_page(self, name: str) -> None:
+        if name in self.data.pages or name in self.data.page_errors:
+            return
+        try:
+            self.data.pages[name] = await self.client.project_page(name)
+            if self.progress:
+                self.progress(name)
+        except PyemscriptenError as exc:
+            self.data.page_errors[name] = exc
+
+    def _meta_task(self, candidate: Candidate) -> asyncio.Task[None]:
+        assert candidate.file is not None
+        url = candidate.file.url
+        if url not in self._meta:
+            self._meta[url] = asyncio.ensure_future(self._fetch_metadata(candidate))
+        return self._meta[url]
+
+    async def _fetch_metadata(self, candidate: Candidate) -> None:
+        file = candidate.file
+        assert file is not None
+        if file.url in self.data.metadata:
+            return
+        try:
+            if file.core_metadata is not None:
+                body = await self.client.core_metadata(candidate.name, file)
+                meta = parse_metadata(body, candidate.name, file.filename + ".metadata")
+            else:
+                # No PEP 658 file: the wheel itself is the only source. Keep its bytes so the
+                # download stage does not fetch it again (it still verifies the hash).
+                response = await get_ok(self.client.transport, file.url, project=candidate.name,
+                                        what="wheel", retry=self.client.retry, sleep=self.client.sleep)
+                assert response is not None
+                self.data.wheel_bodies[file.url] = response.body
+                meta = metadata_from_wheel(response.body, candidate.name, file.filename)
+            self.data.metadata[file.url] = meta
+        except PyemscriptenError as exc:
+            self.data.metadata_errors[file.url] = exc
+
+    async def visit(self, dep: Dependency) -> None:
+        """Fetch the page of ``dep``, the metadata of its best candidate, then recurse."""
+        key = (dep.name, str(dep.specifier), dep.extras)
+        if key in self._visited:
+            return
+        self._visited.add(key)
+        await self._page_task(dep.name)
+        if self._load_distribution is not None and not self._has_versions(dep.name):
+            await self._distribution()
+        try:
+            candidates = self.finder.candidates(dep.name, dep.extras, [dep])
+        except PyemscriptenError:
+            return  # the resolver raises it if it really needs this project
+        if candidates:
+            await self.expand(candidates[0])
+
+    def _has_versions(self, name: str) -> bool:
+        try:
+            return bool(self.finder.versions(name))
+        except PyemscriptenError:
+            return False
+
+    async def _distribution(self) -> None:
+        """Load the runtime's distribution once, and only if some project needs it."""
+        if self._distribution_task is None:
+            self._distribution_task = asyncio.ensure_future(self._fetch_distribution())
+        await self._distribution_task
+
+    async def _fetch_distribution(self) -> None:
+        assert self._load_distribution is not None
+        try:
+            self.data.distribution = await self._load_distribution()
+        except PyemscriptenError:
+            self.data.distribution = {}  # no distribution: the index's own error stands
+        self.finder.forget_versions()
+
+    async def expand(self, candidate: Candidate) -> None:
+        if not candidate.installed:
+            await self._meta_task(candidate)
+        try:
+            deps = self.finder.dependencies(candidate)
+        except PyemscriptenError:
+            return
+        except NeedData:
+            return
+        await asyncio.gather(*(self.visit(d) for d in deps))
+
+    async def satisfy(self, need: NeedData) -> None:
+        if need.page is not None:
+            await self._page_task(need.page)
+        if need.candidate is not None:
+            await self.expand(need.candidate)
+
+
