@@ -153,16 +153,12 @@ def test_jiter_and_luau(pyodide: PyodideSession, index_server: IndexServer) -> N
     drive(pyodide, [[index_server.default.file_url(jiter.name), "jiter"],
                     [index_server.default.file_url(luau.name), "luau-wasm"]])
     assert pyodide.run("import jiter; jiter.from_json(b'{\"a\": [1, 2.5, null]}')") == {"a": [1, 2.5, None]}
-    assert pyodide.run(LUAU_CHECK) is not None
+    assert "1,4,9,16,25" in str(pyodide.run(LUAU_CHECK))
 
 
 LUAU_CHECK = """
-import importlib, pkgutil
 import luau_wasm
-names = [m.name for m in pkgutil.iter_modules(luau_wasm.__path__)]
-# Whatever its API, its extension module must import and expose something callable.
-mods = [importlib.import_module(f"luau_wasm.{n}") for n in names]
-[n for m in mods for n in dir(m) if not n.startswith("_")][:5]
+luau_wasm.execute('local t = {} for i = 1, 5 do t[i] = i * i end print(table.concat(t, ","))')
 """
 
 
@@ -176,8 +172,6 @@ str(report)
 
 
 def _install(session: PyodideSession, requirements: list[str], timeout: float = 300) -> str:
-    if not session.run("import pyemscripten; hasattr(pyemscripten, 'install')"):
-        pytest.skip("pyemscripten.install is not there yet")
     return session.run(INSTALL, timeout=timeout, requirements=requirements, index_url=session.index_url)
 
 
@@ -191,8 +185,6 @@ def test_install_fixture_wheels(pyodide: PyodideSession, index_server: IndexServ
 def test_install_missing_library_fails_cleanly(pyodide: PyodideSession, index_server: IndexServer,
                                                fixtures: dict) -> None:
     serve(index_server, fixtures["missing"])
-    if not pyodide.run("import pyemscripten; hasattr(pyemscripten, 'install')"):
-        pytest.skip("pyemscripten.install is not there yet")
     err = pyodide.run_expect_error(INSTALL, requirements=["shlib-missing"], index_url=pyodide.index_url)
     assert err["type"] == "LibraryNotFoundError"
     # Rolled back: nothing of the wheel is left in site-packages.
@@ -210,4 +202,4 @@ def test_install_jiter_and_luau(pyodide: PyodideSession, index_server: IndexServ
     real_wheel("luau_wasm-*-pyemscripten_2026_0_wasm32.whl")
     _install(pyodide, ["jiter", "luau-wasm"])
     assert pyodide.run("import jiter; jiter.from_json(b'[1, true]')") == [1, True]
-    assert pyodide.run(LUAU_CHECK) is not None
+    assert "1,4,9,16,25" in str(pyodide.run(LUAU_CHECK))
