@@ -1,0 +1,98 @@
+"""``python -m pyemscripten lock``, natively, against the local index of real wheels."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyemscripten.__main__ import main
+from pyemscripten.locks import load_lock
+from pyemscripten.target import Target
+from tests.support.browser import WHEELS_DIR
+from tests.support.index_server import IndexServer
+from tests.support.wheels import make_wheel
+
+TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[IndexServer]:
+    if not (WHEELS_DIR / "rich-15.0.0-py3-none-any.whl").is_file():
+        pytest.skip("no local wheels: run scripts/fetch_fixtures.py")
+    with IndexServer(wheel_dirs=[WHEELS_DIR]) as running:
+        yield running
+
+
+@pytest.fixture
+def index(server: IndexServer) -> Iterator[IndexServer]:
+    yield server
+    server.reset()
+
+
+def lock(index: IndexServer, *args: str, out: Path) -> dict:
+    assert main(["lock", *args, "--index-url", index.index_url, "-o", str(out)]) == 0
+    return tomllib.loads(out.read_text())
+
+
+def test_lock_names_every_wheel_with_its_url_size_and_sha256(index: IndexServer, tmp_path: Path) -> None:
+    data = lock(index, "rich", "charset-normalizer", out=tmp_path / "pylock.toml")
+    assert data["lock-version"] == "1.0"
+    assert data["tool"]["pyemscripten"]["platform"] == "pyemscripten_2026_0_wasm32"
+    assert data["tool"]["pyemscripten"]["python-version"].startswith("3.14")
+    packages = {p["name"]: p for p in data["packages"]}
+    assert set(packages) == {"rich", "markdown-it-py", "mdurl", "pygments", "charset-normalizer"}
+    for package in packages.values():
+        (wheel,) = package["wheels"]
+        body = (WHEELS_DIR / wheel["name"]).read_bytes()
+        assert wheel["url"] == f"{index.url}/files/{wheel['name']}"
+        assert wheel["hashes"] == {"sha256": hashlib.sha256(body).hexdigest()}
+        assert wheel["size"] == len(body)
+    assert packages["charset-normalizer"]["wheels"][0]["name"].endswith("-cp314-cp314-pyemscripten_2026_0_wasm32.whl")
+    # What the browser reads back: one wheel per package, for its platform.
+    chosen = load_lock((tmp_path / "pylock.toml").read_text(), TARGET)
+    assert sorted(w.name for w in chosen) == sorted(packages)
+
+
+def test_lock_resolves_for_the_target_not_the_host(index: IndexServer, tmp_path: Path) -> None:
+    # Markers are evaluated for the browser: the emscripten-only dependency is locked, the
+    # Windows-only one is not; a wheel for this machine's platform is never chosen.
+    index.index().add_wheel(make_wheel("webapp", "1.0", requires=[
+        "attrs; sys_platform == 'emscripten'", "click; sys_platform == 'win32'"]))
+    index.index().add_wheel(make_wheel("attrs", "99.0", tag="cp311-cp311-manylinux_2_17_x86_64"))
+    data = lock(index, "webapp", out=tmp_path / "pylock.toml")
+    versions = {p["name"]: p["version"] for p in data["packages"]}
+    assert set(versions) == {"webapp", "attrs"} and versions["attrs"] != "99.0"
+
+
+def test_lock_to_stdout(index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lock", "mdurl", "--index-url", index.index_url, "-o", "-"]) == 0
+    out = capsys.readouterr().out
+    assert tomllib.loads(out)["packages"][0]["name"] == "mdurl"
+
+
+def test_no_wheel_for_the_platform_is_an_error(index: IndexServer, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["lock", "charset-normalizer", "--index-url", index.index_url, "--platform",
+                   "pyemscripten_2025_0_wasm32", "--python-version", "3.13", "-o", str(tmp_path / "x.toml")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ")
+    assert "charset-normalizer" in err and "pyemscripten_2025_0_wasm32" in err
+    assert not (tmp_path / "x.toml").exists()
+
+
+def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["lock", "no-such-project-anywhere", "--index-url", index.index_url, "-o", str(tmp_path / "x.toml")])
+    assert status == 1 and "no-such-project-anywhere" in capsys.readouterr().err
+
+
+def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pyemscripten", "lock", "mdurl", "--index-url", index.index_url,
+                           "-o", str(tmp_path / "pylock.toml")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stderr and (tmp_path / "pylock.toml").is_file()
