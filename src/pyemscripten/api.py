@@ -52,20 +52,23 @@ class Session:
     distribution_url: str | None = None
     listeners: list[Listener] = field(default_factory=list)
 
-    def resolved(self) -> Session:
-        if self.target is None:
-            self.target = current_target()
-        if self.transport is None:
+    def resolved(self, listeners: Sequence[Listener] = ()) -> Session:
+        """A copy with every unset seam filled in from the running runtime (the edge),
+        and ``listeners`` added for this one operation; the caller's session is unchanged."""
+        s = dataclasses.replace(self, listeners=[*self.listeners, *listeners])
+        if s.target is None:
+            s.target = current_target()
+        if s.transport is None:
             from .browser import FetchTransport
 
-            self.transport = FetchTransport()
-        if self.scheme is None:
-            self.scheme = installation.default_scheme()
-        if self.distribution_url is None:
+            s.transport = FetchTransport()
+        if s.scheme is None:
+            s.scheme = installation.default_scheme()
+        if s.distribution_url is None:
             from .browser import distribution_lock_url
 
-            self.distribution_url = distribution_lock_url() or ""
-        return self
+            s.distribution_url = distribution_lock_url() or ""
+        return s
 
     async def load_distribution(self) -> dict[str, DistributionEntry]:
         """The runtime distribution's wheels (fetched only when resolution needs them)."""
@@ -155,8 +158,7 @@ async def install(
         requirements = [requirements]
     if isinstance(index_urls, str):
         index_urls = [index_urls]
-    s = (session or Session()).resolved()
-    s.listeners = s.listeners + _listeners(on_progress, quiet)
+    s = (session or Session()).resolved(_listeners(on_progress, quiet))
     assert s.target and s.transport and s.scheme
     try:
         client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
@@ -286,8 +288,7 @@ async def install_lock(
     :class:`~pyemscripten.errors.LockError` for a lock made for another platform, and the
     download/install errors of :func:`install`.
     """
-    s = (session or Session()).resolved()
-    s.listeners = s.listeners + _listeners(on_progress, quiet)
+    s = (session or Session()).resolved(_listeners(on_progress, quiet))
     assert s.target and s.transport and s.scheme
     try:
         text, lock_url = await _lock_text(s, lock)
