@@ -1,0 +1,106 @@
+"""The whole pipeline natively: resolve, download, verify, commit, freeze, lock round trip.
+
+The seams are faked by subclassing (an in-memory index, a temporary site-packages); the
+browser tier runs the same pipeline for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from pyemscripten import api, errors
+from pyemscripten.index_client import RetryPolicy
+from pyemscripten.installation import Scheme
+from pyemscripten.seams import NoLibraryLoader, WheelCache
+from pyemscripten.target import Target
+from tests.support.wheels import make_wheel
+
+from .fake_index import BASE, FakeIndex
+
+TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
+
+
+def real(name: str, version: str, requires: tuple[str, ...] = ()) -> dict:
+    module = name.replace("-", "_")
+    body = make_wheel(name, version, {f"{module}/__init__.py": f"V = {version!r}\n"}, requires=list(requires))
+    return {"body": bytes(body), "requires": list(requires)}
+
+
+class MemoryCache(WheelCache):
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    async def get(self, sha256: str) -> bytes | None:
+        return self.store.get(sha256)
+
+    async def put(self, sha256: str, data: bytes) -> None:
+        self.store[sha256] = data
+
+
+@pytest.fixture
+def session(tmp_path: Path):
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    scheme = Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "include"), str(tmp_path))
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib>=1",))}, "lib": {"1.0": real("lib", "1.0")}})
+    return api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(), scheme=scheme,
+                       retry=RetryPolicy(attempts=2, backoff=0), distribution_url="", cache=MemoryCache())
+
+
+def listing(root: str) -> list[str]:
+    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+
+
+def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: Path) -> None:
+    events: list[dict] = []
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True, on_progress=events.append))
+    assert report.installed == (("lib", "1.0"), ("app", "1.0"))
+    assert {"resolving", "resolved", "downloading", "unpacking", "installing", "done"} <= {e["stage"] for e in events}
+    assert api.list_installed(session) == {"app": "1.0", "lib": "1.0"}
+    site = session.scheme.purelib
+    assert (Path(site) / "app" / "__init__.py").read_text() == "V = '1.0'\n"
+    assert (Path(site) / "app-1.0.dist-info" / "INSTALLER").read_text().strip() == "pyemscripten"
+    assert (Path(site) / "app-1.0.dist-info" / "REQUESTED").exists()
+    assert not (Path(site) / "lib-1.0.dist-info" / "REQUESTED").exists()
+
+    lock = api.freeze(session)
+    assert 'name = "app"' in lock and "sha256" in lock
+
+    api.uninstall(["app", "lib"], session)
+    assert listing(site) == []
+    session.transport.requests.clear()
+    again = asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert {n for n, _ in again.installed} == {"app", "lib"}
+    # No resolution (no page, no metadata) and, with the cache warm, no wheel download either.
+    assert session.transport.requests == []
+
+
+def test_second_install_is_already_satisfied(session: api.Session) -> None:
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert report.installed == () and dict(report.already) == {"app": "1.0", "lib": "1.0"}
+
+
+def test_dry_run_installs_nothing(session: api.Session) -> None:
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True, dry_run=True))
+    assert [p["name"] for p in report.plan] == ["lib", "app"] and listing(session.scheme.purelib) == []
+    assert "Would install 2 packages" in str(report)
+
+
+def test_tampered_wheel_leaves_nothing(session: api.Session) -> None:
+    url = BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"
+    good = session.transport.routes[url]
+    session.transport.routes[url] = type(good)(url, 200, good.body[:-1] + b"!", good.headers)
+    with pytest.raises(errors.HashMismatchError) as info:
+        asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert "lib-1.0-py3-none-any.whl" in str(info.value)
+    assert listing(session.scheme.purelib) == []
+
+
+def test_uninstall_unknown(session: api.Session) -> None:
+    with pytest.raises(errors.NotInstalledError):
+        api.uninstall("nothing", session)
