@@ -1,0 +1,465 @@
+"""Issue 8 in real Chromium: every fault tried, nothing lost, nothing let in.
+
+One booted page serves the whole module (a boot costs seconds; the rows cost less). That is
+safe because every row uses its own project names, the server's files and faults are reset
+after each row (the ``index_server`` fixture), and every row checks that the page's
+site-packages is exactly what it was: a row that left something behind fails itself.
+
+Rows are data (:class:`Fault`): what to put on the index and which fault to inject, then
+what must come out: the error type (a ``PyemscriptenError`` subclass), words the message
+must hold (the package, file or URL, and the reason), and how often the server was asked
+(transient faults are retried a bounded number of times, permanent ones never).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.support.browser import DEFAULT_RUNTIME, PyodideSession, boot
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelBytes, make_wheel
+
+ATTEMPTS = 3  # tries per request in these tests (the first included)
+BACKOFF = 0.05  # seconds before the 2nd try; doubles each time
+PLATFORM_TAG = "cp314-cp314-pyemscripten_2026_0_wasm32"
+
+PAGE_HELPERS = r"""
+import hashlib, importlib, os, site, sys, time
+import pyemscripten
+from pyemscripten.api import Session, install
+from pyemscripten.browser import FetchTransport
+from pyemscripten.index_client import RetryPolicy
+
+SITE = site.getsitepackages()[0]
+
+def listing():
+    '''Every file (sha256) and folder of site-packages, bytecode caches aside.'''
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(SITE):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for d in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, d), SITE) + "/"] = "dir"
+        for f in filenames:
+            path = os.path.join(dirpath, f)
+            with open(path, "rb") as handle:
+                out[os.path.relpath(path, SITE)] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+def elsewhere():
+    '''Every file outside site-packages (names only): nothing may be written there.'''
+    found = []
+    for dirpath, dirnames, filenames in os.walk("/"):
+        if dirpath == "/":
+            dirnames[:] = [d for d in dirnames if d not in ("proc", "dev", "sys")]
+        if dirpath == SITE or dirpath.startswith(SITE + "/"):
+            dirnames[:] = []
+            continue
+        found += [os.path.join(dirpath, f) for f in filenames]
+    return sorted(found)
+
+async def attempt(requirement, index_url, timeout=10.0, attempts=3, backoff=0.05, **options):
+    '''Install with a fresh session; keep the events and the time it took in globals.'''
+    global events, elapsed
+    events = []
+    session = Session(transport=FetchTransport(timeout=timeout), retry=RetryPolicy(attempts, backoff),
+                      distribution_url="")
+    started = time.monotonic()
+    try:
+        return await install(requirement, [index_url], quiet=True, on_progress=events.append,
+                             session=session, **options)
+    finally:
+        elapsed = time.monotonic() - started
+"""
+
+ATTEMPT = "await attempt(requirement, index_url, fetch_timeout, attempts, backoff, **options)"
+
+
+@pytest.fixture(scope="module")
+def page(browser: object, session_index_server: IndexServer) -> Iterator[PyodideSession]:
+    session = boot(browser, session_index_server, DEFAULT_RUNTIME)
+    session.run(PAGE_HELPERS)
+    yield session
+    session.close()
+
+
+def pure(project: str, version: str = "1.0", files: dict | None = None, **kwargs: object) -> WheelBytes:
+    module = project.replace("-", "_")
+    return make_wheel(project, version, {f"{module}/__init__.py": f"V = {version!r}\n", **(files or {})},
+                      **kwargs)
+
+
+def blob(project: str) -> dict[str, bytes]:
+    """A member big enough that a body can be cut in the middle (stored compressed: vary it)."""
+    return {f"{project.replace('-', '_')}/blob.bin": bytes((i * 7919) % 251 for i in range(16384))}
+
+
+def wasm_module(*, dylink_size: int | None = None, tail: bytes = b"") -> bytes:
+    """A tiny side module: a ``dylink.0`` section (MEM_INFO all zero), then ``tail``.
+
+    ``dylink_size`` overrides the section's declared size (a lie makes it malformed).
+    """
+    name = b"\x08dylink.0"
+    body = name + b"\x01\x04\x00\x00\x00\x00"
+    size = len(body) if dylink_size is None else dylink_size
+    leb = bytearray()
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        leb.append(byte | (0x80 if size else 0))
+        if not size:
+            break
+    return b"\0asm\x01\0\0\0" + b"\x00" + bytes(leb) + body + tail
+
+
+# A dylink section that claims far more bytes than the file has.
+MALFORMED_SO = wasm_module(dylink_size=0xFFFFFFF)
+# dylink.0 parses, the rest does not compile: the runtime's loader refuses it.
+UNCOMPILABLE_SO = wasm_module(tail=b"\x01\x05\xff\xff\xff\xff\xff")
+
+
+def flipped(data: bytes) -> bytes:
+    """The same length, one byte different: only the hash can tell."""
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+
+# --- the rows --------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """What a row's setup made: names to look for in the message and paths to count."""
+
+    server: IndexServer
+    project: str
+    wheel: WheelBytes | None = None
+
+    @property
+    def filename(self) -> str:
+        assert self.wheel is not None
+        return self.wheel.filename
+
+    @property
+    def page_path(self) -> str:
+        return f"/simple/{self.project}/"
+
+    @property
+    def wheel_path(self) -> str:
+        return f"/files/{self.filename}"
+
+    @property
+    def metadata_path(self) -> str:
+        return f"/files/{self.filename}.metadata"
+
+    def serve(self, wheel: WheelBytes, **kwargs: object) -> None:
+        self.wheel = wheel
+        self.server.default.add_wheel(wheel, **kwargs)
+
+    def fault(self, where: str, **effects: object) -> None:
+        path = {"page": self.page_path, "metadata": self.metadata_path, "wheel": self.wheel_path}[where]
+        self.server.add_fault(path, **effects)
+
+
+Setup = Callable[[Ctx], None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    id: str
+    setup: Setup
+    error: str
+    says: tuple[str, ...]  # besides the project/file/URL: the reason, in the message's words
+    # (where, expected requests): "page", "metadata", "wheel"
+    requests: tuple[tuple[str, int], ...] = ()
+    timeout: float = 10.0
+    # What the message must name: "project", "file" (the wheel), "url", "path" (the file in
+    # site-packages) or "any" of the first three.
+    names: str = "any"
+    options: dict = field(default_factory=dict)
+
+
+def served(**kwargs: object) -> Setup:
+    """Serve a valid pure wheel (``make_wheel`` knobs in ``kwargs`` break it)."""
+    def setup(c: Ctx) -> None:
+        c.serve(pure(c.project, **kwargs))
+    return setup
+
+
+def faulted(where: str, **effects: object) -> Setup:
+    """Serve a valid pure wheel, and inject a fault into one of its requests."""
+    def setup(c: Ctx) -> None:
+        c.serve(pure(c.project))
+        c.fault(where, **effects)
+    return setup
+
+
+def status_rows() -> list[Fault]:
+    rows = []
+    for where, what in (("page", "project page"), ("metadata", "metadata file"), ("wheel", "wheel")):
+        for status in (404, 500, 503):
+            transient = status != 404
+            if where == "page" and status == 404:
+                row = Fault(f"{where}-{status}", faulted(where, status=status), "ProjectNotFoundError",
+                            ("No index has a project named",), ((where, 1),), names="project")
+            else:
+                row = Fault(f"{where}-{status}", faulted(where, status=status), "IndexHTTPError",
+                            (f"HTTP {status}", f"the {what} http://"),
+                            ((where, ATTEMPTS if transient else 1),), names="url")
+            rows.append(row)
+    return rows
+
+
+def _wrong_hash(c: Ctx) -> None:
+    c.serve(pure(c.project))
+    c.fault("wheel", body=flipped(bytes(c.wheel)))
+
+
+def _metadata_tampered(c: Ctx) -> None:
+    c.serve(pure(c.project))
+    c.fault("metadata", body=f"Metadata-Version: 2.1\nName: {c.project}\nVersion: 1.0\n"
+                             "Requires-Dist: something-evil\n".encode())
+
+
+def _truncated(mode: str) -> Setup:
+    def setup(c: Ctx) -> None:
+        c.serve(pure(c.project, files=blob(c.project)))
+        c.fault("wheel", truncate=len(c.wheel) // 2, truncate_mode=mode)
+    return setup
+
+
+def _reset(c: Ctx) -> None:
+    c.serve(pure(c.project, files=blob(c.project)))
+    c.fault("wheel", reset_after=100)
+
+
+def _not_a_zip(with_metadata: bool) -> Setup:
+    def setup(c: Ctx) -> None:
+        good = pure(c.project)
+        junk = WheelBytes(b"this is not a zip archive\n" * 20, good.filename, good.metadata)
+        c.serve(junk, metadata=good.metadata if with_metadata else None)
+    return setup
+
+
+def _garbage_metadata_inside(c: Ctx) -> None:
+    good = pure(c.project)
+    c.serve(pure(c.project, bad_metadata=True), metadata=good.metadata)
+
+
+def _shared_library(so: bytes) -> Setup:
+    def setup(c: Ctx) -> None:
+        module = c.project.replace("-", "_")
+        c.serve(make_wheel(c.project, "1.0", {f"{module}/__init__.py": b"", f"{module}/_ext.so": so},
+                           tag=PLATFORM_TAG))
+    return setup
+
+
+def _index_option(name: str, value: object, body: bytes | None = None) -> Setup:
+    def setup(c: Ctx) -> None:
+        c.serve(pure(c.project))
+        setattr(c.server.default, name, value)
+        if body is not None:
+            c.fault("page", body=body)
+    return setup
+
+
+ROWS: list[Fault] = [
+    # downloads: hash, size, connection
+    Fault("wheel-wrong-hash", _wrong_hash, "HashMismatchError", ("Hash mismatch", "expected sha256="),
+          (("wheel", 1),), names="file"),
+    Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
+          (("metadata", 1), ("wheel", 0)), names="file"),
+    Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError", ("gives no sha256", "allow_unhashed=True"),
+          (("wheel", 1),), names="file"),
+    Fault("body-truncated", _truncated("length"), "SizeMismatchError", ("Incomplete download", "bytes, got"),
+          (("wheel", 1),), names="file"),
+    Fault("body-cut-off", _truncated("close"), "NetworkError", ("Network error", f"after {ATTEMPTS} tries"),
+          (("wheel", ATTEMPTS),), names="url"),
+    Fault("connection-reset", _reset, "NetworkError", ("Network error", f"after {ATTEMPTS} tries"),
+          (("wheel", ATTEMPTS),), names="url"),
+    Fault("slow-server", faulted("wheel", delay=3.0), "NetworkError", ("timed out after 400 ms",),
+          (("wheel", ATTEMPTS),), timeout=0.4, names="url"),
+    # HTTP status on each kind of request
+    *status_rows(),
+    # index pages
+    Fault("json-unparseable", faulted("page", body=b'{"meta": {"api-version": "1.1"}, "files": ['),
+          "IndexFormatError", ("Cannot parse the index page", "not valid JSON"), (("page", 1),), names="url"),
+    Fault("json-wrong-shape", faulted("page", body=b'{"meta": {"api-version": "1.1"}, "files": {}}'),
+          "IndexFormatError", ("'files' is missing or not a list",), (("page", 1),), names="url"),
+    Fault("json-newer-api", _index_option("api_version", "2.0"), "IndexFormatError",
+          ("API version 2.0 is newer",), (("page", 1),), names="url"),
+    Fault("html-not-utf8", _index_option("html_only", True, b"<html><a href='x'>\xff\xfe</a></html>"),
+          "IndexFormatError", ("not UTF-8",), (("page", 1),), names="url"),
+    # wheel archives
+    Fault("not-a-zip", _not_a_zip(with_metadata=True), "WheelError", ("not a readable zip archive",),
+          (("wheel", 1),), names="file"),
+    Fault("not-a-zip-read-for-metadata", _not_a_zip(with_metadata=False), "MetadataError",
+          ("not a readable zip archive",), (("wheel", 1),), names="file"),
+    Fault("member-dotdot", served(files={"../../../../tmp/escaped.py": b"x"}), "UnsafePathError",
+          ("'..' in path",), names="file"),
+    Fault("member-absolute", served(files={"/tmp/absolute.py": b"x"}), "UnsafePathError",
+          ("absolute path",), names="file"),
+    Fault("member-symlink", served(symlinks={"fault_member_symlink/link": "/etc/passwd"}), "UnsafePathError",
+          ("symbolic links are not allowed",), names="file"),
+    Fault("record-mismatch", served(bad_record=True), "RecordError", ("hash mismatch: RECORD says",),
+          names="file"),
+    Fault("record-missing", served(record=False), "RecordError", ("no RECORD",), names="file"),
+    Fault("record-unlisted-member", served(unrecorded=["fault_record_unlisted_member/__init__.py"]),
+          "RecordError", ("not listed in RECORD",), names="file"),
+    # metadata
+    Fault("metadata-file-garbage", served(bad_metadata=True), "MetadataError",
+          ("Bad metadata", "Name or Version is missing"), (("wheel", 0),), names="file"),
+    Fault("metadata-in-wheel-garbage", _garbage_metadata_inside, "MetadataError",
+          ("METADATA has no Name or no Version",), names="file"),
+    Fault("name-disagrees", served(metadata_name="someone-else"), "MetadataError",
+          ("METADATA says Name 'someone-else'",), names="file"),
+    Fault("version-disagrees", served(metadata_version="2.0"), "MetadataError",
+          ("METADATA says Version '2.0'",), names="file"),
+    Fault("dist-info-disagrees", served(dist_info="other-1.0"), "WheelError",
+          ("does not match the file name",), names="file"),
+    # shared libraries
+    Fault("dylink-malformed", _shared_library(MALFORMED_SO), "DylinkError",
+          ("Malformed WebAssembly side module", "_ext.so", "truncated"), names="path"),
+    Fault("library-does-not-compile", _shared_library(UNCOMPILABLE_SO), "LibraryLoadError",
+          ("_ext.so", "failed"), names="project"),
+]
+
+
+def _project(row_id: str) -> str:
+    return "fault-" + row_id
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_fault(row: Fault, page: PyodideSession, index_server: IndexServer) -> None:
+    ctx = Ctx(index_server, _project(row.id))
+    row.setup(ctx)
+    before, outside = page.run("listing()"), page.run("elsewhere()")
+    index_server.reset_counts()
+
+    err = page.run_expect_error(ATTEMPT, requirement=ctx.project, index_url=index_server.index_url,
+                                fetch_timeout=row.timeout, attempts=ATTEMPTS, backoff=BACKOFF, options=row.options)
+
+    assert err["type"] == row.error, err["traceback"]
+    assert "PyemscriptenError" in err["mro"]
+    message = err["message"]
+    for words in row.says:
+        assert words in message, message
+    url = f"{index_server.url}{ctx.wheel_path}" if ctx.wheel else ""
+    named = {"project": [ctx.project], "file": [ctx.filename] if ctx.wheel else [],
+             "url": [index_server.url + "/"], "any": [ctx.project, ctx.filename, url],
+             "path": [f"site-packages/{ctx.project.replace('-', '_')}/"]}[row.names]
+    assert any(n and n in message for n in named), (row.names, message)
+    for where, expected in row.requests:
+        path = {"page": ctx.page_path, "metadata": ctx.metadata_path, "wheel": ctx.wheel_path}[where]
+        assert index_server.count(path) == expected, (where, index_server.log)
+
+    events = page.run("events")
+    assert events[-1]["stage"] == "error" and events[-1]["message"] == message
+    assert page.run("listing()") == before
+    assert page.run("elsewhere()") == outside
+    assert page.run(f"import importlib.util; importlib.util.find_spec({ctx.project.replace('-', '_')!r})") is None
+
+
+# --- transient faults heal; retries are bounded and back off ---------------------------------
+
+
+@dataclass(frozen=True)
+class Heal:
+    id: str
+    where: str
+    effects: dict
+    failures: int  # requests that fail before one succeeds
+
+
+HEALS = [
+    Heal("wheel-503-twice", "wheel", {"status": 503, "times": 2}, 2),
+    Heal("wheel-reset-once", "wheel", {"reset_after": 10, "times": 1}, 1),
+    Heal("wheel-cut-off-once", "wheel", {"truncate": 100, "times": 1}, 1),
+    Heal("page-500-twice", "page", {"status": 500, "times": 2}, 2),
+    Heal("metadata-502-once", "metadata", {"status": 502, "times": 1}, 1),
+    Heal("page-slow-once", "page", {"delay": 2.0, "times": 1}, 1),
+]
+
+
+@pytest.mark.parametrize("heal", HEALS, ids=[h.id for h in HEALS])
+def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSession,
+                                                 index_server: IndexServer) -> None:
+    ctx = Ctx(index_server, "heal-" + heal.id)
+    ctx.serve(pure(ctx.project, files=blob(ctx.project)))
+    ctx.fault(heal.where, **heal.effects)
+    before = page.run("listing()")
+    index_server.reset_counts()
+    backoff = 0.2
+    report = page.run(f"str({ATTEMPT})", requirement=ctx.project,
+                      index_url=index_server.index_url, fetch_timeout=1.0, attempts=ATTEMPTS, backoff=backoff,
+                      options={})
+    assert report.startswith(f"Installed {ctx.project}-1.0")
+    path = {"page": ctx.page_path, "metadata": ctx.metadata_path, "wheel": ctx.wheel_path}[heal.where]
+    assert index_server.count(path) == heal.failures + 1
+    # Backoff: 0.2 s before the 2nd try, 0.4 s before the 3rd.
+    assert page.run("elapsed") >= sum(backoff * 2 ** i for i in range(heal.failures)) - 0.01
+    after = page.run("listing()")
+    added = {p for p in after if p not in before}
+    assert {p for p in before if after.get(p) != before[p]} == set()
+    module = ctx.project.replace("-", "_")
+    assert added and all(p.startswith((module + "/", f"{module}-1.0.dist-info/")) for p in added), added
+    assert page.run(f"import {module}; {module}.V") == "1.0"
+    page.run(f"import pyemscripten, sys; pyemscripten.uninstall({ctx.project!r}); sys.modules.pop({module!r})")
+    assert page.run("listing()") == before
+
+
+# --- upgrades are atomic -------------------------------------------------------------------
+
+
+def _bad_record(project: str) -> WheelBytes:
+    return pure(project, "2.0", bad_record=True)
+
+
+def _unloadable(project: str) -> WheelBytes:
+    module = project.replace("-", "_")
+    return make_wheel(project, "2.0", {f"{module}/__init__.py": b"V = '2.0'\n", f"{module}/_ext.so": UNCOMPILABLE_SO},
+                      tag=PLATFORM_TAG)
+
+
+UPGRADES = [("bad-record", _bad_record, "RecordError"), ("library-load-fails", _unloadable, "LibraryLoadError"),
+            ("hash-mismatch", lambda p: pure(p, "2.0"), "HashMismatchError")]
+
+
+@pytest.mark.parametrize("case,broken,error", UPGRADES, ids=[u[0] for u in UPGRADES])
+def test_failed_upgrade_keeps_the_old_version(case: str, broken: Callable[[str], WheelBytes], error: str,
+                                              page: PyodideSession, index_server: IndexServer) -> None:
+    project = "upgrade-" + case
+    module = project.replace("-", "_")
+    index_server.default.add_wheel(pure(project, "1.0"))
+    page.run(ATTEMPT, requirement=project, index_url=index_server.index_url, fetch_timeout=10.0,
+             attempts=ATTEMPTS, backoff=BACKOFF, options={})
+    assert page.run(f"import {module}; {module}.V") == "1.0"
+    with_v1 = page.run("listing()")
+
+    v2 = broken(project)
+    index_server.default.add_wheel(v2)
+    if case == "hash-mismatch":
+        index_server.add_fault(f"/files/{v2.filename}", body=flipped(bytes(v2)))
+    err = page.run_expect_error(ATTEMPT, requirement=f"{project}>=2", index_url=index_server.index_url,
+                                fetch_timeout=10.0, attempts=ATTEMPTS, backoff=BACKOFF, options={})
+    assert err["type"] == error, err["traceback"]
+    assert page.run("listing()") == with_v1
+    # Imported afresh from disk, v1 is what is there.
+    assert page.run(f"import sys, importlib; sys.modules.pop({module!r}, None); importlib.invalidate_caches()\n"
+                    f"import {module}; {module}.V") == "1.0"
+    assert page.run(f"pyemscripten.list_installed()[{project!r}]") == "1.0"
+    page.run(f"pyemscripten.uninstall({project!r}); sys.modules.pop({module!r}, None)")
+
+
+def test_rows_cover_the_issue() -> None:
+    """The matrix named in issue 8, each kind at least once (guards against rows dropped)."""
+    ids = {r.id for r in ROWS}
+    for required in ("wheel-wrong-hash", "body-truncated", "connection-reset", "slow-server", "json-unparseable",
+                     "html-not-utf8", "not-a-zip", "member-dotdot", "member-absolute", "member-symlink",
+                     "record-mismatch", "metadata-file-garbage", "name-disagrees", "dylink-malformed"):
+        assert required in ids
+    for where in ("page", "metadata", "wheel"):
+        for status in (404, 500, 503):
+            assert f"{where}-{status}" in ids
+    assert len(ids) == len(ROWS)
