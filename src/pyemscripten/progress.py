@@ -33,7 +33,7 @@ class TextReporter:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
-        self._downloads_done = 0
+        self._fetched: set[str | None] = set()
 
     def __call__(self, event: ProgressEvent) -> None:
         line = self._line(event)
@@ -41,10 +41,17 @@ class TextReporter:
             print(line, file=self.stream or sys.stdout)
 
     def _line(self, event: ProgressEvent) -> str | None:
-        if event.stage in ("resolved", "done", "error", "installing", "loading"):
+        # No "error" line: the exception the install raises says it, once.
+        if event.stage == "resolving":  # the first names the requirements; one per page after
+            return event.message if event.package is None else None
+        if event.stage in ("resolved", "done", "installing", "warning"):
             return event.message or None
+        if event.stage == "loading" and event.total and not event.done:
+            return f"Loading {event.total} shared {'library' if event.total == 1 else 'libraries'}"
         if event.stage == "downloading" and event.total is not None and event.done == event.total:
-            self._downloads_done += 1
+            if event.package in self._fetched:  # the transport's last chunk, then the check
+                return None
+            self._fetched.add(event.package)
             return f"  fetched {event.package} ({_size(event.total)})"
         return None
 

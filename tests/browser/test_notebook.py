@@ -1,0 +1,54 @@
+"""Notebook use: top-level ``await pyemscripten_install(...)``, its text, list and uninstall."""
+
+from __future__ import annotations
+
+NOTEBOOK_CELL = """
+import contextlib, io
+from pyemscripten import pyemscripten_install
+cell_output = io.StringIO()
+with contextlib.redirect_stdout(cell_output):
+    report = await pyemscripten_install(requirements, index_urls=[url])
+[cell_output.getvalue(), repr(report)]
+"""
+
+
+def test_install_prints_concise_progress_then_list_and_uninstall(pyodide, index_server) -> None:
+    text, shown = pyodide.run(NOTEBOOK_CELL, requirements=["rich", "jiter"], url=index_server.index_url)
+    lines = text.splitlines()
+    packages = ["jiter", "markdown-it-py", "mdurl", "pygments", "rich"]
+    assert lines[0] == "Resolving rich, jiter"
+    assert lines[1].startswith("Resolved: ") and all(f"{p}==" in lines[1] for p in packages) and "MB to fetch" in lines[1]
+    fetched = sorted(line.split()[1] for line in lines if line.startswith("  fetched "))
+    assert fetched == packages  # one line per wheel, not per chunk
+    assert lines[-3:-1] == ["Installing 5 packages", "Loading 1 shared library"]
+    assert lines[-1].startswith("Installed ") and all(f"{p}-" in lines[-1] for p in packages)
+    assert len(lines) == 2 + len(packages) + 3 and shown == lines[-1]  # the cell's value says it too
+
+    text, shown = pyodide.run(NOTEBOOK_CELL, requirements="rich", url=index_server.index_url)
+    assert text.splitlines()[-1] == shown == "Installed nothing new (4 already satisfied)"
+
+    listed = pyodide.run("import pyemscripten\npyemscripten.list()")
+    assert listed["rich"] == "15.0.0" and listed["jiter"] == "0.19.0"
+    out = pyodide.run("""
+import importlib, os, site, sys
+removed = pyemscripten.uninstall(["rich", "jiter"])
+for name in [m for m in sys.modules if m.partition(".")[0] in ("rich", "jiter")]:
+    del sys.modules[name]
+try:
+    import rich
+    importable = True
+except ImportError:
+    importable = False
+root = site.getsitepackages()[0]
+left = [d for d in os.listdir(root) if d.startswith(("rich", "jiter"))]
+[removed, importable, left, pyemscripten.list()]
+""")
+    removed, importable, left, listed = out
+    assert removed == ["rich", "jiter"] and not importable and left == []
+    assert "rich" not in listed and "jiter" not in listed and listed["pygments"] == "2.21.0"
+
+    err = pyodide.run_expect_error("pyemscripten.uninstall('rich')")
+    assert err["type"] == "NotInstalledError" and "rich" in err["message"]
+    text, shown = pyodide.run(NOTEBOOK_CELL, requirements="rich", url=index_server.index_url)
+    assert shown == "Installed rich-15.0.0 (3 already satisfied)"
+    assert pyodide.run("import rich; rich.__name__") == "rich"
