@@ -18,111 +18,23 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.browser import DEFAULT_RUNTIME, PyodideSession, boot
+from tests.support.browser import PyodideSession
 from tests.support.index_server import IndexServer
+from tests.support.page_state import MALFORMED_SO, UNCOMPILABLE_SO, blob, boot_with_helpers, flipped, pure
 from tests.support.wheels import WheelBytes, make_wheel
 
 ATTEMPTS = 3  # tries per request in these tests (the first included)
 BACKOFF = 0.05  # seconds before the 2nd try; doubles each time
 PLATFORM_TAG = "cp314-cp314-pyemscripten_2026_0_wasm32"
 
-PAGE_HELPERS = r"""
-import hashlib, importlib, os, site, sys, time
-import pyemscripten
-from pyemscripten.api import Session, install
-from pyemscripten.browser import FetchTransport
-from pyemscripten.index_client import RetryPolicy
-
-SITE = site.getsitepackages()[0]
-
-def listing():
-    '''Every file (sha256) and folder of site-packages, bytecode caches aside.'''
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(SITE):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for d in dirnames:
-            out[os.path.relpath(os.path.join(dirpath, d), SITE) + "/"] = "dir"
-        for f in filenames:
-            path = os.path.join(dirpath, f)
-            with open(path, "rb") as handle:
-                out[os.path.relpath(path, SITE)] = hashlib.sha256(handle.read()).hexdigest()
-    return out
-
-def elsewhere():
-    '''Every file outside site-packages (names only): nothing may be written there.'''
-    found = []
-    for dirpath, dirnames, filenames in os.walk("/"):
-        if dirpath == "/":
-            dirnames[:] = [d for d in dirnames if d not in ("proc", "dev", "sys")]
-        if dirpath == SITE or dirpath.startswith(SITE + "/"):
-            dirnames[:] = []
-            continue
-        found += [os.path.join(dirpath, f) for f in filenames]
-    return sorted(found)
-
-async def attempt(requirement, index_url, timeout=10.0, attempts=3, backoff=0.05, **options):
-    '''Install with a fresh session; keep the events and the time it took in globals.'''
-    global events, elapsed
-    events = []
-    session = Session(transport=FetchTransport(timeout=timeout), retry=RetryPolicy(attempts, backoff),
-                      distribution_url="")
-    started = time.monotonic()
-    try:
-        return await install(requirement, [index_url], quiet=True, on_progress=events.append,
-                             session=session, **options)
-    finally:
-        elapsed = time.monotonic() - started
-"""
-
 ATTEMPT = "await attempt(requirement, index_url, fetch_timeout, attempts, backoff, **options)"
 
 
 @pytest.fixture(scope="module")
 def page(browser: object, session_index_server: IndexServer) -> Iterator[PyodideSession]:
-    session = boot(browser, session_index_server, DEFAULT_RUNTIME)
-    session.run(PAGE_HELPERS)
+    session = boot_with_helpers(browser, session_index_server)
     yield session
     session.close()
-
-
-def pure(project: str, version: str = "1.0", files: dict | None = None, **kwargs: object) -> WheelBytes:
-    module = project.replace("-", "_")
-    return make_wheel(project, version, {f"{module}/__init__.py": f"V = {version!r}\n", **(files or {})},
-                      **kwargs)
-
-
-def blob(project: str) -> dict[str, bytes]:
-    """A member big enough that a body can be cut in the middle (stored compressed: vary it)."""
-    return {f"{project.replace('-', '_')}/blob.bin": bytes((i * 7919) % 251 for i in range(16384))}
-
-
-def wasm_module(*, dylink_size: int | None = None, tail: bytes = b"") -> bytes:
-    """A tiny side module: a ``dylink.0`` section (MEM_INFO all zero), then ``tail``.
-
-    ``dylink_size`` overrides the section's declared size (a lie makes it malformed).
-    """
-    name = b"\x08dylink.0"
-    body = name + b"\x01\x04\x00\x00\x00\x00"
-    size = len(body) if dylink_size is None else dylink_size
-    leb = bytearray()
-    while True:
-        byte, size = size & 0x7F, size >> 7
-        leb.append(byte | (0x80 if size else 0))
-        if not size:
-            break
-    return b"\0asm\x01\0\0\0" + b"\x00" + bytes(leb) + body + tail
-
-
-# A dylink section that claims far more bytes than the file has.
-MALFORMED_SO = wasm_module(dylink_size=0xFFFFFFF)
-# dylink.0 parses, the rest does not compile: the runtime's loader refuses it.
-UNCOMPILABLE_SO = wasm_module(tail=b"\x01\x05\xff\xff\xff\xff\xff")
-
-
-def flipped(data: bytes) -> bytes:
-    """The same length, one byte different: only the hash can tell."""
-    middle = len(data) // 2
-    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
 
 
 # --- the rows --------------------------------------------------------------------------------
