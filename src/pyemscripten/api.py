@@ -235,7 +235,7 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
     try:
         plan = library_plan(s, wheels)
         if plan:
-            s.emit("loading", done=0, total=len(plan), message=f"Loading {len(plan)} shared libraries")
+            s.emit("loading", done=0, total=len(plan), message=f"Loading {len(plan)} shared librar{'y' if len(plan) == 1 else 'ies'}")
             await s.library_loader().load(plan)
     except BaseException:
         transaction.rollback()

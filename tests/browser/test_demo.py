@@ -1,0 +1,75 @@
+"""The demo, driven as a person would: scripts/demo.sh, type, click Install, run Python."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.browser import ROOT
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def demo_url() -> Iterator[str]:
+    process = subprocess.Popen([str(ROOT / "scripts" / "demo.sh"), "--port", "0"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 120
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            found = re.search(r"open (http://\S+)", line)
+            if found:
+                yield found.group(1)
+                return
+        pytest.fail("scripts/demo.sh printed no URL:\n" + "".join(lines))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # the script's own session: it and the server
+        process.wait(timeout=10)
+
+
+def test_demo_installs_and_runs(browser, demo_url) -> None:
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(demo_url)
+        page.wait_for_selector("body[data-state=ready]", timeout=60_000)
+        assert page.text_content("#platform") == "pyemscripten_2026_0_wasm32"
+
+        # A typo: the log says what is wrong, and the page stays usable.
+        page.fill("#requirements", "no-such-package-anywhere")
+        page.click("#install")
+        page.wait_for_selector("body[data-state=error]", timeout=60_000)
+        assert "no-such-package-anywhere" in page.text_content("#log")
+        assert page.get_attribute("#bar", "class") == "error"
+
+        page.fill("#requirements", "rich\npydantic")
+        page.click("#install")
+        page.wait_for_selector("body[data-state=installed]", timeout=120_000)
+        log = page.text_content("#log")
+        assert "fetched pydantic-core" in log and re.search(r"Installed .*pydantic-2\.", log)
+        assert page.get_attribute(".progress", "aria-valuenow") == "100"
+        assert page.text_content("#status").startswith("Installed ")
+
+        page.click("#run")
+        page.wait_for_selector("body[data-state=ran]", timeout=60_000)
+        output = page.text_content("#output")
+        assert "Installed in this page" in output
+        assert re.search(r"pydantic-core\s*│\s*2\.", output) and re.search(r"rich\s*│\s*15\.", output)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)
+    finally:
+        context.close()
