@@ -25,13 +25,13 @@ export interface ProgressEvent {
 
 export type ProgressCallback = (event: ProgressEvent) => void;
 
-/** The members of a Pyodide instance this module uses (PyodideAPI from "pyodide" fits). */
+/** What this module needs of a Pyodide instance; PyodideAPI from "pyodide" fits. */
 export interface PyodideLike {
-  FS: { mkdirTree(path: string): void; writeFile(path: string, data: Uint8Array): void; unlink(path: string): void };
-  globals: { get(name: string): any };
-  runPython(code: string, options?: { globals?: any; filename?: string }): any;
-  runPythonAsync(code: string, options?: { globals?: any; filename?: string }): Promise<any>;
-  toPy(value: unknown): any;
+  FS: any;
+  globals: any;
+  runPython(code: string, options?: any): any;
+  runPythonAsync(code: string, options?: any): Promise<any>;
+  toPy(value: any, options?: any): any;
 }
 
 export interface InstallOptions {
@@ -48,7 +48,11 @@ export interface LoadOptions<T extends PyodideLike = PyodideLike> extends Instal
   /** Where the Pyodide runtime lives (the folder of pyodide.mjs), as for `loadPyodide`. */
   indexURL: string;
   /** `loadPyodide` to use instead of importing `${indexURL}pyodide.mjs`. */
-  loadPyodide?: (options: Record<string, unknown>) => Promise<T>;
+  loadPyodide?: (options: any) => Promise<T>;
+  /** Likely mix-ups of `indexURL`/`indexUrls`/`lockfile`: refused. */
+  indexUrl?: never;
+  indexURLs?: never;
+  lockFile?: never;
   /** Anything else is passed to `loadPyodide` (e.g. `lockFileURL`, `stdout`). */
   [pyodideOption: string]: unknown;
 }

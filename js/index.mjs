@@ -39,6 +39,12 @@ export async function loadPyodideWithPackages(options = {}) {
   } = options;
   const emit = emitter(onProgress);
   try {
+    for (const typo of ["indexUrl", "indexURLs", "index_urls", "lockFile"]) {
+      if (typo in options) {
+        throw new TypeError(`loadPyodideWithPackages: unknown option ${typo}; indexURL is where the Pyodide runtime ` +
+          "lives, indexUrls the package indexes, lockfile the URL of a pylock.toml");
+      }
+    }
     if (!indexURL && !givenLoader) {
       throw new TypeError("loadPyodideWithPackages: indexURL (where the Pyodide runtime lives) is required");
     }
