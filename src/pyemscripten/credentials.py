@@ -18,30 +18,27 @@ Pure: no I/O.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 Origin = tuple[str, str, int | None]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# The authority of a URL (what follows "scheme://" up to the path), as urlsplit finds it.
+# Text, not urlsplit: a URL whose port or IPv6 host does not parse must lose its password too.
+_AUTHORITY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)")
+
+
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     """``url`` without its ``user:password@`` part, and the (percent-decoded) pair if any."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # not a URL we can take apart: leave it to the transport to refuse
+    match = _AUTHORITY.match(url)
+    if match is None or "@" not in match.group(1):
         return url, None
-    if "@" not in parts.netloc:
-        return url, None
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 literal
-    if port is not None:
-        host = f"{host}:{port}"
-    user = unquote(parts.username or "")
-    password = unquote(parts.password or "")
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), (user, password)
+    userinfo, _, host = match.group(1).rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return url[: match.start(1)] + host + url[match.end(1) :], (unquote(user), unquote(password))
 
 
 def strip_credentials(url: str) -> str:

@@ -11,21 +11,20 @@ reach a message or a log.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+
+from .credentials import split_credentials
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with any ``user:password@`` part replaced by ``***@``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    """Return ``url`` with any ``user:password@`` part replaced by ``***@``.
+
+    Never raises: it runs inside ``__str__``, also for URLs that do not parse (bad port).
+    """
+    bare, credentials = split_credentials(url)
+    if credentials is None:
         return url
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    authority = bare.index("//") + 2
+    return f"{bare[:authority]}***@{bare[authority:]}"
 
 
 class PyemscriptenError(Exception):
