@@ -106,6 +106,14 @@ def _json_yanked(value: Any, url: str, project: str) -> str | None:
     raise IndexFormatError(url, "yanked must be a boolean or a reason string", project)
 
 
+def _absolute(base: str, link: str, page_url: str, project: str) -> tuple[str, str]:
+    """``link`` made absolute against ``base``: (URL without fragment, fragment)."""
+    try:
+        return urldefrag(urljoin(base, link))
+    except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
+        raise IndexFormatError(page_url, f"bad URL {link!r} ({exc})", project) from None
+
+
 def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:
     if not isinstance(entry, Mapping):
         raise IndexFormatError(url, "a files entry is not an object", project)
@@ -122,7 +130,7 @@ def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:
     upload_time = entry.get("upload-time")
     return IndexFile(
         filename=filename,
-        url=urldefrag(urljoin(url, file_url))[0],
+        url=_absolute(url, file_url, url, project)[0],
         hashes=_hash_pairs(entry["hashes"], url, project, f"hashes of {filename}"),
         requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
         yanked=_json_yanked(entry.get("yanked"), url, project),
@@ -136,8 +144,8 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     """Parse a PEP 691 JSON project page. Raises :class:`IndexFormatError`."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise IndexFormatError(url, f"not valid JSON ({exc})", project) from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise IndexFormatError(url, f"not valid JSON ({type(exc).__name__}: {exc})", project) from None
     if not isinstance(data, Mapping):
         raise IndexFormatError(url, "the page is not a JSON object", project)
     meta = data.get("meta")
@@ -145,7 +153,8 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     if not isinstance(api_version, str):
         raise IndexFormatError(url, "meta.api-version is missing", project)
     major = api_version.split(".")[0]
-    if not major.isdigit() or int(major) > SUPPORTED_MAJOR:
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    if not (major.isascii() and major.isdigit()) or int(major) > SUPPORTED_MAJOR:
         raise IndexFormatError(
             url, f"API version {api_version} is newer than this installer supports (1.x)", project
         )
@@ -215,13 +224,13 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         collector.close()
     except Exception as exc:  # html.parser raises assorted types on hostile input
         raise IndexFormatError(url, f"unparseable HTML ({exc})", project) from None
-    base = urljoin(url, collector.base) if collector.base else url
+    base = _absolute(url, collector.base, url, project)[0] if collector.base else url
     files = []
     for attrs, text_name in collector.anchors:
         href = attrs.get("href")
         if not href:
             continue
-        absolute, fragment = urldefrag(urljoin(base, href))
+        absolute, fragment = _absolute(base, href, url, project)
         filename = absolute.rsplit("/", 1)[-1] or text_name
         if not filename.endswith(".whl"):
             continue
