@@ -118,12 +118,15 @@ class Index:
         html_only: ignore the JSON Accept header and answer PEP 503 HTML.
         json_only: answer 406 unless the client accepts PEP 691 JSON.
         api_version: ``meta.api-version`` (e.g. "2.0" to test refusal of a newer major).
+        absolute_urls: write absolute file URLs (micropip 0.11 does not resolve relative
+            ones in a PEP 691 page; the benchmark serves both installers the same page).
     """
 
     def __init__(self, name: str, prefix: str, wheel_dirs: Iterable[str | Path] = (), *,
                  hashes: bool = True, core_metadata: bool = True,
                  legacy_metadata_key: bool = False, html_only: bool = False,
-                 json_only: bool = False, api_version: str = "1.1") -> None:
+                 json_only: bool = False, api_version: str = "1.1",
+                 absolute_urls: bool = False) -> None:
         self.name = name
         self.prefix = prefix
         self.base_url = ""  # set by the server
@@ -134,6 +137,7 @@ class Index:
         self.html_only = html_only
         self.json_only = json_only
         self.api_version = api_version
+        self.absolute_urls = absolute_urls
         self._synthetic: dict[str, _File] = {}
         self._overrides: dict[str, dict] = {}
         self._scan_cache: dict[Path, tuple[tuple[int, int], _File]] = {}
@@ -198,7 +202,7 @@ class Index:
             self._synthetic.clear()
             self._overrides.clear()
         self.hashes = self.core_metadata = True
-        self.legacy_metadata_key = self.html_only = self.json_only = False
+        self.legacy_metadata_key = self.html_only = self.json_only = self.absolute_urls = False
         self.api_version = "1.1"
 
     def files(self) -> dict[str, _File]:
@@ -247,12 +251,15 @@ class Index:
         wanted = self.core_metadata if entry.core_metadata is None else entry.core_metadata
         return bool(wanted and entry.metadata is not None)
 
+    def _href(self, filename: str) -> str:
+        return self.file_url(filename) if self.absolute_urls else f"../../files/{filename}"
+
     def project_json(self, project: str, entries: list[_File]) -> bytes:
         files = []
         for entry in sorted(entries, key=lambda e: e.filename):
             item: dict = {
                 "filename": entry.filename,
-                "url": f"../../files/{entry.filename}",
+                "url": self._href(entry.filename),
                 "hashes": {"sha256": entry.sha256} if self._advertise_hash(entry) else {},
                 "size": entry.size,
                 "yanked": entry.yanked,
@@ -275,7 +282,7 @@ class Index:
     def project_html(self, project: str, entries: list[_File]) -> bytes:
         links = []
         for entry in sorted(entries, key=lambda e: e.filename):
-            href = f"../../files/{entry.filename}"
+            href = self._href(entry.filename)
             if self._advertise_hash(entry):
                 href += f"#sha256={entry.sha256}"
             attrs = [f'href="{html.escape(href)}"']
@@ -617,6 +624,9 @@ def _index_route(index: Index, rest: str, accept: str) -> tuple[int, bytes, str]
 class _Handler(BaseHTTPRequestHandler):
     app: IndexServer
     protocol_version = "HTTP/1.1"  # keep-alive: a Pyodide boot makes dozens of requests
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK of the headers: ~40 ms per request on a kept-alive loopback connection.
+    disable_nagle_algorithm = True
     server_version = "pyemscripten-test-index"
     timeout = 60  # idle keep-alive connections end on their own
 
