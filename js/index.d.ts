@@ -4,7 +4,7 @@
 export type ProgressStage =
   | "booting" // loading the Pyodide runtime
   | "bootstrapping" // installing pyemscripten itself from this package's wheels
-  | "resolving" // a project page arrived (`package`)
+  | "resolving" // resolution started (`message`), then one per project page (`package`)
   | "resolved" // the plan: `done` packages to install of `total`
   | "downloading" // bytes `done` of `total` of one wheel (`package`)
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
