@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from .distribution import DistributionEntry
@@ -171,7 +171,7 @@ class Finder:
             for file in self.page(name).files:
                 try:
                     _, version, _, tags = parse_wheel_filename(file.filename)
-                except InvalidWheelFilename:
+                except ValueError:  # InvalidWheelFilename, or a number int() refuses (> 4300 digits)
                     continue
                 rank = self.target.tag_rank(tags)
                 if rank is None or not self._python_ok(file):
@@ -271,7 +271,7 @@ class Finder:
         for file in self.page(name).files:
             try:
                 _, _, _, tags = parse_wheel_filename(file.filename)
-            except InvalidWheelFilename:
+            except ValueError:  # as in versions()
                 continue
             offered.update(str(t) for t in tags)
         needed = [str(self.target.platform), "py3-none-any"]

@@ -34,13 +34,8 @@ from email.policy import compat32
 
 from packaging.metadata import Metadata, RawMetadata, parse_email
 from packaging.tags import Tag
-from packaging.utils import (
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from .errors import (
     InvalidWheelFilenameError,
@@ -104,7 +99,9 @@ def parse_wheel_name(filename: str) -> WheelName:
     """Parse a wheel file name. Raises :class:`InvalidWheelFilenameError`."""
     try:
         name, version, build, tags = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion) as exc:
+    # InvalidWheelFilename, InvalidVersion, and the plain ValueError of int() for a number
+    # longer than 4300 digits (packaging does not turn that one into its own errors).
+    except ValueError as exc:
         raise InvalidWheelFilenameError(filename, _reason(exc)) from None
     return WheelName(filename, name, version, build, tags)
 
@@ -201,7 +198,7 @@ def open_wheel(
 def _same_version(text: str, version: Version) -> bool:
     try:
         return Version(text) == version
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number int() refuses
         return False
 
 
