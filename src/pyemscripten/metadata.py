@@ -6,15 +6,16 @@ Pure. Raises :class:`MetadataError` naming the project and file for anything unp
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import compat32
 from io import BytesIO
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .errors import MetadataError
 
@@ -28,6 +29,23 @@ class DistMetadata:
     provides_extra: tuple[str, ...] = ()
 
 
+_PROBE = Version("0")
+
+
+def check_requirement(req: Requirement) -> Requirement:
+    """``req``, once its specifier and marker have been compared: raises ValueError if they cannot be.
+
+    packaging parses the versions inside specifiers and markers lazily: a number longer than
+    int() converts (4300 digits), or a marker like ``python_version ~= 'x'``, passes
+    ``Requirement()`` and raises ValueError at the first comparison - deep in resolution.
+    One comparison here turns that into a parse error where the text is known.
+    """
+    req.specifier.contains(_PROBE, prereleases=True)
+    if req.marker is not None:
+        req.marker.evaluate({"extra": ""})
+    return req
+
+
 def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
     """Parse METADATA bytes. Raises :class:`MetadataError`."""
     try:
@@ -39,18 +57,20 @@ def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
         raise MetadataError(project, filename, "Name or Version is missing")
     try:
         parsed_version = Version(str(version).strip())
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number int() refuses (> 4300 digits)
         raise MetadataError(project, filename, f"invalid Version {version!r}") from None
     requires = []
     for line in message.get_all("Requires-Dist") or []:
         try:
-            requires.append(Requirement(str(line).strip()))
-        except InvalidRequirement as exc:
+            requires.append(check_requirement(Requirement(str(line).strip())))
+        except ValueError as exc:  # InvalidRequirement, or what check_requirement finds
             raise MetadataError(project, filename, f"invalid Requires-Dist {line!r}: {exc}") from None
     requires_python = message.get("Requires-Python")
     try:
         python_spec = SpecifierSet(str(requires_python).strip()) if requires_python else None
-    except InvalidSpecifier:
+        if python_spec is not None:
+            python_spec.contains(_PROBE, prereleases=True)
+    except ValueError:  # InvalidSpecifier, or a version in it that does not compare
         raise MetadataError(project, filename, f"invalid Requires-Python {requires_python!r}") from None
     extras = tuple(canonicalize_name(str(e).strip()) for e in message.get_all("Provides-Extra") or [])
     return DistMetadata(canonicalize_name(str(name).strip()), parsed_version, tuple(requires), python_spec, extras)
@@ -64,5 +84,7 @@ def metadata_from_wheel(data: bytes, project: str, filename: str) -> DistMetadat
             if len(candidates) != 1:
                 raise MetadataError(project, filename, f"expected one .dist-info/METADATA, found {len(candidates)}")
             return parse_metadata(archive.read(candidates[0]), project, filename)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    # As in wheels._read_archive: zipfile reports a corrupt archive through all of these.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as exc:
         raise MetadataError(project, filename, f"not a readable zip archive ({exc})") from None
