@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -20,7 +20,7 @@ from packaging.version import Version
 from .distribution import DistributionEntry
 from .errors import InvalidRequirementError, NoCompatibleWheelError, PyemscriptenError
 from .index_pages import IndexFile, ProjectPage
-from .metadata import DistMetadata
+from .metadata import DistMetadata, check_requirement
 from .target import Target
 
 USER = "you"  # the parent label of a requirement the user gave
@@ -43,8 +43,8 @@ class Dependency:
     def parse(cls, text: str, parent: str = USER) -> Dependency:
         """Parse a PEP 508 string. Raises :class:`InvalidRequirementError`."""
         try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
+            req = check_requirement(Requirement(text))
+        except ValueError as exc:  # InvalidRequirement, or a version or marker that cannot compare
             raise InvalidRequirementError(text, str(exc), None if parent == USER else parent) from None
         if req.url:
             raise InvalidRequirementError(text, "direct URL requirements are not supported; use an index or a lock file")
