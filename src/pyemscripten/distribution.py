@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from .errors import IndexFormatError
 from .index_pages import IndexFile
-from .metadata import DistMetadata
+from .metadata import DistMetadata, check_requirement
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def parse_distribution_lock(body: bytes, url: str) -> dict[str, DistributionEntr
         packages = data["packages"]
         if not isinstance(packages, Mapping):
             raise TypeError("packages is not an object")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
         raise IndexFormatError(url, f"not a pyodide-lock.json ({exc})", "runtime distribution") from None
     entries = {}
     for raw in packages.values():
@@ -55,11 +55,16 @@ def _entry(raw: Any, url: str) -> DistributionEntry | None:
     filename, sha256 = raw.get("file_name"), raw.get("sha256")
     if not isinstance(filename, str) or not filename.endswith(".whl") or not isinstance(sha256, str):
         return None
+    # An entry that does not make sense is left out, like a non-wheel one: ValueError covers
+    # a bad file name, version or requirement (and URLs urljoin refuses), TypeError a
+    # "depends" that is not a list.
     try:
+        parse_wheel_filename(filename)
         version = Version(str(raw.get("version")))
-        depends = tuple(Requirement(str(d)) for d in raw.get("depends") or ())
-    except (InvalidVersion, InvalidRequirement):
+        depends = tuple(check_requirement(Requirement(str(d))) for d in raw.get("depends") or ())
+        file_url = urljoin(url, filename)
+    except (ValueError, TypeError):
         return None
     name = canonicalize_name(str(raw.get("name") or filename.split("-")[0]))
-    file = IndexFile(filename=filename, url=urljoin(url, filename), hashes=(("sha256", sha256.lower()),))
+    file = IndexFile(filename=filename, url=file_url, hashes=(("sha256", sha256.lower()),))
     return DistributionEntry(file, DistMetadata(name, version, depends, None))
