@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from .errors import LockError
 from .index_pages import IndexFile
@@ -84,7 +84,10 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
     if location is None:
         raise LockError(f"a wheel of {package} has neither url nor path", source)
     if lock_url:
-        location = urljoin(lock_url, location)
+        try:
+            location = urljoin(lock_url, location)
+        except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
+            raise LockError(f"a wheel of {package} has a bad URL {location!r} ({exc})", source) from None
     filename = entry.get("name") if isinstance(entry.get("name"), str) else location.rsplit("/", 1)[-1]
     hashes = _table(entry.get("hashes"), f"hashes of {filename}", source)
     if not hashes or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
@@ -104,12 +107,14 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
     """
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockError(f"not valid TOML ({exc})", source) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise LockError(f"not valid TOML ({type(exc).__name__}: {exc})", source) from None
     version = data.get("lock-version")
-    if not isinstance(version, str) or not version.split(".")[0].isdigit():
+    major = version.split(".")[0] if isinstance(version, str) else ""
+    # isascii: str.isdigit() also accepts "²", which int() refuses; and int() refuses > 4300 digits.
+    if not (major.isascii() and major.isdigit()) or len(major) > 10:
         raise LockError("lock-version is missing", source)
-    if int(version.split(".")[0]) != 1:
+    if int(major) != 1:
         raise LockError(f"lock-version {version} is not supported (this installer reads 1.x)", source)
     tool = data.get("tool", {}).get(TOOL, {}) if isinstance(data.get("tool"), Mapping) else {}
     made_for = tool.get("platform") if isinstance(tool, Mapping) else None
@@ -132,7 +137,7 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
         raise LockError("a package has no name", source)
     try:
         version = Version(str(package.get("version")))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number int() refuses (> 4300 digits)
         raise LockError(f"{name} has no valid version", source) from None
     wheels = package.get("wheels")
     if not isinstance(wheels, list) or not wheels:
@@ -143,7 +148,7 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
         file = _wheel_file(_table(raw, f"a wheel of {name}", source), name, lock_url, source)
         try:
             _, _, _, tags = parse_wheel_filename(file.filename)
-        except InvalidWheelFilename:
+        except ValueError:  # InvalidWheelFilename, or a number int() refuses
             raise LockError(f"{file.filename!r} ({name}) is not a valid wheel file name", source) from None
         offered += sorted(str(t) for t in tags)
         rank = target.tag_rank(tags)
