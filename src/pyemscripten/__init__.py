@@ -29,6 +29,7 @@ _LAZY = {
     "list_installed": ("api", "list_installed"),
     "list": ("api", "list_installed"),
     "uninstall": ("api", "uninstall"),
+    "clear_cache": ("api", "clear_cache"),
     "InstallReport": ("api", "InstallReport"),
     "Session": ("api", "Session"),
 }
@@ -47,6 +48,7 @@ __all__ = [
     "PlatformTag",
     "PyemscriptenError",
     "Target",
+    "clear_cache",
     "compatible_tags_for_runtime",
     "freeze",
     "install",

@@ -45,7 +45,10 @@ class Session:
     target: Target | None = None
     transport: Transport | None = None
     loader: LibraryLoader | None = None
+    # Wheels fetched once are kept by sha256 (browser: Cache Storage) and re-checked against
+    # the hash on every use; ``use_cache=False`` neither reads nor writes the default cache.
     cache: WheelCache | None = None
+    use_cache: bool = True
     scheme: installation.Scheme | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # The runtime's pyodide-lock.json; None: ask the runtime where it is ("" turns it off).
@@ -64,6 +67,10 @@ class Session:
             s.transport = FetchTransport()
         if s.scheme is None:
             s.scheme = installation.default_scheme()
+        if s.cache is None and s.use_cache:
+            from .browser import CacheStorageWheelCache
+
+            s.cache = CacheStorageWheelCache()
         if s.distribution_url is None:
             from .browser import distribution_lock_url
 
@@ -324,6 +331,17 @@ def _page_url() -> str:
     except ImportError:
         return ""
     return str(location.href)
+
+
+async def clear_cache(session: Session | None = None) -> None:
+    """Forget every wheel kept across visits (the session's cache, or the browser's default)."""
+    s = session or Session()
+    if s.cache is not None:
+        await s.cache.clear()
+        return
+    from .browser import CacheStorageWheelCache
+
+    await CacheStorageWheelCache().clear()
 
 
 def freeze(session: Session | None = None) -> str:

@@ -1,0 +1,103 @@
+"""Warm start: wheels kept in Cache Storage by sha256, across pages of one browser context.
+
+The index server counts requests, so "no wheel fetched again" is asserted on the wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.browser import WHEELS_DIR, PyodideSession
+from tests.support.index_server import IndexServer
+
+WHEEL_REQUESTS = r"^/files/[^/]+\.whl$"  # not the bootstrap's /bootstrap/*.whl
+PROJECTS = ["attrs", "click"]
+
+INSTALL = """
+import pyemscripten
+report = await pyemscripten.install(reqs, index_urls=[url], quiet=True)
+import attrs, click
+sorted(n for n, _ in report.installed)
+"""
+
+
+def _sha256(pattern: str) -> str:
+    found = sorted(WHEELS_DIR.glob(pattern))
+    if not found:
+        pytest.skip(f"no {pattern} in {WHEELS_DIR}: run scripts/fetch_fixtures.py")
+    return hashlib.sha256(found[-1].read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def context(browser: object) -> Iterator[object]:
+    """One browser context: its pages share Cache Storage, like two visits to one site."""
+    ctx = browser.new_context()  # type: ignore[attr-defined]
+    yield ctx
+    ctx.close()
+
+
+def test_second_page_fetches_no_wheel_again(pyodide_factory: Callable[..., PyodideSession],
+                                            index_server: IndexServer, context: object) -> None:
+    first = pyodide_factory(context=context)
+    assert first.run(INSTALL, reqs=PROJECTS, url=index_server.index_url) == PROJECTS
+    assert index_server.count(regex=WHEEL_REQUESTS) == 2
+    lock = first.run("pyemscripten.freeze()")
+    index_server.reset_counts()
+
+    second = pyodide_factory(context=context)
+    assert second.run(INSTALL, reqs=PROJECTS, url=index_server.index_url) == PROJECTS
+    assert index_server.count(regex=WHEEL_REQUESTS) == 0
+    assert index_server.count(suffix=".metadata") > 0  # resolution still asks the index
+
+    # From a lock file the index is not asked at all.
+    index_server.reset_counts()
+    third = pyodide_factory(context=context)
+    out = third.run("import pyemscripten\nr = await pyemscripten.install_lock(lock, quiet=True)\n"
+                    "import attrs, click\nsorted(n for n, _ in r.installed)", lock=lock)
+    assert set(PROJECTS) <= set(out)
+    assert index_server.count(regex=r"^/(files|simple)/") == 0
+
+
+def test_cached_body_with_wrong_hash_is_not_used(pyodide_factory: Callable[..., PyodideSession],
+                                                 index_server: IndexServer, context: object) -> None:
+    sha = _sha256("attrs-*-py3-none-any.whl")
+    page = pyodide_factory(context=context)
+    # Someone (or a bug) left other bytes under attrs' key.
+    page.run("from pyemscripten.browser import CacheStorageWheelCache\n"
+             "await CacheStorageWheelCache().put(sha, b'PK not the wheel')", sha=sha)
+    out = page.run("""
+import hashlib, pyemscripten
+from pyemscripten.browser import CacheStorageWheelCache
+report = await pyemscripten.install("attrs", index_urls=[url], quiet=True)
+import attrs
+cached = await CacheStorageWheelCache().get(sha)
+[sorted(n for n, _ in report.installed), hashlib.sha256(cached).hexdigest()]
+""", url=index_server.index_url, sha=sha)
+    assert out[0] == ["attrs"]
+    assert index_server.count(regex=r"^/files/attrs-.*\.whl$") == 1  # fetched, not taken from the cache
+    assert out[1] == sha  # and the bad entry was replaced by the verified body
+
+
+def test_clear_cache_and_opting_out(pyodide_factory: Callable[..., PyodideSession],
+                                    index_server: IndexServer, context: object) -> None:
+    first = pyodide_factory(context=context)
+    first.run("import pyemscripten\nawait pyemscripten.install('attrs', index_urls=[url], quiet=True)",
+              url=index_server.index_url)
+    first.run("await pyemscripten.clear_cache()")
+    index_server.reset_counts()
+
+    second = pyodide_factory(context=context)
+    second.run("import pyemscripten\n"
+               "s = pyemscripten.Session(use_cache=False)\n"
+               "await pyemscripten.install('attrs', index_urls=[url], quiet=True, session=s)",
+               url=index_server.index_url)
+    assert index_server.count(regex=WHEEL_REQUESTS) == 1  # cleared: fetched again
+    index_server.reset_counts()
+
+    third = pyodide_factory(context=context)
+    third.run("import pyemscripten\nawait pyemscripten.install('attrs', index_urls=[url], quiet=True)",
+              url=index_server.index_url)
+    assert index_server.count(regex=WHEEL_REQUESTS) == 1  # use_cache=False stored nothing
