@@ -153,8 +153,9 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     if not isinstance(api_version, str):
         raise IndexFormatError(url, "meta.api-version is missing", project)
     major = api_version.split(".")[0]
-    # isascii: str.isdigit() also accepts "²", which int() refuses.
-    if not (major.isascii() and major.isdigit()) or int(major) > SUPPORTED_MAJOR:
+    # isascii: str.isdigit() also accepts "²", which int() refuses; so does int() a number
+    # longer than 4300 digits (any major longer than a few digits is newer than ours anyway).
+    if not (major.isascii() and major.isdigit()) or len(major) > 6 or int(major) > SUPPORTED_MAJOR:
         raise IndexFormatError(
             url, f"API version {api_version} is newer than this installer supports (1.x)", project
         )
