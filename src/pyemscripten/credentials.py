@@ -55,6 +55,12 @@ def _origin(url: str) -> Origin | None:
         return None
 
 
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port (URLs that do not parse share nothing)."""
+    origin = _origin(a)
+    return origin is not None and origin == _origin(b)
+
+
 def basic_authorization(user: str, password: str) -> str:
     token = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
     return f"Basic {token}"

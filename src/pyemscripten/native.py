@@ -7,17 +7,39 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
-from .credentials import OriginCredentials
+from urllib.parse import urlsplit
+
+from .credentials import OriginCredentials, same_origin
 from .errors import NetworkError
 from .seams import ByteProgress, Response, Transport
 
 
+_SCHEMES = ("http", "https")
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects as browsers do: only to http(s), and Authorization stays behind when
+    one leaves the origin (urllib itself would copy it to any host)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if urlsplit(newurl).scheme.lower() not in _SCHEMES:
+            raise urllib.error.HTTPError(newurl, code, f"redirect to a non-HTTP URL refused ({msg})", headers, fp)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and not same_origin(new.full_url, req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
 class UrllibTransport(Transport):
-    """Blocking urllib in a worker thread. HTTP error statuses are returned, not raised."""
+    """Blocking urllib in a worker thread. HTTP error statuses are returned, not raised.
+
+    Only http(s) URLs: urllib would also open ``file:`` and ``ftp:`` URLs an index names.
+    """
 
     def __init__(self, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
+        self._opener = urllib.request.build_opener(_Redirects)
 
     async def get(
         self,
@@ -26,12 +48,18 @@ class UrllibTransport(Transport):
         on_progress: ByteProgress | None = None,
     ) -> Response:
         url, prepared = self._credentials.prepare(url, headers)
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError as exc:  # e.g. "http://[": not a URL
+            raise NetworkError(url, f"not a URL ({exc})") from None
+        if scheme not in _SCHEMES:
+            raise NetworkError(url, "only http and https URLs are fetched")
         return await asyncio.to_thread(self._get, url, prepared)
 
     def _get(self, url: str, headers: dict[str, str]) -> Response:
         request = urllib.request.Request(url, headers={"User-Agent": "pyemscripten", **headers})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            with self._opener.open(request, timeout=self.timeout) as answer:
                 body = answer.read()
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
