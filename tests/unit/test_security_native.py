@@ -10,7 +10,9 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -354,3 +356,61 @@ def test_files_land_only_under_the_scheme(scheme: Scheme, tmp_path: Path) -> Non
     changed = {p for p in after.keys() | before.keys() if after.get(p) != before.get(p)}
     assert changed and all(p.startswith("target/") for p in changed)
     assert {d.name for d in installed_distributions(scheme)} == {"spread"}
+
+
+# --- the native transport: redirects and schemes ---------------------------------------------
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """/same -> /final on this origin; /cross -> the same path on another origin (localhost);
+    /file -> a file: URL. Records the Authorization header each request carried."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization")))
+        port = self.server.server_address[1]
+        target = {"/same": "/final", "/cross": f"http://localhost:{port}/final", "/file": "file:///etc/hostname"}
+        if self.path in target:
+            self.send_response(302)
+            self.send_header("Location", target[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+@pytest.fixture
+def redirector() -> Iterator[str]:
+    _Redirector.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://alice:{SECRET}@127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_origin(redirector: str) -> None:
+    transport = UrllibTransport(timeout=10)
+    assert asyncio.run(transport.get(redirector + "/same")).body == b"ok"
+    assert asyncio.run(transport.get(redirector + "/cross")).body == b"ok"
+    auth = dict(_Redirector.seen[:2]), _Redirector.seen[2:]
+    assert auth[0]["/same"] and auth[0]["/final"]  # same origin: kept
+    assert auth[1] == [("/cross", auth[0]["/same"]), ("/final", None)]  # localhost is another origin
+
+
+@pytest.mark.parametrize("url", ["file:///etc/hostname", "ftp://127.0.0.1/x", "data:,hello", "http://["])
+def test_native_transport_fetches_only_http(url: str) -> None:
+    with pytest.raises(NetworkError):
+        asyncio.run(UrllibTransport(timeout=5).get(url))
+
+
+def test_native_transport_refuses_a_redirect_to_a_file(redirector: str) -> None:
+    response = asyncio.run(UrllibTransport(timeout=10).get(redirector + "/file"))
+    assert response.status == 302 and b"root" not in response.body
