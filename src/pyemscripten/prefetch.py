@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from .candidates import Candidate, Dependency, Finder, NeedData
 from .distribution import DistributionEntry
+from .downloads import WheelRequest, verify
 from .errors import PyemscriptenError
 from .index_client import IndexClient, get_ok
 from .metadata import metadata_from_wheel, parse_metadata
@@ -79,6 +80,10 @@ class Crawler:
                 response = await get_ok(self.client.transport, file.url, project=candidate.name,
                                         what="wheel", retry=self.client.retry, sleep=self.client.sleep)
                 assert response is not None
+                # Check the size and hash the index gives before the zip is even opened: a
+                # tampered wheel must not steer resolution. (Whether a wheel without a hash
+                # may be installed is the download stage's call: it knows allow_unhashed.)
+                verify(WheelRequest(candidate.name, file), response.body, allow_unhashed=True)
                 self.data.wheel_bodies[file.url] = response.body
                 meta = metadata_from_wheel(response.body, candidate.name, file.filename)
             self.data.metadata[file.url] = meta
