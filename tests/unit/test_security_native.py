@@ -414,3 +414,16 @@ def test_native_transport_fetches_only_http(url: str) -> None:
 def test_native_transport_refuses_a_redirect_to_a_file(redirector: str) -> None:
     response = asyncio.run(UrllibTransport(timeout=10).get(redirector + "/file"))
     assert response.status == 302 and b"root" not in response.body
+
+
+def test_a_tampered_wheel_read_for_metadata_cannot_steer_resolution(scheme: Scheme) -> None:
+    # No PEP 658 file: the resolver reads METADATA out of the wheel. The hash comes first, so
+    # a swapped wheel that asks for another project fails before that project is looked up.
+    indexes = Indexes()
+    honest = make_wheel("steered", "1.0", {"steered/__init__.py": b""})
+    indexes.add("one", honest)
+    indexes.routes[f"https://one.test/files/{honest.filename}"] = bytes(
+        make_wheel("steered", "1.0", {"steered/__init__.py": b""}, requires=["attacker-choice"]))
+    with pytest.raises(HashMismatchError, match="steered"):
+        _install(indexes, scheme, "steered")
+    assert not any("attacker-choice" in u for u in indexes.requests)
