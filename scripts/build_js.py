@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WHEELS_CACHE = ROOT / ".cache" / "wheels"
 DEPENDENCIES = ("packaging", "resolvelib")  # pyproject's dependencies, all pure Python
 MANIFEST_VERSION = 1
+SOURCE_DATE_EPOCH = "1704067200"  # 2024-01-01
 VENV = ROOT / ".venv"
 
 
@@ -38,8 +39,19 @@ class BuildError(Exception):
 
 
 def build_own_wheel(directory: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--quiet",
-                    "--wheel-dir", str(directory)], check=True)
+    # From a copy of the project: setuptools builds in the source tree (build/, egg-info),
+    # and two builds at once in the same checkout would trip over each other.
+    project = directory / "project"
+    project.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, project / name)
+    shutil.copytree(ROOT / "src", project / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    # Fixed timestamps: the same sources give the same bytes, so a rebuild while a page is
+    # bootstrapping from js/wheels/ (the demo, a test) never changes a wheel under it.
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(project), "--no-deps", "--quiet",
+                    "--wheel-dir", str(directory)], check=True, env=env)
     found = sorted(directory.glob("pyemscripten-*.whl"))
     if len(found) != 1:
         raise BuildError(f"pip wheel left {[p.name for p in found]} in {directory}")
@@ -83,18 +95,22 @@ def entry(path: Path) -> dict[str, object]:
 
 
 def build(out: Path) -> dict[str, object]:
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        wheels = [shutil.copy2(build_own_wheel(Path(tmp)), out)]
-    for project in DEPENDENCIES:
-        source = dependency_wheel(project)
-        check_requirements(source)
-        wheels.append(shutil.copy2(source, out))
-    manifest = {"manifest-version": MANIFEST_VERSION,
-                "wheels": [entry(Path(p)) for p in wheels]}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    """Build into a fresh folder beside ``out``, then swap it in (readers see one or the other)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as tmp:
+        fresh = Path(tmp) / out.name
+        fresh.mkdir()
+        wheels = [shutil.copy2(build_own_wheel(Path(tmp)), fresh)]
+        for project in DEPENDENCIES:
+            source = dependency_wheel(project)
+            check_requirements(source)
+            wheels.append(shutil.copy2(source, fresh))
+        manifest = {"manifest-version": MANIFEST_VERSION,
+                    "wheels": [entry(Path(p)) for p in wheels]}
+        (fresh / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            out.rename(Path(tmp) / "old")  # removed with tmp
+        fresh.rename(out)
     return manifest
 
 

@@ -41,31 +41,45 @@ def demo_url() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def wait_for_state(page, state: str, timeout: float) -> None:
+    """Wait for ``body[data-state]``; on a timeout, fail with what the page shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(f"body[data-state={state}]", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo-failure.png"), full_page=True)
+        pytest.fail(f"the demo did not reach {state!r} in {timeout} s; it is "
+                    f"{page.get_attribute('body', 'data-state')!r}: {page.text_content('#status')}\n"
+                    f"log:\n{page.text_content('#log')}\noutput:\n{page.text_content('#output')}")
+
+
 def test_demo_installs_and_runs(browser, demo_url) -> None:
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
     try:
         page.goto(demo_url)
-        page.wait_for_selector("body[data-state=ready]", timeout=60_000)
+        wait_for_state(page, "ready", 60)
         assert page.text_content("#platform") == "pyemscripten_2026_0_wasm32"
 
         # A typo: the log says what is wrong, and the page stays usable.
         page.fill("#requirements", "no-such-package-anywhere")
         page.click("#install")
-        page.wait_for_selector("body[data-state=error]", timeout=60_000)
+        wait_for_state(page, "error", 60)
         assert "no-such-package-anywhere" in page.text_content("#log")
         assert page.get_attribute("#bar", "class") == "error"
 
         page.fill("#requirements", "rich\npydantic")
         page.click("#install")
-        page.wait_for_selector("body[data-state=installed]", timeout=120_000)
+        wait_for_state(page, "installed", 120)
         log = page.text_content("#log")
         assert "fetched pydantic-core" in log and re.search(r"Installed .*pydantic-2\.", log)
         assert page.get_attribute(".progress", "aria-valuenow") == "100"
         assert page.text_content("#status").startswith("Installed ")
 
         page.click("#run")
-        page.wait_for_selector("body[data-state=ran]", timeout=60_000)
+        wait_for_state(page, "ran", 60)
         output = page.text_content("#output")
         assert "Installed in this page" in output
         assert re.search(r"pydantic-core\s*│\s*2\.", output) and re.search(r"rich\s*│\s*15\.", output)
