@@ -20,7 +20,15 @@ import pytest
 
 from tests.support.browser import PyodideSession
 from tests.support.index_server import IndexServer
-from tests.support.page_state import MALFORMED_SO, UNCOMPILABLE_SO, blob, boot_with_helpers, flipped, pure
+from tests.support.page_state import (
+    MALFORMED_SO,
+    UNCOMPILABLE_SO,
+    blob,
+    boot_with_helpers,
+    flipped,
+    padded,
+    pure,
+)
 from tests.support.wheels import WheelBytes, make_wheel
 
 ATTEMPTS = 3  # tries per request in these tests (the first included)
@@ -69,9 +77,14 @@ class Ctx:
         self.wheel = wheel
         self.server.default.add_wheel(wheel, **kwargs)
 
+    def path(self, where: str) -> str:
+        """The request path of "page", "metadata", "wheel", or "attacker" (a project that
+        a tampered file asks for: it must never be looked up)."""
+        return {"page": self.page_path, "metadata": self.metadata_path, "wheel": self.wheel_path,
+                "attacker": "/simple/fault-attacker-choice/"}[where]
+
     def fault(self, where: str, **effects: object) -> None:
-        path = {"page": self.page_path, "metadata": self.metadata_path, "wheel": self.wheel_path}[where]
-        self.server.add_fault(path, **effects)
+        self.server.add_fault(self.path(where), **effects)
 
 
 Setup = Callable[[Ctx], None]
@@ -83,7 +96,7 @@ class Fault:
     setup: Setup
     error: str
     says: tuple[str, ...]  # besides the project/file/URL: the reason, in the message's words
-    # (where, expected requests): "page", "metadata", "wheel"
+    # (where, expected requests): see Ctx.path
     requests: tuple[tuple[str, int], ...] = ()
     timeout: float = 10.0
     # What the message must name: "project", "file" (the wheel), "url", "path" (the file in
@@ -126,6 +139,14 @@ def status_rows() -> list[Fault]:
 def _wrong_hash(c: Ctx) -> None:
     c.serve(pure(c.project))
     c.fault("wheel", body=flipped(bytes(c.wheel)))
+
+
+def _tampered_read_for_metadata(c: Ctx) -> None:
+    # No .metadata file: the resolver opens the wheel itself, and must check its hash first.
+    honest, swapped = pure(c.project), pure(c.project, requires=["fault-attacker-choice"])
+    size = max(len(honest), len(swapped))  # the same size: only the hash can tell
+    c.serve(WheelBytes(padded(honest, size), honest.filename, honest.metadata), core_metadata=False)
+    c.fault("wheel", body=padded(swapped, size))
 
 
 def _metadata_tampered(c: Ctx) -> None:
@@ -180,6 +201,8 @@ ROWS: list[Fault] = [
     # downloads: hash, size, connection
     Fault("wheel-wrong-hash", _wrong_hash, "HashMismatchError", ("Hash mismatch", "expected sha256="),
           (("wheel", 1),), names="file"),
+    Fault("wheel-read-for-metadata-wrong-hash", _tampered_read_for_metadata, "HashMismatchError",
+          ("Hash mismatch",), (("wheel", 1), ("attacker", 0)), names="file"),
     Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
           (("metadata", 1), ("wheel", 0)), names="file"),
     Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError", ("gives no sha256", "allow_unhashed=True"),
@@ -263,8 +286,7 @@ def test_fault(row: Fault, page: PyodideSession, index_server: IndexServer) -> N
              "path": [f"site-packages/{ctx.project.replace('-', '_')}/"]}[row.names]
     assert any(n and n in message for n in named), (row.names, message)
     for where, expected in row.requests:
-        path = {"page": ctx.page_path, "metadata": ctx.metadata_path, "wheel": ctx.wheel_path}[where]
-        assert index_server.count(path) == expected, (where, index_server.log)
+        assert index_server.count(ctx.path(where)) == expected, (where, index_server.log)
 
     events = page.run("events")
     assert events[-1]["stage"] == "error" and events[-1]["message"] == message
@@ -307,8 +329,7 @@ def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSessio
                       index_url=index_server.index_url, fetch_timeout=1.0, attempts=ATTEMPTS, backoff=backoff,
                       options={})
     assert report.startswith(f"Installed {ctx.project}-1.0")
-    path = {"page": ctx.page_path, "metadata": ctx.metadata_path, "wheel": ctx.wheel_path}[heal.where]
-    assert index_server.count(path) == heal.failures + 1
+    assert index_server.count(ctx.path(heal.where)) == heal.failures + 1
     # Backoff: 0.2 s before the 2nd try, 0.4 s before the 3rd.
     assert page.run("elapsed") >= sum(backoff * 2 ** i for i in range(heal.failures)) - 0.01
     after = page.run("listing()")

@@ -110,6 +110,17 @@ MALFORMED_SO = wasm_module(dylink_size=0xFFFFFFF)
 UNCOMPILABLE_SO = wasm_module(tail=b"\x01\x05\xff\xff\xff\xff\xff")
 
 
+def padded(wheel: bytes, size: int) -> bytes:
+    """``wheel`` grown to ``size`` bytes with a zip comment (still the same valid archive)."""
+    missing = size - len(wheel)
+    if missing < 0 or missing > 0xFFFF:
+        raise ValueError(f"cannot pad {len(wheel)} bytes to {size}")
+    # The comment length sits in the last two bytes of the end-of-central-directory record.
+    if wheel[-22:-18] != b"PK\x05\x06":
+        raise ValueError("the archive already has a comment")
+    return wheel[:-2] + missing.to_bytes(2, "little") + b" " * missing
+
+
 def flipped(data: bytes) -> bytes:
     """The same length, one byte different: only the hash can tell."""
     middle = len(data) // 2
