@@ -28,7 +28,8 @@ import re
 import stat
 import zipfile
 import zlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import compat32
 
@@ -80,6 +81,8 @@ class UnpackedWheel:
     the scheme directory named by ``scheme_key`` (one of :data:`SCHEME_KEYS`). The wheel's own
     RECORD (and signatures) are left out: the installer writes a fresh one.
     ``shared_libraries`` are the ``*.so`` paths relative to the site-packages root.
+    ``sha256`` maps ``(scheme_key, relative_path)`` to the file's sha256 (urlsafe base64, as
+    RECORD writes it) where RECORD gave one and it matched: the installer reuses it.
     """
 
     filename: str
@@ -93,6 +96,7 @@ class UnpackedWheel:
     root_is_purelib: bool
     shared_libraries: tuple[str, ...]
     display_name: str  # the Name as METADATA spells it (names the headers directory)
+    sha256: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def parse_wheel_name(filename: str) -> WheelName:
@@ -171,9 +175,9 @@ def open_wheel(
         problems.raise_if_any(wheel_name.name)
         raise AssertionError("unreachable: no dist-info without a problem")
     root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems)
-    _check_record(members, dist_info, problems)
+    verified = _check_record(members, dist_info, problems)
     raw = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
-    files = _place_files(wheel_name, members, dist_info, root_is_purelib, problems)
+    files, sha256 = _place_files(wheel_name, members, dist_info, root_is_purelib, verified, problems)
     problems.raise_if_any(wheel_name.name)
     assert raw is not None
 
@@ -192,6 +196,7 @@ def open_wheel(
             if key in ("purelib", "platlib") and _SHARED_LIBRARY.search(path)
         ),
         display_name=raw["name"],
+        sha256=sha256,
     )
 
 
@@ -309,17 +314,19 @@ def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
 # --- rule 4: RECORD ---------------------------------------------------------------------
 
 
-def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems) -> None:
+def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems) -> dict[str, str]:
+    """Check RECORD against the members; return the sha256s that matched, by member path."""
     record_path = f"{dist_info}/RECORD"
     data = members.get(record_path)
+    verified: dict[str, str] = {}
     if data is None:
         problems.add(RecordError, "the wheel has no RECORD", record_path)
-        return
+        return verified
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     except (UnicodeDecodeError, csv.Error) as exc:
         problems.add(RecordError, f"RECORD is not valid UTF-8 CSV ({exc})", record_path)
-        return
+        return verified
     listed: set[str] = set()
     for number, row in enumerate(rows, start=1):
         if not row:
@@ -332,31 +339,41 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             problems.add(RecordError, "listed twice in RECORD", path)
             continue
         listed.add(path)
-        _check_row(path, hash_field, size_field, members.get(path), dist_info, problems)
+        if _check_row(path, hash_field, size_field, members.get(path), dist_info, problems):
+            algorithm, _, digest = hash_field.partition("=")
+            if algorithm == "sha256":
+                verified[path] = digest.rstrip("=")
     for path in members:
         if path not in listed and path != record_path:
             problems.add(RecordError, "in the archive but not listed in RECORD", path)
+    return verified
 
 
 def _check_row(path: str, hash_field: str, size_field: str, content: bytes | None,
-               dist_info: str, problems: _Problems) -> None:
+               dist_info: str, problems: _Problems) -> bool:
+    """Check one RECORD row; True when it has a hash and hash and size match."""
     if content is None:
         problems.add(RecordError, "listed in RECORD but not in the archive", path)
-        return
+        return False
     if not hash_field:
         if path not in {f"{dist_info}/{name}" for name in _UNHASHED}:
             problems.add(RecordError, "RECORD gives no hash", path)
-        return
+        return False
     algorithm, sep, expected = hash_field.partition("=")
     if not sep or algorithm not in _ALLOWED_HASHES:
         problems.add(RecordError, f"hash algorithm {algorithm!r} is not allowed (use sha256 or stronger)", path)
-        return
+        return False
     digest = hashlib.new(algorithm, content).digest()
     got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    ok = True
     if not _digest_equal(expected, digest):
         problems.add(RecordError, f"hash mismatch: RECORD says {algorithm}={expected}, content is {algorithm}={got}", path)
+        ok = False
     if size_field and size_field != str(len(content)):
         problems.add(RecordError, f"size mismatch: RECORD says {size_field}, content is {len(content)} bytes", path)
+        ok = False
+    # RECORD may write the digest with padding; the installer's RECORD never does.
+    return ok and got == expected.rstrip("=")
 
 
 def _digest_equal(expected: str, digest: bytes) -> bool:
@@ -389,7 +406,9 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
 
 
 def _place_files(wheel_name: WheelName, members: dict[str, bytes], dist_info: str,
-                 root_is_purelib: bool, problems: _Problems) -> tuple[tuple[str, str, bytes], ...]:
+                 root_is_purelib: bool, verified: Mapping[str, str], problems: _Problems,
+                 ) -> tuple[tuple[tuple[str, str, bytes], ...], dict[tuple[str, str], str]]:
+    """Each member's (scheme key, relative path, bytes), and the verified sha256s by row."""
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     for other in _top_dirs(members, ".data"):
         # Builders differ in how they spell the name; any spelling of this name-version counts.
@@ -401,15 +420,18 @@ def _place_files(wheel_name: WheelName, members: dict[str, bytes], dist_info: st
     root_key = "purelib" if root_is_purelib else "platlib"
     skip = {f"{dist_info}/{name}" for name in _UNHASHED}
     files = []
+    sha256: dict[tuple[str, str], str] = {}
     for path, content in members.items():
         if path in skip:
             continue
         if not path.startswith(data_dir + "/"):
-            files.append((root_key, path, content))
-            continue
-        key, sep, rest = path[len(data_dir) + 1:].partition("/")
-        if not sep or key not in SCHEME_KEYS:
-            problems.add(WheelError, f"unknown .data folder {key!r} (allowed: {', '.join(SCHEME_KEYS)})", path)
-            continue
+            key, rest = root_key, path
+        else:
+            key, sep, rest = path[len(data_dir) + 1:].partition("/")
+            if not sep or key not in SCHEME_KEYS:
+                problems.add(WheelError, f"unknown .data folder {key!r} (allowed: {', '.join(SCHEME_KEYS)})", path)
+                continue
         files.append((key, rest, content))
-    return tuple(files)
+        if path in verified:
+            sha256[(key, rest)] = verified[path]
+    return tuple(files), sha256

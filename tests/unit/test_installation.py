@@ -102,6 +102,14 @@ def test_install_writes_files_record_and_markers(scheme: Scheme) -> None:
     assert transaction.files["demo-pkg"][0] == str(site / "demo_pkg" / "__init__.py")
 
 
+def test_record_is_sha256_whatever_the_wheel_used(scheme: Scheme) -> None:
+    # sha256 rows checked by open_wheel are reused; sha512 rows are hashed afresh.
+    for algorithm in ("sha256", "sha512"):
+        install([_wheel(version="1.0", record_algorithm=algorithm)], scheme).finish()
+        _check_record(Path(scheme.purelib) / "demo_pkg-1.0.dist-info")
+        uninstall("demo-pkg", scheme)
+
+
 def test_not_requested_and_not_direct_get_no_markers(scheme: Scheme) -> None:
     install([_wheel()], scheme, installer="other-tool").finish()
     info = Path(scheme.purelib) / "demo_pkg-1.0.dist-info"

@@ -104,6 +104,15 @@ def test_stronger_hash_and_no_sizes_are_accepted() -> None:
     assert open_wheel("demo-1.0-py3-none-any.whl", whl).name == "demo"
 
 
+def test_verified_sha256_is_kept_by_row_for_the_installer() -> None:
+    whl = make_wheel("demo", "1.0", PKG, data_files={"scripts/tool": b"#!python\n"})
+    wheel = open_wheel(whl.filename, whl)
+    assert {row: f"sha256={d}" for row, d in wheel.sha256.items()} == {
+        (key, path): record_hash(data) for key, path, data in wheel.files}
+    stronger = open_wheel(whl.filename, make_wheel("demo", "1.0", PKG, record_algorithm="sha512"))
+    assert stronger.sha256 == {}  # nothing to reuse: the installer hashes these itself
+
+
 # --- one broken rule each -----------------------------------------------------------------
 
 NOT_ZIP = b"PK\x03\x04 this is not really a zip"
