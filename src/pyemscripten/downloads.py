@@ -71,7 +71,10 @@ async def fetch_wheel(
     """The verified bytes of one wheel: from ``prefetched``, the cache, or the network.
 
     A cached body is used only when the index gives its sha256 and the body matches it.
+    A wheel with no usable hash is refused before it is fetched, unless ``allow_unhashed``.
     """
+    if not allow_unhashed and strongest_hash(request.file.hash_dict) is None:
+        raise MissingHashError(request.project, request.file.filename, request.file.url)
     sha256 = request.file.sha256
     body = (prefetched or {}).get(request.file.url)
     if body is None and cache is not None and sha256:
