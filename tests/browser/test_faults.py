@@ -205,8 +205,8 @@ ROWS: list[Fault] = [
           ("Hash mismatch",), (("wheel", 1), ("attacker", 0)), names="file"),
     Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
           (("metadata", 1), ("wheel", 0)), names="file"),
-    Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError", ("gives no sha256", "allow_unhashed=True"),
-          (("wheel", 1),), names="file"),
+    Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError",
+          ("gives no sha256", "allow_unhashed=True"), (("wheel", 0),), names="file"),  # refused unfetched
     Fault("body-truncated", _truncated("length"), "SizeMismatchError", ("Incomplete download", "bytes, got"),
           (("wheel", 1),), names="file"),
     Fault("body-cut-off", _truncated("close"), "NetworkError", ("Network error", f"after {ATTEMPTS} tries"),
