@@ -19,7 +19,14 @@ from .seams import ByteProgress, Response, Transport, WheelCache
 _FETCH_JS = r"""
 (async (url, headers, timeoutMs, onProgress) => {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  // The timeout bounds each wait - for the answer, then for each chunk of a streamed body -
+  // not the whole transfer: a big wheel on a slow but live connection completes.
+  let timer;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  };
+  arm();
   try {
     let response;
     try {
@@ -38,6 +45,7 @@ _FETCH_JS = r"""
         for (;;) {
           const { done: finished, value } = await reader.read();
           if (finished) break;
+          arm();
           chunks.push(value);
           done += value.length;
           if (done - lastReport > 262144 || done === total) { lastReport = done; onProgress(done, total); }
@@ -63,9 +71,10 @@ _FETCH_JS = r"""
 class FetchTransport(Transport):
     """HTTP through the browser's ``fetch``. Connection failures become :class:`NetworkError`.
 
-    ``timeout`` (seconds) bounds each request, body included. ``fetch`` refuses URLs with
-    credentials: they are sent as Basic auth to their origin instead (see
-    :mod:`pyemscripten.credentials`).
+    ``timeout`` (seconds) bounds the wait for an answer and, while a body streams (downloads
+    with progress), the wait for each further chunk; a body read in one piece (index pages)
+    must arrive within it too. ``fetch`` refuses URLs with credentials: they are sent as
+    Basic auth to their origin instead (see :mod:`pyemscripten.credentials`).
     """
 
     def __init__(self, timeout: float = 60.0) -> None:
