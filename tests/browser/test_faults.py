@@ -13,8 +13,11 @@ must hold (the package, file or URL, and the reason), and how often the server w
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -340,6 +343,50 @@ def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSessio
     assert page.run(f"import {module}; {module}.V") == "1.0"
     page.run(f"import pyemscripten, sys; pyemscripten.uninstall({ctx.project!r}); sys.modules.pop({module!r})")
     assert page.run("listing()") == before
+
+
+# --- the timeout is per wait, not per transfer ------------------------------------------------
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """/steady: 6 chunks 0.25 s apart (slow but alive); /stall: one chunk, then 1.5 s of nothing."""
+
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        chunk = b"x" * 1000
+        pauses = {"/steady": [0.25] * 5, "/stall": [1.5]}[self.path]
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Length", str(len(chunk) * (len(pauses) + 1)))
+        self.end_headers()
+        try:
+            for pause in [0.0, *pauses]:
+                time.sleep(pause)
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_timeout_bounds_each_wait_not_the_whole_download(page: PyodideSession, trickle: str) -> None:
+    fetch = "r = await FetchTransport(timeout=0.6).get(url, None, lambda done, total: None)\nlen(r.body)"
+    assert page.run(fetch, url=trickle + "/steady") == 6000  # 1.25 s in all, never 0.6 s idle
+    err = page.run_expect_error(fetch, url=trickle + "/stall")
+    assert err["type"] == "NetworkError" and "timed out after 600 ms" in err["message"]
 
 
 # --- upgrades are atomic -------------------------------------------------------------------
