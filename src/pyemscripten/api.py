@@ -53,6 +53,8 @@ class Session:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # The runtime's pyodide-lock.json; None: ask the runtime where it is ("" turns it off).
     distribution_url: str | None = None
+    # Where the distribution's wheels live; None: beside its pyodide-lock.json.
+    distribution_files_url: str | None = None
     listeners: list[Listener] = field(default_factory=list)
 
     def resolved(self, listeners: Sequence[Listener] = ()) -> Session:
@@ -72,9 +74,10 @@ class Session:
 
             s.cache = CacheStorageWheelCache()
         if s.distribution_url is None:
-            from .browser import distribution_lock_url
+            from .browser import distribution_files_url, distribution_lock_url
 
             s.distribution_url = distribution_lock_url() or ""
+            s.distribution_files_url = s.distribution_files_url or distribution_files_url()
         return s
 
     async def load_distribution(self) -> dict[str, DistributionEntry]:
@@ -85,7 +88,7 @@ class Session:
         response = await get_ok(self.transport, self.distribution_url, project=None,
                                 what="runtime distribution lock", retry=self.retry)
         assert response is not None
-        return parse_distribution_lock(response.body, response.url or self.distribution_url)
+        return parse_distribution_lock(response.body, self.distribution_files_url or response.url or self.distribution_url)
 
     def library_loader(self) -> LibraryLoader:
         """The loader, created on first need: pure-Python installs never touch it."""

@@ -108,16 +108,27 @@ class FetchTransport(Transport):
 
 def distribution_lock_url() -> str | None:
     """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says)."""
-    try:
-        import pyodide_js
-    except ImportError:
-        return None
-    config = pyodide_js._api.config
+    config = _pyodide_config()
     url = getattr(config, "lockFileURL", None)
     if isinstance(url, str) and url:
         return url
     index_url = getattr(config, "indexURL", None)
     return f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
+
+
+def distribution_files_url() -> str | None:
+    """Where the distribution's wheels are: Pyodide's ``packageBaseUrl`` when it is set
+    (it defaults to the lock file's folder, which is what ``None`` means here)."""
+    base = getattr(_pyodide_config(), "packageBaseUrl", None)
+    return base if isinstance(base, str) and base else None
+
+
+def _pyodide_config() -> Any:
+    try:
+        import pyodide_js
+    except ImportError:
+        return None
+    return pyodide_js._api.config
 
 
 def _is_undefined(value: Any) -> bool:
