@@ -207,7 +207,7 @@ ROWS: list[Fault] = [
     Fault("wheel-read-for-metadata-wrong-hash", _tampered_read_for_metadata, "HashMismatchError",
           ("Hash mismatch",), (("wheel", 1), ("attacker", 0)), names="file"),
     Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
-          (("metadata", 1), ("wheel", 0)), names="file"),
+          (("metadata", 1),), names="file"),
     Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError",
           ("gives no sha256", "allow_unhashed=True"), (("wheel", 0),), names="file"),  # refused unfetched
     Fault("body-truncated", _truncated("length"), "SizeMismatchError", ("Incomplete download", "bytes, got"),
@@ -247,7 +247,7 @@ ROWS: list[Fault] = [
           "RecordError", ("not listed in RECORD",), names="file"),
     # metadata
     Fault("metadata-file-garbage", served(bad_metadata=True), "MetadataError",
-          ("Bad metadata", "Name or Version is missing"), (("wheel", 0),), names="file"),
+          ("Bad metadata", "Name or Version is missing"), names="file"),
     Fault("metadata-in-wheel-garbage", _garbage_metadata_inside, "MetadataError",
           ("METADATA has no Name or no Version",), names="file"),
     Fault("name-disagrees", served(metadata_name="someone-else"), "MetadataError",
