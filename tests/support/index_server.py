@@ -387,7 +387,7 @@ class IndexServer:
 
     def start(self) -> IndexServer:
         handler = type("Handler", (_Handler,), {"app": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        self._httpd = _Server(("127.0.0.1", self._port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
@@ -619,6 +619,12 @@ def _index_route(index: Index, rest: str, accept: str) -> tuple[int, bytes, str]
     if wants_json:
         return 200, index.project_json(canonical, projects[canonical]), JSON_TYPE
     return 200, index.project_html(canonical, projects[canonical]), "text/html; charset=utf-8"
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a browser opening 6 connections at once
+    # (or a test client more) overflows it, and the kernel drops a SYN: 1 s until the retry.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
