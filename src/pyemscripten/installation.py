@@ -96,9 +96,16 @@ class FileOps:
     """The file system calls an install makes; subclass to fake failures in tests."""
 
     def write(self, path: str, data: bytes, mode: int) -> None:
-        with open(path, "xb") as handle:
-            handle.write(data)
-        os.chmod(path, mode)
+        # Raw calls: open() adds an fstat and two Python objects per file, and chmod() a path
+        # lookup; in Pyodide each call is a trip into JavaScript, for thousands of files.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
     def move(self, source: str, target: str) -> None:
         try:
@@ -221,16 +228,21 @@ class _RealPaths:
     """
 
     def __init__(self) -> None:
-        self._directories: dict[str, str] = {}
+        self._known: dict[str, str] = {}
 
     def __call__(self, path: str) -> str:
-        if os.path.islink(path):
-            return os.path.realpath(path)
-        parent, name = os.path.split(path)
-        real = self._directories.get(parent)
+        real = self._known.get(path)
         if real is None:
-            real = self._directories[parent] = os.path.realpath(parent)
-        return os.path.join(real, name)
+            if os.path.islink(path):
+                real = os.path.realpath(path)
+            else:
+                parent, name = os.path.split(path)
+                if name in ("", ".", "..") or parent == path:
+                    real = os.path.realpath(path)
+                else:
+                    real = os.path.join(self(parent), name)
+            self._known[path] = real
+        return real
 
 
 # --- the journal ----------------------------------------------------------------------------
@@ -253,6 +265,8 @@ class Transaction:
     _journal: list[tuple[str, ...]] = field(default_factory=list, repr=False)
     _count: int = field(default=0, repr=False)
     _state: str = "open"
+    _dirs: set[str] = field(default_factory=set, repr=False)  # known to exist: not asked again
+    _made: set[str] = field(default_factory=set, repr=False)  # created by this transaction
 
     def rollback(self) -> None:
         """Undo the install. Raises :class:`InstallError` if something could not be restored
@@ -313,12 +327,15 @@ class Transaction:
 
     def _makedirs(self, directory: str) -> None:
         missing = []
-        while not os.path.isdir(directory):
+        while directory not in self._dirs and not os.path.isdir(directory):
             missing.append(directory)
             directory = os.path.dirname(directory)
+        self._dirs.add(directory)
         for path in reversed(missing):
             self._journal.append(("mkdir", path))
             self._ops.mkdir(path)
+            self._dirs.add(path)
+            self._made.add(path)
 
     def _prune(self, removed: Sequence[str], stop: Collection[str]) -> None:
         """Remove directories that ``removed`` left empty, up to (not including) ``stop``."""
@@ -332,6 +349,7 @@ class Transaction:
             if os.path.isdir(directory) and not os.path.islink(directory) and not os.listdir(directory):
                 self._journal.append(("rmdir", directory))
                 self._ops.rmdir(directory)
+                self._dirs.discard(directory)
 
     def _undo(self) -> list[str]:
         failures = []
@@ -431,7 +449,8 @@ def _commit(transaction: Transaction, plan: _Plan) -> None:
     for path in plan.replaced:
         transaction._backup(path)
     for (target, _, _), staged in zip(plan.writes, plan.staged):
-        if os.path.lexists(target):
+        # Nothing can be in the way inside a directory this transaction created.
+        if os.path.dirname(target) not in transaction._made and os.path.lexists(target):
             if os.path.isdir(target) and not os.path.islink(target):
                 raise IsADirectoryError(errno.EISDIR, "a directory is in the way", target)
             transaction._backup(target)  # a file of another distribution: pip overwrites too

@@ -382,3 +382,16 @@ def test_moves_across_file_systems_fall_back_to_copying(scheme: Scheme, monkeypa
     assert (Path(scheme.purelib) / "demo_pkg/__init__.py").read_bytes() == b"V = 2\n"
     transaction.rollback()
     assert listing(env(scheme)) == before
+
+
+def test_cached_realpath_agrees_with_os_realpath(tmp_path: Path) -> None:
+    from pyemscripten.installation import _RealPaths
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    (tmp_path / "a" / "b" / "f").symlink_to("/etc/passwd")
+    (tmp_path / "a" / "rel").symlink_to("b")
+    realpath = _RealPaths()
+    for path in ("link/b/new.py", "link/b/f", "a/rel/new/deeper", "missing/x", "a/../link/b", "link"):
+        for _ in range(2):  # the second answer comes from the cache
+            assert realpath(str(tmp_path / path)) == os.path.realpath(tmp_path / path), path
