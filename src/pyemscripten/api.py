@@ -10,6 +10,7 @@ The browser seams are created here, at the edge, only when the caller passed non
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 import json
@@ -32,7 +33,7 @@ from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
 from .progress import Listener, ProgressEvent, TextReporter, emit_all
-from .resolution import InstalledDist, KnownData, Resolution, ResolvedDist, ResolveOptions, resolve
+from .resolution import Candidate, InstalledDist, KnownData, Resolution, ResolvedDist, ResolveOptions, resolve
 from .seams import LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
 from .wheels import UnpackedWheel, open_wheel
@@ -175,15 +176,20 @@ async def install(
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
                                  keep_going=keep_going)
         data = KnownData()
+        wheels = WheelTasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run)
         s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
-        resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options, data,
-                                   on_page=lambda name: s.emit("resolving", name),
-                                   distribution=s.load_distribution if s.distribution_url else None)
-        s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
-               message=_plan_line(resolution))
-        if dry_run:
-            return InstallReport((), _already(resolution), tuple(resolution.plan()), True)
-        report = await install_resolved(s, resolution, data.wheel_bodies, allow_unhashed)
+        try:
+            resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,
+                                       data, on_page=lambda name: s.emit("resolving", name),
+                                       distribution=s.load_distribution if s.distribution_url else None,
+                                       on_candidate=wheels.guess)
+            s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
+                   message=_plan_line(resolution))
+            if dry_run:
+                return InstallReport((), _already(resolution), tuple(resolution.plan()), True)
+            report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels)
+        finally:
+            await wheels.cancel_unused()
     except PyemscriptenError as exc:
         s.emit("error", message=str(exc))
         raise
@@ -202,13 +208,103 @@ def _plan_line(resolution: Resolution) -> str:
     return f"Resolved: {names}" + (f" ({size / 1e6:.1f} MB to fetch)" if size else "")
 
 
+class WheelTasks:
+    """Fetch, verify and unpack each wheel once, by URL; some start before resolution ends.
+
+    While resolving, :meth:`guess` starts the wheel of each candidate the crawl follows:
+    the newest version that fits, which the resolver nearly always keeps. Its download and
+    unpacking then overlap resolution's round trips instead of following them. A guess is
+    only bytes fetched early: the resolver never sees it, every body is verified against its
+    hash as usual, and guesses the plan does not use are cancelled. Their progress events
+    are held back until the plan adopts them, so listeners only hear of planned wheels.
+    At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
+    requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
+    """
+
+    GUESSES_AT_ONCE = 4
+
+    def __init__(self, s: Session, prefetched: Mapping[str, bytes] | None = None,
+                 allow_unhashed: bool = False, guessing: bool = False) -> None:
+        self.s = s
+        self.prefetched = prefetched
+        self.allow_unhashed = allow_unhashed
+        self._guessing = guessing
+        self._tasks: dict[str, asyncio.Future[UnpackedWheel]] = {}
+        self._adopted: set[str] = set()
+        self._held: dict[str, list[tuple[Any, ...]]] = {}
+        self._running = 0
+        self._turns = asyncio.Condition()
+
+    def guess(self, candidate: Candidate) -> None:
+        file = candidate.file
+        # Without a PEP 658 file the crawl fetches the wheel itself (kept in ``prefetched``).
+        if not self._guessing or file is None or file.core_metadata is None or file.url in self._tasks:
+            return
+        self._held[file.url] = []
+        self._tasks[file.url] = asyncio.ensure_future(
+            self._fetch_and_open(candidate.name, str(candidate.version), file, guess=True))
+
+    async def get(self, dist: ResolvedDist) -> UnpackedWheel:
+        """The planned wheel of ``dist``, from its guess or fetched now."""
+        assert dist.file is not None
+        url = dist.file.url
+        if url not in self._tasks:
+            self._tasks[url] = asyncio.ensure_future(self._fetch_and_open(dist.name, str(dist.version), dist.file))
+        self._adopted.add(url)
+        for event in self._held.pop(url, []):
+            self.s.emit(*event)
+        return await self._tasks[url]
+
+    async def resolved(self) -> None:
+        """Resolution is over: guesses no longer wait for a turn."""
+        self._guessing = False
+        async with self._turns:
+            self._turns.notify_all()
+
+    async def cancel_unused(self) -> None:
+        unused = [t for url, t in self._tasks.items() if url not in self._adopted]
+        for task in unused:
+            task.cancel()
+        await asyncio.gather(*unused, return_exceptions=True)
+
+    def _emit(self, url: str, *event: Any) -> None:
+        if url in self._held and url not in self._adopted:
+            self._held[url].append(event)
+        else:
+            self.s.emit(*event)
+
+    async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
+        s = self.s
+        assert s.transport is not None
+        if guess:
+            async with self._turns:
+                await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
+        self._running += 1
+        try:
+            body = await fetch_wheel(s.transport, WheelRequest(name, file), retry=s.retry,
+                                     allow_unhashed=self.allow_unhashed, prefetched=self.prefetched, cache=s.cache,
+                                     on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done, total))
+        finally:
+            self._running -= 1
+            async with self._turns:
+                self._turns.notify_all()
+        self._emit(file.url, "downloading", name, len(body), len(body))
+        self._emit(file.url, "unpacking", name)
+        wheel = open_wheel(file.filename, body, expected_name=name, expected_version=version)
+        return with_origin(wheel, file)
+
+
 async def install_resolved(
     s: Session,
     resolution: Resolution,
     prefetched: Mapping[str, bytes] | None = None,
     allow_unhashed: bool = False,
+    wheels: WheelTasks | None = None,
 ) -> InstallReport:
-    """Download, verify, unpack and commit a resolution; then load its libraries."""
+    """Download, verify, unpack and commit a resolution; then load its libraries.
+
+    ``wheels``: tasks already under way (see :class:`WheelTasks`); default: none.
+    """
     assert s.transport and s.scheme
     todo = resolution.to_install
     warnings = tuple(
@@ -217,20 +313,12 @@ async def install_resolved(
     )
     for warning in warnings:
         s.emit("warning", message=warning)
-
-    async def fetch_and_open(dist: ResolvedDist) -> UnpackedWheel:
-        assert dist.file is not None
-        request = WheelRequest(dist.name, dist.file)
-        progress = lambda done, total: s.emit("downloading", dist.name, done, total)  # noqa: E731
-        body = await fetch_wheel(s.transport, request, retry=s.retry, allow_unhashed=allow_unhashed,
-                                 prefetched=prefetched, cache=s.cache, on_bytes=progress)
-        s.emit("downloading", dist.name, len(body), len(body))
-        s.emit("unpacking", dist.name)
-        wheel = open_wheel(dist.file.filename, body, expected_name=dist.name, expected_version=str(dist.version))
-        return with_origin(wheel, dist.file)
-
-    wheels = await gather_all([fetch_and_open(d) for d in todo])
-    await commit_and_load(s, wheels, requested={d.name for d in todo if d.requested})
+    wheels = wheels or WheelTasks(s, prefetched, allow_unhashed)
+    await wheels.resolved()
+    unpacked = await gather_all([wheels.get(d) for d in todo])
+    await commit_and_load(s, unpacked, requested={d.name for d in todo if d.requested})
+    if s.cache is not None:
+        await s.cache.flush()  # the bodies were stored in the background meanwhile
     return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution), warnings=warnings)
 
 

@@ -140,64 +140,123 @@ def _is_undefined(value: Any) -> bool:
 class CacheStorageWheelCache(WheelCache):
     """Wheel bodies in the browser's Cache Storage, keyed by sha256 (never trusted without it).
 
-    Bounded: when the entries exceed ``max_bytes`` the oldest are dropped.
+    Cache Storage answers in milliseconds to tens of milliseconds per call, more under load,
+    so the hot paths avoid it: the list of entries is read once per instance (one
+    ``keys()``; a cold install then never calls ``match``), writes run in the background
+    (:meth:`flush` waits for them), and each key carries its entry's size and time, so
+    trimming needs no ``match`` either. Bounded: once the entries exceed ``max_bytes`` the
+    oldest are dropped, at :meth:`flush`.
     """
 
-    def __init__(self, name: str = "pyemscripten-wheels-v1", max_bytes: int = 512 * 1024 * 1024) -> None:
+    _PREFIX = "https://pyemscripten.invalid/sha256/"
+
+    def __init__(self, name: str = "pyemscripten-wheels-v2", max_bytes: int = 512 * 1024 * 1024) -> None:
         self.name = name
         self.max_bytes = max_bytes
+        self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
+        self._pending: list[Any] = []
 
     async def _cache(self) -> Any:
         from js import caches
 
         return await caches.open(self.name)
 
-    @staticmethod
-    def _key(sha256: str) -> str:
-        return f"https://pyemscripten.invalid/sha256/{sha256}"
+    def _index(self) -> Any:
+        import asyncio
+
+        if self._entries is None:
+            self._entries = asyncio.ensure_future(self._read_index())
+        return self._entries
+
+    async def _read_index(self) -> dict[str, tuple[str, float, int]]:
+        entries: dict[str, tuple[str, float, int]] = {}
+        try:
+            requests = (await (await self._cache()).keys()).to_py()
+        except Exception:  # Cache Storage is optional (opaque origins, private mode)
+            return entries
+        for request in requests:
+            parsed = self._parse_key(str(request.url))
+            if parsed is not None:
+                entries[parsed[0]] = (str(request.url), parsed[1], parsed[2])
+        return entries
+
+    @classmethod
+    def _parse_key(cls, url: str) -> tuple[str, float, int] | None:
+        from urllib.parse import parse_qs, urlsplit
+
+        if not url.startswith(cls._PREFIX):
+            return None
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        try:
+            return parts.path.rsplit("/", 1)[1], float(query["stored"][0]), int(query["size"][0])
+        except (KeyError, IndexError, ValueError):
+            return parts.path.rsplit("/", 1)[1], 0.0, 0
 
     async def get(self, sha256: str) -> bytes | None:
+        entry = (await self._index()).get(sha256)
+        if entry is None:
+            return None
         try:
-            cache = await self._cache()
-            found = await cache.match(self._key(sha256))
-        except Exception:  # Cache Storage is optional (opaque origins, private mode)
+            found = await (await self._cache()).match(entry[0])
+            if found is None or _is_undefined(found):
+                return None
+            return (await found.arrayBuffer()).to_bytes()
+        except Exception:
             return None
-        if found is None or _is_undefined(found):
-            return None
-        return (await found.arrayBuffer()).to_bytes()
 
     async def put(self, sha256: str, data: bytes) -> None:
-        from js import Object, Response as JsResponse, Uint8Array
-        from pyodide.ffi import to_js
+        """Start storing ``data``; it is in the cache once :meth:`flush` returns."""
+        import asyncio
+
+        self._pending.append(asyncio.ensure_future(self._store(sha256, data)))
+
+    async def _store(self, sha256: str, data: bytes) -> None:
+        from js import Response as JsResponse, Uint8Array
 
         try:
+            entries = await self._index()
             cache = await self._cache()
+            stored = _now()
+            key = f"{self._PREFIX}{sha256}?size={len(data)}&stored={stored}"
             body = Uint8Array.new(len(data))
             body.assign(data)
-            init = to_js({"headers": {"content-length": str(len(data)), "x-stored": str(_now())}}, dict_converter=Object.fromEntries)
-            await cache.put(self._key(sha256), JsResponse.new(body, init))
-            await self._trim()
+            await cache.put(key, JsResponse.new(body))
+            old = entries.get(sha256)
+            entries[sha256] = (key, stored, len(data))
+            if old is not None and old[0] != key:
+                await cache.delete(old[0])
         except Exception:  # a full or unavailable cache must never fail an install
             return None
 
+    async def flush(self) -> None:
+        """Wait for the writes started so far, then drop the oldest entries over the bound."""
+        import asyncio
+
+        pending, self._pending = self._pending, []
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            await self._trim()
+
     async def _trim(self) -> None:
-        cache = await self._cache()
-        entries = []
-        for request in (await cache.keys()).to_py():
-            response = await cache.match(request)
-            size = int(response.headers.get("content-length") or 0)
-            stored = float(response.headers.get("x-stored") or 0)
-            entries.append((stored, size, request))
-        total = sum(size for _, size, _ in entries)
-        for _, size, request in sorted(entries, key=lambda e: e[0]):
-            if total <= self.max_bytes:
-                break
-            await cache.delete(request)
-            total -= size
+        entries = await self._index()
+        total = sum(size for _, _, size in entries.values())
+        try:
+            cache = await self._cache()
+            for sha256, (key, _, size) in sorted(entries.items(), key=lambda e: e[1][1]):
+                if total <= self.max_bytes:
+                    break
+                await cache.delete(key)
+                del entries[sha256]
+                total -= size
+        except Exception:
+            return None
 
     async def clear(self) -> None:
         from js import caches
 
+        await self.flush()
+        self._entries = None
         await caches.delete(self.name)
 
 

@@ -24,7 +24,12 @@ DistributionLoader = Callable[[], Awaitable[dict[str, DistributionEntry]]]
 
 
 class Crawler:
-    """Fetches pages and metadata the resolver is likely to need, concurrently."""
+    """Fetches pages and metadata the resolver is likely to need, concurrently.
+
+    ``on_candidate`` hears of each candidate the crawl follows (the newest that fits), as
+    soon as it is chosen: a good guess of what resolution will pick, e.g. to start its
+    download early. It must not raise.
+    """
 
     def __init__(
         self,
@@ -32,6 +37,7 @@ class Crawler:
         finder: Finder,
         progress: Callable[[str], None] | None = None,
         distribution: DistributionLoader | None = None,
+        on_candidate: Callable[[Candidate], None] | None = None,
     ) -> None:
         self.client = client
         self._load_distribution = distribution
@@ -42,6 +48,7 @@ class Crawler:
         self._meta: dict[str, asyncio.Task[None]] = {}
         self._visited: set[tuple[str, str, frozenset[str]]] = set()
         self.progress = progress
+        self.on_candidate = on_candidate
 
     def _page_task(self, name: str) -> asyncio.Task[None]:
         if name not in self._pages:
@@ -104,6 +111,8 @@ class Crawler:
         except PyemscriptenError:
             return  # the resolver raises it if it really needs this project
         if candidates:
+            if self.on_candidate is not None:
+                self.on_candidate(candidates[0])
             await self.expand(candidates[0])
 
     def _has_versions(self, name: str) -> bool:

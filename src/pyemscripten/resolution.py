@@ -196,8 +196,12 @@ async def resolve(
     data: KnownData | None = None,
     on_page: Callable[[str], None] | None = None,
     distribution: DistributionLoader | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
 ) -> Resolution:
     """Resolve ``requirements`` for ``target`` from the indexes behind ``client``.
+
+    ``on_candidate`` hears of each candidate the prefetching crawl follows (see
+    :class:`~pyemscripten.prefetch.Crawler`); the resolution itself does not depend on it.
 
     Raises :class:`InvalidRequirementError`, :class:`NoCompatibleWheelError`,
     :class:`MultipleNoCompatibleWheelsError` (with ``keep_going``),
@@ -209,7 +213,7 @@ async def resolve(
     data = data if data is not None else KnownData()
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)
-    crawler = Crawler(client, finder, on_page, distribution)
+    crawler = Crawler(client, finder, on_page, distribution, on_candidate)
     await asyncio.gather(*(crawler.visit(d) for d in roots))
     if options.keep_going:
         _raise_all_missing_wheels(finder, crawler)

@@ -46,13 +46,19 @@ class Transport(ABC):
 
 
 class WheelCache(ABC):
-    """Wheel bodies kept across visits, keyed by sha256. Callers re-check the hash."""
+    """Wheel bodies kept across visits, keyed by sha256. Callers re-check the hash.
+
+    ``put`` may return before the body is stored; :meth:`flush` waits until it is.
+    """
 
     @abstractmethod
     async def get(self, sha256: str) -> bytes | None: ...
 
     @abstractmethod
     async def put(self, sha256: str, data: bytes) -> None: ...
+
+    async def flush(self) -> None:
+        return None
 
     async def clear(self) -> None:
         return None

@@ -67,7 +67,9 @@ def test_cached_body_with_wrong_hash_is_not_used(pyodide_factory: Callable[..., 
     page = pyodide_factory(context=context)
     # Someone (or a bug) left other bytes under attrs' key.
     page.run("from pyemscripten.browser import CacheStorageWheelCache\n"
-             "await CacheStorageWheelCache().put(sha, b'PK not the wheel')", sha=sha)
+             "bad = CacheStorageWheelCache()\n"
+             "await bad.put(sha, b'PK not the wheel')\n"
+             "await bad.flush()", sha=sha)
     out = page.run("""
 import hashlib, pyemscripten
 from pyemscripten.browser import CacheStorageWheelCache
@@ -101,3 +103,22 @@ def test_clear_cache_and_opting_out(pyodide_factory: Callable[..., PyodideSessio
     third.run("import pyemscripten\nawait pyemscripten.install('attrs', index_urls=[url], quiet=True)",
               url=index_server.index_url)
     assert index_server.count(regex=WHEEL_REQUESTS) == 1  # use_cache=False stored nothing
+
+
+def test_cache_keeps_the_newest_within_its_bound(pyodide_factory: Callable[..., PyodideSession],
+                                                 index_server: IndexServer, context: object) -> None:
+    page = pyodide_factory(context=context)
+    out = page.run("""
+from js import caches
+from pyemscripten.browser import CacheStorageWheelCache
+c = CacheStorageWheelCache(name="bounded", max_bytes=100)
+for sha in ("a" * 64, "b" * 64, "c" * 64):
+    await c.put(sha, sha[:1].encode() * 60)
+    await c.flush()
+await c.put("c" * 64, b"C" * 40)  # a newer body under the same key replaces the entry
+await c.flush()
+fresh = CacheStorageWheelCache(name="bounded", max_bytes=100)
+keys = (await (await caches.open("bounded")).keys()).to_py()
+[await fresh.get("a" * 64), await fresh.get("b" * 64), await fresh.get("c" * 64), len(keys)]
+""")
+    assert out == [None, None, "C" * 40, 1]

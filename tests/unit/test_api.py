@@ -104,3 +104,30 @@ def test_tampered_wheel_leaves_nothing(session: api.Session) -> None:
 def test_uninstall_unknown(session: api.Session) -> None:
     with pytest.raises(errors.NotInstalledError):
         api.uninstall("nothing", session)
+
+
+def test_wheels_guessed_while_resolving_are_fetched_once_and_unused_ones_unheard(tmp_path: Path) -> None:
+    # The crawl follows "lib" (newest: 2.0) from app and "lib<2" (1.0) from the user: both
+    # wheels may start early; the plan keeps 1.0, so 2.0 is neither reported nor installed.
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
+                       "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")}})
+    s = api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
+                    scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
+                    distribution_url="", use_cache=False)
+    events: list[dict] = []
+    report = asyncio.run(api.install(["app", "lib<2"], [BASE], session=s, quiet=True, on_progress=events.append))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
+    wheels = [u for u in index.requests if u.endswith(".whl")]
+    assert sorted(set(wheels)) == sorted(wheels)  # none twice
+    assert {u.rsplit("/", 1)[1] for u in wheels} >= {"app-1.0-py3-none-any.whl", "lib-1.0-py3-none-any.whl"}
+    lib1 = len(index.routes[BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"].body)
+    assert {(e["package"], e["total"]) for e in events if e["stage"] == "downloading" and e["package"] == "lib"} \
+        == {("lib", lib1)}
+    assert api.list_installed(s) == {"app": "1.0", "lib": "1.0"}
+
+
+def test_dry_run_fetches_no_wheel(session: api.Session) -> None:
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True, dry_run=True))
+    assert not [u for u in session.transport.requests if u.endswith(".whl")]
