@@ -102,3 +102,24 @@ def test_any_json_files_give_a_page_or_our_error(files: list) -> None:
         parse_json_page(page(files), URL, "demo")
     except PyemscriptenError:
         pass
+
+
+@given(st.sampled_from(["https://", "http://", "https:/", "//", "HTTPS://"]),
+       st.text(st.sampled_from("abAB09/.:%;?#[]@ \t\n-_~+=\\\x01\x7f"), max_size=16))
+@settings(max_examples=2000, deadline=None)
+def test_absolute_links_are_what_urljoin_makes_of_them(prefix: str, rest: str) -> None:
+    # Plain absolute links skip urljoin (a fast path for big pages): same answer, always.
+    from urllib.parse import urldefrag, urljoin
+
+    from pyemscripten.index_pages import _absolute
+
+    link = prefix + rest
+    try:
+        expected: tuple[str, str] | None = tuple(urldefrag(urljoin(URL, link)))  # type: ignore[assignment]
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(IndexFormatError):
+            _absolute(URL, link, URL, "demo")
+    else:
+        assert tuple(_absolute(URL, link, URL, "demo")) == expected

@@ -148,3 +148,17 @@ def test_runtime_distribution_is_the_fallback() -> None:
     got = asyncio.run(resolve(["app"], TARGET, client, {}, ResolveOptions(), distribution=load))
     assert {d.name: str(d.version) for d in got.dists} == {"app": "1.0", "numpy": "2.4.6", "helper": "1.5"}
     assert got.dists[[d.name for d in got.dists].index("numpy")].file.sha256 == "aa"
+
+
+def test_files_for_other_platforms_are_skipped_and_compressed_tag_sets_read() -> None:
+    from pyemscripten.candidates import Finder, KnownData
+    from pyemscripten.index_pages import IndexFile, ProjectPage
+
+    names = ["demo-1.0-cp314-cp314-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+             "demo-2.0-cp314-cp314-win_amd64.pyemscripten_2026_0_wasm32.whl",
+             "demo-3.0-cp314-cp314-PYEMSCRIPTEN_2026_0_WASM32.whl",
+             "demo-4.0-py3-none-any.whl", "not-a-wheel-name.whl"]
+    files = tuple(IndexFile(n, f"https://files.test/{n}", ()) for n in names)
+    target = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14")
+    finder = Finder(target, KnownData(pages={"demo": ProjectPage("demo", BASE, files)}), {}, ResolveOptions())
+    assert [str(v) for v, _ in finder.versions("demo")] == ["4.0", "3.0", "2.0"]
