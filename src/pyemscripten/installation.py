@@ -418,7 +418,9 @@ def install(
     wanted = {canonicalize_name(n) for n in requested}
     urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
     realpath = _RealPaths()
-    plans = [_plan(w, scheme, installer, w.name in wanted, urls.get(w.name), realpath) for w in wheels]
+    present = installed_distributions(scheme)  # read once, not once per wheel
+    plans = [_plan(w, scheme, installer, w.name in wanted, urls.get(w.name), realpath,
+                   [d for d in present if d.name == w.name]) for w in wheels]
     _check_conflicts(plans, realpath)
     transaction = Transaction(projects=tuple(w.name for w in wheels), _ops=ops or FileOps())
     project = ", ".join(transaction.projects)
@@ -465,17 +467,20 @@ def _stops(scheme: Scheme) -> set[str]:
 
 
 def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
-          direct_url: dict | None, realpath: _RealPaths) -> _Plan:
+          direct_url: dict | None, realpath: _RealPaths, replacing: Sequence[InstalledDist]) -> _Plan:
     root = scheme.purelib if wheel.root_is_purelib else scheme.platlib
     writes = []
     digests: dict[str, str] = {}
+    roots: dict[str, tuple[str, str]] = {}
     for key, relative, data in wheel.files:
         if relative.startswith(wheel.dist_info + "/") and relative.split("/", 1)[1] in _GENERATED:
             continue
         directory = scheme.directory(key)
         if key == "headers":
             directory = os.path.join(directory, wheel.display_name)
-        target = _target(wheel, directory, relative, realpath)
+        if directory not in roots:
+            roots[directory] = (realpath(directory), os.path.abspath(directory))
+        target = _target(wheel, directory, relative, realpath, *roots[directory])
         writes.append((target, data, 0o755 if key == "scripts" else 0o644))
         if (key, relative) in wheel.sha256:
             digests[target] = wheel.sha256[(key, relative)]
@@ -487,15 +492,16 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
         body = json.dumps(_strip_credentials(direct_url), sort_keys=True).encode()
         writes.append((os.path.join(info, "direct_url.json"), body, 0o644))
     writes.append((os.path.join(info, "RECORD"), _record(writes, root, wheel.dist_info, digests), 0o644))
-    replaced = [p for dist in _find(scheme, wheel.name) for p in _recorded_files(dist, scheme, InstallError)]
+    replaced = [p for dist in replacing for p in _recorded_files(dist, scheme, InstallError)]
     return _Plan(wheel, writes, replaced)
 
 
-def _target(wheel: UnpackedWheel, directory: str, relative: str, realpath: _RealPaths) -> str:
-    """The absolute target; refuses one that resolves outside ``directory`` (rule 1)."""
+def _target(wheel: UnpackedWheel, directory: str, relative: str, realpath: _RealPaths,
+            real_root: str, abs_root: str) -> str:
+    """The absolute target; refuses one that resolves outside ``directory`` (rule 1).
+    ``real_root``/``abs_root``: ``directory`` resolved and made absolute."""
     target = os.path.join(directory, *relative.split("/"))
-    real_root = realpath(directory)
-    if not _within(realpath(target), real_root) or not _within(os.path.abspath(target), os.path.abspath(directory)):
+    if not _within(realpath(target), real_root) or not _within(os.path.abspath(target), abs_root):
         raise InstallError(wheel.name, f"{relative!r} would be written outside {directory}")
     return target
 
@@ -514,6 +520,11 @@ def _record(writes: list[tuple[str, bytes, int]], root: str, dist_info: str,
 
 
 def _record_path(target: str, root: str) -> str:
+    # Most targets are root + "/" + a plain relative path, which is relpath's answer too.
+    if os.sep == "/" and target.startswith(root + "/"):
+        rest = target[len(root) + 1:]
+        if not rest.startswith(".") and "/." not in rest and "//" not in rest:
+            return rest
     return os.path.relpath(target, root).replace(os.sep, "/")
 
 
