@@ -40,7 +40,7 @@ try:
 except ImportError:
     r["dry_installed"] = False
 try:
-    await pyemscripten.install("needs-old", index_urls=[url], keep_going=True, quiet=True)
+    await pyemscripten.install("needs-old", index_urls=[url], keep_going=True, dry_run=True, quiet=True)
 except pyemscripten.PyemscriptenError as e:
     r["keep_going"] = [type(e).__name__, [x.project for x in e.errors], str(e)]
 r
