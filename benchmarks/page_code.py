@@ -37,6 +37,9 @@ def _timed(module, name):
 
 _timed(_api, "open_wheel")
 _timed(_inst, "install")
+if hasattr(_inst, "Staging"):  # files written as each wheel arrives, moved into place at commit
+    _timed(_inst.Staging, "add")
+    _timed(_inst.Staging, "commit")
 _requests, _spans, _events, _T0 = [], [], [], 0.0
 
 def _on_progress(event):
@@ -56,7 +59,7 @@ def _breakdown(session, total):
     wheels = [r for r in _requests if r[0].endswith(".whl")]
     before = [r for r in _requests if r[1] < resolved]
     loader = getattr(session.loader, "timings", None) or {}
-    commit = [e - s for n, s, e in _spans if n == "install"]
+    commit = [e - s for n, s, e in _spans if n in ("install", "commit")]
     return {
         "total": total,
         "resolve": resolved,
@@ -65,6 +68,7 @@ def _breakdown(session, total):
         "fetch_unpack": first.get("installing", total) - resolved,
         "network_last_byte": max((r[2] for r in wheels), default=resolved) - resolved,
         "unpack_cpu": sum(e - s for n, s, e in _spans if n == "open_wheel"),
+        "stage_cpu": sum(e - s for n, s, e in _spans if n == "add"),
         "commit": sum(commit),
         "load": loader.get("total", 0.0),
         "wheel_requests": len(wheels),

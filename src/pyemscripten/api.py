@@ -315,21 +315,39 @@ async def install_resolved(
         s.emit("warning", message=warning)
     wheels = wheels or WheelTasks(s, prefetched, allow_unhashed)
     await wheels.resolved()
-    unpacked = await gather_all([wheels.get(d) for d in todo])
-    await commit_and_load(s, unpacked, requested={d.name for d in todo if d.requested})
+    requested = {d.name for d in todo if d.requested}
+    staging = installation.Staging(s.scheme, requested=requested)
+
+    async def staged(dist: ResolvedDist) -> UnpackedWheel:
+        wheel = await wheels.get(dist)
+        staging.add(wheel)  # its files are written while other wheels still download
+        return wheel
+
+    try:
+        unpacked = await gather_all([staged(d) for d in todo])
+        await commit_and_load(s, unpacked, requested, staging=staging)
+    finally:
+        staging.abort()  # a no-op once committed
     if s.cache is not None:
         await s.cache.flush()  # the bodies were stored in the background meanwhile
     return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution), warnings=warnings)
 
 
 async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested: set[str],
-                          direct_urls: Mapping[str, dict[str, Any]] | None = None) -> None:
-    """Commit ``wheels`` in one transaction, then load their shared libraries (or roll back)."""
+                          direct_urls: Mapping[str, dict[str, Any]] | None = None,
+                          staging: installation.Staging | None = None) -> None:
+    """Commit ``wheels`` in one transaction, then load their shared libraries (or roll back).
+
+    ``staging``: where ``wheels`` were already staged (default: stage them now).
+    """
     assert s.scheme and s.target
     if not wheels:
         return
     s.emit("installing", message=f"Installing {len(wheels)} packages")
-    transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {})
+    if staging is None:
+        transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {})
+    else:
+        transaction = staging.commit()
     try:
         plan = library_plan(s, wheels)
         if plan:

@@ -111,8 +111,8 @@ class FileOps:
         try:
             os.replace(source, target)
         except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
+            if exc.errno != errno.EXDEV or (os.path.isdir(source) and not os.path.islink(source)):
+                raise  # a directory across file systems: the caller moves its files one by one
             # Across file systems: copy under a temporary name first, so that `target`
             # only ever exists complete (the journal relies on that).
             partial = f"{target}.pyemscripten-partial"
@@ -266,7 +266,7 @@ class Transaction:
     _count: int = field(default=0, repr=False)
     _state: str = "open"
     _dirs: set[str] = field(default_factory=set, repr=False)  # known to exist: not asked again
-    _made: set[str] = field(default_factory=set, repr=False)  # created by this transaction
+    _staged_dirs: set[str] = field(default_factory=set, repr=False)
 
     def rollback(self) -> None:
         """Undo the install. Raises :class:`InstallError` if something could not be restored
@@ -310,6 +310,47 @@ class Transaction:
         self._count += 1
         return os.path.join(self._work, str(self._count))
 
+    def _stage_at(self, relative: str, data: bytes, mode: int) -> str:
+        """Write a staged file at ``relative`` inside the staging directory (a tree that
+        mirrors where the files go, so that a new directory moves into place whole)."""
+        assert self._work is not None
+        path = os.path.join(self._work, relative)
+        parent = os.path.dirname(path)
+        if parent not in self._staged_dirs:
+            os.makedirs(parent, exist_ok=True)  # private to this transaction: not journaled
+            self._staged_dirs.add(parent)
+        self._ops.write(path, data, mode)
+        return path
+
+    def _place_tree(self, source: str, target: str) -> None:
+        """Move the staged tree ``source`` into the directory ``target``.
+
+        An entry that does not exist in ``target`` moves whole, in one step (a new package
+        of a thousand files is one move, not a thousand); an existing directory is entered;
+        a file in the way is backed up first (another distribution's file: pip overwrites).
+        """
+        self._makedirs(target)
+        for name in sorted(os.listdir(source)):
+            staged, final = os.path.join(source, name), os.path.join(target, name)
+            if not os.path.lexists(final):
+                self._journal.append(("place", final))
+                try:
+                    self._ops.move(staged, final)
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV or not os.path.isdir(staged):
+                        raise
+                    self._journal.pop()  # across file systems a directory goes file by file
+                    self._place_tree(staged, final)
+            elif os.path.isdir(staged):
+                if not os.path.isdir(final):
+                    raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of a directory", final)
+                self._place_tree(staged, final)
+            else:
+                if os.path.isdir(final) and not os.path.islink(final):
+                    raise IsADirectoryError(errno.EISDIR, "a directory is in the way", final)
+                self._backup(final)
+                self._place(staged, final)
+
     def _stage(self, data: bytes, mode: int) -> str:
         path = self._scratch()
         self._ops.write(path, data, mode)
@@ -335,7 +376,6 @@ class Transaction:
             self._journal.append(("mkdir", path))
             self._ops.mkdir(path)
             self._dirs.add(path)
-            self._made.add(path)
 
     def _prune(self, removed: Sequence[str], stop: Collection[str]) -> None:
         """Remove directories that ``removed`` left empty, up to (not including) ``stop``."""
@@ -365,7 +405,10 @@ class Transaction:
     def _undo_step(self, step: tuple[str, ...]) -> None:
         kind, path = step[0], step[1]
         if kind == "place" and os.path.lexists(path):
-            self._ops.unlink(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)  # a tree moved in whole: everything in it is this install's
+            else:
+                self._ops.unlink(path)
         elif kind == "backup" and os.path.lexists(step[2]):
             if os.path.lexists(path):  # the move copied but did not get to delete the source
                 self._ops.unlink(step[2])
@@ -393,7 +436,8 @@ class _Plan:
     # (target, data, mode); the fresh RECORD comes last.
     writes: list[tuple[str, bytes, int]]
     replaced: list[str]  # files of the installed distributions this one replaces
-    staged: list[str] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)  # the scheme directory of each write
+    staged: list[tuple[str, str]] = field(default_factory=list)  # (staged tree, directory it goes into)
 
 
 def install(
@@ -415,48 +459,110 @@ def install(
     Raises :class:`InstallError` naming the project; the scheme directories are then exactly
     as they were.
     """
-    wanted = {canonicalize_name(n) for n in requested}
-    urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
-    realpath = _RealPaths()
-    present = installed_distributions(scheme)  # read once, not once per wheel
-    plans = [_plan(w, scheme, installer, w.name in wanted, urls.get(w.name), realpath,
-                   [d for d in present if d.name == w.name]) for w in wheels]
-    _check_conflicts(plans, realpath)
-    transaction = Transaction(projects=tuple(w.name for w in wheels), _ops=ops or FileOps())
-    project = ", ".join(transaction.projects)
+    staging = Staging(scheme, installer=installer, requested=requested, direct_urls=direct_urls, ops=ops)
     try:
-        transaction._start(scheme.purelib)
-        for plan in plans:
-            project = plan.wheel.name
-            plan.staged = [transaction._stage(data, mode) for _, data, mode in plan.writes]
-        removed: list[str] = []
-        for plan in plans:
-            project = plan.wheel.name
-            _commit(transaction, plan)
-            removed += plan.replaced
-        transaction._prune(removed, stop=_stops(scheme))
-    except BaseException as exc:
-        failures = transaction._undo()
+        for wheel in wheels:
+            staging.add(wheel)
+        return staging.commit()
+    finally:
+        staging.abort()  # after a failure: drop what was staged (a no-op once committed)
+
+
+class Staging:
+    """:func:`install` in two steps, so that writing overlaps downloading.
+
+    :meth:`add` writes one wheel's files into the private staging directory as soon as the
+    wheel is ready (others may still be downloading); :meth:`commit` moves everything into
+    place in one transaction. The rules hold as in one step: a wheel's paths are checked
+    before its first byte is written, and conflicts between the wheels and what they
+    replace are checked before the first byte lands outside the staging directory. The
+    scheme's directories are assumed not to change shape (symlinks) while staged.
+    :meth:`abort` drops what was staged if the install is abandoned.
+    """
+
+    def __init__(self, scheme: Scheme, *, installer: str = "pyemscripten", requested: Collection[str] = (),
+                 direct_urls: Mapping[str, dict] | None = None, ops: FileOps | None = None) -> None:
+        self.scheme = scheme
+        self.installer = installer
+        self._wanted = {canonicalize_name(n) for n in requested}
+        self._urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
+        self._realpath = _RealPaths()
+        self._plans: list[_Plan] = []
+        self._transaction = Transaction(projects=(), _ops=ops or FileOps())
+        self._committed = False
+
+    def add(self, wheel: UnpackedWheel) -> None:
+        """Check ``wheel``'s paths and stage its files. Raises :class:`InstallError`."""
+        plan = _plan(wheel, self.scheme, self.installer, wheel.name in self._wanted, self._urls.get(wheel.name),
+                     self._realpath)
+        transaction = self._transaction
+        try:
+            if transaction._work is None:
+                transaction._start(self.scheme.purelib)
+            trees: dict[str, str] = {}
+            for (target, data, mode), root in zip(plan.writes, plan.roots):
+                tree = trees.setdefault(root, f"{len(self._plans)}-{len(trees)}")
+                transaction._stage_at(f"{tree}/{_record_path(target, root)}", data, mode)
+            plan.staged = [(os.path.join(transaction._work, tree), root) for root, tree in trees.items()]
+        except BaseException as exc:
+            self._failed(exc, wheel.name)
+        self._plans.append(plan)
+
+    def commit(self) -> Transaction:
+        """Move every staged file into place; returns the :class:`Transaction` (see
+        :func:`install`). Raises :class:`InstallError`; nothing is changed then."""
+        transaction = self._transaction
+        transaction.projects = tuple(p.wheel.name for p in self._plans)
+        if not self._plans:
+            self._committed = True
+            return transaction
+        try:
+            present = installed_distributions(self.scheme)
+            for plan in self._plans:
+                plan.replaced = [p for d in present if d.name == plan.wheel.name
+                                 for p in _recorded_files(d, self.scheme, InstallError)]
+            _check_conflicts(self._plans, self._realpath)
+        except InstallError:
+            self.abort()
+            raise
+        project = ", ".join(transaction.projects)
+        try:
+            removed: list[str] = []
+            for plan in self._plans:
+                project = plan.wheel.name
+                _commit(transaction, plan)
+                removed += plan.replaced
+            transaction._prune(removed, stop=_stops(self.scheme))
+        except BaseException as exc:
+            self._failed(exc, project)
+        transaction.files = {p.wheel.name: tuple(t for t, _, _ in p.writes) for p in self._plans}
+        self._committed = True
+        importlib.invalidate_caches()
+        return transaction
+
+    def abort(self) -> None:
+        """Drop the staged files of an install that will not be committed (no-op after
+        :meth:`commit`: use the transaction's ``rollback`` then)."""
+        if not self._committed:
+            self._plans = []
+            self._transaction._undo()
+
+    def _failed(self, exc: BaseException, project: str) -> None:
+        """Called while handling ``exc``: undo everything, then raise it as InstallError."""
+        failures = self._transaction._undo()
+        self._plans = []
         importlib.invalidate_caches()
         if not isinstance(exc, Exception):
-            raise
+            raise  # noqa: PLE0704 - re-raise the exception being handled (cancellation, exit)
         restored = "nothing was changed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
         raise InstallError(project, f"{exc} ({restored})") from exc
-    transaction.files = {p.wheel.name: tuple(t for t, _, _ in p.writes) for p in plans}
-    importlib.invalidate_caches()
-    return transaction
 
 
 def _commit(transaction: Transaction, plan: _Plan) -> None:
     for path in plan.replaced:
         transaction._backup(path)
-    for (target, _, _), staged in zip(plan.writes, plan.staged):
-        # Nothing can be in the way inside a directory this transaction created.
-        if os.path.dirname(target) not in transaction._made and os.path.lexists(target):
-            if os.path.isdir(target) and not os.path.islink(target):
-                raise IsADirectoryError(errno.EISDIR, "a directory is in the way", target)
-            transaction._backup(target)  # a file of another distribution: pip overwrites too
-        transaction._place(staged, target)
+    for tree, directory in plan.staged:
+        transaction._place_tree(tree, directory)
 
 
 def _stops(scheme: Scheme) -> set[str]:
@@ -467,9 +573,10 @@ def _stops(scheme: Scheme) -> set[str]:
 
 
 def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
-          direct_url: dict | None, realpath: _RealPaths, replacing: Sequence[InstalledDist]) -> _Plan:
+          direct_url: dict | None, realpath: _RealPaths) -> _Plan:
     root = scheme.purelib if wheel.root_is_purelib else scheme.platlib
     writes = []
+    write_roots = []
     digests: dict[str, str] = {}
     roots: dict[str, tuple[str, str]] = {}
     for key, relative, data in wheel.files:
@@ -482,6 +589,7 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
             roots[directory] = (realpath(directory), os.path.abspath(directory))
         target = _target(wheel, directory, relative, realpath, *roots[directory])
         writes.append((target, data, 0o755 if key == "scripts" else 0o644))
+        write_roots.append(directory)
         if (key, relative) in wheel.sha256:
             digests[target] = wheel.sha256[(key, relative)]
     info = os.path.join(root, wheel.dist_info)
@@ -492,8 +600,8 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
         body = json.dumps(_strip_credentials(direct_url), sort_keys=True).encode()
         writes.append((os.path.join(info, "direct_url.json"), body, 0o644))
     writes.append((os.path.join(info, "RECORD"), _record(writes, root, wheel.dist_info, digests), 0o644))
-    replaced = [p for dist in replacing for p in _recorded_files(dist, scheme, InstallError)]
-    return _Plan(wheel, writes, replaced)
+    write_roots += [root] * (len(writes) - len(write_roots))  # the generated dist-info files
+    return _Plan(wheel, writes, [], write_roots)  # what it replaces is read at commit
 
 
 def _target(wheel: UnpackedWheel, directory: str, relative: str, realpath: _RealPaths,

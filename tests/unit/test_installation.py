@@ -263,8 +263,11 @@ def test_failure_at_every_step_restores_everything(scheme: Scheme, tmp_path: Pat
 
 
 def test_failure_into_a_missing_site_packages(tmp_path: Path) -> None:
+    probe = Scheme(*(str(tmp_path / "probe" / d) for d in ("sp", "sp", "bin", "inc", "data")))
+    ops = CountingOps()
+    install([_wheel()], probe, ops=ops).finish()
     scheme = Scheme(*(str(tmp_path / "new" / d) for d in ("sp", "sp", "bin", "inc", "data")))
-    for fail_at in range(1, 12):
+    for fail_at in range(1, ops.calls + 1):
         with pytest.raises(InstallError):
             install([_wheel()], scheme, ops=CountingOps(fail_at))
         assert not (tmp_path / "new").exists()
@@ -395,3 +398,45 @@ def test_cached_realpath_agrees_with_os_realpath(tmp_path: Path) -> None:
     for path in ("link/b/new.py", "link/b/f", "a/rel/new/deeper", "missing/x", "a/../link/b", "link"):
         for _ in range(2):  # the second answer comes from the cache
             assert realpath(str(tmp_path / path)) == os.path.realpath(tmp_path / path), path
+
+
+def test_staged_wheels_appear_only_at_commit(scheme: Scheme) -> None:
+    from pyemscripten.installation import Staging
+
+    site = Path(scheme.purelib)
+    staging = Staging(scheme, requested=["demo-pkg"])
+    staging.add(_wheel())
+    assert not (site / "demo_pkg").exists()  # written, but only in the staging directory
+    staging.add(_wheel("other", "2.0", {"other.py": b""}))
+    staging.commit().finish()
+    assert (site / "demo_pkg" / "__init__.py").exists() and (site / "other.py").exists()
+    assert (site / "demo_pkg-1.0.dist-info" / "REQUESTED").exists()
+    assert not [p for p in os.listdir(site) if p.startswith(".pyemscripten")]
+
+
+def test_abandoned_or_conflicting_staging_leaves_nothing(scheme: Scheme) -> None:
+    from pyemscripten.installation import Staging
+
+    before = listing(env(scheme))
+    staging = Staging(scheme)
+    staging.add(_wheel())
+    staging.abort()
+    assert listing(env(scheme)) == before
+    staging = Staging(scheme)
+    staging.add(_wheel("a", "1.0", {"shared.py": b"a"}))
+    staging.add(_wheel("b", "1.0", {"shared.py": b"b"}))
+    with pytest.raises(InstallError, match="also installed by"):
+        staging.commit()
+    assert listing(env(scheme)) == before
+
+
+def test_wheels_sharing_a_new_directory_and_rollback(scheme: Scheme) -> None:
+    # The first wheel's new "ns/" moves in whole; the second's files go into it one by one.
+    before = listing(env(scheme))
+    transaction = install([_wheel("ns-a", "1.0", {"ns/a/__init__.py": b"a", "ns/shared.txt": b"a"}),
+                           _wheel("ns-b", "1.0", {"ns/b/__init__.py": b"b"})], scheme)
+    site = Path(scheme.purelib)
+    assert (site / "ns/a/__init__.py").read_bytes() == b"a" and (site / "ns/b/__init__.py").read_bytes() == b"b"
+    assert transaction.files["ns-b"][0] == str(site / "ns" / "b" / "__init__.py")
+    transaction.rollback()
+    assert listing(env(scheme)) == before
