@@ -79,8 +79,12 @@ async def fetch_wheel(
     body = (prefetched or {}).get(request.file.url)
     if body is None and cache is not None and sha256:
         cached = await cache.get(sha256)
-        if cached is not None and hashlib.sha256(cached).hexdigest() == sha256:
-            body = cached
+        if cached is not None:
+            try:
+                verify(request, cached)  # size and the strongest hash: sha256 or better
+                return cached
+            except (SizeMismatchError, HashMismatchError):
+                pass  # a damaged or foreign entry: fetch the wheel (and replace the entry)
     from_network = body is None
     if body is None:
         response = await get_ok(transport, request.file.url, project=request.project, what="wheel",

@@ -95,6 +95,8 @@ class InstalledDist:
 class FileOps:
     """The file system calls an install makes; subclass to fake failures in tests."""
 
+    _umask: int | None = None
+
     def write(self, path: str, data: bytes, mode: int) -> None:
         # Raw calls: open() adds an fstat and two Python objects per file, and chmod() a path
         # lookup; in Pyodide each call is a trip into JavaScript, for thousands of files.
@@ -103,9 +105,17 @@ class FileOps:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
+            if mode & ~self._current_umask() != mode:  # the umask took bits away: set them
+                os.fchmod(fd, mode)
         finally:
             os.close(fd)
+
+    def _current_umask(self) -> int:
+        # Read once per FileOps (one install); reading means setting it, so set it back.
+        if self._umask is None:
+            self._umask = os.umask(0o022)
+            os.umask(self._umask)
+        return self._umask
 
     def move(self, source: str, target: str) -> None:
         try:

@@ -406,10 +406,12 @@ def _check_row(path: str, hash_field: str, size_field: str, content: bytes | Non
     if not sep or algorithm not in _ALLOWED_HASHES:
         problems.add(RecordError, f"hash algorithm {algorithm!r} is not allowed (use sha256 or stronger)", path)
         return False
-    digest = hashlib.new(algorithm, content).digest()
+    digest = (hashlib.sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)).digest()
     got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
     ok = True
-    if not _digest_equal(expected, digest):
+    # Written as the spec says (urlsafe, unpadded), the text compares directly; only other
+    # spellings are decoded.
+    if got != expected and not _digest_equal(expected, digest):
         problems.add(RecordError, f"hash mismatch: RECORD says {algorithm}={expected}, content is {algorithm}={got}", path)
         ok = False
     if size_field and size_field != str(len(content)):

@@ -131,3 +131,19 @@ def test_wheels_guessed_while_resolving_are_fetched_once_and_unused_ones_unheard
 def test_dry_run_fetches_no_wheel(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True, dry_run=True))
     assert not [u for u in session.transport.requests if u.endswith(".whl")]
+
+
+def test_damaged_cache_entry_is_fetched_again_and_replaced(session: api.Session) -> None:
+    url = BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"
+    import hashlib
+
+    good = session.transport.routes[url].body
+    sha = hashlib.sha256(good).hexdigest()
+    session.cache.store[sha] = good[:-1] + b"!"
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert session.transport.requests.count(url) == 1
+    assert session.cache.store[sha] == good
+    session.transport.requests.clear()
+    api.uninstall(["app", "lib"], session)
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert url not in session.transport.requests  # now a good entry: no download
