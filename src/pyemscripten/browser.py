@@ -20,13 +20,17 @@ _FETCH_JS = r"""
 (async (url, headers, timeoutMs, onProgress) => {
   const controller = new AbortController();
   // The timeout bounds each wait - for the answer, then for each chunk of a streamed body -
-  // not the whole transfer: a big wheel on a slow but live connection completes.
+  // not the whole transfer: a big wheel on a slow but live connection completes. One timer
+  // per request, pushed back by activity: a slow link delivers thousands of ~3 kB chunks,
+  // and a timer per chunk was garbage the heap had to hold.
+  let last = performance.now();
   let timer;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  const check = () => {
+    const idle = performance.now() - last;
+    if (idle >= timeoutMs) controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+    else timer = setTimeout(check, timeoutMs - idle);
   };
-  arm();
+  timer = setTimeout(check, timeoutMs);
   try {
     let response;
     try {
@@ -34,25 +38,31 @@ _FETCH_JS = r"""
     } catch (e) {
       return { error: String((e && e.message) || e) };
     }
+    last = performance.now();
     const total = Number(response.headers.get("content-length")) || null;
     let body;
     try {
       if (onProgress && response.body) {
         const reader = response.body.getReader();
-        const chunks = [];
+        // Each chunk is copied into one buffer (sized by Content-Length when given) as it
+        // arrives, instead of keeping every chunk alive until the end.
+        body = new Uint8Array(total || 65536);
         let done = 0;
         let lastReport = 0;
         for (;;) {
           const { done: finished, value } = await reader.read();
           if (finished) break;
-          arm();
-          chunks.push(value);
+          last = performance.now();
+          if (done + value.length > body.length) {
+            const bigger = new Uint8Array(Math.max(2 * body.length, done + value.length));
+            bigger.set(body.subarray(0, done));
+            body = bigger;
+          }
+          body.set(value, done);
           done += value.length;
           if (done - lastReport > 262144 || done === total) { lastReport = done; onProgress(done, total); }
         }
-        body = new Uint8Array(done);
-        let offset = 0;
-        for (const c of chunks) { body.set(c, offset); offset += c.length; }
+        if (done !== body.length) body = body.slice(0, done);
         if (lastReport !== done) onProgress(done, total);
       } else {
         body = new Uint8Array(await response.arrayBuffer());

@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import sys
 import sysconfig
 from collections.abc import Collection, Mapping, Sequence
@@ -239,18 +240,26 @@ class _RealPaths:
 
     def __init__(self) -> None:
         self._known: dict[str, str] = {}
+        self._missing: set[str] = set()  # paths that do not exist: nor does anything below them
 
     def __call__(self, path: str) -> str:
         real = self._known.get(path)
         if real is None:
-            if os.path.islink(path):
+            parent, name = os.path.split(path)
+            if name in ("", ".", "..") or parent == path:
                 real = os.path.realpath(path)
             else:
-                parent, name = os.path.split(path)
-                if name in ("", ".", "..") or parent == path:
-                    real = os.path.realpath(path)
+                real_parent = self(parent)
+                if parent in self._missing:
+                    self._missing.add(path)  # a new package's thousand files: no lstat each
+                    real = os.path.join(real_parent, name)
                 else:
-                    real = os.path.join(self(parent), name)
+                    try:
+                        link = stat.S_ISLNK(os.lstat(path).st_mode)
+                    except OSError:
+                        link = False
+                        self._missing.add(path)
+                    real = os.path.realpath(path) if link else os.path.join(real_parent, name)
             self._known[path] = real
         return real
 
