@@ -76,10 +76,14 @@ class Page:
     async def heap_peak(self, interval: float = 0.02) -> AsyncIterator[dict[str, float]]:
         """Sample ``JSHeapUsedSize`` (CDP ``Performance.getMetrics``) while the body runs.
 
-        Yields a dict that holds ``peak`` and ``start`` (bytes) once the block is left. The
-        renderer answers between tasks, so a long synchronous stretch is seen at its ends.
+        Yields a dict that holds ``start``, ``peak`` and ``retained`` (bytes) once the block
+        is left. A garbage collection runs first, so both tools start from live objects only,
+        and again at the end for ``retained``; the peak includes garbage not yet collected, so
+        it depends on when V8 collects. The renderer answers between tasks, so a long
+        synchronous stretch is seen at its ends.
         """
         result: dict[str, float] = {}
+        await self.cdp.send("HeapProfiler.collectGarbage")
         result["start"] = await self._heap_used()
         peak = [result["start"]]
         stop = asyncio.Event()
@@ -100,6 +104,8 @@ class Page:
             await task
             peak[0] = max(peak[0], await self._heap_used())
             result["peak"] = peak[0]
+            await self.cdp.send("HeapProfiler.collectGarbage")
+            result["retained"] = await self._heap_used()
 
     async def _heap_used(self) -> float:
         metrics = await self.cdp.send("Performance.getMetrics")
@@ -154,6 +160,7 @@ class Browser:
         cdp = await context.new_cdp_session(page)
         await cdp.send("Performance.enable")
         await cdp.send("Network.enable")
+        await cdp.send("HeapProfiler.enable")
         result = Page(page, context, cdp, owns)
         page.on("console", lambda msg: result.console.append(f"[{msg.type}] {msg.text}"))
         await page.goto(f"{self.server.url}/page.html")

@@ -9,7 +9,7 @@ inside the page around the one ``await`` of the install. Both installers fetch f
 same index (tests/support/index_server.py, in a child process) serving ``.cache/wheels``.
 The emulated WAN (40 ms latency, 50 Mbit/s) is switched on after boot with CDP
 ``Network.emulateNetworkConditions``. Peak JS heap: CDP ``Performance.getMetrics``
-(``JSHeapUsedSize``) sampled every 20 ms during the install.
+(``JSHeapUsedSize``) sampled every 20 ms during the install, after a forced GC.
 
 Also measured: the floor (every wheel fetched at once, unpacked, its libraries compiled
 with ``WebAssembly.compile``, no resolution), a warm install of (a) from a lock file in a
@@ -88,7 +88,7 @@ async def measure_install(browser: Browser, server: ServerHandle, tool: str, sce
     finally:
         await page.close()
     return {**result, "prepare": prepare, "verify": verify, "heap_peak": heap["peak"],
-            "heap_start": heap["start"]}
+            "heap_start": heap["start"], "heap_retained": heap["retained"]}
 
 
 async def measure_floor(browser: Browser, urls: Sequence[str], network: Network) -> dict[str, Any]:
