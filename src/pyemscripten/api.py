@@ -1,9 +1,11 @@
 """The public operations: install, install_lock, freeze, list_installed, uninstall.
 
-Each is a short pipeline over the stage modules: resolve (no downloads), download and
-verify (concurrently; each wheel is validated as soon as its bytes are in), commit into
-site-packages in one transaction, then load shared libraries; if loading fails the
-transaction is rolled back, so a failure anywhere leaves site-packages as it was.
+Each is a short pipeline over the stage modules: resolve, download and verify
+(concurrently; each wheel is validated, unpacked and staged as soon as its bytes are in;
+the wheels the resolver's crawl is likely to pick start downloading while it still
+resolves, see :class:`WheelTasks`), commit into site-packages in one transaction, then load
+shared libraries; if loading fails the transaction is rolled back, so a failure anywhere
+leaves site-packages as it was. Nothing is installed before the plan is known.
 
 The browser seams are created here, at the edge, only when the caller passed none.
 """

@@ -6,8 +6,9 @@ does no I/O: when it needs a page or a metadata file that is not known yet, the 
 stops with :class:`~pyemscripten.candidates.NeedData`; the async driver (:func:`resolve`)
 fetches it and runs the resolver again. Before the first round the prefetcher
 (:mod:`pyemscripten.prefetch`) crawls the likely graph concurrently, so usually the
-resolver runs once; only backtracking into older versions costs further rounds. Nothing is
-downloaded for install until resolution is over.
+resolver runs once; only backtracking into older versions costs further rounds. The
+resolver itself never sees a wheel downloaded for install: a caller may fetch the crawl's
+picks early (``on_candidate``), but what gets installed is only what resolution returns.
 """
 
 from __future__ import annotations
