@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
+from tests.support.page_state import PAGE_HELPERS
 from tests.support.wheels import make_wheel
-
-LISTING = """
-import hashlib, os, site
-def listing():
-    root = site.getsitepackages()[0]
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        for f in filenames:
-            p = os.path.join(dirpath, f)
-            out[os.path.relpath(p, root)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-    return out
-"""
 
 
 def test_install_real_pure_and_binary_wheels(pyodide, index_server) -> None:
@@ -77,7 +65,7 @@ def test_no_compatible_wheel_names_tags(pyodide, index_server) -> None:
 def test_bad_hash_installs_nothing(pyodide, index_server) -> None:
     index_server.index().add_wheel(make_wheel("fragile", "1.0", {"fragile/__init__.py": b"X = 1\n"}))
     index_server.add_fault(regex=r"fragile-1\.0-py3-none-any\.whl$", body=b"PK-not-the-real-bytes")
-    pyodide.run(LISTING)
+    pyodide.run(PAGE_HELPERS)
     before = pyodide.run("listing()")
     err = pyodide.run_expect_error(
         "import pyemscripten\nawait pyemscripten.install('fragile', index_urls=[url])", url=index_server.index_url)
@@ -88,7 +76,7 @@ def test_bad_hash_installs_nothing(pyodide, index_server) -> None:
 
 def test_unsafe_wheel_installs_nothing(pyodide, index_server) -> None:
     index_server.index().add_wheel(make_wheel("escaper", "1.0", {"escaper/__init__.py": b"", "../../evil.py": b"x"}))
-    pyodide.run(LISTING)
+    pyodide.run(PAGE_HELPERS)
     before = pyodide.run("listing()")
     err = pyodide.run_expect_error(
         "import pyemscripten\nawait pyemscripten.install('escaper', index_urls=[url])", url=index_server.index_url)

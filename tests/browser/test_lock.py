@@ -5,20 +5,8 @@ from __future__ import annotations
 import tomllib
 
 from tests.browser.test_web_app import native_lock
+from tests.support.page_state import PAGE_HELPERS
 from tests.support.wheels import make_wheel
-
-LISTING = """
-import hashlib, os, site
-def listing():
-    root = site.getsitepackages()[0]
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        for f in filenames:
-            p = os.path.join(dirpath, f)
-            out[os.path.relpath(p, root)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-    return out
-"""
 
 
 def locked(text: str) -> dict[str, tuple[str, str, str]]:
@@ -75,7 +63,7 @@ def test_tampered_wheel_or_foreign_lock_installs_nothing(pyodide, index_server, 
     tampered = bytearray(beta)
     tampered[60] ^= 0xFF
     index.add_wheel(bytes(tampered), beta.filename)
-    pyodide.run(LISTING)
+    pyodide.run(PAGE_HELPERS)
     before = pyodide.run("listing()")
     err = pyodide.run_expect_error("import pyemscripten\nawait pyemscripten.install_lock(lock)", lock=lock)
     assert err["type"] == "HashMismatchError" and beta.filename in err["message"]
