@@ -122,7 +122,11 @@ class InstallReport:
         done = ", ".join(f"{n}-{v}" for n, v in self.installed) or "nothing new"
         return f"Installed {done}" + (f" ({len(self.already)} already satisfied)" if self.already else "")
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        # Short on purpose: a notebook shows this after the reporter already printed str().
+        if self.dry_run:
+            return f"<InstallReport dry run: {len(self.plan)} packages>"
+        return f"<InstallReport installed={len(self.installed)} already={len(self.already)}>"
 
 
 def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool) -> list[Listener]:
