@@ -53,6 +53,8 @@ from pyemscripten.seams import ByteProgress, Response, Transport
 from pyemscripten.target import Target
 from pyemscripten.wheels import WheelName, parse_wheel_name
 from tests.support.wheels import make_wheel
+from tests.unit.test_dylink import leb
+from tests.unit.test_libraries import MemoryFS
 
 TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
 PAGE_URL = "https://index.test/simple/demo/"
@@ -346,15 +348,6 @@ def test_metadata_from_a_corrupted_wheel(flips: list[tuple[int, int]]) -> None:
 # --- dylink sections ------------------------------------------------------------------------
 
 
-def leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def wasm_string(s: str) -> bytes:
     raw = s.encode("utf-8", "surrogatepass")
     return leb(len(raw)) + raw
@@ -393,21 +386,6 @@ def test_dylink_sections(name: str, subs: list, size_lie: int | None, tail: byte
         return
     again = parse_dylink(rewritten, "x.so")
     assert (again.needed, again.runtime_paths, again.mem_info) == (info.needed, tuple(paths), info.mem_info)
-
-
-class MemoryFS:
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-
-    def read(self, path: str) -> bytes:
-        return self.files[path]
-
-    def exists(self, path: str) -> bool:
-        return path in self.files
-
-    def listdir(self, path: str) -> list[str]:
-        prefix = path.rstrip("/") + "/"
-        return sorted({p[len(prefix):].split("/")[0] for p in self.files if p.startswith(prefix)})
 
 
 SP = "/lib/python3.14/site-packages"
