@@ -94,17 +94,27 @@ def platform_from_inputs(inputs: RuntimeInputs) -> PlatformTag:
     )
 
 
+def _full_version(python_version: str) -> str:
+    """``python_version`` with a patch level: "3.14" becomes "3.14.0".
+
+    Markers such as ``python_full_version >= '3.14.1'`` need three parts to compare against;
+    this padded value is only for evaluating them, never shown as what the user asked for.
+    """
+    return python_version + ".0" if python_version.count(".") == 1 else python_version
+
+
 def _marker_environment(python_version: str, emscripten_version: str) -> dict[str, str]:
     major_minor = ".".join(python_version.split(".")[:2])
+    full = _full_version(python_version)
     return {
         "implementation_name": "cpython",
-        "implementation_version": python_version,
+        "implementation_version": full,
         "os_name": "posix",
         "platform_machine": "wasm32",
         "platform_release": emscripten_version,
         "platform_system": "Emscripten",
         "platform_version": "#1",
-        "python_full_version": python_version,
+        "python_full_version": full,
         "platform_python_implementation": "CPython",
         "python_version": major_minor,
         "sys_platform": "emscripten",
@@ -116,7 +126,9 @@ class Target:
     """Everything resolution needs to know about the runtime it resolves for."""
 
     platform: PlatformTag
-    python_version: str  # full, e.g. "3.14.2"
+    # As given: "3.14.2" from a runtime, or "3.14" for any 3.14 (a lock made on the command
+    # line). The marker environment holds the padded python_full_version markers need.
+    python_version: str
     tags: tuple[Tag, ...]
     marker_environment: Mapping[str, str]
 
@@ -130,8 +142,6 @@ class Target:
     ) -> Target:
         """Build the target of a CPython runtime on ``platform`` (works on any machine)."""
         plat = platform if isinstance(platform, PlatformTag) else PlatformTag.parse(platform)
-        if python_version.count(".") == 1:
-            python_version += ".0"
         env = _marker_environment(python_version, emscripten_version or _emscripten_for(plat))
         env.update(marker_environment or {})
         return cls(plat, python_version, tuple(compatible_tag_list(plat, python_version)), env)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +31,17 @@ def test_round_trip() -> None:
     got = load_lock(text, T2026)
     assert [(w.name, str(w.version), w.file.sha256, w.file.size) for w in got] == [
         ("jiter", "0.19.0", "ab" * 32, 123), ("rich", "15.0.0", "ab" * 32, 123)]
+
+
+@pytest.mark.parametrize("asked", ["3.14", "3.14.2"])
+def test_lock_records_the_python_version_asked_for(asked: str) -> None:
+    # "--python-version 3.14" means any 3.14: the lock must not claim a patch level (3.14.0)
+    # nobody asked for. Markers still see a full version to compare against.
+    target = Target.for_platform("pyemscripten_2026_0_wasm32", asked)
+    data = tomllib.loads(dump_lock([wheel("rich", "15.0.0", "py3-none-any")], target))
+    assert data["tool"]["pyemscripten"]["python-version"] == asked
+    assert data["requires-python"] == "==3.14.*"
+    assert target.marker_environment["python_full_version"] == ("3.14.0" if asked == "3.14" else asked)
 
 
 def test_lock_for_another_platform_is_refused() -> None:
