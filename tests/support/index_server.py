@@ -17,6 +17,8 @@ Layout (every index has the same shape under its own prefix; the default one has
     /runtimes/<version>/...           .cache/runtimes/pyodide-<version>/
     /page.html                        an empty page to boot Pyodide in
     other mounts                      server.mount("/bootstrap/", folder_or_dict)
+                                      (a directory URL serves its index.html; a mount's
+                                      prefix without its slash redirects to it)
 
 Every response carries ``Access-Control-Allow-Origin: *`` and ``Cache-Control: no-store``.
 """
@@ -523,6 +525,8 @@ class IndexServer:
             if path.startswith(prefix):
                 rest = path[len(prefix):]
                 if isinstance(source, dict):
+                    if rest == "" or rest.endswith("/"):
+                        rest += "index.html"
                     if rest in source:
                         return 200, source[rest], _content_type(rest)
                     return _not_found()
@@ -531,6 +535,14 @@ class IndexServer:
         if index is None:
             return _not_found()
         return _index_route(index, rest, accept)
+
+    def _moved(self, path: str) -> str | None:
+        """Where a mount's prefix asked for without its slash lives: ``/demo`` -> ``/demo/``.
+
+        Served at ``/demo``, a page would resolve its relative links (``demo.mjs``) against
+        ``/``; a redirect to the slash form, as static web servers do, keeps them working.
+        """
+        return path + "/" if path + "/" in self._mounts else None
 
     def _index_for(self, path: str) -> tuple[Index | None, str]:
         if path.startswith("/index/"):
@@ -553,6 +565,8 @@ def _static(root: Path, rest: str) -> tuple[int, bytes, str]:
     target = (base / rest).resolve()
     if base != target and base not in target.parents:
         return _not_found()
+    if target.is_dir():  # a directory URL (/demo/) is its index page, as on a web server
+        target = target / "index.html"
     if not target.is_file():
         return _not_found()
     return 200, target.read_bytes(), _content_type(target.name)
@@ -658,12 +672,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
 
     def _serve(self, head: bool) -> None:
-        path = unquote(urlsplit(self.path).path)
+        url = urlsplit(self.path)
+        path = unquote(url.path)
         rule = self.app._take_fault(path)
         if rule and rule.delay:
             time.sleep(rule.delay)
+        headers = dict(rule.headers) if rule else {}
+        moved = self.app._moved(path)
         if rule and rule.status is not None:
             status, body, ctype = rule.status, f"injected {rule.status}\n".encode(), "text/plain"
+        elif moved is not None:
+            status, body, ctype = 301, f"moved to {moved}\n".encode(), "text/plain; charset=utf-8"
+            headers.setdefault("Location", moved + (f"?{url.query}" if url.query else ""))
         else:
             status, body, ctype = self.app._route(path, self.headers.get("Accept", ""))
         if rule and rule.body is not None:
@@ -686,7 +706,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(length))
         self.send_header("Vary", "Accept")
-        for key, value in (rule.headers if rule else {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
         if close_after or reset_at is not None:
             self.send_header("Connection", "close")
