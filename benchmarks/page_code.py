@@ -35,7 +35,20 @@ def _timed(module, name):
             _spans.append((name, start - _T0, time.perf_counter() - _T0))
     setattr(module, name, wrapper)
 
-_timed(_api, "open_wheel")
+def _timed_async(module, name):
+    inner = getattr(module, name)
+    async def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return await inner(*args, **kwargs)
+        finally:
+            _spans.append(("open_wheel", start - _T0, time.perf_counter() - _T0))
+    setattr(module, name, wrapper)
+
+if hasattr(_api, "open_wheel_async"):  # RECORD hashes through Session.hasher (WebCrypto)
+    _timed_async(_api, "open_wheel_async")
+else:
+    _timed(_api, "open_wheel")
 _timed(_inst, "install")
 if hasattr(_inst, "Staging"):  # files written as each wheel arrives, moved into place at commit
     _timed(_inst.Staging, "add")

@@ -36,9 +36,9 @@ from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
 from .progress import Listener, ProgressEvent, TextReporter, emit_all
 from .resolution import Candidate, InstalledDist, KnownData, Resolution, ResolvedDist, ResolveOptions, resolve
-from .seams import LibraryLoader, LibraryToLoad, Transport, WheelCache
+from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
-from .wheels import UnpackedWheel, open_wheel
+from .wheels import UnpackedWheel, open_wheel_async
 
 
 @dataclass
@@ -59,6 +59,8 @@ class Session:
     # Where the distribution's wheels live; None: beside its pyodide-lock.json.
     distribution_files_url: str | None = None
     listeners: list[Listener] = field(default_factory=list)
+    # sha256 of wheel bodies and of their files (browser: WebCrypto for the large ones).
+    hasher: Hasher | None = None
 
     def resolved(self, listeners: Sequence[Listener] = ()) -> Session:
         """A copy with every unset seam filled in from the running runtime (the edge),
@@ -72,6 +74,10 @@ class Session:
             s.transport = FetchTransport()
         if s.scheme is None:
             s.scheme = installation.default_scheme()
+        if s.hasher is None:
+            from .browser import WebCryptoHasher
+
+            s.hasher = WebCryptoHasher()
         if s.cache is None and s.use_cache:
             from .browser import CacheStorageWheelCache
 
@@ -289,6 +295,7 @@ class WheelTasks:
         try:
             body = await fetch_wheel(s.transport, WheelRequest(name, file), retry=s.retry,
                                      allow_unhashed=self.allow_unhashed, prefetched=self.prefetched, cache=s.cache,
+                                     hasher=s.hasher,
                                      on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done, total))
         finally:
             self._running -= 1
@@ -296,7 +303,8 @@ class WheelTasks:
                 self._turns.notify_all()
         self._emit(file.url, "downloading", name, len(body), len(body))
         self._emit(file.url, "unpacking", name)
-        wheel = open_wheel(file.filename, body, expected_name=name, expected_version=version)
+        wheel = await open_wheel_async(file.filename, body, s.hasher or Hasher(), expected_name=name,
+                                       expected_version=version)
         return with_origin(wheel, file)
 
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
 from .index_pages import IndexFile
-from .seams import Transport, WheelCache
+from .seams import Hasher, Transport, WheelCache
 
 # Strongest first; anything weaker than sha256 is not accepted as proof.
 ACCEPTED_HASHES = ("sha512", "sha384", "sha256")
@@ -38,10 +38,12 @@ def strongest_hash(hashes: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def verify(request: WheelRequest, data: bytes, allow_unhashed: bool = False) -> None:
+def verify(request: WheelRequest, data: bytes, allow_unhashed: bool = False, sha256: bytes | None = None) -> None:
     """Check ``data`` against the file's size and hash.
 
-    Raises :class:`SizeMismatchError`, :class:`HashMismatchError`, :class:`MissingHashError`.
+    ``sha256``: the sha256 digest of ``data``, if already computed (used when sha256 is the
+    strongest hash given). Raises :class:`SizeMismatchError`, :class:`HashMismatchError`,
+    :class:`MissingHashError`.
     """
     file = request.file
     if file.size is not None and len(data) != file.size:
@@ -52,7 +54,10 @@ def verify(request: WheelRequest, data: bytes, allow_unhashed: bool = False) -> 
             return
         raise MissingHashError(request.project, file.filename, file.url)
     algorithm, expected = chosen
-    got = hashlib.new(algorithm, data).hexdigest()
+    if algorithm == "sha256" and sha256 is not None:
+        got = sha256.hex()
+    else:
+        got = hashlib.new(algorithm, data).hexdigest()
     if got != expected.lower():
         raise HashMismatchError(file.filename, file.url, algorithm, expected, got, request.project)
 
@@ -67,12 +72,15 @@ async def fetch_wheel(
     cache: WheelCache | None = None,
     on_bytes: Callable[[int, int | None], None] | None = None,
     sleep: Sleep = asyncio.sleep,
+    hasher: Hasher | None = None,
 ) -> bytes:
     """The verified bytes of one wheel: from ``prefetched``, the cache, or the network.
 
     A cached body is used only when the index gives its sha256 and the body matches it.
     A wheel with no usable hash is refused before it is fetched, unless ``allow_unhashed``.
+    ``hasher`` computes the sha256 (default: hashlib, here).
     """
+    hasher = hasher or Hasher()
     if not allow_unhashed and strongest_hash(request.file.hash_dict) is None:
         raise MissingHashError(request.project, request.file.filename, request.file.url)
     sha256 = request.file.sha256
@@ -81,7 +89,8 @@ async def fetch_wheel(
         cached = await cache.get(sha256)
         if cached is not None:
             try:
-                verify(request, cached)  # size and the strongest hash: sha256 or better
+                # size and the strongest hash: sha256 or better
+                verify(request, cached, sha256=await _sha256_if_checked(hasher, request, cached))
                 return cached
             except (SizeMismatchError, HashMismatchError):
                 pass  # a damaged or foreign entry: fetch the wheel (and replace the entry)
@@ -91,10 +100,18 @@ async def fetch_wheel(
                                 retry=retry, on_progress=on_bytes, sleep=sleep)
         assert response is not None
         body = response.body
-    verify(request, body, allow_unhashed)
+    verify(request, body, allow_unhashed, sha256=await _sha256_if_checked(hasher, request, body))
     if from_network and cache is not None and sha256:
         await cache.put(sha256, body)
     return body
+
+
+async def _sha256_if_checked(hasher: Hasher, request: WheelRequest, data: bytes) -> bytes | None:
+    """The sha256 of ``data`` when :func:`verify` will check that one (the strongest given)."""
+    chosen = strongest_hash(request.file.hash_dict)
+    if chosen is None or chosen[0] != "sha256":
+        return None
+    return (await hasher.sha256([data]))[0]
 
 
 async def gather_all(jobs: Sequence[Awaitable[T]]) -> list[T]:

@@ -47,8 +47,10 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
+from .seams import Hasher
 
-__all__ = ["SCHEME_KEYS", "UnpackedWheel", "WheelName", "open_wheel", "parse_wheel_name"]
+__all__ = ["SCHEME_KEYS", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
+           "open_wheel_async", "parse_wheel_name", "read_wheel"]
 
 #: Where a file goes; ``purelib`` and ``platlib`` are both "the site-packages root".
 SCHEME_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
@@ -160,7 +162,53 @@ def open_wheel(
     :class:`UnsafePathError` (rule 1), :class:`WheelError` (not a zip, rules 2, 3, 6, or the
     name/version differ from ``expected_*``), :class:`RecordError` (rule 4),
     :class:`MetadataError` (rule 5).
+
+    The same as :func:`read_wheel` then :func:`check_wheel`; callers with a faster way to
+    compute sha256s (the browser's WebCrypto) call the two themselves and pass the digests.
     """
+    return check_wheel(read_wheel(filename, data, expected_name=expected_name, expected_version=expected_version))
+
+
+async def open_wheel_async(
+    filename: str,
+    data: bytes,
+    hasher: Hasher,
+    *,
+    expected_name: str | None = None,
+    expected_version: str | Version | None = None,
+) -> UnpackedWheel:
+    """:func:`open_wheel`, with the RECORD's sha256s computed by ``hasher``."""
+    archive = read_wheel(filename, data, expected_name=expected_name, expected_version=expected_version)
+    hashable = archive.hashable()
+    digests = await hasher.sha256(list(hashable.values()))
+    return check_wheel(archive, dict(zip(hashable, digests, strict=True)))
+
+
+@dataclass
+class WheelArchive:
+    """A wheel's members, read and path-checked (rule 1); the other rules are still to check."""
+
+    wheel_name: WheelName
+    members: dict[str, bytes]
+    problems: _Problems
+
+    def hashable(self) -> dict[str, bytes]:
+        """The members RECORD must hash (all but RECORD and its signatures), for
+        :func:`check_wheel`'s ``sha256``."""
+        unhashed = {f"{top}/{name}" for top in _top_dirs(self.members, ".dist-info") for name in _UNHASHED}
+        return {path: content for path, content in self.members.items() if path not in unhashed}
+
+
+def read_wheel(
+    filename: str,
+    data: bytes,
+    *,
+    expected_name: str | None = None,
+    expected_version: str | Version | None = None,
+) -> WheelArchive:
+    """Inflate every member and check the file name and the paths (rule 1).
+
+    Raises as :func:`open_wheel` does for the problems found so far."""
     wheel_name = parse_wheel_name(filename)
     problems = _Problems(filename)
     if expected_name is not None and canonicalize_name(expected_name) != wheel_name.name:
@@ -170,15 +218,25 @@ def open_wheel(
 
     members = _read_archive(filename, data, problems)
     problems.raise_if_any(wheel_name.name)  # paths and bytes must be sound before reading on
+    return WheelArchive(wheel_name, members, problems)
 
+
+def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None) -> UnpackedWheel:
+    """Check rules 2 to 6 on a read archive; raise as :func:`open_wheel` does.
+
+    ``sha256``: raw sha256 digests of members, by path, computed elsewhere from exactly these
+    bytes (see :meth:`WheelArchive.hashable`); members not in it are hashed here.
+    """
+    wheel_name, members, problems = archive.wheel_name, archive.members, archive.problems
+    filename = wheel_name.filename
     dist_info = _find_dist_info(wheel_name, members, problems)
     if dist_info is None:
         problems.raise_if_any(wheel_name.name)
         raise AssertionError("unreachable: no dist-info without a problem")
     root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems)
-    verified = _check_record(members, dist_info, problems)
+    verified = _check_record(members, dist_info, problems, sha256 or {})
     raw = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
-    files, sha256 = _place_files(wheel_name, members, dist_info, root_is_purelib, verified, problems)
+    files, digests = _place_files(wheel_name, members, dist_info, root_is_purelib, verified, problems)
     problems.raise_if_any(wheel_name.name)
     assert raw is not None
 
@@ -197,7 +255,7 @@ def open_wheel(
             if key in ("purelib", "platlib") and _SHARED_LIBRARY.search(path)
         ),
         display_name=raw["name"],
-        sha256=sha256,
+        sha256=digests,
     )
 
 
@@ -357,8 +415,11 @@ def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
 # --- rule 4: RECORD ---------------------------------------------------------------------
 
 
-def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems) -> dict[str, str]:
-    """Check RECORD against the members; return the sha256s that matched, by member path."""
+def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems,
+                  sha256: Mapping[str, bytes]) -> dict[str, str]:
+    """Check RECORD against the members; return the sha256s that matched, by member path.
+
+    ``sha256``: digests already computed, by member path."""
     record_path = f"{dist_info}/RECORD"
     data = members.get(record_path)
     verified: dict[str, str] = {}
@@ -382,7 +443,7 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             problems.add(RecordError, "listed twice in RECORD", path)
             continue
         listed.add(path)
-        if _check_row(path, hash_field, size_field, members.get(path), dist_info, problems):
+        if _check_row(path, hash_field, size_field, members.get(path), dist_info, problems, sha256.get(path)):
             algorithm, _, digest = hash_field.partition("=")
             if algorithm == "sha256":
                 verified[path] = digest.rstrip("=")
@@ -393,8 +454,10 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
 
 
 def _check_row(path: str, hash_field: str, size_field: str, content: bytes | None,
-               dist_info: str, problems: _Problems) -> bool:
-    """Check one RECORD row; True when it has a hash and hash and size match."""
+               dist_info: str, problems: _Problems, sha256: bytes | None) -> bool:
+    """Check one RECORD row; True when it has a hash and hash and size match.
+
+    ``sha256``: the content's sha256 digest if already computed."""
     if content is None:
         problems.add(RecordError, "listed in RECORD but not in the archive", path)
         return False
@@ -406,7 +469,10 @@ def _check_row(path: str, hash_field: str, size_field: str, content: bytes | Non
     if not sep or algorithm not in _ALLOWED_HASHES:
         problems.add(RecordError, f"hash algorithm {algorithm!r} is not allowed (use sha256 or stronger)", path)
         return False
-    digest = (hashlib.sha256(content) if algorithm == "sha256" else hashlib.new(algorithm, content)).digest()
+    if algorithm != "sha256":
+        digest = hashlib.new(algorithm, content).digest()
+    else:
+        digest = sha256 if sha256 is not None else hashlib.sha256(content).digest()
     got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
     ok = True
     # Written as the spec says (urlsafe, unpadded), the text compares directly; only other

@@ -138,6 +138,35 @@ def test_index_without_hashes_needs_the_opt_in(page: PyodideSession, index_serve
         page.run(f"pyemscripten.uninstall({project!r})")
 
 
+WEBCRYPTO = """
+import hashlib, os
+from pyemscripten.browser import WebCryptoHasher
+hasher = WebCryptoHasher()
+assert hasher._webcrypto() is not None, "WebCrypto is available on a localhost page"
+blobs = [b"", b"x" * 4095, b"y" * 4096, os.urandom(1 << 20), bytearray(os.urandom(70000)), memoryview(b"z" * 9000)]
+got = await hasher.sha256(blobs)
+[g == hashlib.sha256(b).digest() for g, b in zip(got, blobs)]
+"""
+
+
+def test_webcrypto_digests_agree_with_hashlib(page: PyodideSession) -> None:
+    assert page.run(WEBCRYPTO) == [True] * 6
+
+
+def test_a_large_member_that_disagrees_with_record_is_refused(page: PyodideSession,
+                                                              index_server: IndexServer) -> None:
+    # Above WebCryptoHasher's threshold: the RECORD check of this member runs in WebCrypto.
+    big = "\n".join(f"value_{i} = {i}" for i in range(20000))
+    wheel = make_wheel("big-tampered", "1.0", {"big_tampered/__init__.py": big},
+                       bad_record="big_tampered/__init__.py")
+    index_server.default.add_wheel(wheel)
+    before = page.run("listing()")
+    err = page.run_expect_error(ATTEMPT, requirement="big-tampered", index_url=index_server.index_url, options={})
+    assert err["type"] == "RecordError"
+    assert "big_tampered/__init__.py" in err["message"] and "hash mismatch" in err["message"]
+    assert page.run("listing()") == before
+
+
 LOCK = """lock-version = "1.0"
 created-by = "test"
 

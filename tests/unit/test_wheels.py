@@ -20,7 +20,11 @@ from pyemscripten.errors import (
     UnsafePathError,
     WheelError,
 )
-from pyemscripten.wheels import open_wheel, parse_wheel_name
+import asyncio
+import hashlib
+
+from pyemscripten.seams import Hasher
+from pyemscripten.wheels import check_wheel, open_wheel, open_wheel_async, parse_wheel_name, read_wheel
 from tests.support.wheels import make_wheel, record_hash
 
 PKG = {"demo_pkg/__init__.py": b"X = 1\n"}
@@ -251,3 +255,35 @@ def test_data_dir_spelled_differently_and_a_stray_one() -> None:
     whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg-1.0.data/scripts/a": b"", "other-1.0.data/scripts/b": b""})
     with pytest.raises(WheelError, match="unexpected .data directory"):
         open_wheel(whl.filename, whl)
+
+
+# --- digests computed elsewhere (the browser's WebCrypto) -----------------------------------
+
+
+class CountingHasher(Hasher):
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    async def sha256(self, blobs):  # type: ignore[no-untyped-def]
+        self.seen.extend(blobs)
+        return await super().sha256(blobs)
+
+
+def test_open_wheel_async_hashes_every_recorded_member_through_the_hasher() -> None:
+    wheel = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/data.bin": b"\0" * 5000})
+    hasher = CountingHasher()
+    got = asyncio.run(open_wheel_async(wheel.filename, bytes(wheel), hasher))
+    plain = open_wheel(wheel.filename, bytes(wheel))
+    assert (got.files, got.sha256) == (plain.files, plain.sha256)
+    # Every file but RECORD itself, once each.
+    assert sorted(hasher.seen) == sorted(data for _, _, data in got.files)
+
+
+def test_check_wheel_trusts_given_digests_and_catches_a_wrong_one() -> None:
+    wheel = make_wheel("demo-pkg", "1.0", PKG)
+    archive = read_wheel(wheel.filename, bytes(wheel))
+    digests = {path: hashlib.sha256(data).digest() for path, data in archive.hashable().items()}
+    assert check_wheel(archive, digests).name == "demo-pkg"
+    digests["demo_pkg/__init__.py"] = hashlib.sha256(b"something else").digest()
+    with pytest.raises(RecordError, match="demo_pkg/__init__.py.*hash mismatch"):
+        check_wheel(read_wheel(wheel.filename, bytes(wheel)), digests)
