@@ -189,6 +189,8 @@ async def install(
                                  keep_going=keep_going)
         data = KnownData()
         wheels = WheelTasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run)
+        if s.cache is not None and not dry_run:
+            s.cache.prepare()
         s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
         try:
             resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,

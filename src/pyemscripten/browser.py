@@ -172,6 +172,11 @@ class CacheStorageWheelCache(WheelCache):
 
         return await caches.open(self.name)
 
+    def prepare(self) -> None:
+        # The entry list: one keys() of 5-10 ms, read while the first index pages download,
+        # instead of when the first wheel is due.
+        self._index()
+
     def _index(self) -> Any:
         import asyncio
 

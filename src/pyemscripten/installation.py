@@ -333,8 +333,8 @@ class Transaction:
         """Write a staged file at ``relative`` inside the staging directory (a tree that
         mirrors where the files go, so that a new directory moves into place whole)."""
         assert self._work is not None
-        path = os.path.join(self._work, relative)
-        parent = os.path.dirname(path)
+        path = f"{self._work}/{relative}"  # a plain relative path (see _record_path)
+        parent = path.rpartition("/")[0]
         if parent not in self._staged_dirs:
             os.makedirs(parent, exist_ok=True)  # private to this transaction: not journaled
             self._staged_dirs.add(parent)
@@ -627,10 +627,24 @@ def _target(wheel: UnpackedWheel, directory: str, relative: str, realpath: _Real
             real_root: str, abs_root: str) -> str:
     """The absolute target; refuses one that resolves outside ``directory`` (rule 1).
     ``real_root``/``abs_root``: ``directory`` resolved and made absolute."""
-    target = os.path.join(directory, *relative.split("/"))
-    if not _within(realpath(target), real_root) or not _within(os.path.abspath(target), abs_root):
+    if abs_root == directory and _plain(relative):
+        # The common case, without join/abspath per file: a normalized absolute directory
+        # and a relative path of plain names (wheels.py's rule 1 lets no other kind through)
+        # join to an absolute path that is already normal.
+        target = directory + "/" + relative
+        outside = not _within(realpath(target), real_root)
+    else:
+        target = os.path.join(directory, *relative.split("/"))
+        outside = not _within(realpath(target), real_root) or not _within(os.path.abspath(target), abs_root)
+    if outside:
         raise InstallError(wheel.name, f"{relative!r} would be written outside {directory}")
     return target
+
+
+def _plain(relative: str) -> bool:
+    """A relative POSIX path of plain names: no empty, ``.`` or ``..`` part."""
+    return (os.sep == "/" and bool(relative) and not relative.startswith(("/", "."))
+            and "/." not in relative and "//" not in relative and not relative.endswith("/"))
 
 
 def _record(writes: list[tuple[str, bytes, int]], root: str, dist_info: str,
@@ -648,9 +662,9 @@ def _record(writes: list[tuple[str, bytes, int]], root: str, dist_info: str,
 
 def _record_path(target: str, root: str) -> str:
     # Most targets are root + "/" + a plain relative path, which is relpath's answer too.
-    if os.sep == "/" and target.startswith(root + "/"):
+    if target.startswith(root + "/"):
         rest = target[len(root) + 1:]
-        if not rest.startswith(".") and "/." not in rest and "//" not in rest:
+        if _plain(rest):
             return rest
     return os.path.relpath(target, root).replace(os.sep, "/")
 

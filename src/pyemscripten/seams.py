@@ -58,6 +58,11 @@ class WheelCache(ABC):
     @abstractmethod
     async def put(self, sha256: str, data: bytes) -> None: ...
 
+    def prepare(self) -> None:
+        """An install is starting: begin any slow setup now, in the background, so that the
+        first :meth:`get` does not wait for it."""
+        return None
+
     async def flush(self) -> None:
         return None
 
