@@ -41,6 +41,7 @@ from packaging.metadata import parse_email
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import InstallError, NotInstalledError, UninstallError
+from .metadata import header_block
 from .wheels import UnpackedWheel
 
 __all__ = [
@@ -165,7 +166,7 @@ def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
 def _read_dist(path: str) -> InstalledDist:
     stem = os.path.basename(path)[: -len(".dist-info")]
     name, _, version = stem.rpartition("-")
-    raw = parse_email(_read(os.path.join(path, "METADATA")) or b"")[0]
+    raw = parse_email(header_block(_read(os.path.join(path, "METADATA")) or b""))[0]
     installer = _read(os.path.join(path, "INSTALLER"))
     return InstalledDist(
         name=canonicalize_name(raw.get("name") or name or stem),

@@ -5,6 +5,7 @@ Pure. Raises :class:`MetadataError` naming the project and file for anything unp
 
 from __future__ import annotations
 
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -30,6 +31,19 @@ class DistMetadata:
 
 
 _PROBE = Version("0")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def header_block(data: bytes) -> bytes:
+    """METADATA up to the first blank line: its headers, without the body.
+
+    The body is the long description, often most of the file, and nothing here reads it;
+    feeding it through the email parser was most of the time spent on metadata in Pyodide
+    (4 to 6 ms a file). The parser ends the headers at the first empty line, so it reads
+    the same headers either way: the cut is never before the point where it stops.
+    """
+    match = _BLANK_LINE.search(data)
+    return data[:match.end()] if match else data
 
 
 def check_requirement(req: Requirement) -> Requirement:
@@ -49,7 +63,7 @@ def check_requirement(req: Requirement) -> Requirement:
 def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
     """Parse METADATA bytes. Raises :class:`MetadataError`."""
     try:
-        message = BytesParser(policy=compat32).parsebytes(data)
+        message = BytesParser(policy=compat32).parsebytes(header_block(data))
     except Exception as exc:  # the email parser raises assorted types on hostile input
         raise MetadataError(project, filename, f"unparseable ({exc})") from None
     name, version = message.get("Name"), message.get("Version")

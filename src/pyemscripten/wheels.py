@@ -47,6 +47,7 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
+from .metadata import header_block
 from .seams import Hasher
 
 __all__ = ["SCHEME_KEYS", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
@@ -501,7 +502,7 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
     if data is None:
         problems.add(MetadataError, "the .dist-info directory has no METADATA file")
         return None
-    raw, _unparsed = parse_email(data)
+    raw, _unparsed = parse_email(header_block(data))  # the headers: no long description
     name, version = raw.get("name"), raw.get("version")
     if not name or not version:
         problems.add(MetadataError, "METADATA has no Name or no Version")
