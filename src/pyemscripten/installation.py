@@ -37,11 +37,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from packaging.metadata import parse_email
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import InstallError, NotInstalledError, UninstallError
-from .metadata import header_block
+from .metadata import parse_headers
 from .wheels import UnpackedWheel
 
 __all__ = [
@@ -166,7 +165,7 @@ def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
 def _read_dist(path: str) -> InstalledDist:
     stem = os.path.basename(path)[: -len(".dist-info")]
     name, _, version = stem.rpartition("-")
-    raw = parse_email(header_block(_read(os.path.join(path, "METADATA")) or b""))[0]
+    raw = parse_headers(_read(os.path.join(path, "METADATA")) or b"")
     installer = _read(os.path.join(path, "INSTALLER"))
     return InstalledDist(
         name=canonicalize_name(raw.get("name") or name or stem),

@@ -13,6 +13,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from io import BytesIO
 
+from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -44,6 +45,11 @@ def header_block(data: bytes) -> bytes:
     """
     match = _BLANK_LINE.search(data)
     return data[:match.end()] if match else data
+
+
+def parse_headers(data: bytes) -> RawMetadata:
+    """packaging's reading of METADATA's header block (see :func:`header_block`)."""
+    return parse_email(header_block(data))[0]
 
 
 def check_requirement(req: Requirement) -> Requirement:

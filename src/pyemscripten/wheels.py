@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import compat32
 
-from packaging.metadata import Metadata, RawMetadata, parse_email
+from packaging.metadata import Metadata, RawMetadata
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -47,7 +47,7 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
-from .metadata import header_block
+from .metadata import parse_headers
 from .seams import Hasher
 
 __all__ = ["SCHEME_KEYS", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
@@ -502,7 +502,7 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
     if data is None:
         problems.add(MetadataError, "the .dist-info directory has no METADATA file")
         return None
-    raw, _unparsed = parse_email(header_block(data))  # the headers: no long description
+    raw = parse_headers(data)  # the headers: no long description
     name, version = raw.get("name"), raw.get("version")
     if not name or not version:
         problems.add(MetadataError, "METADATA has no Name or no Version")
