@@ -289,7 +289,7 @@ class WheelTasks:
 
     async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
         s = self.s
-        assert s.transport is not None
+        assert s.transport is not None and s.hasher is not None  # a resolved session
         if guess:
             async with self._turns:
                 await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
@@ -305,8 +305,7 @@ class WheelTasks:
                 self._turns.notify_all()
         self._emit(file.url, "downloading", name, len(body), len(body))
         self._emit(file.url, "unpacking", name)
-        wheel = await open_wheel_async(file.filename, body, s.hasher or Hasher(), expected_name=name,
-                                       expected_version=version)
+        wheel = await open_wheel_async(file.filename, body, s.hasher, expected_name=name, expected_version=version)
         return with_origin(wheel, file)
 
 

@@ -370,11 +370,6 @@ class Transaction:
                 self._backup(final)
                 self._place(staged, final)
 
-    def _stage(self, data: bytes, mode: int) -> str:
-        path = self._scratch()
-        self._ops.write(path, data, mode)
-        return path
-
     def _backup(self, path: str) -> None:
         backup = self._scratch()
         self._journal.append(("backup", path, backup))
