@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["WheelBytes", "make_wheel", "wheel_filename", "dist_name", "read_metadata",
+__all__ = ["WheelBytes", "make_wheel", "wheel_filename", "dist_name", "read_metadata", "with_bytes_set",
            "record_hash"]
 
 # Fixed timestamp: the same arguments give byte-identical wheels (stable hashes in tests).
@@ -88,6 +88,14 @@ def wheel_filename(name: str, version: str, tag: str = "py3-none-any",
         parts.append(build)
     parts.append(tag)
     return "-".join(parts) + ".whl"
+
+
+def with_bytes_set(data: bytes, changes: Iterable[tuple[int, int]]) -> bytes:
+    """``data`` with each ``(offset, value)`` of ``changes`` written over it (fuzzing)."""
+    out = bytearray(data)
+    for offset, value in changes:
+        out[offset] = value
+    return bytes(out)
 
 
 def record_hash(data: bytes, algorithm: str = "sha256") -> str:

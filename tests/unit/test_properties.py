@@ -52,7 +52,7 @@ from pyemscripten.resolution import root_dependencies
 from pyemscripten.seams import ByteProgress, Response, Transport
 from pyemscripten.target import Target
 from pyemscripten.wheels import WheelName, parse_wheel_name
-from tests.support.wheels import make_wheel
+from tests.support.wheels import make_wheel, with_bytes_set
 from tests.unit.test_dylink import leb
 from tests.unit.test_libraries import MemoryFS
 
@@ -336,11 +336,8 @@ VALID_WHEEL = bytes(make_wheel("demo", "1.0", {"demo/__init__.py": b"X = 1\n", "
 @given(st.lists(st.tuples(st.integers(0, len(VALID_WHEEL) - 1), st.integers(0, 255)), min_size=1, max_size=6))
 def test_metadata_from_a_corrupted_wheel(flips: list[tuple[int, int]]) -> None:
     # The resolver reads METADATA straight out of a wheel when the index has no .metadata file.
-    data = bytearray(VALID_WHEEL)
-    for offset, value in flips:
-        data[offset] = value
     try:
-        _usable(metadata_from_wheel(bytes(data), "demo", "demo-1.0-py3-none-any.whl"))
+        _usable(metadata_from_wheel(with_bytes_set(VALID_WHEEL, flips), "demo", "demo-1.0-py3-none-any.whl"))
     except MetadataError:
         pass
 

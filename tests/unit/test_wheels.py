@@ -25,7 +25,7 @@ import hashlib
 
 from pyemscripten.seams import Hasher
 from pyemscripten.wheels import check_wheel, open_wheel, open_wheel_async, parse_wheel_name, read_wheel
-from tests.support.wheels import make_wheel, record_hash
+from tests.support.wheels import make_wheel, record_hash, with_bytes_set
 
 PKG = {"demo_pkg/__init__.py": b"X = 1\n"}
 
@@ -225,11 +225,8 @@ VALID = bytes(make_wheel("demo", "1.0", {**PKG, "demo_pkg/data.bin": bytes(range
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8))
 def test_open_wheel_on_corrupted_wheels(flips: list[tuple[int, int]]) -> None:
-    data = bytearray(VALID)
-    for offset, value in flips:
-        data[offset] = value
     try:
-        open_wheel("demo-1.0-py3-none-any.whl", bytes(data))
+        open_wheel("demo-1.0-py3-none-any.whl", with_bytes_set(VALID, flips))
     except PyemscriptenError:
         pass
 
