@@ -19,9 +19,11 @@ from pyemscripten.browser import FetchTransport as _FetchTransport
 from pyemscripten.browser_loader import PyodideLibraryLoader as _Loader
 
 class _Timed(_FetchTransport):
-    async def get(self, url, headers=None, on_progress=None):
+    async def get(self, url, headers=None, on_progress=None, on_data=None):
         start = time.perf_counter()
-        response = await super().get(url, headers, on_progress)
+        # on_data only when given: benchmarks/ab.py may run an older transport without it.
+        more = {"on_data": on_data} if on_data else {}
+        response = await super().get(url, headers, on_progress, **more)
         _requests.append((url, start - _T0, time.perf_counter() - _T0, len(response.body)))
         return response
 

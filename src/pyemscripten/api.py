@@ -38,7 +38,7 @@ from .progress import Listener, ProgressEvent, TextReporter, emit_all
 from .resolution import Candidate, InstalledDist, KnownData, Resolution, ResolvedDist, ResolveOptions, resolve
 from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
-from .wheels import UnpackedWheel, open_wheel_async
+from .wheels import MemberStream, UnpackedWheel, open_wheel_async
 
 
 @dataclass
@@ -294,10 +294,11 @@ class WheelTasks:
             async with self._turns:
                 await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
         self._running += 1
+        streamed = MemberStream(s.hasher)  # members inflate and hash while the rest downloads
         try:
             body = await fetch_wheel(s.transport, WheelRequest(name, file), retry=s.retry,
                                      allow_unhashed=self.allow_unhashed, prefetched=self.prefetched, cache=s.cache,
-                                     hasher=s.hasher,
+                                     hasher=s.hasher, on_data=streamed.feed,
                                      on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done, total))
         finally:
             self._running -= 1
@@ -305,7 +306,8 @@ class WheelTasks:
                 self._turns.notify_all()
         self._emit(file.url, "downloading", name, len(body), len(body))
         self._emit(file.url, "unpacking", name)
-        wheel = await open_wheel_async(file.filename, body, s.hasher, expected_name=name, expected_version=version)
+        wheel = await open_wheel_async(file.filename, body, s.hasher, expected_name=name, expected_version=version,
+                                       streamed=streamed)
         return with_origin(wheel, file)
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from .credentials import OriginCredentials
 from .errors import NetworkError
-from .seams import ByteProgress, Hasher, Response, Transport, WheelCache
+from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
 
 # One JS function does the whole request: headers, timeout, streaming with progress, and
 # returns the body as a Uint8Array. Crossing into Python once per response (not per chunk)
 # keeps large downloads cheap.
 _FETCH_JS = r"""
-(async (url, headers, timeoutMs, onProgress) => {
+(async (url, headers, timeoutMs, onProgress, onData) => {
   const controller = new AbortController();
   // The timeout bounds each wait - for the answer, then for each chunk of a streamed body -
   // not the whole transfer: a big wheel on a slow but live connection completes. One timer
@@ -43,13 +43,20 @@ _FETCH_JS = r"""
     const total = Number(response.headers.get("content-length")) || null;
     let body;
     try {
-      if (onProgress && response.body) {
+      if ((onProgress || onData) && response.body) {
         const reader = response.body.getReader();
         // Each chunk is copied into one buffer (sized by Content-Length when given) as it
         // arrives, instead of keeping every chunk alive until the end.
         body = new Uint8Array(total || 65536);
         let done = 0;
         let lastReport = 0;
+        // Progress and the new pieces go out every 256 kB, not per chunk: each call is a
+        // trip into Python.
+        const report = () => {
+          if (onData && done > lastReport) onData(body.subarray(lastReport, done), lastReport);
+          if (onProgress) onProgress(done, total);
+          lastReport = done;
+        };
         for (;;) {
           const { done: finished, value } = await reader.read();
           if (finished) break;
@@ -61,10 +68,10 @@ _FETCH_JS = r"""
           }
           body.set(value, done);
           done += value.length;
-          if (done - lastReport > 262144 || done === total) { lastReport = done; onProgress(done, total); }
+          if (done - lastReport > 262144 || done === total) report();
         }
+        if (lastReport !== done) report();
         if (done !== body.length) body = body.slice(0, done);
-        if (lastReport !== done) onProgress(done, total);
       } else {
         body = new Uint8Array(await response.arrayBuffer());
       }
@@ -98,6 +105,7 @@ class FetchTransport(Transport):
         url: str,
         headers: Mapping[str, str] | None = None,
         on_progress: ByteProgress | None = None,
+        on_data: BodyPieces | None = None,
     ) -> Response:
         from pyodide.code import run_js
         from pyodide.ffi import create_proxy, to_js
@@ -105,12 +113,16 @@ class FetchTransport(Transport):
         if self._fetch is None:
             self._fetch = run_js(_FETCH_JS)
         url, headers = self._credentials.prepare(url, headers)
-        callback = create_proxy(on_progress) if on_progress else None
+        callbacks = [
+            create_proxy(on_progress) if on_progress else None,
+            create_proxy(lambda piece, offset: on_data(int(offset), piece.to_bytes())) if on_data else None,
+        ]
         try:
-            result = await self._fetch(url, to_js(list((headers or {}).items())), int(self.timeout * 1000), callback)
+            result = await self._fetch(url, to_js(list((headers or {}).items())), int(self.timeout * 1000), *callbacks)
         finally:
-            if callback is not None:
-                callback.destroy()
+            for callback in callbacks:
+                if callback is not None:
+                    callback.destroy()
         if result.error is not None:
             raise NetworkError(url, str(result.error))
         response_headers = {str(k).lower(): str(v) for k, v in result.headers.to_py()}

@@ -17,7 +17,7 @@ from typing import TypeVar
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
 from .index_pages import IndexFile
-from .seams import Hasher, Transport, WheelCache
+from .seams import BodyPieces, Hasher, Transport, WheelCache
 
 # Strongest first; anything weaker than sha256 is not accepted as proof.
 ACCEPTED_HASHES = ("sha512", "sha384", "sha256")
@@ -71,6 +71,7 @@ async def fetch_wheel(
     prefetched: Mapping[str, bytes] | None = None,
     cache: WheelCache | None = None,
     on_bytes: Callable[[int, int | None], None] | None = None,
+    on_data: BodyPieces | None = None,
     sleep: Sleep = asyncio.sleep,
     hasher: Hasher | None = None,
 ) -> bytes:
@@ -78,7 +79,8 @@ async def fetch_wheel(
 
     A cached body is used only when the index gives its sha256 and the body matches it.
     A wheel with no usable hash is refused before it is fetched, unless ``allow_unhashed``.
-    ``hasher`` computes the sha256 (default: hashlib, here).
+    ``hasher`` computes the sha256 (default: hashlib, here). ``on_data`` sees the pieces of
+    a body coming from the network, before it is verified (see :class:`~.seams.Transport`).
     """
     hasher = hasher or Hasher()
     if not allow_unhashed and strongest_hash(request.file.hash_dict) is None:
@@ -97,7 +99,7 @@ async def fetch_wheel(
     from_network = body is None
     if body is None:
         response = await get_ok(transport, request.file.url, project=request.project, what="wheel",
-                                retry=retry, on_progress=on_bytes, sleep=sleep)
+                                retry=retry, on_progress=on_bytes, on_data=on_data, sleep=sleep)
         assert response is not None
         body = response.body
     verify(request, body, allow_unhashed, sha256=await _sha256_if_checked(hasher, request, body))

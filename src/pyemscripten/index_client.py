@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from .credentials import strip_credentials
 from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
-from .seams import ByteProgress, Response, Transport
+from .seams import BodyPieces, ByteProgress, Response, Transport
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
@@ -45,6 +45,7 @@ async def get_ok(
     headers: Mapping[str, str] | None = None,
     allow_missing: bool = False,
     on_progress: ByteProgress | None = None,
+    on_data: BodyPieces | None = None,
     sleep: Sleep = asyncio.sleep,
 ) -> Response | None:
     """GET ``url``, retrying transient failures. Returns None for 404/410 if ``allow_missing``.
@@ -56,7 +57,7 @@ async def get_ok(
     delay = retry.backoff
     for attempt in range(1, retry.attempts + 1):
         try:
-            response = await transport.get(url, headers, on_progress)
+            response = await transport.get(url, headers, on_progress, on_data)
         except NetworkError as exc:
             if attempt == retry.attempts:
                 raise NetworkError(shown, f"{exc.reason} (after {attempt} tries)", project) from None

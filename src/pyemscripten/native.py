@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from .credentials import OriginCredentials, same_origin
 from .errors import NetworkError
-from .seams import ByteProgress, Response, Transport
+from .seams import BodyPieces, ByteProgress, Response, Transport
 
 
 _SCHEMES = ("http", "https")
@@ -46,6 +46,7 @@ class UrllibTransport(Transport):
         url: str,
         headers: Mapping[str, str] | None = None,
         on_progress: ByteProgress | None = None,
+        on_data: BodyPieces | None = None,
     ) -> Response:
         url, prepared = self._credentials.prepare(url, headers)
         try:

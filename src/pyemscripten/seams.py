@@ -31,11 +31,18 @@ class Response:
 
 # Called with (bytes done, bytes total or None) while a body streams in.
 ByteProgress = Callable[[int, "int | None"], None]
+# Called with (offset, bytes) for each new piece of a body as it streams in, in order. An
+# offset of 0 after earlier pieces means the request started over (a retry).
+BodyPieces = Callable[[int, bytes], None]
 
 
 class Transport(ABC):
     """Fetches URLs. Implementations raise :class:`~pyemscripten.errors.NetworkError` when no
-    HTTP answer came (reset, refused, timeout); HTTP error statuses are returned, not raised."""
+    HTTP answer came (reset, refused, timeout); HTTP error statuses are returned, not raised.
+
+    ``on_data`` is a hint: a transport that streams may hand over the body's pieces as they
+    arrive; one that does not may ignore it. The :class:`Response` always holds the whole body.
+    """
 
     @abstractmethod
     async def get(
@@ -43,6 +50,7 @@ class Transport(ABC):
         url: str,
         headers: Mapping[str, str] | None = None,
         on_progress: ByteProgress | None = None,
+        on_data: BodyPieces | None = None,
     ) -> Response: ...
 
 

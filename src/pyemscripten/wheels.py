@@ -19,6 +19,7 @@ Rules enforced (the wheel spec, PEP 427/491, plus the install rules in platform.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import csv
@@ -33,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import compat32
+from typing import NamedTuple
 
 from packaging.metadata import Metadata, RawMetadata
 from packaging.tags import Tag
@@ -50,7 +52,7 @@ from .errors import (
 from .metadata import parse_headers
 from .seams import Hasher
 
-__all__ = ["SCHEME_KEYS", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
+__all__ = ["SCHEME_KEYS", "MemberStream", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
            "open_wheel_async", "parse_wheel_name", "read_wheel"]
 
 #: Where a file goes; ``purelib`` and ``platlib`` are both "the site-packages root".
@@ -177,12 +179,20 @@ async def open_wheel_async(
     *,
     expected_name: str | None = None,
     expected_version: str | Version | None = None,
+    streamed: MemberStream | None = None,
 ) -> UnpackedWheel:
-    """:func:`open_wheel`, with the RECORD's sha256s computed by ``hasher``."""
-    archive = read_wheel(filename, data, expected_name=expected_name, expected_version=expected_version)
+    """:func:`open_wheel`, with the RECORD's sha256s computed by ``hasher`` (and members
+    already inflated while ``data`` downloaded taken from ``streamed``, see :func:`read_wheel`)."""
+    archive = read_wheel(filename, data, expected_name=expected_name, expected_version=expected_version,
+                         streamed=streamed)
     hashable = archive.hashable()
-    digests = await hasher.sha256(list(hashable.values()))
-    return check_wheel(archive, dict(zip(hashable, digests, strict=True)))
+    known = await streamed.digests() if streamed is not None else {}
+    missing = await hasher.sha256([content for content in hashable.values() if id(content) not in known])
+    computed = iter(missing)
+    # Either hashed while streaming (that very object, so the same bytes) or just now.
+    sha256 = {path: known[id(content)] if id(content) in known else next(computed)
+              for path, content in hashable.items()}
+    return check_wheel(archive, sha256)
 
 
 @dataclass
@@ -206,10 +216,13 @@ def read_wheel(
     *,
     expected_name: str | None = None,
     expected_version: str | Version | None = None,
+    streamed: MemberStream | None = None,
 ) -> WheelArchive:
     """Inflate every member and check the file name and the paths (rule 1).
 
-    Raises as :func:`open_wheel` does for the problems found so far."""
+    ``streamed``: the :class:`MemberStream` ``data`` was fed to while it downloaded. A member
+    it inflated is used only where the central directory agrees with it exactly; the rest
+    are inflated here. Raises as :func:`open_wheel` does for the problems found so far."""
     wheel_name = parse_wheel_name(filename)
     problems = _Problems(filename)
     if expected_name is not None and canonicalize_name(expected_name) != wheel_name.name:
@@ -217,7 +230,7 @@ def read_wheel(
     if expected_version is not None and not _same_version(str(expected_version), wheel_name.version):
         problems.add(WheelError, f"expected version {expected_version}, the file is {wheel_name.version}")
 
-    members = _read_archive(filename, data, problems)
+    members = _read_archive(filename, data, problems, streamed.members if streamed else {})
     problems.raise_if_any(wheel_name.name)  # paths and bytes must be sound before reading on
     return WheelArchive(wheel_name, members, problems)
 
@@ -270,7 +283,8 @@ def _same_version(text: str, version: Version) -> bool:
 # --- rule 1: the archive and its paths ------------------------------------------------
 
 
-def _read_archive(filename: str, data: bytes, problems: _Problems) -> dict[str, bytes]:
+def _read_archive(filename: str, data: bytes, problems: _Problems,
+                  streamed: Mapping[int, _Streamed]) -> dict[str, bytes]:
     """Every file member's bytes by name; directories are dropped after their path check."""
     members: dict[str, bytes] = {}
     view = memoryview(data)
@@ -284,7 +298,7 @@ def _read_archive(filename: str, data: bytes, problems: _Problems) -> dict[str, 
                 if info.filename in members:
                     problems.add(WheelError, "the archive holds this path twice", info.filename)
                     continue
-                members[info.filename] = _member(archive, info, view)
+                members[info.filename] = _member(archive, info, view, streamed)
     # zipfile reports corrupt or hostile archives through all of these; each means "not a
     # usable zip", which is exactly what the caller needs to hear.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
@@ -296,14 +310,18 @@ def _read_archive(filename: str, data: bytes, problems: _Problems) -> dict[str, 
 
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
 _UNUSUAL_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encryption
+_DATA_DESCRIPTOR = 0x8  # the sizes follow the data instead of the header
 
 
-def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview) -> bytes:
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
+            streamed: Mapping[int, _Streamed]) -> bytes:
     """``archive.read(info)``, minus zipfile's per-member objects and seeks, which cost more
     than the decompression itself for the many small files of a wheel (Pyodide: ~1/3 of
     unpacking). Only the plain case takes the short way: a stored or deflated member whose
     local header, name, extent, size and CRC-32 check out exactly as zipfile checks them;
     anything else is handed to ``archive.read``, which returns or raises as it always has.
+    In the plain case, a member ``streamed`` inflated from exactly these bytes, the same way,
+    to the size and CRC-32 the central directory gives, is taken as it is.
     """
     start = info.header_offset + _LOCAL_HEADER.size
     if info.flag_bits & _UNUSUAL_FLAGS or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -322,6 +340,9 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview) -
             or bytes(data[start:start + name_length]).decode(encoding, "replace") != info.orig_filename
             or end > len(data) or (limit is not None and end > limit)):
         return archive.read(info)
+    early = streamed.get(info.header_offset)
+    if early is not None and early[:5] == (begin, end, info.compress_type, info.CRC, info.file_size):
+        return early.content
     if info.compress_type == zipfile.ZIP_STORED:
         content = bytes(data[begin:end])
     else:
@@ -333,6 +354,112 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview) -
     if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
         return archive.read(info)
     return content
+
+
+
+class _Streamed(NamedTuple):
+    begin: int  # where the member's compressed bytes start in the body
+    end: int
+    method: int
+    crc: int  # computed from ``content``
+    size: int
+    content: bytes
+
+
+class MemberStream:
+    """Inflates a wheel's members while its body is still downloading.
+
+    Feed it the body's pieces in order (:meth:`feed`, the transport's ``on_data``). A zip
+    lists its members front to back, each behind a local header; every member whose header
+    gives its sizes (no data descriptor), stored or deflated and not encrypted, is inflated
+    the moment its last byte is in, bounded by its declared size. So when the last byte of
+    a large wheel arrives, little is left to inflate. Nothing here is trusted:
+    :func:`read_wheel` takes a member only if the central directory, read from the whole
+    verified body, agrees on its place, method, size and CRC-32 (see ``_member``).
+
+    With a ``hasher``, the sha256s RECORD needs are started too, one batch per piece, so
+    they are ready (or nearly) when the body is; see :meth:`digests`.
+
+    It never raises. At anything unexpected (an unusual member, the central directory, a
+    gap in the pieces) it stops, and whatever is left is inflated at the end as before.
+    """
+
+    def __init__(self, hasher: Hasher | None = None) -> None:
+        self.hasher = hasher
+        self.members: dict[int, _Streamed] = {}  # by the offset of the member's local header
+        self._pending = bytearray()  # body bytes from ``_base`` on, not yet a whole member
+        self._base = 0
+        self._received = 0
+        self._stopped = False
+        self._fresh: list[bytes] = []  # inflated by the current piece, not yet hashing
+        self._hashing: list[tuple[list[bytes], asyncio.Future[list[bytes]]]] = []
+
+    def feed(self, offset: int, piece: bytes) -> None:
+        """The body's bytes ``piece`` starting at ``offset``. Offset 0 after other pieces
+        means the request started over (a retry): everything so far is dropped."""
+        if offset == 0 and self._received:
+            self._drop_hashing()
+            self.__init__(self.hasher)  # type: ignore[misc]
+        if self._stopped or offset != self._received:
+            self._stopped = True
+            return
+        self._received += len(piece)
+        self._pending += piece
+        try:
+            self._inflate_whole_members()
+        except Exception:  # noqa: BLE001 - hostile bytes: leave them to read_wheel's checks
+            self._stopped = True
+        if self._stopped:
+            self._pending = bytearray()  # the rest is read from the whole body at the end
+        fresh, self._fresh = self._fresh, []
+        if fresh and self.hasher is not None:
+            self._hashing.append((fresh, asyncio.ensure_future(self.hasher.sha256(fresh))))
+
+    async def digests(self) -> dict[int, bytes]:
+        """The sha256 of each member hashed so far, by ``id`` of its content (the very
+        object :func:`read_wheel` takes). A batch that failed is left out."""
+        known: dict[int, bytes] = {}
+        for contents, future in self._hashing:
+            try:
+                digests = await future
+            except Exception:  # noqa: BLE001 - hashed again at the end
+                continue
+            known.update(zip(map(id, contents), digests, strict=True))
+        return known
+
+    def _drop_hashing(self) -> None:
+        for _, future in self._hashing:
+            future.cancel()
+
+    def _inflate_whole_members(self) -> None:
+        pending = self._pending
+        while len(pending) >= _LOCAL_HEADER.size and not self._stopped:
+            (signature, _, _, flags, method, _, _, _, compressed, size,
+             name_length, extra_length) = _LOCAL_HEADER.unpack_from(pending)
+            if (signature != zipfile.stringFileHeader or flags & (_UNUSUAL_FLAGS | _DATA_DESCRIPTOR)
+                    or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+                    or 0xFFFFFFFF in (compressed, size)):  # the central directory, or ZIP64
+                self._stopped = True
+                return
+            begin = _LOCAL_HEADER.size + name_length + extra_length
+            end = begin + compressed
+            if len(pending) < end:
+                return
+            with memoryview(pending) as view:
+                if method == zipfile.ZIP_STORED:
+                    content = bytes(view[begin:end])
+                else:
+                    inflater = zlib.decompressobj(-15)
+                    content = inflater.decompress(view[begin:end], size + 1)
+                    if not inflater.eof:
+                        self._stopped = True
+                        return
+            base = self._base
+            if len(content) == size:
+                self.members[base] = _Streamed(base + begin, base + end, method, zlib.crc32(content), size, content)
+                self._fresh.append(content)
+            del pending[:end]
+            self._base = base + end
 
 
 def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:

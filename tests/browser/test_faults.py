@@ -13,6 +13,7 @@ must hold (the package, file or URL, and the reason), and how often the server w
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -349,22 +350,29 @@ def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSessio
 
 
 class _Trickle(BaseHTTPRequestHandler):
-    """/steady: 6 chunks 0.25 s apart (slow but alive); /stall: one chunk, then 1.5 s of nothing."""
+    """/steady: 6 chunks 0.25 s apart (slow but alive); /stall: one chunk, then 1.5 s of
+    nothing; /wheel: :attr:`wheel` in 4 parts 0.1 s apart."""
 
     protocol_version = "HTTP/1.0"
+    wheel = b""
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
     def do_GET(self) -> None:
-        chunk = b"x" * 1000
-        pauses = {"/steady": [0.25] * 5, "/stall": [1.5]}[self.path]
+        if self.path == "/wheel":
+            step = -(-len(self.wheel) // 4)
+            chunks = [self.wheel[i:i + step] for i in range(0, len(self.wheel), step)]
+            pauses = [0.1] * (len(chunks) - 1)
+        else:
+            pauses = {"/steady": [0.25] * 5, "/stall": [1.5]}[self.path]
+            chunks = [b"x" * 1000] * (len(pauses) + 1)
         self.send_response(200)
         self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Content-Length", str(len(chunk) * (len(pauses) + 1)))
+        self.send_header("Content-Length", str(sum(map(len, chunks))))
         self.end_headers()
         try:
-            for pause in [0.0, *pauses]:
+            for pause, chunk in zip([0.0, *pauses], chunks):
                 time.sleep(pause)
                 self.wfile.write(chunk)
                 self.wfile.flush()
@@ -387,6 +395,32 @@ def test_timeout_bounds_each_wait_not_the_whole_download(page: PyodideSession, t
     assert page.run(fetch, url=trickle + "/steady") == 6000  # 1.25 s in all, never 0.6 s idle
     err = page.run_expect_error(fetch, url=trickle + "/stall")
     assert err["type"] == "NetworkError" and "timed out after 600 ms" in err["message"]
+
+
+def test_a_large_wheel_streams_into_member_stream_in_order(page: PyodideSession, trickle: str) -> None:
+    # The real JS -> Python path of on_data: pieces in order, contiguous, the whole body in
+    # the end, and every member of a 2 MB wheel (arriving in 4 parts) inflated before the
+    # request returned, and taken by read_wheel as it is.
+    files = {f"streamed/part{i}.bin": random.Random(i).randbytes(200_000) for i in range(10)}
+    wheel = make_wheel("streamed", "1.0", files)
+    _Trickle.wheel = bytes(wheel)
+    result = page.run("""
+from pyemscripten.wheels import MemberStream, read_wheel
+stream, pieces = MemberStream(), []
+def on_data(offset, piece):
+    pieces.append((offset, len(piece)))
+    stream.feed(offset, piece)
+r = await FetchTransport(timeout=10).get(url, None, None, on_data)
+inflated = len(stream.members)
+archive = read_wheel(filename, r.body, streamed=stream)
+{"pieces": pieces, "size": len(r.body), "inflated": inflated, "members": len(archive.members),
+ "taken": sum(any(c is m.content for m in stream.members.values()) for c in archive.members.values())}
+""", url=f"{trickle}/wheel", filename=wheel.filename)
+    offsets = [offset for offset, _ in result["pieces"]]
+    assert len(offsets) > 1 and offsets[0] == 0
+    assert all(o + n == nxt for (o, n), nxt in zip(result["pieces"], offsets[1:]))
+    assert sum(n for _, n in result["pieces"]) == result["size"] == len(bytes(wheel))
+    assert result["inflated"] == result["members"] == result["taken"] == len(files) + 3  # + METADATA, WHEEL, RECORD
 
 
 # --- upgrades are atomic -------------------------------------------------------------------

@@ -27,6 +27,8 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from pyemscripten.seams import Hasher
+
 __all__ = ["WheelBytes", "make_wheel", "wheel_filename", "dist_name", "read_metadata", "with_bytes_set",
            "record_hash"]
 
@@ -285,3 +287,14 @@ def _csv_field(value: str) -> str:
     if any(c in value for c in ',"\n'):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+class CountingHasher(Hasher):
+    """hashlib's sha256, keeping every blob it was asked to hash (``seen``)."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    async def sha256(self, blobs):  # type: ignore[no-untyped-def]
+        self.seen.extend(blobs)
+        return await super().sha256(blobs)

@@ -16,7 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from pyemscripten.errors import NetworkError
-from pyemscripten.seams import ByteProgress, Response, Transport
+from pyemscripten.seams import BodyPieces, ByteProgress, Response, Transport
 
 BASE = "https://index.test/simple/"
 
@@ -84,7 +84,11 @@ class FakeIndex(Transport):
         """Answer ``url`` with these outcomes first (an int status, or "reset")."""
         self.failures[url] = list(outcomes)
 
-    async def get(self, url: str, headers: Mapping[str, str] | None = None, on_progress: ByteProgress | None = None) -> Response:
+    # Bodies are handed to ``on_data`` in pieces of this size, as a streaming transport does.
+    piece_size = 1000
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None, on_progress: ByteProgress | None = None,
+                  on_data: BodyPieces | None = None) -> Response:
         self.requests.append(url)
         queued = self.failures.get(url)
         if queued:
@@ -93,5 +97,8 @@ class FakeIndex(Transport):
                 raise NetworkError(url, "connection reset")
             return Response(url, int(outcome), b"error", {})
         if url in self.routes:
-            return self.routes[url]
+            response = self.routes[url]
+            for start in range(0, len(response.body), self.piece_size) if on_data else ():
+                on_data(start, response.body[start:start + self.piece_size])
+            return response
         return Response(url, 404, b"not found", {})

@@ -49,7 +49,7 @@ from pyemscripten.locks import load_lock
 from pyemscripten.metadata import DistMetadata, metadata_from_wheel, parse_metadata
 from pyemscripten.candidates import Dependency, Finder, KnownData, ResolveOptions
 from pyemscripten.resolution import root_dependencies
-from pyemscripten.seams import ByteProgress, Response, Transport
+from pyemscripten.seams import BodyPieces, ByteProgress, Response, Transport
 from pyemscripten.target import Target
 from pyemscripten.wheels import WheelName, parse_wheel_name
 from tests.support.wheels import make_wheel, with_bytes_set
@@ -214,7 +214,7 @@ class OneAnswer(Transport):
         self.response = response
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None,
-                  on_progress: ByteProgress | None = None) -> Response:
+                  on_progress: ByteProgress | None = None, on_data: BodyPieces | None = None) -> Response:
         return Response(self.response.url, self.response.status, self.response.body, self.response.headers)
 
 

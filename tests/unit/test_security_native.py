@@ -35,7 +35,7 @@ from pyemscripten.index_pages import IndexFile, parse_html_page
 from pyemscripten.installation import Scheme, installed_distributions
 from pyemscripten.locks import load_lock
 from pyemscripten.native import UrllibTransport
-from pyemscripten.seams import ByteProgress, NoLibraryLoader, Response, Transport
+from pyemscripten.seams import BodyPieces, ByteProgress, NoLibraryLoader, Response, Transport
 from pyemscripten.target import Target
 from tests.support.auth_proxy import AuthProxy
 from tests.support.index_server import IndexServer
@@ -65,7 +65,7 @@ class Scripted(Transport):
         self.requests: list[tuple[str, dict[str, str]]] = []
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None,
-                  on_progress: ByteProgress | None = None) -> Response:
+                  on_progress: ByteProgress | None = None, on_data: BodyPieces | None = None) -> Response:
         self.requests.append((url, dict(headers or {})))
         queue = self.script.get(url)
         outcome = queue.pop(0) if queue and len(queue) > 1 else (queue[0] if queue else self.default)
@@ -272,7 +272,7 @@ class Indexes(Transport):
         self.routes[f"https://{index}.test/files/{wheel.filename}"] = bytes(wheel)  # type: ignore[attr-defined]
 
     async def get(self, url: str, headers: Mapping[str, str] | None = None,
-                  on_progress: ByteProgress | None = None) -> Response:
+                  on_progress: ByteProgress | None = None, on_data: BodyPieces | None = None) -> Response:
         self.requests.append(url)
         for index, projects in self.pages.items():
             prefix = f"https://{index}.test/simple/"

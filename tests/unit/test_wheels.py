@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -20,12 +22,14 @@ from pyemscripten.errors import (
     UnsafePathError,
     WheelError,
 )
-import asyncio
-import hashlib
-
-from pyemscripten.seams import Hasher
-from pyemscripten.wheels import check_wheel, open_wheel, open_wheel_async, parse_wheel_name, read_wheel
-from tests.support.wheels import make_wheel, record_hash, with_bytes_set
+from pyemscripten.wheels import (
+    check_wheel,
+    open_wheel,
+    open_wheel_async,
+    parse_wheel_name,
+    read_wheel,
+)
+from tests.support.wheels import CountingHasher, make_wheel, record_hash, with_bytes_set
 
 PKG = {"demo_pkg/__init__.py": b"X = 1\n"}
 
@@ -255,15 +259,6 @@ def test_data_dir_spelled_differently_and_a_stray_one() -> None:
 
 
 # --- digests computed elsewhere (the browser's WebCrypto) -----------------------------------
-
-
-class CountingHasher(Hasher):
-    def __init__(self) -> None:
-        self.seen: list[bytes] = []
-
-    async def sha256(self, blobs):  # type: ignore[no-untyped-def]
-        self.seen.extend(blobs)
-        return await super().sha256(blobs)
 
 
 def test_open_wheel_async_hashes_every_recorded_member_through_the_hasher() -> None:

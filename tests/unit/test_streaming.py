@@ -1,0 +1,163 @@
+"""Members inflated while a wheel downloads (wheels.MemberStream) and how read_wheel uses them."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyemscripten.errors import RecordError
+from pyemscripten.seams import Hasher
+from pyemscripten.wheels import (
+    MemberStream,
+    UnpackedWheel,
+    open_wheel,
+    open_wheel_async,
+    read_wheel,
+)
+from tests.support.wheels import CountingHasher, make_wheel
+
+FILES = {
+    "pkg/__init__.py": "from .core import answer\n",
+    "pkg/core.py": "def answer():\n    return 42\n" * 200,  # deflates well
+    "pkg/data.bin": bytes(range(256)) * 40,
+}
+
+
+def streamed(data: bytes, piece: int) -> MemberStream:
+    stream = MemberStream()
+    for start in range(0, len(data), piece):
+        stream.feed(start, data[start:start + piece])
+    return stream
+
+
+def test_members_inflate_as_their_last_byte_arrives() -> None:
+    wheel = make_wheel("pkg", files=FILES)
+    infos = zipfile.ZipFile(io.BytesIO(bytes(wheel))).infolist()
+    assert infos[0].filename == "pkg/__init__.py"
+    stream = MemberStream()
+    first_member_end = infos[1].header_offset
+    stream.feed(0, bytes(wheel)[:first_member_end - 1])
+    assert stream.members == {}
+    stream.feed(first_member_end - 1, bytes(wheel)[first_member_end - 1:first_member_end])
+    assert [m.content for m in stream.members.values()] == [FILES["pkg/__init__.py"].encode()]
+    stream.feed(first_member_end, bytes(wheel)[first_member_end:])
+    # Every member (the dist-info files too); the central directory stops it, not an error.
+    assert sorted(stream.members) == [info.header_offset for info in infos]
+
+
+@settings(max_examples=40, deadline=None)
+@given(piece=st.integers(min_value=1, max_value=5000))
+def test_read_wheel_takes_streamed_members_and_gives_the_same_archive(piece: int) -> None:
+    wheel = make_wheel("pkg", files=FILES)
+    data = bytes(wheel)
+    stream = streamed(data, piece)
+    archive = read_wheel(wheel.filename, data, streamed=stream)
+    assert archive.members == read_wheel(wheel.filename, data).members
+    early = {m.content for m in stream.members.values()}
+    # Taken as they are, not inflated again.
+    assert all(any(content is e for e in early) for content in archive.members.values())
+
+
+def test_a_member_the_central_directory_disagrees_with_is_read_from_the_body() -> None:
+    # The stream saw one body; the body read at the end differs in one member (same size,
+    # so every offset is the same): its CRC-32 in the central directory tells them apart.
+    before = make_wheel("pkg", files=FILES)
+    after = make_wheel("pkg", files={**FILES, "pkg/data.bin": bytes(reversed(range(256))) * 40})
+    assert len(bytes(before)) == len(bytes(after))
+    archive = read_wheel(after.filename, bytes(after), streamed=streamed(bytes(before), 700))
+    assert archive.members["pkg/data.bin"] == bytes(reversed(range(256))) * 40
+    assert archive.members == read_wheel(after.filename, bytes(after)).members
+
+
+def test_a_retry_starts_over() -> None:
+    data = bytes(make_wheel("pkg", files=FILES))
+    stream = MemberStream()
+    stream.feed(0, b"<html>503 Service Unavailable</html>")  # the failed attempt's body
+    for start in range(0, len(data), 999):
+        stream.feed(start, data[start:start + 999])
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def test_a_gap_garbage_or_a_data_descriptor_stops_it_without_raising() -> None:
+    data = bytes(make_wheel("pkg", files=FILES))
+    gap = MemberStream()
+    gap.feed(0, data[:10])
+    gap.feed(20, data[20:])
+    assert gap.members == {}
+
+    garbage = MemberStream()
+    garbage.feed(0, b"PK\x03\x04" + b"\xff" * 200)
+    garbage.feed(204, b"\x00" * 100)
+    assert garbage.members == {}
+
+    # zipfile writes a data descriptor (sizes after the data) when the output cannot seek.
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.out = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: bytes) -> int:  # type: ignore[override]
+            self.out += b
+            return len(b)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in FILES.items():
+            archive.writestr(name, text)
+    described = MemberStream()
+    described.feed(0, bytes(sink.out))
+    assert described.members == {}
+
+
+def test_a_bomb_inflates_no_further_than_its_declared_size() -> None:
+    # A member that claims 10 bytes but inflates to a megabyte is not taken.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb.txt", b"\0" * 1_000_000)
+    data = bytearray(out.getvalue())
+    data[22:26] = (10).to_bytes(4, "little")  # the local header's uncompressed size
+    stream = MemberStream()
+    stream.feed(0, bytes(data))
+    assert stream.members == {}
+
+
+@pytest.mark.parametrize("piece", [1, 333, 10**6])
+def test_members_hashed_while_streaming_are_not_hashed_again(piece: int) -> None:
+    wheel = make_wheel("pkg", files=FILES)
+    data = bytes(wheel)
+    hasher = CountingHasher()
+
+    async def download_then_open() -> UnpackedWheel:
+        stream = MemberStream(hasher)
+        for start in range(0, len(data), piece):  # as the transport would, inside the event loop
+            stream.feed(start, data[start:start + piece])
+            await asyncio.sleep(0)
+        return await open_wheel_async(wheel.filename, data, hasher, streamed=stream)
+
+    got = asyncio.run(download_then_open())
+    plain = open_wheel(wheel.filename, data)
+    assert (got.files, got.sha256) == (plain.files, plain.sha256)
+    hashed = [bytes(b) for b in hasher.seen]
+    recorded = [content for _, _, content in got.files]
+    # Every recorded file exactly once (RECORD itself may be hashed too while streaming).
+    assert all(hashed.count(content) == 1 for content in recorded)
+
+
+def test_a_tampered_member_is_caught_with_streamed_digests() -> None:
+    wheel = make_wheel("pkg", files=FILES, bad_record="pkg/core.py")
+    data = bytes(wheel)
+
+    async def download_then_open() -> UnpackedWheel:
+        stream = MemberStream(Hasher())
+        stream.feed(0, data)
+        return await open_wheel_async(wheel.filename, data, Hasher(), streamed=stream)
+
+    with pytest.raises(RecordError, match="pkg/core.py"):
+        asyncio.run(download_then_open())
