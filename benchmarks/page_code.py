@@ -47,7 +47,10 @@ def _timed_async(module, name):
             _spans.append(("open_wheel", start - _T0, time.perf_counter() - _T0))
     setattr(module, name, wrapper)
 
-if hasattr(_api, "open_wheel_async"):  # RECORD hashes through Session.hasher (WebCrypto)
+import pyemscripten.downloads as _downloads
+if hasattr(_downloads, "open_wheel_async"):  # WheelTasks lives in downloads.py
+    _timed_async(_downloads, "open_wheel_async")
+elif hasattr(_api, "open_wheel_async"):  # RECORD hashes through Session.hasher (WebCrypto)
     _timed_async(_api, "open_wheel_async")
 else:
     _timed(_api, "open_wheel")

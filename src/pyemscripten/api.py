@@ -3,7 +3,7 @@
 Each is a short pipeline over the stage modules: resolve, download and verify
 (concurrently; each wheel is validated, unpacked and staged as soon as its bytes are in;
 the wheels the resolver's crawl is likely to pick start downloading while it still
-resolves, see :class:`WheelTasks`), commit into site-packages in one transaction, then load
+resolves, see :class:`~.downloads.WheelTasks`), commit into site-packages in one transaction, then load
 shared libraries; if loading fails the transaction is rolled back, so a failure anywhere
 leaves site-packages as it was. Nothing is installed before the plan is known.
 
@@ -12,7 +12,6 @@ The browser seams are created here, at the edge, only when the caller passed non
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import importlib
 import json
@@ -28,17 +27,24 @@ from packaging.version import Version
 
 from . import installation, libraries
 from .distribution import DistributionEntry, parse_distribution_lock
-from .downloads import WheelRequest, fetch_wheel, gather_all
+from .downloads import WheelTasks, gather_all
 from .errors import LockError, PyemscriptenError, redact_url
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
 from .progress import Listener, ProgressEvent, TextReporter, emit_all
-from .resolution import Candidate, InstalledDist, KnownData, Resolution, ResolvedDist, ResolveOptions, resolve
+from .resolution import (
+    InstalledDist,
+    KnownData,
+    Resolution,
+    ResolvedDist,
+    ResolveOptions,
+    resolve,
+)
 from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
-from .wheels import MemberStream, UnpackedWheel, open_wheel_async
+from .wheels import UnpackedWheel
 
 
 @dataclass
@@ -188,7 +194,7 @@ async def install(
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
                                  keep_going=keep_going)
         data = KnownData()
-        wheels = WheelTasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run)
+        wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run)
         if s.cache is not None and not dry_run:
             s.cache.prepare()
         s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
@@ -222,93 +228,11 @@ def _plan_line(resolution: Resolution) -> str:
     return f"Resolved: {names}" + (f" ({size / 1e6:.1f} MB to fetch)" if size else "")
 
 
-class WheelTasks:
-    """Fetch, verify and unpack each wheel once, by URL; some start before resolution ends.
-
-    While resolving, :meth:`guess` starts the wheel of each candidate the crawl follows:
-    the newest version that fits, which the resolver nearly always keeps. Its download and
-    unpacking then overlap resolution's round trips instead of following them. A guess is
-    only bytes fetched early: the resolver never sees it, every body is verified against its
-    hash as usual, and guesses the plan does not use are cancelled. Their progress events
-    are held back until the plan adopts them, so listeners only hear of planned wheels.
-    At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
-    requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
-    """
-
-    GUESSES_AT_ONCE = 4
-
-    def __init__(self, s: Session, prefetched: Mapping[str, bytes] | None = None,
-                 allow_unhashed: bool = False, guessing: bool = False) -> None:
-        self.s = s
-        self.prefetched = prefetched
-        self.allow_unhashed = allow_unhashed
-        self._guessing = guessing
-        self._tasks: dict[str, asyncio.Future[UnpackedWheel]] = {}
-        self._adopted: set[str] = set()
-        self._held: dict[str, list[tuple[Any, ...]]] = {}
-        self._running = 0
-        self._turns = asyncio.Condition()
-
-    def guess(self, candidate: Candidate) -> None:
-        file = candidate.file
-        # Without a PEP 658 file the crawl fetches the wheel itself (kept in ``prefetched``).
-        if not self._guessing or file is None or file.core_metadata is None or file.url in self._tasks:
-            return
-        self._held[file.url] = []
-        self._tasks[file.url] = asyncio.ensure_future(
-            self._fetch_and_open(candidate.name, str(candidate.version), file, guess=True))
-
-    async def get(self, dist: ResolvedDist) -> UnpackedWheel:
-        """The planned wheel of ``dist``, from its guess or fetched now."""
-        assert dist.file is not None
-        url = dist.file.url
-        if url not in self._tasks:
-            self._tasks[url] = asyncio.ensure_future(self._fetch_and_open(dist.name, str(dist.version), dist.file))
-        self._adopted.add(url)
-        for event in self._held.pop(url, []):
-            self.s.emit(*event)
-        return await self._tasks[url]
-
-    async def resolved(self) -> None:
-        """Resolution is over: guesses no longer wait for a turn."""
-        self._guessing = False
-        async with self._turns:
-            self._turns.notify_all()
-
-    async def cancel_unused(self) -> None:
-        unused = [t for url, t in self._tasks.items() if url not in self._adopted]
-        for task in unused:
-            task.cancel()
-        await asyncio.gather(*unused, return_exceptions=True)
-
-    def _emit(self, url: str, *event: Any) -> None:
-        if url in self._held and url not in self._adopted:
-            self._held[url].append(event)
-        else:
-            self.s.emit(*event)
-
-    async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
-        s = self.s
-        assert s.transport is not None and s.hasher is not None  # a resolved session
-        if guess:
-            async with self._turns:
-                await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
-        self._running += 1
-        streamed = MemberStream(s.hasher)  # members inflate and hash while the rest downloads
-        try:
-            body = await fetch_wheel(s.transport, WheelRequest(name, file), retry=s.retry,
-                                     allow_unhashed=self.allow_unhashed, prefetched=self.prefetched, cache=s.cache,
-                                     hasher=s.hasher, on_data=streamed.feed,
-                                     on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done, total))
-        finally:
-            self._running -= 1
-            async with self._turns:
-                self._turns.notify_all()
-        self._emit(file.url, "downloading", name, len(body), len(body))
-        self._emit(file.url, "unpacking", name)
-        wheel = await open_wheel_async(file.filename, body, s.hasher, expected_name=name, expected_version=version,
-                                       streamed=streamed)
-        return with_origin(wheel, file)
+def _wheel_tasks(s: Session, prefetched: Mapping[str, bytes] | None, allow_unhashed: bool,
+                 guessing: bool = False) -> WheelTasks:
+    assert s.transport is not None and s.hasher is not None  # a resolved session
+    return WheelTasks(s.transport, retry=s.retry, hasher=s.hasher, cache=s.cache, emit=s.emit,
+                      prefetched=prefetched, allow_unhashed=allow_unhashed, guessing=guessing)
 
 
 async def install_resolved(
@@ -330,13 +254,14 @@ async def install_resolved(
     )
     for warning in warnings:
         s.emit("warning", message=warning)
-    wheels = wheels or WheelTasks(s, prefetched, allow_unhashed)
+    wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed)
     await wheels.resolved()
     requested = {d.name for d in todo if d.requested}
     staging = installation.Staging(s.scheme, requested=requested)
 
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
-        wheel = await wheels.get(dist)
+        assert dist.file is not None
+        wheel = with_origin(await wheels.get(dist), dist.file)
         staging.add(wheel)  # its files are written while other wheels still download
         return wheel
 

@@ -2,8 +2,9 @@
 
 Each wheel's bytes are checked against the size and the strongest hash the index (or lock)
 gave before anything else looks at them. md5 and sha1 do not count as hashes. A file with
-no usable hash is refused unless the caller allows unhashed files. A verified body may be
-handed straight to a consumer (unpacking) while other downloads are still in flight.
+no usable hash is refused unless the caller allows unhashed files. :class:`WheelTasks`
+fetches, verifies and validates (:mod:`.wheels`) each wheel as soon as it can, some while
+resolution still runs, so that unpacking overlaps the other downloads.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
 from .index_pages import IndexFile
 from .seams import BodyPieces, Hasher, Transport, WheelCache
+from .wheels import MemberStream, UnpackedWheel, open_wheel_async
+
+if TYPE_CHECKING:
+    from .candidates import Candidate
+    from .resolution import ResolvedDist
 
 # Strongest first; anything weaker than sha256 is not accepted as proof.
 ACCEPTED_HASHES = ("sha512", "sha384", "sha256")
@@ -126,3 +132,95 @@ async def gather_all(jobs: Sequence[Awaitable[T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+class WheelTasks:
+    """Fetch, verify and unpack each wheel once, by URL; some start before resolution ends.
+
+    While resolving, :meth:`guess` starts the wheel of each candidate the crawl follows:
+    the newest version that fits, which the resolver nearly always keeps. Its download and
+    unpacking then overlap resolution's round trips instead of following them. A guess is
+    only bytes fetched early: the resolver never sees it, every body is verified against its
+    hash as usual, and guesses the plan does not use are cancelled. Their progress events
+    are held back until the plan adopts them, so listeners only hear of planned wheels.
+    At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
+    requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
+    """
+
+    GUESSES_AT_ONCE = 4
+
+    def __init__(self, transport: Transport, *, retry: RetryPolicy, hasher: Hasher,
+                 cache: WheelCache | None = None, emit: Callable[..., None] = lambda *event: None,
+                 prefetched: Mapping[str, bytes] | None = None, allow_unhashed: bool = False,
+                 guessing: bool = False) -> None:
+        self.transport = transport
+        self.retry = retry
+        self.hasher = hasher
+        self.cache = cache
+        self.emit = emit  # (stage, package, done, total): progress, for planned wheels only
+        self.prefetched = prefetched
+        self.allow_unhashed = allow_unhashed
+        self._guessing = guessing
+        self._tasks: dict[str, asyncio.Future[UnpackedWheel]] = {}
+        self._adopted: set[str] = set()
+        self._held: dict[str, list[tuple[Any, ...]]] = {}
+        self._running = 0
+        self._turns = asyncio.Condition()
+
+    def guess(self, candidate: Candidate) -> None:
+        file = candidate.file
+        # Without a PEP 658 file the crawl fetches the wheel itself (kept in ``prefetched``).
+        if not self._guessing or file is None or file.core_metadata is None or file.url in self._tasks:
+            return
+        self._held[file.url] = []
+        self._tasks[file.url] = asyncio.ensure_future(
+            self._fetch_and_open(candidate.name, str(candidate.version), file, guess=True))
+
+    async def get(self, dist: ResolvedDist) -> UnpackedWheel:
+        """The planned wheel of ``dist`` (verified and validated), from its guess or fetched now."""
+        assert dist.file is not None
+        url = dist.file.url
+        if url not in self._tasks:
+            self._tasks[url] = asyncio.ensure_future(self._fetch_and_open(dist.name, str(dist.version), dist.file))
+        self._adopted.add(url)
+        for event in self._held.pop(url, []):
+            self.emit(*event)
+        return await self._tasks[url]
+
+    async def resolved(self) -> None:
+        """Resolution is over: guesses no longer wait for a turn."""
+        self._guessing = False
+        async with self._turns:
+            self._turns.notify_all()
+
+    async def cancel_unused(self) -> None:
+        unused = [t for url, t in self._tasks.items() if url not in self._adopted]
+        for task in unused:
+            task.cancel()
+        await asyncio.gather(*unused, return_exceptions=True)
+
+    def _emit(self, url: str, *event: Any) -> None:
+        if url in self._held and url not in self._adopted:
+            self._held[url].append(event)
+        else:
+            self.emit(*event)
+
+    async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
+        if guess:
+            async with self._turns:
+                await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
+        self._running += 1
+        streamed = MemberStream(self.hasher)  # members inflate and hash while the rest downloads
+        try:
+            body = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
+                                     allow_unhashed=self.allow_unhashed, prefetched=self.prefetched, cache=self.cache,
+                                     hasher=self.hasher, on_data=streamed.feed,
+                                     on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done, total))
+        finally:
+            self._running -= 1
+            async with self._turns:
+                self._turns.notify_all()
+        self._emit(file.url, "downloading", name, len(body), len(body))
+        self._emit(file.url, "unpacking", name)
+        return await open_wheel_async(file.filename, body, self.hasher, expected_name=name, expected_version=version,
+                                      streamed=streamed)
