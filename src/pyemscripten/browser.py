@@ -68,7 +68,10 @@ _FETCH_JS = r"""
           }
           body.set(value, done);
           done += value.length;
-          if (done - lastReport > 262144 || done === total) report();
+          if (done - lastReport > 262144 || done === total) {
+            report();
+            last = performance.now();  // time spent in Python on the pieces is not idle time
+          }
         }
         if (lastReport !== done) report();
         if (done !== body.length) body = body.slice(0, done);

@@ -212,15 +212,19 @@ class WheelTasks:
         self._running += 1
         streamed = MemberStream(self.hasher)  # members inflate and hash while the rest downloads
         try:
-            body = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
-                                     allow_unhashed=self.allow_unhashed, prefetched=self.prefetched, cache=self.cache,
-                                     hasher=self.hasher, on_data=streamed.feed,
-                                     on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done, total))
+            try:
+                body = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
+                                         allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
+                                         cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
+                                         on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done,
+                                                                                 total))
+            finally:
+                self._running -= 1
+                async with self._turns:
+                    self._turns.notify_all()
+            self._emit(file.url, "downloading", name, len(body), len(body))
+            self._emit(file.url, "unpacking", name)
+            return await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
+                                          expected_version=version, streamed=streamed)
         finally:
-            self._running -= 1
-            async with self._turns:
-                self._turns.notify_all()
-        self._emit(file.url, "downloading", name, len(body), len(body))
-        self._emit(file.url, "unpacking", name)
-        return await open_wheel_async(file.filename, body, self.hasher, expected_name=name, expected_version=version,
-                                      streamed=streamed)
+            streamed.close()  # a failed or cancelled download leaves no hashing behind

@@ -56,6 +56,8 @@ async def get_ok(
     shown = strip_credentials(url)
     delay = retry.backoff
     for attempt in range(1, retry.attempts + 1):
+        if on_data is not None:
+            on_data(0, b"")  # a (new) start: whatever an earlier try streamed is void
         try:
             response = await transport.get(url, headers, on_progress, on_data)
         except NetworkError as exc:

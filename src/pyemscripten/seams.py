@@ -32,7 +32,8 @@ class Response:
 # Called with (bytes done, bytes total or None) while a body streams in.
 ByteProgress = Callable[[int, "int | None"], None]
 # Called with (offset, bytes) for each new piece of a body as it streams in, in order. An
-# offset of 0 after earlier pieces means the request started over (a retry).
+# offset of 0 means the body starts (again): index_client.get_ok sends (0, b"") before each
+# try, so pieces of a failed try never mix with the next one's.
 BodyPieces = Callable[[int, bytes], None]
 
 

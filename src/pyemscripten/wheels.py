@@ -377,43 +377,64 @@ class MemberStream:
     :func:`read_wheel` takes a member only if the central directory, read from the whole
     verified body, agrees on its place, method, size and CRC-32 (see ``_member``).
 
+    The body is not verified yet while it streams, so what it may cost is bounded: members
+    inflate to at most :attr:`RATIO` times the bytes received so far (plus
+    :attr:`ALLOWANCE`), and at most :attr:`MAX_PENDING` bytes wait for a member to end. A
+    member over budget is left for the end (real wheels inflate 4 to 10 times; a zip bomb
+    is refused by its hash before it is inflated).
+
     With a ``hasher``, the sha256s RECORD needs are started too, one batch per piece, so
     they are ready (or nearly) when the body is; see :meth:`digests`.
 
     It never raises. At anything unexpected (an unusual member, the central directory, a
-    gap in the pieces) it stops, and whatever is left is inflated at the end as before.
+    gap in the pieces) it stops, and whatever is left is inflated at the end as before;
+    after a gap it also forgets what it inflated.
     """
+
+    RATIO = 16
+    ALLOWANCE = 1 << 20
+    MAX_PENDING = 64 << 20
 
     def __init__(self, hasher: Hasher | None = None) -> None:
         self.hasher = hasher
+        self._start()
+
+    def _start(self) -> None:
         self.members: dict[int, _Streamed] = {}  # by the offset of the member's local header
         self._pending = bytearray()  # body bytes from ``_base`` on, not yet a whole member
         self._base = 0
         self._received = 0
+        self._inflated = 0
         self._stopped = False
         self._fresh: list[bytes] = []  # inflated by the current piece, not yet hashing
         self._hashing: list[tuple[list[bytes], asyncio.Future[list[bytes]]]] = []
 
     def feed(self, offset: int, piece: bytes) -> None:
-        """The body's bytes ``piece`` starting at ``offset``. Offset 0 after other pieces
-        means the request started over (a retry): everything so far is dropped."""
-        if offset == 0 and self._received:
-            self._drop_hashing()
-            self.__init__(self.hasher)  # type: ignore[misc]
-        if self._stopped or offset != self._received:
-            self._stopped = True
-            return
-        self._received += len(piece)
-        self._pending += piece
+        """The body's bytes ``piece`` starting at ``offset``. Offset 0 means the request
+        (re)starts: everything fed before is dropped (``get_ok`` says so before each try)."""
         try:
+            if offset == 0:
+                self.close()
+                self._start()
+            if self._stopped:
+                return
+            if offset != self._received:  # a gap or an overlap: these are not the body's bytes
+                self.close()
+                self._stopped = True
+                return
+            self._received += len(piece)
+            self._pending += piece
             self._inflate_whole_members()
-        except Exception:  # noqa: BLE001 - hostile bytes: leave them to read_wheel's checks
+            fresh, self._fresh = self._fresh, []
+            if fresh and self.hasher is not None:
+                asyncio.get_running_loop()  # none (a thread, plain code): no hashing, no coroutine
+                future = asyncio.ensure_future(self.hasher.sha256(fresh))
+                future.add_done_callback(_retrieve)
+                self._hashing.append((fresh, future))
+        except Exception:  # noqa: BLE001 - hostile bytes, no event loop: read_wheel reads it all
             self._stopped = True
         if self._stopped:
             self._pending = bytearray()  # the rest is read from the whole body at the end
-        fresh, self._fresh = self._fresh, []
-        if fresh and self.hasher is not None:
-            self._hashing.append((fresh, asyncio.ensure_future(self.hasher.sha256(fresh))))
 
     async def digests(self) -> dict[int, bytes]:
         """The sha256 of each member hashed so far, by ``id`` of its content (the very
@@ -422,14 +443,17 @@ class MemberStream:
         for contents, future in self._hashing:
             try:
                 digests = await future
-            except Exception:  # noqa: BLE001 - hashed again at the end
+                known.update(zip(map(id, contents), digests, strict=True))
+            except Exception:  # noqa: BLE001, S112 - hashed again at the end
                 continue
-            known.update(zip(map(id, contents), digests, strict=True))
         return known
 
-    def _drop_hashing(self) -> None:
+    def close(self) -> None:
+        """Cancel the hashing still running and let go of the inflated members."""
         for _, future in self._hashing:
             future.cancel()
+        self._hashing = []
+        self.members = {}
 
     def _inflate_whole_members(self) -> None:
         pending = self._pending
@@ -444,22 +468,36 @@ class MemberStream:
             begin = _LOCAL_HEADER.size + name_length + extra_length
             end = begin + compressed
             if len(pending) < end:
+                self._stopped = end > self.MAX_PENDING
                 return
-            with memoryview(pending) as view:
-                if method == zipfile.ZIP_STORED:
-                    content = bytes(view[begin:end])
-                else:
-                    inflater = zlib.decompressobj(-15)
-                    content = inflater.decompress(view[begin:end], size + 1)
-                    if not inflater.eof:
-                        self._stopped = True
-                        return
             base = self._base
-            if len(content) == size:
-                self.members[base] = _Streamed(base + begin, base + end, method, zlib.crc32(content), size, content)
-                self._fresh.append(content)
+            if self._inflated + size <= self.RATIO * self._received + self.ALLOWANCE:
+                content = self._inflate(pending, begin, end, method, size)
+                if content is not None:
+                    self._inflated += size
+                    self.members[base] = _Streamed(base + begin, base + end, method, zlib.crc32(content), size,
+                                                   content)
+                    self._fresh.append(content)
             del pending[:end]
             self._base = base + end
+
+    @staticmethod
+    def _inflate(pending: bytearray, begin: int, end: int, method: int, size: int) -> bytes | None:
+        with memoryview(pending) as view:
+            if method == zipfile.ZIP_STORED:
+                content = bytes(view[begin:end])
+            else:
+                inflater = zlib.decompressobj(-15)
+                content = inflater.decompress(view[begin:end], size + 1)
+                if not inflater.eof:
+                    return None
+        return content if len(content) == size else None
+
+
+def _retrieve(future: asyncio.Future[list[bytes]]) -> None:
+    # A batch that failed is hashed again at the end; its exception is not news to log.
+    if not future.cancelled():
+        future.exception()
 
 
 def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import zipfile
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyemscripten.errors import RecordError
-from pyemscripten.seams import Hasher
+from pyemscripten.errors import NetworkError, RecordError
+from pyemscripten.index_client import RetryPolicy, get_ok
+from pyemscripten.seams import BodyPieces, ByteProgress, Hasher, Response, Transport
 from pyemscripten.wheels import (
     MemberStream,
     UnpackedWheel,
@@ -161,3 +164,79 @@ def test_a_tampered_member_is_caught_with_streamed_digests() -> None:
 
     with pytest.raises(RecordError, match="pkg/core.py"):
         asyncio.run(download_then_open())
+
+
+def test_a_member_over_the_inflation_budget_is_left_for_the_end() -> None:
+    # 16 MB of zeros deflate to ~16 kB: far more than RATIO times the bytes received. The
+    # stream skips it (a body not yet verified could be a bomb); read_wheel inflates it at
+    # the end, after the body's hash was checked, and the archive is the same.
+    zeros = b"\0" * (16 << 20)
+    wheel = make_wheel("pkg", files={**FILES, "pkg/zeros.bin": zeros})
+    data = bytes(wheel)
+    stream = streamed(data, 4096)
+    assert zeros not in [m.content for m in stream.members.values()]
+    assert sum(m.size for m in stream.members.values()) <= MemberStream.RATIO * len(data) + MemberStream.ALLOWANCE
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - 1  # the others still stream
+    assert read_wheel(wheel.filename, data, streamed=stream).members == read_wheel(wheel.filename, data).members
+
+
+def test_each_try_starts_the_stream_over() -> None:
+    # The first try streams half the wheel, then breaks; the second answers without
+    # streaming at all (on_data is a hint). Nothing of the first try may survive.
+    data = bytes(make_wheel("pkg", files=FILES))
+    other = bytes(make_wheel("pkg", files={**FILES, "pkg/core.py": "def answer():\n    return 41\n" * 200}))
+
+    class BreaksOnce(Transport):
+        tries = 0
+
+        async def get(self, url: str, headers: Mapping[str, str] | None = None,
+                      on_progress: ByteProgress | None = None, on_data: BodyPieces | None = None) -> Response:
+            self.tries += 1
+            if self.tries == 1:
+                assert on_data is not None
+                on_data(0, other[:len(other) // 2])
+                raise NetworkError(url, "connection reset")
+            return Response(url, 200, data)
+
+    stream = MemberStream()
+
+    async def fetch() -> Response | None:
+        return await get_ok(BreaksOnce(), "https://files.test/pkg.whl", project="pkg", what="wheel",
+                            retry=RetryPolicy(attempts=2, backoff=0), on_data=stream.feed, sleep=_no_sleep)
+
+    assert asyncio.run(fetch()) is not None
+    assert stream.members == {}
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def test_feed_never_raises_and_failed_hashing_is_not_logged() -> None:
+    data = bytes(make_wheel("pkg", files=FILES))
+
+    class Broken(Hasher):
+        async def sha256(self, blobs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("no hashing today")
+
+    # No event loop at all (hashing cannot start): the stream stops, quietly.
+    MemberStream(Hasher()).feed(0, data)
+
+    reported: list[object] = []
+
+    async def main() -> dict[int, bytes]:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context))
+        stream = MemberStream(Broken())
+        stream.feed(0, data)
+        await asyncio.sleep(0.01)
+        known = await stream.digests()
+        failing = MemberStream(Broken())
+        failing.feed(0, data)  # never asked for its digests: a download that failed
+        await asyncio.sleep(0.01)
+        failing.close()
+        del failing
+        gc.collect()
+        return known
+
+    assert asyncio.run(main()) == {}
+    assert reported == []
