@@ -84,6 +84,9 @@ _FETCH_JS = r"""
     return { error: undefined, status: response.status, url: response.url, headers: [...response.headers.entries()], body };
   } finally {
     clearTimeout(timer);
+    // Whatever ended the read early (a broken body, a callback that threw because the
+    // Python side gave up and destroyed it), the request must not go on using the link.
+    controller.abort();
   }
 })
 """

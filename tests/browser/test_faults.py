@@ -355,6 +355,7 @@ class _Trickle(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.0"
     wheel = b""
+    cut_off: list[str] = []  # paths whose client went away before the body was sent
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -377,7 +378,7 @@ class _Trickle(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            _Trickle.cut_off.append(self.path)
 
 
 @pytest.fixture
@@ -421,6 +422,22 @@ archive = read_wheel(filename, r.body, streamed=stream)
     assert all(o + n == nxt for (o, n), nxt in zip(result["pieces"], offsets[1:]))
     assert sum(n for _, n in result["pieces"]) == result["size"] == len(bytes(wheel))
     assert result["inflated"] == result["members"] == result["taken"] == len(files) + 3  # + METADATA, WHEEL, RECORD
+
+
+def test_a_download_given_up_in_python_stops_on_the_wire(page: PyodideSession, trickle: str) -> None:
+    # A cancelled download (a guess the plan did not use) must not go on using the link:
+    # its callbacks are destroyed, the next piece fails to reach Python, and the JS side
+    # aborts the request, so the server sees the client leave before the body's end.
+    _Trickle.wheel = random.Random(0).randbytes(4 << 20)
+    _Trickle.cut_off.clear()
+    page.run("""
+import asyncio
+task = asyncio.ensure_future(FetchTransport(timeout=10).get(url, None, None, lambda offset, piece: None))
+await asyncio.sleep(0.05)
+task.cancel()
+await asyncio.sleep(0.6)
+""", url=f"{trickle}/wheel")
+    assert _Trickle.cut_off == ["/wheel"]
 
 
 # --- upgrades are atomic -------------------------------------------------------------------
