@@ -356,7 +356,6 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
     return content
 
 
-
 class _Streamed(NamedTuple):
     begin: int  # where the member's compressed bytes start in the body
     end: int
@@ -401,8 +400,7 @@ class MemberStream:
 
     def _start(self) -> None:
         self.members: dict[int, _Streamed] = {}  # by the offset of the member's local header
-        self._pending = bytearray()  # body bytes from ``_base`` on, not yet a whole member
-        self._base = 0
+        self._pending = bytearray()  # the last body bytes received, not yet a whole member
         self._received = 0
         self._inflated = 0
         self._stopped = False
@@ -470,7 +468,7 @@ class MemberStream:
             if len(pending) < end:
                 self._stopped = end > self.MAX_PENDING
                 return
-            base = self._base
+            base = self._received - len(pending)  # where this member's local header is in the body
             if self._inflated + size <= self.RATIO * self._received + self.ALLOWANCE:
                 content = self._inflate(pending, begin, end, method, size)
                 if content is not None:
@@ -479,7 +477,6 @@ class MemberStream:
                                                    content)
                     self._fresh.append(content)
             del pending[:end]
-            self._base = base + end
 
     @staticmethod
     def _inflate(pending: bytearray, begin: int, end: int, method: int, size: int) -> bytes | None:

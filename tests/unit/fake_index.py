@@ -102,3 +102,7 @@ class FakeIndex(Transport):
                 on_data(start, response.body[start:start + self.piece_size])
             return response
         return Response(url, 404, b"not found", {})
+
+
+async def no_sleep(_: float) -> None:
+    """A ``sleep`` for retry loops that does not wait (``backoff`` is irrelevant here)."""

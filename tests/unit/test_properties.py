@@ -53,6 +53,7 @@ from pyemscripten.seams import BodyPieces, ByteProgress, Response, Transport
 from pyemscripten.target import Target
 from pyemscripten.wheels import WheelName, parse_wheel_name
 from tests.support.wheels import make_wheel, with_bytes_set
+from tests.unit.fake_index import no_sleep
 from tests.unit.test_dylink import leb
 from tests.unit.test_libraries import MemoryFS
 
@@ -218,10 +219,6 @@ class OneAnswer(Transport):
         return Response(self.response.url, self.response.status, self.response.body, self.response.headers)
 
 
-async def _no_sleep(_: float) -> None:
-    return None
-
-
 @FAST
 @given(st.integers(100, 599), st.sampled_from(["application/vnd.pypi.simple.v1+json", "application/json", "text/html",
                                                "", "text/plain", "application/vnd.pypi.simple.v1+html; charset=x"]),
@@ -229,7 +226,7 @@ async def _no_sleep(_: float) -> None:
        st.sampled_from(["", PAGE_URL, "http://[", "https://u:p@other.test/"]))
 def test_index_client_on_any_answer(status: int, content_type: str, body: bytes, answered_url: str) -> None:
     transport = OneAnswer(Response(answered_url, status, body, {"content-type": content_type}))
-    client = IndexClient(transport, ["https://index.test/simple/"], RetryPolicy(2, 0), sleep=_no_sleep)
+    client = IndexClient(transport, ["https://index.test/simple/"], RetryPolicy(2, 0), sleep=no_sleep)
     try:
         _check_page(asyncio.run(client.project_page("demo")))
     except PackageIndexError:

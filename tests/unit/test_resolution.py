@@ -15,18 +15,14 @@ from pyemscripten.index_client import IndexClient, RetryPolicy
 from pyemscripten.resolution import InstalledDist, ResolveOptions, resolve
 from pyemscripten.target import Target
 
-from .fake_index import BASE, FakeIndex
+from .fake_index import BASE, FakeIndex, no_sleep
 
 CASES = sorted((Path(__file__).parent / "resolver_cases").glob("*.json"))
 TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
 
 
-async def _no_sleep(_: float) -> None:
-    return None
-
-
 def run(index: FakeIndex, request: list[str], **kwargs):
-    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=_no_sleep)
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
     installed = kwargs.pop("installed", None)
     return asyncio.run(resolve(request, TARGET, client, installed, ResolveOptions(**kwargs)))
 
@@ -144,7 +140,7 @@ def test_runtime_distribution_is_the_fallback() -> None:
 
     # numpy: not on the index at all; helper: on the index, which wins.
     index = FakeIndex({"helper": {"1.5": {}}, "app": {"1.0": {"requires": ["numpy"]}}})
-    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=_no_sleep)
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
     got = asyncio.run(resolve(["app"], TARGET, client, {}, ResolveOptions(), distribution=load))
     assert {d.name: str(d.version) for d in got.dists} == {"app": "1.0", "numpy": "2.4.6", "helper": "1.5"}
     assert got.dists[[d.name for d in got.dists].index("numpy")].file.sha256 == "aa"

@@ -23,6 +23,7 @@ from pyemscripten.wheels import (
     read_wheel,
 )
 from tests.support.wheels import CountingHasher, make_wheel
+from tests.unit.fake_index import no_sleep
 
 FILES = {
     "pkg/__init__.py": "from .core import answer\n",
@@ -202,14 +203,10 @@ def test_each_try_starts_the_stream_over() -> None:
 
     async def fetch() -> Response | None:
         return await get_ok(BreaksOnce(), "https://files.test/pkg.whl", project="pkg", what="wheel",
-                            retry=RetryPolicy(attempts=2, backoff=0), on_data=stream.feed, sleep=_no_sleep)
+                            retry=RetryPolicy(attempts=2, backoff=0), on_data=stream.feed, sleep=no_sleep)
 
     assert asyncio.run(fetch()) is not None
     assert stream.members == {}
-
-
-async def _no_sleep(_: float) -> None:
-    return None
 
 
 def test_feed_never_raises_and_failed_hashing_is_not_logged() -> None:
