@@ -194,7 +194,8 @@ async def install(
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
                                  keep_going=keep_going)
         data = KnownData()
-        wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run)
+        staging = installation.Staging(s.scheme)  # guessed wheels are written into it as they arrive
+        wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
         if s.cache is not None and not dry_run:
             s.cache.prepare()
         s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
@@ -207,9 +208,11 @@ async def install(
                    message=_plan_line(resolution))
             if dry_run:
                 return InstallReport((), _already(resolution), tuple(resolution.plan()), True)
-            report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels)
+            report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
+                                            staging=staging)
         finally:
             await wheels.cancel_unused()
+            staging.abort()  # what unused guesses wrote (a no-op once committed)
     except PyemscriptenError as exc:
         s.emit("error", message=str(exc))
         raise
@@ -229,10 +232,11 @@ def _plan_line(resolution: Resolution) -> str:
 
 
 def _wheel_tasks(s: Session, prefetched: Mapping[str, bytes] | None, allow_unhashed: bool,
-                 guessing: bool = False) -> WheelTasks:
+                 guessing: bool = False, staging: installation.Staging | None = None) -> WheelTasks:
     assert s.transport is not None and s.hasher is not None  # a resolved session
     return WheelTasks(s.transport, retry=s.retry, hasher=s.hasher, cache=s.cache, emit=s.emit,
-                      prefetched=prefetched, allow_unhashed=allow_unhashed, guessing=guessing)
+                      prefetched=prefetched, allow_unhashed=allow_unhashed, guessing=guessing,
+                      prestage=staging.prestage if staging is not None else None)
 
 
 async def install_resolved(
@@ -241,10 +245,12 @@ async def install_resolved(
     prefetched: Mapping[str, bytes] | None = None,
     allow_unhashed: bool = False,
     wheels: WheelTasks | None = None,
+    staging: installation.Staging | None = None,
 ) -> InstallReport:
     """Download, verify, unpack and commit a resolution; then load its libraries.
 
-    ``wheels``: tasks already under way (see :class:`WheelTasks`); default: none.
+    ``wheels``: tasks already under way (see :class:`WheelTasks`), writing into ``staging``;
+    default: none.
     """
     assert s.transport and s.scheme
     todo = resolution.to_install
@@ -254,15 +260,17 @@ async def install_resolved(
     )
     for warning in warnings:
         s.emit("warning", message=warning)
-    wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed)
+    staging = staging or installation.Staging(s.scheme)
+    wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed, staging=staging)
     await wheels.resolved()
     requested = {d.name for d in todo if d.requested}
-    staging = installation.Staging(s.scheme, requested=requested)
+    staging.request(requested)
+    staging.write_early()  # resolution is over: downloads write their members as they arrive
 
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
         wheel = with_origin(await wheels.get(dist), dist.file)
-        staging.add(wheel)  # its files are written while other wheels still download
+        staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
         return wheel
 
     try:

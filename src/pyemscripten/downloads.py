@@ -19,7 +19,7 @@ from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
 from .index_pages import IndexFile
 from .seams import BodyPieces, Hasher, Transport, WheelCache
-from .wheels import MemberStream, UnpackedWheel, open_wheel_async
+from .wheels import MemberSink, MemberStream, UnpackedWheel, open_wheel_async
 
 if TYPE_CHECKING:
     from .candidates import Candidate
@@ -145,6 +145,8 @@ class WheelTasks:
     are held back until the plan adopts them, so listeners only hear of planned wheels.
     At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
     requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
+    ``prestage(url)``: a sink for the members each download inflates as it goes (see
+    :meth:`pyemscripten.installation.Staging.prestage`), or None.
     """
 
     GUESSES_AT_ONCE = 4
@@ -152,7 +154,7 @@ class WheelTasks:
     def __init__(self, transport: Transport, *, retry: RetryPolicy, hasher: Hasher,
                  cache: WheelCache | None = None, emit: Callable[..., None] = lambda *event: None,
                  prefetched: Mapping[str, bytes] | None = None, allow_unhashed: bool = False,
-                 guessing: bool = False) -> None:
+                 guessing: bool = False, prestage: Callable[[str], MemberSink | None] | None = None) -> None:
         self.transport = transport
         self.retry = retry
         self.hasher = hasher
@@ -161,6 +163,7 @@ class WheelTasks:
         self.prefetched = prefetched
         self.allow_unhashed = allow_unhashed
         self._guessing = guessing
+        self.prestage = prestage  # by URL: where a download's members are written as they arrive
         self._tasks: dict[str, asyncio.Future[UnpackedWheel]] = {}
         self._adopted: set[str] = set()
         self._held: dict[str, list[tuple[Any, ...]]] = {}
@@ -210,7 +213,9 @@ class WheelTasks:
             async with self._turns:
                 await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
         self._running += 1
-        streamed = MemberStream(self.hasher)  # members inflate and hash while the rest downloads
+        sink = self.prestage(file.url) if self.prestage is not None else None
+        # Members inflate, hash (and are written, into staging) while the rest downloads.
+        streamed = MemberStream(self.hasher, sink=sink)
         try:
             try:
                 body = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
@@ -226,5 +231,9 @@ class WheelTasks:
             self._emit(file.url, "unpacking", name)
             return await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
                                           expected_version=version, streamed=streamed)
+        except BaseException:
+            if sink is not None:
+                sink.reset()  # its files now only wait for the staging folder to go
+            raise
         finally:
             streamed.close()  # a failed or cancelled download leaves no hashing behind

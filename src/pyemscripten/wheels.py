@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import compat32
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from packaging.metadata import Metadata, RawMetadata
 from packaging.tags import Tag
@@ -365,6 +365,14 @@ class _Streamed(NamedTuple):
     content: bytes
 
 
+class MemberSink(Protocol):
+    """Takes the members a :class:`MemberStream` inflated (see there). Untrusted input."""
+
+    def member(self, name: str, content: bytes) -> None: ...
+
+    def reset(self) -> None: ...
+
+
 class MemberStream:
     """Inflates a wheel's members while its body is still downloading.
 
@@ -383,7 +391,10 @@ class MemberStream:
     is refused by its hash before it is inflated).
 
     With a ``hasher``, the sha256s RECORD needs are started too, one batch per piece, so
-    they are ready (or nearly) when the body is; see :meth:`digests`.
+    they are ready (or nearly) when the body is; see :meth:`digests`. With a ``sink``
+    (:class:`MemberSink`), each inflated member is handed over with the name its local header
+    gives, so that its file can be staged while the rest downloads; ``sink.reset()`` says
+    that what it was given is void (the request restarted, or a gap).
 
     It never raises. At anything unexpected (an unusual member, the central directory, a
     gap in the pieces) it stops, and whatever is left is inflated at the end as before;
@@ -394,8 +405,9 @@ class MemberStream:
     ALLOWANCE = 1 << 20
     MAX_PENDING = 64 << 20
 
-    def __init__(self, hasher: Hasher | None = None) -> None:
+    def __init__(self, hasher: Hasher | None = None, sink: MemberSink | None = None) -> None:
         self.hasher = hasher
+        self.sink = sink
         self._start()
 
     def _start(self) -> None:
@@ -412,11 +424,14 @@ class MemberStream:
         (re)starts: everything fed before is dropped (``get_ok`` says so before each try)."""
         try:
             if offset == 0:
+                if self._received:
+                    self._void()
                 self.close()
                 self._start()
             if self._stopped:
                 return
             if offset != self._received:  # a gap or an overlap: these are not the body's bytes
+                self._void()
                 self.close()
                 self._stopped = True
                 return
@@ -453,6 +468,17 @@ class MemberStream:
         self._hashing = []
         self.members = {}
 
+    def _void(self) -> None:
+        if self.sink is not None:
+            self.sink.reset()
+
+    def _hand_over(self, header: bytes, flags: int, content: bytes) -> None:
+        name = header.decode("utf-8" if flags & 0x800 else "cp437", "replace")  # as _member reads it
+        try:
+            self.sink.member(name, content)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end
+            self.sink = None
+
     def _inflate_whole_members(self) -> None:
         pending = self._pending
         while len(pending) >= _LOCAL_HEADER.size and not self._stopped:
@@ -476,6 +502,9 @@ class MemberStream:
                     self.members[base] = _Streamed(base + begin, base + end, method, zlib.crc32(content), size,
                                                    content)
                     self._fresh.append(content)
+                    if self.sink is not None:
+                        start = _LOCAL_HEADER.size
+                        self._hand_over(bytes(pending[start:start + name_length]), flags, content)
             del pending[:end]
 
     @staticmethod

@@ -74,6 +74,53 @@ def test_bad_hash_installs_nothing(pyodide, index_server) -> None:
     assert pyodide.run("listing()") == before
 
 
+def test_a_large_wheel_is_staged_while_it_downloads(pyodide, index_server) -> None:
+    # networkx (2 MB, ~600 files): its package files are written into the staging folder by
+    # the download itself, and add() finds them all in place (the very bytes read_wheel took).
+    result = pyodide.run(
+        """
+import pyemscripten, pyemscripten.installation as inst
+taken, written = {}, []
+original_add, original_write = inst.Staging.add, inst.FileOps.write
+def add(self, wheel, key=None):
+    early = self._prestaged.get(key)
+    taken[wheel.name] = (len(early.written) if early else 0, len(wheel.files))
+    before = len(written)
+    original_add(self, wheel, key)
+    taken[wheel.name] += (len(written) - before,)
+def write(self, path, data, mode):
+    written.append(path)
+    original_write(self, path, data, mode)
+inst.Staging.add, inst.FileOps.write = add, write
+try:
+    await pyemscripten.install(["networkx"], index_urls=[url])
+finally:
+    inst.Staging.add, inst.FileOps.write = original_add, original_write
+import networkx
+[taken["networkx"], networkx.path_graph(4).number_of_edges()]
+""",
+        url=index_server.index_url,
+    )
+    (prestaged, files, written_by_add), edges = result
+    assert edges == 3
+    assert prestaged > 500 and written_by_add < files - prestaged + 5  # the dist-info files, not the package
+
+
+def test_a_tampered_body_staged_while_downloading_installs_nothing(pyodide, index_server) -> None:
+    # The body served is a well-formed wheel of the same name with one more module: it streams
+    # into the staging folder, then fails its hash; nothing of it may remain anywhere.
+    honest = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000})
+    evil = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000, "swapped/evil.py": b"boom"})
+    index_server.index().add_wheel(honest)
+    index_server.add_fault(regex=r"swapped-1\.0-py3-none-any\.whl$", body=bytes(evil))
+    pyodide.run(PAGE_HELPERS)
+    before = pyodide.run("listing()")
+    err = pyodide.run_expect_error(
+        "import pyemscripten\nawait pyemscripten.install('swapped', index_urls=[url])", url=index_server.index_url)
+    assert err["type"] in ("HashMismatchError", "SizeMismatchError")
+    assert pyodide.run("listing()") == before
+
+
 def test_unsafe_wheel_installs_nothing(pyodide, index_server) -> None:
     index_server.index().add_wheel(make_wheel("escaper", "1.0", {"escaper/__init__.py": b"", "../../evil.py": b"x"}))
     pyodide.run(PAGE_HELPERS)

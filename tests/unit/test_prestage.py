@@ -1,0 +1,202 @@
+"""installation.Prestaged: a wheel's files written into staging while it downloads, and kept
+only where they are exactly the verified wheel's files."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from pyemscripten.installation import FileOps, Scheme, Staging, install
+from pyemscripten.seams import Hasher
+from pyemscripten.wheels import (
+    MemberStream,
+    UnpackedWheel,
+    open_wheel,
+    open_wheel_async,
+)
+from tests.support.wheels import make_wheel
+from tests.unit.test_installation import env, listing, scheme  # noqa: F401 - the fixture
+
+FILES = {
+    "pkg/__init__.py": "from .core import answer\n",
+    "pkg/core.py": "def answer():\n    return 42\n" * 200,
+    "pkg/sub/data.bin": bytes(range(256)) * 40,
+    ".hidden": "not a plain name: written by add()",
+}
+URL = "https://files.example/pkg-1.0-py3-none-any.whl"
+
+
+class CountingOps(FileOps):
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def write(self, path: str, data: bytes, mode: int) -> None:
+        self.written.append(path)
+        super().write(path, data, mode)
+
+
+def feed(stream: MemberStream, data: bytes, piece: int = 700, start: int = 0) -> None:
+    for at in range(start, len(data), piece):
+        stream.feed(at, data[at:at + piece])
+
+
+def streamed_wheel(staging: Staging, data: bytes, filename: str, body: bytes | None = None) -> UnpackedWheel:
+    """Stream ``body`` (default: ``data``) into a prestage sink, then open ``data`` as the
+    verified wheel, as downloads.WheelTasks does (after resolution: writing early)."""
+    staging.write_early()
+    stream = MemberStream(sink=staging.prestage(URL))
+    stream.feed(0, b"")
+    feed(stream, body if body is not None else data)
+    return asyncio.run(open_wheel_async(filename, data, Hasher(), streamed=stream))
+
+
+def staged_files(scheme: Scheme) -> list[str]:  # noqa: F811
+    found = []
+    for work in Path(scheme.purelib).glob(".pyemscripten-*"):
+        found += [str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()]
+    return sorted(found)
+
+
+def reference(tmp_path: Path, data: bytes, filename: str, requested: bool = False) -> dict[str, tuple]:
+    """site-packages after the usual install of the same wheel into a scheme of its own."""
+    root = tmp_path / "reference"
+    dirs = {key: root / key for key in ("site-packages", "bin", "include", "data")}
+    for path in dirs.values():
+        path.mkdir(parents=True)
+    other = Scheme(purelib=str(dirs["site-packages"]), platlib=str(dirs["site-packages"]),
+                   scripts=str(dirs["bin"]), headers=str(dirs["include"]), data=str(dirs["data"]))
+    install([open_wheel(filename, data)], other, requested=["pkg"] if requested else []).finish()
+    return listing(root)
+
+
+def test_files_are_staged_while_streaming_and_not_written_again(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES)
+    data = bytes(whl)
+    ops = CountingOps()
+    staging = Staging(scheme, ops=ops)
+    wheel = streamed_wheel(staging, data, whl.filename)
+    # Before add(): the package's files are in a tree of the staging folder, nowhere else.
+    assert [p.split("/", 1)[1] for p in staged_files(scheme)] == ["pkg/__init__.py", "pkg/core.py",
+                                                                  "pkg/sub/data.bin"]
+    assert not (Path(scheme.purelib) / "pkg").exists()
+    ops.written.clear()
+    staging.request(["pkg"])
+    staging.add(wheel, key=URL)
+    # add() wrote only what the stream could not: the dist-info files, and the unusual name.
+    rewritten = sorted(p.rsplit("/", 1)[1] for p in ops.written)
+    assert rewritten == [".hidden", "INSTALLER", "METADATA", "RECORD", "REQUESTED", "WHEEL"]
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename, requested=True)
+
+
+def test_prestaged_files_that_are_not_the_verified_wheel_are_dropped(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    # The stream saw another body than the one verified (a tampered mirror, say): one member
+    # differs and one is extra. Neither may reach site-packages.
+    whl = make_wheel("pkg", files=FILES)
+    tampered = make_wheel("pkg", files={**FILES, "pkg/core.py": "import os\n" * 300, "pkg/evil.py": "x"})
+    staging = Staging(scheme)
+    wheel = streamed_wheel(staging, bytes(whl), whl.filename, body=bytes(tampered))
+    assert any(p.endswith("pkg/evil.py") for p in staged_files(scheme))
+    staging.add(wheel, key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
+
+
+def test_a_prestaged_file_must_be_the_very_object_the_wheel_holds(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES)
+    staging = Staging(scheme)
+    wheel = streamed_wheel(staging, bytes(whl), whl.filename)
+    # Equal bytes are not enough: only what read_wheel took from this stream counts.
+    copied = tuple((key, path, bytes(bytearray(content))) for key, path, content in wheel.files)
+    staging.add(dataclasses.replace(wheel, files=copied), key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
+
+
+def test_a_restarted_download_starts_a_new_tree(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES)
+    data = bytes(whl)
+    staging = Staging(scheme)
+    staging.write_early()
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, bytes(make_wheel("pkg", files={"pkg/old.py": "old" * 500})))  # the first try
+    stream.feed(0, b"")  # get_ok: a new try
+    feed(stream, data)
+    assert not any(p.endswith("pkg/old.py") for p in staged_files(scheme))
+    wheel = asyncio.run(open_wheel_async(whl.filename, data, Hasher(), streamed=stream))
+    staging.add(wheel, key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
+
+
+def test_what_no_wheel_claims_goes_with_the_staging_folder(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES)
+    before = listing(env(scheme))
+    # A cancelled guess: streamed, never added; the install that follows installs nothing else.
+    staging = Staging(scheme)
+    streamed_wheel(staging, bytes(whl), whl.filename)
+    assert staged_files(scheme)
+    staging.commit().finish()
+    assert listing(env(scheme)) == before
+    # Abandoned: abort() drops it, and a download still running writes nothing afterwards.
+    staging = Staging(scheme)
+    staging.write_early()
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, bytes(whl)[:300])
+    staging.abort()
+    feed(stream, bytes(whl), start=300)
+    assert listing(env(scheme)) == before
+
+
+def test_nothing_is_prestaged_where_purelib_is_not_platlib(tmp_path: Path) -> None:
+    dirs = {key: str(tmp_path / key) for key in ("purelib", "platlib", "scripts", "headers", "data")}
+    assert Staging(Scheme(**dirs)).prestage(URL) is None
+
+
+def test_a_write_that_fails_while_streaming_falls_back_to_add(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    class FailOnce(FileOps):
+        failed = False
+
+        def write(self, path: str, data: bytes, mode: int) -> None:
+            if not self.failed and path.endswith("core.py"):
+                self.failed = True
+                raise OSError(28, "No space left on device")
+            super().write(path, data, mode)
+
+    whl = make_wheel("pkg", files=FILES)
+    staging = Staging(scheme, ops=FailOnce())
+    wheel = streamed_wheel(staging, bytes(whl), whl.filename)
+    staging.add(wheel, key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
+    assert not [p for p in os.listdir(scheme.purelib) if p.startswith(".pyemscripten")]
+
+
+@pytest.mark.parametrize("piece", [1, 64, 5000])
+def test_any_piece_size_installs_the_same(scheme: Scheme, tmp_path: Path, piece: int) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES, data_files={"data/share/pkg.txt": "data"})
+    data = bytes(whl)
+    staging = Staging(scheme)
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, data[:len(data) // 2], piece)  # while resolving: held
+    staging.write_early()
+    feed(stream, data, piece, start=len(data) // 2)
+    assert len(staged_files(scheme)) == 3  # no gap: the whole package was written early
+    staging.add(asyncio.run(open_wheel_async(whl.filename, data, Hasher(), streamed=stream)), key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
+
+
+def test_members_are_held_until_the_staging_writes_early(scheme: Scheme) -> None:  # noqa: F811
+    # While resolution runs its round trips come first: nothing is written yet.
+    whl = make_wheel("pkg", files=FILES)
+    staging = Staging(scheme)
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, bytes(whl))
+    assert staged_files(scheme) == []
+    staging.write_early()
+    assert len(staged_files(scheme)) == 3
