@@ -260,12 +260,15 @@ async def install_resolved(
     )
     for warning in warnings:
         s.emit("warning", message=warning)
+    assert wheels is None or staging is not None, "tasks under way write into their own staging"
     staging = staging or installation.Staging(s.scheme)
     wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed, staging=staging)
     await wheels.resolved()
+    planned = {d.file.url for d in todo if d.file is not None}
+    wheels.keep_only(planned)
     requested = {d.name for d in todo if d.requested}
     staging.request(requested)
-    staging.write_early()  # resolution is over: downloads write their members as they arrive
+    staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
 
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -196,6 +196,13 @@ class WheelTasks:
         async with self._turns:
             self._turns.notify_all()
 
+    def keep_only(self, urls: Collection[str]) -> None:
+        """The plan is known: stop the guesses it does not use now, not at the end of the
+        install, so they use the link no longer (:meth:`cancel_unused` waits for them)."""
+        for url, task in self._tasks.items():
+            if url not in urls:
+                task.cancel()
+
     async def cancel_unused(self) -> None:
         unused = [t for url, t in self._tasks.items() if url not in self._adopted]
         for task in unused:
@@ -233,7 +240,7 @@ class WheelTasks:
                                           expected_version=version, streamed=streamed)
         except BaseException:
             if sink is not None:
-                sink.reset()  # its files now only wait for the staging folder to go
+                sink.close()  # what it wrote goes now, not with the staging folder
             raise
         finally:
             streamed.close()  # a failed or cancelled download leaves no hashing behind

@@ -5,9 +5,11 @@ installed is whatever ``*.dist-info`` directories say: there is no state in this
 
 How an install stays atomic:
 
-* Rule 1: everything that can be checked is checked before the first byte is written (paths
-  stay inside their scheme directory after resolving symlinks, no two wheels claim one path,
-  the RECORDs of distributions being replaced stay inside the scheme).
+* Rule 1: everything that can be checked is checked before the first byte is written outside
+  the private staging directory (paths stay inside their scheme directory after resolving
+  symlinks, no two wheels claim one path, the RECORDs of distributions being replaced stay
+  inside the scheme). Files written into it early (:class:`Prestaged`) are used only if they
+  are exactly the checked wheel's.
 * Rule 2: every file (including the fresh RECORD, INSTALLER, ...) is first written to a
   staging directory; a failure there touches nothing outside it.
 * Rule 3: the commit is only moves, and each is journaled *before* it is attempted: files
@@ -488,7 +490,7 @@ class Staging:
     :meth:`add` writes one wheel's files into the private staging directory as soon as the
     wheel is ready (others may still be downloading); :meth:`commit` moves everything into
     place in one transaction. The rules hold as in one step: a wheel's paths are checked
-    before its first byte is written, and conflicts between the wheels and what they
+    before :meth:`add` writes its first byte, and conflicts between the wheels and what they
     replace are checked before the first byte lands outside the staging directory. The
     scheme's directories are assumed not to change shape (symlinks) while staged.
     :meth:`abort` drops what was staged if the install is abandoned.
@@ -532,15 +534,20 @@ class Staging:
         sink = self._prestaged[key] = Prestaged(self)
         return sink
 
-    def write_early(self) -> None:
-        """Write prestaged members from now on as they arrive, and those held so far now.
+    def write_early(self, keys: Collection[str]) -> None:
+        """Write the prestaged members of the downloads ``keys`` (the plan's wheels) from now
+        on as they arrive, and those held so far now; other downloads write nothing more.
 
-        Until this call they are only held: while resolution runs, its round trips come first
-        (on a fast network the writes would delay each next request; measured: (a) on
+        Until this call members are only held: while resolution runs, its round trips come
+        first (on a fast network the writes would delay each next request; measured: (a) on
         loopback, resolution 1.3 -> 1.6 s)."""
         self._writing = True
-        for sink in list(self._prestaged.values()):
-            sink._flush()
+        wanted = set(keys)
+        for key, sink in list(self._prestaged.items()):
+            if key in wanted:
+                sink._flush()
+            else:
+                sink.close()
 
     def add(self, wheel: UnpackedWheel, key: str | None = None) -> None:
         """Check ``wheel``'s paths and stage its files. Raises :class:`InstallError`.
@@ -550,6 +557,8 @@ class Staging:
                      self._realpath)
         transaction = self._transaction
         early = self._prestaged.pop(key, None) if key is not None else None
+        if early is not None and early.work != transaction._work:  # the staging folder went (a failure)
+            early = None
         try:
             if early is not None and not early.holds_only(wheel):
                 early.discard()
@@ -644,12 +653,14 @@ class Prestaged:
         self._staging = staging
         self.tree = staging._tree()
         self.written: dict[str, bytes] = {}  # member name -> the bytes object written
+        self.work: str | None = None  # the staging folder written into
         self.broken = False
+        self._closed = False  # not planned, or failed: nothing more is taken
         self._held: list[tuple[str, bytes]] = []  # until the staging writes early
 
     def member(self, name: str, content: bytes) -> None:
         staging = self._staging
-        if self.broken or not staging._open:
+        if self.broken or self._closed or not staging._open:
             return
         if not staging._writing:
             self._held.append((name, content))
@@ -662,7 +673,15 @@ class Prestaged:
         transaction = staging._transaction
         try:
             if transaction._work is None:
+                if not os.path.isdir(staging.scheme.purelib):  # made (journaled) by add(), not here
+                    self.broken = True
+                    return
                 transaction._start(staging.scheme.purelib)
+            if self.work is None:
+                self.work = transaction._work
+            elif self.work != transaction._work:  # the staging folder went and came back
+                self.broken = True
+                return
             transaction._stage_at(f"{self.tree}/{name}", content, self.MODE)
         except Exception:  # noqa: BLE001 - add() writes the wheel as usual
             self.broken = True
@@ -680,6 +699,12 @@ class Prestaged:
         self.broken = False
         self.tree = self._staging._tree()
 
+    def close(self) -> None:
+        """Nothing more is taken, and what was written goes (the download failed, or the plan
+        does not use it)."""
+        self.discard()
+        self._closed = True
+
     def holds_only(self, wheel: UnpackedWheel) -> bool:
         """Every file written is a file of ``wheel``, the very bytes, in the folder they go to."""
         if self.broken:
@@ -694,9 +719,8 @@ class Prestaged:
         self.broken = True
         self.written = {}
         self._held = []
-        work = self._staging._transaction._work
-        if work is not None:
-            shutil.rmtree(f"{work}/{self.tree}", ignore_errors=True)
+        if self.work is not None and self.work == self._staging._transaction._work:
+            shutil.rmtree(f"{self.work}/{self.tree}", ignore_errors=True)
 
 
 def _commit(transaction: Transaction, plan: _Plan) -> None:

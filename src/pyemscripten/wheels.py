@@ -372,6 +372,9 @@ class MemberSink(Protocol):
 
     def reset(self) -> None: ...
 
+    def close(self) -> None:
+        """The download failed or is not needed: drop what was taken (not called by the stream)."""
+
 
 class MemberStream:
     """Inflates a wheel's members while its body is still downloading.
@@ -473,7 +476,9 @@ class MemberStream:
             self.sink.reset()
 
     def _hand_over(self, header: bytes, flags: int, content: bytes) -> None:
-        name = header.decode("utf-8" if flags & 0x800 else "cp437", "replace")  # as _member reads it
+        # As zipfile decodes names, by this local header's flag (the central directory's may
+        # differ: the name is then another, and read_wheel does not take the content anyway).
+        name = header.decode("utf-8" if flags & 0x800 else "cp437", "replace")
         try:
             self.sink.member(name, content)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end

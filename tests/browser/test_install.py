@@ -112,12 +112,25 @@ def test_a_tampered_body_staged_while_downloading_installs_nothing(pyodide, inde
     honest = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000})
     evil = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000, "swapped/evil.py": b"boom"})
     index_server.index().add_wheel(honest)
-    index_server.add_fault(regex=r"swapped-1\.0-py3-none-any\.whl$", body=bytes(evil))
+    # Late enough that resolution is over and members are written as they arrive.
+    index_server.add_fault(regex=r"swapped-1\.0-py3-none-any\.whl$", body=bytes(evil), delay=0.5)
     pyodide.run(PAGE_HELPERS)
     before = pyodide.run("listing()")
-    err = pyodide.run_expect_error(
-        "import pyemscripten\nawait pyemscripten.install('swapped', index_urls=[url])", url=index_server.index_url)
+    err = pyodide.run_expect_error("""
+import pyemscripten, pyemscripten.installation as inst
+early = set()
+original = inst.Prestaged.member
+def member(self, name, content):
+    original(self, name, content)
+    early.update(self.written)
+inst.Prestaged.member = member
+try:
+    await pyemscripten.install('swapped', index_urls=[url])
+finally:
+    inst.Prestaged.member = original
+""", url=index_server.index_url)
     assert err["type"] in ("HashMismatchError", "SizeMismatchError")
+    assert pyodide.run("sorted(early)") == ["swapped/__init__.py", "swapped/evil.py"]  # written, then dropped
     assert pyodide.run("listing()") == before
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pyemscripten.errors import InstallError
 from pyemscripten.installation import FileOps, Scheme, Staging, install
 from pyemscripten.seams import Hasher
 from pyemscripten.wheels import (
@@ -25,6 +26,8 @@ FILES = {
     "pkg/__init__.py": "from .core import answer\n",
     "pkg/core.py": "def answer():\n    return 42\n" * 200,
     "pkg/sub/data.bin": bytes(range(256)) * 40,
+    "pkg/sub/__init__.py": "",  # empty members are all the one object b""
+    "pkg/py.typed": "",
     ".hidden": "not a plain name: written by add()",
 }
 URL = "https://files.example/pkg-1.0-py3-none-any.whl"
@@ -47,7 +50,7 @@ def feed(stream: MemberStream, data: bytes, piece: int = 700, start: int = 0) ->
 def streamed_wheel(staging: Staging, data: bytes, filename: str, body: bytes | None = None) -> UnpackedWheel:
     """Stream ``body`` (default: ``data``) into a prestage sink, then open ``data`` as the
     verified wheel, as downloads.WheelTasks does (after resolution: writing early)."""
-    staging.write_early()
+    staging.write_early([URL])
     stream = MemberStream(sink=staging.prestage(URL))
     stream.feed(0, b"")
     feed(stream, body if body is not None else data)
@@ -80,8 +83,8 @@ def test_files_are_staged_while_streaming_and_not_written_again(scheme: Scheme, 
     staging = Staging(scheme, ops=ops)
     wheel = streamed_wheel(staging, data, whl.filename)
     # Before add(): the package's files are in a tree of the staging folder, nowhere else.
-    assert [p.split("/", 1)[1] for p in staged_files(scheme)] == ["pkg/__init__.py", "pkg/core.py",
-                                                                  "pkg/sub/data.bin"]
+    assert [p.split("/", 1)[1] for p in staged_files(scheme)] == ["pkg/__init__.py", "pkg/core.py", "pkg/py.typed",
+                                                                  "pkg/sub/__init__.py", "pkg/sub/data.bin"]
     assert not (Path(scheme.purelib) / "pkg").exists()
     ops.written.clear()
     staging.request(["pkg"])
@@ -121,7 +124,7 @@ def test_a_restarted_download_starts_a_new_tree(scheme: Scheme, tmp_path: Path) 
     whl = make_wheel("pkg", files=FILES)
     data = bytes(whl)
     staging = Staging(scheme)
-    staging.write_early()
+    staging.write_early([URL])
     stream = MemberStream(sink=staging.prestage(URL))
     feed(stream, bytes(make_wheel("pkg", files={"pkg/old.py": "old" * 500})))  # the first try
     stream.feed(0, b"")  # get_ok: a new try
@@ -144,7 +147,7 @@ def test_what_no_wheel_claims_goes_with_the_staging_folder(scheme: Scheme, tmp_p
     assert listing(env(scheme)) == before
     # Abandoned: abort() drops it, and a download still running writes nothing afterwards.
     staging = Staging(scheme)
-    staging.write_early()
+    staging.write_early([URL])
     stream = MemberStream(sink=staging.prestage(URL))
     feed(stream, bytes(whl)[:300])
     staging.abort()
@@ -183,9 +186,9 @@ def test_any_piece_size_installs_the_same(scheme: Scheme, tmp_path: Path, piece:
     staging = Staging(scheme)
     stream = MemberStream(sink=staging.prestage(URL))
     feed(stream, data[:len(data) // 2], piece)  # while resolving: held
-    staging.write_early()
+    staging.write_early([URL])
     feed(stream, data, piece, start=len(data) // 2)
-    assert len(staged_files(scheme)) == 3  # no gap: the whole package was written early
+    assert len(staged_files(scheme)) == 5  # no gap: the whole package was written early
     staging.add(asyncio.run(open_wheel_async(whl.filename, data, Hasher(), streamed=stream)), key=URL)
     staging.commit().finish()
     assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
@@ -198,5 +201,103 @@ def test_members_are_held_until_the_staging_writes_early(scheme: Scheme) -> None
     stream = MemberStream(sink=staging.prestage(URL))
     feed(stream, bytes(whl))
     assert staged_files(scheme) == []
-    staging.write_early()
-    assert len(staged_files(scheme)) == 3
+    staging.write_early([URL])
+    assert len(staged_files(scheme)) == 5
+
+
+def test_a_duplicate_name_in_the_stream_stops_prestaging(scheme: Scheme) -> None:  # noqa: F811
+    import io
+    import warnings
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate
+        archive.writestr("pkg/a.py", "one")
+        archive.writestr("pkg/a.py", "two")
+    staging = Staging(scheme)
+    staging.write_early([URL])
+    sink = staging.prestage(URL)
+    stream = MemberStream(sink=sink)
+    stream.feed(0, out.getvalue())
+    assert sink is not None and sink.broken
+    before = listing(env(scheme))
+    staging.abort()
+    assert not [p for p in os.listdir(scheme.purelib) if p.startswith(".pyemscripten")]
+    assert listing(env(scheme)) == {k: v for k, v in before.items() if ".pyemscripten" not in k}
+
+
+def test_a_gap_voids_what_was_written(scheme: Scheme) -> None:  # noqa: F811
+    data = bytes(make_wheel("pkg", files=FILES))
+    staging = Staging(scheme)
+    staging.write_early([URL])
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, data[:len(data) // 2])
+    assert staged_files(scheme)
+    stream.feed(len(data) // 2 + 10, data[len(data) // 2 + 10:])
+    assert staged_files(scheme) == []
+
+
+def test_downloads_the_plan_does_not_use_write_nothing(scheme: Scheme) -> None:  # noqa: F811
+    data = bytes(make_wheel("pkg", files=FILES))
+    staging = Staging(scheme)
+    unplanned = MemberStream(sink=staging.prestage("https://files.example/unused.whl"))
+    feed(unplanned, data[:len(data) // 2])  # held while resolving
+    staging.write_early([URL])
+    feed(unplanned, data, start=len(data) // 2)
+    assert staged_files(scheme) == []
+
+
+def test_a_wheel_refused_at_add_leaves_nothing_after_abort(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    # add() refuses pkg (its folder links outside site-packages) after pkg was prestaged.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (Path(scheme.purelib) / "pkg").symlink_to(outside)
+    before = listing(env(scheme))
+    whl = make_wheel("pkg", files=FILES)
+    staging = Staging(scheme)
+    wheel = streamed_wheel(staging, bytes(whl), whl.filename)
+    with pytest.raises(InstallError, match="outside"):
+        staging.add(wheel, key=URL)
+    assert list(outside.iterdir()) == []
+    staging.abort()
+    assert listing(env(scheme)) == before
+
+
+def test_an_add_after_a_failed_one_writes_its_wheel_again(scheme: Scheme) -> None:  # noqa: F811
+    # A write fails in add() for pkg: the staging folder goes, with other's prestaged files.
+    # other, added afterwards (another task of the same install), must not count on them.
+    class FailRecord(FileOps):
+        def write(self, path: str, data: bytes, mode: int) -> None:
+            if path.endswith("pkg-1.0.dist-info/RECORD"):
+                raise OSError(28, "No space left on device")
+            super().write(path, data, mode)
+
+    whl = make_wheel("pkg", files=FILES)
+    other = make_wheel("other", files={"other/__init__.py": "x = 1\n" * 100})
+    staging = Staging(scheme, ops=FailRecord())
+    staging.write_early([URL, "other"])
+    stream = MemberStream(sink=staging.prestage("other"))
+    feed(stream, bytes(other))
+    late = asyncio.run(open_wheel_async(other.filename, bytes(other), Hasher(), streamed=stream))
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, bytes(whl))
+    wheel = asyncio.run(open_wheel_async(whl.filename, bytes(whl), Hasher(), streamed=stream))
+    assert "other/__init__.py" in {p.split("/", 1)[1] for p in staged_files(scheme)}  # prestaged
+    with pytest.raises(InstallError, match="No space left"):
+        staging.add(wheel, key=URL)
+    assert staged_files(scheme) == []
+    staging.add(late, key="other")
+    assert "other/__init__.py" in {p.split("/", 1)[1] for p in staged_files(scheme)}  # written again
+    staging.abort()
+    assert staged_files(scheme) == []
+
+
+def test_prestaging_never_makes_the_scheme_folder(tmp_path: Path) -> None:
+    dirs = {key: str(tmp_path / "missing" / key) for key in ("scripts", "headers", "data")}
+    nowhere = Scheme(purelib=str(tmp_path / "missing" / "site"), platlib=str(tmp_path / "missing" / "site"), **dirs)
+    staging = Staging(nowhere)
+    staging.write_early([URL])
+    stream = MemberStream(sink=staging.prestage(URL))
+    feed(stream, bytes(make_wheel("pkg", files=FILES)))
+    assert not (tmp_path / "missing").exists()
