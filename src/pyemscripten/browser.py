@@ -304,13 +304,19 @@ def _now() -> float:
 # memory (``getBuffer``: no copy into JS first; ``digest`` copies its input when called), and
 # answers with all digests in one buffer, so the answer crosses into Python once.
 _DIGEST_JS = r"""
-(async (blobs) => {
+(async (buffer, lengths) => {
+  // One buffer holds the blobs back to back (lengths: each blob's size). digest() copies
+  // its input before it returns a promise, so the view is released before any await. The
+  // proxy of the argument belongs to the caller: Pyodide destroys it after the call.
+  const view = buffer.getBuffer("u8");
   const pending = [];
-  for (const blob of blobs) {
-    const view = blob.getBuffer("u8");
-    try { pending.push(crypto.subtle.digest("SHA-256", view.data)); }
-    finally { view.release(); blob.destroy(); }
-  }
+  try {
+    let start = 0;
+    for (const length of lengths) {
+      pending.push(crypto.subtle.digest("SHA-256", view.data.subarray(start, start + length)));
+      start += length;
+    }
+  } finally { view.release(); }
   const digests = await Promise.all(pending);
   const out = new Uint8Array(32 * digests.length);
   digests.forEach((d, i) => out.set(new Uint8Array(d), 32 * i));
@@ -329,6 +335,8 @@ class WebCryptoHasher(Hasher):
     in a browser at all) everything is hashed with hashlib.
     """
 
+    RUN = 4 << 20  # blobs are handed over joined in runs of up to this many bytes
+
     def __init__(self, threshold: int = 4096) -> None:
         self.threshold = threshold
         self._digest: Any = None
@@ -338,9 +346,30 @@ class WebCryptoHasher(Hasher):
         digest = self._webcrypto() if big else None
         if digest is None:
             return await super().sha256(blobs)
-        out = (await digest([blobs[i] for i in big])).to_bytes()
+        from pyodide.ffi import to_js  # type: ignore[import-not-found]
+
+        # Small blobs are joined into runs: one crossing into JavaScript (one proxy, one
+        # buffer view) per run instead of per blob. Per blob, those were most of the JS
+        # garbage an install made beyond the file system's own (allocation sampling), and
+        # joining is cheaper than the crossings (sympy's 953 blobs: 45 -> 30 ms).
+        pending = []
+        for run in self._runs([blobs[i] for i in big]):
+            joined = run[0] if len(run) == 1 else b"".join(run)
+            pending.append(digest(joined, to_js([len(blob) for blob in run])))
+        out = b"".join([(await result).to_bytes() for result in pending])
         found = {i: out[32 * n:32 * n + 32] for n, i in enumerate(big)}
         return [found[i] if i in found else hashlib.sha256(blob).digest() for i, blob in enumerate(blobs)]
+
+    def _runs(self, blobs: list[bytes]) -> list[list[bytes]]:
+        runs: list[list[bytes]] = []
+        size = self.RUN
+        for blob in blobs:
+            if size + len(blob) > self.RUN:
+                runs.append([])
+                size = 0
+            runs[-1].append(blob)
+            size += len(blob)
+        return runs
 
     def _webcrypto(self) -> Any:
         if self._digest is None:
