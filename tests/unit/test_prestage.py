@@ -301,3 +301,43 @@ def test_prestaging_never_makes_the_scheme_folder(tmp_path: Path) -> None:
     stream = MemberStream(sink=staging.prestage(URL))
     feed(stream, bytes(make_wheel("pkg", files=FILES)))
     assert not (tmp_path / "missing").exists()
+
+
+def _with_hidden_member(wheel: bytes, name: str, content: bytes) -> bytes:
+    """``wheel`` with one more stored member in front that only a local header lists: the
+    central directory (offsets shifted to match) does not know it."""
+    import struct
+    import zipfile
+    import zlib
+
+    encoded = name.encode()
+    hidden = struct.pack(zipfile.structFileHeader, zipfile.stringFileHeader, 20, 0, 0, 0, 0, 0,
+                         zlib.crc32(content), len(content), len(content), len(encoded), 0) + encoded + content
+    out = bytearray(hidden + wheel)
+    end = out.rindex(zipfile.stringEndArchive)
+    entries, cd_size, cd_offset = struct.unpack_from("<HII", out, end + 10)
+    struct.pack_into("<I", out, end + 16, cd_offset + len(hidden))
+    at = cd_offset + len(hidden)
+    for _ in range(entries):
+        name_length, extra_length, comment_length = struct.unpack_from("<HHH", out, at + 28)
+        (local,) = struct.unpack_from("<I", out, at + 42)
+        struct.pack_into("<I", out, at + 42, local + len(hidden))
+        at += 46 + name_length + extra_length + comment_length
+    return bytes(out)
+
+
+def test_a_member_only_a_local_header_lists_is_written_early_and_then_dropped(
+        scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    # The verified body itself smuggles a file past the central directory: the stream sees
+    # it and writes it early, read_wheel does not; it must not reach site-packages.
+    whl = make_wheel("pkg", files=FILES)
+    data = _with_hidden_member(bytes(whl), "pkg/hidden.py", b"import os\n" * 100)
+    from pyemscripten.wheels import read_wheel
+
+    assert "pkg/hidden.py" not in read_wheel(whl.filename, data).members
+    staging = Staging(scheme)
+    wheel = streamed_wheel(staging, data, whl.filename)
+    assert any(p.endswith("pkg/hidden.py") for p in staged_files(scheme))
+    staging.add(wheel, key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
