@@ -315,7 +315,7 @@ def _with_hidden_member(wheel: bytes, name: str, content: bytes) -> bytes:
                          zlib.crc32(content), len(content), len(content), len(encoded), 0) + encoded + content
     out = bytearray(hidden + wheel)
     end = out.rindex(zipfile.stringEndArchive)
-    entries, cd_size, cd_offset = struct.unpack_from("<HII", out, end + 10)
+    entries, _, cd_offset = struct.unpack_from("<HII", out, end + 10)  # count, size, start
     struct.pack_into("<I", out, end + 16, cd_offset + len(hidden))
     at = cd_offset + len(hidden)
     for _ in range(entries):
