@@ -566,14 +566,15 @@ class Staging:
             if transaction._work is None:
                 transaction._start(self.scheme.purelib)
             trees: dict[str, str] = {}
-            written = early.written if early is not None else {}
+            written: dict[str, bytes] = {}
+            if early is not None and early.written:
+                trees[self.scheme.purelib] = early.tree
+                written = early.written
             for (target, data, mode), root in zip(plan.writes, plan.roots):
                 relative = _record_path(target, root)
-                if written and root == self.scheme.purelib:
-                    tree = trees.setdefault(root, early.tree)  # type: ignore[union-attr]
-                    if written.get(relative) is data and mode == Prestaged.MODE:
-                        del written[relative]  # in place already (each at most once)
-                        continue
+                if written.get(relative) is data and root == self.scheme.purelib and mode == Prestaged.MODE:
+                    del written[relative]  # in place already (each at most once)
+                    continue
                 tree = trees.get(root) or trees.setdefault(root, self._tree())
                 transaction._stage_at(f"{tree}/{relative}", data, mode)
             if written:
@@ -662,11 +663,11 @@ class Prestaged:
         staging = self._staging
         if self.broken or self._closed or not staging._open:
             return
+        if name.partition("/")[0].endswith((".dist-info", ".data")) or not _plain(name) or "\x00" in name:
+            return  # written by add(): generated files, other scheme folders, unusual paths
         if not staging._writing:
             self._held.append((name, content))
             return
-        if name.partition("/")[0].endswith((".dist-info", ".data")) or not _plain(name) or "\x00" in name:
-            return  # written by add(): generated files, other scheme folders, unusual paths
         if name in self.written:  # twice in one archive: the wheel will be refused
             self.broken = True
             return
