@@ -8,6 +8,9 @@ Two ways in:
 
 from __future__ import annotations
 
+import hashlib
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -97,12 +100,35 @@ def test_library_shared_by_two_wheels_loads_once(pyodide: PyodideSession, index_
         == [101, 102, 103]
 
 
+def _library_hashes(wheel: bytes) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
+        return {n: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist() if n.endswith(".so")}
+
+
+UNCHANGED_ON_DISK = """
+import hashlib, site
+sp = site.getsitepackages()[0]
+{name: hashlib.sha256(open(f"{sp}/{name}", "rb").read()).hexdigest() for name in names}
+"""
+
+
 def test_fast_and_sequential_paths_agree(pyodide_factory, index_server: IndexServer, fixtures: dict) -> None:
+    wheels = [fixtures["chain"], fixtures["user_a"], fixtures["provider"], fixtures["clash"]]
     for fast in (True, False):
         session = pyodide_factory("314.0.7")
-        drive(session, serve(index_server, fixtures["chain"], fixtures["user_a"], fixtures["provider"]), fast=fast)
-        assert session.run("import shlib_chain._ext as e, shlib_user_a._ext as a; [e.value(), a.value()]") == [42, 101]
+        drive(session, serve(index_server, *wheels), fast=fast)
+        # clash: libright's which() (listed last) wins, as when the runtime copies NEEDED
+        # exports in order; left_only() still comes from libleft.
+        assert session.run("import shlib_chain._ext as e, shlib_user_a._ext as a, shlib_clash._ext as c\n"
+                           "[e.value(), a.value(), c.value()]") == [42, 101, 210]
         assert session.run("loader.timings['fast']") == float(fast)
+        if fast:
+            # The fast path read the NEEDED exports in place for the four libraries that
+            # have NEEDED entries (libmid and the three extensions) ...
+            assert session.run("loader.timings['needed_in_place']") == 4
+            # ... and hid NEEDED only in its own copy of each module: the files are as shipped.
+            members = {n: h for wheel in wheels for n, h in _library_hashes(wheel).items()}
+            assert session.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
 
 
 def test_missing_library_is_reported_before_loading(pyodide: PyodideSession, index_server: IndexServer,
@@ -144,6 +170,8 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
     assert out["plan"][0] == ["grill_usd_core.libs/libusd_ms.so", "grill-usd-core"]
     assert len(out["plan"]) == 30
     print(f"\ngrill-usd-core, {'sequential' if fast is False else 'default'}: {out['timings']}")
+    if fast is None:  # each of the 29 extensions reads libusd_ms.so's exports in place
+        assert out["timings"]["needed_in_place"] == 29
     assert pyodide.run(USD_CHECK) == "Sphere"
 
 

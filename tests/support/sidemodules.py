@@ -25,6 +25,9 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
                RUNTIME_PATH ``$ORIGIN/../shlib_provider.libs``; both require shlib-provider.
                ``value()`` is 100 + 1 and 100 + 2; both count calls in libshared's one
                counter, which shows the library loaded once.
+    clash      shlib-clash: an extension NEEDing libleft.so then libright.so, which both
+               define ``which()`` (1 and 2); only libleft has ``left_only()`` (10).
+               ``value()`` shows which definition the runtime bound.
     missing    shlib-missing: an extension NEEDing ``libnothere.so``, which no wheel has.
     malformed  shlib-malformed: an extension whose ``dylink.0`` section is cut short.
 """
@@ -95,6 +98,11 @@ SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "user_b_ext.so": (_extension("shlib_user_b._ext", "100 + shared_count()", "int shared_count(void);\n"),
                       ("libshared.so",), ("$ORIGIN/../shlib_provider.libs",)),
     "libnothere.so": ("int not_here(void) { return 1; }\n", (), ()),
+    "libleft.so": ("int which(void) { return 1; }\nint left_only(void) { return 10; }\n", (), ()),
+    "libright.so": ("int which(void) { return 2; }\n", (), ()),
+    "clash_ext.so": (_extension("shlib_clash._ext", "which() * 100 + left_only()",
+                                "int which(void);\nint left_only(void);\n"),
+                     ("libleft.so", "libright.so"), ("$ORIGIN/../shlib_clash.libs",)),
     "missing_ext.so": (_extension("shlib_missing._ext", "not_here()", "int not_here(void);\n"),
                        ("libnothere.so",), ()),
 }
@@ -175,6 +183,12 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
             "shlib_user_b/__init__.py": init,
             "shlib_user_b/_ext.so": m["user_b_ext.so"],
         }, tag=TAG, requires=["shlib-provider"]),
+        "clash": make_wheel("shlib-clash", "1.0", {
+            "shlib_clash/__init__.py": init,
+            "shlib_clash/_ext.so": m["clash_ext.so"],
+            "shlib_clash.libs/libleft.so": m["libleft.so"],
+            "shlib_clash.libs/libright.so": m["libright.so"],
+        }, tag=TAG),
         "missing": make_wheel("shlib-missing", "1.0", {
             "shlib_missing/__init__.py": init,
             "shlib_missing/_ext.so": m["missing_ext.so"],
