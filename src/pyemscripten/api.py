@@ -12,6 +12,7 @@ The browser seams are created here, at the edge, only when the caller passed non
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 import json
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -68,18 +70,19 @@ class Session:
     # sha256 of wheel bodies and of their files (browser: WebCrypto for the large ones).
     hasher: Hasher | None = None
 
-    def resolved(self, listeners: Sequence[Listener] = ()) -> Session:
+    def resolved(self, listeners: Sequence[Listener] = (), *, interpreter: bool = True) -> Session:
         """A copy with every unset seam filled in from the running runtime (the edge),
-        and ``listeners`` added for this one operation; the caller's session is unchanged."""
+        and ``listeners`` added for this one operation; the caller's session is unchanged.
+        ``interpreter=False`` leaves the target and the scheme to :meth:`read_interpreter`:
+        :func:`install` reads them once its first requests are out (the interpreter's
+        configuration takes 20-30 ms to load the first time)."""
         s = dataclasses.replace(self, listeners=[*self.listeners, *listeners])
-        if s.target is None:
-            s.target = current_target()
+        if interpreter:
+            s.read_interpreter()
         if s.transport is None:
             from .browser import FetchTransport
 
             s.transport = FetchTransport()
-        if s.scheme is None:
-            s.scheme = installation.default_scheme()
         if s.hasher is None:
             from .browser import WebCryptoHasher
 
@@ -94,6 +97,13 @@ class Session:
             s.distribution_url = distribution_lock_url() or ""
             s.distribution_files_url = s.distribution_files_url or distribution_files_url()
         return s
+
+    def read_interpreter(self) -> None:
+        """Fill in the target and the scheme from the running interpreter, where unset."""
+        if self.target is None:
+            self.target = current_target()
+        if self.scheme is None:
+            self.scheme = installation.default_scheme()
 
     async def load_distribution(self) -> dict[str, DistributionEntry]:
         """The runtime distribution's wheels (fetched only when resolution needs them)."""
@@ -187,10 +197,16 @@ async def install(
         requirements = [requirements]
     if isinstance(index_urls, str):
         index_urls = [index_urls]
-    s = (session or Session()).resolved(_listeners(on_progress, quiet))
-    assert s.target and s.transport and s.scheme
+    s = (session or Session()).resolved(_listeners(on_progress, quiet), interpreter=False)
+    assert s.transport
+    client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
     try:
-        client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
+        # The root projects' pages need neither target nor scheme: their requests leave
+        # now, while those are read from the interpreter.
+        client.prefetch_pages(_root_names(requirements))
+        await asyncio.sleep(0)
+        s.read_interpreter()
+        assert s.target and s.scheme
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
                                  keep_going=keep_going)
         data = KnownData()
@@ -216,8 +232,25 @@ async def install(
     except PyemscriptenError as exc:
         s.emit("error", message=str(exc))
         raise
+    finally:
+        client.drop_prefetched()
     s.emit("done", message=str(report))
     return report
+
+
+def _root_names(requirements: Sequence[str]) -> list[str]:
+    """The projects whose pages resolution will fetch first, whatever the target: the
+    requirements without markers or URLs (the others, and unparseable ones, are left to
+    resolution)."""
+    names = []
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None and not requirement.url:
+            names.append(requirement.name)
+    return names
 
 
 def _already(resolution: Resolution) -> tuple[tuple[str, str], ...]:

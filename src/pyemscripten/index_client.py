@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
@@ -96,6 +96,30 @@ class IndexClient:
         self.sleep = sleep
         self.page_fetches = 0
         self.metadata_fetches = 0
+        self._early: dict[str, asyncio.Future[ProjectPage]] = {}
+
+    def prefetch_pages(self, projects: Iterable[str]) -> None:
+        """Start fetching these projects' pages now; :meth:`project_page` takes them up.
+
+        For the first requests of an install, which can leave before the caller's own
+        set-up (reading the interpreter's configuration) instead of after it. Their
+        requests leave once the event loop runs. :meth:`drop_prefetched` ends those
+        never asked for.
+        """
+        for project in projects:
+            name = canonicalize_name(project)
+            if name not in self._early:
+                self._early[name] = asyncio.ensure_future(self._project_page(name))
+
+    def drop_prefetched(self) -> None:
+        """Cancel the prefetched pages no one asked for (their errors are dropped with them)."""
+        for task in self._early.values():
+            if task.done():
+                if not task.cancelled():
+                    task.exception()  # retrieved: no "exception was never retrieved" warning
+            else:
+                task.cancel()
+        self._early.clear()
 
     async def project_page(self, project: str) -> ProjectPage:
         """The project's page from the first index that has it.
@@ -104,6 +128,12 @@ class IndexClient:
         :class:`~pyemscripten.errors.IndexFormatError`.
         """
         name = canonicalize_name(project)
+        early = self._early.pop(name, None)
+        if early is not None:
+            return await early
+        return await self._project_page(name)
+
+    async def _project_page(self, name: str) -> ProjectPage:
         for index_url in self.index_urls:
             url = project_url(index_url, name)
             self.page_fetches += 1

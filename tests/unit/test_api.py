@@ -147,3 +147,19 @@ def test_damaged_cache_entry_is_fetched_again_and_replaced(session: api.Session)
     api.uninstall(["app", "lib"], session)
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     assert url not in session.transport.requests  # now a good entry: no download
+
+
+def test_root_pages_are_requested_before_the_target_is_read(session: api.Session, monkeypatch) -> None:
+    seen_at_target: list[list[str]] = []
+
+    def current_target() -> Target:
+        seen_at_target.append(list(session.transport.requests))
+        return TARGET
+
+    monkeypatch.setattr(api, "current_target", current_target)
+    session.target = None
+    report = asyncio.run(api.install(["app", "other; sys_platform == 'win32'"], [BASE], session=session, quiet=True))
+    assert report.installed == (("lib", "1.0"), ("app", "1.0"))
+    # Read once, with the root page already requested; a root with a marker waits for it.
+    assert seen_at_target == [[f"{BASE}app/"]]
+    assert session.transport.requests.count(f"{BASE}app/") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from pathlib import Path
 
@@ -158,3 +159,39 @@ def test_files_for_other_platforms_are_skipped_and_compressed_tag_sets_read() ->
     target = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14")
     finder = Finder(target, KnownData(pages={"demo": ProjectPage("demo", BASE, files)}), {}, ResolveOptions())
     assert [str(v) for v, _ in finder.versions("demo")] == ["4.0", "3.0", "2.0"]
+
+
+def test_prefetched_page_is_fetched_once_and_taken_up() -> None:
+    index = FakeIndex({"app": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+
+    async def scenario():
+        client.prefetch_pages(["App", "app"])  # one fetch per canonical name
+        await asyncio.sleep(0)
+        assert index.requests == [f"{BASE}app/"]  # out before anyone asked
+        page = await client.project_page("app")
+        return page, await resolve(["app"], TARGET, client, None, ResolveOptions())
+
+    page, result = asyncio.run(scenario())
+    assert page.project == "app" and [d.name for d in result.dists] == ["app"]
+    assert index.requests.count(f"{BASE}app/") == 2  # the second is the resolver's own, not prefetched
+
+
+def test_prefetched_page_errors_surface_when_asked_and_unused_ones_are_dropped(caplog) -> None:
+    index = FakeIndex({"app": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+
+    async def scenario():
+        client.prefetch_pages(["ghost", "app", "other"])
+        await asyncio.sleep(0)
+        with pytest.raises(errors.ProjectNotFoundError):
+            await client.project_page("ghost")
+        await asyncio.sleep(0)  # "other" has failed by now, and nobody asked for it
+        client.drop_prefetched()
+        # Taken up only while prefetched: after the drop, a page is fetched afresh.
+        await client.project_page("app")
+
+    asyncio.run(scenario())
+    gc.collect()  # an unretrieved task exception is logged when the task is collected
+    assert index.requests.count(f"{BASE}app/") == 2
+    assert "never retrieved" not in caplog.text
