@@ -32,7 +32,11 @@ A precompiled ``WebAssembly.Module`` cannot be handed to the runtime either: Ems
 8MB") - and ``preloadedWasm`` holds instantiated exports, not compiled modules.
 
 The fast path (Pyodide 314, where it was measured and tested), using only what the runtime
-exports, patching nothing:
+exports and patching nothing in it (it rewrites one byte of its own in-memory copy of a
+module, point 1). It relies on internals of that runtime's Emscripten, which the 314 line
+keeps (its one platform tag names one Emscripten version): ``loadWebAssemblyModule`` reads
+the local scope only by key, and ``getDylinkMetadata`` skips subsection types it does not
+know (checked on each module before relying on it):
 
 1. for each library, dependencies first: ``Module.loadWebAssemblyModule(bytes, {loadAsync,
    nodelete, allowUndefined}, path, scope)`` - the runtime's own instantiation (async, so any
@@ -41,17 +45,22 @@ exports, patching nothing:
    NEEDED without copies: for a library loaded RTLD_LOCAL the runtime resolves each NEEDED
    name (``findLibraryFS`` through RUNTIME_PATH) and then *copies* every export of that
    library into the new one's local scope (``Object.assign``). grill-usd-core's 29
-   extensions each NEED the 27 MB ``libusd_ms.so`` (45,183 exports): 29 copies, about 2 s
-   of the load and 48 MB of heap kept alive by the lazy symbol stubs that hold the scopes.
+   extensions each NEED the 27 MB ``libusd_ms.so`` (45,183 exports): 29 copies, 0.77 s of
+   self time in the copying alone (A/B on the same page: load 4.33 -> 2.07 s) and 47 MB of
+   heap kept alive by the lazy symbol stubs that hold the scopes.
    When every NEEDED library is already instantiated (always, in a planned batch), this
    path resolves the names with the runtime's own ``findLibraryFS`` and hands the runtime a
    scope that *reads* those exports where they are (a Proxy over them, the last NEEDED
    winning, as with the copies), and marks the NEEDED subsection of its in-memory copy of
    the module as a type the runtime's reader skips, so it does not copy them again. Symbol
    resolution is unchanged: the runtime looks in the global table, then in the scope, then
-   in the module's own exports; the libraries are registered by the ``dlopen`` of step 3,
-   as before. When a NEEDED library is not instantiated yet, the module is handed over
-   as it is and the runtime finds and loads the library itself;
+   in the module's own exports (the GOT never looks at the scope). The NEEDED libraries are
+   then registered in ``LDSO`` by the ``dlopen`` of step 3 instead of during the runtime's
+   NEEDED processing; nothing reads the difference (a refcount of 1 instead of Infinity:
+   only ``loadDynamicLibrary`` reads it, and the runtime never unloads). When a NEEDED
+   library is not instantiated yet, or the runtime's reader would still see the NEEDED
+   list, the module is handed over as it is and the runtime finds and loads the library
+   itself;
 2. one ``Module.reportUndefinedSymbols()`` for the whole batch (what Emscripten does for a
    main module's libraries at startup; Pyodide <= 0.27 loaded with ``allowUndefined`` too);
 3. ``pyodide._api.loadDynlib(path)`` for each: the runtime's ``dlopen``, which finds the
@@ -99,7 +108,8 @@ async (pyodide, paths) => {
     return found;
   };
   // Turn the NEEDED subsection of this copy of a module into one of a type the runtime's
-  // reader skips (the file itself is untouched).
+  // reader skips (the file itself is untouched); false, and the bytes as they were, if
+  // the reader then still sees a NEEDED list.
   const hideNeeded = (bytes) => {
     let at = 9;
     const leb = () => {
@@ -111,12 +121,22 @@ async (pyodide, paths) => {
     const end = at + size;
     const nameLength = leb();
     at += nameLength;
+    const changed = [];
     while (at < end) {
       const type = at++;
       const length = leb();
-      if (bytes[type] === 2) bytes[type] = 0x7f;
+      if (bytes[type] === 2) {
+        bytes[type] = 0x7f;
+        changed.push(type);
+      }
       at += length;
     }
+    let hidden = false;
+    try {
+      hidden = M.getDylinkMetadata(bytes).neededDynlibs.length === 0;
+    } catch (e) {}
+    if (!hidden) for (const type of changed) bytes[type] = 2;
+    return hidden;
   };
   // A local scope that reads the NEEDED libraries' exports where they are, the last one
   // listed winning as it does when the runtime copies them in order.
@@ -134,11 +154,9 @@ async (pyodide, paths) => {
       if (M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p]) continue;
       const bytes = M.FS.readFile(p);  // a copy
       const meta = M.getDylinkMetadata(bytes);
-      const sources = meta.neededDynlibs.length ? neededExports(meta, p) : null;
-      if (sources) {
-        hideNeeded(bytes);
-        inPlace++;
-      }
+      let sources = meta.neededDynlibs.length ? neededExports(meta, p) : null;
+      if (sources && hideNeeded(bytes)) inPlace++;
+      else sources = null;
       M.preloadedWasm[p] = await M.loadWebAssemblyModule(
         bytes, {loadAsync: true, nodelete: true, allowUndefined: true}, p, sources ? scopeOver(sources) : {});
     }
