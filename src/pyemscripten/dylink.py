@@ -146,6 +146,21 @@ def _first_section(data: bytes, filename: str) -> _Section:
     return _Section(name=name, body_start=reader.pos, end=end, start=8)
 
 
+def first_section_end(head: bytes) -> int | None:
+    """How many bytes from the start of a module hold its whole first section, read from
+    the module's first bytes (14 are enough), or None if ``head`` does not say (not a
+    module, or too short): then read the whole file."""
+    if len(head) < 10 or head[:4] != WASM_MAGIC:
+        return None
+    size = shift = 0
+    for pos in range(9, min(len(head), 14)):  # section id at 8, then its size: varuint32
+        size |= (head[pos] & 0x7F) << shift
+        shift += 7
+        if not head[pos] & 0x80:
+            return pos + 1 + size
+    return None
+
+
 def parse_dylink(data: bytes, filename: str = "<side module>") -> DylinkInfo:
     """Read the dynamic-linking metadata of the side module ``data``.
 

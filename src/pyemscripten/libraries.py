@@ -48,7 +48,7 @@ from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
-from pyemscripten.dylink import DylinkInfo, parse_dylink
+from pyemscripten.dylink import DylinkInfo, first_section_end, parse_dylink
 from pyemscripten.errors import LibraryNotFoundError
 from pyemscripten.seams import LibraryToLoad
 
@@ -59,7 +59,8 @@ class FileSystemView(Protocol):
     """Read-only access to the runtime's file system (absolute POSIX paths)."""
 
     def read(self, path: str) -> bytes:
-        """The whole file at ``path``."""
+        """The file at ``path``; its start is enough if it holds the whole first section
+        (see :func:`pyemscripten.dylink.first_section_end`)."""
         ...
 
     def exists(self, path: str) -> bool:
@@ -74,9 +75,15 @@ class FileSystemView(Protocol):
 class OSFileSystem:
     """The :class:`FileSystemView` of the running interpreter (in Pyodide: the Emscripten FS)."""
 
+    HEAD = 64 * 1024  # a dylink.0 section is a few hundred bytes; the module behind it, megabytes
+
     def read(self, path: str) -> bytes:
+        """The start of the file, if it holds the whole first section; else the whole file."""
         with open(path, "rb") as f:
-            return f.read()
+            head = f.read(self.HEAD)
+            end = first_section_end(head)
+            # A section larger than the head (or a size that is a lie): read on to the end.
+            return head if end is not None and end <= len(head) else head + f.read()
 
     def exists(self, path: str) -> bool:
         return os.path.isfile(path)

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyemscripten.dylink import DylinkInfo, MemInfo, parse_dylink, with_runtime_paths
+from pyemscripten.dylink import (
+    WASM_MAGIC,
+    WASM_VERSION,
+    DylinkInfo,
+    MemInfo,
+    first_section_end,
+    parse_dylink,
+    with_runtime_paths,
+)
 from pyemscripten.errors import DylinkError
 
 HEADER = b"\0asm\x01\0\0\0"
@@ -146,3 +154,34 @@ def test_fuzz_corrupting_a_valid_module(data: st.DataObject) -> None:
         parse_dylink(corrupted)
     except DylinkError:
         pass
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 300, 70_000, 2**21])
+def test_first_section_end_from_the_first_bytes(size: int) -> None:
+    data = module(sub(1, b"\x00" * 4), sub(0x40, b"\x00" * size), tail=b"\x01\x02\x03")
+    end = first_section_end(data[:14])
+    assert end is not None and data[end:] == b"\x01\x02\x03"
+    assert parse_dylink(data[:end]) == parse_dylink(data)
+
+
+def test_first_section_end_does_not_guess() -> None:
+    assert first_section_end(b"") is None
+    assert first_section_end(b"\x7fELF" + b"\x00" * 20) is None  # not a module
+    assert first_section_end(WASM_MAGIC + WASM_VERSION + b"\x00\xff\xff") is None  # size cut short
+
+
+def test_the_planner_reads_only_the_first_section(tmp_path) -> None:
+    from pyemscripten.libraries import OSFileSystem
+
+    body = module(sub(2, strings("libx.so")), tail=b"\x00" * 300_000)
+    path = tmp_path / "lib.so"
+    path.write_bytes(body)
+    read = OSFileSystem().read(str(path))
+    assert len(read) < 100_000 and parse_dylink(read).needed == ("libx.so",)
+    path.write_bytes(b"not a module")  # no size to go by: the whole file
+    assert OSFileSystem().read(str(path)) == b"not a module"
+    lie = body[:9] + b"\xff\xff\xff\xff\x0f" + body[10:]  # a section "larger" than the file
+    path.write_bytes(lie)
+    assert OSFileSystem().read(str(path)) == lie
+    with pytest.raises(DylinkError, match="truncated"):
+        parse_dylink(lie)
