@@ -152,13 +152,12 @@ def first_section_end(head: bytes) -> int | None:
     module, or too short): then read the whole file."""
     if len(head) < 10 or head[:4] != WASM_MAGIC:
         return None
-    size = shift = 0
-    for pos in range(9, min(len(head), 14)):  # section id at 8, then its size: varuint32
-        size |= (head[pos] & 0x7F) << shift
-        shift += 7
-        if not head[pos] & 0x80:
-            return pos + 1 + size
-    return None
+    reader = _Reader(head, "<head>", pos=9)  # section id at 8, then its size: varuint32
+    try:
+        size = reader.varuint32("section size")
+    except DylinkError:
+        return None
+    return reader.pos + size
 
 
 def parse_dylink(data: bytes, filename: str = "<side module>") -> DylinkInfo:
