@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pyemscripten.dylink import _leb, _string, _subsection
 from tests.support.browser import WHEELS_DIR, PyodideSession
 from tests.support.index_server import IndexServer
 from tests.support.sidemodules import fixture_wheels, toolchain_available
@@ -38,7 +39,7 @@ for url, project in wheels:
         modules += [(f"{sp}/{n}", project) for n in zf.namelist() if n.endswith(".so")]
 platform = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfig.get_config_var("PYODIDE_ABI_VERSION")
 plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), platform != "2024_0")
-loader = PyodideLibraryLoader(fast=fast)
+loader = PyodideLibraryLoader(fast=fast, verify_globals=True)
 await loader.load(plan)
 importlib.invalidate_caches()
 {"plan": [[lib.path[len(sp) + 1:], lib.project] for lib in plan], "timings": loader.timings}
@@ -126,6 +127,9 @@ def test_fast_and_sequential_paths_agree(pyodide_factory, index_server: IndexSer
             # The fast path read the NEEDED exports in place for the four libraries that
             # have NEEDED entries (libmid and the three extensions) ...
             assert session.run("loader.timings['needed_in_place']") == 4
+            # Every exported global the fast path took for immutable from the modules'
+            # sections is one the engine refuses to set, and the other way round.
+            assert session.run("loader.timings['immutable_mismatches']") == 0
             # ... and hid NEEDED only in its own copy of each module: the files are as shipped.
             members = {n: h for wheel in wheels for n, h in _library_hashes(wheel).items()}
             assert session.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
@@ -172,16 +176,73 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
     print(f"\ngrill-usd-core, {'sequential' if fast is False else 'default'}: {out['timings']}")
     if fast is None:  # each of the 29 extensions reads libusd_ms.so's exports in place
         assert out["timings"]["needed_in_place"] == 29
+        # 57,462 exported globals, all immutable: known from the sections, each checked
+        assert out["timings"]["immutable_globals"] > 50_000
+        assert out["timings"]["immutable_mismatches"] == 0
     assert pyodide.run(USD_CHECK) == "Sphere"
 
 
 def test_jiter_and_luau(pyodide: PyodideSession, index_server: IndexServer) -> None:
     jiter = real_wheel("jiter-*-pyemscripten_2026_0_wasm32.whl")
     luau = real_wheel("luau_wasm-*-pyemscripten_2026_0_wasm32.whl")
-    drive(pyodide, [[index_server.default.file_url(jiter.name), "jiter"],
-                    [index_server.default.file_url(luau.name), "luau-wasm"]])
+    out = drive(pyodide, [[index_server.default.file_url(jiter.name), "jiter"],
+                          [index_server.default.file_url(luau.name), "luau-wasm"]])
+    assert out["timings"]["immutable_mismatches"] == 0
     assert pyodide.run("import jiter; jiter.from_json(b'{\"a\": [1, 2.5, null]}')") == {"a": [1, 2.5, None]}
     assert "1,4,9,16,25" in str(pyodide.run(LUAU_CHECK))
+
+
+def _section(section_id: int, *entries: bytes) -> bytes:
+    return _subsection(section_id, _leb(len(entries)) + b"".join(entries))
+
+
+I32, CONST, GET, ADD, END = 0x7F, 0x41, 0x23, 0x6A, 0x0B
+
+
+def _module_with_globals(first_export: str = "f") -> bytes:
+    """Imports a mutable and an immutable global; defines an immutable, a mutable and an
+    immutable one with an extended constant (global.get + i32.const + i32.add); exports a
+    function and all five globals. The immutable ones are exports 2, 3 and 5."""
+    return b"".join([
+        b"\0asm\1\0\0\0",
+        _section(1, bytes([0x60, 0, 0])),
+        _section(2, _string("m") + _string("mut") + bytes([3, I32, 1]), _string("m") + _string("imm") + bytes([3, I32, 0])),
+        _section(3, bytes([0])),
+        _section(6, bytes([I32, 0, CONST, 7, END]), bytes([I32, 1, CONST, 8, END]),
+                 bytes([I32, 0, GET, 1, CONST, 5, ADD, END])),
+        _section(7, _string(first_export) + bytes([0, 0]), *(_string(n) + bytes([3, i]) for i, n in enumerate("abcde"))),
+        _section(10, bytes([2, 0, END])),
+    ])
+
+
+IMMUTABLE_GLOBALS = """
+async ([reader, bytes]) => {
+  const parse = eval(reader);
+  const module = new Uint8Array(bytes);
+  const layout = parse(module);
+  if (!layout) return {layout};
+  const {instance} = await WebAssembly.instantiate(module, {m: {
+    mut: new WebAssembly.Global({value: "i32", mutable: true}, 1), imm: new WebAssembly.Global({value: "i32"}, 2)}});
+  const refused = [];
+  Object.values(instance.exports).forEach((value, k) => {
+    if (!(value instanceof WebAssembly.Global)) return;
+    try { value.value = value.value; } catch (e) { refused.push(k); }
+  });
+  return {layout, refused, truncated: parse(module.subarray(0, module.length - 9))};
+}
+"""
+
+
+def test_immutable_globals_read_from_the_sections(pyodide: PyodideSession) -> None:
+    from pyemscripten.browser_loader import _IMMUTABLE_GLOBALS_JS
+
+    out = pyodide.js(IMMUTABLE_GLOBALS, [_IMMUTABLE_GLOBALS_JS, list(_module_with_globals())])
+    assert out["refused"] == [2, 3, 5]  # what the engine says
+    assert out["layout"] == {"count": 6, "positions": [2, 3, 5]}  # what the sections say
+    assert out["truncated"] is None  # a cut export section is not guessed at
+    # A name that is an array index comes first in an exports object: not read by position.
+    out = pyodide.js(IMMUTABLE_GLOBALS, [_IMMUTABLE_GLOBALS_JS, list(_module_with_globals("7"))])
+    assert out["layout"] is None
 
 
 LUAU_CHECK = """
