@@ -78,10 +78,11 @@ know (checked on each module before relying on it):
    ``WebAssembly.Global`` so that it refuses exactly those at once, with one prepared
    TypeError; every other global is set by the engine's own setter. The engine's answer
    for the first and the last noted global of each module must agree, or nothing is noted
-   for that module; a layout the reader does not follow is left to the runtime as it is.
-   Both built-ins are restored when the last overlapping load is done. A/B on the same
-   page (grill-usd-core, 4 pairs): load 1.96 -> 1.71 s. The tests compare the reading with
-   the engine's answer for every exported global of every module they load.
+   for that module; sections the reader does not follow leave the module to the runtime as it is.
+   Both built-ins are restored when the last overlapping load is done. A/B
+   (``benchmarks/ab.py``, (b) on loopback, 5 pairs): load 2.11 -> 1.87 s, install 2.77 ->
+   2.58 s. The tests compare the reading with the engine's answer for every exported global
+   of every module they load.
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -107,12 +108,17 @@ from pyemscripten.seams import LibraryLoader, LibraryToLoad
 FAST_PATH_MAJORS = frozenset({"314"})
 
 # Which exported globals a module declares immutable, read from its import, global and export
-# sections (WebAssembly core spec, binary format 5.5): ``{count, positions}``, the number of
-# exports and the positions among them of the immutable globals, or null for a layout this
-# reader does not follow (the caller then leaves the module to the runtime as it is).
+# sections (WebAssembly core spec, binary format 5.5): their export names, or null for a
+# layout this reader does not follow (the caller then leaves the module to the runtime as it is).
 _IMMUTABLE_GLOBALS_JS = r"""
 (bytes) => {
   let at = 8;
+  const text = (start, end) => {  // most names are ASCII: no decoder needed for those
+    for (let k = start; k < end; k++) {
+      if (bytes[k] & 0x80) return new TextDecoder().decode(bytes.subarray(start, end));
+    }
+    return String.fromCharCode.apply(null, bytes.subarray(start, end));
+  };
   const leb = () => {
     let value = 0, scale = 1, byte;
     do { byte = bytes[at++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
@@ -160,28 +166,26 @@ _IMMUTABLE_GLOBALS_JS = r"""
       }
       if (at !== end) return null;
     } else if (id === 7) {
-      const count = leb();
-      const positions = [];
-      for (let k = 0; k < count; k++) {
+      const names = [];
+      for (let n = leb(); n--;) {
         if (at >= end) return null;
         const length = leb();
-        // A name that is an array index would come first in the exports object.
-        if (length && bytes[at] >= 0x30 && bytes[at] <= 0x39) return null;
+        const start = at;
         at += length;
         const kind = bytes[at++];
         const index = leb();
         if (kind === 3) {
           if (index >= mutable.length) return null;
-          if (!mutable[index]) positions.push(k);
+          if (!mutable[index]) names.push(text(start, start + length));
         }
       }
-      return at === end ? {count, positions} : null;
+      return at === end ? names : null;
     } else if (id === 10 || id === 11) {
       break;  // code or data: the export section would have come before
     }
     at = end;
   }
-  return {count: 0, positions: []};
+  return [];
 }
 """
 
@@ -196,7 +200,7 @@ async (pyodide, paths, verify) => {
   // own. Installed once however many loads overlap; restored when the last one is done.
   const immutability = (verify) => {
     const state = globalThis[Symbol.for("pyemscripten.immutableGlobals")] ??=
-      {depth: 0, marked: 0, mismatches: 0, immutable: new WeakSet(), layouts: new WeakMap()};
+      {depth: 0, marked: 0, mismatches: 0, immutable: new WeakSet(), pending: new WeakMap()};
     if (verify) state.verify = true;
     if (state.depth++ > 0) return state;
     const value = Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value");
@@ -210,18 +214,16 @@ async (pyodide, paths, verify) => {
         return true;
       }
     };
-    const mark = (exports, layout) => {
-      const names = Object.keys(exports);
+    const mark = (exports, names) => {
       if (state.verify) {  // tests: every exported global, against the engine's own answer
-        const said = new Set(layout.count === names.length ? layout.positions : []);
-        names.forEach((name, k) => {
-          if (exports[name] instanceof WebAssembly.Global && refuses(exports[name]) !== said.has(k)) state.mismatches++;
-        });
+        const said = new Set(names);
+        for (const [name, global] of Object.entries(exports)) {
+          if (global instanceof WebAssembly.Global && refuses(global) !== said.has(name)) state.mismatches++;
+        }
       }
-      if (names.length !== layout.count) return;
       const globals = [];
-      for (const k of layout.positions) {
-        const global = exports[names[k]];
+      for (const name of names) {
+        const global = exports[name];
         if (!(global instanceof WebAssembly.Global)) return;
         globals.push(global);
       }
@@ -236,10 +238,10 @@ async (pyodide, paths, verify) => {
     }});
     WebAssembly.instantiate = function (source, ...rest) {
       const result = Reflect.apply(instantiate, this, [source, ...rest]);
-      const layout = state.layouts.get(source);
-      if (!layout) return result;
-      state.layouts.delete(source);
-      return result.then((made) => { mark(made.instance.exports, layout); return made; });
+      const names = state.pending.get(source);
+      if (!names) return result;
+      state.pending.delete(source);
+      return result.then((made) => { mark(made.instance.exports, names); return made; });
     };
     state.restore = () => {
       state.verify = false;
@@ -315,9 +317,9 @@ async (pyodide, paths, verify) => {
         let sources = meta.neededDynlibs.length ? neededExports(meta, p) : null;
         if (sources && hideNeeded(bytes)) inPlace++;
         else sources = null;
-        let layout = null;
-        try { layout = immutableGlobals(bytes); } catch (e) {}
-        if (layout) quick.layouts.set(bytes, layout);
+        let names = null;
+        try { names = immutableGlobals(bytes); } catch (e) {}
+        if (names && names.length) quick.pending.set(bytes, names);
         M.preloadedWasm[p] = await M.loadWebAssemblyModule(
           bytes, {loadAsync: true, nodelete: true, allowUndefined: true}, p, sources ? scopeOver(sources) : {});
       }
