@@ -113,11 +113,14 @@ FAST_PATH_MAJORS = frozenset({"314"})
 _IMMUTABLE_GLOBALS_JS = r"""
 (bytes) => {
   let at = 8;
-  const text = (start, end) => {  // most names are ASCII: no decoder needed for those
+  // Names: the export section read once byte for character (windows-1252 leaves ASCII as
+  // it is), each ASCII name then a slice of that; the others decoded as UTF-8.
+  let chars = "", base = 0;
+  const text = (start, end) => {
     for (let k = start; k < end; k++) {
       if (bytes[k] & 0x80) return new TextDecoder().decode(bytes.subarray(start, end));
     }
-    return String.fromCharCode.apply(null, bytes.subarray(start, end));
+    return chars.slice(start - base, end - base);
   };
   const leb = () => {
     let value = 0, scale = 1, byte;
@@ -166,6 +169,8 @@ _IMMUTABLE_GLOBALS_JS = r"""
       }
       if (at !== end) return null;
     } else if (id === 7) {
+      chars = new TextDecoder("windows-1252").decode(bytes.subarray(at, end));
+      base = at;
       const names = [];
       for (let n = leb(); n--;) {
         if (at >= end) return null;
