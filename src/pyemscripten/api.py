@@ -269,8 +269,7 @@ def _wheel_tasks(s: Session, prefetched: Mapping[str, bytes] | None, allow_unhas
     assert s.transport is not None and s.hasher is not None  # a resolved session
     return WheelTasks(s.transport, retry=s.retry, hasher=s.hasher, cache=s.cache, emit=s.emit,
                       prefetched=prefetched, allow_unhashed=allow_unhashed, guessing=guessing,
-                      prestage=staging.prestage if staging is not None else None,
-                      on_library=s.library_loader().prepare)
+                      prestage=staging.prestage if staging is not None else None)
 
 
 async def install_resolved(
@@ -308,7 +307,6 @@ async def install_resolved(
         assert dist.file is not None
         wheel = with_origin(await wheels.get(dist), dist.file)
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
-        prepare_libraries(s, wheel)
         return wheel
 
     try:
@@ -346,18 +344,6 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
         raise
     transaction.finish()
     importlib.invalidate_caches()
-
-
-def prepare_libraries(s: Session, wheel: UnpackedWheel) -> None:
-    """Hand ``wheel``'s side modules to the loader ahead of the load (see
-    :meth:`~pyemscripten.seams.LibraryLoader.prepare`); those it streamed were handed over as
-    they arrived."""
-    if wheel.shared_libraries:
-        libraries = set(wheel.shared_libraries)
-        loader = s.library_loader()
-        for _, path, content in wheel.files:
-            if path in libraries:
-                loader.prepare(path, content)
 
 
 def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToLoad]:

@@ -17,13 +17,10 @@ compiling all 30 concurrently (``Promise.all``)          0.53 s   (sequential: 0
 fast path (below), NEEDED exports copied (before)        2.6-3.0 s
 fast path + all modules precompiled concurrently first   2.7-3.4 s (no gain: dropped)
 fast path, NEEDED exports read in place (point 1)        1.8-2.1 s
-immutable globals known from the sections (point 4)      1.6-1.9 s
-modules compiled while the wheel downloads (point 5)     see point 5
 =====================================================  ===========
 
-So compiling is not the main cost (V8 compiles lazily, in background threads already), and
-compiling concurrently at load time buys nothing measurable; compiling *before* the load,
-while the wheel still downloads, does (point 5). The rest is Emscripten's dynamic linking
+So compiling is not the bottleneck (V8 compiles lazily, in background threads already) and
+compiling concurrently buys nothing measurable. The rest is Emscripten's dynamic linking
 in JS: after *every* library it runs ``reportUndefinedSymbols``, a walk over every entry of
 the global offset table (170,000 entries once grill-usd-core is in; ~60,000 from the main
 module alone). That is quadratic in the size of a wheel.
@@ -85,18 +82,7 @@ know (checked on each module before relying on it):
    Both built-ins are restored when the last overlapping load is done. A/B
    (``benchmarks/ab.py``, (b) on loopback, 5 pairs): load 2.11 -> 1.87 s, install 2.77 ->
    2.58 s. The tests compare the reading with the engine's answer for every exported global
-   of every module they load;
-5. compiled while the wheel downloads (every runtime). :meth:`PyodideLibraryLoader.prepare`
-   gets each side module as the download inflates it (before the wheel is verified:
-   compiling runs nothing), makes the copy the load will hand over (NEEDED hidden as in
-   point 1, on the fast path; the file's bytes as they are on the sequential path) and
-   starts ``WebAssembly.compile`` on it, in the engine's background threads. When the load
-   hands the runtime the same bytes, read from the file, V8 finds the module it compiled
-   (its native-module cache compares the whole bytes) instead of compiling again; different
-   bytes are simply compiled as before. The compiled modules are let go after the load.
-   Measured (4 pairs on fresh pages, the install hooked in the page): (b) on loopback load
-   1.94 -> 1.72 s, install 2.71 -> 2.56 s; on the WAN install 4.75 -> 4.55 s; (c) on the
-   WAN 0.318 -> 0.298 s.
+   of every module they load.
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -208,54 +194,6 @@ _IMMUTABLE_GLOBALS_JS = r"""
 }
 """
 
-# Turn the NEEDED subsection of a copy of a module into one of a type the runtime's reader
-# skips (the file itself is untouched): true if the reader then sees no NEEDED list; false,
-# and the bytes as they were, otherwise (point 1).
-_HIDE_NEEDED_JS = r"""
-(M, bytes) => {
-  let at = 9;
-  const leb = () => {
-    let value = 0, scale = 1, byte;
-    do { byte = bytes[at++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
-    return value;
-  };
-  const size = leb();
-  const end = at + size;
-  const nameLength = leb();
-  at += nameLength;
-  const changed = [];
-  while (at < end) {
-    const type = at++;
-    const length = leb();
-    if (bytes[type] === 2) {
-      bytes[type] = 0x7f;
-      changed.push(type);
-    }
-    at += length;
-  }
-  let hidden = false;
-  try {
-    hidden = M.getDylinkMetadata(bytes).neededDynlibs.length === 0;
-  } catch (e) {}
-  if (!hidden) for (const type of changed) bytes[type] = 2;
-  return hidden;
-}
-"""
-
-# Point 5: a copy of a side module's bytes, as the load will hand them over, compiled now.
-_PREPARE_JS = r"""
-(pyodide, content, hide) => {
-  const M = pyodide._module;
-  const bytes = content.toJs();  // a copy
-  try {
-    if (hide && M.getDylinkMetadata(bytes).neededDynlibs.length) (""" + _HIDE_NEEDED_JS + r""")(M, bytes);
-  } catch (e) {
-    return null;  // not a module the runtime reads: the load will say so
-  }
-  return WebAssembly.compile(bytes).catch(() => null);
-}
-"""
-
 _FAST_LOAD_JS = r"""
 async (pyodide, paths, verify) => {
   const M = pyodide._module;
@@ -331,7 +269,37 @@ async (pyodide, paths, verify) => {
     }
     return found;
   };
-  const hideNeeded = (bytes) => (""" + _HIDE_NEEDED_JS + r""")(M, bytes);
+  // Turn the NEEDED subsection of this copy of a module into one of a type the runtime's
+  // reader skips (the file itself is untouched); false, and the bytes as they were, if
+  // the reader then still sees a NEEDED list.
+  const hideNeeded = (bytes) => {
+    let at = 9;
+    const leb = () => {
+      let value = 0, scale = 1, byte;
+      do { byte = bytes[at++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
+      return value;
+    };
+    const size = leb();
+    const end = at + size;
+    const nameLength = leb();
+    at += nameLength;
+    const changed = [];
+    while (at < end) {
+      const type = at++;
+      const length = leb();
+      if (bytes[type] === 2) {
+        bytes[type] = 0x7f;
+        changed.push(type);
+      }
+      at += length;
+    }
+    let hidden = false;
+    try {
+      hidden = M.getDylinkMetadata(bytes).neededDynlibs.length === 0;
+    } catch (e) {}
+    if (!hidden) for (const type of changed) bytes[type] = 2;
+    return hidden;
+  };
   // A local scope that reads the NEEDED libraries' exports where they are, the last one
   // listed winning as it does when the runtime copies them in order.
   const scopeOver = (sources) => new Proxy({}, {
@@ -445,8 +413,7 @@ class PyodideLibraryLoader(LibraryLoader):
     ``timings`` holds the phase durations (seconds) of the last :meth:`load` (and, on the fast
     path, ``needed_in_place``: how many libraries read their NEEDED libraries' exports in
     place, point 1 of the module docstring; ``immutable_globals``: how many exported globals
-    were known immutable from the modules' sections, point 4; ``prepared``: how many side
-    modules :meth:`prepare` had started compiling, point 5).
+    were known immutable from the modules' sections, point 4).
     ``verify_globals`` (tests): also ask the engine about every exported global of every
     module and count in ``timings['immutable_mismatches']`` where point 4's reading differs.
     """
@@ -455,25 +422,6 @@ class PyodideLibraryLoader(LibraryLoader):
         self.fast = fast
         self.verify_globals = verify_globals
         self.timings: dict[str, float] = {}
-        self._prepare_js: Any = None
-        self._prepared: dict[int, Any] = {}  # id of the content -> its compilation (a JS promise)
-
-    def _fast(self) -> bool:
-        return _fast_path_supported(_pyodide_js()) if self.fast is None else self.fast
-
-    def prepare(self, name: str, content: bytes) -> None:
-        """Start compiling a side module that may be loaded soon (point 5 of the module
-        docstring): the engine keeps what it compiled, and the load, handed the same bytes
-        from the file, finds it. Only a head start: it never raises, and the compiled module
-        is let go after the next :meth:`load`."""
-        if id(content) in self._prepared:
-            return
-        try:
-            if self._prepare_js is None:
-                self._prepare_js = _run_js(_PREPARE_JS)
-            self._prepared[id(content)] = self._prepare_js(_pyodide_js(), content, self._fast())
-        except Exception:  # noqa: BLE001, S110 - not in a browser, or no WebAssembly: no head start
-            pass
 
     def loaded(self) -> list[str]:
         return loaded_libraries()
@@ -494,17 +442,13 @@ class PyodideLibraryLoader(LibraryLoader):
 
         pyodide_js = _pyodide_js()
         paths = [lib.path for lib in libraries]
-        fast = self._fast()
-        prepared = len(self._prepared)
+        fast = _fast_path_supported(pyodide_js) if self.fast is None else self.fast
         started = time.perf_counter()
-        try:
-            if fast:
-                result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals)
-            else:
-                search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
-                result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs))
-        finally:
-            self._prepared.clear()  # the engine no longer needs to keep those
+        if fast:
+            result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals)
+        else:
+            search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
+            result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs))
         outcome = result.to_py()
         if not outcome["ok"]:
             index = int(outcome["index"])
@@ -516,4 +460,3 @@ class PyodideLibraryLoader(LibraryLoader):
         self.timings = {k: float(v) for k, v in outcome.items() if k != "ok"}
         self.timings["total"] = time.perf_counter() - started
         self.timings["fast"] = float(fast)
-        self.timings["prepared"] = float(prepared)

@@ -19,13 +19,7 @@ from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
 from .index_pages import IndexFile
 from .seams import BodyPieces, Hasher, Transport, WheelCache
-from .wheels import (
-    LibrariesAhead,
-    MemberSink,
-    MemberStream,
-    UnpackedWheel,
-    open_wheel_async,
-)
+from .wheels import MemberSink, MemberStream, UnpackedWheel, open_wheel_async
 
 if TYPE_CHECKING:
     from .candidates import Candidate
@@ -152,9 +146,7 @@ class WheelTasks:
     At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
     requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
     ``prestage(url)``: a sink for the members each download inflates as it goes (see
-    :meth:`pyemscripten.installation.Staging.prestage`), or None. ``on_library(name, bytes)``
-    sees each side module a download inflates, as it arrives (see
-    :meth:`pyemscripten.seams.LibraryLoader.prepare`).
+    :meth:`pyemscripten.installation.Staging.prestage`), or None.
     """
 
     GUESSES_AT_ONCE = 4
@@ -162,8 +154,7 @@ class WheelTasks:
     def __init__(self, transport: Transport, *, retry: RetryPolicy, hasher: Hasher,
                  cache: WheelCache | None = None, emit: Callable[..., None] = lambda *event: None,
                  prefetched: Mapping[str, bytes] | None = None, allow_unhashed: bool = False,
-                 guessing: bool = False, prestage: Callable[[str], MemberSink | None] | None = None,
-                 on_library: Callable[[str, bytes], None] | None = None) -> None:
+                 guessing: bool = False, prestage: Callable[[str], MemberSink | None] | None = None) -> None:
         self.transport = transport
         self.retry = retry
         self.hasher = hasher
@@ -173,7 +164,6 @@ class WheelTasks:
         self.allow_unhashed = allow_unhashed
         self._guessing = guessing
         self.prestage = prestage  # by URL: where a download's members are written as they arrive
-        self.on_library = on_library
         self._tasks: dict[str, asyncio.Future[UnpackedWheel]] = {}
         self._adopted: set[str] = set()
         self._held: dict[str, list[tuple[Any, ...]]] = {}
@@ -231,8 +221,6 @@ class WheelTasks:
                 await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
         self._running += 1
         sink = self.prestage(file.url) if self.prestage is not None else None
-        if self.on_library is not None:
-            sink = LibrariesAhead(sink, self.on_library)
         # Members inflate, hash (and are written, into staging) while the rest downloads.
         streamed = MemberStream(self.hasher, sink=sink)
         try:

@@ -106,10 +106,6 @@ class LibraryLoader(ABC):
     @abstractmethod
     async def load(self, libraries: Sequence[LibraryToLoad]) -> None: ...
 
-    def prepare(self, name: str, content: bytes) -> None:
-        """The bytes of a side module that may be loaded soon (``name``: its member name), not
-        verified yet: a loader may start compiling them. Nothing is loaded or trusted."""
-
     def loaded(self) -> Collection[str]:
         """Names (sonames or paths) of libraries the runtime has loaded already."""
         return ()

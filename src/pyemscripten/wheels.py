@@ -30,7 +30,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import compat32
@@ -374,29 +374,6 @@ class MemberSink(Protocol):
 
     def close(self) -> None:
         """The download failed or is not needed: drop what was taken (not called by the stream)."""
-
-
-class LibrariesAhead:
-    """A :class:`MemberSink` that hands each side module (``*.so``) to ``on_library`` as it
-    arrives (for a loader to start compiling it) and every member to ``inner``, if any."""
-
-    def __init__(self, inner: MemberSink | None, on_library: Callable[[str, bytes], None]) -> None:
-        self.inner = inner
-        self.on_library = on_library
-
-    def member(self, name: str, content: bytes) -> None:
-        if self.inner is not None:
-            self.inner.member(name, content)
-        if _SHARED_LIBRARY.search(name):
-            self.on_library(name, content)
-
-    def reset(self) -> None:
-        if self.inner is not None:
-            self.inner.reset()
-
-    def close(self) -> None:
-        if self.inner is not None:
-            self.inner.close()
 
 
 class MemberStream:
