@@ -175,11 +175,17 @@ class CacheStorageWheelCache(WheelCache):
     (:meth:`flush` waits for them), and each key carries its entry's size and time, so
     trimming needs no ``match`` either. Bounded: once the entries exceed ``max_bytes`` the
     oldest are dropped, at :meth:`flush`.
+
+    Version 3 holds only wheels that passed every check (see
+    :class:`~pyemscripten.downloads.WheelTasks`); version 2 also kept wheels that were then
+    refused, so it is deleted, once per page, by the first install that prepares a cache.
     """
 
     _PREFIX = "https://pyemscripten.invalid/sha256/"
+    RETIRED = ("pyemscripten-wheels-v2",)
+    _retiring: Any = None  # once per page
 
-    def __init__(self, name: str = "pyemscripten-wheels-v2", max_bytes: int = 512 * 1024 * 1024) -> None:
+    def __init__(self, name: str = "pyemscripten-wheels-v3", max_bytes: int = 512 * 1024 * 1024) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
@@ -194,6 +200,19 @@ class CacheStorageWheelCache(WheelCache):
         # The entry list: one keys() of 5-10 ms, read while the first index pages download,
         # instead of when the first wheel is due.
         self._index()
+        if CacheStorageWheelCache._retiring is None:
+            import asyncio
+
+            CacheStorageWheelCache._retiring = asyncio.ensure_future(self._retire())
+
+    async def _retire(self) -> None:
+        from js import caches
+
+        for name in self.RETIRED:
+            try:
+                await caches.delete(name)
+            except Exception:  # noqa: BLE001, S112 - Cache Storage is optional
+                continue
 
     def _index(self) -> Any:
         import asyncio

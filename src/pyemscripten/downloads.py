@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
@@ -68,6 +68,15 @@ def verify(request: WheelRequest, data: bytes, allow_unhashed: bool = False, sha
         raise HashMismatchError(file.filename, file.url, algorithm, expected, got, request.project)
 
 
+class FetchedWheel(NamedTuple):
+    """A wheel's verified bytes and where they came from: ``"prefetched"`` (by resolution),
+    ``"cache"`` (an entry of the wheel cache: stored only once the wheel had passed every
+    check, see :class:`WheelTasks`) or ``"network"``."""
+
+    body: bytes
+    source: str
+
+
 async def fetch_wheel(
     transport: Transport,
     request: WheelRequest,
@@ -80,13 +89,14 @@ async def fetch_wheel(
     on_data: BodyPieces | None = None,
     sleep: Sleep = asyncio.sleep,
     hasher: Hasher | None = None,
-) -> bytes:
+) -> FetchedWheel:
     """The verified bytes of one wheel: from ``prefetched``, the cache, or the network.
 
     A cached body is used only when the index gives its sha256 and the body matches it.
     A wheel with no usable hash is refused before it is fetched, unless ``allow_unhashed``.
     ``hasher`` computes the sha256 (default: hashlib, here). ``on_data`` sees the pieces of
     a body coming from the network, before it is verified (see :class:`~.seams.Transport`).
+    Nothing is stored in ``cache`` here (see :class:`WheelTasks`).
     """
     hasher = hasher or Hasher()
     if not allow_unhashed and strongest_hash(request.file.hash_dict) is None:
@@ -99,19 +109,17 @@ async def fetch_wheel(
             try:
                 # size and the strongest hash: sha256 or better
                 verify(request, cached, sha256=await _sha256_if_checked(hasher, request, cached))
-                return cached
+                return FetchedWheel(cached, "cache")
             except (SizeMismatchError, HashMismatchError):
                 pass  # a damaged or foreign entry: fetch the wheel (and replace the entry)
-    from_network = body is None
+    source = "prefetched" if body is not None else "network"
     if body is None:
         response = await get_ok(transport, request.file.url, project=request.project, what="wheel",
                                 retry=retry, on_progress=on_bytes, on_data=on_data, sleep=sleep)
         assert response is not None
         body = response.body
     verify(request, body, allow_unhashed, sha256=await _sha256_if_checked(hasher, request, body))
-    if from_network and cache is not None and sha256:
-        await cache.put(sha256, body)
-    return body
+    return FetchedWheel(body, source)
 
 
 async def _sha256_if_checked(hasher: Hasher, request: WheelRequest, data: bytes) -> bytes | None:
@@ -143,6 +151,10 @@ class WheelTasks:
     only bytes fetched early: the resolver never sees it, every body is verified against its
     hash as usual, and guesses the plan does not use are cancelled. Their progress events
     are held back until the plan adopts them, so listeners only hear of planned wheels.
+    A body from the network goes into the wheel cache once the wheel has passed every check
+    (:mod:`.wheels`), so that a cache entry is a wheel that did: a later install takes the
+    RECORD's sha256s of such a body as written instead of hashing every member again (see
+    :func:`~.wheels.open_wheel_async`); the body itself is hashed and checked as always.
     At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
     requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
     ``prestage(url)``: a sink for the members each download inflates as it goes (see
@@ -225,7 +237,7 @@ class WheelTasks:
         streamed = MemberStream(self.hasher, sink=sink)
         try:
             try:
-                body = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
+                fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
                                          allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
                                          cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
                                          on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done,
@@ -234,10 +246,15 @@ class WheelTasks:
                 self._running -= 1
                 async with self._turns:
                     self._turns.notify_all()
+            body = fetched.body
             self._emit(file.url, "downloading", name, len(body), len(body))
             self._emit(file.url, "unpacking", name)
-            return await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
-                                          expected_version=version, streamed=streamed)
+            wheel = await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
+                                           expected_version=version, streamed=streamed,
+                                           record_checked=fetched.source == "cache")
+            if fetched.source == "network" and self.cache is not None and file.sha256:
+                await self.cache.put(file.sha256, body)
+            return wheel
         except BaseException:
             if sink is not None:
                 sink.close()  # what it wrote goes now, not with the staging folder

@@ -180,11 +180,19 @@ async def open_wheel_async(
     expected_name: str | None = None,
     expected_version: str | Version | None = None,
     streamed: MemberStream | None = None,
+    record_checked: bool = False,
 ) -> UnpackedWheel:
     """:func:`open_wheel`, with the RECORD's sha256s computed by ``hasher`` (and members
-    already inflated while ``data`` downloaded taken from ``streamed``, see :func:`read_wheel`)."""
+    already inflated while ``data`` downloaded taken from ``streamed``, see :func:`read_wheel`).
+
+    ``record_checked``: these very bytes (their hash checked by the caller) passed every check
+    before, RECORD's hashes included (a wheel cache entry, see
+    :class:`~pyemscripten.downloads.WheelTasks`): the sha256s RECORD gives are taken as they
+    are written instead of computed again. Every other rule is checked as always."""
     archive = read_wheel(filename, data, expected_name=expected_name, expected_version=expected_version,
                          streamed=streamed)
+    if record_checked:
+        return check_wheel(archive, _record_sha256(archive.members))
     hashable = archive.hashable()
     known = await streamed.digests() if streamed is not None else {}
     missing = await hasher.sha256([content for content in hashable.values() if id(content) not in known])
@@ -648,6 +656,25 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
         if path not in listed and path != record_path:
             problems.add(RecordError, "in the archive but not listed in RECORD", path)
     return verified
+
+
+def _record_sha256(members: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The sha256 digests the wheel's RECORD gives, by path (none if it has not exactly one
+    ``*.dist-info/RECORD``, or a row does not read)."""
+    records = [path for path in members if path.endswith(".dist-info/RECORD") and path.count("/") == 1]
+    if len(records) != 1:
+        return {}
+    digests: dict[str, bytes] = {}
+    try:
+        for row in csv.reader(io.StringIO(members[records[0]].decode("utf-8"), newline="")):
+            if len(row) == 3 and row[1].startswith("sha256="):
+                encoded = row[1][len("sha256="):]
+                digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+                if len(digest) == 32:
+                    digests[row[0]] = digest
+    except (UnicodeDecodeError, csv.Error, binascii.Error, ValueError):
+        return {}
+    return digests
 
 
 def _check_row(path: str, hash_field: str, size_field: str, content: bytes | None,

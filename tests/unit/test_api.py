@@ -15,7 +15,7 @@ import pytest
 from pyemscripten import api, errors
 from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
-from pyemscripten.seams import NoLibraryLoader, WheelCache
+from pyemscripten.seams import Hasher, NoLibraryLoader, WheelCache
 from pyemscripten.target import Target
 from tests.support.wheels import make_wheel
 
@@ -49,6 +49,34 @@ def session(tmp_path: Path):
     index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib>=1",))}, "lib": {"1.0": real("lib", "1.0")}})
     return api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(), scheme=scheme,
                        retry=RetryPolicy(attempts=2, backoff=0), distribution_url="", cache=MemoryCache())
+
+
+class CountingHasher(Hasher):
+    def __init__(self) -> None:
+        self.blobs = 0
+
+    async def sha256(self, blobs):  # type: ignore[no-untyped-def]
+        self.blobs += len(blobs)
+        return await super().sha256(blobs)
+
+
+def test_the_cache_keeps_only_checked_wheels_and_trusts_their_record(session: api.Session) -> None:
+    # A wheel whose RECORD does not match its files is refused, and not kept in the cache.
+    session.transport.add_project("bad", {"1.0": {"body": bytes(make_wheel("bad", "1.0", {"bad/x.py": b"x"},
+                                                                          bad_record=True))}})
+    with pytest.raises(errors.RecordError):
+        asyncio.run(api.install("bad", [BASE], session=session, quiet=True))
+    assert session.cache.store == {}
+    # A good one is kept once it passed every check ...
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    assert len(session.cache.store) == 1
+    api.uninstall(["lib"], session)
+    # ... and installed from the cache, its body is hashed again but its members are not:
+    # the RECORD this very body had when it was checked gives their sha256s.
+    session.hasher = CountingHasher()
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    assert session.hasher.blobs == 1
+    assert api.list_installed(session) == {"lib": "1.0"}
 
 
 def listing(root: str) -> list[str]:

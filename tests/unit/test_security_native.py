@@ -159,8 +159,8 @@ def test_urllib_transport_sends_basic_auth_to_a_real_server(tmp_path: Path) -> N
         page = asyncio.run(client.project_page("authed"))
         (file,) = page.files
         assert SECRET not in file.url and file.url.startswith(proxy.url)
-        body = asyncio.run(fetch_wheel(transport, WheelRequest("authed", file), retry=RetryPolicy(attempts=1)))
-        assert body == bytes(whl)
+        fetched = asyncio.run(fetch_wheel(transport, WheelRequest("authed", file), retry=RetryPolicy(attempts=1)))
+        assert fetched == (bytes(whl), "network")
         assert [status for _, _, status in proxy.log] == [200, 200]
         assert all(auth == proxy.expected for _, auth, _ in proxy.log)
         # A wrong password: the server's 401, and still no secret in the message.
