@@ -238,10 +238,10 @@ class WheelTasks:
         try:
             try:
                 fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
-                                         allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
-                                         cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
-                                         on_bytes=lambda done, total: self._emit(file.url, "downloading", name, done,
-                                                                                 total))
+                                            allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
+                                            cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
+                                            on_bytes=lambda done, total: self._emit(file.url, "downloading",
+                                                                                    name, done, total))
             finally:
                 self._running -= 1
                 async with self._turns:
