@@ -176,14 +176,18 @@ class CacheStorageWheelCache(WheelCache):
     trimming needs no ``match`` either. Bounded: once the entries exceed ``max_bytes`` the
     oldest are dropped, at :meth:`flush`.
 
-    Version 3 holds only wheels that passed every check (see
-    :class:`~pyemscripten.downloads.WheelTasks`); version 2 also kept wheels that were then
-    refused, so it is deleted, once per page, by the first install that prepares a cache.
+    It holds only wheels that passed every check (:attr:`holds_checked_wheels`, see
+    :class:`~pyemscripten.downloads.WheelTasks`): its keys carry ``/checked/``, and entries
+    under the keys of earlier versions (which also kept wheels that were then refused) are
+    neither read nor kept, in a cache of any name. The earlier default cache,
+    ``pyemscripten-wheels-v2``, is deleted once per page, at the first use of a cache.
     """
 
-    _PREFIX = "https://pyemscripten.invalid/sha256/"
+    _PREFIX = "https://pyemscripten.invalid/checked/sha256/"
+    _EARLIER_PREFIX = "https://pyemscripten.invalid/sha256/"
     RETIRED = ("pyemscripten-wheels-v2",)
     _retiring: Any = None  # once per page
+    holds_checked_wheels = True
 
     def __init__(self, name: str = "pyemscripten-wheels-v3", max_bytes: int = 512 * 1024 * 1024) -> None:
         self.name = name
@@ -200,19 +204,20 @@ class CacheStorageWheelCache(WheelCache):
         # The entry list: one keys() of 5-10 ms, read while the first index pages download,
         # instead of when the first wheel is due.
         self._index()
-        if CacheStorageWheelCache._retiring is None:
-            import asyncio
 
-            CacheStorageWheelCache._retiring = asyncio.ensure_future(self._retire())
-
-    async def _retire(self) -> None:
+    async def _retire(self, names: Sequence[str], earlier: Sequence[str]) -> None:
+        """Delete the caches ``names`` and this cache's entries under ``earlier`` keys."""
         from js import caches
 
-        for name in self.RETIRED:
-            try:
+        try:
+            for name in names:
                 await caches.delete(name)
-            except Exception:  # noqa: BLE001, S112 - Cache Storage is optional
-                continue
+            if earlier:
+                cache = await self._cache()
+                for key in earlier:
+                    await cache.delete(key)
+        except Exception:  # noqa: BLE001, S110 - Cache Storage is optional
+            pass
 
     def _index(self) -> Any:
         import asyncio
@@ -222,15 +227,26 @@ class CacheStorageWheelCache(WheelCache):
         return self._entries
 
     async def _read_index(self) -> dict[str, tuple[str, float, int]]:
+        import asyncio
+
         entries: dict[str, tuple[str, float, int]] = {}
         try:
             requests = (await (await self._cache()).keys()).to_py()
         except Exception:  # Cache Storage is optional (opaque origins, private mode)
             return entries
+        earlier = []
         for request in requests:
-            parsed = self._parse_key(str(request.url))
+            url = str(request.url)
+            parsed = self._parse_key(url)
             if parsed is not None:
-                entries[parsed[0]] = (str(request.url), parsed[1], parsed[2])
+                entries[parsed[0]] = (url, parsed[1], parsed[2])
+            elif url.startswith(self._EARLIER_PREFIX):
+                earlier.append(url)
+        retired = [name for name in self.RETIRED if name != self.name]
+        if CacheStorageWheelCache._retiring is not None:
+            retired = []  # once per page
+        if retired or earlier:
+            CacheStorageWheelCache._retiring = asyncio.ensure_future(self._retire(retired, earlier))
         return entries
 
     @classmethod
@@ -311,6 +327,9 @@ class CacheStorageWheelCache(WheelCache):
         await self.flush()
         self._entries = None
         await caches.delete(self.name)
+        for name in self.RETIRED:
+            if name != self.name:
+                await caches.delete(name)
 
 
 def _now() -> float:

@@ -128,8 +128,29 @@ _IMMUTABLE_GLOBALS_JS = r"""
     return value;
   };
   const skipLeb = () => { while (bytes[at++] & 128); };
-  const valueType = () => { const t = bytes[at++]; if (t === 0x63 || t === 0x64) skipLeb(); };
-  const limits = () => { const flags = bytes[at++]; skipLeb(); if (flags & 1) skipLeb(); };
+  // Value and reference types this reader knows (false for any other: the caller gives up):
+  // numbers, v128, the abstract reference shorthands, and (ref null? heaptype) with an
+  // abstract heap type or a type index; not the shared (0x65) heap types.
+  const abstract = (t) => t >= 0x69 && t <= 0x74;
+  const valueType = () => {
+    const t = bytes[at++];
+    if ((t >= 0x7b && t <= 0x7f) || abstract(t)) return true;
+    if (t !== 0x63 && t !== 0x64) return false;
+    const h = bytes[at];
+    if (abstract(h)) { at++; return true; }
+    if (h < 0x40 || h & 0x80) { skipLeb(); return true; }
+    return false;
+  };
+  // Limits: flags (max, shared, 64-bit, custom page size), min, max, page size.
+  const limits = () => {
+    const flags = bytes[at++];
+    if (flags & ~0x0f) return false;
+    skipLeb();
+    if (flags & 1) skipLeb();
+    if (flags & 8) skipLeb();
+    return true;
+  };
+  const mutability = () => { const m = bytes[at++]; return m === 0 || m === 1 ? m === 1 : null; };
   // A constant expression, up to its `end`: consts, global.get, ref.null/func, add/sub/mul.
   const constant = (limit) => {
     while (at < limit) {
@@ -153,19 +174,23 @@ _IMMUTABLE_GLOBALS_JS = r"""
         for (let name = 0; name < 2; name++) { const length = leb(); at += length; }  // module, field
         const kind = bytes[at++];
         if (kind === 0) skipLeb();
-        else if (kind === 1) { valueType(); limits(); }
-        else if (kind === 2) limits();
-        else if (kind === 3) { valueType(); mutable.push(bytes[at++] !== 0); }
-        else if (kind === 4) { at++; skipLeb(); }
+        else if (kind === 1) { if (!valueType() || !limits()) return null; }
+        else if (kind === 2) { if (!limits()) return null; }
+        else if (kind === 3) {
+          if (!valueType()) return null;
+          const m = mutability();
+          if (m === null) return null;
+          mutable.push(m);
+        } else if (kind === 4) { if (bytes[at++] !== 0) return null; skipLeb(); }
         else return null;
       }
       if (at !== end) return null;
     } else if (id === 6) {
       for (let n = leb(); n--;) {
-        if (at >= end) return null;
-        valueType();
-        mutable.push(bytes[at++] !== 0);
-        if (!constant(end)) return null;
+        if (at >= end || !valueType()) return null;
+        const m = mutability();
+        if (m === null || !constant(end)) return null;
+        mutable.push(m);
       }
       if (at !== end) return null;
     } else if (id === 7) {
@@ -210,6 +235,7 @@ async (pyodide, paths, verify) => {
     if (state.depth++ > 0) return state;
     const value = Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value");
     const instantiate = WebAssembly.instantiate;
+    state.restore = () => {};
     const refusal = new TypeError("Can't set the value of an immutable global.");
     const refuses = (global) => {
       try {
@@ -237,22 +263,27 @@ async (pyodide, paths, verify) => {
       for (const global of globals) state.immutable.add(global);
       state.marked += globals.length;
     };
-    Object.defineProperty(WebAssembly.Global.prototype, "value", {...value, set(v) {
-      if (state.immutable.has(this)) throw refusal;
-      value.set.call(this, v);
-    }});
-    WebAssembly.instantiate = function (source, ...rest) {
-      const result = Reflect.apply(instantiate, this, [source, ...rest]);
-      const names = state.pending.get(source);
-      if (!names) return result;
-      state.pending.delete(source);
-      return result.then((made) => { mark(made.instance.exports, names); return made; });
-    };
-    state.restore = () => {
-      state.verify = false;
-      Object.defineProperty(WebAssembly.Global.prototype, "value", value);
-      WebAssembly.instantiate = instantiate;
-    };
+    try {  // built-ins that cannot be wrapped (a frozen realm): modules load as before
+      Object.defineProperty(WebAssembly.Global.prototype, "value", {...value, set(v) {
+        if (state.immutable.has(this)) throw refusal;
+        value.set.call(this, v);
+      }});
+      state.restore = () => {
+        state.verify = false;
+        Object.defineProperty(WebAssembly.Global.prototype, "value", value);
+        WebAssembly.instantiate = instantiate;
+      };
+      WebAssembly.instantiate = function (source, ...rest) {
+        const result = Reflect.apply(instantiate, this, [source, ...rest]);
+        const names = state.pending.get(source);
+        if (!names) return result;
+        state.pending.delete(source);
+        return result.then((made) => { mark(made.instance.exports, names); return made; });
+      };
+    } catch (e) {
+      try { state.restore(); } catch (e2) {}
+      state.restore = () => {};
+    }
     return state;
   };
   // Where the runtime would look for a module's NEEDED libraries (docstring, point 1): the

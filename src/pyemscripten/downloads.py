@@ -152,9 +152,11 @@ class WheelTasks:
     hash as usual, and guesses the plan does not use are cancelled. Their progress events
     are held back until the plan adopts them, so listeners only hear of planned wheels.
     A body from the network goes into the wheel cache once the wheel has passed every check
-    (:mod:`.wheels`), so that a cache entry is a wheel that did: a later install takes the
-    RECORD's sha256s of such a body as written instead of hashing every member again (see
-    :func:`~.wheels.open_wheel_async`); the body itself is hashed and checked as always.
+    (:mod:`.wheels`), so that in a cache that holds nothing else
+    (:attr:`~.seams.WheelCache.holds_checked_wheels`) an entry is a wheel that did: a later
+    install takes the RECORD's sha256s of such a body as written instead of hashing every
+    member again (see :func:`~.wheels.open_wheel_async`); the body itself is hashed and
+    checked as always.
     At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
     requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
     ``prestage(url)``: a sink for the members each download inflates as it goes (see
@@ -251,7 +253,8 @@ class WheelTasks:
             self._emit(file.url, "unpacking", name)
             wheel = await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
                                            expected_version=version, streamed=streamed,
-                                           record_checked=fetched.source == "cache")
+                                           record_checked=fetched.source == "cache"
+                                           and bool(getattr(self.cache, "holds_checked_wheels", False)))
             if fetched.source == "network" and self.cache is not None and file.sha256:
                 await self.cache.put(file.sha256, body)
             return wheel

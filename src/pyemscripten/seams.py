@@ -58,8 +58,14 @@ class Transport(ABC):
 class WheelCache(ABC):
     """Wheel bodies kept across visits, keyed by sha256. Callers re-check the hash.
 
-    ``put`` may return before the body is stored; :meth:`flush` waits until it is.
+    ``put`` may return before the body is stored; :meth:`flush` waits until it is. Installs
+    put a body only once its wheel passed every check; a cache whose every entry came that
+    way (none left by anything else) says so with :attr:`holds_checked_wheels`, and a body
+    it returns, its hash checked again, then has its RECORD taken as written (see
+    :func:`pyemscripten.wheels.open_wheel_async`).
     """
+
+    holds_checked_wheels: bool = False
 
     @abstractmethod
     async def get(self, sha256: str) -> bytes | None: ...

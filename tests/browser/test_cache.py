@@ -122,3 +122,34 @@ keys = (await (await caches.open("bounded")).keys()).to_py()
 [await fresh.get("a" * 64), await fresh.get("b" * 64), await fresh.get("c" * 64), len(keys)]
 """)
     assert out == [None, None, "C" * 40, 1]
+
+
+EARLIER = """
+from js import Response, caches
+attrs_sha = sha
+old = await caches.open("pyemscripten-wheels-v2")
+await old.put("https://pyemscripten.invalid/sha256/x?size=1&stored=1", Response.new("x"))
+# An entry of an earlier version in today's cache, under the key the wheel would have had.
+current = await caches.open("pyemscripten-wheels-v3")
+await current.put(f"https://pyemscripten.invalid/sha256/{attrs_sha}?size=3&stored=1", Response.new("old"))
+"""
+
+AFTER = """
+from js import caches
+from pyemscripten.browser import CacheStorageWheelCache
+await CacheStorageWheelCache._retiring
+keys = [str(r.url) for r in (await (await caches.open("pyemscripten-wheels-v3")).keys()).to_py()]
+[bool(await caches.has("pyemscripten-wheels-v2")), sorted(k.split("/")[3] for k in keys)]
+"""
+
+
+def test_entries_of_earlier_versions_are_not_read_and_go(pyodide_factory: Callable[..., PyodideSession],
+                                                          index_server: IndexServer, context: object) -> None:
+    # Earlier versions also kept wheels that were then refused: their entries are not
+    # trusted (nor read at all), and they are deleted once a cache is used.
+    page = pyodide_factory(context=context)
+    page.run(EARLIER, sha=_sha256("attrs-*.whl"))
+    assert page.run(INSTALL, reqs=PROJECTS, url=index_server.index_url) == PROJECTS
+    assert index_server.count(regex=WHEEL_REQUESTS) == 2  # fetched, not taken from the old entry
+    # v2 is gone; in v3 only the two wheels just checked, under keys of their own.
+    assert page.run(AFTER) == [False, ["checked", "checked"]]

@@ -31,6 +31,8 @@ def real(name: str, version: str, requires: tuple[str, ...] = ()) -> dict:
 
 
 class MemoryCache(WheelCache):
+    holds_checked_wheels = True  # filled by the installs of the tests only
+
     def __init__(self) -> None:
         self.store: dict[str, bytes] = {}
 
@@ -77,6 +79,12 @@ def test_the_cache_keeps_only_checked_wheels_and_trusts_their_record(session: ap
     asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
     assert session.hasher.blobs == 1
     assert api.list_installed(session) == {"lib": "1.0"}
+    # A cache that does not say it holds only checked wheels gets every member hashed.
+    api.uninstall(["lib"], session)
+    session.cache.holds_checked_wheels = False
+    session.hasher = CountingHasher()
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    assert session.hasher.blobs > 1
 
 
 def listing(root: str) -> list[str]:
