@@ -78,7 +78,8 @@ know (checked on each module before relying on it):
    ``WebAssembly.Global`` so that it refuses exactly those at once, with one prepared
    TypeError; every other global is set by the engine's own setter. The engine's answer
    for the first and the last noted global of each module must agree, or nothing is noted
-   for that module; sections the reader does not follow leave the module to the runtime as it is.
+   for that module; sections the reader does not follow (any type, flag or layout it does
+   not know), or built-ins that cannot be wrapped, leave the module to the runtime as it is.
    Both built-ins are restored when the last overlapping load is done. A/B
    (``benchmarks/ab.py``, (b) on loopback, 5 pairs): load 2.11 -> 1.87 s, install 2.77 ->
    2.58 s. The tests compare the reading with the engine's answer for every exported global
