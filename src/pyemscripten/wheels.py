@@ -192,7 +192,7 @@ async def open_wheel_async(
     archive = read_wheel(filename, data, expected_name=expected_name, expected_version=expected_version,
                          streamed=streamed)
     if record_checked:
-        return check_wheel(archive, _record_sha256(archive.members))
+        return check_wheel(archive, record_as_written=True)
     hashable = archive.hashable()
     known = await streamed.digests() if streamed is not None else {}
     missing = await hasher.sha256([content for content in hashable.values() if id(content) not in known])
@@ -243,11 +243,15 @@ def read_wheel(
     return WheelArchive(wheel_name, members, problems)
 
 
-def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None) -> UnpackedWheel:
+def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None,
+                record_as_written: bool = False) -> UnpackedWheel:
     """Check rules 2 to 6 on a read archive; raise as :func:`open_wheel` does.
 
     ``sha256``: raw sha256 digests of members, by path, computed elsewhere from exactly these
     bytes (see :meth:`WheelArchive.hashable`); members not in it are hashed here.
+    ``record_as_written``: take the sha256s RECORD gives as the members' (see
+    :func:`open_wheel_async`, ``record_checked``); a row whose digest does not decode is
+    hashed as usual.
     """
     wheel_name, members, problems = archive.wheel_name, archive.members, archive.problems
     filename = wheel_name.filename
@@ -256,7 +260,7 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
         problems.raise_if_any(wheel_name.name)
         raise AssertionError("unreachable: no dist-info without a problem")
     root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems)
-    verified = _check_record(members, dist_info, problems, sha256 or {})
+    verified = _check_record(members, dist_info, problems, sha256 or {}, record_as_written)
     raw = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
     files, digests = _place_files(wheel_name, members, dist_info, root_is_purelib, verified, problems)
     problems.raise_if_any(wheel_name.name)
@@ -621,10 +625,11 @@ def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
 
 
 def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems,
-                  sha256: Mapping[str, bytes]) -> dict[str, str]:
+                  sha256: Mapping[str, bytes], as_written: bool = False) -> dict[str, str]:
     """Check RECORD against the members; return the sha256s that matched, by member path.
 
-    ``sha256``: digests already computed, by member path."""
+    ``sha256``: digests already computed, by member path. ``as_written``: a row's own sha256
+    stands for its member's (see :func:`check_wheel`)."""
     record_path = f"{dist_info}/RECORD"
     data = members.get(record_path)
     verified: dict[str, str] = {}
@@ -648,7 +653,8 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             problems.add(RecordError, "listed twice in RECORD", path)
             continue
         listed.add(path)
-        if _check_row(path, hash_field, size_field, members.get(path), dist_info, problems, sha256.get(path)):
+        digest = _written_sha256(hash_field) if as_written else sha256.get(path)
+        if _check_row(path, hash_field, size_field, members.get(path), dist_info, problems, digest):
             algorithm, _, digest = hash_field.partition("=")
             if algorithm == "sha256":
                 verified[path] = digest.rstrip("=")
@@ -658,23 +664,16 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
     return verified
 
 
-def _record_sha256(members: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The sha256 digests the wheel's RECORD gives, by path (none if it has not exactly one
-    ``*.dist-info/RECORD``, or a row does not read)."""
-    records = [path for path in members if path.endswith(".dist-info/RECORD") and path.count("/") == 1]
-    if len(records) != 1:
-        return {}
-    digests: dict[str, bytes] = {}
+def _written_sha256(hash_field: str) -> bytes | None:
+    """The digest a RECORD hash field gives, if it is a sha256 that decodes to 32 bytes."""
+    algorithm, _, encoded = hash_field.partition("=")
+    if algorithm != "sha256":
+        return None
     try:
-        for row in csv.reader(io.StringIO(members[records[0]].decode("utf-8"), newline="")):
-            if len(row) == 3 and row[1].startswith("sha256="):
-                encoded = row[1][len("sha256="):]
-                digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-                if len(digest) == 32:
-                    digests[row[0]] = digest
-    except (UnicodeDecodeError, csv.Error, binascii.Error, ValueError):
-        return {}
-    return digests
+        digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return digest if len(digest) == 32 else None
 
 
 def _check_row(path: str, hash_field: str, size_field: str, content: bytes | None,
