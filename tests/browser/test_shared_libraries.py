@@ -42,7 +42,13 @@ plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_pa
 loader = PyodideLibraryLoader(fast=fast, verify_globals=True)
 await loader.load(plan)
 importlib.invalidate_caches()
-{"plan": [[lib.path[len(sp) + 1:], lib.project] for lib in plan], "timings": loader.timings}
+# Every library the runtime holds keeps its exports (the fast path lends dlopen a stand-in).
+import pyodide_js
+from pyodide.code import run_js
+empty = run_js("(M) => Object.values(M.LDSO.loadedLibsByName).filter((d) => d.exports && "
+               "typeof d.exports === 'object' && !Object.keys(d.exports).length).map((d) => d.name)")
+{"plan": [[lib.path[len(sp) + 1:], lib.project] for lib in plan], "timings": loader.timings,
+ "empty_exports": list(empty(pyodide_js._module))}
 """
 
 
@@ -63,7 +69,9 @@ def real_wheel(pattern: str) -> Path:
 
 
 def drive(session: PyodideSession, wheels: list[list[str]], fast: bool | None = None, timeout: float = 300) -> dict:
-    return session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast)
+    out = session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast)
+    assert out["empty_exports"] == []
+    return out
 
 
 @pytest.fixture(scope="module")
