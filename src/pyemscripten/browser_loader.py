@@ -17,10 +17,15 @@ compiling all 30 concurrently (``Promise.all``)          0.53 s   (sequential: 0
 fast path (below), NEEDED exports copied (before)        2.6-3.0 s
 fast path + all modules precompiled concurrently first   2.7-3.4 s (no gain: dropped)
 fast path, NEEDED exports read in place (point 1)        1.8-2.1 s
+  + immutable globals from the sections (point 4)        1.6-1.9 s
+  + dlopen lent a stand-in (point 5)                     1.6-2.1 s   (A/B: -0.4 s)
+  + the next modules compiled while one links (point 6)  1.5-1.8 s   (A/B: -0.2 s)
 =====================================================  ===========
 
-So compiling is not the bottleneck (V8 compiles lazily, in background threads already) and
-compiling concurrently buys nothing measurable. The rest is Emscripten's dynamic linking
+(The machine's speed drifted by about 30% between these sessions; compare within an A/B.)
+Compiling up front, with the runtime then compiling the same bytes again, buys nothing
+(V8 compiles lazily, in background threads already); what point 6 gains is the runtime's
+wait for each compile, by handing it the module compiled while the one before linked. The rest is Emscripten's dynamic linking
 in JS: after *every* library it runs ``reportUndefinedSymbols``, a walk over every entry of
 the global offset table (170,000 entries once grill-usd-core is in; ~60,000 from the main
 module alone). That is quadratic in the size of a wheel.
@@ -29,16 +34,17 @@ A precompiled ``WebAssembly.Module`` cannot be handed to the runtime either: Ems
 ``loadWebAssemblyModule`` instantiates a Module with the synchronous
 ``new WebAssembly.Instance``, which Chromium refuses on the main thread above 8 MB
 ("WebAssembly.Instance is disallowed on the main thread, if the buffer size is larger than
-8MB") - and ``preloadedWasm`` holds instantiated exports, not compiled modules.
+8MB") - and ``preloadedWasm`` holds instantiated exports, not compiled modules. Point 6
+hands a compiled module over inside the asynchronous ``WebAssembly.instantiate`` instead.
 
 The fast path (Pyodide 314, where it was measured and tested), using only what the runtime
 exports and patching nothing in it (it rewrites one byte of its own in-memory copy of a
 module, point 1, wraps two WebAssembly built-ins while its modules instantiate, point
-4, and lends ``dlopen`` a stand-in for a library's exports, point 5). It relies on
-internals of that runtime's Emscripten, which the 314 line keeps (its one platform tag
-names one Emscripten version): ``loadWebAssemblyModule`` reads the local scope only by
-key, and ``getDylinkMetadata`` skips subsection types it does not know (checked on each
-module before relying on it):
+4, lends ``dlopen`` a stand-in for a library's exports, point 5, and has modules compiled
+ahead, point 6). It relies on internals of that runtime's Emscripten, which the 314 line
+keeps (its one platform tag names one Emscripten version): ``loadWebAssemblyModule``
+reads the local scope only by key, and ``getDylinkMetadata`` skips subsection types it
+does not know (checked on each module before relying on it):
 
 1. for each library, dependencies first: ``Module.loadWebAssemblyModule(bytes, {loadAsync,
    nodelete, allowUndefined}, path, scope)`` - the runtime's own instantiation (async, so any
@@ -99,6 +105,24 @@ module before relying on it):
    exports it stands for. A/B (``benchmarks/ab.py``, (b) on loopback, 5 pairs): ``dlopen``
    0.37-0.5 -> 0.06-0.28 s, load 2.56 -> 2.13 s, peak heap 136 -> 126 MB. The tests check
    that no library the runtime holds is left with empty exports.
+
+6. the next modules compile while this one links. ``WebAssembly.instantiate(bytes)``
+   compiles off the main thread, but the runtime instantiates one module after the other,
+   so the main thread waited for each compile in turn (about 0.3 s of idle time in a
+   profile of grill-usd-core's load) and the second core waited for the linking. Step 1
+   now starts ``WebAssembly.compile`` for up to four of the next modules (in load order)
+   while the current one links, and the wrapped ``WebAssembly.instantiate`` of point 4,
+   when handed the very byte array a module was compiled from, instantiates that module
+   and answers ``{module, instance}`` as ``instantiate(bytes)`` does (the runtime's
+   ``postInstantiation`` does not read the module; the NEEDED subsection hidden by point 1
+   after compiling is a custom section, which compiling ignores). A compile that fails
+   leaves the bytes to ``instantiate`` as before, so the runtime reports the error as it
+   would; where the built-ins cannot be wrapped nothing compiles ahead.
+   ``timings['compiled_ahead']`` counts the modules made this way. A/B (``ab.py``, (b) on
+   loopback, 5 pairs each): load 1.98 -> 1.77 s with two ahead, 1.67 -> 1.54 s with four
+   against two; more than four gave nothing more (1.64 -> 1.62 s); (c) unchanged.
+   This is what "compiling concurrently buys nothing" above missed: compiled modules that
+   the runtime is not handed save nothing, it compiles its bytes again.
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -248,7 +272,8 @@ async (pyodide, paths, verify) => {
   // own. Installed once however many loads overlap; restored when the last one is done.
   const immutability = (verify) => {
     const state = globalThis[Symbol.for("pyemscripten.immutableGlobals")] ??=
-      {depth: 0, marked: 0, mismatches: 0, immutable: new WeakSet(), pending: new WeakMap()};
+      {depth: 0, marked: 0, mismatches: 0, ahead: 0, immutable: new WeakSet(), pending: new WeakMap(),
+       compiled: new WeakMap()};
     if (verify) state.verify = true;
     if (state.depth++ > 0) return state;
     const value = Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value");
@@ -286,13 +311,24 @@ async (pyodide, paths, verify) => {
         if (state.immutable.has(this)) throw refusal;
         value.set.call(this, v);
       }});
+      state.wrapped = true;
       state.restore = () => {
         state.verify = false;
+        state.wrapped = false;
         Object.defineProperty(WebAssembly.Global.prototype, "value", value);
         WebAssembly.instantiate = instantiate;
       };
       WebAssembly.instantiate = function (source, ...rest) {
-        const result = Reflect.apply(instantiate, this, [source, ...rest]);
+        const made = (from) => Reflect.apply(instantiate, this, [from, ...rest]);
+        // Point 6: a module compiled ahead from these very bytes, made into what
+        // instantiate(bytes) gives; the bytes themselves if that compiling failed.
+        const ready = state.compiled.get(source);
+        state.compiled.delete(source);
+        const result = !ready ? made(source) : ready.then((module) => {
+          if (!module) return made(source);
+          state.ahead++;
+          return made(module).then((instance) => ({module, instance}));
+        });
         const names = state.pending.get(source);
         if (!names) return result;
         state.pending.delete(source);
@@ -359,15 +395,34 @@ async (pyodide, paths, verify) => {
     },
   });
   const t0 = performance.now();
-  let i = 0, inPlace = 0, marked = 0, mismatches = 0;
+  let i = 0, inPlace = 0, marked = 0, mismatches = 0, ahead = 0;
   try {
     const quick = immutability(verify);
-    const markedBefore = quick.marked, mismatchesBefore = quick.mismatches;
+    const markedBefore = quick.marked, mismatchesBefore = quick.mismatches, aheadBefore = quick.ahead;
+    // Point 6: the next modules compile (off this thread) while this one links.
+    const AHEAD = 4;
+    const loaded = (p) => M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p];
+    const compiling = new Map();
+    let next = 0;
+    const compileNext = () => {
+      while (next < paths.length && loaded(paths[next])) next++;
+      if (!quick.wrapped || next >= paths.length || compiling.size >= AHEAD) return;
+      const p = paths[next++];
+      let bytes;
+      try { bytes = M.FS.readFile(p); } catch (e) { return; }  // a copy; the loop reports a failure
+      const module = WebAssembly.compile(bytes).catch(() => null);
+      compiling.set(p, {bytes, module});
+      module.then(compileNext);
+    };
     try {
       for (; i < paths.length; i++) {
         const p = paths[i];
-        if (M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p]) continue;
-        const bytes = M.FS.readFile(p);  // a copy
+        if (loaded(p)) continue;
+        compileNext();
+        const early = compiling.get(p);
+        compiling.delete(p);
+        const bytes = early ? early.bytes : M.FS.readFile(p);  // a copy
+        if (early) quick.compiled.set(bytes, early.module);
         const meta = M.getDylinkMetadata(bytes);
         let sources = meta.neededDynlibs.length ? neededExports(meta, p) : null;
         if (sources && hideNeeded(bytes)) inPlace++;
@@ -381,6 +436,8 @@ async (pyodide, paths, verify) => {
     } finally {
       marked = quick.marked - markedBefore;
       mismatches = quick.mismatches - mismatchesBefore;
+      ahead = quick.ahead - aheadBefore;
+      next = paths.length;  // nothing more compiles ahead
       if (--quick.depth === 0) quick.restore();
     }
     const t1 = performance.now();
@@ -409,7 +466,7 @@ async (pyodide, paths, verify) => {
     }
     const t3 = performance.now();
     return {ok: true, instantiate: (t1 - t0) / 1000, symbols: (t2 - t1) / 1000, dlopen: (t3 - t2) / 1000,
-            needed_in_place: inPlace, immutable_globals: marked,
+            needed_in_place: inPlace, immutable_globals: marked, compiled_ahead: ahead,
             ...(verify ? {immutable_mismatches: mismatches} : {})};
   } catch (e) {
     return {ok: false, index: i, message: String((e && e.message) || e)};
@@ -482,7 +539,8 @@ class PyodideLibraryLoader(LibraryLoader):
     ``timings`` holds the phase durations (seconds) of the last :meth:`load` (and, on the fast
     path, ``needed_in_place``: how many libraries read their NEEDED libraries' exports in
     place, point 1 of the module docstring; ``immutable_globals``: how many exported globals
-    were known immutable from the modules' sections, point 4).
+    were known immutable from the modules' sections, point 4; ``compiled_ahead``: how many
+    modules were instantiated from a module compiled while the one before linked, point 6).
     ``verify_globals`` (tests): also ask the engine about every exported global of every
     module and count in ``timings['immutable_mismatches']`` where point 4's reading differs.
     """

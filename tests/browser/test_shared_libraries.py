@@ -159,6 +159,18 @@ def test_malformed_module_is_a_dylink_error(pyodide: PyodideSession, index_serve
     assert err["attributes"]["filename"].endswith("shlib_malformed/_ext.so")
 
 
+def test_module_that_does_not_compile_is_named(pyodide: PyodideSession, index_server: IndexServer,
+                                               fixtures: dict) -> None:
+    # Compiled ahead (point 6 of browser_loader) and refused there: the runtime is handed the
+    # bytes as before and says why, for the library it is.
+    err = pyodide.run_expect_error(DRIVE, wheels=serve(index_server, fixtures["truncated"]), fast=None)
+    assert err["type"] == "LibraryLoadError"
+    assert err["attributes"]["library"].endswith("shlib_truncated.libs/libbase.so")
+    # the engine's own words, from instantiating the bytes (not from the compile ahead)
+    assert "WebAssembly.instantiate(): section" in err["attributes"]["reason"]
+    assert "extends past end of the module" in err["attributes"]["reason"]
+
+
 def test_already_loaded_libraries_are_not_planned_again(pyodide: PyodideSession, index_server: IndexServer,
                                                         fixtures: dict) -> None:
     drive(pyodide, serve(index_server, fixtures["provider"], fixtures["user_a"]))
@@ -187,6 +199,9 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
         # 57,462 exported globals, all immutable: known from the sections, each checked
         assert out["timings"]["immutable_globals"] > 50_000
         assert out["timings"]["immutable_mismatches"] == 0
+        # every module was instantiated from a module compiled ahead (the first one too: the
+        # loop starts its compile the same way)
+        assert out["timings"]["compiled_ahead"] == 30
     assert pyodide.run(USD_CHECK) == "Sphere"
 
 

@@ -30,6 +30,8 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
                ``value()`` shows which definition the runtime bound.
     missing    shlib-missing: an extension NEEDing ``libnothere.so``, which no wheel has.
     malformed  shlib-malformed: an extension whose ``dylink.0`` section is cut short.
+    truncated  shlib-truncated: a library whose ``dylink.0`` section is whole and whose
+               last section is cut short, so that it does not compile.
 """
 
 from __future__ import annotations
@@ -196,6 +198,10 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
         "malformed": make_wheel("shlib-malformed", "1.0", {
             "shlib_malformed/__init__.py": init,
             "shlib_malformed/_ext.so": malformed(m["chain_ext.so"]),
+        }, tag=TAG),
+        "truncated": make_wheel("shlib-truncated", "1.0", {
+            "shlib_truncated/__init__.py": init,
+            "shlib_truncated.libs/libbase.so": m["libbase.so"][:-4],
         }, tag=TAG),
     }
 
