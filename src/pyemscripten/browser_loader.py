@@ -63,16 +63,16 @@ does not know (checked on each module before relying on it):
    the module as a type the runtime's reader skips, so it does not copy them again. Symbol
    resolution is unchanged: the runtime looks in the global table, then in the scope, then
    in the module's own exports (the GOT never looks at the scope). The NEEDED libraries are
-   then registered in ``LDSO`` by the ``dlopen`` of step 3 instead of during the runtime's
-   NEEDED processing; nothing reads the difference (a refcount of 1 instead of Infinity:
-   only ``loadDynamicLibrary`` reads it, and the runtime never unloads). When a NEEDED
+   then registered in ``LDSO`` by step 3 (point 5) instead of during the runtime's NEEDED
+   processing, the same way. When a NEEDED
    library is not instantiated yet, or the runtime's reader would still see the NEEDED
    list, the module is handed over as it is and the runtime finds and loads the library
    itself;
 2. one ``Module.reportUndefinedSymbols()`` for the whole batch (what Emscripten does for a
    main module's libraries at startup; Pyodide <= 0.27 loaded with ``allowUndefined`` too);
-3. ``pyodide._api.loadDynlib(path)`` for each: the runtime's ``dlopen``, which finds the
-   preloaded exports (lent a stand-in, point 5) and records the handle, so a later ``import`` finds the library open;
+3. ``pyodide._api.loadDynlib(path)`` for each library no other one NEEDs (point 5 for
+   those): the runtime's ``dlopen``, which finds the preloaded exports (lent a stand-in,
+   point 5) and records the handle, so a later ``import`` finds the library open;
 4. immutable globals known from the module itself. After instantiating a module the runtime
    relocates its exports, and it tells an immutable global (a data address, to which it adds
    the module's memory base) from a mutable one by assigning it its own value and catching
@@ -105,6 +105,15 @@ does not know (checked on each module before relying on it):
    exports it stands for. A/B (``benchmarks/ab.py``, (b) on loopback, 5 pairs): ``dlopen``
    0.37-0.5 -> 0.06-0.28 s, load 2.56 -> 2.13 s, peak heap 136 -> 126 MB. The tests check
    that no library the runtime holds is left with empty exports.
+   A library that another module of the batch NEEDs (``libusd_ms.so``) is not opened at
+   all: ``Module.loadDynamicLibrary(path, {global: false, nodelete: true})`` registers it
+   in ``LDSO`` exactly as the runtime's own NEEDED processing does (no local scope, no
+   handle, a refcount of Infinity). The C side of ``dlopen`` reads the whole file into
+   the interpreter's memory and never frees it (Emscripten's ``load_library_start``: 27 MB
+   for ``libusd_ms.so``, 15 to 20 ms), for a handle nothing asks for: Python opens the
+   extensions it imports, not the libraries they NEED. Should Python (or ``ctypes``) open
+   one later, the runtime's ``dlopen`` finds it in ``LDSO`` as it would after its own
+   NEEDED processing. ``dlopen`` step: 0.055-0.07 -> 0.04 s.
 
 6. the next modules compile while this one links. ``WebAssembly.instantiate(bytes)``
    compiles off the main thread, but the runtime instantiates one module after the other,
@@ -341,12 +350,15 @@ async (pyodide, paths, verify) => {
     return state;
   };
   // Where the runtime would look for a module's NEEDED libraries (docstring, point 1): the
-  // exports of each, in NEEDED order, or null when one is not instantiated yet.
+  // exports of each, in NEEDED order, or null when one is not instantiated yet. Their
+  // names go into `neededNames` (point 5).
+  const neededNames = new Set();
   const neededExports = (meta, p) => {
     const rpath = {parentLibPath: p, paths: meta.runtimePaths};
+    const names = meta.neededDynlibs.map((needed) => M.PATH.normalize(M.findLibraryFS(needed, rpath) ?? needed));
+    for (const name of names) neededNames.add(name);
     const found = [];
-    for (const needed of meta.neededDynlibs) {
-      const name = M.PATH.normalize(M.findLibraryFS(needed, rpath) ?? needed);
+    for (const name of names) {
       const dso = M.LDSO.loadedLibsByName[name];
       const held = dso ? dso.exports : M.preloadedWasm[name];
       const exports = lent.get(held) ?? held;
@@ -448,6 +460,10 @@ async (pyodide, paths, verify) => {
     // (docstring, point 5): it is lent an empty stand-in, and gets the exports back after.
     for (i = 0; i < paths.length; i++) {
       const p = paths[i];
+      if (neededNames.has(p)) {  // registered as the runtime registers a NEEDED library
+        if (!M.LDSO.loadedLibsByName[p]) await M.loadDynamicLibrary(p, {global: false, nodelete: true, loadAsync: true});
+        continue;
+      }
       const exports = M.preloadedWasm[p];
       const stand = exports && !M.LDSO.loadedLibsByName[p] ? {} : null;
       if (stand) {
@@ -527,7 +543,7 @@ def _fast_path_supported(pyodide_js: Any) -> bool:
         and module is not None
         and all(hasattr(module, name) for name in (
             "loadWebAssemblyModule", "preloadedWasm", "reportUndefinedSymbols", "LDSO", "getDylinkMetadata",
-            "findLibraryFS", "PATH"))
+            "findLibraryFS", "PATH", "loadDynamicLibrary"))
     )
 
 
