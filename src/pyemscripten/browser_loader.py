@@ -19,16 +19,19 @@ fast path + all modules precompiled concurrently first   2.7-3.4 s (no gain: dro
 fast path, NEEDED exports read in place (point 1)        1.8-2.1 s
   + immutable globals from the sections (point 4)        1.6-1.9 s
   + dlopen lent a stand-in (point 5)                     1.6-2.1 s   (A/B: -0.4 s)
-  + the next modules compiled while one links (point 6)  1.5-1.8 s   (A/B: -0.2 s)
+  + next modules compiled while one links (point 6)      1.5-1.8 s   (A/B: -0.2 s)
+  + NEEDED libraries registered, not opened (point 5)    dlopen step 0.06 -> 0.04 s
+all of it, in the benchmark runs                         1.4-1.5 s
 =====================================================  ===========
 
 (The machine's speed drifted by about 30% between these sessions; compare within an A/B.)
 Compiling up front, with the runtime then compiling the same bytes again, buys nothing
 (V8 compiles lazily, in background threads already); what point 6 gains is the runtime's
-wait for each compile, by handing it the module compiled while the one before linked. The rest is Emscripten's dynamic linking
-in JS: after *every* library it runs ``reportUndefinedSymbols``, a walk over every entry of
-the global offset table (170,000 entries once grill-usd-core is in; ~60,000 from the main
-module alone). That is quadratic in the size of a wheel.
+wait for each compile, by handing it the module compiled while the one before linked. The
+rest is Emscripten's dynamic linking in JS: after *every* library it runs
+``reportUndefinedSymbols``, a walk over every entry of the global offset table (170,000
+entries once grill-usd-core is in; ~60,000 from the main module alone). That is quadratic
+in the size of a wheel.
 
 A precompiled ``WebAssembly.Module`` cannot be handed to the runtime either: Emscripten's
 ``loadWebAssemblyModule`` instantiates a Module with the synchronous
@@ -38,7 +41,7 @@ A precompiled ``WebAssembly.Module`` cannot be handed to the runtime either: Ems
 hands a compiled module over inside the asynchronous ``WebAssembly.instantiate`` instead.
 
 The fast path (Pyodide 314, where it was measured and tested), using only what the runtime
-exports and patching nothing in it (it rewrites one byte of its own in-memory copy of a
+exports and patching no code in it (it rewrites one byte of its own in-memory copy of a
 module, point 1, wraps two WebAssembly built-ins while its modules instantiate, point
 4, lends ``dlopen`` a stand-in for a library's exports, point 5, and has modules compiled
 ahead, point 6). It relies on internals of that runtime's Emscripten, which the 314 line
@@ -64,14 +67,13 @@ does not know (checked on each module before relying on it):
    resolution is unchanged: the runtime looks in the global table, then in the scope, then
    in the module's own exports (the GOT never looks at the scope). The NEEDED libraries are
    then registered in ``LDSO`` by step 3 (point 5) instead of during the runtime's NEEDED
-   processing, the same way. When a NEEDED
-   library is not instantiated yet, or the runtime's reader would still see the NEEDED
-   list, the module is handed over as it is and the runtime finds and loads the library
-   itself;
+   processing, the same way. When a NEEDED library is not instantiated yet, or the
+   runtime's reader would still see the NEEDED list, the module is handed over as it is
+   and the runtime finds and loads the library itself;
 2. one ``Module.reportUndefinedSymbols()`` for the whole batch (what Emscripten does for a
    main module's libraries at startup; Pyodide <= 0.27 loaded with ``allowUndefined`` too);
-3. ``pyodide._api.loadDynlib(path)`` for each library no other one NEEDs (point 5 for
-   those): the runtime's ``dlopen``, which finds the preloaded exports (lent a stand-in,
+3. ``pyodide._api.loadDynlib(path)`` for each library that no module instantiated in step
+   1 NEEDs (those are registered without it, point 5): the runtime's ``dlopen``, which finds the preloaded exports (lent a stand-in,
    point 5) and records the handle, so a later ``import`` finds the library open;
 4. immutable globals known from the module itself. After instantiating a module the runtime
    relocates its exports, and it tells an immutable global (a data address, to which it adds
@@ -100,15 +102,21 @@ does not know (checked on each module before relying on it):
    the ``dlopen`` step, and the garbage. So for each library the step puts an empty
    stand-in in ``preloadedWasm``, opens the library, and then puts the exports back, both in
    ``preloadedWasm`` and in the DSO the runtime made (``dso.exports``, which ``dlsym`` reads
-   when Python imports the extension). Between the two, everything runs in one chain of
-   microtasks; a NEEDED lookup of point 1 from an overlapping load maps a stand-in to the
-   exports it stands for. A/B (``benchmarks/ab.py``, (b) on loopback, 5 pairs): ``dlopen``
+   when Python imports the extension); every DSO found holding a stand-in gets the
+   exports it stands for, and so does a NEEDED lookup of point 1 or a second stand-in from
+   an overlapping load. Known window: Pyodide's ``loadDynlib`` first waits for its own
+   lock, so while another ``loadDynlib`` holds it (another install's step 3,
+   ``pyodide.loadPackage``), the stand-in sits in ``preloadedWasm``; an ``import`` of
+   that very extension in that time (before the install that loads it has returned)
+   fails with an ImportError, and works once the install is done. A/B (``benchmarks/ab.py``, (b) on loopback, 5 pairs): ``dlopen``
    0.37-0.5 -> 0.06-0.28 s, load 2.56 -> 2.13 s, peak heap 136 -> 126 MB. The tests check
    that no library the runtime holds is left with empty exports.
    A library that another module of the batch NEEDs (``libusd_ms.so``) is not opened at
-   all: ``Module.loadDynamicLibrary(path, {global: false, nodelete: true})`` registers it
-   in ``LDSO`` exactly as the runtime's own NEEDED processing does (no local scope, no
-   handle, a refcount of Infinity). The C side of ``dlopen`` reads the whole file into
+   all: ``Module.loadDynamicLibrary(path, {global: false, nodelete: true, loadAsync:
+   true})`` registers it in ``LDSO``, leaving the entry the runtime's own NEEDED
+   processing leaves (local, no handle, a refcount of Infinity; the runtime would also
+   have copied the exports into the NEEDing module's scope, which point 1 replaces). The
+   C side of ``dlopen`` reads the whole file into
    the interpreter's memory and never frees it (Emscripten's ``load_library_start``: 27 MB
    for ``libusd_ms.so``, 15 to 20 ms), for a handle nothing asks for: Python opens the
    extensions it imports, not the libraries they NEED. Should Python (or ``ctypes``) open
@@ -119,8 +127,8 @@ does not know (checked on each module before relying on it):
    compiles off the main thread, but the runtime instantiates one module after the other,
    so the main thread waited for each compile in turn (about 0.3 s of idle time in a
    profile of grill-usd-core's load) and the second core waited for the linking. Step 1
-   now starts ``WebAssembly.compile`` for up to four of the next modules (in load order)
-   while the current one links, and the wrapped ``WebAssembly.instantiate`` of point 4,
+   now keeps ``WebAssembly.compile`` going for up to four modules at a time, in load
+   order (the current one and the ones after it), while the current one links, and the wrapped ``WebAssembly.instantiate`` of point 4,
    when handed the very byte array a module was compiled from, instantiates that module
    and answers ``{module, instance}`` as ``instantiate(bytes)`` does (the runtime's
    ``postInstantiation`` does not read the module; the NEEDED subsection hidden by point 1
@@ -137,7 +145,7 @@ Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynli
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
 0.28 on: ``(path)``).
 
-Known runtime limitation (not worked around: it would mean editing the runtime's tables):
+Known runtime limitation (not worked around: it would mean re-keying the runtime's tables):
 Pyodide 0.29.5 (Emscripten 4.0.9) keys a library by the unnormalised path its RUNTIME_PATH
 search built (``.../pkg_a/../x.libs/libx.so``), so a library reached from two folders loads
 twice, with two copies of its state. 314 normalises the name first and loads it once.
@@ -283,6 +291,8 @@ async (pyodide, paths, verify) => {
     const state = globalThis[Symbol.for("pyemscripten.immutableGlobals")] ??=
       {depth: 0, marked: 0, mismatches: 0, ahead: 0, immutable: new WeakSet(), pending: new WeakMap(),
        compiled: new WeakMap()};
+    state.compiled ??= new WeakMap();  // a state object an earlier version left in this page
+    state.ahead ??= 0;
     if (verify) state.verify = true;
     if (state.depth++ > 0) return state;
     const value = Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value");
@@ -320,7 +330,6 @@ async (pyodide, paths, verify) => {
         if (state.immutable.has(this)) throw refusal;
         value.set.call(this, v);
       }});
-      state.wrapped = true;
       state.restore = () => {
         state.verify = false;
         state.wrapped = false;
@@ -343,6 +352,7 @@ async (pyodide, paths, verify) => {
         state.pending.delete(source);
         return result.then((made) => { mark(made.instance.exports, names); return made; });
       };
+      state.wrapped = WebAssembly.instantiate !== instantiate;  // a frozen namespace ignores it
     } catch (e) {
       try { state.restore(); } catch (e2) {}
       state.restore = () => {};
@@ -355,7 +365,7 @@ async (pyodide, paths, verify) => {
   const neededNames = new Set();
   const neededExports = (meta, p) => {
     const rpath = {parentLibPath: p, paths: meta.runtimePaths};
-    const names = meta.neededDynlibs.map((needed) => M.PATH.normalize(M.findLibraryFS(needed, rpath) ?? needed));
+    const names = meta.neededDynlibs.map((n) => M.PATH.normalize(M.findLibraryFS(n, rpath) ?? n));
     for (const name of names) neededNames.add(name);
     const found = [];
     for (const name of names) {
@@ -429,7 +439,10 @@ async (pyodide, paths, verify) => {
     try {
       for (; i < paths.length; i++) {
         const p = paths[i];
-        if (loaded(p)) continue;
+        if (loaded(p)) {  // by an overlapping load: its compile ahead, if any, is not needed
+          compiling.delete(p);
+          continue;
+        }
         compileNext();
         const early = compiling.get(p);
         compiling.delete(p);
@@ -461,10 +474,12 @@ async (pyodide, paths, verify) => {
     for (i = 0; i < paths.length; i++) {
       const p = paths[i];
       if (neededNames.has(p)) {  // registered as the runtime registers a NEEDED library
-        if (!M.LDSO.loadedLibsByName[p]) await M.loadDynamicLibrary(p, {global: false, nodelete: true, loadAsync: true});
+        const flags = {global: false, nodelete: true, loadAsync: true};
+        if (!M.LDSO.loadedLibsByName[p]) await M.loadDynamicLibrary(p, flags);
         continue;
       }
-      const exports = M.preloadedWasm[p];
+      const held = M.preloadedWasm[p];
+      const exports = lent.get(held) ?? held;  // an overlapping load may have lent one already
       const stand = exports && !M.LDSO.loadedLibsByName[p] ? {} : null;
       if (stand) {
         lent.set(stand, exports);
@@ -475,8 +490,9 @@ async (pyodide, paths, verify) => {
       } finally {
         if (stand) {
           M.preloadedWasm[p] = exports;
-          for (const dso of Object.values(M.LDSO.loadedLibsByName)) if (dso.exports === stand) dso.exports = exports;
-          lent.delete(stand);
+          for (const dso of Object.values(M.LDSO.loadedLibsByName)) {
+            if (lent.has(dso.exports)) dso.exports = lent.get(dso.exports);
+          }
         }
       }
     }
@@ -556,7 +572,7 @@ class PyodideLibraryLoader(LibraryLoader):
     path, ``needed_in_place``: how many libraries read their NEEDED libraries' exports in
     place, point 1 of the module docstring; ``immutable_globals``: how many exported globals
     were known immutable from the modules' sections, point 4; ``compiled_ahead``: how many
-    modules were instantiated from a module compiled while the one before linked, point 6).
+    were instantiated from a module compiled ahead, point 6).
     ``verify_globals`` (tests): also ask the engine about every exported global of every
     module and count in ``timings['immutable_mismatches']`` where point 4's reading differs.
     """

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not toolchain_available(), reason="clang-19/wasm
 ALL_RUNTIMES = ["0.27.7", "0.29.5", "314.0.7", "315.0.0-alpha.2"]
 
 DRIVE = """
-import importlib, io, site, sysconfig, zipfile
+import asyncio, importlib, io, site, sysconfig, zipfile
 from pyodide.http import pyfetch
 from pyemscripten.browser_loader import PyodideLibraryLoader, library_search_path, loaded_libraries
 from pyemscripten.libraries import OSFileSystem, plan_loads
@@ -39,14 +39,18 @@ for url, project in wheels:
         modules += [(f"{sp}/{n}", project) for n in zf.namelist() if n.endswith(".so")]
 platform = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfig.get_config_var("PYODIDE_ABI_VERSION")
 plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), platform != "2024_0")
-loader = PyodideLibraryLoader(fast=fast, verify_globals=True)
-await loader.load(plan)
+# `times` loads of the same plan at once (overlapping loads), or one
+loaders = [PyodideLibraryLoader(fast=fast, verify_globals=True) for _ in range(globals().get("times", 1))]
+await asyncio.gather(*(loader.load(plan) for loader in loaders))
+loader = loaders[0]
 importlib.invalidate_caches()
-# Every library the runtime holds keeps its exports (the fast path lends dlopen a stand-in).
+# Every library the runtime holds, or holds preloaded, keeps its exports (the fast path
+# lends dlopen a stand-in).
 import pyodide_js
 from pyodide.code import run_js
-empty = run_js("(M) => Object.values(M.LDSO.loadedLibsByName).filter((d) => d.exports && "
-               "typeof d.exports === 'object' && !Object.keys(d.exports).length).map((d) => d.name)")
+empty = run_js("(M) => [...Object.values(M.LDSO.loadedLibsByName).map((d) => [d.name, d.exports]), "
+               "...Object.entries(M.preloadedWasm || {})].filter(([, e]) => e && typeof e === 'object' "
+               "&& !Object.keys(e).length).map(([name]) => name)")
 {"plan": [[lib.path[len(sp) + 1:], lib.project] for lib in plan], "timings": loader.timings,
  "empty_exports": list(empty(pyodide_js._module))}
 """
@@ -68,8 +72,9 @@ def real_wheel(pattern: str) -> Path:
     return found[-1]
 
 
-def drive(session: PyodideSession, wheels: list[list[str]], fast: bool | None = None, timeout: float = 300) -> dict:
-    out = session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast)
+def drive(session: PyodideSession, wheels: list[list[str]], fast: bool | None = None, timeout: float = 300,
+          times: int = 1) -> dict:
+    out = session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast, times=times)
     assert out["empty_exports"] == []
     return out
 
@@ -157,6 +162,14 @@ def test_malformed_module_is_a_dylink_error(pyodide: PyodideSession, index_serve
     err = pyodide.run_expect_error(DRIVE, wheels=serve(index_server, fixtures["malformed"]), fast=None)
     assert err["type"] == "DylinkError"
     assert err["attributes"]["filename"].endswith("shlib_malformed/_ext.so")
+
+
+def test_overlapping_loads_of_the_same_libraries(pyodide: PyodideSession, index_server: IndexServer,
+                                                fixtures: dict) -> None:
+    # Two loads of one plan at once: both may lend dlopen a stand-in for the same library
+    # (browser_loader, point 5); every library must end with its exports, and import.
+    drive(pyodide, serve(index_server, fixtures["chain"]), times=2)
+    assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
 
 
 def test_module_that_does_not_compile_is_named(pyodide: PyodideSession, index_server: IndexServer,
