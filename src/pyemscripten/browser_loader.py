@@ -72,9 +72,10 @@ does not know (checked on each module before relying on it):
    and the runtime finds and loads the library itself;
 2. one ``Module.reportUndefinedSymbols()`` for the whole batch (what Emscripten does for a
    main module's libraries at startup; Pyodide <= 0.27 loaded with ``allowUndefined`` too);
-3. ``pyodide._api.loadDynlib(path)`` for each library that no module instantiated in step
-   1 NEEDs (those are registered without it, point 5): the runtime's ``dlopen``, which finds the preloaded exports (lent a stand-in,
-   point 5) and records the handle, so a later ``import`` finds the library open;
+3. ``pyodide._api.loadDynlib(path)`` for each library that no module instantiated in step 1
+   NEEDs (those are registered without it, point 5): the runtime's ``dlopen``, which finds
+   the preloaded exports (lent a stand-in, point 5) and records the handle, so a later
+   ``import`` finds the library open;
 4. immutable globals known from the module itself. After instantiating a module the runtime
    relocates its exports, and it tells an immutable global (a data address, to which it adds
    the module's memory base) from a mutable one by assigning it its own value and catching
@@ -99,47 +100,48 @@ does not know (checked on each module before relying on it):
    fresh local scope (``Object.assign``) and then drops that scope: nothing reads it, the
    symbols were resolved when the module was instantiated. For grill-usd-core that copied
    ``libusd_ms.so``'s 45,183 exports, ``_vt.so``'s and the others' again: 0.2 to 0.45 s of
-   the ``dlopen`` step, and the garbage. So for each library the step puts an empty
-   stand-in in ``preloadedWasm``, opens the library, and then puts the exports back, both in
+   the ``dlopen`` step, and the garbage. So for each library the step puts an empty stand-in
+   in ``preloadedWasm``, opens the library, and then puts the exports back, both in
    ``preloadedWasm`` and in the DSO the runtime made (``dso.exports``, which ``dlsym`` reads
-   when Python imports the extension); every DSO found holding a stand-in gets the
-   exports it stands for, and so does a NEEDED lookup of point 1 or a second stand-in from
-   an overlapping load. Known window: Pyodide's ``loadDynlib`` first waits for its own
-   lock, so while another ``loadDynlib`` holds it (another install's step 3,
-   ``pyodide.loadPackage``), the stand-in sits in ``preloadedWasm``; an ``import`` of
-   that very extension in that time (before the install that loads it has returned)
-   fails with an ImportError, and works once the install is done. A/B (``benchmarks/ab.py``, (b) on loopback, 5 pairs): ``dlopen``
-   0.37-0.5 -> 0.06-0.28 s, load 2.56 -> 2.13 s, peak heap 136 -> 126 MB. The tests check
-   that no library the runtime holds is left with empty exports.
-   A library that another module of the batch NEEDs (``libusd_ms.so``) is not opened at
-   all: ``Module.loadDynamicLibrary(path, {global: false, nodelete: true, loadAsync:
-   true})`` registers it in ``LDSO``, leaving the entry the runtime's own NEEDED
-   processing leaves (local, no handle, a refcount of Infinity; the runtime would also
-   have copied the exports into the NEEDing module's scope, which point 1 replaces). The
-   C side of ``dlopen`` reads the whole file into
-   the interpreter's memory and never frees it (Emscripten's ``load_library_start``: 27 MB
-   for ``libusd_ms.so``, 15 to 20 ms), for a handle nothing asks for: Python opens the
-   extensions it imports, not the libraries they NEED. Should Python (or ``ctypes``) open
-   one later, the runtime's ``dlopen`` finds it in ``LDSO`` as it would after its own
-   NEEDED processing. ``dlopen`` step: 0.055-0.07 -> 0.04 s.
+   when Python imports the extension); every DSO found holding a stand-in gets the exports
+   it stands for, and so does a NEEDED lookup of point 1 or a second stand-in from an
+   overlapping load. Known window: Pyodide's ``loadDynlib`` first waits for its own lock, so
+   while another ``loadDynlib`` holds it (another install's step 3,
+   ``pyodide.loadPackage``), the stand-in sits in ``preloadedWasm``; an ``import`` of that
+   very extension in that time (before the install that loads it has returned) fails with an
+   ImportError, and works once the install is done. A/B (``benchmarks/ab.py``, (b) on
+   loopback, 5 pairs): ``dlopen`` 0.37-0.5 -> 0.06-0.28 s, load 2.56 -> 2.13 s, peak heap
+   136 -> 126 MB. The tests check that no library the runtime holds is left with empty
+   exports. A library that another module of the batch NEEDs (``libusd_ms.so``) is not
+   opened at all: ``Module.loadDynamicLibrary(path, {global: false, nodelete: true,
+   loadAsync: true})`` registers it in ``LDSO``, leaving the entry the runtime's own NEEDED
+   processing leaves (local, no handle, a refcount of Infinity; the runtime would also have
+   copied the exports into the NEEDing module's scope, which point 1 replaces). The C side
+   of ``dlopen`` reads the whole file into the interpreter's memory and never frees it
+   (Emscripten's ``load_library_start``: 27 MB for ``libusd_ms.so``, 15 to 20 ms), for a
+   handle nothing asks for: Python opens the extensions it imports, not the libraries they
+   NEED. Should Python (or ``ctypes``) open one later, the runtime's ``dlopen`` finds it in
+   ``LDSO`` as it would after its own NEEDED processing. ``dlopen`` step: 0.055-0.07 ->
+   0.04 s.
 
 6. the next modules compile while this one links. ``WebAssembly.instantiate(bytes)``
-   compiles off the main thread, but the runtime instantiates one module after the other,
-   so the main thread waited for each compile in turn (about 0.3 s of idle time in a
-   profile of grill-usd-core's load) and the second core waited for the linking. Step 1
-   now keeps ``WebAssembly.compile`` going for up to four modules at a time, in load
-   order (the current one and the ones after it), while the current one links, and the wrapped ``WebAssembly.instantiate`` of point 4,
-   when handed the very byte array a module was compiled from, instantiates that module
-   and answers ``{module, instance}`` as ``instantiate(bytes)`` does (the runtime's
-   ``postInstantiation`` does not read the module; the NEEDED subsection hidden by point 1
-   after compiling is a custom section, which compiling ignores). A compile that fails
-   leaves the bytes to ``instantiate`` as before, so the runtime reports the error as it
-   would; where the built-ins cannot be wrapped nothing compiles ahead.
-   ``timings['compiled_ahead']`` counts the modules made this way. A/B (``ab.py``, (b) on
-   loopback, 5 pairs each): load 1.98 -> 1.77 s with two ahead, 1.67 -> 1.54 s with four
-   against two; more than four gave nothing more (1.64 -> 1.62 s); (c) unchanged.
-   This is what "compiling concurrently buys nothing" above missed: compiled modules that
-   the runtime is not handed save nothing, it compiles its bytes again.
+   compiles off the main thread, but the runtime instantiates one module after the other, so
+   the main thread waited for each compile in turn (about 0.3 s of idle time in a profile of
+   grill-usd-core's load) and the second core waited for the linking. Step 1 now keeps
+   ``WebAssembly.compile`` going for up to four modules at a time, in load order (the
+   current one and the ones after it), while the current one links, and the wrapped
+   ``WebAssembly.instantiate`` of point 4, when handed the very byte array a module was
+   compiled from, instantiates that module and answers ``{module, instance}`` as
+   ``instantiate(bytes)`` does (the runtime's ``postInstantiation`` does not read the
+   module; the NEEDED subsection hidden by point 1 after compiling is a custom section,
+   which compiling ignores). A compile that fails leaves the bytes to ``instantiate`` as
+   before, so the runtime reports the error as it would; where the built-ins cannot be
+   wrapped nothing compiles ahead. ``timings['compiled_ahead']`` counts the modules made
+   this way. A/B (``ab.py``, (b) on loopback, 5 pairs each): load 1.98 -> 1.77 s with two
+   ahead, 1.67 -> 1.54 s with four against two; more than four gave nothing more (1.64 ->
+   1.62 s); (c) unchanged. This is what the compiling up front in the table above
+   missed: compiled modules that the runtime is not handed save nothing, it compiles its
+   bytes again.
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -350,7 +352,7 @@ async (pyodide, paths, verify) => {
         const names = state.pending.get(source);
         if (!names) return result;
         state.pending.delete(source);
-        return result.then((made) => { mark(made.instance.exports, names); return made; });
+        return result.then((out) => { mark(out.instance.exports, names); return out; });
       };
       state.wrapped = WebAssembly.instantiate !== instantiate;  // a frozen namespace ignores it
     } catch (e) {
