@@ -61,8 +61,11 @@ async def measure(browser: Browser, server: ServerHandle, files: dict[str, str],
                                         index_url=server.index_url)
             else:
                 result = await page.run(page_code.INSTALL_LOCK_OURS, lock=lock)
+        await page.set_network(NETWORKS["loopback"])
+        scenario = SCENARIOS[args.scenario]
+        verify = await page.run(page_code.VERIFY, imports=list(scenario.imports), present=list(scenario.present))
         await page.close()
-        return {**result, "heap_peak_mb": heap["peak"] / 1e6}
+        return {**result, "heap_peak_mb": heap["peak"] / 1e6, "import_after": verify}
     finally:
         await context.close()
 

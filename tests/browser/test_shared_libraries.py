@@ -184,6 +184,17 @@ def test_module_that_does_not_compile_is_named(pyodide: PyodideSession, index_se
     assert "extends past end of the module" in err["attributes"]["reason"]
 
 
+@pytest.mark.parametrize("fast", [None, False], ids=["default", "sequential"])
+def test_undefined_symbol_is_named(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict,
+                                   fast: bool | None) -> None:
+    # The default path walks the offset table once for the batch (point 2 of browser_loader);
+    # the runtime walks it after each library. Either way the symbol and the library are named.
+    err = pyodide.run_expect_error(DRIVE, wheels=serve(index_server, fixtures["undefined"]), fast=fast)
+    assert err["type"] == "LibraryLoadError"
+    assert err["attributes"]["library"].endswith("shlib_undefined/_ext.so")
+    assert "undefined symbol 'nowhere_data'" in err["attributes"]["reason"]
+
+
 def test_already_loaded_libraries_are_not_planned_again(pyodide: PyodideSession, index_server: IndexServer,
                                                         fixtures: dict) -> None:
     drive(pyodide, serve(index_server, fixtures["provider"], fixtures["user_a"]))

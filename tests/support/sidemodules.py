@@ -30,6 +30,8 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
                ``value()`` shows which definition the runtime bound.
     missing    shlib-missing: an extension NEEDing ``libnothere.so``, which no wheel has.
     malformed  shlib-malformed: an extension whose ``dylink.0`` section is cut short.
+    undefined  shlib-undefined: an extension that takes the address of ``nowhere_data``, which
+               nothing defines (a GOT.mem import left unresolved).
     truncated  shlib-truncated: a library whose ``dylink.0`` section is whole and whose
                last section is cut short, so that it does not compile.
 """
@@ -107,6 +109,9 @@ SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                      ("libleft.so", "libright.so"), ("$ORIGIN/../shlib_clash.libs",)),
     "missing_ext.so": (_extension("shlib_missing._ext", "not_here()", "int not_here(void);\n"),
                        ("libnothere.so",), ()),
+    # The address of data nothing defines: a GOT.mem import that stays unresolved.
+    "undefined_ext.so": (_extension("shlib_undefined._ext", "(long)&nowhere_data", "extern int nowhere_data;\n"),
+                         (), ()),
 }
 
 
@@ -198,6 +203,10 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
         "malformed": make_wheel("shlib-malformed", "1.0", {
             "shlib_malformed/__init__.py": init,
             "shlib_malformed/_ext.so": malformed(m["chain_ext.so"]),
+        }, tag=TAG),
+        "undefined": make_wheel("shlib-undefined", "1.0", {
+            "shlib_undefined/__init__.py": init,
+            "shlib_undefined/_ext.so": m["undefined_ext.so"],
         }, tag=TAG),
         "truncated": make_wheel("shlib-truncated", "1.0", {
             "shlib_truncated/__init__.py": init,
