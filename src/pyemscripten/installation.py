@@ -42,7 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import InstallError, NotInstalledError, UninstallError
-from .metadata import parse_headers
+from .metadata import first, read_headers
 from .wheels import UnpackedWheel
 
 __all__ = [
@@ -167,11 +167,11 @@ def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
 def _read_dist(path: str) -> InstalledDist:
     stem = os.path.basename(path)[: -len(".dist-info")]
     name, _, version = stem.rpartition("-")
-    raw = parse_headers(_read(os.path.join(path, "METADATA")) or b"")
+    fields = read_headers(_read(os.path.join(path, "METADATA")) or b"")
     installer = _read(os.path.join(path, "INSTALLER"))
     return InstalledDist(
-        name=canonicalize_name(raw.get("name") or name or stem),
-        version=raw.get("version") or version,
+        name=canonicalize_name(first(fields, "name") or name or stem),
+        version=first(fields, "version") or version,
         path=path,
         installer=installer.decode("utf-8", "replace").strip() if installer is not None else None,
     )

@@ -36,7 +36,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from typing import NamedTuple, Protocol
 
-from packaging.metadata import Metadata, RawMetadata
+from packaging.metadata import Metadata
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -49,7 +49,7 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
-from .metadata import parse_headers
+from .metadata import first, parse_headers, read_headers
 from .seams import Hasher
 
 __all__ = ["SCHEME_KEYS", "MemberStream", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
@@ -94,7 +94,6 @@ class UnpackedWheel:
     filename: str
     name: NormalizedName
     version: Version
-    metadata: Metadata
     requires_dist: tuple[str, ...]
     requires_python: str | None
     files: tuple[tuple[str, str, bytes], ...]
@@ -103,6 +102,14 @@ class UnpackedWheel:
     shared_libraries: tuple[str, ...]
     display_name: str  # the Name as METADATA spells it (names the headers directory)
     sha256: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def metadata(self) -> Metadata:
+        """Every field of METADATA, as packaging reads it (read again on each use: the
+        install itself needs only the fields above)."""
+        path = f"{self.dist_info}/METADATA"
+        data = next(content for key, rest, content in self.files if rest == path)
+        return Metadata.from_raw(parse_headers(data), validate=False)
 
 
 def parse_wheel_name(filename: str) -> WheelName:
@@ -261,18 +268,17 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
         raise AssertionError("unreachable: no dist-info without a problem")
     root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems)
     verified = _check_record(members, dist_info, problems, sha256 or {}, record_as_written)
-    raw = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
+    fields = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
     files, digests = _place_files(wheel_name, members, dist_info, root_is_purelib, verified, problems)
     problems.raise_if_any(wheel_name.name)
-    assert raw is not None
+    assert fields is not None
 
     return UnpackedWheel(
         filename=filename,
         name=wheel_name.name,
         version=wheel_name.version,
-        metadata=Metadata.from_raw(raw, validate=False),
-        requires_dist=tuple(raw.get("requires_dist", ())),
-        requires_python=raw.get("requires_python"),
+        requires_dist=tuple(fields.get("requires-dist", ())),
+        requires_python=first(fields, "requires-python"),
         files=files,
         dist_info=dist_info,
         root_is_purelib=root_is_purelib,
@@ -280,7 +286,7 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
             path for key, path, _ in files
             if key in ("purelib", "platlib") and _SHARED_LIBRARY.search(path)
         ),
-        display_name=raw["name"],
+        display_name=fields["name"][0],
         sha256=digests,
     )
 
@@ -720,12 +726,12 @@ def _digest_equal(expected: str, digest: bytes) -> bool:
 # --- rule 5: METADATA -------------------------------------------------------------------
 
 
-def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problems) -> RawMetadata | None:
+def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problems) -> dict[str, list[str]] | None:
     if data is None:
         problems.add(MetadataError, "the .dist-info directory has no METADATA file")
         return None
-    raw = parse_headers(data)  # the headers: no long description
-    name, version = raw.get("name"), raw.get("version")
+    fields = read_headers(data)
+    name, version = first(fields, "name"), first(fields, "version")
     if not name or not version:
         problems.add(MetadataError, "METADATA has no Name or no Version")
         return None
@@ -733,7 +739,7 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
         problems.add(MetadataError, f"METADATA says Name {name!r}, the file name says {wheel_name.name!r}")
     if not _same_version(version, wheel_name.version):
         problems.add(MetadataError, f"METADATA says Version {version!r}, the file name says {wheel_name.version}")
-    return raw
+    return fields
 
 
 # --- rule 6: where each file goes -------------------------------------------------------

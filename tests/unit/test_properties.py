@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from email.parser import BytesParser
+from email.policy import compat32
 import posixpath
 import string
 from collections.abc import Mapping
@@ -46,7 +48,7 @@ from pyemscripten.index_client import IndexClient, RetryPolicy
 from pyemscripten.index_pages import IndexFile, ProjectPage, parse_html_page, parse_json_page
 from pyemscripten.libraries import plan_loads
 from pyemscripten.locks import load_lock
-from pyemscripten.metadata import DistMetadata, metadata_from_wheel, parse_metadata
+from pyemscripten.metadata import DistMetadata, metadata_from_wheel, parse_metadata, read_headers
 from pyemscripten.candidates import Dependency, Finder, KnownData, ResolveOptions
 from pyemscripten.resolution import root_dependencies
 from pyemscripten.seams import BodyPieces, ByteProgress, Response, Transport
@@ -265,6 +267,33 @@ header_lines = st.lists(st.one_of(
     st.tuples(st.just("Provides-Extra"), names),
     st.tuples(st.text(alphabet=string.ascii_letters + "-: ", min_size=1, max_size=8), st.text(max_size=10)),
 ), max_size=8)
+
+
+# Lines of a header block, each with its own line end: fields (some with odd names or no
+# value), continuations, envelope lines, lines with no name, and lines that start the body.
+_printable = string.ascii_letters + string.digits + string.punctuation
+header_block_lines = st.lists(st.tuples(st.one_of(
+    st.builds(lambda n, v: f"{n}:{v}", st.sampled_from(["Name", "name", "Version", "Requires-Dist", "X-Y", ""]),
+              st.text(alphabet=_printable + " \t", max_size=10)),
+    st.builds(lambda n, v: f"{n}: {v}", st.text(alphabet=_printable.replace(":", ""), min_size=1, max_size=6),
+              st.text(alphabet=_printable, max_size=6)),
+    st.builds(lambda w, v: w + v, st.sampled_from([" ", "\t", "  "]), st.text(alphabet=_printable + " ", max_size=8)),
+    st.builds(lambda v: "From " + v, st.text(alphabet=_printable, max_size=6)),
+    st.text(alphabet=_printable + " ", max_size=8),  # no colon, or a name with a space: the body
+), st.sampled_from(["\n", "\r\n", "\r"])), max_size=10)
+
+
+@FAST
+@given(header_block_lines, st.text(alphabet=_printable + " \n", max_size=10))
+@example([("Name: a", "\n"), (" b", "\r\n"), ("Version:1", "\n")], "")
+@example([(" first", "\n"), ("Name: a", "\n")], "")
+@example([("From x", "\n"), (" cont", "\n"), (":x", "\n"), (" cont", "\n"), ("Name: a", "\n")], "")
+def test_read_headers_reads_what_the_email_parser_reads(lines: list[tuple[str, str]], body: str) -> None:
+    data = ("".join(line + end for line, end in lines) + "\n" + body).encode()
+    expected: dict[str, list[str]] = {}
+    for name, value in BytesParser(policy=compat32).parsebytes(data).items():
+        expected.setdefault(name.lower(), []).append(str(value).strip())
+    assert read_headers(data) == expected
 
 
 def _metadata(lines: list[tuple[str, str]], body: str) -> bytes:
