@@ -172,6 +172,14 @@ from pyemscripten.seams import LibraryLoader, LibraryToLoad
 # Runtimes whose internals the fast path was verified against (Pyodide major versions).
 FAST_PATH_MAJORS = frozenset({"314"})
 
+# An unsigned LEB128 number read from `bytes` at `at` (both the enclosing function's), moving
+# `at` past it.
+_LEB128_JS = r"""const leb = () => {
+    let value = 0, scale = 1, byte;
+    do { byte = bytes[at++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
+    return value;
+  };"""
+
 # Which exported globals a module declares immutable, read from its import, global and export
 # sections (WebAssembly core spec, binary format 5.5): their export names, or null for a
 # layout this reader does not follow (the caller then leaves the module to the runtime as it is).
@@ -187,11 +195,7 @@ _IMMUTABLE_GLOBALS_JS = r"""
     }
     return chars.slice(start - base, end - base);
   };
-  const leb = () => {
-    let value = 0, scale = 1, byte;
-    do { byte = bytes[at++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
-    return value;
-  };
+  """ + _LEB128_JS + r"""
   const skipLeb = () => { while (bytes[at++] & 128); };
   // Value and reference types this reader knows (false for any other: the caller gives up):
   // numbers, v128, the abstract reference shorthands, and (ref null? heaptype) with an
@@ -390,11 +394,7 @@ async (pyodide, paths, verify) => {
   // the reader then still sees a NEEDED list.
   const hideNeeded = (bytes) => {
     let at = 9;
-    const leb = () => {
-      let value = 0, scale = 1, byte;
-      do { byte = bytes[at++]; value += (byte & 127) * scale; scale *= 128; } while (byte & 128);
-      return value;
-    };
+    """ + _LEB128_JS + r"""
     const size = leb();
     const end = at + size;
     const nameLength = leb();

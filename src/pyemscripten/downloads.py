@@ -99,16 +99,21 @@ async def fetch_wheel(
     Nothing is stored in ``cache`` here (see :class:`WheelTasks`).
     """
     hasher = hasher or Hasher()
-    if not allow_unhashed and strongest_hash(request.file.hash_dict) is None:
+    chosen = strongest_hash(request.file.hash_dict)
+    if not allow_unhashed and chosen is None:
         raise MissingHashError(request.project, request.file.filename, request.file.url)
+
+    async def check(data: bytes) -> None:  # size and the strongest hash: sha256 (in hasher) or better
+        digest = (await hasher.sha256([data]))[0] if chosen is not None and chosen[0] == "sha256" else None
+        verify(request, data, allow_unhashed, sha256=digest)
+
     sha256 = request.file.sha256
     body = (prefetched or {}).get(request.file.url)
     if body is None and cache is not None and sha256:
         cached = await cache.get(sha256)
         if cached is not None:
             try:
-                # size and the strongest hash: sha256 or better
-                verify(request, cached, sha256=await _sha256_if_checked(hasher, request, cached))
+                await check(cached)
                 return FetchedWheel(cached, "cache")
             except (SizeMismatchError, HashMismatchError):
                 pass  # a damaged or foreign entry: fetch the wheel (and replace the entry)
@@ -118,16 +123,8 @@ async def fetch_wheel(
                                 retry=retry, on_progress=on_bytes, on_data=on_data, sleep=sleep)
         assert response is not None
         body = response.body
-    verify(request, body, allow_unhashed, sha256=await _sha256_if_checked(hasher, request, body))
+    await check(body)
     return FetchedWheel(body, source)
-
-
-async def _sha256_if_checked(hasher: Hasher, request: WheelRequest, data: bytes) -> bytes | None:
-    """The sha256 of ``data`` when :func:`verify` will check that one (the strongest given)."""
-    chosen = strongest_hash(request.file.hash_dict)
-    if chosen is None or chosen[0] != "sha256":
-        return None
-    return (await hasher.sha256([data]))[0]
 
 
 async def gather_all(jobs: Sequence[Awaitable[T]]) -> list[T]:
