@@ -53,15 +53,20 @@ ARTIFACTS = HERE / "artifacts"
 _boot_times: dict[str, list[float]] = defaultdict(list)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked as each item is collected: pytest's own -m deselection runs in its
+    # pytest_collection_modifyitems, before a conftest's.
+    if HERE in Path(item.path).resolve().parents:
+        item.add_marker(pytest.mark.browser)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Mark this folder's tests, and run them after every other test: while the session's
+    # Run this folder's tests after every other test: while the session's
     # Playwright (sync API) is alive it marks its event loop as running in the main thread,
     # so a later test calling asyncio.run() would fail with "cannot be called from a
     # running event loop".
     browser_items = [item for item in items if HERE in Path(item.path).resolve().parents]
-    for item in browser_items:
-        item.add_marker(pytest.mark.browser)
     chosen = set(map(id, browser_items))
     items[:] = [item for item in items if id(item) not in chosen] + browser_items
 
