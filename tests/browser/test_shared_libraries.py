@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -246,10 +247,11 @@ def _section(section_id: int, *entries: bytes) -> bytes:
 I32, CONST, GET, ADD, END = 0x7F, 0x41, 0x23, 0x6A, 0x0B
 
 
-def _module_with_globals() -> bytes:
+def _module_with_globals(names: Sequence[str] = "abcdé") -> bytes:
     """Imports a mutable and an immutable global; defines an immutable, a mutable and an
     immutable one with an extended constant (global.get + i32.const + i32.add); exports a
-    function and all five globals (a, b, c, d, é). The immutable ones are b, c and é."""
+    function and all five globals (by default a, b, c, d, é). The immutable ones are the
+    second, the third and the fifth (b, c and é)."""
     return b"".join([
         b"\0asm\1\0\0\0",
         _section(1, bytes([0x60, 0, 0])),
@@ -257,7 +259,7 @@ def _module_with_globals() -> bytes:
         _section(3, bytes([0])),
         _section(6, bytes([I32, 0, CONST, 7, END]), bytes([I32, 1, CONST, 8, END]),
                  bytes([I32, 0, GET, 1, CONST, 5, ADD, END])),
-        _section(7, _string("f") + bytes([0, 0]), *(_string(n) + bytes([3, i]) for i, n in enumerate("abcdé"))),
+        _section(7, _string("f") + bytes([0, 0]), *(_string(n) + bytes([3, i]) for i, n in enumerate(names))),
         _section(10, bytes([2, 0, END])),
     ])
 
@@ -266,8 +268,8 @@ IMMUTABLE_GLOBALS = """
 async ([reader, bytes]) => {
   const parse = eval(reader);
   const module = new Uint8Array(bytes);
-  const names = parse(module);
-  if (!names) return {names};
+  const found = parse(module);
+  if (!found) return {found};
   const {instance} = await WebAssembly.instantiate(module, {m: {
     mut: new WebAssembly.Global({value: "i32", mutable: true}, 1), imm: new WebAssembly.Global({value: "i32"}, 2)}});
   const refused = [];
@@ -275,7 +277,8 @@ async ([reader, bytes]) => {
     if (!(value instanceof WebAssembly.Global)) continue;
     try { value.value = value.value; } catch (e) { refused.push(name); }
   }
-  return {names, refused, truncated: parse(module.subarray(0, module.length - 9))};
+  const names = Object.keys(instance.exports);  // in export order: no array-index names here
+  return {found, names: found.at.map((k) => names[k]), refused, truncated: parse(module.subarray(0, module.length - 9))};
 }
 """
 
@@ -285,8 +288,21 @@ def test_immutable_globals_read_from_the_sections(pyodide: PyodideSession) -> No
 
     out = pyodide.js(IMMUTABLE_GLOBALS, [_IMMUTABLE_GLOBALS_JS, list(_module_with_globals())])
     assert sorted(out["refused"]) == ["b", "c", "é"]  # what the engine says
-    assert sorted(out["names"]) == ["b", "c", "é"]  # what the sections say (a UTF-8 name too)
+    assert out["found"] == {"at": [2, 3, 5], "count": 6}  # what the sections say: places among the exports
+    assert out["names"] == ["b", "c", "é"]
     assert out["truncated"] is None  # a cut export section is not guessed at
+
+
+def test_immutable_globals_not_read_past_an_array_index_name(pyodide: PyodideSession) -> None:
+    # "7" is an array index: the exports object lists it first, not in export order, so the
+    # places would point at the wrong globals; "07" and "7x" are plain names.
+    from pyemscripten.browser_loader import _IMMUTABLE_GLOBALS_JS
+
+    out = pyodide.js(IMMUTABLE_GLOBALS, [_IMMUTABLE_GLOBALS_JS, list(_module_with_globals("a7cde"))])
+    assert out["found"] is None
+    out = pyodide.js(IMMUTABLE_GLOBALS, [_IMMUTABLE_GLOBALS_JS, list(_module_with_globals(["a", "07", "7x", "d", "e"]))])
+    assert out["names"] == ["07", "7x", "e"]
+    assert sorted(out["refused"]) == ["07", "7x", "e"]
 
 
 LUAU_CHECK = """
