@@ -41,8 +41,8 @@ A precompiled ``WebAssembly.Module`` cannot be handed to the runtime either: Ems
 hands a compiled module over inside the asynchronous ``WebAssembly.instantiate`` instead.
 
 The fast path (Pyodide 314, where it was measured and tested), using only what the runtime
-exports and patching no code in it (it rewrites one byte of its own in-memory copy of a
-module, point 1, wraps two WebAssembly built-ins while its modules instantiate, point
+exports and patching no code in it (it rewrites one byte of a module for as long as the
+runtime takes to read its dylink section, point 1, wraps two WebAssembly built-ins while its modules instantiate, point
 4, lends ``dlopen`` a stand-in for a library's exports, point 5, and has modules compiled
 ahead, point 6). It relies on internals of that runtime's Emscripten, which the 314 line
 keeps (its one platform tag names one Emscripten version): ``loadWebAssemblyModule``
@@ -62,8 +62,12 @@ does not know (checked on each module before relying on it):
    When every NEEDED library is already instantiated (always, in a planned batch), this
    path resolves the names with the runtime's own ``findLibraryFS`` and hands the runtime a
    scope that *reads* those exports where they are (a Proxy over them, the last NEEDED
-   winning, as with the copies), and marks the NEEDED subsection of its in-memory copy of
-   the module as a type the runtime's reader skips, so it does not copy them again. Symbol
+   winning, as with the copies), and marks the NEEDED subsection of the module as a type
+   the runtime's reader skips, so it does not copy them again. The module's bytes are the
+   file's own (MEMFS holds each file in one array): the mark is set back as soon as the
+   runtime has read the section, before anything else runs (the compiled module ignores
+   custom sections, and a copy of 105 MB for grill-usd-core is spared: A/B, ``ab.py``, (b)
+   on loopback, 6 pairs, load 1.23 -> 1.18 s). Symbol
    resolution is unchanged: the runtime looks in the global table, then in the scope, then
    in the module's own exports (the GOT never looks at the scope). The NEEDED libraries are
    then registered in ``LDSO`` by step 3 (point 5) instead of during the runtime's NEEDED
@@ -103,7 +107,7 @@ does not know (checked on each module before relying on it):
    their names: decoding the names of grill-usd-core's export sections was 80 of the
    reading's 100 ms (in Node, all 30 modules: 100 -> 19 ms), and the instance's exports
    object lists its properties in export order, unless a name is an array index (then the
-   module is not read). A/B (``ab.py``, (b) on loopback, 6 pairs): load 1.29 -> 1.24 s;
+   module is not read). A/B (``ab.py``, (b) on loopback, 6 pairs): load 1.29 -> 1.24 s.
 
 5. exports lent back after ``dlopen``. For a library opened RTLD_LOCAL, the runtime's
    ``dlopen`` (``loadDynamicLibrary``) copies every export of the preloaded library into a
@@ -402,9 +406,18 @@ async (pyodide, paths, verify) => {
     }
     return found;
   };
-  // Turn the NEEDED subsection of this copy of a module into one of a type the runtime's
-  // reader skips (the file itself is untouched); false, and the bytes as they were, if
-  // the reader then still sees a NEEDED list.
+  // A library's bytes: the file's own (MEMFS keeps a file in one Uint8Array), not a copy of
+  // 27 MB for libusd_ms.so; from any other file system, a copy.
+  const fileBytes = (p) => {
+    try {
+      const node = M.FS.lookupPath(p, {follow: true}).node;
+      if (M.FS.isFile(node.mode) && node.contents instanceof Uint8Array) return node.contents.subarray(0, node.usedBytes);
+    } catch (e) {}
+    return M.FS.readFile(p);
+  };
+  // Turn the NEEDED subsection of a module into one of a type the runtime's reader skips:
+  // the places changed (to be set back, showNeeded, as soon as the runtime has read the
+  // section), or null, and the bytes as they were, if the reader still sees a NEEDED list.
   const hideNeeded = (bytes) => {
     let at = 9;
     """ + _LEB128_JS + r"""
@@ -426,9 +439,10 @@ async (pyodide, paths, verify) => {
     try {
       hidden = M.getDylinkMetadata(bytes).neededDynlibs.length === 0;
     } catch (e) {}
-    if (!hidden) for (const type of changed) bytes[type] = 2;
-    return hidden;
+    if (!hidden) showNeeded(bytes, changed);
+    return hidden ? changed : null;
   };
+  const showNeeded = (bytes, changed) => { for (const type of changed) bytes[type] = 2; };
   // A local scope that reads the NEEDED libraries' exports where they are, the last one
   // listed winning as it does when the runtime copies them in order.
   const scopeOver = (sources) => new Proxy({}, {
@@ -470,7 +484,7 @@ async (pyodide, paths, verify) => {
       if (!quick.wrapped || next >= paths.length || compiling.size >= AHEAD) return;
       const p = paths[next++];
       let bytes;
-      try { bytes = M.FS.readFile(p); } catch (e) { return; }  // a copy; the loop reports a failure
+      try { bytes = fileBytes(p); } catch (e) { return; }  // the loop reports a failure
       const module = WebAssembly.compile(bytes).catch(() => null);
       compiling.set(p, {bytes, module});
       module.then(compileNext);
@@ -485,17 +499,24 @@ async (pyodide, paths, verify) => {
         compileNext();
         const early = compiling.get(p);
         compiling.delete(p);
-        const bytes = early ? early.bytes : M.FS.readFile(p);  // a copy
+        const bytes = early ? early.bytes : fileBytes(p);
         if (early) quick.compiled.set(bytes, early.module);
         const meta = M.getDylinkMetadata(bytes);
         let sources = meta.neededDynlibs.length ? neededExports(meta, p) : null;
-        if (sources && hideNeeded(bytes)) inPlace++;
+        const hidden = sources ? hideNeeded(bytes) : null;
+        if (hidden) inPlace++;
         else sources = null;
         let found = null;
         try { found = immutableGlobals(bytes); } catch (e) {}
         if (found && found.at.length) quick.pending.set(bytes, found);
-        M.preloadedWasm[p] = await M.loadWebAssemblyModule(
-          bytes, {loadAsync: true, nodelete: true, allowUndefined: true}, p, sources ? scopeOver(sources) : {});
+        let loading;
+        try {  // the runtime reads the dylink section before it returns; nothing runs in between
+          loading = M.loadWebAssemblyModule(
+            bytes, {loadAsync: true, nodelete: true, allowUndefined: true}, p, sources ? scopeOver(sources) : {});
+        } finally {
+          if (hidden) showNeeded(bytes, hidden);  // the file as it was
+        }
+        M.preloadedWasm[p] = await loading;
       }
     } finally {
       marked = quick.marked - markedBefore;

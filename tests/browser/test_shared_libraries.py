@@ -144,7 +144,7 @@ def test_fast_and_sequential_paths_agree(pyodide_factory, index_server: IndexSer
             # Every exported global the fast path took for immutable from the modules'
             # sections is one the engine refuses to set, and the other way round.
             assert session.run("loader.timings['immutable_mismatches']") == 0
-            # ... and hid NEEDED only in its own copy of each module: the files are as shipped.
+            # ... and hid NEEDED only while the runtime read it: the files are as shipped.
             members = {n: h for wheel in wheels for n, h in _library_hashes(wheel).items()}
             assert session.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
 
@@ -227,6 +227,9 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
         # every module was instantiated from a module compiled ahead (the first one too: the
         # loop starts its compile the same way)
         assert out["timings"]["compiled_ahead"] == 30
+        # NEEDED was hidden in the files' own bytes while the runtime read them: set back
+        members = _library_hashes(wheel.read_bytes())
+        assert pyodide.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
     assert pyodide.run(USD_CHECK) == "Sphere"
 
 
