@@ -21,7 +21,10 @@ fast path, NEEDED exports read in place (point 1)        1.8-2.1 s
   + dlopen lent a stand-in (point 5)                     1.6-2.1 s   (A/B: -0.4 s)
   + next modules compiled while one links (point 6)      1.5-1.8 s   (A/B: -0.2 s)
   + NEEDED libraries registered, not opened (point 5)    dlopen step 0.06 -> 0.04 s
-all of it, in the benchmark runs                         1.4-1.5 s
+  + modules read from the files' own bytes (point 1)     (A/B: -0.05 s)
+  + dlopen's copies of the files not made (point 7)      dlopen step 0.04 -> 0.006 s
+                                                         (A/B: -0.09 s)
+all of it, in the benchmark runs                         1.1-1.2 s
 =====================================================  ===========
 
 (The machine's speed drifted by about 30% between these sessions; compare within an A/B.)
@@ -43,8 +46,9 @@ hands a compiled module over inside the asynchronous ``WebAssembly.instantiate``
 The fast path (Pyodide 314, where it was measured and tested), using only what the runtime
 exports and patching no code in it (it rewrites one byte of a module for as long as the
 runtime takes to read its dylink section, point 1, wraps two WebAssembly built-ins while its modules instantiate, point
-4, lends ``dlopen`` a stand-in for a library's exports, point 5, and has modules compiled
-ahead, point 6). It relies on internals of that runtime's Emscripten, which the 314 line
+4, lends ``dlopen`` a stand-in for a library's exports, point 5, has modules compiled
+ahead, point 6, and, while it opens libraries, wraps the runtime's ``dlopen`` entry point
+so that its C side does not copy the files, point 7). It relies on internals of that runtime's Emscripten, which the 314 line
 keeps (its one platform tag names one Emscripten version): ``loadWebAssemblyModule``
 reads the local scope only by key, and ``getDylinkMetadata`` skips subsection types it
 does not know (checked on each module before relying on it):
@@ -157,15 +161,26 @@ does not know (checked on each module before relying on it):
    missed: compiled modules that the runtime is not handed save nothing, it compiles its
    bytes again.
 
-7. the file copies dlopen keeps, freed. The C side of the runtime's ``dlopen``
+7. the file copies dlopen would keep, not made. The C side of the runtime's ``dlopen``
    (Emscripten's ``load_library_start``) reads the whole file into the interpreter's memory
    (``struct dso``'s ``file_data``, for other threads to load it from; the runtime's
    ``loadLibData`` reads it at ``handle + 28`` and its size at ``handle + 32``) and never
    frees it; the preloaded exports of step 1 make it unused, and this runtime has no
-   threads. For each library step 3 opened, the copy is freed and both fields set to 0,
-   where the size there is the file's (otherwise the layout is not the one read, and the
-   copy stays). For grill-usd-core: 80 MB of the interpreter's memory back for its own use
-   (``timings['file_copies_freed']``), the memory micropip's and Pyodide's own loads keep.
+   threads. It finds the size with ``lseek(fd, 0, SEEK_END)``, which MEMFS answers from the
+   node's ``usedBytes``, all inside the synchronous ``Module._emscripten_dlopen_promise``
+   that Pyodide's ``loadDynlib`` calls. So while step 3 runs, that entry point is wrapped:
+   for the length of the call, and only for a MEMFS file step 3 is opening with its exports
+   preloaded, the node shows 0 bytes (set back before the call returns, whatever happens);
+   the C side then allocates an empty copy and reads nothing. The wrapper is installed
+   once however many loads overlap, and the runtime's own function is put back when the
+   last one is done. Afterwards, for each library step 3 opened, the copy (empty, or whole
+   where the file could not be hidden) is freed and both fields set to 0, where the size
+   there is 0 or the file's (otherwise the layout is not the one read, and the copy stays).
+   For grill-usd-core: 80 MB not copied (``timings['file_reads_skipped']``), the memory
+   micropip's and Pyodide's own loads keep; in a CPU profile of the load the reading was
+   0.21 s. A/B (``ab.py``, (b) on loopback, 6 pairs): load 1.26 -> 1.17 s, ``dlopen`` step
+   0.04 -> 0.006 s. (Freeing the whole copies instead, the change before, gave the memory
+   back but not the time.)
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -416,14 +431,56 @@ async (pyodide, paths, verify) => {
     }
     return found;
   };
-  // A library's bytes: the file's own (MEMFS keeps a file in one Uint8Array), not a copy of
-  // 27 MB for libusd_ms.so; from any other file system, a copy.
-  const fileBytes = (p) => {
+  // A library's bytes: the file's own (MEMFS keeps a file in one byte array: an Int8Array
+  // when one write made it, a Uint8Array when it grew), not a copy of 27 MB for
+  // libusd_ms.so; from any other file system, a copy.
+  const memfsNode = (p) => {
     try {
       const node = M.FS.lookupPath(p, {follow: true}).node;
-      if (M.FS.isFile(node.mode) && node.contents instanceof Uint8Array) return node.contents.subarray(0, node.usedBytes);
+      const contents = node.contents;
+      if (M.FS.isFile(node.mode) && ArrayBuffer.isView(contents) && contents.BYTES_PER_ELEMENT === 1
+          && node.usedBytes > 0 && node.usedBytes <= contents.length) return node;
     } catch (e) {}
-    return M.FS.readFile(p);
+    return null;
+  };
+  const fileBytes = (p) => {
+    const node = memfsNode(p);
+    if (!node) return M.FS.readFile(p);
+    const contents = node.contents;
+    return new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
+  };
+  // Point 7: while the runtime's dlopen runs its C side (Emscripten's load_library_start,
+  // synchronous inside _emscripten_dlopen_promise), each MEMFS file in `files` shows 0 bytes,
+  // so the copy it would read is empty; set back before the call returns. Installed once
+  // however many loads overlap; restored when the last one is done.
+  const unreadFiles = () => {
+    const state = globalThis[Symbol.for("pyemscripten.unreadFiles")] ??=
+      {depth: 0, files: new Map(), skipped: new Set(), wrapped: false, restore: () => {}};
+    if (state.depth++ > 0) return state;
+    const dlopen = M._emscripten_dlopen_promise;
+    if (typeof dlopen !== "function" || typeof M.UTF8ToString !== "function") return state;
+    try {
+      const ours = M._emscripten_dlopen_promise = function (name, ...rest) {
+        const node = state.files.get(M.PATH.normalize(M.UTF8ToString(name)));
+        const size = node ? node.usedBytes : 0;
+        if (node) node.usedBytes = 0;
+        try {
+          return Reflect.apply(dlopen, this, [name, ...rest]);
+        } finally {
+          if (node) {
+            node.usedBytes = size;
+            state.skipped.add(node);
+          }
+        }
+      };
+      state.wrapped = M._emscripten_dlopen_promise === ours;
+      state.restore = () => {
+        state.wrapped = false;
+        state.restore = () => {};
+        if (M._emscripten_dlopen_promise === ours) M._emscripten_dlopen_promise = dlopen;
+      };
+    } catch (e) {}
+    return state;
   };
   // Turn the NEEDED subsection of a module into one of a type the runtime's reader skips:
   // the places changed (to be set back, showNeeded, as soon as the runtime has read the
@@ -541,6 +598,11 @@ async (pyodide, paths, verify) => {
     const t2 = performance.now();
     // The runtime's dlopen copies a local library's exports into a scope it then drops
     // (docstring, point 5): it is lent an empty stand-in, and gets the exports back after.
+    // Its C side reads the file it opens into the interpreter's memory for nothing (point 7):
+    // for the length of that synchronous call the file shows no bytes.
+    const unread = unreadFiles();
+    let skipped = 0;
+    try {
     for (i = 0; i < paths.length; i++) {
       const p = paths[i];
       if (neededNames.has(p)) {  // registered as the runtime registers a NEEDED library
@@ -555,9 +617,15 @@ async (pyodide, paths, verify) => {
         lent.set(stand, exports);
         M.preloadedWasm[p] = stand;
       }
+      const node = stand && unread.wrapped ? memfsNode(p) : null;
+      if (node) unread.files.set(M.PATH.normalize(p), node);
       try {
         await pyodide._api.loadDynlib(p);
       } finally {
+        if (node) {
+          unread.files.delete(M.PATH.normalize(p));
+          if (unread.skipped.delete(node)) skipped += node.usedBytes;
+        }
         if (stand) {
           M.preloadedWasm[p] = exports;
           for (const dso of Object.values(M.LDSO.loadedLibsByName)) {
@@ -565,6 +633,9 @@ async (pyodide, paths, verify) => {
           }
         }
       }
+    }
+    } finally {
+      if (--unread.depth === 0) unread.restore();
     }
     // Point 7: the copy of each file the C side of dlopen read into the interpreter's memory.
     const opened = new Set(paths.filter((p) => !neededNames.has(p)).map((p) => M.PATH.normalize(p)));
@@ -574,13 +645,14 @@ async (pyodide, paths, verify) => {
       if (!Number(h) || !opened.has(dso.name) || !M.HEAPU32[at]) continue;
       let size = -1;
       try { size = M.FS.stat(dso.name).size; } catch (e) {}
-      if (M.HEAPU32[at + 1] !== size) continue;  // not the layout read: leave it
-      M._free(M.HEAPU32[at]);
+      const held = M.HEAPU32[at + 1];
+      if (held !== size && held !== 0) continue;  // not the layout read: leave it
+      M._free(M.HEAPU32[at]);  // the whole copy, or the 0 bytes of a file read as empty
       M.HEAPU32[at] = M.HEAPU32[at + 1] = 0;
-      freed += size;
+      freed += held;
     }
     const t3 = performance.now();
-    return {ok: true, file_copies_freed: freed, instantiate: (t1 - t0) / 1000, symbols: (t2 - t1) / 1000, dlopen: (t3 - t2) / 1000,
+    return {ok: true, file_copies_freed: freed, file_reads_skipped: skipped, instantiate: (t1 - t0) / 1000, symbols: (t2 - t1) / 1000, dlopen: (t3 - t2) / 1000,
             needed_in_place: inPlace, immutable_globals: marked, compiled_ahead: ahead,
             ...(verify ? {immutable_mismatches: mismatches} : {})};
   } catch (e) {

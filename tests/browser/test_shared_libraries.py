@@ -173,6 +173,39 @@ def test_overlapping_loads_of_the_same_libraries(pyodide: PyodideSession, index_
     assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
 
 
+# The runtime's dlopen entry point made impossible to replace (a setter that ignores writes),
+# and put back as it was.
+PIN_DLOPEN = """
+() => {
+  const M = pyodide._module;
+  const dlopen = M._emscripten_dlopen_promise;
+  Object.defineProperty(M, "_emscripten_dlopen_promise", {configurable: true, get: () => dlopen, set: () => {}});
+  globalThis.unpinDlopen = () =>
+    Object.defineProperty(M, "_emscripten_dlopen_promise", {configurable: true, writable: true, value: dlopen});
+}
+"""
+
+
+def test_dlopen_copies_not_made_or_freed(pyodide: PyodideSession, index_server: IndexServer,
+                                         fixtures: dict) -> None:
+    # Point 7 of browser_loader: the C side of dlopen reads the files it opens as empty
+    # (nothing to free); where its entry point cannot be wrapped, it reads them whole and
+    # the copies are freed. Either way nothing is left, and the libraries work.
+    out = drive(pyodide, serve(index_server, fixtures["provider"], fixtures["user_a"]))
+    assert out["timings"]["file_reads_skipped"] > 0
+    assert out["timings"]["file_copies_freed"] == 0
+    assert pyodide.js(FILE_COPIES) == 0
+    pyodide.js(PIN_DLOPEN)
+    try:
+        out = drive(pyodide, serve(index_server, fixtures["user_b"]))
+    finally:
+        pyodide.js("() => globalThis.unpinDlopen()")
+    assert out["timings"]["file_reads_skipped"] == 0
+    assert out["timings"]["file_copies_freed"] > 0
+    assert pyodide.js(FILE_COPIES) == 0
+    assert pyodide.run("import shlib_user_a._ext as a, shlib_user_b._ext as b; [a.value(), b.value()]") == [101, 102]
+
+
 def test_module_that_does_not_compile_is_named(pyodide: PyodideSession, index_server: IndexServer,
                                                fixtures: dict) -> None:
     # Compiled ahead (point 6 of browser_loader) and refused there: the runtime is handed the
@@ -225,6 +258,12 @@ FILE_COPIES = """
 """
 
 
+# The runtime's own dlopen entry point is back once a load is done (point 7 of browser_loader).
+DLOPEN_RESTORED = """
+() => String(pyodide._module._emscripten_dlopen_promise).includes("[native code]")
+"""
+
+
 @pytest.mark.parametrize("fast", [None, False], ids=["default", "sequential"])
 def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServer, fast: bool | None) -> None:
     wheel = real_wheel("grill_usd_core-*-pyemscripten_2026_0_wasm32.whl")
@@ -240,12 +279,14 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
         # every module was instantiated from a module compiled ahead (the first one too: the
         # loop starts its compile the same way)
         assert out["timings"]["compiled_ahead"] == 30
-        # the 29 copies of the extensions dlopen read into the interpreter's memory, freed
-        # (libusd_ms.so, registered without dlopen, was never read)
+        # the C side of dlopen read none of the 29 extensions into the interpreter's memory
+        # (libusd_ms.so, registered without dlopen, was never read), and holds no copy
         extensions = sum(len(zipfile.ZipFile(wheel).read(n)) for n in zipfile.ZipFile(wheel).namelist()
                          if n.endswith(".so") and "libusd_ms" not in n)
-        assert out["timings"]["file_copies_freed"] == extensions
+        assert out["timings"]["file_reads_skipped"] == extensions
+        assert out["timings"]["file_copies_freed"] == 0
         assert pyodide.js(FILE_COPIES) == 0
+        assert pyodide.js(DLOPEN_RESTORED) is True
         # NEEDED was hidden in the files' own bytes while the runtime read them: set back
         members = _library_hashes(wheel.read_bytes())
         assert pyodide.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
