@@ -169,14 +169,17 @@ does not know (checked on each module before relying on it):
    threads. It finds the size with ``lseek(fd, 0, SEEK_END)``, which MEMFS answers from the
    node's ``usedBytes``, all inside the synchronous ``Module._emscripten_dlopen_promise``
    that Pyodide's ``loadDynlib`` calls. So while step 3 runs, that entry point is wrapped:
-   for the length of the call, and only for a MEMFS file step 3 is opening with its exports
-   preloaded, the node shows 0 bytes (set back before the call returns, whatever happens);
-   the C side then allocates an empty copy and reads nothing. The wrapper is installed
-   once however many loads overlap, and the runtime's own function is put back when the
-   last one is done. Afterwards, for each library step 3 opened, the copy (empty, or whole
-   where the file could not be hidden) is freed and both fields set to 0, where the size
-   there is 0 or the file's (otherwise the layout is not the one read, and the copy stays).
-   For grill-usd-core: 80 MB not copied (``timings['file_reads_skipped']``), the memory
+   for the length of the call, and only for a MEMFS file step 3 is opening whose exports
+   ``preloadedWasm`` holds under the very name the runtime will look up (so the runtime
+   never wants the bytes), the node shows 0 bytes (set back before the call returns,
+   whatever happens); the C side then allocates an empty copy and reads nothing. There is
+   one wrapper per runtime however many loads overlap, and the runtime's own function is
+   put back when the last one is done (never over someone else's wrapper). Afterwards,
+   for each handle step 3 made, the copy is freed and both fields set to 0: an empty one
+   where the C side saw the file empty (a read of 0 bytes cannot fail), a whole one where
+   its size there is the file's (the file could not be hidden); anything else is not the
+   layout read, and stays. For grill-usd-core: 80 MB not copied
+   (``timings['file_reads_skipped']``, counted from what the C side holds), the memory
    micropip's and Pyodide's own loads keep; in a CPU profile of the load the reading was
    0.21 s. A/B (``ab.py``, (b) on loopback, 6 pairs): load 1.26 -> 1.17 s, ``dlopen`` step
    0.04 -> 0.006 s. (Freeing the whole copies instead, the change before, gave the memory
@@ -450,18 +453,23 @@ async (pyodide, paths, verify) => {
     return new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
   };
   // Point 7: while the runtime's dlopen runs its C side (Emscripten's load_library_start,
-  // synchronous inside _emscripten_dlopen_promise), each MEMFS file in `files` shows 0 bytes,
-  // so the copy it would read is empty; set back before the call returns. Installed once
-  // however many loads overlap; restored when the last one is done.
+  // synchronous inside _emscripten_dlopen_promise), each MEMFS file in `files` whose exports
+  // are preloaded shows 0 bytes, so the copy it reads is empty; set back before the call
+  // returns. One wrapper per runtime however many loads overlap; the runtime's own function
+  // is put back when the last one is done.
   const unreadFiles = () => {
-    const state = globalThis[Symbol.for("pyemscripten.unreadFiles")] ??=
-      {depth: 0, files: new Map(), skipped: new Set(), wrapped: false, restore: () => {}};
+    const all = globalThis[Symbol.for("pyemscripten.unreadFiles")] ??= new WeakMap();
+    let state = all.get(M);
+    if (!state) all.set(M, state = {depth: 0, files: new Map(), wrapped: false, restore: () => {}});
     if (state.depth++ > 0) return state;
     const dlopen = M._emscripten_dlopen_promise;
     if (typeof dlopen !== "function" || typeof M.UTF8ToString !== "function") return state;
     try {
       const ours = M._emscripten_dlopen_promise = function (name, ...rest) {
-        const node = state.files.get(M.PATH.normalize(M.UTF8ToString(name)));
+        const key = M.PATH.normalize(M.UTF8ToString(name));
+        const entry = state.files.get(key);
+        // only where the runtime will take the preloaded exports, never the file's bytes
+        const node = entry && M.preloadedWasm[key] ? entry.node : null;
         const size = node ? node.usedBytes : 0;
         if (node) node.usedBytes = 0;
         try {
@@ -469,7 +477,7 @@ async (pyodide, paths, verify) => {
         } finally {
           if (node) {
             node.usedBytes = size;
-            state.skipped.add(node);
+            entry.hidden = true;
           }
         }
       };
@@ -601,53 +609,60 @@ async (pyodide, paths, verify) => {
     // Its C side reads the file it opens into the interpreter's memory for nothing (point 7):
     // for the length of that synchronous call the file shows no bytes.
     const unread = unreadFiles();
-    let skipped = 0;
+    const hidden = new Set();  // names of the files the C side saw empty
+    const handlesBefore = new Map(Object.entries(M.LDSO.loadedLibsByHandle));
     try {
-    for (i = 0; i < paths.length; i++) {
-      const p = paths[i];
-      if (neededNames.has(p)) {  // registered as the runtime registers a NEEDED library
-        const flags = {global: false, nodelete: true, loadAsync: true};
-        if (!M.LDSO.loadedLibsByName[p]) await M.loadDynamicLibrary(p, flags);
-        continue;
-      }
-      const held = M.preloadedWasm[p];
-      const exports = lent.get(held) ?? held;  // an overlapping load may have lent one already
-      const stand = exports && !M.LDSO.loadedLibsByName[p] ? {} : null;
-      if (stand) {
-        lent.set(stand, exports);
-        M.preloadedWasm[p] = stand;
-      }
-      const node = stand && unread.wrapped ? memfsNode(p) : null;
-      if (node) unread.files.set(M.PATH.normalize(p), node);
-      try {
-        await pyodide._api.loadDynlib(p);
-      } finally {
-        if (node) {
-          unread.files.delete(M.PATH.normalize(p));
-          if (unread.skipped.delete(node)) skipped += node.usedBytes;
+      for (i = 0; i < paths.length; i++) {
+        const p = paths[i];
+        if (neededNames.has(p)) {  // registered as the runtime registers a NEEDED library
+          const flags = {global: false, nodelete: true, loadAsync: true};
+          if (!M.LDSO.loadedLibsByName[p]) await M.loadDynamicLibrary(p, flags);
+          continue;
         }
+        const held = M.preloadedWasm[p];
+        const exports = lent.get(held) ?? held;  // an overlapping load may have lent one already
+        const stand = exports && !M.LDSO.loadedLibsByName[p] ? {} : null;
         if (stand) {
-          M.preloadedWasm[p] = exports;
-          for (const dso of Object.values(M.LDSO.loadedLibsByName)) {
-            if (lent.has(dso.exports)) dso.exports = lent.get(dso.exports);
+          lent.set(stand, exports);
+          M.preloadedWasm[p] = stand;
+        }
+        const key = M.PATH.normalize(p);
+        const node = stand && unread.wrapped ? memfsNode(p) : null;
+        const entry = node ? {node, hidden: false} : null;
+        if (entry) unread.files.set(key, entry);
+        try {
+          await pyodide._api.loadDynlib(p);
+        } finally {
+          if (entry) {
+            if (unread.files.get(key) === entry) unread.files.delete(key);
+            if (entry.hidden) hidden.add(key);
+          }
+          if (stand) {
+            M.preloadedWasm[p] = exports;
+            for (const dso of Object.values(M.LDSO.loadedLibsByName)) {
+              if (lent.has(dso.exports)) dso.exports = lent.get(dso.exports);
+            }
           }
         }
       }
-    }
     } finally {
       if (--unread.depth === 0) unread.restore();
     }
-    // Point 7: the copy of each file the C side of dlopen read into the interpreter's memory.
+    // Point 7: the copy of each file the C side of dlopen read into the interpreter's memory:
+    // empty where the file was hidden, whole where it could not be. Only handles this step
+    // made, and only a copy of the size the file has, or 0 where the C side saw it empty.
     const opened = new Set(paths.filter((p) => !neededNames.has(p)).map((p) => M.PATH.normalize(p)));
-    let freed = 0;
+    let freed = 0, skipped = 0;
     for (const [h, dso] of Object.entries(M.LDSO.loadedLibsByHandle)) {
+      if (!Number(h) || handlesBefore.get(h) === dso || !opened.has(dso.name)) continue;
       const at = (Number(h) + 28) >>> 2;  // struct dso: file_data, file_data_size
-      if (!Number(h) || !opened.has(dso.name) || !M.HEAPU32[at]) continue;
+      const data = M.HEAPU32[at], held = M.HEAPU32[at + 1];
       let size = -1;
       try { size = M.FS.stat(dso.name).size; } catch (e) {}
-      const held = M.HEAPU32[at + 1];
-      if (held !== size && held !== 0) continue;  // not the layout read: leave it
-      M._free(M.HEAPU32[at]);  // the whole copy, or the 0 bytes of a file read as empty
+      if (held === 0 && hidden.has(dso.name)) skipped += size;  // a read of 0 bytes: it succeeded
+      else if (held !== size) continue;  // not the layout read: leave it
+      if (!data) continue;
+      M._free(data);
       M.HEAPU32[at] = M.HEAPU32[at + 1] = 0;
       freed += held;
     }

@@ -165,12 +165,19 @@ def test_malformed_module_is_a_dylink_error(pyodide: PyodideSession, index_serve
     assert err["attributes"]["filename"].endswith("shlib_malformed/_ext.so")
 
 
+# The runtime's own dlopen entry point is back once a load is done (point 7 of browser_loader).
+DLOPEN_RESTORED = """
+() => String(pyodide._module._emscripten_dlopen_promise).includes("[native code]")
+"""
+
+
 def test_overlapping_loads_of_the_same_libraries(pyodide: PyodideSession, index_server: IndexServer,
                                                 fixtures: dict) -> None:
     # Two loads of one plan at once: both may lend dlopen a stand-in for the same library
     # (browser_loader, point 5); every library must end with its exports, and import.
     drive(pyodide, serve(index_server, fixtures["chain"]), times=2)
     assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
+    assert pyodide.js(DLOPEN_RESTORED) is True  # point 7's wrapper, once both are done
 
 
 # The runtime's dlopen entry point made impossible to replace (a setter that ignores writes),
@@ -194,7 +201,8 @@ def test_dlopen_copies_not_made_or_freed(pyodide: PyodideSession, index_server: 
     out = drive(pyodide, serve(index_server, fixtures["provider"], fixtures["user_a"]))
     assert out["timings"]["file_reads_skipped"] > 0
     assert out["timings"]["file_copies_freed"] == 0
-    assert pyodide.js(FILE_COPIES) == 0
+    assert pyodide.js(FILE_COPIES) == [0, 0]
+    assert pyodide.js(DLOPEN_RESTORED) is True
     pyodide.js(PIN_DLOPEN)
     try:
         out = drive(pyodide, serve(index_server, fixtures["user_b"]))
@@ -202,8 +210,46 @@ def test_dlopen_copies_not_made_or_freed(pyodide: PyodideSession, index_server: 
         pyodide.js("() => globalThis.unpinDlopen()")
     assert out["timings"]["file_reads_skipped"] == 0
     assert out["timings"]["file_copies_freed"] > 0
-    assert pyodide.js(FILE_COPIES) == 0
+    assert pyodide.js(FILE_COPIES) == [0, 0]
+    members = {**_library_hashes(fixtures["provider"]), **_library_hashes(fixtures["user_a"]),
+               **_library_hashes(fixtures["user_b"])}
+    assert pyodide.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
     assert pyodide.run("import shlib_user_a._ext as a, shlib_user_b._ext as b; [a.value(), b.value()]") == [101, 102]
+
+
+# The runtime's dlopen entry point, refusing its first call; refusedDlopen() says whether
+# it is what the runtime has now, and puts the runtime's own back.
+REFUSE_DLOPEN = """
+() => {
+  const M = pyodide._module;
+  const dlopen = M._emscripten_dlopen_promise;
+  let refused = false;
+  const refuse = function (...args) {
+    if (refused) return Reflect.apply(dlopen, this, args);
+    refused = true;
+    throw new Error("refused once");
+  };
+  M._emscripten_dlopen_promise = refuse;
+  globalThis.refusedDlopen = () => {
+    const held = [refused, M._emscripten_dlopen_promise === refuse];
+    M._emscripten_dlopen_promise = dlopen;
+    return held;
+  };
+}
+"""
+
+
+def test_dlopen_failing_while_files_are_hidden(pyodide: PyodideSession, index_server: IndexServer,
+                                               fixtures: dict) -> None:
+    # Point 7's wrapper is around the runtime's entry point when that fails: the error names
+    # the library, the file shows all its bytes again, and the wrapper is gone.
+    pyodide.js(REFUSE_DLOPEN)
+    err = pyodide.run_expect_error(DRIVE, wheels=serve(index_server, fixtures["chain"]), fast=None)
+    assert err["type"] == "LibraryLoadError"
+    assert "refused once" in err["attributes"]["reason"]
+    assert pyodide.js("() => globalThis.refusedDlopen()") == [True, True]  # our wrapper is gone
+    members = _library_hashes(fixtures["chain"])
+    assert pyodide.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
 
 
 def test_module_that_does_not_compile_is_named(pyodide: PyodideSession, index_server: IndexServer,
@@ -245,22 +291,20 @@ str(stage.GetPrimAtPath("/s").GetTypeName())
 """
 
 
-# Bytes still held by the C side of dlopen (file_data of every struct dso the runtime knows).
+# Copies still held by the C side of dlopen (file_data of every struct dso the runtime knows):
+# bytes, and copies (an empty one too).
 FILE_COPIES = """
 () => {
   const M = pyodide._module;
-  let held = 0;
+  let held = 0, copies = 0;
   for (const h of Object.keys(M.LDSO.loadedLibsByHandle)) {
-    if (Number(h)) held += M.HEAPU32[((Number(h) + 28) >>> 2) + 1];
+    if (!Number(h)) continue;
+    const at = (Number(h) + 28) >>> 2;
+    held += M.HEAPU32[at + 1];
+    if (M.HEAPU32[at]) copies++;
   }
-  return held;
+  return [held, copies];
 }
-"""
-
-
-# The runtime's own dlopen entry point is back once a load is done (point 7 of browser_loader).
-DLOPEN_RESTORED = """
-() => String(pyodide._module._emscripten_dlopen_promise).includes("[native code]")
 """
 
 
@@ -285,7 +329,7 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
                          if n.endswith(".so") and "libusd_ms" not in n)
         assert out["timings"]["file_reads_skipped"] == extensions
         assert out["timings"]["file_copies_freed"] == 0
-        assert pyodide.js(FILE_COPIES) == 0
+        assert pyodide.js(FILE_COPIES) == [0, 0]
         assert pyodide.js(DLOPEN_RESTORED) is True
         # NEEDED was hidden in the files' own bytes while the runtime read them: set back
         members = _library_hashes(wheel.read_bytes())
