@@ -609,7 +609,8 @@ async (pyodide, paths, verify) => {
     // Its C side reads the file it opens into the interpreter's memory for nothing (point 7):
     // for the length of that synchronous call the file shows no bytes.
     const unread = unreadFiles();
-    const hidden = new Set();  // names of the files the C side saw empty
+    const opened = new Set();  // names of the libraries this step opened
+    const seenEmpty = new Set();  // ... of those, the ones the C side saw empty
     const handlesBefore = new Map(Object.entries(M.LDSO.loadedLibsByHandle));
     try {
       for (i = 0; i < paths.length; i++) {
@@ -627,6 +628,7 @@ async (pyodide, paths, verify) => {
           M.preloadedWasm[p] = stand;
         }
         const key = M.PATH.normalize(p);
+        opened.add(key);
         const node = stand && unread.wrapped ? memfsNode(p) : null;
         const entry = node ? {node, hidden: false} : null;
         if (entry) unread.files.set(key, entry);
@@ -635,7 +637,7 @@ async (pyodide, paths, verify) => {
         } finally {
           if (entry) {
             if (unread.files.get(key) === entry) unread.files.delete(key);
-            if (entry.hidden) hidden.add(key);
+            if (entry.hidden) seenEmpty.add(key);
           }
           if (stand) {
             M.preloadedWasm[p] = exports;
@@ -651,7 +653,6 @@ async (pyodide, paths, verify) => {
     // Point 7: the copy of each file the C side of dlopen read into the interpreter's memory:
     // empty where the file was hidden, whole where it could not be. Only handles this step
     // made, and only a copy of the size the file has, or 0 where the C side saw it empty.
-    const opened = new Set(paths.filter((p) => !neededNames.has(p)).map((p) => M.PATH.normalize(p)));
     let freed = 0, skipped = 0;
     for (const [h, dso] of Object.entries(M.LDSO.loadedLibsByHandle)) {
       if (!Number(h) || handlesBefore.get(h) === dso || !opened.has(dso.name)) continue;
@@ -659,7 +660,7 @@ async (pyodide, paths, verify) => {
       const data = M.HEAPU32[at], held = M.HEAPU32[at + 1];
       let size = -1;
       try { size = M.FS.stat(dso.name).size; } catch (e) {}
-      if (held === 0 && hidden.has(dso.name)) skipped += size;  // a read of 0 bytes: it succeeded
+      if (held === 0 && seenEmpty.has(dso.name)) skipped += size;  // a read of 0 bytes: it succeeded
       else if (held !== size) continue;  // not the layout read: leave it
       if (!data) continue;
       M._free(data);
