@@ -49,6 +49,7 @@ async def measure(browser: Browser, server: ServerHandle, files: dict[str, str],
                 await first.run(OVERWRITE, files=files)
             await first.run(page_code.PREPARE_OURS)
             await first.run(page_code.INSTALL_LOCK_OURS, lock=lock)
+            await first.run(page_code.WAIT_FOR_CACHE_OURS)
             await first.close()
         page = await browser.page(context=context)
         if files:
@@ -64,6 +65,7 @@ async def measure(browser: Browser, server: ServerHandle, files: dict[str, str],
         await page.set_network(NETWORKS["loopback"])
         scenario = SCENARIOS[args.scenario]
         verify = await page.run(page_code.VERIFY, imports=list(scenario.imports), present=list(scenario.present))
+        await page.run(page_code.WAIT_FOR_CACHE_OURS)
         await page.close()
         return {**result, "heap_peak_mb": heap["peak"] / 1e6, "import_after": verify}
     finally:

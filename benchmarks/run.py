@@ -85,6 +85,8 @@ async def measure_install(browser: Browser, server: ServerHandle, tool: str, sce
         await page.set_network(NETWORKS["loopback"])
         verify = await page.run(page_code.VERIFY, imports=list(scenario.imports),
                                 present=list(scenario.present))
+        if not micropip:
+            await page.run(page_code.WAIT_FOR_CACHE_OURS)
     finally:
         await page.close()
     return {**result, "prepare": prepare, "verify": verify, "heap_peak": heap["peak"],
@@ -110,6 +112,7 @@ async def measure_warm(browser: Browser, lock: str, network: Network) -> dict[st
         await first.run(page_code.PREPARE_OURS)
         await first.set_network(network)
         cold = await first.run(page_code.INSTALL_LOCK_OURS, lock=lock)
+        await first.run(page_code.WAIT_FOR_CACHE_OURS)
         await first.close()
         second = await browser.page(context=context)
         await second.run(page_code.PREPARE_OURS)

@@ -30,6 +30,7 @@ _LAZY = {
     "list": ("api", "list_installed"),
     "uninstall": ("api", "uninstall"),
     "clear_cache": ("api", "clear_cache"),
+    "wait_for_cache": ("api", "wait_for_cache"),
     "InstallReport": ("api", "InstallReport"),
     "Session": ("api", "Session"),
 }
@@ -57,4 +58,5 @@ __all__ = [
     "platform_tag",
     "pyemscripten_install",
     "uninstall",
+    "wait_for_cache",
 ]

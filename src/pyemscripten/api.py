@@ -314,8 +314,11 @@ async def install_resolved(
         await commit_and_load(s, unpacked, requested, staging=staging)
     finally:
         staging.abort()  # a no-op once committed
-    if s.cache is not None:
-        await s.cache.flush()  # the bodies were stored in the background meanwhile
+        if s.cache is not None:
+            # The checked wheels are written to the cache now that the install has done
+            # its work (also after a failure: they passed every check); it returns without
+            # waiting for the writes. wait_for_cache() does.
+            s.cache.flush_later()
     return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution), warnings=warnings)
 
 
@@ -426,6 +429,18 @@ def _page_url() -> str:
     except ImportError:
         return ""
     return str(location.href)
+
+
+async def wait_for_cache(session: Session | None = None) -> None:
+    """Wait until the wheels installs handed to the cache are stored (they are written in
+    the background once each install is done), e.g. before a test opens a second page that
+    should find them. A session's own cache: its :meth:`~.seams.WheelCache.flush`."""
+    if session is not None and session.cache is not None:
+        await session.cache.flush()
+        return
+    from .browser import CacheStorageWheelCache
+
+    await CacheStorageWheelCache.settled()
 
 
 async def clear_cache(session: Session | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
 from .errors import NetworkError
@@ -171,10 +171,16 @@ class CacheStorageWheelCache(WheelCache):
 
     Cache Storage answers in milliseconds to tens of milliseconds per call, more under load,
     so the hot paths avoid it: the list of entries is read once per instance (one
-    ``keys()``; a cold install then never calls ``match``), writes run in the background
-    (:meth:`flush` waits for them), and each key carries its entry's size and time, so
-    trimming needs no ``match`` either. Bounded: once the entries exceed ``max_bytes`` the
-    oldest are dropped, at :meth:`flush`.
+    ``keys()``; a cold install then never calls ``match``), and each key carries its entry's
+    size and time, so trimming needs no ``match`` either. Bounded: once the entries exceed
+    ``max_bytes`` the oldest are dropped, at :meth:`flush`.
+
+    Writes wait until the install is done: :meth:`put` only queues a body, and the install
+    calls :meth:`flush_later` once its files are in place and its libraries loaded. Storing
+    14 MB while a cold install ran cost it about a tenth of its time on loopback (the
+    browser's cache writes compete with the install for the page's thread and the
+    machine's other core; benchmarks/RESULTS.md, change 29). The flushes left running are
+    kept per page; :meth:`settled` (``pyemscripten.wait_for_cache()``) waits for them.
 
     It holds only wheels that passed every check (:attr:`holds_checked_wheels`, see
     :class:`~pyemscripten.downloads.WheelTasks`): its keys carry ``/checked/``, and entries
@@ -187,13 +193,15 @@ class CacheStorageWheelCache(WheelCache):
     _EARLIER_PREFIX = "https://pyemscripten.invalid/sha256/"
     RETIRED = ("pyemscripten-wheels-v2",)
     _retiring: Any = None  # once per page
+    _background: ClassVar[set[Any]] = set()  # per page: the flushes installs left running
     holds_checked_wheels = True
 
     def __init__(self, name: str = "pyemscripten-wheels-v3", max_bytes: int = 512 * 1024 * 1024) -> None:
         self.name = name
         self.max_bytes = max_bytes
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
-        self._pending: list[Any] = []
+        self._queued: list[tuple[str, bytes]] = []  # put, not yet written
+        self._pending: list[Any] = []  # writes under way
 
     async def _cache(self) -> Any:
         from js import caches
@@ -275,10 +283,8 @@ class CacheStorageWheelCache(WheelCache):
             return None
 
     async def put(self, sha256: str, data: bytes) -> None:
-        """Start storing ``data``; it is in the cache once :meth:`flush` returns."""
-        import asyncio
-
-        self._pending.append(asyncio.ensure_future(self._store(sha256, data)))
+        """Queue ``data``; it is in the cache once :meth:`flush` returns."""
+        self._queued.append((sha256, data))
 
     async def _store(self, sha256: str, data: bytes) -> None:
         from js import Response as JsResponse, Uint8Array
@@ -299,9 +305,12 @@ class CacheStorageWheelCache(WheelCache):
             return None
 
     async def flush(self) -> None:
-        """Wait for the writes started so far, then drop the oldest entries over the bound."""
+        """Write what is queued and wait for every write, then drop the oldest entries over
+        the bound."""
         import asyncio
 
+        queued, self._queued = self._queued, []
+        self._pending += [asyncio.ensure_future(self._store(sha256, data)) for sha256, data in queued]
         pending, self._pending = self._pending, []
         await asyncio.gather(*pending, return_exceptions=True)
         if pending:
@@ -321,9 +330,28 @@ class CacheStorageWheelCache(WheelCache):
         except Exception:
             return None
 
+    def flush_later(self) -> None:
+        import asyncio
+
+        if not self._queued and not self._pending:
+            return
+        task = asyncio.ensure_future(self.flush())
+        background = CacheStorageWheelCache._background
+        background.add(task)
+        task.add_done_callback(background.discard)
+
+    @classmethod
+    async def settled(cls) -> None:
+        """Wait until the writes that installs of this page left running are done."""
+        import asyncio
+
+        while cls._background:
+            await asyncio.gather(*list(cls._background), return_exceptions=True)
+
     async def clear(self) -> None:
         from js import caches
 
+        await self.settled()  # a write still under way would land after the clear
         await self.flush()
         self._entries = None
         await caches.delete(self.name)

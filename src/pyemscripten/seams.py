@@ -58,7 +58,10 @@ class Transport(ABC):
 class WheelCache(ABC):
     """Wheel bodies kept across visits, keyed by sha256. Callers re-check the hash.
 
-    ``put`` may return before the body is stored; :meth:`flush` waits until it is. Installs
+    ``put`` may return before the body is stored, or only queue it; :meth:`flush` stores
+    what is queued and waits until it is. An install that is done calls
+    :meth:`flush_later` instead: writing to a browser cache takes CPU and I/O the install
+    itself should not wait for. Installs
     put a body only once its wheel passed every check; a cache whose every entry came that
     way (none left by anything else) says so with :attr:`holds_checked_wheels`, and a body
     it returns, its hash checked again, then has its RECORD taken as written (see
@@ -79,6 +82,11 @@ class WheelCache(ABC):
         return None
 
     async def flush(self) -> None:
+        return None
+
+    def flush_later(self) -> None:
+        """Do what :meth:`flush` does in the background; by default there is nothing to do
+        (a cache whose :meth:`put` stores at once). Must not raise."""
         return None
 
     async def clear(self) -> None:

@@ -87,6 +87,34 @@ def test_the_cache_keeps_only_checked_wheels_and_trusts_their_record(session: ap
     assert session.hasher.blobs > 1
 
 
+class WriteBehindCache(MemoryCache):
+    """Queues what an install puts, as the browser's cache does, and notes when it is told
+    to write: an install must not wait for the cache, and must hand it over once done."""
+
+    def __init__(self, site: Path) -> None:
+        super().__init__()
+        self.site = site
+        self.queued: list[str] = []
+        self.told: list[list[str]] = []  # site-packages' listing at each flush_later()
+
+    async def put(self, sha256: str, data: bytes) -> None:
+        self.queued.append(sha256)
+
+    async def flush(self) -> None:
+        raise AssertionError("an install does not wait for the cache's writes")
+
+    def flush_later(self) -> None:
+        self.told.append(sorted(os.listdir(self.site)))
+
+
+def test_the_cache_is_written_after_the_install_not_during_it(session: api.Session) -> None:
+    site = Path(session.scheme.purelib)
+    session.cache = WriteBehindCache(site)
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert len(session.cache.queued) == 2
+    assert session.cache.told == [["app", "app-1.0.dist-info", "lib", "lib-1.0.dist-info"]]
+
+
 def listing(root: str) -> list[str]:
     return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
 
