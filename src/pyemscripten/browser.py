@@ -345,8 +345,11 @@ class CacheStorageWheelCache(WheelCache):
         """Wait until the writes that installs of this page left running are done."""
         import asyncio
 
-        while cls._background:
-            await asyncio.gather(*list(cls._background), return_exceptions=True)
+        # One wait on what is running now, not a loop until the set is empty: a finished
+        # flush leaves the set in a done callback that Pyodide's loop runs from a timer,
+        # while awaiting finished tasks resumes in microtasks, so such a loop never let the
+        # timer run and kept the page busy for good (seen in benchmarks/ab.py runs).
+        await asyncio.gather(*list(cls._background), return_exceptions=True)
 
     async def clear(self) -> None:
         from js import caches
