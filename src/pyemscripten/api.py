@@ -434,10 +434,11 @@ def _page_url() -> str:
 async def wait_for_cache(session: Session | None = None) -> None:
     """Wait until the wheels installs handed to the cache are stored (they are written in
     the background once each install is done), e.g. before a test opens a second page that
-    should find them. A session's own cache: its :meth:`~.seams.WheelCache.flush`."""
+    should find them. A session's own cache is flushed too (what it still holds queued)."""
     if session is not None and session.cache is not None:
         await session.cache.flush()
-        return
+    # The browser cache's background flushes (an install's flush_later() already took
+    # what it had queued, so its flush() alone would not wait for them).
     from .browser import CacheStorageWheelCache
 
     await CacheStorageWheelCache.settled()

@@ -201,7 +201,6 @@ class CacheStorageWheelCache(WheelCache):
         self.max_bytes = max_bytes
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
         self._queued: list[tuple[str, bytes]] = []  # put, not yet written
-        self._pending: list[Any] = []  # writes under way
 
     async def _cache(self) -> Any:
         from js import caches
@@ -310,10 +309,8 @@ class CacheStorageWheelCache(WheelCache):
         import asyncio
 
         queued, self._queued = self._queued, []
-        self._pending += [asyncio.ensure_future(self._store(sha256, data)) for sha256, data in queued]
-        pending, self._pending = self._pending, []
-        await asyncio.gather(*pending, return_exceptions=True)
-        if pending:
+        await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
+        if queued:
             await self._trim()
 
     async def _trim(self) -> None:
@@ -333,7 +330,7 @@ class CacheStorageWheelCache(WheelCache):
     def flush_later(self) -> None:
         import asyncio
 
-        if not self._queued and not self._pending:
+        if not self._queued:
             return
         task = asyncio.ensure_future(self.flush())
         background = CacheStorageWheelCache._background

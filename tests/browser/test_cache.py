@@ -85,6 +85,26 @@ def test_install_returns_before_the_cache_is_written(pyodide_factory: Callable[.
     assert page.run(WRITE_BEHIND, reqs=PROJECTS, url=index_server.index_url) == [1, 0, 2]
 
 
+OWN_CACHE = """
+import pyemscripten
+from js import caches
+from pyemscripten.browser import CacheStorageWheelCache
+s = pyemscripten.Session(cache=CacheStorageWheelCache(name="own"))
+await pyemscripten.install(reqs, index_urls=[url], quiet=True, session=s)
+await pyemscripten.wait_for_cache(s)
+[len(CacheStorageWheelCache._background), len((await (await caches.open("own")).keys()).to_py())]
+"""
+
+
+def test_wait_for_cache_waits_for_a_sessions_own_cache(pyodide_factory: Callable[..., PyodideSession],
+                                                       index_server: IndexServer, context: object) -> None:
+    # The install already handed that cache's queue to a background flush: waiting for it
+    # means waiting for that flush, not flushing an empty queue. (On loopback the writes
+    # of two small wheels usually finish first anyway, so this does not force the case.)
+    page = pyodide_factory(context=context)
+    assert page.run(OWN_CACHE, reqs=PROJECTS, url=index_server.index_url) == [0, 2]
+
+
 def test_cached_body_with_wrong_hash_is_not_used(pyodide_factory: Callable[..., PyodideSession],
                                                  index_server: IndexServer, context: object) -> None:
     sha = _sha256("attrs-*-py3-none-any.whl")
