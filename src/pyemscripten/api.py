@@ -69,6 +69,8 @@ class Session:
     listeners: list[Listener] = field(default_factory=list)
     # sha256 of wheel bodies and of their files (browser: WebCrypto for the large ones).
     hasher: Hasher | None = None
+    # The file system calls of an install (browser: many new files in one call).
+    file_ops: installation.FileOps | None = None
 
     def resolved(self, listeners: Sequence[Listener] = (), *, interpreter: bool = True) -> Session:
         """A copy with every unset seam filled in from the running runtime (the edge),
@@ -87,6 +89,10 @@ class Session:
             from .browser import WebCryptoHasher
 
             s.hasher = WebCryptoHasher()
+        if s.file_ops is None:
+            from .browser import MemfsFileOps
+
+            s.file_ops = MemfsFileOps()
         if s.cache is None and s.use_cache:
             from .browser import CacheStorageWheelCache
 
@@ -210,7 +216,7 @@ async def install(
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
                                  keep_going=keep_going)
         data = KnownData()
-        staging = installation.Staging(s.scheme)  # guessed wheels are written into it as they arrive
+        staging = installation.Staging(s.scheme, ops=s.file_ops)  # guessed wheels are written into it as they arrive
         wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
         if s.cache is not None and not dry_run:
             s.cache.prepare()
@@ -294,7 +300,7 @@ async def install_resolved(
     for warning in warnings:
         s.emit("warning", message=warning)
     assert wheels is None or staging is not None, "tasks under way write into their own staging"
-    staging = staging or installation.Staging(s.scheme)
+    staging = staging or installation.Staging(s.scheme, ops=s.file_ops)
     wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed, staging=staging)
     await wheels.resolved()
     planned = {d.file.url for d in todo if d.file is not None}
@@ -334,7 +340,8 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
         return
     s.emit("installing", message=f"Installing {len(wheels)} packages")
     if staging is None:
-        transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {})
+        transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {},
+                                           ops=s.file_ops)
     else:
         transaction = staging.commit()
     try:

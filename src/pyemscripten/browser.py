@@ -6,12 +6,15 @@ imports happen inside functions so that the package still imports on plain CPyth
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
 from .errors import NetworkError
+from .installation import FileOps
 from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
 
 # One JS function does the whole request: headers, timeout, streaming with progress, and
@@ -133,6 +136,100 @@ class FetchTransport(Transport):
             raise NetworkError(url, str(result.error))
         response_headers = {str(k).lower(): str(v) for k, v in result.headers.to_py()}
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)
+
+
+# Many new files written straight into Emscripten's in-memory file system (MEMFS), in one
+# call: through os.open/os.write each file is two trips into JavaScript, each resolving the
+# whole path again. A file's bytes are a view of one buffer holding the batch (MEMFS's own
+# way with a write that may keep its buffer: FS.writeFile's canOwn).
+_WRITE_TREE_JS = r"""
+((FS, M) => {
+  const MEMFS = FS.filesystems && FS.filesystems.MEMFS;
+  const DIR = 0o40000 | 0o777, FILE = 0o100000;  // folders as os.makedirs makes them here (no umask)
+  return (root, names, blob, sizes, mode) => {
+    if (!MEMFS) return "other";
+    let top;
+    try {
+      top = FS.lookupPath(root, {follow: true}).node;
+    } catch (e) {
+      return "other";
+    }
+    if (top.mount.type !== MEMFS || !FS.isDir(top.mode) || top.mounted) return "other";
+    if (M && M.HEAPU8 && blob.buffer === M.HEAPU8.buffer) blob = blob.slice();  // never a view of the interpreter's memory
+    const dirs = new Map([["", top]]);
+    const list = names.split("\0");
+    let at = 0;
+    for (let i = 0; i < list.length; i++) {
+      const parts = list[i].split("/");
+      const name = parts.pop();
+      let key = "", dir = top;
+      for (const part of parts.concat(name)) {
+        if (part === "" || part === "." || part === "..") return `EINVAL ${i}`;
+      }
+      for (const part of parts) {
+        key = key ? key + "/" + part : part;
+        let next = dirs.get(key);
+        if (!next) {
+          if (Object.hasOwn(dir.contents, part)) {
+            next = dir.contents[part];
+            if (!FS.isDir(next.mode) || next.mounted || next.mount !== top.mount) return `ENOTDIR ${i}`;
+          } else {
+            next = MEMFS.createNode(dir, part, DIR, 0);
+          }
+          dirs.set(key, next);
+        }
+        dir = next;
+      }
+      if (Object.hasOwn(dir.contents, name)) return `EEXIST ${i}`;
+      const node = MEMFS.createNode(dir, name, FILE | (mode & 0o7777), 0);
+      node.contents = blob.subarray(at, at + sizes[i]);
+      node.usedBytes = sizes[i];
+      at += sizes[i];
+    }
+    return undefined;  // null would be jsnull in Python, undefined is None
+  };
+})
+"""
+
+
+class MemfsFileOps(FileOps):
+    """:class:`~pyemscripten.installation.FileOps` whose ``write_tree`` makes the files in
+    Emscripten's MEMFS directly, one call into JavaScript for a whole batch; measured in the
+    page, 3,900 small files in 0.03 to 0.05 s instead of 0.14 to 0.25 s. Where the folder is
+    not on MEMFS, or outside Pyodide, it writes as :class:`FileOps` does."""
+
+    def __init__(self) -> None:
+        self._writer: Any = None  # the JS function; False: not in Pyodide
+
+    def write_tree(self, root: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
+        writer = self._js_writer() if files else None
+        names = "\0".join(relative for relative, _ in files)
+        if not writer or names.count("\0") != len(files) - 1:  # a NUL in a name: let the OS refuse it
+            super().write_tree(root, files, mode)
+            return
+        from pyodide.ffi import to_js
+
+        outcome = writer(root, names, to_js(b"".join(data for _, data in files)),
+                         to_js([len(data) for _, data in files]), mode)
+        if outcome is None:
+            return
+        if outcome == "other":
+            super().write_tree(root, files, mode)
+            return
+        code, _, index = str(outcome).partition(" ")
+        number = getattr(errno, code, errno.EIO)
+        raise OSError(number, os.strerror(number), f"{root}/{files[int(index)][0]}")
+
+    def _js_writer(self) -> Any:
+        if self._writer is None:
+            try:
+                import pyodide_js
+                from pyodide.code import run_js
+            except ImportError:
+                self._writer = False
+            else:
+                self._writer = run_js(_WRITE_TREE_JS)(pyodide_js.FS, pyodide_js._module)
+        return self._writer
 
 
 def distribution_lock_url() -> str | None:

@@ -113,6 +113,21 @@ class FileOps:
         finally:
             os.close(fd)
 
+    def write_tree(self, root: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
+        """Write new files at plain relative paths (``a/b.py``) under the existing directory
+        ``root``, making the folders they need; each file must not exist yet. On failure
+        some files may be written (callers write into staging folders they remove).
+        One call for many files, so that a file system reached through JavaScript can write
+        them in one trip (see :class:`pyemscripten.browser.MemfsFileOps`)."""
+        made: set[str] = set()
+        for relative, data in files:
+            path = f"{root}/{relative}"
+            parent = path.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            self.write(path, data, mode)
+
     def _current_umask(self) -> int:
         # Read once per FileOps (one install); reading means setting it, so set it back.
         if self._umask is None:
@@ -287,7 +302,6 @@ class Transaction:
     _count: int = field(default=0, repr=False)
     _state: str = "open"
     _dirs: set[str] = field(default_factory=set, repr=False)  # known to exist: not asked again
-    _staged_dirs: set[str] = field(default_factory=set, repr=False)
 
     def rollback(self) -> None:
         """Undo the install. Raises :class:`InstallError` if something could not be restored
@@ -331,17 +345,15 @@ class Transaction:
         self._count += 1
         return os.path.join(self._work, str(self._count))
 
-    def _stage_at(self, relative: str, data: bytes, mode: int) -> str:
-        """Write a staged file at ``relative`` inside the staging directory (a tree that
-        mirrors where the files go, so that a new directory moves into place whole)."""
+    def _stage_tree(self, tree: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
+        """Write staged files (plain relative paths) into ``tree``, a folder of the staging
+        directory that mirrors where they go (so that a new directory moves into place
+        whole); it and the folders below are made as needed. Private to this transaction:
+        not journaled."""
         assert self._work is not None
-        path = f"{self._work}/{relative}"  # a plain relative path (see _record_path)
-        parent = path.rpartition("/")[0]
-        if parent not in self._staged_dirs:
-            os.makedirs(parent, exist_ok=True)  # private to this transaction: not journaled
-            self._staged_dirs.add(parent)
-        self._ops.write(path, data, mode)
-        return path
+        root = f"{self._work}/{tree}"
+        os.makedirs(root, exist_ok=True)
+        self._ops.write_tree(root, files, mode)
 
     def _place_tree(self, source: str, target: str) -> None:
         """Move the staged tree ``source`` into the directory ``target``.
@@ -557,6 +569,8 @@ class Staging:
                      self._realpath)
         transaction = self._transaction
         early = self._prestaged.pop(key, None) if key is not None else None
+        if early is not None:
+            early.flush()
         if early is not None and early.work != transaction._work:  # the staging folder went (a failure)
             early = None
         try:
@@ -570,23 +584,26 @@ class Staging:
             if early is not None and early.written:
                 trees[self.scheme.purelib] = early.tree
                 written = early.written
+            batches: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
             for (target, data, mode), root in zip(plan.writes, plan.roots):
                 relative = _record_path(target, root)
                 if written.get(relative) is data and root == self.scheme.purelib and mode == Prestaged.MODE:
                     del written[relative]  # in place already (each at most once)
                     continue
                 tree = trees.get(root) or trees.setdefault(root, self._tree())
-                transaction._stage_at(f"{tree}/{relative}", data, mode)
+                batches.setdefault((tree, mode), []).append((relative, data))
             if written:
                 raise AssertionError(f"prestaged files not in the plan: {sorted(written)[:3]}")
+            for (tree, mode), files in batches.items():
+                transaction._stage_tree(tree, files, mode)
             plan.staged = [(os.path.join(transaction._work, tree), root) for root, tree in trees.items()]
         except BaseException as exc:
             self._failed(exc, wheel.name)
         self._plans.append(plan)
 
     def _tree(self) -> str:
-        """A fresh name for a staged tree (never reused: ``_stage_at`` remembers folders; backups
-        are numbered, see ``Transaction._scratch``)."""
+        """A fresh name for a staged tree (never reused: removing a discarded tree ignores
+        errors, so some of it may remain; backups are numbered, see ``Transaction._scratch``)."""
         self._trees += 1
         return f"t{self._trees}"
 
@@ -658,6 +675,7 @@ class Prestaged:
         self.broken = False
         self._closed = False  # not planned, or failed: nothing more is taken
         self._held: list[tuple[str, bytes]] = []  # until the staging writes early
+        self._batch: list[tuple[str, bytes]] = []  # taken, to be written by flush()
 
     def member(self, name: str, content: bytes) -> None:
         staging = self._staging
@@ -671,6 +689,16 @@ class Prestaged:
         if name in self.written:  # twice in one archive: the wheel will be refused
             self.broken = True
             return
+        self.written[name] = content  # once flush() has written it; broken if that fails
+        self._batch.append((name, content))
+
+    def flush(self) -> None:
+        """Write the members handed over since the last call, in one batch (the stream calls
+        it after each piece of the body)."""
+        batch, self._batch = self._batch, []
+        staging = self._staging
+        if not batch or self.broken or self._closed or not staging._open:
+            return
         transaction = staging._transaction
         try:
             if transaction._work is None:
@@ -683,16 +711,15 @@ class Prestaged:
             elif self.work != transaction._work:  # the staging folder went and came back
                 self.broken = True
                 return
-            transaction._stage_at(f"{self.tree}/{name}", content, self.MODE)
+            transaction._stage_tree(self.tree, batch, self.MODE)
         except Exception:  # noqa: BLE001 - add() writes the wheel as usual
             self.broken = True
-            return
-        self.written[name] = content
 
     def _flush(self) -> None:
         held, self._held = self._held, []
         for name, content in held:
             self.member(name, content)
+        self.flush()
 
     def reset(self) -> None:
         """What was handed over is void (the download restarted): start a new tree."""
@@ -720,6 +747,7 @@ class Prestaged:
         self.broken = True
         self.written = {}
         self._held = []
+        self._batch = []
         if self.work is not None and self.work == self._staging._transaction._work:
             shutil.rmtree(f"{self.work}/{self.tree}", ignore_errors=True)
 

@@ -388,6 +388,9 @@ class MemberSink(Protocol):
 
     def member(self, name: str, content: bytes) -> None: ...
 
+    def flush(self) -> None:
+        """The members of one piece are all handed over (they may be written in one go)."""
+
     def reset(self) -> None: ...
 
     def close(self) -> None:
@@ -414,8 +417,9 @@ class MemberStream:
     With a ``hasher``, the sha256s RECORD needs are started too, one batch per piece, so
     they are ready (or nearly) when the body is; see :meth:`digests`. With a ``sink``
     (:class:`MemberSink`), each inflated member is handed over with the name its local header
-    gives, so that its file can be staged while the rest downloads; ``sink.reset()`` says
-    that what it was given is void (the request restarted, or a gap).
+    gives, so that its file can be staged while the rest downloads, and ``sink.flush()``
+    follows each piece's members; ``sink.reset()`` says that what it was given is void (the
+    request restarted, or a gap).
 
     It never raises. At anything unexpected (an unusual member, the central directory, a
     gap in the pieces) it stops, and whatever is left is inflated at the end as before;
@@ -459,6 +463,8 @@ class MemberStream:
             self._received += len(piece)
             self._pending += piece
             self._inflate_whole_members()
+            if self.sink is not None:
+                self._flush_sink()
             fresh, self._fresh = self._fresh, []
             if fresh and self.hasher is not None:
                 asyncio.get_running_loop()  # none (a thread, plain code): no hashing, no coroutine
@@ -500,6 +506,12 @@ class MemberStream:
         try:
             self.sink.member(name, content)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end
+            self.sink = None
+
+    def _flush_sink(self) -> None:
+        try:
+            self.sink.flush()  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - as in _hand_over
             self.sink = None
 
     def _inflate_whole_members(self) -> None:

@@ -80,22 +80,23 @@ def test_a_large_wheel_is_staged_while_it_downloads(pyodide, index_server) -> No
     result = pyodide.run(
         """
 import pyemscripten, pyemscripten.installation as inst
+from pyemscripten.browser import MemfsFileOps
 taken, written = {}, []
-original_add, original_write = inst.Staging.add, inst.FileOps.write
+original_add, original_write = inst.Staging.add, MemfsFileOps.write_tree
 def add(self, wheel, key=None):
     early = self._prestaged.get(key)
     taken[wheel.name] = (len(early.written) if early else 0, len(wheel.files))
     before = len(written)
     original_add(self, wheel, key)
     taken[wheel.name] += (len(written) - before,)
-def write(self, path, data, mode):
-    written.append(path)
-    original_write(self, path, data, mode)
-inst.Staging.add, inst.FileOps.write = add, write
+def write_tree(self, root, files, mode):
+    written.extend(f"{root}/{relative}" for relative, _ in files)
+    original_write(self, root, files, mode)
+inst.Staging.add, MemfsFileOps.write_tree = add, write_tree
 try:
     await pyemscripten.install(["networkx"], index_urls=[url])
 finally:
-    inst.Staging.add, inst.FileOps.write = original_add, original_write
+    inst.Staging.add, MemfsFileOps.write_tree = original_add, original_write
 import networkx
 [taken["networkx"], networkx.path_graph(4).number_of_edges()]
 """,
@@ -143,3 +144,66 @@ def test_unsafe_wheel_installs_nothing(pyodide, index_server) -> None:
     assert err["type"] == "UnsafePathError" and "escaper-1.0-py3-none-any.whl" in err["message"]
     assert pyodide.run("listing()") == before
     assert pyodide.run("import os; os.path.exists('/lib/evil.py') or os.path.exists('/evil.py')") is False
+
+
+def test_memfs_file_ops_make_many_files_in_one_call(pyodide) -> None:
+    result = pyodide.run(
+        """
+import errno, os, stat
+import js, pyodide_js
+from pyodide.ffi import to_js
+from pyemscripten.browser import MemfsFileOps
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+def mode(path):
+    return oct(stat.S_IMODE(os.stat(path).st_mode))
+
+def attempt(root, files):
+    try:
+        ops.write_tree(root, files, 0o644)
+    except OSError as exc:
+        return [errno.errorcode[exc.errno], exc.filename]
+
+ops = MemfsFileOps()
+out = {}
+for root in ("/tmp/memfs-tree", "/idb/tree"):  # MEMFS; IDBFS, written file by file
+    if root.startswith("/idb"):
+        os.makedirs("/idb", exist_ok=True)
+        pyodide_js.FS.mount(pyodide_js.FS.filesystems.IDBFS, to_js({}, dict_converter=js.Object.fromEntries), "/idb")
+    os.makedirs(root)
+    files = [(f"pkg/sub{i % 3}/m{i}.py", bytes([i % 251]) * i) for i in range(200)] + [("top.txt", b"")]
+    ops.write_tree(root, files, 0o644)
+    ops.write_tree(root, [("pkg/bin/tool", b"#!/bin/sh")], 0o755)
+    same = all(read(f"{root}/{name}") == data for name, data in files)
+    # A file grows and is rewritten; its neighbours in the same batch keep their bytes.
+    with open(f"{root}/pkg/sub1/m4.py", "ab") as f:
+        f.write(b"more" * 1000)
+    with open(f"{root}/pkg/sub2/m5.py", "r+b") as f:
+        f.write(b"XY")
+    out[root] = {
+        "same": same,
+        "grown": read(f"{root}/pkg/sub1/m4.py") == bytes([4]) * 4 + b"more" * 1000,
+        "rewritten": read(f"{root}/pkg/sub2/m5.py") == b"XY" + bytes([5]) * 3,
+        "neighbours": read(f"{root}/pkg/sub1/m7.py") == bytes([7]) * 7 and read(f"{root}/pkg/sub0/m3.py") == bytes([3]) * 3,
+        "modes": [mode(f"{root}/pkg/sub0/m0.py"), mode(f"{root}/pkg/bin/tool"), mode(f"{root}/pkg/sub0")],
+        "listed": sorted(os.listdir(f"{root}/pkg")),
+        "exists": attempt(root, [("pkg/new.py", b"n"), ("top.txt", b"x")]),
+        "under_a_file": attempt(root, [("top.txt/inner.py", b"")]),
+    }
+out["dots"] = attempt("/tmp/memfs-tree", [("pkg/../evil.py", b"")])
+out["evil"] = os.path.exists("/tmp/memfs-tree/evil.py")
+out
+"""
+    )
+    for root in ("/tmp/memfs-tree", "/idb/tree"):
+        got = result[root]
+        assert got["same"] and got["grown"] and got["rewritten"] and got["neighbours"], root
+        assert got["modes"][:2] == ["0o644", "0o755"], root
+        assert got["listed"] == ["bin", "sub0", "sub1", "sub2"], root
+        assert got["exists"] == ["EEXIST", f"{root}/top.txt"], root
+        assert got["under_a_file"][0] in ("ENOTDIR", "EEXIST"), root  # os.makedirs says EEXIST
+    assert result["/tmp/memfs-tree"]["modes"] == result["/idb/tree"]["modes"]  # folders too
+    assert result["dots"] == ["EINVAL", "/tmp/memfs-tree/pkg/../evil.py"] and not result["evil"]

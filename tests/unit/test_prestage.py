@@ -341,3 +341,70 @@ def test_a_member_only_a_local_header_lists_is_written_early_and_then_dropped(
     staging.add(wheel, key=URL)
     staging.commit().finish()
     assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
+
+
+class BatchOps(FileOps):
+    """Records each write_tree call: the tree and the names written together."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def write_tree(self, root: str, files, mode: int) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append((root.rsplit("/", 1)[1], [name for name, _ in files]))
+        super().write_tree(root, files, mode)
+
+
+def test_the_members_of_one_piece_are_written_in_one_call(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES)
+    data = bytes(whl)
+    ops = BatchOps()
+    staging = Staging(scheme, ops=ops)
+    staging.write_early([URL])
+    stream = MemberStream(sink=staging.prestage(URL))
+    stream.feed(0, data)  # the whole body in one piece
+    assert len(ops.calls) == 1
+    assert sorted(ops.calls[0][1]) == ["pkg/__init__.py", "pkg/core.py", "pkg/py.typed", "pkg/sub/__init__.py",
+                                       "pkg/sub/data.bin"]
+    wheel = asyncio.run(open_wheel_async(whl.filename, data, Hasher(), streamed=stream))
+    ops.calls.clear()
+    staging.add(wheel, key=URL)
+    # add() writes what is left in one call per tree and mode: the dist-info files and .hidden.
+    assert len(ops.calls) == 1 and sorted(ops.calls[0][1]) == [
+        ".hidden", "pkg-1.0.dist-info/INSTALLER", "pkg-1.0.dist-info/METADATA", "pkg-1.0.dist-info/RECORD",
+        "pkg-1.0.dist-info/WHEEL"]
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
+
+
+def test_members_handed_over_but_not_flushed_are_written_before_add_uses_them(
+        scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    # A sink driven by hand (no flush after the members): add() writes them first, and
+    # finds them in place.
+    whl = make_wheel("pkg", files=FILES)
+    data = bytes(whl)
+    ops = CountingOps()
+    staging = Staging(scheme, ops=ops)
+    staging.write_early([URL])
+    sink = staging.prestage(URL)
+    assert sink is not None
+    wheel = open_wheel(whl.filename, data)
+    for _, relative, content in wheel.files:
+        if relative.startswith("pkg/"):
+            sink.member(relative, content)
+    assert ops.written == []
+    staging.add(wheel, key=URL)
+    assert sorted(p.rsplit("/", 1)[1] for p in ops.written if "/pkg/" in p) == [
+        "__init__.py", "__init__.py", "core.py", "data.bin", "py.typed"]
+    assert not [p for p in ops.written if "dist-info" not in p and "/pkg/" not in p and ".hidden" not in p]
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
+
+
+def test_write_tree_makes_folders_and_refuses_a_file_that_exists(tmp_path: Path) -> None:
+    ops = FileOps()
+    ops.write_tree(str(tmp_path), [("a/b/c.py", b"c"), ("a/d.py", b"d"), ("e", b"")], 0o644)
+    assert (tmp_path / "a/b/c.py").read_bytes() == b"c" and (tmp_path / "a/d.py").read_bytes() == b"d"
+    assert (tmp_path / "e").read_bytes() == b""
+    with pytest.raises(FileExistsError):
+        ops.write_tree(str(tmp_path), [("a/new.py", b"n"), ("a/d.py", b"again")], 0o644)
+    assert (tmp_path / "a/d.py").read_bytes() == b"d"
