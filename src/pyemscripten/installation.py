@@ -697,7 +697,10 @@ class Prestaged:
         it after each piece of the body)."""
         batch, self._batch = self._batch, []
         staging = self._staging
-        if not batch or self.broken or self._closed or not staging._open:
+        if not batch or self.broken:
+            return
+        if self._closed or not staging._open:  # taken, never to be written: written says otherwise
+            self.broken = True
             return
         transaction = staging._transaction
         try:
