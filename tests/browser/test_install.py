@@ -175,6 +175,7 @@ for root in ("/tmp/memfs-tree", "/idb/tree"):  # MEMFS; IDBFS, written file by f
         pyodide_js.FS.mount(pyodide_js.FS.filesystems.IDBFS, to_js({}, dict_converter=js.Object.fromEntries), "/idb")
     os.makedirs(root)
     files = [(f"pkg/sub{i % 3}/m{i}.py", bytes([i % 251]) * i) for i in range(200)] + [("top.txt", b"")]
+    files[100:100] = [("pkg/sub0/big.so", bytes(range(256)) * 5000)]  # over MemfsFileOps.ALONE: a call of its own
     ops.write_tree(root, files, 0o644)
     ops.write_tree(root, [("pkg/bin/tool", b"#!/bin/sh")], 0o755)
     same = all(read(f"{root}/{name}") == data for name, data in files)
