@@ -670,7 +670,7 @@ class Prestaged:
     def __init__(self, staging: Staging) -> None:
         self._staging = staging
         self.tree = staging._tree()
-        self.written: dict[str, bytes] = {}  # member name -> the bytes object written
+        self.written: dict[str, bytes] = {}  # member name -> the bytes object written, or taken for flush()
         self.work: str | None = None  # the staging folder written into
         self.broken = False
         self._closed = False  # not planned, or failed: nothing more is taken

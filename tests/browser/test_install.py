@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.support.browser import RUNTIMES
 from tests.support.page_state import PAGE_HELPERS
 from tests.support.wheels import make_wheel
 
@@ -146,6 +149,7 @@ def test_unsafe_wheel_installs_nothing(pyodide, index_server) -> None:
     assert pyodide.run("import os; os.path.exists('/lib/evil.py') or os.path.exists('/evil.py')") is False
 
 
+@pytest.mark.parametrize("pyodide", RUNTIMES, indirect=True)
 def test_memfs_file_ops_make_many_files_in_one_call(pyodide) -> None:
     result = pyodide.run(
         """
@@ -176,6 +180,7 @@ for root in ("/tmp/memfs-tree", "/idb/tree"):  # MEMFS; IDBFS, written file by f
     os.makedirs(root)
     files = [(f"pkg/sub{i % 3}/m{i}.py", bytes([i % 251]) * i) for i in range(200)] + [("top.txt", b"")]
     files[100:100] = [("pkg/sub0/big.so", bytes(range(256)) * 5000)]  # over MemfsFileOps.ALONE: a call of its own
+    files += [(f"pkg/chunks/c{i}.bin", bytes([i]) * 900_000) for i in range(10)]  # over MemfsFileOps.BATCH
     ops.write_tree(root, files, 0o644)
     ops.write_tree(root, [("pkg/bin/tool", b"#!/bin/sh")], 0o755)
     same = all(read(f"{root}/{name}") == data for name, data in files)
@@ -189,7 +194,8 @@ for root in ("/tmp/memfs-tree", "/idb/tree"):  # MEMFS; IDBFS, written file by f
         "grown": read(f"{root}/pkg/sub1/m4.py") == bytes([4]) * 4 + b"more" * 1000,
         "rewritten": read(f"{root}/pkg/sub2/m5.py") == b"XY" + bytes([5]) * 3,
         "neighbours": read(f"{root}/pkg/sub1/m7.py") == bytes([7]) * 7 and read(f"{root}/pkg/sub0/m3.py") == bytes([3]) * 3,
-        "modes": [mode(f"{root}/pkg/sub0/m0.py"), mode(f"{root}/pkg/bin/tool"), mode(f"{root}/pkg/sub0")],
+        "modes": [mode(f"{root}/pkg/sub0/m0.py"), mode(f"{root}/pkg/bin/tool"), mode(f"{root}/pkg/sub0"),
+                  mode(f"{root}/pkg/chunks"), mode(root)],
         "listed": sorted(os.listdir(f"{root}/pkg")),
         "exists": attempt(root, [("pkg/new.py", b"n"), ("top.txt", b"x")]),
         "under_a_file": attempt(root, [("top.txt/inner.py", b"")]),
@@ -203,7 +209,8 @@ out
         got = result[root]
         assert got["same"] and got["grown"] and got["rewritten"] and got["neighbours"], root
         assert got["modes"][:2] == ["0o644", "0o755"], root
-        assert got["listed"] == ["bin", "sub0", "sub1", "sub2"], root
+        assert got["listed"] == ["bin", "chunks", "sub0", "sub1", "sub2"], root
+        assert got["modes"][2] == got["modes"][3] == got["modes"][4], root  # folders as os.makedirs made root
         assert got["exists"] == ["EEXIST", f"{root}/top.txt"], root
         assert got["under_a_file"][0] in ("ENOTDIR", "EEXIST"), root  # os.makedirs says EEXIST
     assert result["/tmp/memfs-tree"]["modes"] == result["/idb/tree"]["modes"]  # folders too
