@@ -557,7 +557,7 @@ class Staging:
         wanted = set(keys)
         for key, sink in list(self._prestaged.items()):
             if key in wanted:
-                sink._flush()
+                sink._release_held()
             else:
                 sink.close()
 
@@ -718,7 +718,8 @@ class Prestaged:
         except Exception:  # noqa: BLE001 - add() writes the wheel as usual
             self.broken = True
 
-    def _flush(self) -> None:
+    def _release_held(self) -> None:
+        """Take the members held while resolution ran, and write them (see write_early)."""
         held, self._held = self._held, []
         for name, content in held:
             self.member(name, content)
