@@ -91,8 +91,12 @@ class Session:
             s.hasher = WebCryptoHasher()
         if s.file_ops is None:
             from .browser import MemfsFileOps
+            from .browser_loader import PyodideLibraryLoader
 
-            s.file_ops = MemfsFileOps()
+            # Libraries compiled as they are written, only for the loader that takes them.
+            loader = s.loader or PyodideLibraryLoader()
+            s.file_ops = MemfsFileOps(compile_libraries=isinstance(loader, PyodideLibraryLoader)
+                                      and loader.takes_compiled_modules())
         if s.cache is None and s.use_cache:
             from .browser import CacheStorageWheelCache
 

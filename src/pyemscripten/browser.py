@@ -146,7 +146,12 @@ _WRITE_TREE_JS = r"""
 ((FS, M) => {
   const MEMFS = FS.filesystems && FS.filesystems.MEMFS;
   const FILE = 0o100000;
-  return (root, names, blob, sizes, mode) => {
+  // With `compile`, shared libraries are compiled as they are written, for the library loader
+  // (browser_loader, point 8), which takes each module from here by the file's node. Weakly
+  // held: a file removed (a staging folder dropped) takes its module with it.
+  const onWrite = globalThis[Symbol.for("pyemscripten.compiledOnWrite")] ??= new WeakMap();
+  const LIBRARY = /\.so(\.\d+)*$/;  // wheels._SHARED_LIBRARY
+  return (root, names, blob, sizes, mode, compile) => {
     if (!MEMFS) return "other";
     let top;
     try {
@@ -188,8 +193,14 @@ _WRITE_TREE_JS = r"""
       }
       if (Object.hasOwn(dir.contents, name)) return `EEXIST ${i}`;
       const node = MEMFS.createNode(dir, name, FILE | (mode & 0o7777), 0);
-      node.contents = blob.subarray(at, at + sizes[i]);
+      const contents = node.contents = blob.subarray(at, at + sizes[i]);
       node.usedBytes = sizes[i];
+      if (compile && LIBRARY.test(name) && contents.length > 8 && contents[0] === 0 && contents[1] === 0x61
+          && contents[2] === 0x73 && contents[3] === 0x6d) {  // "\0asm"
+        // compile() copies the bytes now; it compiles off this thread (lazily, function by function)
+        const module = WebAssembly.compile(contents).catch(() => null);
+        onWrite.set(node, {contents, size: sizes[i], mtime: node.mtime, module});
+      }
       at += sizes[i];
     }
     return undefined;  // null would be jsnull in Python, undefined is None
@@ -203,12 +214,18 @@ class MemfsFileOps(FileOps):
     Emscripten's MEMFS directly, one call into JavaScript for many files (up to
     :attr:`BATCH` bytes joined; a file of :attr:`ALONE` bytes or more alone); measured in
     the page, 3,900 small files in 0.03 to 0.05 s instead of 0.14 to 0.25 s. Where the
-    folder is not on MEMFS, or outside Pyodide, it writes as :class:`FileOps` does."""
+    folder is not on MEMFS, or outside Pyodide, it writes as :class:`FileOps` does.
+
+    ``compile_libraries``: compile each shared library (``*.so`` starting with the
+    WebAssembly magic) as its file is written, off the main thread, for
+    :class:`~pyemscripten.browser_loader.PyodideLibraryLoader`'s fast path to instantiate
+    (point 8 there); only where that loader will load them, else the compiling is wasted."""
 
     ALONE = 1 << 20  # a file this large goes in a call of its own: not copied into a joined buffer first
     BATCH = 8 << 20  # at most this many bytes joined for one call (the join and its copy are transient)
 
-    def __init__(self) -> None:
+    def __init__(self, compile_libraries: bool = False) -> None:
+        self.compile_libraries = compile_libraries
         self._writer: Any = None  # the JS function; False: not in Pyodide
 
     def write_tree(self, root: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
@@ -236,7 +253,7 @@ class MemfsFileOps(FileOps):
 
         # One file: to_js copies it straight from the interpreter's memory (join returns it as it is).
         outcome = writer(root, names, to_js(b"".join(data for _, data in files)),
-                         to_js([len(data) for _, data in files]), mode)
+                         to_js([len(data) for _, data in files]), mode, self.compile_libraries)
         if outcome is None:
             return
         if outcome == "other":

@@ -459,3 +459,54 @@ def test_install_jiter_and_luau(pyodide: PyodideSession, index_server: IndexServ
     _install(pyodide, ["jiter", "luau-wasm"])
     assert pyodide.run("import jiter; jiter.from_json(b'[1, true]')") == [1, True]
     assert "1,4,9,16,25" in str(pyodide.run(LUAU_CHECK))
+
+
+# Modules compiled as their files are written (browser_loader, point 8): `changed` rewrites
+# each library file with its own bytes once written (a write through the file system, a
+# little later), so that the loader must compile the bytes itself.
+INSTALL_COMPILED_ON_WRITE = """
+import os, time, pyemscripten
+from pyemscripten.browser import MemfsFileOps
+from pyemscripten.browser_loader import PyodideLibraryLoader
+
+class Rewriting(MemfsFileOps):
+    def write_tree(self, root, files, mode):
+        super().write_tree(root, files, mode)
+        time.sleep(0.002)  # the modification time moves on
+        for relative, data in files:
+            if relative.endswith(".so"):
+                with open(f"{root}/{relative}", "r+b") as f:
+                    f.write(data)
+
+loader = PyodideLibraryLoader()
+ops = Rewriting(compile_libraries=True) if changed else None
+session = pyemscripten.Session(loader=loader, file_ops=ops, use_cache=False)
+await pyemscripten.install(requirements, index_urls=[index_url], session=session, quiet=True)
+loader.timings
+"""
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["as-written", "changed-after"])
+def test_libraries_compiled_as_their_files_are_written(pyodide: PyodideSession, index_server: IndexServer,
+                                                       fixtures: dict, changed: bool) -> None:
+    serve(index_server, fixtures["chain"], fixtures["user_a"], fixtures["provider"])
+    timings = pyodide.run(INSTALL_COMPILED_ON_WRITE, requirements=["shlib-chain", "shlib-user-a"],
+                          index_url=pyodide.index_url, changed=changed)
+    libraries = 5  # chain: _ext.so and its two .libs; user-a: _ext.so; provider: libshared.so
+    assert timings["compiled_ahead"] == libraries
+    # a file written again is compiled from what it holds now, by the loader
+    assert timings["compiled_on_write"] == (0 if changed else libraries)
+    assert pyodide.run("import shlib_chain._ext as e, shlib_user_a._ext as a\n[e.value(), a.value()]") == [42, 101]
+
+
+@pytest.mark.parametrize("pyodide", ALL_RUNTIMES, indirect=True)
+def test_libraries_compiled_on_write_only_for_the_loader_that_takes_them(pyodide: PyodideSession) -> None:
+    out = pyodide.run("""
+import pyemscripten
+from pyemscripten.browser_loader import PyodideLibraryLoader
+[pyemscripten.Session().resolved().file_ops.compile_libraries,
+ pyemscripten.Session(loader=PyodideLibraryLoader(fast=False)).resolved().file_ops.compile_libraries,
+ pyemscripten.Session(loader=PyodideLibraryLoader(fast=True)).resolved().file_ops.compile_libraries]
+""")
+    # the fast path (Pyodide 314) takes the modules; elsewhere the runtime compiles the bytes
+    assert out == [pyodide.version.startswith("314"), False, True]
