@@ -214,6 +214,8 @@ async def install(
         # The root projects' pages need neither target nor scheme: their requests leave
         # now, while those are read from the interpreter.
         client.prefetch_pages(_root_names(requirements))
+        if s.cache is not None and not dry_run:
+            s.cache.prepare()  # the cache's entry list: Cache Storage opens in that time too
         await asyncio.sleep(0)
         s.read_interpreter()
         assert s.target and s.scheme
@@ -222,8 +224,6 @@ async def install(
         data = KnownData()
         staging = installation.Staging(s.scheme, ops=s.file_ops)  # guessed wheels are written into it as they arrive
         wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
-        if s.cache is not None and not dry_run:
-            s.cache.prepare()
         s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
         try:
             resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,
