@@ -94,7 +94,7 @@ class Session:
             from .browser_loader import PyodideLibraryLoader
 
             # Libraries compiled as they are written, only for the loader that takes them.
-            loader = s.loader or PyodideLibraryLoader()
+            loader = s.loader if s.loader is not None else PyodideLibraryLoader()
             s.file_ops = MemfsFileOps(compile_libraries=isinstance(loader, PyodideLibraryLoader)
                                       and loader.takes_compiled_modules())
         if s.cache is None and s.use_cache:
@@ -239,6 +239,8 @@ async def install(
         finally:
             await wheels.cancel_unused()
             staging.abort()  # what unused guesses wrote (a no-op once committed)
+            if s.file_ops is not None:
+                s.file_ops.release()  # libraries compiled as written that nothing loaded
     except PyemscriptenError as exc:
         s.emit("error", message=str(exc))
         raise
@@ -324,6 +326,8 @@ async def install_resolved(
         await commit_and_load(s, unpacked, requested, staging=staging)
     finally:
         staging.abort()  # a no-op once committed
+        if s.file_ops is not None:
+            s.file_ops.release()
         if s.cache is not None:
             # The checked wheels are written to the cache now that the install has done
             # its work (also after a failure: they passed every check); it returns without

@@ -146,12 +146,25 @@ _WRITE_TREE_JS = r"""
 ((FS, M) => {
   const MEMFS = FS.filesystems && FS.filesystems.MEMFS;
   const FILE = 0o100000;
-  // With `compile`, shared libraries are compiled as they are written, for the library loader
-  // (browser_loader, point 8), which takes each module from here by the file's node. Weakly
-  // held: a file removed (a staging folder dropped) takes its module with it.
+  // With `compiled` (a Set), shared libraries are compiled as they are written, for the library
+  // loader (browser_loader, point 8), which takes each module from `onWrite` by the file's
+  // node; the Set keeps the nodes, for `release` to let go of the modules nobody took (a
+  // library already loaded from that path, a staging folder dropped).
   const onWrite = globalThis[Symbol.for("pyemscripten.compiledOnWrite")] ??= new WeakMap();
   const LIBRARY = /\.so(\.\d+)*$/;  // wheels._SHARED_LIBRARY
-  return (root, names, blob, sizes, mode, compile) => {
+  const compileOnWrite = (node, contents, compiled) => {
+    if (typeof node.mtime !== "number" || typeof node.ctime !== "number") return;  // (0.27: node.timestamp)
+    try {
+      // Both times one tick before now: any later write through the file system sets them to
+      // now or later (and a utime sets the mtime only), so the loader sees it, in this tick too.
+      node.mtime = node.ctime = Date.now() - 1;
+      // compile() copies the bytes now, and compiles off this thread.
+      const module = WebAssembly.compile(contents).catch(() => null);
+      onWrite.set(node, {contents, size: node.usedBytes, mtime: node.mtime, ctime: node.ctime, module});
+      compiled.add(node);
+    } catch (e) {}  // not compiled ahead: the loader compiles the bytes
+  };
+  const write = (root, names, blob, sizes, mode, compiled) => {
     if (!MEMFS) return "other";
     let top;
     try {
@@ -195,16 +208,19 @@ _WRITE_TREE_JS = r"""
       const node = MEMFS.createNode(dir, name, FILE | (mode & 0o7777), 0);
       const contents = node.contents = blob.subarray(at, at + sizes[i]);
       node.usedBytes = sizes[i];
-      if (compile && LIBRARY.test(name) && contents.length > 8 && contents[0] === 0 && contents[1] === 0x61
+      if (compiled && LIBRARY.test(name) && contents.length > 8 && contents[0] === 0 && contents[1] === 0x61
           && contents[2] === 0x73 && contents[3] === 0x6d) {  // "\0asm"
-        // compile() copies the bytes now; it compiles off this thread (lazily, function by function)
-        const module = WebAssembly.compile(contents).catch(() => null);
-        onWrite.set(node, {contents, size: sizes[i], mtime: node.mtime, module});
+        compileOnWrite(node, contents, compiled);
       }
       at += sizes[i];
     }
     return undefined;  // null would be jsnull in Python, undefined is None
   };
+  write.release = (compiled) => {
+    for (const node of compiled) onWrite.delete(node);
+    compiled.clear();
+  };
+  return write;
 })
 """
 
@@ -219,7 +235,8 @@ class MemfsFileOps(FileOps):
     ``compile_libraries``: compile each shared library (``*.so`` starting with the
     WebAssembly magic) as its file is written, off the main thread, for
     :class:`~pyemscripten.browser_loader.PyodideLibraryLoader`'s fast path to instantiate
-    (point 8 there); only where that loader will load them, else the compiling is wasted."""
+    (point 8 there); only where that loader will load them, else the compiling is wasted.
+    :meth:`release` lets go of the modules the loader did not take."""
 
     ALONE = 1 << 20  # a file this large goes in a call of its own: not copied into a joined buffer first
     BATCH = 8 << 20  # at most this many bytes joined for one call (the join and its copy are transient)
@@ -227,6 +244,11 @@ class MemfsFileOps(FileOps):
     def __init__(self, compile_libraries: bool = False) -> None:
         self.compile_libraries = compile_libraries
         self._writer: Any = None  # the JS function; False: not in Pyodide
+        self._compiled: Any = None  # a JS Set: the nodes of the files compiled as written
+
+    def release(self) -> None:
+        if self._writer and self._compiled is not None:
+            self._writer.release(self._compiled)
 
     def write_tree(self, root: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
         batch: list[tuple[str, bytes]] = []
@@ -253,7 +275,7 @@ class MemfsFileOps(FileOps):
 
         # One file: to_js copies it straight from the interpreter's memory (join returns it as it is).
         outcome = writer(root, names, to_js(b"".join(data for _, data in files)),
-                         to_js([len(data) for _, data in files]), mode, self.compile_libraries)
+                         to_js([len(data) for _, data in files]), mode, self._compiled)
         if outcome is None:
             return
         if outcome == "other":
@@ -272,6 +294,8 @@ class MemfsFileOps(FileOps):
                 self._writer = False
             else:
                 self._writer = run_js(_WRITE_TREE_JS)(pyodide_js.FS, pyodide_js._module)
+                if self.compile_libraries:
+                    self._compiled = run_js("new Set()")
         return self._writer
 
 

@@ -191,16 +191,21 @@ does not know (checked on each module before relying on it):
    and the commit. :class:`~pyemscripten.browser.MemfsFileOps` (``compile_libraries``, set
    by the session where this loader will take the modules) starts
    ``WebAssembly.compile`` for every shared library as it writes the file, while the rest
-   of the wheel still downloads, and notes the module by the file's MEMFS node (weakly: a
-   file removed takes its module with it). Step 1 takes a noted module instead of compiling
-   the bytes again when the file still holds exactly what was compiled: the same byte array,
-   the same size and the same modification time (MEMFS sets the time on every write, and a
-   write that grows or replaces the file replaces the array; a write in the same millisecond
-   as the install made the file, to a file in its private staging folder, would go unseen).
-   ``timings['compiled_on_write']`` counts the modules taken. A/B (``ab.py``, (b), 5 pairs):
-   on the WAN, load 1.48 -> 1.35 s, install 4.15 -> 3.99 s (the link is the bound while the
-   modules compile); on loopback, load 1.66 -> 1.32 s but the download 0.69 -> 0.79 s (the
-   compiling competes with inflating for the two cores), install 2.36 -> 2.34 s.
+   of the wheel still downloads, and notes the module by the file's MEMFS node. Point 6's
+   compiling ahead takes a noted module (where the built-ins could be wrapped) instead of
+   compiling the bytes again, when nothing has written to the file since: the same byte
+   array, size, ``mtime`` and ``ctime``. The writer stamps both times one tick before now
+   when it makes the file; MEMFS sets both to now on every write (a ``utime`` sets the
+   ``mtime`` only), and a write that grows or truncates the file replaces the array, so a
+   later write is seen even within the same tick. A runtime whose MEMFS keeps no such times
+   (0.27: ``timestamp``) gets nothing compiled on write. The modules nobody took (a library
+   already loaded from that path, a staging folder dropped) are let go when the install is
+   over (``FileOps.release``). ``timings['compiled_on_write']`` counts the noted modules
+   taken (a compile that failed included: the runtime then compiles the bytes and reports
+   the error). A/B (``ab.py``, (b), 5 pairs): on the WAN, load 1.48 -> 1.35 s, install
+   4.15 -> 3.99 s (the link is the bound while the modules compile); on loopback, load
+   1.66 -> 1.32 s but the download 0.69 -> 0.79 s (the compiling competes with inflating
+   for the two cores), install 2.36 -> 2.34 s.
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -471,15 +476,17 @@ async (pyodide, paths, verify) => {
     const contents = node.contents;
     return new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
   };
-  // Point 8: the module compiled from a library's file as it was written, if the file still
-  // holds exactly those bytes (the same array, size and modification time: a write through
-  // the file system sets the time, or replaces the array), else null. Taken once.
+  // Point 8: the module compiled from a library's file as it was written, if nothing has
+  // written to the file since (the same array, size, mtime and ctime: a write through the
+  // file system sets both times, a larger one or a truncation replaces the array), else
+  // null. Taken once.
   const compiledEarly = (p) => {
     const node = memfsNode(p);
     const made = node && onWrite.get(node);
     if (!made) return null;
     onWrite.delete(node);
-    if (made.contents !== node.contents || made.size !== node.usedBytes || made.mtime !== node.mtime) return null;
+    if (made.contents !== node.contents || made.size !== node.usedBytes || made.mtime !== node.mtime
+        || made.ctime !== node.ctime) return null;
     onWriteTaken++;
     return made.module;
   };
@@ -777,8 +784,8 @@ class PyodideLibraryLoader(LibraryLoader):
     path, ``needed_in_place``: how many libraries read their NEEDED libraries' exports in
     place, point 1 of the module docstring; ``immutable_globals``: how many exported globals
     were known immutable from the modules' sections, point 4; ``compiled_ahead``: how many
-    were instantiated from a module compiled ahead, point 6; ``compiled_on_write``: how many of
-    those were compiled as their files were written, point 8).
+    were instantiated from a module compiled ahead, point 6; ``compiled_on_write``: how many
+    modules compiled as their files were written this load took, point 8).
     ``verify_globals`` (tests): also ask the engine about every exported global of every
     module and count in ``timings['immutable_mismatches']`` where point 4's reading differs.
     """

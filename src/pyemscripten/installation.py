@@ -128,6 +128,10 @@ class FileOps:
                 made.add(parent)
             self.write(path, data, mode)
 
+    def release(self) -> None:
+        """The install these calls served is over: let go of anything kept for it (here,
+        nothing; :class:`pyemscripten.browser.MemfsFileOps` keeps compiled libraries)."""
+
     def _current_umask(self) -> int:
         # Read once per FileOps (one install); reading means setting it, so set it back.
         if self._umask is None:

@@ -461,42 +461,56 @@ def test_install_jiter_and_luau(pyodide: PyodideSession, index_server: IndexServ
     assert "1,4,9,16,25" in str(pyodide.run(LUAU_CHECK))
 
 
-# Modules compiled as their files are written (browser_loader, point 8): `changed` rewrites
-# each library file with its own bytes once written (a write through the file system, a
-# little later), so that the loader must compile the bytes itself.
+# Modules compiled as their files are written (browser_loader, point 8). `change` writes each
+# library file again once written, with its own bytes, at once (in the same clock tick, as
+# like as not), and with "utime" puts its access and modification times back after: either
+# way the loader must compile the file's bytes itself. `seen`: the most files held for
+# release during the install; `held`: how many are held after it (released: none).
 INSTALL_COMPILED_ON_WRITE = """
-import os, time, pyemscripten
+import os, pyemscripten
 from pyemscripten.browser import MemfsFileOps
 from pyemscripten.browser_loader import PyodideLibraryLoader
 
-class Rewriting(MemfsFileOps):
+class Changing(MemfsFileOps):
+    seen = 0
     def write_tree(self, root, files, mode):
         super().write_tree(root, files, mode)
-        time.sleep(0.002)  # the modification time moves on
+        Changing.seen = max(Changing.seen, self._compiled.size)
         for relative, data in files:
-            if relative.endswith(".so"):
-                with open(f"{root}/{relative}", "r+b") as f:
+            if change and relative.endswith(".so"):
+                path = f"{root}/{relative}"
+                before = os.stat(path)
+                with open(path, "r+b") as f:
                     f.write(data)
+                if change == "utime":
+                    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 loader = PyodideLibraryLoader()
-ops = Rewriting(compile_libraries=True) if changed else None
+ops = Changing(compile_libraries=True)
 session = pyemscripten.Session(loader=loader, file_ops=ops, use_cache=False)
-await pyemscripten.install(requirements, index_urls=[index_url], session=session, quiet=True)
-loader.timings
+await pyemscripten.install(requirements, index_urls=[index_url], session=session, quiet=True, reinstall=reinstall)
+{"timings": loader.timings, "seen": Changing.seen, "held": ops._compiled.size}
 """
 
 
-@pytest.mark.parametrize("changed", [False, True], ids=["as-written", "changed-after"])
+@pytest.mark.parametrize("change", [None, "write", "utime"], ids=["as-written", "written-again", "written-utime"])
 def test_libraries_compiled_as_their_files_are_written(pyodide: PyodideSession, index_server: IndexServer,
-                                                       fixtures: dict, changed: bool) -> None:
+                                                       fixtures: dict, change: str | None) -> None:
     serve(index_server, fixtures["chain"], fixtures["user_a"], fixtures["provider"])
-    timings = pyodide.run(INSTALL_COMPILED_ON_WRITE, requirements=["shlib-chain", "shlib-user-a"],
-                          index_url=pyodide.index_url, changed=changed)
+    values = {"requirements": ["shlib-chain", "shlib-user-a"], "index_url": pyodide.index_url, "change": change}
+    out = pyodide.run(INSTALL_COMPILED_ON_WRITE, reinstall=False, **values)
     libraries = 5  # chain: _ext.so and its two .libs; user-a: _ext.so; provider: libshared.so
-    assert timings["compiled_ahead"] == libraries
-    # a file written again is compiled from what it holds now, by the loader
-    assert timings["compiled_on_write"] == (0 if changed else libraries)
+    assert out["timings"]["compiled_ahead"] == libraries
+    # a file written again (whatever its times say) is compiled from what it holds, by the loader
+    assert out["timings"]["compiled_on_write"] == (0 if change else libraries)
+    assert out["seen"] == libraries
+    assert out["held"] == 0
     assert pyodide.run("import shlib_chain._ext as e, shlib_user_a._ext as a\n[e.value(), a.value()]") == [42, 101]
+    # Installed again over libraries loaded from the same paths: nothing loads, nothing is taken,
+    # and the modules compiled for nothing are let go.
+    out = pyodide.run(INSTALL_COMPILED_ON_WRITE, reinstall=True, **values)
+    assert out["seen"] == libraries
+    assert out["held"] == 0
 
 
 @pytest.mark.parametrize("pyodide", ALL_RUNTIMES, indirect=True)
