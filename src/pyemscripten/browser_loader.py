@@ -607,13 +607,11 @@ async (pyodide, paths, verify) => {
         const p = paths[i];
         if (loaded(p)) {  // by an overlapping load: its compile ahead, if any, is not needed
           compiling.delete(p);
-          compiledEarly(p);  // (taken, to be let go)
           continue;
         }
         compileNext();
         const early = compiling.get(p);
         compiling.delete(p);
-        if (!early) compiledEarly(p);  // nothing compiles ahead here: the runtime compiles the bytes
         const bytes = early ? early.bytes : fileBytes(p);
         if (early) quick.compiled.set(bytes, early.module);
         const meta = M.getDylinkMetadata(bytes);
@@ -798,12 +796,13 @@ class PyodideLibraryLoader(LibraryLoader):
     def takes_compiled_modules(self) -> bool:
         """Whether :meth:`load` instantiates modules compiled as their files were written
         (:class:`~pyemscripten.browser.MemfsFileOps`, point 8): on the fast path."""
-        if self.fast is not None:
-            return self.fast
         try:
-            return _fast_path_supported(_pyodide_js())
+            return self._fast_path()
         except ImportError:
             return False
+
+    def _fast_path(self) -> bool:
+        return _fast_path_supported(_pyodide_js()) if self.fast is None else self.fast
 
     def loaded(self) -> list[str]:
         return loaded_libraries()
@@ -824,7 +823,7 @@ class PyodideLibraryLoader(LibraryLoader):
 
         pyodide_js = _pyodide_js()
         paths = [lib.path for lib in libraries]
-        fast = _fast_path_supported(pyodide_js) if self.fast is None else self.fast
+        fast = self._fast_path()
         started = time.perf_counter()
         if fast:
             result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals)
