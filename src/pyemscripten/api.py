@@ -229,7 +229,7 @@ async def install(
             resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,
                                        data, on_page=lambda name: s.emit("resolving", name),
                                        distribution=s.load_distribution if s.distribution_url else None,
-                                       on_candidate=wheels.guess)
+                                       on_candidate=wheels.guess, metadata_from_download=wheels.metadata_of_guess)
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                    message=_plan_line(resolution))
             if dry_run:

@@ -158,9 +158,19 @@ class WheelTasks:
     requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
     ``prestage(url)``: a sink for the members each download inflates as it goes (see
     :meth:`pyemscripten.installation.Staging.prestage`), or None.
+
+    A guessed wheel of at most :attr:`SMALL` bytes also stands in for its PEP 658 file: the
+    crawl takes its METADATA from it (:meth:`metadata_of_guess`) instead of asking for the
+    ``.metadata`` file, so such a project costs one request less, and such a guess does not
+    wait for a turn. Fetching a wheel that small takes about what its metadata file does
+    (on a 50 Mbit/s link, 128 kB is 20 ms; the metadata files of small wheels are often a
+    good part of their size), while every request costs the page's one thread a few
+    milliseconds whatever its size (the browser's request handling, the crossing into
+    Python, the answer's parsing). (a) of the benchmark asks for 16 fewer files.
     """
 
     GUESSES_AT_ONCE = 4
+    SMALL = 256 << 10
 
     def __init__(self, transport: Transport, *, retry: RetryPolicy, hasher: Hasher,
                  cache: WheelCache | None = None, emit: Callable[..., None] = lambda *event: None,
@@ -189,6 +199,16 @@ class WheelTasks:
         self._held[file.url] = []
         self._tasks[file.url] = asyncio.ensure_future(
             self._fetch_and_open(candidate.name, str(candidate.version), file, guess=True))
+
+    def metadata_of_guess(self, candidate: Candidate) -> Awaitable[bytes] | None:
+        """The METADATA of ``candidate``'s wheel, from its guess, where the wheel is guessed
+        and its size (as the index gives it) at most :attr:`SMALL`; else None. The bytes
+        come from the wheel once it is verified and has passed every check (:mod:`.wheels`),
+        so a failure of the wheel is the failure of its metadata too."""
+        task = self._tasks.get(candidate.file.url) if candidate.file is not None else None
+        if task is None or not _small(candidate.file, self.SMALL) or candidate.file.url not in self._held:
+            return None
+        return _metadata_file(task)
 
     async def get(self, dist: ResolvedDist) -> UnpackedWheel:
         """The planned wheel of ``dist`` (verified and validated), from its guess or fetched now."""
@@ -227,7 +247,7 @@ class WheelTasks:
             self.emit(*event)
 
     async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
-        if guess:
+        if guess and not _small(file, self.SMALL):
             async with self._turns:
                 await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
         self._running += 1
@@ -261,3 +281,12 @@ class WheelTasks:
             raise
         finally:
             streamed.close()  # a failed or cancelled download leaves no hashing behind
+
+
+def _small(file: IndexFile, limit: int) -> bool:
+    return file.size is not None and 0 <= file.size <= limit
+
+
+async def _metadata_file(task: asyncio.Future[UnpackedWheel]) -> bytes:
+    # Shielded: whoever waits here (the crawl) and is cancelled leaves the download alone.
+    return (await asyncio.shield(task)).metadata_file

@@ -28,7 +28,10 @@ class Crawler:
 
     ``on_candidate`` hears of each candidate the crawl follows (the newest that fits), as
     soon as it is chosen: a good guess of what resolution will pick, e.g. to start its
-    download early. It must not raise.
+    download early. It must not raise. ``metadata_from_download``: for such a candidate,
+    the METADATA of its wheel from that download (an awaitable of the bytes, verified and
+    checked as the wheel is), or None; where it gives one, the ``.metadata`` file is not
+    asked for (see :meth:`~pyemscripten.downloads.WheelTasks.metadata_of_guess`).
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class Crawler:
         progress: Callable[[str], None] | None = None,
         distribution: DistributionLoader | None = None,
         on_candidate: Callable[[Candidate], None] | None = None,
+        metadata_from_download: Callable[[Candidate], Awaitable[bytes] | None] | None = None,
     ) -> None:
         self.client = client
         self._load_distribution = distribution
@@ -49,6 +53,7 @@ class Crawler:
         self._visited: set[tuple[str, str, frozenset[str]]] = set()
         self.progress = progress
         self.on_candidate = on_candidate
+        self.metadata_from_download = metadata_from_download
 
     def _page_task(self, name: str) -> asyncio.Task[None]:
         if name not in self._pages:
@@ -78,7 +83,10 @@ class Crawler:
         if file.url in self.data.metadata:
             return
         try:
-            if file.core_metadata is not None:
+            download = self.metadata_from_download(candidate) if self.metadata_from_download else None
+            if download is not None:
+                meta = parse_metadata(await download, candidate.name, file.filename)
+            elif file.core_metadata is not None:
                 body = await self.client.core_metadata(candidate.name, file)
                 meta = parse_metadata(body, candidate.name, file.filename + ".metadata")
             else:

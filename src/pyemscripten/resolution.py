@@ -14,7 +14,7 @@ picks early (``on_candidate``), but what gets installed is only what resolution 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,11 +198,14 @@ async def resolve(
     on_page: Callable[[str], None] | None = None,
     distribution: DistributionLoader | None = None,
     on_candidate: Callable[[Candidate], None] | None = None,
+    metadata_from_download: Callable[[Candidate], Awaitable[bytes] | None] | None = None,
 ) -> Resolution:
     """Resolve ``requirements`` for ``target`` from the indexes behind ``client``.
 
-    ``on_candidate`` hears of each candidate the prefetching crawl follows (see
-    :class:`~pyemscripten.prefetch.Crawler`); the resolution itself does not depend on it.
+    ``on_candidate`` hears of each candidate the prefetching crawl follows, and
+    ``metadata_from_download`` may hand over the METADATA of a wheel already being fetched
+    (see :class:`~pyemscripten.prefetch.Crawler`); the resolution itself does not depend on
+    either.
 
     Raises :class:`InvalidRequirementError`, :class:`NoCompatibleWheelError`,
     :class:`MultipleNoCompatibleWheelsError` (with ``keep_going``),
@@ -214,7 +217,7 @@ async def resolve(
     data = data if data is not None else KnownData()
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)
-    crawler = Crawler(client, finder, on_page, distribution, on_candidate)
+    crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
     await asyncio.gather(*(crawler.visit(d) for d in roots))
     if options.keep_going:
         _raise_all_missing_wheels(finder, crawler)

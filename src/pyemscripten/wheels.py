@@ -107,9 +107,13 @@ class UnpackedWheel:
     def metadata(self) -> Metadata:
         """Every field of METADATA, as packaging reads it (read again on each use: the
         install itself needs only the fields above)."""
+        return Metadata.from_raw(parse_headers(self.metadata_file), validate=False)
+
+    @property
+    def metadata_file(self) -> bytes:
+        """The bytes of the wheel's METADATA (checked by rule 5)."""
         path = f"{self.dist_info}/METADATA"
-        data = next(content for key, rest, content in self.files if rest == path)
-        return Metadata.from_raw(parse_headers(data), validate=False)
+        return next(content for key, rest, content in self.files if rest == path)
 
 
 def parse_wheel_name(filename: str) -> WheelName:

@@ -30,6 +30,7 @@ from tests.support.page_state import (
     blob,
     boot_with_helpers,
     flipped,
+    large,
     padded,
     pure,
 )
@@ -117,9 +118,10 @@ def served(**kwargs: object) -> Setup:
 
 
 def faulted(where: str, **effects: object) -> Setup:
-    """Serve a valid pure wheel, and inject a fault into one of its requests."""
+    """Serve a valid pure wheel, and inject a fault into one of its requests (a large one for
+    a fault of its ``.metadata`` file: a small wheel gives its METADATA itself)."""
     def setup(c: Ctx) -> None:
-        c.serve(pure(c.project))
+        c.serve(large(c.project) if where == "metadata" else pure(c.project))
         c.fault(where, **effects)
     return setup
 
@@ -153,8 +155,17 @@ def _tampered_read_for_metadata(c: Ctx) -> None:
     c.fault("wheel", body=padded(swapped, size))
 
 
+def _tampered_guess_read_for_metadata(c: Ctx) -> None:
+    # A .metadata file is offered, but the wheel is small: the crawl takes METADATA from the
+    # wheel it guessed, which must pass its hash (and every check) before it is read.
+    honest, swapped = pure(c.project), pure(c.project, requires=["fault-attacker-choice"])
+    size = max(len(honest), len(swapped))  # the same size: only the hash can tell
+    c.serve(WheelBytes(padded(honest, size), honest.filename, honest.metadata))
+    c.fault("wheel", body=padded(swapped, size))
+
+
 def _metadata_tampered(c: Ctx) -> None:
-    c.serve(pure(c.project))
+    c.serve(large(c.project))
     c.fault("metadata", body=f"Metadata-Version: 2.1\nName: {c.project}\nVersion: 1.0\n"
                              "Requires-Dist: something-evil\n".encode())
 
@@ -207,6 +218,8 @@ ROWS: list[Fault] = [
           (("wheel", 1),), names="file"),
     Fault("wheel-read-for-metadata-wrong-hash", _tampered_read_for_metadata, "HashMismatchError",
           ("Hash mismatch",), (("wheel", 1), ("attacker", 0)), names="file"),
+    Fault("small-wheel-read-for-metadata-wrong-hash", _tampered_guess_read_for_metadata, "HashMismatchError",
+          ("Hash mismatch",), (("wheel", 1), ("metadata", 0), ("attacker", 0)), names="file"),
     Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
           (("metadata", 1),), names="file"),
     Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError",
@@ -247,7 +260,7 @@ ROWS: list[Fault] = [
     Fault("record-unlisted-member", served(unrecorded=["fault_record_unlisted_member/__init__.py"]),
           "RecordError", ("not listed in RECORD",), names="file"),
     # metadata
-    Fault("metadata-file-garbage", served(bad_metadata=True), "MetadataError",
+    Fault("metadata-file-garbage", lambda c: c.serve(large(c.project, bad_metadata=True)), "MetadataError",
           ("Bad metadata", "Name or Version is missing"), names="file"),
     Fault("metadata-in-wheel-garbage", _garbage_metadata_inside, "MetadataError",
           ("METADATA has no Name or no Version",), names="file"),
@@ -324,7 +337,7 @@ HEALS = [
 def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSession,
                                                  index_server: IndexServer) -> None:
     ctx = Ctx(index_server, "heal-" + heal.id)
-    ctx.serve(pure(ctx.project, files=blob(ctx.project)))
+    ctx.serve(large(ctx.project) if heal.where == "metadata" else pure(ctx.project, files=blob(ctx.project)))
     ctx.fault(heal.where, **heal.effects)
     before = page.run("listing()")
     index_server.reset_counts()

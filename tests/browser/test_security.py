@@ -22,7 +22,7 @@ import pytest
 from tests.support.auth_proxy import AuthProxy
 from tests.support.browser import PyodideSession
 from tests.support.index_server import IndexServer
-from tests.support.page_state import boot_with_helpers, flipped, pure
+from tests.support.page_state import boot_with_helpers, flipped, large, pure
 from tests.support.wheels import make_wheel
 
 ATTEMPT = "await attempt(requirement, index_url, 10.0, 2, 0.05, **options)"
@@ -62,7 +62,7 @@ def test_fetch_itself_refuses_urls_with_credentials(page: PyodideSession, proxy:
 
 def test_credentials_travel_as_basic_auth_and_never_show(page: PyodideSession, index_server: IndexServer,
                                                          proxy: AuthProxy) -> None:
-    index_server.default.add_wheel(pure("authed"))
+    index_server.default.add_wheel(large("authed"))  # large: its .metadata file is asked for too
     before = page.run("listing()")
     report = page.run(f"str({ATTEMPT})", requirement="authed", index_url=proxy.url_with_credentials(), options={})
     assert report.startswith("Installed authed-1.0")

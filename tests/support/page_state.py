@@ -12,6 +12,7 @@ with the timeout given, the retry policy given, no runtime distribution).
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from .browser import DEFAULT_RUNTIME, PyodideSession, boot
@@ -80,6 +81,15 @@ def pure(project: str, version: str = "1.0", files: dict | None = None, **kwargs
     module = project.replace("-", "_")
     return make_wheel(project, version, {f"{module}/__init__.py": f"V = {version!r}\n", **(files or {})},
                       **kwargs)
+
+
+def large(project: str, version: str = "1.0", **kwargs: object) -> WheelBytes:
+    """A pure wheel above :attr:`~pyemscripten.downloads.WheelTasks.SMALL`: resolution asks
+    for its ``.metadata`` file (a smaller guessed wheel gives its METADATA itself)."""
+    from pyemscripten.downloads import WheelTasks
+
+    filler = random.Random(project).randbytes(WheelTasks.SMALL + 16384)  # does not deflate
+    return pure(project, version, {f"{project.replace('-', '_')}/filler.bin": filler}, **kwargs)
 
 
 def blob(project: str) -> dict[str, bytes]:

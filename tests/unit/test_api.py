@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pyemscripten import api, errors
+from pyemscripten.downloads import WheelTasks
 from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
 from pyemscripten.seams import Hasher, NoLibraryLoader, WheelCache
@@ -190,6 +191,42 @@ def test_wheels_guessed_while_resolving_are_fetched_once_and_unused_ones_unheard
     assert {(e["package"], e["total"]) for e in events if e["stage"] == "downloading" and e["package"] == "lib"} \
         == {("lib", lib1)}
     assert api.list_installed(s) == {"app": "1.0", "lib": "1.0"}
+
+
+def test_small_guessed_wheels_give_their_metadata_themselves(session: api.Session) -> None:
+    # The crawl fetches these wheels anyway (guesses), and they are small: their METADATA is
+    # read from them, verified and checked, instead of asking for the .metadata files.
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
+    requests = session.transport.requests
+    assert not [u for u in requests if u.endswith(".metadata")]
+    assert sorted(u.rsplit("/", 1)[1] for u in requests if u.endswith(".whl")) == [
+        "app-1.0-py3-none-any.whl", "lib-1.0-py3-none-any.whl"]
+
+
+def test_larger_wheels_are_resolved_from_their_metadata_files(session: api.Session, monkeypatch) -> None:
+    monkeypatch.setattr(WheelTasks, "SMALL", 100)  # every wheel here is larger
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
+    requests = session.transport.requests
+    assert sorted(u.rsplit("/", 1)[1] for u in requests if u.endswith(".metadata")) == [
+        "app-1.0-py3-none-any.whl.metadata", "lib-1.0-py3-none-any.whl.metadata"]
+    assert len([u for u in requests if u.endswith(".whl")]) == 2
+
+
+def test_a_tampered_small_wheel_steers_nothing(session: api.Session) -> None:
+    # Its METADATA would add a dependency: the wheel fails its hash before it is read.
+    index = session.transport
+    url = BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"
+    good = index.routes[url]
+    evil = real("lib", "1.0", ("attacker-choice",))["body"]
+    index.routes[url] = type(good)(url, 200, evil, good.headers)
+    with pytest.raises((errors.HashMismatchError, errors.SizeMismatchError)) as info:
+        asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert "lib-1.0-py3-none-any.whl" in str(info.value)
+    assert not [u for u in index.requests if "attacker" in u]
+    assert not [u for u in index.requests if u.endswith(".metadata")]
+    assert listing(session.scheme.purelib) == []
 
 
 def test_dry_run_fetches_no_wheel(session: api.Session) -> None:
