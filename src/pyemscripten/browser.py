@@ -84,7 +84,11 @@ _FETCH_JS = r"""
     } catch (e) {
       return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
     }
-    return { error: undefined, status: response.status, url: response.url, headers: [...response.headers.entries()], body };
+    // The headers as one string, name and value each followed by a NUL (neither may hold one):
+    // one string crosses into Python far cheaper than an array of pairs.
+    let headerText = "";
+    for (const [name, value] of response.headers) headerText += name + "\0" + value + "\0";
+    return { error: undefined, status: response.status, url: response.url, headers: headerText, body };
   } finally {
     clearTimeout(timer);
     // Whatever ended the read early (a broken body, a callback that threw because the
@@ -134,7 +138,8 @@ class FetchTransport(Transport):
                     callback.destroy()
         if result.error is not None:
             raise NetworkError(url, str(result.error))
-        response_headers = {str(k).lower(): str(v) for k, v in result.headers.to_py()}
+        fields = str(result.headers).split("\0")  # name, value, ..., "" (see _FETCH_JS)
+        response_headers = {name.lower(): value for name, value in zip(fields[0::2], fields[1::2])}
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)
 
 
