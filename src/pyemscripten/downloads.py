@@ -145,8 +145,9 @@ class WheelTasks:
     While resolving, :meth:`guess` starts the wheel of each candidate the crawl follows:
     the newest version that fits, which the resolver nearly always keeps. Its download and
     unpacking then overlap resolution's round trips instead of following them. A guess is
-    only bytes fetched early: the resolver never sees it, every body is verified against its
-    hash as usual, and guesses the plan does not use are cancelled. Their progress events
+    only bytes fetched early: the resolver sees nothing of it but the METADATA of a small one
+    (below), every body is verified against its hash as usual, and guesses the plan does not
+    use are cancelled. Their progress events
     are held back until the plan adopts them, so listeners only hear of planned wheels.
     A body from the network goes into the wheel cache once the wheel has passed every check
     (:mod:`.wheels`), so that in a cache that holds nothing else
@@ -154,19 +155,24 @@ class WheelTasks:
     install takes the RECORD's sha256s of such a body as written instead of hashing every
     member again (see :func:`~.wheels.open_wheel_async`); the body itself is hashed and
     checked as always.
-    At most :attr:`GUESSES_AT_ONCE` guesses download at a time, so that page and metadata
-    requests still find a free connection (a browser opens 6 per host over HTTP/1.1).
+    At most :attr:`GUESSES_AT_ONCE` guesses larger than :attr:`SMALL` download at a time, so
+    that page and metadata requests still find a free connection (a browser opens 6 per host
+    over HTTP/1.1); small ones are over about as soon as such a request would be.
     ``prestage(url)``: a sink for the members each download inflates as it goes (see
     :meth:`pyemscripten.installation.Staging.prestage`), or None.
 
     A guessed wheel of at most :attr:`SMALL` bytes also stands in for its PEP 658 file: the
     crawl takes its METADATA from it (:meth:`metadata_of_guess`) instead of asking for the
-    ``.metadata`` file, so such a project costs one request less, and such a guess does not
-    wait for a turn. Fetching a wheel that small takes about what its metadata file does
-    (on a 50 Mbit/s link, 128 kB is 20 ms; the metadata files of small wheels are often a
-    good part of their size), while every request costs the page's one thread a few
-    milliseconds whatever its size (the browser's request handling, the crossing into
-    Python, the answer's parsing). (a) of the benchmark asks for 16 fewer files.
+    ``.metadata`` file, so such a project costs one request less, and such a guess neither
+    waits for a turn nor takes one. Fetching a wheel that small takes about what its
+    metadata file does (256 kB is about one round trip's worth of a 50 Mbit/s link with 40
+    ms of latency; the metadata files of small wheels are often a good part of their size),
+    while every request costs the page's one thread a few milliseconds whatever its size
+    (the browser's request handling, the crossing into Python, the answer's parsing). (a)
+    of the benchmark asks for 16 fewer files. A small guess that fails or is cancelled gives
+    no METADATA: the crawl then asks for the ``.metadata`` file as before (a broken newest
+    version that resolution would pass over does not stop it), and the wheel's own error
+    is raised only where the plan uses it (:meth:`get`).
     """
 
     GUESSES_AT_ONCE = 4
@@ -200,15 +206,16 @@ class WheelTasks:
         self._tasks[file.url] = asyncio.ensure_future(
             self._fetch_and_open(candidate.name, str(candidate.version), file, guess=True))
 
-    def metadata_of_guess(self, candidate: Candidate) -> Awaitable[bytes] | None:
+    def metadata_of_guess(self, candidate: Candidate) -> Awaitable[bytes | None] | None:
         """The METADATA of ``candidate``'s wheel, from its guess, where the wheel is guessed
         and its size (as the index gives it) at most :attr:`SMALL`; else None. The bytes
-        come from the wheel once it is verified and has passed every check (:mod:`.wheels`),
-        so a failure of the wheel is the failure of its metadata too."""
-        task = self._tasks.get(candidate.file.url) if candidate.file is not None else None
-        if task is None or not _small(candidate.file, self.SMALL) or candidate.file.url not in self._held:
-            return None
-        return _metadata_file(task)
+        come from the wheel once it is verified and has passed every check (:mod:`.wheels`);
+        the awaitable gives None if the guess fails or is cancelled."""
+        file = candidate.file
+        if file is None or not _small(file, self.SMALL) or file.url not in self._held:
+            return None  # not a guess (or adopted: resolution is over)
+        task = self._tasks.get(file.url)
+        return _metadata_file(task) if task is not None else None
 
     async def get(self, dist: ResolvedDist) -> UnpackedWheel:
         """The planned wheel of ``dist`` (verified and validated), from its guess or fetched now."""
@@ -247,10 +254,11 @@ class WheelTasks:
             self.emit(*event)
 
     async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
-        if guess and not _small(file, self.SMALL):
+        counted = not _small(file, self.SMALL)  # a turn is for a larger wheel (see GUESSES_AT_ONCE)
+        if guess and counted:
             async with self._turns:
                 await self._turns.wait_for(lambda: not self._guessing or self._running < self.GUESSES_AT_ONCE)
-        self._running += 1
+        self._running += counted
         sink = self.prestage(file.url) if self.prestage is not None else None
         # Members inflate, hash (and are written, into staging) while the rest downloads.
         streamed = MemberStream(self.hasher, sink=sink)
@@ -262,7 +270,7 @@ class WheelTasks:
                                             on_bytes=lambda done, total: self._emit(file.url, "downloading",
                                                                                     name, done, total))
             finally:
-                self._running -= 1
+                self._running -= counted
                 async with self._turns:
                     self._turns.notify_all()
             body = fetched.body
@@ -287,6 +295,14 @@ def _small(file: IndexFile, limit: int) -> bool:
     return file.size is not None and 0 <= file.size <= limit
 
 
-async def _metadata_file(task: asyncio.Future[UnpackedWheel]) -> bytes:
+async def _metadata_file(task: asyncio.Future[UnpackedWheel]) -> bytes | None:
     # Shielded: whoever waits here (the crawl) and is cancelled leaves the download alone.
-    return (await asyncio.shield(task)).metadata_file
+    try:
+        wheel = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise  # the waiter was cancelled, not the guess
+        return None
+    except Exception:  # noqa: BLE001 - get() raises it where the plan uses this wheel
+        return None
+    return wheel.metadata_file

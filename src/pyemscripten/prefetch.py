@@ -1,8 +1,9 @@
 """Prefetching: fetch what the resolver is likely to need before it asks, concurrently.
 
 From the root requirements, follow the newest fitting version of everything: its page,
-then its metadata (PEP 658 file, or the wheel itself when the index offers none), then its
-dependencies, all in flight at once. In the common case the resolver then runs once on
+then its metadata (PEP 658 file; the wheel itself when the index offers none, or when its
+download, started early, is small: see ``metadata_from_download``), then its dependencies,
+all in flight at once. In the common case the resolver then runs once on
 complete data. Fetch errors are kept in :class:`~pyemscripten.candidates.KnownData` and
 raised only if resolution really needs that project.
 """
@@ -30,8 +31,9 @@ class Crawler:
     soon as it is chosen: a good guess of what resolution will pick, e.g. to start its
     download early. It must not raise. ``metadata_from_download``: for such a candidate,
     the METADATA of its wheel from that download (an awaitable of the bytes, verified and
-    checked as the wheel is), or None; where it gives one, the ``.metadata`` file is not
-    asked for (see :meth:`~pyemscripten.downloads.WheelTasks.metadata_of_guess`).
+    checked as the wheel is, or of None if the download failed), or None; where it gives
+    the bytes, the ``.metadata`` file is not asked for (see
+    :meth:`~pyemscripten.downloads.WheelTasks.metadata_of_guess`).
     """
 
     def __init__(
@@ -41,7 +43,7 @@ class Crawler:
         progress: Callable[[str], None] | None = None,
         distribution: DistributionLoader | None = None,
         on_candidate: Callable[[Candidate], None] | None = None,
-        metadata_from_download: Callable[[Candidate], Awaitable[bytes] | None] | None = None,
+        metadata_from_download: Callable[[Candidate], Awaitable[bytes | None] | None] | None = None,
     ) -> None:
         self.client = client
         self._load_distribution = distribution
@@ -84,8 +86,9 @@ class Crawler:
             return
         try:
             download = self.metadata_from_download(candidate) if self.metadata_from_download else None
-            if download is not None:
-                meta = parse_metadata(await download, candidate.name, file.filename)
+            from_wheel = await download if download is not None else None
+            if from_wheel is not None:
+                meta = parse_metadata(from_wheel, candidate.name, file.filename)
             elif file.core_metadata is not None:
                 body = await self.client.core_metadata(candidate.name, file)
                 meta = parse_metadata(body, candidate.name, file.filename + ".metadata")

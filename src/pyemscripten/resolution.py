@@ -198,14 +198,14 @@ async def resolve(
     on_page: Callable[[str], None] | None = None,
     distribution: DistributionLoader | None = None,
     on_candidate: Callable[[Candidate], None] | None = None,
-    metadata_from_download: Callable[[Candidate], Awaitable[bytes] | None] | None = None,
+    metadata_from_download: Callable[[Candidate], Awaitable[bytes | None] | None] | None = None,
 ) -> Resolution:
     """Resolve ``requirements`` for ``target`` from the indexes behind ``client``.
 
     ``on_candidate`` hears of each candidate the prefetching crawl follows, and
     ``metadata_from_download`` may hand over the METADATA of a wheel already being fetched
-    (see :class:`~pyemscripten.prefetch.Crawler`); the resolution itself does not depend on
-    either.
+    (see :class:`~pyemscripten.prefetch.Crawler`); the resolution does not depend on either
+    (where a download gives no METADATA, the ``.metadata`` file is asked for).
 
     Raises :class:`InvalidRequirementError`, :class:`NoCompatibleWheelError`,
     :class:`MultipleNoCompatibleWheelsError` (with ``keep_going``),

@@ -156,8 +156,9 @@ def _tampered_read_for_metadata(c: Ctx) -> None:
 
 
 def _tampered_guess_read_for_metadata(c: Ctx) -> None:
-    # A .metadata file is offered, but the wheel is small: the crawl takes METADATA from the
-    # wheel it guessed, which must pass its hash (and every check) before it is read.
+    # A .metadata file is offered, but the wheel is small: the crawl would take METADATA from
+    # the wheel it guessed, which must pass its hash (and every check) before it is read; it
+    # fails, so the .metadata file is asked for, and the wheel is refused when it is needed.
     honest, swapped = pure(c.project), pure(c.project, requires=["fault-attacker-choice"])
     size = max(len(honest), len(swapped))  # the same size: only the hash can tell
     c.serve(WheelBytes(padded(honest, size), honest.filename, honest.metadata))
@@ -219,7 +220,7 @@ ROWS: list[Fault] = [
     Fault("wheel-read-for-metadata-wrong-hash", _tampered_read_for_metadata, "HashMismatchError",
           ("Hash mismatch",), (("wheel", 1), ("attacker", 0)), names="file"),
     Fault("small-wheel-read-for-metadata-wrong-hash", _tampered_guess_read_for_metadata, "HashMismatchError",
-          ("Hash mismatch",), (("wheel", 1), ("metadata", 0), ("attacker", 0)), names="file"),
+          ("Hash mismatch",), (("wheel", 1), ("metadata", 1), ("attacker", 0)), names="file"),
     Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
           (("metadata", 1),), names="file"),
     Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError",

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from pyemscripten import api, errors
-from pyemscripten.downloads import WheelTasks
+from pyemscripten.downloads import WheelTasks, _metadata_file
 from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
 from pyemscripten.seams import Hasher, NoLibraryLoader, WheelCache
 from pyemscripten.target import Target
+from tests.support.page_state import padded
 from tests.support.wheels import make_wheel
 
 from .fake_index import BASE, FakeIndex
@@ -214,19 +215,65 @@ def test_larger_wheels_are_resolved_from_their_metadata_files(session: api.Sessi
     assert len([u for u in requests if u.endswith(".whl")]) == 2
 
 
-def test_a_tampered_small_wheel_steers_nothing(session: api.Session) -> None:
-    # Its METADATA would add a dependency: the wheel fails its hash before it is read.
-    index = session.transport
+def test_a_tampered_small_wheel_steers_nothing(tmp_path: Path) -> None:
+    # Its METADATA would add a dependency: the wheel fails its hash before anything reads it,
+    # resolution goes on with the .metadata file, and the download stage refuses the wheel.
+    honest, evil = real("lib", "1.0"), real("lib", "1.0", ("attacker-choice",))
+    size = max(len(honest["body"]), len(evil["body"]))  # the same size: only the hash can tell
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
+                       "lib": {"1.0": {**honest, "body": padded(honest["body"], size)}}})
     url = BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"
     good = index.routes[url]
-    evil = real("lib", "1.0", ("attacker-choice",))["body"]
-    index.routes[url] = type(good)(url, 200, evil, good.headers)
-    with pytest.raises((errors.HashMismatchError, errors.SizeMismatchError)) as info:
-        asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    index.routes[url] = type(good)(url, 200, padded(evil["body"], size), good.headers)
+    s = api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
+                    scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
+                    distribution_url="", use_cache=False)
+    with pytest.raises(errors.HashMismatchError) as info:
+        asyncio.run(api.install("app", [BASE], session=s, quiet=True))
     assert "lib-1.0-py3-none-any.whl" in str(info.value)
     assert not [u for u in index.requests if "attacker" in u]
-    assert not [u for u in index.requests if u.endswith(".metadata")]
-    assert listing(session.scheme.purelib) == []
+    assert f"{url}.metadata" in index.requests
+    assert listing(str(site)) == []
+
+
+def test_a_broken_newest_small_wheel_that_resolution_passes_over_stops_nothing(tmp_path: Path) -> None:
+    # lib 2.0 (the crawl's guess) cannot be fetched, and resolution would not keep it anyway
+    # (it needs dep>=2, the user asks for dep<2): as with its .metadata file alone, lib 1.0 is
+    # installed.
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
+                       "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0", ("dep>=2",))},
+                       "dep": {"1.0": real("dep", "1.0"), "2.0": real("dep", "2.0")}})
+    broken = BASE.replace("simple/", "files/") + "lib-2.0-py3-none-any.whl"
+    index.routes[broken] = type(index.routes[broken])(broken, 404, b"", {})
+    s = api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
+                    scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
+                    distribution_url="", use_cache=False)
+    report = asyncio.run(api.install(["app", "dep<2"], [BASE], session=s, quiet=True))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0", "dep": "1.0"}
+    assert broken in index.requests and f"{broken}.metadata" in index.requests
+
+
+def test_a_cancelled_guess_gives_no_metadata_and_a_cancelled_reader_leaves_the_guess() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        guess = loop.create_future()
+        reader = asyncio.ensure_future(_metadata_file(guess))
+        await asyncio.sleep(0)
+        guess.cancel()
+        assert await reader is None  # the crawl asks for the .metadata file instead
+        guess = loop.create_future()
+        reader = asyncio.ensure_future(_metadata_file(guess))
+        await asyncio.sleep(0)
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        assert not guess.cancelled()  # the download goes on (it may be planned)
+
+    asyncio.run(main())
 
 
 def test_dry_run_fetches_no_wheel(session: api.Session) -> None:
