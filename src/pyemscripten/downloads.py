@@ -214,8 +214,7 @@ class WheelTasks:
         file = candidate.file
         if file is None or not _small(file, self.SMALL) or file.url not in self._held:
             return None  # not a guess (or adopted: resolution is over)
-        task = self._tasks.get(file.url)
-        return _metadata_file(task) if task is not None else None
+        return _metadata_file(self._tasks[file.url])  # guess() made both
 
     async def get(self, dist: ResolvedDist) -> UnpackedWheel:
         """The planned wheel of ``dist`` (verified and validated), from its guess or fetched now."""

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from pyemscripten.downloads import WheelTasks
-
 from tests.support.browser import RUNTIMES
-from tests.support.page_state import PAGE_HELPERS
+from tests.support.page_state import PAGE_HELPERS, filler
 from tests.support.wheels import make_wheel
 
 
@@ -122,9 +118,9 @@ def test_a_tampered_body_staged_while_downloading_installs_nothing(pyodide, inde
     # The body served is a well-formed wheel of the same name with one more module: a large one
     # streams into the staging folder, then fails its hash; nothing of it may remain anywhere.
     # A small one gives resolution its METADATA, so it fails there, its members only held.
-    filler = {"swapped/filler.bin": random.Random(1).randbytes(WheelTasks.SMALL + 16384)} if size == "large" else {}
-    honest = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000, **filler})
-    evil = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000, **filler, "swapped/evil.py": b"boom"})
+    extra = filler("swapped") if size == "large" else {}
+    honest = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000, **extra})
+    evil = make_wheel("swapped", "1.0", {"swapped/__init__.py": b"X = 1\n" * 2000, **extra, "swapped/evil.py": b"boom"})
     index_server.index().add_wheel(honest)
     # Late enough that resolution is over and members are written as they arrive.
     index_server.add_fault(regex=r"swapped-1\.0-py3-none-any\.whl$", body=bytes(evil), delay=0.5)
@@ -146,7 +142,7 @@ finally:
     assert err["type"] in ("HashMismatchError", "SizeMismatchError")
     assert "swapped-1.0-py3-none-any.whl" in err["message"]
     # Written, then dropped; or, small, never written.
-    assert pyodide.run("sorted(early)") == (sorted(["swapped/__init__.py", *filler, "swapped/evil.py"])
+    assert pyodide.run("sorted(early)") == (sorted(["swapped/__init__.py", *extra, "swapped/evil.py"])
                                             if size == "large" else [])
     assert pyodide.run("listing()") == before
 

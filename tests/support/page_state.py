@@ -86,10 +86,15 @@ def pure(project: str, version: str = "1.0", files: dict | None = None, **kwargs
 def large(project: str, version: str = "1.0", **kwargs: object) -> WheelBytes:
     """A pure wheel above :attr:`~pyemscripten.downloads.WheelTasks.SMALL`: resolution asks
     for its ``.metadata`` file (a smaller guessed wheel gives its METADATA itself)."""
+    return pure(project, version, filler(project), **kwargs)
+
+
+def filler(project: str) -> dict[str, bytes]:
+    """A member that makes a wheel larger than
+    :attr:`~pyemscripten.downloads.WheelTasks.SMALL` (random bytes: they do not deflate)."""
     from pyemscripten.downloads import WheelTasks
 
-    filler = random.Random(project).randbytes(WheelTasks.SMALL + 16384)  # does not deflate
-    return pure(project, version, {f"{project.replace('-', '_')}/filler.bin": filler}, **kwargs)
+    return {f"{project.replace('-', '_')}/filler.bin": random.Random(project).randbytes(WheelTasks.SMALL + 16384)}
 
 
 def blob(project: str) -> dict[str, bytes]:

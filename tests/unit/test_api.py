@@ -55,6 +55,15 @@ def session(tmp_path: Path):
                        retry=RetryPolicy(attempts=2, backoff=0), distribution_url="", cache=MemoryCache())
 
 
+def uncached_session(tmp_path: Path, index: FakeIndex) -> api.Session:
+    """A session on ``index`` with an empty site-packages under ``tmp_path`` and no wheel cache."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    return api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
+                       scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
+                       distribution_url="", use_cache=False)
+
+
 class CountingHasher(Hasher):
     def __init__(self) -> None:
         self.blobs = 0
@@ -175,13 +184,9 @@ def test_uninstall_unknown(session: api.Session) -> None:
 def test_wheels_guessed_while_resolving_are_fetched_once_and_unused_ones_unheard(tmp_path: Path) -> None:
     # The crawl follows "lib" (newest: 2.0) from app and "lib<2" (1.0) from the user: both
     # wheels may start early; the plan keeps 1.0, so 2.0 is neither reported nor installed.
-    site = tmp_path / "site-packages"
-    site.mkdir()
     index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
                        "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")}})
-    s = api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
-                    scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
-                    distribution_url="", use_cache=False)
+    s = uncached_session(tmp_path, index)
     events: list[dict] = []
     report = asyncio.run(api.install(["app", "lib<2"], [BASE], session=s, quiet=True, on_progress=events.append))
     assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
@@ -220,38 +225,30 @@ def test_a_tampered_small_wheel_steers_nothing(tmp_path: Path) -> None:
     # resolution goes on with the .metadata file, and the download stage refuses the wheel.
     honest, evil = real("lib", "1.0"), real("lib", "1.0", ("attacker-choice",))
     size = max(len(honest["body"]), len(evil["body"]))  # the same size: only the hash can tell
-    site = tmp_path / "site-packages"
-    site.mkdir()
     index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
                        "lib": {"1.0": {**honest, "body": padded(honest["body"], size)}}})
     url = BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"
     good = index.routes[url]
     index.routes[url] = type(good)(url, 200, padded(evil["body"], size), good.headers)
-    s = api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
-                    scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
-                    distribution_url="", use_cache=False)
+    s = uncached_session(tmp_path, index)
     with pytest.raises(errors.HashMismatchError) as info:
         asyncio.run(api.install("app", [BASE], session=s, quiet=True))
     assert "lib-1.0-py3-none-any.whl" in str(info.value)
     assert not [u for u in index.requests if "attacker" in u]
     assert f"{url}.metadata" in index.requests
-    assert listing(str(site)) == []
+    assert listing(s.scheme.purelib) == []
 
 
 def test_a_broken_newest_small_wheel_that_resolution_passes_over_stops_nothing(tmp_path: Path) -> None:
     # lib 2.0 (the crawl's guess) cannot be fetched, and resolution would not keep it anyway
     # (it needs dep>=2, the user asks for dep<2): as with its .metadata file alone, lib 1.0 is
     # installed.
-    site = tmp_path / "site-packages"
-    site.mkdir()
     index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
                        "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0", ("dep>=2",))},
                        "dep": {"1.0": real("dep", "1.0"), "2.0": real("dep", "2.0")}})
     broken = BASE.replace("simple/", "files/") + "lib-2.0-py3-none-any.whl"
     index.routes[broken] = type(index.routes[broken])(broken, 404, b"", {})
-    s = api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
-                    scheme=Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "inc"), str(tmp_path)),
-                    distribution_url="", use_cache=False)
+    s = uncached_session(tmp_path, index)
     report = asyncio.run(api.install(["app", "dep<2"], [BASE], session=s, quiet=True))
     assert dict(report.installed) == {"app": "1.0", "lib": "1.0", "dep": "1.0"}
     assert broken in index.requests and f"{broken}.metadata" in index.requests
