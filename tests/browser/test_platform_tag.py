@@ -46,3 +46,56 @@ def test_platform_tag_and_compatible_tags(shared_pyodide, version: str) -> None:
     # One platform version per runtime: its PEP 783 name, the legacy pyodide_ alias, any.
     allowed = {"any", f"pyemscripten_{platform}_wasm32", f"pyodide_{platform}_wasm32"}
     assert {tag.split("-")[2] for tag in tags} <= allowed
+
+
+# The build variables imported by pyemscripten (one compile of their source) against the same
+# module imported as sysconfig imports it, in the same page: the module must be the same.
+BUILD_VARIABLES = """
+import builtins, importlib, sys, sysconfig
+from pyemscripten.target import import_build_variables
+
+name = sysconfig._get_sysconfigdata_name()
+compiles = []
+real_compile = builtins.compile
+
+def counting_compile(source, filename, *args, **kwargs):
+    if str(filename).endswith(name + ".py"):
+        compiles.append(filename)
+    return real_compile(source, filename, *args, **kwargs)
+
+def describe(module):
+    spec = module.__spec__
+    return {"file": module.__file__, "origin": spec.origin, "cached": spec.cached,
+            "loader": type(module.__loader__).__name__, "has_location": spec.has_location,
+            "vars": module.build_time_vars}
+
+kept = sys.modules.pop(name, None)
+builtins.compile = counting_compile
+try:
+    normal = importlib.import_module(name)
+    normal_compiles = len(compiles)
+    del sys.modules[name]
+    compiles.clear()
+    import_build_variables()
+    ours = sys.modules.get(name)
+    ours_compiles = len(compiles)
+    import_build_variables()  # imported already: nothing to do
+    again = len(compiles) - ours_compiles
+finally:
+    builtins.compile = real_compile
+    if kept is not None:
+        sys.modules[name] = kept
+{"normal": describe(normal), "ours": describe(ours) if ours else None,
+ "compiles": [normal_compiles, ours_compiles, again]}
+"""
+
+
+@pytest.mark.parametrize("version", RUNTIMES)
+def test_build_variables_imported_with_one_compile(shared_pyodide, version: str) -> None:
+    result = shared_pyodide(version).run(BUILD_VARIABLES)
+    normal_compiles, ours_compiles, again = result["compiles"]
+    assert result["ours"] == result["normal"]
+    assert result["ours"]["file"].endswith(".zip/" + result["ours"]["file"].rsplit("/", 1)[-1])
+    assert ours_compiles == 1 and again == 0
+    # If this fails, zipimport compiles a source once again and import_build_variables can go.
+    assert normal_compiles == 2
