@@ -217,12 +217,13 @@ def import_build_variables() -> None:
     compiling their source once instead of twice.
 
     Pyodide's standard library is a zip of sources, and zipimport compiles a module's source
-    to find its file name (``find_spec``, through ``get_filename``) and again to run it. For
-    the 49 kB of build variables that is 12-13 ms each time, at the first use of sysconfig in
-    every page (Pyodide 314). Here the module is imported from that zip as importlib would
-    import it (a spec with its location, ``exec_module``), compiled once. Where it would not
-    come from a zip of sources, or is imported already, nothing is done: sysconfig imports it
-    when it first needs it, as before.
+    to find its file name (``find_spec``, through ``get_filename``) and again to run it
+    (CPython issue gh-141276, open). For the 49 kB of build variables that is 12-13 ms each
+    time, at the first use of sysconfig in every page (Pyodide 314). Here the module is
+    imported from that zip as importlib would import it (a spec with its location,
+    ``exec_module``), compiled once. Wherever the regular import could take it from another
+    place, or would fail, or is already done, nothing is done here: sysconfig imports it when
+    it first needs it, as before.
     """
     import importlib.machinery
     import importlib.util
@@ -232,20 +233,28 @@ def import_build_variables() -> None:
     import zipimport
 
     name_of = getattr(sysconfig, "_get_sysconfigdata_name", None)
-    if name_of is None or sys.platform != "emscripten":
-        return
+    if name_of is None or sys.platform != "emscripten" or os.environ.get("_PYTHON_SYSCONFIGDATA_PATH"):
+        return  # (3.14+ read that folder's file, or take the module imported here)
     name = name_of()
     if name in sys.modules:
         return
-    # Only the standard finders may stand before the path: no other could have it first.
+    # The path must be searched, and only the standard finders may stand before it.
     for finder in sys.meta_path:
         if finder is importlib.machinery.PathFinder:
             break
         if finder not in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter):
             return
+    else:
+        return
     for entry in sys.path:
-        finder = sys.path_importer_cache.get(entry or os.getcwd())  # "" is the folder, as for PathFinder
-        if not isinstance(finder, zipimport.zipimporter):
+        if not isinstance(entry, str):
+            continue  # as PathFinder does
+        try:
+            key = entry or os.getcwd()  # "" is the current folder, as for PathFinder
+        except OSError:
+            return
+        finder = sys.path_importer_cache.get(key)
+        if type(finder) is not zipimport.zipimporter:
             if finder is None or finder.find_spec(name) is not None:  # type: ignore[union-attr]
                 return  # a path entry not looked at yet, or one that has it: importlib decides
             continue
@@ -255,10 +264,18 @@ def import_build_variables() -> None:
         except zipimport.ZipImportError:
             continue  # not in this zip
         location = os.path.join(finder.archive, finder.prefix, name + ".py")
+        if not os.path.isabs(location):
+            return  # the spec would make it absolute, zipimport's own does not
         try:
             finder.get_data(location)
         except OSError:
             return  # compiled code only: importing it compiles nothing
+        try:
+            finder.get_data(location + "c")
+        except OSError:
+            pass
+        else:
+            return  # zipimport takes the compiled file first, and names the module after it
         spec = importlib.util.spec_from_file_location(name, location, loader=finder)
         if spec is None:
             return
@@ -267,7 +284,7 @@ def import_build_variables() -> None:
         try:
             finder.exec_module(module)
         except BaseException:
-            del sys.modules[name]
+            sys.modules.pop(name, None)
             raise
         return
 

@@ -65,8 +65,10 @@ def counting_compile(source, filename, *args, **kwargs):
 
 def describe(module):
     spec = module.__spec__
-    return {"file": module.__file__, "origin": spec.origin, "cached": spec.cached,
-            "loader": type(module.__loader__).__name__, "has_location": spec.has_location,
+    return {"file": module.__file__, "cached": getattr(module, "__cached__", None), "package": module.__package__,
+            "spec": [spec.name, spec.origin, spec.cached, spec.has_location, spec.parent,
+                     spec.submodule_search_locations],
+            "loader": type(module.__loader__).__name__, "keys": sorted(vars(module)),
             "vars": module.build_time_vars}
 
 kept = sys.modules.pop(name, None)
@@ -86,6 +88,7 @@ finally:
     if kept is not None:
         sys.modules[name] = kept
 {"normal": describe(normal), "ours": describe(ours) if ours else None,
+ "same_loader": ours is not None and ours.__loader__ is normal.__loader__,
  "compiles": [normal_compiles, ours_compiles, again]}
 """
 
@@ -95,6 +98,7 @@ def test_build_variables_imported_with_one_compile(shared_pyodide, version: str)
     result = shared_pyodide(version).run(BUILD_VARIABLES)
     normal_compiles, ours_compiles, again = result["compiles"]
     assert result["ours"] == result["normal"]
+    assert result["same_loader"]
     assert result["ours"]["file"].endswith(".zip/" + result["ours"]["file"].rsplit("/", 1)[-1])
     assert ours_compiles == 1 and again == 0
     # If this fails, zipimport compiles a source once again and import_build_variables can go.
