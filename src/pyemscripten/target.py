@@ -234,7 +234,7 @@ def import_build_variables() -> None:
 
     name_of = getattr(sysconfig, "_get_sysconfigdata_name", None)
     if name_of is None or sys.platform != "emscripten" or os.environ.get("_PYTHON_SYSCONFIGDATA_PATH"):
-        return  # (3.14+ read that folder's file, or take the module imported here)
+        return  # sysconfig reads that folder's file instead (3.14+ would take a module imported here)
     name = name_of()
     if name in sys.modules:
         return
