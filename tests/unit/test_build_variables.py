@@ -15,6 +15,7 @@ import py_compile
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ SOURCE = "build_time_vars = {'PYEMSCRIPTEN_PLATFORM_VERSION': '2026_0'}\n"
 
 
 @pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+def runtime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """An Emscripten-looking interpreter whose only path entry is a zip holding NAME.py;
     ``compiles`` lists every compile of that source."""
     archive = tmp_path / "stdlib.zip"
