@@ -267,13 +267,9 @@ def import_build_variables() -> None:
         if not os.path.isabs(location):
             return  # the spec would make it absolute, zipimport's own does not
         try:
-            finder.get_data(location)
-        except OSError:
-            return  # compiled code only: importing it compiles nothing
-        try:
             finder.get_data(location + "c")
         except OSError:
-            pass
+            pass  # no compiled file: is_package found the source, which exec_module compiles once
         else:
             return  # zipimport takes the compiled file first, and names the module after it
         spec = importlib.util.spec_from_file_location(name, location, loader=finder)

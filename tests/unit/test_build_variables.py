@@ -103,10 +103,14 @@ def test_an_earlier_folder_with_the_module_wins_as_it_does_for_import(
     assert importlib.import_module(NAME).__file__ == str(folder / (NAME + ".py"))
 
 
-def test_a_compiled_file_beside_the_source_is_left_to_zipimport(runtime: dict[str, Any]) -> None:
+@pytest.mark.parametrize("source_too", [True, False])
+def test_a_compiled_file_is_left_to_zipimport(runtime: dict[str, Any], source_too: bool) -> None:
     source = runtime["tmp"] / (NAME + ".py")
     source.write_text(SOURCE)
     compiled = py_compile.compile(str(source), cfile=str(runtime["tmp"] / (NAME + ".pyc")))
+    if not source_too:
+        runtime["archive"].unlink()
+        zipfile.ZipFile(runtime["archive"], "w").close()
     with zipfile.ZipFile(runtime["archive"], "a") as z:
         z.write(compiled, NAME + ".pyc")
     _look_at_path()
