@@ -30,7 +30,7 @@ from pathlib import Path
 from pyemscripten.seams import Hasher
 
 __all__ = ["WheelBytes", "make_wheel", "wheel_filename", "dist_name", "read_metadata", "with_bytes_set",
-           "record_hash"]
+           "record_hash", "with_crc"]
 
 # Fixed timestamp: the same arguments give byte-identical wheels (stable hashes in tests).
 _DATE_TIME = (2024, 1, 1, 0, 0, 0)
@@ -298,3 +298,21 @@ class CountingHasher(Hasher):
     async def sha256(self, blobs):  # type: ignore[no-untyped-def]
         self.seen.extend(blobs)
         return await super().sha256(blobs)
+
+
+def with_crc(wheel: bytes, member: str, crc: int) -> bytes:
+    """``wheel`` with ``member``'s CRC-32 set to ``crc``, in its local header and in the
+    central directory alike (so zipfile itself would refuse it as a bad CRC-32)."""
+    data = bytearray(wheel)
+    name = member.encode()
+    at = 0
+    while (at := data.find(b"PK\x03\x04", at)) >= 0:  # local headers: CRC at 14, name at 30
+        if data[at + 30:at + 30 + len(name)] == name and int.from_bytes(data[at + 26:at + 28], "little") == len(name):
+            data[at + 14:at + 18] = crc.to_bytes(4, "little")
+        at += 4
+    at = 0
+    while (at := data.find(b"PK\x01\x02", at)) >= 0:  # central directory: CRC at 16, name at 46
+        if data[at + 46:at + 46 + len(name)] == name and int.from_bytes(data[at + 28:at + 30], "little") == len(name):
+            data[at + 16:at + 20] = crc.to_bytes(4, "little")
+        at += 4
+    return bytes(data)

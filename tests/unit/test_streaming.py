@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyemscripten.errors import NetworkError, RecordError
+from pyemscripten.errors import NetworkError, RecordError, WheelError
 from pyemscripten.index_client import RetryPolicy, get_ok
 from pyemscripten.seams import BodyPieces, ByteProgress, Hasher, Response, Transport
 from pyemscripten.wheels import (
@@ -22,7 +22,7 @@ from pyemscripten.wheels import (
     open_wheel_async,
     read_wheel,
 )
-from tests.support.wheels import CountingHasher, make_wheel
+from tests.support.wheels import CountingHasher, make_wheel, with_crc
 from tests.unit.fake_index import no_sleep
 
 FILES = {
@@ -76,6 +76,16 @@ def test_a_member_the_central_directory_disagrees_with_is_read_from_the_body() -
     archive = read_wheel(after.filename, bytes(after), streamed=streamed(bytes(before), 700))
     assert archive.members["pkg/data.bin"] == bytes(reversed(range(256))) * 40
     assert archive.members == read_wheel(after.filename, bytes(after)).members
+
+
+def test_streamed_members_are_crc_checked_where_record_does_not_vouch_for_them() -> None:
+    # Streamed or not, the same rule (test_wheels: CRC-32): RECORD itself is checked.
+    wheel = make_wheel("pkg", files=FILES)
+    broken = with_crc(wheel, "pkg-1.0.dist-info/RECORD", 0x12345678)
+    stream = streamed(broken, 700)
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(broken)).namelist())
+    with pytest.raises(WheelError, match="bad CRC-32"):
+        asyncio.run(open_wheel_async(wheel.filename, broken, CountingHasher(), streamed=stream))
 
 
 def test_a_retry_starts_over() -> None:

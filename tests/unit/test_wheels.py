@@ -29,7 +29,7 @@ from pyemscripten.wheels import (
     parse_wheel_name,
     read_wheel,
 )
-from tests.support.wheels import CountingHasher, make_wheel, record_hash, with_bytes_set
+from tests.support.wheels import CountingHasher, make_wheel, record_hash, with_bytes_set, with_crc
 
 PKG = {"demo_pkg/__init__.py": b"X = 1\n"}
 
@@ -279,3 +279,33 @@ def test_check_wheel_trusts_given_digests_and_catches_a_wrong_one() -> None:
     digests["demo_pkg/__init__.py"] = hashlib.sha256(b"something else").digest()
     with pytest.raises(RecordError, match="demo_pkg/__init__.py.*hash mismatch"):
         check_wheel(read_wheel(wheel.filename, bytes(wheel)), digests)
+
+
+# --- CRC-32: checked where RECORD's hash does not vouch for a member ----------------------
+
+
+def test_a_member_whose_record_hash_matches_needs_no_crc() -> None:
+    # The sha256 RECORD gives is the stronger check of the same bytes; computing both cost
+    # the large wheel of the benchmark 50 ms.
+    wheel = make_wheel("demo-pkg", "1.0", PKG)
+    broken = with_crc(wheel, "demo_pkg/__init__.py", 0x12345678)
+    with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):  # zipfile itself refuses it
+        zipfile.ZipFile(io.BytesIO(broken)).read("demo_pkg/__init__.py")
+    assert open_wheel(wheel.filename, broken).files == open_wheel(wheel.filename, wheel).files
+
+
+def test_record_itself_is_crc_checked() -> None:
+    wheel = make_wheel("demo-pkg", "1.0", PKG)
+    broken = with_crc(wheel, "demo_pkg-1.0.dist-info/RECORD", 0x12345678)
+    with pytest.raises(WheelError, match="RECORD.*bad CRC-32: the archive says 12345678"):
+        open_wheel(wheel.filename, broken)
+
+
+def test_a_member_whose_hash_fails_is_crc_checked_too() -> None:
+    wheel = make_wheel("demo-pkg", "1.0", PKG)
+    broken = with_crc(wheel, "demo_pkg/__init__.py", 0x12345678)
+    archive = read_wheel(wheel.filename, broken)
+    digests = {path: hashlib.sha256(data).digest() for path, data in archive.hashable().items()}
+    digests["demo_pkg/__init__.py"] = hashlib.sha256(b"something else").digest()
+    with pytest.raises(WheelError, match="2 problems: .*hash mismatch.*bad CRC-32"):
+        check_wheel(archive, digests)
