@@ -169,7 +169,8 @@ _WRITE_TREE_JS = r"""
       compiled.add(node);
     } catch (e) {}  // not compiled ahead: the loader compiles the bytes
   };
-  const write = (root, names, blob, sizes, mode, compiled) => {
+  const write = (root, names, blob, sizeList, mode, compiled) => {
+    const sizes = sizeList.split(",").map(Number);  // one string crosses cheaper than a list of numbers
     if (!MEMFS) return "other";
     let top;
     try {
@@ -280,7 +281,7 @@ class MemfsFileOps(FileOps):
 
         # One file: to_js copies it straight from the interpreter's memory (join returns it as it is).
         outcome = writer(root, names, to_js(b"".join(data for _, data in files)),
-                         to_js([len(data) for _, data in files]), mode, self._compiled)
+                         ",".join([str(len(data)) for _, data in files]), mode, self._compiled)
         if outcome is None:
             return
         if outcome == "other":
@@ -539,15 +540,16 @@ def _now() -> float:
 # memory (``getBuffer``: no copy into JS first; ``digest`` copies its input when called), and
 # answers with all digests in one buffer, so the answer crosses into Python once.
 _DIGEST_JS = r"""
-(async (buffer, lengths) => {
-  // One buffer holds the blobs back to back (lengths: each blob's size). digest() copies
+(async (buffer, lengthList) => {
+  // One buffer holds the blobs back to back (lengthList: each blob's size, joined by commas,
+  // one string, which crosses into JavaScript cheaper than a list of numbers). digest() copies
   // its input before it returns a promise, so the view is released before any await. The
   // proxy of the argument belongs to the caller: Pyodide destroys it after the call.
   const view = buffer.getBuffer("u8");
   const pending = [];
   try {
     let start = 0;
-    for (const length of lengths) {
+    for (const length of lengthList.split(",").map(Number)) {
       pending.push(crypto.subtle.digest("SHA-256", view.data.subarray(start, start + length)));
       start += length;
     }
@@ -581,8 +583,6 @@ class WebCryptoHasher(Hasher):
         digest = self._webcrypto() if big else None
         if digest is None:
             return await super().sha256(blobs)
-        from pyodide.ffi import to_js  # type: ignore[import-not-found]
-
         # Small blobs are joined into runs: one crossing into JavaScript (one proxy, one
         # buffer view) per run instead of per blob. Per blob, those were most of the JS
         # garbage an install made beyond the file system's own (allocation sampling), and
@@ -590,7 +590,7 @@ class WebCryptoHasher(Hasher):
         pending = []
         for run in self._runs([blobs[i] for i in big]):
             joined = run[0] if len(run) == 1 else b"".join(run)
-            pending.append(digest(joined, to_js([len(blob) for blob in run])))
+            pending.append(digest(joined, ",".join([str(len(blob)) for blob in run])))
         out = b"".join([(await result).to_bytes() for result in pending])
         found = {i: out[32 * n:32 * n + 32] for n, i in enumerate(big)}
         return [found[i] if i in found else hashlib.sha256(blob).digest() for i, blob in enumerate(blobs)]
