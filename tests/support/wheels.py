@@ -305,14 +305,12 @@ def with_crc(wheel: bytes, member: str, crc: int) -> bytes:
     central directory alike (so zipfile itself would refuse it as a bad CRC-32)."""
     data = bytearray(wheel)
     name = member.encode()
-    at = 0
-    while (at := data.find(b"PK\x03\x04", at)) >= 0:  # local headers: CRC at 14, name at 30
-        if data[at + 30:at + 30 + len(name)] == name and int.from_bytes(data[at + 26:at + 28], "little") == len(name):
-            data[at + 14:at + 18] = crc.to_bytes(4, "little")
-        at += 4
-    at = 0
-    while (at := data.find(b"PK\x01\x02", at)) >= 0:  # central directory: CRC at 16, name at 46
-        if data[at + 46:at + 46 + len(name)] == name and int.from_bytes(data[at + 28:at + 30], "little") == len(name):
-            data[at + 16:at + 20] = crc.to_bytes(4, "little")
-        at += 4
+    # signature, then where the CRC, the name's length and the name are in such a header
+    for signature, crc_at, length_at, name_at in ((b"PK\x03\x04", 14, 26, 30), (b"PK\x01\x02", 16, 28, 46)):
+        at = 0
+        while (at := data.find(signature, at)) >= 0:
+            if (data[at + name_at:at + name_at + len(name)] == name
+                    and int.from_bytes(data[at + length_at:at + length_at + 2], "little") == len(name)):
+                data[at + crc_at:at + crc_at + 4] = crc.to_bytes(4, "little")
+            at += 4
     return bytes(data)
