@@ -10,7 +10,7 @@ export type ProgressStage =
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
   | "loading" // loading `total` shared libraries
-  | "warning" // e.g. a yanked file is installed (`message`)
+  | "warning" // a yanked file is installed, or a request is tried again (`message`; `package` for a retry)
   | "done" // an install finished (`message` says what was installed)
   | "error" // an install failed (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished

@@ -79,6 +79,8 @@ class Session:
         :func:`install` reads them once its first requests are out (the interpreter's
         configuration takes 20-30 ms to load the first time)."""
         s = dataclasses.replace(self, listeners=[*self.listeners, *listeners])
+        if s.retry.on_retry is None:  # a request tried again is a warning for the listeners
+            s.retry = dataclasses.replace(s.retry, on_retry=lambda project, text: s.emit("warning", project, message=text))
         if interpreter:
             s.read_interpreter()
         if s.transport is None:

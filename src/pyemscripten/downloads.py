@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
@@ -193,7 +193,7 @@ class WheelTasks:
         self.prestage = prestage  # by URL: where a download's members are written as they arrive
         self._tasks: dict[str, asyncio.Future[UnpackedWheel]] = {}
         self._adopted: set[str] = set()
-        self._held: dict[str, list[tuple[Any, ...]]] = {}
+        self._held: dict[str, list[Callable[[], None]]] = {}  # what a guess would tell, until adopted
         self._running = 0
         self._turns = asyncio.Condition()
 
@@ -223,8 +223,8 @@ class WheelTasks:
         if url not in self._tasks:
             self._tasks[url] = asyncio.ensure_future(self._fetch_and_open(dist.name, str(dist.version), dist.file))
         self._adopted.add(url)
-        for event in self._held.pop(url, []):
-            self.emit(*event)
+        for tell in self._held.pop(url, []):
+            tell()
         return await self._tasks[url]
 
     async def resolved(self) -> None:
@@ -247,10 +247,23 @@ class WheelTasks:
         await asyncio.gather(*unused, return_exceptions=True)
 
     def _emit(self, url: str, *event: Any) -> None:
+        self._tell(url, lambda: self.emit(*event))
+
+    def _tell(self, url: str, tell: Callable[[], None]) -> None:
+        """Call ``tell`` now, or, for a guess the plan has not adopted, once it is (never if
+        it is not)."""
         if url in self._held and url not in self._adopted:
-            self._held[url].append(event)
+            self._held[url].append(tell)
         else:
-            self.emit(*event)
+            tell()
+
+    def _retry(self, url: str) -> RetryPolicy:
+        """The retry policy for the download of ``url``: a guess's retries are told as its
+        other events are."""
+        on_retry = self.retry.on_retry
+        if on_retry is None:
+            return self.retry
+        return replace(self.retry, on_retry=lambda project, text: self._tell(url, lambda: on_retry(project, text)))
 
     async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
         counted = not _small(file, self.SMALL)  # a turn is for a larger wheel (see GUESSES_AT_ONCE)
@@ -263,7 +276,7 @@ class WheelTasks:
         streamed = MemberStream(self.hasher, sink=sink)
         try:
             try:
-                fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self.retry,
+                fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self._retry(file.url),
                                             allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
                                             cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
                                             on_bytes=lambda done, total: self._emit(file.url, "downloading",

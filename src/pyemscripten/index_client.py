@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
@@ -30,6 +30,10 @@ DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 class RetryPolicy:
     attempts: int = 4  # total tries, the first included
     backoff: float = 0.25  # seconds before the 2nd try; doubles each time
+    # Told of each failed try that will be made again, before the wait: (project or None,
+    # a line saying what failed, why, and when it is tried again). A stalled request is
+    # otherwise silent until its timeout has passed on every try.
+    on_retry: Callable[[str | None, str], None] | None = field(default=None, compare=False, repr=False)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -63,6 +67,7 @@ async def get_ok(
         except NetworkError as exc:
             if attempt == retry.attempts:
                 raise NetworkError(shown, f"{exc.reason} (after {attempt} tries)", project) from None
+            reason = exc.reason
         else:
             if 200 <= response.status < 300:
                 return response
@@ -71,6 +76,10 @@ async def get_ok(
             error = IndexHTTPError(shown, response.status, project, what)
             if not error.transient or attempt == retry.attempts:
                 raise error
+            reason = f"HTTP {response.status}"
+        if retry.on_retry is not None:
+            retry.on_retry(project, f"{project + ': ' if project else ''}{what} {shown} failed ({reason}); "
+                                    f"trying again in {delay:g} s (try {attempt + 1} of {retry.attempts})")
         await sleep(delay)
         delay *= 2
     raise AssertionError("unreachable")  # pragma: no cover

@@ -2,7 +2,8 @@
 
 Stages, in order: ``resolving`` (a project page arrived), ``resolved`` (the plan),
 ``downloading`` (bytes done/total of one file), ``unpacking``, ``installing``,
-``loading`` (shared libraries), then ``done`` or ``error``.
+``loading`` (shared libraries), then ``done`` or ``error``; ``warning`` at any point (a yanked
+file installed, a request tried again after a transient failure).
 """
 
 from __future__ import annotations

@@ -348,6 +348,11 @@ def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSessio
                       options={})
     assert report.startswith(f"Installed {ctx.project}-1.0")
     assert index_server.count(ctx.path(heal.where)) == heal.failures + 1
+    # Each try made again was told as it happened: a warning naming the package and the URL.
+    warnings = [e for e in page.run("events") if e["stage"] == "warning"]
+    assert [(e["package"], f"try {i + 2} of {ATTEMPTS}" in e["message"]) for i, e in enumerate(warnings)] \
+        == [(ctx.project, True)] * heal.failures, warnings
+    assert all(ctx.path(heal.where) in e["message"] and "trying again" in e["message"] for e in warnings), warnings
     # Backoff: 0.2 s before the 2nd try, 0.4 s before the 3rd.
     assert page.run("elapsed") >= sum(backoff * 2 ** i for i in range(heal.failures)) - 0.01
     after = page.run("listing()")

@@ -7,6 +7,7 @@ browser tier runs the same pipeline for real.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from pathlib import Path
 
@@ -197,6 +198,28 @@ def test_wheels_guessed_while_resolving_are_fetched_once_and_unused_ones_unheard
     assert {(e["package"], e["total"]) for e in events if e["stage"] == "downloading" and e["package"] == "lib"} \
         == {("lib", lib1)}
     assert api.list_installed(s) == {"app": "1.0", "lib": "1.0"}
+
+
+def test_a_request_made_again_is_a_warning_that_names_the_package(tmp_path: Path) -> None:
+    # app's page and lib 1.0's wheel fail once each and are tried again: each retry is a
+    # "warning" event naming the package (a notebook sees its line while the wait lasts).
+    # lib 2.0, which the crawl guesses and the plan does not use, fails too: unheard.
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib",))},
+                       "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")}})
+    files = BASE.replace("simple/", "files/")
+    index.fail(BASE + "app/", "reset")
+    index.fail(files + "lib-1.0-py3-none-any.whl", 503)
+    index.fail(files + "lib-2.0-py3-none-any.whl", 503, 503, 503, 503)
+    s = dataclasses.replace(uncached_session(tmp_path, index), retry=RetryPolicy(attempts=3, backoff=0))
+    events: list[dict] = []
+    report = asyncio.run(api.install(["app", "lib<2"], [BASE], session=s, quiet=True, on_progress=events.append))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
+    assert index.requests.count(files + "lib-2.0-py3-none-any.whl") == 3  # guessed, tried again twice
+    warnings = [(e.get("package"), e["message"]) for e in events if e["stage"] == "warning"]
+    assert warnings == [
+        ("app", f"app: project page {BASE}app/ failed (connection reset); trying again in 0 s (try 2 of 3)"),
+        ("lib", f"lib: wheel {files}lib-1.0-py3-none-any.whl failed (HTTP 503); trying again in 0 s (try 2 of 3)"),
+    ]
 
 
 def test_small_guessed_wheels_give_their_metadata_themselves(session: api.Session) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -197,6 +198,21 @@ def test_transient_failure_then_success() -> None:
     transport = Scripted({url: [503, "reset", (200, b"ok", {})]})
     response = asyncio.run(get_ok(transport, url, project="x", what="wheel", retry=RetryPolicy(4, 0), sleep=Sleeps()))
     assert response is not None and response.body == b"ok" and len(transport.requests) == 3
+
+
+def test_each_try_made_again_is_told_what_failed_and_when() -> None:
+    url = "https://index.test/files/x.whl"
+    told: list[tuple[str | None, str]] = []
+    retry = RetryPolicy(4, 0.25, on_retry=lambda project, text: told.append((project, text)))
+    transport = Scripted({url: [503, "reset", (200, b"ok", {})]})
+    asyncio.run(get_ok(transport, url, project="x", what="wheel", retry=retry, sleep=Sleeps()))
+    assert told == [("x", f"x: wheel {url} failed (HTTP 503); trying again in 0.25 s (try 2 of 4)"),
+                    ("x", f"x: wheel {url} failed (connection reset by peer); trying again in 0.5 s (try 3 of 4)")]
+    told.clear()  # the last try is not made again: its failure is the error, not a line
+    with pytest.raises(NetworkError):
+        asyncio.run(get_ok(Scripted({url: ["reset"]}), url, project=None, what="lock file",
+                           retry=replace(retry, attempts=2), sleep=Sleeps()))
+    assert told == [(None, f"lock file {url} failed (connection reset by peer); trying again in 0.25 s (try 2 of 2)")]
 
 
 def test_bad_hash_is_not_retried() -> None:
