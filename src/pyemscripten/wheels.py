@@ -370,12 +370,11 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
     # The local file header: signature, versions, flags, method, time, date, CRC, sizes,
     # then the lengths of the name and of the extra field that follow it.
     signature, _, _, flags, *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
-    encoding = "utf-8" if flags & 0x800 else "cp437"
     begin = start + name_length + extra_length
     end = begin + info.compress_size
     limit = getattr(info, "_end_offset", None)  # set by zipfile >= 3.12 (overlapping entries)
     if (signature != zipfile.stringFileHeader
-            or bytes(data[start:start + name_length]).decode(encoding, "replace") != info.orig_filename
+            or _member_name(bytes(data[start:start + name_length]), flags) != info.orig_filename
             or end > len(data) or (limit is not None and end > limit)):
         return None
     early = streamed.get(info.header_offset)
@@ -391,6 +390,15 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
         if not inflater.eof:
             return None
     return content if len(content) == info.file_size else None
+
+
+def _member_name(raw: bytes, flags: int) -> str:
+    """A local header's name as zipfile decodes names: UTF-8 where the header's flag says
+    so, else code page 437. ASCII reads the same in both, and its decoder is C where cp437's
+    is Python (Pyodide: 0.3 against 1.1 us a name; (a) decodes 7,692)."""
+    if raw.isascii():
+        return raw.decode("ascii")
+    return raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
 
 
 class _Streamed(NamedTuple):
@@ -522,7 +530,7 @@ class MemberStream:
     def _hand_over(self, header: bytes, flags: int, content: bytes) -> None:
         # As zipfile decodes names, by this local header's flag (the central directory's may
         # differ: the name is then another, and read_wheel does not take the content anyway).
-        name = header.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        name = _member_name(header, flags)
         try:
             self.sink.member(name, content)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end

@@ -96,6 +96,35 @@ def test_files_are_staged_while_streaming_and_not_written_again(scheme: Scheme, 
     assert listing(env(scheme)) == reference(tmp_path, data, whl.filename, requested=True)
 
 
+def test_names_beyond_ascii_are_staged_under_the_names_zipfile_reads(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    # zipfile flags a name that is not ASCII as UTF-8; the stream must read it the same way,
+    # or its files would be written under other names and taken for none of the wheel's.
+    files = {**FILES, "pkg/café.py": "x = 1\n" * 100, "pkg/данные/ü.txt": "ü" * 300}
+    whl = make_wheel("pkg", files=files)
+    ops = CountingOps()
+    staging = Staging(scheme, ops=ops)
+    wheel = streamed_wheel(staging, bytes(whl), whl.filename)
+    assert {"pkg/café.py", "pkg/данные/ü.txt"} <= {p.split("/", 1)[1] for p in staged_files(scheme)}
+    ops.written.clear()
+    staging.add(wheel, key=URL)
+    assert not [p for p in ops.written if "caf" in p or "ü" in p]  # taken as staged, not written again
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
+
+
+@pytest.mark.parametrize("raw, flags", [
+    (b"pkg/core.py", 0), (b"pkg/core.py", 0x800),
+    ("pkg/café.py".encode(), 0x800),  # as zipfile writes a name beyond ASCII
+    (b"pkg/caf\x82.py", 0),  # code page 437, no flag: "café"
+    (b"pkg/\xff\xfe.py", 0x800),  # flagged, not UTF-8: replaced, never an exception
+])
+def test_a_local_header_name_reads_as_zipfile_reads_names(raw: bytes, flags: int) -> None:
+    from pyemscripten.wheels import _member_name
+
+    expected = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    assert _member_name(raw, flags) == expected
+
+
 def test_prestaged_files_that_are_not_the_verified_wheel_are_dropped(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
     # The stream saw another body than the one verified (a tampered mirror, say): one member
     # differs and one is extra. Neither may reach site-packages.
