@@ -77,13 +77,16 @@ class Page:
         """Sample ``JSHeapUsedSize`` (CDP ``Performance.getMetrics``) while the body runs.
 
         Yields a dict that holds ``start``, ``peak`` and ``retained`` (bytes) once the block
-        is left. A garbage collection runs first, so both tools start from live objects only,
+        is left, and ``wasm_start``/``wasm_end``: the size of the interpreter's WebAssembly
+        memory (bytes) before and after (it only grows, so the end is its peak; not part of
+        ``JSHeapUsedSize``). A garbage collection runs first, so both tools start from live objects only,
         and again at the end for ``retained``; the peak includes garbage not yet collected, so
         it depends on when V8 collects. The renderer answers between tasks, so a long
         synchronous stretch is seen at its ends.
         """
         result: dict[str, float] = {}
         await self.cdp.send("HeapProfiler.collectGarbage")
+        result["wasm_start"] = await self._wasm_memory()
         result["start"] = await self._heap_used()
         peak = [result["start"]]
         stop = asyncio.Event()
@@ -104,8 +107,12 @@ class Page:
             await task
             peak[0] = max(peak[0], await self._heap_used())
             result["peak"] = peak[0]
+            result["wasm_end"] = await self._wasm_memory()
             await self.cdp.send("HeapProfiler.collectGarbage")
             result["retained"] = await self._heap_used()
+
+    async def _wasm_memory(self) -> float:
+        return await self.page.evaluate("() => pyodide._module.HEAP8.length")
 
     async def _heap_used(self) -> float:
         metrics = await self.cdp.send("Performance.getMetrics")

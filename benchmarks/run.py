@@ -90,7 +90,8 @@ async def measure_install(browser: Browser, server: ServerHandle, tool: str, sce
     finally:
         await page.close()
     return {**result, "prepare": prepare, "verify": verify, "heap_peak": heap["peak"],
-            "heap_start": heap["start"], "heap_retained": heap["retained"]}
+            "heap_start": heap["start"], "heap_retained": heap["retained"],
+            "wasm_start": heap["wasm_start"], "wasm_end": heap["wasm_end"]}
 
 
 async def measure_floor(browser: Browser, urls: Sequence[str], network: Network) -> dict[str, Any]:
