@@ -7,12 +7,11 @@ never builds from source. Any malformed page raises :class:`IndexFormatError`.
 
 from __future__ import annotations
 
-import html
+import functools
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
@@ -178,29 +177,37 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
 # --- PEP 503 HTML --------------------------------------------------------------------
 
 
-class _AnchorCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._current: dict[str, str | None] | None = None
-        self._text: list[str] = []
+@functools.cache
+def _anchor_collector() -> type[Any]:
+    """The parser class for HTML pages, made at the first one: ``html`` and ``html.parser``
+    take 40-50 ms to import in Pyodide (the entity table), and JSON pages need neither."""
+    from html.parser import HTMLParser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._current = dict(attrs)
-            self._text = []
+    class AnchorCollector(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.base: str | None = None
+            self.anchors: list[tuple[dict[str, str | None], str]] = []
+            self._current: dict[str, str | None] | None = None
+            self._text: list[str] = []
 
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._text.append(data)
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "base" and self.base is None:
+                self.base = dict(attrs).get("href")
+            elif tag == "a":
+                self._current = dict(attrs)
+                self._text = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._current is not None:
-            self.anchors.append((self._current, "".join(self._text).strip()))
-            self._current = None
+        def handle_data(self, data: str) -> None:
+            if self._current is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and self._current is not None:
+                self.anchors.append((self._current, "".join(self._text).strip()))
+                self._current = None
+
+    return AnchorCollector
 
 
 def _html_hashes(fragment: str) -> tuple[tuple[str, str], ...]:
@@ -228,7 +235,9 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IndexFormatError(url, f"the page is not UTF-8 ({exc.reason})", project) from None
-    collector = _AnchorCollector()
+    import html
+
+    collector = _anchor_collector()()
     try:
         collector.feed(text)
         collector.close()

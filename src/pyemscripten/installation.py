@@ -30,7 +30,6 @@ import importlib
 import io
 import json
 import os
-import secrets
 import shutil
 import stat
 import sys
@@ -339,7 +338,7 @@ class Transaction:
 
     def _start(self, near: str) -> None:
         self._makedirs(near)
-        self._work = os.path.join(near, f".pyemscripten-{secrets.token_hex(6)}")
+        self._work = os.path.join(near, f".pyemscripten-{os.urandom(6).hex()}")  # secrets would import hmac
         # Undone after every backup in it is restored, before `near` itself is removed.
         self._journal.append(("work", self._work))
         self._ops.mkdir(self._work)

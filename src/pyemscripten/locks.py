@@ -8,7 +8,6 @@ another platform), and the error says which tags it offers and which the runtime
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +104,8 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
     Raises :class:`LockError` for unparseable TOML, an unsupported lock-version, a package
     without hashes, or one with no wheel for the target (naming its tags and the runtime's).
     """
+    import tomllib  # here: compiling it takes 20 ms in Pyodide, and only lock files need it
+
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nested too deep

@@ -33,11 +33,8 @@ import zipfile
 import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import compat32
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from packaging.metadata import Metadata
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -52,6 +49,9 @@ from .errors import (
 )
 from .metadata import first, parse_headers, read_headers
 from .seams import Hasher
+
+if TYPE_CHECKING:
+    from packaging.metadata import Metadata
 
 __all__ = ["SCHEME_KEYS", "MemberStream", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
            "open_wheel_async", "parse_wheel_name", "read_wheel"]
@@ -108,6 +108,8 @@ class UnpackedWheel:
     def metadata(self) -> Metadata:
         """Every field of METADATA, as packaging reads it (read again on each use: the
         install itself needs only the fields above)."""
+        from packaging.metadata import Metadata  # imported here: see metadata.py's imports
+
         return Metadata.from_raw(parse_headers(self.metadata_file), validate=False)
 
     @property
@@ -658,14 +660,14 @@ def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
     if data is None:
         problems.add(WheelError, "the .dist-info directory has no WHEEL file")
         return True
-    message = BytesParser(policy=compat32).parsebytes(data)
-    version = str(message.get("Wheel-Version") or "").strip()
+    fields = read_headers(data)  # as the email parser reads headers (see there)
+    version = first(fields, "wheel-version") or ""
     match = re.fullmatch(r"(\d+)\.(\d+)", version)
     if not match:
         problems.add(WheelError, f"WHEEL has no valid Wheel-Version (got {version!r})")
     elif match.group(1) != "1":
         problems.add(WheelError, f"Wheel-Version {version} is not supported (only 1.x)")
-    return str(message.get("Root-Is-Purelib") or "").strip().lower() == "true"
+    return (first(fields, "root-is-purelib") or "").lower() == "true"
 
 
 # --- rule 4: RECORD ---------------------------------------------------------------------
