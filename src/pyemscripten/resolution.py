@@ -213,7 +213,7 @@ async def resolve(
     (:class:`~pyemscripten.errors.ProjectNotFoundError`, HTTP, network, format) for
     projects resolution needed.
     """
-    installed = dict(installed or {})
+    installed = installed if installed is not None else {}  # not copied: a lazy map stays lazy (api.installed_map)
     data = data if data is not None else KnownData()
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)

@@ -331,3 +331,33 @@ def test_root_pages_are_requested_before_the_target_is_read(session: api.Session
     # Read once, with the root page already requested; a root with a marker waits for it.
     assert seen_at_target == [[f"{BASE}app/"]]
     assert session.transport.requests.count(f"{BASE}app/") == 1
+
+
+def test_installed_distributions_are_parsed_when_looked_up(tmp_path: Path, monkeypatch) -> None:
+    site = tmp_path / "site-packages"
+    for stem, body in {
+        "alpha-1.0": "Metadata-Version: 2.1\nName: Alpha\nVersion: 1.0\nRequires-Dist: beta>=2\n",
+        "beta-2.0": "Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n",
+        "broken-1.0": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\nRequires-Dist: ???\n",
+        "twice-1.0": "Metadata-Version: 2.1\nName: twice\nVersion: 1.0\n",
+        "twice-2.0": "Metadata-Version: 2.1\nName: twice\nVersion: 2.0\n",
+    }.items():
+        (site / f"{stem}.dist-info").mkdir(parents=True)
+        (site / f"{stem}.dist-info" / "METADATA").write_text(body)
+    scheme = Scheme(purelib=str(site), platlib=str(site), scripts=str(tmp_path / "bin"),
+                    headers=str(tmp_path / "include"), data=str(tmp_path))
+    parsed: list[str] = []
+    real_parse = api.parse_metadata
+    monkeypatch.setattr(api, "parse_metadata", lambda data, project, filename: parsed.append(project)
+                        or real_parse(data, project, filename))
+    installed = api.installed_map(scheme)
+    assert parsed == []  # nothing parsed before a lookup
+    assert [str(r) for r in installed["alpha"].requires] == ["beta>=2"]
+    assert "nothing" not in installed and installed.get("nothing") is None
+    assert parsed == ["alpha"]
+    # A dist-info that does not parse satisfies nothing (it can be reinstalled); of two for
+    # one name, the last readable one counts, as before.
+    assert "broken" not in installed
+    assert str(installed["twice"].version) == "2.0"
+    assert list(installed) == ["alpha", "beta", "twice"]
+    assert api.list_installed(api.Session(scheme=scheme)) == {"alpha": "1.0", "beta": "2.0", "twice": "2.0"}
