@@ -9,7 +9,8 @@ inside the page around the one ``await`` of the install. Both installers fetch f
 same index (tests/support/index_server.py, in a child process) serving ``.cache/wheels``.
 The emulated WAN (40 ms latency, 50 Mbit/s) is switched on after boot with CDP
 ``Network.emulateNetworkConditions``. Peak JS heap: CDP ``Performance.getMetrics``
-(``JSHeapUsedSize``) sampled every 20 ms during the install, after a forced GC.
+(``JSHeapUsedSize``) sampled every 20 ms during the install, after a forced GC; beside it
+the interpreter's WebAssembly memory before and after, and each tool's import time.
 
 Also measured: the floor (every wheel fetched at once, unpacked, its libraries compiled
 with ``WebAssembly.compile``, no resolution), a warm install of (a) from a lock file in a
