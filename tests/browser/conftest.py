@@ -1,7 +1,11 @@
 """Fixtures for the browser tier: real Pyodide runtimes in Debian's Chromium.
 
 Every test in this folder gets the ``browser`` marker (deselect with ``-m "not browser"``)
-and runs after all other tests (see pytest_collection_modifyitems). Don't call
+and runs after all other tests (see pytest_collection_modifyitems). A test during which a
+page's renderer process dies (Playwright's "Target crashed": Chromium's own, seen about
+once in four to six full runs, in tests that share nothing but the browser) runs once more
+in fresh pages (pytest-rerunfailures; the summary line counts it as "rerun"); any other
+failure is final. Don't call
 ``asyncio.run()`` in a browser test: Playwright's sync API holds the main thread's loop.
 
 Fixtures:
@@ -58,6 +62,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     # pytest_collection_modifyitems, before a conftest's.
     if HERE in Path(item.path).resolve().parents:
         item.add_marker(pytest.mark.browser)
+        item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=["Target crashed"]))
 
 
 @pytest.hookimpl(trylast=True)
@@ -174,7 +179,7 @@ def shared_pyodide(browser: object, session_index_server: IndexServer
     booted: dict[str, PyodideSession] = {}
 
     def get(version: str = DEFAULT_RUNTIME) -> PyodideSession:
-        if version not in booted:
+        if version not in booted or booted[version].crashed:  # a test run again after a crash boots anew
             booted[version] = _record(boot(browser, session_index_server, version))
         return booted[version]
 

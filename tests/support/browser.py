@@ -154,6 +154,7 @@ class PyodideSession:
     load_seconds: float = 0.0
     console: list[str] = field(default_factory=list)
     owns_context: bool = True
+    crashed: bool = False  # the page's renderer process died (Chromium's "Target crashed")
 
     @property
     def index_url(self) -> str:
@@ -215,6 +216,7 @@ def boot(browser: Any, server: IndexServer, version: str = DEFAULT_RUNTIME, *,
     session = PyodideSession(version, page, context, server, owns_context=own_context)
     page.on("console", lambda msg: session.console.append(f"[{msg.type}] {msg.text}"))
     page.on("pageerror", lambda err: session.console.append(f"[pageerror] {err}"))
+    page.on("crash", lambda _: setattr(session, "crashed", True))
     page.goto(f"{server.url}/page.html")
     urls = [f"{server.url}/bootstrap/{name}" for name in _bootstrap_names(server)]
     started = time.perf_counter()
