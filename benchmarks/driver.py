@@ -79,9 +79,9 @@ class Page:
         Yields a dict that holds ``start``, ``peak`` and ``retained`` (bytes) once the block
         is left, and ``wasm_start``/``wasm_end``: the size of the interpreter's WebAssembly
         memory (bytes) before and after (it only grows, so the end is its peak; not part of
-        ``JSHeapUsedSize``). A garbage collection runs first, so both tools start from live objects only,
-        and again at the end for ``retained``; the peak includes garbage not yet collected, so
-        it depends on when V8 collects. The renderer answers between tasks, so a long
+        ``JSHeapUsedSize``). A garbage collection runs first, so both tools start from live
+        objects only, and again at the end for ``retained``; the peak includes garbage not
+        yet collected, so it depends on when V8 collects. The renderer answers between tasks, so a long
         synchronous stretch is seen at its ends.
         """
         result: dict[str, float] = {}

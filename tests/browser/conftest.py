@@ -5,8 +5,8 @@ and runs after all other tests (see pytest_collection_modifyitems). A test durin
 page's renderer process dies (Playwright's "Target crashed": Chromium's own, seen about
 once in four to six full runs, in tests that share nothing but the browser) runs once more
 in fresh pages (pytest-rerunfailures; the summary line counts it as "rerun"); any other
-failure is final. Don't call
-``asyncio.run()`` in a browser test: Playwright's sync API holds the main thread's loop.
+failure is final. Don't call ``asyncio.run()`` in a browser test: Playwright's sync API
+holds the main thread's loop.
 
 Fixtures:
     browser                 (session) one Playwright Chromium for the whole run
