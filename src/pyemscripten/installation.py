@@ -79,11 +79,45 @@ def default_scheme() -> Scheme:
     """The running interpreter's scheme (the edge: reads sysconfig)."""
     # Pyodide's sysconfig says "//lib/python3.X/site-packages"; POSIX keeps a leading "//"
     # through normpath/realpath, which would make every path look outside the scheme.
-    paths = {k: "/" + v.lstrip("/") for k, v in sysconfig.get_paths().items()}
+    paths = {k: "/" + v.lstrip("/") for k, v in (_prefix_paths() or sysconfig.get_paths()).items()}
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     return Scheme(purelib=paths["purelib"], platlib=paths["platlib"], scripts=paths["scripts"],
                   headers=os.path.join(paths["data"], "include", "site", version),
                   data=paths["data"])
+
+
+def _prefix_paths() -> dict[str, str] | None:
+    """``sysconfig.get_paths()`` (the four a :class:`Scheme` takes) for a CPython in a plain
+    POSIX prefix, not a virtual environment (Pyodide's, in a page), or None for any other.
+
+    sysconfig expands its templates with every config variable, so its first ``get_paths()``
+    imports the build variables: in a page a compile of their 49 kB source, 9-11 ms, at the
+    first install of every page (see ``target.build_variables``). The scheme's templates name
+    none of them. Here the same templates (``get_paths(expand=False)``) are expanded with the
+    values sysconfig itself takes from ``sys`` for them; a template naming anything else
+    leaves the paths to sysconfig.
+    """
+    if (os.name != "posix" or sys.implementation.name != "cpython" or sys.prefix != sys.base_prefix
+            or sys.exec_prefix != sys.base_exec_prefix):
+        return None
+    templates = sysconfig.get_paths(sysconfig.get_default_scheme(), expand=False)
+    abiflags = getattr(sys, "abiflags", "")
+    values = {
+        "base": os.path.normpath(sys.prefix),
+        "platbase": os.path.normpath(sys.exec_prefix),
+        "installed_base": os.path.normpath(sys.base_prefix),
+        "installed_platbase": os.path.normpath(sys.base_exec_prefix),
+        "py_version_short": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "abi_thread": "t" if "t" in abiflags else "",
+        "abiflags": abiflags,
+        "platlibdir": sys.platlibdir,
+        "implementation_lower": "python",
+    }
+    try:
+        return {key: os.path.normpath(templates[key].format(**values))
+                for key in ("purelib", "platlib", "scripts", "data")}
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,11 @@ def compatible_tag_list(platform: PlatformTag, python_version: str) -> list[Tag]
     """
     major, minor = (int(x) for x in python_version.split(".")[:2])
     platforms = [str(platform), platform.legacy]
-    tags = list(cpython_tags((major, minor), platforms=platforms))
+    # The ABI named, not left to packaging: it would read the build variables of the
+    # interpreter running this (its debug and free-threading flags), which are not the
+    # target's when locking from a native machine, and in a page cost a compile of their
+    # source (see build_variables). Emscripten runtimes are release builds with the GIL.
+    tags = list(cpython_tags((major, minor), abis=[f"cp{major}{minor}"], platforms=platforms))
     tags += list(compatible_tags((major, minor), f"cp{major}{minor}", platforms=platforms))
     seen: set[Tag] = set()
     unique = []
@@ -210,6 +214,65 @@ def compatible_tag_list(platform: PlatformTag, python_version: str) -> list[Tag]
             seen.add(tag)
             unique.append(tag)
     return unique
+
+
+def _build_variables_file() -> tuple[Any, str, str] | None:
+    """Where the regular import of the interpreter's build variables (sysconfig's
+    ``_sysconfigdata_*`` module) would take them from, when that is the source file of a zip on
+    ``sys.path`` (Pyodide's standard library): ``(zipimporter, module name, file path)``.
+
+    None wherever that import could take another file or would fail, or is done already: the
+    module imported, ``_PYTHON_SYSCONFIGDATA_PATH`` set (3.14+ reads that folder's file), a
+    finder other than the standard ones before the path's, a path entry not looked at yet or
+    one holding the module in another form, a compiled file in the zip (zipimport takes it
+    first), a package of that name.
+    """
+    import importlib.machinery
+    import os
+    import sys
+    import sysconfig
+    import zipimport
+
+    name_of = getattr(sysconfig, "_get_sysconfigdata_name", None)
+    if name_of is None or sys.platform != "emscripten" or os.environ.get("_PYTHON_SYSCONFIGDATA_PATH"):
+        return None
+    name = name_of()
+    if name in sys.modules:
+        return None
+    # The path must be searched, and only the standard finders may stand before it.
+    for finder in sys.meta_path:
+        if finder is importlib.machinery.PathFinder:
+            break
+        if finder not in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter):
+            return None
+    else:
+        return None
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue  # as PathFinder does
+        try:
+            key = entry or os.getcwd()  # "" is the current folder, as for PathFinder
+        except OSError:
+            return None
+        finder = sys.path_importer_cache.get(key)
+        if type(finder) is not zipimport.zipimporter:
+            if finder is None or finder.find_spec(name) is not None:  # type: ignore[union-attr]
+                return None  # a path entry not looked at yet, or one that has it: importlib decides
+            continue
+        try:
+            if finder.is_package(name):
+                return None
+        except zipimport.ZipImportError:
+            continue  # not in this zip
+        location = os.path.join(finder.archive, finder.prefix, name + ".py")
+        if not os.path.isabs(location):
+            return None  # the spec would make it absolute, zipimport's own does not
+        try:
+            finder.get_data(location + "c")
+        except OSError:
+            return finder, name, location  # no compiled file: is_package found the source
+        return None  # zipimport takes the compiled file first, and names the module after it
+    return None
 
 
 def import_build_variables() -> None:
@@ -222,67 +285,124 @@ def import_build_variables() -> None:
     time, at the first use of sysconfig in every page (Pyodide 314). Here the module is
     imported from that zip as importlib would import it (a spec with its location,
     ``exec_module``), compiled once. Wherever the regular import could take it from another
-    place, or would fail, or is already done, nothing is done here: sysconfig imports it when
-    it first needs it, as before.
+    place, or would fail, or is already done (:func:`_build_variables_file`), nothing is done
+    here: sysconfig imports it when it first needs it, as before.
     """
-    import importlib.machinery
     import importlib.util
-    import os
     import sys
-    import sysconfig
-    import zipimport
 
-    name_of = getattr(sysconfig, "_get_sysconfigdata_name", None)
-    if name_of is None or sys.platform != "emscripten" or os.environ.get("_PYTHON_SYSCONFIGDATA_PATH"):
-        return  # sysconfig reads that folder's file instead (3.14+ would take a module imported here)
-    name = name_of()
-    if name in sys.modules:
+    where = _build_variables_file()
+    if where is None:
         return
-    # The path must be searched, and only the standard finders may stand before it.
-    for finder in sys.meta_path:
-        if finder is importlib.machinery.PathFinder:
-            break
-        if finder not in (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter):
-            return
-    else:
+    finder, name, location = where
+    spec = importlib.util.spec_from_file_location(name, location, loader=finder)
+    if spec is None:
         return
-    for entry in sys.path:
-        if not isinstance(entry, str):
-            continue  # as PathFinder does
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        finder.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+
+
+# A build variable whose value the module's source spells as a plain string literal.
+_PLAIN_STRING = re.compile(r"""'\s*:\s*'([^'\\\n]*)'\s*[,}]""")
+
+
+def build_variables(names: tuple[str, ...]) -> dict[str, Any]:
+    """``sysconfig.get_config_var(name)`` for each of ``names``.
+
+    sysconfig runs the whole module of build variables to read any one of them, which in a
+    page means compiling its source: 49 kB of f-strings in Pyodide 314, 9-11 ms at the first
+    install of every page (even in one compile, :func:`import_build_variables`), for two
+    short strings. So when sysconfig has not loaded them yet and the regular import would run
+    the source file of a zip (:func:`_build_variables_file`), each name is read from that
+    source: a name it does not hold is None, as sysconfig gives; a name it holds once, as the
+    key of a plain string literal (``'NAME': 'value',``), is that value. Any other spelling
+    (a second mention, which could assign it again; an f-string; a number) and any read
+    error leave all of them to sysconfig.
+    """
+    import sysconfig
+
+    where = _build_variables_file()
+    if where is not None:
+        finder, _, location = where
         try:
-            key = entry or os.getcwd()  # "" is the current folder, as for PathFinder
-        except OSError:
-            return
-        finder = sys.path_importer_cache.get(key)
-        if type(finder) is not zipimport.zipimporter:
-            if finder is None or finder.find_spec(name) is not None:  # type: ignore[union-attr]
-                return  # a path entry not looked at yet, or one that has it: importlib decides
+            values = _plain_strings(finder.get_data(location).decode("utf-8"), names)
+        except (OSError, UnicodeDecodeError):
+            values = None
+        if values is not None:
+            return values
+    import_build_variables()
+    return {name: sysconfig.get_config_var(name) for name in names}
+
+
+def _plain_strings(source: str, names: tuple[str, ...]) -> dict[str, str | None] | None:
+    """Each of ``names`` read from the source of a module of build variables (see
+    :func:`build_variables`), or None when any one is spelled otherwise than once as the key
+    of a plain string literal."""
+    values: dict[str, str | None] = {}
+    for name in names:
+        count = source.count(name)
+        if count == 0:
+            values[name] = None
             continue
-        try:
-            if finder.is_package(name):
-                return
-        except zipimport.ZipImportError:
-            continue  # not in this zip
-        location = os.path.join(finder.archive, finder.prefix, name + ".py")
-        if not os.path.isabs(location):
-            return  # the spec would make it absolute, zipimport's own does not
-        try:
-            finder.get_data(location + "c")
-        except OSError:
-            pass  # no compiled file: is_package found the source, which exec_module compiles once
-        else:
-            return  # zipimport takes the compiled file first, and names the module after it
-        spec = importlib.util.spec_from_file_location(name, location, loader=finder)
-        if spec is None:
-            return
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            finder.exec_module(module)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
-        return
+        at = source.find(f"'{name}")
+        literal = _PLAIN_STRING.match(source, at + 1 + len(name)) if count == 1 and at >= 0 else None
+        if literal is None:
+            return None
+        values[name] = literal.group(1)
+    return values
+
+
+def _python_version() -> str:
+    """``platform.python_version()`` of the running CPython, read without the platform
+    module's parser of ``sys.version``: compiling that regular expression took 1-3 ms in
+    every page's first install (Pyodide 314). The same value: the leading run of letters,
+    digits, ``_``, ``.`` and ``+`` of ``sys.version``, with ``.0`` added to a two-part one."""
+    import sys
+
+    end = 0
+    text = sys.version
+    while end < len(text) and (text[end].isascii() and text[end].isalnum() or text[end] in "_.+"):
+        end += 1
+    version = text[:end]
+    return version + ".0" if version.count(".") == 1 else version
+
+
+def _runtime_marker_environment() -> dict[str, str]:
+    """packaging's ``default_environment()`` for the running interpreter, with the Python
+    version from :func:`_python_version` (packaging asks the platform module, whose parser
+    costs a page 1-3 ms). Other interpreters than CPython get packaging's own."""
+    import os
+    import platform
+    import sys
+
+    from packaging.markers import default_environment
+
+    if sys.implementation.name != "cpython":
+        return dict(default_environment())
+    info = sys.implementation.version
+    implementation = f"{info.major}.{info.minor}.{info.micro}"
+    if info.releaselevel != "final":
+        implementation += info.releaselevel[0] + str(info.serial)
+    version = _python_version()
+    uname = platform.uname()
+    return {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": implementation,
+        "os_name": os.name,
+        "platform_machine": uname.machine,
+        "platform_release": uname.release,
+        "platform_system": uname.system,
+        "platform_version": uname.version,
+        "python_full_version": version,
+        "platform_python_implementation": "CPython",
+        "python_version": ".".join(version.split(".")[:2]),
+        "sys_platform": sys.platform,
+    }
 
 
 def detect_inputs() -> RuntimeInputs:
@@ -290,27 +410,22 @@ def detect_inputs() -> RuntimeInputs:
 
     Raises :class:`UnsupportedRuntimeError` on a non-Emscripten interpreter.
     """
-    import platform as _platform
     import sys
-    import sysconfig
-
-    from packaging.markers import default_environment
 
     if sys.platform != "emscripten":
         raise UnsupportedRuntimeError(
             f"this interpreter runs on {sys.platform!r}, not emscripten; "
             "use Target.for_platform(...) to resolve for a browser from here"
         )
-    import_build_variables()
+    variables = build_variables(("PYEMSCRIPTEN_PLATFORM_VERSION", "PYODIDE_ABI_VERSION"))
     info = getattr(sys, "_emscripten_info", None)
     emscripten = ".".join(str(x) for x in info.emscripten_version) if info else None
-    env = dict(default_environment())
     return RuntimeInputs(
-        python_version=_platform.python_version(),
-        platform_version=sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION"),
-        abi_version=sysconfig.get_config_var("PYODIDE_ABI_VERSION"),
+        python_version=_python_version(),
+        platform_version=variables["PYEMSCRIPTEN_PLATFORM_VERSION"],
+        abi_version=variables["PYODIDE_ABI_VERSION"],
         emscripten_version=emscripten,
-        marker_environment=env,
+        marker_environment=_runtime_marker_environment(),
     )
 
 

@@ -103,3 +103,58 @@ def test_build_variables_imported_with_one_compile(shared_pyodide, version: str)
     assert ours_compiles == 1 and again == 0
     # If this fails, zipimport compiles a source once again and import_build_variables can go.
     assert normal_compiles == 2
+
+
+# What an install reads off the interpreter (its target and scheme) against sysconfig and
+# packaging asked directly, in the same page; and none of it imports or compiles the build
+# variables, nor asks sysconfig for its config variables (in a page, 9-11 ms of compiling).
+READ_WITHOUT_BUILD_VARIABLES = """
+import builtins, sys, sysconfig
+from packaging.markers import default_environment
+from pyemscripten import installation
+from pyemscripten.target import build_variables, current_target
+
+NAMES = ("PYEMSCRIPTEN_PLATFORM_VERSION", "PYODIDE_ABI_VERSION")
+name = sysconfig._get_sysconfigdata_name()
+compiles, asked = [], []
+real_compile, real_vars = builtins.compile, sysconfig.get_config_vars
+
+def counting_compile(source, filename, *args, **kwargs):
+    if str(filename).endswith(name + ".py"):
+        compiles.append(filename)
+    return real_compile(source, filename, *args, **kwargs)
+
+def counting_vars(*args):
+    asked.append(args)
+    return real_vars(*args)
+
+kept = sys.modules.pop(name, None)
+builtins.compile, sysconfig.get_config_vars = counting_compile, counting_vars
+try:
+    target = current_target()
+    scheme = installation.default_scheme()
+    variables = build_variables(NAMES)
+    imported = name in sys.modules
+finally:
+    builtins.compile, sysconfig.get_config_vars = real_compile, real_vars
+    sys.modules.pop(name, None)
+    if kept is not None:
+        sys.modules[name] = kept
+paths = {k: "/" + v.lstrip("/") for k, v in sysconfig.get_paths().items()}
+{"compiles": len(compiles), "asked": len(asked), "imported": imported,
+ "variables": variables, "sysconfig": {n: sysconfig.get_config_var(n) for n in NAMES},
+ "scheme": [scheme.purelib, scheme.platlib, scheme.scripts, scheme.data],
+ "paths": [paths["purelib"], paths["platlib"], paths["scripts"], paths["data"]],
+ "environment": dict(target.marker_environment), "packaging": default_environment(),
+ "python": target.python_version, "platform_python": __import__("platform").python_version()}
+"""
+
+
+@pytest.mark.parametrize("version", RUNTIMES)
+def test_the_interpreter_is_read_without_its_build_variables(shared_pyodide, version: str) -> None:
+    result = shared_pyodide(version).run(READ_WITHOUT_BUILD_VARIABLES)
+    assert result["variables"] == result["sysconfig"]
+    assert result["scheme"] == result["paths"]
+    assert result["environment"] == result["packaging"]
+    assert result["python"] == result["platform_python"]
+    assert (result["compiles"], result["asked"], result["imported"]) == (0, 0, False)

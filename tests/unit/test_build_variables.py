@@ -1,5 +1,7 @@
 """target.import_build_variables: sysconfig's build variables imported from a zip of sources
-with one compile, and only where the regular import would take that very file.
+with one compile, and only where the regular import would take that very file; and
+target.build_variables: the two the target needs, read from that file's source where they are
+plain string literals, without importing it.
 
 Natively, with the interpreter made to look like Emscripten's and a zip of our own standing
 for Pyodide's standard library (the browser test in tests/browser/test_platform_tag.py runs
@@ -21,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pyemscripten.target import import_build_variables
+from pyemscripten.target import _plain_strings, build_variables, import_build_variables
 
 NAME = "_pyemscripten_test_sysconfigdata"
 SOURCE = "build_time_vars = {'PYEMSCRIPTEN_PLATFORM_VERSION': '2026_0'}\n"
@@ -134,3 +136,53 @@ def test_other_setups_are_left_alone(runtime: dict[str, Any], monkeypatch: pytes
         monkeypatch.setattr(sys, "path", [b"bytes-entry", str(runtime["archive"])])
     import_build_variables()
     assert (NAME in sys.modules) == (change == "odd-entry")
+
+
+# --- build_variables: the two the target needs, read from the source without running it ---
+
+NAMES = ("PYEMSCRIPTEN_PLATFORM_VERSION", "PYODIDE_ABI_VERSION")
+
+
+def test_plain_strings_are_read_from_the_source_without_a_compile(runtime: dict[str, Any]) -> None:
+    _look_at_path()
+    assert build_variables(NAMES) == {"PYEMSCRIPTEN_PLATFORM_VERSION": "2026_0", "PYODIDE_ABI_VERSION": None}
+    assert runtime["compiles"] == [] and NAME not in sys.modules
+
+
+@pytest.mark.parametrize("source,expected", [
+    ("{'A': '1', 'B': 'x y'}", {"A": "1", "B": "x y"}),
+    ("{\n 'A' : '1' }", {"A": "1", "B": None}),  # spaces, a line break, the last key; B not there
+    ("{'C': '1'}", {"A": None, "B": None}),  # neither there: None, as sysconfig gives
+    ("{'A': '1'}\nx['A'] = '2'", None),  # a second mention could assign it again
+    ("{'A': f'{ROOT}/1'}", None),
+    ("{'A': 1}", None),
+    ("{'A': '1\\'2'}", None),  # an escape
+    ("{'AB': '1'}", None),  # a longer name holding it
+    ("{\"A\": '1'}", None),
+])
+def test_only_a_single_plain_string_literal_is_read(source: str, expected: dict[str, Any] | None) -> None:
+    assert _plain_strings(source, ("A", "B")) == expected
+
+
+def test_anything_else_is_left_to_sysconfig(runtime: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    with zipfile.ZipFile(runtime["archive"], "w") as z:
+        z.writestr(NAME + ".py", "V = '2026_0'\nbuild_time_vars = {'PYEMSCRIPTEN_PLATFORM_VERSION': V}\n")
+    _look_at_path()
+    asked: list[str] = []
+
+    def get_config_var(name: str) -> Any:
+        asked.append(name)
+        return sys.modules[NAME].build_time_vars.get(name)  # what sysconfig reads, once imported
+
+    monkeypatch.setattr(sysconfig, "get_config_var", get_config_var)
+    assert build_variables(NAMES) == {"PYEMSCRIPTEN_PLATFORM_VERSION": "2026_0", "PYODIDE_ABI_VERSION": None}
+    assert asked == list(NAMES)
+    assert len(runtime["compiles"]) == 1  # imported, with one compile
+
+
+def test_a_module_sysconfig_imported_already_is_asked_through_sysconfig(
+        runtime: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    _look_at_path()
+    import_build_variables()
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: f"sysconfig's {name}")
+    assert build_variables(NAMES) == {n: f"sysconfig's {n}" for n in NAMES}

@@ -440,3 +440,57 @@ def test_wheels_sharing_a_new_directory_and_rollback(scheme: Scheme) -> None:
     assert transaction.files["ns-b"][0] == str(site / "ns" / "b" / "__init__.py")
     transaction.rollback()
     assert listing(env(scheme)) == before
+
+
+# --- the default scheme without the build variables ---------------------------------------
+
+def _plain_prefix(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    import sys
+
+    for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix"):
+        monkeypatch.setattr(sys, name, prefix)
+
+
+@pytest.mark.parametrize("prefix", ["/", "/usr/local", "/opt/py/"])
+def test_a_plain_prefix_gives_sysconfigs_paths_without_its_config_variables(
+        monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    import sysconfig
+
+    from pyemscripten.installation import _prefix_paths
+
+    _plain_prefix(monkeypatch, prefix)
+    monkeypatch.setattr(sysconfig, "get_default_scheme", lambda: "posix_prefix")
+    expected = sysconfig.get_paths("posix_prefix", vars={"base": os.path.normpath(prefix),
+                                                         "platbase": os.path.normpath(prefix)})
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the config variables were read")
+
+    monkeypatch.setattr(sysconfig, "get_config_vars", refuse)
+    paths = _prefix_paths()
+    assert paths == {k: expected[k] for k in ("purelib", "platlib", "scripts", "data")}
+
+
+def test_a_virtual_environment_is_left_to_sysconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from pyemscripten.installation import _prefix_paths
+
+    _plain_prefix(monkeypatch, "/usr")
+    monkeypatch.setattr(sys, "prefix", "/home/me/venv")
+    assert _prefix_paths() is None
+
+
+def test_a_template_naming_another_variable_is_left_to_sysconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sysconfig
+
+    from pyemscripten.installation import _prefix_paths
+
+    _plain_prefix(monkeypatch, "/")
+    templates = dict(sysconfig.get_paths("posix_prefix", expand=False))
+    templates["scripts"] = "{base}/{LIBDIR}/bin"
+    real = sysconfig.get_paths
+    monkeypatch.setattr(sysconfig, "get_default_scheme", lambda: "posix_prefix")
+    monkeypatch.setattr(sysconfig, "get_paths", lambda scheme=None, vars=None, expand=True:
+                        templates if not expand else real(scheme, vars, expand))
+    assert _prefix_paths() is None

@@ -59,3 +59,46 @@ def test_unknown_runtime_is_explained() -> None:
     with pytest.raises(UnsupportedRuntimeError) as info:
         platform_from_inputs(RuntimeInputs("3.11.0", None, None, "1.2.3"))
     assert "1.2.3" in str(info.value)
+
+
+def test_the_tags_name_the_abi_without_asking_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sysconfig
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the target's tags must not come from this interpreter's build variables")
+
+    monkeypatch.setattr(sysconfig, "get_config_var", refuse)
+    monkeypatch.setattr(sysconfig, "get_config_vars", refuse)
+    tags = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14").tag_strings
+    assert tags[:3] == ["cp314-cp314-pyemscripten_2026_0_wasm32", "cp314-cp314-pyodide_2026_0_wasm32",
+                        "cp314-abi3-pyemscripten_2026_0_wasm32"]
+    assert not [t for t in tags if t.split("-")[1] not in ("cp314", "abi3", "none")]
+
+
+@pytest.mark.parametrize("version,expected", [
+    ("3.14.2 (main, Sep 14 2026, 03:03:51) [Clang 23.0.0git]", "3.14.2"),
+    ("3.15.0rc1 (main, Aug  4 2026, 16:25:20) [Clang 24.0.0git]", "3.15.0rc1"),
+    ("3.14 (main) [Clang]", "3.14.0"),
+    ("3.14.0+ (heads/main:abc) [GCC]", "3.14.0+"),
+])
+def test_python_version_as_platform_reads_it(monkeypatch: pytest.MonkeyPatch, version: str, expected: str) -> None:
+    import platform
+    import sys
+
+    from pyemscripten.target import _python_version
+
+    monkeypatch.setattr(sys, "version", version)
+    assert _python_version() == expected
+    platform._sys_version_cache.clear()
+    try:
+        assert platform.python_version() == expected
+    finally:
+        platform._sys_version_cache.clear()
+
+
+def test_the_runtime_marker_environment_is_packagings() -> None:
+    from packaging.markers import default_environment
+
+    from pyemscripten.target import _runtime_marker_environment
+
+    assert _runtime_marker_environment() == default_environment()
