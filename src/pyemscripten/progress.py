@@ -42,7 +42,9 @@ class TextReporter:
             # One write of the whole line, where print() makes two (the text, then the end):
             # in a page each write to stdout is a trip into JavaScript (print: 0.6-0.9 ms a
             # line after the first, this: 0.3-0.4 ms). Line-buffered streams flush at the "\n".
-            (self.stream or sys.stdout).write(line + "\n")
+            stream = self.stream or sys.stdout
+            if stream is not None:  # no stdout (pythonw): print() would say nothing either
+                stream.write(line + "\n")
 
     def _line(self, event: ProgressEvent) -> str | None:
         # No "error" line: the exception the install raises says it, once.

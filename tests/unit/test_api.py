@@ -361,3 +361,18 @@ def test_installed_distributions_are_parsed_when_looked_up(tmp_path: Path, monke
     assert str(installed["twice"].version) == "2.0"
     assert list(installed) == ["alpha", "beta", "twice"]
     assert api.list_installed(api.Session(scheme=scheme)) == {"alpha": "1.0", "beta": "2.0", "twice": "2.0"}
+
+
+def test_progress_lines_are_whole_lines_and_need_no_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from pyemscripten.progress import ProgressEvent, TextReporter
+
+    stream = io.StringIO()
+    writes: list[str] = []
+    monkeypatch.setattr(stream, "write", lambda text: writes.append(text) or len(text))
+    TextReporter(stream)(ProgressEvent("resolved", message="Resolved: a==1"))
+    assert writes == ["Resolved: a==1\n"]
+    monkeypatch.setattr(sys, "stdout", None)
+    TextReporter()(ProgressEvent("done", message="Installed a-1"))  # nothing to write to: no error
