@@ -79,7 +79,13 @@ def default_scheme() -> Scheme:
     """The running interpreter's scheme (the edge: reads sysconfig)."""
     # Pyodide's sysconfig says "//lib/python3.X/site-packages"; POSIX keeps a leading "//"
     # through normpath/realpath, which would make every path look outside the scheme.
-    paths = {k: "/" + v.lstrip("/") for k, v in (_prefix_paths() or sysconfig.get_paths()).items()}
+    found = _prefix_paths()
+    if found is None:
+        from .target import import_build_variables
+
+        import_build_variables()  # sysconfig's expansion reads them: compiled once, not twice
+        found = sysconfig.get_paths()
+    paths = {k: "/" + v.lstrip("/") for k, v in found.items()}
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     return Scheme(purelib=paths["purelib"], platlib=paths["platlib"], scripts=paths["scripts"],
                   headers=os.path.join(paths["data"], "include", "site", version),
@@ -95,10 +101,14 @@ def _prefix_paths() -> dict[str, str] | None:
     first install of every page (see ``target.build_variables``). The scheme's templates name
     none of them. Here the same templates (``get_paths(expand=False)``) are expanded with the
     values sysconfig itself takes from ``sys`` for them; a template naming anything else
-    leaves the paths to sysconfig.
+    leaves the paths to sysconfig. Before Python 3.14 sysconfig lets the build variables
+    overwrite those values (Pyodide's overwrite two of them when ``PYODIDE=1``), so there the
+    build variables' source must name none of them (Pyodide 0.27 and 0.29: it does, so
+    sysconfig it is); with ``_PYTHON_PROJECT_BASE`` set (cross builds) sysconfig takes the
+    prefixes from the build variables as well.
     """
     if (os.name != "posix" or sys.implementation.name != "cpython" or sys.prefix != sys.base_prefix
-            or sys.exec_prefix != sys.base_exec_prefix):
+            or sys.exec_prefix != sys.base_exec_prefix or "_PYTHON_PROJECT_BASE" in os.environ):
         return None
     templates = sysconfig.get_paths(sysconfig.get_default_scheme(), expand=False)
     abiflags = getattr(sys, "abiflags", "")
@@ -113,6 +123,12 @@ def _prefix_paths() -> dict[str, str] | None:
         "platlibdir": sys.platlibdir,
         "implementation_lower": "python",
     }
+    if sys.version_info < (3, 14):
+        from . import target
+
+        source = target.build_variables_source()
+        if source is None or any(f"'{name}'" in source or f'"{name}"' in source for name in values):
+            return None
     try:
         return {key: os.path.normpath(templates[key].format(**values))
                 for key in ("purelib", "platlib", "scripts", "data")}

@@ -326,31 +326,43 @@ def build_variables(names: tuple[str, ...]) -> dict[str, Any]:
     """
     import sysconfig
 
-    where = _build_variables_file()
-    if where is not None:
-        finder, _, location = where
-        try:
-            values = _plain_strings(finder.get_data(location).decode("utf-8"), names)
-        except (OSError, UnicodeDecodeError):
-            values = None
-        if values is not None:
-            return values
+    source = build_variables_source()
+    values = _plain_strings(source, names) if source is not None else None
+    if values is not None:
+        return values
     import_build_variables()
     return {name: sysconfig.get_config_var(name) for name in names}
+
+
+def build_variables_source() -> str | None:
+    """The source of the module of build variables sysconfig has yet to import, where its
+    regular import would run the source file of a zip (:func:`_build_variables_file`), or
+    None (imported already, another setup, or unreadable)."""
+    where = _build_variables_file()
+    if where is None:
+        return None
+    finder, _, location = where
+    try:
+        return finder.get_data(location).decode("utf-8")  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - OSError, ZipImportError, zlib.error, UnicodeDecodeError: sysconfig reads it
+        return None
 
 
 def _plain_strings(source: str, names: tuple[str, ...]) -> dict[str, str | None] | None:
     """Each of ``names`` read from the source of a module of build variables (see
     :func:`build_variables`), or None when any one is spelled otherwise than once as the key
-    of a plain string literal."""
+    of a plain string literal after ``build_time_vars``."""
     values: dict[str, str | None] = {}
+    start = source.find("build_time_vars")
     for name in names:
         count = source.count(name)
         if count == 0:
             values[name] = None
             continue
         at = source.find(f"'{name}")
-        literal = _PLAIN_STRING.match(source, at + 1 + len(name)) if count == 1 and at >= 0 else None
+        literal = None
+        if count == 1 and 0 <= start < at and not (source[at - 1].isalnum() or source[at - 1] == "_"):
+            literal = _PLAIN_STRING.match(source, at + 1 + len(name))  # not b'NAME', nor x['NAME'] before the dict
         if literal is None:
             return None
         values[name] = literal.group(1)

@@ -157,4 +157,9 @@ def test_the_interpreter_is_read_without_its_build_variables(shared_pyodide, ver
     assert result["scheme"] == result["paths"]
     assert result["environment"] == result["packaging"]
     assert result["python"] == result["platform_python"]
-    assert (result["compiles"], result["asked"], result["imported"]) == (0, 0, False)
+    if EXPECTED[version][1] >= (3, 14):
+        assert (result["compiles"], result["asked"], result["imported"]) == (0, 0, False)
+    else:
+        # Before 3.14 sysconfig lets the build variables overwrite the scheme's values, and
+        # these runtimes' do when PYODIDE=1: the paths are sysconfig's, the module compiled once.
+        assert (result["compiles"], result["imported"]) == (1, True) and result["asked"]

@@ -149,19 +149,60 @@ def test_plain_strings_are_read_from_the_source_without_a_compile(runtime: dict[
     assert runtime["compiles"] == [] and NAME not in sys.modules
 
 
+# Shaped like Pyodide's (314.0.7), cut short: f-strings, and the block at the end.
+PYODIDE_SHAPED = """# system configuration generated and used by the sysconfig module
+import os
+PYODIDE_ROOT = os.environ.get("PYODIDE_ROOT", "/root/repo")
+build_time_vars = {'ABIFLAGS': '', 'BINDIR': f'{PYODIDE_ROOT}/cpython/installs/python-3.14.2/bin', \
+'PYEMSCRIPTEN_PLATFORM_VERSION': '2026_0', 'PYODIDE_ABI_VERSION': '2026_0', 'Py_GIL_DISABLED': 0, \
+'prefix': f'{PYODIDE_ROOT}/cpython/installs/python-3.14.2'}
+import os
+if os.environ.get("PYODIDE", None) == "1":
+    build_time_vars["installed_base"] = build_time_vars["prefix"]
+    build_time_vars["platbase"] = build_time_vars["prefix"]
+"""
+
+
 @pytest.mark.parametrize("source,expected", [
-    ("{'A': '1', 'B': 'x y'}", {"A": "1", "B": "x y"}),
-    ("{\n 'A' : '1' }", {"A": "1", "B": None}),  # spaces, a line break, the last key; B not there
-    ("{'C': '1'}", {"A": None, "B": None}),  # neither there: None, as sysconfig gives
-    ("{'A': '1'}\nx['A'] = '2'", None),  # a second mention could assign it again
-    ("{'A': f'{ROOT}/1'}", None),
-    ("{'A': 1}", None),
-    ("{'A': '1\\'2'}", None),  # an escape
-    ("{'AB': '1'}", None),  # a longer name holding it
-    ("{\"A\": '1'}", None),
+    ("build_time_vars = {'A': '1', 'B': 'x y'}", {"A": "1", "B": "x y"}),
+    ("build_time_vars = {\n 'A' : '1' }", {"A": "1", "B": None}),  # spaces, a line break, the last key
+    ("build_time_vars = {'C': '1'}", {"A": None, "B": None}),  # neither there: None, as sysconfig gives
+    ("build_time_vars = {'A': '1'}\nx['A'] = '2'", None),  # a second mention could assign it again
+    ("build_time_vars = {'A': f'{ROOT}/1'}", None),
+    ("build_time_vars = {'A': 1}", None),
+    ("build_time_vars = {'A': '1\\'2'}", None),  # an escape
+    ("build_time_vars = {'AB': '1'}", None),  # a longer name holding it
+    ("build_time_vars = {\"A\": '1'}", None),
+    ("build_time_vars = {b'A': '1'}", None),
+    ("x = {'A': '1'}\nbuild_time_vars = {}", None),  # not in build_time_vars
+    ("{'A': '1'}", None),
 ])
 def test_only_a_single_plain_string_literal_is_read(source: str, expected: dict[str, Any] | None) -> None:
     assert _plain_strings(source, ("A", "B")) == expected
+
+
+def test_a_source_shaped_like_pyodides() -> None:
+    assert _plain_strings(PYODIDE_SHAPED, NAMES) == {"PYEMSCRIPTEN_PLATFORM_VERSION": "2026_0",
+                                                     "PYODIDE_ABI_VERSION": "2026_0"}
+    assert _plain_strings(PYODIDE_SHAPED, ("prefix",)) is None  # an f-string, and named again below
+    assert _plain_strings(PYODIDE_SHAPED, ("Py_GIL_DISABLED",)) is None  # a number
+
+
+def test_a_source_that_cannot_be_read_is_left_to_sysconfig(
+        runtime: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipimport
+
+    _look_at_path()
+    finder = sys.path_importer_cache[str(runtime["archive"])]
+
+    def broken(path: str) -> bytes:
+        if path.endswith(NAME + ".py"):
+            raise zipimport.ZipImportError("bad local file header")
+        return zipimport.zipimporter.get_data(finder, path)
+
+    monkeypatch.setattr(finder, "get_data", broken)
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: f"sysconfig's {name}")
+    assert build_variables(NAMES) == {n: f"sysconfig's {n}" for n in NAMES}
 
 
 def test_anything_else_is_left_to_sysconfig(runtime: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -444,11 +444,23 @@ def test_wheels_sharing_a_new_directory_and_rollback(scheme: Scheme) -> None:
 
 # --- the default scheme without the build variables ---------------------------------------
 
-def _plain_prefix(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+# A module of build variables that names none of the scheme's values (Python < 3.14 lets them
+# overwrite those), and one shaped like Pyodide's, which overwrites two when PYODIDE=1.
+CLEAN = "build_time_vars = {'ABIFLAGS': '', 'prefix': '/root/repo'}\n"
+PYODIDE_LIKE = CLEAN + 'import os\nif os.environ.get("PYODIDE", None) == "1":\n    build_time_vars["platbase"] = build_time_vars["prefix"]\n'
+
+
+def _plain_prefix(monkeypatch: pytest.MonkeyPatch, prefix: str, source: str | None = CLEAN) -> None:
     import sys
+    import sysconfig
+
+    from pyemscripten import target
 
     for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix"):
         monkeypatch.setattr(sys, name, prefix)
+    monkeypatch.setattr(sysconfig, "get_default_scheme", lambda: "posix_prefix")
+    monkeypatch.delenv("_PYTHON_PROJECT_BASE", raising=False)
+    monkeypatch.setattr(target, "build_variables_source", lambda: source)
 
 
 @pytest.mark.parametrize("prefix", ["/", "/usr/local", "/opt/py/"])
@@ -459,7 +471,6 @@ def test_a_plain_prefix_gives_sysconfigs_paths_without_its_config_variables(
     from pyemscripten.installation import _prefix_paths
 
     _plain_prefix(monkeypatch, prefix)
-    monkeypatch.setattr(sysconfig, "get_default_scheme", lambda: "posix_prefix")
     expected = sysconfig.get_paths("posix_prefix", vars={"base": os.path.normpath(prefix),
                                                          "platbase": os.path.normpath(prefix)})
 
@@ -471,14 +482,33 @@ def test_a_plain_prefix_gives_sysconfigs_paths_without_its_config_variables(
     assert paths == {k: expected[k] for k in ("purelib", "platlib", "scripts", "data")}
 
 
-def test_a_virtual_environment_is_left_to_sysconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("change", ["virtual environment", "exec_prefix", "cross build", "names platbase",
+                                    "unreadable"])
+def test_other_setups_are_left_to_sysconfig(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
     import sys
 
     from pyemscripten.installation import _prefix_paths
 
-    _plain_prefix(monkeypatch, "/usr")
-    monkeypatch.setattr(sys, "prefix", "/home/me/venv")
+    _plain_prefix(monkeypatch, "/usr", PYODIDE_LIKE if change == "names platbase" else
+                  None if change == "unreadable" else CLEAN)
+    assert _prefix_paths() is not None or change in ("names platbase", "unreadable")  # Python < 3.14 here
+    if change == "virtual environment":
+        monkeypatch.setattr(sys, "prefix", "/home/me/venv")
+    elif change == "exec_prefix":
+        monkeypatch.setattr(sys, "exec_prefix", "/usr/arch")
+    elif change == "cross build":  # sysconfig takes the prefixes from the build variables
+        monkeypatch.setenv("_PYTHON_PROJECT_BASE", "/build")
     assert _prefix_paths() is None
+
+
+def test_from_python_314_the_build_variables_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from pyemscripten.installation import _prefix_paths
+
+    _plain_prefix(monkeypatch, "/", PYODIDE_LIKE)
+    monkeypatch.setattr(sys, "version_info", (3, 14, 2, "final", 0))  # sysconfig sets its own values last
+    assert _prefix_paths() is not None
 
 
 def test_a_template_naming_another_variable_is_left_to_sysconfig(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -490,7 +520,6 @@ def test_a_template_naming_another_variable_is_left_to_sysconfig(monkeypatch: py
     templates = dict(sysconfig.get_paths("posix_prefix", expand=False))
     templates["scripts"] = "{base}/{LIBDIR}/bin"
     real = sysconfig.get_paths
-    monkeypatch.setattr(sysconfig, "get_default_scheme", lambda: "posix_prefix")
     monkeypatch.setattr(sysconfig, "get_paths", lambda scheme=None, vars=None, expand=True:
                         templates if not expand else real(scheme, vars, expand))
     assert _prefix_paths() is None
