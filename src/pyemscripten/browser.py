@@ -21,7 +21,12 @@ from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelC
 # returns the body as a Uint8Array. Crossing into Python once per response (not per chunk)
 # keeps large downloads cheap.
 _FETCH_JS = r"""
-(async (url, headers, timeoutMs, onProgress, onData) => {
+(async (url, headers, timeoutSeconds, onProgress, onData) => {
+  // Seconds, as Python holds them, multiplied here: in Python a float times an int costs a
+  // page 4-7 ms the first time the interpreter specializes such a product (CPython 3.14 in
+  // Pyodide 314, timed in the page), and a page's first install paid it in the set-up of
+  // its second request, before the request left (benchmarks/RESULTS.md, change 42).
+  const timeoutMs = timeoutSeconds * 1000;
   const controller = new AbortController();
   // The timeout bounds each wait - for the answer, then for each chunk of a streamed body -
   // not the whole transfer: a big wheel on a slow but live connection completes. One timer
@@ -131,7 +136,7 @@ class FetchTransport(Transport):
             create_proxy(lambda piece, offset: on_data(int(offset), piece.to_bytes())) if on_data else None,
         ]
         try:
-            result = await self._fetch(url, to_js(list((headers or {}).items())), int(self.timeout * 1000), *callbacks)
+            result = await self._fetch(url, to_js(list((headers or {}).items())), self.timeout, *callbacks)
         finally:
             for callback in callbacks:
                 if callback is not None:
