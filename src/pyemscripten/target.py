@@ -362,7 +362,7 @@ def _plain_strings(source: str, names: tuple[str, ...]) -> dict[str, str | None]
         at = source.find(f"'{name}")
         literal = None
         if count == 1 and 0 <= start < at and not (source[at - 1].isalnum() or source[at - 1] == "_"):
-            literal = _PLAIN_STRING.match(source, at + 1 + len(name))  # not b'NAME', nor x['NAME'] before the dict
+            literal = _PLAIN_STRING.match(source, at + 1 + len(name))  # after build_time_vars, not b'NAME'
         if literal is None:
             return None
         values[name] = literal.group(1)
