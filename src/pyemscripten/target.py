@@ -205,8 +205,9 @@ def compatible_tag_list(platform: PlatformTag, python_version: str) -> list[Tag]
     # interpreter running this (its debug and free-threading flags), which are not the
     # target's when locking from a native machine, and in a page cost a compile of their
     # source (see build_variables). Emscripten runtimes are release builds with the GIL.
-    tags = list(cpython_tags((major, minor), abis=[f"cp{major}{minor}"], platforms=platforms))
-    tags += list(compatible_tags((major, minor), f"cp{major}{minor}", platforms=platforms))
+    interpreter = f"cp{major}{minor}"
+    tags = list(cpython_tags((major, minor), abis=[interpreter], platforms=platforms))
+    tags += list(compatible_tags((major, minor), interpreter, platforms=platforms))
     seen: set[Tag] = set()
     unique = []
     for tag in tags:
@@ -373,15 +374,15 @@ def _python_version() -> str:
     """``platform.python_version()`` of the running CPython, read without the platform
     module's parser of ``sys.version``: compiling that regular expression took 1-3 ms in
     every page's first install (Pyodide 314). The same value: the leading run of letters,
-    digits, ``_``, ``.`` and ``+`` of ``sys.version``, with ``.0`` added to a two-part one."""
+    digits, ``_``, ``.`` and ``+`` of ``sys.version``, with ``.0`` added to a two-part one
+    (:func:`_full_version`, as platform does)."""
     import sys
 
     end = 0
     text = sys.version
     while end < len(text) and (text[end].isascii() and text[end].isalnum() or text[end] in "_.+"):
         end += 1
-    version = text[:end]
-    return version + ".0" if version.count(".") == 1 else version
+    return _full_version(text[:end])
 
 
 def _runtime_marker_environment() -> dict[str, str]:
