@@ -63,7 +63,12 @@ class TextReporter:
 
 
 def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+    # Integers only: in a page, the interpreter's first int-and-float operation at a place
+    # run twice (the second call here) cost 4-6 ms (benchmarks/RESULTS.md, change 43).
+    if n >= 1_000_000:
+        tenths = (n + 50_000) // 100_000
+        return f"{tenths // 10}.{tenths % 10} MB"
+    return f"{(n + 500) // 1000} kB"
 
 
 def emit_all(listeners: list[Listener]) -> Listener:

@@ -376,3 +376,21 @@ def test_progress_lines_are_whole_lines_and_need_no_stdout(monkeypatch: pytest.M
     assert writes == ["Resolved: a==1\n"]
     monkeypatch.setattr(sys, "stdout", None)
     TextReporter()(ProgressEvent("done", message="Installed a-1"))  # nothing to write to: no error
+
+
+def test_fetched_lines_give_sizes_rounded_in_kb_or_tenths_of_mb() -> None:
+    import io
+
+    from pyemscripten.progress import ProgressEvent, TextReporter
+
+    stream = io.StringIO()
+    report = TextReporter(stream)
+    sizes = {"a": 0, "b": 499, "c": 111_991, "d": 999_499, "e": 999_999, "f": 1_000_000, "g": 11_790_256,
+             "h": 1_049_999, "i": 1_050_000}
+    for name, size in sizes.items():
+        report(ProgressEvent("downloading", package=name, done=size, total=size))
+        report(ProgressEvent("downloading", package=name, done=size, total=size))  # once per wheel
+    assert stream.getvalue().splitlines() == [
+        "  fetched a (0 kB)", "  fetched b (0 kB)", "  fetched c (112 kB)", "  fetched d (999 kB)",
+        "  fetched e (1000 kB)", "  fetched f (1.0 MB)", "  fetched g (11.8 MB)", "  fetched h (1.0 MB)",
+        "  fetched i (1.1 MB)"]
