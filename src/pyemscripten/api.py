@@ -35,7 +35,7 @@ from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
-from .progress import Listener, ProgressEvent, TextReporter, emit_all
+from .progress import Listener, ProgressEvent, TextReporter, emit_all, megabytes
 from .resolution import (
     InstalledDist,
     KnownData,
@@ -306,7 +306,7 @@ def _plan_line(resolution: Resolution) -> str:
     todo = resolution.to_install
     size = sum(d.file.size or 0 for d in todo if d.file)
     names = ", ".join(f"{d.name}=={d.version}" for d in todo) or "nothing"
-    return f"Resolved: {names}" + (f" ({size / 1e6:.1f} MB to fetch)" if size else "")
+    return f"Resolved: {names}" + (f" ({megabytes(size)} to fetch)" if size else "")
 
 
 def _wheel_tasks(s: Session, prefetched: Mapping[str, bytes] | None, allow_unhashed: bool,

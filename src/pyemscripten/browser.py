@@ -24,8 +24,8 @@ _FETCH_JS = r"""
 (async (url, headers, timeoutSeconds, onProgress, onData) => {
   // Seconds, as Python holds them, multiplied here: in Python a float times an int costs a
   // page 4-7 ms the first time the interpreter specializes such a product (CPython 3.14 in
-  // Pyodide 314, timed in the page), and a page's first install paid it in the set-up of
-  // its second request, before the request left (benchmarks/RESULTS.md, change 42).
+  // Pyodide 314: V8 compiles the evaluation loop again, benchmarks/RESULTS.md, change 43),
+  // and a page's first install paid it in the set-up of its second request (change 42).
   const timeoutMs = timeoutSeconds * 1000;
   const controller = new AbortController();
   // The timeout bounds each wait - for the answer, then for each chunk of a streamed body -

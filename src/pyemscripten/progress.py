@@ -62,13 +62,17 @@ class TextReporter:
         return None
 
 
+def megabytes(n: int) -> str:
+    """``n`` bytes in MB with one decimal, as ``f"{n / 1e6:.1f} MB"`` but for halves, which go
+    up. Integers only: in a page, the interpreter's first int-and-float operation at a place
+    that runs twice (a second line, a second install) cost 4-6 ms and slowed what followed
+    (benchmarks/RESULTS.md, change 43)."""
+    tenths = (n + 50_000) // 100_000
+    return f"{tenths // 10}.{tenths % 10} MB"
+
+
 def _size(n: int) -> str:
-    # Integers only: in a page, the interpreter's first int-and-float operation at a place
-    # run twice (the second call here) cost 4-6 ms (benchmarks/RESULTS.md, change 43).
-    if n >= 1_000_000:
-        tenths = (n + 50_000) // 100_000
-        return f"{tenths // 10}.{tenths % 10} MB"
-    return f"{(n + 500) // 1000} kB"
+    return megabytes(n) if n >= 1_000_000 else f"{(n + 500) // 1000} kB"  # integers (see megabytes)
 
 
 def emit_all(listeners: list[Listener]) -> Listener:
