@@ -30,8 +30,8 @@ _FETCH_JS = r"""
   // The request starts from a microtask, once the Python step that asked for it is over.
   // With DevTools watching the network (Playwright, the benchmark), Chromium records the
   // stack as each request's initiator, and a stack through the interpreter costs 3-4 ms the
-  // first time in a page and about 1 ms after; from here, 0.6 and 0.2-0.3 ms (without
-  // DevTools 0.3-0.5 and 0.1-0.3 ms either way; benchmarks/RESULTS.md, change 44).
+  // first time in a page and about 1 ms after; from here, 0.6 and 0.1-0.3 ms (without
+  // DevTools 0.3-0.5 and 0-0.3 ms either way; benchmarks/RESULTS.md, change 44).
   await null;
   const controller = new AbortController();
   // The timeout bounds each wait - for the answer, then for each chunk of a streamed body -

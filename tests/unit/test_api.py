@@ -381,7 +381,7 @@ def test_progress_lines_are_whole_lines_and_need_no_stdout(monkeypatch: pytest.M
 def test_fetched_lines_give_sizes_rounded_in_kb_or_tenths_of_mb() -> None:
     import io
 
-    from pyemscripten.progress import ProgressEvent, TextReporter
+    from pyemscripten.progress import ProgressEvent, TextReporter, megabytes
 
     stream = io.StringIO()
     report = TextReporter(stream)
@@ -394,7 +394,6 @@ def test_fetched_lines_give_sizes_rounded_in_kb_or_tenths_of_mb() -> None:
         "  fetched a (0 kB)", "  fetched b (0 kB)", "  fetched c (112 kB)", "  fetched d (999 kB)",
         "  fetched e (1000 kB)", "  fetched f (1.0 MB)", "  fetched g (11.8 MB)", "  fetched h (1.0 MB)",
         "  fetched i (1.1 MB)"]
-    from pyemscripten.progress import megabytes  # the plan's line ("... (0.4 MB to fetch)")
-
+    # The plan's line ("... (0.4 MB to fetch)").
     assert [megabytes(n) for n in (1, 49_999, 50_000, 383_611, 11_790_256)] == [
         "0.0 MB", "0.0 MB", "0.1 MB", "0.4 MB", "11.8 MB"]
