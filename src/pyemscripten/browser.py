@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
 from .errors import NetworkError
-from .installation import FileOps
+from .installation import FileOps, KeptBytes
 from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
 
 # One JS function does the whole request: headers, timeout, streaming with progress, and
@@ -154,6 +154,45 @@ class FetchTransport(Transport):
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)
 
 
+def _blobs(files: Sequence[tuple[str, bytes | KeptBytes]]) -> Any:
+    """The bytes of ``files`` for the writer below: one JavaScript buffer, or an array of
+    them where some files were moved out of the interpreter already (:meth:`MemfsFileOps.keep`):
+    each run of those in one place is a view of it, the rest is copied and joined."""
+    from pyodide.ffi import to_js
+
+    parts: list[Any] = []
+    joined: list[bytes] = []
+    place: Any = None
+    start = end = 0
+    for _, data in files:
+        if isinstance(data, KeptBytes) and data.data is None:
+            if data.place is place and data.at == end:
+                end += len(data)
+                continue
+            _part(parts, joined, place, start, end)
+            place, start, end = data.place, data.at, data.at + len(data)
+        else:
+            if place is not None:
+                _part(parts, joined, place, start, end)
+                place = None
+            joined.append(bytes(data))
+    _part(parts, joined, place, start, end)
+    if not parts:
+        return to_js(b"")
+    # One file: to_js copies it straight from the interpreter's memory (join returns it as it is).
+    return parts[0] if len(parts) == 1 else to_js(parts)
+
+
+def _part(parts: list[Any], joined: list[bytes], place: Any, start: int, end: int) -> None:
+    from pyodide.ffi import to_js
+
+    if joined:
+        parts.append(to_js(b"".join(joined)))
+        joined.clear()
+    if place is not None:
+        parts.append(place.buffer.subarray(start, end))
+
+
 def _lengths(blobs: Iterable[bytes]) -> str:
     """The sizes of ``blobs`` for the JavaScript below, as one string ("12,345,6"): one string
     crosses into JavaScript cheaper than a list of numbers (``to_js`` of (a)'s 3,903 sizes
@@ -187,6 +226,9 @@ _WRITE_TREE_JS = r"""
       compiled.add(node);
     } catch (e) {}  // not compiled ahead: the loader compiles the bytes
   };
+  // blob: one buffer holding the files back to back, or an array of such buffers, each
+  // holding whole files (a file of some bytes that does not fit in what is left of one is
+  // in the next).
   const write = (root, names, blob, sizeList, mode, compiled) => {
     const sizes = sizeList.split(",").map(Number);  // see _lengths
     if (!MEMFS) return "other";
@@ -200,10 +242,13 @@ _WRITE_TREE_JS = r"""
     // Folders get root's permission bits: root was made by os.makedirs, which applies the
     // umask on some runtimes (315) and not on others (314), so they are what it makes here.
     const DIR = 0o40000 | (top.mode & 0o7777);
-    if (M && M.HEAPU8 && blob.buffer === M.HEAPU8.buffer) blob = blob.slice();  // never a view of the interpreter's memory
+    const blobs = (Array.isArray(blob) ? blob : [blob]).map(
+      // never a view of the interpreter's memory
+      b => M && M.HEAPU8 && b.buffer === M.HEAPU8.buffer ? b.slice() : b);
     const dirs = new Map([["", top]]);
     const list = names.split("\0");
-    let at = 0;
+    let at = 0, k = 0;
+    blob = blobs[0];
     for (let i = 0; i < list.length; i++) {
       const parts = list[i].split("/");
       const name = parts.pop();
@@ -229,6 +274,10 @@ _WRITE_TREE_JS = r"""
         dir = next;
       }
       if (Object.hasOwn(dir.contents, name)) return `EEXIST ${i}`;
+      while (at + sizes[i] > blob.length && k + 1 < blobs.length) {
+        blob = blobs[++k];
+        at = 0;
+      }
       const node = MEMFS.createNode(dir, name, FILE | (mode & 0o7777), 0);
       const contents = node.contents = blob.subarray(at, at + sizes[i]);
       node.usedBytes = sizes[i];
@@ -247,6 +296,18 @@ _WRITE_TREE_JS = r"""
   return write;
 })
 """
+
+
+class _JsPlace:
+    """Where :meth:`MemfsFileOps.keep` moved members: one JavaScript buffer."""
+
+    __slots__ = ("buffer",)
+
+    def __init__(self, buffer: Any) -> None:
+        self.buffer = buffer
+
+    def read(self, at: int, size: int) -> bytes:
+        return self.buffer.subarray(at, at + size).to_bytes()
 
 
 class MemfsFileOps(FileOps):
@@ -270,6 +331,28 @@ class MemfsFileOps(FileOps):
         self._writer: Any = None  # the JS function; False: not in Pyodide
         self._compiled: Any = None  # a JS Set: the nodes of the files compiled as written
 
+    @property
+    def moves_bytes(self) -> bool:  # type: ignore[override]
+        return bool(self._js_writer())
+
+    def keep(self, kept: Sequence[KeptBytes]) -> None:
+        """Copy ``kept`` into one JavaScript buffer, which their files will be views of once
+        written (the copy the write would make anyway), and let go of their bytes in the
+        interpreter. Without it, every member streamed while resolution runs stays in the
+        interpreter's memory until the plan is known, and that memory (which never shrinks)
+        grows by as much: 31 -> 113 MB in (a), where memory touched for the first time costs
+        this machine about 1 ms per MB (benchmarks/RESULTS.md, change 45)."""
+        from pyodide.ffi import to_js
+
+        data = [k.data for k in kept]
+        if not self._js_writer() or any(d is None for d in data):
+            return
+        place = _JsPlace(to_js(b"".join(data)))  # type: ignore[arg-type]
+        at = 0
+        for k in kept:
+            k.move(place, at)
+            at += len(k)
+
     def release(self) -> None:
         if self._writer and self._compiled is not None:
             self._writer.release(self._compiled)
@@ -278,6 +361,9 @@ class MemfsFileOps(FileOps):
         batch: list[tuple[str, bytes]] = []
         size = 0
         for file in files:
+            if isinstance(file[1], KeptBytes) and file[1].data is None:
+                batch.append(file)  # already out of the interpreter: written from there, not joined
+                continue
             if len(file[1]) >= self.ALONE:
                 self._write_batch(root, [file], mode)
                 continue
@@ -297,9 +383,7 @@ class MemfsFileOps(FileOps):
             return
         from pyodide.ffi import to_js
 
-        # One file: to_js copies it straight from the interpreter's memory (join returns it as it is).
-        outcome = writer(root, names, to_js(b"".join(data for _, data in files)),
-                         _lengths(data for _, data in files), mode, self._compiled)
+        outcome = writer(root, names, _blobs(files), _lengths(data for _, data in files), mode, self._compiled)
         if outcome is None:
             return
         if outcome == "other":

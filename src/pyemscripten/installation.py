@@ -36,6 +36,7 @@ import sys
 import sysconfig
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -144,17 +145,53 @@ class InstalledDist:
     installer: str | None
 
 
+class KeptBytes:
+    """A streamed member's bytes, which :meth:`FileOps.keep` may move out of the interpreter's
+    memory before they are written: ``len()`` and ``bytes()`` give them wherever they are.
+    The object stands for its bytes: :class:`Prestaged` and :func:`~pyemscripten.wheels.read_wheel`
+    go by its identity, as they do with a ``bytes`` object's."""
+
+    __slots__ = ("_data", "_size", "at", "place")
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+        self._size = len(data)
+        self.place: Any = None  # what the FileOps moved them into (its ``read(at, size)`` gives them back)
+        self.at = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bytes__(self) -> bytes:
+        return self._data if self._data is not None else self.place.read(self.at, self._size)
+
+    @property
+    def data(self) -> bytes | None:
+        """The bytes while they are still in the interpreter's memory, else None."""
+        return self._data
+
+    def move(self, place: Any, at: int) -> None:
+        self.place, self.at, self._data = place, at, None
+
+
 class FileOps:
     """The file system calls an install makes; subclass to fake failures in tests."""
 
     _umask: int | None = None
+    #: :meth:`keep` moves bytes out of the interpreter (members then come as :class:`KeptBytes`).
+    moves_bytes = False
+
+    def keep(self, kept: Sequence[KeptBytes]) -> None:
+        """Take ``kept`` (still in the interpreter's memory) somewhere else until they are
+        written, so that the interpreter's memory need not grow to hold every wheel of an
+        install at once; here nothing moves (see :class:`pyemscripten.browser.MemfsFileOps`)."""
 
     def write(self, path: str, data: bytes, mode: int) -> None:
         # Raw calls: open() adds an fstat and two Python objects per file, and chmod() a path
         # lookup; in Pyodide each call is a trip into JavaScript, for thousands of files.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
         try:
-            view = memoryview(data)
+            view = memoryview(bytes(data))  # bytes(): a KeptBytes' bytes (a bytes object is itself)
             while view:
                 view = view[os.write(fd, view):]
             if mode & ~self._current_umask() != mode:  # the umask took bits away: set them
@@ -167,7 +204,8 @@ class FileOps:
         ``root``, making the folders they need; each file must not exist yet. On failure
         some files may be written (callers write into staging folders they remove).
         One call for many files, so that a file system reached through JavaScript can write
-        them in one trip (see :class:`pyemscripten.browser.MemfsFileOps`)."""
+        them in one trip (see :class:`pyemscripten.browser.MemfsFileOps`). A file's data is
+        ``bytes`` or a :class:`KeptBytes` (``bytes()`` of it gives its bytes)."""
         made: set[str] = set()
         for relative, data in files:
             path = f"{root}/{relative}"
@@ -719,36 +757,62 @@ class Prestaged:
     :class:`Staging`). Never raises: whatever goes wrong, the tree is not used."""
 
     MODE = 0o644  # every file outside .data/scripts is written with it
+    KEEP = 1 << 20  # held members are moved out of the interpreter (FileOps.keep) in lots of this many bytes
 
     def __init__(self, staging: Staging) -> None:
         self._staging = staging
         self.tree = staging._tree()
-        self.written: dict[str, bytes] = {}  # member name -> the bytes object written, or taken for flush()
+        self.written: dict[str, bytes | KeptBytes] = {}  # member name -> the object written, or taken for flush()
         self.work: str | None = None  # the staging folder written into
         self.broken = False
         self._closed = False  # not planned, or failed: nothing more is taken
-        self._held: list[tuple[str, bytes]] = []  # until the staging writes early
-        self._batch: list[tuple[str, bytes]] = []  # taken, to be written by flush()
+        self._held: list[tuple[str, bytes | KeptBytes]] = []  # until the staging writes early
+        self._batch: list[tuple[str, bytes | KeptBytes]] = []  # taken, to be written by flush()
+        self._unmoved: list[KeptBytes] = []  # still in the interpreter's memory
+        self._unmoved_size = 0
 
-    def member(self, name: str, content: bytes) -> None:
+    def member(self, name: str, content: bytes) -> KeptBytes | None:
+        """Take a member the stream inflated. Returns what stands for ``content`` from now on
+        (its :class:`KeptBytes`, where the file operations move bytes out of the interpreter
+        until they are written; see :meth:`FileOps.keep`), or None: ``content`` itself."""
         staging = self._staging
         if self.broken or self._closed or not staging._open:
-            return
+            return None
         if name.partition("/")[0].endswith((".dist-info", ".data")) or not _plain(name) or "\x00" in name:
-            return  # written by add(): generated files, other scheme folders, unusual paths
-        if not staging._writing:
-            self._held.append((name, content))
+            return None  # written by add(): generated files, other scheme folders, unusual paths
+        if not staging._transaction._ops.moves_bytes:
+            self._take(name, content)
+            return None
+        kept = KeptBytes(content)
+        self._unmoved.append(kept)
+        self._unmoved_size += len(kept)
+        self._take(name, kept)
+        return kept
+
+    def _take(self, name: str, data: bytes | KeptBytes) -> None:
+        if not self._staging._writing:
+            self._held.append((name, data))
             return
         if name in self.written:  # twice in one archive: the wheel will be refused
             self.broken = True
             return
-        self.written[name] = content  # once flush() has written it; broken if that fails
-        self._batch.append((name, content))
+        self.written[name] = data  # once flush() has written it; broken if that fails
+        self._batch.append((name, data))
+
+    def _move(self) -> None:
+        unmoved, self._unmoved, self._unmoved_size = self._unmoved, [], 0
+        try:
+            self._staging._transaction._ops.keep(unmoved)
+        except Exception:  # noqa: BLE001, S110 - whatever did not move stays where it is
+            pass
 
     def flush(self) -> None:
         """Write the members handed over since the last call, in one batch (the stream calls
-        it after each piece of the body)."""
+        it after each piece of the body). Members held (before :meth:`Staging.write_early`)
+        move out of the interpreter's memory a lot at a time (:attr:`KEEP`)."""
         batch, self._batch = self._batch, []
+        if self._unmoved and (batch or self._unmoved_size >= self.KEEP):
+            self._move()  # before the write, which then writes the moved bytes as they are
         staging = self._staging
         if not batch or self.broken:
             return
@@ -774,8 +838,10 @@ class Prestaged:
     def _release_held(self) -> None:
         """Take the members held while resolution ran, and write them (see write_early)."""
         held, self._held = self._held, []
-        for name, content in held:
-            self.member(name, content)
+        if self.broken or self._closed or not self._staging._open:
+            return
+        for name, data in held:
+            self._take(name, data)
         self.flush()
 
     def reset(self) -> None:
@@ -805,6 +871,7 @@ class Prestaged:
         self.written = {}
         self._held = []
         self._batch = []
+        self._unmoved, self._unmoved_size = [], 0
         if self.work is not None and self.work == self._staging._transaction._work:
             shutil.rmtree(f"{self.work}/{self.tree}", ignore_errors=True)
 
@@ -886,7 +953,7 @@ def _record(writes: list[tuple[str, bytes, int]], root: str, dist_info: str,
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for target, data, _ in writes:
-        digest = digests.get(target) or base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        digest = digests.get(target) or base64.urlsafe_b64encode(hashlib.sha256(bytes(data)).digest()).rstrip(b"=").decode()
         writer.writerow([_record_path(target, root), f"sha256={digest}", len(data)])
     writer.writerow([f"{dist_info}/RECORD", "", ""])
     return out.getvalue().encode("utf-8")

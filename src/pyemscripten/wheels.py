@@ -209,7 +209,8 @@ async def open_wheel_async(
         return check_wheel(archive, record_as_written=True)
     hashable = archive.hashable()
     known = await streamed.digests() if streamed is not None else {}
-    missing = await hasher.sha256([content for content in hashable.values() if id(content) not in known])
+    # bytes(): a member the sink moved out of the interpreter (see MemberSink.member), back.
+    missing = await hasher.sha256([bytes(content) for content in hashable.values() if id(content) not in known])
     computed = iter(missing)
     # Either hashed while streaming (that very object, so the same bytes) or just now.
     sha256 = {path: known[id(content)] if id(content) in known else next(computed)
@@ -409,13 +410,16 @@ class _Streamed(NamedTuple):
     method: int
     size: int
     check: int  # the Adler-32 of the compressed bytes (body[begin:end]) it was inflated from
-    content: bytes
+    content: bytes  # or what the stream's sink gave to stand for them (see MemberSink.member)
 
 
 class MemberSink(Protocol):
     """Takes the members a :class:`MemberStream` inflated (see there). Untrusted input."""
 
-    def member(self, name: str, content: bytes) -> None: ...
+    def member(self, name: str, content: bytes) -> object | None:
+        """Take ``content``; return None, or an object that stands for it from then on (its
+        ``len()`` and ``bytes()`` give the content; the stream keeps it instead, so that
+        the sink can move the bytes out of the interpreter's memory)."""
 
     def flush(self) -> None:
         """The members of one piece are all handed over (they may be written in one go)."""
@@ -472,7 +476,8 @@ class MemberStream:
         self._inflated = 0
         self._stopped = False
         self._fresh: list[bytes] = []  # inflated by the current piece, not yet hashing
-        self._hashing: list[tuple[list[bytes], asyncio.Future[list[bytes]]]] = []
+        self._standing: list[object] = []  # what stands for each of them (see MemberSink.member)
+        self._hashing: list[tuple[list[object], asyncio.Future[list[bytes]]]] = []
 
     def feed(self, offset: int, piece: bytes) -> None:
         """The body's bytes ``piece`` starting at ``offset``. Offset 0 means the request
@@ -496,11 +501,12 @@ class MemberStream:
             if self.sink is not None:
                 self._flush_sink()
             fresh, self._fresh = self._fresh, []
+            standing, self._standing = self._standing, []
             if fresh and self.hasher is not None:
                 asyncio.get_running_loop()  # none (a thread, plain code): no hashing, no coroutine
                 future = asyncio.ensure_future(self.hasher.sha256(fresh))
                 future.add_done_callback(_retrieve)
-                self._hashing.append((fresh, future))
+                self._hashing.append((standing, future))
         except Exception:  # noqa: BLE001 - hostile bytes, no event loop: read_wheel reads it all
             self._stopped = True
         if self._stopped:
@@ -508,12 +514,13 @@ class MemberStream:
 
     async def digests(self) -> dict[int, bytes]:
         """The sha256 of each member hashed so far, by ``id`` of its content (the very
-        object :func:`read_wheel` takes). A batch that failed is left out."""
+        object :func:`read_wheel` takes: the bytes, or what the sink gave to stand for
+        them). A batch that failed is left out."""
         known: dict[int, bytes] = {}
-        for contents, future in self._hashing:
+        for standing, future in self._hashing:
             try:
                 digests = await future
-                known.update(zip(map(id, contents), digests, strict=True))
+                known.update(zip(map(id, standing), digests, strict=True))
             except Exception:  # noqa: BLE001, S112 - hashed again at the end
                 continue
         return known
@@ -529,14 +536,17 @@ class MemberStream:
         if self.sink is not None:
             self.sink.reset()
 
-    def _hand_over(self, header: bytes, flags: int, content: bytes) -> None:
+    def _hand_over(self, header: bytes, flags: int, content: bytes) -> object:
+        """What stands for ``content`` from now on (see :meth:`MemberSink.member`)."""
         # As zipfile decodes names, by this local header's flag (the central directory's may
         # differ: the name is then another, and read_wheel does not take the content anyway).
         name = _member_name(header, flags)
         try:
-            self.sink.member(name, content)  # type: ignore[union-attr]
+            standing = self.sink.member(name, content)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end
             self.sink = None
+            return content
+        return content if standing is None else standing
 
     def _flush_sink(self) -> None:
         try:
@@ -566,11 +576,13 @@ class MemberStream:
                     self._inflated += size
                     with memoryview(pending) as view:
                         check = zlib.adler32(view[begin:end])
-                    self.members[base] = _Streamed(base + begin, base + end, method, size, check, content)
-                    self._fresh.append(content)
+                    standing: object = content
                     if self.sink is not None:
                         start = _LOCAL_HEADER.size
-                        self._hand_over(bytes(pending[start:start + name_length]), flags, content)
+                        standing = self._hand_over(bytes(pending[start:start + name_length]), flags, content)
+                    self.members[base] = _Streamed(base + begin, base + end, method, size, check, standing)
+                    self._fresh.append(content)
+                    self._standing.append(standing)
             del pending[:end]
 
     @staticmethod
@@ -722,7 +734,7 @@ def _check_crc(members: Mapping[str, bytes], crc_due: Mapping[str, int], hashed:
     vouch for: RECORD itself and its signatures, and members whose row failed."""
     for path, expected in crc_due.items():
         if path not in hashed:
-            got = zlib.crc32(members[path])
+            got = zlib.crc32(bytes(members[path]))
             if got != expected:
                 problems.add(WheelError, f"bad CRC-32: the archive says {expected:08x}, the content is {got:08x}",
                              path)
@@ -757,9 +769,9 @@ def _check_row(path: str, hash_field: str, size_field: str, content: bytes | Non
         problems.add(RecordError, f"hash algorithm {algorithm!r} is not allowed (use sha256 or stronger)", path)
         return False
     if algorithm != "sha256":
-        digest = hashlib.new(algorithm, content).digest()
+        digest = hashlib.new(algorithm, bytes(content)).digest()
     else:
-        digest = sha256 if sha256 is not None else hashlib.sha256(content).digest()
+        digest = sha256 if sha256 is not None else hashlib.sha256(bytes(content)).digest()
     got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
     ok = True
     # Written as the spec says (urlsafe, unpadded), the text compares directly; only other

@@ -481,7 +481,7 @@ class Changing(MemfsFileOps):
                 path = f"{root}/{relative}"
                 before = os.stat(path)
                 with open(path, "r+b") as f:
-                    f.write(data)
+                    f.write(bytes(data))  # a member moved out of the interpreter (KeptBytes) too
                 if change == "utime":
                     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 

@@ -437,3 +437,108 @@ def test_write_tree_makes_folders_and_refuses_a_file_that_exists(tmp_path: Path)
     with pytest.raises(FileExistsError):
         ops.write_tree(str(tmp_path), [("a/new.py", b"n"), ("a/d.py", b"again")], 0o644)
     assert (tmp_path / "a/d.py").read_bytes() == b"d"
+
+
+class _Place:
+    """Where MovingOps keeps moved bytes (in the browser: one JavaScript buffer)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.reads = 0
+
+    def read(self, at: int, size: int) -> bytes:
+        self.reads += 1
+        return self.data[at:at + size]
+
+
+class MovingOps(CountingOps):
+    """File operations that move members out of the interpreter until they are written, as
+    browser.MemfsFileOps does (into JavaScript)."""
+
+    moves_bytes = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.places: list[_Place] = []
+
+    def write(self, path: str, data: bytes, mode: int) -> None:
+        from pyemscripten.installation import KeptBytes
+
+        if isinstance(data, KeptBytes) and data.data is None:  # written from where it is, not read back
+            data = data.place.data[data.at:data.at + len(data)]
+        super().write(path, data, mode)
+
+    def keep(self, kept) -> None:  # type: ignore[no-untyped-def]
+        place = _Place(b"".join(k.data for k in kept))
+        self.places.append(place)
+        at = 0
+        for k in kept:
+            k.move(place, at)
+            at += len(k)
+
+
+def test_members_moved_out_of_the_interpreter_install_the_same(
+        scheme: Scheme, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from pyemscripten.installation import KeptBytes, Prestaged
+
+    monkeypatch.setattr(Prestaged, "KEEP", 1000)  # held members move a few at a time
+    whl = make_wheel("pkg", files=FILES)
+    data = bytes(whl)
+    ops = MovingOps()
+    staging = Staging(scheme, ops=ops)
+    stream = MemberStream(Hasher(), sink=staging.prestage(URL))
+
+    async def stream_then_open() -> UnpackedWheel:  # the stream hashes on the running loop
+        feed(stream, data[:len(data) // 2])  # while resolving: held, and moved out once 1000 bytes wait
+        assert ops.places and staged_files(scheme) == []
+        staging.write_early([URL])
+        feed(stream, data, start=len(data) // 2)
+        assert len(staged_files(scheme)) == 5
+        return await open_wheel_async(whl.filename, data, Hasher(), streamed=stream)
+
+    wheel = asyncio.run(stream_then_open())
+    kept = [content for _, _, content in wheel.files if isinstance(content, KeptBytes)]
+    # The package's files stand in the wheel as the objects moved out, none of them still in
+    # the interpreter; the dist-info files (not prestaged) are bytes.
+    assert len(kept) == 5 and all(k.data is None for k in kept)
+    assert sum(place.reads for place in ops.places) == 0  # hashed while streaming: never read back
+    ops.written.clear()
+    staging.add(wheel, key=URL)
+    assert sorted(p.rsplit("/", 1)[1] for p in ops.written) == [".hidden", "INSTALLER", "METADATA", "RECORD", "WHEEL"]
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
+
+
+def test_a_moved_member_is_hashed_from_where_it_went_when_streaming_could_not(
+        scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    class Failing(Hasher):
+        async def sha256(self, blobs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("no digests while streaming")
+
+    whl = make_wheel("pkg", files=FILES)
+    data = bytes(whl)
+    ops = MovingOps()
+    staging = Staging(scheme, ops=ops)
+    staging.write_early([URL])
+    stream = MemberStream(Failing(), sink=staging.prestage(URL))
+
+    async def stream_then_open() -> UnpackedWheel:  # the failed hashing runs on a loop
+        feed(stream, data)
+        return await open_wheel_async(whl.filename, data, Hasher(), streamed=stream)
+
+    wheel = asyncio.run(stream_then_open())
+    assert sum(place.reads for place in ops.places) >= 4  # the non-empty moved members, read back to hash
+    staging.add(wheel, key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, data, whl.filename)
+
+
+def test_moved_members_of_another_body_are_dropped(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811
+    whl = make_wheel("pkg", files=FILES)
+    tampered = make_wheel("pkg", files={**FILES, "pkg/core.py": "import os\n" * 300, "pkg/evil.py": "x"})
+    staging = Staging(scheme, ops=MovingOps())
+    wheel = streamed_wheel(staging, bytes(whl), whl.filename, body=bytes(tampered))
+    assert any(p.endswith("pkg/evil.py") for p in staged_files(scheme))
+    staging.add(wheel, key=URL)
+    staging.commit().finish()
+    assert listing(env(scheme)) == reference(tmp_path, bytes(whl), whl.filename)
