@@ -151,7 +151,8 @@ class FetchTransport(Transport):
             raise NetworkError(url, str(result.error))
         fields = str(result.headers).split("\0")  # name, value, ..., "" (see _FETCH_JS)
         response_headers = {name.lower(): value for name, value in zip(fields[0::2], fields[1::2])}
-        return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers)
+        return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers,
+                        kept=result.body)
 
 
 def _blobs(files: Sequence[tuple[str, bytes | KeptBytes]]) -> Any:
@@ -472,7 +473,7 @@ class CacheStorageWheelCache(WheelCache):
         self.name = name
         self.max_bytes = max_bytes
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
-        self._queued: list[tuple[str, bytes]] = []  # put, not yet written
+        self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
 
     async def _cache(self) -> Any:
         from js import caches
@@ -553,23 +554,30 @@ class CacheStorageWheelCache(WheelCache):
         except Exception:
             return None
 
-    async def put(self, sha256: str, data: bytes) -> None:
-        """Queue ``data``; it is in the cache once :meth:`flush` returns."""
-        self._queued.append((sha256, data))
+    async def put(self, sha256: str, data: bytes, kept: Any = None) -> None:
+        """Queue ``data``; it is in the cache once :meth:`flush` returns. With ``kept``, the
+        transport's JavaScript copy of the same bytes (:class:`FetchTransport`), that is
+        queued instead, so the interpreter's copy can go before the install ends (its memory
+        never shrinks: see :meth:`MemfsFileOps.keep`), and nothing is copied to store it."""
+        self._queued.append((sha256, data if kept is None else kept))
 
-    async def _store(self, sha256: str, data: bytes) -> None:
+    async def _store(self, sha256: str, data: Any) -> None:
         from js import Response as JsResponse, Uint8Array
 
         try:
             entries = await self._index()
             cache = await self._cache()
             stored = _now()
-            key = f"{self._PREFIX}{sha256}?size={len(data)}&stored={stored}"
-            body = Uint8Array.new(len(data))
-            body.assign(data)
+            if isinstance(data, bytes):
+                body = Uint8Array.new(len(data))
+                body.assign(data)
+            else:
+                body = data
+            size = int(body.length)
+            key = f"{self._PREFIX}{sha256}?size={size}&stored={stored}"
             await cache.put(key, JsResponse.new(body))
             old = entries.get(sha256)
-            entries[sha256] = (key, stored, len(data))
+            entries[sha256] = (key, stored, size)
             if old is not None and old[0] != key:
                 await cache.delete(old[0])
         except Exception:  # a full or unavailable cache must never fail an install

@@ -75,6 +75,7 @@ class FetchedWheel(NamedTuple):
 
     body: bytes
     source: str
+    kept: Any = None  # the transport's own copy of the body (Response.kept)
 
 
 async def fetch_wheel(
@@ -122,9 +123,11 @@ async def fetch_wheel(
         response = await get_ok(transport, request.file.url, project=request.project, what="wheel",
                                 retry=retry, on_progress=on_bytes, on_data=on_data, sleep=sleep)
         assert response is not None
-        body = response.body
+        body, kept = response.body, response.kept
+    else:
+        kept = None
     await check(body)
-    return FetchedWheel(body, source)
+    return FetchedWheel(body, source, kept)
 
 
 async def gather_all(jobs: Sequence[Awaitable[T]]) -> list[T]:
@@ -293,7 +296,7 @@ class WheelTasks:
                                            record_checked=fetched.source == "cache"
                                            and bool(getattr(self.cache, "holds_checked_wheels", False)))
             if fetched.source == "network" and self.cache is not None and file.sha256:
-                await self.cache.put(file.sha256, body)
+                await self.cache.put(file.sha256, body, fetched.kept)
             return wheel
         except BaseException:
             if sink is not None:

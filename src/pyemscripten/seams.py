@@ -12,6 +12,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class Response:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The transport's own copy of the body, if it keeps one (the browser's: a JavaScript
+    #: buffer), for a :class:`WheelCache` that can store it from there (see its ``put``).
+    kept: Any = field(default=None, repr=False, compare=False)
 
     @property
     def content_type(self) -> str:
@@ -74,7 +78,9 @@ class WheelCache(ABC):
     async def get(self, sha256: str) -> bytes | None: ...
 
     @abstractmethod
-    async def put(self, sha256: str, data: bytes) -> None: ...
+    async def put(self, sha256: str, data: bytes, kept: Any = None) -> None:
+        """Store ``data``. ``kept``: the transport's own copy of it, if any
+        (:attr:`Response.kept`); a cache that stores from it need not hold on to ``data``."""
 
     def prepare(self) -> None:
         """An install is starting: begin any slow setup now, in the background, so that the

@@ -42,7 +42,7 @@ class MemoryCache(WheelCache):
     async def get(self, sha256: str) -> bytes | None:
         return self.store.get(sha256)
 
-    async def put(self, sha256: str, data: bytes) -> None:
+    async def put(self, sha256: str, data: bytes, kept: object = None) -> None:
         self.store[sha256] = data
 
 
@@ -109,7 +109,7 @@ class WriteBehindCache(MemoryCache):
         self.queued: list[str] = []
         self.told: list[list[str]] = []  # site-packages' listing at each flush_later()
 
-    async def put(self, sha256: str, data: bytes) -> None:
+    async def put(self, sha256: str, data: bytes, kept: object = None) -> None:
         self.queued.append(sha256)
 
     async def flush(self) -> None:
@@ -125,6 +125,27 @@ def test_the_cache_is_written_after_the_install_not_during_it(session: api.Sessi
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     assert len(session.cache.queued) == 2
     assert session.cache.told == [["app", "app-1.0.dist-info", "lib", "lib-1.0.dist-info"]]
+
+
+def test_the_cache_is_given_the_transports_own_copy_of_each_body(session: api.Session) -> None:
+    # The browser's transport keeps each body in JavaScript too (Response.kept); the cache
+    # stores from that copy, so the interpreter's can go before the install ends.
+    class Keeping(type(session.transport)):  # type: ignore[misc]
+        async def get(self, url, headers=None, on_progress=None, on_data=None):  # type: ignore[no-untyped-def]
+            response = await super().get(url, headers, on_progress, on_data)
+            return dataclasses.replace(response, kept=("copy of", url))
+
+    class Noting(MemoryCache):
+        kept: list[object] = []
+
+        async def put(self, sha256: str, data: bytes, kept: object = None) -> None:
+            self.kept.append(kept)
+
+    session.transport.__class__ = Keeping
+    session.cache = Noting()
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert sorted(url.rsplit("/", 1)[1] for _, url in Noting.kept) == ["app-1.0-py3-none-any.whl",
+                                                                       "lib-1.0-py3-none-any.whl"]
 
 
 def listing(root: str) -> list[str]:

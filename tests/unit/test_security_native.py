@@ -161,7 +161,7 @@ def test_urllib_transport_sends_basic_auth_to_a_real_server(tmp_path: Path) -> N
         (file,) = page.files
         assert SECRET not in file.url and file.url.startswith(proxy.url)
         fetched = asyncio.run(fetch_wheel(transport, WheelRequest("authed", file), retry=RetryPolicy(attempts=1)))
-        assert fetched == (bytes(whl), "network")
+        assert (fetched.body, fetched.source) == (bytes(whl), "network")
         assert [status for _, _, status in proxy.log] == [200, 200]
         assert all(auth == proxy.expected for _, auth, _ in proxy.log)
         # A wrong password: the server's 401, and still no secret in the message.
