@@ -345,14 +345,17 @@ class MemfsFileOps(FileOps):
         this machine about 1 ms per MB (benchmarks/RESULTS.md, change 45)."""
         from pyodide.ffi import to_js
 
-        data = [k.data for k in kept]
-        if not self._js_writer() or any(d is None for d in data):
+        if not self._js_writer() or any(k.data is None for k in kept):
             return
-        place = _JsPlace(to_js(b"".join(data)))  # type: ignore[arg-type]
-        at = 0
-        for k in kept:
-            k.move(place, at)
-            at += len(k)
+        small = [k for k in kept if len(k) < self.ALONE]
+        # A large member goes alone: to_js copies it straight from the interpreter's memory,
+        # where joining it with the rest would copy it there once more first.
+        for run in [[k] for k in kept if len(k) >= self.ALONE] + ([small] if small else []):
+            place = _JsPlace(to_js(b"".join([k.data for k in run])))  # type: ignore[misc]
+            at = 0
+            for k in run:
+                k.move(place, at)
+                at += len(k)
 
     def release(self) -> None:
         if self._writer and self._compiled is not None:
