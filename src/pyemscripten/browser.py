@@ -334,18 +334,18 @@ class MemfsFileOps(FileOps):
 
     @property
     def moves_bytes(self) -> bool:  # type: ignore[override]
-        return bool(self._js_writer())
+        return self._js_writer() is not False  # asked for every member: no JavaScript call once known
 
     def keep(self, kept: Sequence[KeptBytes]) -> None:
         """Copy ``kept`` into one JavaScript buffer, which their files will be views of once
         written (the copy the write would make anyway), and let go of their bytes in the
         interpreter. Without it, every member streamed while resolution runs stays in the
-        interpreter's memory until the plan is known, and that memory (which never shrinks)
-        grows by as much: 31 -> 113 MB in (a), where memory touched for the first time costs
-        this machine about 1 ms per MB (benchmarks/RESULTS.md, change 45)."""
+        interpreter's memory until the plan is known, and that memory, which a page never
+        gets back, grows by as much: to 113 MB after (a), 45-80 MB with it
+        (benchmarks/RESULTS.md, change 45)."""
         from pyodide.ffi import to_js
 
-        if not self._js_writer() or any(k.data is None for k in kept):
+        if self._js_writer() is False or any(k.data is None for k in kept):
             return
         small = [k for k in kept if len(k) < self.ALONE]
         # A large member goes alone: to_js copies it straight from the interpreter's memory,
