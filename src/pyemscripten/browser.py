@@ -385,8 +385,6 @@ class MemfsFileOps(FileOps):
         if not writer or names.count("\0") != len(files) - 1:  # a NUL in a name: let the OS refuse it
             super().write_tree(root, files, mode)
             return
-        from pyodide.ffi import to_js
-
         outcome = writer(root, names, _blobs(files), _lengths(data for _, data in files), mode, self._compiled)
         if outcome is None:
             return
