@@ -168,10 +168,10 @@ def _blobs(files: Sequence[tuple[str, bytes | KeptBytes]]) -> Any:
     for _, data in files:
         if isinstance(data, KeptBytes) and data.data is None:
             if data.place is place and data.at == end:
-                end += len(data)
+                end += data.size
                 continue
             _part(parts, joined, place, start, end)
-            place, start, end = data.place, data.at, data.at + len(data)
+            place, start, end = data.place, data.at, data.at + data.size
         else:
             if place is not None:
                 _part(parts, joined, place, start, end)
@@ -347,15 +347,16 @@ class MemfsFileOps(FileOps):
 
         if self._js_writer() is False or any(k.data is None for k in kept):
             return
-        small = [k for k in kept if len(k) < self.ALONE]
+        alone = self.ALONE
+        small = [k for k in kept if k.size < alone]
         # A large member goes alone: to_js copies it straight from the interpreter's memory,
         # where joining it with the rest would copy it there once more first.
-        for run in [[k] for k in kept if len(k) >= self.ALONE] + ([small] if small else []):
+        for run in [[k] for k in kept if k.size >= alone] + ([small] if small else []):
             place = _JsPlace(to_js(b"".join([k.data for k in run])))  # type: ignore[misc]
             at = 0
             for k in run:
                 k.move(place, at)
-                at += len(k)
+                at += k.size
 
     def release(self) -> None:
         if self._writer and self._compiled is not None:

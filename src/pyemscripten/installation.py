@@ -151,19 +151,19 @@ class KeptBytes:
     The object stands for its bytes: :class:`Prestaged` and :func:`~pyemscripten.wheels.read_wheel`
     go by its identity, as they do with a ``bytes`` object's."""
 
-    __slots__ = ("_data", "_size", "at", "place")
+    __slots__ = ("_data", "at", "place", "size")
 
     def __init__(self, data: bytes) -> None:
         self._data: bytes | None = data
-        self._size = len(data)
+        self.size = len(data)  # len() of it, without a call into Python for the thousands of members
         self.place: Any = None  # what the FileOps moved them into (its ``read(at, size)`` gives them back)
         self.at = 0
 
     def __len__(self) -> int:
-        return self._size
+        return self.size
 
     def __bytes__(self) -> bytes:
-        return self._data if self._data is not None else self.place.read(self.at, self._size)
+        return self._data if self._data is not None else self.place.read(self.at, self.size)
 
     @property
     def data(self) -> bytes | None:
@@ -353,14 +353,17 @@ class _RealPaths:
     def __call__(self, path: str) -> str:
         real = self._known.get(path)
         if real is None:
-            parent, name = os.path.split(path)
+            parent, _, name = path.rpartition("/")
+            if not parent or parent.endswith("/") or os.sep != "/":
+                parent, name = os.path.split(path)  # what the split below is short for
             if name in ("", ".", "..") or parent == path:
                 real = os.path.realpath(path)
             else:
-                real_parent = self(parent)
+                real_parent = self._known.get(parent) or self(parent)
                 if parent in self._missing:
                     self._missing.add(path)  # a new package's thousand files: no lstat each
-                    real = os.path.join(real_parent, name)
+                    # os.path.join's answer: a resolved path ends with a slash only at the root
+                    real = real_parent + name if real_parent.endswith("/") else real_parent + "/" + name
                 else:
                     try:
                         link = stat.S_ISLNK(os.lstat(path).st_mode)
@@ -556,6 +559,7 @@ class _Plan:
     writes: list[tuple[str, bytes, int]]
     replaced: list[str]  # files of the installed distributions this one replaces
     roots: list[str] = field(default_factory=list)  # the scheme directory of each write
+    relatives: list[str] = field(default_factory=list)  # each write's path relative to its root
     staged: list[tuple[str, str]] = field(default_factory=list)  # (staged tree, directory it goes into)
 
 
@@ -676,8 +680,7 @@ class Staging:
                 trees[self.scheme.purelib] = early.tree
                 written = early.written
             batches: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
-            for (target, data, mode), root in zip(plan.writes, plan.roots):
-                relative = _record_path(target, root)
+            for (_, data, mode), root, relative in zip(plan.writes, plan.roots, plan.relatives, strict=True):
                 if written.get(relative) is data and root == self.scheme.purelib and mode == Prestaged.MODE:
                     del written[relative]  # in place already (each at most once)
                     continue
@@ -770,6 +773,7 @@ class Prestaged:
         self._batch: list[tuple[str, bytes | KeptBytes]] = []  # taken, to be written by flush()
         self._unmoved: list[KeptBytes] = []  # still in the interpreter's memory
         self._unmoved_size = 0
+        self._moves = staging._transaction._ops.moves_bytes
 
     def member(self, name: str, content: bytes) -> KeptBytes | None:
         """Take a member the stream inflated. Returns what stands for ``content`` from now on
@@ -780,12 +784,12 @@ class Prestaged:
             return None
         if name.partition("/")[0].endswith((".dist-info", ".data")) or not _plain(name) or "\x00" in name:
             return None  # written by add(): generated files, other scheme folders, unusual paths
-        if not staging._transaction._ops.moves_bytes:
+        if not self._moves:
             self._take(name, content)
             return None
         kept = KeptBytes(content)
         self._unmoved.append(kept)
-        self._unmoved_size += len(kept)
+        self._unmoved_size += kept.size
         self._take(name, kept)
         return kept
 
@@ -895,49 +899,67 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
     root = scheme.purelib if wheel.root_is_purelib else scheme.platlib
     writes = []
     write_roots = []
+    relatives = []
     digests: dict[str, str] = {}
-    roots: dict[str, tuple[str, str]] = {}
+    # By scheme key: the directory, resolved, made absolute, and the prefix of what is inside.
+    places: dict[str, tuple[str, str, str, str]] = {}
+    generated = {f"{wheel.dist_info}/{name}" for name in _GENERATED}
+    sha256 = wheel.sha256
     for key, relative, data in wheel.files:
-        if relative.startswith(wheel.dist_info + "/") and relative.split("/", 1)[1] in _GENERATED:
+        if relative in generated:
             continue
-        directory = scheme.directory(key)
-        if key == "headers":
-            directory = os.path.join(directory, wheel.display_name)
-        if directory not in roots:
-            roots[directory] = (realpath(directory), os.path.abspath(directory))
-        target = _target(wheel, directory, relative, realpath, *roots[directory])
+        place = places.get(key)
+        if place is None:
+            directory = scheme.directory(key)
+            if key == "headers":
+                directory = os.path.join(directory, wheel.display_name)
+            real = realpath(directory)
+            place = places[key] = (directory, real, os.path.abspath(directory), real.rstrip("/") + "/")
+        target, inside = _target(wheel, relative, realpath, *place)
         writes.append((target, data, 0o755 if key == "scripts" else 0o644))
-        write_roots.append(directory)
-        if (key, relative) in wheel.sha256:
-            digests[target] = wheel.sha256[(key, relative)]
+        write_roots.append(place[0])
+        relatives.append(inside)
+        digest = sha256.get((key, relative))
+        if digest is not None:
+            digests[target] = digest
     info = os.path.join(root, wheel.dist_info)
-    writes.append((os.path.join(info, "INSTALLER"), f"{installer}\n".encode(), 0o644))
+    generated_writes = [(os.path.join(info, "INSTALLER"), f"{installer}\n".encode(), 0o644)]
     if requested:
-        writes.append((os.path.join(info, "REQUESTED"), b"", 0o644))
+        generated_writes.append((os.path.join(info, "REQUESTED"), b"", 0o644))
     if direct_url is not None:
         body = json.dumps(_strip_credentials(direct_url), sort_keys=True).encode()
-        writes.append((os.path.join(info, "direct_url.json"), body, 0o644))
-    writes.append((os.path.join(info, "RECORD"), _record(writes, root, wheel.dist_info, digests), 0o644))
-    write_roots += [root] * (len(writes) - len(write_roots))  # the generated dist-info files
-    return _Plan(wheel, writes, [], write_roots)  # what it replaces is read at commit
+        generated_writes.append((os.path.join(info, "direct_url.json"), body, 0o644))
+    for write in generated_writes:
+        writes.append(write)
+        write_roots.append(root)
+        relatives.append(_record_path(write[0], root))
+    record = _record(writes, write_roots, relatives, root, wheel.dist_info, digests)
+    writes.append((os.path.join(info, "RECORD"), record, 0o644))
+    write_roots.append(root)
+    relatives.append(_record_path(writes[-1][0], root))
+    return _Plan(wheel, writes, [], write_roots, relatives)  # what it replaces is read at commit
 
 
-def _target(wheel: UnpackedWheel, directory: str, relative: str, realpath: _RealPaths,
-            real_root: str, abs_root: str) -> str:
-    """The absolute target; refuses one that resolves outside ``directory`` (rule 1).
-    ``real_root``/``abs_root``: ``directory`` resolved and made absolute."""
+def _target(wheel: UnpackedWheel, relative: str, realpath: _RealPaths, directory: str,
+            real_root: str, abs_root: str, inside: str) -> tuple[str, str]:
+    """The absolute target, and its path relative to ``directory``; refuses one that
+    resolves outside ``directory`` (rule 1). ``real_root``/``abs_root``: ``directory``
+    resolved and made absolute; ``inside``: ``real_root`` and a slash."""
     if abs_root == directory and _plain(relative):
         # The common case, without join/abspath per file: a normalized absolute directory
         # and a relative path of plain names (wheels.py's rule 1 lets no other kind through)
-        # join to an absolute path that is already normal.
+        # join to an absolute path that is already normal, and relative to the directory
+        # it is the path it was given.
         target = directory + "/" + relative
-        outside = not _within(realpath(target), real_root)
+        if realpath(target).startswith(inside):  # what _within says: never the root itself here
+            return target, relative
+        outside = True
     else:
         target = os.path.join(directory, *relative.split("/"))
         outside = not _within(realpath(target), real_root) or not _within(os.path.abspath(target), abs_root)
     if outside:
         raise InstallError(wheel.name, f"{relative!r} would be written outside {directory}")
-    return target
+    return target, _record_path(target, directory)
 
 
 def _plain(relative: str) -> bool:
@@ -946,15 +968,16 @@ def _plain(relative: str) -> bool:
             and "/." not in relative and "//" not in relative and not relative.endswith("/"))
 
 
-def _record(writes: list[tuple[str, bytes, int]], root: str, dist_info: str,
-            digests: Mapping[str, str]) -> bytes:
+def _record(writes: list[tuple[str, bytes, int]], write_roots: list[str], relatives: list[str], root: str,
+            dist_info: str, digests: Mapping[str, str]) -> bytes:
     """The fresh RECORD; ``digests`` are sha256s (urlsafe base64) open_wheel already checked,
-    so a large wheel is not hashed a second time."""
+    so a large wheel is not hashed a second time. ``relatives``: each write's path relative
+    to its ``write_roots`` entry; RECORD's are relative to ``root``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for target, data, _ in writes:
+    for (target, data, _), write_root, relative in zip(writes, write_roots, relatives, strict=True):
         digest = digests.get(target) or base64.urlsafe_b64encode(hashlib.sha256(bytes(data)).digest()).rstrip(b"=").decode()
-        writer.writerow([_record_path(target, root), f"sha256={digest}", len(data)])
+        writer.writerow([relative if write_root == root else _record_path(target, root), f"sha256={digest}", len(data)])
     writer.writerow([f"{dist_info}/RECORD", "", ""])
     return out.getvalue().encode("utf-8")
 
@@ -974,7 +997,7 @@ def _check_conflicts(plans: Sequence[_Plan], realpath: _RealPaths) -> None:
         if plan.wheel.name in {p.wheel.name for p in plans if p is not plan}:
             raise InstallError(plan.wheel.name, "given more than once")
         for target, _, _ in plan.writes:
-            key = os.path.normcase(realpath(target))
+            key = realpath(target) if os.sep == "/" else os.path.normcase(realpath(target))  # normcase: a no-op on POSIX
             other = owners.setdefault(key, plan.wheel.name)
             if other != plan.wheel.name:
                 raise InstallError(plan.wheel.name, f"{target} is also installed by {other}")

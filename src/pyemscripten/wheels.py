@@ -31,7 +31,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -232,7 +232,7 @@ class WheelArchive:
     def hashable(self) -> dict[str, bytes]:
         """The members RECORD must hash (all but RECORD and its signatures), for
         :func:`check_wheel`'s ``sha256``."""
-        unhashed = {f"{top}/{name}" for top in _top_dirs(self.members, ".dist-info") for name in _UNHASHED}
+        unhashed = {f"{top}/{name}" for top in _top_dirs(_tops(self.members), ".dist-info") for name in _UNHASHED}
         return {path: content for path, content in self.members.items() if path not in unhashed}
 
 
@@ -274,7 +274,8 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
     """
     wheel_name, members, problems = archive.wheel_name, archive.members, archive.problems
     filename = wheel_name.filename
-    dist_info = _find_dist_info(wheel_name, members, problems)
+    tops = _tops(members)
+    dist_info = _find_dist_info(wheel_name, tops, problems)
     if dist_info is None:
         problems.raise_if_any(wheel_name.name)
         raise AssertionError("unreachable: no dist-info without a problem")
@@ -282,7 +283,7 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
     verified, hashed = _check_record(members, dist_info, problems, sha256 or {}, record_as_written)
     _check_crc(members, archive.crc_due, hashed, problems)
     fields = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
-    files, digests = _place_files(wheel_name, members, dist_info, root_is_purelib, verified, problems)
+    files, digests = _place_files(wheel_name, members, tops, dist_info, root_is_purelib, verified, problems)
     problems.raise_if_any(wheel_name.name)
     assert fields is not None
 
@@ -571,11 +572,21 @@ class MemberStream:
                 return
             base = self._received - len(pending)  # where this member's local header is in the body
             if self._inflated + size <= self.RATIO * self._received + self.ALLOWANCE:
-                content = self._inflate(pending, begin, end, method, size)
-                if content is not None:
+                # Inflated (never past the declared size, +1 to notice a longer stream) and
+                # checked here, not in a function of its own: this runs for every member.
+                with memoryview(pending) as view:
+                    compressed = view[begin:end]
+                    if method == zipfile.ZIP_STORED:
+                        content: bytes | None = bytes(compressed)
+                    else:
+                        inflater = zlib.decompressobj(-15)
+                        content = inflater.decompress(compressed, size + 1)
+                        if not inflater.eof:
+                            content = None
+                    check = zlib.adler32(compressed)
+                    del compressed  # before the view is released
+                if content is not None and len(content) == size:
                     self._inflated += size
-                    with memoryview(pending) as view:
-                        check = zlib.adler32(view[begin:end])
                     standing: object = content
                     if self.sink is not None:
                         start = _LOCAL_HEADER.size
@@ -584,18 +595,6 @@ class MemberStream:
                     self._fresh.append(content)
                     self._standing.append(standing)
             del pending[:end]
-
-    @staticmethod
-    def _inflate(pending: bytearray, begin: int, end: int, method: int, size: int) -> bytes | None:
-        with memoryview(pending) as view:
-            if method == zipfile.ZIP_STORED:
-                content = bytes(view[begin:end])
-            else:
-                inflater = zlib.decompressobj(-15)
-                content = inflater.decompress(view[begin:end], size + 1)
-                if not inflater.eof:
-                    return None
-        return content if len(content) == size else None
 
 
 def _retrieve(future: asyncio.Future[list[bytes]]) -> None:
@@ -630,10 +629,11 @@ def _unsafe_path_reason(name: str) -> str | None:
         return "absolute path"
     if _DRIVE.match(name):
         return "drive letter in path"
-    parts = name.rstrip("/").split("/")
-    if ".." in parts:
+    # The path's parts, each between slashes: a part ".." is "/../" in it, and so on.
+    parts = f"/{name.rstrip('/')}/"
+    if "/../" in parts:
         return "'..' in path escapes the install directory"
-    if any(part in ("", ".") for part in parts):
+    if "//" in parts or "/./" in parts:
         return "empty or '.' path component"
     return None
 
@@ -641,8 +641,13 @@ def _unsafe_path_reason(name: str) -> str | None:
 # --- rules 2 and 3: dist-info and WHEEL -------------------------------------------------
 
 
-def _top_dirs(members: dict[str, bytes], suffix: str) -> list[str]:
-    return sorted({m.split("/", 1)[0] for m in members if "/" in m and m.split("/", 1)[0].endswith(suffix)})
+def _tops(paths: Iterable[str]) -> set[str]:
+    """The top-level folders of ``paths`` (one pass over a wheel's members, for _top_dirs)."""
+    return {path[:path.find("/")] for path in paths if "/" in path}
+
+
+def _top_dirs(tops: Iterable[str], suffix: str) -> list[str]:
+    return sorted(top for top in tops if top.endswith(suffix))
 
 
 def _matches(stem: str, wheel_name: WheelName) -> bool:
@@ -652,8 +657,8 @@ def _matches(stem: str, wheel_name: WheelName) -> bool:
     )
 
 
-def _find_dist_info(wheel_name: WheelName, members: dict[str, bytes], problems: _Problems) -> str | None:
-    found = _top_dirs(members, ".dist-info")
+def _find_dist_info(wheel_name: WheelName, tops: set[str], problems: _Problems) -> str | None:
+    found = _top_dirs(tops, ".dist-info")
     expected = f"{wheel_name.name.replace('-', '_')}-{wheel_name.version}.dist-info"
     if not found:
         problems.add(WheelError, f"no .dist-info directory (expected {expected})")
@@ -717,7 +722,15 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             continue
         listed.add(path)
         digest = _written_sha256(hash_field) if as_written else sha256.get(path)
-        if _check_row(path, hash_field, size_field, members.get(path), dist_info, problems, digest):
+        content = members.get(path)
+        # The common row first, inline (thousands per wheel): a sha256 written as the spec
+        # says that matches; anything else, mismatches included, is _check_row's.
+        if (digest is not None and content is not None and hash_field.startswith("sha256=")
+                and hash_field[7:] == _urlsafe(digest) and (not size_field or size_field == str(len(content)))):
+            hashed.add(path)
+            verified[path] = hash_field[7:]
+            continue
+        if _check_row(path, hash_field, size_field, content, dist_info, problems, digest):
             hashed.add(path)
             algorithm, _, digest = hash_field.partition("=")
             if algorithm == "sha256":
@@ -738,6 +751,15 @@ def _check_crc(members: Mapping[str, bytes], crc_due: Mapping[str, int], hashed:
             if got != expected:
                 problems.add(WheelError, f"bad CRC-32: the archive says {expected:08x}, the content is {got:08x}",
                              path)
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _urlsafe(digest: bytes) -> str:
+    """``digest`` as RECORD writes it: urlsafe base64, unpadded (base64.urlsafe_b64encode,
+    in C calls only)."""
+    return binascii.b2a_base64(digest, newline=False).rstrip(b"=").translate(_URLSAFE).decode("ascii")
 
 
 def _written_sha256(hash_field: str) -> bytes | None:
@@ -772,7 +794,7 @@ def _check_row(path: str, hash_field: str, size_field: str, content: bytes | Non
         digest = hashlib.new(algorithm, bytes(content)).digest()
     else:
         digest = sha256 if sha256 is not None else hashlib.sha256(bytes(content)).digest()
-    got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    got = _urlsafe(digest)
     ok = True
     # Written as the spec says (urlsafe, unpadded), the text compares directly; only other
     # spellings are decoded.
@@ -815,26 +837,27 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
 # --- rule 6: where each file goes -------------------------------------------------------
 
 
-def _place_files(wheel_name: WheelName, members: dict[str, bytes], dist_info: str,
+def _place_files(wheel_name: WheelName, members: dict[str, bytes], tops: set[str], dist_info: str,
                  root_is_purelib: bool, verified: Mapping[str, str], problems: _Problems,
                  ) -> tuple[tuple[tuple[str, str, bytes], ...], dict[tuple[str, str], str]]:
     """Each member's (scheme key, relative path, bytes), and the verified sha256s by row."""
     data_dir = dist_info[: -len(".dist-info")] + ".data"
-    for other in _top_dirs(members, ".data"):
+    for other in _top_dirs(tops, ".data"):
         # Builders differ in how they spell the name; any spelling of this name-version counts.
         if other != data_dir and _matches(other[: -len(".data")], wheel_name):
             data_dir = other
-    for other in _top_dirs(members, ".data"):
+    for other in _top_dirs(tops, ".data"):
         if other != data_dir:
             problems.add(WheelError, f"unexpected .data directory (expected {data_dir})", other)
     root_key = "purelib" if root_is_purelib else "platlib"
     skip = {f"{dist_info}/{name}" for name in _UNHASHED}
     files = []
     sha256: dict[tuple[str, str], str] = {}
+    data_prefix = data_dir + "/"
     for path, content in members.items():
         if path in skip:
             continue
-        if not path.startswith(data_dir + "/"):
+        if not path.startswith(data_prefix):
             key, rest = root_key, path
         else:
             key, sep, rest = path[len(data_dir) + 1:].partition("/")
