@@ -13,6 +13,8 @@ must hold (the package, file or URL, and the reason), and how often the server w
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import random
 import threading
 import time
@@ -380,6 +382,9 @@ class _Trickle(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path in ("/gzip", "/unsized"):
+            self._send_whole(self.path == "/gzip")
+            return
         if self.path == "/wheel":
             step = -(-len(self.wheel) // 4)
             chunks = [self.wheel[i:i + step] for i in range(0, len(self.wheel), step)]
@@ -398,6 +403,19 @@ class _Trickle(BaseHTTPRequestHandler):
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             _Trickle.cut_off.append(self.path)
+
+
+    def _send_whole(self, gzipped: bool) -> None:
+        """/gzip: :attr:`wheel` gzipped, its Content-Length the compressed size (the body the
+        page reads is longer); /unsized: without a Content-Length (ends as the connection does)."""
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        body = gzip.compress(self.wheel) if gzipped else self.wheel
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @pytest.fixture
@@ -441,6 +459,26 @@ archive = read_wheel(filename, r.body, streamed=stream)
     assert all(o + n == nxt for (o, n), nxt in zip(result["pieces"], offsets[1:]))
     assert sum(n for _, n in result["pieces"]) == result["size"] == len(bytes(wheel))
     assert result["inflated"] == result["members"] == result["taken"] == len(files) + 3  # + METADATA, WHEEL, RECORD
+
+
+@pytest.mark.parametrize("path", ["gzip", "unsized"])
+def test_a_body_longer_than_announced_or_unannounced_streams_whole(page: PyodideSession, trickle: str,
+                                                                     path: str) -> None:
+    # With a Content-Length the transport reads into one buffer of that size; a body the
+    # browser decodes (gzip) is longer than that, and one without a length has none: both
+    # arrive whole, in contiguous pieces.
+    _Trickle.wheel = random.Random(1).randbytes(300_000) + bytes(3_000_000)  # gzip: 3.3 MB from ~0.3 MB
+    result = page.run("""
+import hashlib
+pieces = []
+r = await FetchTransport(timeout=10).get(url, None, None, lambda offset, piece: pieces.append((offset, len(piece))))
+{"pieces": pieces, "size": len(r.body), "sha256": hashlib.sha256(r.body).hexdigest()}
+""", url=f"{trickle}/{path}")
+    assert result["size"] == len(_Trickle.wheel)
+    assert result["sha256"] == hashlib.sha256(_Trickle.wheel).hexdigest()
+    offsets = [offset for offset, _ in result["pieces"]]
+    assert offsets[0] == 0 and all(o + n == nxt for (o, n), nxt in zip(result["pieces"], offsets[1:]))
+    assert sum(n for _, n in result["pieces"]) == result["size"]
 
 
 def test_a_download_given_up_in_python_stops_on_the_wire(page: PyodideSession, trickle: str) -> None:
