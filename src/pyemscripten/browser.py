@@ -246,20 +246,17 @@ _WRITE_TREE_JS = r"""
     const blobs = (Array.isArray(blob) ? blob : [blob]).map(
       // never a view of the interpreter's memory
       b => M && M.HEAPU8 && b.buffer === M.HEAPU8.buffer ? b.slice() : b);
-    const dirs = new Map([["", top]]);
-    const list = names.split("\0");
-    let at = 0, k = 0;
-    blob = blobs[0];
-    for (let i = 0; i < list.length; i++) {
-      const parts = list[i].split("/");
-      const name = parts.pop();
-      let key = "", dir = top;
-      for (const part of parts.concat(name)) {
+    const dirs = new Map();
+    // The folder of a path: made (or entered) once per batch, part by part.
+    const folder = (key, i) => {
+      const parts = key.split("/");
+      for (const part of parts) {
         if (part === "" || part === "." || part === "..") return `EINVAL ${i}`;
       }
+      let sub = "", dir = top;
       for (const part of parts) {
-        key = key ? key + "/" + part : part;
-        let next = dirs.get(key);
+        sub = sub ? sub + "/" + part : part;
+        let next = dirs.get(sub);
         if (!next) {
           if (Object.hasOwn(dir.contents, part)) {
             next = dir.contents[part];
@@ -270,9 +267,32 @@ _WRITE_TREE_JS = r"""
           } else {
             next = MEMFS.createNode(dir, part, DIR, 0);
           }
-          dirs.set(key, next);
+          dirs.set(sub, next);
         }
         dir = next;
+      }
+      return dir;
+    };
+    const list = names.split("\0");
+    let at = 0, k = 0;
+    let lastKey = null, lastDir = top;  // the previous file's folder: most files share one with it
+    blob = blobs[0];
+    for (let i = 0; i < list.length; i++) {
+      const path = list[i];
+      const cut = path.lastIndexOf("/");
+      const name = path.slice(cut + 1);
+      if (name === "" || name === "." || name === "..") return `EINVAL ${i}`;
+      let dir = top;
+      if (cut !== -1) {
+        if (lastKey !== null && cut === lastKey.length && path.startsWith(lastKey)) {
+          dir = lastDir;  // no string or array made for it
+        } else {
+          const key = path.slice(0, cut);
+          dir = dirs.get(key) || folder(key, i);
+          if (typeof dir === "string") return dir;
+          lastKey = key;
+          lastDir = dir;
+        }
       }
       if (Object.hasOwn(dir.contents, name)) return `EEXIST ${i}`;
       while (at + sizes[i] > blob.length && k + 1 < blobs.length) {

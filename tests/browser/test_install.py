@@ -210,6 +210,9 @@ for root in ("/tmp/memfs-tree", "/idb/tree"):  # MEMFS; IDBFS, written file by f
         "under_a_file": attempt(root, [("top.txt/inner.py", b"")]),
     }
 out["dots"] = attempt("/tmp/memfs-tree", [("pkg/../evil.py", b"")])
+# Each a batch of its own, after a file in pkg/sub0 (the folder the writer remembers).
+out["empty"] = [attempt("/tmp/memfs-tree", [(f"pkg/sub0/fine{n}.py", b""), (p, b"")])[0]
+                for n, p in enumerate(("/abs.py", "pkg//x.py", "pkg/sub0/", "./x.py", "pkg/sub0/.", "pkg/sub0//y.py"))]
 out["evil"] = os.path.exists("/tmp/memfs-tree/evil.py")
 out
 """
@@ -224,3 +227,4 @@ out
         assert got["under_a_file"][0] in ("ENOTDIR", "EEXIST"), root  # os.makedirs says EEXIST
     assert result["/tmp/memfs-tree"]["modes"] == result["/idb/tree"]["modes"]  # folders too
     assert result["dots"] == ["EINVAL", "/tmp/memfs-tree/pkg/../evil.py"] and not result["evil"]
+    assert result["empty"] == ["EINVAL"] * 6  # an empty, "." or ".." part anywhere, the first one too
