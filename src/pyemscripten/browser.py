@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
@@ -710,21 +710,30 @@ class WebCryptoHasher(Hasher):
         self._digest: Any = None
 
     async def sha256(self, blobs: Sequence[bytes]) -> list[bytes]:
+        return await self.start(blobs)
+
+    def start(self, blobs: Sequence[bytes]) -> Coroutine[Any, Any, list[bytes]]:
+        """Hand the large blobs to WebCrypto and hash the small ones, now; the coroutine
+        returned collects WebCrypto's answers (see :meth:`Hasher.start`)."""
         big = [i for i, blob in enumerate(blobs) if len(blob) >= self.threshold]
         digest = self._webcrypto() if big else None
-        if digest is None:
-            return await super().sha256(blobs)
         # Small blobs are joined into runs: one crossing into JavaScript (one proxy, one
         # buffer view) per run instead of per blob. Per blob, those were most of the JS
         # garbage an install made beyond the file system's own (allocation sampling), and
         # joining is cheaper than the crossings (sympy's 953 blobs: 45 -> 30 ms).
-        pending = []
-        for run in self._runs([blobs[i] for i in big]):
-            joined = run[0] if len(run) == 1 else b"".join(run)
-            pending.append(digest(joined, _lengths(run)))
+        pending = [] if digest is None else [
+            digest(run[0] if len(run) == 1 else b"".join(run), _lengths(run))
+            for run in self._runs([blobs[i] for i in big])]
+        if digest is None:
+            big = []
+        found = {i: hashlib.sha256(blob).digest() for i, blob in enumerate(blobs) if digest is None or len(blob) < self.threshold}
+        return self._collect(pending, big, found)
+
+    @staticmethod
+    async def _collect(pending: list[Any], big: list[int], found: dict[int, bytes]) -> list[bytes]:
         out = b"".join([(await result).to_bytes() for result in pending])
-        found = {i: out[32 * n:32 * n + 32] for n, i in enumerate(big)}
-        return [found[i] if i in found else hashlib.sha256(blob).digest() for i, blob in enumerate(blobs)]
+        found.update((i, out[32 * n:32 * n + 32]) for n, i in enumerate(big))
+        return [found[i] for i in range(len(found))]
 
     def _runs(self, blobs: list[bytes]) -> list[list[bytes]]:
         runs: list[list[bytes]] = []

@@ -31,9 +31,9 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
@@ -478,7 +478,8 @@ class MemberStream:
         self._stopped = False
         self._fresh: list[bytes] = []  # inflated by the current piece, not yet hashing
         self._standing: list[object] = []  # what stands for each of them (see MemberSink.member)
-        self._hashing: list[tuple[list[object], asyncio.Future[list[bytes]]]] = []
+        self._hashing: list[tuple[list[object], Coroutine[Any, Any, list[bytes]]]] = []
+        self._digests: dict[int, bytes] = {}  # what digests() collected so far
 
     def feed(self, offset: int, piece: bytes) -> None:
         """The body's bytes ``piece`` starting at ``offset``. Offset 0 means the request
@@ -505,9 +506,7 @@ class MemberStream:
             standing, self._standing = self._standing, []
             if fresh and self.hasher is not None:
                 asyncio.get_running_loop()  # none (a thread, plain code): no hashing, no coroutine
-                future = asyncio.ensure_future(self.hasher.sha256(fresh))
-                future.add_done_callback(_retrieve)
-                self._hashing.append((standing, future))
+                self._hashing.append((standing, self.hasher.start(fresh)))
         except Exception:  # noqa: BLE001 - hostile bytes, no event loop: read_wheel reads it all
             self._stopped = True
         if self._stopped:
@@ -518,18 +517,20 @@ class MemberStream:
         object :func:`read_wheel` takes: the bytes, or what the sink gave to stand for
         them). A batch that failed is left out."""
         known: dict[int, bytes] = {}
-        for standing, future in self._hashing:
+        hashing, self._hashing = self._hashing, []
+        for standing, batch in hashing:
             try:
-                digests = await future
+                digests = await batch
                 known.update(zip(map(id, standing), digests, strict=True))
             except Exception:  # noqa: BLE001, S112 - hashed again at the end
                 continue
-        return known
+        self._digests.update(known)
+        return self._digests
 
     def close(self) -> None:
         """Cancel the hashing still running and let go of the inflated members."""
-        for _, future in self._hashing:
-            future.cancel()
+        for _, batch in self._hashing:
+            batch.close()  # never awaited: no warning about it
         self._hashing = []
         self.members = {}
 
@@ -595,12 +596,6 @@ class MemberStream:
                     self._fresh.append(content)
                     self._standing.append(standing)
             del pending[:end]
-
-
-def _retrieve(future: asyncio.Future[list[bytes]]) -> None:
-    # A batch that failed is hashed again at the end; its exception is not news to log.
-    if not future.cancelled():
-        future.exception()
 
 
 def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:
