@@ -110,7 +110,7 @@ class Crawler:
 
     async def visit(self, dep: Dependency) -> None:
         """Fetch the page of ``dep``, the metadata of its best candidate, then recurse."""
-        key = (dep.name, str(dep.specifier), dep.extras)
+        key = _key(dep)
         if key in self._visited:
             return
         self._visited.add(key)
@@ -155,7 +155,13 @@ class Crawler:
             return
         except NeedData:
             return
-        await asyncio.gather(*(self.visit(d) for d in deps))
+        # Only the ones not visited yet, and a task each only where there are several: in the
+        # page every task is turns of the event loop, and most dependencies were seen before.
+        fresh = [d for d in deps if _key(d) not in self._visited]
+        if len(fresh) == 1:
+            await self.visit(fresh[0])
+        elif fresh:
+            await asyncio.gather(*(self.visit(d) for d in fresh))
 
     async def satisfy(self, need: NeedData) -> None:
         if need.page is not None:
@@ -164,3 +170,6 @@ class Crawler:
             await self.expand(need.candidate)
 
 
+def _key(dep: Dependency) -> tuple[str, str, frozenset[str]]:
+    """What makes two visits the same visit."""
+    return (dep.name, str(dep.specifier), dep.extras)
