@@ -977,7 +977,8 @@ def _record(writes: list[tuple[str, bytes, int]], write_roots: list[str], relati
     writer = csv.writer(out, lineterminator="\n")
     for (target, data, _), write_root, relative in zip(writes, write_roots, relatives, strict=True):
         digest = digests.get(target) or base64.urlsafe_b64encode(hashlib.sha256(bytes(data)).digest()).rstrip(b"=").decode()
-        writer.writerow([relative if write_root == root else _record_path(target, root), f"sha256={digest}", len(data)])
+        size = data.size if type(data) is KeptBytes else len(data)  # len(): a call into Python for a KeptBytes
+        writer.writerow([relative if write_root == root else _record_path(target, root), f"sha256={digest}", size])
     writer.writerow([f"{dist_info}/RECORD", "", ""])
     return out.getvalue().encode("utf-8")
 
