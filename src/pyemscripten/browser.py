@@ -717,16 +717,16 @@ class WebCryptoHasher(Hasher):
         returned collects WebCrypto's answers (see :meth:`Hasher.start`)."""
         big = [i for i, blob in enumerate(blobs) if len(blob) >= self.threshold]
         digest = self._webcrypto() if big else None
+        if digest is None:
+            big = []  # all of them here
         # Small blobs are joined into runs: one crossing into JavaScript (one proxy, one
         # buffer view) per run instead of per blob. Per blob, those were most of the JS
         # garbage an install made beyond the file system's own (allocation sampling), and
         # joining is cheaper than the crossings (sympy's 953 blobs: 45 -> 30 ms).
-        pending = [] if digest is None else [
-            digest(run[0] if len(run) == 1 else b"".join(run), _lengths(run))
-            for run in self._runs([blobs[i] for i in big])]
-        if digest is None:
-            big = []
-        found = {i: hashlib.sha256(blob).digest() for i, blob in enumerate(blobs) if digest is None or len(blob) < self.threshold}
+        pending = [digest(run[0] if len(run) == 1 else b"".join(run), _lengths(run))
+                   for run in self._runs([blobs[i] for i in big])]
+        handed = set(big)
+        found = {i: hashlib.sha256(blob).digest() for i, blob in enumerate(blobs) if i not in handed}
         return self._collect(pending, big, found)
 
     @staticmethod

@@ -528,7 +528,7 @@ class MemberStream:
         return self._digests
 
     def close(self) -> None:
-        """Cancel the hashing still running and let go of the inflated members."""
+        """Drop the hashing not collected (:meth:`digests`) and let go of the inflated members."""
         for _, batch in self._hashing:
             batch.close()  # never awaited: no warning about it
         self._hashing = []
