@@ -22,7 +22,6 @@ File system calls go through :class:`FileOps` so tests can inject a failure at a
 
 from __future__ import annotations
 
-import base64
 import csv
 import errno
 import hashlib
@@ -43,7 +42,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import InstallError, NotInstalledError, UninstallError
 from .metadata import first, read_headers
-from .wheels import UnpackedWheel
+from .wheels import UnpackedWheel, record_digest
 
 __all__ = [
     "FileOps", "InstalledDist", "Scheme", "Transaction", "default_scheme", "install",
@@ -976,7 +975,7 @@ def _record(writes: list[tuple[str, bytes, int]], write_roots: list[str], relati
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for (target, data, _), write_root, relative in zip(writes, write_roots, relatives, strict=True):
-        digest = digests.get(target) or base64.urlsafe_b64encode(hashlib.sha256(bytes(data)).digest()).rstrip(b"=").decode()
+        digest = digests.get(target) or record_digest(hashlib.sha256(bytes(data)).digest())
         size = data.size if type(data) is KeptBytes else len(data)  # len(): a call into Python for a KeptBytes
         writer.writerow([relative if write_root == root else _record_path(target, root), f"sha256={digest}", size])
     writer.writerow([f"{dist_info}/RECORD", "", ""])

@@ -721,7 +721,7 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
         # The common row first, inline (thousands per wheel): a sha256 written as the spec
         # says that matches; anything else, mismatches included, is _check_row's.
         if (digest is not None and content is not None and hash_field.startswith("sha256=")
-                and hash_field[7:] == _urlsafe(digest) and (not size_field or size_field == str(len(content)))):
+                and hash_field[7:] == record_digest(digest) and (not size_field or size_field == str(len(content)))):
             hashed.add(path)
             verified[path] = hash_field[7:]
             continue
@@ -751,7 +751,7 @@ def _check_crc(members: Mapping[str, bytes], crc_due: Mapping[str, int], hashed:
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _urlsafe(digest: bytes) -> str:
+def record_digest(digest: bytes) -> str:
     """``digest`` as RECORD writes it: urlsafe base64, unpadded (base64.urlsafe_b64encode,
     in C calls only)."""
     return binascii.b2a_base64(digest, newline=False).rstrip(b"=").translate(_URLSAFE).decode("ascii")
@@ -789,7 +789,7 @@ def _check_row(path: str, hash_field: str, size_field: str, content: bytes | Non
         digest = hashlib.new(algorithm, bytes(content)).digest()
     else:
         digest = sha256 if sha256 is not None else hashlib.sha256(bytes(content)).digest()
-    got = _urlsafe(digest)
+    got = record_digest(digest)
     ok = True
     # Written as the spec says (urlsafe, unpadded), the text compares directly; only other
     # spellings are decoded.
