@@ -952,13 +952,11 @@ def _target(wheel: UnpackedWheel, relative: str, realpath: _RealPaths, directory
         target = directory + "/" + relative
         if realpath(target).startswith(inside):  # what _within says: never the root itself here
             return target, relative
-        outside = True
     else:
         target = os.path.join(directory, *relative.split("/"))
-        outside = not _within(realpath(target), real_root) or not _within(os.path.abspath(target), abs_root)
-    if outside:
-        raise InstallError(wheel.name, f"{relative!r} would be written outside {directory}")
-    return target, _record_path(target, directory)
+        if _within(realpath(target), real_root) and _within(os.path.abspath(target), abs_root):
+            return target, _record_path(target, directory)
+    raise InstallError(wheel.name, f"{relative!r} would be written outside {directory}")
 
 
 def _plain(relative: str) -> bool:
