@@ -418,6 +418,14 @@ class _Trickle(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def assert_pieces_cover(pieces: list[list[int]], size: int) -> None:
+    """The (offset, length) pieces on_data saw start at 0, follow each other, and add up to ``size``."""
+    offsets = [offset for offset, _ in pieces]
+    assert offsets[0] == 0
+    assert all(o + n == nxt for (o, n), nxt in zip(pieces, offsets[1:]))
+    assert sum(n for _, n in pieces) == size
+
+
 @pytest.fixture
 def trickle() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
@@ -454,10 +462,9 @@ archive = read_wheel(filename, r.body, streamed=stream)
 {"pieces": pieces, "size": len(r.body), "inflated": inflated, "members": len(archive.members),
  "taken": sum(any(c is m.content for m in stream.members.values()) for c in archive.members.values())}
 """, url=f"{trickle}/wheel", filename=wheel.filename)
-    offsets = [offset for offset, _ in result["pieces"]]
-    assert len(offsets) > 1 and offsets[0] == 0
-    assert all(o + n == nxt for (o, n), nxt in zip(result["pieces"], offsets[1:]))
-    assert sum(n for _, n in result["pieces"]) == result["size"] == len(bytes(wheel))
+    assert len(result["pieces"]) > 1
+    assert_pieces_cover(result["pieces"], result["size"])
+    assert result["size"] == len(bytes(wheel))
     assert result["inflated"] == result["members"] == result["taken"] == len(files) + 3  # + METADATA, WHEEL, RECORD
 
 
@@ -476,9 +483,7 @@ r = await FetchTransport(timeout=10).get(url, None, None, lambda offset, piece: 
 """, url=f"{trickle}/{path}")
     assert result["size"] == len(_Trickle.wheel)
     assert result["sha256"] == hashlib.sha256(_Trickle.wheel).hexdigest()
-    offsets = [offset for offset, _ in result["pieces"]]
-    assert offsets[0] == 0 and all(o + n == nxt for (o, n), nxt in zip(result["pieces"], offsets[1:]))
-    assert sum(n for _, n in result["pieces"]) == result["size"]
+    assert_pieces_cover(result["pieces"], result["size"])
 
 
 def test_a_download_given_up_in_python_stops_on_the_wire(page: PyodideSession, trickle: str) -> None:
