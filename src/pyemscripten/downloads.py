@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
 from .index_pages import IndexFile
-from .seams import BodyPieces, Hasher, Transport, WheelCache
+from .seams import BodyPieces, Hasher, Transport, WheelCache, start_task
 from .wheels import MemberSink, MemberStream, UnpackedWheel, open_wheel_async
 
 if TYPE_CHECKING:
@@ -130,9 +130,9 @@ async def fetch_wheel(
     return FetchedWheel(body, source, kept)
 
 
-async def gather_all(jobs: Sequence[Awaitable[T]]) -> list[T]:
+async def gather_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
     """Run ``jobs`` concurrently; on the first failure cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(j) for j in jobs]
+    tasks = [start_task(j) for j in jobs]
     try:
         return list(await asyncio.gather(*tasks))
     except BaseException:
@@ -206,8 +206,8 @@ class WheelTasks:
         if not self._guessing or file is None or file.core_metadata is None or file.url in self._tasks:
             return
         self._held[file.url] = []
-        self._tasks[file.url] = asyncio.ensure_future(
-            self._fetch_and_open(candidate.name, str(candidate.version), file, guess=True))
+        self._tasks[file.url] = start_task(self._fetch_and_open(candidate.name, str(candidate.version), file,
+                                                                guess=True))
 
     def metadata_of_guess(self, candidate: Candidate) -> Awaitable[bytes | None] | None:
         """The METADATA of ``candidate``'s wheel, from its guess, where the wheel is guessed
@@ -223,9 +223,9 @@ class WheelTasks:
         """The planned wheel of ``dist`` (verified and validated), from its guess or fetched now."""
         assert dist.file is not None
         url = dist.file.url
+        self._adopted.add(url)  # before the task starts: its first step runs now (start_task)
         if url not in self._tasks:
-            self._tasks[url] = asyncio.ensure_future(self._fetch_and_open(dist.name, str(dist.version), dist.file))
-        self._adopted.add(url)
+            self._tasks[url] = start_task(self._fetch_and_open(dist.name, str(dist.version), dist.file))
         for tell in self._held.pop(url, []):
             tell()
         return await self._tasks[url]

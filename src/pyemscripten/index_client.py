@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from .credentials import strip_credentials
 from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
-from .seams import BodyPieces, ByteProgress, Response, Transport
+from .seams import BodyPieces, ByteProgress, Response, Transport, start_task
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
@@ -118,7 +118,7 @@ class IndexClient:
         for project in projects:
             name = canonicalize_name(project)
             if name not in self._early:
-                self._early[name] = asyncio.ensure_future(self._project_page(name))
+                self._early[name] = start_task(self._project_page(name))
 
     def drop_prefetched(self) -> None:
         """Cancel the prefetched pages no one asked for (their errors are dropped with them)."""

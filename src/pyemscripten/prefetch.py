@@ -19,6 +19,7 @@ from .downloads import WheelRequest, verify
 from .errors import PyemscriptenError
 from .index_client import IndexClient, get_ok
 from .metadata import metadata_from_wheel, parse_metadata
+from .seams import start_task
 
 # Fetches and parses the runtime's own distribution (pyodide-lock.json), by canonical name.
 DistributionLoader = Callable[[], Awaitable[dict[str, DistributionEntry]]]
@@ -59,7 +60,7 @@ class Crawler:
 
     def _page_task(self, name: str) -> asyncio.Task[None]:
         if name not in self._pages:
-            self._pages[name] = asyncio.ensure_future(self._fetch_page(name))
+            self._pages[name] = start_task(self._fetch_page(name))
         return self._pages[name]
 
     async def _fetch_page(self, name: str) -> None:
@@ -76,7 +77,7 @@ class Crawler:
         assert candidate.file is not None
         url = candidate.file.url
         if url not in self._meta:
-            self._meta[url] = asyncio.ensure_future(self._fetch_metadata(candidate))
+            self._meta[url] = start_task(self._fetch_metadata(candidate))
         return self._meta[url]
 
     async def _fetch_metadata(self, candidate: Candidate) -> None:
@@ -135,7 +136,7 @@ class Crawler:
     async def _distribution(self) -> None:
         """Load the runtime's distribution once, and only if some project needs it."""
         if self._distribution_task is None:
-            self._distribution_task = asyncio.ensure_future(self._fetch_distribution())
+            self._distribution_task = start_task(self._fetch_distribution())
         await self._distribution_task
 
     async def _fetch_distribution(self) -> None:
@@ -161,7 +162,7 @@ class Crawler:
         if len(fresh) == 1:
             await self.visit(fresh[0])
         elif fresh:
-            await asyncio.gather(*(self.visit(d) for d in fresh))
+            await asyncio.gather(*[start_task(self.visit(d)) for d in fresh])
 
     async def satisfy(self, need: NeedData) -> None:
         if need.page is not None:
