@@ -249,11 +249,10 @@ async def install(
         client.prefetch_pages(_root_names(requirements))
         if s.cache is not None and not dry_run:
             s.cache.prepare()  # the cache's entry list: Cache Storage opens in that time too
-        # Twice: in a page, the tasks just made and this one's next step run in one browser
-        # task (Pyodide's loop runs the callbacks queued so far together), and a request
-        # leaves only once that task is over (browser._FETCH_JS starts it from a microtask).
-        # The second yield ends that task before the interpreter is read.
-        await asyncio.sleep(0)
+        # The pages' requests were made by the tasks' first steps (seams.start_task), and
+        # in a page a request leaves once the browser task that made it is over
+        # (browser._FETCH_JS starts it from a microtask): this yield ends that task before
+        # the interpreter is read.
         await asyncio.sleep(0)
         s.read_interpreter()
         assert s.target and s.scheme

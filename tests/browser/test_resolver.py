@@ -169,3 +169,42 @@ report = await pyemscripten.install("packaging", index_urls=[url], quiet=True)
         url=index_server.index_url)
     assert err["type"] == "ResolutionImpossibleError"
     assert "packaging<20" in err["message"] and "is installed" in err["message"]
+
+
+def test_tasks_start_eagerly_in_the_page(pyodide) -> None:
+    # seams.start_task: in Pyodide (Python 3.14) a task's first step runs before start_task
+    # returns, a failure in it is raised where the task is awaited, and cancelling a task
+    # that waits works as for any task.
+    out = pyodide.run(
+        """
+import asyncio
+from pyemscripten.seams import start_task
+steps = []
+async def job(name, fail=False):
+    steps.append(name + " starts")
+    if fail:
+        raise ValueError(name)
+    await asyncio.sleep(0.01)
+    steps.append(name + " ends")
+    return name
+first = start_task(job("a"))
+steps.append("after start_task")
+failed = start_task(job("b", fail=True))
+stopped = start_task(job("c"))
+stopped.cancel()
+r = {"order": list(steps), "failed_done": failed.done(), "result": await first}
+try:
+    await failed
+except ValueError as exc:
+    r["raised"] = str(exc)
+try:
+    await stopped
+except asyncio.CancelledError:
+    r["cancelled"] = True
+r["steps"] = steps
+r
+""")
+    assert out["order"] == ["a starts", "after start_task", "b starts", "c starts"]
+    assert out["failed_done"] is True and out["raised"] == "b"
+    assert out["result"] == "a" and out["cancelled"] is True
+    assert "c ends" not in out["steps"] and "a ends" in out["steps"]
