@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.support.browser import RUNTIMES
 from tests.support.wheels import make_wheel
 
 
@@ -171,8 +174,9 @@ report = await pyemscripten.install("packaging", index_urls=[url], quiet=True)
     assert "packaging<20" in err["message"] and "is installed" in err["message"]
 
 
+@pytest.mark.parametrize("pyodide", RUNTIMES, indirect=True)
 def test_tasks_start_eagerly_in_the_page(pyodide) -> None:
-    # seams.start_task: in Pyodide (Python 3.14) a task's first step runs before start_task
+    # seams.start_task: in every runtime (Python 3.12 to 3.14) a task's first step runs before start_task
     # returns, a failure in it is raised where the task is awaited, and cancelling a task
     # that waits works as for any task.
     out = pyodide.run(
