@@ -132,12 +132,19 @@ async def fetch_wheel(
 
 async def gather_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
     """Run ``jobs`` concurrently; on the first failure cancel the rest and raise it."""
-    tasks = [start_task(j) for j in jobs]
+    tasks: list[asyncio.Task[T]] = []
     try:
+        # Inside the try: a task's first step runs as it is made (start_task), and an
+        # interrupt raised there leaves the constructor; the tasks made before it are
+        # cancelled and the jobs after it closed.
+        for job in jobs:
+            tasks.append(start_task(job))
         return list(await asyncio.gather(*tasks))
     except BaseException:
         for task in tasks:
             task.cancel()
+        for job in jobs[len(tasks):]:
+            job.close()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
 
@@ -205,9 +212,13 @@ class WheelTasks:
         # Without a PEP 658 file the crawl fetches the wheel itself (kept in ``prefetched``).
         if not self._guessing or file is None or file.core_metadata is None or file.url in self._tasks:
             return
-        self._held[file.url] = []
-        self._tasks[file.url] = start_task(self._fetch_and_open(candidate.name, str(candidate.version), file,
-                                                                guess=True))
+        self._held[file.url] = []  # before the task: its first step runs now (start_task), and may tell
+        try:
+            self._tasks[file.url] = start_task(self._fetch_and_open(candidate.name, str(candidate.version), file,
+                                                                    guess=True))
+        except BaseException:  # an interrupt in that step: no guess, as if never made
+            del self._held[file.url]
+            raise
 
     def metadata_of_guess(self, candidate: Candidate) -> Awaitable[bytes | None] | None:
         """The METADATA of ``candidate``'s wheel, from its guess, where the wheel is guessed

@@ -111,9 +111,10 @@ class IndexClient:
         """Start fetching these projects' pages now; :meth:`project_page` takes them up.
 
         For the first requests of an install, which can leave before the caller's own
-        set-up (reading the interpreter's configuration) instead of after it. Their
-        requests leave once the event loop runs. :meth:`drop_prefetched` ends those
-        never asked for.
+        set-up (reading the interpreter's configuration) instead of after it. Each task's
+        first step runs here and makes its request (:func:`~.seams.start_task`); in a page
+        the request leaves once the current browser task is over. :meth:`drop_prefetched`
+        ends those never asked for.
         """
         for project in projects:
             name = canonicalize_name(project)

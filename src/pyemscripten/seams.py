@@ -160,7 +160,8 @@ def start_task(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     In the page, an ordinary task costs turns of Pyodide's event loop that an eager one does
     not: its first step is a callback of its own, and the loop's own task factory adds one
     more when the task ends (its count of work in progress). (a) of the benchmark makes 131
-    tasks. Every task this makes is awaited by the install, which the loop does count.
+    tasks. Every task this makes is awaited, or cancelled, by the install, whose own task the
+    loop does count (its count matters to a runtime that waits for it, not to a page).
     """
     loop = asyncio.get_running_loop()
     if sys.version_info >= (3, 12):

@@ -206,9 +206,23 @@ try:
 except asyncio.CancelledError:
     r["cancelled"] = True
 r["steps"] = steps
+# gather_all: an interrupt in a first step cancels the tasks made before it and closes the
+# jobs after it (never started, never left "never awaited").
+from pyemscripten.downloads import gather_all
+async def interrupted():
+    raise KeyboardInterrupt
+later = job("e")
+try:
+    await gather_all([job("d"), interrupted(), later])
+except KeyboardInterrupt:
+    r["interrupt"] = True
+await asyncio.sleep(0.02)
+r["after_interrupt"] = [step for step in steps if step[0] in "de"]
+r["later_closed"] = later.cr_frame is None
 r
 """)
     assert out["order"] == ["a starts", "after start_task", "b starts", "c starts"]
     assert out["failed_done"] is True and out["raised"] == "b"
     assert out["result"] == "a" and out["cancelled"] is True
     assert "c ends" not in out["steps"] and "a ends" in out["steps"]
+    assert out["interrupt"] is True and out["after_interrupt"] == ["d starts"] and out["later_closed"] is True
