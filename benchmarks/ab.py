@@ -40,6 +40,15 @@ for name, text in files.items():
 """
 
 
+def variant_files(ref: str, names: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The text of each of ``names`` (files of ``src/pyemscripten``) at the git ``ref``, and
+    in the working tree: what OVERWRITE writes over the page's copy for each variant."""
+    at_ref = {name: subprocess.run(["git", "show", f"{ref}:src/pyemscripten/{name}"], capture_output=True,
+                                   text=True, cwd=ROOT, check=True).stdout for name in names}
+    work = {name: (ROOT / "src" / "pyemscripten" / name).read_text() for name in names}
+    return at_ref, work
+
+
 async def measure(browser: Browser, server: ServerHandle, files: dict[str, str], args: argparse.Namespace,
                   lock: str) -> dict[str, Any]:
     context = await browser.new_context()
@@ -74,16 +83,11 @@ async def measure(browser: Browser, server: ServerHandle, files: dict[str, str],
 
 
 async def run(args: argparse.Namespace) -> None:
-    ref_files = {
-        name: subprocess.run(["git", "show", f"{args.ref}:src/pyemscripten/{name}"], capture_output=True,
-                             text=True, cwd=ROOT, check=True).stdout
-        for name in args.files.split(",")
-    }
     # The working tree's copies are written over the page's too, so that both variants take
     # the same steps before the clock. Two A/A runs (the same code on both sides, (a) on
     # loopback, 5 pairs, stop 35) gave 1.009 against 0.961 s with only the ref's files
     # written and 1.103 against 1.026 s with both: a median of 5 pairs moves by about 8 %.
-    work_files = {name: (ROOT / "src" / "pyemscripten" / name).read_text() for name in ref_files}
+    ref_files, work_files = variant_files(args.ref, args.files.split(","))
     server = start_server()
     try:
         lock = make_lock(SCENARIOS[args.scenario], server.index_url)

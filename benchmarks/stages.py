@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import page_code  # noqa: E402
-from benchmarks.ab import OVERWRITE  # noqa: E402
+from benchmarks.ab import OVERWRITE, variant_files  # noqa: E402
 from benchmarks.driver import Browser  # noqa: E402
 from benchmarks.server import start_server  # noqa: E402
 
@@ -102,12 +101,8 @@ def sources(ref: str | None, files: str) -> dict[str, dict[str, str]]:
     """The files to write over the page's copy, by variant (none: the page's own)."""
     if ref is None:
         return {"working tree": {}}
-    names = files.split(",")
-    return {
-        ref: {n: subprocess.run(["git", "show", f"{ref}:src/pyemscripten/{n}"], capture_output=True, text=True,
-                                cwd=ROOT, check=True).stdout for n in names},
-        "working tree": {n: (ROOT / "src" / "pyemscripten" / n).read_text() for n in names},
-    }
+    at_ref, work = variant_files(ref, files.split(","))
+    return {ref: at_ref, "working tree": work}
 
 
 async def main(args: argparse.Namespace) -> None:
