@@ -11,7 +11,7 @@ raised only if resolution really needs that project.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from .candidates import Candidate, Dependency, Finder, NeedData
 from .distribution import DistributionEntry
@@ -156,8 +156,12 @@ class Crawler:
             return
         except NeedData:
             return
-        # Only the ones not visited yet, and a task each only where there are several: in the
-        # page every task is turns of the event loop, and most dependencies were seen before.
+        await self.visit_all(deps)
+
+    async def visit_all(self, deps: Sequence[Dependency]) -> None:
+        """:meth:`visit` each of ``deps``, concurrently: only the ones not visited yet, and a
+        task each only where there are several (in the page every task is turns of the event
+        loop, and most dependencies were seen before)."""
         fresh = [d for d in deps if _key(d) not in self._visited]
         if len(fresh) == 1:
             await self.visit(fresh[0])

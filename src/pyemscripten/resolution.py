@@ -13,7 +13,6 @@ picks early (``on_candidate``), but what gets installed is only what resolution 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +40,6 @@ from .errors import (
 from .index_client import IndexClient
 from .index_pages import IndexFile
 from .prefetch import Crawler, DistributionLoader
-from .seams import start_task
 from .target import Target
 
 __all__ = ["InstalledDist", "KnownData", "Resolution", "ResolvedDist", "ResolveOptions", "resolve"]
@@ -219,7 +217,7 @@ async def resolve(
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
-    await asyncio.gather(*[start_task(crawler.visit(d)) for d in roots])
+    await crawler.visit_all(roots)
     if options.keep_going:
         _raise_all_missing_wheels(finder, crawler)
     rounds = 0
