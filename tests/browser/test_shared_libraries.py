@@ -144,6 +144,10 @@ def test_fast_and_sequential_paths_agree(pyodide_factory, index_server: IndexSer
             # Every exported global the fast path took for immutable from the modules'
             # sections is one the engine refuses to set, and the other way round.
             assert session.run("loader.timings['immutable_mismatches']") == 0
+            # Nothing was left undefined for the offset table's walk (point 9), which a
+            # full walk confirms.
+            assert session.run("loader.timings['undefined_walk']") == 0
+            assert session.run("loader.timings['walk_misses']") == 0
             # ... and hid NEEDED only while the runtime read it: the files are as shipped.
             members = {n: h for wheel in wheels for n, h in _library_hashes(wheel).items()}
             assert session.run(UNCHANGED_ON_DISK, names=sorted(members)) == members
@@ -275,6 +279,18 @@ def test_undefined_symbol_is_named(pyodide: PyodideSession, index_server: IndexS
     assert "undefined symbol 'nowhere_data'" in err["attributes"]["reason"]
 
 
+@pytest.mark.parametrize("fast", [None, False], ids=["default", "sequential"])
+def test_weak_undefined_symbol_is_zero(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict,
+                                       fast: bool | None) -> None:
+    # The runtime makes the offset-table entry of a weak symbol nothing defines undefined
+    # (-1); its walk over the table sets it to 0. The default path walks only when some entry
+    # may still be undefined (point 9 of browser_loader): here it must.
+    out = drive(pyodide, serve(index_server, fixtures["weak"]), fast=fast)
+    assert pyodide.run("import shlib_weak._ext as e\ne.value()") == 0
+    if fast is None:
+        assert out["timings"]["undefined_walk"] == 1
+
+
 def test_already_loaded_libraries_are_not_planned_again(pyodide: PyodideSession, index_server: IndexServer,
                                                         fixtures: dict) -> None:
     drive(pyodide, serve(index_server, fixtures["provider"], fixtures["user_a"]))
@@ -320,6 +336,10 @@ def test_grill_usd_core_timing(pyodide: PyodideSession, index_server: IndexServe
         # 57,462 exported globals, all immutable: known from the sections, each checked
         assert out["timings"]["immutable_globals"] > 50_000
         assert out["timings"]["immutable_mismatches"] == 0
+        # every offset-table entry the batch made undefined was defined by a later module:
+        # the walk over the 169,679 entries was skipped, and would have found none (point 9)
+        assert out["timings"]["undefined_walk"] == 0
+        assert out["timings"]["walk_misses"] == 0
         # every module was instantiated from a module compiled ahead (the first one too: the
         # loop starts its compile the same way)
         assert out["timings"]["compiled_ahead"] == 30
@@ -343,6 +363,8 @@ def test_jiter_and_luau(pyodide: PyodideSession, index_server: IndexServer) -> N
     out = drive(pyodide, [[index_server.default.file_url(jiter.name), "jiter"],
                           [index_server.default.file_url(luau.name), "luau-wasm"]])
     assert out["timings"]["immutable_mismatches"] == 0
+    assert out["timings"]["undefined_walk"] == 0
+    assert out["timings"]["walk_misses"] == 0
     assert pyodide.run("import jiter; jiter.from_json(b'{\"a\": [1, 2.5, null]}')") == {"a": [1, 2.5, None]}
     assert "1,4,9,16,25" in str(pyodide.run(LUAU_CHECK))
 

@@ -32,6 +32,8 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
     malformed  shlib-malformed: an extension whose ``dylink.0`` section is cut short.
     undefined  shlib-undefined: an extension that takes the address of ``nowhere_data``, which
                nothing defines (a GOT.mem import left unresolved).
+    weak       shlib-weak: an extension that takes the address of ``absent_weak``, a weak symbol
+               nothing defines (a GOT.mem import that the runtime sets to 0).
     truncated  shlib-truncated: a library whose ``dylink.0`` section is whole and whose
                last section is cut short, so that it does not compile.
 """
@@ -112,6 +114,9 @@ SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # The address of data nothing defines: a GOT.mem import that stays unresolved.
     "undefined_ext.so": (_extension("shlib_undefined._ext", "(long)&nowhere_data", "extern int nowhere_data;\n"),
                          (), ()),
+    # The address of a weak symbol nothing defines: 0 once the runtime has walked its table.
+    "weak_ext.so": (_extension("shlib_weak._ext", "(long)&absent_weak",
+                               "extern int absent_weak __attribute__((weak));\n"), (), ()),
 }
 
 
@@ -207,6 +212,10 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
         "undefined": make_wheel("shlib-undefined", "1.0", {
             "shlib_undefined/__init__.py": init,
             "shlib_undefined/_ext.so": m["undefined_ext.so"],
+        }, tag=TAG),
+        "weak": make_wheel("shlib-weak", "1.0", {
+            "shlib_weak/__init__.py": init,
+            "shlib_weak/_ext.so": m["weak_ext.so"],
         }, tag=TAG),
         "truncated": make_wheel("shlib-truncated", "1.0", {
             "shlib_truncated/__init__.py": init,
