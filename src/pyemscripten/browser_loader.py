@@ -631,7 +631,7 @@ async (pyodide, paths, verify) => {
     const markedBefore = quick.marked, mismatchesBefore = quick.mismatches, aheadBefore = quick.ahead;
     // Point 9: what could be undefined once this batch is in: the entries undefined now,
     // and those made undefined from now on (noted by the wrapped constructor).
-    const created = quick.created, createdFrom = created ? created.length : 0;
+    const created = quick.created || null, createdFrom = created ? created.length : 0;  // null: not wrapped
     const undefinedBefore = created ? undefinedNames() : null;
     // Point 6: the next modules compile (off this thread) while this one links.
     const AHEAD = 4;
