@@ -106,7 +106,7 @@ does not know (checked on each module before relying on it):
    for the first and the last noted global of each module must agree, or nothing is noted
    for that module; sections the reader does not follow (any type, flag or layout it does
    not know), or built-ins that cannot be wrapped, leave the module to the runtime as it is.
-   Both built-ins are restored when the last overlapping load is done. A/B
+   The built-ins (with point 9's) are restored when the last overlapping load is done. A/B
    (``benchmarks/ab.py``, (b) on loopback, 5 pairs): load 2.11 -> 1.87 s, install 2.77 ->
    2.58 s. The tests compare the reading with the engine's answer for every exported global
    of every module they load. The reader gives the globals' places among the exports, not
@@ -221,8 +221,14 @@ does not know (checked on each module before relying on it):
    nothing: it is skipped. Otherwise it runs as before, over the whole table.
    ``timings['undefined_walk']`` says whether it ran; the tests have a full walk confirm
    each skip (``walk_misses``). For grill-usd-core the walk over 169,679 entries was
-   0.045 s of the ``symbols`` step, now 0.009 s (checking the noted globals); jiter and
-   luau-wasm skip it too; an extension taking the address of a weak symbol does not.
+   0.045 s of the ``symbols`` step, now 0.009 s (checking the noted globals), plus the
+   walk at the start over the 8,834 entries of a fresh page (in the ``instantiate`` step);
+   in a page whose table is large already, that first walk costs what the skipped one
+   did, less what the batch adds. jiter and luau-wasm skip it too; an extension taking
+   the address of a weak symbol does not. (One theoretical difference: an export whose
+   value is -1 copied into a new entry by ``updateGOT`` would stay -1 where the walk
+   would set it to 0; the next load's first walk then finds it. Side modules from
+   clang/wasm-ld export no such global.)
 
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -393,7 +399,7 @@ async (pyodide, paths, verify) => {
     const created = [];
     function RecordingGlobal(descriptor, initial) {
       if (!new.target) return Reflect.apply(Global, this, arguments);
-      const made = arguments.length < 2 ? new Global(descriptor) : new Global(descriptor, initial);
+      const made = Reflect.construct(Global, arguments, new.target);  // a subclass stays one
       if (initial === -1) created.push(made);
       return made;
     }
@@ -444,9 +450,9 @@ async (pyodide, paths, verify) => {
         state.verify = false;
         state.wrapped = false;
         state.created = null;
-        Object.defineProperty(WebAssembly.Global.prototype, "value", value);
-        WebAssembly.instantiate = instantiate;
         if (WebAssembly.Global === RecordingGlobal) WebAssembly.Global = Global;
+        WebAssembly.instantiate = instantiate;
+        Object.defineProperty(Global.prototype, "value", value);
       };
       WebAssembly.instantiate = function (source, ...rest) {
         const made = (from) => Reflect.apply(instantiate, this, [from, ...rest]);
@@ -632,7 +638,7 @@ async (pyodide, paths, verify) => {
     // Point 9: what could be undefined once this batch is in: the entries undefined now,
     // and those made undefined from now on (noted by the wrapped constructor).
     const created = quick.created || null, createdFrom = created ? created.length : 0;  // null: not wrapped
-    const undefinedBefore = created ? undefinedNames() : null;
+    let undefinedBefore = null;
     // Point 6: the next modules compile (off this thread) while this one links.
     const AHEAD = 4;
     const loaded = (p) => M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p];
@@ -649,6 +655,7 @@ async (pyodide, paths, verify) => {
       module.then(compileNext);
     };
     try {
+      if (created) undefinedBefore = undefinedNames();  // inside the try: the built-ins are put back whatever happens
       for (; i < paths.length; i++) {
         const p = paths[i];
         if (loaded(p)) {  // by an overlapping load: its compile ahead, if any, is not needed

@@ -182,6 +182,7 @@ def test_overlapping_loads_of_the_same_libraries(pyodide: PyodideSession, index_
     drive(pyodide, serve(index_server, fixtures["chain"]), times=2)
     assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
     assert pyodide.js(DLOPEN_RESTORED) is True  # point 7's wrapper, once both are done
+    assert pyodide.js(BUILTINS_RESTORED) is True  # points 4 and 9, once both are done
 
 
 # The runtime's dlopen entry point made impossible to replace (a setter that ignores writes),
@@ -289,6 +290,15 @@ def test_weak_undefined_symbol_is_zero(pyodide: PyodideSession, index_server: In
     assert pyodide.run("import shlib_weak._ext as e\ne.value()") == 0
     if fast is None:
         assert out["timings"]["undefined_walk"] == 1
+        assert pyodide.js(BUILTINS_RESTORED) is True
+
+
+# The WebAssembly built-ins the fast path wraps while modules instantiate (points 4 and 9).
+BUILTINS_RESTORED = """
+() => [WebAssembly.Global, WebAssembly.instantiate,
+       Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value").set]
+  .every((f) => String(f).includes("[native code]"))
+"""
 
 
 def test_already_loaded_libraries_are_not_planned_again(pyodide: PyodideSession, index_server: IndexServer,
