@@ -603,13 +603,21 @@ async (pyodide, paths, verify) => {
       return target[symbol];
     },
   });
-  // Point 2: the runtime's reportUndefinedSymbols, the same walk in the same order, without
-  // the [name, entry] array Object.entries makes for every entry of the table.
-  const resolveUndefined = () => {
-    const GOT = M.GOT;
+  // The offset table's entries still undefined (-1), by name, in the table's order (points 2
+  // and 9), without the [name, entry] array Object.entries makes for every entry.
+  const undefinedNames = () => {
+    const GOT = M.GOT, names = [];
     for (const name in GOT) {
       const entry = GOT[name];
-      if (!entry || entry.value != -1) continue;
+      if (entry && entry.value == -1) names.push(name);
+    }
+    return names;
+  };
+  // Point 2: the runtime's reportUndefinedSymbols, the same steps for the same entries in
+  // the same order.
+  const resolveUndefined = () => {
+    for (const name of undefinedNames()) {
+      const entry = M.GOT[name];
       const value = M.resolveGlobalSymbol(name, true).sym;
       if (!value && !entry.required) {
         entry.value = 0;
@@ -620,15 +628,6 @@ async (pyodide, paths, verify) => {
       else if (typeof value == "number" || typeof value.value == "number") entry.value = value;
       else throw new Error(`bad export type for '${name}': ${typeof value} (${value})`);
     }
-  };
-  // Point 9: the offset table's entries still undefined (-1), by name.
-  const undefinedNames = () => {
-    const GOT = M.GOT, names = [];
-    for (const name in GOT) {
-      const entry = GOT[name];
-      if (entry && entry.value == -1) names.push(name);
-    }
-    return names;
   };
   const t0 = performance.now();
   let i = 0, inPlace = 0, marked = 0, mismatches = 0, ahead = 0, onWriteTaken = 0, walked = 1, walkMisses = 0;

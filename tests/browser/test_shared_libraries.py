@@ -174,6 +174,13 @@ DLOPEN_RESTORED = """
 () => String(pyodide._module._emscripten_dlopen_promise).includes("[native code]")
 """
 
+# The WebAssembly built-ins the fast path wraps while modules instantiate (points 4 and 9).
+BUILTINS_RESTORED = """
+() => [WebAssembly.Global, WebAssembly.instantiate,
+       Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value").set]
+  .every((f) => String(f).includes("[native code]"))
+"""
+
 
 def test_overlapping_loads_of_the_same_libraries(pyodide: PyodideSession, index_server: IndexServer,
                                                 fixtures: dict) -> None:
@@ -291,14 +298,6 @@ def test_weak_undefined_symbol_is_zero(pyodide: PyodideSession, index_server: In
     if fast is None:
         assert out["timings"]["undefined_walk"] == 1
         assert pyodide.js(BUILTINS_RESTORED) is True
-
-
-# The WebAssembly built-ins the fast path wraps while modules instantiate (points 4 and 9).
-BUILTINS_RESTORED = """
-() => [WebAssembly.Global, WebAssembly.instantiate,
-       Object.getOwnPropertyDescriptor(WebAssembly.Global.prototype, "value").set]
-  .every((f) => String(f).includes("[native code]"))
-"""
 
 
 def test_already_loaded_libraries_are_not_planned_again(pyodide: PyodideSession, index_server: IndexServer,
