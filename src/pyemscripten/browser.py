@@ -314,6 +314,107 @@ _WRITE_TREE_JS = r"""
     for (const node of compiled) onWrite.delete(node);
     compiled.clear();
   };
+
+  // The commit's moves and the scratch folder's removal, node by node as FS.rename,
+  // FS.rmdir and FS.unlink do them after their path lookups (which make a few kB of garbage
+  // each: PATH.normalize for every part of a path). Each checks first what those would
+  // check and answers "other", having changed nothing, where they would refuse or where
+  // something is not as read here (another file system, a mount point, a tracking
+  // delegate); the caller then takes the file system's own calls, which raise as they do.
+  const tracked = () => Object.keys(FS.trackingDelegate || {}).length > 0;
+  const child = (dir, name) => {
+    try {
+      return FS.lookupNode(dir, name);
+    } catch (e) {
+      return null;
+    }
+  };
+  // FS.lookupPath(path, {follow: true}).node, or null where it throws. An absolute path of
+  // plain names without links is walked here, part by part as lookupPath walks it (entering
+  // mount points), without the strings and arrays it makes for every part; anything else is
+  // left to it.
+  const lookup = (path) => {
+    const parts = path.split("/");
+    let node = parts[0] === "" ? FS.root : null;
+    for (let i = 1; node && i < parts.length; i++) {
+      const part = parts[i];
+      if (part === "") continue;
+      if (part === "." || part === "..") node = null;
+      else if ((node = child(node, part))) {
+        if (node.mounted) node = node.mounted.root;
+        if (FS.isLink(node.mode)) node = null;
+      } else return null;
+    }
+    if (node) return node;
+    try {
+      return FS.lookupPath(path, {follow: true}).node;
+    } catch (e) {
+      return null;
+    }
+  };
+  // "flags/names": one 0 or 1 per name (whether target/name exists), then the names of the
+  // folder source, NUL-separated (a name holds neither).
+  write.entries = (source, target) => {
+    const from = lookup(source), to = lookup(target);
+    if (!from || !to || !FS.isDir(from.mode) || !from.node_ops.readdir) return "other";
+    const names = from.node_ops.readdir(from).filter((name) => name !== "." && name !== "..");
+    return names.map((name) => child(to, name) ? "1" : "0").join("") + "/" + names.join("\0");
+  };
+  write.moveEntries = (source, target, names) => {
+    const from = lookup(source), to = lookup(target);
+    if (!from || !to || tracked() || from.mount !== to.mount || !FS.isDir(from.mode) || !FS.isDir(to.mode)
+        || !from.node_ops.rename || (from !== to && FS.nodePermissions(from, "w"))) return "other";
+    const list = names.split("\0");
+    const nodes = [];
+    for (const name of list) {
+      const node = child(from, name);
+      if (!node || node.mounted || child(to, name) || FS.mayDelete(from, name, FS.isDir(node.mode))
+          || FS.mayCreate(to, name)) return "other";
+      for (let up = to; ; up = up.parent) {  // a folder does not move into itself
+        if (up === node) return "other";
+        if (up === up.parent) break;
+      }
+      nodes.push(node);
+    }
+    for (let i = 0; i < nodes.length; i++) {
+      FS.hashRemoveNode(nodes[i]);
+      try {
+        from.node_ops.rename(nodes[i], to, list[i]);
+        nodes[i].parent = to;
+      } finally {
+        FS.hashAddNode(nodes[i]);
+      }
+    }
+    return undefined;
+  };
+  write.removeTree = (path) => {
+    const cut = path.lastIndexOf("/");
+    const parent = cut > 0 ? lookup(path.slice(0, cut)) : null;
+    const top = parent && child(parent, path.slice(cut + 1));
+    if (!top || tracked() || !FS.isDir(top.mode) || top.mounted) return "other";
+    // Every node first, children before their folder; nothing removed unless all can be.
+    const order = [];
+    const visit = (dir, node, name) => {
+      if (node.mount !== top.mount || node.mounted || FS.mayDelete(dir, name, FS.isDir(node.mode))) return false;
+      if (FS.isDir(node.mode)) {
+        if (!node.node_ops.readdir || !node.node_ops.rmdir) return false;
+        for (const sub of node.node_ops.readdir(node)) {
+          if (sub === "." || sub === "..") continue;
+          const below = child(node, sub);
+          if (!below || !visit(node, below, sub)) return false;
+        }
+      } else if (!dir.node_ops.unlink) return false;
+      order.push([dir, node, name]);
+      return true;
+    };
+    if (!visit(parent, top, path.slice(cut + 1))) return "other";
+    for (const [dir, node, name] of order) {
+      if (FS.isDir(node.mode)) dir.node_ops.rmdir(dir, name);
+      else dir.node_ops.unlink(dir, name);
+      FS.destroyNode(node);
+    }
+    return undefined;
+  };
   return write;
 })
 """
@@ -399,6 +500,23 @@ class MemfsFileOps(FileOps):
             size += len(file[1])
         if batch:
             self._write_batch(root, batch, mode)
+
+    def entries(self, source: str, target: str) -> list[tuple[str, bool]]:
+        writer = self._js_writer()
+        answer = writer.entries(source, target) if writer else "other"
+        if answer == "other":
+            return super().entries(source, target)
+        flags, _, names = str(answer).partition("/")
+        return sorted(zip(names.split("\0"), [flag == "1" for flag in flags])) if flags else []
+
+    def move_entries(self, source: str, target: str, names: Sequence[str]) -> bool:
+        writer = self._js_writer()
+        return bool(writer) and writer.moveEntries(source, target, "\0".join(names)) is None
+
+    def remove_tree(self, path: str) -> None:
+        writer = self._js_writer()
+        if not writer or writer.removeTree(path) is not None:
+            super().remove_tree(path)
 
     def _write_batch(self, root: str, files: list[tuple[str, bytes]], mode: int) -> None:
         writer = self._js_writer()

@@ -242,6 +242,24 @@ class FileOps:
                     os.unlink(partial)
             os.unlink(source)
 
+    def entries(self, source: str, target: str) -> list[tuple[str, bool]]:
+        """The names in the directory ``source``, sorted, each with whether ``target/name``
+        exists (as :func:`os.path.lexists` says)."""
+        return [(name, os.path.lexists(os.path.join(target, name))) for name in sorted(os.listdir(source))]
+
+    def move_entries(self, source: str, target: str, names: Sequence[str]) -> bool:
+        """Move ``source/name`` to ``target/name`` for each of ``names`` (none of which exists
+        in ``target``) in one go, and say True; or do nothing and say False, and the caller
+        moves them one by one with :meth:`move` (what this class does: one call per name
+        is how tests fail a step). :class:`pyemscripten.browser.MemfsFileOps` moves them in
+        one call into JavaScript."""
+        return False
+
+    def remove_tree(self, path: str) -> None:
+        """Remove the directory ``path`` and everything in it, ignoring errors (the
+        transaction's own scratch folder)."""
+        shutil.rmtree(path, ignore_errors=True)
+
     def unlink(self, path: str) -> None:
         os.unlink(path)
 
@@ -456,18 +474,26 @@ class Transaction:
         a file in the way is backed up first (another distribution's file: pip overwrites).
         """
         self._makedirs(target)
-        for name in sorted(os.listdir(source)):
-            staged, final = os.path.join(source, name), os.path.join(target, name)
-            if not os.path.lexists(final):
-                self._journal.append(("place", final))
+        entries = self._ops.entries(source, target)
+        new = [name for name, exists in entries if not exists]
+        for name in new:
+            self._journal.append(("place", os.path.join(target, name)))
+        if new and not self._ops.move_entries(source, target, new):
+            for name in new:
+                staged, final = os.path.join(source, name), os.path.join(target, name)
                 try:
                     self._ops.move(staged, final)
                 except OSError as exc:
                     if exc.errno != errno.EXDEV or not os.path.isdir(staged):
                         raise
-                    self._journal.pop()  # across file systems a directory goes file by file
+                    # Across file systems a directory goes file by file. Its "place" stays
+                    # journaled: `final` did not exist, so all of it is this install's.
                     self._place_tree(staged, final)
-            elif os.path.isdir(staged):
+        for name, exists in entries:
+            if not exists:
+                continue
+            staged, final = os.path.join(source, name), os.path.join(target, name)
+            if os.path.isdir(staged):
                 if not os.path.isdir(final):
                     raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of a directory", final)
                 self._place_tree(staged, final)
@@ -544,7 +570,7 @@ class Transaction:
 
     def _remove_work(self) -> None:
         if self._work is not None:
-            shutil.rmtree(self._work, ignore_errors=True)
+            self._ops.remove_tree(self._work)
             self._work = None
 
 

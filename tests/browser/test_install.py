@@ -228,3 +228,110 @@ out
     assert result["/tmp/memfs-tree"]["modes"] == result["/idb/tree"]["modes"]  # folders too
     assert result["dots"] == ["EINVAL", "/tmp/memfs-tree/pkg/../evil.py"] and not result["evil"]
     assert result["empty"] == ["EINVAL"] * 6  # an empty, "." or ".." part anywhere, the first one too
+
+
+@pytest.mark.parametrize("pyodide", RUNTIMES, indirect=True)
+def test_memfs_file_ops_move_and_remove_in_one_call(pyodide) -> None:
+    """The commit's moves and the scratch folder's removal, node by node in one call each:
+    the same outcome as the file system's own calls, without them, and those calls wherever
+    something is not as the JavaScript reads it (it then changes nothing first)."""
+    result = pyodide.run(
+        """
+import os
+import js, pyodide_js
+from pyodide.code import run_js
+from pyodide.ffi import to_js
+from pyemscripten.browser import MemfsFileOps
+from pyemscripten.installation import FileOps
+
+FS = pyodide_js.FS
+calls = run_js('''(FS) => {
+    const calls = {rename: 0, rmdir: 0, unlink: 0};
+    for (const name of Object.keys(calls)) {
+        const own = FS[name];
+        FS[name] = function (...args) { calls[name]++; return own.apply(this, args); };
+    }
+    return calls;
+}''')(FS)
+
+def counted():
+    return [calls.rename, calls.rmdir, calls.unlink]
+
+def tree(root, names):
+    for name in names:
+        os.makedirs(os.path.dirname(f"{root}/{name}"), exist_ok=True)
+        with open(f"{root}/{name}", "wb") as f:
+            f.write(name.encode())
+
+def listing(root):
+    return sorted(os.path.relpath(os.path.join(d, n), root) for d, dirs, files in os.walk(root) for n in dirs + files)
+
+ops, plain = MemfsFileOps(), FileOps()
+out = {}
+for base in ("/tmp/moves", "/idb2/moves"):
+    if base.startswith("/idb2"):
+        os.makedirs("/idb2")
+        FS.mount(FS.filesystems.IDBFS, to_js({}, dict_converter=js.Object.fromEntries), "/idb2")
+    src, dst = f"{base}/work/t1", f"{base}/site"
+    tree(src, ["pkg/__init__.py", "pkg/sub/m.py", "pkg-1.0.dist-info/RECORD", "mod.py", "shared/x.py"])
+    tree(dst, ["shared/y.py", "other.py"])
+    before = counted()
+    entries = ops.entries(src, dst)
+    same_entries = entries == plain.entries(src, dst)
+    new = [name for name, exists in entries if not exists]
+    moved = ops.move_entries(src, dst, new)
+    after_move = counted()
+    got = {
+        "entries": entries, "same_entries": same_entries, "moved": moved,
+        "calls": [a - b for a, b in zip(after_move, before)],
+        "site": listing(dst), "left": listing(src),
+        "read": open(f"{dst}/pkg/sub/m.py", "rb").read() == b"pkg/sub/m.py", "stat": os.stat(f"{dst}/pkg/sub").st_nlink > 0,
+        "old_path": os.path.exists(f"{src}/pkg/__init__.py"),
+    }
+    # Written again where it was moved from: the old name's entry is gone from the lookups.
+    tree(src, ["pkg/__init__.py"])
+    got["rewritten"] = open(f"{src}/pkg/__init__.py", "rb").read() == b"pkg/__init__.py"
+    ops.remove_tree(f"{base}/work")
+    got["removed"] = not os.path.exists(f"{base}/work") and os.listdir(base) == ["site"]
+    got["remove_calls"] = [a - b for a, b in zip(counted(), after_move)]
+    out[base] = got
+
+# Refused, nothing changed, the file system's own calls then: a name already there, a mount
+# point, a folder into itself, another file system, a tracking delegate.
+tree("/tmp/r/src", ["a.py", "b/c.py"])
+tree("/tmp/r/dst", ["b/d.py"])
+os.makedirs("/tmp/r/src/mnt")
+FS.mount(FS.filesystems.MEMFS, to_js({}, dict_converter=js.Object.fromEntries), "/tmp/r/src/mnt")
+refused = {
+    "exists": ops.move_entries("/tmp/r/src", "/tmp/r/dst", ["a.py", "b"]),
+    "mount": ops.move_entries("/tmp/r/src", "/tmp/r/dst", ["a.py", "mnt"]),
+    "into_itself": ops.move_entries("/tmp/r/src", "/tmp/r/src/b", ["b"]),
+    "other_fs": ops.move_entries("/tmp/r/src", "/idb2/moves/site", ["a.py"]),
+}
+FS.trackingDelegate.onMovePath = run_js("() => {}")
+refused["tracked"] = ops.move_entries("/tmp/r/src", "/tmp/r/dst", ["a.py"])
+js.Reflect.deleteProperty(FS.trackingDelegate, "onMovePath")
+refused["unchanged"] = [listing("/tmp/r/src"), listing("/tmp/r/dst")]
+before = counted()
+ops.remove_tree("/tmp/r/src")  # holds a mount point: shutil.rmtree, which cannot remove that
+refused["remove_fallback"] = [a - b for a, b in zip(counted(), before)]
+refused["mount_left"] = os.path.isdir("/tmp/r/src/mnt")
+out["refused"] = refused
+out
+"""
+    )
+    for base in ("/tmp/moves", "/idb2/moves"):
+        got = result[base]
+        assert got["entries"] == [["mod.py", False], ["pkg", False], ["pkg-1.0.dist-info", False],
+                                  ["shared", True]], base
+        assert got["same_entries"] and got["moved"] is True, base
+        assert got["calls"] == [0, 0, 0], base  # no FS.rename
+        assert got["site"] == ["mod.py", "other.py", "pkg", "pkg-1.0.dist-info", "pkg-1.0.dist-info/RECORD",
+                               "pkg/__init__.py", "pkg/sub", "pkg/sub/m.py", "shared", "shared/y.py"], base
+        assert got["left"] == ["shared", "shared/x.py"] and got["read"], base
+        assert got["stat"] and not got["old_path"] and got["rewritten"], base
+        assert got["removed"] and got["remove_calls"] == [0, 0, 0], base
+    refused = result["refused"]
+    assert [refused[k] for k in ("exists", "mount", "into_itself", "other_fs", "tracked")] == [False] * 5
+    assert refused["unchanged"] == [["a.py", "b", "b/c.py", "mnt"], ["b", "b/d.py"]]
+    assert refused["remove_fallback"][1] > 0 and refused["mount_left"]  # FS.rmdir was called
