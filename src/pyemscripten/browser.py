@@ -443,7 +443,14 @@ class MemfsFileOps(FileOps):
     WebAssembly magic) as its file is written, off the main thread, for
     :class:`~pyemscripten.browser_loader.PyodideLibraryLoader`'s fast path to instantiate
     (point 8 there); only where that loader will load them, else the compiling is wasted.
-    :meth:`release` lets go of the modules the loader did not take."""
+    :meth:`release` lets go of the modules the loader did not take.
+
+    The commit's moves (:meth:`entries`, :meth:`move_entries`) and the removal of the
+    transaction's scratch folder (:meth:`remove_tree`) are node operations in one call each
+    as well, where the file system's own calls would look up each path again: Emscripten's
+    ``lookupPath`` makes strings and arrays for every part of a path (``PATH.normalize``),
+    about 1 MB of garbage in the commit of (a), at the very end of the install, where the
+    peak heap is taken (benchmarks/RESULTS.md, change 54)."""
 
     ALONE = 1 << 20  # a file this large goes in a call of its own: not copied into a joined buffer first
     BATCH = 8 << 20  # at most this many bytes joined for one call (the join and its copy are transient)
