@@ -317,10 +317,14 @@ _WRITE_TREE_JS = r"""
 
   // The commit's moves and the scratch folder's removal, node by node as FS.rename,
   // FS.rmdir and FS.unlink do them after their path lookups (which make a few kB of garbage
-  // each: PATH.normalize for every part of a path). Each checks first what those would
-  // check and answers "other", having changed nothing, where they would refuse or where
-  // something is not as read here (another file system, a mount point, a tracking
-  // delegate); the caller then takes the file system's own calls, which raise as they do.
+  // each: PATH.normalize for every part of a path). Only in memory (MEMFS, and IDBFS, which
+  // keeps MEMFS's nodes): another file system's node operations reach a host, which can
+  // fail halfway. Each checks first what those calls would check and answers "other",
+  // having changed nothing, where they would refuse or where something is not as read here
+  // (a mount point, a tracking delegate); the caller then takes the file system's own
+  // calls, which raise as they do.
+  const IDBFS = FS.filesystems && FS.filesystems.IDBFS;
+  const inMemory = (node) => !!MEMFS && (node.mount.type === MEMFS || (!!IDBFS && node.mount.type === IDBFS));
   const tracked = () => Object.keys(FS.trackingDelegate || {}).length > 0;
   const child = (dir, name) => {
     try {
@@ -356,13 +360,13 @@ _WRITE_TREE_JS = r"""
   // folder source, NUL-separated (a name holds neither).
   write.entries = (source, target) => {
     const from = lookup(source), to = lookup(target);
-    if (!from || !to || !FS.isDir(from.mode) || !from.node_ops.readdir) return "other";
+    if (!from || !to || !inMemory(from) || !FS.isDir(from.mode) || !from.node_ops.readdir) return "other";
     const names = from.node_ops.readdir(from).filter((name) => name !== "." && name !== "..");
     return names.map((name) => child(to, name) ? "1" : "0").join("") + "/" + names.join("\0");
   };
   write.moveEntries = (source, target, names) => {
     const from = lookup(source), to = lookup(target);
-    if (!from || !to || tracked() || from.mount !== to.mount || !FS.isDir(from.mode) || !FS.isDir(to.mode)
+    if (!from || !to || tracked() || from.mount !== to.mount || !inMemory(from) || !FS.isDir(from.mode) || !FS.isDir(to.mode)
         || !from.node_ops.rename || (from !== to && FS.nodePermissions(from, "w"))) return "other";
     const list = names.split("\0");
     const nodes = [];
@@ -391,13 +395,13 @@ _WRITE_TREE_JS = r"""
     const cut = path.lastIndexOf("/");
     const parent = cut > 0 ? lookup(path.slice(0, cut)) : null;
     const top = parent && child(parent, path.slice(cut + 1));
-    if (!top || tracked() || !FS.isDir(top.mode) || top.mounted) return "other";
+    if (!top || tracked() || !inMemory(top) || !FS.isDir(top.mode) || top.mounted) return "other";
     // Every node first, children before their folder; nothing removed unless all can be.
     const order = [];
     const visit = (dir, node, name) => {
-      if (node.mount !== top.mount || node.mounted || FS.mayDelete(dir, name, FS.isDir(node.mode))) return false;
+      if (node.mounted || FS.mayDelete(dir, name, FS.isDir(node.mode))) return false;
       if (FS.isDir(node.mode)) {
-        if (!node.node_ops.readdir || !node.node_ops.rmdir) return false;
+        if (!node.node_ops.readdir || !dir.node_ops.rmdir) return false;
         for (const sub of node.node_ops.readdir(node)) {
           if (sub === "." || sub === "..") continue;
           const below = child(node, sub);
@@ -509,20 +513,38 @@ class MemfsFileOps(FileOps):
             self._write_batch(root, batch, mode)
 
     def entries(self, source: str, target: str) -> list[tuple[str, bool]]:
+        from pyodide.ffi import JsException
+
         writer = self._js_writer()
-        answer = writer.entries(source, target) if writer else "other"
+        try:
+            answer = writer.entries(source, target) if writer else "other"
+        except JsException:
+            answer = "other"  # the file system's own calls then say what is wrong
         if answer == "other":
             return super().entries(source, target)
         flags, _, names = str(answer).partition("/")
         return sorted(zip(names.split("\0"), [flag == "1" for flag in flags])) if flags else []
 
     def move_entries(self, source: str, target: str, names: Sequence[str]) -> bool:
+        from pyodide.ffi import JsException
+
         writer = self._js_writer()
-        return bool(writer) and writer.moveEntries(source, target, "\0".join(names)) is None
+        if not writer:
+            return False
+        try:
+            return writer.moveEntries(source, target, "\0".join(names)) is None
+        except JsException as exc:  # some may have moved: the caller journaled them all
+            raise OSError(errno.EIO, f"moving into {target} failed: {exc}", source) from None
 
     def remove_tree(self, path: str) -> None:
+        from pyodide.ffi import JsException
+
         writer = self._js_writer()
-        if not writer or writer.removeTree(path) is not None:
+        try:
+            done = bool(writer) and writer.removeTree(path) is None
+        except JsException:
+            done = False
+        if not done:
             super().remove_tree(path)
 
     def _write_batch(self, root: str, files: list[tuple[str, bytes]], mode: int) -> None:

@@ -250,9 +250,9 @@ class FileOps:
     def move_entries(self, source: str, target: str, names: Sequence[str]) -> bool:
         """Move ``source/name`` to ``target/name`` for each of ``names`` (none of which exists
         in ``target``) in one go, and say True; or do nothing and say False, and the caller
-        moves them one by one with :meth:`move` (what this class does: one call per name
-        is how tests fail a step). :class:`pyemscripten.browser.MemfsFileOps` moves them in
-        one call into JavaScript."""
+        moves them one by one with :meth:`move`. This class says False, so that a subclass
+        that fails :meth:`move` still sees every step;
+        :class:`pyemscripten.browser.MemfsFileOps` moves them in one call into JavaScript."""
         return False
 
     def remove_tree(self, path: str) -> None:
