@@ -227,19 +227,43 @@ _WRITE_TREE_JS = r"""
       compiled.add(node);
     } catch (e) {}  // not compiled ahead: the loader compiles the bytes
   };
+  const child = (dir, name) => {
+    try {
+      return FS.lookupNode(dir, name);
+    } catch (e) {
+      return null;
+    }
+  };
+  // FS.lookupPath(path, {follow: true}).node, or null where it throws. An absolute path of
+  // plain names without links is walked here, part by part as lookupPath walks it (entering
+  // mount points), without the strings and arrays it makes for every part; anything else is
+  // left to it.
+  const lookup = (path) => {
+    const parts = path.split("/");
+    let node = parts[0] === "" ? FS.root : null;
+    for (let i = 1; node && i < parts.length; i++) {
+      const part = parts[i];
+      if (part === "") continue;
+      if (part === "." || part === "..") node = null;
+      else if ((node = child(node, part))) {
+        if (node.mounted) node = node.mounted.root;
+        if (FS.isLink(node.mode)) node = null;
+      } else return null;
+    }
+    if (node) return node;
+    try {
+      return FS.lookupPath(path, {follow: true}).node;
+    } catch (e) {
+      return null;
+    }
+  };
   // blob: one buffer holding the files back to back, or an array of such buffers, each
   // holding whole files (a file of some bytes that does not fit in what is left of one is
   // in the next).
   const write = (root, names, blob, sizeList, mode, compiled) => {
     const sizes = sizeList.split(",").map(Number);  // see _lengths
-    if (!MEMFS) return "other";
-    let top;
-    try {
-      top = FS.lookupPath(root, {follow: true}).node;
-    } catch (e) {
-      return "other";
-    }
-    if (top.mount.type !== MEMFS || !FS.isDir(top.mode) || top.mounted) return "other";
+    const top = MEMFS && lookup(root);
+    if (!top || top.mount.type !== MEMFS || !FS.isDir(top.mode) || top.mounted) return "other";
     // Folders get root's permission bits: root was made by os.makedirs, which applies the
     // umask on some runtimes (315) and not on others (314), so they are what it makes here.
     const DIR = 0o40000 | (top.mode & 0o7777);
@@ -326,36 +350,6 @@ _WRITE_TREE_JS = r"""
   const IDBFS = FS.filesystems && FS.filesystems.IDBFS;
   const inMemory = (node) => !!MEMFS && (node.mount.type === MEMFS || (!!IDBFS && node.mount.type === IDBFS));
   const tracked = () => Object.keys(FS.trackingDelegate || {}).length > 0;
-  const child = (dir, name) => {
-    try {
-      return FS.lookupNode(dir, name);
-    } catch (e) {
-      return null;
-    }
-  };
-  // FS.lookupPath(path, {follow: true}).node, or null where it throws. An absolute path of
-  // plain names without links is walked here, part by part as lookupPath walks it (entering
-  // mount points), without the strings and arrays it makes for every part; anything else is
-  // left to it.
-  const lookup = (path) => {
-    const parts = path.split("/");
-    let node = parts[0] === "" ? FS.root : null;
-    for (let i = 1; node && i < parts.length; i++) {
-      const part = parts[i];
-      if (part === "") continue;
-      if (part === "." || part === "..") node = null;
-      else if ((node = child(node, part))) {
-        if (node.mounted) node = node.mounted.root;
-        if (FS.isLink(node.mode)) node = null;
-      } else return null;
-    }
-    if (node) return node;
-    try {
-      return FS.lookupPath(path, {follow: true}).node;
-    } catch (e) {
-      return null;
-    }
-  };
   // "flags/names": one 0 or 1 per name (whether target/name exists), then the names of the
   // folder source, NUL-separated (a name holds neither).
   write.entries = (source, target) => {
@@ -372,8 +366,8 @@ _WRITE_TREE_JS = r"""
     const nodes = [];
     for (const name of list) {
       const node = child(from, name);
-      if (!node || node.mounted || child(to, name) || FS.mayDelete(from, name, FS.isDir(node.mode))
-          || FS.mayCreate(to, name)) return "other";
+      // (mayCreate refuses a name already in `to`)
+      if (!node || node.mounted || FS.mayDelete(from, name, FS.isDir(node.mode)) || FS.mayCreate(to, name)) return "other";
       for (let up = to; ; up = up.parent) {  // a folder does not move into itself
         if (up === node) return "other";
         if (up === up.parent) break;
@@ -395,7 +389,7 @@ _WRITE_TREE_JS = r"""
     const cut = path.lastIndexOf("/");
     const parent = cut > 0 ? lookup(path.slice(0, cut)) : null;
     const top = parent && child(parent, path.slice(cut + 1));
-    if (!top || tracked() || !inMemory(top) || !FS.isDir(top.mode) || top.mounted) return "other";
+    if (!top || tracked() || !inMemory(top) || !FS.isDir(top.mode)) return "other";
     // Every node first, children before their folder; nothing removed unless all can be.
     const order = [];
     const visit = (dir, node, name) => {
@@ -513,13 +507,7 @@ class MemfsFileOps(FileOps):
             self._write_batch(root, batch, mode)
 
     def entries(self, source: str, target: str) -> list[tuple[str, bool]]:
-        from pyodide.ffi import JsException
-
-        writer = self._js_writer()
-        try:
-            answer = writer.entries(source, target) if writer else "other"
-        except JsException:
-            answer = "other"  # the file system's own calls then say what is wrong
+        answer = self._ask("entries", source, target)
         if answer == "other":
             return super().entries(source, target)
         flags, _, names = str(answer).partition("/")
@@ -537,15 +525,21 @@ class MemfsFileOps(FileOps):
             raise OSError(errno.EIO, f"moving into {target} failed: {exc}", source) from None
 
     def remove_tree(self, path: str) -> None:
+        if self._ask("removeTree", path) is not None:
+            super().remove_tree(path)
+
+    def _ask(self, name: str, *args: Any) -> Any:
+        """The writer's ``name`` called with ``args``; "other" outside Pyodide or where it
+        throws (the file system's own calls then say what is wrong)."""
         from pyodide.ffi import JsException
 
         writer = self._js_writer()
+        if not writer:
+            return "other"
         try:
-            done = bool(writer) and writer.removeTree(path) is None
+            return getattr(writer, name)(*args)
         except JsException:
-            done = False
-        if not done:
-            super().remove_tree(path)
+            return "other"
 
     def _write_batch(self, root: str, files: list[tuple[str, bytes]], mode: int) -> None:
         writer = self._js_writer()
