@@ -351,7 +351,6 @@ async def install_resolved(
     requested = {d.name for d in todo if d.requested}
     staging.request(requested)
     staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
-
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
         wheel = with_origin(await wheels.get(dist), dist.file)
@@ -359,9 +358,15 @@ async def install_resolved(
         return wheel
 
     try:
+        if any(d.file is not None and not d.file.filename.endswith("-any.whl") for d in todo):
+            # Platform wheels usually bring libraries: what their load can do before the
+            # files are in is done while they download.
+            await s.library_loader().prepare()
         unpacked = await gather_all([staged(d) for d in todo])
         await commit_and_load(s, unpacked, requested, staging=staging)
     finally:
+        if s.loader is not None:
+            s.loader.release()  # what prepare() took that no load used
         staging.abort()  # a no-op once committed
         if s.file_ops is not None:
             s.file_ops.release()

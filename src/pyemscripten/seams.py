@@ -145,6 +145,16 @@ class LibraryLoader(ABC):
         """The runtime's own library folders (its LD_LIBRARY_PATH)."""
         return ()
 
+    async def prepare(self) -> None:
+        """Do ahead what the next :meth:`load` can do before its files are in (an install
+        calls this while its wheels still download). Optional; :meth:`release` undoes what
+        no load used."""
+        return None
+
+    def release(self) -> None:
+        """Let go of what :meth:`prepare` holds that no load used."""
+        return None
+
 
 class NoLibraryLoader(LibraryLoader):
     """For native use (locking, tests of the pure core): loading is a no-op."""

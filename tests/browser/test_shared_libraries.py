@@ -42,6 +42,11 @@ platform = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfi
 plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), platform != "2024_0")
 # `times` loads of the same plan at once (overlapping loads), or one
 loaders = [PyodideLibraryLoader(fast=fast, verify_globals=True) for _ in range(globals().get("times", 1))]
+if globals().get("prepare"):  # point 9's first walk taken ahead, as an install does, then `between`
+    await loaders[0].prepare()
+    if globals().get("between"):
+        from pyodide.code import run_js
+        run_js(between)()
 await asyncio.gather(*(loader.load(plan) for loader in loaders))
 loader = loaders[0]
 importlib.invalidate_caches()
@@ -74,8 +79,9 @@ def real_wheel(pattern: str) -> Path:
 
 
 def drive(session: PyodideSession, wheels: list[list[str]], fast: bool | None = None, timeout: float = 300,
-          times: int = 1) -> dict:
-    out = session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast, times=times)
+          times: int = 1, prepare: bool = False, between: str | None = None) -> dict:
+    out = session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast, times=times, prepare=prepare,
+                      between=between)
     assert out["empty_exports"] == []
     return out
 
@@ -287,6 +293,41 @@ def test_undefined_symbol_is_named(pyodide: PyodideSession, index_server: IndexS
     assert "undefined symbol 'nowhere_data'" in err["attributes"]["reason"]
 
 
+# An offset-table entry for an address nothing defines, made as the runtime's GOT handler
+# makes one (undefined: -1; not required), through WebAssembly.Global as it is at the time.
+MAKE_UNDEFINED_ENTRY = """
+() => { pyodide._module.GOT.pyemscripten_test_entry = new WebAssembly.Global({value: "i32", mutable: true}, -1); }
+"""
+
+
+@pytest.mark.parametrize("between", [None, MAKE_UNDEFINED_ENTRY], ids=["nothing-between", "entry-made-between"])
+def test_walk_taken_ahead(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict,
+                          between: str | None) -> None:
+    # Point 9 of browser_loader: an install takes the first walk over the offset table while
+    # its wheels download (prepare), and the load takes it over. The built-ins stay wrapped
+    # in between, so an entry made undefined after the walk is noted: the load then walks,
+    # and the runtime's rule sets the entry to 0.
+    out = drive(pyodide, serve(index_server, fixtures["chain"]), prepare=True, between=between)
+    assert out["timings"]["walked_ahead"] == 1
+    assert out["timings"]["undefined_walk"] == (1 if between else 0)
+    assert out["timings"]["walk_misses"] == 0
+    if between:
+        assert pyodide.js("() => pyodide._module.GOT.pyemscripten_test_entry.value") == 0
+    assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
+    assert pyodide.js(BUILTINS_RESTORED) is True
+
+
+def test_walk_taken_ahead_and_released(pyodide: PyodideSession) -> None:
+    # A walk no load takes over (an install whose wheels bring no library, or that failed
+    # before its load) is let go, and the built-ins with it; the next load walks itself.
+    assert pyodide.run("from pyemscripten.browser_loader import PyodideLibraryLoader\n"
+                       "loader = PyodideLibraryLoader()\nawait loader.prepare()\nloader._walks") == 1
+    assert pyodide.js(BUILTINS_RESTORED) is False
+    pyodide.run("loader.release()")
+    assert pyodide.js(BUILTINS_RESTORED) is True
+    assert pyodide.js("() => globalThis[Symbol.for('pyemscripten.immutableGlobals')].walks.length") == 0
+
+
 @pytest.mark.parametrize("fast", [None, False], ids=["default", "sequential"])
 def test_weak_undefined_symbol_is_zero(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict,
                                        fast: bool | None) -> None:
@@ -476,6 +517,8 @@ def test_install_missing_library_fails_cleanly(pyodide: PyodideSession, index_se
     assert err["type"] == "LibraryNotFoundError"
     # Rolled back: nothing of the wheel is left in site-packages.
     assert pyodide.run("import importlib.util; importlib.util.find_spec('shlib_missing') is None")
+    # The walk the install took ahead for its load (browser_loader, point 9) was let go.
+    assert pyodide.js(BUILTINS_RESTORED) is True
 
 
 def test_install_grill_usd_core(pyodide: PyodideSession, index_server: IndexServer) -> None:
@@ -532,6 +575,7 @@ def test_libraries_compiled_as_their_files_are_written(pyodide: PyodideSession, 
     out = pyodide.run(INSTALL_COMPILED_ON_WRITE, reinstall=False, **values)
     libraries = 5  # chain: _ext.so and its two .libs; user-a: _ext.so; provider: libshared.so
     assert out["timings"]["compiled_ahead"] == libraries
+    assert out["timings"]["walked_ahead"] == 1  # taken while the wheels downloaded (point 9)
     # a file written again (whatever its times say) is compiled from what it holds, by the loader
     assert out["timings"]["compiled_on_write"] == (0 if change else libraries)
     assert out["seen"] == libraries
@@ -542,6 +586,7 @@ def test_libraries_compiled_as_their_files_are_written(pyodide: PyodideSession, 
     out = pyodide.run(INSTALL_COMPILED_ON_WRITE, reinstall=True, **values)
     assert out["seen"] == libraries
     assert out["held"] == 0
+    assert pyodide.js(BUILTINS_RESTORED) is True  # the walk taken ahead for no load was let go
 
 
 @pytest.mark.parametrize("pyodide", ALL_RUNTIMES, indirect=True)
