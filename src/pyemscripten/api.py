@@ -351,6 +351,7 @@ async def install_resolved(
     requested = {d.name for d in todo if d.requested}
     staging.request(requested)
     staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
+
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
         wheel = with_origin(await wheels.get(dist), dist.file)
@@ -365,8 +366,6 @@ async def install_resolved(
         unpacked = await gather_all([staged(d) for d in todo])
         await commit_and_load(s, unpacked, requested, staging=staging)
     finally:
-        if s.loader is not None:
-            s.loader.release()  # what prepare() took that no load used
         staging.abort()  # a no-op once committed
         if s.file_ops is not None:
             s.file_ops.release()
@@ -375,6 +374,8 @@ async def install_resolved(
             # its work (also after a failure: they passed every check); it returns without
             # waiting for the writes. wait_for_cache() does.
             s.cache.flush_later()
+        if s.loader is not None:
+            s.loader.release()  # what prepare() took that no load used
     return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution), warnings=warnings)
 
 

@@ -226,9 +226,10 @@ does not know (checked on each module before relying on it):
    walk at the start over the 8,834 entries of a fresh page (in the ``instantiate`` step);
    in a page whose table is large already, that first walk costs what the skipped one
    did, less what the batch adds. jiter and luau-wasm skip it too; an extension taking
-   the address of a weak symbol does not. (One theoretical difference: an export whose
-   value is -1 copied into a new entry by ``updateGOT`` would stay -1 where the walk
-   would set it to 0; the next load's first walk then finds it. Side modules from
+   the address of a weak symbol does not. (Point 4's wrapped ``value`` setter notes every
+   global set to the number -1 as well. One theoretical difference is left: an entry
+   ``updateGOT`` copies from an exported global whose value is -1 would stay -1 where the
+   walk would set it to 0, until a load that walks finds it. Side modules from
    clang/wasm-ld export no such global.)
    An install takes that first walk while its wheels still download
    (:meth:`PyodideLibraryLoader.prepare`, when its plan has a platform wheel), and the
@@ -454,6 +455,7 @@ async (pyodide, paths, verify, step) => {
       Object.defineProperty(WebAssembly.Global.prototype, "value", {...value, set(v) {
         if (state.immutable.has(this)) throw refusal;
         value.set.call(this, v);
+        if (v === -1 && state.created) state.created.push(this);  // point 9: made undefined
       }});
       state.restore = () => {
         state.verify = false;
@@ -639,14 +641,19 @@ async (pyodide, paths, verify, step) => {
     }
   };
   // Point 9's first walk taken ahead (step "prepare", while the wheels still download): the
-  // entries undefined then, and how far the wrapped constructor's list was. Each one keeps
-  // the built-ins wrapped, so that every entry made undefined after it is noted, until a
-  // load takes it over (step "load-prepared") or step "release" lets it go.
+  // entries of this runtime's table undefined then, and how far the wrapped constructor's
+  // list was. Each one keeps the built-ins wrapped, so that every entry made undefined after
+  // it is noted, until a load of the same runtime takes it over (step "load-prepared") or
+  // step "release" lets it go. Both run to the end before the call returns.
+  const takeWalk = (quick) => {
+    const k = quick.walks ? quick.walks.findIndex((walk) => walk.M === M) : -1;
+    return k < 0 ? null : quick.walks.splice(k, 1)[0];
+  };
   if (step === "prepare") {
     const quick = immutability(verify);
     let walk = null;
     try {
-      if (quick.created) walk = {names: undefinedNames(), created: quick.created, from: quick.created.length};
+      if (quick.created) walk = {M, names: undefinedNames(), created: quick.created, from: quick.created.length};
     } catch (e) {}
     if (!walk) {  // the constructor could not be wrapped (or the walk failed): the load walks
       if (--quick.depth === 0) quick.restore();
@@ -657,10 +664,9 @@ async (pyodide, paths, verify, step) => {
   }
   if (step === "release") {
     const quick = globalThis[Symbol.for("pyemscripten.immutableGlobals")];
-    if (quick && quick.walks && quick.walks.length) {
-      quick.walks.shift();
-      if (--quick.depth === 0) quick.restore();
-    }
+    try {
+      if (quick && takeWalk(quick) && --quick.depth === 0) quick.restore();
+    } catch (e) {}
     return {ok: true};
   }
   const t0 = performance.now();
@@ -668,7 +674,7 @@ async (pyodide, paths, verify, step) => {
   let walkedAhead = 0;
   try {
     const quick = immutability(verify);
-    const early = step === "load-prepared" && quick.walks && quick.walks.length ? quick.walks.shift() : null;
+    const early = step === "load-prepared" ? takeWalk(quick) : null;
     if (early) quick.depth--;  // its hold on the built-ins is this load's now
     const markedBefore = quick.marked, mismatchesBefore = quick.mismatches, aheadBefore = quick.ahead;
     // Point 9: what could be undefined once this batch is in: the entries undefined now,
@@ -932,12 +938,19 @@ class PyodideLibraryLoader(LibraryLoader):
         calls this while its wheels still download), so that the next load starts without
         it: 2.6-2.7 ms of (c)'s tail on the WAN. Until a load takes it over, or
         :meth:`release` lets it go, the built-ins stay wrapped (module docstring, point 9)."""
-        if not self._fast_path():
+        try:
+            if not self._fast_path():
+                return
+        except ImportError:  # not in Pyodide (see takes_compiled_modules)
             return
         from pyodide.ffi import to_js  # type: ignore[import-not-found]
 
-        outcome = (await _fast_load_js()(_pyodide_js(), to_js([]), self.verify_globals, "prepare")).to_py()
-        self._walks += int(outcome.get("prepared", 0))
+        # The step is done when the call returns; counted before the wait, so that an install
+        # cancelled during it still lets the walk go (release() with none taken is harmless).
+        done = _fast_load_js()(_pyodide_js(), to_js([]), self.verify_globals, "prepare")
+        self._walks += 1
+        if not (await done).to_py().get("prepared"):
+            self._walks -= 1
 
     def release(self) -> None:
         """Let go of the walks :meth:`prepare` took that no load took over."""
@@ -947,7 +960,7 @@ class PyodideLibraryLoader(LibraryLoader):
 
         while self._walks:
             self._walks -= 1
-            _fast_load_js()(_pyodide_js(), to_js([]), False, "release")  # synchronous inside
+            _fast_load_js()(_pyodide_js(), to_js([]), False, "release")  # done when the call returns; never rejects
 
     def system_dirs(self) -> list[str]:
         return library_search_path()

@@ -42,10 +42,12 @@ platform = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfi
 plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), platform != "2024_0")
 # `times` loads of the same plan at once (overlapping loads), or one
 loaders = [PyodideLibraryLoader(fast=fast, verify_globals=True) for _ in range(globals().get("times", 1))]
-if globals().get("prepare"):  # point 9's first walk taken ahead, as an install does, then `between`
+if globals().get("prepare"):  # point 9's first walk taken ahead, as an install does
+    from pyodide.code import run_js
+    if globals().get("before"):
+        run_js(before)()
     await loaders[0].prepare()
     if globals().get("between"):
-        from pyodide.code import run_js
         run_js(between)()
 await asyncio.gather(*(loader.load(plan) for loader in loaders))
 loader = loaders[0]
@@ -79,9 +81,9 @@ def real_wheel(pattern: str) -> Path:
 
 
 def drive(session: PyodideSession, wheels: list[list[str]], fast: bool | None = None, timeout: float = 300,
-          times: int = 1, prepare: bool = False, between: str | None = None) -> dict:
+          times: int = 1, prepare: bool = False, before: str | None = None, between: str | None = None) -> dict:
     out = session.run(DRIVE, timeout=timeout, wheels=wheels, fast=fast, times=times, prepare=prepare,
-                      between=between)
+                      before=before, between=between)
     assert out["empty_exports"] == []
     return out
 
@@ -300,24 +302,37 @@ MAKE_UNDEFINED_ENTRY = """
 """
 
 
-@pytest.mark.parametrize("between", [None, MAKE_UNDEFINED_ENTRY], ids=["nothing-between", "entry-made-between"])
+# ... and one set to -1 (by the runtime's updateGOT, say) once the built-ins are wrapped.
+SET_ENTRY_UNDEFINED = """
+() => { pyodide._module.GOT.pyemscripten_test_entry = new WebAssembly.Global({value: "i32", mutable: true}, 0);
+        pyodide._module.GOT.pyemscripten_test_entry.value = -1; }
+"""
+WALKS_LEFT = "() => globalThis[Symbol.for('pyemscripten.immutableGlobals')].walks.length"
+
+
+@pytest.mark.parametrize("before, between", [(None, None), (MAKE_UNDEFINED_ENTRY, None),
+                                             (None, MAKE_UNDEFINED_ENTRY), (None, SET_ENTRY_UNDEFINED)],
+                         ids=["nothing-undefined", "entry-made-before", "entry-made-between", "entry-set-between"])
 def test_walk_taken_ahead(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict,
-                          between: str | None) -> None:
+                          before: str | None, between: str | None) -> None:
     # Point 9 of browser_loader: an install takes the first walk over the offset table while
-    # its wheels download (prepare), and the load takes it over. The built-ins stay wrapped
-    # in between, so an entry made undefined after the walk is noted: the load then walks,
-    # and the runtime's rule sets the entry to 0.
-    out = drive(pyodide, serve(index_server, fixtures["chain"]), prepare=True, between=between)
+    # its wheels download (prepare), and the load takes it over. An entry undefined when the
+    # walk is taken is in it; the built-ins stay wrapped from then on, so an entry made (or
+    # set) undefined after the walk is noted. Either way the load then walks, and the
+    # runtime's rule sets the entry to 0.
+    out = drive(pyodide, serve(index_server, fixtures["chain"]), prepare=True, before=before, between=between)
     assert out["timings"]["walked_ahead"] == 1
-    assert out["timings"]["undefined_walk"] == (1 if between else 0)
+    assert out["timings"]["undefined_walk"] == (1 if before or between else 0)
     assert out["timings"]["walk_misses"] == 0
-    if between:
+    if before or between:
         assert pyodide.js("() => pyodide._module.GOT.pyemscripten_test_entry.value") == 0
+    assert pyodide.js(WALKS_LEFT) == 0
     assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
     assert pyodide.js(BUILTINS_RESTORED) is True
 
 
-def test_walk_taken_ahead_and_released(pyodide: PyodideSession) -> None:
+def test_walk_taken_ahead_and_released(pyodide: PyodideSession, index_server: IndexServer,
+                                       fixtures: dict) -> None:
     # A walk no load takes over (an install whose wheels bring no library, or that failed
     # before its load) is let go, and the built-ins with it; the next load walks itself.
     assert pyodide.run("from pyemscripten.browser_loader import PyodideLibraryLoader\n"
@@ -325,7 +340,9 @@ def test_walk_taken_ahead_and_released(pyodide: PyodideSession) -> None:
     assert pyodide.js(BUILTINS_RESTORED) is False
     pyodide.run("loader.release()")
     assert pyodide.js(BUILTINS_RESTORED) is True
-    assert pyodide.js("() => globalThis[Symbol.for('pyemscripten.immutableGlobals')].walks.length") == 0
+    assert pyodide.js(WALKS_LEFT) == 0
+    out = drive(pyodide, serve(index_server, fixtures["chain"]))
+    assert out["timings"]["walked_ahead"] == 0
 
 
 @pytest.mark.parametrize("fast", [None, False], ids=["default", "sequential"])
@@ -518,6 +535,7 @@ def test_install_missing_library_fails_cleanly(pyodide: PyodideSession, index_se
     # Rolled back: nothing of the wheel is left in site-packages.
     assert pyodide.run("import importlib.util; importlib.util.find_spec('shlib_missing') is None")
     # The walk the install took ahead for its load (browser_loader, point 9) was let go.
+    assert pyodide.js(WALKS_LEFT) == 0
     assert pyodide.js(BUILTINS_RESTORED) is True
 
 
@@ -586,7 +604,8 @@ def test_libraries_compiled_as_their_files_are_written(pyodide: PyodideSession, 
     out = pyodide.run(INSTALL_COMPILED_ON_WRITE, reinstall=True, **values)
     assert out["seen"] == libraries
     assert out["held"] == 0
-    assert pyodide.js(BUILTINS_RESTORED) is True  # the walk taken ahead for no load was let go
+    assert pyodide.js(WALKS_LEFT) == 0  # the walk taken ahead for no load was let go ...
+    assert pyodide.js(BUILTINS_RESTORED) is True  # ... and the built-ins with it
 
 
 @pytest.mark.parametrize("pyodide", ALL_RUNTIMES, indirect=True)
