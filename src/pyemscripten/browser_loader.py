@@ -252,6 +252,7 @@ twice, with two copies of its state. 314 normalises the name first and loads it 
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import time
 from collections.abc import Sequence
@@ -849,22 +850,13 @@ def _pyodide_js() -> Any:
     return pyodide_js
 
 
+@functools.cache
 def _run_js(code: str) -> Any:
+    """The function ``code`` evaluates to, made once per interpreter (the loader's script is
+    not parsed again for every load: 0.4 ms of (c)'s tail)."""
     from pyodide.code import run_js  # type: ignore[import-not-found]
 
     return run_js(code)
-
-
-_fast_load: Any = None
-
-
-def _fast_load_js() -> Any:
-    """``_FAST_LOAD_JS`` made into a function once per interpreter (not parsed again for
-    every load: 0.4 ms of (c)'s tail)."""
-    global _fast_load
-    if _fast_load is None:
-        _fast_load = _run_js(_FAST_LOAD_JS)
-    return _fast_load
 
 
 def loaded_libraries() -> list[str]:
@@ -922,6 +914,10 @@ class PyodideLibraryLoader(LibraryLoader):
     def takes_compiled_modules(self) -> bool:
         """Whether :meth:`load` instantiates modules compiled as their files were written
         (:class:`~pyemscripten.browser.MemfsFileOps`, point 8): on the fast path."""
+        return self._fast_path_here()
+
+    def _fast_path_here(self) -> bool:
+        """The fast path, where there is a Pyodide to take it (False outside one)."""
         try:
             return self._fast_path()
         except ImportError:
@@ -938,16 +934,13 @@ class PyodideLibraryLoader(LibraryLoader):
         calls this while its wheels still download), so that the next load starts without
         it: 2.6-2.7 ms of (c)'s tail on the WAN. Until a load takes it over, or
         :meth:`release` lets it go, the built-ins stay wrapped (module docstring, point 9)."""
-        try:
-            if not self._fast_path():
-                return
-        except ImportError:  # not in Pyodide (see takes_compiled_modules)
+        if not self._fast_path_here():
             return
         from pyodide.ffi import to_js  # type: ignore[import-not-found]
 
         # The step is done when the call returns; counted before the wait, so that an install
         # cancelled during it still lets the walk go (release() with none taken is harmless).
-        done = _fast_load_js()(_pyodide_js(), to_js([]), self.verify_globals, "prepare")
+        done = _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), self.verify_globals, "prepare")
         self._walks += 1
         if not (await done).to_py().get("prepared"):
             self._walks -= 1
@@ -960,7 +953,7 @@ class PyodideLibraryLoader(LibraryLoader):
 
         while self._walks:
             self._walks -= 1
-            _fast_load_js()(_pyodide_js(), to_js([]), False, "release")  # done when the call returns; never rejects
+            _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), False, "release")  # done when the call returns; never rejects
 
     def system_dirs(self) -> list[str]:
         return library_search_path()
@@ -985,7 +978,7 @@ class PyodideLibraryLoader(LibraryLoader):
             if self._walks:  # the load takes over one of the walks taken ahead
                 self._walks -= 1
                 step = "load-prepared"
-            result = await _fast_load_js()(pyodide_js, to_js(paths), self.verify_globals, step)
+            result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals, step)
         else:
             search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
             result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs))
