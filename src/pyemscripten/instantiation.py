@@ -1,0 +1,245 @@
+"""What instantiating a side module would write, proved from its sections before it is trusted.
+
+An experiment for RESULTS.md, "Measured in stop 41": instantiating a wheel's libraries while
+the wheel still downloads, before its hash is known, would take 42-58 % of (b)'s load out of
+the time after the last byte. Instantiation is not inert. The engine:
+
+* writes every active data segment into the memory, and every active element segment into
+  the table (WebAssembly core spec, 4.5.4, "instantiation");
+* runs the start function. wasm-ld's ``-shared`` output has one wherever the library has a
+  ``.bss``, and it zeroes it: ``memory.fill(__memory_base + K, 0, N)``.
+
+Nothing else of the module runs until the runtime calls its exports (the relocations and
+constructors come after, in the runtime's ``postInstantiation``). So instantiating bytes not
+yet verified is harmless when this reader proves all of the following from the sections:
+
+* every write lands inside the space the library's own ``dylink.0`` asks the runtime to
+  reserve for it (``__memory_base`` + [0, memory_size), ``__table_base`` + [0, table_size));
+* the start function, if any, is exactly that fill, in that space;
+* the module defines no memory or table of its own, and imports its memory and table only
+  under the names the runtime's proxy answers (``env.memory``,
+  ``env.__indirect_function_table``).
+
+Anything the reader does not follow raises :class:`~pyemscripten.errors.DylinkError`. The
+caller then does not instantiate early.
+
+Not used by the installer yet: it is the first of the four things RESULTS.md lists for that
+change. The others are the runtime's side, not the module's: as the engine reads the imports,
+the runtime's import object makes offset-table entries marked ``required`` (another load in
+the page meanwhile would report them undefined), a failed install would have to give back the
+memory, table slots and entries, and before the commit the NEEDED libraries come from the
+plan. All 35 side modules of the benchmark's wheels pass this reader (its tests read them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyemscripten.dylink import _Reader, parse_dylink
+from pyemscripten.errors import DylinkError
+
+SECTION_IMPORT, SECTION_TABLE, SECTION_MEMORY, SECTION_START = 2, 4, 5, 8
+SECTION_ELEMENT, SECTION_CODE, SECTION_DATA = 9, 10, 11
+KIND_FUNCTION, KIND_TABLE, KIND_MEMORY, KIND_GLOBAL, KIND_TAG = 0, 1, 2, 3, 4
+OP_END, OP_GLOBAL_GET, OP_I32_CONST, OP_I32_ADD, OP_REF_NULL, OP_REF_FUNC = 0x0B, 0x23, 0x41, 0x6A, 0xD0, 0xD2
+MEMORY_FILL = b"\xfc\x0b\x00"
+
+
+@dataclass(frozen=True)
+class InstantiationWrites:
+    """Where instantiating the module writes, relative to the bases the runtime gives it:
+    ``(offset, length)`` in bytes from ``__memory_base`` and in slots from
+    ``__table_base``; ``bss`` is the start function's fill, if the module has one."""
+
+    memory: tuple[tuple[int, int], ...]
+    table: tuple[tuple[int, int], ...]
+    bss: tuple[int, int] | None
+
+
+def _sleb32(reader: _Reader, what: str) -> int:
+    result = shift = 0
+    for _ in range(5):
+        byte = reader.u8(what)
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            if byte & 0x40:
+                result -= 1 << shift
+            return result
+    raise reader.fail(f"{what} is a LEB128 number longer than 5 bytes")
+
+
+def _limits(reader: _Reader) -> None:
+    flags = reader.u8("limits flags")
+    if flags & ~0x03:  # 64-bit or custom page sizes: not what the runtime loads
+        raise reader.fail(f"limits with flags {flags:#x}")
+    reader.varuint32("limits minimum")
+    if flags & 1:
+        reader.varuint32("limits maximum")
+
+
+def _imports(reader: _Reader) -> tuple[int, dict[int, str]]:
+    """The number of imported functions, and the imported globals' names by index."""
+    functions, globals_ = 0, {}
+    for _ in range(reader.varuint32("number of imports")):
+        name = f"{reader.string('import module')}.{reader.string('import field')}"
+        kind = reader.u8("import kind")
+        if kind == KIND_FUNCTION:
+            reader.varuint32("import type index")
+            functions += 1
+        elif kind == KIND_TABLE:
+            if name != "env.__indirect_function_table":
+                raise reader.fail(f"imports a table as {name}")
+            reader.u8("table element type")
+            _limits(reader)
+        elif kind == KIND_MEMORY:
+            if name != "env.memory":
+                raise reader.fail(f"imports a memory as {name}")
+            _limits(reader)
+        elif kind == KIND_GLOBAL:
+            reader.u8("global type")
+            reader.u8("global mutability")
+            globals_[len(globals_)] = name
+        elif kind == KIND_TAG:
+            reader.u8("tag attribute")
+            reader.varuint32("tag type index")
+        else:
+            raise reader.fail(f"an import of kind {kind}")
+    return functions, globals_
+
+
+def _place(reader: _Reader, base: int, what: str) -> int:
+    """An active segment's offset expression: ``global.get base`` and, with the
+    extended-constant proposal, ``i32.const k; i32.add``. Returns k."""
+    if reader.u8(what) != OP_GLOBAL_GET or reader.varuint32(what) != base:
+        raise reader.fail(f"{what} is not relative to the library's base")
+    op = reader.u8(what)
+    if op == OP_END:
+        return 0
+    if op != OP_I32_CONST:
+        raise reader.fail(f"{what} is not the base plus a constant")
+    offset = _sleb32(reader, what)
+    if reader.u8(what) != OP_I32_ADD or reader.u8(what) != OP_END or offset < 0:
+        raise reader.fail(f"{what} is not the base plus a constant")
+    return offset
+
+
+def _element_count(reader: _Reader, flags: int) -> int:
+    """Skip one element segment's entries (after its offset), returning how many there are."""
+    if flags & 2:  # an element kind or a reference type
+        reader.u8("element kind")
+    count = reader.varuint32("number of elements")
+    for _ in range(count):
+        if flags & 4:  # expressions: ref.func f or ref.null t, then end
+            op = reader.u8("element expression")
+            if op == OP_REF_FUNC:
+                reader.varuint32("function index")
+            elif op == OP_REF_NULL:
+                reader.u8("reference type")
+            else:
+                raise reader.fail(f"an element expression with opcode {op:#x}")
+            if reader.u8("element expression end") != OP_END:
+                raise reader.fail("an element expression longer than one instruction")
+        else:
+            reader.varuint32("function index")
+    return count
+
+
+def _bss_fill(body: _Reader, memory_base: int) -> tuple[int, int]:
+    """The start function's body, which must be exactly
+    ``memory.fill(__memory_base + K, 0, N)``: (K, N)."""
+    if body.varuint32("number of local declarations") != 0:
+        raise body.fail("the start function has locals")
+    if body.u8("start function") != OP_GLOBAL_GET or body.varuint32("start function") != memory_base:
+        raise body.fail("the start function does not begin at __memory_base")
+    if body.u8("start function") != OP_I32_CONST:
+        raise body.fail("the start function is not a fill of the library's own memory")
+    start = _sleb32(body, "start function")
+    if body.u8("start function") != OP_I32_ADD or body.u8("start function") != OP_I32_CONST:
+        raise body.fail("the start function is not a fill of the library's own memory")
+    if _sleb32(body, "start function") != 0 or body.u8("start function") != OP_I32_CONST:
+        raise body.fail("the start function does not fill with zeros")
+    length = _sleb32(body, "start function")
+    if body.take(3, "start function") != MEMORY_FILL or body.u8("start function") != OP_END or not body.at_end():
+        raise body.fail("the start function does more than one fill")
+    if start < 0 or length < 0:
+        raise body.fail("the start function fills below __memory_base")
+    return start, length
+
+
+def instantiation_writes(data: bytes, filename: str = "<side module>") -> InstantiationWrites:
+    """Prove where instantiating the side module ``data`` writes (see the module's docstring),
+    or raise :class:`~pyemscripten.errors.DylinkError` saying what could not be proved."""
+    mem = parse_dylink(data, filename).mem_info
+    reader = _Reader(data, filename, pos=8)
+    functions, imported_globals = 0, {}
+    start: int | None = None
+    memory: list[tuple[int, int]] = []
+    table: list[tuple[int, int]] = []
+    bss: tuple[int, int] | None = None
+
+    def base(name: str) -> int:
+        for index, imported in imported_globals.items():
+            if imported == name:
+                return index
+        raise reader.fail(f"writes relative to {name}, which it does not import")
+
+    while not reader.at_end():
+        section_id = reader.u8("section id")
+        size = reader.varuint32("section size")
+        if size > reader.end - reader.pos:
+            raise reader.fail(f"truncated: section {section_id} claims {size} bytes")
+        body = _Reader(data, filename, pos=reader.pos, end=reader.pos + size)
+        reader.pos += size
+        if section_id == SECTION_IMPORT:
+            functions, imported_globals = _imports(body)
+        elif section_id in (SECTION_TABLE, SECTION_MEMORY):
+            if body.varuint32("number of definitions"):
+                raise body.fail("defines a table or a memory of its own")
+        elif section_id == SECTION_START:
+            start = body.varuint32("start function index")
+        elif section_id == SECTION_ELEMENT:
+            for _ in range(body.varuint32("number of element segments")):
+                flags = body.varuint32("element segment flags")
+                if flags > 7:
+                    raise body.fail(f"an element segment with flags {flags}")
+                if flags & 1:  # passive or declarative: nothing written at instantiation
+                    _element_count(body, flags | 2)  # each has an element kind or a type
+                    continue
+                if flags & 2 and body.varuint32("table index") != 0:
+                    raise body.fail("an element segment for another table")
+                offset = _place(body, base("env.__table_base"), "an element segment's offset")
+                count = _element_count(body, flags)
+                if offset + count > mem.table_size:
+                    raise body.fail(f"an element segment at __table_base + {offset}, {count} slots,"
+                                    f" past the {mem.table_size} it reserves")
+                table.append((offset, count))
+        elif section_id == SECTION_CODE and start is not None:
+            if start < functions:
+                raise body.fail("the start function is an import")
+            for index in range(body.varuint32("number of function bodies")):
+                code = body.take(body.varuint32("function body size"), "function body")
+                if index == start - functions:
+                    bss = _bss_fill(_Reader(code, filename), base("env.__memory_base"))
+                    break
+            else:
+                raise body.fail("the start function has no body")
+        elif section_id == SECTION_DATA:
+            for _ in range(body.varuint32("number of data segments")):
+                flags = body.varuint32("data segment flags")
+                if flags == 1:  # passive
+                    body.take(body.varuint32("data segment size"), "data segment")
+                    continue
+                if flags not in (0, 2) or (flags == 2 and body.varuint32("memory index") != 0):
+                    raise body.fail(f"a data segment with flags {flags}")
+                offset = _place(body, base("env.__memory_base"), "a data segment's offset")
+                length = body.varuint32("data segment size")
+                body.take(length, "data segment")
+                memory.append((offset, length))
+    if start is not None and bss is None:
+        raise reader.fail("the module has a start function but no code section")
+    for offset, length in memory + ([bss] if bss else []):
+        if offset + length > mem.memory_size:
+            raise reader.fail(f"writes __memory_base + {offset}, {length} bytes, past the {mem.memory_size}"
+                              " it reserves")
+    return InstantiationWrites(memory=tuple(memory), table=tuple(table), bss=bss)
