@@ -18,7 +18,15 @@ yet verified is harmless when this reader proves all of the following from the s
 * the start function, if any, is exactly that fill, in that space;
 * the module defines no memory or table of its own, and imports its memory and table only
   under the names the runtime's proxy answers (``env.memory``,
-  ``env.__indirect_function_table``).
+  ``env.__indirect_function_table``);
+* the runtime reads the same sizes from ``dylink.0`` as this package (it reads several
+  subsections by their contents, not their declared sizes: ``_sizes_the_runtime_reads``
+  takes its steps), and they are small enough that the runtime's ``alignMemory(calloc(size + 2 **
+  align))`` cannot wrap around 32 bits (memory at most 1 GiB, alignment at most 2 ** 16).
+
+The caller must still check one thing the sections cannot say: that the runtime's
+``__memory_base`` is not 0 when the module asks for memory (the runtime does not check that
+its ``calloc`` succeeded, and writes relative to 0 would land in the interpreter's own data).
 
 Anything the reader does not follow raises :class:`~pyemscripten.errors.DylinkError`. The
 caller then does not instantiate early.
@@ -43,6 +51,9 @@ SECTION_ELEMENT, SECTION_CODE, SECTION_DATA = 9, 10, 11
 KIND_FUNCTION, KIND_TABLE, KIND_MEMORY, KIND_GLOBAL, KIND_TAG = 0, 1, 2, 3, 4
 OP_END, OP_GLOBAL_GET, OP_I32_CONST, OP_I32_ADD, OP_REF_NULL, OP_REF_FUNC = 0x0B, 0x23, 0x41, 0x6A, 0xD0, 0xD2
 MEMORY_FILL = b"\xfc\x0b\x00"
+FUNCREF, ELEMENT_KIND_FUNCREF = 0x70, 0x00
+NUMBER_TYPES = frozenset({0x7F, 0x7E, 0x7D, 0x7C})  # i32 i64 f32 f64: no reference types
+MAX_MEMORY_SIZE, MAX_MEMORY_ALIGN, MAX_TABLE_SIZE = 1 << 30, 16, 1 << 24
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,53 @@ def _limits(reader: _Reader) -> None:
         reader.varuint32("limits maximum")
 
 
+def _sizes_the_runtime_reads(data: bytes) -> tuple[int, int, int, int] | None:
+    """The MEM_INFO the runtime's ``getDylinkMetadata`` ends with, by its own steps: it reads
+    the NEEDED, EXPORT_INFO, IMPORT_INFO and RUNTIME_PATH subsections by their contents, not
+    their declared sizes, and a byte past the end of the module as 0. (wasm-ld's own output
+    does not always agree with itself: ``libusd_ms.so``'s IMPORT_INFO counts 1 symbol and
+    holds 7, so the runtime reads the rest as further subsections.) None: no MEM_INFO."""
+    size, pos = len(data), 9
+
+    def byte() -> int:
+        nonlocal pos
+        pos += 1
+        return data[pos - 1] if pos <= size else 0
+
+    def leb() -> int:
+        value, scale = 0, 1
+        while True:
+            b = byte()
+            value += (b & 0x7F) * scale
+            scale *= 128
+            if not b & 0x80:
+                return value
+
+    end = leb()
+    end += pos
+    skip = leb()  # the section's name (read before pos moves on: not ``pos += leb()``)
+    pos += skip
+    found = None
+    fields = {2: (1, 0), 3: (1, 1), 4: (2, 1), 5: (1, 0)}  # strings, then numbers, per entry
+    while pos < end:
+        kind, declared = byte(), leb()
+        if kind == 1:
+            found = (leb(), leb(), leb(), leb())
+        elif kind in fields:
+            strings, numbers = fields[kind]
+            for _ in range(leb()):
+                for _ in range(strings):
+                    skip = leb()
+                    pos += skip
+                for _ in range(numbers):
+                    leb()
+                if pos >= size:  # from here on every byte reads 0: nothing more changes
+                    return found
+        else:
+            pos += declared
+    return found
+
+
 def _imports(reader: _Reader) -> tuple[int, dict[int, str]]:
     """The number of imported functions, and the imported globals' names by index."""
     functions, globals_ = 0, {}
@@ -90,14 +148,16 @@ def _imports(reader: _Reader) -> tuple[int, dict[int, str]]:
         elif kind == KIND_TABLE:
             if name != "env.__indirect_function_table":
                 raise reader.fail(f"imports a table as {name}")
-            reader.u8("table element type")
+            if reader.u8("table element type") != FUNCREF:
+                raise reader.fail("imports a table of another element type")
             _limits(reader)
         elif kind == KIND_MEMORY:
             if name != "env.memory":
                 raise reader.fail(f"imports a memory as {name}")
             _limits(reader)
         elif kind == KIND_GLOBAL:
-            reader.u8("global type")
+            if reader.u8("global type") not in NUMBER_TYPES:
+                raise reader.fail(f"imports {name} as a global of a reference type")
             reader.u8("global mutability")
             globals_[len(globals_)] = name
         elif kind == KIND_TAG:
@@ -105,6 +165,8 @@ def _imports(reader: _Reader) -> tuple[int, dict[int, str]]:
             reader.varuint32("tag type index")
         else:
             raise reader.fail(f"an import of kind {kind}")
+    if not reader.at_end():
+        raise reader.fail("the import section has bytes after its last import")
     return functions, globals_
 
 
@@ -126,8 +188,9 @@ def _place(reader: _Reader, base: int, what: str) -> int:
 
 def _element_count(reader: _Reader, flags: int) -> int:
     """Skip one element segment's entries (after its offset), returning how many there are."""
-    if flags & 2:  # an element kind or a reference type
-        reader.u8("element kind")
+    if flags & 2:  # an element kind (funcref: 0) or, with expressions, a reference type
+        if reader.u8("element type") != (FUNCREF if flags & 4 else ELEMENT_KIND_FUNCREF):
+            raise reader.fail("an element segment of another type than funcref")
     count = reader.varuint32("number of elements")
     for _ in range(count):
         if flags & 4:  # expressions: ref.func f or ref.null t, then end
@@ -135,7 +198,8 @@ def _element_count(reader: _Reader, flags: int) -> int:
             if op == OP_REF_FUNC:
                 reader.varuint32("function index")
             elif op == OP_REF_NULL:
-                reader.u8("reference type")
+                if reader.u8("reference type") != FUNCREF:
+                    raise reader.fail("an element expression of another type than funcref")
             else:
                 raise reader.fail(f"an element expression with opcode {op:#x}")
             if reader.u8("element expression end") != OP_END:
@@ -171,6 +235,12 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
     """Prove where instantiating the side module ``data`` writes (see the module's docstring),
     or raise :class:`~pyemscripten.errors.DylinkError` saying what could not be proved."""
     mem = parse_dylink(data, filename).mem_info
+    ours = (mem.memory_size, mem.memory_align, mem.table_size, mem.table_align)
+    if (_sizes_the_runtime_reads(data) or (0, 0, 0, 0)) != ours:
+        raise DylinkError(filename, "the runtime would read other sizes from its dylink.0 section than this reader")
+    if mem.memory_size > MAX_MEMORY_SIZE or mem.memory_align > MAX_MEMORY_ALIGN or mem.table_size > MAX_TABLE_SIZE:
+        raise DylinkError(filename, f"asks for {mem.memory_size} bytes aligned to 2 ** {mem.memory_align} and"
+                                    f" {mem.table_size} table slots: more than this reader vouches for")
     reader = _Reader(data, filename, pos=8)
     functions, imported_globals = 0, {}
     start: int | None = None
@@ -194,7 +264,7 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
         if section_id == SECTION_IMPORT:
             functions, imported_globals = _imports(body)
         elif section_id in (SECTION_TABLE, SECTION_MEMORY):
-            if body.varuint32("number of definitions"):
+            if body.varuint32("number of definitions") or not body.at_end():
                 raise body.fail("defines a table or a memory of its own")
         elif section_id == SECTION_START:
             start = body.varuint32("start function index")
@@ -214,6 +284,8 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
                     raise body.fail(f"an element segment at __table_base + {offset}, {count} slots,"
                                     f" past the {mem.table_size} it reserves")
                 table.append((offset, count))
+            if not body.at_end():
+                raise body.fail("the element section has bytes after its last segment")
         elif section_id == SECTION_CODE and start is not None:
             if start < functions:
                 raise body.fail("the start function is an import")
@@ -236,6 +308,8 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
                 length = body.varuint32("data segment size")
                 body.take(length, "data segment")
                 memory.append((offset, length))
+            if not body.at_end():
+                raise body.fail("the data section has bytes after its last segment")
     if start is not None and bss is None:
         raise reader.fail("the module has a start function but no code section")
     for offset, length in memory + ([bss] if bss else []):

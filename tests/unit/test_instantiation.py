@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyemscripten.dylink import parse_dylink
 from pyemscripten.errors import DylinkError
 from pyemscripten.instantiation import InstantiationWrites, instantiation_writes
 from tests.unit.test_dylink import HEADER, leb, string, sub
@@ -59,8 +60,9 @@ def fill(start: int, length: int, value: int = 0, base: int = MEMORY_BASE) -> by
 
 def module(memory_size: int = 64, table_size: int = 4, imports: list[bytes] | None = None,
            start_body: bytes | None = None, data: list[bytes] | None = None, elements: list[bytes] | None = None,
-           extra: bytes = b"") -> bytes:
-    dylink = section(0, string("dylink.0") + sub(1, leb(memory_size) + leb(0) + leb(table_size) + leb(0)))
+           extra: bytes = b"", memory_align: int = 0, dylink_after: bytes = b"") -> bytes:
+    mem_info = sub(1, leb(memory_size) + leb(memory_align) + leb(table_size) + leb(0))
+    dylink = section(0, string("dylink.0") + mem_info + dylink_after)
     out = HEADER + dylink + section(1, vec([b"\x60\x00\x00"]))  # one type: () -> ()
     out += section(2, vec(IMPORTS if imports is None else imports))
     out += section(3, vec([leb(0)]))  # one function, of type 0
@@ -94,6 +96,14 @@ def test_the_forms_wasm_ld_writes_are_placed() -> None:
     assert writes == InstantiationWrites(memory=((0, 4), (8, 3)), table=((0, 2), (2, 2)), bss=(16, 48))
 
 
+def test_an_import_info_that_counts_fewer_symbols_than_it_holds() -> None:
+    # As wasm-ld wrote libusd_ms.so's: the runtime reads one symbol, then the rest as
+    # subsections, and still ends with the sizes MEM_INFO gave.
+    symbol = string("env") + string("pthread_mutex_lock") + leb(0x11)
+    writes = instantiation_writes(module(dylink_after=sub(4, leb(1) + symbol * 2), data=[data_segment(0, b"x")]))
+    assert writes.memory == ((0, 1),)
+
+
 def test_a_module_with_nothing_to_write() -> None:
     assert instantiation_writes(module()) == InstantiationWrites(memory=(), table=(), bss=None)
 
@@ -116,6 +126,22 @@ def test_a_module_with_nothing_to_write() -> None:
      "does not import"),
     ({"imports": [string("env") + string("other") + b"\x02\x00\x01"] + IMPORTS[1:]}, "imports a memory as env.other"),
     ({"extra": section(5, vec([b"\x00\x01"]))}, "of its own"),
+    # the runtime's alignMemory(calloc(size + 2 ** align)) must not wrap around 32 bits
+    ({"memory_align": 32, "data": [data_segment(8, b"x")]}, "more than this reader vouches for"),
+    ({"memory_size": 0xFFFF0000, "data": [data_segment(8, b"x")]}, "more than this reader vouches for"),
+    # an EXPORT_INFO whose contents end early: the runtime reads a MEM_INFO of zeros after them
+    ({"memory_size": 65536, "table_size": 16, "dylink_after": sub(3, leb(0) + sub(1, bytes(4)))},
+     "other sizes"),
+    # reference types the reader does not follow (GC proposal: 0x63/0x64 take a heap type)
+    ({"elements": [b"\x05\x63\x00" + vec([b"\xd2\x00\x0b"]), b"\x00\x41\x05\x0b" + vec([leb(0)])]},
+     "another type than funcref"),
+    ({"elements": [b"\x06\x00" + at(TABLE_BASE, None) + b"\x63\x00" + vec([b"\xd2\x00\x0b"] * 2)]},
+     "another type than funcref"),
+    ({"imports": IMPORTS + [string("env") + string("r") + b"\x03\x6f\x00"]}, "reference type"),
+    ({"imports": IMPORTS + [string("env") + string("f") + b"\x00\x00"], "start_body": fill(0, 8)},
+     "the start function is an import"),  # function 0 is the import: it would run JavaScript
+    ({"elements": [element_segment(0, 1) + b"\x00"]}, "the element section has bytes after"),
+    ({"data": [data_segment(0, b"x") + b"\x00"]}, "the data section has bytes after"),
 ])
 def test_anything_else_is_refused(kwargs: dict, says: str) -> None:
     with pytest.raises(DylinkError, match=says):
@@ -159,4 +185,7 @@ def test_any_bytes_give_writes_or_a_dylink_error(changes: list[tuple[int, int]],
         writes = instantiation_writes(bytes(data[:cut]), "fuzz.so")
     except DylinkError:
         return
-    assert all(offset >= 0 and length >= 0 for offset, length in writes.memory + writes.table)
+    mem = parse_dylink(bytes(data[:cut])).mem_info
+    assert all(0 <= offset <= offset + length <= mem.memory_size
+               for offset, length in writes.memory + ((writes.bss,) if writes.bss else ()))
+    assert all(0 <= offset <= offset + count <= mem.table_size for offset, count in writes.table)
