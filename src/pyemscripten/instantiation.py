@@ -27,6 +27,8 @@ yet verified is harmless when this reader proves all of the following from the s
 The caller must still check one thing the sections cannot say: that the runtime's
 ``__memory_base`` is not 0 when the module asks for memory (the runtime does not check that
 its ``calloc`` succeeded, and writes relative to 0 would land in the interpreter's own data).
+And it must read the very bytes the runtime is handed: the library loader's point 1 changes
+a type byte of ``dylink.0`` while the runtime reads it.
 
 Anything the reader does not follow raises :class:`~pyemscripten.errors.DylinkError`. The
 caller then does not instantiate early.
@@ -89,12 +91,14 @@ def _limits(reader: _Reader) -> None:
         reader.varuint32("limits maximum")
 
 
-def _sizes_the_runtime_reads(data: bytes) -> tuple[int, int, int, int] | None:
+def _sizes_the_runtime_reads(data: bytes, filename: str) -> tuple[int, int, int, int] | None:
     """The MEM_INFO the runtime's ``getDylinkMetadata`` ends with, by its own steps: it reads
     the NEEDED, EXPORT_INFO, IMPORT_INFO and RUNTIME_PATH subsections by their contents, not
     their declared sizes, and a byte past the end of the module as 0. (wasm-ld's own output
     does not always agree with itself: ``libusd_ms.so``'s IMPORT_INFO counts 1 symbol and
-    holds 7, so the runtime reads the rest as further subsections.) None: no MEM_INFO."""
+    holds 7, so the runtime reads the rest as further subsections.) None: no MEM_INFO.
+    A number longer than 5 bytes is refused: the runtime's arithmetic on one (in doubles,
+    where a long enough one becomes NaN) is not followed here."""
     size, pos = len(data), 9
 
     def byte() -> int:
@@ -103,13 +107,13 @@ def _sizes_the_runtime_reads(data: bytes) -> tuple[int, int, int, int] | None:
         return data[pos - 1] if pos <= size else 0
 
     def leb() -> int:
-        value, scale = 0, 1
-        while True:
+        value = 0
+        for shift in range(0, 35, 7):
             b = byte()
-            value += (b & 0x7F) * scale
-            scale *= 128
+            value += (b & 0x7F) << shift
             if not b & 0x80:
                 return value
+        raise DylinkError(filename, "the runtime would read a number of more than 5 bytes in its dylink.0 section")
 
     end = leb()
     end += pos
@@ -236,7 +240,7 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
     or raise :class:`~pyemscripten.errors.DylinkError` saying what could not be proved."""
     mem = parse_dylink(data, filename).mem_info
     ours = (mem.memory_size, mem.memory_align, mem.table_size, mem.table_align)
-    if (_sizes_the_runtime_reads(data) or (0, 0, 0, 0)) != ours:
+    if (_sizes_the_runtime_reads(data, filename) or (0, 0, 0, 0)) != ours:
         raise DylinkError(filename, "the runtime would read other sizes from its dylink.0 section than this reader")
     if mem.memory_size > MAX_MEMORY_SIZE or mem.memory_align > MAX_MEMORY_ALIGN or mem.table_size > MAX_TABLE_SIZE:
         raise DylinkError(filename, f"asks for {mem.memory_size} bytes aligned to 2 ** {mem.memory_align} and"
@@ -248,11 +252,12 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
     table: list[tuple[int, int]] = []
     bss: tuple[int, int] | None = None
 
+    bases: dict[str, int] = {}
+
     def base(name: str) -> int:
-        for index, imported in imported_globals.items():
-            if imported == name:
-                return index
-        raise reader.fail(f"writes relative to {name}, which it does not import")
+        if name not in bases:
+            raise reader.fail(f"writes relative to {name}, which it does not import")
+        return bases[name]
 
     while not reader.at_end():
         section_id = reader.u8("section id")
@@ -263,6 +268,8 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
         reader.pos += size
         if section_id == SECTION_IMPORT:
             functions, imported_globals = _imports(body)
+            for index, imported in sorted(imported_globals.items(), reverse=True):
+                bases[imported] = index  # the first import of a name, as the search found it
         elif section_id in (SECTION_TABLE, SECTION_MEMORY):
             if body.varuint32("number of definitions") or not body.at_end():
                 raise body.fail("defines a table or a memory of its own")

@@ -132,6 +132,8 @@ def test_a_module_with_nothing_to_write() -> None:
     # an EXPORT_INFO whose contents end early: the runtime reads a MEM_INFO of zeros after them
     ({"memory_size": 65536, "table_size": 16, "dylink_after": sub(3, leb(0) + sub(1, bytes(4)))},
      "other sizes"),
+    # a count the runtime reads in doubles (NaN after 147 bytes) and this reader would not
+    ({"dylink_after": sub(4, b"\x81" + b"\x80" * 146 + b"\x00")}, "more than 5 bytes"),
     # reference types the reader does not follow (GC proposal: 0x63/0x64 take a heap type)
     ({"elements": [b"\x05\x63\x00" + vec([b"\xd2\x00\x0b"]), b"\x00\x41\x05\x0b" + vec([leb(0)])]},
      "another type than funcref"),
