@@ -21,8 +21,9 @@ yet verified is harmless when this reader proves all of the following from the s
   ``env.__indirect_function_table``);
 * the runtime reads the same sizes from ``dylink.0`` as this package (it reads several
   subsections by their contents, not their declared sizes: ``_sizes_the_runtime_reads``
-  takes its steps), and they are small enough that the runtime's ``alignMemory(calloc(size + 2 **
-  align))`` cannot wrap around 32 bits (memory at most 1 GiB, alignment at most 2 ** 16).
+  takes its steps), and they are small enough that the runtime's
+  ``alignMemory(calloc(size + 2 ** align))`` cannot wrap around 32 bits (memory at most
+  1 GiB, alignment at most 2 ** 16).
 
 The caller must still check one thing the sections cannot say: that the runtime's
 ``__memory_base`` is not 0 when the module asks for memory (the runtime does not check that
