@@ -141,9 +141,10 @@ def _sizes_the_runtime_reads(data: bytes, filename: str) -> tuple[int, int, int,
     return found
 
 
-def _imports(reader: _Reader) -> tuple[int, dict[int, str]]:
-    """The number of imported functions, and the imported globals' names by index."""
-    functions, globals_ = 0, {}
+def _imports(reader: _Reader) -> tuple[int, dict[str, int]]:
+    """The number of imported functions, and each imported global's index by its name (the
+    first import of a name)."""
+    functions, globals_, imported_globals = 0, {}, 0
     for _ in range(reader.varuint32("number of imports")):
         name = f"{reader.string('import module')}.{reader.string('import field')}"
         kind = reader.u8("import kind")
@@ -164,7 +165,8 @@ def _imports(reader: _Reader) -> tuple[int, dict[int, str]]:
             if reader.u8("global type") not in NUMBER_TYPES:
                 raise reader.fail(f"imports {name} as a global of a reference type")
             reader.u8("global mutability")
-            globals_[len(globals_)] = name
+            globals_.setdefault(name, imported_globals)
+            imported_globals += 1
         elif kind == KIND_TAG:
             reader.u8("tag attribute")
             reader.varuint32("tag type index")
@@ -247,13 +249,13 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
         raise DylinkError(filename, f"asks for {mem.memory_size} bytes aligned to 2 ** {mem.memory_align} and"
                                     f" {mem.table_size} table slots: more than this reader vouches for")
     reader = _Reader(data, filename, pos=8)
-    functions, imported_globals = 0, {}
+    functions = 0
     start: int | None = None
     memory: list[tuple[int, int]] = []
     table: list[tuple[int, int]] = []
     bss: tuple[int, int] | None = None
 
-    bases: dict[str, int] = {}
+    bases: dict[str, int] = {}  # imported globals' indexes by name
 
     def base(name: str) -> int:
         if name not in bases:
@@ -268,9 +270,7 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
         body = _Reader(data, filename, pos=reader.pos, end=reader.pos + size)
         reader.pos += size
         if section_id == SECTION_IMPORT:
-            functions, imported_globals = _imports(body)
-            for index, imported in sorted(imported_globals.items(), reverse=True):
-                bases[imported] = index  # the first import of a name, as the search found it
+            functions, bases = _imports(body)
         elif section_id in (SECTION_TABLE, SECTION_MEMORY):
             if body.varuint32("number of definitions") or not body.at_end():
                 raise body.fail("defines a table or a memory of its own")
