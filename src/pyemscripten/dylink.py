@@ -103,6 +103,12 @@ class _Reader:
         self.pos += n
         return chunk
 
+    def skip(self, n: int, what: str) -> None:
+        """Move past ``n`` bytes, as :meth:`take` does, without copying them."""
+        if n > self.end - self.pos:
+            raise self.fail(f"truncated: {what} needs {n} bytes, {self.end - self.pos} left")
+        self.pos += n
+
     def string(self, what: str) -> str:
         raw = self.take(self.varuint32(f"length of {what}"), what)
         try:
