@@ -350,7 +350,6 @@ async def install_resolved(
     wheels.keep_only(planned)
     requested = {d.name for d in todo if d.requested}
     staging.request(requested)
-    staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
 
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
@@ -361,8 +360,10 @@ async def install_resolved(
     try:
         if any(d.file is not None and not d.file.filename.endswith("-any.whl") for d in todo):
             # Platform wheels usually bring libraries: what their load can do before the
-            # files are in is done while they download.
+            # files are in is done while they download (and before the members held so far
+            # are written: their libraries are instantiated early too).
             await s.library_loader().prepare()
+        staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
         unpacked = await gather_all([staged(d) for d in todo])
         await commit_and_load(s, unpacked, requested, staging=staging)
     finally:

@@ -225,6 +225,9 @@ _WRITE_TREE_JS = r"""
       const module = WebAssembly.compile(contents).catch(() => null);
       onWrite.set(node, {contents, size: node.usedBytes, mtime: node.mtime, ctime: node.ctime, module});
       compiled.add(node);
+      // browser_loader, point 10: offered for instantiation while the wheels download
+      const early = globalThis[Symbol.for("pyemscripten.instantiateEarly")];
+      if (early) early(node, contents, module);
     } catch (e) {}  // not compiled ahead: the loader compiles the bytes
   };
   const child = (dir, name) => {

@@ -240,6 +240,49 @@ does not know (checked on each module before relying on it):
    install 0.216 -> 0.212 s, load 25 -> 22 ms (with the loader's script made into a
    function once per page rather than at each load, 0.4 ms).
 
+10. libraries instantiated while the wheels download, linked after the hash. Of (b)'s load
+   after the last byte, 42-58 % was the engine's instantiation (RESULTS.md, stop 41), while
+   the page's thread sat idle for most of the download. Instantiating is not linking: the
+   engine writes the module's data and element segments into the space the runtime reserved
+   for it and runs its start function; nothing else of the module runs, and the runtime's
+   import object binds its functions through stubs resolved at their first call. So
+   :meth:`PyodideLibraryLoader.prepare` opens a batch, and each library file the writer
+   compiles (point 8) is offered to it. When the page is idle (``requestIdleCallback``; on
+   loopback the inflating keeps it busy, and the load does the work as before) the batch
+   takes the next one:
+
+   * :func:`~pyemscripten.instantiation.instantiation_writes` must prove, from the file's
+     own bytes (unchanged since they were compiled: point 8's test), that instantiating it
+     writes only inside the memory and table slots its ``dylink.0`` reserves, and the
+     runtime must read the very sizes proved (from the bytes it is handed, NEEDED hidden as
+     in point 1); a memory alignment above 2 ** 3 is left to the load (see the cleanup);
+   * the runtime's own ``loadWebAssemblyModule`` reserves the memory and slots, and the
+     wrapped ``WebAssembly.instantiate`` (point 4) instantiates the compiled module there,
+     refusing a memory base of 0 (the runtime does not check its ``calloc``). It gives the
+     module offset-table entries of the batch's own instead of the runtime's GOT handler's:
+     that handler puts an undefined entry marked ``required`` into the runtime's table,
+     and any other load in the page meanwhile would report it undefined. The instance is
+     held: the runtime's linking (``postInstantiation``) waits for the load to open it;
+   * the load (after the commit, so after every hash) takes the instance made for each
+     library's file, in its order: it reads the NEEDED libraries as point 1 does, now from
+     the installed paths, and joins the batch's entries with the runtime's table as the
+     handler would have made them (an entry another load has since defined gives the value
+     it holds for good; one it made and left undefined cannot be joined, and then the
+     instance is let go and the library loaded as before). Then it opens the instance and
+     the runtime links it as always. ``timings['instantiated_early']`` counts them;
+   * what no load takes (an install that failed, its hash included, a file no load wanted)
+     is let go when the load or the install is over: the runtime's load of it fails, its
+     table slots are emptied and, where the runtime's aligned base is the pointer its
+     ``calloc`` gave (an alignment of at most 8, which every allocator keeps), its memory
+     freed; otherwise the memory stays reserved, as the runtime leaves it after a load that
+     fails. A cancelled install's batch is closed the same way.
+
+   A/B (``ab.py``): (b) on the WAN, 5 pairs, load 0.99 -> 0.62 s, install 3.45 -> 3.03 s (peak
+   heap 108 -> 121 MB: the instances live earlier); on loopback, 8 pairs, 1.680 -> 1.686 s;
+   (a) and (c) within noise (0.835 -> 0.846 s and 0.099 -> 0.103 s on loopback, 2.64 -> 2.63 s
+   and 0.215 -> 0.220 s on the WAN). The proof reads all 30 of (b)'s modules natively in
+   0.08 s.
+
 Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
 0.28 on: ``(path)``).
@@ -258,7 +301,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pyemscripten.errors import LibraryLoadError
+from pyemscripten.dylink import parse_dylink
+from pyemscripten.errors import DylinkError, LibraryLoadError
+from pyemscripten.instantiation import instantiation_writes
 from pyemscripten.seams import LibraryLoader, LibraryToLoad
 
 # Runtimes whose internals the fast path was verified against (Pyodide major versions).
@@ -382,7 +427,7 @@ _IMMUTABLE_GLOBALS_JS = r"""
 """
 
 _FAST_LOAD_JS = r"""
-async (pyodide, paths, verify, step) => {
+async (pyodide, paths, verify, step, prove) => {
   const M = pyodide._module;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   // Stand-ins lent to dlopen (point 5), and the exports each stands for, across overlapping loads.
@@ -396,9 +441,10 @@ async (pyodide, paths, verify, step) => {
   // own. Installed once however many loads overlap; restored when the last one is done.
   const immutability = (verify) => {
     const state = globalThis[Symbol.for("pyemscripten.immutableGlobals")] ??=
-      {depth: 0, marked: 0, mismatches: 0, ahead: 0, immutable: new WeakSet(), pending: new WeakMap(),
+      {depth: 0, marked: 0, mismatches: 0, ahead: 0, immutable: new WeakSet(), pending: new WeakMap(), early: new WeakMap(),
        compiled: new WeakMap()};
     state.compiled ??= new WeakMap();  // a state object an earlier version left in this page
+    state.early ??= new WeakMap();
     state.ahead ??= 0;
     if (verify) state.verify = true;
     if (state.depth++ > 0) return state;
@@ -467,20 +513,24 @@ async (pyodide, paths, verify, step) => {
         Object.defineProperty(Global.prototype, "value", value);
       };
       WebAssembly.instantiate = function (source, ...rest) {
-        const made = (from) => Reflect.apply(instantiate, this, [from, ...rest]);
+        const made = (from, imports = rest[0]) => Reflect.apply(instantiate, this, [from, imports, ...rest.slice(1)]);
         // Point 6: a module compiled ahead from these very bytes, made into what
         // instantiate(bytes) gives; the bytes themselves if that compiling failed.
         const ready = state.compiled.get(source);
         state.compiled.delete(source);
-        const result = !ready ? made(source) : ready.then((module) => {
+        // Point 10: a library instantiated before the wheel's hash is known, with offset-table
+        // entries of its own, and handed to the runtime's linking only once its load opens it.
+        const early = state.early.get(source);
+        if (early) state.early.delete(source);
+        const result = early ? early.instantiate(rest[0], ready, made) : !ready ? made(source) : ready.then((module) => {
           if (!module) return made(source);
           state.ahead++;
           return made(module).then((instance) => ({module, instance}));
         });
         const found = state.pending.get(source);
-        if (!found) return result;
         state.pending.delete(source);
-        return result.then((out) => { mark(out.instance.exports, found); return out; });
+        const marked = !found ? result : result.then((out) => { mark(out.instance.exports, found); return out; });
+        return early ? marked.then((out) => early.gate.then(() => out)) : marked;
       };
       state.wrapped = WebAssembly.instantiate !== instantiate;  // a frozen namespace ignores it
       WebAssembly.Global = RecordingGlobal;
@@ -615,6 +665,179 @@ async (pyodide, paths, verify, step) => {
       return target[symbol];
     },
   });
+  // Point 10 (docstring): libraries instantiated while the wheels download. A record per
+  // library, by its MEMFS node, across overlapping installs: the load that finds the file takes it.
+  const earlyRecords = () => globalThis[Symbol.for("pyemscripten.earlyInstances")] ??= new WeakMap();
+  const earlyOffers = () => globalThis[Symbol.for("pyemscripten.earlyOffers")] ??= [];
+  // made, taken by a load, let go: for the tests
+  const earlyStats = globalThis[Symbol.for("pyemscripten.earlyStats")] ??= {made: 0, taken: 0, let_go: 0};
+  // The file as it was when the record was made (point 8's test).
+  const unchanged = (rec) => rec.node.contents === rec.contents && rec.node.usedBytes === rec.size
+    && rec.node.mtime === rec.mtime && rec.node.ctime === rec.ctime;
+  // A record let go: its instance is never linked (the runtime's load of it fails). Once the engine
+  // is done with it, its table slots are emptied, and its memory is freed where the pointer the
+  // runtime aligned is the one calloc gave (an alignment of at most 8, which every allocator
+  // keeps); otherwise it stays reserved, as the runtime leaves it after a failed load.
+  const discard = (rec) => {
+    if (rec.discarded) return;
+    rec.discarded = true;
+    earlyStats.let_go++;
+    const records = earlyRecords();
+    if (records.get(rec.node) === rec) records.delete(rec.node);
+    rec.early.records.delete(rec);
+    rec.close(new Error("an instance made before the wheel was verified, let go"));
+    rec.settled.then(() => {
+      if (!rec.allocated) return;
+      try {
+        for (let k = 0; k < rec.tableSize; k++) M.wasmTable.set(rec.tableBase + k, null);
+        if (rec.memoryBase && rec.memoryAlign <= 3) M._free(rec.memoryBase);
+      } catch (e) {}
+    });
+  };
+  const closeEarly = (early) => {
+    early.closed = true;
+    early.queue.length = 0;
+    const offers = earlyOffers();
+    const k = offers.indexOf(early);
+    if (k >= 0) offers.splice(k, 1);
+  };
+  // A library, its file just written, instantiated now if `prove` (the package's
+  // instantiation.py) vouches for where that writes, and the runtime reads the sizes it proved.
+  // The runtime's own loadWebAssemblyModule does it (its memory, table slots, import object),
+  // with its NEEDED subsection hidden (point 1) and a scope filled at the link; the wrapped
+  // WebAssembly.instantiate gives it offset-table entries of its own and holds the instance.
+  const instantiateEarly = (quick, early, node, contents, module) => {
+    const noted = onWrite.get(node);
+    if (!quick.wrapped || !noted || noted.module !== module || noted.contents !== contents || node.contents !== contents
+        || noted.size !== node.usedBytes || noted.mtime !== node.mtime || noted.ctime !== node.ctime) return null;
+    const bytes = new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
+    const proved = early.prove(bytes);  // "memorySize,memoryAlign,tableSize,tableAlign", or none
+    if (typeof proved !== "string") return null;
+    const meta = M.getDylinkMetadata(bytes);
+    const hidden = meta.neededDynlibs.length ? hideNeeded(bytes) : [];
+    if (!hidden) return null;
+    const rec = {early, node, contents, size: node.usedBytes, mtime: node.mtime, ctime: node.ctime, meta,
+                 memorySize: 0, memoryAlign: 0, tableSize: 0, memoryBase: 0, tableBase: 0, allocated: false,
+                 got: new Map(), sources: [], discarded: false};
+    try {
+      const read = M.getDylinkMetadata(bytes);  // what the runtime reads, NEEDED hidden
+      if ([read.memorySize, read.memoryAlign, read.tableSize, read.tableAlign].join() !== proved) return null;
+      Object.assign(rec, {memorySize: read.memorySize, memoryAlign: read.memoryAlign, tableSize: read.tableSize});
+      const weak = read.weakImports;
+      // The runtime's GOT handler, but an entry it would make goes into this batch's own
+      // table, joined with the runtime's at the link: meanwhile another load's walk would
+      // report it undefined.
+      rec.got = new Map();
+      rec.overlay = new Proxy({}, {get(target, name) {
+        if (typeof name !== "string") return undefined;
+        let entry = early.privates.get(name) ?? M.GOT[name];
+        if (!entry) early.privates.set(name, entry = new WebAssembly.Global({value: "i32", mutable: true}, -1));
+        const seen = rec.got.get(name);
+        rec.got.set(name, {entry, required: !weak.has(name) || (seen ? seen.required : false)});
+        return entry;
+      }});
+      let settle;
+      rec.settled = new Promise((resolve) => { settle = resolve; });
+      rec.gate = new Promise((resolve, reject) => { rec.open = resolve; rec.close = reject; });
+      rec.gate.catch(() => {});
+      rec.instantiate = (info, ready, made) => {
+        const env = info && info.env;
+        rec.allocated = true;
+        rec.memoryBase = env ? env.__memory_base : 0;
+        rec.tableBase = env ? env.__table_base : 0;
+        // the runtime does not check its calloc: writes relative to 0 would be the interpreter's
+        const out = !ready || (rec.memorySize && !rec.memoryBase) ? Promise.reject(new Error("not instantiated early"))
+          : ready.then((compiled) => {
+            if (!compiled) throw new Error("not compiled");
+            return made(compiled, {...info, "GOT.mem": rec.overlay, "GOT.func": rec.overlay})
+              .then((instance) => ({module: compiled, instance}));
+          });
+        out.then(() => settle(true), () => settle(false));
+        return out;
+      };
+      quick.compiled.set(bytes, module);
+      quick.early.set(bytes, rec);
+      let found = null;
+      try { found = immutableGlobals(bytes); } catch (e) {}
+      if (found && found.at.length) quick.pending.set(bytes, found);
+      try {
+        rec.loading = M.loadWebAssemblyModule(bytes, {loadAsync: true, nodelete: true, allowUndefined: true},
+                                              "(instantiated early)", scopeOver(rec.sources));
+      } catch (e) {
+        quick.compiled.delete(bytes);
+        quick.early.delete(bytes);
+        quick.pending.delete(bytes);
+        return null;
+      }
+      rec.loading.catch(() => settle(false));  // also where it failed before instantiating
+    } finally {
+      showNeeded(bytes, hidden);
+    }
+    earlyRecords().set(node, rec);
+    early.records.add(rec);
+    earlyStats.made++;
+    return rec;
+  };
+  // A batch's early instantiations: files offered as they are written (browser.py), started one
+  // at a time when the page's thread is idle (on loopback it seldom is: the inflating keeps it
+  // busy, and the load does the work as before).
+  const openEarly = (quick, prove) => {
+    const early = {M, prove, queue: [], records: new Set(), privates: new Map(), closed: false, pumping: false};
+    const idle = typeof requestIdleCallback === "function" ? (f) => requestIdleCallback(f) : (f) => setTimeout(f, 0);
+    const pump = () => {
+      const item = early.closed ? null : early.queue.shift();
+      if (!item) {
+        early.pumping = false;
+        return;
+      }
+      let rec = null;
+      try { rec = instantiateEarly(quick, early, ...item); } catch (e) {}
+      if (rec) rec.settled.then(() => idle(pump));
+      else idle(pump);
+    };
+    early.offer = (node, contents, module) => {
+      early.queue.push([node, contents, module]);
+      if (!early.pumping) {
+        early.pumping = true;
+        idle(pump);
+      }
+    };
+    earlyOffers().push(early);
+    globalThis[Symbol.for("pyemscripten.instantiateEarly")] ??= (node, contents, module) => {
+      const offers = earlyOffers();
+      if (offers.length) offers[offers.length - 1].offer(node, contents, module);
+    };
+    return early;
+  };
+  // The record made for the library at `p`, taken (null if none, or made in another runtime).
+  const takeEarly = (p) => {
+    const node = memfsNode(p);
+    const records = earlyRecords();
+    const rec = node && records.get(node);
+    if (!rec || rec.early.M !== M) return null;
+    records.delete(node);
+    rec.early.records.delete(rec);
+    return rec;
+  };
+  // A record's own offset-table entries joined with the runtime's table, as the GOT handler
+  // would have made them: false (and the table untouched) where another load has since made an
+  // entry of the same name that is still undefined (two entries cannot become one).
+  const joinOffsets = (rec) => {
+    for (const [name, {entry}] of rec.got) {
+      const current = M.GOT[name];
+      if (current && current !== entry && !(current.value != -1 && (entry.value == -1 || entry.value == current.value))) return false;
+    }
+    for (const [name, {entry, required}] of rec.got) {
+      const current = M.GOT[name];
+      if (!current) M.GOT[name] = entry;
+      else if (current !== entry) {
+        entry.value = current.value;  // defined for good: updateGOT never changes a defined entry
+        continue;
+      }
+      if (required) entry.required = true;
+    }
+    return true;
+  };
   // The offset table's entries still undefined (-1), by name, in the table's order (points 2
   // and 9), without the [name, entry] array Object.entries makes for every entry.
   const undefinedNames = () => {
@@ -660,23 +883,30 @@ async (pyodide, paths, verify, step) => {
       if (--quick.depth === 0) quick.restore();
       return {ok: true, prepared: 0};
     }
+    if (prove) walk.early = openEarly(quick, prove);
     (quick.walks ??= []).push(walk);
     return {ok: true, prepared: 1};
   }
   if (step === "release") {
     const quick = globalThis[Symbol.for("pyemscripten.immutableGlobals")];
     try {
-      if (quick && takeWalk(quick) && --quick.depth === 0) quick.restore();
+      const walk = quick && takeWalk(quick);
+      if (walk && walk.early) {
+        closeEarly(walk.early);
+        for (const rec of [...walk.early.records]) discard(rec);
+      }
+      if (walk && --quick.depth === 0) quick.restore();
     } catch (e) {}
     return {ok: true};
   }
   const t0 = performance.now();
   let i = 0, inPlace = 0, marked = 0, mismatches = 0, ahead = 0, onWriteTaken = 0, walked = 1, walkMisses = 0;
-  let walkedAhead = 0;
+  let walkedAhead = 0, earlyTaken = 0;
   try {
     const quick = immutability(verify);
     const early = step === "load-prepared" ? takeWalk(quick) : null;
     if (early) quick.depth--;  // its hold on the built-ins is this load's now
+    if (early && early.early) closeEarly(early.early);  // point 10: nothing more starts
     const markedBefore = quick.marked, mismatchesBefore = quick.mismatches, aheadBefore = quick.ahead;
     // Point 9: what could be undefined once this batch is in: the entries undefined now,
     // and those made undefined from now on (noted by the wrapped constructor); or, from a
@@ -689,10 +919,11 @@ async (pyodide, paths, verify, step) => {
     // Point 6: the next modules compile (off this thread) while this one links.
     const AHEAD = 4;
     const loaded = (p) => M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p];
+    const instantiatedEarly = (p) => { const node = memfsNode(p); return !!node && earlyRecords().has(node); };
     const compiling = new Map();
     let next = 0;
     const compileNext = () => {
-      while (next < paths.length && loaded(paths[next])) next++;
+      while (next < paths.length && (loaded(paths[next]) || instantiatedEarly(paths[next]))) next++;
       if (!quick.wrapped || next >= paths.length || compiling.size >= AHEAD) return;
       const p = paths[next++];
       let bytes;
@@ -710,6 +941,22 @@ async (pyodide, paths, verify, step) => {
         if (loaded(p)) {  // by an overlapping load: its compile ahead, if any, is not needed
           compiling.delete(p);
           continue;
+        }
+        // Point 10: the library instantiated while the wheel downloaded, linked now.
+        const rec = takeEarly(p);
+        if (rec) {
+          compiling.delete(p);
+          const ok = await rec.settled;
+          const sources = !ok ? null : rec.meta.neededDynlibs.length ? neededExports(rec.meta, p) : [];
+          if (sources && !rec.discarded && unchanged(rec) && joinOffsets(rec)) {
+            rec.sources.push(...sources);
+            rec.open();
+            M.preloadedWasm[p] = await rec.loading;
+            earlyTaken++;
+            earlyStats.taken++;
+            continue;
+          }
+          discard(rec);
         }
         compileNext();
         const early = compiling.get(p);
@@ -738,6 +985,7 @@ async (pyodide, paths, verify, step) => {
       mismatches = quick.mismatches - mismatchesBefore;
       ahead = quick.ahead - aheadBefore;
       next = paths.length;  // nothing more compiles ahead
+      if (early && early.early) for (const rec of [...early.early.records]) discard(rec);  // not this load's
       if (--quick.depth === 0) quick.restore();
     }
     const t1 = performance.now();
@@ -819,7 +1067,7 @@ async (pyodide, paths, verify, step) => {
     const t3 = performance.now();
     return {ok: true, file_copies_freed: freed, file_reads_skipped: skipped, instantiate: (t1 - t0) / 1000, symbols: (t2 - t1) / 1000, dlopen: (t3 - t2) / 1000,
             needed_in_place: inPlace, immutable_globals: marked, compiled_ahead: ahead, compiled_on_write: onWriteTaken,
-            undefined_walk: walked, walked_ahead: walkedAhead, ...(verify ? {immutable_mismatches: mismatches, walk_misses: walkMisses} : {})};
+            undefined_walk: walked, walked_ahead: walkedAhead, instantiated_early: earlyTaken, ...(verify ? {immutable_mismatches: mismatches, walk_misses: walkMisses} : {})};
   } catch (e) {
     return {ok: false, index: i, message: String((e && e.message) || e)};
   }
@@ -842,6 +1090,20 @@ async (pyodide, paths, searchDirs) => {
   }
 }
 """
+
+
+def _prove_instantiation(module: Any) -> str | None:
+    """Point 10: the sizes a side module's ``dylink.0`` asks for, ``"memory_size,memory_align,
+    table_size,table_align"``, if :func:`~pyemscripten.instantiation.instantiation_writes`
+    proves that instantiating it writes only there; None otherwise. ``module``: its bytes (a
+    JavaScript Uint8Array), copied here."""
+    data = module.to_bytes()
+    try:
+        instantiation_writes(data)
+        mem = parse_dylink(data).mem_info
+    except DylinkError:
+        return None
+    return f"{mem.memory_size},{mem.memory_align},{mem.table_size},{mem.table_align}"
 
 
 def _pyodide_js() -> Any:
@@ -898,16 +1160,20 @@ class PyodideLibraryLoader(LibraryLoader):
     were known immutable from the modules' sections, point 4; ``compiled_ahead``: how many
     were instantiated from a module compiled ahead, point 6; ``compiled_on_write``: how many
     modules compiled as their files were written this load took, point 8; ``walked_ahead``: 1
-    when the load took over the walk :meth:`prepare` took ahead, point 9).
+    when the load took over the walk :meth:`prepare` took ahead, point 9; ``instantiated_early``:
+    how many libraries it linked that were instantiated while the wheels downloaded, point 10).
+    ``instantiate_early``: False keeps point 10 out.
     ``verify_globals`` (tests): also ask the engine about every exported global of every
     module and count in ``timings['immutable_mismatches']`` where point 4's reading differs,
     and, when point 9 skips the walk over the offset table, count in ``timings['walk_misses']``
     the entries a walk would have found undefined (``timings['undefined_walk']``: 1 when it ran).
     """
 
-    def __init__(self, fast: bool | None = None, verify_globals: bool = False) -> None:
+    def __init__(self, fast: bool | None = None, verify_globals: bool = False, instantiate_early: bool = True) -> None:
         self.fast = fast
         self.verify_globals = verify_globals
+        self.instantiate_early = instantiate_early
+        self._prover: Any = None  # _prove_instantiation, callable from the page while a batch is open
         self.timings: dict[str, float] = {}
         self._walks = 0  # walks taken ahead by prepare() that no load of ours took over yet
 
@@ -933,27 +1199,33 @@ class PyodideLibraryLoader(LibraryLoader):
         """On the fast path, take point 9's first walk over the offset table now (the install
         calls this while its wheels still download), so that the next load starts without
         it: 2.6-2.7 ms of (c)'s tail on the WAN. Until a load takes it over, or
-        :meth:`release` lets it go, the built-ins stay wrapped (module docstring, point 9)."""
+        :meth:`release` lets it go, the built-ins stay wrapped (module docstring, point 9).
+        With it, a batch opens that instantiates library files as they are written (point 10),
+        until the load or :meth:`release`."""
         if not self._fast_path_here():
             return
-        from pyodide.ffi import to_js  # type: ignore[import-not-found]
+        from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
+        if self.instantiate_early and self._prover is None:
+            self._prover = create_proxy(_prove_instantiation)
         # The step is done when the call returns; counted before the wait, so that an install
         # cancelled during it still lets the walk go (release() with none taken is harmless).
-        done = _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), self.verify_globals, "prepare")
+        done = _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), self.verify_globals, "prepare", self._prover)
         self._walks += 1
         if not (await done).to_py().get("prepared"):
             self._walks -= 1
 
     def release(self) -> None:
         """Let go of the walks :meth:`prepare` took that no load took over."""
-        if not self._walks:
-            return
-        from pyodide.ffi import to_js  # type: ignore[import-not-found]
+        if self._walks:
+            from pyodide.ffi import to_js  # type: ignore[import-not-found]
 
-        while self._walks:
-            self._walks -= 1
-            _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), False, "release")  # done when the call returns; never rejects
+            while self._walks:
+                self._walks -= 1
+                _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), False, "release")  # done when the call returns; never rejects
+        if self._prover is not None:  # every batch that could call it is closed by now
+            self._prover.destroy()
+            self._prover = None
 
     def system_dirs(self) -> list[str]:
         return library_search_path()

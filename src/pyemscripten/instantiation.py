@@ -1,8 +1,8 @@
 """What instantiating a side module would write, proved from its sections before it is trusted.
 
-An experiment for RESULTS.md, "Measured in stop 41": instantiating a wheel's libraries while
-the wheel still downloads, before its hash is known, would take 42-58 % of (b)'s load out of
-the time after the last byte. Instantiation is not inert. The engine:
+Instantiating a wheel's libraries while the wheel still downloads, before its hash is known,
+takes 42-58 % of (b)'s load out of the time after the last byte (RESULTS.md, stop 41 and
+change 56). Instantiation is not inert. The engine:
 
 * writes every active data segment into the memory, and every active element segment into
   the table (WebAssembly core spec, 4.5.4, "instantiation");
@@ -34,12 +34,12 @@ a type byte of ``dylink.0`` while the runtime reads it.
 Anything the reader does not follow raises :class:`~pyemscripten.errors.DylinkError`. The
 caller then does not instantiate early.
 
-Not used by the installer yet: it is the first of the four things RESULTS.md lists for that
-change. The others are the runtime's side, not the module's: as the engine reads the imports,
-the runtime's import object makes offset-table entries marked ``required`` (another load in
-the page meanwhile would report them undefined), a failed install would have to give back the
-memory, table slots and entries, and before the commit the NEEDED libraries come from the
-plan. All 35 side modules of the benchmark's wheels pass this reader (its tests read them).
+The library loader uses it (``browser_loader``, point 10, through ``_prove_instantiation``):
+it instantiates a library while its wheel still downloads only when this reader vouches for
+it, and checks that the runtime reads the sizes proved. The runtime's side is the loader's:
+the offset-table entries the runtime's import object would make are kept out of its table
+until the link, the memory base is checked, and what a failed install instantiated is let go.
+All 35 side modules of the benchmark's wheels pass this reader (its tests read them).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ import pytest
 from pyemscripten.dylink import _leb, _string, _subsection
 from tests.support.browser import WHEELS_DIR, PyodideSession
 from tests.support.index_server import IndexServer
-from tests.support.sidemodules import fixture_wheels, toolchain_available
+from tests.support.sidemodules import TAG, fixture_wheels, toolchain_available
+from tests.support.wheels import make_wheel
 
 pytestmark = pytest.mark.skipif(not toolchain_available(), reason="clang-19/wasm-ld-19 not installed")
 
@@ -619,3 +620,153 @@ from pyemscripten.browser_loader import PyodideLibraryLoader
 """)
     # the fast path (Pyodide 314) takes the modules; elsewhere the runtime compiles the bytes
     assert out == [pyodide.version.startswith("314"), False, True]
+
+
+# Libraries instantiated while the wheels download (browser_loader, point 10): an install's
+# prepare() opens a batch; each library file written (MemfsFileOps, compiled on write) is proved
+# (instantiation.py) and instantiated when the page is idle; its load links it. Here the files
+# are written straight into site-packages, the batch is let finish, `between` runs, then the load.
+DRIVE_EARLY = """
+import io, site, zipfile
+from pyodide.http import pyfetch
+from pyodide.code import run_js
+from pyemscripten import browser_loader
+from pyemscripten.browser import MemfsFileOps
+from pyemscripten.browser_loader import PyodideLibraryLoader, library_search_path, loaded_libraries
+from pyemscripten.libraries import OSFileSystem, plan_loads
+
+sp = site.getsitepackages()[0]
+loader = PyodideLibraryLoader(verify_globals=True)
+prove = browser_loader._prove_instantiation
+if refuse:  # the proof says no for every module
+    browser_loader._prove_instantiation = lambda module: None
+try:
+    await loader.prepare()
+finally:
+    browser_loader._prove_instantiation = prove
+ops = MemfsFileOps(compile_libraries=True)
+modules = []
+for url, project in wheels:
+    data = await (await pyfetch(url)).bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        files = [(n, zf.read(n)) for n in zf.namelist() if not n.endswith("/")]
+    ops.write_tree(sp, files, 0o644)
+    modules += [(f"{sp}/{n}", project) for n, _ in files if n.endswith(".so")]
+await run_js(EARLY_DONE)()
+if between:
+    run_js(between)()
+plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), True)
+try:
+    await loader.load(plan)
+finally:
+    ops.release()
+    loader.release()
+{"timings": loader.timings}
+"""
+
+EARLY_DONE = """
+async () => {
+  const offers = globalThis[Symbol.for("pyemscripten.earlyOffers")] ?? [];
+  while (offers.some((early) => early.pumping)) await new Promise((r) => setTimeout(r, 10));
+}
+"""
+
+EARLY_LEFT = "() => (globalThis[Symbol.for('pyemscripten.earlyOffers')] ?? []).length"
+
+
+def drive_early(session: PyodideSession, wheels: list[list[str]], between: str | None = None,
+                refuse: bool = False) -> dict:
+    out = session.run(DRIVE_EARLY, wheels=wheels, between=between, refuse=refuse, EARLY_DONE=EARLY_DONE)
+    assert session.js(EARLY_LEFT) == 0  # the batch was closed ...
+    assert session.js(BUILTINS_RESTORED) is True  # ... and the built-ins put back
+    assert out["timings"]["walk_misses"] == 0
+    assert out["timings"]["immutable_mismatches"] == 0
+    return out
+
+
+def test_libraries_instantiated_early(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict) -> None:
+    # All three libraries of the chain (an extension NEEDing libmid NEEDing libbase) are
+    # instantiated before their load, which links them in order.
+    out = drive_early(pyodide, serve(index_server, fixtures["chain"]))
+    assert out["timings"]["instantiated_early"] == 3
+    assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
+
+
+def test_libraries_the_proof_refuses_are_loaded_as_before(pyodide: PyodideSession, index_server: IndexServer,
+                                                         fixtures: dict) -> None:
+    out = drive_early(pyodide, serve(index_server, fixtures["chain"]), refuse=True)
+    assert out["timings"]["instantiated_early"] == 0
+    assert out["timings"]["compiled_on_write"] == 3
+    assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
+
+
+SET_WEAK_ENTRY = """
+(value) => () => { pyodide._module.GOT.absent_weak = new WebAssembly.Global({value: "i32", mutable: true}, value); }
+"""
+
+
+@pytest.mark.parametrize("entry, early, value", [(None, 1, 0), (-1, 0, 0), (5, 1, 5)],
+                         ids=["no-entry", "undefined-entry-made-between", "defined-entry-made-between"])
+def test_offset_entries_of_an_early_library(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict,
+                                            entry: int | None, early: int, value: int) -> None:
+    # The weak fixture takes the address of a weak symbol nothing defines (a GOT.mem import):
+    # instantiated early, its entry is its batch's own, joined with the runtime's table at the
+    # link. Another load making an entry of that name in between: defined, the library reads
+    # that entry's value, as it would have shared it; still undefined, the two cannot be one,
+    # and the library is loaded as before (its early instance let go). The runtime's walk sets
+    # an undefined weak entry to 0.
+    between = None if entry is None else f"({SET_WEAK_ENTRY})({entry})"
+    out = drive_early(pyodide, serve(index_server, fixtures["weak"]), between=between)
+    assert out["timings"]["instantiated_early"] == early
+    assert pyodide.run("import shlib_weak._ext as e\ne.value()") == value
+
+
+# The end of a wheel's body held back in the page's fetch, so that the libraries before it are
+# instantiated (the page idle) before the install finds the body is not what the index said.
+HOLD_WHEEL_END = """
+() => {
+  const fetch = globalThis.fetch;
+  globalThis.fetch = async (...args) => {
+    const response = await fetch(...args);
+    if (!/\.whl($|[?#])/.test(String(args[0].url ?? args[0]))) return response;
+    const reader = response.body.getReader();
+    const body = new ReadableStream({async pull(controller) {
+      const {done, value} = await reader.read();
+      if (done) {
+        await new Promise((r) => setTimeout(r, 1500));
+        controller.close();
+      } else controller.enqueue(value);
+    }});
+    return new Response(body, {status: response.status, statusText: response.statusText, headers: response.headers});
+  };
+}
+"""
+
+EARLY_STATS = "() => ({...(globalThis[Symbol.for('pyemscripten.earlyStats')] ?? {})})"
+
+
+def test_early_instances_let_go_when_the_wheel_fails_its_hash(pyodide: PyodideSession, index_server: IndexServer,
+                                                             fixtures: dict) -> None:
+    # shlib-undefined's library takes the address of data nothing defines: instantiated with the
+    # runtime's own import object, it would leave an undefined, required entry in the runtime's
+    # offset table, and the next load's walk would fail on it. Its wheel is
+    # listed under another hash: the install fails when the last byte is in, the early instance
+    # is let go, and the next install loads. (With a file of 300 kB in it: a wheel of at most
+    # 256 kB is read whole by the resolution, for its METADATA, so its plan comes after it.)
+    with zipfile.ZipFile(io.BytesIO(fixtures["undefined"])) as zf:
+        files = {n: zf.read(n) for n in zf.namelist() if ".dist-info/" not in n}
+    files["shlib_undefined/padding.bin"] = hashlib.shake_256(b"padding").digest(300 << 10)  # does not deflate
+    name = index_server.default.add_wheel(make_wheel("shlib-undefined", "1.0", files, tag=TAG))
+    index_server.default._synthetic[name].sha256 = hashlib.sha256(b"another wheel").hexdigest()
+    pyodide.js(HOLD_WHEEL_END)
+    err = pyodide.run_expect_error(INSTALL, requirements=["shlib-undefined"], index_url=pyodide.index_url)
+    assert "hash" in err["message"].lower() or "sha256" in err["message"].lower(), err["message"]
+    stats = pyodide.js(EARLY_STATS)
+    assert stats["made"] >= 1 and stats["let_go"] == stats["made"] and stats["taken"] == 0, stats
+    assert pyodide.js("() => 'nowhere_data' in pyodide._module.GOT") is False
+    assert pyodide.js(EARLY_LEFT) == 0
+    assert pyodide.js(BUILTINS_RESTORED) is True
+    assert pyodide.run("import importlib.util; importlib.util.find_spec('shlib_undefined') is None")
+    serve(index_server, fixtures["chain"])
+    _install(pyodide, ["shlib-chain"])
+    assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
