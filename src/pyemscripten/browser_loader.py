@@ -248,14 +248,18 @@ does not know (checked on each module before relying on it):
    import object binds its functions through stubs resolved at their first call. So
    :meth:`PyodideLibraryLoader.prepare` opens a batch, and each library file the writer
    compiles (point 8) is offered to it. When the page is idle (``requestIdleCallback``; on
-   loopback the inflating keeps it busy, and the load does the work as before) the batch
-   takes the next one:
+   loopback the inflating keeps it busy, and the load does the work as before; where there
+   is no such call, in a worker, no batch opens) the batch takes the next one:
 
    * :func:`~pyemscripten.instantiation.instantiation_writes` must prove, from the file's
      own bytes (unchanged since they were compiled: point 8's test), that instantiating it
      writes only inside the memory and table slots its ``dylink.0`` reserves, and the
      runtime must read the very sizes proved (from the bytes it is handed, NEEDED hidden as
-     in point 1); a memory alignment above 2 ** 3 is left to the load (see the cleanup);
+     in point 1). Bytes not verified yet may cost no more than their size: a library asking
+     for more memory than its file has bytes, or more table slots than a 64th of them, is
+     left to the load (here: at most 0.19 and 1/667). The runtime is handed only the
+     module's header and ``dylink.0`` section, all it reads; should anything but the
+     wrapper below instantiate those, they do not compile, and nothing of the module runs;
    * the runtime's own ``loadWebAssemblyModule`` reserves the memory and slots, and the
      wrapped ``WebAssembly.instantiate`` (point 4) instantiates the compiled module there,
      refusing a memory base of 0 (the runtime does not check its ``calloc``). It gives the
@@ -269,13 +273,15 @@ does not know (checked on each module before relying on it):
      handler would have made them (an entry another load has since defined gives the value
      it holds for good; one it made and left undefined cannot be joined, and then the
      instance is let go and the library loaded as before). Then it opens the instance and
-     the runtime links it as always. ``timings['instantiated_early']`` counts them;
+     the runtime links it as always (an entry it joined that is still undefined then
+     makes point 9 walk). ``timings['instantiated_early']`` counts them;
    * what no load takes (an install that failed, its hash included, a file no load wanted)
      is let go when the load or the install is over: the runtime's load of it fails, its
      table slots are emptied and, where the runtime's aligned base is the pointer its
      ``calloc`` gave (an alignment of at most 8, which every allocator keeps), its memory
      freed; otherwise the memory stays reserved, as the runtime leaves it after a load that
-     fails. A cancelled install's batch is closed the same way.
+     fails. A cancelled install's batch is closed the same way. Walks and batches belong to
+     the loader whose ``prepare`` took them: another install's ``release`` leaves them.
 
    A/B (``ab.py``): (b) on the WAN, 5 pairs, load 0.99 -> 0.62 s, install 3.45 -> 3.03 s (peak
    heap 108 -> 121 MB: the instances live earlier); on loopback, 8 pairs, 1.680 -> 1.686 s;
@@ -296,6 +302,7 @@ twice, with two copies of its state. 314 normalises the name first and loads it 
 from __future__ import annotations
 
 import functools
+import itertools
 import posixpath
 import time
 from collections.abc import Sequence
@@ -305,6 +312,8 @@ from pyemscripten.dylink import parse_dylink
 from pyemscripten.errors import DylinkError, LibraryLoadError
 from pyemscripten.instantiation import instantiation_writes
 from pyemscripten.seams import LibraryLoader, LibraryToLoad
+
+_LOADERS = itertools.count(1)
 
 # Runtimes whose internals the fast path was verified against (Pyodide major versions).
 FAST_PATH_MAJORS = frozenset({"314"})
@@ -427,7 +436,7 @@ _IMMUTABLE_GLOBALS_JS = r"""
 """
 
 _FAST_LOAD_JS = r"""
-async (pyodide, paths, verify, step, prove) => {
+async (pyodide, paths, verify, step, prove, owner) => {
   const M = pyodide._module;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   // Stand-ins lent to dlopen (point 5), and the exports each stands for, across overlapping loads.
@@ -713,14 +722,25 @@ async (pyodide, paths, verify, step, prove) => {
     const bytes = new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
     const proved = early.prove(bytes);  // "memorySize,memoryAlign,tableSize,tableAlign", or none
     if (typeof proved !== "string") return null;
-    const meta = M.getDylinkMetadata(bytes);
-    const hidden = meta.neededDynlibs.length ? hideNeeded(bytes) : [];
+    // Bytes not verified yet cost no more than their size: no more memory than the file has
+    // bytes, no more table slots than a 64th of it (the libraries here: at most 0.19 and 1/667).
+    const [memorySize, , tableSize] = proved.split(",").map(Number);
+    if (memorySize > bytes.length || tableSize * 64 > bytes.length) return null;
+    // The runtime is handed the module's header and dylink.0 section only, all it reads; the
+    // wrapped instantiate takes the module compiled from the whole file. Should anything else
+    // instantiate those bytes (the wrapper bypassed), they do not compile, and nothing runs.
+    let at = 8;
+    """ + _LEB128_JS + r"""
+    if (bytes[at++] !== 0) return null;  // not a custom section first: the runtime refuses it too
+    const head = bytes.subarray(0, leb() + at);
+    const meta = M.getDylinkMetadata(head);
+    const hidden = meta.neededDynlibs.length ? hideNeeded(head) : [];
     if (!hidden) return null;
     const rec = {early, node, contents, size: node.usedBytes, mtime: node.mtime, ctime: node.ctime, meta,
                  memorySize: 0, memoryAlign: 0, tableSize: 0, memoryBase: 0, tableBase: 0, allocated: false,
                  got: new Map(), sources: [], discarded: false};
     try {
-      const read = M.getDylinkMetadata(bytes);  // what the runtime reads, NEEDED hidden
+      const read = M.getDylinkMetadata(head);  // what the runtime reads, NEEDED hidden
       if ([read.memorySize, read.memoryAlign, read.tableSize, read.tableAlign].join() !== proved) return null;
       Object.assign(rec, {memorySize: read.memorySize, memoryAlign: read.memoryAlign, tableSize: read.tableSize});
       const weak = read.weakImports;
@@ -755,23 +775,23 @@ async (pyodide, paths, verify, step, prove) => {
         out.then(() => settle(true), () => settle(false));
         return out;
       };
-      quick.compiled.set(bytes, module);
-      quick.early.set(bytes, rec);
+      quick.compiled.set(head, module);
+      quick.early.set(head, rec);
       let found = null;
       try { found = immutableGlobals(bytes); } catch (e) {}
-      if (found && found.at.length) quick.pending.set(bytes, found);
+      if (found && found.at.length) quick.pending.set(head, found);
       try {
-        rec.loading = M.loadWebAssemblyModule(bytes, {loadAsync: true, nodelete: true, allowUndefined: true},
+        rec.loading = M.loadWebAssemblyModule(head, {loadAsync: true, nodelete: true, allowUndefined: true},
                                               "(instantiated early)", scopeOver(rec.sources));
       } catch (e) {
-        quick.compiled.delete(bytes);
-        quick.early.delete(bytes);
-        quick.pending.delete(bytes);
+        quick.compiled.delete(head);
+        quick.early.delete(head);
+        quick.pending.delete(head);
         return null;
       }
       rec.loading.catch(() => settle(false));  // also where it failed before instantiating
     } finally {
-      showNeeded(bytes, hidden);
+      showNeeded(head, hidden);
     }
     earlyRecords().set(node, rec);
     early.records.add(rec);
@@ -783,7 +803,7 @@ async (pyodide, paths, verify, step, prove) => {
   // busy, and the load does the work as before).
   const openEarly = (quick, prove) => {
     const early = {M, prove, queue: [], records: new Set(), privates: new Map(), closed: false, pumping: false};
-    const idle = typeof requestIdleCallback === "function" ? (f) => requestIdleCallback(f) : (f) => setTimeout(f, 0);
+    const idle = (f) => requestIdleCallback(f);
     const pump = () => {
       const item = early.closed ? null : early.queue.shift();
       if (!item) {
@@ -822,15 +842,17 @@ async (pyodide, paths, verify, step, prove) => {
   // A record's own offset-table entries joined with the runtime's table, as the GOT handler
   // would have made them: false (and the table untouched) where another load has since made an
   // entry of the same name that is still undefined (two entries cannot become one).
-  const joinOffsets = (rec) => {
+  const joinOffsets = (rec, joined) => {
     for (const [name, {entry}] of rec.got) {
       const current = M.GOT[name];
       if (current && current !== entry && !(current.value != -1 && (entry.value == -1 || entry.value == current.value))) return false;
     }
     for (const [name, {entry, required}] of rec.got) {
       const current = M.GOT[name];
-      if (!current) M.GOT[name] = entry;
-      else if (current !== entry) {
+      if (!current) {
+        M.GOT[name] = entry;
+        joined.push(entry);  // point 9: an entry the runtime's table did not have
+      } else if (current !== entry) {
         entry.value = current.value;  // defined for good: updateGOT never changes a defined entry
         continue;
       }
@@ -870,20 +892,20 @@ async (pyodide, paths, verify, step, prove) => {
   // it is noted, until a load of the same runtime takes it over (step "load-prepared") or
   // step "release" lets it go. Both run to the end before the call returns.
   const takeWalk = (quick) => {
-    const k = quick.walks ? quick.walks.findIndex((walk) => walk.M === M) : -1;
+    const k = quick.walks ? quick.walks.findIndex((walk) => walk.M === M && walk.owner === owner) : -1;
     return k < 0 ? null : quick.walks.splice(k, 1)[0];
   };
   if (step === "prepare") {
     const quick = immutability(verify);
     let walk = null;
     try {
-      if (quick.created) walk = {M, names: undefinedNames(), created: quick.created, from: quick.created.length};
+      if (quick.created) walk = {M, owner, names: undefinedNames(), created: quick.created, from: quick.created.length};
     } catch (e) {}
     if (!walk) {  // the constructor could not be wrapped (or the walk failed): the load walks
       if (--quick.depth === 0) quick.restore();
       return {ok: true, prepared: 0};
     }
-    if (prove) walk.early = openEarly(quick, prove);
+    if (prove && typeof requestIdleCallback === "function") walk.early = openEarly(quick, prove);
     (quick.walks ??= []).push(walk);
     return {ok: true, prepared: 1};
   }
@@ -916,6 +938,7 @@ async (pyodide, paths, verify, step, prove) => {
     const taken = early && early.created === created ? early : null;
     const createdFrom = taken ? taken.from : created ? created.length : 0;
     let undefinedBefore = null;
+    const joined = [];  // point 10: entries of early instances put into the runtime's table
     // Point 6: the next modules compile (off this thread) while this one links.
     const AHEAD = 4;
     const loaded = (p) => M.LDSO.loadedLibsByName[p] || M.preloadedWasm[p];
@@ -947,8 +970,14 @@ async (pyodide, paths, verify, step, prove) => {
         if (rec) {
           compiling.delete(p);
           const ok = await rec.settled;
-          const sources = !ok ? null : rec.meta.neededDynlibs.length ? neededExports(rec.meta, p) : [];
-          if (sources && !rec.discarded && unchanged(rec) && joinOffsets(rec)) {
+          let sources = null;
+          try {
+            sources = !ok ? null : rec.meta.neededDynlibs.length ? neededExports(rec.meta, p) : [];
+            if (sources && (rec.discarded || !unchanged(rec) || !joinOffsets(rec, joined))) sources = null;
+          } catch (e) {
+            sources = null;  // the load as before says what is wrong
+          }
+          if (sources) {
             rec.sources.push(...sources);
             rec.open();
             M.preloadedWasm[p] = await rec.loading;
@@ -995,6 +1024,7 @@ async (pyodide, paths, verify, step, prove) => {
     let settled = created !== null;
     for (let k = createdFrom; settled && k < created.length; k++) settled = created[k].value != -1;
     if (settled) settled = undefinedBefore.every((name) => { const e = M.GOT[name]; return !e || e.value != -1; });
+    if (settled) settled = joined.every((entry) => entry.value != -1);
     if (!settled) resolveUndefined();
     else {
       walked = 0;
@@ -1174,6 +1204,7 @@ class PyodideLibraryLoader(LibraryLoader):
         self.verify_globals = verify_globals
         self.instantiate_early = instantiate_early
         self._prover: Any = None  # _prove_instantiation, callable from the page while a batch is open
+        self._owner = next(_LOADERS)  # the walks prepare() takes are this loader's (point 9)
         self.timings: dict[str, float] = {}
         self._walks = 0  # walks taken ahead by prepare() that no load of ours took over yet
 
@@ -1210,7 +1241,7 @@ class PyodideLibraryLoader(LibraryLoader):
             self._prover = create_proxy(_prove_instantiation)
         # The step is done when the call returns; counted before the wait, so that an install
         # cancelled during it still lets the walk go (release() with none taken is harmless).
-        done = _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), self.verify_globals, "prepare", self._prover)
+        done = _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), self.verify_globals, "prepare", self._prover, self._owner)
         self._walks += 1
         if not (await done).to_py().get("prepared"):
             self._walks -= 1
@@ -1222,7 +1253,8 @@ class PyodideLibraryLoader(LibraryLoader):
 
             while self._walks:
                 self._walks -= 1
-                _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), False, "release")  # done when the call returns; never rejects
+                # done when the call returns; never rejects
+                _run_js(_FAST_LOAD_JS)(_pyodide_js(), to_js([]), False, "release", None, self._owner)
         if self._prover is not None:  # every batch that could call it is closed by now
             self._prover.destroy()
             self._prover = None
@@ -1250,7 +1282,7 @@ class PyodideLibraryLoader(LibraryLoader):
             if self._walks:  # the load takes over one of the walks taken ahead
                 self._walks -= 1
                 step = "load-prepared"
-            result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals, step)
+            result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals, step, None, self._owner)
         else:
             search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
             result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs))

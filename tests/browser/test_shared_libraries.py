@@ -43,6 +43,8 @@ platform = sysconfig.get_config_var("PYEMSCRIPTEN_PLATFORM_VERSION") or sysconfi
 plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), platform != "2024_0")
 # `times` loads of the same plan at once (overlapping loads), or one
 loaders = [PyodideLibraryLoader(fast=fast, verify_globals=True) for _ in range(globals().get("times", 1))]
+if globals().get("loader_name"):  # a loader the page made before
+    loaders = [globals()[loader_name]]
 if globals().get("prepare"):  # point 9's first walk taken ahead, as an install does
     from pyodide.code import run_js
     if globals().get("before"):
@@ -636,14 +638,17 @@ from pyemscripten.browser_loader import PyodideLibraryLoader, library_search_pat
 from pyemscripten.libraries import OSFileSystem, plan_loads
 
 sp = site.getsitepackages()[0]
-loader = PyodideLibraryLoader(verify_globals=True)
-prove = browser_loader._prove_instantiation
-if refuse:  # the proof says no for every module
-    browser_loader._prove_instantiation = lambda module: None
-try:
-    await loader.prepare()
-finally:
-    browser_loader._prove_instantiation = prove
+if globals().get("loader_name"):  # a loader the page made, and prepared, before
+    loader = globals()[loader_name]
+else:
+    loader = PyodideLibraryLoader(verify_globals=True)
+    prove = browser_loader._prove_instantiation
+    if refuse:  # the proof says no for every module
+        browser_loader._prove_instantiation = lambda module: None
+    try:
+        await loader.prepare()
+    finally:
+        browser_loader._prove_instantiation = prove
 ops = MemfsFileOps(compile_libraries=True)
 modules = []
 for url, project in wheels:
@@ -656,12 +661,14 @@ await run_js(EARLY_DONE)()
 if between:
     run_js(between)()
 plan = plan_loads(modules, OSFileSystem(), loaded_libraries(), library_search_path(), True)
+# another loader, which took no walk ahead, may load them (it takes the instances by file)
+loading = PyodideLibraryLoader(verify_globals=True) if other_loader else loader
 try:
-    await loader.load(plan)
+    await loading.load(plan)
 finally:
     ops.release()
     loader.release()
-{"timings": loader.timings}
+{"timings": loading.timings}
 """
 
 EARLY_DONE = """
@@ -675,8 +682,9 @@ EARLY_LEFT = "() => (globalThis[Symbol.for('pyemscripten.earlyOffers')] ?? []).l
 
 
 def drive_early(session: PyodideSession, wheels: list[list[str]], between: str | None = None,
-                refuse: bool = False) -> dict:
-    out = session.run(DRIVE_EARLY, wheels=wheels, between=between, refuse=refuse, EARLY_DONE=EARLY_DONE)
+                refuse: bool = False, other_loader: bool = False, loader_name: str | None = None) -> dict:
+    out = session.run(DRIVE_EARLY, wheels=wheels, between=between, refuse=refuse, other_loader=other_loader,
+                      loader_name=loader_name, EARLY_DONE=EARLY_DONE)
     assert session.js(EARLY_LEFT) == 0  # the batch was closed ...
     assert session.js(BUILTINS_RESTORED) is True  # ... and the built-ins put back
     assert out["timings"]["walk_misses"] == 0
@@ -697,6 +705,49 @@ def test_libraries_the_proof_refuses_are_loaded_as_before(pyodide: PyodideSessio
     out = drive_early(pyodide, serve(index_server, fixtures["chain"]), refuse=True)
     assert out["timings"]["instantiated_early"] == 0
     assert out["timings"]["compiled_on_write"] == 3
+    assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
+
+
+def test_libraries_asking_more_memory_than_their_size_are_loaded_as_before(pyodide: PyodideSession,
+                                                                          index_server: IndexServer) -> None:
+    # Bytes not verified yet may cost no more than their size: charset-normalizer's two
+    # libraries ask for more memory than their files have bytes (cd: 2.7 MB of it, mostly
+    # .bss, in a file of 79 kB) and wait for the load; jiter's (0.1 of its size) does not.
+    wheels = []
+    for pattern in ("charset_normalizer-*-pyemscripten_2026_0_wasm32.whl", "jiter-*-pyemscripten_2026_0_wasm32.whl"):
+        name = index_server.default.add_wheel(real_wheel(pattern).read_bytes(), real_wheel(pattern).name)
+        wheels.append([index_server.default.file_url(name), name.split("-")[0].replace("_", "-")])
+    out = drive_early(pyodide, wheels)
+    assert out["timings"]["instantiated_early"] == 1
+    assert pyodide.run("import charset_normalizer, jiter\n"
+                       "[charset_normalizer.from_bytes('héllo'.encode()).best().encoding, jiter.from_json(b'[1]')]"
+                       ) == ["utf_8", [1]]
+
+
+def test_early_library_linked_by_a_load_that_took_no_walk(pyodide: PyodideSession, index_server: IndexServer,
+                                                          fixtures: dict) -> None:
+    # A load that did not prepare (no walk of its own) takes the instance made for the file;
+    # the entry it joins into the runtime's table is still undefined (a weak symbol nothing
+    # defines), so point 9 walks, and the runtime's rule sets it to 0.
+    out = drive_early(pyodide, serve(index_server, fixtures["weak"]), other_loader=True)
+    assert out["timings"]["instantiated_early"] == 1
+    assert out["timings"]["undefined_walk"] == 1
+    assert pyodide.run("import shlib_weak._ext as e\ne.value()") == 0
+
+
+def test_walks_belong_to_the_loader_that_took_them(pyodide: PyodideSession, index_server: IndexServer,
+                                                   fixtures: dict) -> None:
+    # Two installs overlapping: the second lets its walk and its batch go (and its proof with
+    # them); the first's stay, its files are instantiated early, and its load takes the walk.
+    pyodide.run("from pyemscripten.browser_loader import PyodideLibraryLoader\n"
+                "first, second = PyodideLibraryLoader(verify_globals=True), PyodideLibraryLoader()\n"
+                "await first.prepare()\nawait second.prepare()\nsecond.release()")
+    assert pyodide.js(WALKS_LEFT) == 1
+    assert pyodide.js(EARLY_LEFT) == 1
+    out = drive_early(pyodide, serve(index_server, fixtures["chain"]), loader_name="first")
+    assert out["timings"]["walked_ahead"] == 1
+    assert out["timings"]["instantiated_early"] == 3
+    assert pyodide.js(WALKS_LEFT) == 0
     assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
 
 
@@ -723,7 +774,7 @@ def test_offset_entries_of_an_early_library(pyodide: PyodideSession, index_serve
 
 # The end of a wheel's body held back in the page's fetch, so that the libraries before it are
 # instantiated (the page idle) before the install finds the body is not what the index said.
-HOLD_WHEEL_END = """
+HOLD_WHEEL_END = r"""
 () => {
   const fetch = globalThis.fetch;
   globalThis.fetch = async (...args) => {
