@@ -256,10 +256,11 @@ does not know (checked on each module before relying on it):
      writes only inside the memory and table slots its ``dylink.0`` reserves, and the
      runtime must read the very sizes proved (from the bytes it is handed, NEEDED hidden as
      in point 1). Bytes not verified yet may cost no more than their size: a library asking
-     for more memory than its file has bytes, or more table slots than a 64th of them, is
-     left to the load (here: at most 0.19 and 1/667). The runtime is handed only the
-     module's header and ``dylink.0`` section, all it reads; should anything but the
-     wrapper below instantiate those, they do not compile, and nothing of the module runs;
+     for more memory than its file has bytes (the alignment the runtime adds included), or
+     more table slots than a 64th of them, is left to the load (here: at most 0.19 and
+     1/667). The runtime is handed only the module's header and ``dylink.0`` section, all it
+     reads; should anything but the wrapper below instantiate those, that makes an empty
+     module, none of this one's code or data, and the instance is let go;
    * the runtime's own ``loadWebAssemblyModule`` reserves the memory and slots, and the
      wrapped ``WebAssembly.instantiate`` (point 4) instantiates the compiled module there,
      refusing a memory base of 0 (the runtime does not check its ``calloc``). It gives the
@@ -723,12 +724,14 @@ async (pyodide, paths, verify, step, prove, owner) => {
     const proved = early.prove(bytes);  // "memorySize,memoryAlign,tableSize,tableAlign", or none
     if (typeof proved !== "string") return null;
     // Bytes not verified yet cost no more than their size: no more memory than the file has
-    // bytes, no more table slots than a 64th of it (the libraries here: at most 0.19 and 1/667).
-    const [memorySize, , tableSize] = proved.split(",").map(Number);
-    if (memorySize > bytes.length || tableSize * 64 > bytes.length) return null;
+    // bytes (with what the runtime adds for the alignment), no more table slots than a 64th
+    // of them (the libraries here: at most 0.19 and 1/667).
+    const [memorySize, memoryAlign, tableSize] = proved.split(",").map(Number);
+    if ((memorySize && memorySize + 2 ** memoryAlign > bytes.length) || tableSize * 64 > bytes.length) return null;
     // The runtime is handed the module's header and dylink.0 section only, all it reads; the
     // wrapped instantiate takes the module compiled from the whole file. Should anything else
-    // instantiate those bytes (the wrapper bypassed), they do not compile, and nothing runs.
+    // instantiate those bytes (the wrapper bypassed), it makes an empty module: nothing of
+    // this one runs, and the instance is let go (settled as failed).
     let at = 8;
     """ + _LEB128_JS + r"""
     if (bytes[at++] !== 0) return null;  // not a custom section first: the runtime refuses it too
@@ -789,7 +792,8 @@ async (pyodide, paths, verify, step, prove, owner) => {
         quick.pending.delete(head);
         return null;
       }
-      rec.loading.catch(() => settle(false));  // also where it failed before instantiating
+      // failed before instantiating, or made without the wrapper: not an early instance
+      rec.loading.then(() => settle(false), () => settle(false));
     } finally {
       showNeeded(head, hidden);
     }
