@@ -284,6 +284,11 @@ does not know (checked on each module before relying on it):
      fails. A cancelled install's batch is closed the same way. Walks and batches belong to
      the loader whose ``prepare`` took them: another install's ``release`` leaves them.
 
+   Known limits (speed only: what is let go is loaded as before). A file written goes to the
+   batch opened last, which may be an overlapping install's: when that one ends first, it
+   lets the instance go. Two overlapping installs through one loader (a session's own) share
+   its walks.
+
    A/B (``ab.py``): (b) on the WAN, 5 pairs, load 0.99 -> 0.62 s, install 3.45 -> 3.03 s (peak
    heap 108 -> 121 MB: the instances live earlier); on loopback, 8 pairs, 1.680 -> 1.686 s;
    (a) and (c) within noise (0.835 -> 0.846 s and 0.099 -> 0.103 s on loopback, 2.64 -> 2.63 s
