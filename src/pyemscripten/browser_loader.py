@@ -592,17 +592,19 @@ async (pyodide, paths, verify, step, prove, owner) => {
     const contents = node.contents;
     return new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
   };
-  // Point 8: the module compiled from a library's file as it was written, if nothing has
-  // written to the file since (the same array, size, mtime and ctime: a write through the
-  // file system sets both times, a larger one or a truncation replaces the array), else
-  // null. Taken once.
+  // Whether nothing has written to a library's file since the writer noted it, compiling it
+  // (point 8): the same array, size, mtime and ctime (a write through the file system sets
+  // both times, a larger one or a truncation replaces the array).
+  const asWritten = (noted, node) => noted.contents === node.contents && noted.size === node.usedBytes
+    && noted.mtime === node.mtime && noted.ctime === node.ctime;
+  // Point 8: the module compiled from a library's file as it was written, if the file is as
+  // written, else null. Taken once.
   const compiledEarly = (p) => {
     const node = memfsNode(p);
     const made = node && onWrite.get(node);
     if (!made) return null;
     onWrite.delete(node);
-    if (made.contents !== node.contents || made.size !== node.usedBytes || made.mtime !== node.mtime
-        || made.ctime !== node.ctime) return null;
+    if (!asWritten(made, node)) return null;
     onWriteTaken++;
     return made.module;
   };
@@ -686,9 +688,6 @@ async (pyodide, paths, verify, step, prove, owner) => {
   const earlyOffers = () => globalThis[Symbol.for("pyemscripten.earlyOffers")] ??= [];
   // made, taken by a load, let go: for the tests
   const earlyStats = globalThis[Symbol.for("pyemscripten.earlyStats")] ??= {made: 0, taken: 0, let_go: 0};
-  // The file as it was when the record was made (point 8's test).
-  const unchanged = (rec) => rec.node.contents === rec.contents && rec.node.usedBytes === rec.size
-    && rec.node.mtime === rec.mtime && rec.node.ctime === rec.ctime;
   // A record let go: its instance is never linked (the runtime's load of it fails). Once the engine
   // is done with it, its table slots are emptied, and its memory is freed where the pointer the
   // runtime aligned is the one calloc gave (an alignment of at most 8, which every allocator
@@ -723,8 +722,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
   // WebAssembly.instantiate gives it offset-table entries of its own and holds the instance.
   const instantiateEarly = (quick, early, node, contents, module) => {
     const noted = onWrite.get(node);
-    if (!quick.wrapped || !noted || noted.module !== module || noted.contents !== contents || node.contents !== contents
-        || noted.size !== node.usedBytes || noted.mtime !== node.mtime || noted.ctime !== node.ctime) return null;
+    if (!quick.wrapped || !noted || noted.module !== module || noted.contents !== contents || !asWritten(noted, node)) return null;
     const bytes = new Uint8Array(contents.buffer, contents.byteOffset, node.usedBytes);
     const proved = early.prove(bytes);  // "memorySize,memoryAlign,tableSize,tableAlign", or none
     if (typeof proved !== "string") return null;
@@ -744,18 +742,16 @@ async (pyodide, paths, verify, step, prove, owner) => {
     const meta = M.getDylinkMetadata(head);
     const hidden = meta.neededDynlibs.length ? hideNeeded(head) : [];
     if (!hidden) return null;
-    const rec = {early, node, contents, size: node.usedBytes, mtime: node.mtime, ctime: node.ctime, meta,
-                 memorySize: 0, memoryAlign: 0, tableSize: 0, memoryBase: 0, tableBase: 0, allocated: false,
-                 got: new Map(), sources: [], discarded: false};
+    const rec = {early, node, noted, meta, memorySize, memoryAlign, tableSize, memoryBase: 0, tableBase: 0,
+                 allocated: false, got: new Map(), sources: [], discarded: false};
     try {
-      const read = M.getDylinkMetadata(head);  // what the runtime reads, NEEDED hidden
+      // what the runtime reads, NEEDED hidden (the same as `meta` where nothing was)
+      const read = hidden.length ? M.getDylinkMetadata(head) : meta;
       if ([read.memorySize, read.memoryAlign, read.tableSize, read.tableAlign].join() !== proved) return null;
-      Object.assign(rec, {memorySize: read.memorySize, memoryAlign: read.memoryAlign, tableSize: read.tableSize});
       const weak = read.weakImports;
       // The runtime's GOT handler, but an entry it would make goes into this batch's own
       // table, joined with the runtime's at the link: meanwhile another load's walk would
       // report it undefined.
-      rec.got = new Map();
       rec.overlay = new Proxy({}, {get(target, name) {
         if (typeof name !== "string") return undefined;
         let entry = early.privates.get(name) ?? M.GOT[name];
@@ -982,7 +978,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
           let sources = null;
           try {
             sources = !ok ? null : rec.meta.neededDynlibs.length ? neededExports(rec.meta, p) : [];
-            if (sources && (rec.discarded || !unchanged(rec) || !joinOffsets(rec, joined))) sources = null;
+            if (sources && (rec.discarded || !asWritten(rec.noted, rec.node) || !joinOffsets(rec, joined))) sources = null;
           } catch (e) {
             sources = null;  // the load as before says what is wrong
           }

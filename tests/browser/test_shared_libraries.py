@@ -748,7 +748,8 @@ def test_libraries_asking_more_memory_than_their_size_are_loaded_as_before(pyodi
     # .bss, in a file of 79 kB) and wait for the load; jiter's (0.1 of its size) does not.
     wheels = []
     for pattern in ("charset_normalizer-*-pyemscripten_2026_0_wasm32.whl", "jiter-*-pyemscripten_2026_0_wasm32.whl"):
-        name = index_server.default.add_wheel(real_wheel(pattern).read_bytes(), real_wheel(pattern).name)
+        path = real_wheel(pattern)
+        name = index_server.default.add_wheel(path.read_bytes(), path.name)
         wheels.append([index_server.default.file_url(name), name.split("-")[0].replace("_", "-")])
     out = drive_early(pyodide, wheels)
     assert out["timings"]["instantiated_early"] == 1
