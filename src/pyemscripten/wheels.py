@@ -414,6 +414,19 @@ class _Streamed(NamedTuple):
     content: bytes  # or what the stream's sink gave to stand for them (see MemberSink.member)
 
 
+class _Partial:
+    """A deflated member :class:`MemberStream` inflates piece by piece."""
+
+    __slots__ = ("base", "begin", "end", "size", "flags", "name", "inflater", "out", "produced", "check")
+
+    def __init__(self, base: int, begin: int, end: int, size: int, flags: int, name: bytes) -> None:
+        self.base, self.begin, self.end, self.size, self.flags, self.name = base, begin, end, size, flags, name
+        self.inflater: Any = zlib.decompressobj(-15)  # None once it can no longer be taken
+        self.out: list[bytes] = []
+        self.produced = 0
+        self.check = zlib.adler32(b"")  # of the compressed bytes read so far
+
+
 class MemberSink(Protocol):
     """Takes the members a :class:`MemberStream` inflated (see there). Untrusted input."""
 
@@ -437,8 +450,12 @@ class MemberStream:
     Feed it the body's pieces in order (:meth:`feed`, the transport's ``on_data``). A zip
     lists its members front to back, each behind a local header; every member whose header
     gives its sizes (no data descriptor), stored or deflated and not encrypted, is inflated
-    the moment its last byte is in, bounded by its declared size. So when the last byte of
-    a large wheel arrives, little is left to inflate. Nothing here is trusted:
+    the moment its last byte is in, bounded by its declared size; a deflated one of
+    :attr:`PARTIAL` bytes or more is inflated piece by piece as its bytes come in (on a
+    slow link the transport hands over a piece every 10 ms), and taken whole at its last
+    byte. So when the last byte of a large wheel arrives, little is left to inflate (in (b)
+    on the WAN, the 18.7 MB of ``_vt.so``, inflated from 2.0 s to 2.3 s instead of all at
+    2.3 s). Nothing here is trusted:
     :func:`read_wheel` takes a member only if the central directory, read from the whole
     verified body, agrees on its place, method and size, and its compressed bytes there are
     the ones inflated (see ``_member``).
@@ -464,6 +481,7 @@ class MemberStream:
     RATIO = 16
     ALLOWANCE = 1 << 20
     MAX_PENDING = 64 << 20
+    PARTIAL = 64 << 10  # deflated members of this many bytes or more inflate piece by piece
 
     def __init__(self, hasher: Hasher | None = None, sink: MemberSink | None = None) -> None:
         self.hasher = hasher
@@ -476,6 +494,7 @@ class MemberStream:
         self._received = 0
         self._inflated = 0
         self._stopped = False
+        self._partial: _Partial | None = None  # a large member being inflated piece by piece
         self._fresh: list[bytes] = []  # inflated by the current piece, not yet hashing
         self._standing: list[object] = []  # what stands for each of them (see MemberSink.member)
         self._hashing: list[tuple[list[object], Coroutine[Any, Any, list[bytes]]]] = []
@@ -558,7 +577,13 @@ class MemberStream:
 
     def _inflate_whole_members(self) -> None:
         pending = self._pending
-        while len(pending) >= _LOCAL_HEADER.size and not self._stopped:
+        while not self._stopped:
+            if self._partial is not None:
+                if not self._inflate_partial():
+                    return
+                continue
+            if len(pending) < _LOCAL_HEADER.size:
+                return
             (signature, _, _, flags, method, _, _, _, compressed, size,
              name_length, extra_length) = _LOCAL_HEADER.unpack_from(pending)
             if (signature != zipfile.stringFileHeader or flags & (_UNUSUAL_FLAGS | _DATA_DESCRIPTOR)
@@ -568,10 +593,17 @@ class MemberStream:
                 return
             begin = _LOCAL_HEADER.size + name_length + extra_length
             end = begin + compressed
+            base = self._received - len(pending)  # where this member's local header is in the body
             if len(pending) < end:
+                if method == zipfile.ZIP_DEFLATED and compressed >= self.PARTIAL:
+                    # A large member is inflated piece by piece as its bytes come in, so
+                    # that little of it is left when its last byte does.
+                    self._partial = _Partial(base, base + begin, base + end, size, flags,
+                                             bytes(pending[_LOCAL_HEADER.size:_LOCAL_HEADER.size + name_length]))
+                    del pending[:begin]
+                    continue
                 self._stopped = end > self.MAX_PENDING
                 return
-            base = self._received - len(pending)  # where this member's local header is in the body
             if self._inflated + size <= self.RATIO * self._received + self.ALLOWANCE:
                 # Inflated (never past the declared size, +1 to notice a longer stream) and
                 # checked here, not in a function of its own: this runs for every member.
@@ -587,15 +619,65 @@ class MemberStream:
                     check = zlib.adler32(compressed)
                     del compressed  # before the view is released
                 if content is not None and len(content) == size:
-                    self._inflated += size
-                    standing: object = content
-                    if self.sink is not None:
-                        start = _LOCAL_HEADER.size
-                        standing = self._hand_over(bytes(pending[start:start + name_length]), flags, content)
-                    self.members[base] = _Streamed(base + begin, base + end, method, size, check, standing)
-                    self._fresh.append(content)
-                    self._standing.append(standing)
+                    start = _LOCAL_HEADER.size
+                    self._take(_Streamed(base + begin, base + end, method, size, check, content),
+                               base, bytes(pending[start:start + name_length]), flags)
             del pending[:end]
+
+    def _take(self, member: _Streamed, base: int, name: bytes, flags: int) -> None:
+        """A member inflated whole and to its declared size: handed to the sink, kept, hashed."""
+        content = member.content
+        self._inflated += member.size
+        standing: object = content
+        if self.sink is not None:
+            standing = self._hand_over(name, flags, content)
+        self.members[base] = member._replace(content=standing)
+        self._fresh.append(content)
+        self._standing.append(standing)
+
+    def _inflate_partial(self) -> bool:
+        """Inflate what has come in of the member begun in pieces; True once its last byte
+        is in (and the member taken, if it inflated whole to its declared size), False while
+        more is needed. The budget holds at every step: what the stream would inflate beyond
+        it waits for more bytes in ``_pending``; a member longer than declared is only read
+        to its end, and left for :func:`read_wheel`; so is one still over budget once all its
+        bytes are in."""
+        part, pending = self._partial, self._pending
+        assert part is not None
+        at = self._received - len(pending)  # where pending starts in the body
+        take = min(len(pending), part.end - at)
+        whole = self._received >= part.end
+        if take:
+            with memoryview(pending) as view:
+                piece = view[:take]
+                inflater = part.inflater
+                if inflater is not None:
+                    room = self.RATIO * self._received + self.ALLOWANCE - self._inflated - part.produced
+                    limit = min(part.size + 1 - part.produced, room)
+                    out = inflater.decompress(piece, limit) if limit > 0 else b""
+                    left = len(inflater.unconsumed_tail) if limit > 0 else take
+                    if left and (limit < room or whole):
+                        part.inflater = None  # longer than declared, or over budget for good
+                    else:
+                        take -= left  # over budget for now: the rest waits for more of the body
+                        part.out.append(out)
+                        part.produced += len(out)
+                    if part.inflater is None:
+                        part.out = []
+                part.check = zlib.adler32(piece[:take], part.check)
+                del piece  # before the view is released
+            del pending[:take]
+        if at + take < part.end:
+            self._stopped = len(pending) > self.MAX_PENDING
+            return False
+        self._partial = None
+        inflater = part.inflater
+        if inflater is not None and inflater.eof and part.produced == part.size:
+            content = part.out[0] if len(part.out) == 1 else b"".join(part.out)
+            part.out = []
+            self._take(_Streamed(part.begin, part.end, zipfile.ZIP_DEFLATED, part.size, part.check, content),
+                       part.base, part.name, part.flags)
+        return True
 
 
 def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:

@@ -247,3 +247,92 @@ def test_feed_never_raises_and_failed_hashing_is_not_logged() -> None:
 
     assert asyncio.run(main()) == {}
     assert reported == []
+
+
+def _noise(size: int, seed: int = 7) -> bytes:
+    """Bytes that do not deflate: a member that stays large in the archive."""
+    import random
+
+    return random.Random(seed).randbytes(size)
+
+
+def _member_span(data: bytes, name: str) -> tuple[int, int]:
+    """Where ``name``'s compressed bytes start and end in the archive."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    start = info.header_offset + 30 + len(info.orig_filename.encode()) + len(info.extra)
+    return start, start + info.compress_size
+
+
+def test_a_large_member_inflates_piece_by_piece_as_it_arrives() -> None:
+    # 200 kB that do not deflate, then 300 kB that do: over MemberStream.PARTIAL compressed,
+    # so its pieces are inflated as they come in, and little is left when its last byte does.
+    big = _noise(200_000) + b"def answer():\n    return 42\n" * 10_000
+    wheel = make_wheel("pkg", files={**FILES, "pkg/big.bin": big})
+    data = bytes(wheel)
+    begin, end = _member_span(data, "pkg/big.bin")
+    assert end - begin >= MemberStream.PARTIAL
+    stream = MemberStream()
+    stream.feed(0, data[:begin + 150_000])
+    inflated = stream._partial.produced
+    assert inflated >= 140_000  # most of what came in is inflated already
+    stream.feed(begin + 150_000, data[begin + 150_000:end - 1])
+    assert big not in [m.content for m in stream.members.values()]
+    stream.feed(end - 1, data[end - 1:])
+    assert big in [m.content for m in stream.members.values()]
+    assert read_wheel(wheel.filename, data, streamed=stream).members == read_wheel(wheel.filename, data).members
+
+
+@settings(max_examples=15, deadline=None)
+@given(piece=st.integers(min_value=500, max_value=120_000))
+def test_a_large_member_streamed_in_any_pieces_gives_the_same_archive(piece: int) -> None:
+    big = _noise(100_000) + b"0123456789" * 30_000
+    data = bytes(make_wheel("pkg", files={**FILES, "pkg/big.bin": big}))
+    stream = streamed(data, piece)
+    assert big in [m.content for m in stream.members.values()]
+    assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
+        read_wheel("pkg-1.0-py3-none-any.whl", data).members
+
+
+def test_a_large_member_waits_for_its_budget_and_never_inflates_past_it() -> None:
+    # Zeros first (16 MB deflate to 16 kB), then noise: at the start the budget (RATIO times
+    # what came in, plus ALLOWANCE) is far below what the zeros inflate to, so the member's
+    # bytes wait for more of the body; it is taken once the budget allows it (its last byte).
+    zeros = b"\0" * (3 << 20)
+    big = zeros + _noise(250_000)
+    data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
+    begin, end = _member_span(data, "pkg/big.bin")
+    stream = MemberStream()
+    for at in range(0, len(data), 4096):
+        stream.feed(at, data[at:at + 4096])
+        part = stream._partial
+        inflated = stream._inflated + (part.produced if part is not None else 0)
+        assert inflated <= MemberStream.RATIO * min(len(data), at + 4096) + MemberStream.ALLOWANCE
+        if part is not None and at < begin + 20_000:
+            assert part.produced < len(zeros)  # held back by the budget
+    assert big in [m.content for m in stream.members.values()]
+    assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
+        read_wheel("pkg-1.0-py3-none-any.whl", data).members
+
+
+def test_a_large_member_over_its_budget_at_its_end_is_left_for_the_end() -> None:
+    zeros = b"\0" * (40 << 20)
+    big = _noise(70_000) + zeros  # 70 kB + 40 kB deflated; 40 MB inflated, far over 16 times
+    data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
+    stream = streamed(data, 8192)
+    assert all(m.size != len(big) for m in stream.members.values())
+    assert stream._inflated <= MemberStream.RATIO * len(data) + MemberStream.ALLOWANCE
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - 1  # the others still stream
+    assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
+        read_wheel("pkg-1.0-py3-none-any.whl", data).members
+
+
+def test_a_large_member_longer_than_its_header_says_is_not_taken() -> None:
+    big = _noise(120_000)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.bin", big)
+        archive.writestr("after.txt", b"after" * 100)
+    data = bytearray(out.getvalue())
+    data[22:26] = (1000).to_bytes(4, "little")  # the local header's uncompressed size
+    stream = streamed(bytes(data), 5000)
+    assert [m.content for m in stream.members.values()] == [b"after" * 100]  # the stream went on after it
