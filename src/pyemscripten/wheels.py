@@ -482,6 +482,7 @@ class MemberStream:
     ALLOWANCE = 1 << 20
     MAX_PENDING = 64 << 20
     PARTIAL = 64 << 10  # deflated members of this many bytes or more inflate piece by piece
+    SLICE = 256 << 10  # of such a member's bytes, handed to the inflater at a time
 
     def __init__(self, hasher: Hasher | None = None, sink: MemberSink | None = None) -> None:
         self.hasher = hasher
@@ -530,6 +531,7 @@ class MemberStream:
             self._stopped = True
         if self._stopped:
             self._pending = bytearray()  # the rest is read from the whole body at the end
+            self._partial = None
 
     async def digests(self) -> dict[int, bytes]:
         """The sha256 of each member hashed so far, by ``id`` of its content (the very
@@ -552,6 +554,7 @@ class MemberStream:
             batch.close()  # never awaited: no warning about it
         self._hashing = []
         self.members = {}
+        self._partial = None
 
     def _void(self) -> None:
         if self.sink is not None:
@@ -595,11 +598,13 @@ class MemberStream:
             end = begin + compressed
             base = self._received - len(pending)  # where this member's local header is in the body
             if len(pending) < end:
-                if method == zipfile.ZIP_DEFLATED and compressed >= self.PARTIAL:
+                if method == zipfile.ZIP_DEFLATED and compressed >= self.PARTIAL and len(pending) >= begin:
                     # A large member is inflated piece by piece as its bytes come in, so
                     # that little of it is left when its last byte does.
-                    self._partial = _Partial(base, base + begin, base + end, size, flags,
-                                             bytes(pending[_LOCAL_HEADER.size:_LOCAL_HEADER.size + name_length]))
+                    part = self._partial = _Partial(base, base + begin, base + end, size, flags,
+                                                    bytes(pending[_LOCAL_HEADER.size:_LOCAL_HEADER.size + name_length]))
+                    if self._inflated + size > self.RATIO * (base + end) + self.ALLOWANCE:
+                        part.inflater = None  # over budget even once all its bytes are in: read, not inflated
                     del pending[:begin]
                     continue
                 self._stopped = end > self.MAX_PENDING
@@ -637,38 +642,53 @@ class MemberStream:
 
     def _inflate_partial(self) -> bool:
         """Inflate what has come in of the member begun in pieces; True once its last byte
-        is in (and the member taken, if it inflated whole to its declared size), False while
-        more is needed. The budget holds at every step: what the stream would inflate beyond
-        it waits for more bytes in ``_pending``; a member longer than declared is only read
-        to its end, and left for :func:`read_wheel`; so is one still over budget once all its
-        bytes are in."""
+        is in (and the member taken, if it inflated whole to its declared size, its deflate
+        stream ended), False while more is needed.
+
+        The budget holds at every step: what would inflate beyond it waits in ``_pending``
+        for more of the body. The inflater is handed :attr:`SLICE` bytes at a time, so that
+        what it gives back unused (and copies) is never more. The member is dropped, its
+        bytes read to its end without inflating and left for :func:`read_wheel`, when it
+        inflates past its declared size, is not deflate data, is still over budget once all
+        its bytes are in, or would keep more than :attr:`MAX_PENDING` bytes waiting; what it
+        inflated counts against the budget all the same. Bytes after its deflate stream's
+        end are only read (as ``zipfile`` ignores them)."""
         part, pending = self._partial, self._pending
         assert part is not None
         at = self._received - len(pending)  # where pending starts in the body
         take = min(len(pending), part.end - at)
         whole = self._received >= part.end
-        if take:
-            with memoryview(pending) as view:
-                piece = view[:take]
-                inflater = part.inflater
-                if inflater is not None:
-                    room = self.RATIO * self._received + self.ALLOWANCE - self._inflated - part.produced
-                    limit = min(part.size + 1 - part.produced, room)
-                    out = inflater.decompress(piece, limit) if limit > 0 else b""
-                    left = len(inflater.unconsumed_tail) if limit > 0 else take
-                    if left and (limit < room or whole):
-                        part.inflater = None  # longer than declared, or over budget for good
-                    else:
-                        take -= left  # over budget for now: the rest waits for more of the body
-                        part.out.append(out)
-                        part.produced += len(out)
-                    if part.inflater is None:
-                        part.out = []
-                part.check = zlib.adler32(piece[:take], part.check)
+        used = 0
+        with memoryview(pending) as view:
+            while used < take and part.inflater is not None and not part.inflater.eof:
+                room = self.RATIO * self._received + self.ALLOWANCE - self._inflated - part.produced
+                limit = min(part.size + 1 - part.produced, room)
+                if limit <= 0:  # over budget now
+                    if whole or len(pending) > self.MAX_PENDING:
+                        self._drop(part)
+                    break
+                piece = view[used:min(take, used + self.SLICE)]
+                try:
+                    out = part.inflater.decompress(piece, limit)
+                except zlib.error:
+                    del piece
+                    self._drop(part)
+                    break
+                left = len(part.inflater.unconsumed_tail)
+                used += len(piece) - left
                 del piece  # before the view is released
-            del pending[:take]
-        if at + take < part.end:
-            self._stopped = len(pending) > self.MAX_PENDING
+                part.out.append(out)
+                part.produced += len(out)
+                if part.produced > part.size or (left and (whole or len(pending) > self.MAX_PENDING)):
+                    self._drop(part)  # longer than declared, or over budget for good
+                elif left:
+                    break  # over budget now: the rest waits for more of the body
+            if part.inflater is None or part.inflater.eof:
+                used = take  # read to its end, not inflated
+            with view[:used] as read:
+                part.check = zlib.adler32(read, part.check)
+        del pending[:used]
+        if at + used < part.end:
             return False
         self._partial = None
         inflater = part.inflater
@@ -677,7 +697,16 @@ class MemberStream:
             part.out = []
             self._take(_Streamed(part.begin, part.end, zipfile.ZIP_DEFLATED, part.size, part.check, content),
                        part.base, part.name, part.flags)
+        elif inflater is not None:
+            self._drop(part)
         return True
+
+    def _drop(self, part: _Partial) -> None:
+        """A member begun in pieces that will not be taken: what it inflated still counts."""
+        self._inflated += part.produced
+        part.produced = 0
+        part.inflater = None
+        part.out = []
 
 
 def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:

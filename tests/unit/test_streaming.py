@@ -314,16 +314,111 @@ def test_a_large_member_waits_for_its_budget_and_never_inflates_past_it() -> Non
         read_wheel("pkg-1.0-py3-none-any.whl", data).members
 
 
-def test_a_large_member_over_its_budget_at_its_end_is_left_for_the_end() -> None:
+def _fed_within_budget(data: bytes, piece: int) -> MemberStream:
+    """``data`` fed in pieces, the budget checked after each: what the stream inflated,
+    dropped members' included, is at most RATIO times what came in, plus ALLOWANCE."""
+    stream = MemberStream()
+    for at in range(0, len(data), piece):
+        stream.feed(at, data[at:at + piece])
+        part = stream._partial
+        inflated = stream._inflated + (part.produced if part is not None else 0)
+        assert inflated <= MemberStream.RATIO * min(len(data), at + piece) + MemberStream.ALLOWANCE
+    return stream
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_a_large_member_over_its_budget_at_its_end_is_left_for_the_end(twice: bool) -> None:
     zeros = b"\0" * (40 << 20)
     big = _noise(70_000) + zeros  # 70 kB + 40 kB deflated; 40 MB inflated, far over 16 times
-    data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
-    stream = streamed(data, 8192)
+    files = {"pkg/big.bin": big, **({"pkg/big2.bin": big[::-1]} if twice else {}), **FILES}
+    data = bytes(make_wheel("pkg", files=files))
+    stream = _fed_within_budget(data, 8192)  # a second one gets no budget back from the first
     assert all(m.size != len(big) for m in stream.members.values())
-    assert stream._inflated <= MemberStream.RATIO * len(data) + MemberStream.ALLOWANCE
-    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - 1  # the others still stream
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - len(files) + len(FILES)
     assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
         read_wheel("pkg-1.0-py3-none-any.whl", data).members
+
+
+@pytest.mark.parametrize("cut", range(30, 30 + len("pkg/big.bin") + 1))
+def test_a_large_member_whose_header_comes_in_two_pieces_is_taken(cut: int) -> None:
+    # A piece may end inside a large member's local header (its name, its extra field): the
+    # member starts only once the header is whole.
+    big = _noise(100_000)
+    data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
+    assert zipfile.ZipFile(io.BytesIO(data)).infolist()[0].filename == "pkg/big.bin"
+    stream = MemberStream()
+    stream.feed(0, data[:cut])
+    stream.feed(cut, data[cut:])
+    assert big in [m.content for m in stream.members.values()]
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def _zip(*members: tuple[str, bytes, bytes]) -> bytes:
+    """A zip of deflated members given as (name, content, compressed bytes as stored), the
+    sizes and CRC from them: what zipfile writes, but with any compressed bytes."""
+    import struct
+    import zlib
+
+    out, central = b"", b""
+    for name, content, raw in members:
+        fields = (20, 0, 8, 0, 0, zlib.crc32(content), len(raw), len(content), len(name), 0)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0, len(out)) + name.encode()
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields) + name.encode() + raw
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
+    return out + central + end
+
+
+def _deflated(content: bytes) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return packer.compress(content) + packer.flush()
+
+
+def test_bytes_after_a_large_members_deflate_stream_are_read_not_inflated() -> None:
+    # The member's compressed size covers its deflate stream and 1 MB after it, which zipfile
+    # ignores: the stream reads them without handing them to the inflater again and again.
+    big = _noise(100_000)
+    data = _zip(("big.bin", big, _deflated(big) + bytes(1 << 20)), ("after.txt", b"after", _deflated(b"after")))
+    stream = streamed(data, 4096)
+    assert [m.content for m in stream.members.values()] == [big, b"after"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.read("big.bin") == big
+    assert read_wheel_members(data, stream) == read_wheel_members(data)
+
+
+def read_wheel_members(data: bytes, stream: MemberStream | None = None) -> dict[str, bytes]:
+    """What read_wheel takes from a plain zip (not a wheel: its problems are not the point),
+    and that each streamed member it took is the very object the stream inflated."""
+    from pyemscripten.wheels import _Problems, _read_archive
+
+    members = _read_archive("x.zip", data, _Problems("x.zip"), stream.members if stream is not None else {}, {})
+    if stream is not None:
+        assert all(any(c is m.content for m in stream.members.values()) for c in members.values())
+    return members
+
+
+def test_a_large_member_that_is_not_deflate_data_is_dropped_and_the_stream_goes_on() -> None:
+    big = _noise(100_000)
+    data = _zip(("big.bin", big, _noise(80_000, seed=9)), ("after.txt", b"after", _deflated(b"after")))
+    stream = streamed(data, 4096)
+    assert [m.content for m in stream.members.values()] == [b"after"]  # the stream went on after it
+
+
+def test_a_restart_or_a_gap_inside_a_large_member_leaves_nothing_of_it() -> None:
+    big = _noise(200_000)
+    data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
+    stream = MemberStream()
+    stream.feed(0, data[:100_000])
+    assert stream._partial is not None
+    stream.feed(0, data[:50_000])  # the request started over
+    assert stream._partial is not None and stream._partial.produced < 60_000
+    stream.feed(50_000, data[50_000:])
+    assert big in [m.content for m in stream.members.values()]
+    stream = MemberStream()
+    stream.feed(0, data[:100_000])
+    stream.feed(100_001, data[100_001:])  # a gap
+    assert stream._stopped and stream._partial is None and stream.members == {}
 
 
 def test_a_large_member_longer_than_its_header_says_is_not_taken() -> None:
@@ -336,3 +431,22 @@ def test_a_large_member_longer_than_its_header_says_is_not_taken() -> None:
     data[22:26] = (1000).to_bytes(4, "little")  # the local header's uncompressed size
     stream = streamed(bytes(data), 5000)
     assert [m.content for m in stream.members.values()] == [b"after" * 100]  # the stream went on after it
+
+
+def test_a_large_member_waiting_for_its_budget_keeps_no_more_than_max_pending() -> None:
+    # Waiting for the budget, a member's bytes pile up in the stream's buffer; past
+    # MAX_PENDING it is dropped (read to its end, left for read_wheel), and the members after
+    # it still stream.
+    class Small(MemberStream):
+        MAX_PENDING = 50_000
+
+    big = b"\0" * (3 << 20) + _noise(250_000)
+    data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
+    stream = Small()
+    for at in range(0, len(data), 4096):
+        stream.feed(at, data[at:at + 4096])
+        assert len(stream._pending) <= Small.MAX_PENDING + 4096
+    assert big not in [m.content for m in stream.members.values()]
+    assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - 1
+    assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
+        read_wheel("pkg-1.0-py3-none-any.whl", data).members
