@@ -64,10 +64,8 @@ _FETCH_JS = r"""
         body = new Uint8Array(total || 65536);
         let done = 0;
         let lastReport = 0;
-        let reportedAt = last;
         // Progress and the new pieces go out every 256 kB, not per chunk: each call is a
-        // trip into Python. On a slow link also every 10 ms (32 kB at least), so that the
-        // pieces are inflated while the rest comes in, not all when the last byte does.
+        // trip into Python.
         const report = () => {
           if (onData && done > lastReport) onData(body.subarray(lastReport, done), lastReport);
           if (onProgress) onProgress(done, total);
@@ -84,10 +82,9 @@ _FETCH_JS = r"""
           }
           body.set(value, done);
           done += value.length;
-          const unreported = done - lastReport;
-          if (unreported > 262144 || done === total || (unreported >= 32768 && last - reportedAt >= 10)) {
+          if (done - lastReport > 262144 || done === total) {
             report();
-            last = reportedAt = performance.now();  // time spent in Python on the pieces is not idle time
+            last = performance.now();  // time spent in Python on the pieces is not idle time
           }
         }
         if (lastReport !== done) report();
