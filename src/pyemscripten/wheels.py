@@ -452,9 +452,10 @@ class MemberStream:
     gives its sizes (no data descriptor), stored or deflated and not encrypted, is inflated
     the moment its last byte is in, bounded by its declared size; a deflated one of
     :attr:`PARTIAL` bytes or more is inflated piece by piece as its bytes come in (the
-    transport hands over a piece every 256 kB), and taken whole at its last byte. So when the last byte of a large wheel arrives, little is left to inflate (in (b)
-    on the WAN, the 18.7 MB of ``_vt.so``, inflated from 2.0 s to 2.3 s instead of all at
-    2.3 s). Nothing here is trusted:
+    transport hands over a piece every 256 kB), and taken whole at its last byte. So when
+    the last byte of a large wheel arrives, little is left to inflate (in (b) on the WAN,
+    the 18.7 MB of ``_vt.so``, inflated from 2.0 s to 2.3 s instead of all at 2.3 s).
+    Nothing here is trusted:
     :func:`read_wheel` takes a member only if the central directory, read from the whole
     verified body, agrees on its place, method and size, and its compressed bytes there are
     the ones inflated (see ``_member``).
