@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+import random
+import struct
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 
 import pytest
 from hypothesis import given, settings
@@ -251,8 +254,6 @@ def test_feed_never_raises_and_failed_hashing_is_not_logged() -> None:
 
 def _noise(size: int, seed: int = 7) -> bytes:
     """Bytes that do not deflate: a member that stays large in the archive."""
-    import random
-
     return random.Random(seed).randbytes(size)
 
 
@@ -293,6 +294,21 @@ def test_a_large_member_streamed_in_any_pieces_gives_the_same_archive(piece: int
         read_wheel("pkg-1.0-py3-none-any.whl", data).members
 
 
+def _fed_within_budget(data: bytes, piece: int, stream: MemberStream | None = None,
+                       each: Callable[[MemberStream, int], None] = lambda stream, at: None) -> MemberStream:
+    """``data`` fed in pieces to ``stream`` (default: a new one), the budget checked after
+    each: what the stream inflated, dropped members' included, is at most RATIO times what
+    came in, plus ALLOWANCE; then ``each(stream, at)``."""
+    stream = stream if stream is not None else MemberStream()
+    for at in range(0, len(data), piece):
+        stream.feed(at, data[at:at + piece])
+        part = stream._partial
+        inflated = stream._inflated + (part.produced if part is not None else 0)
+        assert inflated <= stream.RATIO * min(len(data), at + piece) + stream.ALLOWANCE
+        each(stream, at)
+    return stream
+
+
 def test_a_large_member_waits_for_its_budget_and_never_inflates_past_it() -> None:
     # Zeros first (16 MB deflate to 16 kB), then noise: at the start the budget (RATIO times
     # what came in, plus ALLOWANCE) is far below what the zeros inflate to, so the member's
@@ -300,30 +316,16 @@ def test_a_large_member_waits_for_its_budget_and_never_inflates_past_it() -> Non
     zeros = b"\0" * (3 << 20)
     big = zeros + _noise(250_000)
     data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
-    begin, end = _member_span(data, "pkg/big.bin")
-    stream = MemberStream()
-    for at in range(0, len(data), 4096):
-        stream.feed(at, data[at:at + 4096])
-        part = stream._partial
-        inflated = stream._inflated + (part.produced if part is not None else 0)
-        assert inflated <= MemberStream.RATIO * min(len(data), at + 4096) + MemberStream.ALLOWANCE
-        if part is not None and at < begin + 20_000:
-            assert part.produced < len(zeros)  # held back by the budget
+    begin, _ = _member_span(data, "pkg/big.bin")
+
+    def held_back(stream: MemberStream, at: int) -> None:
+        if stream._partial is not None and at < begin + 20_000:
+            assert stream._partial.produced < len(zeros)  # held back by the budget
+
+    stream = _fed_within_budget(data, 4096, each=held_back)
     assert big in [m.content for m in stream.members.values()]
     assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
         read_wheel("pkg-1.0-py3-none-any.whl", data).members
-
-
-def _fed_within_budget(data: bytes, piece: int) -> MemberStream:
-    """``data`` fed in pieces, the budget checked after each: what the stream inflated,
-    dropped members' included, is at most RATIO times what came in, plus ALLOWANCE."""
-    stream = MemberStream()
-    for at in range(0, len(data), piece):
-        stream.feed(at, data[at:at + piece])
-        part = stream._partial
-        inflated = stream._inflated + (part.produced if part is not None else 0)
-        assert inflated <= MemberStream.RATIO * min(len(data), at + piece) + MemberStream.ALLOWANCE
-    return stream
 
 
 @pytest.mark.parametrize("twice", [False, True])
@@ -356,9 +358,6 @@ def test_a_large_member_whose_header_comes_in_two_pieces_is_taken(cut: int) -> N
 def _zip(*members: tuple[str, bytes, bytes]) -> bytes:
     """A zip of deflated members given as (name, content, compressed bytes as stored), the
     sizes and CRC from them: what zipfile writes, but with any compressed bytes."""
-    import struct
-    import zlib
-
     out, central = b"", b""
     for name, content, raw in members:
         fields = (20, 0, 8, 0, 0, zlib.crc32(content), len(raw), len(content), len(name), 0)
@@ -369,8 +368,6 @@ def _zip(*members: tuple[str, bytes, bytes]) -> bytes:
 
 
 def _deflated(content: bytes) -> bytes:
-    import zlib
-
     packer = zlib.compressobj(6, zlib.DEFLATED, -15)
     return packer.compress(content) + packer.flush()
 
@@ -442,10 +439,11 @@ def test_a_large_member_waiting_for_its_budget_keeps_no_more_than_max_pending() 
 
     big = b"\0" * (3 << 20) + _noise(250_000)
     data = bytes(make_wheel("pkg", files={"pkg/big.bin": big, **FILES}))
-    stream = Small()
-    for at in range(0, len(data), 4096):
-        stream.feed(at, data[at:at + 4096])
+
+    def bounded(stream: MemberStream, at: int) -> None:
         assert len(stream._pending) <= Small.MAX_PENDING + 4096
+
+    stream = _fed_within_budget(data, 4096, Small(), bounded)
     assert big not in [m.content for m in stream.members.values()]
     assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - 1
     assert read_wheel("pkg-1.0-py3-none-any.whl", data, streamed=stream).members == \
