@@ -657,14 +657,16 @@ class MemberStream:
         assert part is not None
         at = self._received - len(pending)  # where pending starts in the body
         take = min(len(pending), part.end - at)
-        whole = self._received >= part.end
+        # Over budget now means over budget for good once all its bytes are in, or once
+        # more than MAX_PENDING of them would wait (neither changes within this call).
+        for_good = self._received >= part.end or len(pending) > self.MAX_PENDING
         used = 0
         with memoryview(pending) as view:
             while used < take and part.inflater is not None and not part.inflater.eof:
                 room = self.RATIO * self._received + self.ALLOWANCE - self._inflated - part.produced
                 limit = min(part.size + 1 - part.produced, room)
                 if limit <= 0:  # over budget now
-                    if whole or len(pending) > self.MAX_PENDING:
+                    if for_good:
                         self._drop(part)
                     break
                 piece = view[used:min(take, used + self.SLICE)]
@@ -679,7 +681,7 @@ class MemberStream:
                 del piece  # before the view is released
                 part.out.append(out)
                 part.produced += len(out)
-                if part.produced > part.size or (left and (whole or len(pending) > self.MAX_PENDING)):
+                if part.produced > part.size or (left and for_good):
                     self._drop(part)  # longer than declared, or over budget for good
                 elif left:
                     break  # over budget now: the rest waits for more of the body
