@@ -320,7 +320,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pyemscripten.dylink import parse_dylink
 from pyemscripten.errors import DylinkError, LibraryLoadError
 from pyemscripten.instantiation import instantiation_writes
 from pyemscripten.seams import LibraryLoader, LibraryToLoad
@@ -1142,13 +1141,11 @@ def _prove_instantiation(module: Any) -> str | None:
     table_size,table_align"``, if :func:`~pyemscripten.instantiation.instantiation_writes`
     proves that instantiating it writes only there; None otherwise. ``module``: its bytes (a
     JavaScript Uint8Array), copied here."""
-    data = module.to_bytes()
     try:
-        instantiation_writes(data)
-        mem = parse_dylink(data).mem_info
+        sizes = instantiation_writes(module.to_bytes()).sizes
     except DylinkError:
         return None
-    return f"{mem.memory_size},{mem.memory_align},{mem.table_size},{mem.table_align}"
+    return ",".join(map(str, sizes))
 
 
 def _pyodide_js() -> Any:

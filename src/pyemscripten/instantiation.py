@@ -63,11 +63,14 @@ MAX_MEMORY_SIZE, MAX_MEMORY_ALIGN, MAX_TABLE_SIZE = 1 << 30, 16, 1 << 24
 class InstantiationWrites:
     """Where instantiating the module writes, relative to the bases the runtime gives it:
     ``(offset, length)`` in bytes from ``__memory_base`` and in slots from
-    ``__table_base``; ``bss`` is the start function's fill, if the module has one."""
+    ``__table_base``; ``bss`` is the start function's fill, if the module has one; ``sizes``
+    what ``dylink.0`` asks the runtime for, as both it and this reader read it:
+    ``(memory_size, memory_align, table_size, table_align)``."""
 
     memory: tuple[tuple[int, int], ...]
     table: tuple[tuple[int, int], ...]
     bss: tuple[int, int] | None
+    sizes: tuple[int, int, int, int]
 
 
 def _sleb32(reader: _Reader, what: str) -> int:
@@ -371,4 +374,4 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
         if offset + length > mem.memory_size:
             raise reader.fail(f"writes __memory_base + {offset}, {length} bytes, past the {mem.memory_size}"
                               " it reserves")
-    return InstantiationWrites(memory=tuple(memory), table=tuple(table), bss=bss)
+    return InstantiationWrites(memory=tuple(memory), table=tuple(table), bss=bss, sizes=ours)

@@ -94,7 +94,8 @@ def test_the_forms_wasm_ld_writes_are_placed() -> None:
         elements=[element_segment(None, 2), element_segment(2, 2),
                   b"\x01\x00" + vec([leb(0)] * 9),  # passive, function indexes
                   b"\x05\x70" + vec([b"\xd2\x00\x0b", b"\xd0\x70\x0b"])]))  # passive, expressions
-    assert writes == InstantiationWrites(memory=((0, 4), (8, 3)), table=((0, 2), (2, 2)), bss=(16, 48))
+    assert writes == InstantiationWrites(memory=((0, 4), (8, 3)), table=((0, 2), (2, 2)), bss=(16, 48),
+                                         sizes=(64, 0, 4, 0))
 
 
 def test_an_import_info_that_counts_fewer_symbols_than_it_holds() -> None:
@@ -106,7 +107,7 @@ def test_an_import_info_that_counts_fewer_symbols_than_it_holds() -> None:
 
 
 def test_a_module_with_nothing_to_write() -> None:
-    assert instantiation_writes(module()) == InstantiationWrites(memory=(), table=(), bss=None)
+    assert instantiation_writes(module()) == InstantiationWrites(memory=(), table=(), bss=None, sizes=(64, 0, 4, 0))
 
 
 @pytest.mark.parametrize(("kwargs", "says"), [
