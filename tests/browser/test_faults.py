@@ -481,7 +481,7 @@ stream, pieces, inflated = MemberStream(), [], []
 def on_data(offset, piece):
     pieces.append((offset, len(piece)))
     stream.feed(offset, piece)
-    part = getattr(stream, "_partial", None)
+    part = stream._partial
     inflated.append(part.produced if part is not None else -1)
 r = await FetchTransport(timeout=10).get(url, None, None, on_data)
 archive = read_wheel(filename, r.body, streamed=stream)
