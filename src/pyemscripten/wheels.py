@@ -843,8 +843,11 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             algorithm, _, digest = hash_field.partition("=")
             if algorithm == "sha256":
                 verified[path] = digest.rstrip("=")
+    # RECORD and its signatures are the only members RECORD need not list (the signatures
+    # "are not mentioned in RECORD at all": they sign it).
+    unlisted = {f"{dist_info}/{name}" for name in _UNHASHED}
     for path in members:
-        if path not in listed and path != record_path:
+        if path not in listed and path not in unlisted:
             problems.add(RecordError, "in the archive but not listed in RECORD", path)
     return verified, hashed
 

@@ -185,6 +185,20 @@ def test_expected_name_and_version() -> None:
         open_wheel(whl.filename, whl, expected_name="other", expected_version="2.0")
 
 
+def test_record_signatures_need_not_be_listed() -> None:
+    # The spec: RECORD.jws and RECORD.p7s "are not mentioned in RECORD at all". Another
+    # unlisted member in the same folder is still refused; the signatures are not installed,
+    # nor is RECORD (the installed RECORD is a new one, which they do not sign).
+    signed = make_wheel("demo-pkg", "1.0", PKG, raw_members=[("demo_pkg-1.0.dist-info/RECORD.jws", b"{}"),
+                                                             ("demo_pkg-1.0.dist-info/RECORD.p7s", b"\x30")])
+    wheel = open_wheel(signed.filename, bytes(signed))
+    assert sorted(relative for _, relative, _ in wheel.files if relative.startswith("demo_pkg-1.0.dist-info/")) == [
+        "demo_pkg-1.0.dist-info/METADATA", "demo_pkg-1.0.dist-info/WHEEL"]
+    other = make_wheel("demo-pkg", "1.0", PKG, raw_members=[("demo_pkg-1.0.dist-info/RECORD.sig", b"{}")])
+    with pytest.raises(RecordError, match="RECORD.sig.*not listed in RECORD"):
+        open_wheel(other.filename, bytes(other))
+
+
 def test_every_problem_is_reported_at_once() -> None:
     whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/b.py": b"", "demo_pkg/c.py": b""},
                      bad_record="demo_pkg/__init__.py", unrecorded=["demo_pkg/b.py"])
