@@ -746,12 +746,21 @@ class Staging:
             raise
         project = ", ".join(transaction.projects)
         try:
-            removed: list[str] = []
+            # Every old file goes aside before any new one is placed: a file that moves from
+            # one project to another upgraded with it (a 1.0 had it, b 2.0 has it) would
+            # otherwise be backed up by a's plan after b's had placed it, and be lost.
+            removed: dict[str, None] = {}  # a file two old versions both list goes aside once
             for plan in self._plans:
                 project = plan.wheel.name
-                _commit(transaction, plan)
-                removed += plan.replaced
-            transaction._prune(removed, stop=_stops(self.scheme))
+                for path in plan.replaced:
+                    if path not in removed:
+                        removed[path] = None
+                        transaction._backup(path)
+            for plan in self._plans:
+                project = plan.wheel.name
+                for tree, directory in plan.staged:
+                    transaction._place_tree(tree, directory)
+            transaction._prune(list(removed), stop=_stops(self.scheme))
         except BaseException as exc:
             self._failed(exc, project)
         transaction.files = {p.wheel.name: tuple(t for t, _, _ in p.writes) for p in self._plans}
@@ -903,13 +912,6 @@ class Prestaged:
         self._unmoved, self._unmoved_size = [], 0
         if self.work is not None and self.work == self._staging._transaction._work:
             shutil.rmtree(f"{self.work}/{self.tree}", ignore_errors=True)
-
-
-def _commit(transaction: Transaction, plan: _Plan) -> None:
-    for path in plan.replaced:
-        transaction._backup(path)
-    for tree, directory in plan.staged:
-        transaction._place_tree(tree, directory)
 
 
 def _stops(scheme: Scheme) -> set[str]:

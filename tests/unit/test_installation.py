@@ -151,6 +151,35 @@ def test_upgrade_replaces_the_old_version(scheme: Scheme) -> None:
     assert [(d.name, d.version) for d in installed_distributions(scheme)] == [("demo-pkg", "2.0"), ("other", "3.0")]
 
 
+@pytest.mark.parametrize("b_first", [True, False])
+def test_a_file_handed_from_one_project_to_another_survives_their_upgrade(scheme: Scheme, b_first: bool) -> None:
+    # a 1.0 had common.py; a 2.0 gave it to b 2.0. Whichever wheel is staged first (in the
+    # browser: whichever download ends first), the new common.py stays, and rollback
+    # restores a 1.0's.
+    install([_wheel("a", "1.0", {"a.py": b"", "common.py": b"a 1.0"}), _wheel("b", "1.0", {"b.py": b""})],
+            scheme).finish()
+    before = listing(env(scheme))
+    new = [_wheel("b", "2.0", {"b.py": b"", "common.py": b"b 2.0"}), _wheel("a", "2.0", {"a.py": b""})]
+    transaction = install(new if b_first else new[::-1], scheme)
+    assert (Path(scheme.purelib) / "common.py").read_bytes() == b"b 2.0"
+    transaction.rollback()
+    assert listing(env(scheme)) == before
+    install(new if b_first else new[::-1], scheme).finish()
+    assert (Path(scheme.purelib) / "common.py").read_bytes() == b"b 2.0"
+    assert [(d.name, d.version) for d in installed_distributions(scheme)] == [("a", "2.0"), ("b", "2.0")]
+
+
+def test_a_file_two_old_versions_list_goes_aside_once(scheme: Scheme) -> None:
+    # b 1.0 overwrote a 1.0's shared.py (as pip does), so both RECORDs list it.
+    install([_wheel("a", "1.0", {"a.py": b"", "shared.py": b"a"})], scheme).finish()
+    install([_wheel("b", "1.0", {"b.py": b"", "shared.py": b"b"})], scheme).finish()
+    before = listing(env(scheme))
+    transaction = install([_wheel("a", "2.0", {"a.py": b""}), _wheel("b", "2.0", {"b.py": b""})], scheme)
+    assert not (Path(scheme.purelib) / "shared.py").exists()
+    transaction.rollback()
+    assert listing(env(scheme)) == before
+
+
 def test_rollback_after_commit_restores_exactly(scheme: Scheme) -> None:
     _install_old(scheme)
     before = listing(env(scheme))
