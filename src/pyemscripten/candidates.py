@@ -151,9 +151,12 @@ class Finder:
         self._versions: dict[str, list[tuple[Version, IndexFile]]] = {}
         self._platforms = frozenset(t.platform for t in target.tags)
         self.constraints: dict[str, list[Dependency]] = {}
+        environment = {**target.marker_environment, "extra": ""}
         for text in options.constraints:
             dep = Dependency.parse(text, "constraint")
-            self.constraints.setdefault(dep.name, []).append(dep)
+            marker = Requirement(text).marker
+            if marker is None or marker.evaluate(environment):  # as a requirement's (root_dependencies)
+                self.constraints.setdefault(dep.name, []).append(dep)
 
     def page(self, name: str) -> ProjectPage:
         in_distribution = name in (self.data.distribution or {})

@@ -46,6 +46,11 @@ def test_constraints_pre_and_no_deps() -> None:
     index = FakeIndex({"a": {"1.0": {"requires": ["b"]}, "2.0b1": {"requires": ["b"]}}, "b": {"1.0": {}, "2.0": {}}})
     got = run(index, ["a"], constraints=("b<2",))
     assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "1.0"}
+    # A constraint's marker is evaluated for the runtime, as a requirement's is.
+    got = run(index, ["a"], constraints=("b<2; sys_platform == 'win32'",))
+    assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "2.0"}
+    got = run(index, ["a"], constraints=("b<2; sys_platform == 'emscripten'",))
+    assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "1.0"}
     got = run(index, ["a"], pre=True)
     assert {d.name: str(d.version) for d in got.dists} == {"a": "2.0b1", "b": "2.0"}
     got = run(index, ["a"], deps=False)
