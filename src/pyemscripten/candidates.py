@@ -169,9 +169,11 @@ class Finder:
         return self.data.pages[name]
 
     def versions(self, name: str) -> list[tuple[Version, IndexFile]]:
-        """Every version with a wheel for the target, newest first, with its best wheel."""
+        """Every version with a wheel for the target, newest first, with its best wheel: the
+        best-ranked file not yanked, or the best yanked one if every fitting file is (PEP
+        592 yanks files, not versions)."""
         if name not in self._versions:
-            best: dict[Version, tuple[int, IndexFile]] = {}
+            best: dict[Version, tuple[tuple[bool, int], IndexFile]] = {}
             for file in self.page(name).files:
                 if not self._platform_may_fit(file.filename):
                     continue
@@ -182,8 +184,9 @@ class Finder:
                 rank = self.target.tag_rank(tags)
                 if rank is None or not self._python_ok(file):
                     continue
-                if version not in best or rank < best[version][0]:
-                    best[version] = (rank, file)
+                key = (file.yanked is not None, rank)
+                if version not in best or key < best[version][0]:
+                    best[version] = (key, file)
             rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
             self._versions[name] = rows or self._from_distribution(name)
         return self._versions[name]

@@ -167,7 +167,9 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         if dep.name not in names:
             names.append(dep.name)
     for name in names:
-        available = [str(v) for v, _ in finder.versions(name)[:8]] if name in finder.data.pages else []
+        # A yanked version is chosen only when pinned (==): say which ones are.
+        available = ([f"{v} (yanked)" if f.yanked is not None else str(v) for v, f in finder.versions(name)[:8]]
+                     if name in finder.data.pages else [])
         installed = finder.installed.get(name)
         note = f"; {installed.version} is installed" if installed else ""
         shown = ", ".join(available) if available else "none for this runtime"

@@ -1,7 +1,8 @@
 """An in-memory simple index behind the Transport seam, for native tests of the core.
 
 Projects are given as data: ``{"name": {"1.0": {"requires": [...], "tag": "py3-none-any",
-"requires_python": ">=3.8", "yanked": "reason", "metadata_file": true}}}``.
+"requires_python": ">=3.8", "yanked": "reason", "metadata_file": true}}}``; with ``"tags"``,
+``"yanked_tags": {"tag": "reason"}`` yanks one file of a version.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class FakeIndex(Transport):
                     entry["requires-python"] = spec["requires_python"]
                 if "yanked" in spec:
                     entry["yanked"] = spec["yanked"]
+                elif tag in spec.get("yanked_tags", ()):  # this file only
+                    entry["yanked"] = spec["yanked_tags"][tag]
                 if spec.get("metadata_file", True):
                     entry["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
                 files.append(entry)

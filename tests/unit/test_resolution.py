@@ -57,6 +57,20 @@ def test_constraints_pre_and_no_deps() -> None:
     assert [d.name for d in got.dists] == ["a"]
 
 
+def test_a_yanked_file_does_not_yank_its_version() -> None:
+    # PEP 592 yanks files: 2.0's binary wheel is yanked, its pure one is not, so 2.0 is
+    # chosen, from the pure file, pinned or not. 3.0 has only a yanked file: skipped unless pinned.
+    binary = "cp314-cp314-pyemscripten_2026_0_wasm32"
+    index = FakeIndex({"a": {"3.0": {"yanked": "bad"},
+                             "2.0": {"tags": [binary, "py3-none-any"], "yanked_tags": {binary: "bad build"}},
+                             "1.0": {}}})
+    for request in (["a"], ["a==2.0"]):
+        (dist,) = run(index, request).dists
+        assert (str(dist.version), dist.file.filename, dist.yanked) == ("2.0", "a-2.0-py3-none-any.whl", None)
+    (dist,) = run(index, ["a==3.0"]).dists
+    assert (str(dist.version), dist.yanked) == ("3.0", "bad")
+
+
 def test_installed_counts_and_reinstall() -> None:
     index = FakeIndex({"a": {"1.0": {}, "2.0": {}}})
     installed = {"a": InstalledDist("a", Version("1.0"))}
