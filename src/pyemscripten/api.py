@@ -46,7 +46,7 @@ from .resolution import (
 )
 from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
-from .wheels import UnpackedWheel
+from .wheels import UnpackedWheel, check_requires_python
 
 
 @dataclass
@@ -334,7 +334,7 @@ async def install_resolved(
     ``wheels``: tasks already under way (see :class:`WheelTasks`), writing into ``staging``;
     default: none.
     """
-    assert s.transport and s.scheme
+    assert s.transport and s.scheme and s.target
     todo = resolution.to_install
     warnings = tuple(
         f"Installing yanked {d.name} {d.version} ({d.file.filename}): {d.yanked or 'no reason given'}"
@@ -351,9 +351,12 @@ async def install_resolved(
     requested = {d.name for d in todo if d.requested}
     staging.request(requested)
 
+    python = s.target.python_version
+
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
         wheel = with_origin(await wheels.get(dist), dist.file)
+        check_requires_python(wheel, python)  # resolution passed over such versions; a lock did not
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
         return wheel
 

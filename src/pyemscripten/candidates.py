@@ -24,6 +24,9 @@ from .metadata import DistMetadata, check_requirement
 from .target import Target
 
 USER = "you"  # the parent label of a requirement the user gave
+# The name of what a candidate needs when its METADATA's Requires-Python excludes the
+# runtime's Python: no project can have it (PEP 508 names hold no "<"), so nothing satisfies it.
+PYTHON = "<python>"
 
 
 # --- values ----------------------------------------------------------------------------
@@ -266,7 +269,13 @@ class Finder:
         if candidate.installed:
             requires: Sequence[Requirement] = self.installed[candidate.name].requires
         else:
-            requires = self.metadata_of(candidate).requires_dist
+            metadata = self.metadata_of(candidate)
+            python = metadata.requires_python
+            if python is not None and not python.contains(self._python, prereleases=True):
+                # The index need not say (data-requires-python is optional); METADATA does.
+                # A need nothing satisfies: the resolver passes over this version, as pip does.
+                return [Dependency(PYTHON, frozenset(), python, f"Python {python}", candidate.label)]
+            requires = metadata.requires_dist
         extras = sorted(candidate.extras) or [""]
         for req in requires:
             if req.marker is not None and not any(self._marker_true(req, e) for e in extras):

@@ -22,6 +22,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from .candidates import (
+    PYTHON,
     USER,
     Candidate,
     Dependency,
@@ -123,6 +124,8 @@ class Provider(resolvelib.AbstractProvider):
     ) -> list[Candidate]:
         deps = list(requirements[identifier])
         name, extras = deps[0].name, deps[0].extras
+        if name == PYTHON:
+            return []  # asked for only where the runtime's Python is excluded
         return self.finder.candidates(name, extras, deps, incompatibilities[identifier])
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
@@ -167,6 +170,9 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         if dep.name not in names:
             names.append(dep.name)
     for name in names:
+        if name == PYTHON:
+            lines.append(f"this runtime has Python {finder.target.python_version}")
+            continue
         # A yanked version is chosen only when pinned (==): say which ones are.
         available = ([f"{v} (yanked)" if f.yanked is not None else str(v) for v, f in finder.versions(name)[:8]]
                      if name in finder.data.pages else [])

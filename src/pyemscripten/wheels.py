@@ -165,6 +165,26 @@ class _Problems:
         raise kind(self.filename, reason, member)  # type: ignore[call-arg]
 
 
+def check_requires_python(wheel: UnpackedWheel, python_version: str) -> None:
+    """Refuse ``wheel`` if its METADATA's Requires-Python excludes ``python_version``.
+
+    Resolution already passes over such versions; this is for what reaches the install
+    without it (a lock file, ``deps=False``). Raises :class:`MetadataError`."""
+    spec = wheel.requires_python
+    if not spec:
+        return
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        fits = SpecifierSet(spec).contains(python_version, prereleases=True)
+    except (InvalidSpecifier, ValueError):  # as metadata.parse_metadata refuses it
+        raise MetadataError(wheel.name, wheel.filename, f"invalid Requires-Python {spec!r}") from None
+    if not fits:
+        raise MetadataError(wheel.name, wheel.filename,
+                            f"Requires-Python {spec} excludes this runtime's Python {python_version}; "
+                            f"install a version of {wheel.name} made for it")
+
+
 def open_wheel(
     filename: str,
     data: bytes,

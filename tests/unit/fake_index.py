@@ -2,7 +2,8 @@
 
 Projects are given as data: ``{"name": {"1.0": {"requires": [...], "tag": "py3-none-any",
 "requires_python": ">=3.8", "yanked": "reason", "metadata_file": true}}}``; with ``"tags"``,
-``"yanked_tags": {"tag": "reason"}`` yanks one file of a version.
+``"yanked_tags": {"tag": "reason"}`` yanks one file of a version; ``"requires_python_in_index":
+false`` leaves Requires-Python to METADATA only.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class FakeIndex(Transport):
                     "hashes": {"sha256": hashlib.sha256(body).hexdigest()} if spec.get("hashed", True) else {},
                     "size": len(body),
                 }
-                if spec.get("requires_python"):
+                if spec.get("requires_python") and spec.get("requires_python_in_index", True):
                     entry["requires-python"] = spec["requires_python"]
                 if "yanked" in spec:
                     entry["yanked"] = spec["yanked"]

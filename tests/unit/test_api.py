@@ -176,6 +176,22 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     assert session.transport.requests == []
 
 
+def test_a_wheel_whose_metadata_excludes_this_python_is_refused_without_resolution(tmp_path: Path) -> None:
+    # deps=False asks for no metadata, and a lock brings none: the wheel's own METADATA is
+    # checked before anything is written (the index does not say; only METADATA does).
+    body = bytes(make_wheel("new", "1.0", {"new/__init__.py": b""}, requires_python=">=3.15"))
+    index = FakeIndex({"new": {"1.0": {"body": body, "requires_python": ">=3.15", "requires_python_in_index": False}},
+                       "app": {"1.0": real("app", "1.0")}})
+    session = uncached_session(tmp_path, index)
+    with pytest.raises(errors.MetadataError) as info:
+        asyncio.run(api.install(["app", "new"], [BASE], session=session, quiet=True, deps=False))
+    assert str(info.value) == ("Bad metadata in new-1.0-py3-none-any.whl (new): Requires-Python >=3.15 excludes "
+                               "this runtime's Python 3.14.2; install a version of new made for it")
+    assert listing(session.scheme.purelib) == []
+    with pytest.raises(errors.ResolutionImpossibleError, match="new 1.0 requires Python >=3.15"):  # with deps: passed over
+        asyncio.run(api.install("new", [BASE], session=session, quiet=True))
+
+
 def test_second_install_is_already_satisfied(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
