@@ -985,6 +985,7 @@ def _place_files(wheel_name: WheelName, members: dict[str, bytes], tops: set[str
     files = []
     sha256: dict[tuple[str, str], str] = {}
     data_prefix = data_dir + "/"
+    from_data: list[tuple[str, str, str]] = []  # (scheme key, relative path, member) of .data members
     for path, content in members.items():
         if path in skip:
             continue
@@ -995,7 +996,16 @@ def _place_files(wheel_name: WheelName, members: dict[str, bytes], tops: set[str
             if not sep or key not in SCHEME_KEYS:
                 problems.add(WheelError, f"unknown .data folder {key!r} (allowed: {', '.join(SCHEME_KEYS)})", path)
                 continue
+            from_data.append((key, rest, path))
         files.append((key, rest, content))
         if path in verified:
             sha256[(key, rest)] = verified[path]
+    if from_data:
+        # Two members installed as one file: a root one and a .data one, or .data/purelib
+        # and .data/platlib ones (one folder in the runtime, as in most environments).
+        places = {("lib", path): path for path in members if path not in skip and not path.startswith(data_prefix)}
+        for key, rest, path in from_data:
+            other = places.setdefault(("lib" if key in ("purelib", "platlib") else key, rest), path)
+            if other != path:
+                problems.add(WheelError, f"would be installed where {other!r} is", path)
     return tuple(files), sha256
