@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from .errors import IndexFormatError
 
@@ -250,7 +250,9 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         if not href:
             continue
         absolute, fragment = _absolute(base, href, url, project)
-        filename = absolute.rsplit("/", 1)[-1] or text_name
+        # PEP 503: the file name is the last part of the URL's path, percent-decoded (a
+        # local version's "+" is often written %2B), without any query string.
+        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text_name
         if not filename.endswith(".whl"):
             continue
         yanked = attrs.get("data-yanked")

@@ -70,6 +70,18 @@ def test_html_page() -> None:
     assert second.yanked == "" and second.url == URL + "demo-0.9-py3-none-any.whl"
 
 
+def test_html_file_names_are_the_decoded_last_part_of_the_path() -> None:
+    # PEP 503: the name is the URL path's last part; download.pytorch.org writes "+" as %2B,
+    # and a signed link may carry a query string. Both are wheels of the project.
+    body = b"""<a href="/whl/torch-2.5.1%2Bcpu-cp314-cp314-pyemscripten_2026_0_wasm32.whl#sha256=ab">t</a>
+    <a href="https://cdn.example.test/torch-2.4.0-py3-none-any.whl?sig=abc&amp;exp=1">t</a>"""
+    parsed = parse_html_page(body, URL, "torch")
+    assert [f.filename for f in parsed.files] == ["torch-2.5.1+cpu-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                                                  "torch-2.4.0-py3-none-any.whl"]
+    assert parsed.files[0].url == "https://example.test/whl/torch-2.5.1%2Bcpu-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+    assert parsed.files[1].url == "https://cdn.example.test/torch-2.4.0-py3-none-any.whl?sig=abc&exp=1"
+
+
 def test_content_type_dispatch() -> None:
     assert parse_project_page(page([]), URL, "application/vnd.pypi.simple.v1+json", "demo").files == ()
     assert parse_project_page(b"<html></html>", URL, "text/html", "demo").files == ()
