@@ -194,10 +194,10 @@ def parse_dylink(data: bytes, filename: str = "<side module>") -> DylinkInfo:
             raise DylinkError(filename, f"truncated: subsection {kind} claims {size} bytes, {reader.end - payload_start} left")
         if kind == SUBSECTION_MEM_INFO:
             mem_info = MemInfo(*(payload.varuint32(f"MEM_INFO field {i}") for i in range(4)))
-        elif kind == SUBSECTION_NEEDED:
-            needed = payload.string_list("NEEDED")
+        elif kind == SUBSECTION_NEEDED:  # a second one adds to the first, as the runtime reads them
+            needed += payload.string_list("NEEDED")
         elif kind == SUBSECTION_RUNTIME_PATH:
-            runtime_paths = payload.string_list("RUNTIME_PATH")
+            runtime_paths += payload.string_list("RUNTIME_PATH")
         # EXPORT_INFO, IMPORT_INFO and unknown kinds: the loader needs nothing from them here.
         if kind in (SUBSECTION_MEM_INFO, SUBSECTION_NEEDED, SUBSECTION_RUNTIME_PATH) and not payload.at_end():
             raise DylinkError(filename, f"subsection {kind} has {payload.end - payload.pos} unread bytes")

@@ -65,6 +65,9 @@ CASES = [
     ("a later section is not read", module(sub(2, strings("liba.so")), tail=TYPE_SECTION),
      DylinkInfo(MemInfo(), needed=("liba.so",))),
     ("utf-8 names", module(sub(2, strings("libé.so"))), DylinkInfo(MemInfo(), needed=("libé.so",))),
+    ("two NEEDED and two RUNTIME_PATH subsections add up, as the runtime reads them",
+     module(sub(2, strings("liba.so")), sub(5, strings("$ORIGIN")), sub(2, strings("libb.so")), sub(5, strings("/lib"))),
+     DylinkInfo(MemInfo(), needed=("liba.so", "libb.so"), runtime_paths=("$ORIGIN", "/lib"))),
     ("legacy dylink", module(leb(64) + leb(2) + leb(3) + leb(0) + strings("libold.so"), name="dylink"),
      DylinkInfo(MemInfo(64, 2, 3, 0), needed=("libold.so",), legacy=True)),
 ]
