@@ -29,7 +29,7 @@ from packaging.version import Version
 
 from . import installation, libraries
 from .distribution import DistributionEntry, parse_distribution_lock
-from .downloads import WheelTasks, gather_all
+from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import LockError, PyemscriptenError, redact_url
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
 from .index_pages import IndexFile
@@ -536,8 +536,12 @@ def freeze(session: Session | None = None) -> str:
         except (OSError, ValueError, KeyError, AttributeError):
             unknown.append(f"{dist.name}=={dist.version}")
             continue
+        if strongest_hash(dict(file.hashes)) is None:  # installed with allow_unhashed: nothing to pin it by
+            unknown.append(f"{dist.name}=={dist.version}")
+            continue
         wheels.append(LockedWheel(dist.name, Version(dist.version), file))
-    header = f"# Not locked (origin unknown, e.g. preloaded): {', '.join(sorted(unknown))}\n" if unknown else ""
+    header = (f"# Not locked (origin or hash unknown, e.g. preloaded): {', '.join(sorted(unknown))}\n"
+              if unknown else "")
     return header + dump_lock(wheels, target)
 
 

@@ -1,21 +1,28 @@
 """PEP 751 lock files (``pylock.toml``): write one from a resolution, read one back.
 
 Pure. A lock names, for each package, the wheels it may be installed from with their URL,
-size and hashes. Reading picks, for a target, the best wheel of each package by tag; a
-package with no wheel for the target makes the whole lock unusable (it was made for
-another platform), and the error says which tags it offers and which the runtime needs.
+size and hashes. Reading follows the spec's installation steps for a target: the lock's
+``requires-python`` and ``environments`` must admit the runtime, a package whose ``marker``
+is false for it is skipped (its groups: the lock's ``default-groups``; no extras), and the
+best wheel of each other package is picked by tag; a package with no wheel for the target
+makes the whole lock unusable (it was made for another platform), and the error says which
+tags it offers and which the runtime needs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .downloads import strongest_hash
 from .errors import LockError
 from .index_pages import IndexFile
 from .target import Target
@@ -36,6 +43,11 @@ def _toml_string(value: str) -> str:
     return f'"{escaped}"'
 
 
+# What TOML reads as an offset date-time in UTC (PEP 751's upload-time); anything else the
+# index says is left out rather than written raw.
+_UTC_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]00:00)")
+
+
 def _inline_table(values: Mapping[str, str]) -> str:
     return "{ " + ", ".join(f"{k} = {_toml_string(v)}" for k, v in sorted(values.items())) + " }"
 
@@ -46,7 +58,10 @@ def dump_lock(
     *,
     created_by: str = TOOL,
 ) -> str:
-    """A ``pylock.toml`` text for ``wheels`` (one wheel per package) made for ``target``."""
+    """A ``pylock.toml`` text for ``wheels`` (one wheel per package) made for ``target``.
+
+    Raises :class:`LockError` for a wheel without a hash a lock can be installed from
+    (sha256 or stronger: an HTML index may give none)."""
     lines = [f"lock-version = {_toml_string(LOCK_VERSION)}", f"created-by = {_toml_string(created_by)}"]
     if target is not None:
         major, minor = target.python_major_minor
@@ -55,13 +70,17 @@ def dump_lock(
     lines.append("")
     for wheel in sorted(wheels, key=lambda w: w.name):
         file = wheel.file
+        if strongest_hash(dict(file.hashes)) is None:
+            given = ", ".join(k for k, _ in file.hashes) or "none"
+            raise LockError(f"{file.filename} ({wheel.name}) has no sha256 or stronger hash on its index "
+                            f"(given: {given}), and a lock must pin each wheel by one; use an index that gives hashes")
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
         if file.requires_python:
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
         lines += ["", "[[packages.wheels]]", f"name = {_toml_string(file.filename)}", f"url = {_toml_string(file.url)}"]
         if file.size is not None:
             lines.append(f"size = {file.size}")
-        if file.upload_time:
+        if file.upload_time and _UTC_DATETIME.fullmatch(file.upload_time):
             lines.append(f"upload-time = {file.upload_time}")
         lines.append(f"hashes = {_inline_table(dict(file.hashes))}")
         lines.append("")
@@ -122,14 +141,63 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
     if isinstance(made_for, str) and made_for != str(target.platform):
         raise LockError(f"it was made for {made_for}, but this runtime is {target.platform}; "
                         f"lock again with --platform {target.platform}", source)
+    runtime = f"this runtime ({target.platform}, Python {target.python_version})"
+    if not _python_fits(data.get("requires-python"), target, "the lock's requires-python", source):
+        raise LockError(f"it requires Python {data['requires-python']}, and {runtime} does not fit; "
+                        "lock again for this runtime", source)
+    groups = data.get("default-groups", [])
+    environment = {**target.marker_environment, "extras": frozenset(),
+                   "dependency_groups": frozenset(g for g in groups if isinstance(g, str))
+                   if isinstance(groups, list) else frozenset()}
+    environments = data.get("environments")
+    if environments is not None:
+        if not isinstance(environments, list) or not all(isinstance(e, str) for e in environments):
+            raise LockError("environments must be an array of marker strings", source)
+        if environments and not any(_marker_true(e, environment, "environments", source) for e in environments):
+            raise LockError(f"none of its environments ({'; '.join(environments)}) is {runtime}; "
+                            "lock again for this runtime", source)
     packages = data.get("packages", [])
     if not isinstance(packages, list):
         raise LockError("packages must be an array of tables", source)
-    chosen = []
+    chosen: dict[str, LockedWheel] = {}
     for raw in packages:
         package = _table(raw, "a packages entry", source)
-        chosen.append(_choose(package, target, lock_url, source))
-    return chosen
+        marker = package.get("marker")
+        name = package.get("name")
+        if marker is not None:
+            if not isinstance(marker, str):
+                raise LockError(f"the marker of {name} must be a string", source)
+            if not _marker_true(marker, environment, f"the marker of {name}", source):
+                continue  # not for this runtime
+        if not _python_fits(package.get("requires-python"), target, f"requires-python of {name}", source):
+            raise LockError(f"{name} requires Python {package['requires-python']}, and {runtime} does not fit; "
+                            "lock again for this runtime", source)
+        wheel = _choose(package, target, lock_url, source)
+        if wheel.name in chosen:
+            raise LockError(f"{wheel.name} is listed more than once for {runtime} "
+                            f"({chosen[wheel.name].version} and {wheel.version}): their markers overlap", source)
+        chosen[wheel.name] = wheel
+    return list(chosen.values())
+
+
+def _python_fits(spec: Any, target: Target, what: str, source: str | None) -> bool:
+    if spec is None:
+        return True
+    try:
+        if not isinstance(spec, str):
+            raise InvalidSpecifier(repr(spec))
+        return SpecifierSet(spec).contains(target.python_version, prereleases=True)
+    except (InvalidSpecifier, ValueError):
+        raise LockError(f"{what} is not a valid version specifier: {spec!r}", source) from None
+
+
+def _marker_true(text: str, environment: Mapping[str, Any], what: str, source: str | None) -> bool:
+    """``text`` evaluated for the runtime as the spec says for a lock: with the variables
+    ``extras`` and ``dependency_groups``."""
+    try:
+        return Marker(text).evaluate(environment, context="lock_file")
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise LockError(f"{what} is not a marker this installer can evaluate: {text!r} ({exc})", source) from None
 
 
 def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, source: str | None) -> LockedWheel:

@@ -192,6 +192,17 @@ def test_a_wheel_whose_metadata_excludes_this_python_is_refused_without_resoluti
         asyncio.run(api.install("new", [BASE], session=session, quiet=True))
 
 
+def test_freeze_leaves_out_what_has_no_hash_to_pin_it_by(tmp_path: Path) -> None:
+    # Installed with allow_unhashed from an index that gives no hash: a lock could not pin
+    # it, so freeze names it in the comment instead of writing an unusable lock.
+    index = FakeIndex({"bare": {"1.0": {**real("bare", "1.0"), "hashed": False}}, "app": {"1.0": real("app", "1.0")}})
+    session = uncached_session(tmp_path, index)
+    asyncio.run(api.install(["bare", "app"], [BASE], session=session, quiet=True, allow_unhashed=True))
+    frozen = api.freeze(session)
+    assert frozen.startswith("# Not locked (origin or hash unknown, e.g. preloaded): bare==1.0\n")
+    assert 'name = "app"' in frozen and 'name = "bare"' not in frozen
+
+
 def test_second_install_is_already_satisfied(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))

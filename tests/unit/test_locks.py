@@ -50,9 +50,71 @@ def test_lock_for_another_platform_is_refused() -> None:
         load_lock(text, T2025, source="pylock.toml")
     assert "pyemscripten_2026_0_wasm32" in str(info.value) and "pyemscripten_2025_0_wasm32" in str(info.value)
     without_tool = text.split("[tool.pyemscripten]")[0]
-    with pytest.raises(LockError) as info:
+    with pytest.raises(LockError, match=r"it requires Python ==3\.14\.\*, and this runtime \(pyemscripten_2025_0_wasm32, "
+                                        r"Python 3\.13\.2\) does not fit"):
         load_lock(without_tool, T2025)
+    with pytest.raises(LockError) as info:  # the same Python, another platform: the wheel's tags decide
+        load_lock(without_tool, Target.for_platform("pyemscripten_2025_0_wasm32", "3.14.2"))
     assert "jiter" in str(info.value) and "cp314-cp314-pyemscripten_2026_0_wasm32" in str(info.value)
+
+
+LOCK_HEAD = """lock-version = "1.0"
+default-groups = ["web"]
+"""
+
+
+def package(name: str, version: str, extra: str = "") -> str:
+    return f"""
+[[packages]]
+name = "{name}"
+version = "{version}"
+{extra}
+[[packages.wheels]]
+url = "https://files.test/{name}-{version}-py3-none-any.whl"
+hashes = {{sha256 = "{'ab' * 32}"}}
+"""
+
+
+def test_markers_environments_and_requires_python_of_a_lock() -> None:
+    # The spec's installation steps: packages whose marker is false are skipped (two entries
+    # of one name for two platforms, as uv writes them), the lock's default groups count,
+    # and requires-python / environments that exclude the runtime refuse the lock.
+    text = (LOCK_HEAD + package("colorama", "0.4.6", "marker = \"sys_platform == 'win32'\"")
+            + package("numpy", "2.0.0", "marker = \"sys_platform != 'emscripten'\"")
+            + package("numpy", "1.26.0", "marker = \"sys_platform == 'emscripten'\"")
+            + package("devtool", "1.0", "marker = \"'dev' in dependency_groups\"")
+            + package("webtool", "1.0", "marker = \"'web' in dependency_groups\"")
+            + package("rich", "15.0.0", 'requires-python = ">=3.8"'))
+    assert [(w.name, str(w.version)) for w in load_lock(text, T2026)] == [
+        ("numpy", "1.26.0"), ("webtool", "1.0"), ("rich", "15.0.0")]
+    for head, reason in [
+        ('requires-python = ">=3.15"\n', r"it requires Python >=3\.15, and this runtime"),
+        ("environments = [\"sys_platform == 'linux'\", \"sys_platform == 'win32'\"]\n",
+         r"none of its environments \(sys_platform == 'linux'; sys_platform == 'win32'\) is this runtime"),
+    ]:
+        with pytest.raises(LockError, match=reason):
+            load_lock(LOCK_HEAD + head + package("rich", "15.0.0"), T2026)
+    assert load_lock(LOCK_HEAD + "environments = [\"sys_platform == 'emscripten'\"]\n" + package("rich", "15.0.0"), T2026)
+    with pytest.raises(LockError, match=r"rich requires Python >=3\.15"):
+        load_lock(LOCK_HEAD + package("rich", "15.0.0", 'requires-python = ">=3.15"'), T2026)
+    with pytest.raises(LockError, match=r"rich is listed more than once .* \(15\.0\.0 and 14\.0\.0\): their markers overlap"):
+        load_lock(LOCK_HEAD + package("rich", "15.0.0") + package("rich", "14.0.0", 'marker = "os_name == \'posix\'"'), T2026)
+    with pytest.raises(LockError, match="the marker of rich is not a marker"):
+        load_lock(LOCK_HEAD + package("rich", "15.0.0", 'marker = "sys_platform = 1"'), T2026)
+
+
+def test_a_lock_is_not_written_without_a_hash_it_can_be_installed_from() -> None:
+    def bare(hashes: tuple, upload_time: str | None = None) -> LockedWheel:
+        return LockedWheel("a", Version("1.0"), IndexFile("a-1.0-py3-none-any.whl", "https://files.test/a-1.0-py3-none-any.whl",
+                                                          hashes, upload_time=upload_time))
+    for hashes, given in [((), "none"), ((("md5", "00"),), "md5")]:
+        with pytest.raises(LockError, match=rf"a-1\.0-py3-none-any\.whl \(a\) has no sha256 or stronger hash .*given: {given}"):
+            dump_lock([bare(hashes)], T2026)
+    # upload-time: a TOML date-time, or nothing (never the index's text written raw).
+    good = tomllib.loads(dump_lock([bare((("sha256", "ab"),), "2024-01-02T03:04:05.678Z")], T2026))
+    assert str(good["packages"][0]["wheels"][0]["upload-time"]) == "2024-01-02 03:04:05.678000+00:00"
+    odd = tomllib.loads(dump_lock([bare((("sha256", "ab"),), 'soon"\n[evil]')], T2026))
+    assert "upload-time" not in odd["packages"][0]["wheels"][0] and "evil" not in odd
 
 
 def test_relative_paths_and_best_wheel() -> None:
