@@ -420,11 +420,17 @@ def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToL
     ]
     if not modules:
         return []
+    fs = libraries.OSFileSystem()
+    foreign = libraries.foreign_modules(modules, fs)
+    for path, project in foreign:
+        s.emit("warning", message=f"Not loading {path} ({project}): it is not a WebAssembly module "
+                                  "(a library built for another platform); importing it will fail")
+    modules = [m for m in modules if m not in foreign]
     loader = s.library_loader()
     return libraries.plan_loads(
-        modules, libraries.OSFileSystem(), loader.loaded(), loader.system_dirs(),
+        modules, fs, loader.loaded(), loader.system_dirs(),
         rpath_supported=s.target.platform.version != "2024_0", site_packages=s.scheme.purelib,
-    )
+    ) if modules else []
 
 
 ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, for freeze()

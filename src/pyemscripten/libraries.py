@@ -48,7 +48,7 @@ from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
-from pyemscripten.dylink import DylinkInfo, first_section_end, parse_dylink
+from pyemscripten.dylink import WASM_MAGIC, DylinkInfo, first_section_end, parse_dylink
 from pyemscripten.errors import LibraryNotFoundError
 from pyemscripten.seams import LibraryToLoad
 
@@ -77,13 +77,19 @@ class OSFileSystem:
 
     HEAD = 64 * 1024  # a dylink.0 section is a few hundred bytes; the module behind it, megabytes
 
+    def __init__(self) -> None:
+        self._read: dict[str, bytes] = {}  # one view, one plan: a file is read once
+
     def read(self, path: str) -> bytes:
         """The start of the file, if it holds the whole first section; else the whole file."""
-        with open(path, "rb") as f:
-            head = f.read(self.HEAD)
-            end = first_section_end(head)
-            # A section larger than the head (or a size that is a lie): read on to the end.
-            return head if end is not None and end <= len(head) else head + f.read()
+        data = self._read.get(path)
+        if data is None:
+            with open(path, "rb") as f:
+                head = f.read(self.HEAD)
+                end = first_section_end(head)
+                # A section larger than the head (or a size that is a lie): read on to the end.
+                data = self._read[path] = head if end is not None and end <= len(head) else head + f.read()
+        return data
 
     def exists(self, path: str) -> bool:
         return os.path.isfile(path)
@@ -204,6 +210,14 @@ class _Planner:
         yield from files_in([origin])
         others = [self.libs_dirs[p] for p in self.batch_projects if p in self.libs_dirs and self.libs_dirs[p] != own]
         yield from files_in(others)
+
+
+def foreign_modules(modules: Sequence[tuple[str, str]], fs: FileSystemView) -> list[tuple[str, str]]:
+    """Of ``modules`` (as for :func:`plan_loads`), the files that are no WebAssembly module
+    at all: a ``.so`` built for another platform (an ELF helper a pure wheel carries) that
+    no runtime can load. An installer leaves them out of the plan, as the runtime's own
+    loader does, and says so; a library another module NEEDS is still refused."""
+    return [(path, project) for path, project in modules if not fs.read(path).startswith(WASM_MAGIC)]
 
 
 def plan_loads(

@@ -542,6 +542,38 @@ def test_install_missing_library_fails_cleanly(pyodide: PyodideSession, index_se
     assert pyodide.js(BUILTINS_RESTORED) is True
 
 
+# The start of an ELF shared object: what a pure wheel may carry for a native helper.
+ELF_SO = b"\x7fELF\x02\x01\x01\0" + b"\0" * 56
+
+INSTALL_WARNINGS = """
+import pyemscripten
+events = []
+report = await pyemscripten.install(requirements, index_urls=[index_url], on_progress=events.append)
+[str(report), [e["message"] for e in events if e["stage"] == "warning"]]
+"""
+
+
+def test_a_library_for_another_platform_is_installed_not_loaded(pyodide: PyodideSession, index_server: IndexServer,
+                                                                 fixtures: dict) -> None:
+    # A .so that is no WebAssembly module (an ELF helper) cannot be loaded by any runtime:
+    # the install keeps the file, loads the wheel's real modules, and says what it left out.
+    # In a platform wheel it also passes the compile-on-write and early instantiation paths.
+    serve(index_server, fixtures["chain"])
+    for project, tag in (("elf-pure", "py3-none-any"), ("elf-platform", TAG)):
+        module = project.replace("-", "_")
+        index_server.default.add_wheel(make_wheel(project, "1.0", {f"{module}/__init__.py": b"",
+                                                                    f"{module}/helper.so": ELF_SO}, tag=tag))
+    report, warnings = pyodide.run(INSTALL_WARNINGS, requirements=["elf-pure", "elf-platform", "shlib-chain"],
+                                   index_url=pyodide.index_url)
+    assert "elf-pure" in report and "elf-platform" in report
+    assert sorted(w.split("/site-packages/")[-1] for w in warnings) == [
+        f"{m}/helper.so ({p}): it is not a WebAssembly module (a library built for another platform); importing it will fail"
+        for m, p in (("elf_platform", "elf-platform"), ("elf_pure", "elf-pure"))]
+    assert pyodide.run("import elf_pure, os; os.path.getsize(os.path.dirname(elf_pure.__file__) + '/helper.so')") \
+        == len(ELF_SO)
+    assert pyodide.run("import shlib_chain._ext as e; e.value()") == 42
+
+
 def test_install_grill_usd_core(pyodide: PyodideSession, index_server: IndexServer) -> None:
     real_wheel("grill_usd_core-*-pyemscripten_2026_0_wasm32.whl")
     _install(pyodide, ["grill-usd-core"])

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 
 from pyemscripten.errors import DylinkError, LibraryNotFoundError
-from pyemscripten.libraries import FileSystemView, plan_loads
+from pyemscripten.libraries import FileSystemView, OSFileSystem, foreign_modules, plan_loads
 from tests.unit.test_dylink import module, strings, sub
 
 SP = "/lib/python3.14/site-packages"
@@ -157,6 +157,27 @@ def test_malformed_module_raises_dylink_error_with_its_path() -> None:
     with pytest.raises(DylinkError) as info:
         plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)
     assert info.value.filename == EXT
+
+
+def test_a_file_that_is_no_webassembly_module_is_foreign() -> None:
+    # An ELF helper a wheel carries is left out of the plan by the installer; a malformed
+    # side module is not foreign (it is refused), and neither is one NEEDED by another.
+    elf = f"{SP}/pkg/helper.so"
+    files = {**CHAIN, elf: b"\x7fELF\x02\x01\x01\0", f"{SP}/pkg/bad.so": b"\0asm\x01\0\0\0\0\xff"}
+    modules = [(EXT, "pkg"), (elf, "pkg"), (f"{SP}/pkg/bad.so", "pkg")]
+    assert foreign_modules(modules, MemoryFS(files)) == [(elf, "pkg")]
+    needs_elf = {**files, EXT: so(("helper.so",), ("$ORIGIN",))}
+    with pytest.raises(DylinkError, match="not a WebAssembly module"):
+        plan_loads([(EXT, "pkg")], MemoryFS(needs_elf), (), SYSTEM, True)
+
+
+def test_the_file_system_view_reads_a_file_once(tmp_path) -> None:
+    path = tmp_path / "m.so"
+    path.write_bytes(so(("liba.so",)))
+    fs = OSFileSystem()
+    first = fs.read(str(path))
+    path.write_bytes(b"changed")
+    assert fs.read(str(path)) is first and OSFileSystem().read(str(path)) == b"changed"
 
 
 def test_paths_are_normalised() -> None:
