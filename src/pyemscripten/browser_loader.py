@@ -316,10 +316,12 @@ from __future__ import annotations
 import functools
 import itertools
 import posixpath
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from pyemscripten.dylink import imports_symbol
 from pyemscripten.errors import DylinkError, LibraryLoadError
 from pyemscripten.instantiation import instantiation_writes
 from pyemscripten.seams import LibraryLoader, LibraryToLoad
@@ -1278,7 +1280,8 @@ class PyodideLibraryLoader(LibraryLoader):
         """Load ``libraries`` in the order given (dependencies first, as planned).
 
         Raises :class:`~pyemscripten.errors.LibraryLoadError` naming the library the runtime
-        refused (or, when the batch's final undefined-symbol check fails, the last one).
+        refused (or, when the batch's final undefined-symbol check fails, the one importing the
+        symbol, or the last one when none can be told).
         Libraries loaded before the failure stay loaded: the runtime cannot unload them.
         """
         if not libraries:
@@ -1301,11 +1304,32 @@ class PyodideLibraryLoader(LibraryLoader):
         outcome = result.to_py()
         if not outcome["ok"]:
             index = int(outcome["index"])
-            failed = libraries[index] if index >= 0 else libraries[-1]
             reason = outcome["message"]
-            if index < 0:
+            if index >= 0:
+                failed = libraries[index]
+            else:
+                failed = _importer(libraries, reason)
                 reason = f"undefined symbols after loading {len(libraries)} libraries: {reason}"
             raise LibraryLoadError(failed.path, reason, project=failed.project)
         self.timings = {k: float(v) for k, v in outcome.items() if k != "ok"}
         self.timings["total"] = time.perf_counter() - started
         self.timings["fast"] = float(fast)
+
+
+def _importer(libraries: Sequence[LibraryToLoad], reason: str) -> LibraryToLoad:
+    """The library of a batch that imports the symbol ``reason`` names as undefined (the
+    batch's final check, point 9, knows the symbol, not who asked for it); the last one
+    when none can be told."""
+    symbol = _UNDEFINED.search(reason)
+    if symbol is not None:
+        for library in libraries:
+            try:
+                with open(library.path, "rb") as file:
+                    if imports_symbol(file.read(), symbol.group(1)):
+                        return library
+            except OSError:
+                continue
+    return libraries[-1]
+
+
+_UNDEFINED = re.compile(r"undefined symbol '([^']+)'")  # resolveUndefined's message (_FAST_LOAD_JS)

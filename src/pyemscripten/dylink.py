@@ -265,3 +265,20 @@ def with_runtime_paths(data: bytes, paths: Iterable[str], filename: str = "<side
     body = _string("dylink.0") + b"".join(raw for _, raw in kept)
     new_section = b"\0" + _leb(len(body)) + body
     return data[: section.start] + new_section + data[section.end :]
+
+
+def imports_symbol(data: bytes, name: str) -> bool:
+    """Whether the module ``data`` imports ``name`` (its import section names it): which
+    library of a batch asked for a symbol nothing defined. False for what does not parse."""
+    encoded = _string(name)
+    reader = _Reader(data, "<module>", pos=8)
+    try:
+        while not reader.at_end():
+            kind = reader.u8("section id")
+            size = reader.varuint32("section size")
+            if kind == 2:  # the import section: module and field names, then each import's kind
+                return encoded in data[reader.pos:reader.pos + size]
+            reader.skip(size, "section")
+    except DylinkError:
+        pass
+    return False

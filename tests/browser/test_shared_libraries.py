@@ -298,6 +298,18 @@ def test_undefined_symbol_is_named(pyodide: PyodideSession, index_server: IndexS
     assert "undefined symbol 'nowhere_data'" in err["attributes"]["reason"]
 
 
+def test_undefined_symbol_names_the_library_importing_it(pyodide: PyodideSession, index_server: IndexServer,
+                                                         fixtures: dict) -> None:
+    # Not the batch's last library: the batch's final check (point 9) knows the symbol, and
+    # the error names the library whose imports ask for it, not the last one loaded.
+    err = pyodide.run_expect_error(DRIVE, wheels=serve(index_server, fixtures["undefined"], fixtures["provider"]),
+                                   fast=None)
+    assert err["type"] == "LibraryLoadError"
+    assert err["attributes"]["library"].endswith("shlib_undefined/_ext.so"), err["attributes"]
+    assert err["attributes"]["project"] == "shlib-undefined"
+    assert "undefined symbol 'nowhere_data'" in err["attributes"]["reason"]
+
+
 # An offset-table entry for an address nothing defines, made as the runtime's GOT handler
 # makes one (undefined: -1; not required), through WebAssembly.Global as it is at the time.
 MAKE_UNDEFINED_ENTRY = """

@@ -12,6 +12,7 @@ from pyemscripten.dylink import (
     DylinkInfo,
     MemInfo,
     first_section_end,
+    imports_symbol,
     parse_dylink,
     with_runtime_paths,
 )
@@ -188,3 +189,14 @@ def test_the_planner_reads_only_the_first_section(tmp_path) -> None:
     assert OSFileSystem().read(str(path)) == lie
     with pytest.raises(DylinkError, match="truncated"):
         parse_dylink(lie)
+
+
+def test_imports_symbol_reads_the_import_section() -> None:
+    # A type section, then imports: env.nowhere_data (a global) and GOT.mem.other.
+    imports = sub(2, leb(2) + string("env") + string("nowhere_data") + b"\x03\x7f\x00"
+                  + string("GOT.mem") + string("other") + b"\x03\x7f\x01")
+    data = module(sub(2, strings("liba.so")), tail=TYPE_SECTION + imports)
+    assert imports_symbol(data, "nowhere_data") and imports_symbol(data, "other")
+    assert not imports_symbol(data, "nowhere") and not imports_symbol(data, "liba.so")  # NEEDED is not an import
+    assert not imports_symbol(data[:-3], "zzz") and not imports_symbol(b"\x7fELF", "x")
+
