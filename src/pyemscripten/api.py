@@ -427,8 +427,13 @@ def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToL
                                   "(a library built for another platform); importing it will fail")
     modules = [m for m in modules if m not in foreign]
     loader = s.library_loader()
+    loaded = loader.loaded()
+    for path, project in libraries.loaded_before(modules, loaded):
+        s.emit("warning", message=f"{path} ({project}) was loaded in this page before, and the page keeps "
+                                  "that copy (a library cannot be unloaded): reload the page to use the one "
+                                  "just installed")
     return libraries.plan_loads(
-        modules, fs, loader.loaded(), loader.system_dirs(),
+        modules, fs, loaded, loader.system_dirs(),
         rpath_supported=s.target.platform.version != "2024_0", site_packages=s.scheme.purelib,
     ) if modules else []
 

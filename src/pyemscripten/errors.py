@@ -381,7 +381,10 @@ class LibraryNotFoundError(PyemscriptenError):
         where = "\n".join(f"    {s}" for s in self.searched) or "    (nowhere)"
         return (
             f"{self.module}{about} needs {self.library}, which was not found. Searched:\n{where}\n"
-            "  The wheel is probably missing a vendored library; nothing was installed."
+            "  Nothing was installed. Either the wheel lacks a library it should vendor, or the library\n"
+            "  is there but not where the module's RUNTIME_PATH (or, on 2024_0, the .libs folders) says,\n"
+            "  or it comes from another package: install that one first, or report it to the wheel's\n"
+            "  maintainers."
         )
 
 
@@ -395,7 +398,9 @@ class LibraryLoadError(PyemscriptenError):
 
     def __str__(self) -> str:
         about = f" (from {self.project})" if self.project else ""
-        return f"Loading {self.library}{about} failed: {self.reason}"
+        return (f"Loading {self.library}{about} failed: {self.reason.rstrip('.')}. The installed files were taken back; "
+                "libraries the page loaded before this one stay loaded until it is reloaded: reload the page "
+                "before installing again")
 
 
 # --- lock files ----------------------------------------------------------------------

@@ -220,6 +220,14 @@ def foreign_modules(modules: Sequence[tuple[str, str]], fs: FileSystemView) -> l
     return [(path, project) for path, project in modules if not fs.read(path).startswith(WASM_MAGIC)]
 
 
+def loaded_before(modules: Sequence[tuple[str, str]], loaded: Collection[str]) -> list[tuple[str, str]]:
+    """Of ``modules`` (as for :func:`plan_loads`), those the runtime has loaded under the same
+    path already: an upgrade (or a retry after a failed load) of a library the page holds.
+    The plan skips them, and the page goes on with the copy it has."""
+    held = {posixpath.normpath(p) for p in loaded}
+    return [(path, project) for path, project in modules if posixpath.normpath(path) in held]
+
+
 def plan_loads(
     modules: Sequence[tuple[str, str]],
     fs: FileSystemView,

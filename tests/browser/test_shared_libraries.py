@@ -19,7 +19,7 @@ import pytest
 from pyemscripten.dylink import _leb, _string, _subsection
 from tests.support.browser import WHEELS_DIR, PyodideSession
 from tests.support.index_server import IndexServer
-from tests.support.sidemodules import TAG, fixture_wheels, toolchain_available
+from tests.support.sidemodules import TAG, build_side_modules, fixture_wheels, toolchain_available
 from tests.support.wheels import make_wheel
 
 pytestmark = pytest.mark.skipif(not toolchain_available(), reason="clang-19/wasm-ld-19 not installed")
@@ -584,6 +584,24 @@ def test_a_library_for_another_platform_is_installed_not_loaded(pyodide: Pyodide
     assert pyodide.run("import elf_pure, os; os.path.getsize(os.path.dirname(elf_pure.__file__) + '/helper.so')") \
         == len(ELF_SO)
     assert pyodide.run("import shlib_chain._ext as e; e.value()") == 42
+
+
+def test_upgrading_a_loaded_library_says_the_page_keeps_the_old_one(pyodide: PyodideSession,
+                                                                    index_server: IndexServer) -> None:
+    # The runtime cannot unload a library: the upgrade installs the files, and says that the
+    # page goes on with the copy it loaded until it is reloaded.
+    m = build_side_modules()  # the chain fixture's modules: its RUNTIME_PATH names shlib_chain.libs
+    for version in ("1.0", "2.0"):
+        index_server.default.add_wheel(make_wheel("shlib-chain", version, {
+            "shlib_chain/__init__.py": b"", "shlib_chain/_ext.so": m["chain_ext.so"],
+            "shlib_chain.libs/libmid.so": m["libmid.so"], "shlib_chain.libs/libbase.so": m["libbase.so"]}, tag=TAG))
+    _, warnings = pyodide.run(INSTALL_WARNINGS, requirements=["shlib-chain==1.0"], index_url=pyodide.index_url)
+    assert warnings == []
+    report, warnings = pyodide.run(INSTALL_WARNINGS, requirements=["shlib-chain==2.0"], index_url=pyodide.index_url)
+    assert "shlib-chain-2.0" in report
+    assert sorted(w.split("/site-packages/")[-1].split(" ")[0] for w in warnings) == [
+        "shlib_chain.libs/libbase.so", "shlib_chain.libs/libmid.so", "shlib_chain/_ext.so"]
+    assert all("reload the page to use the one just installed" in w for w in warnings)
 
 
 def test_install_grill_usd_core(pyodide: PyodideSession, index_server: IndexServer) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 
 from pyemscripten.errors import DylinkError, LibraryNotFoundError
-from pyemscripten.libraries import FileSystemView, OSFileSystem, foreign_modules, plan_loads
+from pyemscripten.libraries import FileSystemView, OSFileSystem, foreign_modules, loaded_before, plan_loads
 from tests.unit.test_dylink import module, strings, sub
 
 SP = "/lib/python3.14/site-packages"
@@ -169,6 +169,14 @@ def test_a_file_that_is_no_webassembly_module_is_foreign() -> None:
     needs_elf = {**files, EXT: so(("helper.so",), ("$ORIGIN",))}
     with pytest.raises(DylinkError, match="not a WebAssembly module"):
         plan_loads([(EXT, "pkg")], MemoryFS(needs_elf), (), SYSTEM, True)
+
+
+def test_modules_loaded_before_are_told_apart() -> None:
+    # An upgrade of a library the page holds: the plan skips it, and the installer says so.
+    loaded = [EXT, "/usr/lib/libother.so"]
+    assert loaded_before([(posixpath.join(SP, "pkg", ".", "_ext.so"), "pkg"), (MID, "pkg")], loaded) == [
+        (posixpath.join(SP, "pkg", ".", "_ext.so"), "pkg")]
+    assert paths(plan_loads([(EXT, "pkg")], MemoryFS(CHAIN), loaded, SYSTEM, True)) == []
 
 
 def test_the_file_system_view_reads_a_file_once(tmp_path) -> None:
