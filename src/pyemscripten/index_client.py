@@ -164,9 +164,13 @@ class IndexClient:
             retry=self.retry, sleep=self.sleep,
         )
         assert response is not None
-        expected = dict(file.core_metadata or ()).get("sha256")
-        if expected:
-            got = hashlib.sha256(response.body).hexdigest()
+        # Every hash given that hashlib knows is checked (PEP 658: any hashlib algorithm).
+        for algorithm, expected in file.core_metadata or ():
+            try:
+                got = hashlib.new(algorithm, response.body).hexdigest()
+            except ValueError:  # an algorithm this interpreter lacks: the others still count
+                continue
             if got != expected:
-                raise HashMismatchError(file.filename + ".metadata", file.metadata_url, "sha256", expected, got, project)
+                raise HashMismatchError(file.filename + ".metadata", file.metadata_url, algorithm, expected, got,
+                                        project)
         return response.body

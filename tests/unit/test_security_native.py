@@ -443,3 +443,25 @@ def test_a_tampered_wheel_read_for_metadata_cannot_steer_resolution(scheme: Sche
     with pytest.raises(HashMismatchError, match="steered"):
         _install(indexes, scheme, "steered")
     assert not any("attacker-choice" in u for u in indexes.requests)
+
+
+class _OneFile(Transport):
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def get(self, url, headers=None, on_progress=None, on_data=None):  # type: ignore[no-untyped-def]
+        return Response(url, 200, self.body, {})
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512", "sha384"])
+def test_a_metadata_file_is_checked_by_any_hash_the_index_gives(algorithm: str) -> None:
+    # PEP 658 allows any hashlib algorithm; a .metadata file that matches none is refused,
+    # whichever one the index gave (it was taken unchecked unless the hash was sha256).
+    metadata = b"Metadata-Version: 2.1\nName: m\nVersion: 1.0\n\n"
+    file = IndexFile("m-1.0-py3-none-any.whl", "https://one.test/files/m-1.0-py3-none-any.whl", (),
+                     core_metadata=((algorithm, hashlib.new(algorithm, metadata).hexdigest()), ("unknown-algo", "00")))
+    client = IndexClient(_OneFile(metadata), ["https://one.test/simple/"])
+    assert asyncio.run(client.core_metadata("m", file)) == metadata
+    client = IndexClient(_OneFile(metadata + b"Requires-Dist: attacker-choice\n"), ["https://one.test/simple/"])
+    with pytest.raises(HashMismatchError, match=rf"m-1\.0-py3-none-any\.whl\.metadata.*{algorithm}"):
+        asyncio.run(client.core_metadata("m", file))
