@@ -685,6 +685,14 @@ class CacheStorageWheelCache(WheelCache):
             url = str(request.url)
             parsed = self._parse_key(url)
             if parsed is not None:
+                # Two installs that stored one wheel at once (two tabs) leave two keys: the
+                # newer one is kept, the other deleted, so that the bound counts every byte.
+                other = entries.get(parsed[0])
+                if other is not None and other[1] > parsed[1]:
+                    earlier.append(url)
+                    continue
+                if other is not None:
+                    earlier.append(other[0])
                 entries[parsed[0]] = (url, parsed[1], parsed[2])
             elif url.startswith(self._EARLIER_PREFIX):
                 earlier.append(url)
@@ -768,7 +776,7 @@ class CacheStorageWheelCache(WheelCache):
                 if total <= self.max_bytes:
                     break
                 await cache.delete(key)
-                del entries[sha256]
+                entries.pop(sha256, None)  # another flush of this page may have dropped it already
                 total -= size
         except Exception:
             return None
@@ -795,15 +803,15 @@ class CacheStorageWheelCache(WheelCache):
         await asyncio.gather(*list(cls._background), return_exceptions=True)
 
     async def clear(self) -> None:
-        from js import caches
-
         await self.settled()  # a write still under way would land after the clear
         await self.flush()
         self._entries = None
-        await caches.delete(self.name)
-        for name in self.RETIRED:
-            if name != self.name:
-                await caches.delete(name)
+        try:
+            from js import caches
+        except ImportError:  # no Cache Storage here (not a secure context, an opaque origin)
+            return
+        for name in (self.name, *(n for n in self.RETIRED if n != self.name)):
+            await caches.delete(name)
 
 
 def _now() -> float:

@@ -172,6 +172,44 @@ keys = (await (await caches.open("bounded")).keys()).to_py()
     assert out == [None, None, "C" * 40, 1]
 
 
+def test_one_wheel_stored_twice_at_once_is_kept_once(pyodide_factory: Callable[..., PyodideSession],
+                                                     index_server: IndexServer, context: object) -> None:
+    # Two installs (two tabs) that stored the same wheel at once leave two keys for it: the
+    # next page keeps the newer, deletes the other, and counts its bytes once against the bound.
+    page = pyodide_factory(context=context)
+    out = page.run("""
+from js import Response, caches
+from pyemscripten.browser import CacheStorageWheelCache
+prefix = "https://pyemscripten.invalid/checked/sha256/" + "d" * 64
+cache = await caches.open("twice")
+await cache.put(prefix + "?size=3&stored=1", Response.new("old"))
+await cache.put(prefix + "?size=3&stored=2", Response.new("new"))
+fresh = CacheStorageWheelCache(name="twice", max_bytes=100)
+got = await fresh.get("d" * 64)
+await CacheStorageWheelCache._retiring
+keys = [str(r.url).split("&")[-1] for r in (await cache.keys()).to_py()]
+[got, keys]
+""")
+    assert out == ["new", ["stored=2"]]
+
+
+def test_clear_where_there_is_no_cache_storage(pyodide_factory: Callable[..., PyodideSession],
+                                               index_server: IndexServer, context: object) -> None:
+    # Not a secure context, or an opaque origin: no Cache Storage. Clearing has nothing to do.
+    page = pyodide_factory(context=context)
+    assert page.run("""
+import js, pyemscripten
+saved = js.caches
+js.eval("delete globalThis.caches")
+try:
+    await pyemscripten.clear_cache()
+    result = "cleared"
+finally:
+    js.globalThis.caches = saved
+result
+""") == "cleared"
+
+
 EARLIER = """
 from js import Response, caches
 attrs_sha = sha
