@@ -10,7 +10,7 @@ export type ProgressStage =
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
   | "loading" // loading `total` shared libraries
-  | "warning" // a yanked file is installed, or a request is tried again (`message`; `package` for a retry)
+  | "warning" // a yanked file is installed, a request is tried again (`package`), or a library is not loaded (`message`)
   | "done" // an install finished (`message` says what was installed)
   | "error" // an install failed (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished
@@ -45,8 +45,9 @@ export interface InstallOptions {
 }
 
 export interface LoadOptions<T extends PyodideLike = PyodideLike> extends InstallOptions {
-  /** Where the Pyodide runtime lives (the folder of pyodide.mjs), as for `loadPyodide`. */
-  indexURL: string;
+  /** Where the Pyodide runtime lives (the folder of pyodide.mjs), as for `loadPyodide`;
+   * required unless `loadPyodide` is given. */
+  indexURL?: string;
   /** `loadPyodide` to use instead of importing `${indexURL}pyodide.mjs`. */
   loadPyodide?: (options: any) => Promise<T>;
   /** Likely mix-ups of `indexURL`/`indexUrls`/`lockfile`: refused. */

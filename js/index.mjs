@@ -15,7 +15,8 @@ const HERE = new URL(".", import.meta.url);
 const MANIFEST_VERSION = 1;
 const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
 
-// The Python side of each instance this module bootstrapped (a WebInstaller proxy).
+// The Python side of each instance this module bootstraps: a promise of its WebInstaller
+// proxy, so that calls made at once share one bootstrap (they wrote the same files).
 const installers = new WeakMap();
 
 /** A pyemscripten error raised in Python; `type` is its class name (e.g. "HashMismatchError"). */
@@ -85,7 +86,15 @@ export async function installPackages(pyodide, { requirements, indexUrls, lockfi
  * `indexUrls` and `onProgress` become the defaults of `pyemscripten_install`.
  */
 export async function bootstrap(pyodide, { indexUrls, onProgress } = {}) {
-  if (installers.has(pyodide)) return installers.get(pyodide);
+  if (!installers.has(pyodide)) {
+    const started = bootstrapOnce(pyodide, indexUrls, onProgress);
+    installers.set(pyodide, started);
+    started.catch(() => installers.delete(pyodide));  // a failed bootstrap may be tried again
+  }
+  return installers.get(pyodide);
+}
+
+async function bootstrapOnce(pyodide, indexUrls, onProgress) {
   const emit = emitter(onProgress);
   emit({ stage: "bootstrapping", message: "Installing pyemscripten" });
   const [manifest, source] = await Promise.all([
@@ -111,7 +120,6 @@ export async function bootstrap(pyodide, { indexUrls, onProgress } = {}) {
     take(namespace.get("bootstrap"))(take(pyodide.toPy(wheels)));
     const installer = take(namespace.get("WebInstaller"))(indexUrls ?? undefined, onProgress ?? undefined);
     installer.expose();
-    installers.set(pyodide, installer);
     return installer;
   } finally {
     for (const proxy of proxies) proxy.destroy();

@@ -12,7 +12,10 @@ from tests.support.browser import DEFAULT_RUNTIME, ROOT
 APP_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>web app</title></head><body>
 <script type="module">
-import { loadPyodideWithPackages, installPackages, PyemscriptenError } from "/npm/js/index.mjs";
+import { loadPyodideWithPackages, installPackages, bootstrap, PyemscriptenError } from "/npm/js/index.mjs";
+import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
+window.loadPyodide = loadPyodide;
+window.bootstrap = bootstrap;
 window.events = [];
 try {
   const pyodide = await loadPyodideWithPackages({
@@ -81,5 +84,13 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
           catch (e) { return { isOurs: e instanceof window.PyemscriptenError, type: e.type, message: e.message }; }
         }""")
         assert error["isOurs"] and error["type"].endswith("Error") and "no-such-project-anywhere" in error["message"]
+
+        # Two calls at once on a fresh instance share one bootstrap (they wrote the same files).
+        shared = page.evaluate("""async () => {
+          const pyodide = await window.loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
+          const [a, b] = await Promise.all([window.bootstrap(pyodide), window.bootstrap(pyodide)]);
+          return a === b && a === await window.bootstrap(pyodide);
+        }""".replace("RUNTIME", DEFAULT_RUNTIME))
+        assert shared is True
     finally:
         context.close()
