@@ -1,6 +1,6 @@
 // The demo page: boot Python with the pyemscripten JS module, install what the person
 // types with a progress bar and a log, run their code. `document.body.dataset.state` says
-// where it is (booting, ready, installing, installed, running, error) for tests.
+// where it is (booting, ready, installing, installed, running, ran, error) for tests.
 
 import { installPackages, loadPyodideWithPackages, PyemscriptenError } from "../js/index.mjs";
 

@@ -30,7 +30,7 @@ from packaging.version import Version
 from . import installation, libraries
 from .distribution import DistributionEntry, parse_distribution_lock
 from .downloads import WheelTasks, gather_all, strongest_hash
-from .errors import LockError, PyemscriptenError, redact_url
+from .errors import LockError, NotInstalledError, PyemscriptenError, redact_url
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
@@ -568,15 +568,22 @@ def list_installed(session: Session | None = None) -> dict[str, str]:
 def uninstall(names: str | Sequence[str], session: Session | None = None) -> list[str]:
     """Remove distributions by name; returns the names removed.
 
-    Raises :class:`~pyemscripten.errors.NotInstalledError` for a name that is not installed.
+    Raises :class:`~pyemscripten.errors.NotInstalledError` for a name that is not installed,
+    before anything is removed; :class:`~pyemscripten.errors.UninstallError` when a removal is
+    refused or fails (that distribution is left whole; those before it stay removed).
     """
     if isinstance(names, str):
         names = [names]
     scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
-    removed = []
-    for name in names:
-        installation.uninstall(canonicalize_name(name), scheme)
-        removed.append(canonicalize_name(name))
-    importlib.invalidate_caches()
-    return removed
+    wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
+    present = {d.name for d in installation.installed_distributions(scheme)}
+    for name in wanted:
+        if name not in present:
+            raise NotInstalledError(name)
+    try:
+        for name in wanted:
+            installation.uninstall(name, scheme)
+    finally:
+        importlib.invalidate_caches()
+    return wanted
 

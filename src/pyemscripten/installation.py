@@ -75,6 +75,9 @@ class Scheme:
         return list(dict.fromkeys(os.path.realpath(d) for d in (self.purelib, self.platlib)))
 
 
+INSTALLER = "pyemscripten"  # what this installer writes into INSTALLER
+
+
 def default_scheme() -> Scheme:
     """The running interpreter's scheme (the edge: reads sysconfig)."""
     # Pyodide's sysconfig says "//lib/python3.X/site-packages"; POSIX keeps a leading "//"
@@ -316,19 +319,32 @@ def _find(scheme: Scheme, name: str) -> list[InstalledDist]:
 def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallError]) -> list[str]:
     """Every file that belongs to ``dist``: RECORD rows, stale bytecode, the dist-info.
 
-    Raises ``error`` if RECORD names a path outside the scheme (rule 1).
+    Raises ``error`` if RECORD is missing (the spec forbids uninstalling or upgrading such a
+    project: its files are not known) or names a path outside the scheme (rule 1).
     """
     root = os.path.dirname(dist.path)
-    text = (_read(os.path.join(dist.path, "RECORD")) or b"").decode("utf-8", "replace")
+    record = _read(os.path.join(dist.path, "RECORD"))
+    if record is None:
+        raise error(dist.name, f"{dist.path} has no RECORD, so which files are its own is not known; "
+                               "remove them by hand, or leave this version in place")
+    text = record.decode("utf-8", "replace")
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise error(dist.name, f"its RECORD is unreadable ({exc})") from None
-    paths = [os.path.normpath(os.path.join(root, *row[0].split("/"))) for row in rows if row and row[0]]
+    # A row's path is relative to the dist-info's parent, or absolute (the RECORD spec).
+    paths = [os.path.normpath(row[0] if row[0].startswith("/") else os.path.join(root, *row[0].split("/")))
+             for row in rows if row and row[0]]
     for directory, _dirs, names in os.walk(dist.path):
         paths += [os.path.join(directory, n) for n in names]
     paths += [p for path in paths if path.endswith(".py") for p in _bytecode_of(path)]
-    roots = [os.path.realpath(scheme.directory(k)) for k in ("purelib", "platlib", "scripts", "headers", "data")]
+    keys = ["purelib", "platlib", "scripts", "headers"]
+    # The data folder is the prefix: in Pyodide "/", which holds everything. A RECORD this
+    # installer wrote lists only what it placed there; another tool's may not be taken at
+    # its word for the whole file system.
+    if os.path.realpath(scheme.data) != "/" or dist.installer == INSTALLER:
+        keys.append("data")
+    roots = [os.path.realpath(scheme.directory(k)) for k in keys]
     result = []
     for path in dict.fromkeys(paths):
         # The link itself is what gets removed, so resolve only its directory.
@@ -592,7 +608,7 @@ def install(
     wheels: Sequence[UnpackedWheel],
     scheme: Scheme,
     *,
-    installer: str = "pyemscripten",
+    installer: str = INSTALLER,
     requested: Collection[str] = (),
     direct_urls: Mapping[str, dict] | None = None,
     ops: FileOps | None = None,
@@ -638,7 +654,7 @@ class Staging:
     failed downloads) go with the staging directory.
     """
 
-    def __init__(self, scheme: Scheme, *, installer: str = "pyemscripten", requested: Collection[str] = (),
+    def __init__(self, scheme: Scheme, *, installer: str = INSTALLER, requested: Collection[str] = (),
                  direct_urls: Mapping[str, dict] | None = None, ops: FileOps | None = None) -> None:
         self.scheme = scheme
         self.installer = installer

@@ -4,7 +4,7 @@ Pure: bytes in, a value out. Nothing is written anywhere, so a wheel that fails 
 leaves no trace. :func:`open_wheel` runs every check it can and reports every problem in one
 exception (like pypa/installer's ``validate_record``), so a broken wheel is diagnosed in one go.
 
-Rules enforced (the wheel spec, PEP 427/491, plus the install rules in platform.md):
+Rules enforced (the binary distribution format, PEP 427/491, plus install rules of our own):
 
 * Rule 1: every member path is relative, ``/``-separated, without ``..``, drive letters,
   backslashes or NUL, and no member is a symlink or special file.

@@ -228,6 +228,13 @@ def test_tampered_wheel_leaves_nothing(session: api.Session) -> None:
 def test_uninstall_unknown(session: api.Session) -> None:
     with pytest.raises(errors.NotInstalledError):
         api.uninstall("nothing", session)
+    # Several names: every one is looked up before anything is removed.
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    with pytest.raises(errors.NotInstalledError, match="nothing"):
+        api.uninstall(["app", "nothing"], session)
+    assert api.list_installed(session) == {"app": "1.0", "lib": "1.0"}
+    assert api.uninstall(["App", "lib", "app"], session) == ["app", "lib"]
+    assert api.list_installed(session) == {}
 
 
 def test_wheels_guessed_while_resolving_are_fetched_once_and_unused_ones_unheard(tmp_path: Path) -> None:

@@ -376,6 +376,49 @@ def test_uninstall_refuses_record_paths_outside_the_scheme(scheme: Scheme, tmp_p
     assert listing(env(scheme)) == before
 
 
+def test_a_distribution_without_record_is_neither_uninstalled_nor_upgraded(scheme: Scheme) -> None:
+    # The RECORD spec: without RECORD its files are not known; nothing is removed.
+    install([_wheel()], scheme).finish()
+    (Path(scheme.purelib) / "demo_pkg-1.0.dist-info" / "RECORD").unlink()
+    before = listing(env(scheme))
+    with pytest.raises(UninstallError, match="has no RECORD"):
+        uninstall("demo-pkg", scheme)
+    with pytest.raises(InstallError, match="has no RECORD"):
+        install([_wheel(version="2.0")], scheme)
+    assert listing(env(scheme)) == before
+
+
+def test_absolute_record_paths_are_taken_as_they_are(scheme: Scheme) -> None:
+    install([_wheel("demo-pkg", "1.0", {"demo_pkg/__init__.py": b"", "demo_pkg/extra.py": b""})], scheme).finish()
+    record = Path(scheme.purelib) / "demo_pkg-1.0.dist-info" / "RECORD"
+    extra = Path(scheme.purelib) / "demo_pkg" / "extra.py"
+    record.write_text(record.read_text().replace("demo_pkg/extra.py,", f"{extra},"))
+    assert str(extra) in uninstall("demo-pkg", scheme) and not extra.exists()
+
+
+@pytest.mark.parametrize("installer", ["pyemscripten", "another-tool"])
+def test_a_data_folder_at_the_root_is_trusted_only_from_our_own_record(tmp_path: Path, installer: str) -> None:
+    # In Pyodide the data folder (the prefix) is "/": "inside the scheme" would hold any path.
+    # A RECORD this installer wrote lists only what it placed; another tool's is held to
+    # site-packages, scripts and headers.
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    root_scheme = Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "include"), "/")
+    install([_wheel()], root_scheme).finish()
+    info = site / "demo_pkg-1.0.dist-info"
+    (info / "INSTALLER").write_text(installer + "\n")
+    placed = tmp_path / "share" / "demo.txt"  # as if from .data/data/, under the prefix
+    placed.parent.mkdir()
+    placed.write_text("data")
+    (info / "RECORD").write_text((info / "RECORD").read_text() + f"{placed},,\n")
+    if installer == "pyemscripten":
+        assert str(placed) in uninstall("demo-pkg", root_scheme) and not placed.exists()
+    else:
+        with pytest.raises(UninstallError, match="outside the install scheme"):
+            uninstall("demo-pkg", root_scheme)
+        assert placed.exists() and info.exists()
+
+
 def test_uninstall_failure_at_every_step_restores(scheme: Scheme) -> None:
     _install_old(scheme)
     before = listing(env(scheme))
