@@ -270,9 +270,10 @@ async def install(
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                    message=_plan_line(resolution))
             if dry_run:
-                return InstallReport((), _already(resolution), tuple(resolution.plan()), True)
-            report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
-                                            staging=staging)
+                report = InstallReport((), _already(resolution), tuple(resolution.plan()), True)
+            else:
+                report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
+                                                staging=staging)
         finally:
             await wheels.cancel_unused()
             staging.abort()  # what unused guesses wrote (a no-op once committed)
@@ -280,6 +281,9 @@ async def install(
                 s.file_ops.release()  # libraries compiled as written that nothing loaded
     except PyemscriptenError as exc:
         s.emit("error", message=str(exc))
+        raise
+    except BaseException as exc:  # cancelled, or a bug: a progress display still sees the end
+        s.emit("error", message=f"Install stopped ({type(exc).__name__}); site-packages is as it was")
         raise
     finally:
         client.drop_prefetched()
@@ -472,13 +476,18 @@ async def install_lock(
         text, lock_url = await _lock_text(s, lock)
         locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)")
         installed = installed_map(s.scheme)
-        todo = [w for w in locked if installed.get(w.name) is None or installed[w.name].version != w.version]
-        dists = tuple(ResolvedDist(w.name, w.version, w.file, True) for w in todo)
-        s.emit("resolved", done=len(dists), total=len(locked),
-               message=f"Lock file: {len(dists)} of {len(locked)} packages to install")
+        # Those installed at the locked version already stand with no file (as in a resolution).
+        dists = tuple(ResolvedDist(w.name, w.version, w.file if installed.get(w.name) is None
+                                   or installed[w.name].version != w.version else None, True) for w in locked)
+        todo = [d for d in dists if d.file is not None]
+        s.emit("resolved", done=len(todo), total=len(locked),
+               message=f"Lock file: {len(todo)} of {len(locked)} packages to install")
         report = await install_resolved(s, Resolution(dists, 0))
     except PyemscriptenError as exc:
         s.emit("error", message=str(exc))
+        raise
+    except BaseException as exc:  # as in install()
+        s.emit("error", message=f"Install stopped ({type(exc).__name__}); site-packages is as it was")
         raise
     s.emit("done", message=str(report))
     return report

@@ -155,8 +155,9 @@ class MissingHashError(PackageIndexError):
 
     def __str__(self) -> str:
         return (
-            f"The index gives no sha256 for {self.filename} ({self.project}) at {redact_url(self.url)}; "
-            "refusing to install an unverifiable file. Pass allow_unhashed=True to accept it."
+            f"No sha256 (or stronger) hash is given for {self.filename} ({self.project}) at "
+            f"{redact_url(self.url)}; refusing to install an unverifiable file. Pass allow_unhashed=True "
+            "to accept it."
         )
 
 
@@ -292,9 +293,16 @@ class SizeMismatchError(DownloadError):
 
     def __str__(self) -> str:
         about = f" ({self.project})" if self.project else ""
+        if self.got < self.expected:
+            return (
+                f"Incomplete download of {self.filename}{about} from {redact_url(self.url)}: "
+                f"expected {self.expected} bytes, got {self.got}; nothing was installed. "
+                "Try again; if it keeps happening, the connection or a proxy cuts it short."
+            )
         return (
-            f"Incomplete download of {self.filename}{about} from {redact_url(self.url)}: "
-            f"expected {self.expected} bytes, got {self.got}; nothing was installed."
+            f"Download of {self.filename}{about} from {redact_url(self.url)} is longer than announced: "
+            f"expected {self.expected} bytes, got {self.got}; nothing was installed. "
+            "The index (or lock) gives a size that does not match the file: report it to its maintainers."
         )
 
 

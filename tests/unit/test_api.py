@@ -174,6 +174,10 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     assert {n for n, _ in again.installed} == {"app", "lib"}
     # No resolution (no page, no metadata) and, with the cache warm, no wheel download either.
     assert session.transport.requests == []
+    api.uninstall("app", session)
+    partly = asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert (partly.installed, partly.already) == ((("app", "1.0"),), (("lib", "1.0"),))
+    assert str(partly) == "Installed app-1.0 (1 already satisfied)"
 
 
 def test_a_wheel_whose_metadata_excludes_this_python_is_refused_without_resolution(tmp_path: Path) -> None:
@@ -210,9 +214,28 @@ def test_second_install_is_already_satisfied(session: api.Session) -> None:
 
 
 def test_dry_run_installs_nothing(session: api.Session) -> None:
-    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True, dry_run=True))
+    events: list[dict] = []
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True, dry_run=True,
+                                     on_progress=events.append))
     assert [p["name"] for p in report.plan] == ["lib", "app"] and listing(session.scheme.purelib) == []
     assert "Would install 2 packages" in str(report)
+    assert events[-1] == {"stage": "done", "message": str(report)}  # a progress display sees the end
+
+
+def test_a_cancelled_install_ends_with_an_error_event(session: api.Session) -> None:
+    events: list[dict] = []
+
+    async def cancel_soon() -> None:
+        task = asyncio.ensure_future(api.install("app", [BASE], session=session, quiet=True,
+                                                 on_progress=events.append))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_soon())
+    assert events[-1]["stage"] == "error" and "CancelledError" in events[-1]["message"]
+    assert listing(session.scheme.purelib) == []
 
 
 def test_tampered_wheel_leaves_nothing(session: api.Session) -> None:

@@ -465,3 +465,12 @@ def test_a_metadata_file_is_checked_by_any_hash_the_index_gives(algorithm: str) 
     client = IndexClient(_OneFile(metadata + b"Requires-Dist: attacker-choice\n"), ["https://one.test/simple/"])
     with pytest.raises(HashMismatchError, match=rf"m-1\.0-py3-none-any\.whl\.metadata.*{algorithm}"):
         asyncio.run(client.core_metadata("m", file))
+
+
+def test_a_size_mismatch_says_which_way_and_what_to_do() -> None:
+    url = "https://one.test/files/a-1.0-py3-none-any.whl"
+    short = str(errors.SizeMismatchError("a-1.0-py3-none-any.whl", url, 100, 60, "a"))
+    long = str(errors.SizeMismatchError("a-1.0-py3-none-any.whl", url, 100, 160, "a"))
+    assert short.startswith("Incomplete download of a-1.0-py3-none-any.whl (a)") and "Try again" in short
+    assert "longer than announced" in long and "report it" in long and "nothing was installed" in long
+
