@@ -267,6 +267,8 @@ async def install(
                                        data, on_page=lambda name: s.emit("resolving", name),
                                        distribution=s.load_distribution if s.distribution_url else None,
                                        on_candidate=wheels.guess, metadata_from_download=wheels.metadata_of_guess)
+            for note in resolution.passed_over:
+                s.emit("warning", message=note)
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                    message=_plan_line(resolution))
             if dry_run:

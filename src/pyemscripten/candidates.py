@@ -18,7 +18,13 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from .distribution import DistributionEntry
-from .errors import InvalidRequirementError, NoCompatibleWheelError, PyemscriptenError
+from .errors import (
+    InvalidRequirementError,
+    MetadataError,
+    NoCompatibleWheelError,
+    ProjectNotFoundError,
+    PyemscriptenError,
+)
 from .index_pages import IndexFile, ProjectPage
 from .metadata import DistMetadata, check_requirement
 from .target import Target
@@ -27,6 +33,8 @@ USER = "you"  # the parent label of a requirement the user gave
 # The name of what a candidate needs when its METADATA's Requires-Python excludes the
 # runtime's Python: no project can have it (PEP 508 names hold no "<"), so nothing satisfies it.
 PYTHON = "<python>"
+# ... and when its metadata cannot be read (invalid fields): pip, too, passes over such a version.
+UNREADABLE = "<metadata>"
 
 
 # --- values ----------------------------------------------------------------------------
@@ -154,6 +162,7 @@ class Finder:
         self._versions: dict[str, list[tuple[Version, IndexFile]]] = {}
         self._platforms = frozenset(t.platform for t in target.tags)
         self.constraints: dict[str, list[Dependency]] = {}
+        self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions passed over
         environment = {**target.marker_environment, "extra": ""}
         for text in options.constraints:
             dep = Dependency.parse(text, "constraint")
@@ -163,8 +172,13 @@ class Finder:
 
     def page(self, name: str) -> ProjectPage:
         in_distribution = name in (self.data.distribution or {})
-        if name in self.data.page_errors and name not in self.installed and not in_distribution:
-            raise self.data.page_errors[name]
+        error = self.data.page_errors.get(name)
+        # No index has the project: no candidates, so that the resolver backtracks (a version
+        # that needs it is passed over, as pip does); resolution._impossible raises the error
+        # if nothing else fits. Any other failure (HTTP, network, a malformed page) is raised.
+        if error is not None and not isinstance(error, ProjectNotFoundError) and name not in self.installed \
+                and not in_distribution:
+            raise error
         if name not in self.data.pages:
             if name in self.data.page_errors:
                 return ProjectPage(name, "", ())
@@ -227,25 +241,29 @@ class Finder:
     def candidates(
         self, name: str, extras: frozenset[str], deps: Sequence[Dependency], excluded: Iterable[Candidate] = ()
     ) -> list[Candidate]:
-        """Candidates satisfying every dependency and constraint, best first."""
-        specs = [d.specifier for d in deps] + [c.specifier for c in self.constraints.get(name, [])]
-        exact = any(d.exact_pin for d in deps)
+        """Candidates satisfying every dependency and constraint, best first.
+
+        As pip decides: whether pre-releases may be chosen is settled over every version that
+        fits (yanked ones, and ones backtracking ruled out, included): when a specifier names
+        one, ``pre`` is set, or no final version fits. A yanked file is chosen only when the
+        version is pinned (``==``/``===``, by a requirement or a constraint) and every version
+        that fits is yanked (PEP 592).
+        """
+        constraints = self.constraints.get(name, [])
+        specs = [d.specifier for d in deps] + [c.specifier for c in constraints]
+        exact = any(d.exact_pin for d in deps) or any(c.exact_pin for c in constraints)
         banned = {c.version for c in excluded}
         result: list[Candidate] = []
         installed = self.installed.get(name)
         if installed and not self.options.reinstall and installed.version not in banned:
             if all(s.contains(installed.version, prereleases=True) for s in specs):
                 result.append(Candidate(name, installed.version, extras))
-        rows = [(v, f) for v, f in self.versions(name) if v not in banned and (f.yanked is None or exact)]
-        for prereleases in (self.options.pre or any(s.prereleases for s in specs), True):
-            fitting = [
-                Candidate(name, v, extras, f, f.yanked)
-                for v, f in rows
-                if (prereleases or not v.is_prerelease) and all(s.contains(v, prereleases=True) for s in specs)
-            ]
-            if fitting or prereleases:
-                break
-        return result + fitting
+        fitting = [(v, f) for v, f in self.versions(name) if all(s.contains(v, prereleases=True) for s in specs)]
+        if not (self.options.pre or any(s.prereleases for s in specs)):
+            fitting = [(v, f) for v, f in fitting if not v.is_prerelease] or fitting
+        yanked_too = exact and all(f.yanked is not None for _, f in fitting)
+        return result + [Candidate(name, v, extras, f, f.yanked) for v, f in fitting
+                         if v not in banned and (f.yanked is None or yanked_too)]
 
     def metadata_of(self, candidate: Candidate) -> DistMetadata:
         assert candidate.file is not None
@@ -264,18 +282,25 @@ class Finder:
             base = Dependency(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"),
                               f"{candidate.name}=={candidate.version}", candidate.label)
             deps.append(base)
-        if not self.options.deps:
-            return deps
         if candidate.installed:
             requires: Sequence[Requirement] = self.installed[candidate.name].requires
         else:
-            metadata = self.metadata_of(candidate)
+            try:
+                metadata = self.metadata_of(candidate)
+            except MetadataError as exc:
+                # A need nothing satisfies: the resolver passes over this version, as pip does,
+                # and the error is kept to say why (see resolution._impossible).
+                self.unreadable[candidate.label] = exc
+                return [Dependency(UNREADABLE, frozenset(), SpecifierSet(), f"readable metadata ({exc.reason})",
+                                   candidate.label)]
             python = metadata.requires_python
             if python is not None and not python.contains(self._python, prereleases=True):
-                # The index need not say (data-requires-python is optional); METADATA does.
-                # A need nothing satisfies: the resolver passes over this version, as pip does.
+                # The index need not say (data-requires-python is optional); METADATA does,
+                # with or without dependencies (deps=False).
                 return [Dependency(PYTHON, frozenset(), python, f"Python {python}", candidate.label)]
             requires = metadata.requires_dist
+        if not self.options.deps:
+            return deps
         extras = sorted(candidate.extras) or [""]
         for req in requires:
             if req.marker is not None and not any(self._marker_true(req, e) for e in extras):

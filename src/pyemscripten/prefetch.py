@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from .candidates import PYTHON, Candidate, Dependency, Finder, NeedData
+from .candidates import PYTHON, UNREADABLE, Candidate, Dependency, Finder, NeedData
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, verify
 from .errors import PyemscriptenError
@@ -162,7 +162,7 @@ class Crawler:
         """:meth:`visit` each of ``deps``, concurrently: only the ones not visited yet, and a
         task each only where there are several (in the page every task is turns of the event
         loop, and most dependencies were seen before)."""
-        fresh = [d for d in deps if _key(d) not in self._visited and d.name != PYTHON]
+        fresh = [d for d in deps if _key(d) not in self._visited and d.name not in (PYTHON, UNREADABLE)]
         if len(fresh) == 1:
             await self.visit(fresh[0])
         elif fresh:

@@ -23,6 +23,7 @@ from packaging.version import Version
 
 from .candidates import (
     PYTHON,
+    UNREADABLE,
     USER,
     Candidate,
     Dependency,
@@ -63,6 +64,7 @@ class ResolvedDist:
 class Resolution:
     dists: tuple[ResolvedDist, ...]
     rounds: int = 1
+    passed_over: tuple[str, ...] = ()  # versions whose metadata could not be read, and why
 
     @property
     def to_install(self) -> list[ResolvedDist]:
@@ -124,9 +126,14 @@ class Provider(resolvelib.AbstractProvider):
     ) -> list[Candidate]:
         deps = list(requirements[identifier])
         name, extras = deps[0].name, deps[0].extras
-        if name == PYTHON:
-            return []  # asked for only where the runtime's Python is excluded
-        return self.finder.candidates(name, extras, deps, incompatibilities[identifier])
+        if name in (PYTHON, UNREADABLE):
+            return []  # asked for only where the runtime's Python is excluded, or metadata unreadable
+        excluded = list(incompatibilities[identifier])
+        if extras and name in requirements:
+            # "a[x]" stands for a version of "a": what is asked of "a" (a pin, say) holds for it too, as pip merges them.
+            deps += requirements[name]
+            excluded += incompatibilities[name] if name in incompatibilities else ()
+        return self.finder.candidates(name, extras, deps, excluded)
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         return candidate.name == requirement.name and requirement.specifier.contains(candidate.version, prereleases=True)
@@ -142,16 +149,23 @@ class Provider(resolvelib.AbstractProvider):
 
 
 def _chain(dep: Dependency, asked_by: Mapping[str, list[Dependency]], limit: int = 6) -> str:
-    """ "you → a → b requires c>=2" : how the requirement came to be."""
+    """ "you → a 1.0 → b 2.0 requires c>=2" : how the requirement came to be. Each step goes to
+    a requirement that asked for that very candidate (its identifier, extras included, and a
+    specifier its version meets), not to whichever version asked first."""
     path = [dep.parent]
-    seen = {dep.name}
+    seen = {dep.key}
     parent = dep.parent
     while parent not in (USER, "constraint") and len(path) < limit:
-        parent_name = parent.split(" ")[0].split("[")[0]
-        if parent_name in seen or not asked_by.get(parent_name):
+        ident, _, version = parent.partition(" ")
+        askers = [d for d in asked_by.get(ident.split("[")[0], ()) if d.key == ident]
+        if ident in seen or not askers:
             break
-        seen.add(parent_name)
-        parent = asked_by[parent_name][0].parent
+        seen.add(ident)
+        try:
+            fitting = [d for d in askers if d.specifier.contains(version, prereleases=True)]
+        except ValueError:  # InvalidVersion: a label that is not "name version"
+            fitting = []
+        parent = (fitting or askers)[0].parent
         path.append(parent)
     if path[-1] not in (USER, "constraint"):
         path.append("...")
@@ -173,9 +187,12 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         if name == PYTHON:
             lines.append(f"this runtime has Python {finder.target.python_version}")
             continue
+        if name == UNREADABLE:
+            continue  # the chain's line gives the reason
         # A yanked version is chosen only when pinned (==): say which ones are.
         available = ([f"{v} (yanked)" if f.yanked is not None else str(v) for v, f in finder.versions(name)[:8]]
                      if name in finder.data.pages else [])
+        lines += [f"constraint {c.text}" for c in finder.constraints.get(name, [])]
         installed = finder.installed.get(name)
         note = f"; {installed.version} is installed" if installed else ""
         shown = ", ".join(available) if available else "none for this runtime"
@@ -226,8 +243,6 @@ async def resolve(
     roots = root_dependencies(requirements, target)
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
     await crawler.visit_all(roots)
-    if options.keep_going:
-        _raise_all_missing_wheels(finder, crawler)
     rounds = 0
     while True:
         rounds += 1
@@ -239,16 +254,24 @@ async def resolve(
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
+            if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
+                _raise_all_missing_wheels(finder, crawler)
             raise _impossible(exc.causes, provider) from None
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds) from None
-        return _resolution(result, {d.name for d in roots}, rounds)
+        passed_over = tuple(f"Passed over {label}: {exc}" for label, exc in finder.unreadable.items())
+        return _resolution(result, {d.name for d in roots}, rounds, passed_over)
 
 
 def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
     finder = provider.finder
+    if causes and all(c.requirement.name == UNREADABLE for c in causes):
+        return finder.unreadable[causes[0].requirement.parent]  # nothing else stood in the way: its own error
     for cause in causes:
         name = cause.requirement.name
+        error = finder.data.page_errors.get(name)
+        if error is not None and name not in finder.data.pages and not finder.versions(name):
+            return error  # no index has it (candidates.Finder.page)
         if name in finder.data.pages and not finder.versions(name) and name not in finder.installed:
             return finder.no_wheel_error(name)
     return explain_conflict(causes, provider)
@@ -262,7 +285,7 @@ def _raise_all_missing_wheels(finder: Finder, crawler: Crawler) -> None:
         raise MultipleNoCompatibleWheelsError(errors)
 
 
-def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:
+def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tuple[str, ...] = ()) -> Resolution:
     dists: dict[str, ResolvedDist] = {}
     for candidate in result.mapping.values():
         if candidate.name in dists:
@@ -270,7 +293,7 @@ def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:
         dists[candidate.name] = ResolvedDist(
             candidate.name, candidate.version, candidate.file, candidate.name in requested, candidate.yanked
         )
-    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds)
+    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds, passed_over)
 
 
 def _dependency_order(result: Any, dists: Mapping[str, ResolvedDist]) -> list[str]:

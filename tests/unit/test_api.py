@@ -7,6 +7,7 @@ browser tier runs the same pipeline for real.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import dataclasses
 import os
 from pathlib import Path
@@ -180,20 +181,26 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     assert str(partly) == "Installed app-1.0 (1 already satisfied)"
 
 
-def test_a_wheel_whose_metadata_excludes_this_python_is_refused_without_resolution(tmp_path: Path) -> None:
-    # deps=False asks for no metadata, and a lock brings none: the wheel's own METADATA is
-    # checked before anything is written (the index does not say; only METADATA does).
+def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(tmp_path: Path) -> None:
+    # Resolution passes over a version whose METADATA excludes this Python, with or without
+    # dependencies (the index does not say; only METADATA does). A wheel whose own METADATA
+    # says so where its .metadata file did not is refused before anything is written.
     body = bytes(make_wheel("new", "1.0", {"new/__init__.py": b""}, requires_python=">=3.15"))
     index = FakeIndex({"new": {"1.0": {"body": body, "requires_python": ">=3.15", "requires_python_in_index": False}},
                        "app": {"1.0": real("app", "1.0")}})
     session = uncached_session(tmp_path, index)
+    for deps in (True, False):
+        with pytest.raises(errors.ResolutionImpossibleError, match="you → new 1.0 requires Python >=3.15"):
+            asyncio.run(api.install(["app", "new"], [BASE], session=session, quiet=True, deps=deps))
+    # A lock brings no metadata: the wheel's own is checked before anything is written.
+    url = BASE.replace("simple/", "files/") + "new-1.0-py3-none-any.whl"
+    lock = (f'lock-version = "1.0"\n[[packages]]\nname = "new"\nversion = "1.0"\n[[packages.wheels]]\n'
+            f'url = "{url}"\nhashes = {{sha256 = "{hashlib.sha256(body).hexdigest()}"}}\n')
     with pytest.raises(errors.MetadataError) as info:
-        asyncio.run(api.install(["app", "new"], [BASE], session=session, quiet=True, deps=False))
+        asyncio.run(api.install_lock(lock, session=session, quiet=True))
     assert str(info.value) == ("Bad metadata in new-1.0-py3-none-any.whl (new): Requires-Python >=3.15 excludes "
                                "this runtime's Python 3.14.2; install a version of new made for it")
     assert listing(session.scheme.purelib) == []
-    with pytest.raises(errors.ResolutionImpossibleError, match="new 1.0 requires Python >=3.15"):  # with deps: passed over
-        asyncio.run(api.install("new", [BASE], session=session, quiet=True))
 
 
 def test_freeze_leaves_out_what_has_no_hash_to_pin_it_by(tmp_path: Path) -> None:

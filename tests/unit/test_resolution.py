@@ -71,6 +71,28 @@ def test_a_yanked_file_does_not_yank_its_version() -> None:
     assert (str(dist.version), dist.yanked) == ("3.0", "bad")
 
 
+def test_a_version_with_unreadable_metadata_is_passed_over_and_said() -> None:
+    # pip passes over a version whose metadata is invalid; the resolution says which and why.
+    index = FakeIndex({"a": {"2.0": {"requires": ["c >>> 1"]}, "1.0": {}}})
+    got = run(index, ["a"])
+    assert [(d.name, str(d.version)) for d in got.dists] == [("a", "1.0")]
+    (note,) = got.passed_over
+    assert note.startswith("Passed over a 2.0: Bad metadata in a-2.0-py3-none-any.whl") and "c >>> 1" in note
+    with pytest.raises(errors.MetadataError, match="invalid Requires-Dist"):  # nothing else to take: its own error
+        run(index, ["a==2.0"])
+
+
+def test_a_version_needing_a_project_no_index_has_is_passed_over() -> None:
+    # As pip: no page (404) means no candidates, so the resolver backtracks to app 1.0; the
+    # project's own error stands when nothing else fits.
+    index = FakeIndex({"app": {"2.0": {"requires": ["ghost"]}, "1.0": {}}})
+    assert [(d.name, str(d.version)) for d in run(index, ["app"]).dists] == [("app", "1.0")]
+    with pytest.raises(errors.ProjectNotFoundError, match="'ghost'"):
+        run(index, ["app==2.0"])
+    with pytest.raises(errors.ProjectNotFoundError, match="'ghost'"):
+        run(index, ["ghost"])
+
+
 def test_installed_counts_and_reinstall() -> None:
     index = FakeIndex({"a": {"1.0": {}, "2.0": {}}})
     installed = {"a": InstalledDist("a", Version("1.0"))}
@@ -104,6 +126,9 @@ def test_keep_going_reports_every_package() -> None:
     with pytest.raises(errors.MultipleNoCompatibleWheelsError) as info:
         run(index, ["app"], keep_going=True)
     assert [e.project for e in info.value.errors] == ["x", "y"]
+    # Only a failed resolution reports them: here backtracking to app 1.0 avoids x and y.
+    index = FakeIndex({"app": {"2.0": {"requires": ["x", "y"]}, "1.0": {}}, "x": bad, "y": bad})
+    assert [(d.name, str(d.version)) for d in run(index, ["app"], keep_going=True).dists] == [("app", "1.0")]
 
 
 def test_project_not_found_names_project_and_index() -> None:
