@@ -153,8 +153,22 @@ def metadata_from_wheel(data: bytes, project: str, filename: str) -> DistMetadat
             candidates = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if len(candidates) != 1:
                 raise MetadataError(project, filename, f"expected one .dist-info/METADATA, found {len(candidates)}")
-            return parse_metadata(archive.read(candidates[0]), project, filename)
+            return parse_metadata(read_bounded(archive, archive.getinfo(candidates[0])), project, filename)
     # As in wheels._read_archive: zipfile reports a corrupt archive through all of these.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as exc:
         raise MetadataError(project, filename, f"not a readable zip archive ({exc})") from None
+
+
+def read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """``archive.read(info)``, never inflating past the declared size: zipfile's own ``read``
+    inflates up to 1 GiB before it trims (a 1 MB member declared as 1 byte cost 2 GB). Raises
+    what zipfile raises (a bad CRC-32, a negative offset), and ``zipfile.BadZipFile`` for a
+    member whose data does not give its declared size."""
+    if info.header_offset < 0:
+        raise zipfile.BadZipFile(f"{info.filename}: its local header would be before the archive's start")
+    with archive.open(info) as member:
+        content = member.read(info.file_size + 1)
+    if len(content) != info.file_size:
+        raise zipfile.BadZipFile(f"{info.filename}: {len(content)} bytes where the directory says {info.file_size}")
+    return content

@@ -47,7 +47,7 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
-from .metadata import first, parse_headers, read_headers
+from .metadata import first, parse_headers, read_bounded, read_headers
 from .seams import Hasher
 
 if TYPE_CHECKING:
@@ -353,7 +353,7 @@ def _read_archive(filename: str, data: bytes, problems: _Problems,
                     continue
                 content = _member(archive, info, view, streamed)
                 if content is None:
-                    content = archive.read(info)  # checks the CRC-32 itself
+                    content = read_bounded(archive, info)  # checks the CRC-32 itself
                 else:
                     crc_due[info.filename] = info.CRC
                 members[info.filename] = content
@@ -386,7 +386,8 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
     check of the same bytes, and computing both cost (b) 50 ms on its 109 MB.
     """
     start = info.header_offset + _LOCAL_HEADER.size
-    if info.flag_bits & _UNUSUAL_FLAGS or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    if (info.flag_bits & _UNUSUAL_FLAGS or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or info.header_offset < 0):  # an end record that overstates the directory's offset
         return None
     header = data[info.header_offset:start]
     if len(header) != _LOCAL_HEADER.size:
@@ -640,6 +641,7 @@ class MemberStream:
                         inflater = zlib.decompressobj(-15)
                         content = inflater.decompress(compressed, size + 1)
                         if not inflater.eof:
+                            self._inflated += len(content)  # not taken, but it was inflated
                             content = None
                     check = zlib.adler32(compressed)
                     del compressed  # before the view is released
@@ -647,6 +649,8 @@ class MemberStream:
                     start = _LOCAL_HEADER.size
                     self._take(_Streamed(base + begin, base + end, method, size, check, content),
                                base, bytes(pending[start:start + name_length]), flags)
+                elif content is not None:
+                    self._inflated += len(content)  # as above: what a member inflates counts, taken or not
             del pending[:end]
 
     def _take(self, member: _Streamed, base: int, name: bytes, flags: int) -> None:
@@ -732,7 +736,7 @@ class MemberStream:
 
 
 def _check_member(info: zipfile.ZipInfo, problems: _Problems) -> bool:
-    name = info.filename
+    name = info.orig_filename  # zipfile's filename stops at a NUL: the rule is about the whole name
     reason = _unsafe_path_reason(name)
     mode = info.external_attr >> 16
     if reason is None and info.create_system == 3 and stat.S_IFMT(mode):

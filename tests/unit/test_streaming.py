@@ -449,3 +449,36 @@ def test_a_large_member_waiting_for_its_budget_keeps_no_more_than_max_pending() 
     assert big not in [m.content for m in stream.members.values()]
     assert len(stream.members) == len(zipfile.ZipFile(io.BytesIO(data)).namelist()) - 1
     assert same_archive(data, stream)
+
+
+def test_members_that_inflate_to_another_size_count_against_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each member inflates to one byte more than its header says, so none is taken; what they
+    # inflated still counts, so the stream inflates no more than its bound (it used to start
+    # afresh with each such member: 3 GB from a 3 MB body).
+    inflated = 0
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *args: int) -> None:
+            self.inner = real(*args)
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            nonlocal inflated
+            out = self.inner.decompress(data, max_length)
+            inflated += len(out)
+            return out
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zlib, "decompressobj", Counting)
+    raw = 1 << 20
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data = deflater.compress(bytes(raw)) + deflater.flush()
+    body = b"".join(struct.pack("<4s5HL2L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, zlib.crc32(bytes(raw)),
+                                len(data), raw - 1, len(f"m{i}"), 0) + f"m{i}".encode() + data for i in range(300))
+    stream = MemberStream()
+    for at in range(0, len(body), 256 << 10):
+        stream.feed(at, body[at:at + (256 << 10)])
+    bound = MemberStream.RATIO * len(body) + MemberStream.ALLOWANCE
+    assert stream.members == {} and 0 < inflated <= bound + raw

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 
 import pytest
@@ -327,3 +329,63 @@ def test_a_member_whose_hash_fails_is_crc_checked_too() -> None:
     digests["demo_pkg/__init__.py"] = hashlib.sha256(b"something else").digest()
     with pytest.raises(WheelError, match="2 problems: .*hash mismatch.*bad CRC-32"):
         check_wheel(archive, digests)
+
+
+def _rewrite(wheel: bytes, edit: Callable[[zipfile.ZipInfo, bytes], tuple[zipfile.ZipInfo, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(wheel)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(*edit(info, src.read(info)))
+    return out.getvalue()
+
+
+def test_a_member_is_never_inflated_past_its_declared_size() -> None:
+    # The central directory says 1 byte; 8 MB of zeros stand behind it. zipfile's own read()
+    # inflates all of it (up to 1 GiB) before it trims; the fallback reads no more than told.
+    import tracemalloc
+
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/bomb.bin": b"\0"})
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bytes(whl))) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for entry in src.infolist():
+            dst.writestr(entry.filename, bytes(8 << 20) if entry.filename == "demo_pkg/bomb.bin" else src.read(entry))
+    body = bytearray(out.getvalue())
+    at = body.find(b"demo_pkg/bomb.bin", body.find(b"PK\x01\x02")) - 46  # its central directory entry
+    body[at + 16:at + 20] = struct.pack("<L", zlib.crc32(b"\0"))
+    body[at + 24:at + 28] = struct.pack("<L", 1)
+    tracemalloc.start()
+    try:
+        wheel = open_wheel(whl.filename, bytes(body))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dict((rest, bytes(data)) for _, rest, data in wheel.files)["demo_pkg/bomb.bin"] == b"\0"
+    assert peak < (2 << 20), peak
+
+
+def test_member_names_are_checked_whole_and_offsets_inside_the_archive() -> None:
+    # zipfile cuts a name at its first NUL; the rule is about the whole name.
+    whl = make_wheel("demo-pkg", "1.0", {"demo_pkg/a.py": b"x = 1\n"})
+
+    def nul(info: zipfile.ZipInfo, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
+        if info.filename == "demo_pkg/a.py":
+            info.filename = "demo_pkg/a.py\0/../../../etc/x"
+        return info, data
+    with pytest.raises(UnsafePathError, match="NUL in path"):
+        open_wheel(whl.filename, _rewrite(bytes(whl), nul))
+    # An end record that overstates the directory's offset puts members before the archive's
+    # start, which zipfile refuses: so do we (Python's negative slices would have read them).
+    raw = bytes(whl)
+    end = raw.rfind(b"PK\x05\x06")
+    (_, _, _, _, count, size, offset, _) = struct.unpack("<4s4H2LH", raw[end:end + 22])
+    members, directory = raw[:offset], bytearray(raw[offset:offset + size])
+    at = 0
+    while at < len(directory):
+        name_length, extra_length, comment_length = struct.unpack("<3H", directory[at + 28:at + 34])
+        (header,) = struct.unpack("<L", directory[at + 42:at + 46])
+        directory[at + 42:at + 46] = struct.pack("<L", header + 1000)
+        at += 46 + name_length + extra_length + comment_length
+    record = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, size, len(members) + 1008, len(members) + 8)
+    with pytest.raises(WheelError, match="before the archive's start"):
+        open_wheel(whl.filename, bytes(directory) + record + members + bytes(8))
+
