@@ -30,7 +30,7 @@ from packaging.version import Version
 from . import installation, libraries
 from .distribution import DistributionEntry, parse_distribution_lock
 from .downloads import WheelTasks, gather_all, strongest_hash
-from .errors import LockError, NotInstalledError, PyemscriptenError, redact_url
+from .errors import LockError, NotInstalledError, PyemscriptenError, redact_text, redact_url
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
@@ -261,7 +261,7 @@ async def install(
         data = KnownData()
         staging = installation.Staging(s.scheme, ops=s.file_ops)  # guessed wheels are written into it as they arrive
         wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
-        s.emit("resolving", message=f"Resolving {', '.join(requirements)}")
+        s.emit("resolving", message=f"Resolving {redact_text(', '.join(requirements))}")
         try:
             resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,
                                        data, on_page=lambda name: s.emit("resolving", name),

@@ -40,6 +40,7 @@ _FETCH_JS = r"""
   // and a timer per chunk was garbage the heap had to hold.
   let last = performance.now();
   let timer;
+  let callbackError = null;
   const check = () => {
     const idle = performance.now() - last;
     if (idle >= timeoutMs) controller.abort(new Error(`timed out after ${timeoutMs} ms`));
@@ -67,8 +68,13 @@ _FETCH_JS = r"""
         // Progress and the new pieces go out every 256 kB, not per chunk: each call is a
         // trip into Python.
         const report = () => {
-          if (onData && done > lastReport) onData(body.subarray(lastReport, done), lastReport);
-          if (onProgress) onProgress(done, total);
+          try {
+            if (onData && done > lastReport) onData(body.subarray(lastReport, done), lastReport);
+            if (onProgress) onProgress(done, total);
+          } catch (e) {
+            callbackError = e;
+            throw e;
+          }
           lastReport = done;
         };
         for (;;) {
@@ -93,6 +99,9 @@ _FETCH_JS = r"""
         body = new Uint8Array(await response.arrayBuffer());
       }
     } catch (e) {
+      // An exception the Python callbacks raised (a progress listener's, an interrupt) is
+      // theirs, not the network's: it goes back to Python as it is, and is not retried.
+      if (e === callbackError && e && e.constructor && e.constructor.name === "PythonError") throw e;
       return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
     }
     // The headers as one string, name and value each followed by a NUL (neither may hold one):
@@ -137,12 +146,29 @@ class FetchTransport(Transport):
         if self._fetch is None:
             self._fetch = run_js(_FETCH_JS)
         url, headers = self._credentials.prepare(url, headers)
-        callbacks = [
-            create_proxy(on_progress) if on_progress else None,
-            create_proxy(lambda piece, offset: on_data(int(offset), piece.to_bytes())) if on_data else None,
-        ]
+        raised: list[BaseException] = []  # what a callback raised: it ends the request as it is
+
+        def progress(done: int, total: int | None) -> None:
+            try:
+                on_progress(done, total)  # type: ignore[misc]
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
+        def data(piece: Any, offset: float) -> None:
+            try:
+                on_data(int(offset), piece.to_bytes())  # type: ignore[misc]
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
+        callbacks = [create_proxy(progress) if on_progress else None, create_proxy(data) if on_data else None]
         try:
             result = await self._fetch(url, to_js(list((headers or {}).items())), self.timeout, *callbacks)
+        except Exception:
+            if raised:  # _FETCH_JS gave it back wrapped (a JsException of a PythonError): unwrap it
+                raise raised[0] from None
+            raise
         finally:
             for callback in callbacks:
                 if callback is not None:

@@ -42,11 +42,26 @@ def parse_distribution_lock(body: bytes, url: str) -> dict[str, DistributionEntr
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
         raise IndexFormatError(url, f"not a pyodide-lock.json ({exc})", "runtime distribution") from None
     entries = {}
-    for raw in packages.values():
+    others = set()  # the names of what is left out (shared-library zips: openssl, libmagic, ...)
+    for key, raw in packages.items():
         entry = _entry(raw, url)
         if entry is not None:
             entries[entry.metadata.name] = entry
-    return entries
+        else:
+            others.add(canonicalize_name(str(raw.get("name") if isinstance(raw, Mapping) and raw.get("name") else key)))
+    # A wheel's "depends" may name such a library; it is not a project on any index (looking
+    # it up there would fail, or find an unrelated one): the need is left to the loader,
+    # which says which library is missing.
+    others -= set(entries)
+    return {name: _without(entry, others) for name, entry in entries.items()}
+
+
+def _without(entry: DistributionEntry, names: set[str]) -> DistributionEntry:
+    depends = tuple(r for r in entry.metadata.requires_dist if canonicalize_name(r.name) not in names)
+    if len(depends) == len(entry.metadata.requires_dist):
+        return entry
+    metadata = entry.metadata
+    return DistributionEntry(entry.file, DistMetadata(metadata.name, metadata.version, depends, metadata.requires_python))
 
 
 def _entry(raw: Any, url: str) -> DistributionEntry | None:

@@ -10,6 +10,7 @@ reach a message or a log.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .credentials import split_credentials
@@ -25,6 +26,15 @@ def redact_url(url: str) -> str:
         return url
     authority = bare.index("//") + 2
     return f"{bare[:authority]}***@{bare[authority:]}"
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it redacted (:func:`redact_url`): a requirement such as
+    ``pkg @ https://user:token@host/pkg.whl`` goes into messages and progress lines."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
 class PyemscriptenError(Exception):
@@ -60,7 +70,7 @@ class InvalidRequirementError(PyemscriptenError):
 
     def __str__(self) -> str:
         where = f" (in {self.source})" if self.source else ""
-        return f"Invalid requirement {self.requirement!r}{where}: {self.reason}"
+        return f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(self.reason)}"
 
 
 @dataclass(eq=False)

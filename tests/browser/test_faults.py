@@ -226,7 +226,7 @@ ROWS: list[Fault] = [
     Fault("metadata-wrong-hash", _metadata_tampered, "HashMismatchError", ("Hash mismatch", ".whl.metadata"),
           (("metadata", 1),), names="file"),
     Fault("wheel-no-hash", lambda c: c.serve(pure(c.project), hashes=False), "MissingHashError",
-          ("gives no sha256", "allow_unhashed=True"), (("wheel", 0),), names="file"),  # refused unfetched
+          ("No sha256 (or stronger) hash is given", "allow_unhashed=True"), (("wheel", 0),), names="file"),  # refused unfetched
     Fault("body-truncated", _truncated("length"), "SizeMismatchError", ("Incomplete download", "bytes, got"),
           (("wheel", 1),), names="file"),
     Fault("body-cut-off", _truncated("close"), "NetworkError", ("Network error", f"after {ATTEMPTS} tries"),
@@ -510,6 +510,28 @@ r = await FetchTransport(timeout=10).get(url, None, None, lambda offset, piece: 
     assert result["size"] == len(_Trickle.wheel)
     assert result["sha256"] == hashlib.sha256(_Trickle.wheel).hexdigest()
     assert_pieces_cover(result["pieces"], result["size"])
+
+
+def test_an_exception_of_the_callbacks_is_theirs_not_the_networks(page: PyodideSession, trickle: str) -> None:
+    # A progress listener that raises (or an interrupt) ends the request with its own
+    # exception, which is not taken for a broken connection (and so not retried).
+    _Trickle.wheel = random.Random(2).randbytes(1_000_000)
+    result = page.run("""
+class Stop(Exception):
+    pass
+def on_progress(done, total):
+    if done:
+        raise Stop(f"listener stopped at {done}")
+try:
+    await FetchTransport(timeout=10).get(url, None, on_progress)
+    outcome = "returned"
+except Stop as exc:
+    outcome = "Stop: " + str(exc)
+except Exception as exc:
+    outcome = type(exc).__name__ + ": " + str(exc)
+outcome
+""", url=f"{trickle}/gzip")
+    assert result.startswith("Stop: listener stopped at "), result
 
 
 def test_a_download_given_up_in_python_stops_on_the_wire(page: PyodideSession, trickle: str) -> None:

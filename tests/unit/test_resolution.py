@@ -171,13 +171,15 @@ def test_runtime_distribution_is_the_fallback() -> None:
 
     lock = json.dumps({"info": {}, "packages": {
         "numpy": {"name": "numpy", "version": "2.4.6", "file_name": "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
-                  "sha256": "AA", "depends": ["helper"], "package_type": "package"},
+                  "sha256": "AA", "depends": ["helper", "libopenblas"], "package_type": "package"},
         "helper": {"name": "helper", "version": "1.0", "file_name": "helper-1.0-py3-none-any.whl", "sha256": "bb",
                    "depends": []},
         "libopenblas": {"name": "libopenblas", "version": "0.3", "file_name": "libopenblas-0.3.zip", "sha256": "cc"},
     }}).encode()
     entries = parse_distribution_lock(lock, "https://cdn.test/full/pyodide-lock.json")
     assert set(entries) == {"numpy", "helper"}
+    # The shared library's zip is no project an index has: numpy's need of it is the loader's.
+    assert [r.name for r in entries["numpy"].metadata.requires_dist] == ["helper"]
     assert entries["numpy"].file.url == "https://cdn.test/full/numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
 
     async def load():
