@@ -4,11 +4,13 @@ Browsers' ``fetch`` refuses a URL that holds credentials, and a URL with a secre
 never reach a message, a progress event or a file. So transports do this:
 
 * Rule 1: the ``user:password@`` part is taken off every URL before it is requested, and
-  remembered for that URL's origin (scheme, host, port).
+  remembered for that URL's origin (scheme, host, port) and path.
 * Rule 2: every request to an origin with remembered credentials carries them as an
-  ``Authorization: Basic`` header, unless the caller set ``Authorization`` itself. Wheel and
-  metadata URLs on an index page are relative to the page, so they are authenticated too;
-  files on another origin (a CDN) never see the credentials.
+  ``Authorization: Basic`` header, unless the caller set ``Authorization`` itself: of several
+  for one origin (two projects' indexes on one GitLab), those whose URL shares the longest
+  leading path with the request's. Wheel and metadata URLs on an index page are relative to
+  the page, so they are authenticated too; files on another origin (a CDN) never see the
+  credentials.
 * Rule 3: the URL a transport reports (in a :class:`~pyemscripten.seams.Response` or an
   error) is the stripped one, so links resolved against it carry no secret either.
 
@@ -67,19 +69,43 @@ def basic_authorization(user: str, password: str) -> str:
 
 
 class OriginCredentials:
-    """Credentials learned from URLs, by origin (rules 1 and 2). One per transport."""
+    """Credentials learned from URLs, by origin and path (rules 1 and 2). One per transport."""
 
     def __init__(self) -> None:
-        self._by_origin: dict[Origin, str] = {}
+        self._by_origin: dict[Origin, list[tuple[tuple[str, ...], str]]] = {}
 
     def prepare(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
         """The URL to request and the headers to send with it."""
         bare, credentials = split_credentials(url)
         origin = _origin(bare)
+        path = _path(bare)
+        known = self._by_origin.setdefault(origin, []) if origin is not None else []
         if credentials is not None and origin is not None:
-            self._by_origin[origin] = basic_authorization(*credentials)
+            known[:] = [(p, a) for p, a in known if p != path] + [(path, basic_authorization(*credentials))]
         out = dict(headers or {})
-        authorization = self._by_origin.get(origin) if origin is not None else None
+        authorization = _closest(known, path)
         if authorization and not any(k.lower() == "authorization" for k in out):
             out["Authorization"] = authorization
         return bare, out
+
+
+def _path(url: str) -> tuple[str, ...]:
+    try:
+        return tuple(part for part in urlsplit(url).path.split("/") if part)
+    except ValueError:
+        return ()
+
+
+def _closest(known: list[tuple[tuple[str, ...], str]], path: tuple[str, ...]) -> str | None:
+    """The credentials whose path shares the most leading parts with ``path`` (the latest
+    learned of equals)."""
+    best, best_length = None, -1
+    for candidate, authorization in known:
+        length = 0
+        for a, b in zip(candidate, path):
+            if a != b:
+                break
+            length += 1
+        if length >= best_length:
+            best, best_length = authorization, length
+    return best

@@ -116,6 +116,22 @@ def test_credentials_go_to_their_origin_only() -> None:
     assert creds.prepare("https://index.test/x", {"authorization": "Bearer t"})[1] == {"authorization": "Bearer t"}
 
 
+def test_two_indexes_on_one_host_keep_their_own_credentials() -> None:
+    # Two GitLab projects' indexes, two tokens, in either order: a file goes with the token
+    # of the index whose path it shares most, as pip picks the index the URL belongs to.
+    def basic(pair: str) -> str:
+        return "Basic " + base64.b64encode(pair.encode()).decode()
+    one = "https://A:tokA@gitlab.test/api/v4/projects/1/packages/pypi/simple/"
+    two = "https://B:tokB@gitlab.test/api/v4/projects/2/packages/pypi/simple/"
+    for first, second in ((one, two), (two, one)):
+        creds = OriginCredentials()
+        creds.prepare(first + "demo/", None)
+        creds.prepare(second + "demo/", None)
+        for project, pair in (("1", "A:tokA"), ("2", "B:tokB")):
+            file = f"https://gitlab.test/api/v4/projects/{project}/packages/pypi/files/ab/demo-1.0-py3-none-any.whl"
+            assert creds.prepare(file, None)[1] == {"Authorization": basic(pair)}
+
+
 @pytest.mark.parametrize("outcome,error", [(404, IndexHTTPError), (503, IndexHTTPError), ("reset", NetworkError)])
 def test_errors_never_carry_the_secret(outcome: object, error: type[PyemscriptenError]) -> None:
     url = CRED_INDEX + "demo/"
