@@ -171,10 +171,12 @@ async function run() {
 
 ui.install.addEventListener("click", install);
 ui.run.addEventListener("click", run);
+// The shortcuts do what the buttons do, and only when the buttons may be used (not while
+// booting, installing or running).
 ui.requirements.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) install();
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !ui.install.disabled) install();
 });
 ui.code.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) run();
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !ui.run.disabled) run();
 });
 boot();

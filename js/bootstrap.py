@@ -96,18 +96,36 @@ def _to_js(value: Any) -> Any:
     return to_js(value, dict_converter=Object.fromEntries)
 
 
+def _urls(value: Any) -> list[str] | None:
+    """Index URLs from JavaScript: an array, or one URL as a string (not its characters)."""
+    value = _py(value)
+    if isinstance(value, str):
+        return [value]
+    return list(value or []) or None
+
+
 class WebInstaller:
     """Installs for the JS module, forwarding progress events to JS callbacks."""
 
     def __init__(self, index_urls: Any = None, on_progress: Any = None) -> None:
-        self.index_urls: list[str] | None = list(_py(index_urls) or []) or None
+        self.index_urls = _urls(index_urls)
         self.on_progress = on_progress
 
     def _forwarder(self, callback: Any) -> Callable[[dict[str, Any]], None] | None:
         callback = callback if callback is not None else self.on_progress
         if callback is None:
             return None
-        return lambda event: callback(_to_js(event))
+
+        def forward(event: dict[str, Any]) -> None:
+            # The page's callback is for showing progress: if it throws, the install goes on
+            # (an install that worked is not reported as failed); the error goes to the console.
+            try:
+                callback(_to_js(event))
+            except Exception as exc:  # noqa: BLE001 - a JavaScript error, or Python's from a Python callback
+                from js import console
+
+                console.error(f"pyemscripten: the onProgress callback threw: {exc}")
+        return forward
 
     async def install(self, requirements: Any = None, index_urls: Any = None, lockfile: Any = None,
                       on_progress: Any = None) -> Any:
@@ -120,7 +138,7 @@ class WebInstaller:
         from pyemscripten.errors import PyemscriptenError
 
         forward = self._forwarder(on_progress)
-        indexes = list(_py(index_urls) or []) or self.index_urls
+        indexes = _urls(index_urls) or self.index_urls
         reports = []
         try:
             if lockfile:

@@ -38,8 +38,10 @@ export interface InstallOptions {
   /** PEP 508 requirements, e.g. `["rich", "pydantic>=2"]`. */
   requirements?: string | string[];
   /** Simple-index base URLs; a project comes from the first that has it. Default: PyPI. */
-  indexUrls?: string[];
-  /** URL of a PEP 751 pylock.toml (relative to the page): installed first, without resolution. */
+  indexUrls?: string | string[];
+  /** URL of a PEP 751 pylock.toml (relative to the page): installed first, without resolution.
+   * With `requirements` too, the two are two installs: if the requirements then fail, what the
+   * lock installed stays. */
   lockfile?: string;
   onProgress?: ProgressCallback;
 }
@@ -53,6 +55,7 @@ export interface LoadOptions<T extends PyodideLike = PyodideLike> extends Instal
   /** Likely mix-ups of `indexURL`/`indexUrls`/`lockfile`: refused. */
   indexUrl?: never;
   indexURLs?: never;
+  index_urls?: never;
   lockFile?: never;
   /** Anything else is passed to `loadPyodide` (e.g. `lockFileURL`, `stdout`). */
   [pyodideOption: string]: unknown;
@@ -93,5 +96,5 @@ export declare function installPackages(pyodide: PyodideLike, options?: InstallO
 /** Install pyemscripten into an instance and define `pyemscripten_install`; idempotent. */
 export declare function bootstrap(
   pyodide: PyodideLike,
-  options?: { indexUrls?: string[]; onProgress?: ProgressCallback },
+  options?: { indexUrls?: string | string[]; onProgress?: ProgressCallback },
 ): Promise<unknown>;

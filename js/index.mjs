@@ -129,7 +129,12 @@ async function bootstrapOnce(pyodide, indexUrls, onProgress) {
 
 function emitter(onProgress) {
   return (event) => {
-    if (onProgress) onProgress(event);
+    if (!onProgress) return;
+    try {
+      onProgress(event);
+    } catch (error) {  // a display's bug must not fail the boot or an install that worked
+      console.error("pyemscripten: the onProgress callback threw:", error);
+    }
   };
 }
 

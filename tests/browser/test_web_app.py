@@ -92,5 +92,14 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
           return a === b && a === await window.bootstrap(pyodide);
         }""".replace("RUNTIME", DEFAULT_RUNTIME))
         assert shared is True
+
+        # A progress callback that throws does not fail an install that works (the error goes
+        # to the console), and one index URL may be given as a string.
+        names = page.evaluate("""async (index) => {
+          const result = await window.installPackages(window.pyodide, {
+            requirements: ["click"], indexUrls: index, onProgress: () => { throw new Error("a display bug"); } });
+          return result.installed.map((p) => p.name);
+        }""", index_server.index_url)
+        assert names == ["click"]
     finally:
         context.close()

@@ -18,7 +18,7 @@ from pyemscripten import api, errors
 from pyemscripten.downloads import WheelTasks, _metadata_file
 from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
-from pyemscripten.seams import Hasher, NoLibraryLoader, WheelCache
+from pyemscripten.seams import Hasher, NoLibraryLoader, Response, WheelCache
 from pyemscripten.target import Target
 from tests.support.page_state import padded
 from tests.support.wheels import make_wheel
@@ -175,6 +175,11 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     assert {n for n, _ in again.installed} == {"app", "lib"}
     # No resolution (no page, no metadata) and, with the cache warm, no wheel download either.
     assert session.transport.requests == []
+    # A lock's URL may hold the words "lock-version": it is fetched, not read as TOML.
+    url = "https://index.test/lock-versions/pylock.toml"
+    session.transport.routes[url] = Response(url, 200, lock.encode(), {})
+    api.uninstall(["app", "lib"], session)
+    assert {n for n, _ in asyncio.run(api.install_lock(url, session=session, quiet=True)).installed} == {"app", "lib"}
     api.uninstall("app", session)
     partly = asyncio.run(api.install_lock(lock, session=session, quiet=True))
     assert (partly.installed, partly.already) == ((("app", "1.0"),), (("lib", "1.0"),))
