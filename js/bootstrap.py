@@ -100,7 +100,7 @@ def _urls(value: Any) -> list[str] | None:
     """Index URLs from JavaScript: an array, or one URL as a string (not its characters)."""
     value = _py(value)
     if isinstance(value, str):
-        return [value]
+        return [value] if value else None
     return list(value or []) or None
 
 

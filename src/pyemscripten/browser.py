@@ -101,7 +101,7 @@ _FETCH_JS = r"""
     } catch (e) {
       // An exception the Python callbacks raised (a progress listener's, an interrupt) is
       // theirs, not the network's: it goes back to Python as it is, and is not retried.
-      if (e === callbackError && e && e.constructor && e.constructor.name === "PythonError") throw e;
+      if (callbackError !== null && e === callbackError) throw e;
       return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
     }
     // The headers as one string, name and value each followed by a NUL (neither may hold one):
@@ -173,6 +173,8 @@ class FetchTransport(Transport):
             for callback in callbacks:
                 if callback is not None:
                     callback.destroy()
+        if raised:  # however the JavaScript side ended, the callback's exception is the outcome
+            raise raised[0]
         if result.error is not None:
             raise NetworkError(url, str(result.error))
         fields = str(result.headers).split("\0")  # name, value, ..., "" (see _FETCH_JS)

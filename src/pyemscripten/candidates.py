@@ -162,7 +162,8 @@ class Finder:
         self._versions: dict[str, list[tuple[Version, IndexFile]]] = {}
         self._platforms = frozenset(t.platform for t in target.tags)
         self.constraints: dict[str, list[Dependency]] = {}
-        self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions passed over
+        self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions whose metadata does not read
+        self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
         environment = {**target.marker_environment, "extra": ""}
         for text in options.constraints:
             dep = Dependency.parse(text, "constraint")
@@ -287,7 +288,11 @@ class Finder:
         else:
             try:
                 metadata = self.metadata_of(candidate)
-            except MetadataError as exc:
+            except PyemscriptenError as exc:
+                if not self.options.deps:
+                    return deps  # without dependencies, metadata is only for Requires-Python: not needed
+                if not isinstance(exc, MetadataError):
+                    raise
                 # A need nothing satisfies: the resolver passes over this version, as pip does,
                 # and the error is kept to say why (see resolution._impossible).
                 self.unreadable[candidate.label] = exc

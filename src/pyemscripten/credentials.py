@@ -81,7 +81,11 @@ class OriginCredentials:
         path = _path(bare)
         known = self._by_origin.setdefault(origin, []) if origin is not None else []
         if credentials is not None and origin is not None:
-            known[:] = [(p, a) for p, a in known if p != path] + [(path, basic_authorization(*credentials))]
+            # One entry per authorization, with the leading path all its URLs share (each
+            # project page's URL carries them: the list stays as short as the tokens are few).
+            authorization = basic_authorization(*credentials)
+            shared = next((_common(p, path) for p, a in known if a == authorization), path)
+            known[:] = [(p, a) for p, a in known if a != authorization] + [(shared, authorization)]
         out = dict(headers or {})
         authorization = _closest(known, path)
         if authorization and not any(k.lower() == "authorization" for k in out):
@@ -96,16 +100,22 @@ def _path(url: str) -> tuple[str, ...]:
         return ()
 
 
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    """The leading parts two paths share."""
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return a[:length]
+
+
 def _closest(known: list[tuple[tuple[str, ...], str]], path: tuple[str, ...]) -> str | None:
     """The credentials whose path shares the most leading parts with ``path`` (the latest
     learned of equals)."""
     best, best_length = None, -1
     for candidate, authorization in known:
-        length = 0
-        for a, b in zip(candidate, path):
-            if a != b:
-                break
-            length += 1
+        length = len(_common(candidate, path))
         if length >= best_length:
             best, best_length = authorization, length
     return best

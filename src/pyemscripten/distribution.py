@@ -47,8 +47,8 @@ def parse_distribution_lock(body: bytes, url: str) -> dict[str, DistributionEntr
         entry = _entry(raw, url)
         if entry is not None:
             entries[entry.metadata.name] = entry
-        else:
-            others.add(canonicalize_name(str(raw.get("name") if isinstance(raw, Mapping) and raw.get("name") else key)))
+        elif isinstance(raw, Mapping) and isinstance(raw.get("file_name"), str) and not raw["file_name"].endswith(".whl"):
+            others.add(canonicalize_name(str(raw.get("name") or key)))  # not a malformed wheel entry: those stay needed
     # A wheel's "depends" may name such a library; it is not a project on any index (looking
     # it up there would fail, or find an unrelated one): the need is left to the loader,
     # which says which library is missing.

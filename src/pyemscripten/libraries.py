@@ -87,8 +87,10 @@ class OSFileSystem:
             with open(path, "rb") as f:
                 head = f.read(self.HEAD)
                 end = first_section_end(head)
-                # A section larger than the head (or a size that is a lie): read on to the end.
-                data = self._read[path] = head if end is not None and end <= len(head) else head + f.read()
+                # A section larger than the head (or a size that is a lie): read on to the end;
+                # a file that is no WebAssembly module at all needs no more than its start.
+                whole = end is not None and end > len(head)
+                data = self._read[path] = head + f.read() if whole or (end is None and head[:4] == WASM_MAGIC) else head
         return data
 
     def exists(self, path: str) -> bool:

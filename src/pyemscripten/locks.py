@@ -196,7 +196,7 @@ def _marker_true(text: str, environment: Mapping[str, Any], what: str, source: s
     ``extras`` and ``dependency_groups``."""
     try:
         return Marker(text).evaluate(environment, context="lock_file")
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, ValueError) as exc:  # ValueError: > 4300 digits
         raise LockError(f"{what} is not a marker this installer can evaluate: {text!r} ({exc})", source) from None
 
 

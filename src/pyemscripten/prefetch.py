@@ -168,11 +168,32 @@ class Crawler:
         elif fresh:
             await asyncio.gather(*[start_task(self.visit(d)) for d in fresh])
 
+    AHEAD = 4  # older versions whose metadata files are asked for with a backtracking round's
+
     async def satisfy(self, need: NeedData) -> None:
         if need.page is not None:
             await self._page_task(need.page)
         if need.candidate is not None:
+            self._ahead(need.candidate)
             await self.expand(need.candidate)
+
+    def _ahead(self, candidate: Candidate) -> None:
+        """Resolution asks for an older version's metadata when it backtracks through a
+        project (a version that needs a project no index has, or another Python, is passed
+        over, then the next): each would be a round, one request after another. So the
+        metadata files of the next few older versions are asked for at once (only PEP 658
+        files: a wheel is never fetched for this)."""
+        if candidate.installed:
+            return
+        try:
+            rows = self.finder.versions(candidate.name)
+        except (PyemscriptenError, NeedData):
+            return
+        if not rows or rows[0][0] == candidate.version:
+            return  # the newest: not backtracking
+        older = [(v, f) for v, f in rows if v < candidate.version and f.core_metadata is not None]
+        for version, file in older[:self.AHEAD]:
+            self._meta_task(Candidate(candidate.name, version, frozenset(), file, file.yanked))
 
 
 def _key(dep: Dependency) -> tuple[str, str, frozenset[str]]:

@@ -142,6 +142,8 @@ class Provider(resolvelib.AbstractProvider):
         deps = self.finder.dependencies(candidate)
         for dep in deps:
             self.asked_by.setdefault(dep.name, []).append(dep)
+            if dep.name == UNREADABLE:
+                self.finder.passed_over.add(candidate.label)  # the resolver's own: the crawl's reads are not
         return deps
 
 
@@ -259,8 +261,18 @@ async def resolve(
             raise _impossible(exc.causes, provider) from None
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds) from None
-        passed_over = tuple(f"Passed over {label}: {exc}" for label, exc in finder.unreadable.items())
-        return _resolution(result, {d.name for d in roots}, rounds, passed_over)
+        return _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder))
+
+
+def _passed_over(finder: Finder) -> tuple[str, ...]:
+    """The versions the resolver passed over for metadata that could not be read, once each
+    (``a 2.0`` and ``a[x] 2.0`` are one; versions only the crawl read are not said)."""
+    notes: dict[tuple[str, str], str] = {}
+    for label in sorted(finder.passed_over):
+        identifier, _, version = label.partition(" ")
+        name = identifier.split("[")[0]
+        notes.setdefault((name, version), f"Passed over {name} {version}: {finder.unreadable[label]}")
+    return tuple(notes.values())
 
 
 def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
@@ -270,7 +282,8 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
     for cause in causes:
         name = cause.requirement.name
         error = finder.data.page_errors.get(name)
-        if error is not None and name not in finder.data.pages and not finder.versions(name):
+        if error is not None and name not in finder.data.pages and name not in finder.installed \
+                and not finder.versions(name):
             return error  # no index has it (candidates.Finder.page)
         if name in finder.data.pages and not finder.versions(name) and name not in finder.installed:
             return finder.no_wheel_error(name)

@@ -186,6 +186,10 @@ def test_the_file_system_view_reads_a_file_once(tmp_path) -> None:
     first = fs.read(str(path))
     path.write_bytes(b"changed")
     assert fs.read(str(path)) is first and OSFileSystem().read(str(path)) == b"changed"
+    # A file that is no WebAssembly module: its start is all there is to know.
+    elf = tmp_path / "helper.so"
+    elf.write_bytes(b"\x7fELF" + bytes(3 * OSFileSystem.HEAD))
+    assert len(OSFileSystem().read(str(elf))) == OSFileSystem.HEAD
 
 
 def test_paths_are_normalised() -> None:

@@ -93,6 +93,45 @@ def test_a_version_needing_a_project_no_index_has_is_passed_over() -> None:
         run(index, ["ghost"])
 
 
+def test_backtracking_asks_for_older_versions_metadata_a_few_at_once() -> None:
+    # Ten versions need a project no index has: each older version's metadata would be a
+    # round of its own; the crawl asks for the next few with each, so the rounds are fewer.
+    index = FakeIndex({"app": {f"{v}.0": ({"requires": ["ghost"]} if v > 1 else {}) for v in range(1, 11)}})
+    got = run(index, ["app"])
+    assert [(d.name, str(d.version)) for d in got.dists] == [("app", "1.0")]
+    assert got.rounds <= 4, got.rounds
+    assert len([u for u in index.requests if u.endswith(".metadata")]) == 10  # each once
+
+
+def test_passed_over_names_what_the_resolver_passed_over_once() -> None:
+    # z 1.0's metadata does not read: the resolver passes over it, so a 2.0 (which needs z)
+    # too, and says so once (the crawl read it as well: one note). a 3.0's does not read
+    # either: said once, for a and a[x] alike.
+    index = FakeIndex({"a": {"3.0": {"requires": ["q >>> 1"]}, "2.0": {"requires": ["z"]},
+                             "1.0": {"extras": ["x"], "requires": ["b<2"]}},
+                       "b": {"2.0": {}, "1.0": {}},
+                       "z": {"1.0": {"requires": ["q >>> 1"]}}})
+    got = run(index, ["a[x]", "a"])
+    assert sorted((d.name, str(d.version)) for d in got.dists) == [("a", "1.0"), ("b", "1.0")]
+    assert sorted(n.split(":")[0] for n in got.passed_over) == ["Passed over a 3.0", "Passed over z 1.0"]
+
+
+def test_without_dependencies_metadata_is_not_needed() -> None:
+    # deps=False reads metadata only for Requires-Python: a metadata file that fails, or one
+    # that does not parse, does not stop the install.
+    index = FakeIndex({"a": {"1.0": {"requires": ["c >>> 1"]}}, "b": {"1.0": {"metadata_file": True}}})
+    index.fail("https://index.test/files/b-1.0-py3-none-any.whl.metadata", 500, 500, 500, 500)
+    got = run(index, ["a", "b"], deps=False)
+    assert sorted((d.name, str(d.version)) for d in got.dists) == [("a", "1.0"), ("b", "1.0")]
+
+
+def test_an_installed_project_no_index_has_is_explained_as_a_conflict() -> None:
+    index = FakeIndex({"app": {"1.0": {"requires": ["local>=2"]}}})
+    installed = {"local": InstalledDist("local", Version("1.0"))}
+    with pytest.raises(errors.ResolutionImpossibleError, match="1.0 is installed"):
+        run(index, ["app"], installed=installed)
+
+
 def test_installed_counts_and_reinstall() -> None:
     index = FakeIndex({"a": {"1.0": {}, "2.0": {}}})
     installed = {"a": InstalledDist("a", Version("1.0"))}
@@ -175,11 +214,16 @@ def test_runtime_distribution_is_the_fallback() -> None:
         "helper": {"name": "helper", "version": "1.0", "file_name": "helper-1.0-py3-none-any.whl", "sha256": "bb",
                    "depends": []},
         "libopenblas": {"name": "libopenblas", "version": "0.3", "file_name": "libopenblas-0.3.zip", "sha256": "cc"},
+        "broken": {"name": "broken", "version": "x y", "file_name": "broken-1.0-py3-none-any.whl", "sha256": "dd"},
+        "user": {"name": "user", "version": "1.0", "file_name": "user-1.0-py3-none-any.whl", "sha256": "ee",
+                 "depends": ["broken"]},
     }}).encode()
     entries = parse_distribution_lock(lock, "https://cdn.test/full/pyodide-lock.json")
-    assert set(entries) == {"numpy", "helper"}
+    assert set(entries) == {"numpy", "helper", "user"}
     # The shared library's zip is no project an index has: numpy's need of it is the loader's.
+    # A malformed wheel entry is left out, but what needs it still does (an index may have it).
     assert [r.name for r in entries["numpy"].metadata.requires_dist] == ["helper"]
+    assert [r.name for r in entries["user"].metadata.requires_dist] == ["broken"]
     assert entries["numpy"].file.url == "https://cdn.test/full/numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
 
     async def load():

@@ -116,6 +116,15 @@ def test_credentials_go_to_their_origin_only() -> None:
     assert creds.prepare("https://index.test/x", {"authorization": "Bearer t"})[1] == {"authorization": "Bearer t"}
 
 
+def test_credentials_stay_one_entry_per_token() -> None:
+    # Every project page's URL carries the credentials: what is kept does not grow with them.
+    creds = OriginCredentials()
+    for n in range(200):
+        creds.prepare(CRED_INDEX + f"project-{n}/", None)
+    (known,) = creds._by_origin.values()
+    assert known == [(("simple",), "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode())]
+
+
 def test_two_indexes_on_one_host_keep_their_own_credentials() -> None:
     # Two GitLab projects' indexes, two tokens, in either order: a file goes with the token
     # of the index whose path it shares most, as pip picks the index the URL belongs to.
@@ -475,7 +484,8 @@ def test_a_metadata_file_is_checked_by_any_hash_the_index_gives(algorithm: str) 
     # whichever one the index gave (it was taken unchecked unless the hash was sha256).
     metadata = b"Metadata-Version: 2.1\nName: m\nVersion: 1.0\n\n"
     file = IndexFile("m-1.0-py3-none-any.whl", "https://one.test/files/m-1.0-py3-none-any.whl", (),
-                     core_metadata=((algorithm, hashlib.new(algorithm, metadata).hexdigest()), ("unknown-algo", "00")))
+                     core_metadata=((algorithm, hashlib.new(algorithm, metadata).hexdigest()), ("unknown-algo", "00"),
+                                    ("shake_128", "00")))  # shake_*: no fixed length, so not checkable
     client = IndexClient(_OneFile(metadata), ["https://one.test/simple/"])
     assert asyncio.run(client.core_metadata("m", file)) == metadata
     client = IndexClient(_OneFile(metadata + b"Requires-Dist: attacker-choice\n"), ["https://one.test/simple/"])
