@@ -947,9 +947,10 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
     # By scheme key: the directory, resolved, made absolute, and the prefix of what is inside.
     places: dict[str, tuple[str, str, str, str]] = {}
     generated = {f"{wheel.dist_info}/{name}" for name in _GENERATED}
+    root_key = "purelib" if wheel.root_is_purelib else "platlib"
     sha256 = wheel.sha256
     for key, relative, data in wheel.files:
-        if relative in generated:
+        if relative in generated and key == root_key:  # the dist-info's own: written fresh below
             continue
         place = places.get(key)
         if place is None:

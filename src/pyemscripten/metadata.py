@@ -105,17 +105,37 @@ def check_requirement(req: Requirement) -> Requirement:
     packaging parses the versions inside specifiers and markers lazily: a number longer than
     int() converts (4300 digits), or a marker like ``python_version ~= 'x'``, passes
     ``Requirement()`` and raises ValueError at the first comparison - deep in resolution.
-    One comparison here turns that into a parse error where the text is known.
+    One comparison here turns that into a parse error where the text is known: one per
+    specifier, as a set stops at the first that fails (``>=1,<9999...`` never reaches the second).
     """
-    req.specifier.contains(_PROBE, prereleases=True)
+    _compare(req.specifier)
     if req.marker is not None:
         req.marker.evaluate({"extra": ""})
     return req
 
 
+def newer_metadata_version(fields: dict[str, list[str]]) -> str | None:
+    """Why METADATA cannot be read, if its Metadata-Version's major is above 2: the core
+    metadata spec says tools MUST fail then."""
+    given = first(fields, "metadata-version")
+    major = (given or "").strip().split(".")[0]
+    if major.isascii() and major.isdigit() and len(major) < 10 and int(major) > 2:
+        return f"Metadata-Version {given} is newer than this installer reads (2.x); a newer pyemscripten may read it"
+    return None
+
+
+def _compare(specifiers: SpecifierSet) -> None:
+    """Compare every specifier of a set once (see :func:`check_requirement`)."""
+    for specifier in specifiers:
+        specifier.contains(_PROBE, prereleases=True)
+
+
 def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
     """Parse METADATA bytes. Raises :class:`MetadataError`."""
     fields = read_headers(data)
+    newer = newer_metadata_version(fields)
+    if newer is not None:
+        raise MetadataError(project, filename, newer)
     name, version = first(fields, "name"), first(fields, "version")
     if not name or not version:
         raise MetadataError(project, filename, "Name or Version is missing")
@@ -133,7 +153,7 @@ def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
     try:
         python_spec = SpecifierSet(requires_python) if requires_python else None
         if python_spec is not None:
-            python_spec.contains(_PROBE, prereleases=True)
+            _compare(python_spec)
     except ValueError:  # InvalidSpecifier, or a version in it that does not compare
         raise MetadataError(project, filename, f"invalid Requires-Python {requires_python!r}") from None
     extras = tuple(canonicalize_name(e) for e in fields.get("provides-extra", ()))

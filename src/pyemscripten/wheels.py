@@ -47,7 +47,7 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
-from .metadata import first, parse_headers, read_bounded, read_headers
+from .metadata import first, newer_metadata_version, parse_headers, read_bounded, read_headers
 from .seams import Hasher
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class UnpackedWheel:
     def metadata_file(self) -> bytes:
         """The bytes of the wheel's METADATA (checked by rule 5)."""
         path = f"{self.dist_info}/METADATA"
-        return next(content for key, rest, content in self.files if rest == path)
+        root = "purelib" if self.root_is_purelib else "platlib"  # not a .data folder's file of that name
+        return next(content for key, rest, content in self.files if rest == path and key == root)
 
 
 def parse_wheel_name(filename: str) -> WheelName:
@@ -958,6 +959,10 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
         problems.add(MetadataError, "the .dist-info directory has no METADATA file")
         return None
     fields = read_headers(data)
+    newer = newer_metadata_version(fields)
+    if newer is not None:
+        problems.add(MetadataError, newer)
+        return None
     name, version = first(fields, "name"), first(fields, "version")
     if not name or not version:
         problems.add(MetadataError, "METADATA has no Name or no Version")

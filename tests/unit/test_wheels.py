@@ -389,3 +389,31 @@ def test_member_names_are_checked_whole_and_offsets_inside_the_archive() -> None
     with pytest.raises(WheelError, match="before the archive's start"):
         open_wheel(whl.filename, bytes(directory) + record + members + bytes(8))
 
+
+def test_metadata_is_the_dist_info_one_and_of_a_version_we_read() -> None:
+    # A .data folder's file that looks like the dist-info's METADATA is a data file: the
+    # wheel's metadata is still its own dist-info's.
+    whl = make_wheel("demo-pkg", "1.0", PKG, data_files={
+        "data/demo_pkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: other\nVersion: 9\nRequires-Dist: evil\n"})
+    wheel = open_wheel(whl.filename, bytes(whl))
+    assert b"Name: demo-pkg" in wheel.metadata_file and b"evil" not in wheel.metadata_file
+    # The core metadata spec: a major version above the ones read must fail.
+    newer = make_wheel("demo-pkg", "1.0", PKG, metadata="Metadata-Version: 3.0\nName: demo-pkg\nVersion: 1.0\n")
+    with pytest.raises(MetadataError, match="Metadata-Version 3.0 is newer than this installer reads"):
+        open_wheel(newer.filename, bytes(newer))
+
+
+def test_every_specifier_of_a_requirement_is_compared_at_parse_time() -> None:
+    # A set stops at the first specifier that fails: the second (a number int() refuses)
+    # would raise a plain ValueError deep in resolution. Caught where the text is known.
+    from pyemscripten.candidates import Dependency
+    from pyemscripten.errors import InvalidRequirementError
+    from pyemscripten.metadata import parse_metadata
+
+    huge = "9" * 4400
+    for field in (f"Requires-Dist: b>=1,<{huge}", f"Requires-Python: >=3,<{huge}"):
+        with pytest.raises(MetadataError):
+            parse_metadata(f"Metadata-Version: 2.1\nName: a\nVersion: 1\n{field}\n".encode(), "a", "a.metadata")
+    with pytest.raises(InvalidRequirementError):
+        Dependency.parse(f"b>=1,<{huge}")
+
