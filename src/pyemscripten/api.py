@@ -30,7 +30,7 @@ from packaging.version import Version
 from . import installation, libraries
 from .distribution import DistributionEntry, parse_distribution_lock
 from .downloads import WheelTasks, gather_all, strongest_hash
-from .errors import LockError, NotInstalledError, PyemscriptenError, redact_text, redact_url
+from .errors import LockError, NotInstalledError, PyemscriptenError, UninstallError, redact_text, redact_url
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
@@ -593,9 +593,16 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     for name in wanted:
         if name not in present:
             raise NotInstalledError(name)
+    done: list[str] = []
     try:
         for name in wanted:
             installation.uninstall(name, scheme)
+            done.append(name)
+    except UninstallError as exc:
+        if done:  # say what this call did remove
+            raise UninstallError(exc.project, f"{exc.reason}; uninstalled before it, and still removed: "
+                                              f"{', '.join(done)}") from exc
+        raise
     finally:
         importlib.invalidate_caches()
     return wanted

@@ -106,7 +106,15 @@ class IndexHTTPError(PackageIndexError):
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
-        return f"The index answered HTTP {self.status}{about} when fetching the {self.what} {redact_url(self.url)}"
+        if self.status in (401, 403):
+            advice = "check the credentials (https://user:token@host/...) the URL needs"
+        elif self.status in (404, 410):
+            advice = "check the URL"
+        elif self.transient:
+            advice = "the server is failing for now: try again later"
+        else:
+            advice = "check the URL and the server"
+        return f"HTTP {self.status}{about} fetching the {self.what} {redact_url(self.url)}: {advice}."
 
 
 @dataclass(eq=False)
@@ -121,7 +129,12 @@ class NetworkError(PackageIndexError):
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
-        return f"Network error{about} fetching {redact_url(self.url)}: {self.reason}"
+        if self.reason.startswith(("only http", "not a URL")):
+            advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
+        else:
+            advice = ("check the connection, and that a server on another origin allows cross-origin "
+                      "requests (CORS); then try again")
+        return f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. {advice[0].upper()}{advice[1:]}."
 
 
 @dataclass(eq=False)
@@ -133,8 +146,12 @@ class IndexFormatError(PackageIndexError):
     project: str | None = None
 
     def __str__(self) -> str:
+        if self.project == "runtime distribution":
+            return (f"Cannot read the runtime's pyodide-lock.json at {redact_url(self.url)}: {self.reason}. "
+                    "Check distribution_url, or pass distribution_url=\"\" to do without it.")
         about = f" for {self.project!r}" if self.project else ""
-        return f"Cannot parse the index page{about} at {redact_url(self.url)}: {self.reason}"
+        return (f"Cannot parse the index page{about} at {redact_url(self.url)}: {self.reason}. Check that the "
+                "index URL is a PEP 503/691 simple index (such as https://pypi.org/simple/).")
 
 
 @dataclass(eq=False)
@@ -209,13 +226,16 @@ class NoCompatibleWheelError(ResolutionError):
     def __str__(self) -> str:
         platform = next((t for t in self.needed_tags if "emscripten" in t or "pyodide" in t), None)
         needs = platform or (self.needed_tags[0] if self.needed_tags else "?")
-        offered = ", ".join(self.offered_tags[:12]) or "no wheels at all (only sources?)"
         more = f" and {len(self.offered_tags) - 12} more" if len(self.offered_tags) > 12 else ""
+        cp = "cp" + "".join(self.python_version.split(".")[:2])
         lines = [
             f"No wheel of {self.project!r} fits this runtime (Python {self.python_version}, "
             f"platform {needs}).",
-            f"  Wheels on offer are for: {offered}{more}.",
-            f"  This runtime needs a pure-Python wheel (py3-none-any) or one tagged {needs}.",
+            f"  Wheels on offer are for: {', '.join(self.offered_tags[:12])}{more}." if self.offered_tags
+            else "  Only source distributions are on offer, no wheels.",
+            f"  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython {cp} (or abi3) "
+            f"tagged {needs}.",
+            f"  Pin a version of {self.project} that has one, or ask its maintainers for a {needs} build.",
         ]
         lines += [f"  {r}" for r in self.reasons]
         return "\n".join(lines)
@@ -235,6 +255,7 @@ class ResolutionImpossibleError(ResolutionError):
     def __str__(self) -> str:
         lines = ["Cannot find versions that satisfy every requirement:"]
         lines += [f"  {c}" for c in self.chains] or [f"  {c}" for c in self.conflicts]
+        lines.append("  Loosen or change one of these requirements (or constraints), or pin other versions.")
         return "\n".join(lines)
 
 
@@ -286,8 +307,9 @@ class HashMismatchError(DownloadError):
         about = f" ({self.project})" if self.project else ""
         return (
             f"Hash mismatch for {self.filename}{about} from {redact_url(self.url)}: "
-            f"expected {self.algorithm}={self.expected}, got {self.got}. "
-            "The file may be corrupt or tampered with; nothing was installed."
+            f"expected {self.algorithm}={self.expected}, got {self.algorithm}={self.got}; nothing was installed. "
+            "The file may be corrupt or tampered with: try again; if it keeps happening, the file changed "
+            "on the server or the lock is stale: report it to the index's maintainers."
         )
 
 
@@ -329,7 +351,8 @@ class WheelError(PyemscriptenError):
 
     def __str__(self) -> str:
         where = f" (member {self.member!r})" if self.member else ""
-        return f"Refusing to install {self.filename}{where}: {self.reason}"
+        return (f"Refusing to install {self.filename}{where}: {self.reason}. Nothing was installed: pin "
+                "another version, or report the broken wheel to its maintainers.")
 
 
 class RecordError(WheelError):
@@ -416,9 +439,9 @@ class LibraryLoadError(PyemscriptenError):
 
     def __str__(self) -> str:
         about = f" (from {self.project})" if self.project else ""
-        return (f"Loading {self.library}{about} failed: {self.reason.rstrip('.')}. The installed files were taken back; "
-                "libraries the page loaded before this one stay loaded until it is reloaded: reload the page "
-                "before installing again")
+        return (f"Loading {self.library}{about} failed: {self.reason.rstrip('.')}. The install was rolled back, "
+                "but libraries the page loaded before this one stay in memory: reload the page before trying "
+                "again, and report it to the package's maintainers if it happens again.")
 
 
 # --- lock files ----------------------------------------------------------------------
@@ -430,7 +453,10 @@ class LockError(PyemscriptenError):
 
     reason: str
     source: str | None = None
+    writing: bool = False  # the lock command refused to write one
 
     def __str__(self) -> str:
-        where = f" {self.source}" if self.source else ""
-        return f"Cannot use lock file{where}: {self.reason}"
+        if self.writing:
+            return f"Cannot write a lock: {self.reason}"
+        where = " given as text" if self.source == "(text)" else f" {redact_url(self.source)}" if self.source else ""
+        return f"Cannot use the lock file{where}: {self.reason}"

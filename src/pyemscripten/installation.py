@@ -1082,7 +1082,7 @@ def uninstall(name: str, scheme: Scheme, *, ops: FileOps | None = None) -> list[
         transaction._prune(paths, stop=_stops(scheme))
     except Exception as exc:
         failures = transaction._undo()
-        restored = "nothing was removed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
+        restored = "nothing of it was removed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
         raise UninstallError(dists[0].name, f"{exc} ({restored})") from exc
     transaction.finish()
     importlib.invalidate_caches()

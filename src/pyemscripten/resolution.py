@@ -171,6 +171,8 @@ def _chain(dep: Dependency, asked_by: Mapping[str, list[Dependency]], limit: int
         path.append(parent)
     if path[-1] not in (USER, "constraint"):
         path.append("...")
+    if path == [USER]:
+        return f"you ask for {dep.text}"
     return " → ".join(reversed(path)) + f" requires {dep.text}"
 
 

@@ -134,7 +134,7 @@ def test_errors_explain(pyodide, index_server) -> None:
         "import pyemscripten\nawait pyemscripten.install(['top', 'leaf<2'], index_urls=[url], quiet=True)", url=idx.url)
     assert conflict["type"] == "ResolutionImpossibleError"
     assert "you → top 1.0 → mid 1.0 requires leaf>=2" in conflict["message"]
-    assert "you requires leaf<2" in conflict["message"]
+    assert "you ask for leaf<2" in conflict["message"]
 
     index_server.add_fault(regex=r"/index/e4/simple/top/$", status=500)
     server_error = pyodide.run_expect_error(

@@ -595,3 +595,14 @@ def test_a_template_naming_another_variable_is_left_to_sysconfig(monkeypatch: py
     monkeypatch.setattr(sysconfig, "get_paths", lambda scheme=None, vars=None, expand=True:
                         templates if not expand else real(scheme, vars, expand))
     assert _prefix_paths() is None
+
+
+def test_uninstalling_several_says_what_it_removed_before_a_failure(scheme: Scheme) -> None:
+    from pyemscripten import api
+
+    install([_wheel("a", "1.0", {"a.py": b""}), _wheel("b", "1.0", {"b.py": b""})], scheme).finish()
+    (Path(scheme.purelib) / "b-1.0.dist-info" / "RECORD").unlink()  # b cannot be uninstalled
+    with pytest.raises(UninstallError, match="uninstalled before it, and still removed: a"):
+        api.uninstall(["a", "b"], api.Session(scheme=scheme))
+    assert [d.name for d in installed_distributions(scheme)] == ["b"]
+

@@ -514,3 +514,18 @@ def test_a_token_in_a_direct_url_requirement_reaches_no_message(scheme: Scheme) 
     assert all(SECRET not in text for text in said), said
     assert "https://***@files.test/pkg-1.0-py3-none-any.whl" in str(info.value)
 
+
+def test_messages_say_what_to_do_and_keep_secrets_out() -> None:
+    lock = str(errors.LockError("not UTF-8 text", f"https://alice:{SECRET}@site.test/pylock.toml"))
+    assert SECRET not in lock and lock.startswith("Cannot use the lock file https://***@site.test/pylock.toml")
+    assert str(errors.LockError("x", "(text)")).startswith("Cannot use the lock file given as text: x")
+    url = "https://index.test/simple/a/"
+    assert str(errors.IndexHTTPError(url, 403, "a")).endswith("check the credentials (https://user:token@host/...) the URL needs.")
+    assert str(errors.IndexHTTPError(url, 503, "a")).endswith("the server is failing for now: try again later.")
+    assert "Check the URL" in str(errors.NetworkError("pypi.org/simple/a/", "only http and https URLs are fetched", "a"))
+    assert "try again" in str(errors.NetworkError(url, "Failed to fetch", "a"))
+    wheel = errors.NoCompatibleWheelError("numpy", ["pyemscripten_2026_0_wasm32", "py3-none-any"],
+                                          ["cp312-cp312-pyemscripten_2026_0_wasm32"], "3.14.2")
+    assert "one for CPython cp314 (or abi3) tagged pyemscripten_2026_0_wasm32" in str(wheel)
+    assert "Only source distributions are on offer" in str(errors.NoCompatibleWheelError("x", ["p"], [], "3.14.2"))
+
