@@ -41,12 +41,23 @@ _FETCH_JS = r"""
   let last = performance.now();
   let timer;
   let callbackError = null;
+  // A request that waits for one of the browser's six connections to its host (an install
+  // asks for all its wheels at once) is queued, not idle: until it has an answer, time spent
+  // while six others to that host are under way does not count (on a slow link the last
+  // wheels would otherwise time out before they start).
+  let answered = false;
+  let origin = url;
+  try { origin = new URL(url).origin; } catch (e) {}
+  const flights = globalThis[Symbol.for("pyemscripten.requestsUnderWay")] ??= new Map();
   const check = () => {
-    const idle = performance.now() - last;
+    const now = performance.now();
+    if (!answered && flights.get(origin) > 6) last = now;
+    const idle = now - last;
     if (idle >= timeoutMs) controller.abort(new Error(`timed out after ${timeoutMs} ms`));
     else timer = setTimeout(check, timeoutMs - idle);
   };
   timer = setTimeout(check, timeoutMs);
+  flights.set(origin, (flights.get(origin) || 0) + 1);
   try {
     let response;
     try {
@@ -55,6 +66,7 @@ _FETCH_JS = r"""
       return { error: String((e && e.message) || e) };
     }
     last = performance.now();
+    answered = true;
     const total = Number(response.headers.get("content-length")) || null;
     let body;
     try {
@@ -110,6 +122,7 @@ _FETCH_JS = r"""
     for (const [name, value] of response.headers) headerText += name + "\0" + value + "\0";
     return { error: undefined, status: response.status, url: response.url, headers: headerText, body };
   } finally {
+    flights.set(origin, flights.get(origin) - 1);
     clearTimeout(timer);
     // Whatever ended the read early (a broken body, a callback that threw because the
     // Python side gave up and destroyed it), the request must not go on using the link.
