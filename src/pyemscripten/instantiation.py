@@ -19,6 +19,11 @@ yet verified is harmless when this reader proves all of the following from the s
 * the module defines no memory or table of its own, and imports its memory and table only
   under the names the runtime's proxy answers (``env.memory``,
   ``env.__indirect_function_table``);
+* what the engine also evaluates at instantiation costs no more than the bytes do: every
+  global is a number initialised by constant arithmetic (no garbage-collected ``array.new``,
+  which allocates up to a gigabyte from a few bytes), every type is a function type (so no
+  struct or array can be made anywhere), and the table slots it fills hold its own
+  functions, never imported ones;
 * the runtime reads the same sizes from ``dylink.0`` as this package (it reads several
   subsections by their contents, not their declared sizes: ``_sizes_the_runtime_reads``
   takes its steps), and they are small enough that the runtime's
@@ -44,12 +49,13 @@ All 35 side modules of the benchmark's wheels pass this reader (its tests read t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pyemscripten.dylink import _Reader, parse_dylink
 from pyemscripten.errors import DylinkError
 
-SECTION_IMPORT, SECTION_TABLE, SECTION_MEMORY, SECTION_START = 2, 4, 5, 8
+SECTION_TYPE, SECTION_IMPORT, SECTION_TABLE, SECTION_MEMORY, SECTION_GLOBAL, SECTION_START = 1, 2, 4, 5, 6, 8
 SECTION_ELEMENT, SECTION_CODE, SECTION_DATA = 9, 10, 11
 KIND_FUNCTION, KIND_TABLE, KIND_MEMORY, KIND_GLOBAL, KIND_TAG = 0, 1, 2, 3, 4
 OP_END, OP_GLOBAL_GET, OP_I32_CONST, OP_I32_ADD, OP_REF_NULL, OP_REF_FUNC = 0x0B, 0x23, 0x41, 0x6A, 0xD0, 0xD2
@@ -57,6 +63,16 @@ MEMORY_FILL = b"\xfc\x0b\x00"
 FUNCREF, ELEMENT_KIND_FUNCREF = 0x70, 0x00
 NUMBER_TYPES = frozenset({0x7F, 0x7E, 0x7D, 0x7C})  # i32 i64 f32 f64: no reference types
 MAX_MEMORY_SIZE, MAX_MEMORY_ALIGN, MAX_TABLE_SIZE = 1 << 30, 16, 1 << 24
+FUNCTION_TYPE = 0x60
+REF_NULL_TYPE, REF_TYPE = 0x63, 0x64  # (ref null ht) and (ref ht): a heap type follows
+_LEB = rb"[\x80-\xff]{0,9}[\x00-\x7f]"
+# The globals, after their count: each a number type, a mutability, then a constant
+# expression of i32/i64/f32/f64.const, global.get and the extended-constant adds, subs and
+# muls, ended by `end`. Possessive: what matches is read once, left to right. A library
+# has tens of thousands of globals; one match reads them in C.
+_GLOBALS = re.compile(
+    rb"(?:[\x7c-\x7f][\x00\x01](?:\x41" + _LEB + rb"|\x42" + _LEB + rb"|\x43.{4}|\x44.{8}|\x23" + _LEB
+    + rb"|[\x6a\x6b\x6c\x7c\x7d\x7e])*+\x0b)*+", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,8 @@ def _imports(reader: _Reader) -> tuple[int, dict[str, int]]:
             if kind == KIND_GLOBAL and data[kind_at + 1] in NUMBER_TYPES:
                 reader.pos = kind_at + 3
                 if field - at == 4 and data[at:field] == b"\x03env":
-                    name = "env." + _utf8(reader, data[field + 1:kind_at], "import name")
+                    begin = field + 1 if data[field] < 0x80 else field + 2  # after the name's length
+                    name = "env." + _utf8(reader, data[begin:kind_at], "import name")
                     globals_.setdefault(name, imported_globals)
                 imported_globals += 1
                 continue
@@ -241,8 +258,10 @@ def _place(reader: _Reader, base: int, what: str) -> int:
     return offset
 
 
-def _element_count(reader: _Reader, flags: int) -> int:
-    """Skip one element segment's entries (after its offset), returning how many there are."""
+def _element_count(reader: _Reader, flags: int, imported: int) -> int:
+    """Skip one element segment's entries (after its offset), returning how many there are.
+    Each must be one of the module's own functions (index ``imported`` or more): wasm-ld
+    reaches imported ones through the offset table, never through an element segment."""
     if flags & 2:  # an element kind (funcref: 0) or, with expressions, a reference type
         if reader.u8("element type") != (FUNCREF if flags & 4 else ELEMENT_KIND_FUNCREF):
             raise reader.fail("an element segment of another type than funcref")
@@ -251,7 +270,8 @@ def _element_count(reader: _Reader, flags: int) -> int:
         if flags & 4:  # expressions: ref.func f or ref.null t, then end
             op = reader.u8("element expression")
             if op == OP_REF_FUNC:
-                reader.varuint32("function index")
+                if reader.varuint32("function index") < imported:
+                    raise reader.fail("an element segment holds an imported function")
             elif op == OP_REF_NULL:
                 if reader.u8("reference type") != FUNCREF:
                     raise reader.fail("an element expression of another type than funcref")
@@ -259,9 +279,39 @@ def _element_count(reader: _Reader, flags: int) -> int:
                 raise reader.fail(f"an element expression with opcode {op:#x}")
             if reader.u8("element expression end") != OP_END:
                 raise reader.fail("an element expression longer than one instruction")
-        else:
-            reader.varuint32("function index")
+        elif reader.varuint32("function index") < imported:
+            raise reader.fail("an element segment holds an imported function")
     return count
+
+
+def _types(body: _Reader) -> None:
+    """Every type a function type (no struct or array, and no recursion group that could
+    hold one). Its parameters and results may be typed references (libusd_ms.so takes a
+    ``(ref $f)``): with only function types, those can only name functions."""
+    for _ in range(body.varuint32("number of types")):
+        if body.u8("type form") != FUNCTION_TYPE:
+            raise body.fail("defines a type that is not a function type (a struct or an array)")
+        for what in ("parameters", "results"):
+            for _ in range(body.varuint32(f"number of {what}")):
+                if body.u8(f"a type of the {what}") in (REF_NULL_TYPE, REF_TYPE):
+                    _sleb33(body)
+    if not body.at_end():
+        raise body.fail("the type section has bytes after its last type")
+
+
+def _sleb33(reader: _Reader) -> None:
+    """Skip a heap type (a signed LEB128 of at most 33 bits: 5 bytes)."""
+    for _ in range(5):
+        if reader.u8("heap type") < 0x80:
+            return
+    raise reader.fail("a heap type longer than 5 bytes")
+
+
+def _globals(body: _Reader) -> None:
+    """Every global a number, initialised by constant arithmetic (see :data:`_GLOBALS`)."""
+    body.varuint32("number of globals")
+    if _GLOBALS.fullmatch(body.data, body.pos, body.end) is None:
+        raise body.fail("a global that is not a number made by constant arithmetic")
 
 
 def _bss_fill(body: _Reader, memory_base: int) -> tuple[int, int]:
@@ -317,7 +367,11 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
             raise reader.fail(f"truncated: section {section_id} claims {size} bytes")
         body = _Reader(data, filename, pos=reader.pos, end=reader.pos + size)
         reader.pos += size
-        if section_id == SECTION_IMPORT:
+        if section_id == SECTION_TYPE:
+            _types(body)
+        elif section_id == SECTION_GLOBAL:
+            _globals(body)
+        elif section_id == SECTION_IMPORT:
             functions, bases = _imports(body)
         elif section_id in (SECTION_TABLE, SECTION_MEMORY):
             if body.varuint32("number of definitions") or not body.at_end():
@@ -330,12 +384,12 @@ def instantiation_writes(data: bytes, filename: str = "<side module>") -> Instan
                 if flags > 7:
                     raise body.fail(f"an element segment with flags {flags}")
                 if flags & 1:  # passive or declarative: nothing written at instantiation
-                    _element_count(body, flags | 2)  # each has an element kind or a type
+                    _element_count(body, flags | 2, 0)  # each has an element kind or a type
                     continue
                 if flags & 2 and body.varuint32("table index") != 0:
                     raise body.fail("an element segment for another table")
                 offset = _place(body, base("env.__table_base"), "an element segment's offset")
-                count = _element_count(body, flags)
+                count = _element_count(body, flags, functions)
                 if offset + count > mem.table_size:
                     raise body.fail(f"an element segment at __table_base + {offset}, {count} slots,"
                                     f" past the {mem.table_size} it reserves")

@@ -145,11 +145,39 @@ def test_a_module_with_nothing_to_write() -> None:
     ({"imports": IMPORTS + [string("env") + string("f") + b"\x00\x00"], "start_body": fill(0, 8)},
      "the start function is an import"),  # function 0 is the import: it would run JavaScript
     ({"elements": [element_segment(0, 1) + b"\x00"]}, "the element section has bytes after"),
+    # what the engine evaluates besides: a global made by a GC allocation (141 bytes can ask
+    # for a gigabyte), a global of a reference type, a table slot filled with an import
+    ({"extra": section(6, vec([b"\x7f\x00\xfb\x07\x00\x0b"]))}, "constant arithmetic"),  # array.new_default
+    ({"extra": section(6, vec([b"\x6f\x00\xd0\x6f\x0b"]))}, "constant arithmetic"),  # externref, ref.null
+    ({"imports": IMPORTS + [string("env") + string("f") + b"\x00\x00"],
+      "elements": [b"\x00" + at(TABLE_BASE, None) + vec([leb(0)])]}, "holds an imported function"),
+    ({"imports": IMPORTS + [string("env") + string("f") + b"\x00\x00"],
+      "elements": [b"\x04" + at(TABLE_BASE, None) + vec([b"\xd2\x00\x0b"])]}, "holds an imported function"),
     ({"data": [data_segment(0, b"x") + b"\x00"]}, "the data section has bytes after"),
 ])
 def test_anything_else_is_refused(kwargs: dict, says: str) -> None:
     with pytest.raises(DylinkError, match=says):
         instantiation_writes(module(**kwargs), "libx.so")
+
+
+def test_globals_of_constant_arithmetic_and_function_types_only() -> None:
+    # What wasm-ld writes: numbers made of constants, global.get and the extended-constant
+    # adds; typed references to function types in signatures. A struct or array type is
+    # refused (nothing could allocate one then), as is a name whose length takes two bytes
+    # read short (env.__memory_base with a 2-byte length is still the base).
+    ok = section(6, vec([b"\x7f\x00\x41\x05\x0b", b"\x7e\x01\x42\x80\x01\x0b",
+                         b"\x7f\x00\x23\x00\x41\x08\x6a\x0b", b"\x7c\x00\x44" + bytes(8) + b"\x0b"]))
+    assert instantiation_writes(module(extra=ok)).memory == ()
+    typed = module().replace(section(1, vec([b"\x60\x00\x00"])),
+                             section(1, vec([b"\x60\x00\x00", b"\x60\x01\x64\x00\x01\x7f"])))
+    assert instantiation_writes(typed).memory == ()
+    for kind in (b"\x5e\x7f\x01", b"\x5f\x01\x7f\x01", b"\x4e\x01\x5e\x7f\x01"):  # array, struct, rec group
+        arrays = module().replace(section(1, vec([b"\x60\x00\x00"])), section(1, vec([b"\x60\x00\x00", kind])))
+        with pytest.raises(DylinkError, match="not a function type"):
+            instantiation_writes(arrays)
+    two_byte = [string("env") + b"\x8d\x00" + b"__memory_base" + b"\x03\x7f\x00"]
+    assert instantiation_writes(module(imports=IMPORTS[:2] + two_byte + IMPORTS[3:],
+                                       data=[data_segment(0, b"x")])).memory == ((0, 1),)
 
 
 def test_the_fixtures_side_modules() -> None:
