@@ -450,8 +450,7 @@ ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, fo
 def with_origin(wheel: UnpackedWheel, file: IndexFile) -> UnpackedWheel:
     """The wheel plus a dist-info file recording its URL and hashes (listed in RECORD)."""
     origin = {"filename": file.filename, "url": redact_url(file.url), "hashes": dict(file.hashes), "size": file.size}
-    key = "purelib" if wheel.root_is_purelib else "platlib"
-    row = (key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
+    row = (wheel.root_key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
     return dataclasses.replace(wheel, files=wheel.files + (row,))
 
 

@@ -914,10 +914,9 @@ class Prestaged:
         """Every file written is a file of ``wheel``, the very bytes, in the folder they go to."""
         if self.broken:
             return False
-        key = "purelib" if wheel.root_is_purelib else "platlib"
         written = self.written
         same = {relative for scheme_key, relative, data in wheel.files
-                if scheme_key == key and written.get(relative) is data}
+                if scheme_key == wheel.root_key and written.get(relative) is data}
         return len(same) == len(written)
 
     def discard(self) -> None:
@@ -947,10 +946,9 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
     # By scheme key: the directory, resolved, made absolute, and the prefix of what is inside.
     places: dict[str, tuple[str, str, str, str]] = {}
     generated = {f"{wheel.dist_info}/{name}" for name in _GENERATED}
-    root_key = "purelib" if wheel.root_is_purelib else "platlib"
     sha256 = wheel.sha256
     for key, relative, data in wheel.files:
-        if relative in generated and key == root_key:  # the dist-info's own: written fresh below
+        if relative in generated and key == wheel.root_key:  # the dist-info's own: written fresh below
             continue
         place = places.get(key)
         if place is None:

@@ -69,6 +69,11 @@ _SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+def _unhashed(dist_info: str) -> set[str]:
+    """The members of ``dist_info`` RECORD cannot hash: itself and its signatures."""
+    return {f"{dist_info}/{name}" for name in _UNHASHED}
+
+
 @dataclass(frozen=True)
 class WheelName:
     """What a wheel's file name says: ``{name}-{version}[-{build}]-{tags}.whl``."""
@@ -105,6 +110,11 @@ class UnpackedWheel:
     sha256: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @property
+    def root_key(self) -> str:
+        """The scheme key of the files outside ``.data`` (the dist-info's among them)."""
+        return "purelib" if self.root_is_purelib else "platlib"
+
+    @property
     def metadata(self) -> Metadata:
         """Every field of METADATA, as packaging reads it (read again on each use: the
         install itself needs only the fields above)."""
@@ -115,9 +125,8 @@ class UnpackedWheel:
     @property
     def metadata_file(self) -> bytes:
         """The bytes of the wheel's METADATA (checked by rule 5)."""
-        path = f"{self.dist_info}/METADATA"
-        root = "purelib" if self.root_is_purelib else "platlib"  # not a .data folder's file of that name
-        return next(content for key, rest, content in self.files if rest == path and key == root)
+        path = f"{self.dist_info}/METADATA"  # in the root: not a .data folder's file of that name
+        return next(content for key, rest, content in self.files if rest == path and key == self.root_key)
 
 
 def parse_wheel_name(filename: str) -> WheelName:
@@ -253,7 +262,7 @@ class WheelArchive:
     def hashable(self) -> dict[str, bytes]:
         """The members RECORD must hash (all but RECORD and its signatures), for
         :func:`check_wheel`'s ``sha256``."""
-        unhashed = {f"{top}/{name}" for top in _top_dirs(_tops(self.members), ".dist-info") for name in _UNHASHED}
+        unhashed = {path for top in _top_dirs(_tops(self.members), ".dist-info") for path in _unhashed(top)}
         return {path: content for path, content in self.members.items() if path not in unhashed}
 
 
@@ -870,7 +879,7 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
                 verified[path] = digest.rstrip("=")
     # RECORD and its signatures are the only members RECORD need not list (the signatures
     # "are not mentioned in RECORD at all": they sign it).
-    unlisted = {f"{dist_info}/{name}" for name in _UNHASHED}
+    unlisted = _unhashed(dist_info)
     for path in members:
         if path not in listed and path not in unlisted:
             problems.add(RecordError, "in the archive but not listed in RECORD", path)
@@ -919,7 +928,7 @@ def _check_row(path: str, hash_field: str, size_field: str, content: bytes | Non
         problems.add(RecordError, "listed in RECORD but not in the archive", path)
         return False
     if not hash_field:
-        if path not in {f"{dist_info}/{name}" for name in _UNHASHED}:
+        if path not in _unhashed(dist_info):
             problems.add(RecordError, "RECORD gives no hash", path)
         return False
     algorithm, sep, expected = hash_field.partition("=")
@@ -990,7 +999,7 @@ def _place_files(wheel_name: WheelName, members: dict[str, bytes], tops: set[str
         if other != data_dir:
             problems.add(WheelError, f"unexpected .data directory (expected {data_dir})", other)
     root_key = "purelib" if root_is_purelib else "platlib"
-    skip = {f"{dist_info}/{name}" for name in _UNHASHED}
+    skip = _unhashed(dist_info)
     files = []
     sha256: dict[tuple[str, str], str] = {}
     data_prefix = data_dir + "/"
