@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
@@ -161,21 +161,19 @@ class FetchTransport(Transport):
         url, headers = self._credentials.prepare(url, headers)
         raised: list[BaseException] = []  # what a callback raised: it ends the request as it is
 
-        def progress(done: int, total: int | None) -> None:
-            try:
-                on_progress(done, total)  # type: ignore[misc]
-            except BaseException as exc:
-                raised.append(exc)
-                raise
+        def kept(callback: Callable[..., None]) -> Any:
+            def call(*args: Any) -> None:
+                try:
+                    callback(*args)
+                except BaseException as exc:
+                    raised.append(exc)
+                    raise
+            return create_proxy(call)
 
-        def data(piece: Any, offset: float) -> None:
-            try:
-                on_data(int(offset), piece.to_bytes())  # type: ignore[misc]
-            except BaseException as exc:
-                raised.append(exc)
-                raise
-
-        callbacks = [create_proxy(progress) if on_progress else None, create_proxy(data) if on_data else None]
+        callbacks = [
+            kept(on_progress) if on_progress else None,
+            kept(lambda piece, offset: on_data(int(offset), piece.to_bytes())) if on_data else None,
+        ]
         try:
             result = await self._fetch(url, to_js(list((headers or {}).items())), self.timeout, *callbacks)
         except Exception:
