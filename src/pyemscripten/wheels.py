@@ -646,21 +646,19 @@ class MemberStream:
                 with memoryview(pending) as view:
                     compressed = view[begin:end]
                     if method == zipfile.ZIP_STORED:
-                        content: bytes | None = bytes(compressed)
+                        content, ended = bytes(compressed), True
                     else:
                         inflater = zlib.decompressobj(-15)
                         content = inflater.decompress(compressed, size + 1)
-                        if not inflater.eof:
-                            self._inflated += len(content)  # not taken, but it was inflated
-                            content = None
+                        ended = inflater.eof
                     check = zlib.adler32(compressed)
                     del compressed  # before the view is released
-                if content is not None and len(content) == size:
+                if ended and len(content) == size:
                     start = _LOCAL_HEADER.size
                     self._take(_Streamed(base + begin, base + end, method, size, check, content),
                                base, bytes(pending[start:start + name_length]), flags)
-                elif content is not None:
-                    self._inflated += len(content)  # as above: what a member inflates counts, taken or not
+                else:
+                    self._inflated += len(content)  # not taken, but what it inflated counts all the same
             del pending[:end]
 
     def _take(self, member: _Streamed, base: int, name: bytes, flags: int) -> None:
