@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -60,8 +60,7 @@ def _without(entry: DistributionEntry, names: set[str]) -> DistributionEntry:
     depends = tuple(r for r in entry.metadata.requires_dist if canonicalize_name(r.name) not in names)
     if len(depends) == len(entry.metadata.requires_dist):
         return entry
-    metadata = entry.metadata
-    return DistributionEntry(entry.file, DistMetadata(metadata.name, metadata.version, depends, metadata.requires_python))
+    return replace(entry, metadata=replace(entry.metadata, requires_dist=depends))
 
 
 def _entry(raw: Any, url: str) -> DistributionEntry | None:
