@@ -116,6 +116,19 @@ class ResolveOptions:
     max_rounds: int = 2000
 
 
+def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list[Dependency]:
+    """Parse requirements (or constraints) given as text, leaving out those whose marker is
+    false on ``target``. Raises :class:`InvalidRequirementError`."""
+    environment = {**target.marker_environment, "extra": ""}
+    deps = []
+    for text in texts:
+        dep = Dependency.parse(text, parent)
+        marker = Requirement(text).marker
+        if marker is None or marker.evaluate(environment):
+            deps.append(dep)
+    return deps
+
+
 def identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
@@ -164,12 +177,8 @@ class Finder:
         self.constraints: dict[str, list[Dependency]] = {}
         self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions whose metadata does not read
         self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
-        environment = {**target.marker_environment, "extra": ""}
-        for text in options.constraints:
-            dep = Dependency.parse(text, "constraint")
-            marker = Requirement(text).marker
-            if marker is None or marker.evaluate(environment):  # as a requirement's (root_dependencies)
-                self.constraints.setdefault(dep.name, []).append(dep)
+        for dep in for_target(options.constraints, target, "constraint"):
+            self.constraints.setdefault(dep.name, []).append(dep)
 
     def page(self, name: str) -> ProjectPage:
         in_distribution = name in (self.data.distribution or {})

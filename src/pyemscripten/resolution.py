@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import resolvelib
-from packaging.requirements import Requirement
 from packaging.version import Version
 
 from .candidates import (
@@ -32,6 +31,7 @@ from .candidates import (
     KnownData,
     NeedData,
     ResolveOptions,
+    for_target,
 )
 from .errors import (
     MultipleNoCompatibleWheelsError,
@@ -206,14 +206,7 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
 
 def root_dependencies(requirements: Sequence[str], target: Target) -> list[Dependency]:
     """Parse the user's requirements; drop those whose marker is false on the target."""
-    roots = []
-    for text in requirements:
-        dep = Dependency.parse(text)
-        marker = Requirement(text).marker
-        if marker is not None and not marker.evaluate({**target.marker_environment, "extra": ""}):
-            continue
-        roots.append(dep)
-    return roots
+    return for_target(requirements, target)
 
 
 async def resolve(
