@@ -281,11 +281,8 @@ async def install(
             staging.abort()  # what unused guesses wrote (a no-op once committed)
             if s.file_ops is not None:
                 s.file_ops.release()  # libraries compiled as written that nothing loaded
-    except PyemscriptenError as exc:
-        s.emit("error", message=str(exc))
-        raise
-    except BaseException as exc:  # cancelled, or a bug: a progress display still sees the end
-        s.emit("error", message=f"Install stopped ({type(exc).__name__}); site-packages is as it was")
+    except BaseException as exc:
+        s.emit("error", message=_error_line(exc))
         raise
     finally:
         client.drop_prefetched()
@@ -484,14 +481,19 @@ async def install_lock(
         s.emit("resolved", done=len(todo), total=len(locked),
                message=f"Lock file: {len(todo)} of {len(locked)} packages to install")
         report = await install_resolved(s, Resolution(dists, 0))
-    except PyemscriptenError as exc:
-        s.emit("error", message=str(exc))
-        raise
-    except BaseException as exc:  # as in install()
-        s.emit("error", message=f"Install stopped ({type(exc).__name__}); site-packages is as it was")
+    except BaseException as exc:
+        s.emit("error", message=_error_line(exc))
         raise
     s.emit("done", message=str(report))
     return report
+
+
+def _error_line(exc: BaseException) -> str:
+    """The "error" event's message for what ended an install: our error's own message, or,
+    for a cancellation or a bug, which it was (a progress display still sees the end)."""
+    if isinstance(exc, PyemscriptenError):
+        return str(exc)
+    return f"Install stopped ({type(exc).__name__}); site-packages is as it was"
 
 
 async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
