@@ -10,7 +10,7 @@ export type ProgressStage =
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
   | "loading" // loading `total` shared libraries
-  | "warning" // a yanked file is installed, a request is tried again (`package`), or a library is not loaded (`message`)
+  | "warning" // a yanked file is installed, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
   | "error" // an install failed (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished
