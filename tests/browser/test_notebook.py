@@ -54,3 +54,34 @@ left = [d for d in os.listdir(root) if d.startswith(("rich", "jiter"))]
     text, shown = pyodide.run(NOTEBOOK_CELL, requirements="rich", url=index_server.index_url)
     assert shown == "<InstallReport installed=1 already=3>" and "Installed rich-15.0.0 (3 already satisfied)" in text
     assert pyodide.run("import rich; rich.__name__") == "rich"
+
+
+MICROPIP_RECIPE = """
+import json, pyodide_js
+await pyodide_js.loadPackage(micropip_wheel)   # a notebook has micropip from its runtime already
+import micropip
+from pyodide.http import pyfetch
+manifest = await (await pyfetch(base + "manifest.json")).json()
+files = [wheel["file"] for wheel in manifest["wheels"]]
+await micropip.install([base + name for name in files])
+from pyemscripten import pyemscripten_install
+report = await pyemscripten_install("attrs", index_urls=[url])
+import attrs, packaging, pyemscripten
+[files, repr(report), attrs.__name__, packaging.__version__, sorted(pyemscripten.list())]
+"""
+
+
+def test_readme_recipe_installs_pyemscripten_with_micropip_in_a_plain_pyodide(
+        pyodide_factory, index_server, npm_package) -> None:
+    """README, "Using it from Python": a Pyodide the npm package did not start gets
+    pyemscripten from the package's three wheels with the runtime's micropip."""
+    plain = pyodide_factory(bootstrap=False)
+    assert plain.run("import importlib.util; importlib.util.find_spec('pyemscripten') is None")
+    base = npm_package.rsplit("/", 1)[0] + "/wheels/"
+    files, shown, name, packaging_version, listed = plain.run(
+        MICROPIP_RECIPE, base=base, url=index_server.index_url,
+        micropip_wheel=index_server.default.file_url("micropip-0.11.1-py3-none-any.whl"))
+    assert sorted(f.split("-")[0] for f in files) == ["packaging", "pyemscripten", "resolvelib"]
+    assert shown == "<InstallReport installed=1 already=0>" and name == "attrs"
+    assert packaging_version == files[[f.split("-")[0] for f in files].index("packaging")].split("-")[1]
+    assert "attrs" in listed
