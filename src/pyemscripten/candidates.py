@@ -129,6 +129,11 @@ def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list
     return deps
 
 
+def _for_a_browser(tag: str) -> bool:
+    """A wheel tag for a WebAssembly runtime in the browser (PEP 783, Pyodide, Emscripten)."""
+    return tag.endswith("_wasm32") or "emscripten" in tag
+
+
 def identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
@@ -331,19 +336,38 @@ class Finder:
         return req.marker.evaluate(env)
 
     def no_wheel_error(self, name: str) -> NoCompatibleWheelError:
-        offered = set()
+        """The tags on offer, browser builds first, then newest version first (what a project
+        offers now, not what it offered for Python 2.6), this runtime's Python first within a
+        version; and a line naming the browser builds for other ABIs or Pythons, which say
+        that a build exists, only not for this runtime."""
+        ours = "cp" + "".join(self.target.python_version.split(".")[:2]) + "-"
+        by_version: dict[Version, set[str]] = {}
         for file in self.page(name).files:
             try:
-                _, _, _, tags = parse_wheel_filename(file.filename)
+                _, version, _, tags = parse_wheel_filename(file.filename)
             except ValueError:  # as in versions()
                 continue
-            offered.update(str(t) for t in tags)
+            by_version.setdefault(version, set()).update(str(t) for t in tags)
+        wheels = [(version, sorted(by_version[version], key=lambda t: (not t.startswith(ours), t)))
+                  for version in sorted(by_version, reverse=True)]
+        newest_browser: dict[str, Version] = {}  # browser tag -> the newest version offering it
+        for version, tags in wheels:
+            for tag in tags:
+                if _for_a_browser(tag):
+                    newest_browser.setdefault(tag, version)
+        offered = list(newest_browser) + [tag for _, tags in wheels for tag in tags]
+        fitting = {str(t) for t in self.target.tags}
         needed = [str(self.target.platform), "py3-none-any"]
         reasons = []
-        if offered and not self.versions(name):
-            fitting_tags = {str(t) for t in self.target.tags} & offered
-            if fitting_tags:
-                reasons.append(f"Wheels with fitting tags exist, but their Requires-Python excludes Python {self.target.python_version}.")
+        if offered and not self.versions(name) and fitting & set(offered):
+            reasons.append(f"Wheels with fitting tags exist, but their Requires-Python excludes Python {self.target.python_version}.")
+        other = [tag for tag in newest_browser if tag not in fitting]
+        if other:
+            shown = ", ".join(f"{tag} ({name} {newest_browser[tag]})" for tag in other[:4])
+            more = f" and {len(other) - 4} more" if len(other) > 4 else ""
+            reasons.append(f"Browser builds are on offer for other runtimes: {shown}{more}. A platform tag "
+                           "names one exact ABI, so these do not load here: use the runtime they were built "
+                           "for, or ask for a build for this one.")
         return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons)
 
 

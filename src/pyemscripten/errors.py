@@ -221,7 +221,7 @@ class NoCompatibleWheelError(ResolutionError):
     reasons: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.offered_tags = sorted(set(self.offered_tags))
+        self.offered_tags = list(dict.fromkeys(self.offered_tags))  # in the order given: the most telling first
 
     def __str__(self) -> str:
         platform = next((t for t in self.needed_tags if "emscripten" in t or "pyodide" in t), None)
