@@ -15,7 +15,7 @@ from .errors import PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient
 from .locks import LockedWheel, dump_lock
 from .native import UrllibTransport
-from .resolution import ResolveOptions, resolve
+from .resolution import ResolveOptions, resolve, walk_line
 from .target import Target
 
 
@@ -40,7 +40,8 @@ async def _lock(args: argparse.Namespace) -> str:
     target = Target.for_platform(args.platform, args.python_version)
     client = IndexClient(UrllibTransport(), args.index_urls or [DEFAULT_INDEX_URL])
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
-    resolution = await resolve(args.requirements, target, client, {}, options)
+    resolution = await resolve(args.requirements, target, client, {}, options,
+                               on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True))
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
     return dump_lock(wheels, target)
 

@@ -43,6 +43,7 @@ from .resolution import (
     ResolvedDist,
     ResolveOptions,
     resolve,
+    walk_line,
 )
 from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
@@ -266,7 +267,8 @@ async def install(
             resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,
                                        data, on_page=lambda name: s.emit("resolving", name),
                                        distribution=s.load_distribution if s.distribution_url else None,
-                                       on_candidate=wheels.guess, metadata_from_download=wheels.metadata_of_guess)
+                                       on_candidate=wheels.guess, metadata_from_download=wheels.metadata_of_guess,
+                                       on_walk=lambda name: s.emit("resolving", message=walk_line(name)))
             for note in resolution.passed_over:
                 s.emit("warning", message=note)
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),

@@ -113,7 +113,12 @@ class ResolveOptions:
     deps: bool = True
     reinstall: bool = False
     keep_going: bool = False
-    max_rounds: int = 2000
+    max_rounds: int = 2000  # resolvelib's rounds in one pass over what is known
+    # Passes that stop for more data (a page, an older version's metadata) while some project
+    # reached has no wheel for the runtime in any version: past this many, resolution stops
+    # and names those projects, instead of walking back through every version of every
+    # project that needs them (see resolution.resolve).
+    max_walk_rounds: int = 40
 
 
 def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list[Dependency]:

@@ -274,13 +274,15 @@ class MultipleNoCompatibleWheelsError(ResolutionError):
     """``keep_going``: every package that has no compatible wheel, at once."""
 
     errors: list[NoCompatibleWheelError]
+    note: str = ""  # how resolution came to stop, when it gave up walking back (resolution.resolve)
 
     def __post_init__(self) -> None:
         self.errors = list(self.errors)
 
     def __str__(self) -> str:
         names = ", ".join(e.project for e in self.errors)
-        return f"{len(self.errors)} packages have no compatible wheel: {names}\n" + "\n".join(
+        note = f"\n  {self.note}" if self.note else ""
+        return f"{len(self.errors)} packages have no compatible wheel: {names}{note}\n" + "\n".join(
             str(e) for e in self.errors
         )
 

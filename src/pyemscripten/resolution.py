@@ -220,6 +220,7 @@ async def resolve(
     distribution: DistributionLoader | None = None,
     on_candidate: Callable[[Candidate], None] | None = None,
     metadata_from_download: Callable[[Candidate], Awaitable[bytes | None] | None] | None = None,
+    on_walk: Callable[[str], None] | None = None,
 ) -> Resolution:
     """Resolve ``requirements`` for ``target`` from the indexes behind ``client``.
 
@@ -227,6 +228,15 @@ async def resolve(
     ``metadata_from_download`` may hand over the METADATA of a wheel already being fetched
     (see :class:`~pyemscripten.prefetch.Crawler`); the resolution does not depend on either
     (where a download gives no METADATA, the ``.metadata`` file is asked for).
+    ``on_walk`` hears, once per project, that resolution is walking back through its older
+    versions (the third one asked for): that can take a while, and pip says so too.
+
+    A project reached that has no wheel for ``target`` in any version sends the resolver
+    back through the older versions of every project that needs it, one pass per version
+    whose metadata is not known yet (``flask`` for ``markupsafe``: 69 passes; ``jupyterlab``:
+    thousands). Past ``options.max_walk_rounds`` such passes, while such a project exists,
+    resolution stops with :class:`NoCompatibleWheelError` (or
+    :class:`MultipleNoCompatibleWheelsError`) for those projects, saying where it looked.
 
     Raises :class:`InvalidRequirementError`, :class:`NoCompatibleWheelError`,
     :class:`MultipleNoCompatibleWheelsError` (with ``keep_going``),
@@ -241,6 +251,7 @@ async def resolve(
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
     await crawler.visit_all(roots)
     rounds = 0
+    walked: dict[str, set[Version]] = {}  # project -> its older versions asked for
     while True:
         rounds += 1
         provider = Provider(finder, roots)
@@ -248,6 +259,9 @@ async def resolve(
         try:
             result = resolver.resolve(roots, max_rounds=options.max_rounds)
         except NeedData as need:
+            _note_walk(need, finder, walked, on_walk)
+            if rounds > options.max_walk_rounds and _without_wheels(finder):
+                raise _walk_stopped(finder, walked, rounds) from None
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
@@ -285,12 +299,52 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
     return explain_conflict(causes, provider)
 
 
+def _without_wheels(finder: Finder) -> list[str]:
+    """The projects reached (their pages are in) with no wheel for the target in any version."""
+    return [n for n in sorted(finder.data.pages) if not finder.versions(n) and n not in finder.installed]
+
+
 def _raise_all_missing_wheels(finder: Finder, crawler: Crawler) -> None:
-    errors = [finder.no_wheel_error(n) for n in sorted(finder.data.pages) if not finder.versions(n) and n not in finder.installed]
+    errors = [finder.no_wheel_error(n) for n in _without_wheels(finder)]
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise MultipleNoCompatibleWheelsError(errors)
+
+
+def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
+               on_walk: Callable[[str], None] | None) -> None:
+    """Count an older version's metadata asked for; tell ``on_walk`` at a project's third."""
+    candidate = need.candidate
+    if candidate is None or candidate.installed:
+        return
+    rows = finder.versions(candidate.name)
+    if not rows or rows[0][0] == candidate.version:
+        return  # its newest: no walk
+    older = walked.setdefault(candidate.name, set())
+    older.add(candidate.version)
+    if len(older) == 3 and on_walk is not None:
+        on_walk(candidate.name)
+
+
+def walk_line(name: str) -> str:
+    """What to tell a person when resolution starts walking back through ``name``'s versions."""
+    return (f"Looking at older versions of {name} for one whose dependencies fit this runtime; "
+            "this can take a while")
+
+
+def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], rounds: int) -> PyemscriptenError:
+    """The projects with no wheel for the runtime, with where resolution looked for a way around them."""
+    errors = [finder.no_wheel_error(n) for n in _without_wheels(finder)]
+    most = sorted(walked, key=lambda name: (-len(walked[name]), name))[:3]
+    where = ", ".join(f"{name} ({len(walked[name])} older versions)" for name in most) or "older versions"
+    note = (f"Resolution stopped after {rounds} passes through {where}, looking for versions that do "
+            f"not need {'it' if len(errors) == 1 else 'them'}. If an older version would do, pin it "
+            "(or add a constraint) and try again.")
+    if len(errors) == 1:
+        errors[0].reasons.append(note)
+        return errors[0]
+    return MultipleNoCompatibleWheelsError(errors, note)
 
 
 def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tuple[str, ...] = ()) -> Resolution:

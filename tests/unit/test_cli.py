@@ -96,3 +96,22 @@ def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
                            "-o", str(tmp_path / "pylock.toml")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stderr and (tmp_path / "pylock.toml").is_file()
+
+
+def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
+        index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every version of app from 11 on needs native, which has no wheel for a browser: the
+    lock says that it looks at older versions, then stops and names native."""
+    walk = index.add_index("walk")
+    try:
+        walk.add_wheel(make_wheel("native", "1.0", tag="cp314-cp314-manylinux_2_28_x86_64"))
+        for version in range(1, 301):
+            walk.add_wheel(make_wheel("app", str(version), requires=["native"] if version > 10 else []))
+        status = main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "x.toml")])
+    finally:
+        index.remove_index("walk")
+    err = capsys.readouterr().err
+    assert status == 1 and not (tmp_path / "x.toml").exists()
+    assert err.startswith("Looking at older versions of app for one whose dependencies fit this runtime; "
+                          "this can take a while\nerror: No wheel of 'native' fits this runtime")
+    assert "Resolution stopped after 41 passes through app (" in err

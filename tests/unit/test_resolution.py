@@ -285,3 +285,31 @@ def test_prefetched_page_errors_surface_when_asked_and_unused_ones_are_dropped(c
     gc.collect()  # an unretrieved task exception is logged when the task is collected
     assert index.requests.count(f"{BASE}app/") == 2
     assert "never retrieved" not in caplog.text
+
+
+def _walk_index(dead: tuple[str, ...] = ("native",)) -> FakeIndex:
+    """app 1 to 60; from 11 on it needs ``dead`` projects, which have no wheel for the runtime."""
+    versions = {str(v): {"requires": list(dead) if v > 10 else []} for v in range(1, 61)}
+    projects = {"app": versions, **{d: {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}} for d in dead}}
+    return FakeIndex(projects)
+
+
+def test_walking_back_around_a_project_without_wheels_finds_an_older_version() -> None:
+    index = _walk_index()
+    walks: list[str] = []
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["app"], TARGET, client, None, ResolveOptions(), on_walk=walks.append))
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "10"}
+    assert walks == ["app"]  # told once, at its third older version
+
+
+def test_walking_back_stops_after_max_walk_rounds_and_names_the_project_without_wheels() -> None:
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(_walk_index(), ["app"], max_walk_rounds=3)
+    text = str(info.value)
+    assert info.value.project == "native" and "No wheel of 'native' fits this runtime" in text
+    assert "Resolution stopped after 4 passes through app (" in text and "pin it (or add a constraint)" in text
+    with pytest.raises(errors.MultipleNoCompatibleWheelsError) as many:
+        run(_walk_index(("native-a", "native-b")), ["app"], max_walk_rounds=3)
+    assert [e.project for e in many.value.errors] == ["native-a", "native-b"]
+    assert str(many.value).splitlines()[1].startswith("  Resolution stopped after 4 passes through app (")
