@@ -13,11 +13,13 @@ picks early (``on_candidate``), but what gets installed is only what resolution 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import resolvelib
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .candidates import (
@@ -65,6 +67,7 @@ class Resolution:
     dists: tuple[ResolvedDist, ...]
     rounds: int = 1
     passed_over: tuple[str, ...] = ()  # versions whose metadata could not be read, and why
+    missing_extras: tuple[str, ...] = ()  # versions chosen that do not provide an extra asked for
 
     @property
     def to_install(self) -> list[ResolvedDist]:
@@ -270,7 +273,7 @@ async def resolve(
             raise _impossible(exc.causes, provider) from None
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds) from None
-        return _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder))
+        return _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder), _missing_extras(result, finder))
 
 
 def _passed_over(finder: Finder) -> tuple[str, ...]:
@@ -282,6 +285,31 @@ def _passed_over(finder: Finder) -> tuple[str, ...]:
         name = identifier.split("[")[0]
         notes.setdefault((name, version), f"Passed over {name} {version}: {finder.unreadable[label]}")
     return tuple(notes.values())
+
+
+_EXTRA_IN_MARKER = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']""")
+
+
+def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
+    """The extras asked for that the version chosen does not provide (neither in Provides-Extra
+    nor in a Requires-Dist marker): as pip and uv do, it is installed without them, and they
+    say so. A version that lacks one can be chosen by walking back (``networkx[default]``,
+    whose extra came with 3.x, ended at networkx 2.5.1 against PyPI)."""
+    notes = []
+    for candidate in result.mapping.values():
+        if not candidate.extras or candidate.file is None:
+            continue
+        meta = finder.data.metadata.get(candidate.file.url)
+        if meta is None:
+            continue
+        offered = set(meta.provides_extra) | {canonicalize_name(e) for r in meta.requires_dist if r.marker
+                                              for e in _EXTRA_IN_MARKER.findall(str(r.marker))}
+        missing = sorted(candidate.extras - offered)
+        if missing:
+            them = "it" if len(missing) == 1 else "them"
+            notes.append(f"{candidate.name} {candidate.version} does not provide the extra"
+                         f"{'s' if len(missing) > 1 else ''} {', '.join(repr(e) for e in missing)}; it is installed without {them}")
+    return tuple(sorted(notes))
 
 
 def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
@@ -347,7 +375,8 @@ def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], rounds: in
     return MultipleNoCompatibleWheelsError(errors, note)
 
 
-def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tuple[str, ...] = ()) -> Resolution:
+def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tuple[str, ...] = (),
+                missing_extras: tuple[str, ...] = ()) -> Resolution:
     dists: dict[str, ResolvedDist] = {}
     for candidate in result.mapping.values():
         if candidate.name in dists:
@@ -355,7 +384,7 @@ def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tupl
         dists[candidate.name] = ResolvedDist(
             candidate.name, candidate.version, candidate.file, candidate.name in requested, candidate.yanked
         )
-    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds, passed_over)
+    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds, passed_over, missing_extras)
 
 
 def _dependency_order(result: Any, dists: Mapping[str, ResolvedDist]) -> list[str]:

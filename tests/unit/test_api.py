@@ -487,3 +487,20 @@ def test_fetched_lines_give_sizes_rounded_in_kb_or_tenths_of_mb() -> None:
     # The plan's line ("... (0.4 MB to fetch)").
     assert [megabytes(n) for n in (1, 49_999, 50_000, 383_611, 11_790_256)] == [
         "0.0 MB", "0.0 MB", "0.1 MB", "0.4 MB", "11.8 MB"]
+
+
+def test_walking_back_and_a_missing_extra_are_told_as_events(tmp_path: Path) -> None:
+    # app 2 to 20 need native (no wheel for a browser); app 1 does not, and has no extra
+    # "fast": resolution says it walks back, then warns that the extra is missing.
+    native = {"native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}}
+    app = {str(v): real("app", str(v), ("native",) if v > 1 else ()) for v in range(1, 21)}
+    s = uncached_session(tmp_path, FakeIndex({"app": app, **native}))
+    events: list[dict] = []
+    report = asyncio.run(api.install(["app[fast]"], [BASE], session=s, quiet=True, on_progress=events.append))
+    assert dict(report.installed) == {"app": "1"}
+    told = [(e["stage"], e.get("message")) for e in events if e["stage"] in ("resolving", "warning") and "package" not in e]
+    assert told == [
+        ("resolving", "Resolving app[fast]"),
+        ("resolving", "Looking at older versions of app for one whose dependencies fit this runtime; this can take a while"),
+        ("warning", "app 1 does not provide the extra 'fast'; it is installed without it"),
+    ]

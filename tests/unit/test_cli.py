@@ -115,3 +115,11 @@ def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
     assert err.startswith("Looking at older versions of app for one whose dependencies fit this runtime; "
                           "this can take a while\nerror: No wheel of 'native' fits this runtime")
     assert "Resolution stopped after 41 passes through app (" in err
+
+
+def test_an_extra_the_version_does_not_provide_is_a_warning(index: IndexServer, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    data = lock(index, "mdurl[nosuch]", out=tmp_path / "pylock.toml")
+    assert [p["name"] for p in data["packages"]] == ["mdurl"]
+    assert capsys.readouterr().err.startswith(
+        "warning: mdurl 0.1.2 does not provide the extra 'nosuch'; it is installed without it\nwrote ")

@@ -313,3 +313,19 @@ def test_walking_back_stops_after_max_walk_rounds_and_names_the_project_without_
         run(_walk_index(("native-a", "native-b")), ["app"], max_walk_rounds=3)
     assert [e.project for e in many.value.errors] == ["native-a", "native-b"]
     assert str(many.value).splitlines()[1].startswith("  Resolution stopped after 4 passes through app (")
+
+
+def test_a_version_without_an_extra_asked_for_is_installed_without_it_and_said_so() -> None:
+    index = FakeIndex({
+        "app": {"1.0": {"requires": ["dep; extra == 'fast'"]}, "2.0": {"requires": ["native; extra == 'fast'"]}},
+        "dep": {"1.0": {}},
+        "native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}},
+        "plain": {"1.0": {}},
+    })
+    result = run(index, ["app[fast]", "plain[nosuch,other]"])
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "1.0", "dep": "1.0", "plain": "1.0"}
+    assert result.missing_extras == ("plain 1.0 does not provide the extras 'nosuch', 'other'; it is installed without them",)
+    index = FakeIndex({"app": {"1.0": {"requires": ["dep; extra == 'fast'"]}, "2.0": {}}, "dep": {"1.0": {}}})
+    result = run(index, ["app[fast]"])  # 2.0 dropped the extra: pip and uv take it too, and warn
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "2.0"}
+    assert result.missing_extras == ("app 2.0 does not provide the extra 'fast'; it is installed without it",)
