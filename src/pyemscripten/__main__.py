@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from .errors import PyemscriptenError
-from .index_client import DEFAULT_INDEX_URL, IndexClient
+from .distribution import DistributionEntry
+from .index_client import DEFAULT_INDEX_URL, IndexClient, load_distribution
 from .locks import LockedWheel, dump_lock
 from .native import UrllibTransport
 from .resolution import ResolveOptions, resolve, walk_line
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="PEP 783 platform of the target runtime (default: %(default)s, Pyodide 314)")
     lock.add_argument("--python-version", default="3.14", help="Python version of the target runtime (default: %(default)s)")
     lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ", help="constraint (repeatable)")
+    lock.add_argument("--distribution", metavar="URL",
+                      help="the target runtime's pyodide-lock.json: its wheels serve projects no index has "
+                           "a wheel of, as in the browser (e.g. https://cdn.jsdelivr.net/pyodide/v314.0.7/full/"
+                           "pyodide-lock.json)")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument("--no-deps", action="store_true", help="lock only the named requirements")
     lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
@@ -38,9 +43,14 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _lock(args: argparse.Namespace) -> str:
     target = Target.for_platform(args.platform, args.python_version)
-    client = IndexClient(UrllibTransport(), args.index_urls or [DEFAULT_INDEX_URL])
+    transport = UrllibTransport()
+    client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL])
+    distribution = None
+    if args.distribution:
+        async def distribution() -> dict[str, DistributionEntry]:
+            return await load_distribution(transport, args.distribution, client.retry)
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
-    resolution = await resolve(args.requirements, target, client, {}, options,
+    resolution = await resolve(args.requirements, target, client, {}, options, distribution=distribution,
                                on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True))
     for note in resolution.passed_over + resolution.missing_extras:
         print(f"warning: {note}", file=sys.stderr)

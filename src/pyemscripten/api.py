@@ -28,10 +28,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
-from .distribution import DistributionEntry, parse_distribution_lock
+from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import LockError, NotInstalledError, PyemscriptenError, UninstallError, redact_text, redact_url
-from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok
+from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok, load_distribution
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
@@ -123,10 +123,7 @@ class Session:
         assert self.transport is not None
         if not self.distribution_url:
             return {}
-        response = await get_ok(self.transport, self.distribution_url, project=None,
-                                what="runtime distribution lock", retry=self.retry)
-        assert response is not None
-        return parse_distribution_lock(response.body, self.distribution_files_url or response.url or self.distribution_url)
+        return await load_distribution(self.transport, self.distribution_url, self.retry, self.distribution_files_url)
 
     def library_loader(self) -> LibraryLoader:
         """The loader, created on first need: pure-Python installs never touch it."""

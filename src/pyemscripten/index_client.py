@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from packaging.utils import canonicalize_name
 
 from .credentials import strip_credentials
+from .distribution import DistributionEntry, parse_distribution_lock
 from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
 from .seams import BodyPieces, ByteProgress, Response, Transport, start_task
@@ -37,6 +38,15 @@ class RetryPolicy:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+async def load_distribution(transport: Transport, url: str, retry: RetryPolicy,
+                            files_url: str | None = None) -> dict[str, DistributionEntry]:
+    """A runtime distribution's wheels, from its ``pyodide-lock.json`` at ``url`` (the wheels
+    beside it, or under ``files_url``)."""
+    response = await get_ok(transport, url, project=None, what="runtime distribution lock", retry=retry)
+    assert response is not None
+    return parse_distribution_lock(response.body, files_url or response.url or url)
 
 
 async def get_ok(

@@ -123,3 +123,31 @@ def test_an_extra_the_version_does_not_provide_is_a_warning(index: IndexServer, 
     assert [p["name"] for p in data["packages"]] == ["mdurl"]
     assert capsys.readouterr().err.startswith(
         "warning: mdurl 0.1.2 does not provide the extra 'nosuch'; it is installed without it\nwrote ")
+
+
+def test_the_runtimes_distribution_serves_what_no_index_has(index: IndexServer, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """--distribution: a pyodide-lock.json whose wheels serve projects without a browser wheel
+    on the index, as the runtime's distribution does in the browser."""
+    import json
+
+    native = make_wheel("native", "2.0", tag="cp314-cp314-pyemscripten_2026_0_wasm32")
+    lock_json = {"info": {"abi_version": "2026_0", "arch": "wasm32", "python": "3.14.2"}, "packages": {
+        "native": {"name": "native", "version": "2.0", "file_name": native.filename, "depends": [],
+                   "sha256": hashlib.sha256(native).hexdigest(), "install_dir": "site", "package_type": "package"}}}
+    walk = index.add_index("dist")
+    try:
+        walk.add_wheel(make_wheel("native", "1.0", tag="cp314-cp314-manylinux_2_28_x86_64"))
+        walk.add_wheel(make_wheel("app", "1.0", requires=["native>=2"]))
+        index.mount("/runtime/", {"pyodide-lock.json": json.dumps(lock_json).encode(), native.filename: bytes(native)})
+        assert main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "no.toml")]) == 1
+        assert "No wheel of 'native' fits this runtime" in capsys.readouterr().err
+        assert main(["lock", "app", "--index-url", walk.url, "--distribution", f"{index.url}/runtime/pyodide-lock.json",
+                     "-o", str(tmp_path / "pylock.toml")]) == 0
+        data = tomllib.loads((tmp_path / "pylock.toml").read_text())
+    finally:
+        index.remove_index("dist")
+    wheels = {p["name"]: p["wheels"][0] for p in data["packages"]}
+    assert wheels["native"]["url"] == f"{index.url}/runtime/{native.filename}"
+    assert wheels["native"]["hashes"] == {"sha256": hashlib.sha256(native).hexdigest()}
+    assert set(wheels) == {"app", "native"}
