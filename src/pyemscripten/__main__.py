@@ -52,7 +52,7 @@ async def _lock(args: argparse.Namespace) -> str:
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
     resolution = await resolve(args.requirements, target, client, {}, options, distribution=distribution,
                                on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True))
-    for note in resolution.passed_over + resolution.missing_extras:
+    for note in resolution.warnings:
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
     return dump_lock(wheels, target)

@@ -266,7 +266,7 @@ async def install(
                                        distribution=s.load_distribution if s.distribution_url else None,
                                        on_candidate=wheels.guess, metadata_from_download=wheels.metadata_of_guess,
                                        on_walk=lambda name: s.emit("resolving", message=walk_line(name)))
-            for note in resolution.passed_over + resolution.missing_extras:
+            for note in resolution.warnings:
                 s.emit("warning", message=note)
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                    message=_plan_line(resolution))

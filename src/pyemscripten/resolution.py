@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import resolvelib
@@ -37,6 +37,7 @@ from .candidates import (
 )
 from .errors import (
     MultipleNoCompatibleWheelsError,
+    ProjectNotFoundError,
     PyemscriptenError,
     ResolutionImpossibleError,
     ResolutionTooDeepError,
@@ -68,6 +69,12 @@ class Resolution:
     rounds: int = 1
     passed_over: tuple[str, ...] = ()  # versions whose metadata could not be read, and why
     missing_extras: tuple[str, ...] = ()  # versions chosen that do not provide an extra asked for
+    fallbacks: tuple[str, ...] = ()  # projects taken from the runtime's distribution because the index failed
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a person should hear about this resolution (``warning`` events, lock's stderr)."""
+        return self.passed_over + self.missing_extras + self.fallbacks
 
     @property
     def to_install(self) -> list[ResolvedDist]:
@@ -273,7 +280,9 @@ async def resolve(
             raise _impossible(exc.causes, provider) from None
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds) from None
-        return _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder), _missing_extras(result, finder))
+        resolution = _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder),
+                                 _missing_extras(result, finder))
+        return replace(resolution, fallbacks=_fallbacks(resolution, finder))
 
 
 def _passed_over(finder: Finder) -> tuple[str, ...]:
@@ -310,6 +319,22 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
             notes.append(f"{candidate.name} {candidate.version} does not provide the extra"
                          f"{'s' if len(missing) > 1 else ''} {', '.join(repr(e) for e in missing)}; it is installed without {them}")
     return tuple(sorted(notes))
+
+
+def _fallbacks(resolution: Resolution, finder: Finder) -> tuple[str, ...]:
+    """The projects taken from the runtime's distribution although the index did not say it
+    lacks them: it failed (network, HTTP, a malformed page). Taking the runtime's own wheel
+    then keeps a page without the index working, but a person should know the index failed."""
+    from_distribution = {entry.file.url for entry in (finder.data.distribution or {}).values()}
+    notes = []
+    for dist in resolution.dists:
+        error = finder.data.page_errors.get(dist.name)
+        if dist.file is not None and dist.file.url in from_distribution and error is not None \
+                and not isinstance(error, ProjectNotFoundError):
+            reason = str(error).split("\n")[0]
+            notes.append(f"{dist.name} {dist.version} comes from the runtime's distribution, because the index "
+                         f"failed for it: {reason}")
+    return tuple(notes)
 
 
 def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:

@@ -329,3 +329,24 @@ def test_a_version_without_an_extra_asked_for_is_installed_without_it_and_said_s
     result = run(index, ["app[fast]"])  # 2.0 dropped the extra: pip and uv take it too, and warn
     assert {d.name: str(d.version) for d in result.dists} == {"app": "2.0"}
     assert result.missing_extras == ("app 2.0 does not provide the extra 'fast'; it is installed without it",)
+
+
+def test_a_project_the_index_failed_for_comes_from_the_distribution_with_a_warning() -> None:
+    import json as json_
+
+    from pyemscripten.distribution import parse_distribution_lock
+
+    lock = {"packages": {n: {"name": n, "version": "2.0", "file_name": f"{n}-2.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                             "sha256": "0" * 64, "depends": []} for n in ("native", "gone")}}
+
+    async def distribution():
+        return parse_distribution_lock(json_.dumps(lock).encode(), "https://cdn.test/full/pyodide-lock.json")
+
+    index = FakeIndex({"app": {"1.0": {"requires": ["native", "gone"]}}, "native": {"1.0": {}}})
+    index.fail(BASE + "native/", 503, 503, 503)  # every try: the index failed; gone: 404, the index has none
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["app"], TARGET, client, None, ResolveOptions(), distribution=distribution))
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "1.0", "native": "2.0", "gone": "2.0"}
+    (note,) = result.fallbacks
+    assert note.startswith("native 2.0 comes from the runtime's distribution, because the index failed for it: HTTP 503")
+    assert result.warnings == result.fallbacks
