@@ -210,6 +210,8 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         installed = finder.installed.get(name)
         note = f"; {installed.version} is installed" if installed else ""
         shown = ", ".join(available) if available else "none for this runtime"
+        if available and all(a.endswith(" (yanked)") for a in available):
+            note += " (a yanked version is taken only when pinned with ==)"
         lines.append(f"{name}: versions available for this runtime: {shown}{note}")
     return ResolutionImpossibleError([str(c.requirement.text) for c in causes], lines)
 
