@@ -384,7 +384,7 @@ def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
 
 def walk_line(name: str) -> str:
     """What to tell a person when resolution starts walking back through ``name``'s versions."""
-    return (f"Looking at older versions of {name} for one whose dependencies fit this runtime; "
+    return (f"Looking at older versions of {name} for one that fits the other requirements and this runtime; "
             "this can take a while")
 
 

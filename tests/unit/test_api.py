@@ -501,6 +501,6 @@ def test_walking_back_and_a_missing_extra_are_told_as_events(tmp_path: Path) -> 
     told = [(e["stage"], e.get("message")) for e in events if e["stage"] in ("resolving", "warning") and "package" not in e]
     assert told == [
         ("resolving", "Resolving app[fast]"),
-        ("resolving", "Looking at older versions of app for one whose dependencies fit this runtime; this can take a while"),
+        ("resolving", "Looking at older versions of app for one that fits the other requirements and this runtime; this can take a while"),
         ("warning", "app 1 does not provide the extra 'fast'; it is installed without it"),
     ]

@@ -112,7 +112,7 @@ def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
         index.remove_index("walk")
     err = capsys.readouterr().err
     assert status == 1 and not (tmp_path / "x.toml").exists()
-    assert err.startswith("Looking at older versions of app for one whose dependencies fit this runtime; "
+    assert err.startswith("Looking at older versions of app for one that fits the other requirements and this runtime; "
                           "this can take a while\nerror: No wheel of 'native' fits this runtime")
     assert "Resolution stopped after 41 passes through app (" in err
 
