@@ -373,7 +373,10 @@ def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
     candidate = need.candidate
     if candidate is None or candidate.installed:
         return
-    rows = finder.versions(candidate.name)
+    try:
+        rows = finder.versions(candidate.name)
+    except (PyemscriptenError, NeedData):  # not for a candidate, whose page is in; but never here
+        return
     if not rows or rows[0][0] == candidate.version:
         return  # its newest: no walk
     older = walked.setdefault(candidate.name, set())
