@@ -11,8 +11,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from .errors import PyemscriptenError
+from packaging.utils import parse_wheel_filename
+
 from .distribution import DistributionEntry
+from .errors import PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient, load_distribution
 from .locks import LockedWheel, dump_lock
 from .native import UrllibTransport
@@ -46,9 +48,14 @@ async def _lock(args: argparse.Namespace) -> str:
     transport = UrllibTransport()
     client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL])
     distribution = None
-    if args.distribution:
+    if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
+        entries = await load_distribution(transport, args.distribution, client.retry)
+        if not any(target.tag_rank(parse_wheel_filename(e.file.filename)[3]) is not None for e in entries.values()):
+            print(f"warning: no wheel of the distribution {args.distribution} is for {target.platform} "
+                  f"(Python {target.python_version}): is it the runtime you lock for?", file=sys.stderr)
+
         async def distribution() -> dict[str, DistributionEntry]:
-            return await load_distribution(transport, args.distribution, client.retry)
+            return entries
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
     resolution = await resolve(args.requirements, target, client, {}, options, distribution=distribution,
                                on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True))

@@ -144,7 +144,7 @@ class InstallReport:
     already: tuple[tuple[str, str], ...]  # satisfied by what was there
     plan: tuple[dict[str, Any], ...] = ()
     dry_run: bool = False
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the warning events said (resolution's, yanked files installed)
 
     def __str__(self) -> str:
         if self.dry_run:
@@ -271,7 +271,7 @@ async def install(
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                    message=_plan_line(resolution))
             if dry_run:
-                report = InstallReport((), _already(resolution), tuple(resolution.plan()), True)
+                report = InstallReport((), _already(resolution), tuple(resolution.plan()), True, resolution.warnings)
             else:
                 report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
                                                 staging=staging)
@@ -382,7 +382,8 @@ async def install_resolved(
             s.cache.flush_later()
         if s.loader is not None:
             s.loader.release()  # what prepare() took that no load used
-    return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution), warnings=warnings)
+    return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution),
+                         warnings=resolution.warnings + warnings)
 
 
 async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested: set[str],

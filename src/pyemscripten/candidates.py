@@ -9,6 +9,7 @@ extras applied). When a page or a metadata file is not known yet it raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -114,9 +115,9 @@ class ResolveOptions:
     reinstall: bool = False
     keep_going: bool = False
     max_rounds: int = 2000  # resolvelib's rounds in one pass over what is known
-    # Passes that stop for more data (a page, an older version's metadata) while some project
-    # reached has no wheel for the runtime in any version: past this many, resolution stops
-    # and names those projects, instead of walking back through every version of every
+    # Passes that stop for an older version's metadata of a project whose known versions lead
+    # to a project with no wheel for the runtime in any version: past this many, resolution
+    # stops and names those projects, instead of walking back through every version of every
     # project that needs them (see resolution.resolve).
     max_walk_rounds: int = 40
 
@@ -134,9 +135,12 @@ def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list
     return deps
 
 
+_BROWSER_PLATFORM = re.compile(r"(pyemscripten|pyodide|emscripten)_\w+_wasm32")
+
+
 def _for_a_browser(tag: str) -> bool:
-    """A wheel tag for a WebAssembly runtime in the browser (PEP 783, Pyodide, Emscripten)."""
-    return tag.endswith("_wasm32") or "emscripten" in tag
+    """A wheel tag for a WebAssembly runtime in the browser (PEP 783, Pyodide, Emscripten), not WASI."""
+    return _BROWSER_PLATFORM.fullmatch(tag.rpartition("-")[2]) is not None
 
 
 def identifier(name: str, extras: frozenset[str]) -> str:
@@ -227,6 +231,17 @@ class Finder:
             rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
             self._versions[name] = rows or self._from_distribution(name)
         return self._versions[name]
+
+    def is_older(self, candidate: Candidate) -> bool:
+        """Whether ``candidate`` is below the newest fitting version of its project: the
+        resolver asking for it is stepping back (and not an installed one)."""
+        if candidate.installed:
+            return False
+        try:
+            rows = self.versions(candidate.name)
+        except (PyemscriptenError, NeedData):
+            return False
+        return bool(rows) and rows[0][0] != candidate.version
 
     def _platform_may_fit(self, filename: str) -> bool:
         """False when no platform tag in the file name is one of the target's: a string test
@@ -366,13 +381,18 @@ class Finder:
         reasons = []
         if offered and not self.versions(name) and fitting & set(offered):
             reasons.append(f"Wheels with fitting tags exist, but their Requires-Python excludes Python {self.target.python_version}.")
+        platform = str(self.target.platform)
         other = [tag for tag in newest_browser if tag not in fitting]
-        if other:
-            shown = ", ".join(f"{tag} ({name} {newest_browser[tag]})" for tag in other[:4])
-            more = f" and {len(other) - 4} more" if len(other) > 4 else ""
-            reasons.append(f"Browser builds are on offer for other runtimes: {shown}{more}. A platform tag "
-                           "names one exact ABI, so these do not load here: use the runtime they were built "
-                           "for, or ask for a build for this one.")
+        for same, why in ((False, "A platform tag names one exact ABI, so these do not load here: use the runtime "
+                                  "they were built for, or ask for a build for this one."),
+                          (True, f"They are for this platform but another Python: this runtime is "
+                                 f"Python {self.target.python_version}.")):
+            tags = [tag for tag in other if (tag.rpartition("-")[2] == platform) == same]
+            if tags:
+                shown = ", ".join(f"{tag} ({name} {newest_browser[tag]})" for tag in tags[:4])
+                more = f" and {len(tags) - 4} more" if len(tags) > 4 else ""
+                reasons.append(f"Browser builds are on offer for {'this platform' if same else 'other runtimes'}: "
+                               f"{shown}{more}. {why}")
         return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons)
 
 

@@ -173,6 +173,10 @@ class Crawler:
     async def satisfy(self, need: NeedData) -> None:
         if need.page is not None:
             await self._page_task(need.page)
+            # A project first named by metadata the crawl fetched ahead (_ahead) is not
+            # visited: the distribution may still have to be asked for it, as visit() does.
+            if self._load_distribution is not None and not self._has_versions(need.page):
+                await self._distribution()
         if need.candidate is not None:
             self._ahead(need.candidate)
             await self.expand(need.candidate)
@@ -183,14 +187,9 @@ class Crawler:
         over, then the next): each would be a round, one request after another. So the
         metadata files of the next few older versions are asked for at once (only PEP 658
         files: a wheel is never fetched for this)."""
-        if candidate.installed:
-            return
-        try:
-            rows = self.finder.versions(candidate.name)
-        except (PyemscriptenError, NeedData):
-            return
-        if not rows or rows[0][0] == candidate.version:
+        if not self.finder.is_older(candidate):
             return  # the newest: not backtracking
+        rows = self.finder.versions(candidate.name)
         older = [(v, f) for v, f in rows if v < candidate.version and f.core_metadata is not None]
         for version, file in older[:self.AHEAD]:
             self._meta_task(Candidate(candidate.name, version, frozenset(), file, file.yanked))

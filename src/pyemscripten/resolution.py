@@ -14,7 +14,7 @@ picks early (``on_candidate``), but what gets installed is only what resolution 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -210,7 +210,7 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         installed = finder.installed.get(name)
         note = f"; {installed.version} is installed" if installed else ""
         shown = ", ".join(available) if available else "none for this runtime"
-        if available and all(a.endswith(" (yanked)") for a in available):
+        if available and all(f.yanked is not None for _, f in finder.versions(name)):
             note += " (a yanked version is taken only when pinned with ==)"
         lines.append(f"{name}: versions available for this runtime: {shown}{note}")
     return ResolutionImpossibleError([str(c.requirement.text) for c in causes], lines)
@@ -264,6 +264,7 @@ async def resolve(
     await crawler.visit_all(roots)
     rounds = 0
     walked: dict[str, set[Version]] = {}  # project -> its older versions asked for
+    walk_passes = 0  # the passes that stepped back towards a project without wheels
     while True:
         rounds += 1
         provider = Provider(finder, roots)
@@ -271,9 +272,13 @@ async def resolve(
         try:
             result = resolver.resolve(roots, max_rounds=options.max_rounds)
         except NeedData as need:
-            _note_walk(need, finder, walked, on_walk)
-            if rounds > options.max_walk_rounds and _without_wheels(finder):
-                raise _walk_stopped(finder, walked, rounds) from None
+            stepped = _note_walk(need, finder, walked, on_walk)
+            if stepped is not None:
+                without = _without_wheels(finder)
+                if without and stepped in _towards(finder, without):
+                    walk_passes += 1
+                    if walk_passes > options.max_walk_rounds:
+                        raise _walk_stopped(finder, walked, walk_passes) from None
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
@@ -298,7 +303,7 @@ def _passed_over(finder: Finder) -> tuple[str, ...]:
     return tuple(notes.values())
 
 
-_EXTRA_IN_MARKER = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']""")
+_EXTRA_IN_MARKER = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']|["']([^"']+)["']\s*==\s*extra\b""")
 
 
 def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
@@ -307,27 +312,37 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
     say so. A version that lacks one can be chosen by walking back (``networkx[default]``,
     whose extra came with 3.x, ended at networkx 2.5.1 against PyPI)."""
     notes = []
+    from_distribution = _distribution_urls(finder)
     for candidate in result.mapping.values():
         if not candidate.extras or candidate.file is None:
             continue
         meta = finder.data.metadata.get(candidate.file.url)
         if meta is None:
             continue
-        offered = set(meta.provides_extra) | {canonicalize_name(e) for r in meta.requires_dist if r.marker
-                                              for e in _EXTRA_IN_MARKER.findall(str(r.marker))}
+        offered = set(meta.provides_extra) | {canonicalize_name(a or b) for r in meta.requires_dist if r.marker
+                                              for a, b in _EXTRA_IN_MARKER.findall(str(r.marker))}
         missing = sorted(candidate.extras - offered)
-        if missing:
+        if not missing:
+            continue
+        extras = f"extra{'s' if len(missing) > 1 else ''} {', '.join(repr(e) for e in missing)}"
+        if candidate.file.url in from_distribution:  # its lock lists dependencies, not extras
+            notes.append(f"{candidate.name} {candidate.version} comes from the runtime's distribution, whose "
+                         f"lock lists no extras: the {extras} {'is' if len(missing) == 1 else 'are'} not installed")
+        else:
             them = "it" if len(missing) == 1 else "them"
-            notes.append(f"{candidate.name} {candidate.version} does not provide the extra"
-                         f"{'s' if len(missing) > 1 else ''} {', '.join(repr(e) for e in missing)}; it is installed without {them}")
+            notes.append(f"{candidate.name} {candidate.version} does not provide the {extras}; it is installed without {them}")
     return tuple(sorted(notes))
+
+
+def _distribution_urls(finder: Finder) -> set[str]:
+    return {entry.file.url for entry in (finder.data.distribution or {}).values()}
 
 
 def _fallbacks(resolution: Resolution, finder: Finder) -> tuple[str, ...]:
     """The projects taken from the runtime's distribution although the index did not say it
     lacks them: it failed (network, HTTP, a malformed page). Taking the runtime's own wheel
     then keeps a page without the index working, but a person should know the index failed."""
-    from_distribution = {entry.file.url for entry in (finder.data.distribution or {}).values()}
+    from_distribution = _distribution_urls(finder)
     notes = []
     for dist in resolution.dists:
         error = finder.data.page_errors.get(dist.name)
@@ -368,21 +383,38 @@ def _raise_all_missing_wheels(finder: Finder, crawler: Crawler) -> None:
 
 
 def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
-               on_walk: Callable[[str], None] | None) -> None:
-    """Count an older version's metadata asked for; tell ``on_walk`` at a project's third."""
+               on_walk: Callable[[str], None] | None) -> str | None:
+    """Note an older version's metadata asked for (the project's name is returned); tell
+    ``on_walk`` at a project's third."""
     candidate = need.candidate
-    if candidate is None or candidate.installed:
-        return
-    try:
-        rows = finder.versions(candidate.name)
-    except (PyemscriptenError, NeedData):  # not for a candidate, whose page is in; but never here
-        return
-    if not rows or rows[0][0] == candidate.version:
-        return  # its newest: no walk
+    if candidate is None or not finder.is_older(candidate):
+        return None
     older = walked.setdefault(candidate.name, set())
     older.add(candidate.version)
     if len(older) == 3 and on_walk is not None:
         on_walk(candidate.name)
+    return candidate.name
+
+
+def _towards(finder: Finder, without: Collection[str]) -> set[str]:
+    """The projects from which the known versions' dependencies lead, one or more steps on, to
+    one of ``without`` (markers for the target; any extra's dependencies count)."""
+    environment = {**finder.target.marker_environment, "extra": ""}
+    needs: dict[str, set[str]] = {}
+    for meta in finder.data.metadata.values():
+        names = needs.setdefault(meta.name, set())
+        for req in meta.requires_dist:
+            if req.marker is None or "extra" in str(req.marker) or req.marker.evaluate(environment):
+                names.add(canonicalize_name(req.name))
+    reached = set(without)
+    grew = True
+    while grew:
+        grew = False
+        for name, names in needs.items():
+            if name not in reached and names & reached:
+                reached.add(name)
+                grew = True
+    return reached
 
 
 def walk_line(name: str) -> str:
@@ -391,14 +423,18 @@ def walk_line(name: str) -> str:
             "this can take a while")
 
 
-def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], rounds: int) -> PyemscriptenError:
+def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: int) -> PyemscriptenError:
     """The projects with no wheel for the runtime, with where resolution looked for a way around them."""
     errors = [finder.no_wheel_error(n) for n in _without_wheels(finder)]
-    most = sorted(walked, key=lambda name: (-len(walked[name]), name))[:3]
-    where = ", ".join(f"{name} ({len(walked[name])} older versions)" for name in most) or "older versions"
-    note = (f"Resolution stopped after {rounds} passes through {where}, looking for versions that do "
-            f"not need {'it' if len(errors) == 1 else 'them'}. If an older version would do, pin it "
-            "(or add a constraint) and try again.")
+    back = {}  # project -> (how many fitting versions are newer than the oldest asked for, that one)
+    for name, versions in walked.items():
+        oldest = min(versions)
+        back[name] = (sum(1 for v, _ in finder.versions(name) if v > oldest), oldest)
+    most = sorted(back, key=lambda name: (-back[name][0], name))[:3]
+    where = ", ".join(f"{name} (back to {back[name][1]}, {back[name][0]} versions below its newest)" for name in most)
+    note = (f"Resolution stopped after {passes} passes through older versions of {where}, looking for "
+            f"versions that do not need {'it' if len(errors) == 1 else 'them'}. If an older version would do, "
+            "pin it (or add a constraint) and try again.")
     if len(errors) == 1:
         errors[0].reasons.append(note)
         return errors[0]

@@ -498,6 +498,7 @@ def test_walking_back_and_a_missing_extra_are_told_as_events(tmp_path: Path) -> 
     events: list[dict] = []
     report = asyncio.run(api.install(["app[fast]"], [BASE], session=s, quiet=True, on_progress=events.append))
     assert dict(report.installed) == {"app": "1"}
+    assert report.warnings == ("app 1 does not provide the extra 'fast'; it is installed without it",)
     told = [(e["stage"], e.get("message")) for e in events if e["stage"] in ("resolving", "warning") and "package" not in e]
     assert told == [
         ("resolving", "Resolving app[fast]"),

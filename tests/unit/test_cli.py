@@ -114,7 +114,7 @@ def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
     assert status == 1 and not (tmp_path / "x.toml").exists()
     assert err.startswith("Looking at older versions of app for one that fits the other requirements and this runtime; "
                           "this can take a while\nerror: No wheel of 'native' fits this runtime")
-    assert "Resolution stopped after 41 passes through app (" in err
+    assert "Resolution stopped after 41 passes through older versions of app (back to " in err
 
 
 def test_an_extra_the_version_does_not_provide_is_a_warning(index: IndexServer, tmp_path: Path,
@@ -151,3 +151,21 @@ def test_the_runtimes_distribution_serves_what_no_index_has(index: IndexServer, 
     assert wheels["native"]["url"] == f"{index.url}/runtime/{native.filename}"
     assert wheels["native"]["hashes"] == {"sha256": hashlib.sha256(native).hexdigest()}
     assert set(wheels) == {"app", "native"}
+
+
+def test_a_distribution_that_fails_or_is_for_another_runtime_is_said(index: IndexServer, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    status = main(["lock", "mdurl", "--index-url", index.index_url, "--distribution", f"{index.url}/nowhere/pyodide-lock.json",
+                   "-o", str(tmp_path / "x.toml")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("error: ") and "/nowhere/pyodide-lock.json" in err and "404" in err
+    old = {"packages": {"numpy": {"name": "numpy", "version": "1.26.4", "sha256": "0" * 64, "depends": [],
+                                  "file_name": "numpy-1.26.4-cp312-cp312-pyodide_2024_0_wasm32.whl"}}}
+    index.mount("/old-runtime/", {"pyodide-lock.json": json.dumps(old).encode()})
+    assert main(["lock", "mdurl", "--index-url", index.index_url, "--distribution", f"{index.url}/old-runtime/pyodide-lock.json",
+                 "-o", str(tmp_path / "y.toml")]) == 0
+    assert capsys.readouterr().err.startswith(
+        f"warning: no wheel of the distribution {index.url}/old-runtime/pyodide-lock.json is for "
+        "pyemscripten_2026_0_wasm32 (Python 3.14): is it the runtime you lock for?\n")

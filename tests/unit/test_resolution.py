@@ -308,11 +308,23 @@ def test_walking_back_stops_after_max_walk_rounds_and_names_the_project_without_
         run(_walk_index(), ["app"], max_walk_rounds=3)
     text = str(info.value)
     assert info.value.project == "native" and "No wheel of 'native' fits this runtime" in text
-    assert "Resolution stopped after 4 passes through app (" in text and "pin it (or add a constraint)" in text
+    assert "Resolution stopped after 4 passes through older versions of app (back to 44, 16 versions below its " \
+           "newest), looking for versions that do not need it. If an older version would do, pin it" in text
     with pytest.raises(errors.MultipleNoCompatibleWheelsError) as many:
         run(_walk_index(("native-a", "native-b")), ["app"], max_walk_rounds=3)
     assert [e.project for e in many.value.errors] == ["native-a", "native-b"]
-    assert str(many.value).splitlines()[1].startswith("  Resolution stopped after 4 passes through app (")
+    assert str(many.value).splitlines()[1].startswith("  Resolution stopped after 4 passes through older versions of app")
+
+
+def test_the_walk_bound_leaves_a_walk_over_a_version_conflict_alone() -> None:
+    """Only steps back through projects whose versions lead to one without wheels count: app
+    walks back 290 versions for b<2, while plain 2.0 needs native, which app never does."""
+    versions = {str(v): {"requires": ["b>=2"] if v > 10 else []} for v in range(1, 301)}
+    index = FakeIndex({"app": versions, "b": {"1.0": {}, "2.0": {}}, "plain": {"1.0": {}, "2.0": {"requires": ["native"]}},
+                       "native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    result = run(index, ["app", "b<2", "plain"])
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "10", "b": "1.0", "plain": "1.0"}
+    assert result.rounds > 40
 
 
 def test_a_version_without_an_extra_asked_for_is_installed_without_it_and_said_so() -> None:
@@ -331,17 +343,23 @@ def test_a_version_without_an_extra_asked_for_is_installed_without_it_and_said_s
     assert result.missing_extras == ("app 2.0 does not provide the extra 'fast'; it is installed without it",)
 
 
-def test_a_project_the_index_failed_for_comes_from_the_distribution_with_a_warning() -> None:
+def _distribution(*names: str):
+    """A runtime distribution loader offering ``names`` 2.0, for this runtime."""
     import json as json_
 
     from pyemscripten.distribution import parse_distribution_lock
 
     lock = {"packages": {n: {"name": n, "version": "2.0", "file_name": f"{n}-2.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
-                             "sha256": "0" * 64, "depends": []} for n in ("native", "gone")}}
+                             "sha256": "0" * 64, "depends": []} for n in names}}
 
     async def distribution():
         return parse_distribution_lock(json_.dumps(lock).encode(), "https://cdn.test/full/pyodide-lock.json")
 
+    return distribution
+
+
+def test_a_project_the_index_failed_for_comes_from_the_distribution_with_a_warning() -> None:
+    distribution = _distribution("native", "gone")
     index = FakeIndex({"app": {"1.0": {"requires": ["native", "gone"]}}, "native": {"1.0": {}}})
     index.fail(BASE + "native/", 503, 503, 503)  # every try: the index failed; gone: 404, the index has none
     client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
@@ -350,3 +368,47 @@ def test_a_project_the_index_failed_for_comes_from_the_distribution_with_a_warni
     (note,) = result.fallbacks
     assert note.startswith("native 2.0 comes from the runtime's distribution, because the index failed for it: HTTP 503")
     assert result.warnings == result.fallbacks
+
+
+def test_a_project_first_named_by_metadata_fetched_ahead_is_looked_for_in_the_distribution() -> None:
+    # app 3.0 and 2.0 need b>=2 (ruled out): the walk reaches app 1.0, whose metadata the crawl
+    # fetched ahead; foo, which only 1.0 needs, is on the index for Linux only, and in the
+    # runtime's distribution.
+    index = FakeIndex({"app": {"3.0": {"requires": ["b>=2"]}, "2.0": {"requires": ["b>=2"]}, "1.0": {"requires": ["foo"]}},
+                       "b": {"1.0": {}, "2.0": {}}, "foo": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["app", "b<2"], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "1.0", "b": "1.0", "foo": "2.0"}
+
+
+def test_extras_named_in_markers_any_way_count_and_the_distribution_lists_none() -> None:
+    index = FakeIndex({"app": {"1.0": {"requires": ["dep; extra == 'a' or extra == \"b\"", "dep; 'Reversed_Form' == extra",
+                                                    "dep;extra=='tight'"]}},
+                       "dep": {"1.0": {}}})
+    assert run(index, ["app[a,b,reversed-form,tight]"]).missing_extras == ()
+    index = FakeIndex({"app": {"1.0": {"requires": ["foo[fast]"]}},
+                       "foo": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["app"], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
+    assert result.missing_extras == ("foo 2.0 comes from the runtime's distribution, whose lock lists no extras: "
+                                     "the extra 'fast' is not installed",)
+
+
+def test_the_yanked_hint_only_when_every_version_is_yanked() -> None:
+    versions = {f"{v}.0": {"yanked": True} for v in range(2, 10)} | {"1.0": {}}
+    index = FakeIndex({"a": {"1.0": {"requires": ["b>=1"]}}, "c": {"1.0": {"requires": ["b<1"]}}, "b": versions})
+    with pytest.raises(errors.ResolutionImpossibleError) as info:
+        run(index, ["a", "c"])
+    assert "9.0 (yanked)" in str(info.value) and "taken only when pinned" not in str(info.value)
+
+
+def test_no_wheel_error_names_browser_builds_for_another_python_apart_and_not_wasi() -> None:
+    index = FakeIndex({"p": {"1.0": {"tags": ["cp312-cp312-pyodide_2024_0_wasm32"]},
+                             "2.0": {"tags": ["cp313-cp313-pyemscripten_2026_0_wasm32", "cp314-cp314-wasi_0_0_0_wasm32"]}}})
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["p"])
+    text = str(info.value)
+    assert "Browser builds are on offer for other runtimes: cp312-cp312-pyodide_2024_0_wasm32 (p 1.0). A platform" in text
+    assert ("Browser builds are on offer for this platform: cp313-cp313-pyemscripten_2026_0_wasm32 (p 2.0). "
+            "They are for this platform but another Python: this runtime is Python 3.14.2.") in text
+    assert "wasi_0_0_0_wasm32 (p" not in text
