@@ -226,5 +226,7 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
             best = (rank, file)
     if best is None:
         raise LockError(f"{name} {version} has no wheel for this runtime: the lock offers "
-                        f"{', '.join(offered)}; this runtime needs {target.platform} or py3-none-any", source)
+                        f"{', '.join(offered)}; this runtime needs {target.platform} or py3-none-any. Lock "
+                        f"for it: python -m pyemscripten lock ... --platform {target.platform} "
+                        f"--python-version {target.python_version}", source)
     return LockedWheel(canonicalize_name(name), version, best[1])

@@ -56,6 +56,8 @@ def test_lock_for_another_platform_is_refused() -> None:
     with pytest.raises(LockError) as info:  # the same Python, another platform: the wheel's tags decide
         load_lock(without_tool, Target.for_platform("pyemscripten_2025_0_wasm32", "3.14.2"))
     assert "jiter" in str(info.value) and "cp314-cp314-pyemscripten_2026_0_wasm32" in str(info.value)
+    assert str(info.value).endswith("Lock for it: python -m pyemscripten lock ... --platform pyemscripten_2025_0_wasm32 "
+                                    "--python-version 3.14.2")
 
 
 LOCK_HEAD = """lock-version = "1.0"
