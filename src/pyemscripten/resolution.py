@@ -246,9 +246,11 @@ async def resolve(
     A project reached that has no wheel for ``target`` in any version sends the resolver
     back through the older versions of every project that needs it, one pass per version
     whose metadata is not known yet (``flask`` for ``markupsafe``: 69 passes; ``jupyterlab``:
-    thousands). Past ``options.max_walk_rounds`` such passes, while such a project exists,
-    resolution stops with :class:`NoCompatibleWheelError` (or
-    :class:`MultipleNoCompatibleWheelsError`) for those projects, saying where it looked.
+    thousands). Past ``options.max_walk_rounds`` passes that stepped back through a project
+    whose known versions lead to such a project, resolution stops with
+    :class:`NoCompatibleWheelError` (or :class:`MultipleNoCompatibleWheelsError`) for the
+    projects without wheels, saying how far back it looked. Steps back for anything else (a
+    plain version conflict) do not count.
 
     Raises :class:`InvalidRequirementError`, :class:`NoCompatibleWheelError`,
     :class:`MultipleNoCompatibleWheelsError` (with ``keep_going``),
