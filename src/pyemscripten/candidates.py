@@ -232,16 +232,22 @@ class Finder:
             self._versions[name] = rows or self._from_distribution(name)
         return self._versions[name]
 
-    def is_older(self, candidate: Candidate) -> bool:
-        """Whether ``candidate`` is below the newest fitting version of its project: the
-        resolver asking for it is stepping back (and not an installed one)."""
-        if candidate.installed:
-            return False
+    def newest(self, name: str) -> tuple[Version, IndexFile] | None:
+        """The version the resolver tries first when nothing narrows it: the newest fitting
+        one, a pre-release only with ``pre`` or when there is nothing else."""
         try:
-            rows = self.versions(candidate.name)
+            rows = self.versions(name)
         except (PyemscriptenError, NeedData):
-            return False
-        return bool(rows) and rows[0][0] != candidate.version
+            return None
+        if not self.options.pre:
+            rows = [row for row in rows if not row[0].is_prerelease] or rows
+        return rows[0] if rows else None
+
+    def is_older(self, candidate: Candidate) -> bool:
+        """Whether ``candidate`` is below the newest version of its project (:meth:`newest`):
+        the resolver asking for it is stepping back (and not an installed one)."""
+        newest = None if candidate.installed else self.newest(candidate.name)
+        return newest is not None and newest[0] != candidate.version
 
     def _platform_may_fit(self, filename: str) -> bool:
         """False when no platform tag in the file name is one of the target's: a string test

@@ -44,6 +44,7 @@ from .errors import (
 )
 from .index_client import IndexClient
 from .index_pages import IndexFile
+from .metadata import DistMetadata
 from .prefetch import Crawler, DistributionLoader
 from .target import Target
 
@@ -70,11 +71,12 @@ class Resolution:
     passed_over: tuple[str, ...] = ()  # versions whose metadata could not be read, and why
     missing_extras: tuple[str, ...] = ()  # versions chosen that do not provide an extra asked for
     fallbacks: tuple[str, ...] = ()  # projects taken from the runtime's distribution because the index failed
+    held_back: tuple[str, ...] = ()  # versions below the newest, whose newest needs a project without wheels
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """What a person should hear about this resolution (``warning`` events, lock's stderr)."""
-        return self.passed_over + self.missing_extras + self.fallbacks
+        return self.passed_over + self.missing_extras + self.fallbacks + self.held_back
 
     @property
     def to_install(self) -> list[ResolvedDist]:
@@ -280,7 +282,7 @@ async def resolve(
                 if without and stepped in _towards(finder, without):
                     walk_passes += 1
                     if walk_passes > options.max_walk_rounds:
-                        raise _walk_stopped(finder, walked, walk_passes) from None
+                        raise _walk_stopped(finder, walked, walk_passes, stepped) from None
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
@@ -291,7 +293,7 @@ async def resolve(
             raise ResolutionTooDeepError(options.max_rounds) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder),
                                  _missing_extras(result, finder))
-        return replace(resolution, fallbacks=_fallbacks(resolution, finder))
+        return replace(resolution, fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, finder))
 
 
 def _passed_over(finder: Finder) -> tuple[str, ...]:
@@ -398,25 +400,60 @@ def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
     return candidate.name
 
 
-def _towards(finder: Finder, without: Collection[str]) -> set[str]:
-    """The projects from which the known versions' dependencies lead, one or more steps on, to
-    one of ``without`` (markers for the target; any extra's dependencies count)."""
+def _needs(meta: DistMetadata, finder: Finder, extras_too: bool) -> set[str]:
+    """The projects ``meta`` requires on the target (with ``extras_too``, any extra's as well)."""
     environment = {**finder.target.marker_environment, "extra": ""}
+    return {canonicalize_name(req.name) for req in meta.requires_dist
+            if req.marker is None or (extras_too and "extra" in str(req.marker)) or req.marker.evaluate(environment)}
+
+
+def _graph(finder: Finder) -> dict[str, set[str]]:
+    """Each project with known metadata, and what any of its known versions needs (any extra's too)."""
     needs: dict[str, set[str]] = {}
     for meta in finder.data.metadata.values():
-        names = needs.setdefault(meta.name, set())
-        for req in meta.requires_dist:
-            if req.marker is None or "extra" in str(req.marker) or req.marker.evaluate(environment):
-                names.add(canonicalize_name(req.name))
-    reached = set(without)
+        needs.setdefault(meta.name, set()).update(_needs(meta, finder, extras_too=True))
+    return needs
+
+
+def _towards(finder: Finder, without: Collection[str]) -> dict[str, str]:
+    """The projects from which the known versions' dependencies lead, one or more steps on, to
+    one of ``without``, each with the one it leads to."""
+    needs = _graph(finder)
+    reached = {name: name for name in without}
     grew = True
     while grew:
         grew = False
         for name, names in needs.items():
-            if name not in reached and names & reached:
-                reached.add(name)
+            hit = None if name in reached else next((n for n in sorted(names) if n in reached), None)
+            if hit is not None:
+                reached[name] = reached[hit]
                 grew = True
     return reached
+
+
+def _held_back(resolution: Resolution, finder: Finder) -> tuple[str, ...]:
+    """The versions chosen below a project's newest because that one needs, directly or through
+    its dependencies, a project with no wheel for the runtime: said, since the version is not
+    the one a person expects (``lock google-api-core`` takes google-auth 2.47.0, whose
+    successors need cryptography)."""
+    without = _without_wheels(finder)
+    if not without:
+        return ()
+    reached = _towards(finder, without)
+    notes = []
+    for dist in resolution.dists:
+        first = finder.newest(dist.name) if dist.file is not None else None
+        if first is None or first[0] <= dist.version:
+            continue
+        newest, file = first
+        meta = finder.data.metadata.get(file.url)
+        blocked = sorted({reached[n] for n in _needs(meta, finder, extras_too=False) if n in reached}) if meta else []
+        if blocked:
+            which = "has" if len(blocked) == 1 else "have"
+            notes.append(f"{dist.name} {dist.version} is chosen, not its newest version {newest}: {newest} needs "
+                         f"{', '.join(blocked)} (directly or through its dependencies), which {which} no wheel "
+                         "for this runtime")
+    return tuple(notes)
 
 
 def walk_line(name: str) -> str:
@@ -425,13 +462,22 @@ def walk_line(name: str) -> str:
             "this can take a while")
 
 
-def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: int) -> PyemscriptenError:
-    """The projects with no wheel for the runtime, with where resolution looked for a way around them."""
-    errors = [finder.no_wheel_error(n) for n in _without_wheels(finder)]
+def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: int, stepped: str) -> PyemscriptenError:
+    """The projects with no wheel for the runtime that the walk's last step was getting around
+    (those ``stepped``'s known versions lead to), with how far back resolution looked."""
+    without = set(_without_wheels(finder))
+    needs, ahead, seen = _graph(finder), [stepped], {stepped}
+    while ahead:
+        for name in needs.get(ahead.pop(), ()):
+            if name not in seen:
+                seen.add(name)
+                ahead.append(name)
+    errors = [finder.no_wheel_error(n) for n in sorted(without & seen or without)]
     back = {}  # project -> (how many fitting versions are newer than the oldest asked for, that one)
     for name, versions in walked.items():
         oldest = min(versions)
-        back[name] = (sum(1 for v, _ in finder.versions(name) if v > oldest), oldest)
+        newest = finder.newest(name)
+        back[name] = (sum(1 for v, _ in finder.versions(name) if oldest < v <= (newest[0] if newest else v)), oldest)
     most = sorted(back, key=lambda name: (-back[name][0], name))[:3]
     where = ", ".join(f"{name} (back to {back[name][1]}, {back[name][0]} versions below its newest)" for name in most)
     note = (f"Resolution stopped after {passes} passes through older versions of {where}, looking for "

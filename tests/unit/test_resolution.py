@@ -412,3 +412,17 @@ def test_no_wheel_error_names_browser_builds_for_another_python_apart_and_not_wa
     assert ("Browser builds are on offer for this platform: cp313-cp313-pyemscripten_2026_0_wasm32 (p 2.0). "
             "They are for this platform but another Python: this runtime is Python 3.14.2.") in text
     assert "wasi_0_0_0_wasm32 (p" not in text
+
+
+def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said() -> None:
+    # mid's newest needs native through deep; top is pinned below its newest by the user, and
+    # its newest needs nothing without wheels: nothing said about it. A pre-release above
+    # the newest final does not count as the newest.
+    index = FakeIndex({"top": {"1.0": {"requires": ["mid"]}, "2.0": {"requires": ["mid"]}},
+                       "mid": {"1.0": {}, "2.0": {"requires": ["deep"]}, "3.0a1": {}},
+                       "deep": {"1.0": {"requires": ["native"]}},
+                       "native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    result = run(index, ["top<2"])
+    assert {d.name: str(d.version) for d in result.dists} == {"top": "1.0", "mid": "1.0"}
+    assert result.held_back == ("mid 1.0 is chosen, not its newest version 2.0: 2.0 needs native (directly or through its "
+                                "dependencies), which has no wheel for this runtime",)
