@@ -426,3 +426,13 @@ def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said(
     assert {d.name: str(d.version) for d in result.dists} == {"top": "1.0", "mid": "1.0"}
     assert result.held_back == ("mid 1.0 is chosen, not its newest version 2.0: 2.0 needs native (directly or through its "
                                 "dependencies), which has no wheel for this runtime",)
+
+
+def test_the_walks_error_names_only_what_its_last_step_was_getting_around() -> None:
+    dead = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
+    index = FakeIndex({"good": {str(v): {"requires": ["dead-a"] if v > 1 else []} for v in range(1, 11)},
+                       "bad": {str(v): {"requires": ["dead-b"]} for v in range(1, 61)},
+                       "dead-a": {"1.0": dead}, "dead-b": {"1.0": dead}})
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["good", "bad"], max_walk_rounds=8)
+    assert info.value.project == "dead-b" and "older versions of bad (back to" in str(info.value)
