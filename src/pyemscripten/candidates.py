@@ -234,11 +234,12 @@ class Finder:
 
     def newest(self, name: str) -> tuple[Version, IndexFile] | None:
         """The version the resolver tries first when nothing narrows it: the newest fitting
-        one, a pre-release only with ``pre`` or when there is nothing else."""
+        one, not yanked, a pre-release only with ``pre`` or when there is nothing else."""
         try:
             rows = self.versions(name)
         except (PyemscriptenError, NeedData):
             return None
+        rows = [row for row in rows if row[1].yanked is None] or rows  # yanked: only when pinned
         if not self.options.pre:
             rows = [row for row in rows if not row[0].is_prerelease] or rows
         return rows[0] if rows else None
@@ -247,7 +248,7 @@ class Finder:
         """Whether ``candidate`` is below the newest version of its project (:meth:`newest`):
         the resolver asking for it is stepping back (and not an installed one)."""
         newest = None if candidate.installed else self.newest(candidate.name)
-        return newest is not None and newest[0] != candidate.version
+        return newest is not None and newest[0] > candidate.version
 
     def _platform_may_fit(self, filename: str) -> bool:
         """False when no platform tag in the file name is one of the target's: a string test

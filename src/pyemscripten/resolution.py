@@ -269,6 +269,7 @@ async def resolve(
     rounds = 0
     walked: dict[str, set[Version]] = {}  # project -> its older versions asked for
     walk_passes = 0  # the passes that stepped back towards a project without wheels
+    read: dict[str, set[str]] = {}  # see _graph
     while True:
         rounds += 1
         provider = Provider(finder, roots)
@@ -279,7 +280,7 @@ async def resolve(
             stepped = _note_walk(need, finder, walked, on_walk)
             if stepped is not None:
                 without = _without_wheels(finder)
-                if without and stepped in _towards(finder, without):
+                if without and stepped in _towards(finder, without, read):
                     walk_passes += 1
                     if walk_passes > options.max_walk_rounds:
                         raise _walk_stopped(finder, walked, walk_passes, stepped) from None
@@ -293,7 +294,8 @@ async def resolve(
             raise ResolutionTooDeepError(options.max_rounds) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder),
                                  _missing_extras(result, finder))
-        return replace(resolution, fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, finder))
+        return replace(resolution, fallbacks=_fallbacks(resolution, finder),
+                       held_back=_held_back(resolution, result, finder))
 
 
 def _passed_over(finder: Finder) -> tuple[str, ...]:
@@ -407,18 +409,23 @@ def _needs(meta: DistMetadata, finder: Finder, extras_too: bool) -> set[str]:
             if req.marker is None or (extras_too and "extra" in str(req.marker)) or req.marker.evaluate(environment)}
 
 
-def _graph(finder: Finder) -> dict[str, set[str]]:
-    """Each project with known metadata, and what any of its known versions needs (any extra's too)."""
+def _graph(finder: Finder, read: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+    """Each project with known metadata, and what any of its known versions needs (any extra's
+    too). ``read``: each metadata file's needs by URL, kept between passes (a file's metadata
+    never changes, and a long walk asks for this on every pass)."""
+    read = {} if read is None else read
     needs: dict[str, set[str]] = {}
-    for meta in finder.data.metadata.values():
-        needs.setdefault(meta.name, set()).update(_needs(meta, finder, extras_too=True))
+    for url, meta in finder.data.metadata.items():
+        if url not in read:
+            read[url] = _needs(meta, finder, extras_too=True)
+        needs.setdefault(meta.name, set()).update(read[url])
     return needs
 
 
-def _towards(finder: Finder, without: Collection[str]) -> dict[str, str]:
+def _towards(finder: Finder, without: Collection[str], read: dict[str, set[str]] | None = None) -> dict[str, str]:
     """The projects from which the known versions' dependencies lead, one or more steps on, to
     one of ``without``, each with the one it leads to."""
-    needs = _graph(finder)
+    needs = _graph(finder, read)
     reached = {name: name for name in without}
     grew = True
     while grew:
@@ -431,15 +438,25 @@ def _towards(finder: Finder, without: Collection[str]) -> dict[str, str]:
     return reached
 
 
-def _held_back(resolution: Resolution, finder: Finder) -> tuple[str, ...]:
+def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str, ...]:
     """The versions chosen below a project's newest because that one needs, directly or through
     its dependencies, a project with no wheel for the runtime: said, since the version is not
     the one a person expects (``lock google-api-core`` takes google-auth 2.47.0, whose
-    successors need cryptography)."""
-    without = _without_wheels(finder)
+    successors need cryptography). Nothing is said where the newest is ruled out otherwise (a
+    requirement or constraint excludes it, its METADATA's Requires-Python) or where its way to
+    a project without wheels goes through versions the resolution did not need."""
+    without = set(_without_wheels(finder))
     if not without:
         return ()
-    reached = _towards(finder, without)
+    asked: dict[str, list[Any]] = {}  # project -> the specifiers on it: requirements and constraints
+    for identifier, criterion in result.criteria.items():
+        name = identifier.split("[")[0]
+        asked.setdefault(name, []).extend(i.requirement.specifier for i in criterion.information
+                                          if i.parent is None or i.parent.name != name)  # not an extra's own base
+    for name, constraints in finder.constraints.items():
+        asked.setdefault(name, []).extend(c.specifier for c in constraints)
+    chosen = {d.name: d.version for d in resolution.dists}
+    python = Version(finder.target.python_version)
     notes = []
     for dist in resolution.dists:
         first = finder.newest(dist.name) if dist.file is not None else None
@@ -447,13 +464,38 @@ def _held_back(resolution: Resolution, finder: Finder) -> tuple[str, ...]:
             continue
         newest, file = first
         meta = finder.data.metadata.get(file.url)
-        blocked = sorted({reached[n] for n in _needs(meta, finder, extras_too=False) if n in reached}) if meta else []
+        if meta is None or not all(s.contains(newest, prereleases=True) for s in asked.get(dist.name, ())) \
+                or (meta.requires_python is not None and not meta.requires_python.contains(python, prereleases=True)):
+            continue
+        blocked = sorted(_blockers(meta, finder, without, chosen, 3))
         if blocked:
             which = "has" if len(blocked) == 1 else "have"
             notes.append(f"{dist.name} {dist.version} is chosen, not its newest version {newest}: {newest} needs "
                          f"{', '.join(blocked)} (directly or through its dependencies), which {which} no wheel "
                          "for this runtime")
     return tuple(notes)
+
+
+def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chosen: Mapping[str, Version],
+              depth: int) -> set[str]:
+    """The projects without wheels that ``meta`` needs: directly, or through the newest version
+    of a dependency that fits its requirement, where the resolution's own choice does not."""
+    found: set[str] = set()
+    environment = {**finder.target.marker_environment, "extra": ""}
+    for req in meta.requires_dist:
+        name = canonicalize_name(req.name)
+        if req.marker is not None and not req.marker.evaluate(environment):
+            continue
+        if name in without:
+            found.add(name)
+            continue
+        if depth == 0 or (name in chosen and req.specifier.contains(chosen[name], prereleases=True)):
+            continue
+        fitting = [f for v, f in finder.versions(name) if f.yanked is None and req.specifier.contains(v)]
+        below = finder.data.metadata.get(fitting[0].url) if fitting else None
+        if below is not None:
+            found |= _blockers(below, finder, without, chosen, depth - 1)
+    return found
 
 
 def walk_line(name: str) -> str:
@@ -466,15 +508,23 @@ def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: in
     """The projects with no wheel for the runtime that the walk's last step was getting around
     (those ``stepped``'s known versions lead to), with how far back resolution looked."""
     without = set(_without_wheels(finder))
-    needs, ahead, seen = _graph(finder), [stepped], {stepped}
-    while ahead:
-        for name in needs.get(ahead.pop(), ()):
-            if name not in seen:
-                seen.add(name)
-                ahead.append(name)
-    errors = [finder.no_wheel_error(n) for n in sorted(without & seen or without)]
+    needs = _graph(finder)
+
+    def ahead_of(start: str) -> set[str]:  # what start's known versions lead to
+        todo, seen = [start], {start}
+        while todo:
+            for name in needs.get(todo.pop(), ()):
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(name)
+        return seen
+
+    blockers = without & ahead_of(stepped) or without
+    errors = [finder.no_wheel_error(n) for n in sorted(blockers)]
     back = {}  # project -> (how many fitting versions are newer than the oldest asked for, that one)
     for name, versions in walked.items():
+        if not blockers & ahead_of(name):
+            continue  # a walk around something else
         oldest = min(versions)
         newest = finder.newest(name)
         back[name] = (sum(1 for v, _ in finder.versions(name) if oldest < v <= (newest[0] if newest else v)), oldest)

@@ -436,3 +436,17 @@ def test_the_walks_error_names_only_what_its_last_step_was_getting_around() -> N
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["good", "bad"], max_walk_rounds=8)
     assert info.value.project == "dead-b" and "older versions of bad (back to" in str(info.value)
+
+
+def test_no_held_back_claim_where_a_requirement_or_yanking_rules_the_newest_out() -> None:
+    native = {"native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}}
+    mid = {"1.0": {}, "2.0": {"requires": ["native"]}}
+    for request, parent in ((["app", "mid<2"], ["mid"]), (["app"], ["mid<2"])):  # the user's pin, a parent's bound
+        result = run(FakeIndex({"app": {"1.0": {"requires": parent}}, "mid": mid, "other": {"1.0": {"requires": ["mid"]}},
+                                **native}), request + ["other"])
+        assert {d.name: str(d.version) for d in result.dists}["mid"] == "1.0" and result.held_back == ()
+    # a 3.0 is yanked (and needs native): 2.0 is the newest the resolver offers, and chosen.
+    index = FakeIndex({"a": {"2.0": {}, "3.0": {"yanked": True, "requires": ["native"]}},
+                       "b": {"1.0": {"requires": ["a"]}}, **native})
+    result = run(index, ["b"])
+    assert {d.name: str(d.version) for d in result.dists}["a"] == "2.0" and result.held_back == ()
