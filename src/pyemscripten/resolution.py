@@ -491,7 +491,10 @@ def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chos
             continue
         if depth == 0 or (name in chosen and req.specifier.contains(chosen[name], prereleases=True)):
             continue
-        fitting = [f for v, f in finder.versions(name) if f.yanked is None and req.specifier.contains(v)]
+        try:
+            fitting = [f for v, f in finder.versions(name) if f.yanked is None and req.specifier.contains(v)]
+        except (PyemscriptenError, NeedData):  # a page the resolution never needed: nothing known
+            continue
         below = finder.data.metadata.get(fitting[0].url) if fitting else None
         if below is not None:
             found |= _blockers(below, finder, without, chosen, depth - 1)
