@@ -367,7 +367,7 @@ class Finder:
         offers now, not what it offered for Python 2.6), this runtime's Python first within a
         version; and a line naming the browser builds for other ABIs or Pythons, which say
         that a build exists, only not for this runtime."""
-        ours = "cp" + "".join(self.target.python_version.split(".")[:2]) + "-"
+        ours = "cp%d%d-" % self.target.python_major_minor
         by_version: dict[Version, set[str]] = {}
         for file in self.page(name).files:
             try:

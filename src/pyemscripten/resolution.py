@@ -283,7 +283,7 @@ async def resolve(
                 if without and stepped in _towards(finder, without, read):
                     walk_passes += 1
                     if walk_passes > options.max_walk_rounds:
-                        raise _walk_stopped(finder, walked, walk_passes, stepped) from None
+                        raise _walk_stopped(finder, walked, walk_passes, stepped, read) from None
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
@@ -292,10 +292,9 @@ async def resolve(
             raise _impossible(exc.causes, provider) from None
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds) from None
-        resolution = _resolution(result, {d.name for d in roots}, rounds, _passed_over(finder),
-                                 _missing_extras(result, finder))
-        return replace(resolution, fallbacks=_fallbacks(resolution, finder),
-                       held_back=_held_back(resolution, result, finder))
+        resolution = _resolution(result, {d.name for d in roots}, rounds)
+        return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
+                       fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, result, finder))
 
 
 def _passed_over(finder: Finder) -> tuple[str, ...]:
@@ -402,38 +401,31 @@ def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
     return candidate.name
 
 
-def _needs(meta: DistMetadata, finder: Finder, extras_too: bool) -> set[str]:
-    """The projects ``meta`` requires on the target (with ``extras_too``, any extra's as well)."""
-    environment = {**finder.target.marker_environment, "extra": ""}
-    return {canonicalize_name(req.name) for req in meta.requires_dist
-            if req.marker is None or (extras_too and "extra" in str(req.marker)) or req.marker.evaluate(environment)}
-
-
-def _graph(finder: Finder, read: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+def _graph(finder: Finder, read: dict[str, set[str]]) -> dict[str, set[str]]:
     """Each project with known metadata, and what any of its known versions needs (any extra's
     too). ``read``: each metadata file's needs by URL, kept between passes (a file's metadata
     never changes, and a long walk asks for this on every pass)."""
-    read = {} if read is None else read
+    environment = {**finder.target.marker_environment, "extra": ""}
     needs: dict[str, set[str]] = {}
     for url, meta in finder.data.metadata.items():
         if url not in read:
-            read[url] = _needs(meta, finder, extras_too=True)
+            read[url] = {canonicalize_name(req.name) for req in meta.requires_dist
+                         if req.marker is None or "extra" in str(req.marker) or req.marker.evaluate(environment)}
         needs.setdefault(meta.name, set()).update(read[url])
     return needs
 
 
-def _towards(finder: Finder, without: Collection[str], read: dict[str, set[str]] | None = None) -> dict[str, str]:
+def _towards(finder: Finder, without: Collection[str], read: dict[str, set[str]]) -> set[str]:
     """The projects from which the known versions' dependencies lead, one or more steps on, to
-    one of ``without``, each with the one it leads to."""
+    one of ``without`` (``without`` included)."""
     needs = _graph(finder, read)
-    reached = {name: name for name in without}
+    reached = set(without)
     grew = True
     while grew:
         grew = False
         for name, names in needs.items():
-            hit = None if name in reached else next((n for n in sorted(names) if n in reached), None)
-            if hit is not None:
-                reached[name] = reached[hit]
+            if name not in reached and names & reached:
+                reached.add(name)
                 grew = True
     return reached
 
@@ -507,11 +499,12 @@ def walk_line(name: str) -> str:
             "this can take a while")
 
 
-def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: int, stepped: str) -> PyemscriptenError:
+def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: int, stepped: str,
+                  read: dict[str, set[str]]) -> PyemscriptenError:
     """The projects with no wheel for the runtime that the walk's last step was getting around
     (those ``stepped``'s known versions lead to), with how far back resolution looked."""
     without = set(_without_wheels(finder))
-    needs = _graph(finder)
+    needs = _graph(finder, read)
 
     def ahead_of(start: str) -> set[str]:  # what start's known versions lead to
         todo, seen = [start], {start}
@@ -542,8 +535,7 @@ def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: in
     return MultipleNoCompatibleWheelsError(errors, note)
 
 
-def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tuple[str, ...] = (),
-                missing_extras: tuple[str, ...] = ()) -> Resolution:
+def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:
     dists: dict[str, ResolvedDist] = {}
     for candidate in result.mapping.values():
         if candidate.name in dists:
@@ -551,7 +543,7 @@ def _resolution(result: Any, requested: set[str], rounds: int, passed_over: tupl
         dists[candidate.name] = ResolvedDist(
             candidate.name, candidate.version, candidate.file, candidate.name in requested, candidate.yanked
         )
-    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds, passed_over, missing_extras)
+    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds)
 
 
 def _dependency_order(result: Any, dists: Mapping[str, ResolvedDist]) -> list[str]:
