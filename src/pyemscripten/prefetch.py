@@ -115,9 +115,7 @@ class Crawler:
         if key in self._visited:
             return
         self._visited.add(key)
-        await self._page_task(dep.name)
-        if self._load_distribution is not None and not self._has_versions(dep.name):
-            await self._distribution()
+        await self._versions_known(dep.name)
         try:
             candidates = self.finder.candidates(dep.name, dep.extras, [dep])
         except PyemscriptenError:
@@ -126,6 +124,12 @@ class Crawler:
             if self.on_candidate is not None:
                 self.on_candidate(candidates[0])
             await self.expand(candidates[0])
+
+    async def _versions_known(self, name: str) -> None:
+        """Fetch ``name``'s page, and the runtime's distribution if the page has no version for it."""
+        await self._page_task(name)
+        if self._load_distribution is not None and not self._has_versions(name):
+            await self._distribution()
 
     def _has_versions(self, name: str) -> bool:
         try:
@@ -172,11 +176,9 @@ class Crawler:
 
     async def satisfy(self, need: NeedData) -> None:
         if need.page is not None:
-            await self._page_task(need.page)
             # A project first named by metadata the crawl fetched ahead (_ahead) is not
             # visited: the distribution may still have to be asked for it, as visit() does.
-            if self._load_distribution is not None and not self._has_versions(need.page):
-                await self._distribution()
+            await self._versions_known(need.page)
         if need.candidate is not None:
             self._ahead(need.candidate)
             await self.expand(need.candidate)
