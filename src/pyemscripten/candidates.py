@@ -116,9 +116,9 @@ class ResolveOptions:
     keep_going: bool = False
     max_rounds: int = 2000  # resolvelib's rounds in one pass over what is known
     # Passes that stop for an older version's metadata of a project whose known versions lead
-    # to a project with no wheel for the runtime in any version: past this many, resolution
-    # stops and names those projects, instead of walking back through every version of every
-    # project that needs them (see resolution.resolve).
+    # to a project with no wheel for the runtime in any version: past this many for one such
+    # project, resolution stops and names it, instead of walking back through every version of
+    # every project that needs it (see resolution.resolve).
     max_walk_rounds: int = 40
 
 

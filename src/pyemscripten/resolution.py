@@ -251,8 +251,9 @@ async def resolve(
     thousands). Past ``options.max_walk_rounds`` passes that stepped back through a project
     whose known versions lead to such a project, resolution stops with
     :class:`NoCompatibleWheelError` (or :class:`MultipleNoCompatibleWheelsError`) for the
-    projects without wheels, saying how far back it looked. Steps back for anything else (a
-    plain version conflict) do not count.
+    projects without wheels, saying how far back it looked. Passes are counted for each
+    project without wheels that the step was getting around, so one walk does not use up
+    another's; steps back for anything else (a plain version conflict) do not count.
 
     Raises :class:`InvalidRequirementError`, :class:`NoCompatibleWheelError`,
     :class:`MultipleNoCompatibleWheelsError` (with ``keep_going``),
@@ -268,7 +269,7 @@ async def resolve(
     await crawler.visit_all(roots)
     rounds = 0
     walked: dict[str, set[Version]] = {}  # project -> its older versions asked for
-    walk_passes = 0  # the passes that stepped back towards a project without wheels
+    walk_passes: dict[str, int] = {}  # project without wheels -> the passes that stepped back towards it
     read: dict[str, set[str]] = {}  # see _graph
     while True:
         rounds += 1
@@ -279,11 +280,11 @@ async def resolve(
         except NeedData as need:
             stepped = _note_walk(need, finder, walked, on_walk)
             if stepped is not None:
-                without = _without_wheels(finder)
-                if without and stepped in _towards(finder, without, read):
-                    walk_passes += 1
-                    if walk_passes > options.max_walk_rounds:
-                        raise _walk_stopped(finder, walked, walk_passes, stepped, read) from None
+                blockers = set(_without_wheels(finder)) & _ahead(_graph(finder, read), stepped)
+                for name in blockers:
+                    walk_passes[name] = walk_passes.get(name, 0) + 1
+                if blockers and max(walk_passes[n] for n in blockers) > options.max_walk_rounds:
+                    raise _walk_stopped(finder, walked, walk_passes, blockers, read) from None
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
@@ -415,19 +416,15 @@ def _graph(finder: Finder, read: dict[str, set[str]]) -> dict[str, set[str]]:
     return needs
 
 
-def _towards(finder: Finder, without: Collection[str], read: dict[str, set[str]]) -> set[str]:
-    """The projects from which the known versions' dependencies lead, one or more steps on, to
-    one of ``without`` (``without`` included)."""
-    needs = _graph(finder, read)
-    reached = set(without)
-    grew = True
-    while grew:
-        grew = False
-        for name, names in needs.items():
-            if name not in reached and names & reached:
-                reached.add(name)
-                grew = True
-    return reached
+def _ahead(needs: Mapping[str, set[str]], start: str) -> set[str]:
+    """``start`` and every project its known versions' dependencies lead to (see _graph)."""
+    todo, seen = [start], {start}
+    while todo:
+        for name in needs.get(todo.pop(), ()):
+            if name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return seen
 
 
 def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str, ...]:
@@ -499,34 +496,22 @@ def walk_line(name: str) -> str:
             "this can take a while")
 
 
-def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: int, stepped: str,
-                  read: dict[str, set[str]]) -> PyemscriptenError:
+def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: Mapping[str, int],
+                  blockers: set[str], read: dict[str, set[str]]) -> PyemscriptenError:
     """The projects with no wheel for the runtime that the walk's last step was getting around
-    (those ``stepped``'s known versions lead to), with how far back resolution looked."""
-    without = set(_without_wheels(finder))
+    (``blockers``), with how far back resolution looked."""
     needs = _graph(finder, read)
-
-    def ahead_of(start: str) -> set[str]:  # what start's known versions lead to
-        todo, seen = [start], {start}
-        while todo:
-            for name in needs.get(todo.pop(), ()):
-                if name not in seen:
-                    seen.add(name)
-                    todo.append(name)
-        return seen
-
-    blockers = without & ahead_of(stepped) or without
     errors = [finder.no_wheel_error(n) for n in sorted(blockers)]
     back = {}  # project -> (how many fitting versions are newer than the oldest asked for, that one)
     for name, versions in walked.items():
-        if not blockers & ahead_of(name):
+        if not blockers & _ahead(needs, name):
             continue  # a walk around something else
         oldest = min(versions)
         newest = finder.newest(name)
         back[name] = (sum(1 for v, _ in finder.versions(name) if oldest < v <= (newest[0] if newest else v)), oldest)
     most = sorted(back, key=lambda name: (-back[name][0], name))[:3]
     where = ", ".join(f"{name} (back to {back[name][1]}, {back[name][0]} versions below its newest)" for name in most)
-    note = (f"Resolution stopped after {passes} passes through older versions of {where}, looking for "
+    note = (f"Resolution stopped after {max(passes[n] for n in blockers)} passes through older versions of {where}, looking for "
             f"versions that do not need {'it' if len(errors) == 1 else 'them'}. If an older version would do, "
             "pin it (or add a constraint) and try again.")
     if len(errors) == 1:

@@ -438,6 +438,22 @@ def test_the_walks_error_names_only_what_its_last_step_was_getting_around() -> N
     assert info.value.project == "dead-b" and "older versions of bad (back to" in str(info.value)
 
 
+def test_each_project_without_wheels_has_its_own_walk_bound() -> None:
+    """one and two each walk back from 59 to 1 around a different project without wheels: 12
+    passes each, 24 in all, over a bound of 12, but neither walk is over it."""
+    dead = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
+    index = FakeIndex({"one": {str(v): {"requires": ["dead-a"] if v > 1 else []} for v in range(1, 60)},
+                       "two": {str(v): {"requires": ["dead-b"] if v > 1 else []} for v in range(1, 60)},
+                       "dead-a": {"1.0": dead}, "dead-b": {"1.0": dead}})
+    result = run(index, ["one", "two"], max_walk_rounds=12)
+    assert {d.name: str(d.version) for d in result.dists} == {"one": "1", "two": "1"}
+    assert result.rounds > 20
+    with pytest.raises(errors.NoCompatibleWheelError) as info:  # the bound still holds for each
+        run(index, ["one", "two"], max_walk_rounds=11)
+    assert info.value.project == "dead-a" and "stopped after 12 passes through older versions of one (back to" \
+        in str(info.value)
+
+
 def test_no_held_back_claim_where_a_requirement_or_yanking_rules_the_newest_out() -> None:
     native = {"native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}}
     mid = {"1.0": {}, "2.0": {"requires": ["native"]}}
