@@ -590,14 +590,15 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
         names = [names]
     scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
     wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
-    present = {d.name for d in installation.installed_distributions(scheme)}
+    found = installation.installed_distributions(scheme)  # one scan for all the names
+    present = {d.name for d in found}
     for name in wanted:
         if name not in present:
             raise NotInstalledError(name)
     done: list[str] = []
     try:
         for name in wanted:
-            installation.uninstall(name, scheme)
+            installation.uninstall(name, scheme, found=found)
             done.append(name)
     except UninstallError as exc:
         if done:  # say what this call did remove

@@ -1062,13 +1062,17 @@ def _strip_credentials(info: Mapping[str, object]) -> dict:
 # --- uninstall ----------------------------------------------------------------------------
 
 
-def uninstall(name: str, scheme: Scheme, *, ops: FileOps | None = None) -> list[str]:
+def uninstall(name: str, scheme: Scheme, *, ops: FileOps | None = None,
+              found: Sequence[InstalledDist] | None = None) -> list[str]:
     """Remove every installed distribution called ``name``; return the removed paths.
+    ``found``: ``installed_distributions(scheme)`` already read by the caller (a scan reads
+    every METADATA in the scheme).
 
     Raises :class:`NotInstalledError`, or :class:`UninstallError` (nothing removed) when a
     RECORD lists a path outside the scheme or a removal fails.
     """
-    dists = _find(scheme, name)
+    wanted = canonicalize_name(name)
+    dists = [d for d in found if d.name == wanted] if found is not None else _find(scheme, name)
     if not dists:
         raise NotInstalledError(name)
     paths = list(dict.fromkeys(p for d in dists for p in _recorded_files(d, scheme, UninstallError)))

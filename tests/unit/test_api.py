@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pyemscripten import api, errors
+from pyemscripten import api, errors, installation
 from pyemscripten.downloads import WheelTasks, _metadata_file
 from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
@@ -260,7 +260,7 @@ def test_tampered_wheel_leaves_nothing(session: api.Session) -> None:
     assert listing(session.scheme.purelib) == []
 
 
-def test_uninstall_unknown(session: api.Session) -> None:
+def test_uninstall_unknown(session: api.Session, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(errors.NotInstalledError):
         api.uninstall("nothing", session)
     # Several names: every one is looked up before anything is removed.
@@ -268,7 +268,11 @@ def test_uninstall_unknown(session: api.Session) -> None:
     with pytest.raises(errors.NotInstalledError, match="nothing"):
         api.uninstall(["app", "nothing"], session)
     assert api.list_installed(session) == {"app": "1.0", "lib": "1.0"}
+    scans = []
+    real = installation.installed_distributions
+    monkeypatch.setattr(installation, "installed_distributions", lambda scheme: scans.append(1) or real(scheme))
     assert api.uninstall(["App", "lib", "app"], session) == ["app", "lib"]
+    assert len(scans) == 1  # one scan of the scheme for every name, not one more for each
     assert api.list_installed(session) == {}
 
 
