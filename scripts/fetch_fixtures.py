@@ -29,7 +29,7 @@ CACHE = ROOT / ".cache"
 RUNTIMES_DIR = CACHE / "runtimes"
 WHEELS_DIR = CACHE / "wheels"
 
-RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.29.5", "314.0.8", "315.0.0-alpha.2")
+RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.27.8", "0.29.5", "314.0.8", "315.0.0-alpha.2")
 
 # "core": what the browser bootstrap installs (pure wheels) and the anchor installer.
 # "bench": real packages, pure and binary, for end-to-end tests and the benchmark.

@@ -22,7 +22,7 @@ Fixtures:
                             ``@pytest.mark.parametrize("pyodide", ["0.27.7"], indirect=True)``
     shared_pyodide          (session) ``shared_pyodide(version) -> PyodideSession`` booted
                             once per run and reused: only for tests that change no state
-    runtime_versions        the five runtimes, oldest first (tests.support.browser.RUNTIMES)
+    runtime_versions        the six runtimes, oldest first (tests.support.browser.RUNTIMES)
 
 Example:
     def test_tag(pyodide):

@@ -9,6 +9,7 @@ from tests.support.browser import RUNTIMES
 # npm version -> (platform version, Python major.minor); see shared/notes/platform.md.
 EXPECTED = {
     "0.27.7": ("2024_0", (3, 12)),
+    "0.27.8": ("2024_0", (3, 12)),
     "0.29.5": ("2025_0", (3, 13)),
     "314.0.7": ("2026_0", (3, 14)),
     "314.0.8": ("2026_0", (3, 14)),

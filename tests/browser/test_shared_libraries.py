@@ -24,7 +24,7 @@ from tests.support.wheels import make_wheel
 
 pytestmark = pytest.mark.skipif(not toolchain_available(), reason="clang-19/wasm-ld-19 not installed")
 
-ALL_RUNTIMES = ["0.27.7", "0.29.5", "314.0.7", "314.0.8", "315.0.0-alpha.2"]
+ALL_RUNTIMES = ["0.27.7", "0.27.8", "0.29.5", "314.0.7", "314.0.8", "315.0.0-alpha.2"]
 
 DRIVE = """
 import asyncio, importlib, io, site, sysconfig, zipfile

@@ -31,7 +31,7 @@ CHROMIUM_ARGS = (
 )
 
 # Oldest first; the platform each one has (PEP 783) is asserted in test_platform_tag.py.
-RUNTIMES = ("0.27.7", "0.29.5", "314.0.7", "314.0.8", "315.0.0-alpha.2")
+RUNTIMES = ("0.27.7", "0.27.8", "0.29.5", "314.0.7", "314.0.8", "315.0.0-alpha.2")
 DEFAULT_RUNTIME = "314.0.7"
 BOOTSTRAP_PROJECTS = ("packaging", "resolvelib")
 HELPER_SOURCE = (Path(__file__).parent / "pyodide_helper.py").read_text()
