@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,7 +19,7 @@ from .errors import PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient, load_distribution
 from .locks import LockedWheel, dump_lock
 from .native import UrllibTransport
-from .resolution import ResolveOptions, resolve, walk_line
+from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
 from .target import Target
 
 
@@ -27,13 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
     lock.add_argument("requirements", nargs="+", metavar="REQUIREMENT", help="PEP 508 requirement")
-    lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL",
+    lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL", type=_http_url,
                       help=f"simple index base URL (repeatable; first index that has a project wins; default {DEFAULT_INDEX_URL})")
     lock.add_argument("--platform", default="pyemscripten_2026_0_wasm32",
                       help="PEP 783 platform of the target runtime (default: %(default)s, Pyodide 314)")
     lock.add_argument("--python-version", default="3.14", help="Python version of the target runtime (default: %(default)s)")
     lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ", help="constraint (repeatable)")
-    lock.add_argument("--distribution", metavar="URL",
+    lock.add_argument("--distribution", metavar="URL", type=_http_url,
                       help="the target runtime's pyodide-lock.json: its wheels serve projects no index has "
                            "a wheel of, as in the browser (e.g. https://cdn.jsdelivr.net/pyodide/v314.0.7/full/"
                            "pyodide-lock.json)")
@@ -43,6 +44,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _http_url(text: str) -> str:
+    """An index or distribution URL: the lock names files by URL for the browser to fetch."""
+    if not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http or https URL (a browser fetches what the lock "
+                                         "names from there; serve a local folder with python -m http.server)")
+    return text
+
+
+def _output_problem(path: str) -> str | None:
+    """Why ``path`` cannot be written, checked before resolving (which can take a while)."""
+    if path == "-":
+        return None
+    if os.path.isdir(path):
+        return f"{path} is a folder: give a file name, such as {os.path.join(path, 'pylock.toml')}"
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        return f"the folder {folder} does not exist"
+    return None
+
+
+def _binary(filename: str) -> bool:
+    """A wheel for one platform or one CPython (not a pure-Python one, which any runtime takes)."""
+    return any(tag.platform != "any" or tag.abi != "none" for tag in parse_wheel_filename(filename)[3])
+
+
 async def _lock(args: argparse.Namespace) -> str:
     target = Target.for_platform(args.platform, args.python_version)
     transport = UrllibTransport()
@@ -50,7 +76,8 @@ async def _lock(args: argparse.Namespace) -> str:
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
         entries = await load_distribution(transport, args.distribution, client.retry)
-        if not any(target.tag_rank(parse_wheel_filename(e.file.filename)[3]) is not None for e in entries.values()):
+        binary = [e for e in entries.values() if _binary(e.file.filename)]
+        if binary and not any(target.tag_rank(parse_wheel_filename(e.file.filename)[3]) is not None for e in binary):
             print(f"warning: no wheel of the distribution {args.distribution} is for {target.platform} "
                   f"(Python {target.python_version}): is it the runtime you lock for?", file=sys.stderr)
 
@@ -59,14 +86,18 @@ async def _lock(args: argparse.Namespace) -> str:
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
     resolution = await resolve(args.requirements, target, client, {}, options, distribution=distribution,
                                on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True))
-    for note in resolution.warnings:
+    for note in resolution.warnings + yanked_notes(resolution.dists, "Locking"):
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
     return dump_lock(wheels, target)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    problem = _output_problem(args.output)
+    if problem is not None:
+        parser.error(f"cannot write the lock to -o {args.output}: {problem}")
     try:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
@@ -74,10 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.output == "-":
         sys.stdout.write(text)
-    else:
+        return 0
+    try:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text)
-        print(f"wrote {args.output}", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: cannot write the lock to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

@@ -44,6 +44,7 @@ from .resolution import (
     ResolveOptions,
     resolve,
     walk_line,
+    yanked_notes,
 )
 from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
 from .target import Target, current_target
@@ -338,10 +339,7 @@ async def install_resolved(
     """
     assert s.transport and s.scheme and s.target
     todo = resolution.to_install
-    warnings = tuple(
-        f"Installing yanked {d.name} {d.version} ({d.file.filename}): {d.yanked or 'no reason given'}"
-        for d in todo if d.yanked is not None and d.file
-    )
+    warnings = yanked_notes(todo, "Installing")
     for warning in warnings:
         s.emit("warning", message=warning)
     assert wheels is None or staging is not None, "tasks under way write into their own staging"

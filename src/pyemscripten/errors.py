@@ -125,15 +125,21 @@ class NetworkError(PackageIndexError):
     reason: str
     project: str | None = None
 
-    transient = True
+    @property
+    def transient(self) -> bool:
+        return not self._bad_url  # a URL that cannot be fetched at all is not tried again
+
+    @property
+    def _bad_url(self) -> bool:
+        return self.reason.startswith(("only http", "not a URL"))
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
-        if self.reason.startswith(("only http", "not a URL")):
+        if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         else:
-            advice = ("check the connection, and that a server on another origin allows cross-origin "
-                      "requests (CORS); then try again")
+            advice = ("check the connection (in a browser, also that a server on another origin allows "
+                      "cross-origin requests: CORS); then try again")
         return f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. {advice[0].upper()}{advice[1:]}."
 
 
@@ -148,7 +154,8 @@ class IndexFormatError(PackageIndexError):
     def __str__(self) -> str:
         if self.project == "runtime distribution":
             return (f"Cannot read the runtime's pyodide-lock.json at {redact_url(self.url)}: {self.reason}. "
-                    "Check distribution_url, or pass distribution_url=\"\" to do without it.")
+                    "Check the distribution's URL (distribution_url in Python, --distribution for lock), or "
+                    "do without it (distribution_url=\"\").")
         about = f" for {self.project!r}" if self.project else ""
         return (f"Cannot parse the index page{about} at {redact_url(self.url)}: {self.reason}. Check that the "
                 "index URL is a PEP 503/691 simple index (such as https://pypi.org/simple/).")
@@ -168,7 +175,8 @@ class ProjectNotFoundError(PackageIndexError):
         where = ", ".join(redact_url(u) for u in self.index_urls) or "no index"
         return (
             f"No index has a project named {self.project!r} (looked in: {where}). "
-            "Check the spelling, or pass the index that hosts it with index_urls=[...]."
+            "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, "
+            "--index-url for lock)."
         )
 
 

@@ -490,6 +490,13 @@ def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chos
     return found
 
 
+def yanked_notes(dists: Sequence[ResolvedDist], doing: str) -> tuple[str, ...]:
+    """A line for each yanked file among ``dists`` (``doing``: "Installing", "Locking"), with
+    the reason its index gives: it was taken because a requirement pins it (==)."""
+    return tuple(f"{doing} yanked {d.name} {d.version} ({d.file.filename}): {d.yanked or 'no reason given'}"
+                 for d in dists if d.yanked is not None and d.file)
+
+
 def walk_line(name: str) -> str:
     """What to tell a person when resolution starts walking back through ``name``'s versions."""
     return (f"Looking at older versions of {name} for one that fits the other requirements and this runtime; "

@@ -30,6 +30,17 @@ _PLATFORM_BY_EMSCRIPTEN: Mapping[str, str] = {
     "6.0.5": "2026_5",
 }
 
+# The Python each platform's Pyodide releases run (pyodide-lock.json's info.python: 0.27.7
+# and 0.27.8, 0.29.5, 314.0.7 and 314.0.8, 315.0.0-alpha.2): markers on python_full_version
+# are evaluated against it when a target is given as MAJOR.MINOR (a lock on the command line).
+_PYTHON_BY_PLATFORM: Mapping[str, str] = {
+    "2024_0": "3.12.7",
+    "2025_0": "3.13.2",
+    "2026_0": "3.14.2",
+    "2026_5": "3.15.0rc1",
+}
+_PYTHON_VERSION_RE = re.compile(r"^\d+\.\d+[\w.+]*$")  # "3.14", "3.14.2", "3.15.0rc1", a build's "3.14.2+"
+
 _PLATFORM_RE = re.compile(r"^(?:pyemscripten|pyodide)_(\d{4})_(\d+)_wasm32$")
 _VERSION_RE = re.compile(r"^(\d{4})_(\d+)$")
 
@@ -94,18 +105,27 @@ def platform_from_inputs(inputs: RuntimeInputs) -> PlatformTag:
     )
 
 
-def _full_version(python_version: str) -> str:
-    """``python_version`` with a patch level: "3.14" becomes "3.14.0".
+def _full_version(python_version: str, platform: PlatformTag) -> str:
+    """``python_version`` with a patch level: "3.14" becomes the Python the platform's
+    runtimes run ("3.14.2" on 2026_0), or "3.14.0" where that is not known.
 
     Markers such as ``python_full_version >= '3.14.1'`` need three parts to compare against;
-    this padded value is only for evaluating them, never shown as what the user asked for.
+    this value is only for evaluating them, never shown as what the user asked for.
     """
+    known = _PYTHON_BY_PLATFORM.get(platform.version, "")
+    if python_version.count(".") == 1 and known.startswith(python_version + "."):
+        return known
+    return _padded(python_version)
+
+
+def _padded(python_version: str) -> str:
+    """"3.14" becomes "3.14.0", as ``platform.python_version()`` pads a two-part version."""
     return python_version + ".0" if python_version.count(".") == 1 else python_version
 
 
-def _marker_environment(python_version: str, emscripten_version: str) -> dict[str, str]:
+def _marker_environment(python_version: str, emscripten_version: str, platform: PlatformTag) -> dict[str, str]:
     major_minor = ".".join(python_version.split(".")[:2])
-    full = _full_version(python_version)
+    full = _full_version(python_version, platform)
     return {
         "implementation_name": "cpython",
         "implementation_version": full,
@@ -142,7 +162,10 @@ class Target:
     ) -> Target:
         """Build the target of a CPython runtime on ``platform`` (works on any machine)."""
         plat = platform if isinstance(platform, PlatformTag) else PlatformTag.parse(platform)
-        env = _marker_environment(python_version, emscripten_version or _emscripten_for(plat))
+        if not _PYTHON_VERSION_RE.fullmatch(python_version):
+            raise UnsupportedRuntimeError(f"{python_version!r} is not a Python version (expected MAJOR.MINOR or "
+                                          "MAJOR.MINOR.PATCH, such as 3.14)")
+        env = _marker_environment(python_version, emscripten_version or _emscripten_for(plat), plat)
         env.update(marker_environment or {})
         return cls(plat, python_version, tuple(compatible_tag_list(plat, python_version)), env)
 
@@ -375,14 +398,14 @@ def _python_version() -> str:
     module's parser of ``sys.version``: compiling that regular expression took 1-3 ms in
     every page's first install (Pyodide 314). The same value: the leading run of letters,
     digits, ``_``, ``.`` and ``+`` of ``sys.version``, with ``.0`` added to a two-part one
-    (:func:`_full_version`, as platform does)."""
+    (:func:`_padded`, as platform does)."""
     import sys
 
     end = 0
     text = sys.version
     while end < len(text) and (text[end].isascii() and text[end].isalnum() or text[end] in "_.+"):
         end += 1
-    return _full_version(text[:end])
+    return _padded(text[:end])
 
 
 def _runtime_marker_environment() -> dict[str, str]:

@@ -88,7 +88,16 @@ def test_no_wheel_for_the_platform_is_an_error(index: IndexServer, tmp_path: Pat
 
 def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["lock", "no-such-project-anywhere", "--index-url", index.index_url, "-o", str(tmp_path / "x.toml")])
-    assert status == 1 and "no-such-project-anywhere" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert status == 1 and "no-such-project-anywhere" in err
+    assert err.rstrip().endswith("name the index that hosts it (index_urls=[...] in Python, --index-url for lock).")
+
+
+def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
+    from pyemscripten.errors import NetworkError
+
+    assert not NetworkError("ftp://x/simple/", "only http and https URLs are fetched").transient
+    assert NetworkError("https://x/simple/", "connection reset").transient
 
 
 def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
@@ -161,11 +170,45 @@ def test_a_distribution_that_fails_or_is_for_another_runtime_is_said(index: Inde
                    "-o", str(tmp_path / "x.toml")])
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("error: ") and "/nowhere/pyodide-lock.json" in err and "404" in err
+    # A pure-Python wheel fits any runtime: the warning must not depend on it.
     old = {"packages": {"numpy": {"name": "numpy", "version": "1.26.4", "sha256": "0" * 64, "depends": [],
-                                  "file_name": "numpy-1.26.4-cp312-cp312-pyodide_2024_0_wasm32.whl"}}}
+                                  "file_name": "numpy-1.26.4-cp312-cp312-pyodide_2024_0_wasm32.whl"},
+                        "six": {"name": "six", "version": "1.17.0", "sha256": "0" * 64, "depends": [],
+                                "file_name": "six-1.17.0-py2.py3-none-any.whl"}}}
     index.mount("/old-runtime/", {"pyodide-lock.json": json.dumps(old).encode()})
     assert main(["lock", "mdurl", "--index-url", index.index_url, "--distribution", f"{index.url}/old-runtime/pyodide-lock.json",
                  "-o", str(tmp_path / "y.toml")]) == 0
     assert capsys.readouterr().err.startswith(
         f"warning: no wheel of the distribution {index.url}/old-runtime/pyodide-lock.json is for "
         "pyemscripten_2026_0_wasm32 (Python 3.14): is it the runtime you lock for?\n")
+
+
+def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lock", "mdurl", "--index-url", index.index_url, "--python-version", "3", "-o", "-"]) == 1
+    assert "'3' is not a Python version (expected MAJOR.MINOR or MAJOR.MINOR.PATCH, such as 3.14)" \
+        in capsys.readouterr().err
+    for output, problem in ((str(tmp_path), f"{tmp_path} is a folder: give a file name, such as "
+                                            f"{tmp_path / 'pylock.toml'}"),
+                            (str(tmp_path / "no" / "x.toml"), f"the folder {tmp_path / 'no'} does not exist")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["lock", "mdurl", "--index-url", index.index_url, "-o", output])
+        assert exit_.value.code == 2 and f"cannot write the lock to -o {output}: {problem}" in capsys.readouterr().err
+    for option in ("--distribution", "--index-url"):
+        with pytest.raises(SystemExit):
+            main(["lock", "mdurl", option, "./pyodide-lock.json", "-o", "-"])
+        assert "'./pyodide-lock.json' is not an http or https URL" in capsys.readouterr().err
+    assert index.log == []  # nothing was asked of the index
+
+
+def test_a_yanked_file_locked_by_a_pin_is_a_warning(index: IndexServer, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    yanked = index.add_index("yanked")
+    try:
+        yanked.add_wheel(make_wheel("app", "1.0"))
+        yanked.add_wheel(make_wheel("app", "2.0"), yanked="broken build")
+        assert main(["lock", "app==2.0", "--index-url", yanked.url, "-o", str(tmp_path / "x.toml")]) == 0
+    finally:
+        index.remove_index("yanked")
+    assert capsys.readouterr().err.startswith(
+        "warning: Locking yanked app 2.0 (app-2.0-py3-none-any.whl): broken build\nwrote ")

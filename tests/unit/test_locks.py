@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from pyemscripten.errors import LockError, PyemscriptenError
+from pyemscripten.errors import LockError, PyemscriptenError, UnsupportedRuntimeError
 from pyemscripten.index_pages import IndexFile
 from pyemscripten.locks import LockedWheel, dump_lock, load_lock
 from pyemscripten.target import Target
@@ -35,13 +35,22 @@ def test_round_trip() -> None:
 
 @pytest.mark.parametrize("asked", ["3.14", "3.14.2"])
 def test_lock_records_the_python_version_asked_for(asked: str) -> None:
-    # "--python-version 3.14" means any 3.14: the lock must not claim a patch level (3.14.0)
-    # nobody asked for. Markers still see a full version to compare against.
+    # "--python-version 3.14" means any 3.14: the lock must not claim a patch level nobody
+    # asked for. Markers still see a full version to compare against: the one the platform's
+    # runtimes run (Pyodide 314: 3.14.2), where it is known, else the version padded.
     target = Target.for_platform("pyemscripten_2026_0_wasm32", asked)
     data = tomllib.loads(dump_lock([wheel("rich", "15.0.0", "py3-none-any")], target))
     assert data["tool"]["pyemscripten"]["python-version"] == asked
     assert data["requires-python"] == "==3.14.*"
-    assert target.marker_environment["python_full_version"] == ("3.14.0" if asked == "3.14" else asked)
+    assert target.marker_environment["python_full_version"] == "3.14.2"
+    assert Target.for_platform("pyemscripten_2026_0_wasm32", "3.13").marker_environment["python_full_version"] == "3.13.0"
+    assert Target.for_platform("pyemscripten_2031_0_wasm32", "3.19").marker_environment["python_full_version"] == "3.19.0"
+
+
+@pytest.mark.parametrize("bad", ["3", "foo", "3.x", ""])
+def test_a_python_version_that_is_not_one_is_refused(bad: str) -> None:
+    with pytest.raises(UnsupportedRuntimeError, match="is not a Python version"):
+        Target.for_platform("pyemscripten_2026_0_wasm32", bad)
 
 
 def test_lock_for_another_platform_is_refused() -> None:
