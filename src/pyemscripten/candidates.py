@@ -362,12 +362,14 @@ class Finder:
         env["extra"] = extra
         return req.marker.evaluate(env)
 
-    def no_wheel_error(self, name: str) -> NoCompatibleWheelError:
+    def no_wheel_error(self, name: str, needed_by: Sequence[str] = ()) -> NoCompatibleWheelError:
         """The tags on offer, browser builds first, then newest version first (what a project
         offers now, not what it offered for Python 2.6), this runtime's Python first within a
-        version; and a line naming the browser builds for other ABIs or Pythons, which say
-        that a build exists, only not for this runtime."""
-        ours = "cp%d%d-" % self.target.python_major_minor
+        version (its own ABI, abi3 or none: not the free-threaded one); and a line naming the
+        browser builds for other ABIs or Pythons, which say that a build exists, only not for
+        this runtime. ``needed_by``: the versions that need it ("flask 3.1.0"), where known."""
+        cp = "cp%d%d" % self.target.python_major_minor
+        ours = {(cp, cp), (cp, "abi3"), (cp, "none")}
         by_version: dict[Version, set[str]] = {}
         for file in self.page(name).files:
             try:
@@ -375,7 +377,7 @@ class Finder:
             except ValueError:  # as in versions()
                 continue
             by_version.setdefault(version, set()).update(str(t) for t in tags)
-        wheels = [(version, sorted(by_version[version], key=lambda t: (not t.startswith(ours), t)))
+        wheels = [(version, sorted(by_version[version], key=lambda t: (tuple(t.split("-")[:2]) not in ours, t)))
                   for version in sorted(by_version, reverse=True)]
         newest_browser: dict[str, Version] = {}  # browser tag -> the newest version offering it
         for version, tags in wheels:
@@ -386,8 +388,7 @@ class Finder:
         fitting = {str(t) for t in self.target.tags}
         needed = [str(self.target.platform), "py3-none-any"]
         reasons = []
-        if offered and not self.versions(name) and fitting & set(offered):
-            reasons.append(f"Wheels with fitting tags exist, but their Requires-Python excludes Python {self.target.python_version}.")
+        python_excluded = bool(offered and not self.versions(name) and fitting & set(offered))
         platform = str(self.target.platform)
         other = [tag for tag in newest_browser if tag not in fitting]
         for same, why in ((False, "A platform tag names one exact ABI, so these do not load here: use the runtime "
@@ -400,6 +401,7 @@ class Finder:
                 more = f" and {len(tags) - 4} more" if len(tags) > 4 else ""
                 reasons.append(f"Browser builds are on offer for {'this platform' if same else 'other runtimes'}: "
                                f"{shown}{more}. {why}")
-        return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons)
+        return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons, list(needed_by),
+                                      python_excluded)
 
 

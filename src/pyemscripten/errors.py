@@ -220,13 +220,15 @@ class ResolutionError(PyemscriptenError):
 
 @dataclass(eq=False)
 class NoCompatibleWheelError(ResolutionError):
-    """A project has files, but none that this runtime can install."""
+    """A project has files, but none that this runtime can install (in any version)."""
 
     project: str
     needed_tags: list[str]
     offered_tags: list[str]
     python_version: str
     reasons: list[str] = field(default_factory=list)
+    needed_by: list[str] = field(default_factory=list)  # "flask 3.1.0", the versions that need it, where known
+    python_excluded: bool = False  # wheels with fitting tags exist, but their Requires-Python excludes this Python
 
     def __post_init__(self) -> None:
         self.offered_tags = list(dict.fromkeys(self.offered_tags))  # in the order given: the most telling first
@@ -236,16 +238,24 @@ class NoCompatibleWheelError(ResolutionError):
         needs = platform or (self.needed_tags[0] if self.needed_tags else "?")
         more = f" and {len(self.offered_tags) - 12} more" if len(self.offered_tags) > 12 else ""
         cp = "cp" + "".join(self.python_version.split(".")[:2])
-        lines = [
-            f"No wheel of {self.project!r} fits this runtime (Python {self.python_version}, "
-            f"platform {needs}).",
-            f"  Wheels on offer are for: {', '.join(self.offered_tags[:12])}{more}." if self.offered_tags
-            else "  Only source distributions are on offer, no wheels.",
-            f"  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython {cp} (or abi3) "
-            f"tagged {needs}.",
-            f"  Pin a version of {self.project} that has one, or ask its maintainers for a {needs} build.",
-        ]
+        lines = [f"No wheel of {self.project!r} fits this runtime (Python {self.python_version}, platform {needs})."]
+        if self.needed_by:
+            lines.append(f"  It is needed by {', '.join(self.needed_by)}.")
+        if self.python_excluded:
+            lines.append(f"  Wheels with fitting tags exist, but their Requires-Python excludes Python "
+                         f"{self.python_version}.")
+        lines.append(f"  Wheels on offer are for: {', '.join(self.offered_tags[:12])}{more}." if self.offered_tags
+                     else "  Only source distributions are on offer, no wheels.")
+        if not self.python_excluded:
+            lines.append(f"  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython {cp} (or abi3) "
+                         f"tagged {needs}.")
         lines += [f"  {r}" for r in self.reasons]
+        if self.python_excluded:
+            advice = (f"Use a runtime whose Python these versions accept, or ask the maintainers of {self.project} "
+                      f"for a release for Python {self.python_version}")
+        else:
+            advice = f"No version of {self.project} has one: ask its maintainers for a {needs} build"
+        lines.append(f"  {advice}.")
         return "\n".join(lines)
 
 

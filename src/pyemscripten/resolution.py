@@ -371,7 +371,9 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
                 and not finder.versions(name):
             return error  # no index has it (candidates.Finder.page)
         if name in finder.data.pages and not finder.versions(name) and name not in finder.installed:
-            return finder.no_wheel_error(name)
+            parents = dict.fromkeys(f"{c.parent.name} {c.parent.version}" for c in causes
+                                    if c.requirement.name == name and c.parent is not None)
+            return finder.no_wheel_error(name, list(parents))
     return explain_conflict(causes, provider)
 
 

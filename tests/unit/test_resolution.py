@@ -414,6 +414,27 @@ def test_no_wheel_error_names_browser_builds_for_another_python_apart_and_not_wa
     assert "wasi_0_0_0_wasm32 (p" not in text
 
 
+def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_cause() -> None:
+    linux = "manylinux_2_28_x86_64"
+    index = FakeIndex({"app": {"1.0": {"requires": ["native"]}},
+                       "native": {"1.0": {"tags": [f"cp314-cp314t-{linux}", f"cp313-cp313-{linux}", f"cp314-cp314-{linux}"]}},
+                       "old": {"1.0": {"requires_python": ">=3.15"}}})
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["app"])
+    assert info.value.needed_by == ["app 1.0"]
+    lines = str(info.value).splitlines()
+    assert lines[1] == "  It is needed by app 1.0."
+    # this Python's own ABI first, not the free-threaded cp314t one that shares its prefix
+    assert lines[2] == f"  Wheels on offer are for: cp314-cp314-{linux}, cp313-cp313-{linux}, cp314-cp314t-{linux}."
+    assert lines[-1] == "  No version of native has one: ask its maintainers for a pyemscripten_2026_0_wasm32 build."
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["old"])
+    assert str(info.value).splitlines()[1:] == [
+        "  Wheels with fitting tags exist, but their Requires-Python excludes Python 3.14.2.",
+        "  Wheels on offer are for: py3-none-any.",
+        "  Use a runtime whose Python these versions accept, or ask the maintainers of old for a release for Python 3.14.2."]
+
+
 def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said() -> None:
     # mid's newest needs native through deep; top is pinned below its newest by the user, and
     # its newest needs nothing without wheels: nothing said about it. A pre-release above
