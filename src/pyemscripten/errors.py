@@ -282,9 +282,15 @@ class ResolutionTooDeepError(ResolutionError):
     """The resolver gave up after too many rounds."""
 
     rounds: int
+    without_wheels: list[str] = field(default_factory=list)  # "ormsgpack (needed by langgraph-checkpoint)"
 
     def __str__(self) -> str:
-        return f"Resolution gave up after {self.rounds} rounds; add constraints to narrow the search."
+        text = f"Resolution gave up after {self.rounds} rounds; add constraints to narrow the search."
+        if self.without_wheels:
+            text += ("\n  It reached projects with no wheel for this runtime, which it may have been looking for a way "
+                     f"around: {', '.join(self.without_wheels)}. Pin versions of the projects that need them which "
+                     "do not, or ask for builds of them for this runtime.")
+        return text
 
 
 @dataclass(eq=False)

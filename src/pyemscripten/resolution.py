@@ -292,7 +292,7 @@ async def resolve(
                 _raise_all_missing_wheels(finder, crawler)
             raise _impossible(exc.causes, provider) from None
         except resolvelib.ResolutionTooDeep:
-            raise ResolutionTooDeepError(options.max_rounds) from None
+            raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read)) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds)
         return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
                        fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, result, finder))
@@ -380,6 +380,17 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
 def _without_wheels(finder: Finder) -> list[str]:
     """The projects reached (their pages are in) with no wheel for the target in any version."""
     return [n for n in sorted(finder.data.pages) if not finder.versions(n) and n not in finder.installed]
+
+
+def _needed_by(finder: Finder, names: Sequence[str], read: dict[str, set[str]]) -> list[str]:
+    """``names``, each with the projects whose known versions need it directly (three at most)."""
+    needs = _graph(finder, read)
+    out = []
+    for name in names:
+        parents = sorted(parent for parent, wanted in needs.items() if name in wanted and parent != name)
+        shown = ", ".join(parents[:3]) + (f" and {len(parents) - 3} more" if len(parents) > 3 else "")
+        out.append(f"{name} (needed by {shown})" if parents else name)
+    return out
 
 
 def _raise_all_missing_wheels(finder: Finder, crawler: Crawler) -> None:

@@ -435,6 +435,16 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
         "  Use a runtime whose Python these versions accept, or ask the maintainers of old for a release for Python 3.14.2."]
 
 
+def test_giving_up_after_too_many_rounds_names_the_projects_without_wheels_it_reached() -> None:
+    index = _walk_index()
+    with pytest.raises(errors.ResolutionTooDeepError) as info:
+        run(index, ["app"], max_rounds=1)
+    assert info.value.without_wheels == ["native (needed by app)"]
+    assert str(info.value).endswith("It reached projects with no wheel for this runtime, which it may have been "
+                                    "looking for a way around: native (needed by app). Pin versions of the projects "
+                                    "that need them which do not, or ask for builds of them for this runtime.")
+
+
 def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said() -> None:
     # mid's newest needs native through deep; top is pinned below its newest by the user, and
     # its newest needs nothing without wheels: nothing said about it. A pre-release above
