@@ -153,10 +153,11 @@ def identifier(name: str, extras: frozenset[str]) -> str:
 class NeedData(Exception):
     """Internal: a round stopped because a page or metadata file is not known yet."""
 
-    def __init__(self, page: str | None = None, candidate: Candidate | None = None) -> None:
-        super().__init__(page or candidate)
+    def __init__(self, page: str | None = None, candidate: Candidate | None = None, distribution: bool = False) -> None:
+        super().__init__(page or candidate or "the runtime's distribution")
         self.page = page
         self.candidate = candidate
+        self.distribution = distribution  # the runtime's distribution, not loaded yet (Finder.distribution_pending)
 
 
 @dataclass
@@ -191,6 +192,9 @@ class Finder:
         self.constraints: dict[str, list[Dependency]] = {}
         self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions whose metadata does not read
         self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
+        # The runtime's distribution can be loaded but is not yet: it is, once resolution needs
+        # more than the indexes give (resolution.Provider.find_matches).
+        self.distribution_pending = False
         for dep in for_target(options.constraints, target, "constraint"):
             self.constraints.setdefault(dep.name, []).append(dep)
 
@@ -228,8 +232,10 @@ class Finder:
                 key = (file.yanked is not None, rank)
                 if version not in best or key < best[version][0]:
                     best[version] = (key, file)
-            rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
-            self._versions[name] = rows or self._from_distribution(name)
+            # The runtime's own version joins them where no index has a wheel of it for this runtime.
+            rows = [(v, f) for v, (_, f) in best.items()] + [row for row in self._from_distribution(name)
+                                                              if row[0] not in best]
+            self._versions[name] = sorted(rows, key=lambda p: p[0], reverse=True)
         return self._versions[name]
 
     def newest(self, name: str) -> tuple[Version, IndexFile] | None:
@@ -262,7 +268,7 @@ class Finder:
         self._versions.clear()
 
     def _from_distribution(self, name: str) -> list[tuple[Version, IndexFile]]:
-        """The runtime distribution's wheel, when the indexes have none for this runtime."""
+        """The runtime distribution's wheel for this runtime, if the distribution is loaded and has one."""
         entry = (self.data.distribution or {}).get(name)
         if entry is None:
             return []

@@ -149,6 +149,7 @@ class Crawler:
             self.data.distribution = await self._load_distribution()
         except PyemscriptenError:
             self.data.distribution = {}  # no distribution: the index's own error stands
+        self.finder.distribution_pending = False
         self.finder.forget_versions()
 
     async def expand(self, candidate: Candidate) -> None:
@@ -175,6 +176,8 @@ class Crawler:
     AHEAD = 4  # older versions whose metadata files are asked for with a backtracking round's
 
     async def satisfy(self, need: NeedData) -> None:
+        if need.distribution and self._load_distribution is not None:
+            await self._distribution()
         if need.page is not None:
             # A project first named by metadata the crawl fetched ahead (_ahead) is not
             # visited: the distribution may still have to be asked for it, as visit() does.

@@ -145,7 +145,12 @@ class Provider(resolvelib.AbstractProvider):
             # "a[x]" stands for a version of "a": what is asked of "a" (a pin, say) holds for it too, as pip merges them.
             deps += requirements[name]
             excluded += incompatibilities[name] if name in incompatibilities else ()
-        return self.finder.candidates(name, extras, deps, excluded)
+        found = self.finder.candidates(name, extras, deps, excluded)
+        if self.finder.distribution_pending and (excluded or not found):
+            # More than the indexes give is needed (a step back, or nothing that fits): the
+            # runtime's versions join the indexes' from here on, and the pass starts again.
+            raise NeedData(distribution=True)
+        return found
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         return candidate.name == requirement.name and requirement.specifier.contains(candidate.version, prereleases=True)
@@ -265,6 +270,7 @@ async def resolve(
     data = data if data is not None else KnownData()
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)
+    finder.distribution_pending = distribution is not None and data.distribution is None
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
     await crawler.visit_all(roots)
     rounds = 0

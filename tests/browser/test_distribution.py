@@ -126,3 +126,24 @@ import numapp, numpy
     assert installed == {"numapp": "1.0", "numpy": "2.4.6", "fakeblas": "0.3.30"} and dot == 11
     # freeze() locks the distribution's wheel where it came from, with its hash.
     assert f"{index_server.url}/dist-good/{NUMPY.filename}" in frozen and NUMPY.sha256 in frozen
+
+
+def test_the_runtimes_version_joins_the_indexes_for_a_pin_only_it_meets(pyodide, index_server) -> None:
+    """fakeblas 9.0 is on the index for this runtime; the app pins the runtime's 0.3.30, which
+    the index lacks (as pydantic 2.12.5 pins a pydantic-core only Pyodide 314 ships). Only
+    then is the distribution asked for."""
+    index = index_server.index()
+    index.add_wheel(make_wheel("fakeblas", "9.0", {"fakeblas/__init__.py": b"VERSION = 9\n"}))
+    index.add_wheel(make_wheel("pinapp", "1.0", {"pinapp/__init__.py": b""}, requires=["fakeblas==0.3.30"]))
+    index.add_wheel(make_wheel("freeapp", "1.0", {"freeapp/__init__.py": b""}, requires=["fakeblas"]))
+    dist = serve_distribution(index_server, "/dist-pin/")
+    setup = "import pyemscripten\nfrom pyemscripten import Session\n"
+    out = pyodide.run(setup + """
+free = await pyemscripten.install('freeapp', index_urls=[url], session=Session(distribution_url=dist), dry_run=True, quiet=True)
+pinned = await pyemscripten.install('pinapp', index_urls=[url], session=Session(distribution_url=dist), quiet=True)
+import fakeblas
+[{p['name']: p['version'] for p in free.plan}, dict(pinned.installed), fakeblas.dot([1, 2], [3, 4])]
+""", url=index_server.index_url, dist=dist)
+    assert out == [{"freeapp": "1.0", "fakeblas": "9.0"}, {"pinapp": "1.0", "fakeblas": "0.3.30"}, 11]
+    assert index_server.count(path="/dist-pin/pyodide-lock.json") == 1  # the pin's install only
+    assert index_server.count(path=f"/dist-pin/{FAKEBLAS.filename}") == 1

@@ -370,6 +370,40 @@ def test_a_project_the_index_failed_for_comes_from_the_distribution_with_a_warni
     assert result.warnings == result.fallbacks
 
 
+def _counting(loader):
+    calls = []
+
+    async def distribution():
+        calls.append(1)
+        return await loader()
+
+    return distribution, calls
+
+
+def test_the_runtimes_versions_join_the_indexes_once_resolution_needs_more() -> None:
+    """The runtime's distribution (2.0 of each project named) is loaded only when the index's
+    versions are not enough: a pin none of them meets, or a step back; then its versions are
+    candidates beside the index's (pip's pydantic==2.12.5 needs a pydantic-core only the
+    runtime ships; polars walks back to the one the runtime ships)."""
+    linux = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
+    index = FakeIndex({"core": {"3.0": {}}, "app": {"1.0": {}, "3.0": {"requires": ["native"]}},
+                       "native": {"1.0": linux}, "plain": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+
+    def resolved(request):
+        loader, calls = _counting(_distribution("core", "app"))
+        result = asyncio.run(resolve(request, TARGET, client, None, ResolveOptions(), distribution=loader))
+        return {d.name: str(d.version) for d in result.dists}, len(calls)
+
+    assert resolved(["plain", "core"]) == ({"plain": "1.0", "core": "3.0"}, 0)  # the index suffices: never loaded
+    assert resolved(["core==2.0"]) == ({"core": "2.0"}, 1)  # a pin only the runtime meets
+    assert resolved(["app"]) == ({"app": "2.0"}, 1)  # 3.0 needs native: the runtime's 2.0 before the index's 1.0
+    index = FakeIndex({"core": {"2.0": {"requires": ["plain"]}}, "plain": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    got, _ = resolved(["core==2.0"])
+    assert got == {"core": "2.0", "plain": "1.0"}  # a version the index has is the index's own
+
+
 def test_a_project_first_named_by_metadata_fetched_ahead_is_looked_for_in_the_distribution() -> None:
     # app 3.0 and 2.0 need b>=2 (ruled out): the walk reaches app 1.0, whose metadata the crawl
     # fetched ahead; foo, which only 1.0 needs, is on the index for Linux only, and in the
