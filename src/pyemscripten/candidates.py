@@ -129,6 +129,9 @@ def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list
     deps = []
     for text in texts:
         dep = Dependency.parse(text, parent)
+        if parent == "constraint" and dep.extras:
+            raise InvalidRequirementError(text, f"a constraint cannot name extras (pip refuses them too): constrain "
+                                                f"the project itself, as {dep.name}{dep.specifier}", parent)
         marker = Requirement(text).marker
         if marker is None or marker.evaluate(environment):
             deps.append(dep)

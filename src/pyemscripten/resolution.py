@@ -41,6 +41,7 @@ from .errors import (
     PyemscriptenError,
     ResolutionImpossibleError,
     ResolutionTooDeepError,
+    redact_url,
 )
 from .index_client import IndexClient
 from .index_pages import IndexFile
@@ -72,11 +73,12 @@ class Resolution:
     missing_extras: tuple[str, ...] = ()  # versions chosen that do not provide an extra asked for
     fallbacks: tuple[str, ...] = ()  # projects taken from the runtime's distribution because the index failed
     held_back: tuple[str, ...] = ()  # versions below the newest, whose newest needs a project without wheels
+    left_out: tuple[str, ...] = ()  # requirements whose marker is false here; an index that had none of the projects
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """What a person should hear about this resolution (``warning`` events, lock's stderr)."""
-        return self.passed_over + self.missing_extras + self.fallbacks + self.held_back
+        return self.left_out + self.passed_over + self.missing_extras + self.fallbacks + self.held_back
 
     @property
     def to_install(self) -> list[ResolvedDist]:
@@ -301,7 +303,26 @@ async def resolve(
             raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read)) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds)
         return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
-                       fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, result, finder))
+                       fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, result, finder),
+                       left_out=_left_out(requirements, roots, client, finder))
+
+
+def _left_out(requirements: Sequence[str], roots: Sequence[Dependency], client: IndexClient,
+              finder: Finder) -> tuple[str, ...]:
+    """The requirements left out because their marker is false on the target (a lock that
+    came out empty said nothing); and, where no index had a page for any project asked for,
+    a word that the index URL may be wrong (each 404 alone reads as "no such project")."""
+    kept = {d.text for d in roots}
+    environment = finder.target.marker_environment
+    notes = [f"{text} is left out: its marker is false for this runtime (Python "
+             f"{environment['python_full_version']}, sys_platform {environment['sys_platform']})"
+             for text in requirements if Dependency.parse(text).text not in kept]
+    errors = finder.data.page_errors
+    if not finder.data.pages and errors and all(isinstance(e, ProjectNotFoundError) for e in errors.values()):
+        where = ", ".join(redact_url(u) for u in client.index_urls)
+        notes.append(f"No index had a page for any project asked for ({', '.join(sorted(errors))}, at {where}): "
+                     "check that each index URL is an index's root, such as https://pypi.org/simple/")
+    return tuple(notes)
 
 
 def _passed_over(finder: Finder) -> tuple[str, ...]:

@@ -404,6 +404,29 @@ def test_the_runtimes_versions_join_the_indexes_once_resolution_needs_more() -> 
     assert got == {"core": "2.0", "plain": "1.0"}  # a version the index has is the index's own
 
 
+def test_what_a_resolution_leaves_out_or_finds_nowhere_is_said() -> None:
+    index = FakeIndex({"plain": {"1.0": {}}})
+    result = run(index, ["plain", 'linuxonly; sys_platform == "linux"'])
+    assert {d.name for d in result.dists} == {"plain"}
+    assert result.left_out == ('linuxonly; sys_platform == "linux" is left out: its marker is false for this runtime '
+                               "(Python 3.14.2, sys_platform emscripten)",)
+    assert result.warnings[0] == result.left_out[0]
+    # Every project the index was asked for answered 404 (a mistyped index URL looks so): the
+    # runtime's distribution served it, and the URL is questioned.
+    client = IndexClient(FakeIndex({}), [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["gone"], TARGET, client, None, ResolveOptions(), distribution=_distribution("gone")))
+    assert {d.name: str(d.version) for d in result.dists} == {"gone": "2.0"}
+    assert result.left_out == (f"No index had a page for any project asked for (gone, at {BASE}): check that each "
+                               "index URL is an index's root, such as https://pypi.org/simple/",)
+
+
+def test_a_constraint_with_extras_is_refused() -> None:
+    with pytest.raises(errors.InvalidRequirementError) as info:
+        run(FakeIndex({"plain": {"1.0": {}}}), ["plain"], constraints=("plain[fast]<2",))
+    assert str(info.value) == ("Invalid requirement 'plain[fast]<2' (in constraint): a constraint cannot name extras "
+                               "(pip refuses them too): constrain the project itself, as plain<2")
+
+
 def test_a_project_first_named_by_metadata_fetched_ahead_is_looked_for_in_the_distribution() -> None:
     # app 3.0 and 2.0 need b>=2 (ruled out): the walk reaches app 1.0, whose metadata the crawl
     # fetched ahead; foo, which only 1.0 needs, is on the index for Linux only, and in the
