@@ -10,7 +10,7 @@ extras applied). When a page or a metadata file is not known yet it raises
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
@@ -156,11 +156,10 @@ def identifier(name: str, extras: frozenset[str]) -> str:
 class NeedData(Exception):
     """Internal: a round stopped because a page or metadata file is not known yet."""
 
-    def __init__(self, page: str | None = None, candidate: Candidate | None = None, distribution: bool = False) -> None:
-        super().__init__(page or candidate or "the runtime's distribution")
+    def __init__(self, page: str | None = None, candidate: Candidate | None = None) -> None:
+        super().__init__(page or candidate)
         self.page = page
         self.candidate = candidate
-        self.distribution = distribution  # the runtime's distribution, not loaded yet (Finder.distribution_pending)
 
 
 @dataclass
@@ -195,8 +194,8 @@ class Finder:
         self.constraints: dict[str, list[Dependency]] = {}
         self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions whose metadata does not read
         self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
-        # The runtime's distribution can be loaded but is not yet: it is, once resolution needs
-        # more than the indexes give (resolution.Provider.find_matches).
+        # The runtime's distribution can be loaded but is not yet: it is, once resolution from
+        # the indexes alone fails (resolution.resolve), or a project has no wheel on them.
         self.distribution_pending = False
         for dep in for_target(options.constraints, target, "constraint"):
             self.constraints.setdefault(dep.name, []).append(dep)
@@ -217,9 +216,11 @@ class Finder:
         return self.data.pages[name]
 
     def versions(self, name: str) -> list[tuple[Version, IndexFile]]:
-        """Every version with a wheel for the target, newest first, with its best wheel: the
-        best-ranked file not yanked, or the best yanked one if every fitting file is (PEP
-        592 yanks files, not versions)."""
+        """Every version with a wheel for the target, with its best wheel: the best-ranked file
+        not yanked, or the best yanked one if every fitting file is (PEP 592 yanks files, not
+        versions). The indexes' versions newest first, then, once the runtime's distribution
+        is loaded, its version where no index has a wheel of it: tried only after the
+        indexes' (as micropip takes the runtime's package where the index has no match)."""
         if name not in self._versions:
             best: dict[Version, tuple[tuple[bool, int], IndexFile]] = {}
             for file in self.page(name).files:
@@ -235,10 +236,8 @@ class Finder:
                 key = (file.yanked is not None, rank)
                 if version not in best or key < best[version][0]:
                     best[version] = (key, file)
-            # The runtime's own version joins them where no index has a wheel of it for this runtime.
-            rows = [(v, f) for v, (_, f) in best.items()] + [row for row in self._from_distribution(name)
-                                                              if row[0] not in best]
-            self._versions[name] = sorted(rows, key=lambda p: p[0], reverse=True)
+            rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
+            self._versions[name] = rows + self._from_distribution(name, best)
         return self._versions[name]
 
     def newest(self, name: str) -> tuple[Version, IndexFile] | None:
@@ -270,10 +269,11 @@ class Finder:
         """Drop computed version lists (after new sources, such as the distribution, arrive)."""
         self._versions.clear()
 
-    def _from_distribution(self, name: str) -> list[tuple[Version, IndexFile]]:
-        """The runtime distribution's wheel for this runtime, if the distribution is loaded and has one."""
+    def _from_distribution(self, name: str, known: Collection[Version]) -> list[tuple[Version, IndexFile]]:
+        """The runtime distribution's wheel for this runtime, if the distribution is loaded and
+        has one of a version not in ``known`` (the indexes')."""
         entry = (self.data.distribution or {}).get(name)
-        if entry is None:
+        if entry is None or entry.metadata.version in known:
             return []
         _, _, _, tags = parse_wheel_filename(entry.file.filename)
         if self.target.tag_rank(tags) is None:
@@ -376,9 +376,12 @@ class Finder:
         offers now, not what it offered for Python 2.6), this runtime's Python first within a
         version (its own ABI, abi3 or none: not the free-threaded one); and a line naming the
         browser builds for other ABIs or Pythons, which say that a build exists, only not for
-        this runtime. ``needed_by``: the versions that need it ("flask 3.1.0"), where known."""
+        this runtime. ``needed_by``: what needs it, where known ("flask 3.1.0", or "flask")."""
         cp = "cp%d%d" % self.target.python_major_minor
-        ours = {(cp, cp), (cp, "abi3"), (cp, "none")}
+
+        def ours(tag: str) -> bool:  # cp314-cp314, cpXY-abi3 (any stable-ABI build), cp314-none: not cp314-cp314t
+            interpreter, abi = tag.split("-")[:2]
+            return abi == "abi3" or interpreter == cp and abi in (cp, "none")
         by_version: dict[Version, set[str]] = {}
         for file in self.page(name).files:
             try:
@@ -386,7 +389,7 @@ class Finder:
             except ValueError:  # as in versions()
                 continue
             by_version.setdefault(version, set()).update(str(t) for t in tags)
-        wheels = [(version, sorted(by_version[version], key=lambda t: (tuple(t.split("-")[:2]) not in ours, t)))
+        wheels = [(version, sorted(by_version[version], key=lambda t: (not ours(t), t)))
                   for version in sorted(by_version, reverse=True)]
         newest_browser: dict[str, Version] = {}  # browser tag -> the newest version offering it
         for version, tags in wheels:

@@ -227,7 +227,7 @@ class NoCompatibleWheelError(ResolutionError):
     offered_tags: list[str]
     python_version: str
     reasons: list[str] = field(default_factory=list)
-    needed_by: list[str] = field(default_factory=list)  # "flask 3.1.0", the versions that need it, where known
+    needed_by: list[str] = field(default_factory=list)  # what needs it, where known: "flask 3.1.0", or "flask"
     python_excluded: bool = False  # wheels with fitting tags exist, but their Requires-Python excludes this Python
 
     def __post_init__(self) -> None:
@@ -240,7 +240,8 @@ class NoCompatibleWheelError(ResolutionError):
         cp = "cp" + "".join(self.python_version.split(".")[:2])
         lines = [f"No wheel of {self.project!r} fits this runtime (Python {self.python_version}, platform {needs})."]
         if self.needed_by:
-            lines.append(f"  It is needed by {', '.join(self.needed_by)}.")
+            more = f" and {len(self.needed_by) - 4} more" if len(self.needed_by) > 4 else ""
+            lines.append(f"  It is needed by {', '.join(self.needed_by[:4])}{more}.")
         if self.python_excluded:
             lines.append(f"  Wheels with fitting tags exist, but their Requires-Python excludes Python "
                          f"{self.python_version}.")

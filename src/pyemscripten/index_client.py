@@ -75,6 +75,8 @@ async def get_ok(
         try:
             response = await transport.get(url, headers, on_progress, on_data)
         except NetworkError as exc:
+            if not exc.transient:  # a URL that cannot be fetched at all: trying again cannot help
+                raise NetworkError(shown, exc.reason, project) from None
             if attempt == retry.attempts:
                 raise NetworkError(shown, f"{exc.reason} (after {attempt} tries)", project) from None
             reason = exc.reason

@@ -137,6 +137,11 @@ class Crawler:
         except PyemscriptenError:
             return False
 
+    async def load_distribution(self) -> None:
+        """Load the runtime's distribution now (resolution from the indexes alone failed)."""
+        if self._load_distribution is not None:
+            await self._distribution()
+
     async def _distribution(self) -> None:
         """Load the runtime's distribution once, and only if some project needs it."""
         if self._distribution_task is None:
@@ -176,8 +181,6 @@ class Crawler:
     AHEAD = 4  # older versions whose metadata files are asked for with a backtracking round's
 
     async def satisfy(self, need: NeedData) -> None:
-        if need.distribution and self._load_distribution is not None:
-            await self._distribution()
         if need.page is not None:
             # A project first named by metadata the crawl fetched ahead (_ahead) is not
             # visited: the distribution may still have to be asked for it, as visit() does.

@@ -147,12 +147,7 @@ class Provider(resolvelib.AbstractProvider):
             # "a[x]" stands for a version of "a": what is asked of "a" (a pin, say) holds for it too, as pip merges them.
             deps += requirements[name]
             excluded += incompatibilities[name] if name in incompatibilities else ()
-        found = self.finder.candidates(name, extras, deps, excluded)
-        if self.finder.distribution_pending and (excluded or not found):
-            # More than the indexes give is needed (a step back, or nothing that fits): the
-            # runtime's versions join the indexes' from here on, and the pass starts again.
-            raise NeedData(distribution=True)
-        return found
+        return self.finder.candidates(name, extras, deps, excluded)
 
     def is_satisfied_by(self, requirement: Dependency, candidate: Candidate) -> bool:
         return candidate.name == requirement.name and requirement.specifier.contains(candidate.version, prereleases=True)
@@ -287,8 +282,10 @@ async def resolve(
             result = resolver.resolve(roots, max_rounds=options.max_rounds)
         except NeedData as need:
             stepped = _note_walk(need, finder, walked, on_walk)
-            if stepped is not None:
-                blockers = set(_without_wheels(finder)) & _ahead(_graph(finder, read), stepped)
+            without = set(_without_wheels(finder)) if stepped is not None else set()
+            if without:
+                assert stepped is not None
+                blockers = without & _ahead(_graph(finder, read), stepped)
                 for name in blockers:
                     walk_passes[name] = walk_passes.get(name, 0) + 1
                 if blockers and max(walk_passes[n] for n in blockers) > options.max_walk_rounds:
@@ -296,6 +293,11 @@ async def resolve(
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
+            if finder.distribution_pending:
+                # The indexes alone cannot: the runtime's versions join theirs, after them
+                # (Finder.versions), and resolution starts again.
+                await crawler.load_distribution()
+                continue
             if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
                 _raise_all_missing_wheels(finder, crawler)
             raise _impossible(exc.causes, provider) from None
@@ -314,14 +316,15 @@ def _left_out(requirements: Sequence[str], roots: Sequence[Dependency], client: 
     a word that the index URL may be wrong (each 404 alone reads as "no such project")."""
     kept = {d.text for d in roots}
     environment = finder.target.marker_environment
-    notes = [f"{text} is left out: its marker is false for this runtime (Python "
-             f"{environment['python_full_version']}, sys_platform {environment['sys_platform']})"
+    notes = [f"{text} is left out: its marker is false for this runtime (Python {finder.target.python_version}, "
+             f"sys_platform {environment['sys_platform']})"
              for text in requirements if Dependency.parse(text).text not in kept]
     errors = finder.data.page_errors
     if not finder.data.pages and errors and all(isinstance(e, ProjectNotFoundError) for e in errors.values()):
         where = ", ".join(redact_url(u) for u in client.index_urls)
-        notes.append(f"No index had a page for any project asked for ({', '.join(sorted(errors))}, at {where}): "
-                     "check that each index URL is an index's root, such as https://pypi.org/simple/")
+        which, its = ("the index", "its URL") if len(client.index_urls) == 1 else ("any of the indexes", "their URLs")
+        notes.append(f"None of the projects asked for is on {which} ({', '.join(sorted(errors))}, at {where}): if "
+                     f"they should be, check {its} (an index's root, such as https://pypi.org/simple/)")
     return tuple(notes)
 
 
@@ -414,14 +417,20 @@ def _needed_by(finder: Finder, names: Sequence[str], read: dict[str, set[str]]) 
     needs = _graph(finder, read)
     out = []
     for name in names:
-        parents = sorted(parent for parent, wanted in needs.items() if name in wanted and parent != name)
+        parents = _parents(needs, name)
         shown = ", ".join(parents[:3]) + (f" and {len(parents) - 3} more" if len(parents) > 3 else "")
         out.append(f"{name} (needed by {shown})" if parents else name)
     return out
 
 
+def _parents(needs: Mapping[str, set[str]], name: str) -> list[str]:
+    """The projects some known version of which needs ``name`` directly (see _graph)."""
+    return sorted(parent for parent, wanted in needs.items() if name in wanted and parent != name)
+
+
 def _raise_all_missing_wheels(finder: Finder, crawler: Crawler) -> None:
-    errors = [finder.no_wheel_error(n) for n in _without_wheels(finder)]
+    needs = _graph(finder, {})
+    errors = [finder.no_wheel_error(n, _parents(needs, n)) for n in _without_wheels(finder)]
     if len(errors) == 1:
         raise errors[0]
     if errors:
@@ -548,7 +557,7 @@ def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: Ma
     """The projects with no wheel for the runtime that the walk's last step was getting around
     (``blockers``), with how far back resolution looked."""
     needs = _graph(finder, read)
-    errors = [finder.no_wheel_error(n) for n in sorted(blockers)]
+    errors = [finder.no_wheel_error(n, _parents(needs, n)) for n in sorted(blockers)]
     back = {}  # project -> (how many fitting versions are newer than the oldest asked for, that one)
     for name, versions in walked.items():
         if not blockers & _ahead(needs, name):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.version import InvalidVersion, Version
 
 from .errors import UnsupportedRuntimeError
 
@@ -31,15 +32,14 @@ _PLATFORM_BY_EMSCRIPTEN: Mapping[str, str] = {
 }
 
 # The Python each platform's Pyodide releases run (pyodide-lock.json's info.python: 0.27.7
-# and 0.27.8, 0.29.5, 314.0.7 and 314.0.8, 315.0.0-alpha.2): markers on python_full_version
-# are evaluated against it when a target is given as MAJOR.MINOR (a lock on the command line).
+# and 0.27.8, 0.29.5, 314.0.7 and 314.0.8): markers on python_full_version are evaluated
+# against it when a target is given as MAJOR.MINOR (a lock on the command line). Not 2026_5's
+# 3.15.0rc1: a lock for "3.15" is for the final releases too.
 _PYTHON_BY_PLATFORM: Mapping[str, str] = {
     "2024_0": "3.12.7",
     "2025_0": "3.13.2",
     "2026_0": "3.14.2",
-    "2026_5": "3.15.0rc1",
 }
-_PYTHON_VERSION_RE = re.compile(r"^\d+\.\d+[\w.+]*$")  # "3.14", "3.14.2", "3.15.0rc1", a build's "3.14.2+"
 
 _PLATFORM_RE = re.compile(r"^(?:pyemscripten|pyodide)_(\d{4})_(\d+)_wasm32$")
 _VERSION_RE = re.compile(r"^(\d{4})_(\d+)$")
@@ -105,6 +105,19 @@ def platform_from_inputs(inputs: RuntimeInputs) -> PlatformTag:
     )
 
 
+def _check_python_version(text: str) -> None:
+    """Refuse what is not MAJOR.MINOR or MAJOR.MINOR.PATCH (a pre-release such as 3.15.0rc1
+    allowed), with :class:`UnsupportedRuntimeError`: resolution compares it as a version."""
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        version = None
+    if version is None or not 2 <= len(version.release) <= 3 or version.local or version.epoch \
+            or version.is_postrelease or version.is_devrelease or str(version) != text:
+        raise UnsupportedRuntimeError(f"{text!r} is not a Python version (expected MAJOR.MINOR or "
+                                      "MAJOR.MINOR.PATCH, such as 3.14)")
+
+
 def _full_version(python_version: str, platform: PlatformTag) -> str:
     """``python_version`` with a patch level: "3.14" becomes the Python the platform's
     runtimes run ("3.14.2" on 2026_0), or "3.14.0" where that is not known.
@@ -162,9 +175,7 @@ class Target:
     ) -> Target:
         """Build the target of a CPython runtime on ``platform`` (works on any machine)."""
         plat = platform if isinstance(platform, PlatformTag) else PlatformTag.parse(platform)
-        if not _PYTHON_VERSION_RE.fullmatch(python_version):
-            raise UnsupportedRuntimeError(f"{python_version!r} is not a Python version (expected MAJOR.MINOR or "
-                                          "MAJOR.MINOR.PATCH, such as 3.14)")
+        _check_python_version(python_version)
         env = _marker_environment(python_version, emscripten_version or _emscripten_for(plat), plat)
         env.update(marker_environment or {})
         return cls(plat, python_version, tuple(compatible_tag_list(plat, python_version)), env)

@@ -94,10 +94,28 @@ def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys:
 
 
 def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
-    from pyemscripten.errors import NetworkError
+    import asyncio
 
-    assert not NetworkError("ftp://x/simple/", "only http and https URLs are fetched").transient
-    assert NetworkError("https://x/simple/", "connection reset").transient
+    from pyemscripten.errors import NetworkError
+    from pyemscripten.index_client import RetryPolicy, get_ok
+
+    class Refusing:
+        def __init__(self, reason: str) -> None:
+            self.reason, self.calls = reason, 0
+
+        async def get(self, url, headers=None, on_progress=None, on_data=None):
+            self.calls += 1
+            raise NetworkError(url, self.reason)
+
+    async def no_sleep(_):
+        return None
+
+    for reason, calls in (("only http and https URLs are fetched", 1), ("connection reset", 3)):
+        transport = Refusing(reason)
+        with pytest.raises(NetworkError):
+            asyncio.run(get_ok(transport, "ftp://x/simple/a/", project="a", what="page",
+                               retry=RetryPolicy(attempts=3, backoff=0), sleep=no_sleep))
+        assert transport.calls == calls
 
 
 def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:

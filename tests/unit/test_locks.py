@@ -45,9 +45,12 @@ def test_lock_records_the_python_version_asked_for(asked: str) -> None:
     assert target.marker_environment["python_full_version"] == "3.14.2"
     assert Target.for_platform("pyemscripten_2026_0_wasm32", "3.13").marker_environment["python_full_version"] == "3.13.0"
     assert Target.for_platform("pyemscripten_2031_0_wasm32", "3.19").marker_environment["python_full_version"] == "3.19.0"
+    # 2026_5's runtime runs 3.15.0rc1, but a lock for "3.15" is for the final releases too.
+    assert Target.for_platform("pyemscripten_2026_5_wasm32", "3.15").marker_environment["python_full_version"] == "3.15.0"
+    assert Target.for_platform("pyemscripten_2026_5_wasm32", "3.15.0rc1").python_version == "3.15.0rc1"
 
 
-@pytest.mark.parametrize("bad", ["3", "foo", "3.x", ""])
+@pytest.mark.parametrize("bad", ["3", "foo", "3.x", "", "3.14foo", "3.14.x", "3.14_1", "3.14.2+", "3.14.2.1", "3.14.post1"])
 def test_a_python_version_that_is_not_one_is_refused(bad: str) -> None:
     with pytest.raises(UnsupportedRuntimeError, match="is not a Python version"):
         Target.for_platform("pyemscripten_2026_0_wasm32", bad)

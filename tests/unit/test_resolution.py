@@ -308,6 +308,7 @@ def test_walking_back_stops_after_max_walk_rounds_and_names_the_project_without_
         run(_walk_index(), ["app"], max_walk_rounds=3)
     text = str(info.value)
     assert info.value.project == "native" and "No wheel of 'native' fits this runtime" in text
+    assert info.value.needed_by == ["app"] and "\n  It is needed by app.\n" in text
     assert "Resolution stopped after 4 passes through older versions of app (back to 44, 16 versions below its " \
            "newest), looking for versions that do not need it. If an older version would do, pin it" in text
     with pytest.raises(errors.MultipleNoCompatibleWheelsError) as many:
@@ -380,28 +381,32 @@ def _counting(loader):
     return distribution, calls
 
 
-def test_the_runtimes_versions_join_the_indexes_once_resolution_needs_more() -> None:
-    """The runtime's distribution (2.0 of each project named) is loaded only when the index's
-    versions are not enough: a pin none of them meets, or a step back; then its versions are
-    candidates beside the index's (pip's pydantic==2.12.5 needs a pydantic-core only the
-    runtime ships; polars walks back to the one the runtime ships)."""
+def test_the_runtimes_version_is_a_candidate_after_the_indexes_ones() -> None:
+    """The runtime's distribution (2.0 of each project named) is loaded only when nothing the
+    index gives fits a requirement any more; its version, where the index has no wheel of it,
+    is then tried after the index's versions (micropip takes the runtime's package where the
+    index has no match): pydantic==2.12.5 pins a pydantic-core only Pyodide 314 ships, and
+    pyiceberg's browser-loadable versions on PyPI are old pure ones that need mmhash3."""
     linux = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
     index = FakeIndex({"core": {"3.0": {}}, "app": {"1.0": {}, "3.0": {"requires": ["native"]}},
-                       "native": {"1.0": linux}, "plain": {"1.0": {}}})
+                       "stuck": {"1.0": {"requires": ["native"]}, "1.5": {"requires": ["native"]}},
+                       "native": {"1.0": linux}, "plain": {"1.0": {}},
+                       "a": {"1.0": {"requires": ["b"]}, "2.0": {"requires": ["b<1"]}}, "b": {"0.5": {}, "1.0": {}},
+                       "c": {"1.0": {"requires": ["b>=1"]}}})
     client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
 
     def resolved(request):
-        loader, calls = _counting(_distribution("core", "app"))
+        loader, calls = _counting(_distribution("core", "app", "stuck", "plain", "numpy"))
         result = asyncio.run(resolve(request, TARGET, client, None, ResolveOptions(), distribution=loader))
         return {d.name: str(d.version) for d in result.dists}, len(calls)
 
     assert resolved(["plain", "core"]) == ({"plain": "1.0", "core": "3.0"}, 0)  # the index suffices: never loaded
+    assert resolved(["a", "c"]) == ({"a": "1.0", "b": "1.0", "c": "1.0"}, 0)  # a plain conflict: not loaded either
     assert resolved(["core==2.0"]) == ({"core": "2.0"}, 1)  # a pin only the runtime meets
-    assert resolved(["app"]) == ({"app": "2.0"}, 1)  # 3.0 needs native: the runtime's 2.0 before the index's 1.0
-    index = FakeIndex({"core": {"2.0": {"requires": ["plain"]}}, "plain": {"1.0": {}}})
-    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
-    got, _ = resolved(["core==2.0"])
-    assert got == {"core": "2.0", "plain": "1.0"}  # a version the index has is the index's own
+    # Loaded for numpy (no index has it): plain and core are still the index's.
+    assert resolved(["plain", "core", "numpy"]) == ({"plain": "1.0", "core": "3.0", "numpy": "2.0"}, 1)
+    assert resolved(["app"])[0] == {"app": "1.0"}  # 3.0 needs native; the index's 1.0 before the runtime's 2.0
+    assert resolved(["stuck"]) == ({"stuck": "2.0"}, 1)  # every index version needs native
 
 
 def test_what_a_resolution_leaves_out_or_finds_nowhere_is_said() -> None:
@@ -411,13 +416,13 @@ def test_what_a_resolution_leaves_out_or_finds_nowhere_is_said() -> None:
     assert result.left_out == ('linuxonly; sys_platform == "linux" is left out: its marker is false for this runtime '
                                "(Python 3.14.2, sys_platform emscripten)",)
     assert result.warnings[0] == result.left_out[0]
-    # Every project the index was asked for answered 404 (a mistyped index URL looks so): the
-    # runtime's distribution served it, and the URL is questioned.
+    # Every project the index was asked for answered 404 (a mistyped index URL looks so, and so
+    # does an index of private projects asked only for the runtime's): said, as a question.
     client = IndexClient(FakeIndex({}), [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
     result = asyncio.run(resolve(["gone"], TARGET, client, None, ResolveOptions(), distribution=_distribution("gone")))
     assert {d.name: str(d.version) for d in result.dists} == {"gone": "2.0"}
-    assert result.left_out == (f"No index had a page for any project asked for (gone, at {BASE}): check that each "
-                               "index URL is an index's root, such as https://pypi.org/simple/",)
+    assert result.left_out == (f"None of the projects asked for is on the index (gone, at {BASE}): if they should "
+                               "be, check its URL (an index's root, such as https://pypi.org/simple/)",)
 
 
 def test_a_constraint_with_extras_is_refused() -> None:
@@ -474,7 +479,8 @@ def test_no_wheel_error_names_browser_builds_for_another_python_apart_and_not_wa
 def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_cause() -> None:
     linux = "manylinux_2_28_x86_64"
     index = FakeIndex({"app": {"1.0": {"requires": ["native"]}},
-                       "native": {"1.0": {"tags": [f"cp314-cp314t-{linux}", f"cp313-cp313-{linux}", f"cp314-cp314-{linux}"]}},
+                       "native": {"1.0": {"tags": [f"cp314-cp314t-{linux}", f"cp313-cp313-{linux}", f"cp314-cp314-{linux}",
+                                                   f"cp39-abi3-{linux}"]}},
                        "old": {"1.0": {"requires_python": ">=3.15"}}})
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["app"])
@@ -482,7 +488,8 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
     lines = str(info.value).splitlines()
     assert lines[1] == "  It is needed by app 1.0."
     # this Python's own ABI first, not the free-threaded cp314t one that shares its prefix
-    assert lines[2] == f"  Wheels on offer are for: cp314-cp314-{linux}, cp313-cp313-{linux}, cp314-cp314t-{linux}."
+    assert lines[2] == (f"  Wheels on offer are for: cp314-cp314-{linux}, cp39-abi3-{linux}, cp313-cp313-{linux}, "
+                        f"cp314-cp314t-{linux}.")
     assert lines[-1] == "  No version of native has one: ask its maintainers for a pyemscripten_2026_0_wasm32 build."
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["old"])
