@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from packaging.utils import parse_wheel_filename
 
@@ -69,6 +71,24 @@ def _binary(filename: str) -> bool:
     return any(tag.platform != "any" or tag.abi != "none" for tag in parse_wheel_filename(filename)[3])
 
 
+class _Progress:
+    """A line on stderr every ``every`` seconds once a lock has taken that long (a large
+    request can take a minute against PyPI): how many project pages so far, and the last."""
+
+    def __init__(self, out: TextIO = sys.stderr, every: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.out, self.every, self.clock = out, every, clock
+        self.pages = 0
+        self.next = clock() + every
+
+    def page(self, name: str) -> None:
+        self.pages += 1
+        now = self.clock()
+        if now >= self.next:
+            self.next = now + self.every
+            print(f"Resolving: {self.pages} project pages read so far (the last: {name})", file=self.out, flush=True)
+
+
 async def _lock(args: argparse.Namespace) -> str:
     target = Target.for_platform(args.platform, args.python_version)
     transport = UrllibTransport()
@@ -85,7 +105,8 @@ async def _lock(args: argparse.Namespace) -> str:
             return entries
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
     resolution = await resolve(args.requirements, target, client, {}, options, distribution=distribution,
-                               on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True))
+                               on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True),
+                               on_page=_Progress().page)
     for note in resolution.warnings + yanked_notes(resolution.dists, "Locking"):
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]

@@ -230,3 +230,18 @@ def test_a_yanked_file_locked_by_a_pin_is_a_warning(index: IndexServer, tmp_path
         index.remove_index("yanked")
     assert capsys.readouterr().err.startswith(
         "warning: Locking yanked app 2.0 (app-2.0-py3-none-any.whl): broken build\nwrote ")
+
+
+def test_a_long_lock_says_how_far_it_got_every_few_seconds() -> None:
+    import io
+
+    from pyemscripten.__main__ import _Progress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = _Progress(out, every=5.0, clock=lambda: now[0])
+    for name, at in (("a", 1.0), ("b", 4.9), ("c", 5.0), ("d", 6.0), ("e", 10.5)):
+        now[0] = at
+        progress.page(name)
+    assert out.getvalue().splitlines() == ["Resolving: 3 project pages read so far (the last: c)",
+                                           "Resolving: 5 project pages read so far (the last: e)"]
