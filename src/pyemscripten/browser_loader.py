@@ -301,7 +301,29 @@ does not know (checked on each module before relying on it):
    and 0.215 -> 0.220 s on the WAN). The proof reads all 30 of (b)'s modules natively in
    0.08 s.
 
-Other runtimes (0.27.7, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
+11. unrelated libraries keep their own symbols. The runtime has one global offset table
+   for the page: the first library to define a name (a data address, or a function's table
+   slot: what a module reaches through ``GOT.mem`` and ``GOT.func``) defines it for every
+   library loaded after, even one opened ``RTLD_LOCAL`` that defines the name itself. mypy
+   2.4.1 broke on it (a real wheel, found in stop 48): its compiled modules and those of
+   ``librt``, a dependency loaded first, each define ``mypyc_interned_str`` and three other
+   mypyc data symbols, and ``import mypy.api`` read librt's interned strings
+   (``TypeError: attribute name must be string``; micropip's order happened to load mypy's
+   first). Natively a library opened ``RTLD_LOCAL`` finds its own definition before an
+   unrelated library's. So, as a module instantiates (in the wrapped
+   ``WebAssembly.instantiate``, or when the load joins an early instance's entries, point
+   10), a name it imports through the table and defines itself gets an entry of its own,
+   holding its own definition, where the table already holds the name from a library that
+   is not the runtime, not a global one (the runtime's ``resolveGlobalSymbol`` does not find
+   it) and not one of the module's NEEDED libraries, where the name is not thread-local,
+   and where it is not C++'s (``_Z...``: the runtime's one definition for all is what C++'s
+   type identity across libraries relies on, and what grill-usd-core is built for). The
+   entry is filled before the runtime's linking applies the module's data relocations.
+   ``timings['kept_own']`` counts them (0 in the benchmark's scenarios). A/B (``ab.py``,
+   (b) on loopback, 8 pairs): install 1.613 -> 1.601 s, load 0.934 -> 0.958 s; (c) 0.091
+   -> 0.093 s; (b) on the WAN, 5 pairs, 2.890 -> 2.917 s (within noise).
+
+Other runtimes (0.27.7, 0.27.8, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
 0.28 on: ``(path)``).
 
@@ -464,9 +486,10 @@ async (pyodide, paths, verify, step, prove, owner) => {
   const immutability = (verify) => {
     const state = globalThis[Symbol.for("pyemscripten.immutableGlobals")] ??=
       {depth: 0, marked: 0, mismatches: 0, ahead: 0, immutable: new WeakSet(), pending: new WeakMap(), early: new WeakMap(),
-       compiled: new WeakMap()};
+       compiled: new WeakMap(), own: new WeakMap()};
     state.compiled ??= new WeakMap();  // a state object an earlier version left in this page
     state.early ??= new WeakMap();
+    state.own ??= new WeakMap();
     state.ahead ??= 0;
     if (verify) state.verify = true;
     if (state.depth++ > 0) return state;
@@ -540,6 +563,9 @@ async (pyodide, paths, verify, step, prove, owner) => {
         // instantiate(bytes) gives; the bytes themselves if that compiling failed.
         const ready = state.compiled.get(source);
         state.compiled.delete(source);
+        // Point 11: the offset-table entries a module keeps for its own symbols, decided as it instantiates.
+        const own = state.own.get(source);
+        state.own.delete(source);
         // Point 10: a library instantiated before the wheel's hash is known, with offset-table
         // entries of its own, and handed to the runtime's linking only once its load opens it.
         const early = state.early.get(source);
@@ -547,7 +573,11 @@ async (pyodide, paths, verify, step, prove, owner) => {
         const result = early ? early.instantiate(rest[0], ready, made) : !ready ? made(source) : ready.then((module) => {
           if (!module) return made(source);
           state.ahead++;
-          return made(module).then((instance) => ({module, instance}));
+          const kept = own ? own(module, rest[0]) : null;
+          return made(module, kept ? kept.imports : rest[0]).then((instance) => {
+            if (kept) kept.fill(instance);
+            return {module, instance};
+          });
         });
         const found = state.pending.get(source);
         state.pending.delete(source);
@@ -689,6 +719,48 @@ async (pyodide, paths, verify, step, prove, owner) => {
       return target[symbol];
     },
   });
+  // Point 11 (docstring): a symbol a module defines itself (as a `kind` export, not
+  // thread-local) and imports through the offset table, which the table already holds from
+  // another library: the module keeps its own where that library is neither the runtime nor
+  // a global one nor one it NEEDs (`needed`: their exports), and the name is not C++'s.
+  // `kinds()`: the module's exports by name, made on first need.
+  let keptOwn = 0;
+  const ownKinds = (module) => {
+    const kinds = new Map();
+    for (const e of WebAssembly.Module.exports(module)) kinds.set(e.name, e.kind);
+    return kinds;
+  };
+  const cxx = (name) => name.charCodeAt(0) === 95 && name.charCodeAt(1) === 90;  // "_Z": one definition for all
+  const keepsOwn = (name, kind, kinds, needed, tls) => {
+    if (cxx(name)) return false;  // first: most names of a large C++ library
+    const shared = M.GOT[name];
+    if (!shared || shared.value == -1 || tls.has(name) || M.resolveGlobalSymbol(name).sym) return false;
+    for (const s of needed) if (hasOwn(s, name)) return false;
+    return kinds().get(name) === kind;
+  };
+  const ownValue = (kind, exports, name, memoryBase) =>
+    kind === "global" ? exports[name].value + memoryBase : M.addFunction(exports[name]);
+  // The import object a module instantiates with: the runtime's, but for the names it keeps
+  // its own, entries of its own, filled from its exports once it is made (before the
+  // runtime's linking applies its data relocations).
+  const keepOwn = (module, imports, needed, tls) => {
+    const privates = [];
+    let kinds = null;
+    const mine = () => kinds ??= ownKinds(module);
+    const wrap = (runtime, kind) => new Proxy({}, {get(target, name) {
+      if (typeof name !== "string" || !keepsOwn(name, kind, mine, needed, tls)) return runtime[name];
+      const entry = new WebAssembly.Global({value: "i32", mutable: true}, 0);
+      privates.push([name, kind, entry]);
+      return entry;
+    }});
+    return {
+      imports: {...imports, "GOT.mem": wrap(imports["GOT.mem"], "global"), "GOT.func": wrap(imports["GOT.func"], "function")},
+      fill: (instance) => {
+        for (const [name, kind, entry] of privates) entry.value = ownValue(kind, instance.exports, name, imports.env.__memory_base);
+        keptOwn += privates.length;
+      },
+    };
+  };
   // Point 10 (docstring): libraries instantiated while the wheels download. A record per
   // library, by its MEMFS node, across overlapping installs: the load that finds the file takes it.
   const earlyRecords = () => globalThis[Symbol.for("pyemscripten.earlyInstances")] ??= new WeakMap();
@@ -750,7 +822,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
     const hidden = meta.neededDynlibs.length ? hideNeeded(head) : [];
     if (!hidden) return null;
     const rec = {early, node, noted, meta, memorySize, memoryAlign, tableSize, memoryBase: 0, tableBase: 0,
-                 allocated: false, got: new Map(), sources: [], discarded: false};
+                 allocated: false, got: new Map(), own: new Map(), sources: [], discarded: false};
     try {
       // what the runtime reads, NEEDED hidden (the same as `meta` where nothing was)
       const read = hidden.length ? M.getDylinkMetadata(head) : meta;
@@ -761,8 +833,13 @@ async (pyodide, paths, verify, step, prove, owner) => {
       // report it undefined.
       rec.overlay = new Proxy({}, {get(target, name) {
         if (typeof name !== "string") return undefined;
-        let entry = early.privates.get(name) ?? M.GOT[name];
-        if (!entry) early.privates.set(name, entry = new WebAssembly.Global({value: "i32", mutable: true}, -1));
+        // Point 11: a C name it defines itself (not the runtime's) gets an entry of this
+        // record's own, decided when the load joins it (joinOffsets)
+        const kind = cxx(name) || read.tlsExports.has(name) || M.resolveGlobalSymbol(name).sym ? null
+          : (rec.kinds ??= ownKinds(rec.module)).get(name);
+        let entry = kind === "global" || kind === "function" ? null : early.privates.get(name) ?? M.GOT[name];
+        if (!entry && !kind) early.privates.set(name, entry = new WebAssembly.Global({value: "i32", mutable: true}, -1));
+        if (!entry) rec.own.set(name, {kind, entry: entry = new WebAssembly.Global({value: "i32", mutable: true}, -1)});
         const seen = rec.got.get(name);
         rec.got.set(name, {entry, required: !weak.has(name) || (seen ? seen.required : false)});
         return entry;
@@ -780,8 +857,9 @@ async (pyodide, paths, verify, step, prove, owner) => {
         const out = !ready || (rec.memorySize && !rec.memoryBase) ? Promise.reject(new Error("not instantiated early"))
           : ready.then((compiled) => {
             if (!compiled) throw new Error("not compiled");
+            rec.module = compiled;
             return made(compiled, {...info, "GOT.mem": rec.overlay, "GOT.func": rec.overlay})
-              .then((instance) => ({module: compiled, instance}));
+              .then((instance) => { rec.instance = instance; return {module: compiled, instance}; });
           });
         out.then(() => settle(true), () => settle(false));
         return out;
@@ -858,7 +936,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
   // A record's own offset-table entries joined with the runtime's table, as the GOT handler
   // would have made them: false (and the table untouched) where another load has since made an
   // entry of the same name that is still undefined (two entries cannot become one).
-  const joinOffsets = (rec, joined) => {
+  const joinOffsets = (rec, joined, needed) => {
     for (const [name, {entry}] of rec.got) {
       const current = M.GOT[name];
       if (current && current !== entry && !(current.value != -1 && (entry.value == -1 || entry.value == current.value))) return false;
@@ -869,7 +947,13 @@ async (pyodide, paths, verify, step, prove, owner) => {
         M.GOT[name] = entry;
         joined.push(entry);  // point 9: an entry the runtime's table did not have
       } else if (current !== entry) {
-        entry.value = current.value;  // defined for good: updateGOT never changes a defined entry
+        const own = rec.own.get(name);
+        if (own && keepsOwn(name, own.kind, () => rec.kinds, needed, rec.meta.tlsExports)) {  // point 11
+          entry.value = ownValue(own.kind, rec.instance.exports, name, rec.memoryBase);
+          keptOwn++;
+        } else {
+          entry.value = current.value;  // defined for good: updateGOT never changes a defined entry
+        }
         continue;
       }
       if (required) entry.required = true;
@@ -989,7 +1073,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
           let sources = null;
           try {
             sources = !ok ? null : rec.meta.neededDynlibs.length ? neededExports(rec.meta, p) : [];
-            if (sources && (rec.discarded || !asWritten(rec.noted, rec.node) || !joinOffsets(rec, joined))) sources = null;
+            if (sources && (rec.discarded || !asWritten(rec.noted, rec.node) || !joinOffsets(rec, joined, sources))) sources = null;
           } catch (e) {
             sources = null;  // the load as before says what is wrong
           }
@@ -1016,6 +1100,8 @@ async (pyodide, paths, verify, step, prove, owner) => {
         let found = null;
         try { found = immutableGlobals(bytes); } catch (e) {}
         if (found && found.at.length) quick.pending.set(bytes, found);
+        const needed = !meta.neededDynlibs.length ? [] : sources ?? neededExports(meta, p);
+        if (needed) quick.own.set(bytes, (module, imports) => keepOwn(module, imports, needed, meta.tlsExports));
         let loading;
         try {  // the runtime reads the dylink section before it returns; nothing runs in between
           loading = M.loadWebAssemblyModule(
@@ -1113,7 +1199,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
     const t3 = performance.now();
     return {ok: true, file_copies_freed: freed, file_reads_skipped: skipped, instantiate: (t1 - t0) / 1000, symbols: (t2 - t1) / 1000, dlopen: (t3 - t2) / 1000,
             needed_in_place: inPlace, immutable_globals: marked, compiled_ahead: ahead, compiled_on_write: onWriteTaken,
-            undefined_walk: walked, walked_ahead: walkedAhead, instantiated_early: earlyTaken, ...(verify ? {immutable_mismatches: mismatches, walk_misses: walkMisses} : {})};
+            undefined_walk: walked, walked_ahead: walkedAhead, instantiated_early: earlyTaken, kept_own: keptOwn, ...(verify ? {immutable_mismatches: mismatches, walk_misses: walkMisses} : {})};
   } catch (e) {
     return {ok: false, index: i, message: String((e && e.message) || e)};
   }
@@ -1205,7 +1291,8 @@ class PyodideLibraryLoader(LibraryLoader):
     were instantiated from a module compiled ahead, point 6; ``compiled_on_write``: how many
     modules compiled as their files were written this load took, point 8; ``walked_ahead``: 1
     when the load took over the walk :meth:`prepare` took ahead, point 9; ``instantiated_early``:
-    how many libraries it linked that were instantiated while the wheels downloaded, point 10).
+    how many libraries it linked that were instantiated while the wheels downloaded, point 10;
+    ``kept_own``: how many offset-table entries libraries kept for their own symbols, point 11).
     ``instantiate_early``: False keeps point 10 out.
     ``verify_globals`` (tests): also ask the engine about every exported global of every
     module and count in ``timings['immutable_mismatches']`` where point 4's reading differs,

@@ -31,8 +31,12 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
      base name once step 1 has loaded them, which the dependency order guarantees).
 
 Rule 2: every library is loaded locally (``global_=False``). From Pyodide 0.27 on the
-runtime opens every library ``RTLD_LOCAL``; a module sees another's symbols only by listing
-it as NEEDED, which is what keeps two wheels' vendored copies of one library apart.
+runtime opens every library ``RTLD_LOCAL``; a module sees another's functions only by listing
+it as NEEDED. Not so for what it reaches through the runtime's one offset table (the address
+of a global, a function pointer): the first library to define a name defines it for every
+later one. On Pyodide 314 the loader gives a later, unrelated library its own (point 11 of
+``browser_loader``), as a library opened ``RTLD_LOCAL`` resolves its own symbols natively;
+elsewhere the first definition stands.
 
 Rule 3: one load per file. A library needed by several modules or projects is planned
 once, before the first module that needs it; a library already loaded is not planned.

@@ -947,3 +947,38 @@ def test_early_instances_let_go_when_the_wheel_fails_its_hash(pyodide: PyodideSe
     serve(index_server, fixtures["chain"])
     _install(pyodide, ["shlib-chain"])
     assert pyodide.run("import shlib_chain._ext as e\ne.value()") == 42
+
+
+# Point 11 (browser_loader): unrelated libraries that define the same symbol each keep their
+# own, as a library opened RTLD_LOCAL resolves its own symbols natively; the runtime's one
+# offset table gave every later one the first definer's (mypy's compiled modules read librt's
+# interned strings). The sequential path (other runtimes) still shares: left as it is.
+@pytest.mark.parametrize("pyodide", [v for v in ALL_RUNTIMES if v.startswith("314.")], indirect=True)
+def test_unrelated_libraries_keep_their_own_symbols(pyodide: PyodideSession, index_server: IndexServer,
+                                                    fixtures: dict) -> None:
+    out = drive(pyodide, serve(index_server, fixtures["twin_a"], fixtures["twin_b"]))
+    assert out["timings"]["fast"] == 1 and out["timings"]["kept_own"] == 3  # twin_b's twin_tag, twin_ref, twin_fn
+    assert pyodide.run("import shlib_twin_a._ext as a, shlib_twin_b._ext as b\n[a.value(), b.value()]") == [11, 22]
+
+
+def test_unrelated_libraries_instantiated_early_keep_their_own_symbols(pyodide: PyodideSession,
+                                                                       index_server: IndexServer,
+                                                                       fixtures: dict) -> None:
+    out = drive_early(pyodide, serve(index_server, fixtures["twin_a"], fixtures["twin_b"]))
+    assert out["timings"]["instantiated_early"] == 2 and out["timings"]["kept_own"] == 3
+    assert pyodide.run("import shlib_twin_a._ext as a, shlib_twin_b._ext as b\n[a.value(), b.value()]") == [11, 22]
+
+
+def test_mypy_whose_compiled_modules_and_librts_define_the_same_symbols(pyodide: PyodideSession,
+                                                                        index_server: IndexServer) -> None:
+    """The real case of point 11: mypy 2.4.1 and librt (a dependency, loaded first) each define
+    mypyc_interned_str; with librt's, `from mypy import api` raised "attribute name must be
+    string". Installed from the local index with its dependencies, then run."""
+    real_wheel("mypy-2.4.1-*-pyemscripten_2026_0_wasm32.whl")
+    out = pyodide.run("""
+import pyemscripten
+await pyemscripten.install("mypy==2.4.1", index_urls=[url], quiet=True)
+from mypy import api
+api.run(["-c", "x: int = 'a'"])[0]
+""", url=index_server.index_url, timeout=300)
+    assert 'Incompatible types in assignment (expression has type "str", variable has type "int")' in out

@@ -34,6 +34,9 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
                nothing defines (a GOT.mem import left unresolved).
     weak       shlib-weak: an extension that takes the address of ``absent_weak``, a weak symbol
                nothing defines (a GOT.mem import that the runtime sets to 0).
+    twin_a/b   shlib-twin-a / shlib-twin-b: unrelated extensions that each define ``twin_tag``
+               (1, 2) and ``twin_fn()`` (1, 2), reached through the offset table (a data
+               address and a function pointer): ``value()`` is 11 and 22, each its own.
     truncated  shlib-truncated: a library whose ``dylink.0`` section is whole and whose
                last section is cut short, so that it does not compile.
 """
@@ -114,6 +117,15 @@ SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # The address of data nothing defines: a GOT.mem import that stays unresolved.
     "undefined_ext.so": (_extension("shlib_undefined._ext", "(long)&nowhere_data", "extern int nowhere_data;\n"),
                          (), ()),
+    # Two unrelated extensions that each define a data symbol and a function of the same name
+    # (default visibility: reached through GOT.mem and GOT.func), as mypy's compiled modules and
+    # librt's define mypyc_interned_str: each must see its own.
+    "twin_a_ext.so": (_extension("shlib_twin_a._ext", "twin_tag * 10 + (*twin_ref)()",
+                                 "int twin_tag = 1;\nint twin_fn(void) { return 1; }\n"
+                                 "int (*volatile twin_ref)(void) = twin_fn;\n"), (), ()),
+    "twin_b_ext.so": (_extension("shlib_twin_b._ext", "twin_tag * 10 + (*twin_ref)()",
+                                 "int twin_tag = 2;\nint twin_fn(void) { return 2; }\n"
+                                 "int (*volatile twin_ref)(void) = twin_fn;\n"), (), ()),
     # The address of a weak symbol nothing defines: 0 once the runtime has walked its table.
     "weak_ext.so": (_extension("shlib_weak._ext", "(long)&absent_weak",
                                "extern int absent_weak __attribute__((weak));\n"), (), ()),
@@ -216,6 +228,14 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
         "weak": make_wheel("shlib-weak", "1.0", {
             "shlib_weak/__init__.py": init,
             "shlib_weak/_ext.so": m["weak_ext.so"],
+        }, tag=TAG),
+        "twin_a": make_wheel("shlib-twin-a", "1.0", {
+            "shlib_twin_a/__init__.py": init,
+            "shlib_twin_a/_ext.so": m["twin_a_ext.so"],
+        }, tag=TAG),
+        "twin_b": make_wheel("shlib-twin-b", "1.0", {
+            "shlib_twin_b/__init__.py": init,
+            "shlib_twin_b/_ext.so": m["twin_b_ext.so"],
         }, tag=TAG),
         "truncated": make_wheel("shlib-truncated", "1.0", {
             "shlib_truncated/__init__.py": init,
