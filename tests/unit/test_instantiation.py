@@ -191,12 +191,18 @@ def test_the_benchmarks_real_wheels() -> None:
     wheels = glob.glob(str(ROOT / ".cache" / "wheels" / "*pyemscripten_*_wasm32.whl"))
     if not wheels:
         pytest.skip("no pyemscripten wheels in .cache/wheels (scripts/setup.sh fetches them)")
-    with_start = 0
+    with_start = refused = 0
     for wheel in wheels:
+        benchmark = not Path(wheel).name.startswith(("mypy-", "librt-", "ast_serialize-"))
         with zipfile.ZipFile(wheel) as archive:
             for name in archive.namelist():
-                if name.endswith(".so"):
+                if not name.endswith(".so"):
+                    continue
+                try:
                     with_start += instantiation_writes(archive.read(name), name).bss is not None
+                except DylinkError:
+                    assert not benchmark, name  # the benchmark's libraries are all proved
+                    refused += 1  # left to the load: mypy's compiled modules start with more than a fill
     assert with_start >= 35  # grill-usd-core's 30, charset-normalizer's 2, jiter, luau-wasm, pydantic-core
 
 
