@@ -304,24 +304,32 @@ does not know (checked on each module before relying on it):
 11. unrelated libraries keep their own symbols. The runtime has one global offset table
    for the page: the first library to define a name (a data address, or a function's table
    slot: what a module reaches through ``GOT.mem`` and ``GOT.func``) defines it for every
-   library loaded after, even one opened ``RTLD_LOCAL`` that defines the name itself. mypy
-   2.4.1 broke on it (a real wheel, found in stop 48): its compiled modules and those of
-   ``librt``, a dependency loaded first, each define ``mypyc_interned_str`` and three other
-   mypyc data symbols, and ``import mypy.api`` read librt's interned strings
-   (``TypeError: attribute name must be string``; micropip's order happened to load mypy's
-   first). Natively a library opened ``RTLD_LOCAL`` finds its own definition before an
-   unrelated library's. So, as a module instantiates (in the wrapped
-   ``WebAssembly.instantiate``, or when the load joins an early instance's entries, point
-   10), a name it imports through the table and defines itself gets an entry of its own,
-   holding its own definition, where the table already holds the name from a library that
-   is not the runtime, not a global one (the runtime's ``resolveGlobalSymbol`` does not find
-   it) and not one of the module's NEEDED libraries, where the name is not thread-local,
-   and where it is not C++'s (``_Z...``: the runtime's one definition for all is what C++'s
-   type identity across libraries relies on, and what grill-usd-core is built for). The
-   entry is filled before the runtime's linking applies the module's data relocations.
-   ``timings['kept_own']`` counts them (0 in the benchmark's scenarios). A/B (``ab.py``,
-   (b) on loopback, 8 pairs): install 1.613 -> 1.601 s, load 0.934 -> 0.958 s; (c) 0.091
-   -> 0.093 s; (b) on the WAN, 5 pairs, 2.890 -> 2.917 s (within noise).
+   library loaded after, even one opened ``RTLD_LOCAL`` that defines the name itself or
+   NEEDs a library that does. mypy 2.4.1 broke on it (a real wheel, found in stop 48): its
+   compiled modules and those of ``librt``, a dependency loaded first, each define
+   ``mypyc_interned_str`` and three other mypyc data symbols, and ``import mypy.api`` read
+   librt's interned strings (``TypeError: attribute name must be string``; micropip's order
+   happened to load mypy's first). Natively a library opened ``RTLD_LOCAL`` looks in the
+   global scope, then in itself, then in its NEEDED libraries. So, as a module instantiates
+   (in the wrapped ``WebAssembly.instantiate``, compiling it there if nothing was compiled
+   ahead; or when the load joins an early instance's entries, point 10), a name it imports
+   through the table that the table already holds, not from the runtime or a global library
+   (the runtime's ``resolveGlobalSymbol`` does not find it), not thread-local and not
+   C++'s, gets an entry of its own: with the module's own definition where it defines the
+   name (filled before the runtime's linking applies its data relocations), else with the
+   first of its NEEDED libraries' that defines it, where that differs from the table's. An
+   early instance bound to the batch's entry for a name that must become a NEEDED library's
+   is let go (the load then does it). ``timings['kept_own']`` counts the entries (0 in the
+   benchmark's scenarios). Left as the runtime has them: C++ names (``_Z...``), which stay
+   one definition for all, the first library's (a conservative choice: natively unrelated
+   libraries would not share vtables either, but C++ type identity across the libraries of
+   one wheel, grill-usd-core's, relies on it); NEEDED libraries of NEEDED libraries (only
+   the module's own NEEDED list is searched); libraries loaded outside a planned batch
+   (a later ``dlopen`` or ``ctypes``, or a NEEDED library the runtime loads itself); and
+   the sequential path. A/B (``ab.py``, (b) on loopback, 6 pairs, against the loader before
+   point 11): install 1.457 -> 1.415 s, load 0.835 -> 0.817 s (within noise); its first
+   version, 8 pairs: 1.613 -> 1.601 s; (c) 0.091 -> 0.093 s; (b) on the WAN, 5 pairs, 2.890
+   -> 2.917 s.
 
 Other runtimes (0.27.7, 0.27.8, 0.29.5, 315.0.0a2) take the sequential path: ``loadDynlib`` one
 library at a time with the signature that runtime has (0.27: ``(path, global, searchDirs)``;
@@ -570,9 +578,11 @@ async (pyodide, paths, verify, step, prove, owner) => {
         // entries of its own, and handed to the runtime's linking only once its load opens it.
         const early = state.early.get(source);
         if (early) state.early.delete(source);
-        const result = early ? early.instantiate(rest[0], ready, made) : !ready ? made(source) : ready.then((module) => {
+        // a module to read the exports of, where point 11 needs one and none was compiled ahead
+        const compiled = ready ?? (own && !early ? WebAssembly.compile(source).catch(() => null) : null);
+        const result = early ? early.instantiate(rest[0], ready, made) : !compiled ? made(source) : compiled.then((module) => {
           if (!module) return made(source);
-          state.ahead++;
+          if (ready) state.ahead++;
           const kept = own ? own(module, rest[0]) : null;
           return made(module, kept ? kept.imports : rest[0]).then((instance) => {
             if (kept) kept.fill(instance);
@@ -719,11 +729,12 @@ async (pyodide, paths, verify, step, prove, owner) => {
       return target[symbol];
     },
   });
-  // Point 11 (docstring): a symbol a module defines itself (as a `kind` export, not
-  // thread-local) and imports through the offset table, which the table already holds from
-  // another library: the module keeps its own where that library is neither the runtime nor
-  // a global one nor one it NEEDs (`needed`: their exports), and the name is not C++'s.
-  // `kinds()`: the module's exports by name, made on first need.
+  // Point 11 (docstring): whose definition a module gets for a name it imports through the
+  // offset table (`kind`: "global" for GOT.mem, "function" for GOT.func), when the table
+  // already holds one: null for the table's own (the runtime's or a global library's, a C++
+  // name, or the one its library would give anyway), "own" for the module's own export,
+  // or else the value of the first of its NEEDED libraries (`needed`: their exports) that
+  // defines it. `kinds()`: the module's exports by name, made on first need.
   let keptOwn = 0;
   const ownKinds = (module) => {
     const kinds = new Map();
@@ -731,33 +742,44 @@ async (pyodide, paths, verify, step, prove, owner) => {
     return kinds;
   };
   const cxx = (name) => name.charCodeAt(0) === 95 && name.charCodeAt(1) === 90;  // "_Z": one definition for all
-  const keepsOwn = (name, kind, kinds, needed, tls) => {
-    if (cxx(name)) return false;  // first: most names of a large C++ library
+  const definition = (name, kind, kinds, needed, tls) => {
+    if (cxx(name)) return null;  // first: most names of a large C++ library
     const shared = M.GOT[name];
-    if (!shared || shared.value == -1 || tls.has(name) || M.resolveGlobalSymbol(name).sym) return false;
-    for (const s of needed) if (hasOwn(s, name)) return false;
-    return kinds().get(name) === kind;
+    if (!shared || shared.value == -1 || tls.has(name) || M.resolveGlobalSymbol(name).sym) return null;
+    if (kind && kinds().get(name) === kind) return "own";
+    for (const s of needed) {
+      if (!hasOwn(s, name)) continue;
+      const v = s[name];  // relocated: a function, or a global (or number) holding the address
+      const value = typeof v === "function" ? M.addFunction(v) : typeof v === "number" ? v : v.value;
+      return value === shared.value ? null : {value};
+    }
+    return null;
   };
   const ownValue = (kind, exports, name, memoryBase) =>
     kind === "global" ? exports[name].value + memoryBase : M.addFunction(exports[name]);
-  // The import object a module instantiates with: the runtime's, but for the names it keeps
-  // its own, entries of its own, filled from its exports once it is made (before the
-  // runtime's linking applies its data relocations).
+  // The import object a module instantiates with: the runtime's, but for the names point 11
+  // gives another definition, entries of its own: a NEEDED library's value at once, its own
+  // once it is made (before the runtime's linking applies its data relocations).
   const keepOwn = (module, imports, needed, tls) => {
     const privates = [];
     let kinds = null;
     const mine = () => kinds ??= ownKinds(module);
+    const made = new Map();  // name -> entry: one per name however often it is read
     const wrap = (runtime, kind) => new Proxy({}, {get(target, name) {
-      if (typeof name !== "string" || !keepsOwn(name, kind, mine, needed, tls)) return runtime[name];
-      const entry = new WebAssembly.Global({value: "i32", mutable: true}, 0);
-      privates.push([name, kind, entry]);
+      if (typeof name !== "string") return runtime[name];
+      if (made.has(name)) return made.get(name);
+      const found = definition(name, kind, mine, needed, tls);
+      if (!found) return runtime[name];
+      const entry = new WebAssembly.Global({value: "i32", mutable: true}, found === "own" ? 0 : found.value);
+      if (found === "own") privates.push([name, kind, entry]);
+      made.set(name, entry);
+      keptOwn++;
       return entry;
     }});
     return {
       imports: {...imports, "GOT.mem": wrap(imports["GOT.mem"], "global"), "GOT.func": wrap(imports["GOT.func"], "function")},
       fill: (instance) => {
         for (const [name, kind, entry] of privates) entry.value = ownValue(kind, instance.exports, name, imports.env.__memory_base);
-        keptOwn += privates.length;
       },
     };
   };
@@ -835,9 +857,10 @@ async (pyodide, paths, verify, step, prove, owner) => {
         if (typeof name !== "string") return undefined;
         // Point 11: a C name it defines itself (not the runtime's) gets an entry of this
         // record's own, decided when the load joins it (joinOffsets)
-        const kind = cxx(name) || read.tlsExports.has(name) || M.resolveGlobalSymbol(name).sym ? null
+        const exported = cxx(name) || read.tlsExports.has(name) || M.resolveGlobalSymbol(name).sym ? null
           : (rec.kinds ??= ownKinds(rec.module)).get(name);
-        let entry = kind === "global" || kind === "function" ? null : early.privates.get(name) ?? M.GOT[name];
+        const kind = exported === "global" || exported === "function" ? exported : null;
+        let entry = rec.own.get(name)?.entry ?? (kind ? null : early.privates.get(name) ?? M.GOT[name]);
         if (!entry && !kind) early.privates.set(name, entry = new WebAssembly.Global({value: "i32", mutable: true}, -1));
         if (!entry) rec.own.set(name, {kind, entry: entry = new WebAssembly.Global({value: "i32", mutable: true}, -1)});
         const seen = rec.got.get(name);
@@ -937,9 +960,20 @@ async (pyodide, paths, verify, step, prove, owner) => {
   // would have made them: false (and the table untouched) where another load has since made an
   // entry of the same name that is still undefined (two entries cannot become one).
   const joinOffsets = (rec, joined, needed) => {
+    // Point 11: the definitions this module gets, decided now that the runtime's table is as
+    // the load finds it. An entry of the batch's, bound at instantiation, cannot become a
+    // NEEDED library's: the record is let go then, and the library loaded as before.
+    const given = new Map();
     for (const [name, {entry}] of rec.got) {
       const current = M.GOT[name];
-      if (current && current !== entry && !(current.value != -1 && (entry.value == -1 || entry.value == current.value))) return false;
+      const own = rec.own.get(name);
+      const found = current && current !== entry ? definition(name, own ? own.kind : null, () => rec.kinds, needed,
+                                                              rec.meta.tlsExports) : null;
+      if (found && (found !== "own" || !own)) return false;
+      if (found) given.set(name, found);
+      // one of its own where the table's entry is still undefined: updateGOT gives both its value
+      if (current && current !== entry && !found && !(own && current.value == -1)
+          && !(current.value != -1 && (entry.value == -1 || entry.value == current.value))) return false;
     }
     for (const [name, {entry, required}] of rec.got) {
       const current = M.GOT[name];
@@ -948,9 +982,9 @@ async (pyodide, paths, verify, step, prove, owner) => {
         joined.push(entry);  // point 9: an entry the runtime's table did not have
       } else if (current !== entry) {
         const own = rec.own.get(name);
-        if (own && keepsOwn(name, own.kind, () => rec.kinds, needed, rec.meta.tlsExports)) {  // point 11
+        if (given.has(name) || (own && current.value == -1)) {  // its own
           entry.value = ownValue(own.kind, rec.instance.exports, name, rec.memoryBase);
-          keptOwn++;
+          if (given.has(name)) keptOwn++;
         } else {
           entry.value = current.value;  // defined for good: updateGOT never changes a defined entry
         }

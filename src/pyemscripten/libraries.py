@@ -34,9 +34,9 @@ Rule 2: every library is loaded locally (``global_=False``). From Pyodide 0.27 o
 runtime opens every library ``RTLD_LOCAL``; a module sees another's functions only by listing
 it as NEEDED. Not so for what it reaches through the runtime's one offset table (the address
 of a global, a function pointer): the first library to define a name defines it for every
-later one. On Pyodide 314 the loader gives a later, unrelated library its own (point 11 of
-``browser_loader``), as a library opened ``RTLD_LOCAL`` resolves its own symbols natively;
-elsewhere the first definition stands.
+later one. On Pyodide 314 the loader gives a later, unrelated library its own, or its NEEDED
+library's (point 11 of ``browser_loader``, with its limits), as a library opened
+``RTLD_LOCAL`` resolves symbols natively; elsewhere the first definition stands.
 
 Rule 3: one load per file. A library needed by several modules or projects is planned
 once, before the first module that needs it; a library already loaded is not planned.

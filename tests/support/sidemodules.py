@@ -34,9 +34,12 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
                nothing defines (a GOT.mem import left unresolved).
     weak       shlib-weak: an extension that takes the address of ``absent_weak``, a weak symbol
                nothing defines (a GOT.mem import that the runtime sets to 0).
-    twin_a/b   shlib-twin-a / shlib-twin-b: unrelated extensions that each define ``twin_tag``
+    twin_a/b/c shlib-twin-a / shlib-twin-b: unrelated extensions that each define ``twin_tag``
                (1, 2) and ``twin_fn()`` (1, 2), reached through the offset table (a data
-               address and a function pointer): ``value()`` is 11 and 22, each its own.
+               address and a function pointer), and the C++ name ``_ZN4twin3cxxE`` (1, 2);
+               shlib-twin-c: an extension that defines neither, NEEDing its ``libtwin.so``,
+               which defines both (3). ``value()``: 111, 122 (each its own, the C++ name the
+               first's), 33 (its NEEDED library's), installed together.
     truncated  shlib-truncated: a library whose ``dylink.0`` section is whole and whose
                last section is cut short, so that it does not compile.
 """
@@ -120,12 +123,21 @@ SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # Two unrelated extensions that each define a data symbol and a function of the same name
     # (default visibility: reached through GOT.mem and GOT.func), as mypy's compiled modules and
     # librt's define mypyc_interned_str: each must see its own.
-    "twin_a_ext.so": (_extension("shlib_twin_a._ext", "twin_tag * 10 + (*twin_ref)()",
+    # A C++ name (an asm label) stays one definition for all, the first library's.
+    "twin_a_ext.so": (_extension("shlib_twin_a._ext", "twin_cxx * 100 + twin_tag * 10 + (*twin_ref)()",
                                  "int twin_tag = 1;\nint twin_fn(void) { return 1; }\n"
-                                 "int (*volatile twin_ref)(void) = twin_fn;\n"), (), ()),
-    "twin_b_ext.so": (_extension("shlib_twin_b._ext", "twin_tag * 10 + (*twin_ref)()",
+                                 "int (*volatile twin_ref)(void) = twin_fn;\n"
+                                 "int twin_cxx __asm__(\"_ZN4twin3cxxE\") = 1;\n"), (), ()),
+    "twin_b_ext.so": (_extension("shlib_twin_b._ext", "twin_cxx * 100 + twin_tag * 10 + (*twin_ref)()",
                                  "int twin_tag = 2;\nint twin_fn(void) { return 2; }\n"
-                                 "int (*volatile twin_ref)(void) = twin_fn;\n"), (), ()),
+                                 "int (*volatile twin_ref)(void) = twin_fn;\n"
+                                 "int twin_cxx __asm__(\"_ZN4twin3cxxE\") = 2;\n"), (), ()),
+    # A third, whose extension defines neither but NEEDs libtwin, which defines both (3).
+    "libtwin.so": ("int twin_tag = 3;\nint twin_fn(void) { return 3; }\n", (), ()),
+    "twin_c_ext.so": (_extension("shlib_twin_c._ext", "twin_tag * 10 + (*twin_ref_c)()",
+                                 "extern int twin_tag;\nint twin_fn(void);\n"
+                                 "int (*volatile twin_ref_c)(void) = twin_fn;\n"),
+                      ("libtwin.so",), ("$ORIGIN/../shlib_twin_c.libs",)),
     # The address of a weak symbol nothing defines: 0 once the runtime has walked its table.
     "weak_ext.so": (_extension("shlib_weak._ext", "(long)&absent_weak",
                                "extern int absent_weak __attribute__((weak));\n"), (), ()),
@@ -236,6 +248,11 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
         "twin_b": make_wheel("shlib-twin-b", "1.0", {
             "shlib_twin_b/__init__.py": init,
             "shlib_twin_b/_ext.so": m["twin_b_ext.so"],
+        }, tag=TAG),
+        "twin_c": make_wheel("shlib-twin-c", "1.0", {
+            "shlib_twin_c/__init__.py": init,
+            "shlib_twin_c/_ext.so": m["twin_c_ext.so"],
+            "shlib_twin_c.libs/libtwin.so": m["libtwin.so"],
         }, tag=TAG),
         "truncated": make_wheel("shlib-truncated", "1.0", {
             "shlib_truncated/__init__.py": init,
