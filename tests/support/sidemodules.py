@@ -196,6 +196,13 @@ def malformed(module: bytes) -> bytes:
     return module[:9] + b"\xff\xff\xff\xff\x0f" + module[10:]
 
 
+def _one_extension(short: str, module: bytes) -> WheelBytes:
+    """``shlib-<short>``: a package with one extension, ``shlib_<short>/_ext.so``."""
+    package = f"shlib_{short}"
+    return make_wheel(package.replace("_", "-"), "1.0", {f"{package}/__init__.py": b"", f"{package}/_ext.so": module},
+                      tag=TAG)
+
+
 def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
     """The wheels described in the module docstring, keyed by their short name."""
     m = build_side_modules(cache)
@@ -225,30 +232,12 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
             "shlib_clash.libs/libleft.so": m["libleft.so"],
             "shlib_clash.libs/libright.so": m["libright.so"],
         }, tag=TAG),
-        "missing": make_wheel("shlib-missing", "1.0", {
-            "shlib_missing/__init__.py": init,
-            "shlib_missing/_ext.so": m["missing_ext.so"],
-        }, tag=TAG),
-        "malformed": make_wheel("shlib-malformed", "1.0", {
-            "shlib_malformed/__init__.py": init,
-            "shlib_malformed/_ext.so": malformed(m["chain_ext.so"]),
-        }, tag=TAG),
-        "undefined": make_wheel("shlib-undefined", "1.0", {
-            "shlib_undefined/__init__.py": init,
-            "shlib_undefined/_ext.so": m["undefined_ext.so"],
-        }, tag=TAG),
-        "weak": make_wheel("shlib-weak", "1.0", {
-            "shlib_weak/__init__.py": init,
-            "shlib_weak/_ext.so": m["weak_ext.so"],
-        }, tag=TAG),
-        "twin_a": make_wheel("shlib-twin-a", "1.0", {
-            "shlib_twin_a/__init__.py": init,
-            "shlib_twin_a/_ext.so": m["twin_a_ext.so"],
-        }, tag=TAG),
-        "twin_b": make_wheel("shlib-twin-b", "1.0", {
-            "shlib_twin_b/__init__.py": init,
-            "shlib_twin_b/_ext.so": m["twin_b_ext.so"],
-        }, tag=TAG),
+        "missing": _one_extension("missing", m["missing_ext.so"]),
+        "malformed": _one_extension("malformed", malformed(m["chain_ext.so"])),
+        "undefined": _one_extension("undefined", m["undefined_ext.so"]),
+        "weak": _one_extension("weak", m["weak_ext.so"]),
+        "twin_a": _one_extension("twin_a", m["twin_a_ext.so"]),
+        "twin_b": _one_extension("twin_b", m["twin_b_ext.so"]),
         "twin_c": make_wheel("shlib-twin-c", "1.0", {
             "shlib_twin_c/__init__.py": init,
             "shlib_twin_c/_ext.so": m["twin_c_ext.so"],
