@@ -25,6 +25,7 @@ from .errors import (
     NoCompatibleWheelError,
     ProjectNotFoundError,
     PyemscriptenError,
+    listed,
 )
 from .index_pages import IndexFile, ProjectPage
 from .metadata import DistMetadata, check_requirement
@@ -409,10 +410,9 @@ class Finder:
                                  f"Python {self.target.python_version}.")):
             tags = [tag for tag in other if (tag.rpartition("-")[2] == platform) == same]
             if tags:
-                shown = ", ".join(f"{tag} ({name} {newest_browser[tag]})" for tag in tags[:4])
-                more = f" and {len(tags) - 4} more" if len(tags) > 4 else ""
+                shown = listed([f"{tag} ({name} {newest_browser[tag]})" for tag in tags], 4)
                 reasons.append(f"Browser builds are on offer for {'this platform' if same else 'other runtimes'}: "
-                               f"{shown}{more}. {why}")
+                               f"{shown}. {why}")
         return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons, list(needed_by),
                                       python_excluded)
 

@@ -37,6 +37,12 @@ def redact_text(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
+def listed(items: list[str], limit: int) -> str:
+    """The first ``limit`` of ``items``, comma-separated, and how many more there are."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 class PyemscriptenError(Exception):
     """Base of every error pyemscripten raises on purpose."""
 
@@ -236,16 +242,14 @@ class NoCompatibleWheelError(ResolutionError):
     def __str__(self) -> str:
         platform = next((t for t in self.needed_tags if "emscripten" in t or "pyodide" in t), None)
         needs = platform or (self.needed_tags[0] if self.needed_tags else "?")
-        more = f" and {len(self.offered_tags) - 12} more" if len(self.offered_tags) > 12 else ""
         cp = "cp" + "".join(self.python_version.split(".")[:2])
         lines = [f"No wheel of {self.project!r} fits this runtime (Python {self.python_version}, platform {needs})."]
         if self.needed_by:
-            more = f" and {len(self.needed_by) - 4} more" if len(self.needed_by) > 4 else ""
-            lines.append(f"  It is needed by {', '.join(self.needed_by[:4])}{more}.")
+            lines.append(f"  It is needed by {listed(self.needed_by, 4)}.")
         if self.python_excluded:
             lines.append(f"  Wheels with fitting tags exist, but their Requires-Python excludes Python "
                          f"{self.python_version}.")
-        lines.append(f"  Wheels on offer are for: {', '.join(self.offered_tags[:12])}{more}." if self.offered_tags
+        lines.append(f"  Wheels on offer are for: {listed(self.offered_tags, 12)}." if self.offered_tags
                      else "  Only source distributions are on offer, no wheels.")
         if not self.python_excluded:
             lines.append(f"  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython {cp} (or abi3) "

@@ -41,6 +41,7 @@ from .errors import (
     PyemscriptenError,
     ResolutionImpossibleError,
     ResolutionTooDeepError,
+    listed,
     redact_url,
 )
 from .index_client import IndexClient
@@ -418,8 +419,7 @@ def _needed_by(finder: Finder, names: Sequence[str], read: dict[str, set[str]]) 
     out = []
     for name in names:
         parents = _parents(needs, name)
-        shown = ", ".join(parents[:3]) + (f" and {len(parents) - 3} more" if len(parents) > 3 else "")
-        out.append(f"{name} (needed by {shown})" if parents else name)
+        out.append(f"{name} (needed by {listed(parents, 3)})" if parents else name)
     return out
 
 

@@ -499,6 +499,14 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
         "  Use a runtime whose Python these versions accept, or ask the maintainers of old for a release for Python 3.14.2."]
 
 
+def test_no_wheel_error_counts_the_tags_left_unshown_beside_what_needs_it() -> None:
+    error = errors.NoCompatibleWheelError("p", ["pyemscripten_2026_0_wasm32"], [f"t{k}" for k in range(15)], "3.14",
+                                          needed_by=["a 1.0", "b 1.0"])
+    text = str(error)
+    assert "  It is needed by a 1.0, b 1.0.\n" in text
+    assert "  Wheels on offer are for: t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11 and 3 more.\n" in text
+
+
 def test_giving_up_after_too_many_rounds_names_the_projects_without_wheels_it_reached() -> None:
     index = _walk_index()
     with pytest.raises(errors.ResolutionTooDeepError) as info:
