@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
 from .distribution import DistributionEntry
@@ -66,9 +67,9 @@ def _output_problem(path: str) -> str | None:
     return None
 
 
-def _binary(filename: str) -> bool:
-    """A wheel for one platform or one CPython (not a pure-Python one, which any runtime takes)."""
-    return any(tag.platform != "any" or tag.abi != "none" for tag in parse_wheel_filename(filename)[3])
+def _binary(tags: frozenset[Tag]) -> bool:
+    """A wheel's tags for one platform or one CPython (not a pure-Python one, which any runtime takes)."""
+    return any(tag.platform != "any" or tag.abi != "none" for tag in tags)
 
 
 class _Progress:
@@ -96,8 +97,8 @@ async def _lock(args: argparse.Namespace) -> str:
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
         entries = await load_distribution(transport, args.distribution, client.retry)
-        binary = [e for e in entries.values() if _binary(e.file.filename)]
-        if binary and not any(target.tag_rank(parse_wheel_filename(e.file.filename)[3]) is not None for e in binary):
+        binary = [tags for tags in (parse_wheel_filename(e.file.filename)[3] for e in entries.values()) if _binary(tags)]
+        if binary and not any(target.tag_rank(tags) is not None for tags in binary):
             print(f"warning: no wheel of the distribution {args.distribution} is for {target.platform} "
                   f"(Python {target.python_version}): is it the runtime you lock for?", file=sys.stderr)
 
