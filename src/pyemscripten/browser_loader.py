@@ -963,14 +963,14 @@ async (pyodide, paths, verify, step, prove, owner) => {
     // Point 11: the definitions this module gets, decided now that the runtime's table is as
     // the load finds it. An entry of the batch's, bound at instantiation, cannot become a
     // NEEDED library's: the record is let go then, and the library loaded as before.
-    const given = new Map();
+    const kept = new Set();  // the names it keeps its own definition of
     for (const [name, {entry}] of rec.got) {
       const current = M.GOT[name];
       const own = rec.own.get(name);
       const found = current && current !== entry ? definition(name, own ? own.kind : null, () => rec.kinds, needed,
                                                               rec.meta.tlsExports) : null;
       if (found && (found !== "own" || !own)) return false;
-      if (found) given.set(name, found);
+      if (found) kept.add(name);
       // one of its own where the table's entry is still undefined: updateGOT gives both its value
       if (current && current !== entry && !found && !(own && current.value == -1)
           && !(current.value != -1 && (entry.value == -1 || entry.value == current.value))) return false;
@@ -982,9 +982,9 @@ async (pyodide, paths, verify, step, prove, owner) => {
         joined.push(entry);  // point 9: an entry the runtime's table did not have
       } else if (current !== entry) {
         const own = rec.own.get(name);
-        if (given.has(name) || (own && current.value == -1)) {  // its own
+        if (kept.has(name) || (own && current.value == -1)) {  // its own
           entry.value = ownValue(own.kind, rec.instance.exports, name, rec.memoryBase);
-          if (given.has(name)) keptOwn++;
+          if (kept.has(name)) keptOwn++;
         } else {
           entry.value = current.value;  // defined for good: updateGOT never changes a defined entry
         }

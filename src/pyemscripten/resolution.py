@@ -284,8 +284,7 @@ async def resolve(
         except NeedData as need:
             stepped = _note_walk(need, finder, walked, on_walk)
             without = set(_without_wheels(finder)) if stepped is not None else set()
-            if without:
-                assert stepped is not None
+            if stepped is not None and without:
                 blockers = without & _ahead(_graph(finder, read), stepped)
                 for name in blockers:
                     walk_passes[name] = walk_passes.get(name, 0) + 1
