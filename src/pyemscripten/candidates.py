@@ -238,7 +238,11 @@ class Finder:
                 if version not in best or key < best[version][0]:
                     best[version] = (key, file)
             rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
-            self._versions[name] = rows + self._from_distribution(name, best)
+            # A version the indexes offer only yanked does not hide the runtime's file of it.
+            own = self._from_distribution(name, {v for v, (key, _) in best.items() if not key[0]})
+            if own:
+                rows = [row for row in rows if row[0] != own[0][0]]
+            self._versions[name] = rows + own
         return self._versions[name]
 
     def newest(self, name: str) -> tuple[Version, IndexFile] | None:
@@ -281,6 +285,44 @@ class Finder:
             return []
         self.data.metadata[entry.file.url] = entry.metadata
         return [(entry.metadata.version, entry.file)]
+
+    def from_distribution(self, candidate: Candidate) -> bool:
+        """Whether ``candidate`` is the runtime distribution's own wheel."""
+        entry = (self.data.distribution or {}).get(candidate.name)
+        return entry is not None and candidate.file is not None and candidate.file.url == entry.file.url
+
+    def extras_file(self, candidate: Candidate) -> IndexFile | None:
+        """For the runtime's own wheel asked for with extras, whose lock lists dependencies but
+        no extras: an index wheel of the same version, for any platform, with a PEP 658
+        metadata file, whose Requires-Dist says what the extras need (a version's wheels share
+        their metadata; markers say where they differ). None where no index offers one."""
+        page = self.data.pages.get(candidate.name)
+        if not candidate.extras or page is None or not self.from_distribution(candidate):
+            return None
+        known = None
+        for file in page.files:
+            if file.core_metadata is None or file.url in self.data.metadata_errors:
+                continue
+            try:
+                _, version, _, _ = parse_wheel_filename(file.filename)
+            except ValueError:
+                continue
+            if version == candidate.version:
+                if file.url in self.data.metadata:
+                    return file
+                known = known or file
+        return known
+
+    def _extra_requirements(self, candidate: Candidate) -> list[Requirement]:
+        """The requirements only ``candidate``'s extras bring, from :meth:`extras_file`'s
+        metadata ([] without one); :class:`NeedData` while that metadata is not fetched."""
+        source = self.extras_file(candidate)
+        if source is None:
+            return []
+        if source.url not in self.data.metadata:
+            raise NeedData(candidate=Candidate(candidate.name, candidate.version, frozenset(), source, source.yanked))
+        return [req for req in self.data.metadata[source.url].requires_dist
+                if req.marker is not None and not self._marker_true(req, "")]
 
     def _python_ok(self, file: IndexFile) -> bool:
         if not file.requires_python:
@@ -357,6 +399,8 @@ class Finder:
             requires = metadata.requires_dist
         if not self.options.deps:
             return deps
+        if candidate.extras and not candidate.installed:
+            requires = [*requires, *self._extra_requirements(candidate)]
         extras = sorted(candidate.extras) or [""]
         for req in requires:
             if req.marker is not None and not any(self._marker_true(req, e) for e in extras):

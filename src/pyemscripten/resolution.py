@@ -348,11 +348,14 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
     say so. A version that lacks one can be chosen by walking back (``networkx[default]``,
     whose extra came with 3.x, ended at networkx 2.5.1 against PyPI)."""
     notes = []
-    from_distribution = _distribution_urls(finder)
     for candidate in result.mapping.values():
         if not candidate.extras or candidate.file is None:
             continue
-        meta = finder.data.metadata.get(candidate.file.url)
+        # The runtime's own wheel: its lock lists no extras; an index wheel of the version may
+        # (Finder.extras_file).
+        source = finder.extras_file(candidate)
+        from_distribution = source is None and finder.from_distribution(candidate)
+        meta = finder.data.metadata.get((source or candidate.file).url)
         if meta is None:
             continue
         offered = set(meta.provides_extra) | {canonicalize_name(a or b) for r in meta.requires_dist if r.marker
@@ -361,7 +364,7 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
         if not missing:
             continue
         extras = f"extra{'s' if len(missing) > 1 else ''} {', '.join(repr(e) for e in missing)}"
-        if candidate.file.url in from_distribution:  # its lock lists dependencies, not extras
+        if from_distribution:  # its lock lists dependencies, not extras
             notes.append(f"{candidate.name} {candidate.version} comes from the runtime's distribution, whose "
                          f"lock lists no extras: the {extras} {'is' if len(missing) == 1 else 'are'} not installed")
         else:

@@ -456,6 +456,48 @@ def test_extras_named_in_markers_any_way_count_and_the_distribution_lists_none()
                                      "the extra 'fast' is not installed",)
 
 
+def test_extras_of_the_distributions_wheel_come_from_an_index_wheel_of_the_same_version() -> None:
+    # foo 2.0 is on the index for Linux only, with PEP 658 metadata that says what [fast]
+    # needs; the runtime's lock lists foo 2.0's dependencies but no extras.
+    linux = "cp314-cp314-manylinux_2_28_x86_64"
+    index = FakeIndex({"app": {"1.0": {"requires": ["foo[fast]"]}},
+                       "foo": {"2.0": {"tag": linux, "requires": ["bar; extra == 'fast'", "base-dep"],
+                                       "extras": ["fast"]},
+                               "1.0": {"tag": linux, "requires": ["old; extra == 'fast'"]}},
+                       "bar": {"1.0": {}}, "old": {"1.0": {}}, "base-dep": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["app"], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
+    # The extra's requirement comes from 2.0's metadata; its other requirements do not: the
+    # runtime's lock says what its own wheel needs.
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "1.0", "foo": "2.0", "bar": "1.0"}
+    assert result.missing_extras == ()
+    assert "https://index.test/files/foo-2.0-cp314-cp314-manylinux_2_28_x86_64.whl.metadata" in index.requests
+    assert not [r for r in index.requests if r.endswith(".whl")]  # no wheel fetched for it
+    # An extra that version's metadata does not have either is said as for any wheel.
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["foo[slow]"], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
+    assert result.missing_extras == ("foo 2.0 does not provide the extra 'slow'; it is installed without it",)
+    # What the extra needs must fit too: a need nothing satisfies is an error naming it.
+    index = FakeIndex({"foo": {"2.0": {"tag": linux, "requires": ["native; extra == 'fast'"]}},
+                       "native": {"1.0": {"tag": linux}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        asyncio.run(resolve(["foo[fast]"], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
+    assert "No wheel of 'native'" in str(info.value) and "It is needed by foo 2.0" in str(info.value)
+
+
+def test_a_version_the_index_offers_only_yanked_comes_from_the_distribution() -> None:
+    # Once the distribution is loaded (native is on no index), its foo 2.0 stands for the
+    # version whose every index file is yanked.
+    index = FakeIndex({"foo": {"2.0": {"yanked": "broken upload"}, "1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["foo==2.0", "native"], TARGET, client, None, ResolveOptions(),
+                                 distribution=_distribution("foo", "native")))
+    dist = {d.name: d for d in result.dists}["foo"]
+    assert (str(dist.version), dist.file.url, dist.yanked) == (
+        "2.0", "https://cdn.test/full/foo-2.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", None)
+
+
 def test_the_yanked_hint_only_when_every_version_is_yanked() -> None:
     versions = {f"{v}.0": {"yanked": True} for v in range(2, 10)} | {"1.0": {}}
     index = FakeIndex({"a": {"1.0": {"requires": ["b>=1"]}}, "c": {"1.0": {"requires": ["b<1"]}}, "b": versions})
