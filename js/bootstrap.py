@@ -104,6 +104,26 @@ def _urls(value: Any) -> list[str] | None:
     return list(value or []) or None
 
 
+def _details(exc: BaseException) -> dict[str, Any]:
+    """The facts a pyemscripten error keeps (its dataclass fields: ``project``, ``url``,
+    ``offered_tags`` ...) that are text, numbers or lists of text, for JavaScript; URLs
+    redacted as its message redacts them."""
+    from dataclasses import fields, is_dataclass
+
+    from pyemscripten.errors import redact_text
+
+    details: dict[str, Any] = {}
+    for f in fields(exc) if is_dataclass(exc) else ():
+        value = getattr(exc, f.name, None)
+        if isinstance(value, str):
+            details[f.name] = redact_text(value)
+        elif value is None or isinstance(value, (bool, int, float)):
+            details[f.name] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            details[f.name] = [redact_text(v) for v in value]
+    return details
+
+
 class WebInstaller:
     """Installs for the JS module, forwarding progress events to JS callbacks."""
 
@@ -132,7 +152,7 @@ class WebInstaller:
         """Install a lock file (first), then requirements; a JS object says how it went.
 
         ``{ok: true, installed: [{name, version}], already: [...], message}``, or for a
-        pyemscripten error ``{ok: false, type, message}`` (other exceptions propagate).
+        pyemscripten error ``{ok: false, type, message, details}`` (other exceptions propagate).
         """
         import pyemscripten
         from pyemscripten.errors import PyemscriptenError
@@ -149,7 +169,7 @@ class WebInstaller:
                 reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),
                                                           indexes, quiet=forward is not None, on_progress=forward))
         except PyemscriptenError as exc:
-            return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc)})
+            return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc), "details": _details(exc)})
         return _to_js({
             "ok": True,
             "installed": [{"name": n, "version": v} for r in reports for n, v in r.installed],

@@ -5,14 +5,14 @@ export type ProgressStage =
   | "booting" // loading the Pyodide runtime
   | "bootstrapping" // installing pyemscripten itself from this package's wheels
   | "resolving" // resolution started (`message`), then one per project page (`package`)
-  | "resolved" // the plan: `done` packages to install of `total`
+  | "resolved" // the plan: `done` packages to install of `total` (`message` names them and their wheels' size)
   | "downloading" // bytes `done` of `total` of one wheel (`package`)
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
   | "loading" // loading `total` shared libraries
-  | "warning" // a yanked file is installed, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
+  | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
-  | "error" // an install failed (`message`); site-packages is as it was
+  | "error" // an install, or loadPyodideWithPackages' boot, failed (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished
 
 export interface ProgressEvent {
@@ -39,9 +39,9 @@ export interface InstallOptions {
   requirements?: string | string[];
   /** Simple-index base URLs; a project comes from the first that has it. Default: PyPI. */
   indexUrls?: string | string[];
-  /** URL of a PEP 751 pylock.toml (relative to the page): installed first, without resolution.
-   * With `requirements` too, the two are two installs: if the requirements then fail, what the
-   * lock installed stays. */
+  /** A PEP 751 pylock.toml: its URL (relative to the page) or its text. Installed first,
+   * without resolution. With `requirements` too, the two are two installs: if the requirements
+   * then fail, what the lock installed stays. */
   lockfile?: string;
   onProgress?: ProgressCallback;
 }
@@ -78,19 +78,32 @@ export interface InstallResult {
 /** An install failed in Python; `type` is the class, e.g. "HashMismatchError", "LockError". */
 export declare class PyemscriptenError extends Error {
   readonly type: string;
-  constructor(type: string, message: string);
+  /** The Python error's facts that are text, numbers or lists of text, by their Python names:
+   * e.g. `project`, `url`, `filename`, `needed_tags`, `offered_tags`, `needed_by` (URLs redacted). */
+  readonly details: Record<string, string | number | boolean | null | string[]>;
+  /** Set by loadPyodideWithPackages when Pyodide booted before the failure: the instance,
+   * with whatever was installed before it. */
+  pyodide?: PyodideLike;
+  constructor(type: string, message: string, details?: Record<string, string | number | boolean | null | string[]>);
 }
 
 /**
  * Boot Pyodide, install pyemscripten into it (no index needed), then install `lockfile`
  * and/or `requirements`. Python code in the instance gets a `pyemscripten_install` builtin
- * whose defaults are `indexUrls` and `onProgress`. Resolves to the Pyodide instance.
+ * whose defaults are `indexUrls` and `onProgress`. Resolves to the Pyodide instance. If an
+ * install fails after Pyodide booted, the error (a PyemscriptenError) carries the instance
+ * as `error.pyodide`, with what was installed before the failure (a lock, with `requirements`).
  */
 export declare function loadPyodideWithPackages<T extends PyodideLike = PyodideLike>(
   options: LoadOptions<T>,
 ): Promise<T>;
 
-/** Install into an instance (bootstrapping pyemscripten first if needed). */
+/**
+ * Install into an instance (bootstrapping pyemscripten first if needed: the first call's
+ * `indexUrls` and `onProgress` become `pyemscripten_install`'s defaults). Unknown options
+ * are refused with a TypeError. Rejects with a PyemscriptenError when an install fails,
+ * leaving site-packages as it was.
+ */
 export declare function installPackages(pyodide: PyodideLike, options?: InstallOptions): Promise<InstallResult>;
 
 /** Install pyemscripten into an instance and define `pyemscripten_install`; idempotent. */

@@ -19,14 +19,21 @@ const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
 // proxy, so that calls made at once share one bootstrap (they wrote the same files).
 const installers = new WeakMap();
 
-/** A pyemscripten error raised in Python; `type` is its class name (e.g. "HashMismatchError"). */
+/**
+ * A pyemscripten error raised in Python; `type` is its class name (e.g. "HashMismatchError"),
+ * `details` its facts (e.g. `project`, `url`, `offered_tags`), as the Python error has them.
+ */
 export class PyemscriptenError extends Error {
-  constructor(type, message) {
+  constructor(type, message, details = {}) {
     super(message);
     this.name = "PyemscriptenError";
     this.type = type;
+    this.details = details;
   }
 }
+
+const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "onProgress"];
+const MIXUPS = ["indexUrl", "indexURLs", "index_urls", "lockFile"];
 
 /**
  * Boot Pyodide from `indexURL`, install pyemscripten into it, then install `lockfile` (a
@@ -39,8 +46,9 @@ export async function loadPyodideWithPackages(options = {}) {
     loadPyodide: givenLoader, ...pyodideOptions
   } = options;
   const emit = emitter(onProgress);
+  let pyodide;
   try {
-    for (const typo of ["indexUrl", "indexURLs", "index_urls", "lockFile"]) {
+    for (const typo of MIXUPS) {
       if (typo in options) {
         throw new TypeError(`loadPyodideWithPackages: unknown option ${typo}; indexURL is where the Pyodide runtime ` +
           "lives, indexUrls the package indexes, lockfile the URL of a pylock.toml");
@@ -52,7 +60,7 @@ export async function loadPyodideWithPackages(options = {}) {
     emit({ stage: "booting", message: "Loading the Python runtime" });
     const runtimeURL = indexURL ? withSlash(absolute(indexURL)) : undefined;
     const loadPyodide = givenLoader ?? (await import(`${runtimeURL}pyodide.mjs`)).loadPyodide;
-    const pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
+    pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
     await bootstrap(pyodide, { indexUrls, onProgress });
     if (requirements?.length || lockfile) {
       await installPackages(pyodide, { requirements, indexUrls, lockfile, onProgress });
@@ -61,6 +69,9 @@ export async function loadPyodideWithPackages(options = {}) {
     return pyodide;
   } catch (error) {
     if (!(error instanceof PyemscriptenError)) emit({ stage: "error", message: String(error?.message ?? error) });
+    // The instance booted: what was installed before the failure stays in it, and a page
+    // can go on with it (error.pyodide) instead of booting again.
+    if (pyodide && error && typeof error === "object") error.pyodide = pyodide;
     throw error;
   }
 }
@@ -71,12 +82,20 @@ export async function loadPyodideWithPackages(options = {}) {
  * `{installed, already, message}`; rejects with a PyemscriptenError (its `type` names the
  * Python class) when an install fails, leaving site-packages as it was.
  */
-export async function installPackages(pyodide, { requirements, indexUrls, lockfile, onProgress } = {}) {
-  const installer = await bootstrap(pyodide, { indexUrls });
+export async function installPackages(pyodide, options = {}) {
+  for (const name of Object.keys(options ?? {})) {
+    if (!INSTALL_OPTIONS.includes(name)) {
+      throw new TypeError(`installPackages: unknown option ${name}; the options are ${INSTALL_OPTIONS.join(", ")}` +
+        (MIXUPS.includes(name) ? " (indexUrls: the package indexes; lockfile: a pylock.toml's URL or text)" : ""));
+    }
+  }
+  const { requirements, indexUrls, lockfile, onProgress } = options ?? {};
+  const installer = await bootstrap(pyodide, { indexUrls, onProgress });
   const wanted = typeof requirements === "string" ? [requirements] : requirements;
-  const lockURL = lockfile ? absolute(lockfile) : undefined;
-  const result = await installer.install(wanted ?? undefined, indexUrls ?? undefined, lockURL, onProgress ?? undefined);
-  if (!result.ok) throw new PyemscriptenError(result.type, result.message);
+  // The lock's URL (Python resolves it against the page, as fetch does) or its text.
+  const result = await installer.install(wanted ?? undefined, indexUrls ?? undefined, lockfile || undefined,
+    onProgress ?? undefined);
+  if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
   return { installed: result.installed, already: result.already, message: result.message };
 }
 

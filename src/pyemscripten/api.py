@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import difflib
 import importlib
 import json
 import posixpath
@@ -30,12 +31,21 @@ from packaging.version import Version
 from . import installation, libraries
 from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
-from .errors import LockError, NotInstalledError, PyemscriptenError, UninstallError, redact_text, redact_url
+from .errors import (
+    DistributionFileError,
+    LockError,
+    NotInstalledError,
+    PackageIndexError,
+    PyemscriptenError,
+    UninstallError,
+    redact_text,
+    redact_url,
+)
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok, load_distribution
 from .index_pages import IndexFile
 from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
-from .progress import Listener, ProgressEvent, TextReporter, emit_all, megabytes
+from .progress import Listener, ProgressEvent, TextReporter, emit_all, size_text
 from .resolution import (
     InstalledDist,
     KnownData,
@@ -149,8 +159,11 @@ class InstallReport:
 
     def __str__(self) -> str:
         if self.dry_run:
-            lines = [f"Would install {len([p for p in self.plan if not p['already_installed']])} packages:"]
-            lines += [f"  {p['name']}=={p['version']}  {p['filename'] or '(installed)'}" for p in self.plan]
+            new = [p for p in self.plan if not p["already_installed"]]
+            have = len(self.plan) - len(new)
+            lines = [f"Would install {len(new)} package{'' if len(new) == 1 else 's'}"
+                     + (f" ({have} already satisfied)" if have else "") + (":" if new else "")]
+            lines += [f"  {p['name']}=={p['version']}  {p['filename']}" for p in new]
             return "\n".join(lines)
         done = ", ".join(f"{n}-{v}" for n, v in self.installed) or "nothing new"
         return f"Installed {done}" + (f" ({len(self.already)} already satisfied)" if self.already else "")
@@ -313,7 +326,8 @@ def _plan_line(resolution: Resolution) -> str:
     todo = resolution.to_install
     size = sum(d.file.size or 0 for d in todo if d.file)
     names = ", ".join(f"{d.name}=={d.version}" for d in todo) or "nothing"
-    return f"Resolved: {names}" + (f" ({megabytes(size)} to fetch)" if size else "")
+    # The wheels' size, not what the network gives: the cache may hold some.
+    return f"Resolved: {names}" + (f" ({size_text(size)} of wheels)" if size else "")
 
 
 def _wheel_tasks(s: Session, prefetched: Mapping[str, bytes] | None, allow_unhashed: bool,
@@ -355,7 +369,15 @@ async def install_resolved(
 
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
-        wheel = with_origin(await wheels.get(dist), dist.file)
+        try:
+            fetched = await wheels.get(dist)
+        except PackageIndexError as exc:  # not fetched (a hash or size mismatch stays as it is)
+            why = resolution.from_distribution.get(dist.file.url)
+            if why is None:
+                raise
+            raise DistributionFileError(dist.name, str(dist.version), why, s.distribution_url,
+                                        str(exc).splitlines()[0]) from exc
+        wheel = with_origin(fetched, dist.file)
         check_requires_python(wheel, python)  # resolution passed over such versions; a lock did not
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
         return wheel
@@ -592,7 +614,7 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     present = {d.name for d in found}
     for name in wanted:
         if name not in present:
-            raise NotInstalledError(name)
+            raise NotInstalledError(name, tuple(difflib.get_close_matches(name, sorted(present), n=2)))
     done: list[str] = []
     try:
         for name in wanted:

@@ -70,7 +70,8 @@ _FETCH_JS = r"""
     const total = Number(response.headers.get("content-length")) || null;
     let body;
     try {
-      if ((onProgress || onData) && response.body) {
+      // Only a body that is the file (2xx) is progress or pieces of it; an error page is not.
+      if ((onProgress || onData) && response.body && response.ok) {
         const reader = response.body.getReader();
         // Each chunk is copied into one buffer (sized by Content-Length when given) as it
         // arrives, instead of keeping every chunk alive until the end.

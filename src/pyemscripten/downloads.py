@@ -288,19 +288,25 @@ class WheelTasks:
         sink = self.prestage(file.url) if self.prestage is not None else None
         # Members inflate, hash (and are written, into staging) while the rest downloads.
         streamed = MemberStream(self.hasher, sink=sink)
+        told = [-1]  # the last byte count told
+
+        def on_bytes(done: int, total: int | None) -> None:
+            told[0] = done if done == total else -1
+            self._emit(file.url, "downloading", name, done, total)
+
         try:
             try:
                 fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self._retry(file.url),
                                             allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
                                             cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
-                                            on_bytes=lambda done, total: self._emit(file.url, "downloading",
-                                                                                    name, done, total))
+                                            on_bytes=on_bytes)
             finally:
                 self._running -= counted
                 async with self._turns:
                     self._turns.notify_all()
             body = fetched.body
-            self._emit(file.url, "downloading", name, len(body), len(body))
+            if told[0] != len(body):  # the whole file, once (a cache or a transport without progress told nothing)
+                self._emit(file.url, "downloading", name, len(body), len(body))
             self._emit(file.url, "unpacking", name)
             wheel = await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
                                            expected_version=version, streamed=streamed,

@@ -76,7 +76,15 @@ class InvalidRequirementError(PyemscriptenError):
 
     def __str__(self) -> str:
         where = f" (in {self.source})" if self.source else ""
-        return f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(self.reason)}"
+        text = f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(self.reason)}"
+        parts = [p for p in re.split(r"[\s,]+", self.requirement) if p]
+        if self.source is None and len(parts) > 1 and all(_NAME.fullmatch(p) for p in parts):
+            listed = ", ".join(repr(p) for p in parts)
+            text += f"\nGive one requirement per item: [{listed}]."
+        return text
+
+
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._,-]*\])?(?:[<>=!~]=?[A-Za-z0-9.*+!-]+)?")
 
 
 @dataclass(eq=False)
@@ -369,6 +377,27 @@ class SizeMismatchError(DownloadError):
         )
 
 
+@dataclass(eq=False)
+class DistributionFileError(DownloadError):
+    """A wheel resolution took from the runtime's own distribution could not be fetched (a
+    runtime served without its packages: npm's ``pyodide`` holds only the core)."""
+
+    project: str
+    version: str
+    why: str  # why the distribution's wheel was taken: the index failed, or has no fitting one
+    lock_url: str | None  # the distribution's pyodide-lock.json
+    reason: str  # the fetch's own error
+
+    def __str__(self) -> str:
+        where = f" ({redact_url(self.lock_url)})" if self.lock_url else ""
+        return (
+            f"{self.project} {self.version} was to come from the runtime's distribution{where}, because {self.why}; "
+            f"but its wheel could not be fetched: {self.reason}\n"
+            "Serve the full Pyodide distribution beside pyodide-lock.json (the npm package pyodide holds only the "
+            "core), or load the runtime from its CDN; or give an index that has a wheel of the project for this runtime."
+        )
+
+
 # --- wheels and installation ---------------------------------------------------------
 
 
@@ -417,9 +446,12 @@ class NotInstalledError(PyemscriptenError):
     """``uninstall`` was asked for a distribution that is not installed."""
 
     project: str
+    close: tuple[str, ...] = ()  # installed names like it
 
     def __str__(self) -> str:
-        return f"{self.project!r} is not installed."
+        like = f" Did you mean {' or '.join(repr(c) for c in self.close)}?" if self.close else ""
+        return (f"{self.project!r} is not installed: nothing was uninstalled.{like} pyemscripten.list_installed() "
+                "shows what is.")
 
 
 # --- shared libraries ----------------------------------------------------------------

@@ -58,7 +58,7 @@ class TextReporter:
             if event.package in self._fetched:  # the transport's last chunk, then the check
                 return None
             self._fetched.add(event.package)
-            return f"  fetched {event.package} ({_size(event.total)})"
+            return f"  fetched {event.package} ({size_text(event.total)})"
         return None
 
 
@@ -71,7 +71,7 @@ def megabytes(n: int) -> str:
     return f"{tenths // 10}.{tenths % 10} MB"
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     return megabytes(n) if n >= 1_000_000 else f"{(n + 500) // 1000} kB"  # integers (see megabytes)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import resolvelib
@@ -73,6 +73,7 @@ class Resolution:
     passed_over: tuple[str, ...] = ()  # versions whose metadata could not be read, and why
     missing_extras: tuple[str, ...] = ()  # versions chosen that do not provide an extra asked for
     fallbacks: tuple[str, ...] = ()  # projects taken from the runtime's distribution because the index failed
+    from_distribution: Mapping[str, str] = field(default_factory=dict)  # its wheels' URLs: why each was taken
     held_back: tuple[str, ...] = ()  # versions below the newest, whose newest needs a project without wheels
     left_out: tuple[str, ...] = ()  # requirements whose marker is false here; an index that had none of the projects
 
@@ -304,8 +305,10 @@ async def resolve(
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read)) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds)
+        taken = _from_distribution(resolution, finder)
         return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
-                       fallbacks=_fallbacks(resolution, finder), held_back=_held_back(resolution, result, finder),
+                       fallbacks=_fallbacks(resolution, taken, finder), from_distribution=taken,
+                       held_back=_held_back(resolution, result, finder),
                        left_out=_left_out(requirements, roots, client, finder))
 
 
@@ -373,19 +376,36 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
     return tuple(sorted(notes))
 
 
-def _distribution_urls(finder: Finder) -> set[str]:
-    return {entry.file.url for entry in (finder.data.distribution or {}).values()}
+def _from_distribution(resolution: Resolution, finder: Finder) -> dict[str, str]:
+    """The wheels taken from the runtime's distribution, by URL, and why each was: so that a
+    failure to fetch one names the cause (a runtime served without its packages)."""
+    entries = finder.data.distribution or {}
+    urls = {entry.file.url for entry in entries.values()}
+    taken = {}
+    for dist in resolution.dists:
+        if dist.file is None or dist.file.url not in urls:
+            continue
+        error = finder.data.page_errors.get(dist.name)
+        if error is not None and not isinstance(error, ProjectNotFoundError):
+            why = f"the index failed for it ({str(error).splitlines()[0]})"
+        elif error is not None:
+            why = "no index has it"
+        elif any(f.url not in urls for _, f in finder.versions(dist.name)):
+            why = f"no index has a wheel of {dist.version} for this runtime"
+        else:
+            why = "no index has a wheel of it for this runtime"
+        taken[dist.file.url] = why
+    return taken
 
 
-def _fallbacks(resolution: Resolution, finder: Finder) -> tuple[str, ...]:
+def _fallbacks(resolution: Resolution, taken: Mapping[str, str], finder: Finder) -> tuple[str, ...]:
     """The projects taken from the runtime's distribution although the index did not say it
     lacks them: it failed (network, HTTP, a malformed page). Taking the runtime's own wheel
     then keeps a page without the index working, but a person should know the index failed."""
-    from_distribution = _distribution_urls(finder)
     notes = []
     for dist in resolution.dists:
         error = finder.data.page_errors.get(dist.name)
-        if dist.file is not None and dist.file.url in from_distribution and error is not None \
+        if dist.file is not None and dist.file.url in taken and error is not None \
                 and not isinstance(error, ProjectNotFoundError):
             reason = str(error).split("\n")[0]
             notes.append(f"{dist.name} {dist.version} comes from the runtime's distribution, because the index "

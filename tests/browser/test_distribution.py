@@ -128,6 +128,26 @@ import numapp, numpy
     assert f"{index_server.url}/dist-good/{NUMPY.filename}" in frozen and NUMPY.sha256 in frozen
 
 
+def test_a_distribution_served_without_its_wheels_says_where_and_why(pyodide, index_server) -> None:
+    # As npm's pyodide (the core only): the lock is there, its wheels are not. The error says
+    # which project came from the distribution, why, and what to serve.
+    index = index_server.index()
+    index.add_wheel(make_wheel("numapp", "1.0", {"numapp/__init__.py": b"import numpy\n"}, requires=["numpy"]))
+    index_server.mount("/dist-core/", {"pyodide-lock.json": distribution_lock((NUMPY, ["fakeblas"]), (FAKEBLAS, []))})
+    dist = f"{index_server.url}/dist-core/pyodide-lock.json"
+    before = pyodide.run("import pyemscripten\npyemscripten.list()")
+    err = pyodide.run_expect_error("import pyemscripten\nfrom pyemscripten import Session\n"
+                                   "await pyemscripten.install('numapp', index_urls=[url], session=Session(distribution_url=dist))",
+                                   url=index_server.index_url, dist=dist)
+    assert err["type"] == "DistributionFileError", err
+    message = err["message"]
+    assert f"the runtime's distribution ({dist}), because no index has it; but its wheel could not be fetched: HTTP 404" \
+        in message, message
+    assert message.split(" was to come")[0] in ("numpy 2.4.6", "fakeblas 0.3.30"), message
+    assert "Serve the full Pyodide distribution beside pyodide-lock.json" in message
+    assert pyodide.run("import pyemscripten\npyemscripten.list()") == before  # nothing half-installed
+
+
 def test_the_runtimes_version_joins_the_indexes_for_a_pin_only_it_meets(pyodide, index_server) -> None:
     """fakeblas 9.0 is on the index for this runtime; the app pins the runtime's 0.3.30, which
     the index lacks (as pydantic 2.12.5 pins a pydantic-core only Pyodide 314 ships). Only

@@ -23,7 +23,7 @@ def test_install_prints_concise_progress_then_list_and_uninstall(pyodide, index_
     lines = text.splitlines()
     packages = ["jiter", "markdown-it-py", "mdurl", "pygments", "rich"]
     assert lines[0] == "Resolving rich, jiter"
-    assert lines[1].startswith("Resolved: ") and all(f"{p}==" in lines[1] for p in packages) and "MB to fetch" in lines[1]
+    assert lines[1].startswith("Resolved: ") and all(f"{p}==" in lines[1] for p in packages) and "MB of wheels)" in lines[1]
     fetched = sorted(line.split()[1] for line in lines if line.startswith("  fetched "))
     assert fetched == packages  # one line per wheel, not per chunk
     assert lines[-3:-1] == ["Installing 5 packages", "Loading 1 shared library"]

@@ -16,6 +16,7 @@ import { loadPyodideWithPackages, installPackages, bootstrap, PyemscriptenError 
 import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
 window.loadPyodide = loadPyodide;
 window.bootstrap = bootstrap;
+window.loadPyodideWithPackages = loadPyodideWithPackages;
 window.events = [];
 try {
   const pyodide = await loadPyodideWithPackages({
@@ -81,9 +82,33 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         # A failed install rejects with a typed error, and names the project.
         error = page.evaluate("""async () => {
           try { await window.installPackages(window.pyodide, { requirements: ["no-such-project-anywhere"] }); }
-          catch (e) { return { isOurs: e instanceof window.PyemscriptenError, type: e.type, message: e.message }; }
+          catch (e) { return { isOurs: e instanceof window.PyemscriptenError, type: e.type, message: e.message,
+                               details: e.details }; }
         }""")
         assert error["isOurs"] and error["type"].endswith("Error") and "no-such-project-anywhere" in error["message"]
+        assert error["details"]["project"] == "no-such-project-anywhere", error
+
+        # A misspelled option is refused, not ignored; a lock may be given as its text.
+        refused = page.evaluate("""async () => {
+          try { await window.installPackages(window.pyodide, { lockFile: "pylock.toml" }); return null; }
+          catch (e) { return [e.name, e.message]; }
+        }""")
+        assert refused[0] == "TypeError" and "unknown option lockFile" in refused[1], refused
+        from_text = page.evaluate("async (text) => (await window.installPackages(window.pyodide, { lockfile: text }))"
+                                  ".already.map((p) => p.name)", lock)
+        assert "rich" in from_text
+
+        # An install that fails after the boot hands the instance over, with the lock installed.
+        kept = page.evaluate("""async (index) => {
+          try {
+            await window.loadPyodideWithPackages({ indexURL: "/runtimes/RUNTIME/", lockfile: "pylock.toml",
+              indexUrls: [index], requirements: ["no-such-project-anywhere"] });
+            return null;
+          } catch (e) {
+            return [e.type, e.pyodide ? e.pyodide.runPython("import rich; rich.__name__") : null];
+          }
+        }""".replace("RUNTIME", DEFAULT_RUNTIME), index_server.index_url)
+        assert kept == ["ProjectNotFoundError", "rich"], kept
 
         # Two calls at once on a fresh instance share one bootstrap (they wrote the same files).
         shared = page.evaluate("""async () => {

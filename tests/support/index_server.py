@@ -562,14 +562,17 @@ def _content_type(name: str) -> str:
 
 def _static(root: Path, rest: str) -> tuple[int, bytes, str]:
     base = root.resolve()
-    target = (base / rest).resolve()
-    if base != target and base not in target.parents:
+    try:
+        target = (base / rest).resolve()
+        if base != target and base not in target.parents:
+            return _not_found()
+        if target.is_dir():  # a directory URL (/demo/) is its index page, as on a web server
+            target = target / "index.html"
+        if not target.is_file():
+            return _not_found()
+        return 200, target.read_bytes(), _content_type(target.name)
+    except OSError:  # a path no file system takes (a name too long): nothing there
         return _not_found()
-    if target.is_dir():  # a directory URL (/demo/) is its index page, as on a web server
-        target = target / "index.html"
-    if not target.is_file():
-        return _not_found()
-    return 200, target.read_bytes(), _content_type(target.name)
 
 
 def _wants_json(accept: str) -> bool | None:

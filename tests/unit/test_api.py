@@ -267,6 +267,10 @@ def test_uninstall_unknown(session: api.Session, monkeypatch: pytest.MonkeyPatch
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     with pytest.raises(errors.NotInstalledError, match="nothing"):
         api.uninstall(["app", "nothing"], session)
+    with pytest.raises(errors.NotInstalledError) as info:
+        api.uninstall("apq", session)
+    assert str(info.value) == ("'apq' is not installed: nothing was uninstalled. Did you mean 'app'? "
+                               "pyemscripten.list_installed() shows what is.")
     assert api.list_installed(session) == {"app": "1.0", "lib": "1.0"}
     scans = []
     real = installation.installed_distributions
@@ -488,7 +492,7 @@ def test_fetched_lines_give_sizes_rounded_in_kb_or_tenths_of_mb() -> None:
         "  fetched a (0 kB)", "  fetched b (0 kB)", "  fetched c (112 kB)", "  fetched d (999 kB)",
         "  fetched e (1000 kB)", "  fetched f (1.0 MB)", "  fetched g (11.8 MB)", "  fetched h (1.0 MB)",
         "  fetched i (1.1 MB)"]
-    # The plan's line ("... (0.4 MB to fetch)").
+    # The megabytes of other lines.
     assert [megabytes(n) for n in (1, 49_999, 50_000, 383_611, 11_790_256)] == [
         "0.0 MB", "0.0 MB", "0.1 MB", "0.4 MB", "11.8 MB"]
 
@@ -512,3 +516,30 @@ def test_walking_back_and_a_missing_extra_are_told_as_events(tmp_path: Path) -> 
         ("warning", "app 1 does not provide the extra 'fast'; it is installed without it"),
         ("warning", held),
     ]
+
+
+def test_a_distribution_wheel_that_cannot_be_fetched_says_why_it_was_taken(tmp_path: Path) -> None:
+    # A runtime served without its packages (npm's pyodide is the core only): the wheel the
+    # resolution took from its lock answers 404. The error says where it came from and why.
+    import json
+
+    from pyemscripten.seams import Response
+
+    lock_url = "https://cdn.test/full/pyodide-lock.json"
+    lock = {"packages": {n: {"name": n, "version": "2.0", "file_name": f"{n}-2.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                             "sha256": "0" * 64, "depends": []} for n in ("native", "lib")}}
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("native", "lib"))}, "lib": {"1.0": real("lib", "1.0")}})
+    index.routes[lock_url] = Response(lock_url, 200, json.dumps(lock).encode(), {"content-type": "application/json"})
+    index.fail(BASE + "lib/", 503, 503)  # the index fails for lib: the distribution's is taken
+    session = dataclasses.replace(uncached_session(tmp_path, index), distribution_url=lock_url,
+                                  retry=RetryPolicy(attempts=2, backoff=0))
+    with pytest.raises(errors.DistributionFileError) as info:
+        asyncio.run(api.install(["app"], BASE, session=session, quiet=True))
+    text = str(info.value)
+    assert text.startswith(f"native 2.0 was to come from the runtime's distribution ({lock_url}), because no index has "
+                           "it; but its wheel could not be fetched: HTTP 404") or \
+        text.startswith(f"lib 2.0 was to come from the runtime's distribution ({lock_url}), because the index failed "
+                        "for it (HTTP 503"), text
+    assert "Serve the full Pyodide distribution beside pyodide-lock.json" in text
+    assert isinstance(info.value.__cause__, errors.IndexHTTPError)
+    assert list((tmp_path / "site-packages").iterdir()) == []  # nothing half-installed

@@ -202,7 +202,13 @@ def test_metadata_file_used_instead_of_wheel() -> None:
 def test_invalid_requirement() -> None:
     with pytest.raises(errors.InvalidRequirementError) as info:
         run(FakeIndex({}), ["a >>> 1"])
-    assert "a >>> 1" in str(info.value)
+    assert "a >>> 1" in str(info.value) and "one requirement per item" not in str(info.value)
+    # Several requirements typed as one string: said how to give them.
+    for text in ("pydantic rich requests", "pydantic, rich>=2"):
+        with pytest.raises(errors.InvalidRequirementError) as info:
+            run(FakeIndex({}), [text])
+        names = [n for n in text.replace(",", " ").split()]
+        assert str(info.value).endswith(f"Give one requirement per item: [{', '.join(map(repr, names))}].")
 
 
 def test_runtime_distribution_is_the_fallback() -> None:
