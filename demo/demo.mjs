@@ -89,8 +89,9 @@ function tracker() {
       setProgress(0.9, "Installing…");
       log(message);
     } else if (stage === "loading") {
-      setProgress(0.95, "Loading shared libraries…");
-      log(message);
+      const { done = 0, total = 0 } = event;
+      setProgress(0.9 + 0.1 * (total ? done / total : 0), `Loading shared libraries… ${done}/${total}`);
+      if (!done) log(message);  // one line for the start, not one per library
     } else if (stage === "warning") {
       log(message, "warning");
     } else if (stage === "done") {

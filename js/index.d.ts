@@ -9,7 +9,7 @@ export type ProgressStage =
   | "downloading" // bytes `done` of `total` of one wheel (`package`)
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
-  | "loading" // loading `total` shared libraries
+  | "loading" // loading `total` shared libraries: `done` 0 first, then one event per library instantiated (`package`: its project)
   | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
   | "error" // an install, or loadPyodideWithPackages' boot, failed (`message`); site-packages is as it was

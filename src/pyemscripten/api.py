@@ -426,7 +426,9 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
         plan = library_plan(s, wheels)
         if plan:
             s.emit("loading", done=0, total=len(plan), message=f"Loading {len(plan)} shared librar{'y' if len(plan) == 1 else 'ies'}")
-            await s.library_loader().load(plan)
+            await s.library_loader().load(plan, on_loaded=lambda n: s.emit(
+                "loading", plan[n - 1].project, done=n, total=len(plan),
+                message=f"Loaded {posixpath.basename(plan[n - 1].path)}"))
     except BaseException:
         transaction.rollback()
         raise

@@ -348,7 +348,7 @@ import itertools
 import posixpath
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyemscripten.dylink import imports_symbol
@@ -479,7 +479,7 @@ _IMMUTABLE_GLOBALS_JS = r"""
 """
 
 _FAST_LOAD_JS = r"""
-async (pyodide, paths, verify, step, prove, owner) => {
+async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
   const M = pyodide._module;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   // Stand-ins lent to dlopen (point 5), and the exports each stands for, across overlapping loads.
@@ -1117,6 +1117,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
             M.preloadedWasm[p] = await rec.loading;
             earlyTaken++;
             earlyStats.taken++;
+            if (onLoaded) onLoaded(i + 1);
             continue;
           }
           discard(rec);
@@ -1144,6 +1145,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
           if (hidden) showNeeded(bytes, hidden);  // the file as it was
         }
         M.preloadedWasm[p] = await loading;
+        if (onLoaded) onLoaded(i + 1);
       }
     } finally {
       marked = quick.marked - markedBefore;
@@ -1241,7 +1243,7 @@ async (pyodide, paths, verify, step, prove, owner) => {
 """
 
 _SEQUENTIAL_LOAD_JS = r"""
-async (pyodide, paths, searchDirs) => {
+async (pyodide, paths, searchDirs, onLoaded) => {
   const legacy = pyodide._api.loadDynlib.length >= 2;  // 0.27: (lib, global, searchDirs)
   const t0 = performance.now();
   let i = 0;
@@ -1249,6 +1251,7 @@ async (pyodide, paths, searchDirs) => {
     for (; i < paths.length; i++) {
       if (legacy) await pyodide._api.loadDynlib(paths[i], false, searchDirs);
       else await pyodide._api.loadDynlib(paths[i]);
+      if (onLoaded) onLoaded(i + 1);
     }
     return {ok: true, dlopen: (performance.now() - t0) / 1000};
   } catch (e) {
@@ -1397,8 +1400,9 @@ class PyodideLibraryLoader(LibraryLoader):
     def system_dirs(self) -> list[str]:
         return library_search_path()
 
-    async def load(self, libraries: Sequence[LibraryToLoad]) -> None:
-        """Load ``libraries`` in the order given (dependencies first, as planned).
+    async def load(self, libraries: Sequence[LibraryToLoad], on_loaded: Callable[[int], None] | None = None) -> None:
+        """Load ``libraries`` in the order given (dependencies first, as planned);
+        ``on_loaded(n)`` once the first ``n`` are instantiated.
 
         Raises :class:`~pyemscripten.errors.LibraryLoadError` naming the library the runtime
         refused (or, when the batch's final undefined-symbol check fails, the one importing the
@@ -1407,21 +1411,38 @@ class PyodideLibraryLoader(LibraryLoader):
         """
         if not libraries:
             return
-        from pyodide.ffi import to_js  # type: ignore[import-not-found]
+        from pyodide.ffi import create_proxy, to_js  # type: ignore[import-not-found]
 
         pyodide_js = _pyodide_js()
         paths = [lib.path for lib in libraries]
         fast = self._fast_path()
         started = time.perf_counter()
-        if fast:
-            step = "load"
-            if self._walks:  # the load takes over one of the walks taken ahead
-                self._walks -= 1
-                step = "load-prepared"
-            result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals, step, None, self._owner)
-        else:
-            search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
-            result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs))
+        raised: list[BaseException] = []
+
+        def tell(n: int) -> None:
+            assert on_loaded is not None
+            try:
+                on_loaded(n)
+            except BaseException as exc:  # noqa: BLE001 - the listener's: raised once the load is over
+                raised.append(exc)
+
+        told = create_proxy(tell) if on_loaded is not None else None
+        try:
+            if fast:
+                step = "load"
+                if self._walks:  # the load takes over one of the walks taken ahead
+                    self._walks -= 1
+                    step = "load-prepared"
+                result = await _run_js(_FAST_LOAD_JS)(pyodide_js, to_js(paths), self.verify_globals, step, None,
+                                                      self._owner, told)
+            else:
+                search_dirs = list(dict.fromkeys(posixpath.dirname(p) for p in paths))
+                result = await _run_js(_SEQUENTIAL_LOAD_JS)(pyodide_js, to_js(paths), to_js(search_dirs), told)
+        finally:
+            if told is not None:
+                told.destroy()
+        if raised:  # a progress listener's error is its own, not the library's
+            raise raised[0]
         outcome = result.to_py()
         if not outcome["ok"]:
             index = int(outcome["index"])

@@ -135,7 +135,8 @@ class LibraryLoader(ABC):
     """Loads side modules into the running runtime, in the order given."""
 
     @abstractmethod
-    async def load(self, libraries: Sequence[LibraryToLoad]) -> None: ...
+    async def load(self, libraries: Sequence[LibraryToLoad], on_loaded: Callable[[int], None] | None = None) -> None:
+        """Load ``libraries``; ``on_loaded(n)``, if given, once the first ``n`` are in."""
 
     def loaded(self) -> Collection[str]:
         """Names (sonames or paths) of libraries the runtime has loaded already."""
@@ -159,7 +160,7 @@ class LibraryLoader(ABC):
 class NoLibraryLoader(LibraryLoader):
     """For native use (locking, tests of the pure core): loading is a no-op."""
 
-    async def load(self, libraries: Sequence[LibraryToLoad]) -> None:
+    async def load(self, libraries: Sequence[LibraryToLoad], on_loaded: Callable[[int], None] | None = None) -> None:
         return None
 
 

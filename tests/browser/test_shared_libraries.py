@@ -539,11 +539,28 @@ def _install(session: PyodideSession, requirements: list[str], timeout: float = 
     return session.run(INSTALL, timeout=timeout, requirements=requirements, index_url=session.index_url)
 
 
-def test_install_fixture_wheels(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict) -> None:
+LOADING_EVENTS = """
+import pyemscripten
+from pyemscripten.browser_loader import PyodideLibraryLoader
+events = []
+await pyemscripten.install(requirements, index_urls=[index_url], on_progress=events.append, quiet=True,
+                           session=pyemscripten.Session(loader=PyodideLibraryLoader(fast=fast)))
+[[e.get("done"), e.get("total"), e.get("package"), e.get("message")] for e in events if e["stage"] == "loading"]
+"""
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "sequential"])
+def test_install_fixture_wheels(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict, fast: bool) -> None:
     serve(index_server, fixtures["chain"], fixtures["user_a"], fixtures["user_b"], fixtures["provider"])
-    _install(pyodide, ["shlib-chain", "shlib-user-a", "shlib-user-b"])
+    loading = pyodide.run(LOADING_EVENTS, requirements=["shlib-chain", "shlib-user-a", "shlib-user-b"],
+                          index_url=pyodide.index_url, fast=fast)
     assert pyodide.run("import shlib_chain._ext as e, shlib_user_a._ext as a, shlib_user_b._ext as b\n"
                        "[e.value(), a.value(), b.value()]") == [42, 101, 102]
+    # The load's progress: its start, then one event per library, in order.
+    total = loading[0][1]
+    assert loading[0][:2] == [0, total] and total >= 5, loading
+    assert [e[:2] for e in loading[1:]] == [[n, total] for n in range(1, total + 1)], loading
+    assert all(e[2].startswith("shlib-") and e[3].startswith("Loaded ") and e[3].endswith(".so") for e in loading[1:])
 
 
 def test_install_missing_library_fails_cleanly(pyodide: PyodideSession, index_server: IndexServer,
