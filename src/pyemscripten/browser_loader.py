@@ -162,7 +162,15 @@ does not know (checked on each module before relying on it):
    ahead, 1.67 -> 1.54 s with four against two; more than four gave nothing more (1.64 ->
    1.62 s); (c) unchanged. This is what the compiling up front in the table above
    missed: compiled modules that the runtime is not handed save nothing, it compiles its
-   bytes again.
+   bytes again. Between one library and the next, step 1 gives the event loop one turn (a
+   ``MessageChannel`` message): the libraries' links are otherwise one chain of promise
+   continuations, one task of about a second for grill-usd-core, in which the page draws
+   nothing (the per-library ``loading`` events could not move a progress bar) and the
+   engine's compiles cannot take their steps on this thread (``_vt.so`` waited 35-111 ms
+   for its compile at its turn). Measured with ``ab.py`` (2026-12-06): (b) on loopback,
+   8 pairs, install 1.582 -> 1.582 s (load 0.931 -> 0.924); on the WAN, 6 pairs, 2.931 ->
+   2.957 s (load 0.541 -> 0.543); (c) 0.094 -> 0.094 s: no faster, no slower; kept for the
+   page.
 
 7. the file copies dlopen would keep, not made. The C side of the runtime's ``dlopen``
    (Emscripten's ``load_library_start``) reads the whole file into the interpreter's memory
@@ -1089,12 +1097,21 @@ async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
       compiling.set(p, {bytes, module});
       module.then(compileNext);
     };
+    // One turn of the event loop between libraries: the engine's compiles ahead (point 6,
+    // point 8) finish with steps on this thread, which a chain of promise continuations
+    // never gives them; and a page can show the progress.
+    const nextTask = () => new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+      channel.port2.postMessage(0);
+    });
     try {
       if (taken) walkedAhead = 1;
       // inside the try: the built-ins are put back whatever happens
       if (created) undefinedBefore = taken ? taken.names : undefinedNames();
       for (; i < paths.length; i++) {
         const p = paths[i];
+        if (i > 0) await nextTask();
         if (loaded(p)) {  // by an overlapping load: its compile ahead, if any, is not needed
           compiling.delete(p);
           continue;

@@ -539,6 +539,41 @@ def _install(session: PyodideSession, requirements: list[str], timeout: float = 
     return session.run(INSTALL, timeout=timeout, requirements=requirements, index_url=session.index_url)
 
 
+# While a batch loads, other tasks of the page run between its libraries (a progress bar can
+# be drawn): a ping-pong of messages counts the turns the event loop took, seen from each
+# per-library progress event.
+TURNS_DURING_LOAD = """
+import pyemscripten
+from pyodide.code import run_js
+from pyemscripten.browser_loader import PyodideLibraryLoader
+run_js(\"\"\"
+globalThis.turns = 0; globalThis.pinging = true;
+const ch = new MessageChannel();
+ch.port1.onmessage = () => { globalThis.turns++; if (globalThis.pinging) ch.port2.postMessage(0); };
+ch.port2.postMessage(0);
+\"\"\")
+seen = []
+def listen(event):
+    if event["stage"] == "loading" and event.get("done"):
+        seen.append(run_js("globalThis.turns"))
+try:
+    await pyemscripten.install(requirements, index_urls=[index_url], on_progress=listen, quiet=True,
+                               session=pyemscripten.Session(loader=PyodideLibraryLoader(fast=True)))
+finally:
+    run_js("globalThis.pinging = false")
+seen
+"""
+
+
+def test_the_page_takes_turns_between_libraries(pyodide: PyodideSession, index_server: IndexServer,
+                                                fixtures: dict) -> None:
+    serve(index_server, fixtures["chain"], fixtures["user_a"], fixtures["provider"])
+    seen = pyodide.run(TURNS_DURING_LOAD, requirements=["shlib-chain", "shlib-user-a"], index_url=pyodide.index_url)
+    assert len(seen) >= 4, seen
+    # Between one library and the next, the event loop turned at least once.
+    assert all(later > earlier for earlier, later in zip(seen, seen[1:])), seen
+
+
 LOADING_EVENTS = """
 import pyemscripten
 from pyemscripten.browser_loader import PyodideLibraryLoader
