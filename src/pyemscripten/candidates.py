@@ -55,12 +55,14 @@ class Dependency:
     @classmethod
     def parse(cls, text: str, parent: str = USER) -> Dependency:
         """Parse a PEP 508 string. Raises :class:`InvalidRequirementError`."""
+        if parent == USER and _URL_OR_FILE.match(text):  # a wheel's URL or file name given as it is
+            raise InvalidRequirementError(text, f"a URL or file is not a requirement: {_NO_URLS}")
         try:
             req = check_requirement(Requirement(text))
         except ValueError as exc:  # InvalidRequirement, or a version or marker that cannot compare
             raise InvalidRequirementError(text, str(exc), None if parent == USER else parent) from None
         if req.url:
-            raise InvalidRequirementError(text, "direct URL requirements are not supported; use an index or a lock file")
+            raise InvalidRequirementError(text, f"direct URL requirements are not supported: {_NO_URLS}")
         return cls.from_requirement(req, parent)
 
     @classmethod
@@ -121,6 +123,11 @@ class ResolveOptions:
     # project, resolution stops and names it, instead of walking back through every version of
     # every project that needs it (see resolution.resolve).
     max_walk_rounds: int = 40
+
+
+_URL_OR_FILE = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.-]*://|\S+\.(?:whl|tar\.gz|zip)\s*$)")
+_NO_URLS = ("name the project (and version) and serve its wheel in a simple index (index_urls), or name the "
+            "wheel's URL and sha256 in a pylock.toml (install_lock)")
 
 
 def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list[Dependency]:

@@ -203,6 +203,13 @@ def test_invalid_requirement() -> None:
     with pytest.raises(errors.InvalidRequirementError) as info:
         run(FakeIndex({}), ["a >>> 1"])
     assert "a >>> 1" in str(info.value) and "one requirement per item" not in str(info.value)
+    # A wheel's URL or file name: said what to do instead.
+    for text in ("https://example.test/attrs-25.4.0-py3-none-any.whl", "attrs-25.4.0-py3-none-any.whl",
+                 "attrs @ https://example.test/attrs-25.4.0-py3-none-any.whl"):
+        with pytest.raises(errors.InvalidRequirementError) as info:
+            run(FakeIndex({}), [text])
+        assert "serve its wheel in a simple index (index_urls), or name the wheel's URL and sha256 in a pylock.toml" \
+            in str(info.value), str(info.value)
     # Several requirements typed as one string: said how to give them.
     for text in ("pydantic rich requests", "pydantic, rich>=2"):
         with pytest.raises(errors.InvalidRequirementError) as info:
