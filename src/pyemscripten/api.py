@@ -18,6 +18,7 @@ import difflib
 import importlib
 import json
 import posixpath
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import (
     DistributionFileError,
+    InstallError,
     LockError,
     NotInstalledError,
     PackageIndexError,
@@ -222,6 +224,10 @@ class _InstalledMap(Mapping[str, InstalledDist]):
     def __iter__(self) -> Iterator[str]:
         return (name for name in self._paths if name in self)
 
+    def folders(self, name: str) -> list[str]:
+        """The ``*.dist-info`` folders of ``name`` (no METADATA is parsed)."""
+        return list(self._paths.get(name, ()))
+
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
@@ -353,9 +359,14 @@ async def install_resolved(
     """
     assert s.transport and s.scheme and s.target
     todo = resolution.to_install
-    warnings = yanked_notes(todo, "Installing")
+    installed = _InstalledMap(s.scheme)
+    replaced = {d.name: (installed[d.name].version, d.version) for d in todo
+                if d.name in installed and installed[d.name].version != d.version}
+    warnings = list(yanked_notes(todo, "Installing"))
     for warning in warnings:
         s.emit("warning", message=warning)
+    warnings += _broken_dependents(s, todo, installed, replaced)
+    imported = _imported(installed, replaced)
     assert wheels is None or staging is not None, "tasks under way write into their own staging"
     staging = staging or installation.Staging(s.scheme, ops=s.file_ops)
     wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed, staging=staging)
@@ -402,8 +413,67 @@ async def install_resolved(
             s.cache.flush_later()
         if s.loader is not None:
             s.loader.release()  # what prepare() took that no load used
+    for name, modules in imported.items():
+        old_version, new_version = replaced[name]
+        note = (f"{name} {old_version} was replaced by {new_version}, but this page had imported "
+                f"{', '.join(sorted(modules))}: what it imported stays in use until the page is reloaded")
+        s.emit("warning", message=note)
+        warnings.append(note)
     return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution),
-                         warnings=resolution.warnings + warnings)
+                         warnings=resolution.warnings + tuple(warnings))
+
+
+# What this installer runs on in the page: a new version's files under its imported modules
+# would break its next import (packaging.licenses of 26 is not in 22).
+_RUNS_ON = ("pyemscripten", "packaging", "resolvelib")
+
+
+def _broken_dependents(s: Session, todo: Sequence[ResolvedDist], installed: _InstalledMap,
+                       replaced: Mapping[str, tuple[Version, Version]]) -> list[str]:
+    """For an install that changes the version of installed projects: refuses to change what
+    this installer runs on; returns a warning for each installed distribution whose
+    requirements the new versions do not meet (as pip warns after the fact; resolution only
+    sees the installed projects it meets). Told as ``warning`` events too."""
+    for name, (old, new) in replaced.items():
+        if name in _RUNS_ON:
+            raise InstallError(name, f"{name} {old} is what pyemscripten runs on in this page (its modules are "
+                                     f"imported), so it cannot be replaced by {new} here. Keep it with the "
+                                     f"constraint '{name}=={old}', which makes resolution choose versions that "
+                                     "fit it, or use a page that does not install with pyemscripten")
+    if not replaced:
+        return []
+    assert s.target is not None
+    new_versions = {d.name: d.version for d in todo}
+    environment = {**s.target.marker_environment, "extra": ""}
+    notes = []
+    for name in installed:
+        if name in new_versions:
+            continue
+        dist = installed[name]
+        for req in dist.requires:
+            other = canonicalize_name(req.name)
+            if other not in replaced or (req.marker is not None and not req.marker.evaluate(environment)):
+                continue
+            if not req.specifier.contains(new_versions[other], prereleases=True):
+                notes.append(f"{dist.name} {dist.version} (installed) requires {req}, but {other} "
+                             f"{new_versions[other]} is being installed: {dist.name} may not work. To get versions "
+                             f"that fit together, install both at once ({dist.name!r} and "
+                             f"'{other}=={new_versions[other]}')")
+    for note in notes:
+        s.emit("warning", message=note)
+    return notes
+
+
+def _imported(installed: _InstalledMap, replaced: Mapping[str, tuple[Version, Version]]) -> dict[str, set[str]]:
+    """The replaced projects whose modules this interpreter has imported, with those modules:
+    the page keeps running the old code."""
+    found = {}
+    for name in replaced:
+        modules = {m for folder in installed.folders(name) for m in installation.top_level_modules(folder)
+                   if m in sys.modules}
+        if modules:
+            found[name] = modules
+    return found
 
 
 async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested: set[str],

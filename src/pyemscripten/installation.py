@@ -290,6 +290,23 @@ def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
     return sorted(found, key=lambda d: (d.name, d.version))
 
 
+def top_level_modules(dist_info: str) -> set[str]:
+    """The top-level import names of the distribution whose ``*.dist-info`` folder is
+    ``dist_info``, from its RECORD: each package folder and top-level module (``.py`` or an
+    extension's ``.so``) it installed. Empty when RECORD cannot be read."""
+    names = set()
+    for row in (_read(os.path.join(dist_info, "RECORD")) or b"").decode("utf-8", "replace").splitlines():
+        path = row.rsplit(",", 2)[0].strip('"')
+        first, slash, _ = path.partition("/")
+        if not first or first.startswith("..") or first.endswith((".dist-info", ".data")) or first == "__pycache__":
+            continue
+        if slash:
+            names.add(first)
+        elif first.endswith((".py", ".so")):
+            names.add(first.split(".", 1)[0])
+    return names
+
+
 def _read_dist(path: str) -> InstalledDist:
     stem = os.path.basename(path)[: -len(".dist-info")]
     name, _, version = stem.rpartition("-")

@@ -58,6 +58,41 @@ import attrs
     assert out[0].startswith("Installed attrs-") and "already satisfied" in out[1]
 
 
+def test_replacing_what_others_need_or_the_page_imported_is_said(pyodide, index_server) -> None:
+    # The helper's case: pydantic, then an older pydantic-core alone. Here with stand-ins.
+    index = index_server.index()
+    for version in ("1.0", "2.0"):
+        index.add_wheel(make_wheel("corelib", version, {"corelib/__init__.py": f"V = {version!r}\n".encode()}))
+    index.add_wheel(make_wheel("toplib", "1.0", {"toplib/__init__.py": b"import corelib\n"}, requires=["corelib==2.0"]))
+    index.add_wheel(make_wheel("packaging", "22.0", {"packaging/__init__.py": b""}))
+    before = pyodide.run("import pyemscripten\npyemscripten.list()['packaging']")
+    out = pyodide.run(
+        """
+import pyemscripten
+await pyemscripten.install("toplib", index_urls=[url], quiet=True)
+import toplib, corelib
+events = []
+report = await pyemscripten.install("corelib==1.0", index_urls=[url], quiet=True, on_progress=events.append)
+refused = None
+try:
+    await pyemscripten.install("packaging<26", index_urls=[url], quiet=True)
+except pyemscripten.PyemscriptenError as exc:
+    refused = [type(exc).__name__, str(exc)]
+[[e["message"] for e in events if e["stage"] == "warning"], corelib.V, refused, pyemscripten.list()["packaging"]]
+""",
+        url=index_server.index_url,
+    )
+    warnings, still, refused, packaging = out
+    assert warnings == [
+        "toplib 1.0 (installed) requires corelib==2.0, but corelib 1.0 is being installed: toplib may not work. "
+        "To get versions that fit together, install both at once ('toplib' and 'corelib==1.0')",
+        "corelib 2.0 was replaced by 1.0, but this page had imported corelib: what it imported stays in use until "
+        "the page is reloaded"]
+    assert still == "2.0"  # the module imported before
+    assert refused[0] == "InstallError" and "is what pyemscripten runs on in this page" in refused[1], refused
+    assert packaging == before  # nothing was written
+
+
 def test_no_compatible_wheel_names_tags(pyodide, index_server) -> None:
     index_server.index().add_wheel(make_wheel("oldabi", "1.0", {"oldabi/__init__.py": b""},
                                               tag="cp312-cp312-pyemscripten_2024_0_wasm32"))

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -543,3 +544,33 @@ def test_a_distribution_wheel_that_cannot_be_fetched_says_why_it_was_taken(tmp_p
     assert "Serve the full Pyodide distribution beside pyodide-lock.json" in text
     assert isinstance(info.value.__cause__, errors.IndexHTTPError)
     assert list((tmp_path / "site-packages").iterdir()) == []  # nothing half-installed
+
+
+def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_imported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib>=2",))},
+                       "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")},
+                       "packaging": {"22.0": real("packaging", "22.0"), "26.4": real("packaging", "26.4")}})
+    session = uncached_session(tmp_path, index)
+    asyncio.run(api.install(["app", "packaging==26.4"], BASE, session=session, quiet=True))
+    monkeypatch.setitem(sys.modules, "lib", types.ModuleType("lib"))  # the page imported lib
+    events: list = []
+    report = asyncio.run(api.install(["lib==1.0"], BASE, session=session, quiet=True, on_progress=events.append))
+    broken = ("app 1.0 (installed) requires lib>=2, but lib 1.0 is being installed: app may not work. To get "
+              "versions that fit together, install both at once ('app' and 'lib==1.0')")
+    imported = ("lib 2.0 was replaced by 1.0, but this page had imported lib: what it imported stays in use until "
+                "the page is reloaded")
+    assert report.warnings == (broken, imported)
+    assert [e["message"] for e in events if e["stage"] == "warning"] == [broken, imported]
+    assert api.list_installed(session)["lib"] == "1.0"
+    # What the installer runs on is not replaced under it: refused before anything is written.
+    with pytest.raises(errors.InstallError) as info:
+        asyncio.run(api.install(["packaging==22.0"], BASE, session=session, quiet=True))
+    assert str(info.value).startswith("Could not install packaging: packaging 26.4 is what pyemscripten runs on in "
+                                      "this page (its modules are imported), so it cannot be replaced by 22.0 here. "
+                                      "Keep it with the constraint 'packaging==26.4'")
+    assert api.list_installed(session)["packaging"] == "26.4"
+    # The same version again (reinstall) replaces nothing.
+    asyncio.run(api.install(["packaging==26.4"], BASE, session=session, quiet=True, reinstall=True))
