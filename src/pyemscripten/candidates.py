@@ -202,6 +202,7 @@ class Finder:
         self.constraints: dict[str, list[Dependency]] = {}
         self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions whose metadata does not read
         self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
+        self._metadata_files: dict[tuple[str, Version], list[IndexFile]] = {}  # index_metadata_file's
         # The runtime's distribution can be loaded but is not yet: it is, once resolution from
         # the indexes alone fails (resolution.resolve), or a project has no wheel on them.
         self.distribution_pending = False
@@ -298,38 +299,60 @@ class Finder:
         entry = (self.data.distribution or {}).get(candidate.name)
         return entry is not None and candidate.file is not None and candidate.file.url == entry.file.url
 
-    def extras_file(self, candidate: Candidate) -> IndexFile | None:
-        """For the runtime's own wheel asked for with extras, whose lock lists dependencies but
-        no extras: an index wheel of the same version, for any platform, with a PEP 658
-        metadata file, whose Requires-Dist says what the extras need (a version's wheels share
-        their metadata; markers say where they differ). None where no index offers one."""
-        page = self.data.pages.get(candidate.name)
-        if not candidate.extras or page is None or not self.from_distribution(candidate):
+    def index_metadata_file(self, candidate: Candidate) -> IndexFile | None:
+        """For the runtime's own wheel, whose lock lists its dependencies by name only (no
+        versions, markers or extras): an index wheel of the same version, for any platform,
+        with a PEP 658 metadata file, whose Requires-Dist says what the lock does not (a
+        version's wheels share their metadata; markers say where they differ). None where no
+        index offers one."""
+        if not self.from_distribution(candidate):
             return None
-        known = None
-        for file in page.files:
-            if file.core_metadata is None or file.url in self.data.metadata_errors:
-                continue
-            try:
-                _, version, _, _ = parse_wheel_filename(file.filename)
-            except ValueError:
-                continue
-            if version == candidate.version:
-                if file.url in self.data.metadata:
-                    return file
-                known = known or file
-        return known
+        page = self.data.pages.get(candidate.name)
+        if page is None:
+            return None
+        key = (candidate.name, candidate.version)
+        if key not in self._metadata_files:
+            files = []
+            spelled = f"-{candidate.version}-"
+            for file in page.files:
+                if file.core_metadata is None or spelled not in file.filename:  # a string test first: pages are long
+                    continue
+                try:
+                    _, version, _, _ = parse_wheel_filename(file.filename)
+                except ValueError:
+                    continue
+                if version == candidate.version:
+                    files.append(file)
+            self._metadata_files[key] = files
+        files = [f for f in self._metadata_files[key] if f.url not in self.data.metadata_errors]
+        return next((f for f in files if f.url in self.data.metadata), files[0] if files else None)
 
-    def _extra_requirements(self, candidate: Candidate) -> list[Requirement]:
-        """The requirements only ``candidate``'s extras bring, from :meth:`extras_file`'s
-        metadata ([] without one); :class:`NeedData` while that metadata is not fetched."""
-        source = self.extras_file(candidate)
+    def _distribution_requirements(self, candidate: Candidate, listed: Sequence[Requirement]) -> list[Requirement]:
+        """The runtime's own wheel's requirements: the lock's names, with the versions and
+        markers the project's metadata gives them (:meth:`index_metadata_file`; a name it has
+        only under a marker false here is left out), and what its extras need. The lock's names
+        as they are without such a file; :class:`NeedData` while its metadata is not fetched."""
+        source = self.index_metadata_file(candidate)
         if source is None:
-            return []
+            return list(listed)
         if source.url not in self.data.metadata:
             raise NeedData(candidate=Candidate(candidate.name, candidate.version, frozenset(), source, source.yanked))
-        return [req for req in self.data.metadata[source.url].requires_dist
-                if req.marker is not None and not self._marker_true(req, "")]
+        theirs = self.data.metadata[source.url].requires_dist
+        base: dict[str, list[Requirement]] = {}
+        for req in theirs:
+            if req.marker is None or self._marker_true(req, ""):
+                base.setdefault(canonicalize_name(req.name), []).append(req)
+        named = {canonicalize_name(req.name) for req in theirs}
+        requires: list[Requirement] = []
+        for req in listed:
+            name = canonicalize_name(req.name)
+            if name in base:
+                requires += base[name]
+            elif name not in named:  # the runtime's build needs what the project does not say
+                requires.append(req)
+        if candidate.extras:
+            requires += [req for req in theirs if req.marker is not None and not self._marker_true(req, "")]
+        return requires
 
     def _python_ok(self, file: IndexFile) -> bool:
         if not file.requires_python:
@@ -406,8 +429,8 @@ class Finder:
             requires = metadata.requires_dist
         if not self.options.deps:
             return deps
-        if candidate.extras and not candidate.installed:
-            requires = [*requires, *self._extra_requirements(candidate)]
+        if not candidate.installed and self.from_distribution(candidate):
+            requires = self._distribution_requirements(candidate, requires)
         extras = sorted(candidate.extras) or [""]
         for req in requires:
             if req.marker is not None and not any(self._marker_true(req, e) for e in extras):

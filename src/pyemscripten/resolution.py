@@ -355,8 +355,8 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
         if not candidate.extras or candidate.file is None:
             continue
         # The runtime's own wheel: its lock lists no extras; an index wheel of the version may
-        # (Finder.extras_file).
-        source = finder.extras_file(candidate)
+        # (Finder.index_metadata_file).
+        source = finder.index_metadata_file(candidate)
         from_distribution = source is None and finder.from_distribution(candidate)
         meta = finder.data.metadata.get((source or candidate.file).url)
         if meta is None:

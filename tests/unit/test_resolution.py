@@ -499,6 +499,28 @@ def test_extras_of_the_distributions_wheel_come_from_an_index_wheel_of_the_same_
     assert "No wheel of 'native'" in str(info.value) and "It is needed by foo 2.0" in str(info.value)
 
 
+def test_the_distributions_wheel_gets_the_versions_and_markers_its_metadata_gives() -> None:
+    # The helper's aiohttp 3.13.5: the lock lists multidict by name; the project's metadata
+    # (an index wheel of the same version, Linux only) says multidict<7, and async-timeout only
+    # below Python 3.11. A name the metadata does not mention (the runtime's build's own) stays.
+    import json as json_
+
+    from pyemscripten.distribution import parse_distribution_lock
+
+    lock = {"packages": {"web": {"name": "web", "version": "3.0", "file_name": "web-3.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                                 "sha256": "0" * 64, "depends": ["multi", "timeout", "buildonly"]}}}
+
+    async def distribution():
+        return parse_distribution_lock(json_.dumps(lock).encode(), "https://cdn.test/full/pyodide-lock.json")
+
+    linux = "cp314-cp314-manylinux_2_28_x86_64"
+    index = FakeIndex({"web": {"3.0": {"tag": linux, "requires": ["multi<7,>=4.5", "timeout; python_version < '3.11'"]}},
+                       "multi": {"6.0": {}, "7.0": {}}, "timeout": {"1.0": {}}, "buildonly": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["web"], TARGET, client, None, ResolveOptions(), distribution=distribution))
+    assert {d.name: str(d.version) for d in result.dists} == {"web": "3.0", "multi": "6.0", "buildonly": "1.0"}
+
+
 def test_a_version_the_index_offers_only_yanked_comes_from_the_distribution() -> None:
     # Once the distribution is loaded (native is on no index), its foo 2.0 stands for the
     # version whose every index file is yanked.
