@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
+from .candidates import for_target
 from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import (
@@ -277,7 +278,9 @@ async def install(
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
                                  keep_going=keep_going)
         data = KnownData()
-        staging = installation.Staging(s.scheme, ops=s.file_ops)  # guessed wheels are written into it as they arrive
+        # guessed wheels are written into it as they arrive; a wheel named by its URL gets a
+        # direct_url.json (PEP 610)
+        staging = installation.Staging(s.scheme, ops=s.file_ops, direct_urls=_direct_urls(requirements, s.target))
         wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
         s.emit("resolving", message=f"Resolving {redact_text(', '.join(requirements))}")
         try:
@@ -307,6 +310,12 @@ async def install(
         client.drop_prefetched()
     s.emit("done", message=str(report))
     return report
+
+
+def _direct_urls(requirements: Sequence[str], target: Target) -> dict[str, dict[str, Any]]:
+    """PEP 610's record of each wheel named by its URL (``name @ URL`` or the URL alone)."""
+    return {d.name: {"url": d.file.url, "archive_info": {"hashes": dict(d.file.hashes)} if d.file.hashes else {}}
+            for d in for_target(requirements, target) if d.file is not None}
 
 
 def _root_names(requirements: Sequence[str]) -> list[str]:

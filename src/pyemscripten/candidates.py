@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from urllib.parse import unquote, urlsplit, urlunsplit
 from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
@@ -51,18 +52,26 @@ class Dependency:
     specifier: SpecifierSet
     text: str  # as written, for messages
     parent: str = USER  # "pkg 1.0" or USER
+    file: IndexFile | None = None  # a wheel named by its URL (the user's only): that file, none other
 
     @classmethod
     def parse(cls, text: str, parent: str = USER) -> Dependency:
-        """Parse a PEP 508 string. Raises :class:`InvalidRequirementError`."""
-        if parent == USER and _URL_OR_FILE.match(text):  # a wheel's URL or file name given as it is
-            raise InvalidRequirementError(text, f"a URL or file is not a requirement: {_NO_URLS}")
+        """Parse a PEP 508 string; for the user's own requirements, also a wheel's URL, bare
+        or as ``name @ URL``. Raises :class:`InvalidRequirementError`."""
+        if parent == USER and _URL.match(text):
+            return _direct(text, None, frozenset())
+        if parent == USER and _FILE.match(text):  # a wheel's file name given as it is
+            raise InvalidRequirementError(text, "a file name is not a requirement: give the wheel's URL "
+                                                "(https://...) or the project's name")
         try:
             req = check_requirement(Requirement(text))
         except ValueError as exc:  # InvalidRequirement, or a version or marker that cannot compare
             raise InvalidRequirementError(text, str(exc), None if parent == USER else parent) from None
         if req.url:
-            raise InvalidRequirementError(text, f"direct URL requirements are not supported: {_NO_URLS}")
+            if parent != USER:  # PEP 508 direct references in published metadata: not followed
+                raise InvalidRequirementError(text, "a direct URL in a dependency is not followed; the project's "
+                                                    "maintainers should name a version on an index", parent)
+            return _direct(req.url, req.name, frozenset(canonicalize_name(e) for e in req.extras), text)
         return cls.from_requirement(req, parent)
 
     @classmethod
@@ -125,9 +134,31 @@ class ResolveOptions:
     max_walk_rounds: int = 40
 
 
-_URL_OR_FILE = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.-]*://|\S+\.(?:whl|tar\.gz|zip)\s*$)")
-_NO_URLS = ("name the project (and version) and serve its wheel in a simple index (index_urls), or name the "
-            "wheel's URL and sha256 in a pylock.toml (install_lock)")
+_URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://\S*\s*$")
+_FILE = re.compile(r"\s*\S+\.(?:whl|tar\.gz|zip)\s*$")
+
+
+def _direct(url: str, name: str | None, extras: frozenset[str], text: str | None = None) -> Dependency:
+    """A requirement for the one wheel at ``url`` (``#sha256=...`` in it is its hash), as pip
+    takes ``name @ URL``: its name and version are its file name's."""
+    text = text or url.strip()
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidRequirementError(text, "only http and https URLs of wheels can be installed")
+    filename = unquote(parts.path.rsplit("/", 1)[-1])
+    try:
+        project, version, _, _ = parse_wheel_filename(filename)
+    except ValueError:
+        raise InvalidRequirementError(text, f"{filename or 'the URL'} is not a wheel's file name: only wheels (.whl) "
+                                            "can be installed from a URL; for a project, give its name") from None
+    if name is not None and canonicalize_name(name) != project:
+        raise InvalidRequirementError(text, f"the name {name!r} is not the wheel's ({project})")
+    hashes = tuple((algorithm.lower(), digest.lower()) for algorithm, _, digest in
+                   (pair.partition("=") for pair in parts.fragment.split("&")) if digest and algorithm.lower()
+                   in ("sha256", "sha384", "sha512"))
+    file = IndexFile(filename, urlunsplit(parts._replace(fragment="")), hashes)
+    return Dependency(project, extras, SpecifierSet(f"=={version}"), text, USER, file)
 
 
 def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list[Dependency]:
@@ -140,7 +171,7 @@ def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list
         if parent == "constraint" and dep.extras:
             raise InvalidRequirementError(text, f"a constraint cannot name extras (pip refuses them too): constrain "
                                                 f"the project itself, as {dep.name}{dep.specifier}", parent)
-        marker = Requirement(text).marker
+        marker = None if dep.file is not None and _URL.match(text) else Requirement(text).marker
         if marker is None or marker.evaluate(environment):
             deps.append(dep)
     return deps

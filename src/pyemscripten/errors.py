@@ -205,8 +205,8 @@ class MissingHashError(PackageIndexError):
     def __str__(self) -> str:
         return (
             f"No sha256 (or stronger) hash is given for {self.filename} ({self.project}) at "
-            f"{redact_url(self.url)}; refusing to install an unverifiable file. Pass allow_unhashed=True "
-            "to accept it."
+            f"{redact_url(self.url)}; refusing to install an unverifiable file. Give its hash (for a wheel "
+            "named by its URL: #sha256=<hex digest> at the end of the URL), or pass allow_unhashed=True to accept it."
         )
 
 

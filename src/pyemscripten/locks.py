@@ -73,7 +73,8 @@ def dump_lock(
         if strongest_hash(dict(file.hashes)) is None:
             given = ", ".join(k for k, _ in file.hashes) or "none"
             raise LockError(f"{file.filename} ({wheel.name}) has no sha256 or stronger hash on its index "
-                            f"(given: {given}), and a lock must pin each wheel by one; use an index that gives hashes",
+                            f"(given: {given}), and a lock must pin each wheel by one; use an index that gives hashes "
+                            "(for a wheel named by its URL: add #sha256=<hex digest> to it)",
                             writing=True)
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
         if file.requires_python:

@@ -36,6 +36,7 @@ from .candidates import (
     for_target,
 )
 from .errors import (
+    InvalidRequirementError,
     MultipleNoCompatibleWheelsError,
     ProjectNotFoundError,
     PyemscriptenError,
@@ -45,7 +46,7 @@ from .errors import (
     redact_url,
 )
 from .index_client import IndexClient
-from .index_pages import IndexFile
+from .index_pages import IndexFile, ProjectPage
 from .metadata import DistMetadata
 from .prefetch import Crawler, DistributionLoader
 from .target import Target
@@ -269,6 +270,13 @@ async def resolve(
     data = data if data is not None else KnownData()
     finder = Finder(target, data, installed, options)
     roots = root_dependencies(requirements, target)
+    for root in roots:
+        if root.file is not None:  # a wheel named by its URL: that file is the project's one page
+            other = data.pages.get(root.name)
+            if other is not None and other.files != (root.file,):
+                raise InvalidRequirementError(root.text, f"{root.name} is asked for from two URLs: {other.url} "
+                                                         f"and {root.file.url}; give one")
+            data.pages[root.name] = ProjectPage(root.name, root.file.url, (root.file,))
     finder.distribution_pending = distribution is not None and data.distribution is None
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
     await crawler.visit_all(roots)

@@ -93,6 +93,33 @@ except pyemscripten.PyemscriptenError as exc:
     assert packaging == before  # nothing was written
 
 
+def test_a_wheel_named_by_its_url(pyodide, index_server) -> None:
+    # As micropip.install("https://.../x.whl") in a notebook; its hash in the URL's fragment.
+    wheel = make_wheel("urlpkg", "0.3", {"urlpkg/__init__.py": b"import attrs\nV = '0.3'\n"}, requires=["attrs"])
+    index_server.mount("/builds/", {wheel.filename: bytes(wheel)})
+    url = f"{index_server.url}/builds/{wheel.filename}"
+    out = pyodide.run(
+        """
+import json, pyemscripten
+unhashed = None
+try:
+    await pyemscripten.install(url, index_urls=[index], quiet=True)
+except pyemscripten.PyemscriptenError as exc:
+    unhashed = type(exc).__name__
+from pyemscripten import pyemscripten_install
+report = await pyemscripten_install(f"{url}#sha256={digest}", index_urls=[index], quiet=True)
+import urlpkg
+[unhashed, dict(report.installed), urlpkg.V, pyemscripten.freeze()]
+""",
+        url=url, digest=wheel.sha256, index=index_server.index_url,
+    )
+    unhashed, installed, version, frozen = out
+    assert unhashed == "MissingHashError"
+    assert installed["urlpkg"] == "0.3" and "attrs" in installed and version == "0.3"
+    assert url in frozen and wheel.sha256 in frozen  # freeze() locks it where it came from
+    assert index_server.count(path="/simple/urlpkg/") == 0  # no index was asked for it
+
+
 def test_no_compatible_wheel_names_tags(pyodide, index_server) -> None:
     index_server.index().add_wheel(make_wheel("oldabi", "1.0", {"oldabi/__init__.py": b""},
                                               tag="cp312-cp312-pyemscripten_2024_0_wasm32"))

@@ -574,3 +574,42 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
     assert api.list_installed(session)["packaging"] == "26.4"
     # The same version again (reinstall) replaces nothing.
     asyncio.run(api.install(["packaging==26.4"], BASE, session=session, quiet=True, reinstall=True))
+
+
+def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
+    import json
+
+    from pyemscripten.seams import Response
+
+    body = real("app", "1.0", ("lib>=1",))["body"]
+    digest = hashlib.sha256(body).hexdigest()
+    url = "https://files.test/build/app-1.0-py3-none-any.whl"
+    index = FakeIndex({"lib": {"1.0": real("lib", "1.0")}})
+    index.routes[url] = Response(url, 200, body, {})
+    for folder in "abc":
+        (tmp_path / folder).mkdir()
+    # Without a hash: refused, saying how to give one.
+    with pytest.raises(errors.MissingHashError) as info:
+        asyncio.run(api.install([url], BASE, session=uncached_session(tmp_path / "a", index), quiet=True))
+    assert "#sha256=<hex digest> at the end of the URL" in str(info.value)
+    # With one: that file, its dependencies from the index; the project's page is never asked for.
+    session = uncached_session(tmp_path / "b", index)
+    report = asyncio.run(api.install([f"app[extra] @ {url}#sha256={digest}"], BASE, session=session, quiet=True))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
+    assert BASE + "app/" not in index.requests
+    info_dir = tmp_path / "b" / "site-packages" / "app-1.0.dist-info"
+    assert json.loads((info_dir / "direct_url.json").read_text()) == {
+        "url": url, "archive_info": {"hashes": {"sha256": digest}}}
+    assert (info_dir / "REQUESTED").exists()
+    # A wrong hash is a mismatch; nothing is installed.
+    session = uncached_session(tmp_path / "c", index)
+    with pytest.raises(errors.HashMismatchError):
+        asyncio.run(api.install([f"{url}#sha256={'0' * 64}"], BASE, session=session, quiet=True))
+    assert api.list_installed(session) == {}
+    # Another requirement on the project must fit the file's version.
+    with pytest.raises(errors.ResolutionImpossibleError):
+        asyncio.run(api.install([f"{url}#sha256={digest}", "app>=2"], BASE, session=session, quiet=True))
+    # Two URLs for one project: refused.
+    with pytest.raises(errors.InvalidRequirementError, match="asked for from two URLs"):
+        asyncio.run(api.install([f"{url}#sha256={digest}", url.replace("build", "other")], BASE,
+                                session=session, quiet=True))
