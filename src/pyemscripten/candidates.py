@@ -68,6 +68,9 @@ class Dependency:
         except ValueError as exc:  # InvalidRequirement, or a version or marker that cannot compare
             raise InvalidRequirementError(text, str(exc), None if parent == USER else parent) from None
         if req.url:
+            if parent == "constraint":
+                raise InvalidRequirementError(text, "a constraint cannot name a URL: constrain the version "
+                                                    f"({req.name}==...)", parent)
             if parent != USER:  # PEP 508 direct references in published metadata: not followed
                 raise InvalidRequirementError(text, "a direct URL in a dependency is not followed; the project's "
                                                     "maintainers should name a version on an index", parent)

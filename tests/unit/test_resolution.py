@@ -211,6 +211,8 @@ def test_invalid_requirement() -> None:
         with pytest.raises(errors.InvalidRequirementError) as info:
             run(FakeIndex({}), [text])
         assert says in str(info.value), str(info.value)
+    with pytest.raises(errors.InvalidRequirementError, match="a constraint cannot name a URL"):
+        run(FakeIndex({}), ["attrs"], constraints=("attrs @ https://example.test/attrs-25.4.0-py3-none-any.whl",))
     # Several requirements typed as one string: said how to give them.
     for text in ("pydantic rich requests", "pydantic, rich>=2"):
         with pytest.raises(errors.InvalidRequirementError) as info:
