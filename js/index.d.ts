@@ -10,7 +10,7 @@ export type ProgressStage =
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
   | "loading" // loading `total` shared libraries: `done` 0 first, then one event per library instantiated (`package`: its project)
-  | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
+  | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, an installed distribution the new versions break, a replaced project the page had imported, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
   | "error" // an install, or loadPyodideWithPackages' boot, failed (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished
@@ -90,9 +90,10 @@ export declare class PyemscriptenError extends Error {
 /**
  * Boot Pyodide, install pyemscripten into it (no index needed), then install `lockfile`
  * and/or `requirements`. Python code in the instance gets a `pyemscripten_install` builtin
- * whose defaults are `indexUrls` and `onProgress`. Resolves to the Pyodide instance. If an
- * install fails after Pyodide booted, the error (a PyemscriptenError) carries the instance
- * as `error.pyodide`, with what was installed before the failure (a lock, with `requirements`).
+ * whose defaults are `indexUrls` and `onProgress`. Resolves to the Pyodide instance. If
+ * anything fails after Pyodide booted (the bootstrap, an install), the error carries the
+ * instance as `error.pyodide`, with what was installed before the failure (a lock, with
+ * `requirements`).
  */
 export declare function loadPyodideWithPackages<T extends PyodideLike = PyodideLike>(
   options: LoadOptions<T>,

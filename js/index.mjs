@@ -37,8 +37,9 @@ const MIXUPS = ["indexUrl", "indexURLs", "index_urls", "lockFile"];
 
 /**
  * Boot Pyodide from `indexURL`, install pyemscripten into it, then install `lockfile` (a
- * URL, relative to the page) and/or `requirements`. Options other than the ones below go
- * to `loadPyodide` (e.g. `lockFileURL`, `stdout`). Returns the Pyodide instance.
+ * pylock.toml's URL, relative to the page, or its text) and/or `requirements`. Options other
+ * than the ones below go to `loadPyodide` (e.g. `lockFileURL`, `stdout`). Returns the Pyodide
+ * instance; an error after the boot carries it as `error.pyodide`.
  */
 export async function loadPyodideWithPackages(options = {}) {
   const {
@@ -51,7 +52,7 @@ export async function loadPyodideWithPackages(options = {}) {
     for (const typo of MIXUPS) {
       if (typo in options) {
         throw new TypeError(`loadPyodideWithPackages: unknown option ${typo}; indexURL is where the Pyodide runtime ` +
-          "lives, indexUrls the package indexes, lockfile the URL of a pylock.toml");
+          "lives, indexUrls the package indexes, lockfile a pylock.toml's URL or text");
       }
     }
     if (!indexURL && !givenLoader) {

@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import importlib
 import json
+import os
 import posixpath
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,12 +36,13 @@ from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import (
     DistributionFileError,
+    IndexHTTPError,
     InstallError,
     LockError,
     NotInstalledError,
-    PackageIndexError,
     PyemscriptenError,
     UninstallError,
+    listed,
     redact_text,
     redact_url,
 )
@@ -158,7 +160,9 @@ class InstallReport:
     already: tuple[tuple[str, str], ...]  # satisfied by what was there
     plan: tuple[dict[str, Any], ...] = ()
     dry_run: bool = False
-    warnings: tuple[str, ...] = ()  # what the warning events said (resolution's, yanked files installed)
+    # what the warning events said: resolution's, yanked files installed, installed
+    # distributions a new version breaks, replaced projects the page had imported
+    warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.dry_run:
@@ -276,7 +280,7 @@ async def install(
         s.read_interpreter()
         assert s.target and s.scheme
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
-                                 keep_going=keep_going)
+                                 keep_going=keep_going, kept=_kept(s.scheme))
         data = KnownData()
         # guessed wheels are written into it as they arrive; a wheel named by its URL gets a
         # direct_url.json (PEP 610)
@@ -324,6 +328,8 @@ def _root_names(requirements: Sequence[str]) -> list[str]:
     resolution)."""
     names = []
     for text in requirements:
+        if text.strip().endswith((".whl", ".zip", ".tar.gz")):
+            continue  # a file's name or URL, not a project's (candidates.Dependency.parse says so)
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
@@ -391,12 +397,13 @@ async def install_resolved(
         assert dist.file is not None
         try:
             fetched = await wheels.get(dist)
-        except PackageIndexError as exc:  # not fetched (a hash or size mismatch stays as it is)
+        except IndexHTTPError as exc:
+            # Not there (a transient failure, or a hash or size mismatch, stays as it is).
             why = resolution.from_distribution.get(dist.file.url)
-            if why is None:
+            if why is None or exc.status not in (404, 410):
                 raise
             raise DistributionFileError(dist.name, str(dist.version), why, s.distribution_url,
-                                        str(exc).splitlines()[0]) from exc
+                                        f"HTTP {exc.status} for {dist.file.url}") from exc
         wheel = with_origin(fetched, dist.file)
         check_requires_python(wheel, python)  # resolution passed over such versions; a lock did not
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
@@ -425,7 +432,7 @@ async def install_resolved(
     for name, modules in imported.items():
         old_version, new_version = replaced[name]
         note = (f"{name} {old_version} was replaced by {new_version}, but this page had imported "
-                f"{', '.join(sorted(modules))}: what it imported stays in use until the page is reloaded")
+                f"{listed(sorted(modules), 3)}: what it imported stays in use until the page is reloaded")
         s.emit("warning", message=note)
         warnings.append(note)
     return InstallReport(tuple((d.name, str(d.version)) for d in todo), _already(resolution),
@@ -437,18 +444,31 @@ async def install_resolved(
 _RUNS_ON = ("pyemscripten", "packaging", "resolvelib")
 
 
+def _kept(scheme: installation.Scheme) -> frozenset[str]:
+    """Those of :data:`_RUNS_ON` whose imported modules come from ``scheme``'s site-packages:
+    installing into it must not replace them."""
+    libs = [os.path.realpath(lib) + os.sep for lib in (scheme.purelib, scheme.platlib)]
+    kept = set()
+    for name in _RUNS_ON:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if path and any(os.path.realpath(path).startswith(lib) for lib in libs):
+            kept.add(name)
+    return frozenset(kept)
+
+
 def _broken_dependents(s: Session, todo: Sequence[ResolvedDist], installed: _InstalledMap,
                        replaced: Mapping[str, tuple[Version, Version]]) -> list[str]:
     """For an install that changes the version of installed projects: refuses to change what
     this installer runs on; returns a warning for each installed distribution whose
     requirements the new versions do not meet (as pip warns after the fact; resolution only
     sees the installed projects it meets). Told as ``warning`` events too."""
+    kept = _kept(s.scheme)  # resolution keeps them (ResolveOptions.kept); a lock may name others
     for name, (old, new) in replaced.items():
-        if name in _RUNS_ON:
-            raise InstallError(name, f"{name} {old} is what pyemscripten runs on in this page (its modules are "
-                                     f"imported), so it cannot be replaced by {new} here. Keep it with the "
-                                     f"constraint '{name}=={old}', which makes resolution choose versions that "
-                                     "fit it, or use a page that does not install with pyemscripten")
+        if name in kept:
+            raise InstallError(name, f"{name} {old} is what pyemscripten itself runs on in this page (its modules "
+                                     f"are imported from there), so it cannot be replaced by {new} here: make the "
+                                     f"lock with {name}=={old} (lock -c '{name}=={old}'), or install {name} {new} in "
+                                     "a page of its own")
     if not replaced:
         return []
     assert s.target is not None
@@ -478,8 +498,9 @@ def _imported(installed: _InstalledMap, replaced: Mapping[str, tuple[Version, Ve
     the page keeps running the old code."""
     found = {}
     for name in replaced:
-        modules = {m for folder in installed.folders(name) for m in installation.top_level_modules(folder)
-                   if m in sys.modules}
+        paths = set().union(*(installation.recorded_paths(folder) for folder in installed.folders(name)))
+        modules = {m for m, module in list(sys.modules.items())
+                   if isinstance(getattr(module, "__file__", None), str) and os.path.normpath(module.__file__) in paths}
         if modules:
             found[name] = modules
     return found
@@ -505,9 +526,14 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
         plan = library_plan(s, wheels)
         if plan:
             s.emit("loading", done=0, total=len(plan), message=f"Loading {len(plan)} shared librar{'y' if len(plan) == 1 else 'ies'}")
-            await s.library_loader().load(plan, on_loaded=lambda n: s.emit(
-                "loading", plan[n - 1].project, done=n, total=len(plan),
-                message=f"Loaded {posixpath.basename(plan[n - 1].path)}"))
+            loader = s.library_loader()
+            try:
+                loading = loader.load(plan, on_loaded=lambda n: s.emit(
+                    "loading", plan[n - 1].project, done=n, total=len(plan),
+                    message=f"Loaded {posixpath.basename(plan[n - 1].path)}"))
+            except TypeError:  # a loader of the caller's, written before the progress existed
+                loading = loader.load(plan)
+            await loading
     except BaseException:
         transaction.rollback()
         raise

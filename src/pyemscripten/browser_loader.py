@@ -489,6 +489,9 @@ _IMMUTABLE_GLOBALS_JS = r"""
 _FAST_LOAD_JS = r"""
 async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
   const M = pyodide._module;
+  // Progress: never a reason for the load to fail (a listener's error is the caller's, and a
+  // caller that gave up has destroyed the callback).
+  const told = (n) => { try { if (onLoaded) onLoaded(n); } catch (e) {} };
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   // Stand-ins lent to dlopen (point 5), and the exports each stands for, across overlapping loads.
   const lent = globalThis[Symbol.for("pyemscripten.lentExports")] ??= new WeakMap();
@@ -1114,6 +1117,7 @@ async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
         if (i > 0) await nextTask();
         if (loaded(p)) {  // by an overlapping load: its compile ahead, if any, is not needed
           compiling.delete(p);
+          told(i + 1);
           continue;
         }
         // Point 10: the library instantiated while the wheel downloaded, linked now.
@@ -1134,7 +1138,7 @@ async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
             M.preloadedWasm[p] = await rec.loading;
             earlyTaken++;
             earlyStats.taken++;
-            if (onLoaded) onLoaded(i + 1);
+            told(i + 1);
             continue;
           }
           discard(rec);
@@ -1162,7 +1166,7 @@ async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
           if (hidden) showNeeded(bytes, hidden);  // the file as it was
         }
         M.preloadedWasm[p] = await loading;
-        if (onLoaded) onLoaded(i + 1);
+        told(i + 1);
       }
     } finally {
       marked = quick.marked - markedBefore;
@@ -1268,7 +1272,7 @@ async (pyodide, paths, searchDirs, onLoaded) => {
     for (; i < paths.length; i++) {
       if (legacy) await pyodide._api.loadDynlib(paths[i], false, searchDirs);
       else await pyodide._api.loadDynlib(paths[i]);
-      if (onLoaded) onLoaded(i + 1);
+      try { if (onLoaded) onLoaded(i + 1); } catch (e) {}  // progress never fails the load
     }
     return {ok: true, dlopen: (performance.now() - t0) / 1000};
   } catch (e) {
@@ -1458,9 +1462,9 @@ class PyodideLibraryLoader(LibraryLoader):
         finally:
             if told is not None:
                 told.destroy()
-        if raised:  # a progress listener's error is its own, not the library's
-            raise raised[0]
         outcome = result.to_py()
+        if raised and outcome["ok"]:  # a progress listener's error is its own, not the library's
+            raise raised[0]
         if not outcome["ok"]:
             index = int(outcome["index"])
             reason = outcome["message"]

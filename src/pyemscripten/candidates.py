@@ -135,10 +135,13 @@ class ResolveOptions:
     # project, resolution stops and names it, instead of walking back through every version of
     # every project that needs it (see resolution.resolve).
     max_walk_rounds: int = 40
+    # Installed projects resolution keeps as they are, whatever is asked (reinstall too): what
+    # the installer itself runs on in the page (api._kept).
+    kept: frozenset[str] = frozenset()
 
 
 _URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://\S*\s*$")
-_FILE = re.compile(r"\s*\S+\.(?:whl|tar\.gz|zip)\s*$")
+_FILE = re.compile(r"\s*\S+-\d\S*\.(?:whl|tar\.gz|zip)\s*$")  # name-1.0...: not a name such as backports.zip
 
 
 def _direct(url: str, name: str | None, extras: frozenset[str], text: str | None = None) -> Dependency:
@@ -357,6 +360,7 @@ class Finder:
                     continue
                 if version == candidate.version:
                     files.append(file)
+            files.sort(key=lambda f: f.yanked is not None)  # a yanked upload's metadata may be what was wrong
             self._metadata_files[key] = files
         files = [f for f in self._metadata_files[key] if f.url not in self.data.metadata_errors]
         return next((f for f in files if f.url in self.data.metadata), files[0] if files else None)
@@ -413,6 +417,10 @@ class Finder:
         banned = {c.version for c in excluded}
         result: list[Candidate] = []
         installed = self.installed.get(name)
+        if name in self.options.kept and installed is not None:  # that version and no other
+            if installed.version in banned or not all(s.contains(installed.version, prereleases=True) for s in specs):
+                return []
+            return [Candidate(name, installed.version, extras)]
         if installed and not self.options.reinstall and installed.version not in banned:
             if all(s.contains(installed.version, prereleases=True) for s in specs):
                 result.append(Candidate(name, installed.version, extras))

@@ -78,13 +78,18 @@ class InvalidRequirementError(PyemscriptenError):
         where = f" (in {self.source})" if self.source else ""
         text = f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(self.reason)}"
         parts = [p for p in re.split(r"[\s,]+", self.requirement) if p]
-        if self.source is None and len(parts) > 1 and all(_NAME.fullmatch(p) for p in parts):
+        if self.source is None and len(parts) == 2 and _NAME.fullmatch(parts[0]) and _VERSION.fullmatch(parts[1]):
+            text += f"\nFor a version, write {parts[0]}=={parts[1]}."  # "numpy 1.26"
+        elif self.source is None and len(parts) > 1 and all(_NAME.fullmatch(p) for p in parts):
             listed = ", ".join(repr(p) for p in parts)
             text += f"\nGive one requirement per item: [{listed}]."
         return text
 
 
-_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._,-]*\])?(?:[<>=!~]=?[A-Za-z0-9.*+!-]+)?")
+# A project name (starting with a letter, not a file's name), its extras and one specifier.
+_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?<!\.whl)(?<!\.zip)(?<!\.gz)"
+                   r"(?:\[[A-Za-z0-9._,-]*\])?(?:[<>=!~]=?[A-Za-z0-9.*+!-]+)?")
+_VERSION = re.compile(r"v?\d+(?:\.\d+)*(?:(?:a|b|rc|\.post|\.dev)\d+)?")
 
 
 @dataclass(eq=False)
@@ -392,9 +397,10 @@ class DistributionFileError(DownloadError):
         where = f" ({redact_url(self.lock_url)})" if self.lock_url else ""
         return (
             f"{self.project} {self.version} was to come from the runtime's distribution{where}, because {self.why}; "
-            f"but its wheel could not be fetched: {self.reason}\n"
-            "Serve the full Pyodide distribution beside pyodide-lock.json (the npm package pyodide holds only the "
-            "core), or load the runtime from its CDN; or give an index that has a wheel of the project for this runtime."
+            f"but its wheel is not there: {redact_url(self.reason)}\n"
+            "Serve the full Pyodide distribution where the runtime looks for its packages (beside pyodide-lock.json, "
+            "or at its packageBaseUrl; the npm package pyodide holds only the core), or load the runtime from its "
+            "CDN; or give an index that has a wheel of the project for this runtime."
         )
 
 

@@ -290,21 +290,16 @@ def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
     return sorted(found, key=lambda d: (d.name, d.version))
 
 
-def top_level_modules(dist_info: str) -> set[str]:
-    """The top-level import names of the distribution whose ``*.dist-info`` folder is
-    ``dist_info``, from its RECORD: each package folder and top-level module (``.py`` or an
-    extension's ``.so``) it installed. Empty when RECORD cannot be read."""
-    names = set()
-    for row in (_read(os.path.join(dist_info, "RECORD")) or b"").decode("utf-8", "replace").splitlines():
-        path = row.rsplit(",", 2)[0].strip('"')
-        first, slash, _ = path.partition("/")
-        if not first or first.startswith("..") or first.endswith((".dist-info", ".data")) or first == "__pycache__":
-            continue
-        if slash:
-            names.add(first)
-        elif first.endswith((".py", ".so")):
-            names.add(first.split(".", 1)[0])
-    return names
+def recorded_paths(dist_info: str) -> set[str]:
+    """The absolute, normalised paths the RECORD of the ``*.dist-info`` folder ``dist_info``
+    lists (parsed as CSV, as the wheel spec writes it). Empty when it cannot be read."""
+    root = os.path.dirname(dist_info)
+    text = (_read(os.path.join(dist_info, "RECORD")) or b"").decode("utf-8", "replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return set()
+    return {os.path.normpath(os.path.join(root, row[0])) for row in rows if row and row[0]}
 
 
 def _read_dist(path: str) -> InstalledDist:

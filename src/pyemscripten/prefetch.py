@@ -160,12 +160,23 @@ class Crawler:
     async def expand(self, candidate: Candidate) -> None:
         if not candidate.installed:
             await self._meta_task(candidate)
-        try:
-            deps = self.finder.dependencies(candidate)
-        except PyemscriptenError:
-            return
-        except NeedData:
-            return
+        asked: set[str] = set()
+        while True:
+            try:
+                deps = self.finder.dependencies(candidate)
+            except PyemscriptenError:
+                return
+            except NeedData as need:
+                # Another file's metadata (the runtime's own wheel's, from an index wheel of
+                # its version: Finder.index_metadata_file): fetched here, so that the crawl
+                # goes on instead of leaving a round of resolution for each.
+                other = need.candidate
+                if other is None or other.file is None or other.file.url in asked:
+                    return
+                asked.add(other.file.url)
+                await self._meta_task(other)
+                continue
+            break
         await self.visit_all(deps)
 
     async def visit_all(self, deps: Sequence[Dependency]) -> None:

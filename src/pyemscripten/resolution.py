@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import resolvelib
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from .candidates import (
@@ -216,6 +216,10 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         lines += [f"constraint {c.text}" for c in finder.constraints.get(name, [])]
         installed = finder.installed.get(name)
         note = f"; {installed.version} is installed" if installed else ""
+        if installed and name in finder.options.kept:
+            available = [str(installed.version)]
+            note = (f"; {installed.version} is installed and kept: pyemscripten itself runs on it in this page, and "
+                    "cannot replace its own modules (install it in a page of its own)")
         shown = ", ".join(available) if available else "none for this runtime"
         if available and all(f.yanked is not None for _, f in finder.versions(name)):
             note += " (a yanked version is taken only when pinned with ==)"
@@ -365,6 +369,8 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
         # The runtime's own wheel: its lock lists no extras; an index wheel of the version may
         # (Finder.index_metadata_file).
         source = finder.index_metadata_file(candidate)
+        if source is not None and source.url not in finder.data.metadata:
+            source = None  # not fetched (deps=False): the lock's word stands
         from_distribution = source is None and finder.from_distribution(candidate)
         meta = finder.data.metadata.get((source or candidate.file).url)
         if meta is None:
@@ -398,12 +404,27 @@ def _from_distribution(resolution: Resolution, finder: Finder) -> dict[str, str]
             why = f"the index failed for it ({str(error).splitlines()[0]})"
         elif error is not None:
             why = "no index has it"
+        elif _yanked_on_index(finder, dist.name, dist.version):
+            why = f"the index's files of {dist.version} for this runtime are yanked"
         elif any(f.url not in urls for _, f in finder.versions(dist.name)):
             why = f"no index has a wheel of {dist.version} for this runtime"
         else:
             why = "no index has a wheel of it for this runtime"
         taken[dist.file.url] = why
     return taken
+
+
+def _yanked_on_index(finder: Finder, name: str, version: Version) -> bool:
+    """Whether an index offers ``version`` of ``name`` for the target, yanked."""
+    page = finder.data.pages.get(name)
+    for file in page.files if page is not None else ():
+        try:
+            _, got, _, tags = parse_wheel_filename(file.filename)
+        except ValueError:
+            continue
+        if got == version and file.yanked is not None and finder.target.tag_rank(tags) is not None:
+            return True
+    return False
 
 
 def _fallbacks(resolution: Resolution, taken: Mapping[str, str], finder: Finder) -> tuple[str, ...]:

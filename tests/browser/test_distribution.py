@@ -141,10 +141,10 @@ def test_a_distribution_served_without_its_wheels_says_where_and_why(pyodide, in
                                    url=index_server.index_url, dist=dist)
     assert err["type"] == "DistributionFileError", err
     message = err["message"]
-    assert f"the runtime's distribution ({dist}), because no index has it; but its wheel could not be fetched: HTTP 404" \
+    assert f"the runtime's distribution ({dist}), because no index has it; but its wheel is not there: HTTP 404" \
         in message, message
     assert message.split(" was to come")[0] in ("numpy 2.4.6", "fakeblas 0.3.30"), message
-    assert "Serve the full Pyodide distribution beside pyodide-lock.json" in message
+    assert "Serve the full Pyodide distribution where the runtime looks for its packages" in message
     assert pyodide.run("import pyemscripten\npyemscripten.list()") == before  # nothing half-installed
 
 

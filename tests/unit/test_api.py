@@ -538,12 +538,19 @@ def test_a_distribution_wheel_that_cannot_be_fetched_says_why_it_was_taken(tmp_p
         asyncio.run(api.install(["app"], BASE, session=session, quiet=True))
     text = str(info.value)
     assert text.startswith(f"native 2.0 was to come from the runtime's distribution ({lock_url}), because no index has "
-                           "it; but its wheel could not be fetched: HTTP 404") or \
+                           "it; but its wheel is not there: HTTP 404") or \
         text.startswith(f"lib 2.0 was to come from the runtime's distribution ({lock_url}), because the index failed "
                         "for it (HTTP 503"), text
-    assert "Serve the full Pyodide distribution beside pyodide-lock.json" in text
+    assert "Serve the full Pyodide distribution where the runtime looks for its packages" in text
     assert isinstance(info.value.__cause__, errors.IndexHTTPError)
     assert list((tmp_path / "site-packages").iterdir()) == []  # nothing half-installed
+    # A transient failure is said as it is: the distribution is not missing anything.
+    index.fail(BASE + "lib/")
+    wheel_url = "https://cdn.test/full/native-2.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+    index.fail(wheel_url, 503, 503)
+    with pytest.raises(errors.IndexHTTPError) as failed:
+        asyncio.run(api.install(["native"], BASE, session=session, quiet=True))
+    assert failed.value.status == 503
 
 
 def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_imported(
@@ -552,10 +559,14 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
 
     index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib>=2",))},
                        "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")},
-                       "packaging": {"22.0": real("packaging", "22.0"), "26.4": real("packaging", "26.4")}})
+                       "packaging": {"22.0": real("packaging", "22.0"), "26.4": real("packaging", "26.4"),
+                                     "27.0": real("packaging", "27.0")}})
     session = uncached_session(tmp_path, index)
     asyncio.run(api.install(["app", "packaging==26.4"], BASE, session=session, quiet=True))
-    monkeypatch.setitem(sys.modules, "lib", types.ModuleType("lib"))  # the page imported lib
+    imported = types.ModuleType("lib")  # the page imported lib, from its files
+    imported.__file__ = str(tmp_path / "site-packages" / "lib" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "lib", imported)
+    monkeypatch.setitem(sys.modules, "lib_elsewhere", types.ModuleType("lib_elsewhere"))  # no file of lib's
     events: list = []
     report = asyncio.run(api.install(["lib==1.0"], BASE, session=session, quiet=True, on_progress=events.append))
     broken = ("app 1.0 (installed) requires lib>=2, but lib 1.0 is being installed: app may not work. To get "
@@ -565,15 +576,20 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
     assert report.warnings == (broken, imported)
     assert [e["message"] for e in events if e["stage"] == "warning"] == [broken, imported]
     assert api.list_installed(session)["lib"] == "1.0"
-    # What the installer runs on is not replaced under it: refused before anything is written.
-    with pytest.raises(errors.InstallError) as info:
-        asyncio.run(api.install(["packaging==22.0"], BASE, session=session, quiet=True))
-    assert str(info.value).startswith("Could not install packaging: packaging 26.4 is what pyemscripten runs on in "
-                                      "this page (its modules are imported), so it cannot be replaced by 22.0 here. "
-                                      "Keep it with the constraint 'packaging==26.4'")
+    # What the installer runs on, imported from this site-packages, is kept as it is.
+    running = types.ModuleType("packaging")
+    running.__file__ = str(tmp_path / "site-packages" / "packaging" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "packaging", running)
+    with pytest.raises(errors.ResolutionImpossibleError) as info:
+        asyncio.run(api.install(["packaging==22.0"], BASE, session=session, quiet=True, dry_run=True))
+    assert ("packaging: versions available for this runtime: 26.4; 26.4 is installed and kept: pyemscripten itself "
+            "runs on it in this page") in str(info.value)
     assert api.list_installed(session)["packaging"] == "26.4"
-    # The same version again (reinstall) replaces nothing.
-    asyncio.run(api.install(["packaging==26.4"], BASE, session=session, quiet=True, reinstall=True))
+    # reinstall=True takes the newest of everything else, and still keeps it.
+    index.add_project("tool", {"1.0": real("tool", "1.0", ("packaging",))})
+    report = asyncio.run(api.install(["tool"], BASE, session=session, quiet=True, reinstall=True))
+    assert dict(report.installed) == {"tool": "1.0"}  # not packaging 27.0
+    assert api.list_installed(session)["packaging"] == "26.4"
 
 
 def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:

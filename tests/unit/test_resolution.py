@@ -493,6 +493,12 @@ def test_extras_of_the_distributions_wheel_come_from_an_index_wheel_of_the_same_
     client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
     result = asyncio.run(resolve(["foo[slow]"], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
     assert result.missing_extras == ("foo 2.0 does not provide the extra 'slow'; it is installed without it",)
+    # Without dependencies, that metadata is not fetched: the lock's word is said.
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["foo[fast]"], TARGET, client, None, ResolveOptions(deps=False),
+                                 distribution=_distribution("foo")))
+    assert result.missing_extras == ("foo 2.0 comes from the runtime's distribution, whose lock lists no extras: "
+                                     "the extra 'fast' is not installed",)
     # What the extra needs must fit too: a need nothing satisfies is an error naming it.
     index = FakeIndex({"foo": {"2.0": {"tag": linux, "requires": ["native; extra == 'fast'"]}},
                        "native": {"1.0": {"tag": linux}}})
@@ -522,6 +528,8 @@ def test_the_distributions_wheel_gets_the_versions_and_markers_its_metadata_give
     client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
     result = asyncio.run(resolve(["web"], TARGET, client, None, ResolveOptions(), distribution=distribution))
     assert {d.name: str(d.version) for d in result.dists} == {"web": "3.0", "multi": "6.0", "buildonly": "1.0"}
+    # The crawl fetched that metadata file and went on: no round of resolution was left for it.
+    assert result.rounds == 1
 
 
 def test_a_version_the_index_offers_only_yanked_comes_from_the_distribution() -> None:
@@ -532,6 +540,7 @@ def test_a_version_the_index_offers_only_yanked_comes_from_the_distribution() ->
     result = asyncio.run(resolve(["foo==2.0", "native"], TARGET, client, None, ResolveOptions(),
                                  distribution=_distribution("foo", "native")))
     dist = {d.name: d for d in result.dists}["foo"]
+    assert result.from_distribution[dist.file.url] == "the index's files of 2.0 for this runtime are yanked"
     assert (str(dist.version), dist.file.url, dist.yanked) == (
         "2.0", "https://cdn.test/full/foo-2.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", None)
 
