@@ -29,9 +29,13 @@ try {
   window.PyemscriptenError = PyemscriptenError;
   window.installPackages = installPackages;
   window.result = await pyodide.runPythonAsync(`
-import json, pyemscripten, rich, requests, charset_normalizer
+import importlib.metadata, json, pyemscripten, pyemscripten.api, rich, requests, charset_normalizer
 from rich.text import Text
-json.dumps({"rich": Text("hi").plain, "requests": requests.__version__, "listed": pyemscripten.list()})
+with open(pyemscripten.api.__spec__.cached, "rb") as f:
+    flags = int.from_bytes(f.read(8)[4:], "little")
+json.dumps({"rich": Text("hi").plain, "requests": requests.__version__, "listed": pyemscripten.list(),
+            "pyc_flags": flags, "recorded": sorted(str(f) for f in importlib.metadata.files("pyemscripten")
+                                                   if f.suffix == ".pyc")})
 `);
 } catch (error) {
   window.failure = String(error.stack || error);
@@ -63,6 +67,10 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
         result = json.loads(page.evaluate("window.result"))
         assert result["rich"] == "hi"
+        # The npm package's wheel brings its bytecode for this runtime's Python (checked-hash
+        # pycs, PEP 552: flags 3), which the page's import used as it is.
+        assert "pyemscripten/__pycache__/api.cpython-314.pyc" in result["recorded"], result["recorded"]
+        assert result["pyc_flags"] == 3
         assert {"pyemscripten", "packaging", "resolvelib", "rich", "requests", "charset-normalizer"} <= set(result["listed"])
         # The lock was installed as it is: no index page was asked for, nothing resolved.
         assert index_server.count(regex=r"/simple/") == 0
