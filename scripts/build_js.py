@@ -7,8 +7,8 @@ its dependencies as wheels so that a page can install the installer without any 
 * ``pyemscripten-*.whl``: built from this checkout (``pip wheel . --no-deps``), with its
   modules' bytecode for the runtime the project tests first (Pyodide 314: Python 3.14)
   compiled in by ``scripts/compile_pyc.mjs`` (Node and that runtime, from ``setup.sh``): a
-  page imports it without compiling its sources (0.37 -> 0.20 s in Node for what an install
-  imports); other Pythons ignore it. Without Node or the runtime the wheel has none;
+  page imports it without compiling its sources (what an install imports: 0.40 -> 0.28 s in
+  Node); other Pythons ignore it. Without Node or the runtime the wheel has none (said);
 * ``packaging-*.whl``, ``resolvelib-*.whl``: the newest pure wheels in ``.cache/wheels``
   (``scripts/fetch_fixtures.py --set core`` puts them there);
 * ``manifest.json``: name, version, file, size and sha256 of each; ``js/index.mjs`` checks
@@ -76,19 +76,23 @@ def add_bytecode(wheel: Path, runtime: Path = RUNTIME) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         compiled = Path(tmp) / "pyc.zip"
-        subprocess.run([node, str(ROOT / "scripts" / "compile_pyc.mjs"), str(runtime), str(wheel), str(compiled)],
-                       check=True, capture_output=True)
+        done = subprocess.run([node, str(ROOT / "scripts" / "compile_pyc.mjs"), str(runtime), str(wheel), str(compiled)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BuildError(f"compiling {wheel.name}'s modules failed:\n{done.stderr.strip()[-2000:]}")
         with zipfile.ZipFile(compiled) as pyc:
             added = [(info, pyc.read(info)) for info in pyc.infolist()]
         rebuilt = Path(tmp) / wheel.name
         with zipfile.ZipFile(wheel) as old, zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as new:
             record_name = next(n for n in old.namelist() if n.endswith(".dist-info/RECORD"))
+            pending = list(added)  # before the .dist-info folder, which comes last (the wheel spec's advice)
             for info in old.infolist():
-                if info.filename == record_name:
-                    continue
-                new.writestr(info, old.read(info))
-            for info, data in added:
-                new.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                if pending and ".dist-info/" in info.filename:
+                    for pyc, data in pending:
+                        new.writestr(pyc, data, compress_type=zipfile.ZIP_DEFLATED)
+                    pending = []
+                if info.filename != record_name:
+                    new.writestr(info, old.read(info))
             digest = lambda data: base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
             rows = old.read(record_name).decode().rstrip("\n").split("\n")
             rows[-1:-1] = [f"{info.filename},sha256={digest(data)},{len(data)}" for info, data in added]

@@ -9,7 +9,9 @@ const [runtime, wheel, out] = process.argv.slice(2);
 const { loadPyodide } = await import(path.resolve(runtime, "pyodide.mjs"));
 const pyodide = await loadPyodide({ indexURL: path.resolve(runtime) + "/" });
 pyodide.FS.writeFile("/in.whl", fs.readFileSync(wheel));
-const tag = pyodide.runPython(`
+let tag;
+try {
+  tag = pyodide.runPython(`
 import os, py_compile, sys, zipfile
 
 with zipfile.ZipFile("/in.whl") as wheel, zipfile.ZipFile("/out.zip", "w", zipfile.ZIP_DEFLATED) as out:
@@ -28,5 +30,9 @@ with zipfile.ZipFile("/in.whl") as wheel, zipfile.ZipFile("/out.zip", "w", zipfi
             out.writestr(zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0)), f.read())
 sys.implementation.cache_tag
 `);
+} catch (error) {
+  console.error(String(error?.message ?? error));  // Python's traceback, not this file's source
+  process.exit(1);
+}
 fs.writeFileSync(out, pyodide.FS.readFile("/out.zip"));
 console.log(tag);

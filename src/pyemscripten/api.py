@@ -32,6 +32,7 @@ from packaging.version import Version
 
 from . import installation, libraries
 from .candidates import for_target
+from .credentials import strip_credentials
 from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import (
@@ -44,7 +45,6 @@ from .errors import (
     UninstallError,
     listed,
     redact_text,
-    redact_url,
 )
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok, load_distribution
 from .index_pages import IndexFile
@@ -573,7 +573,9 @@ ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, fo
 
 def with_origin(wheel: UnpackedWheel, file: IndexFile) -> UnpackedWheel:
     """The wheel plus a dist-info file recording its URL and hashes (listed in RECORD)."""
-    origin = {"filename": file.filename, "url": redact_url(file.url), "hashes": dict(file.hashes), "size": file.size}
+    # Without a user:password@ (never kept), but a URL freeze() can write into a lock.
+    origin = {"filename": file.filename, "url": strip_credentials(file.url), "hashes": dict(file.hashes),
+              "size": file.size}
     row = (wheel.root_key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
     return dataclasses.replace(wheel, files=wheel.files + (row,))
 

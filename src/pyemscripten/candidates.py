@@ -240,6 +240,7 @@ class Finder:
         self.unreadable: dict[str, MetadataError] = {}  # by candidate label: versions whose metadata does not read
         self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
         self._metadata_files: dict[tuple[str, Version], list[IndexFile]] = {}  # index_metadata_file's
+        self.direct: set[str] = set()  # projects named by a wheel's URL: that file and no other (resolution.resolve)
         # The runtime's distribution can be loaded but is not yet: it is, once resolution from
         # the indexes alone fails (resolution.resolve), or a project has no wheel on them.
         self.distribution_pending = False
@@ -323,7 +324,7 @@ class Finder:
         """The runtime distribution's wheel for this runtime, if the distribution is loaded and
         has one of a version not in ``known`` (the indexes')."""
         entry = (self.data.distribution or {}).get(name)
-        if entry is None or entry.metadata.version in known:
+        if entry is None or entry.metadata.version in known or name in self.direct:
             return []
         _, _, _, tags = parse_wheel_filename(entry.file.filename)
         if self.target.tag_rank(tags) is None:

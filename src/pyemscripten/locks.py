@@ -22,6 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .credentials import strip_credentials
 from .downloads import strongest_hash
 from .errors import LockError
 from .index_pages import IndexFile
@@ -79,7 +80,9 @@ def dump_lock(
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
         if file.requires_python:
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
-        lines += ["", "[[packages.wheels]]", f"name = {_toml_string(file.filename)}", f"url = {_toml_string(file.url)}"]
+        # A user:password@ in a URL (a wheel named by its URL) is never written: locks are shared.
+        lines += ["", "[[packages.wheels]]", f"name = {_toml_string(file.filename)}",
+                  f"url = {_toml_string(strip_credentials(file.url))}"]
         if file.size is not None:
             lines.append(f"size = {file.size}")
         if file.upload_time and _UTC_DATETIME.fullmatch(file.upload_time):

@@ -215,11 +215,11 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
                      if name in finder.data.pages else [])
         lines += [f"constraint {c.text}" for c in finder.constraints.get(name, [])]
         installed = finder.installed.get(name)
+        if installed and name in finder.options.kept:  # its only candidate (its page may be unknown)
+            lines.append(f"{name}: {installed.version} is installed and kept: pyemscripten itself runs on it in this "
+                         "page, and cannot replace its own modules (install it in a page of its own)")
+            continue
         note = f"; {installed.version} is installed" if installed else ""
-        if installed and name in finder.options.kept:
-            available = [str(installed.version)]
-            note = (f"; {installed.version} is installed and kept: pyemscripten itself runs on it in this page, and "
-                    "cannot replace its own modules (install it in a page of its own)")
         shown = ", ".join(available) if available else "none for this runtime"
         if available and all(f.yanked is not None for _, f in finder.versions(name)):
             note += " (a yanked version is taken only when pinned with ==)"
@@ -276,11 +276,13 @@ async def resolve(
     roots = root_dependencies(requirements, target)
     for root in roots:
         if root.file is not None:  # a wheel named by its URL: that file is the project's one page
-            other = data.pages.get(root.name)
+            other = data.pages.get(root.name) if root.name in finder.direct else None
             if other is not None and other.files != (root.file,):
-                raise InvalidRequirementError(root.text, f"{root.name} is asked for from two URLs: {other.url} "
+                what = "two URLs" if other.url != root.file.url else "one URL with two hashes"
+                raise InvalidRequirementError(root.text, f"{root.name} is asked for from {what}: {other.url} "
                                                          f"and {root.file.url}; give one")
             data.pages[root.name] = ProjectPage(root.name, root.file.url, (root.file,))
+            finder.direct.add(root.name)
     finder.distribution_pending = distribution is not None and data.distribution is None
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
     await crawler.visit_all(roots)

@@ -582,8 +582,7 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
     monkeypatch.setitem(sys.modules, "packaging", running)
     with pytest.raises(errors.ResolutionImpossibleError) as info:
         asyncio.run(api.install(["packaging==22.0"], BASE, session=session, quiet=True, dry_run=True))
-    assert ("packaging: versions available for this runtime: 26.4; 26.4 is installed and kept: pyemscripten itself "
-            "runs on it in this page") in str(info.value)
+    assert "packaging: 26.4 is installed and kept: pyemscripten itself runs on it in this page" in str(info.value)
     assert api.list_installed(session)["packaging"] == "26.4"
     # reinstall=True takes the newest of everything else, and still keeps it.
     index.add_project("tool", {"1.0": real("tool", "1.0", ("packaging",))})

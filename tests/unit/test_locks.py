@@ -168,3 +168,13 @@ def test_any_text_gives_wheels_or_our_error(text: str) -> None:
         load_lock('lock-version = "1.0"\n' + text, T2026)
     except PyemscriptenError:
         pass
+
+
+def test_credentials_in_a_wheels_url_are_not_written() -> None:
+    # A wheel named by its URL may carry user:password@; a lock is shared, so it never does.
+    filename = "demo-1.0-py3-none-any.whl"
+    locked = LockedWheel("demo", Version("1.0"), IndexFile(filename, f"https://alice:s3cret@files.test/{filename}?x=1",
+                                                           (("sha256", "ab" * 32),)))
+    text = dump_lock([locked], T2026)
+    assert "s3cret" not in text and "alice" not in text
+    assert tomllib.loads(text)["packages"][0]["wheels"][0]["url"] == f"https://files.test/{filename}?x=1"

@@ -532,6 +532,32 @@ def test_the_distributions_wheel_gets_the_versions_and_markers_its_metadata_give
     assert result.rounds == 1
 
 
+def test_a_wheel_named_by_its_url_that_does_not_fit_is_not_swapped_for_the_distributions() -> None:
+    url = "https://files.test/foo-2.0-cp313-cp313-pyodide_2025_0_wasm32.whl#sha256=" + "1" * 64
+    client = IndexClient(FakeIndex({}), [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        asyncio.run(resolve([url], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
+    assert "cp313-cp313-pyodide_2025_0_wasm32" in str(info.value)
+    # The same URL twice is one requirement; with two hashes, said so.
+    same = url.replace("#sha256=", "#SHA256=")
+    with pytest.raises(errors.NoCompatibleWheelError):
+        asyncio.run(resolve([url, same], TARGET, client, None, ResolveOptions()))
+    with pytest.raises(errors.InvalidRequirementError, match="one URL with two hashes"):
+        asyncio.run(resolve([url, url[:-1] + "2"], TARGET, client, None, ResolveOptions()))
+
+
+def test_a_kept_project_is_explained_without_its_page() -> None:
+    # packaging is kept (the installer runs on it); app 1.0 needs a newer one, and its page was
+    # never asked for: the conflict is explained, not left as an internal request for data.
+    index = FakeIndex({"app": {"3.0": {"requires": ["lib==1"]}, "2.0": {"requires": ["lib==1"]},
+                               "1.0": {"requires": ["packaging>=30"]}}, "lib": {"1.0": {}, "2.0": {}}})
+    installed = {"packaging": InstalledDist("packaging", Version("26.0"))}
+    with pytest.raises(errors.ResolutionImpossibleError) as info:
+        run(index, ["app", "lib==2"], installed=installed, kept=frozenset({"packaging"}))
+    assert "packaging: 26.0 is installed and kept: pyemscripten itself runs on it" in str(info.value)
+    assert "yanked" not in str(info.value)
+
+
 def test_a_version_the_index_offers_only_yanked_comes_from_the_distribution() -> None:
     # Once the distribution is loaded (native is on no index), its foo 2.0 stands for the
     # version whose every index file is yanked.

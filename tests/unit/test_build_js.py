@@ -1,0 +1,47 @@
+"""scripts/build_js.py's bytecode step: a wheel gains checked-hash pycs, listed in RECORD."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.wheels import make_wheel
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("build_js", ROOT / "scripts" / "build_js.py")
+assert spec and spec.loader
+build_js = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_js)
+
+needs_runtime = pytest.mark.skipif(shutil.which("node") is None or not (build_js.RUNTIME / "pyodide.mjs").is_file(),
+                                   reason="needs node and the Pyodide runtime (scripts/setup.sh)")
+
+
+@needs_runtime
+def test_a_wheel_gains_its_bytecode_before_its_dist_info(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0-py3-none-any.whl"
+    path.write_bytes(make_wheel("demo", "1.0", {"demo/__init__.py": b"X = 1\n", "demo/sub/m.py": b"Y = 2\n"}))
+    assert build_js.add_bytecode(path) == 2
+    with zipfile.ZipFile(path) as wheel:
+        names = wheel.namelist()
+        record = wheel.read("demo-1.0.dist-info/RECORD").decode().splitlines()
+        pyc = wheel.read("demo/__pycache__/__init__.cpython-314.pyc")
+    assert names.index("demo/sub/__pycache__/m.cpython-314.pyc") < min(i for i, n in enumerate(names) if ".dist-info/" in n)
+    assert names[-1] == "demo-1.0.dist-info/RECORD" and record[-1] == "demo-1.0.dist-info/RECORD,,"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(pyc).digest()).rstrip(b"=").decode()
+    assert f"demo/__pycache__/__init__.cpython-314.pyc,sha256={digest},{len(pyc)}" in record
+    assert int.from_bytes(pyc[4:8], "little") == 3  # PEP 552: checked against the source's hash
+
+
+@needs_runtime
+def test_a_source_that_does_not_compile_fails_the_build_saying_why(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0-py3-none-any.whl"
+    path.write_bytes(make_wheel("demo", "1.0", {"demo/__init__.py": b"def f(:\n"}))
+    with pytest.raises(build_js.BuildError, match="SyntaxError"):
+        build_js.add_bytecode(path)
