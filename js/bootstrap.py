@@ -1,8 +1,9 @@
 """The Python half of the JS module, run inside Pyodide by ``js/index.mjs``.
 
 ``bootstrap`` installs pyemscripten from the wheels the npm package carries, with
-pyemscripten itself: the wheels go on ``sys.path`` as zip archives first, so the installer
-validates them (RECORD hashes, safe paths) and installs them like any other wheel. They get
+pyemscripten itself: the wheels go on ``sys.path`` first (each unpacked into a folder, so
+that the bytecode the pyemscripten wheel brings is used), so the installer validates them
+(RECORD hashes, safe paths) and installs them like any other wheel. They get
 INSTALLER, RECORD and their origin, so ``list()``, ``uninstall()`` and ``freeze()`` see them.
 
 ``WebInstaller`` is what the JS side holds: installs whose progress events are forwarded to
@@ -18,7 +19,10 @@ import builtins
 import hashlib
 import importlib
 import importlib.util
+import io
+import shutil
 import sys
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,12 +42,17 @@ def bootstrap(wheels: Sequence[Mapping[str, Any]]) -> str:
     """
     if importlib.util.find_spec("pyemscripten") is None:
         bodies = [_verified(w) for w in wheels]
-        paths = [w["path"] for w in wheels]
+        # Each wheel unpacked into a folder of its own (a zip on sys.path would do, but
+        # zipimport does not read __pycache__: the bytecode the pyemscripten wheel brings
+        # would go unused, and its modules be compiled twice).
+        paths = [_unpacked(w["path"], body) for w, body in zip(wheels, bodies)]
         sys.path[:0] = paths
         try:
             _install_with_ourselves(wheels, bodies)
         finally:
             _forget(paths)
+            for path in paths:
+                shutil.rmtree(path, ignore_errors=True)
     import pyemscripten
 
     return pyemscripten.__version__
@@ -59,10 +68,21 @@ def _verified(wheel: Mapping[str, Any]) -> bytes:
     return body
 
 
+def _unpacked(path: str, body: bytes) -> str:
+    """The verified wheel ``body`` unpacked beside ``path`` (into ``<path>.d``), for import only."""
+    folder = path + ".d"
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        for name in archive.namelist():  # the installer checks every path when it installs; here too
+            if name.startswith("/") or ".." in name.split("/"):
+                raise BootstrapError(f"{path} has an unsafe member {name!r}")
+        archive.extractall(folder)
+    return folder
+
+
 def _install_with_ourselves(wheels: Sequence[Mapping[str, Any]], bodies: Sequence[bytes]) -> None:
-    from pyemscripten import installation
-    from pyemscripten.api import with_origin
+    from pyemscripten import installation  # not pyemscripten.api: all of it would be imported twice
     from pyemscripten.index_pages import IndexFile
+    from pyemscripten.installation import with_origin
     from pyemscripten.wheels import open_wheel
 
     unpacked = [
@@ -74,7 +94,7 @@ def _install_with_ourselves(wheels: Sequence[Mapping[str, Any]], bodies: Sequenc
 
 
 def _forget(paths: Sequence[str]) -> None:
-    """Drop the zip archives from the import system: later imports use site-packages."""
+    """Drop the unpacked wheels from the import system: later imports use site-packages."""
     for path in paths:
         sys.path.remove(path)
         sys.path_importer_cache.pop(path, None)

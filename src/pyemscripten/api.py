@@ -31,8 +31,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
+from .installation import ORIGIN_FILE, with_origin
 from .candidates import for_target
-from .credentials import strip_credentials
 from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import (
@@ -566,18 +566,6 @@ def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToL
         modules, fs, loaded, loader.system_dirs(),
         rpath_supported=s.target.platform.version != "2024_0", site_packages=s.scheme.purelib,
     ) if modules else []
-
-
-ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, for freeze()
-
-
-def with_origin(wheel: UnpackedWheel, file: IndexFile) -> UnpackedWheel:
-    """The wheel plus a dist-info file recording its URL and hashes (listed in RECORD)."""
-    # Without a user:password@ (never kept), but a URL freeze() can write into a lock.
-    origin = {"filename": file.filename, "url": strip_credentials(file.url), "hashes": dict(file.hashes),
-              "size": file.size}
-    row = (wheel.root_key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
-    return dataclasses.replace(wheel, files=wheel.files + (row,))
 
 
 # --- lock files ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ File system calls go through :class:`FileOps` so tests can inject a failure at a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import hashlib
 import importlib
@@ -40,7 +41,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from .credentials import strip_credentials
 from .errors import InstallError, NotInstalledError, UninstallError
+from .index_pages import IndexFile
 from .metadata import first, read_headers
 from .wheels import UnpackedWheel, record_digest
 
@@ -288,6 +291,18 @@ def installed_distributions(scheme: Scheme) -> list[InstalledDist]:
             if entry.endswith(".dist-info") and os.path.isdir(path):
                 found.append(_read_dist(path))
     return sorted(found, key=lambda d: (d.name, d.version))
+
+
+ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, for freeze()
+
+
+def with_origin(wheel: UnpackedWheel, file: IndexFile) -> UnpackedWheel:
+    """The wheel plus a dist-info file recording its URL and hashes (listed in RECORD)."""
+    # Without a user:password@ (never kept), but a URL freeze() can write into a lock.
+    origin = {"filename": file.filename, "url": strip_credentials(file.url), "hashes": dict(file.hashes),
+              "size": file.size}
+    row = (wheel.root_key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
+    return dataclasses.replace(wheel, files=wheel.files + (row,))
 
 
 def recorded_paths(dist_info: str) -> set[str]:
