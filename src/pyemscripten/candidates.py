@@ -27,6 +27,7 @@ from .errors import (
     ProjectNotFoundError,
     PyemscriptenError,
     listed,
+    redact_url,
 )
 from .index_pages import IndexFile, ProjectPage
 from .metadata import DistMetadata, check_requirement
@@ -241,6 +242,7 @@ class Finder:
         self.passed_over: set[str] = set()  # ... those the resolver itself passed over (resolution.Provider)
         self._metadata_files: dict[tuple[str, Version], list[IndexFile]] = {}  # index_metadata_file's
         self.direct: set[str] = set()  # projects named by a wheel's URL: that file and no other (resolution.resolve)
+        self.url_references: set[str] = set()  # notes: URLs in metadata, looked for by name instead
         # The runtime's distribution can be loaded but is not yet: it is, once resolution from
         # the indexes alone fails (resolution.resolve), or a project has no wheel on them.
         self.distribution_pending = False
@@ -480,6 +482,9 @@ class Finder:
                 continue
             if candidate.extras and req.marker is None:
                 continue  # the base candidate brings those
+            if req.url:  # a direct reference in published metadata: not followed (SECURITY.md)
+                self.url_references.add(f"{candidate.label} names {canonicalize_name(req.name)} by a URL "
+                                        f"({redact_url(req.url)}), which is not followed: it is looked for by name")
             deps.append(Dependency.from_requirement(req, candidate.label))
         return deps
 

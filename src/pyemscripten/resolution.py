@@ -76,7 +76,7 @@ class Resolution:
     fallbacks: tuple[str, ...] = ()  # projects taken from the runtime's distribution because the index failed
     from_distribution: Mapping[str, str] = field(default_factory=dict)  # its wheels' URLs: why each was taken
     held_back: tuple[str, ...] = ()  # versions below the newest, whose newest needs a project without wheels
-    left_out: tuple[str, ...] = ()  # requirements whose marker is false here; an index that had none of the projects
+    left_out: tuple[str, ...] = ()  # requirements whose marker is false here; an index that had none of the projects; URLs in metadata not followed
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -323,7 +323,7 @@ async def resolve(
         return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
                        fallbacks=_fallbacks(resolution, taken, finder), from_distribution=taken,
                        held_back=_held_back(resolution, result, finder),
-                       left_out=_left_out(requirements, roots, client, finder))
+                       left_out=_left_out(requirements, roots, client, finder) + tuple(sorted(finder.url_references)))
 
 
 def _left_out(requirements: Sequence[str], roots: Sequence[Dependency], client: IndexClient,

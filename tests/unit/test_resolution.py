@@ -211,6 +211,12 @@ def test_invalid_requirement() -> None:
         with pytest.raises(errors.InvalidRequirementError) as info:
             run(FakeIndex({}), [text])
         assert says in str(info.value), str(info.value)
+    # A URL in published metadata is not followed: the project is looked for by name, and said.
+    got = run(FakeIndex({"app": {"1.0": {"requires": ["lib @ https://u:p@example.test/lib-1.0-py3-none-any.whl"]}},
+                         "lib": {"2.0": {}}}), ["app"])
+    assert {d.name: str(d.version) for d in got.dists} == {"app": "1.0", "lib": "2.0"}
+    assert got.left_out == ("app 1.0 names lib by a URL (https://***@example.test/lib-1.0-py3-none-any.whl), which "
+                            "is not followed: it is looked for by name",)
     with pytest.raises(errors.InvalidRequirementError, match="a constraint cannot name a URL"):
         run(FakeIndex({}), ["attrs"], constraints=("attrs @ https://example.test/attrs-25.4.0-py3-none-any.whl",))
     # Several requirements typed as one string: said how to give them.
