@@ -76,7 +76,9 @@ class Resolution:
     fallbacks: tuple[str, ...] = ()  # projects taken from the runtime's distribution because the index failed
     from_distribution: Mapping[str, str] = field(default_factory=dict)  # its wheels' URLs: why each was taken
     held_back: tuple[str, ...] = ()  # versions below the newest, whose newest needs a project without wheels
-    left_out: tuple[str, ...] = ()  # requirements whose marker is false here; an index that had none of the projects; URLs in metadata not followed
+    # requirements whose marker is false here; an index that had none of the projects; URLs in
+    # published metadata, looked for by name
+    left_out: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
