@@ -31,7 +31,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
-from .installation import ORIGIN_FILE, with_origin
 from .candidates import for_target
 from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
@@ -48,6 +47,7 @@ from .errors import (
 )
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok, load_distribution
 from .index_pages import IndexFile
+from .installation import ORIGIN_FILE, with_origin
 from .locks import LockedWheel, dump_lock, load_lock
 from .metadata import parse_metadata
 from .progress import Listener, ProgressEvent, TextReporter, emit_all, size_text
