@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from urllib.parse import unquote, urlsplit, urlunsplit
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -69,12 +69,9 @@ class Dependency:
         except ValueError as exc:  # InvalidRequirement, or a version or marker that cannot compare
             raise InvalidRequirementError(text, str(exc), None if parent == USER else parent) from None
         if req.url:
-            if parent == "constraint":
+            if parent != USER:  # a constraint (metadata's requirements come from_requirement)
                 raise InvalidRequirementError(text, "a constraint cannot name a URL: constrain the version "
                                                     f"({req.name}==...)", parent)
-            if parent != USER:  # PEP 508 direct references in published metadata: not followed
-                raise InvalidRequirementError(text, "a direct URL in a dependency is not followed; the project's "
-                                                    "maintainers should name a version on an index", parent)
             return _direct(req.url, req.name, frozenset(canonicalize_name(e) for e in req.extras), text)
         return cls.from_requirement(req, parent)
 
