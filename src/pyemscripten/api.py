@@ -39,6 +39,7 @@ from .errors import (
     IndexHTTPError,
     InstallError,
     LockError,
+    MissingHashError,
     NotInstalledError,
     PyemscriptenError,
     UninstallError,
@@ -284,7 +285,8 @@ async def install(
         data = KnownData()
         # guessed wheels are written into it as they arrive; a wheel named by its URL gets a
         # direct_url.json (PEP 610)
-        staging = installation.Staging(s.scheme, ops=s.file_ops, direct_urls=_direct_urls(requirements, s.target))
+        staging = installation.Staging(s.scheme, ops=s.file_ops,
+                                       direct_urls=_direct_urls(requirements, s.target, allow_unhashed))
         wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
         s.emit("resolving", message=f"Resolving {redact_text(', '.join(requirements))}")
         try:
@@ -298,7 +300,11 @@ async def install(
             s.emit("resolved", done=len(resolution.to_install), total=len(resolution.dists),
                    message=_plan_line(resolution))
             if dry_run:
-                report = InstallReport((), _already(resolution), tuple(resolution.plan()), True, resolution.warnings)
+                todo = resolution.to_install
+                current = _InstalledMap(s.scheme)
+                broken = _broken_dependents(s, todo, current, _replaced(todo, current))  # as the install would say
+                report = InstallReport((), _already(resolution), tuple(resolution.plan()), True,
+                                       resolution.warnings + tuple(broken))
             else:
                 report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
                                                 staging=staging)
@@ -316,10 +322,16 @@ async def install(
     return report
 
 
-def _direct_urls(requirements: Sequence[str], target: Target) -> dict[str, dict[str, Any]]:
-    """PEP 610's record of each wheel named by its URL (``name @ URL`` or the URL alone)."""
-    return {d.name: {"url": d.file.url, "archive_info": {"hashes": dict(d.file.hashes)} if d.file.hashes else {}}
-            for d in for_target(requirements, target) if d.file is not None}
+def _direct_urls(requirements: Sequence[str], target: Target, allow_unhashed: bool) -> dict[str, dict[str, Any]]:
+    """PEP 610's record of each wheel named by its URL (``name @ URL`` or the URL alone).
+    Raises :class:`MissingHashError` for one without a hash, unless allowed: before anything
+    is fetched."""
+    direct = [(d.name, d.file) for d in for_target(requirements, target) if d.file is not None]
+    for name, file in direct:
+        if not allow_unhashed and strongest_hash(dict(file.hashes)) is None:
+            raise MissingHashError(name, file.filename, file.url)
+    return {name: {"url": file.url, "archive_info": {"hashes": dict(file.hashes)} if file.hashes else {}}
+            for name, file in direct}
 
 
 def _root_names(requirements: Sequence[str]) -> list[str]:
@@ -375,8 +387,7 @@ async def install_resolved(
     assert s.transport and s.scheme and s.target
     todo = resolution.to_install
     installed = _InstalledMap(s.scheme)
-    replaced = {d.name: (installed[d.name].version, d.version) for d in todo
-                if d.name in installed and installed[d.name].version != d.version}
+    replaced = _replaced(todo, installed)
     warnings = list(yanked_notes(todo, "Installing"))
     for warning in warnings:
         s.emit("warning", message=warning)
@@ -442,6 +453,12 @@ async def install_resolved(
 # What this installer runs on in the page: a new version's files under its imported modules
 # would break its next import (packaging.licenses of 26 is not in 22).
 _RUNS_ON = ("pyemscripten", "packaging", "resolvelib")
+
+
+def _replaced(todo: Sequence[ResolvedDist], installed: Mapping[str, InstalledDist]) -> dict[str, tuple[Version, Version]]:
+    """The installed projects ``todo`` gives another version, with (old, new) each."""
+    return {d.name: (installed[d.name].version, d.version) for d in todo
+            if d.name in installed and installed[d.name].version != d.version}
 
 
 def _kept(scheme: installation.Scheme) -> frozenset[str]:
@@ -516,7 +533,7 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
     assert s.scheme and s.target
     if not wheels:
         return
-    s.emit("installing", message=f"Installing {len(wheels)} packages")
+    s.emit("installing", message=f"Installing {len(wheels)} package{'' if len(wheels) == 1 else 's'}")
     if staging is None:
         transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {},
                                            ops=s.file_ops)
@@ -591,13 +608,22 @@ async def install_lock(
         text, lock_url = await _lock_text(s, lock)
         locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)")
         installed = installed_map(s.scheme)
+        # What the installer runs on stays as it is (a lock frozen with another npm package's
+        # pyemscripten or packaging): said, not installed over it.
+        kept = _kept(s.scheme)
+        held = [w for w in locked if w.name in kept and w.name in installed and installed[w.name].version != w.version]
+        notes = tuple(f"The lock names {w.name} {w.version}; this page keeps {w.name} {installed[w.name].version}, "
+                      "which pyemscripten itself runs on" for w in held)
+        for note in notes:
+            s.emit("warning", message=note)
         # Those installed at the locked version already stand with no file (as in a resolution).
         dists = tuple(ResolvedDist(w.name, w.version, w.file if installed.get(w.name) is None
-                                   or installed[w.name].version != w.version else None, True) for w in locked)
+                                   or installed[w.name].version != w.version else None, True)
+                      for w in locked if w not in held)
         todo = [d for d in dists if d.file is not None]
         s.emit("resolved", done=len(todo), total=len(locked),
                message=f"Lock file: {len(todo)} of {len(locked)} packages to install")
-        report = await install_resolved(s, Resolution(dists, 0))
+        report = await install_resolved(s, Resolution(dists, 0, left_out=notes))
     except BaseException as exc:
         s.emit("error", message=_error_line(exc))
         raise
@@ -663,13 +689,19 @@ def freeze(session: Session | None = None) -> str:
     """A ``pylock.toml`` of what is installed, for wheels whose origin is known.
 
     Distributions installed by other means (preloaded by the runtime) have no recorded URL
-    and hash; they are listed in a comment at the top instead.
+    and hash; they are listed in a comment at the top instead. What pyemscripten itself runs
+    on in the page (pyemscripten, packaging, resolvelib) is left out, as pip freeze leaves out
+    pip: whatever boots the installer brings it, and a lock must not pin the installer.
     """
     s = session or Session()
     scheme = s.scheme or installation.default_scheme()
     target = s.target or current_target()
-    wheels, unknown = [], []
+    wheels, unknown, runs_on = [], [], []
+    own = _kept(scheme)
     for dist in installation.installed_distributions(scheme):
+        if dist.name in own:  # what the installer runs on: the page that boots it brings it (as pip freeze leaves out pip)
+            runs_on.append(f"{dist.name}=={dist.version}")
+            continue
         origin_path = Path(dist.path) / ORIGIN_FILE
         try:
             origin = json.loads(origin_path.read_text())
@@ -684,6 +716,8 @@ def freeze(session: Session | None = None) -> str:
         wheels.append(LockedWheel(dist.name, Version(dist.version), file))
     header = (f"# Not locked (origin or hash unknown, e.g. preloaded): {', '.join(sorted(unknown))}\n"
               if unknown else "")
+    if runs_on:
+        header += f"# Not locked (what pyemscripten itself runs on, brought by what boots it): {', '.join(runs_on)}\n"
     return header + dump_lock(wheels, target)
 
 
@@ -700,6 +734,7 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     """Remove distributions by name; returns the names removed.
 
     Raises :class:`~pyemscripten.errors.NotInstalledError` for a name that is not installed,
+    and :class:`~pyemscripten.errors.UninstallError` for what pyemscripten runs on in the page,
     before anything is removed; :class:`~pyemscripten.errors.UninstallError` when a removal is
     refused or fails (that distribution is left whole; those before it stay removed).
     """
@@ -709,9 +744,13 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
     found = installation.installed_distributions(scheme)  # one scan for all the names
     present = {d.name for d in found}
+    kept = _kept(scheme)
     for name in wanted:
         if name not in present:
             raise NotInstalledError(name, tuple(difflib.get_close_matches(name, sorted(present), n=2)))
+        if name in kept:
+            raise UninstallError(name, "pyemscripten itself runs on it in this page (its modules are imported from "
+                                       "there), and would fail at its next import without it; nothing was removed")
     done: list[str] = []
     try:
         for name in wanted:

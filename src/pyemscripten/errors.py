@@ -248,6 +248,7 @@ class NoCompatibleWheelError(ResolutionError):
     reasons: list[str] = field(default_factory=list)
     needed_by: list[str] = field(default_factory=list)  # what needs it, where known: "flask 3.1.0", or "flask"
     python_excluded: bool = False  # wheels with fitting tags exist, but their Requires-Python excludes this Python
+    url: str | None = None  # the one wheel the user named by its URL
 
     def __post_init__(self) -> None:
         self.offered_tags = list(dict.fromkeys(self.offered_tags))  # in the order given: the most telling first
@@ -262,13 +263,19 @@ class NoCompatibleWheelError(ResolutionError):
         if self.python_excluded:
             lines.append(f"  Wheels with fitting tags exist, but their Requires-Python excludes Python "
                          f"{self.python_version}.")
-        lines.append(f"  Wheels on offer are for: {listed(self.offered_tags, 12)}." if self.offered_tags
-                     else "  Only source distributions are on offer, no wheels.")
+        if self.url is not None:
+            lines.append(f"  The wheel named by its URL, {redact_url(self.url)}, is for: {listed(self.offered_tags, 12)}.")
+        else:
+            lines.append(f"  Wheels on offer are for: {listed(self.offered_tags, 12)}." if self.offered_tags
+                         else "  Only source distributions are on offer, no wheels.")
         if not self.python_excluded:
             lines.append(f"  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython {cp} (or abi3) "
                          f"tagged {needs}.")
         lines += [f"  {r}" for r in self.reasons]
-        if self.python_excluded:
+        if self.url is not None:
+            advice = (f"Give the URL of a wheel built for this runtime (or a pure-Python one), or name {self.project} "
+                      "without a URL to take it from the indexes")
+        elif self.python_excluded:
             advice = (f"Use a runtime whose Python these versions accept, or ask the maintainers of {self.project} "
                       f"for a release for Python {self.python_version}")
         else:

@@ -128,7 +128,7 @@ class Crawler:
     async def _versions_known(self, name: str) -> None:
         """Fetch ``name``'s page, and the runtime's distribution if the page has no version for it."""
         await self._page_task(name)
-        if self._load_distribution is not None and not self._has_versions(name):
+        if self._load_distribution is not None and name not in self.finder.direct and not self._has_versions(name):
             await self._distribution()
 
     def _has_versions(self, name: str) -> bool:

@@ -219,7 +219,8 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         installed = finder.installed.get(name)
         if installed and name in finder.options.kept:  # its only candidate (its page may be unknown)
             lines.append(f"{name}: {installed.version} is installed and kept: pyemscripten itself runs on it in this "
-                         "page, and cannot replace its own modules (install it in a page of its own)")
+                         f"page, and cannot replace its own modules; what needs another {name} cannot be installed "
+                         "beside it")
             continue
         note = f"; {installed.version} is installed" if installed else ""
         shown = ", ".join(available) if available else "none for this runtime"
@@ -310,7 +311,8 @@ async def resolve(
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
-            if finder.distribution_pending:
+            # (A wheel named by its URL is its project's only candidate: the distribution cannot help it.)
+            if finder.distribution_pending and not all(c.requirement.name in finder.direct for c in exc.causes):
                 # The indexes alone cannot: the runtime's versions join theirs, after them
                 # (Finder.versions), and resolution starts again.
                 await crawler.load_distribution()

@@ -567,10 +567,12 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
     imported.__file__ = str(tmp_path / "site-packages" / "lib" / "__init__.py")
     monkeypatch.setitem(sys.modules, "lib", imported)
     monkeypatch.setitem(sys.modules, "lib_elsewhere", types.ModuleType("lib_elsewhere"))  # no file of lib's
-    events: list = []
-    report = asyncio.run(api.install(["lib==1.0"], BASE, session=session, quiet=True, on_progress=events.append))
     broken = ("app 1.0 (installed) requires lib>=2, but lib 1.0 is being installed: app may not work. To get "
               "versions that fit together, install both at once ('app' and 'lib==1.0')")
+    dry = asyncio.run(api.install(["lib==1.0"], BASE, session=session, quiet=True, dry_run=True))
+    assert dry.warnings == (broken,)  # a dry run says it too
+    events: list = []
+    report = asyncio.run(api.install(["lib==1.0"], BASE, session=session, quiet=True, on_progress=events.append))
     imported = ("lib 2.0 was replaced by 1.0, but this page had imported lib: what it imported stays in use until "
                 "the page is reloaded")
     assert report.warnings == (broken, imported)
@@ -589,6 +591,25 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
     report = asyncio.run(api.install(["tool"], BASE, session=session, quiet=True, reinstall=True))
     assert dict(report.installed) == {"tool": "1.0"}  # not packaging 27.0
     assert api.list_installed(session)["packaging"] == "26.4"
+    # It is not uninstalled, nor frozen (as pip freeze leaves out pip) ...
+    with pytest.raises(errors.UninstallError, match="pyemscripten itself runs on it in this page"):
+        api.uninstall(["tool", "packaging"], session)
+    assert "tool" in api.list_installed(session)  # nothing was removed
+    frozen = api.freeze(session)
+    assert 'name = "tool"' in frozen and 'name = "packaging"' not in frozen
+    # ... and a lock that names another version of it leaves it as it is, and says so.
+    from packaging.version import Version
+
+    from pyemscripten.index_pages import IndexFile
+    from pyemscripten.locks import LockedWheel, dump_lock
+
+    wheel_url = "https://index.test/files/packaging-27.0-py3-none-any.whl"
+    body = index.routes[wheel_url].body
+    lock = dump_lock([LockedWheel("packaging", Version("27.0"), IndexFile(
+        "packaging-27.0-py3-none-any.whl", wheel_url, (("sha256", hashlib.sha256(body).hexdigest()),)))], TARGET)
+    report = asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert report.installed == () and report.warnings == (
+        "The lock names packaging 27.0; this page keeps packaging 26.4, which pyemscripten itself runs on",)
 
 
 def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
@@ -607,6 +628,7 @@ def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
     with pytest.raises(errors.MissingHashError) as info:
         asyncio.run(api.install([url], BASE, session=uncached_session(tmp_path / "a", index), quiet=True))
     assert "#sha256=<hex digest> at the end of the URL" in str(info.value)
+    assert url not in index.requests  # refused before anything was fetched
     # With one: that file, its dependencies from the index; the project's page is never asked for.
     session = uncached_session(tmp_path / "b", index)
     report = asyncio.run(api.install([f"app[extra] @ {url}#sha256={digest}"], BASE, session=session, quiet=True))
@@ -626,5 +648,5 @@ def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
         asyncio.run(api.install([f"{url}#sha256={digest}", "app>=2"], BASE, session=session, quiet=True))
     # Two URLs for one project: refused.
     with pytest.raises(errors.InvalidRequirementError, match="asked for from two URLs"):
-        asyncio.run(api.install([f"{url}#sha256={digest}", url.replace("build", "other")], BASE,
+        asyncio.run(api.install([f"{url}#sha256={digest}", url.replace("build", "other") + f"#sha256={digest}"], BASE,
                                 session=session, quiet=True))

@@ -541,9 +541,20 @@ def test_the_distributions_wheel_gets_the_versions_and_markers_its_metadata_give
 def test_a_wheel_named_by_its_url_that_does_not_fit_is_not_swapped_for_the_distributions() -> None:
     url = "https://files.test/foo-2.0-cp313-cp313-pyodide_2025_0_wasm32.whl#sha256=" + "1" * 64
     client = IndexClient(FakeIndex({}), [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+    asked = []
+
+    async def distribution():
+        asked.append(1)
+        return await _distribution("foo")()
+
     with pytest.raises(errors.NoCompatibleWheelError) as info:
-        asyncio.run(resolve([url], TARGET, client, None, ResolveOptions(), distribution=_distribution("foo")))
-    assert "cp313-cp313-pyodide_2025_0_wasm32" in str(info.value)
+        asyncio.run(resolve([url], TARGET, client, None, ResolveOptions(), distribution=distribution))
+    text = str(info.value)
+    assert ("The wheel named by its URL, https://files.test/foo-2.0-cp313-cp313-pyodide_2025_0_wasm32.whl, is for: "
+            "cp313-cp313-pyodide_2025_0_wasm32") in text, text
+    assert text.endswith("Give the URL of a wheel built for this runtime (or a pure-Python one), or name foo without "
+                         "a URL to take it from the indexes.")
+    assert info.value.url is not None and asked == []  # the distribution cannot help a URL: not asked for
     # The same URL twice is one requirement; with two hashes, said so.
     same = url.replace("#sha256=", "#SHA256=")
     with pytest.raises(errors.NoCompatibleWheelError):
