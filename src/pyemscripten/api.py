@@ -640,9 +640,9 @@ def _error_line(exc: BaseException) -> str:
 
 
 async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
-    # Text has lines (a URL never does) or begins as TOML does; a URL may well hold the
-    # words "lock-version" in a folder's or a file's name.
-    if "\n" in lock or lock.lstrip().startswith(("lock-version", "#", "[")):
+    # Text has lines or spaces (a URL has neither) or begins as TOML does; a URL may well hold
+    # the words "lock-version" in a folder's or a file's name.
+    if "\n" in lock or " " in lock.strip() or lock.lstrip().startswith(("lock-version", "#", "[")):
         return lock, None
     url = urljoin(_page_url(), lock)
     response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]

@@ -185,6 +185,10 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     partly = asyncio.run(api.install_lock(lock, session=session, quiet=True))
     assert (partly.installed, partly.already) == ((("app", "1.0"),), (("lib", "1.0"),))
     assert str(partly) == "Installed app-1.0 (1 already satisfied)"
+    # Text on one line that is no URL (it has spaces) is read as a lock, not fetched.
+    with pytest.raises(errors.LockError) as info:
+        asyncio.run(api.install_lock("this is not toml [", session=session, quiet=True))
+    assert "given as text" in str(info.value) and session.transport.requests[-1:] != ["this is not toml ["]
 
 
 def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(tmp_path: Path) -> None:
