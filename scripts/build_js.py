@@ -20,7 +20,6 @@ Built outputs are not committed (``.gitignore``). Usage: ``scripts/build_js.py [
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
@@ -74,6 +73,10 @@ def add_bytecode(wheel: Path, runtime: Path = RUNTIME) -> int:
     if node is None or not (runtime / "pyodide.mjs").is_file():
         print(f"[build_js] no bytecode in {wheel.name}: needs node and {runtime} (scripts/setup.sh)", file=sys.stderr)
         return 0
+    if str(ROOT / "src") not in sys.path:  # RECORD's digest as the installer writes and checks it
+        sys.path.insert(0, str(ROOT / "src"))
+    from pyemscripten.wheels import record_digest
+
     with tempfile.TemporaryDirectory() as tmp:
         compiled = Path(tmp) / "pyc.zip"
         done = subprocess.run([node, str(ROOT / "scripts" / "compile_pyc.mjs"), str(runtime), str(wheel), str(compiled)],
@@ -93,9 +96,9 @@ def add_bytecode(wheel: Path, runtime: Path = RUNTIME) -> int:
                     pending = []
                 if info.filename != record_name:
                     new.writestr(info, old.read(info))
-            digest = lambda data: base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
             rows = old.read(record_name).decode().rstrip("\n").split("\n")
-            rows[-1:-1] = [f"{info.filename},sha256={digest(data)},{len(data)}" for info, data in added]
+            rows[-1:-1] = [f"{info.filename},sha256={record_digest(hashlib.sha256(data).digest())},{len(data)}"
+                           for info, data in added]
             new.writestr(old.getinfo(record_name), "\n".join(rows) + "\n")
         shutil.move(rebuilt, wheel)
     return len(added)

@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
-from .candidates import for_target
+from .candidates import for_target, names_a_file
 from .distribution import DistributionEntry
 from .downloads import WheelTasks, gather_all, strongest_hash
 from .errors import (
@@ -340,7 +340,7 @@ def _root_names(requirements: Sequence[str]) -> list[str]:
     resolution)."""
     names = []
     for text in requirements:
-        if text.strip().endswith((".whl", ".zip", ".tar.gz")):
+        if names_a_file(text):
             continue  # a file's name or URL, not a project's (candidates.Dependency.parse says so)
         try:
             requirement = Requirement(text)

@@ -29,7 +29,7 @@ from .errors import (
     listed,
     redact_url,
 )
-from .index_pages import IndexFile, ProjectPage
+from .index_pages import IndexFile, ProjectPage, fragment_hash
 from .metadata import DistMetadata, check_requirement
 from .target import Target
 
@@ -142,6 +142,11 @@ _URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://\S*\s*$")
 _FILE = re.compile(r"\s*\S+-\d\S*\.(?:whl|tar\.gz|zip)\s*$")  # name-1.0...: not a name such as backports.zip
 
 
+def names_a_file(text: str) -> bool:
+    """Whether a requirement's text is a URL or a file's name, not a project's name."""
+    return bool(_URL.match(text) or _FILE.match(text))
+
+
 def _direct(url: str, name: str | None, extras: frozenset[str], text: str | None = None) -> Dependency:
     """A requirement for the one wheel at ``url`` (``#sha256=...`` in it is its hash), as pip
     takes ``name @ URL``: its name and version are its file name's."""
@@ -158,9 +163,8 @@ def _direct(url: str, name: str | None, extras: frozenset[str], text: str | None
                                             "can be installed from a URL; for a project, give its name") from None
     if name is not None and canonicalize_name(name) != project:
         raise InvalidRequirementError(text, f"the name {name!r} is not the wheel's ({project})")
-    hashes = tuple((algorithm.lower(), digest.lower()) for algorithm, _, digest in
-                   (pair.partition("=") for pair in parts.fragment.split("&")) if digest and algorithm.lower()
-                   in ("sha256", "sha384", "sha512"))
+    hashes = tuple(pair for part in parts.fragment.split("&") for pair in fragment_hash(part)  # pip's `&`-joined parts
+                   if pair[1] and pair[0] in ("sha256", "sha384", "sha512"))
     file = IndexFile(filename, urlunsplit(parts._replace(fragment="")), hashes)
     return Dependency(project, extras, SpecifierSet(f"=={version}"), text, USER, file)
 
@@ -417,13 +421,12 @@ class Finder:
         banned = {c.version for c in excluded}
         result: list[Candidate] = []
         installed = self.installed.get(name)
-        if name in self.options.kept and installed is not None:  # that version and no other
-            if installed.version in banned or not all(s.contains(installed.version, prereleases=True) for s in specs):
-                return []
-            return [Candidate(name, installed.version, extras)]
-        if installed and not self.options.reinstall and installed.version not in banned:
+        kept = installed is not None and name in self.options.kept  # that version and no other, reinstall or not
+        if installed and (kept or not self.options.reinstall) and installed.version not in banned:
             if all(s.contains(installed.version, prereleases=True) for s in specs):
                 result.append(Candidate(name, installed.version, extras))
+        if kept:
+            return result
         fitting = [(v, f) for v, f in self.versions(name) if all(s.contains(v, prereleases=True) for s in specs)]
         if not (self.options.pre or any(s.prereleases for s in specs)):
             fitting = [(v, f) for v, f in fitting if not v.is_prerelease] or fitting

@@ -81,8 +81,8 @@ class InvalidRequirementError(PyemscriptenError):
         if self.source is None and len(parts) == 2 and _NAME.fullmatch(parts[0]) and _VERSION.fullmatch(parts[1]):
             text += f"\nFor a version, write {parts[0]}=={parts[1]}."  # "numpy 1.26"
         elif self.source is None and len(parts) > 1 and all(_NAME.fullmatch(p) for p in parts):
-            listed = ", ".join(repr(p) for p in parts)
-            text += f"\nGive one requirement per item: [{listed}]."
+            items = ", ".join(repr(p) for p in parts)
+            text += f"\nGive one requirement per item: [{items}]."
         return text
 
 

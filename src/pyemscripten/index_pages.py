@@ -210,7 +210,8 @@ def _anchor_collector() -> type[Any]:
     return AnchorCollector
 
 
-def _html_hashes(fragment: str) -> tuple[tuple[str, str], ...]:
+def fragment_hash(fragment: str) -> tuple[tuple[str, str], ...]:
+    """The ``<algorithm>=<digest>`` a link's fragment gives (PEP 503), lower case; () without one."""
     if "=" not in fragment:
         return ()
     algorithm, digest = fragment.split("=", 1)
@@ -225,7 +226,7 @@ def _html_metadata(attrs: Mapping[str, str | None]) -> tuple[tuple[str, str], ..
                 return ()
             if value.lower() == "false":
                 return None
-            return _html_hashes(value)
+            return fragment_hash(value)
     return None
 
 
@@ -261,7 +262,7 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
             IndexFile(
                 filename=filename,
                 url=absolute,
-                hashes=_html_hashes(fragment),
+                hashes=fragment_hash(fragment),
                 requires_python=html.unescape(requires_python) if requires_python else None,
                 yanked=None if "data-yanked" not in attrs else (yanked or ""),
                 core_metadata=_html_metadata(attrs),
