@@ -299,8 +299,9 @@ ORIGIN_FILE = "pyemscripten.json"  # in *.dist-info: where a wheel came from, fo
 def with_origin(wheel: UnpackedWheel, file: IndexFile) -> UnpackedWheel:
     """The wheel plus a dist-info file recording its URL and hashes (listed in RECORD)."""
     # Without a user:password@ (never kept), but a URL freeze() can write into a lock.
+    # The size too where the index gave none (a wheel named by its URL): a lock states it.
     origin = {"filename": file.filename, "url": strip_credentials(file.url), "hashes": dict(file.hashes),
-              "size": file.size}
+              "size": file.size if file.size is not None else wheel.size}
     row = (wheel.root_key, f"{wheel.dist_info}/{ORIGIN_FILE}", json.dumps(origin, sort_keys=True).encode())
     return dataclasses.replace(wheel, files=wheel.files + (row,))
 

@@ -108,6 +108,7 @@ class UnpackedWheel:
     shared_libraries: tuple[str, ...]
     display_name: str  # the Name as METADATA spells it (names the headers directory)
     sha256: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    size: int | None = None  # the wheel file's length in bytes
 
     @property
     def root_key(self) -> str:
@@ -258,6 +259,7 @@ class WheelArchive:
     #: The CRC-32 the central directory gives for each member whose content was not checked
     #: against it yet: :func:`check_wheel` checks those RECORD does not vouch for by hash.
     crc_due: dict[str, int] = field(default_factory=dict)
+    size: int | None = None  # the wheel file's length in bytes
 
     def hashable(self) -> dict[str, bytes]:
         """The members RECORD must hash (all but RECORD and its signatures), for
@@ -289,7 +291,7 @@ def read_wheel(
     crc_due: dict[str, int] = {}
     members = _read_archive(filename, data, problems, streamed.members if streamed else {}, crc_due)
     problems.raise_if_any(wheel_name.name)  # paths and bytes must be sound before reading on
-    return WheelArchive(wheel_name, members, problems, crc_due)
+    return WheelArchive(wheel_name, members, problems, crc_due, len(data))
 
 
 def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None,
@@ -332,6 +334,7 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
         ),
         display_name=fields["name"][0],
         sha256=digests,
+        size=archive.size,
     )
 
 

@@ -642,6 +642,8 @@ def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
     assert json.loads((info_dir / "direct_url.json").read_text()) == {
         "url": url, "archive_info": {"hashes": {"sha256": digest}}}
     assert (info_dir / "REQUESTED").exists()
+    # A lock of it states the file's size, which no index page gave.
+    assert f"size = {len(body)}" in api.freeze(session).split("name = \"app-1.0-py3-none-any.whl\"")[1]
     # A wrong hash is a mismatch; nothing is installed.
     session = uncached_session(tmp_path / "c", index)
     with pytest.raises(errors.HashMismatchError):
