@@ -548,7 +548,11 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
                 loading = loader.load(plan, on_loaded=lambda n: s.emit(
                     "loading", plan[n - 1].project, done=n, total=len(plan),
                     message=f"Loaded {posixpath.basename(plan[n - 1].path)}"))
-            except TypeError:  # a loader of the caller's, written before the progress existed
+            except TypeError as exc:
+                # A loader of the caller's, written before the progress existed ("unexpected
+                # keyword argument 'on_loaded'"); a TypeError of its own goes on up.
+                if "on_loaded" not in str(exc):
+                    raise
                 loading = loader.load(plan)
             await loading
     except BaseException:

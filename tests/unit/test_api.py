@@ -656,3 +656,41 @@ def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
     with pytest.raises(errors.InvalidRequirementError, match="asked for from two URLs"):
         asyncio.run(api.install([f"{url}#sha256={digest}", url.replace("build", "other") + f"#sha256={digest}"], BASE,
                                 session=session, quiet=True))
+
+
+def test_a_loader_written_before_the_loading_events(tmp_path: Path) -> None:
+    """A custom loader whose ``load`` takes no ``on_loaded`` still loads (no per-library
+    events); a TypeError of its own is not taken for that (no second call), and nothing is
+    installed."""
+    import posixpath
+
+    from pyemscripten.seams import LibraryLoader
+    from tests.unit.test_libraries import so
+
+    class OldLoader(LibraryLoader):
+        def __init__(self) -> None:
+            self.loaded_paths: list[str] = []
+
+        async def load(self, libraries):  # type: ignore[no-untyped-def,override]
+            self.loaded_paths += [posixpath.basename(lib.path) for lib in libraries]
+
+    class BrokenLoader(LibraryLoader):
+        calls = 0
+
+        def load(self, libraries, on_loaded=None):  # type: ignore[no-untyped-def,override]
+            self.calls += 1
+            raise TypeError("a bug of the loader's own")
+
+    body = bytes(make_wheel("native", "1.0", {"native/__init__.py": "", "native/_core.so": so()}))
+    index = FakeIndex({"native": {"1.0": {"body": body, "requires": []}}})
+    for folder, loader in (("old", OldLoader()), ("broken", BrokenLoader())):
+        (tmp_path / folder).mkdir()
+        session = uncached_session(tmp_path / folder, index)
+        session.loader = loader
+        if isinstance(loader, OldLoader):
+            asyncio.run(api.install(["native"], BASE, session=session, quiet=True))
+            assert loader.loaded_paths == ["_core.so"] and api.list_installed(session) == {"native": "1.0"}
+        else:
+            with pytest.raises(TypeError, match="of the loader's own"):
+                asyncio.run(api.install(["native"], BASE, session=session, quiet=True))
+            assert loader.calls == 1 and api.list_installed(session) == {}  # not called again without on_loaded
