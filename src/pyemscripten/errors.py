@@ -17,15 +17,26 @@ from .credentials import split_credentials
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with any ``user:password@`` part replaced by ``***@``.
+    """Return ``url`` as messages show it: any ``user:password@`` part replaced by ``***@``,
+    and the value of each query parameter by ``***`` (a presigned URL's signature or token).
 
     Never raises: it runs inside ``__str__``, also for URLs that do not parse (bad port).
     """
     bare, credentials = split_credentials(url)
-    if credentials is None:
+    if credentials is not None:
+        authority = bare.index("//") + 2
+        bare = f"{bare[:authority]}***@{bare[authority:]}"
+    return _masked_query(bare)
+
+
+def _masked_query(url: str) -> str:
+    head, question, rest = url.partition("?")
+    if not question:
         return url
-    authority = bare.index("//") + 2
-    return f"{bare[:authority]}***@{bare[authority:]}"
+    query, hashmark, fragment = rest.partition("#")  # the fragment (#sha256=...) is no secret
+    masked = (f"{name}=***" if equals else ("***" if name else "")
+              for name, equals, _ in (part.partition("=") for part in query.split("&")))
+    return f"{head}?{'&'.join(masked)}{hashmark}{fragment}"
 
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")

@@ -530,3 +530,5 @@ def test_credentials_never_survive_redaction(scheme: str, user: str, token: str,
     url = f"{scheme}{':' if scheme else ''}//{user}:{secret}@{host}{port}/{rest}"
     for shown in (redact_url(url), strip_credentials(url)):
         assert secret not in shown, shown
+    # A secret as a query parameter's value (a presigned URL), after whatever ``rest`` holds.
+    assert secret not in redact_url(f"https://{host}/{rest.split('#')[0]}{'&' if '?' in rest.split('#')[0] else '?'}t={secret}")

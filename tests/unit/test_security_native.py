@@ -176,6 +176,18 @@ def test_every_error_message_redacts_credentials() -> None:
         assert SECRET not in str(exc), type(exc)
 
 
+def test_messages_mask_query_values() -> None:
+    """A presigned URL's signature is shown as ``***`` in messages; the path, the parameters'
+    names and the fragment stay, to tell which file it was."""
+    url = f"https://bucket.test/w/x-1.0-py3-none-any.whl?X-Amz-Signature={SECRET}&X-Amz-Expires=60&{SECRET}"
+    assert errors.redact_url(url) == "https://bucket.test/w/x-1.0-py3-none-any.whl?X-Amz-Signature=***&X-Amz-Expires=***&***"
+    assert errors.redact_url("https://u:p@h.test/a?t=1#sha256=ab") == "https://***@h.test/a?t=***#sha256=ab"
+    assert errors.redact_url("https://h.test/a?") == "https://h.test/a?"
+    assert SECRET not in str(errors.HashMismatchError("x.whl", url, "sha256", "a", "b", "x"))
+    line = errors.redact_text(f"x @ {url}#sha256=00")
+    assert SECRET not in line and line.endswith("&***#sha256=00")
+
+
 def test_urllib_transport_sends_basic_auth_to_a_real_server(tmp_path: Path) -> None:
     whl = make_wheel("authed", "1.0", {"authed/__init__.py": b""})
     with IndexServer() as server, AuthProxy(server.url, "alice", SECRET) as proxy:
