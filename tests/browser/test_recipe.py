@@ -1,0 +1,96 @@
+"""docs/TESTING.md's recipe, run as it is written: a downstream test suite that locks once
+natively, then boots Pyodide in each page through the npm package and installs the lock.
+
+The page code is docs/examples/pyodide_pages.py itself (the doc shows it), so the doc and
+this test cannot drift. The project's local index plays PyPI: the lock names its wheels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from docs.examples.pyodide_pages import PyodideError, PyodidePage, serve
+from tests.browser.test_web_app import native_lock
+from tests.support.browser import DEFAULT_RUNTIME, RUNTIMES_DIR
+from tests.support.index_server import IndexServer
+
+WHEEL_REQUESTS = r"^/files/[^/]+\.whl$"
+
+
+@pytest.fixture(scope="module")
+def lock_dir(session_index_server: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed lock: `python -m pyemscripten lock rich attrs ... -o pylock.toml`."""
+    folder = tmp_path_factory.mktemp("locks")
+    native_lock(session_index_server.index_url, "rich", "attrs", out=folder / "pylock.toml")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def site(npm_package: str, session_index_server: IndexServer, lock_dir: Path) -> Iterator[str]:
+    """The doc's one server: the runtime, the npm package's js/ folder and the lock."""
+    package = session_index_server._mounts["/npm/"]  # the unpacked `npm pack` (npm_package fixture)
+    assert isinstance(package, Path), package
+    with serve({"pyodide": RUNTIMES_DIR / f"pyodide-{DEFAULT_RUNTIME}",
+                "pyemscripten": package / "js",
+                "locks": lock_dir}) as url:
+        yield url
+
+
+@pytest.fixture
+def context(browser: object) -> Iterator[object]:
+    """One browser context: its pages share the wheel cache (the doc's session-wide context)."""
+    ctx = browser.new_context()  # type: ignore[attr-defined]
+    yield ctx
+    ctx.close()
+
+
+def test_recipe_lock_then_pages(context: object, site: str, index_server: IndexServer, lock_dir: Path) -> None:
+    # First page: the lock installed as it is (no project page asked for), every wheel fetched.
+    page = PyodidePage.open(context, site, lockfile="locks/pylock.toml")
+    try:
+        assert page.run("from rich.text import Text\nText('hi').plain") == "hi"
+        assert page.run("import attrs\n@attrs.define\nclass P:\n    x: int\nattrs.asdict(P(1))") == {"x": 1}
+        assert {"rich", "attrs", "pygments"} <= set(page.run("import pyemscripten\npyemscripten.list()"))
+        # The code under test, written into the page (the doc's way).
+        page.page.evaluate("([path, text]) => pyodide.FS.writeFile(path, text)",
+                           ["/home/pyodide/mycode.py", "import attrs\ndef answer():\n    return 42\n"])
+        assert page.run("import mycode\nmycode.answer()") == 42
+        with pytest.raises(PyodideError) as raised:
+            page.run("import no_such_module")
+        assert raised.value.type == "ModuleNotFoundError" and "no_such_module" in raised.value.message
+    finally:
+        page.close()  # waits for the wheel cache's writes
+    assert index_server.count(regex=r"^/simple/") == 0
+    assert index_server.count(regex=WHEEL_REQUESTS) == 5  # attrs, rich, markdown-it-py, mdurl, pygments
+    index_server.reset_counts()
+
+    # Second page of the same context: the same lock from the cache, no wheel fetched; with
+    # index_urls, Python in the page can install more.
+    page = PyodidePage.open(context, site, lockfile="locks/pylock.toml", index_urls=[index_server.index_url])
+    try:
+        assert page.run("import rich, attrs\nrich.__name__") == "rich"
+        assert index_server.count(regex=WHEEL_REQUESTS) == 0
+        said = page.run("str(await pyemscripten_install('click'))")
+        assert said.startswith("Installed click-"), said
+    finally:
+        page.close()
+
+    # A lock whose hash does not match: the boot fails with the install's error, typed.
+    lock = (lock_dir / "pylock.toml").read_text()
+    good = lock.split('hashes = { sha256 = "', 1)[1][:64]
+    with pytest.raises(PyodideError) as raised:
+        PyodidePage.open(context, site, lockfile=lock.replace(good, "0" * 64))
+    error = raised.value
+    assert error.type == "HashMismatchError", error
+    assert error.details["expected"] == "0" * 64 and error.details["got"] == good, error.details
+    assert error.details["url"].endswith(".whl")
+
+    # A runtime not served: a plain error, no details; the page is closed.
+    with pytest.raises(PyodideError) as raised:
+        PyodidePage.open(context, site, runtime="no-such-runtime/")
+    assert raised.value.type == "TypeError" and "no-such-runtime/pyodide.mjs" in raised.value.message, raised.value
+    assert raised.value.details == {}
+    assert context.pages == []  # type: ignore[attr-defined]
