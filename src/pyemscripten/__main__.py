@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                            "pyodide-lock.json)")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument("--no-deps", action="store_true", help="lock only the named requirements")
+    lock.add_argument("--relative-to", metavar="URL", type=_http_url,
+                      help="the URL of the folder the lock will be served from: wheels under it are written as "
+                           "paths relative to the lock, so the lock and its wheels can be served from anywhere "
+                           "together (e.g. the --index-url of a local folder of wheels)")
     lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
     return parser
 
@@ -111,7 +115,10 @@ async def _lock(args: argparse.Namespace) -> str:
     for note in resolution.warnings + yanked_notes(resolution.dists, "Locking"):
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
-    return dump_lock(wheels, target)
+    if args.relative_to and not any(w.file.url.startswith(args.relative_to.rstrip("/") + "/") for w in wheels):
+        print(f"warning: no wheel's URL is under --relative-to {args.relative_to}: every wheel keeps its URL",
+              file=sys.stderr)
+    return dump_lock(wheels, target, relative_to=args.relative_to)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, unquote, urljoin
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -58,11 +58,18 @@ def dump_lock(
     target: Target | None,
     *,
     created_by: str = TOOL,
+    relative_to: str | None = None,
 ) -> str:
     """A ``pylock.toml`` text for ``wheels`` (one wheel per package) made for ``target``.
 
+    ``relative_to``: the URL of the folder the lock will be served from. A wheel under it
+    is written as a ``path`` relative to the lock (PEP 751), which :func:`load_lock` joins
+    to the lock's URL again: the lock and its wheels can move together (vendored wheels, a
+    test suite's own server on any port). Other wheels keep their URL.
+
     Raises :class:`LockError` for a wheel without a hash a lock can be installed from
     (sha256 or stronger: an HTML index may give none)."""
+    base = relative_to if relative_to is None or relative_to.endswith("/") else relative_to + "/"
     lines = [f"lock-version = {_toml_string(LOCK_VERSION)}", f"created-by = {_toml_string(created_by)}"]
     if target is not None:
         major, minor = target.python_major_minor
@@ -81,8 +88,10 @@ def dump_lock(
         if file.requires_python:
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
         # A user:password@ in a URL (a wheel named by its URL) is never written: locks are shared.
+        url = strip_credentials(file.url)
+        place = _relative_path(url, base) if base is not None else None
         lines += ["", "[[packages.wheels]]", f"name = {_toml_string(file.filename)}",
-                  f"url = {_toml_string(strip_credentials(file.url))}"]
+                  f"path = {_toml_string(place)}" if place else f"url = {_toml_string(url)}"]
         if file.size is not None:
             lines.append(f"size = {file.size}")
         if file.upload_time and _UTC_DATETIME.fullmatch(file.upload_time):
@@ -95,6 +104,15 @@ def dump_lock(
     return "\n".join(lines)
 
 
+def _relative_path(url: str, base: str) -> str | None:
+    """``url`` as a path below the folder URL ``base``, or None when it is not below it (or
+    has a query, which a path cannot carry)."""
+    if not url.startswith(base) or "?" in url or "#" in url:
+        return None
+    rest = unquote(url[len(base):])  # a file path, as PEP 751's path is ("+" not "%2B")
+    return rest if rest and not rest.startswith("/") and ".." not in rest.split("/") else None
+
+
 def _table(value: Any, what: str, source: str | None) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise LockError(f"{what} must be a table", source)
@@ -103,7 +121,8 @@ def _table(value: Any, what: str, source: str | None) -> Mapping[str, Any]:
 
 def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, source: str | None) -> IndexFile:
     url, path = entry.get("url"), entry.get("path")
-    location = url if isinstance(url, str) else path if isinstance(path, str) else None
+    # A path (relative to the lock, PEP 751) is a file's path: quoted to be a URL's.
+    location = url if isinstance(url, str) else quote(path) if isinstance(path, str) else None
     if location is None:
         raise LockError(f"a wheel of {package} has neither url nor path", source)
     if lock_url:

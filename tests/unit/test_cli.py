@@ -59,6 +59,19 @@ def test_lock_names_every_wheel_with_its_url_size_and_sha256(index: IndexServer,
     assert sorted(w.name for w in chosen) == sorted(packages)
 
 
+def test_a_lock_relative_to_its_folder_moves_with_its_wheels(index: IndexServer, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    data = lock(index, "rich", "--relative-to", index.url, out=tmp_path / "pylock.toml")
+    assert {w["path"] for p in data["packages"] for w in p["wheels"]} == {
+        f"files/{w['name']}" for p in data["packages"] for w in p["wheels"]}
+    chosen = load_lock((tmp_path / "pylock.toml").read_text(), TARGET, lock_url="http://elsewhere.test/v/pylock.toml")
+    assert all(w.file.url.startswith("http://elsewhere.test/v/files/") for w in chosen) and len(chosen) == 4
+    # A folder no wheel is under: said, and the URLs stay.
+    data = lock(index, "rich", "--relative-to", "http://other.test/", out=tmp_path / "other.toml")
+    assert all("url" in w for p in data["packages"] for w in p["wheels"])
+    assert "no wheel's URL is under --relative-to http://other.test/" in capsys.readouterr().err
+
+
 def test_lock_resolves_for_the_target_not_the_host(index: IndexServer, tmp_path: Path) -> None:
     # Markers are evaluated for the browser: the emscripten-only dependency is locked, the
     # Windows-only one is not; a wheel for this machine's platform is never chosen.

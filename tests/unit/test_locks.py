@@ -148,6 +148,31 @@ hashes = {sha256 = "22"}
     assert got.file.url == "https://site.test/app/wheels/a-1.0-py3-none-any.whl" and got.file.sha256 == "22"
 
 
+def test_wheels_under_the_locks_folder_are_written_as_paths() -> None:
+    """``relative_to``: a wheel below the lock's folder becomes a path (unquoted, as a file's
+    path is), which reads back against wherever the lock is served; the others keep URLs."""
+    def wheel(name: str, url: str) -> LockedWheel:
+        filename = url.rsplit("/", 1)[-1].split("?")[0].replace("%2B", "+")
+        return LockedWheel(name, Version("1.0"), IndexFile(filename, url, (("sha256", "ab" * 32),)))
+
+    wheels = [wheel("a", "http://127.0.0.1:8000/files/a-1.0%2Blocal-py3-none-any.whl"),
+              wheel("b", "https://cdn.test/b-1.0-py3-none-any.whl"),
+              wheel("c", "http://127.0.0.1:8000/files/c-1.0-py3-none-any.whl?token=1"),
+              wheel("d", "http://127.0.0.1:8000/d-1.0-py3-none-any.whl")]
+    text = dump_lock(wheels, T2026, relative_to="http://127.0.0.1:8000/")
+    assert 'path = "files/a-1.0+local-py3-none-any.whl"' in text
+    assert 'path = "d-1.0-py3-none-any.whl"' in text
+    assert 'url = "https://cdn.test/b-1.0-py3-none-any.whl"' in text
+    assert 'url = "http://127.0.0.1:8000/files/c-1.0-py3-none-any.whl?token=1"' in text  # a path has no query
+    got = {w.name: w.file.url for w in load_lock(text, T2026, lock_url="http://localhost:9999/vendored/pylock.toml")}
+    assert got == {"a": "http://localhost:9999/vendored/files/a-1.0%2Blocal-py3-none-any.whl",
+                   "b": "https://cdn.test/b-1.0-py3-none-any.whl",
+                   "c": "http://127.0.0.1:8000/files/c-1.0-py3-none-any.whl?token=1",
+                   "d": "http://localhost:9999/vendored/d-1.0-py3-none-any.whl"}
+    # Without a trailing slash the URL is taken as the folder all the same.
+    assert dump_lock(wheels, T2026, relative_to="http://127.0.0.1:8000/files").count("path = ") == 1
+
+
 @pytest.mark.parametrize("text,reason", [
     ("lock-version = ", "not valid TOML"),
     ('lock-version = "2.0"', "not supported"),
