@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 import time
@@ -18,10 +19,12 @@ from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
 from .distribution import DistributionEntry
+from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import PyemscriptenError
-from .index_client import DEFAULT_INDEX_URL, IndexClient, load_distribution
+from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .locks import LockedWheel, dump_lock
 from .native import UrllibTransport
+from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
 from .target import Target
 
@@ -43,7 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                            "pyodide-lock.json)")
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument("--no-deps", action="store_true", help="lock only the named requirements")
-    lock.add_argument("--relative-to", metavar="URL", type=_http_url,
+    where = lock.add_mutually_exclusive_group()
+    where.add_argument("--wheels-dir", metavar="DIR",
+                       help="download every locked wheel into DIR (hashes checked; a file already there with the "
+                            "right hash is kept) and name it in the lock by its path relative to the lock: serve "
+                            "the lock and DIR together and pages install with no other server (tests run offline)")
+    where.add_argument("--relative-to", metavar="URL", type=_http_url,
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. the --index-url of a local folder of wheels)")
@@ -115,10 +123,41 @@ async def _lock(args: argparse.Namespace) -> str:
     for note in resolution.warnings + yanked_notes(resolution.dists, "Locking"):
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
+    if args.wheels_dir:
+        wheels = await _download(transport, client.retry, wheels, args.wheels_dir,
+                                 os.path.dirname(os.path.abspath(args.output)) if args.output != "-" else os.getcwd())
     if args.relative_to and not any(w.file.url.startswith(args.relative_to.rstrip("/") + "/") for w in wheels):
         print(f"warning: no wheel's URL is under --relative-to {args.relative_to}: every wheel keeps its URL",
               file=sys.stderr)
     return dump_lock(wheels, target, relative_to=args.relative_to)
+
+
+async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list[LockedWheel], folder: str,
+                    lock_folder: str) -> list[LockedWheel]:
+    """Each wheel saved into ``folder`` (hash and size checked), named by its path from
+    ``lock_folder``; a file already there that matches is kept."""
+    os.makedirs(folder, exist_ok=True)
+    size = sum(w.file.size or 0 for w in wheels)
+    print(f"Saving {len(wheels)} wheel{'' if len(wheels) == 1 else 's'}"
+          + (f" ({size_text(size)})" if size else "") + f" into {folder}", file=sys.stderr, flush=True)
+    turns = asyncio.Semaphore(4)
+
+    async def save(wheel: LockedWheel) -> LockedWheel:
+        request = WheelRequest(wheel.name, wheel.file)
+        target = os.path.join(folder, os.path.basename(wheel.file.filename))
+        try:
+            with open(target, "rb") as kept:
+                verify(request, kept.read())
+        except (OSError, PyemscriptenError):  # not there, or not this file: fetched
+            async with turns:
+                body = (await fetch_wheel(transport, request, retry=retry)).body
+            with open(target + ".part", "wb") as out:
+                out.write(body)
+            os.replace(target + ".part", target)
+        path = os.path.relpath(target, lock_folder).replace(os.sep, "/")
+        return dataclasses.replace(wheel, path=path)
+
+    return list(await asyncio.gather(*(save(w) for w in wheels)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # --wheels-dir: a folder or file that cannot be written
+        print(f"error: cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc} ({exc.filename})",
+              file=sys.stderr)
         return 1
     if args.output == "-":
         sys.stdout.write(text)

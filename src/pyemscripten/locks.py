@@ -37,6 +37,9 @@ class LockedWheel:
     name: str
     version: Version
     file: IndexFile
+    #: Where the wheel lies relative to the lock (PEP 751's ``path``, written instead of the
+    #: URL): a copy kept beside the lock (``lock --wheels-dir``).
+    path: str | None = None
 
 
 def _toml_string(value: str) -> str:
@@ -89,7 +92,7 @@ def dump_lock(
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
         # A user:password@ in a URL (a wheel named by its URL) is never written: locks are shared.
         url = strip_credentials(file.url)
-        place = _relative_path(url, base) if base is not None else None
+        place = wheel.path or (_relative_path(url, base) if base is not None else None)
         lines += ["", "[[packages.wheels]]", f"name = {_toml_string(file.filename)}",
                   f"path = {_toml_string(place)}" if place else f"url = {_toml_string(url)}"]
         if file.size is not None:

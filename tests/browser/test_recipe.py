@@ -94,3 +94,24 @@ def test_recipe_lock_then_pages(context: object, site: str, index_server: IndexS
     assert raised.value.type == "TypeError" and "no-such-runtime/pyodide.mjs" in raised.value.message, raised.value
     assert raised.value.details == {}
     assert context.pages == []  # type: ignore[attr-defined]
+
+
+def test_recipe_offline_with_the_wheels_saved_beside_the_lock(context: object, npm_package: str,
+                                                               index_server: IndexServer, tmp_path: Path) -> None:
+    """docs/TESTING.md's offline variant: ``lock --wheels-dir`` saves the wheels beside the
+    lock, which names them by path; served together, a page installs with no index at all."""
+    folder = tmp_path / "offline"
+    folder.mkdir()
+    native_lock(index_server.index_url, "attrs", out=folder / "pylock.toml", extra=("--wheels-dir", str(folder / "wheels")))
+    assert 'path = "wheels/attrs-' in (folder / "pylock.toml").read_text()
+    package = index_server._mounts["/npm/"]
+    assert isinstance(package, Path), package
+    index_server.reset_counts()
+    with serve({"pyodide": RUNTIMES_DIR / f"pyodide-{DEFAULT_RUNTIME}", "pyemscripten": package / "js",
+                "tests": folder}) as url:
+        page = PyodidePage.open(context, url, lockfile="tests/pylock.toml")
+        try:
+            assert page.run("import attrs\nattrs.__name__") == "attrs"
+        finally:
+            page.close()
+    assert index_server.count(regex=r"^/(simple|files)/") == 0  # every wheel came from beside the lock

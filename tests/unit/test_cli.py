@@ -72,6 +72,33 @@ def test_a_lock_relative_to_its_folder_moves_with_its_wheels(index: IndexServer,
     assert "no wheel's URL is under --relative-to http://other.test/" in capsys.readouterr().err
 
 
+def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--wheels-dir: every wheel saved (checked), the lock names them by path; run again,
+    the files already there are kept and a damaged one is fetched again."""
+    folder = tmp_path / "tests"
+    folder.mkdir()
+    data = lock(index, "rich", "--wheels-dir", str(folder / "wheels"), out=folder / "pylock.toml")
+    saved = {w["name"]: w for p in data["packages"] for w in p["wheels"]}
+    assert len(saved) == 4 and all(w["path"] == f"wheels/{name}" and "url" not in w for name, w in saved.items())
+    for name, wheel in saved.items():
+        assert hashlib.sha256((folder / "wheels" / name).read_bytes()).hexdigest() == wheel["hashes"]["sha256"]
+    assert "Saving 4 wheels" in capsys.readouterr().err
+    chosen = load_lock((folder / "pylock.toml").read_text(), TARGET, lock_url="http://127.0.0.1:9/t/pylock.toml")
+    assert {w.file.url for w in chosen} == {f"http://127.0.0.1:9/t/wheels/{name}" for name in saved}
+    # Again, with one file damaged: only that one is fetched.
+    damaged = folder / "wheels" / sorted(saved)[0]
+    damaged.write_bytes(b"not a wheel")
+    index.reset_counts()
+    lock(index, "rich", "--wheels-dir", str(folder / "wheels"), out=folder / "pylock.toml")
+    assert index.count(regex=r"\.whl$") == 1
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() == saved[damaged.name]["hashes"]["sha256"]
+    # A folder that cannot be made: the command's error, no traceback.
+    (tmp_path / "file").write_text("")
+    assert main(["lock", "rich", "--index-url", index.index_url, "--wheels-dir", str(tmp_path / "file" / "w"),
+                 "-o", str(folder / "x.toml")]) == 1
+    assert "cannot save the wheels into" in capsys.readouterr().err
+
+
 def test_lock_resolves_for_the_target_not_the_host(index: IndexServer, tmp_path: Path) -> None:
     # Markers are evaluated for the browser: the emscripten-only dependency is locked, the
     # Windows-only one is not; a wheel for this machine's platform is never chosen.
