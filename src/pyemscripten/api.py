@@ -45,6 +45,7 @@ from .errors import (
     UninstallError,
     listed,
     redact_text,
+    redact_url,
 )
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, get_ok, load_distribution
 from .index_pages import IndexFile
@@ -203,8 +204,10 @@ class _InstalledMap(Mapping[str, InstalledDist]):
 
     def __init__(self, scheme: installation.Scheme) -> None:
         self._paths: dict[str, list[str]] = {}  # name -> its dist-info folders, in installed_distributions' order
+        self.display_names: dict[str, str] = {}  # name -> as its METADATA spells it
         for dist in installation.installed_distributions(scheme):
             self._paths.setdefault(dist.name, []).append(dist.path)
+            self.display_names[dist.name] = dist.display_name
         self._read: dict[str, InstalledDist | None] = {}
 
     def __getitem__(self, name: str) -> InstalledDist:
@@ -429,6 +432,11 @@ async def install_resolved(
         staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
         unpacked = await gather_all([staged(d) for d in todo])
         await commit_and_load(s, unpacked, requested, staging=staging)
+        # The runtime's loader is told what is installed now, and from where (the runtime's
+        # distribution is its "default channel").
+        _tell_runtime(s.scheme, {w.display_name: "default channel" if d.file.url in resolution.from_distribution
+                                 else redact_url(d.file.url) for d, w in zip(todo, unpacked) if d.file is not None},
+                      removed=[installed.display_names[n] for n in replaced if n in installed.display_names])
     finally:
         staging.abort()  # a no-op once committed
         if s.file_ops is not None:
@@ -453,6 +461,16 @@ async def install_resolved(
 # What this installer runs on in the page: a new version's files under its imported modules
 # would break its next import (packaging.licenses of 26 is not in 22).
 _RUNS_ON = ("pyemscripten", "packaging", "resolvelib")
+
+
+def _tell_runtime(scheme: installation.Scheme, installed: Mapping[str, str], removed: Sequence[str] = ()) -> None:
+    """Tell the runtime's package loader what changed in its site-packages (see
+    :func:`~pyemscripten.browser.tell_package_loader`); another scheme is none of its business."""
+    if os.path.normpath(scheme.purelib) != os.path.normpath(installation.default_scheme().purelib):
+        return
+    from .browser import tell_package_loader
+
+    tell_package_loader(installed, removed)
 
 
 def _replaced(todo: Sequence[ResolvedDist], installed: Mapping[str, InstalledDist]) -> dict[str, tuple[Version, Version]]:
@@ -756,10 +774,12 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
             raise UninstallError(name, "pyemscripten itself runs on it in this page (its modules are imported from "
                                        "there), and would fail at its next import without it; nothing was removed")
     done: list[str] = []
+    display = {d.name: d.display_name for d in found}
     try:
         for name in wanted:
             installation.uninstall(name, scheme, found=found)
             done.append(name)
+            _tell_runtime(scheme, {}, removed=[display[name]])  # pyodide.loadPackage may install it again
     except UninstallError as exc:
         if done:  # say what this call did remove
             raise UninstallError(exc.project, f"{exc.reason}; uninstalled before it, and still removed: "

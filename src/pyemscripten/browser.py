@@ -639,6 +639,25 @@ def _pyodide_config() -> Any:
     return pyodide_js._api.config
 
 
+def tell_package_loader(installed: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+    """Keep the runtime's own package loader told (``pyodide.loadedPackages``, as Pyodide
+    fills it at start-up from site-packages): ``installed`` maps each distribution's name, as
+    its METADATA spells it, to where it came from; ``removed`` names those uninstalled. So
+    ``pyodide.loadPackage`` (and ``loadPackagesFromImports``) says "already loaded from ..."
+    for what pyemscripten installed, instead of installing its own copy over it. Outside a
+    page, nothing."""
+    try:
+        import pyodide_js
+    except ImportError:
+        return
+    packages = pyodide_js.loadedPackages
+    for name in removed:
+        if hasattr(packages, name):
+            delattr(packages, name)
+    for name, source in installed.items():
+        setattr(packages, name, source)
+
+
 def _is_undefined(value: Any) -> bool:
     from pyodide.ffi import JsProxy
 

@@ -148,6 +148,7 @@ class InstalledDist:
     version: str
     path: str  # the .dist-info directory
     installer: str | None
+    display_name: str = field(default="", compare=False)  # the Name as METADATA spells it
 
 
 class KeptBytes:
@@ -328,6 +329,7 @@ def _read_dist(path: str) -> InstalledDist:
         version=first(fields, "version") or version,
         path=path,
         installer=installer.decode("utf-8", "replace").strip() if installer is not None else None,
+        display_name=first(fields, "name") or name or stem,
     )
 
 

@@ -59,6 +59,12 @@ await pyemscripten_install("numpy")
 import json, numpy, pyemscripten
 json.dumps([numpy.__version__, numpy.dot([1, 2], [3, 4]), pyemscripten.list()])
 `);
+  // The runtime's own loader knows what pyemscripten installed: it loads nothing over it.
+  const said = [];
+  await pyodide.loadPackage("numpy", { messageCallback: (m) => said.push(m), errorCallback: (m) => said.push(m) });
+  window.loader = { said, numpy: pyodide.loadedPackages.numpy, fakeblas: pyodide.loadedPackages.fakeblas };
+  await pyodide.runPythonAsync("import pyemscripten; pyemscripten.uninstall('fakeblas')");
+  window.loader.fakeblasAfter = pyodide.loadedPackages.fakeblas ?? null;
 } catch (error) {
   window.failure = String(error.stack || error);
 }
@@ -89,9 +95,15 @@ def test_numpy_from_the_runtime_lock_file_by_default(where, browser, index_serve
         page.wait_for_function("window.appDone === true", timeout=120_000)
         assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
         version, dot, listed = json.loads(page.evaluate("window.result"))
+        loader = page.evaluate("window.loader")
     finally:
         context.close()
     assert version == "2.4.6" and dot == 11 and listed["numpy"] == "2.4.6" and listed["fakeblas"] == "0.3.30"
+    # pyodide.loadedPackages was told, as micropip tells it: loadPackage fetched nothing (the
+    # counts below); an uninstall is told too.
+    assert loader["numpy"] == loader["fakeblas"] == "default channel", loader
+    assert loader["said"] == ["numpy already loaded from default channel", "No new packages to load"], loader
+    assert loader["fakeblasAfter"] is None
     # The index was asked first; the wheels came from beside the runtime's lock.
     assert index_server.count(path="/simple/numpy/") >= 1
     assert index_server.count(path=f"{dist}{NUMPY.filename}") == 1

@@ -51,11 +51,13 @@ from pyemscripten import pyemscripten_install
 first = await pyemscripten_install("attrs", index_urls=[url])
 second = await pyemscripten_install("attrs", index_urls=[url])
 import attrs
-[str(first), str(second), attrs.__name__]
+from pyodide_js import loadedPackages  # what pyodide.loadPackage goes by: told where attrs came from
+[str(first), str(second), attrs.__name__, loadedPackages.attrs]
 """,
         url=index_server.index_url,
     )
     assert out[0].startswith("Installed attrs-") and "already satisfied" in out[1]
+    assert out[3].startswith(f"{index_server.url}/files/attrs-") and out[3].endswith(".whl"), out[3]
 
 
 def test_replacing_what_others_need_or_the_page_imported_is_said(pyodide, index_server) -> None:
