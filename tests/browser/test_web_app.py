@@ -122,9 +122,12 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         shared = page.evaluate("""async () => {
           const pyodide = await window.loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
           const [a, b] = await Promise.all([window.bootstrap(pyodide), window.bootstrap(pyodide)]);
-          return a === b && a === await window.bootstrap(pyodide);
+          return [a === b && a === await window.bootstrap(pyodide),
+                  ["pyemscripten", "packaging", "resolvelib"].map((name) => pyodide.loadedPackages[name])];
         }""".replace("RUNTIME", DEFAULT_RUNTIME))
-        assert shared is True
+        assert shared[0] is True
+        # The runtime's loader is told: pyodide.loadPackage("packaging") installs nothing over them.
+        assert all(source and "/wheels/" in source and source.endswith(".whl") for source in shared[1]), shared
 
         # A progress callback that throws does not fail an install that works (the error goes
         # to the console), and one index URL may be given as a string.
