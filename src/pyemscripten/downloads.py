@@ -149,6 +149,10 @@ async def gather_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         raise
 
 
+#: The message of the one "downloading" event of a wheel read from the wheel cache (no request).
+FROM_CACHE = "from the cache"
+
+
 class WheelTasks:
     """Fetch, verify and unpack each wheel once, by URL; some start before resolution ends.
 
@@ -306,7 +310,8 @@ class WheelTasks:
                     self._turns.notify_all()
             body = fetched.body
             if told[0] != len(body):  # the whole file, once (a cache or a transport without progress told nothing)
-                self._emit(file.url, "downloading", name, len(body), len(body))
+                self._emit(file.url, "downloading", name, len(body), len(body),
+                           FROM_CACHE if fetched.source == "cache" else "")
             self._emit(file.url, "unpacking", name)
             wheel = await open_wheel_async(file.filename, body, self.hasher, expected_name=name,
                                            expected_version=version, streamed=streamed,

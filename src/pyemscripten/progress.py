@@ -58,6 +58,8 @@ class TextReporter:
             if event.package in self._fetched:  # the transport's last chunk, then the check
                 return None
             self._fetched.add(event.package)
+            if event.message:  # where it came from, when not the network ("from the cache")
+                return f"  {event.package} {event.message} ({size_text(event.total)})"
             return f"  fetched {event.package} ({size_text(event.total)})"
         return None
 

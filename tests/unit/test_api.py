@@ -172,10 +172,14 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     api.uninstall(["app", "lib"], session)
     assert listing(site) == []
     session.transport.requests.clear()
-    again = asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    events.clear()
+    again = asyncio.run(api.install_lock(lock, session=session, quiet=True, on_progress=events.append))
     assert {n for n, _ in again.installed} == {"app", "lib"}
-    # No resolution (no page, no metadata) and, with the cache warm, no wheel download either.
+    # No resolution (no page, no metadata) and, with the cache warm, no wheel download either:
+    # the progress says where the wheels came from.
     assert session.transport.requests == []
+    assert {(e["package"], e["message"]) for e in events if e["stage"] == "downloading"} == {
+        ("app", "from the cache"), ("lib", "from the cache")}
     # A lock's URL may hold the words "lock-version": it is fetched, not read as TOML.
     url = "https://index.test/lock-versions/pylock.toml"
     session.transport.routes[url] = Response(url, 200, lock.encode(), {})
@@ -497,6 +501,11 @@ def test_fetched_lines_give_sizes_rounded_in_kb_or_tenths_of_mb() -> None:
         "  fetched a (0 kB)", "  fetched b (0 kB)", "  fetched c (112 kB)", "  fetched d (999 kB)",
         "  fetched e (1000 kB)", "  fetched f (1.0 MB)", "  fetched g (11.8 MB)", "  fetched h (1.0 MB)",
         "  fetched i (1.1 MB)"]
+    # A wheel the cache gave: said so.
+    stream.truncate(0)
+    stream.seek(0)
+    report(ProgressEvent("downloading", package="j", done=68_000, total=68_000, message="from the cache"))
+    assert stream.getvalue() == "  j from the cache (68 kB)\n"
     # The megabytes of other lines.
     assert [megabytes(n) for n in (1, 49_999, 50_000, 383_611, 11_790_256)] == [
         "0.0 MB", "0.0 MB", "0.1 MB", "0.4 MB", "11.8 MB"]
