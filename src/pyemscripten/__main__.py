@@ -26,7 +26,7 @@ from .locks import LockedWheel, dump_lock
 from .native import UrllibTransport
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
-from .target import Target
+from .target import Target, runtime_python
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,6 +104,10 @@ class _Progress:
 
 async def _lock(args: argparse.Namespace) -> str:
     target = Target.for_platform(args.platform, args.python_version)
+    runs = runtime_python(target.platform)
+    if runs is not None and ".".join(target.python_version.split(".")[:2]) != runs:
+        print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
+              f"{args.python_version}: did you mean --python-version {runs}?", file=sys.stderr)
     transport = UrllibTransport()
     client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL])
     distribution = None
@@ -137,27 +141,40 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     """Each wheel saved into ``folder`` (hash and size checked), named by its path from
     ``lock_folder``; a file already there that matches is kept."""
     os.makedirs(folder, exist_ok=True)
-    size = sum(w.file.size or 0 for w in wheels)
-    print(f"Saving {len(wheels)} wheel{'' if len(wheels) == 1 else 's'}"
-          + (f" ({size_text(size)})" if size else "") + f" into {folder}", file=sys.stderr, flush=True)
+    places = {w.name: os.path.join(folder, os.path.basename(w.file.filename)) for w in wheels}
+    missing = [w for w in wheels if not _holds(places[w.name], w)]
+    size = sum(w.file.size or 0 for w in missing)
+    kept = len(wheels) - len(missing)
+    print(f"Fetching {len(missing)} wheel{'' if len(missing) == 1 else 's'}" + (f" ({size_text(size)})" if size else "")
+          + f" into {folder}" + (f"; {kept} already there" if kept else "") if missing
+          else f"All {len(wheels)} wheels are in {folder} already", file=sys.stderr, flush=True)
     turns = asyncio.Semaphore(4)
 
-    async def save(wheel: LockedWheel) -> LockedWheel:
-        request = WheelRequest(wheel.name, wheel.file)
-        target = os.path.join(folder, os.path.basename(wheel.file.filename))
-        try:
-            with open(target, "rb") as kept:
-                verify(request, kept.read())
-        except (OSError, PyemscriptenError):  # not there, or not this file: fetched
-            async with turns:
-                body = (await fetch_wheel(transport, request, retry=retry)).body
-            with open(target + ".part", "wb") as out:
-                out.write(body)
-            os.replace(target + ".part", target)
-        path = os.path.relpath(target, lock_folder).replace(os.sep, "/")
-        return dataclasses.replace(wheel, path=path)
+    async def save(wheel: LockedWheel) -> None:
+        async with turns:
+            body = (await fetch_wheel(transport, WheelRequest(wheel.name, wheel.file), retry=retry)).body
+        with open(places[wheel.name] + ".part", "wb") as out:
+            out.write(body)
+        os.replace(places[wheel.name] + ".part", places[wheel.name])
 
-    return list(await asyncio.gather(*(save(w) for w in wheels)))
+    await asyncio.gather(*(save(w) for w in missing))
+    named = {os.path.basename(p) for p in places.values()}
+    stale = sorted(f for f in os.listdir(folder) if f.endswith(".whl") and f not in named)
+    if stale:
+        print(f"Not in this lock (delete them if no other lock names them): {', '.join(stale)}",
+              file=sys.stderr, flush=True)
+    return [dataclasses.replace(w, path=os.path.relpath(places[w.name], lock_folder).replace(os.sep, "/"))
+            for w in wheels]
+
+
+def _holds(path: str, wheel: LockedWheel) -> bool:
+    """Whether ``path`` is this very wheel (its size and hash)."""
+    try:
+        with open(path, "rb") as kept:
+            verify(WheelRequest(wheel.name, wheel.file), kept.read())
+    except (OSError, PyemscriptenError):
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

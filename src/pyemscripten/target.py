@@ -41,6 +41,19 @@ _PYTHON_BY_PLATFORM: Mapping[str, str] = {
     "2026_0": "3.14.2",
 }
 
+# MAJOR.MINOR of the Python each platform's known runtimes run (2026_5: Pyodide 315's 3.15).
+_MINOR_BY_PLATFORM: Mapping[str, str] = {
+    **{platform: ".".join(version.split(".")[:2]) for platform, version in _PYTHON_BY_PLATFORM.items()},
+    "2026_5": "3.15",
+}
+
+
+def runtime_python(platform: PlatformTag) -> str | None:
+    """MAJOR.MINOR of the Python that the known runtimes of ``platform`` run ("3.14" for
+    2026_0), or None for a platform no known runtime has."""
+    return _MINOR_BY_PLATFORM.get(platform.version)
+
+
 _PLATFORM_RE = re.compile(r"^(?:pyemscripten|pyodide)_(\d{4})_(\d+)_wasm32$")
 _VERSION_RE = re.compile(r"^(\d{4})_(\d+)$")
 

@@ -82,21 +82,37 @@ def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys
     assert len(saved) == 4 and all(w["path"] == f"wheels/{name}" and "url" not in w for name, w in saved.items())
     for name, wheel in saved.items():
         assert hashlib.sha256((folder / "wheels" / name).read_bytes()).hexdigest() == wheel["hashes"]["sha256"]
-    assert "Saving 4 wheels" in capsys.readouterr().err
+    assert "Fetching 4 wheels" in capsys.readouterr().err
     chosen = load_lock((folder / "pylock.toml").read_text(), TARGET, lock_url="http://127.0.0.1:9/t/pylock.toml")
     assert {w.file.url for w in chosen} == {f"http://127.0.0.1:9/t/wheels/{name}" for name in saved}
     # Again, with one file damaged: only that one is fetched.
     damaged = folder / "wheels" / sorted(saved)[0]
     damaged.write_bytes(b"not a wheel")
+    (folder / "wheels" / "old-1.0-py3-none-any.whl").write_bytes(b"")
     index.reset_counts()
     lock(index, "rich", "--wheels-dir", str(folder / "wheels"), out=folder / "pylock.toml")
     assert index.count(regex=r"\.whl$") == 1
     assert hashlib.sha256(damaged.read_bytes()).hexdigest() == saved[damaged.name]["hashes"]["sha256"]
+    said = capsys.readouterr().err
+    assert "Fetching 1 wheel " in said and "; 3 already there" in said
+    assert "Not in this lock (delete them if no other lock names them): old-1.0-py3-none-any.whl" in said
+    lock(index, "rich", "--wheels-dir", str(folder / "wheels"), out=folder / "pylock.toml")
+    assert "All 4 wheels are in" in capsys.readouterr().err
     # A folder that cannot be made: the command's error, no traceback.
     (tmp_path / "file").write_text("")
     assert main(["lock", "rich", "--index-url", index.index_url, "--wheels-dir", str(tmp_path / "file" / "w"),
                  "-o", str(folder / "x.toml")]) == 1
     assert "cannot save the wheels into" in capsys.readouterr().err
+
+
+def test_a_python_the_platforms_runtimes_do_not_run_is_a_warning(index: IndexServer, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    lock(index, "attrs", "--python-version", "3.13", out=tmp_path / "pylock.toml")
+    assert ("warning: the runtimes of pyemscripten_2026_0_wasm32 run Python 3.14, and refuse a lock for Python 3.13: "
+            "did you mean --python-version 3.14?") in capsys.readouterr().err
+    lock(index, "attrs", "--python-version", "3.14.2", out=tmp_path / "pylock.toml")
+    lock(index, "attrs", "--platform", "pyemscripten_2026_5_wasm32", "--python-version", "3.15", out=tmp_path / "l.toml")
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_lock_resolves_for_the_target_not_the_host(index: IndexServer, tmp_path: Path) -> None:
