@@ -370,8 +370,9 @@ class HashMismatchError(DownloadError):
         return (
             f"Hash mismatch for {self.filename}{about} from {redact_url(self.url)}: "
             f"expected {self.algorithm}={self.expected}, got {self.algorithm}={self.got}; nothing was installed. "
-            "The file may be corrupt or tampered with: try again; if it keeps happening, the file changed "
-            "on the server or the lock is stale: report it to the index's maintainers."
+            "The file may be corrupt or tampered with: try again. If it keeps happening, the file changed "
+            "after the index or the lock recorded its hash: lock again (python -m pyemscripten lock), "
+            "or, if the index says so now, report it to its maintainers."
         )
 
 
