@@ -118,12 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="group", choices=sorted(WHEEL_SETS), default="all",
                         help="which wheels to download (default: all)")
     parser.add_argument("--no-runtimes", action="store_true", help="skip the Pyodide runtimes")
+    parser.add_argument("--runtime", action="append", choices=RUNTIME_VERSIONS, metavar="VERSION",
+                        help=f"fetch only this runtime (repeatable; default: all of {', '.join(RUNTIME_VERSIONS)})")
     parser.add_argument("--no-wheels", action="store_true", help="skip the PyPI wheels")
     parser.add_argument("--force", action="store_true", help="fetch again even if present")
     args = parser.parse_args(argv)
 
     if not args.no_runtimes:
-        for version in RUNTIME_VERSIONS:
+        for version in args.runtime or RUNTIME_VERSIONS:
             fetch_runtime(version, args.force)
     if not args.no_wheels:
         groups = ("core", "bench", "real") if args.group == "all" else (args.group,)

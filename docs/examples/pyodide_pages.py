@@ -19,7 +19,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-BLANK_PAGE = b"<!doctype html><html><head><meta charset='utf-8'><title>tests</title></head></html>"
+# (No icon: the browser would ask for /favicon.ico, and log its 404 in every page.)
+BLANK_PAGE = (b"<!doctype html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+              b"<title>tests</title></head></html>")
 
 
 @contextmanager
@@ -68,11 +70,14 @@ class PyodideError(AssertionError):
 
     ``type``: the Python class name ("ModuleNotFoundError", "HashMismatchError", ...);
     ``message``: the traceback (Python code) or pyemscripten's message (an install);
-    ``details``: for an install, the error's facts (``project``, ``url``, ...), else ``{}``.
+    ``details``: for an install, the error's facts (``project``, ``url``, ...), else ``{}``;
+    ``console``: what the page had logged, for a page that could not boot (it is closed).
     """
 
-    def __init__(self, type: str, message: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, type: str, message: str, details: Mapping[str, Any] | None = None,
+                 console: list[str] | None = None) -> None:
         self.type, self.message, self.details = type, message, dict(details or {})
+        self.console = list(console or [])
         super().__init__(f"{type}: {message}")
 
 
@@ -130,7 +135,7 @@ class PyodidePage:
             raise
         if failure is not None:
             self.page.close()
-            raise PyodideError(failure["type"], failure["message"], failure["details"])
+            raise PyodideError(failure["type"], failure["message"], failure["details"], self.console)
         return self
 
     def run(self, code: str) -> Any:

@@ -61,6 +61,7 @@ def test_recipe_lock_then_pages(context: object, site: str, index_server: IndexS
         with pytest.raises(PyodideError) as raised:
             page.run("import no_such_module")
         assert raised.value.type == "ModuleNotFoundError" and "no_such_module" in raised.value.message
+        assert not [line for line in page.console if "404" in line], page.console  # no /favicon.ico asked for
     finally:
         page.close()  # waits for the wheel cache's writes
     assert index_server.count(regex=r"^/simple/") == 0
@@ -94,6 +95,7 @@ def test_recipe_lock_then_pages(context: object, site: str, index_server: IndexS
     assert raised.value.type == "TypeError" and "no-such-runtime/pyodide.mjs" in raised.value.message, raised.value
     assert raised.value.details == {}
     assert context.pages == []  # type: ignore[attr-defined]
+    assert any("404" in line for line in raised.value.console), raised.value.console  # what the page logged
 
 
 def test_recipe_offline_with_the_wheels_saved_beside_the_lock(context: object, npm_package: str,
