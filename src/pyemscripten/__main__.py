@@ -49,8 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     where = lock.add_mutually_exclusive_group()
     where.add_argument("--wheels-dir", metavar="DIR",
                        help="download every locked wheel into DIR (hashes checked; a file already there with the "
-                            "right hash is kept) and name it in the lock by its path relative to the lock: serve "
-                            "the lock and DIR together and pages install with no other server (tests run offline)")
+                            "right hash is kept) and name it in the lock by its path relative to the lock (with -o -, "
+                            "to the current folder): serve the lock and DIR together and pages install with no "
+                            "other server (tests run offline)")
     where.add_argument("--relative-to", metavar="URL", type=_http_url,
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
