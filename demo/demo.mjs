@@ -83,7 +83,8 @@ function tracker() {
       setProgress(0.15 + 0.7 * (fraction / Math.max(planned, files.size)),
         `Downloading ${complete}/${Math.max(planned, files.size)} packages — ${size(done)} of ${size(total)}`);
       if (event.total && event.done === event.total && !(before && before.done === before.total)) {
-        log(`fetched ${event.package} (${size(event.total)})`);
+        // "from the cache" when no request was made
+        log(event.message ? `${event.package} ${event.message} (${size(event.total)})` : `fetched ${event.package} (${size(event.total)})`);
       }
     } else if (stage === "installing") {
       setProgress(0.9, "Installing…");

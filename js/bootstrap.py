@@ -94,7 +94,7 @@ def _install_with_ourselves(wheels: Sequence[Mapping[str, Any]], bodies: Sequenc
     from pyemscripten.browser import tell_package_loader
 
     # pyodide.loadPackage("packaging") then installs no other copy over what pyemscripten runs on.
-    tell_package_loader({wheel.display_name: w["url"] for wheel, w in zip(unpacked, wheels)})
+    tell_package_loader({wheel.name: (wheel.display_name, w["url"]) for wheel, w in zip(unpacked, wheels)})
 
 
 def _forget(paths: Sequence[str]) -> None:

@@ -63,7 +63,9 @@ def build_own_wheel(directory: Path) -> Path:
     return found[0]
 
 
-RUNTIME = ROOT / ".cache" / "runtimes" / "pyodide-314.0.7"  # tests/support/browser.py's DEFAULT_RUNTIME
+RUNTIME_VERSION = "314.0.7"  # tests/support/browser.py's DEFAULT_RUNTIME
+RUNTIME = ROOT / ".cache" / "runtimes" / f"pyodide-{RUNTIME_VERSION}"
+FETCH = f"python3 scripts/fetch_fixtures.py --set core --runtime {RUNTIME_VERSION}"  # what the build needs
 
 
 def add_bytecode(wheel: Path, runtime: Path = RUNTIME) -> int:
@@ -71,8 +73,7 @@ def add_bytecode(wheel: Path, runtime: Path = RUNTIME) -> int:
     with RECORD rows for them; returns how many (0, with a note, without Node or runtime)."""
     node = shutil.which("node")
     if node is None or not (runtime / "pyodide.mjs").is_file():
-        print(f"[build_js] no bytecode in {wheel.name}: needs node and {runtime} "
-              f"(python3 scripts/fetch_fixtures.py --set core --runtime 314.0.7)", file=sys.stderr)
+        print(f"[build_js] no bytecode in {wheel.name}: needs node and {runtime} ({FETCH})", file=sys.stderr)
         return 0
     if str(ROOT / "src") not in sys.path:  # RECORD's digest as the installer writes and checks it
         sys.path.insert(0, str(ROOT / "src"))
@@ -117,8 +118,7 @@ def _version_key(path: Path) -> tuple:
 def dependency_wheel(project: str, wheels: Path = WHEELS_CACHE) -> Path:
     found = sorted(wheels.glob(f"{project}-*-py3-none-any.whl"), key=_version_key)
     if not found:
-        raise BuildError(f"no pure wheel of {project} in {wheels}: "
-                         "run python3 scripts/fetch_fixtures.py --set core --runtime 314.0.7")
+        raise BuildError(f"no pure wheel of {project} in {wheels}: run {FETCH}")
     return found[-1]
 
 

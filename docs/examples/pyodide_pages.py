@@ -119,7 +119,8 @@ class PyodidePage:
              lockfile: str | None = None, index_urls: list[str] | None = None, timeout: float = 120) -> PyodidePage:
         """A new page of ``context`` at ``site``, Pyodide from ``site + runtime``, the npm
         package's ``js/`` at ``site + package``. ``lockfile``: the lock's URL (relative to
-        ``site``) or text. Raises :class:`PyodideError` when the boot or install fails."""
+        ``site``) or text (a lock made with ``--wheels-dir`` only by URL: its wheels are
+        found beside it). Raises :class:`PyodideError` when the boot or install fails."""
         self = cls(context.new_page())
         self.page.set_default_timeout(timeout * 1000)
         options: dict[str, Any] = {"indexURL": site + runtime}

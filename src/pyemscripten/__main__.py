@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -20,9 +22,9 @@ from packaging.utils import parse_wheel_filename
 
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
-from .errors import PyemscriptenError
+from .errors import LockError, PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
-from .locks import LockedWheel, dump_lock
+from .locks import LockedWheel, check_pinned, dump_lock
 from .native import UrllibTransport
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
@@ -49,9 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     where = lock.add_mutually_exclusive_group()
     where.add_argument("--wheels-dir", metavar="DIR",
                        help="download every locked wheel into DIR (hashes checked; a file already there with the "
-                            "right hash is kept) and name it in the lock by its path relative to the lock (with -o -, "
-                            "to the current folder): serve the lock and DIR together and pages install with no "
-                            "other server (tests run offline)")
+                            "right hash is kept) and name it in the lock by its path relative to the lock: serve the "
+                            "lock and DIR together and pages install with no other server (tests run offline)")
     where.add_argument("--relative-to", metavar="URL", type=_http_url,
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
@@ -77,6 +78,19 @@ def _output_problem(path: str) -> str | None:
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         return f"the folder {folder} does not exist"
+    return None
+
+
+def _wheels_dir_problem(args: argparse.Namespace) -> str | None:
+    """Why ``--wheels-dir`` cannot be used with this ``-o``, checked before resolving."""
+    if not args.wheels_dir:
+        return None
+    if args.output == "-":
+        return "a lock names its wheels by their path from the lock's own folder, which stdout has not: give -o FILE"
+    try:
+        os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
+    except ValueError:  # another drive (Windows)
+        return f"{args.wheels_dir} and {args.output} are on different drives: no path leads from the lock to the wheels"
     return None
 
 
@@ -106,7 +120,7 @@ class _Progress:
 async def _lock(args: argparse.Namespace) -> str:
     target = Target.for_platform(args.platform, args.python_version)
     runs = runtime_python(target.platform)
-    if runs is not None and ".".join(target.python_version.split(".")[:2]) != runs:
+    if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
               f"{args.python_version}: did you mean --python-version {runs}?", file=sys.stderr)
     transport = UrllibTransport()
@@ -129,8 +143,14 @@ async def _lock(args: argparse.Namespace) -> str:
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
     if args.wheels_dir:
-        wheels = await _download(transport, client.retry, wheels, args.wheels_dir,
-                                 os.path.dirname(os.path.abspath(args.output)) if args.output != "-" else os.getcwd())
+        check_pinned(wheels)  # what the lock would refuse, before anything is fetched
+        try:
+            wheels = await _download(transport, client.retry, wheels, args.wheels_dir,
+                                     os.path.dirname(os.path.abspath(args.output)))
+        except OSError as exc:  # a folder or file that cannot be written
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise LockError(f"cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc}{where}",
+                            writing=True) from None
     if args.relative_to and not any(w.file.url.startswith(args.relative_to.rstrip("/") + "/") for w in wheels):
         print(f"warning: no wheel's URL is under --relative-to {args.relative_to}: every wheel keeps its URL",
               file=sys.stderr)
@@ -143,6 +163,10 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     ``lock_folder``; a file already there that matches is kept."""
     os.makedirs(folder, exist_ok=True)
     places = {w.name: os.path.join(folder, os.path.basename(w.file.filename)) for w in wheels}
+    outside = os.path.relpath(os.path.abspath(folder), lock_folder).split(os.sep)[0] == os.pardir
+    if outside:
+        print(f"warning: {folder} is not inside the lock's folder: the lock names its wheels by ../ paths, "
+              "so serve a folder that holds both", file=sys.stderr)
     missing = [w for w in wheels if not _holds(places[w.name], w)]
     size = sum(w.file.size or 0 for w in missing)
     kept = len(wheels) - len(missing)
@@ -154,9 +178,17 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     async def save(wheel: LockedWheel) -> None:
         async with turns:
             body = (await fetch_wheel(transport, WheelRequest(wheel.name, wheel.file), retry=retry)).body
-        with open(places[wheel.name] + ".part", "wb") as out:
-            out.write(body)
-        os.replace(places[wheel.name] + ".part", places[wheel.name])
+        # A file of its own, renamed into place whole: another lock run saving into the same
+        # folder, or a server reading it, never sees half a wheel.
+        handle, partial = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(body)
+            os.replace(partial, places[wheel.name])
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise
 
     await asyncio.gather(*(save(w) for w in missing))
     named = {os.path.basename(p) for p in places.values()}
@@ -164,7 +196,10 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     if stale:
         print(f"Not in this lock (delete them if no other lock names them): {', '.join(stale)}",
               file=sys.stderr, flush=True)
-    return [dataclasses.replace(w, path=os.path.relpath(places[w.name], lock_folder).replace(os.sep, "/"))
+    # The size too, where the index gave none (a wheel named by its URL): the file is here.
+    return [dataclasses.replace(w, path=os.path.relpath(places[w.name], lock_folder).replace(os.sep, "/"),
+                                file=w.file if w.file.size is not None
+                                else dataclasses.replace(w.file, size=os.path.getsize(places[w.name])))
             for w in wheels]
 
 
@@ -184,14 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = _output_problem(args.output)
     if problem is not None:
         parser.error(f"cannot write the lock to -o {args.output}: {problem}")
+    problem = _wheels_dir_problem(args)
+    if problem is not None:
+        parser.error(f"--wheels-dir {args.wheels_dir}: {problem}")
     try:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # --wheels-dir: a folder or file that cannot be written
-        print(f"error: cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc} ({exc.filename})",
-              file=sys.stderr)
         return 1
     if args.output == "-":
         sys.stdout.write(text)

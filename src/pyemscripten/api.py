@@ -204,10 +204,8 @@ class _InstalledMap(Mapping[str, InstalledDist]):
 
     def __init__(self, scheme: installation.Scheme) -> None:
         self._paths: dict[str, list[str]] = {}  # name -> its dist-info folders, in installed_distributions' order
-        self.display_names: dict[str, str] = {}  # name -> as its METADATA spells it
         for dist in installation.installed_distributions(scheme):
             self._paths.setdefault(dist.name, []).append(dist.path)
-            self.display_names[dist.name] = dist.display_name
         self._read: dict[str, InstalledDist | None] = {}
 
     def __getitem__(self, name: str) -> InstalledDist:
@@ -434,9 +432,11 @@ async def install_resolved(
         await commit_and_load(s, unpacked, requested, staging=staging)
         # The runtime's loader is told what is installed now, and from where (the runtime's
         # distribution is its "default channel").
-        _tell_runtime(s.scheme, {w.display_name: "default channel" if d.file.url in resolution.from_distribution
-                                 else redact_url(d.file.url) for d, w in zip(todo, unpacked) if d.file is not None},
-                      removed=[installed.display_names[n] for n in replaced if n in installed.display_names])
+        told = _tell_runtime(s.scheme, {
+            w.name: (w.display_name, "default channel" if d.file.url in resolution.from_distribution
+                     else redact_url(d.file.url)) for d, w in zip(todo, unpacked) if d.file is not None})
+        if told:
+            s.emit("warning", message=told)
     finally:
         staging.abort()  # a no-op once committed
         if s.file_ops is not None:
@@ -463,14 +463,22 @@ async def install_resolved(
 _RUNS_ON = ("pyemscripten", "packaging", "resolvelib")
 
 
-def _tell_runtime(scheme: installation.Scheme, installed: Mapping[str, str], removed: Sequence[str] = ()) -> None:
+def _tell_runtime(scheme: installation.Scheme, installed: Mapping[str, tuple[str, str]],
+                  removed: Sequence[str] = ()) -> str | None:
     """Tell the runtime's package loader what changed in its site-packages (see
-    :func:`~pyemscripten.browser.tell_package_loader`); another scheme is none of its business."""
+    :func:`~pyemscripten.browser.tell_package_loader`; another scheme is none of its
+    business). What is installed stays installed if that fails: the failure is returned, for
+    a warning."""
     if os.path.normpath(scheme.purelib) != os.path.normpath(installation.default_scheme().purelib):
-        return
+        return None
     from .browser import tell_package_loader
 
-    tell_package_loader(installed, removed)
+    try:
+        tell_package_loader(installed, removed)
+    except Exception as exc:  # noqa: BLE001 - the install is done; only pyodide.loadPackage is uninformed
+        return (f"pyodide.loadedPackages could not be updated ({type(exc).__name__}: {exc}): "
+                "pyodide.loadPackage may install its own copy of these packages over them")
+    return None
 
 
 def _replaced(todo: Sequence[ResolvedDist], installed: Mapping[str, InstalledDist]) -> dict[str, tuple[Version, Version]]:
@@ -567,9 +575,10 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
                     "loading", plan[n - 1].project, done=n, total=len(plan),
                     message=f"Loaded {posixpath.basename(plan[n - 1].path)}"))
             except TypeError as exc:
-                # A loader of the caller's, written before the progress existed ("unexpected
-                # keyword argument 'on_loaded'"); a TypeError of its own goes on up.
-                if "on_loaded" not in str(exc):
+                # A loader of the caller's, written before the progress existed: the call itself
+                # refused the keyword (no frame of load() in the traceback). A TypeError from
+                # inside load() goes on up.
+                if "on_loaded" not in str(exc) or exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
                     raise
                 loading = loader.load(plan)
             await loading
@@ -774,12 +783,11 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
             raise UninstallError(name, "pyemscripten itself runs on it in this page (its modules are imported from "
                                        "there), and would fail at its next import without it; nothing was removed")
     done: list[str] = []
-    display = {d.name: d.display_name for d in found}
     try:
         for name in wanted:
             installation.uninstall(name, scheme, found=found)
             done.append(name)
-            _tell_runtime(scheme, {}, removed=[display[name]])  # pyodide.loadPackage may install it again
+            _tell_runtime(scheme, {}, removed=[name])  # pyodide.loadPackage may install it again
     except UninstallError as exc:
         if done:  # say what this call did remove
             raise UninstallError(exc.project, f"{exc.reason}; uninstalled before it, and still removed: "

@@ -639,23 +639,32 @@ def _pyodide_config() -> Any:
     return pyodide_js._api.config
 
 
-def tell_package_loader(installed: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+def tell_package_loader(installed: Mapping[str, tuple[str, str]], removed: Iterable[str] = ()) -> None:
     """Keep the runtime's own package loader told (``pyodide.loadedPackages``, as Pyodide
-    fills it at start-up from site-packages): ``installed`` maps each distribution's name, as
-    its METADATA spells it, to where it came from; ``removed`` names those uninstalled. So
-    ``pyodide.loadPackage`` (and ``loadPackagesFromImports``) says "already loaded from ..."
-    for what pyemscripten installed, instead of installing its own copy over it. Outside a
-    page, nothing."""
+    fills it at start-up from site-packages): ``installed`` maps each project's normalized
+    name to ``(its name as METADATA spells it, where it came from)``; ``removed`` names
+    (normalized) those uninstalled. So ``pyodide.loadPackage`` (and ``loadPackagesFromImports``)
+    says "already loaded from ..." for what pyemscripten installed, instead of installing its
+    own copy over it. ``loadPackage`` goes by the name the runtime's ``pyodide-lock.json``
+    gives (``pyyaml``, where METADATA says ``PyYAML``): both are set, and every spelling of a
+    project is dropped before. Outside a page, nothing."""
     try:
         import pyodide_js
+        from js import Object
     except ImportError:
         return
+    from packaging.utils import canonicalize_name
+
     packages = pyodide_js.loadedPackages
-    for name in removed:
-        if hasattr(packages, name):
-            delattr(packages, name)
-    for name, source in installed.items():
-        setattr(packages, name, source)
+    gone = set(removed) | set(installed)
+    for key in list(Object.keys(packages)):
+        if canonicalize_name(key) in gone:
+            delattr(packages, key)
+    lock = getattr(pyodide_js._api, "lockfile_packages", None)  # None until the runtime has read its lock
+    for name, (display, source) in installed.items():
+        entry = getattr(lock, name, None) if lock is not None else None
+        for key in {display, str(getattr(entry, "name", display) or display)}:
+            setattr(packages, key, source)
 
 
 def _is_undefined(value: Any) -> bool:

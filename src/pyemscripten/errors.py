@@ -371,8 +371,8 @@ class HashMismatchError(DownloadError):
             f"Hash mismatch for {self.filename}{about} from {redact_url(self.url)}: "
             f"expected {self.algorithm}={self.expected}, got {self.algorithm}={self.got}; nothing was installed. "
             "The file may be corrupt or tampered with: try again. If it keeps happening, the file changed "
-            "after the index or the lock recorded its hash: lock again (python -m pyemscripten lock), "
-            "or, if the index says so now, report it to its maintainers."
+            "after its hash was recorded: by the index (report it to the index's maintainers) or in a lock "
+            "(lock again only if you trust the new file)."
         )
 
 

@@ -148,7 +148,6 @@ class InstalledDist:
     version: str
     path: str  # the .dist-info directory
     installer: str | None
-    display_name: str = field(default="", compare=False)  # the Name as METADATA spells it
 
 
 class KeptBytes:
@@ -329,7 +328,6 @@ def _read_dist(path: str) -> InstalledDist:
         version=first(fields, "version") or version,
         path=path,
         installer=installer.decode("utf-8", "replace").strip() if installer is not None else None,
-        display_name=first(fields, "name") or name or stem,
     )
 
 

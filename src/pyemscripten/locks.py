@@ -79,14 +79,10 @@ def dump_lock(
         lines.append(f'requires-python = "=={major}.{minor}.*"')
         lines.append("environments = [\"sys_platform == 'emscripten' and platform_machine == 'wasm32'\"]")
     lines.append("")
-    for wheel in sorted(wheels, key=lambda w: w.name):
+    wheels = sorted(wheels, key=lambda w: w.name)
+    check_pinned(wheels)
+    for wheel in wheels:
         file = wheel.file
-        if strongest_hash(dict(file.hashes)) is None:
-            given = ", ".join(k for k, _ in file.hashes) or "none"
-            raise LockError(f"{file.filename} ({wheel.name}) has no sha256 or stronger hash on its index "
-                            f"(given: {given}), and a lock must pin each wheel by one; use an index that gives hashes "
-                            "(for a wheel named by its URL: add #sha256=<hex digest> to it)",
-                            writing=True)
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
         if file.requires_python:
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
@@ -107,6 +103,19 @@ def dump_lock(
     return "\n".join(lines)
 
 
+def check_pinned(wheels: Iterable[LockedWheel]) -> None:
+    """Raise :class:`LockError` for a wheel a lock cannot pin: without a sha256 or stronger
+    hash (an HTML index may give none)."""
+    for wheel in wheels:
+        file = wheel.file
+        if strongest_hash(dict(file.hashes)) is None:
+            given = ", ".join(k for k, _ in file.hashes) or "none"
+            raise LockError(f"{file.filename} ({wheel.name}) has no sha256 or stronger hash on its index "
+                            f"(given: {given}), and a lock must pin each wheel by one; use an index that gives hashes "
+                            "(for a wheel named by its URL: add #sha256=<hex digest> to it)",
+                            writing=True)
+
+
 def _relative_path(url: str, base: str) -> str | None:
     """``url`` as a path below the folder URL ``base``, or None when it is not below it (or
     has a query, which a path cannot carry)."""
@@ -124,16 +133,27 @@ def _table(value: Any, what: str, source: str | None) -> Mapping[str, Any]:
 
 def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, source: str | None) -> IndexFile:
     url, path = entry.get("url"), entry.get("path")
-    # A path (relative to the lock, PEP 751) is a file's path: quoted to be a URL's.
-    location = url if isinstance(url, str) else quote(path) if isinstance(path, str) else None
-    if location is None:
+    if isinstance(url, str):
+        location = url
+    elif isinstance(path, str):
+        # A file's path relative to the lock (PEP 751; "\\" separators allowed), quoted to be
+        # a URL's path, and found where the lock was fetched from.
+        path = path.replace("\\", "/")
+        if path.startswith("/") or re.match(r"[A-Za-z]:/", path):
+            raise LockError(f"a wheel of {package} is at the absolute path {path!r}, which a browser cannot fetch; "
+                            "lock with --wheels-dir inside the lock's folder", source)
+        if not lock_url:
+            raise LockError(f"a wheel of {package} is named by its path from the lock ({path!r}): give the lock by "
+                            "its URL, not its text, so that the wheel can be found beside it", source)
+        location = quote(path)
+    else:
         raise LockError(f"a wheel of {package} has neither url nor path", source)
     if lock_url:
         try:
             location = urljoin(lock_url, location)
         except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
             raise LockError(f"a wheel of {package} has a bad URL {location!r} ({exc})", source) from None
-    filename = entry.get("name") if isinstance(entry.get("name"), str) else location.rsplit("/", 1)[-1]
+    filename = entry.get("name") if isinstance(entry.get("name"), str) else unquote(location.split("#")[0].split("?")[0].rsplit("/", 1)[-1])
     hashes = _table(entry.get("hashes"), f"hashes of {filename}", source)
     if not hashes or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
         raise LockError(f"the wheel {filename} of {package} has no hashes (PEP 751 requires one)", source)

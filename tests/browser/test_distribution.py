@@ -16,7 +16,9 @@ from tests.support.wheels import WheelBytes, make_wheel
 
 NUMPY = make_wheel("numpy", "2.4.6", {"numpy/__init__.py": "from fakeblas import dot\n__version__ = '2.4.6'\n"},
                    requires=["fakeblas"], tag="cp314-cp314-pyemscripten_2026_0_wasm32")
-FAKEBLAS = make_wheel("fakeblas", "0.3.30", {"fakeblas/__init__.py": "def dot(a, b):\n    return sum(x * y for x, y in zip(a, b))\n"})
+# Its METADATA spells the name as the lock does not (as PyYAML's does against the lock's "pyyaml").
+FAKEBLAS = make_wheel("fakeblas", "0.3.30", {"fakeblas/__init__.py": "def dot(a, b):\n    return sum(x * y for x, y in zip(a, b))\n"},
+                      metadata_name="FakeBLAS")
 
 
 def distribution_lock(*entries: tuple[WheelBytes, list[str]], sha256: dict[str, str] | None = None) -> bytes:
@@ -62,9 +64,12 @@ json.dumps([numpy.__version__, numpy.dot([1, 2], [3, 4]), pyemscripten.list()])
   // The runtime's own loader knows what pyemscripten installed: it loads nothing over it.
   const said = [];
   await pyodide.loadPackage("numpy", { messageCallback: (m) => said.push(m), errorCallback: (m) => said.push(m) });
-  window.loader = { said, numpy: pyodide.loadedPackages.numpy, fakeblas: pyodide.loadedPackages.fakeblas };
+  const said2 = [];
+  await pyodide.loadPackage("fakeblas", { messageCallback: (m) => said2.push(m), errorCallback: (m) => said2.push(m) });
+  window.loader = { said, said2, numpy: pyodide.loadedPackages.numpy, fakeblas: pyodide.loadedPackages.fakeblas,
+                    FakeBLAS: pyodide.loadedPackages.FakeBLAS };
   await pyodide.runPythonAsync("import pyemscripten; pyemscripten.uninstall('fakeblas')");
-  window.loader.fakeblasAfter = pyodide.loadedPackages.fakeblas ?? null;
+  window.loader.after = Object.keys(pyodide.loadedPackages).filter((k) => k.toLowerCase() === "fakeblas");
 } catch (error) {
   window.failure = String(error.stack || error);
 }
@@ -101,9 +106,11 @@ def test_numpy_from_the_runtime_lock_file_by_default(where, browser, index_serve
     assert version == "2.4.6" and dot == 11 and listed["numpy"] == "2.4.6" and listed["fakeblas"] == "0.3.30"
     # pyodide.loadedPackages was told, as micropip tells it: loadPackage fetched nothing (the
     # counts below); an uninstall is told too.
-    assert loader["numpy"] == loader["fakeblas"] == "default channel", loader
+    # Under the lock's spelling (what loadPackage goes by) and METADATA's (what Pyodide sets at start-up).
+    assert loader["numpy"] == loader["fakeblas"] == loader["FakeBLAS"] == "default channel", loader
     assert loader["said"] == ["numpy already loaded from default channel", "No new packages to load"], loader
-    assert loader["fakeblasAfter"] is None
+    assert loader["said2"] == ["fakeblas already loaded from default channel", "No new packages to load"], loader
+    assert loader["after"] == [], loader
     # The index was asked first; the wheels came from beside the runtime's lock.
     assert index_server.count(path="/simple/numpy/") >= 1
     assert index_server.count(path=f"{dist}{NUMPY.filename}") == 1

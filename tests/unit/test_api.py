@@ -688,7 +688,7 @@ def test_a_loader_written_before_the_loading_events(tmp_path: Path) -> None:
 
         def load(self, libraries, on_loaded=None):  # type: ignore[no-untyped-def,override]
             self.calls += 1
-            raise TypeError("a bug of the loader's own")
+            raise TypeError("a bug of the loader's own: helper() got an unexpected keyword argument 'on_loaded'")
 
     body = bytes(make_wheel("native", "1.0", {"native/__init__.py": "", "native/_core.so": so()}))
     index = FakeIndex({"native": {"1.0": {"body": body, "requires": []}}})

@@ -103,6 +103,14 @@ def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys
     assert main(["lock", "rich", "--index-url", index.index_url, "--wheels-dir", str(tmp_path / "file" / "w"),
                  "-o", str(folder / "x.toml")]) == 1
     assert "cannot save the wheels into" in capsys.readouterr().err
+    # To stdout: no folder for the paths to start from; said before resolving.
+    with pytest.raises(SystemExit):
+        main(["lock", "rich", "--index-url", index.index_url, "--wheels-dir", str(folder / "wheels"), "-o", "-"])
+    assert "give -o FILE" in capsys.readouterr().err
+    # A folder beside the lock's, not in it: ../ paths, and a warning to serve both.
+    data = lock(index, "attrs", "--wheels-dir", str(tmp_path / "vendored"), out=folder / "beside.toml")
+    assert data["packages"][0]["wheels"][0]["path"].startswith("../vendored/attrs-")
+    assert "is not inside the lock's folder" in capsys.readouterr().err
 
 
 def test_a_python_the_platforms_runtimes_do_not_run_is_a_warning(index: IndexServer, tmp_path: Path,

@@ -173,6 +173,25 @@ def test_wheels_under_the_locks_folder_are_written_as_paths() -> None:
     assert dump_lock(wheels, T2026, relative_to="http://127.0.0.1:8000/files").count("path = ") == 1
 
 
+def test_paths_written_by_other_tools() -> None:
+    """``path`` entries: "\\" separators are taken, an absolute path and a lock given as text
+    (nothing to find the path from) are refused with what to do; without ``name``, the file
+    name is the path's last part, unquoted."""
+    def lock(path: str, name: str | None = None) -> str:
+        named = f'name = "{name}"\n' if name else ""
+        return (f'lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1.0+local"\n[[packages.wheels]]\n'
+                f'{named}path = "{path}"\nhashes = {{sha256 = "11"}}\n')
+
+    (got,) = load_lock(lock("wheels\\\\a-1.0+local-py3-none-any.whl"), T2026, lock_url="https://s.test/t/pylock.toml")
+    assert got.file.url == "https://s.test/t/wheels/a-1.0%2Blocal-py3-none-any.whl"
+    assert got.file.filename == "a-1.0+local-py3-none-any.whl"
+    for absolute in ("/home/me/a-1.0-py3-none-any.whl", "C:/wheels/a-1.0-py3-none-any.whl"):
+        with pytest.raises(LockError, match="absolute path"):
+            load_lock(lock(absolute), T2026, lock_url="https://s.test/t/pylock.toml")
+    with pytest.raises(LockError, match="give the lock by its URL, not its text"):
+        load_lock(lock("wheels/a-1.0-py3-none-any.whl"), T2026)
+
+
 @pytest.mark.parametrize("text,reason", [
     ("lock-version = ", "not valid TOML"),
     ('lock-version = "2.0"', "not supported"),
