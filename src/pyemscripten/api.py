@@ -505,6 +505,8 @@ def _broken_dependents(s: Session, todo: Sequence[ResolvedDist], installed: _Ins
     this installer runs on; returns a warning for each installed distribution whose
     requirements the new versions do not meet (as pip warns after the fact; resolution only
     sees the installed projects it meets). Told as ``warning`` events too."""
+    if not replaced:
+        return []
     kept = _kept(s.scheme)  # resolution keeps them (ResolveOptions.kept); a lock may name others
     for name, (old, new) in replaced.items():
         if name in kept:
@@ -512,8 +514,6 @@ def _broken_dependents(s: Session, todo: Sequence[ResolvedDist], installed: _Ins
                                      f"are imported from there), so it cannot be replaced by {new} here: make the "
                                      f"lock with {name}=={old} (lock -c '{name}=={old}'), or install {name} {new} in "
                                      "a page of its own")
-    if not replaced:
-        return []
     assert s.target is not None
     new_versions = {d.name: d.version for d in todo}
     environment = {**s.target.marker_environment, "extra": ""}
