@@ -19,6 +19,10 @@ const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
 // proxy, so that calls made at once share one bootstrap (they wrote the same files).
 const installers = new WeakMap();
 
+// The files a bootstrap installs from (the same for every instance): fetched once, and by
+// loadPyodideWithPackages while the runtime boots, not after it.
+let bootstrapFiles = null;
+
 /**
  * A pyemscripten error raised in Python; `type` is its class name (e.g. "HashMismatchError"),
  * `details` its facts (e.g. `project`, `url`, `offered_tags`), as the Python error has them.
@@ -59,6 +63,7 @@ export async function loadPyodideWithPackages(options = {}) {
       throw new TypeError("loadPyodideWithPackages: indexURL (where the Pyodide runtime lives) is required");
     }
     emit({ stage: "booting", message: "Loading the Python runtime" });
+    fetchBootstrapFiles().catch(() => {});  // now, beside the runtime's own downloads; bootstrap() says a failure
     const runtimeURL = indexURL ? withSlash(absolute(indexURL)) : undefined;
     const loadPyodide = givenLoader ?? (await import(`${runtimeURL}pyodide.mjs`)).loadPyodide;
     pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
@@ -117,21 +122,13 @@ export async function bootstrap(pyodide, { indexUrls, onProgress } = {}) {
 async function bootstrapOnce(pyodide, indexUrls, onProgress) {
   const emit = emitter(onProgress);
   emit({ stage: "bootstrapping", message: "Installing pyemscripten" });
-  const [manifest, source] = await Promise.all([
-    fetchOk(new URL("wheels/manifest.json", HERE)).then((r) => r.json()),
-    fetchOk(new URL("bootstrap.py", HERE)).then((r) => r.text()),
-  ]);
-  if (manifest["manifest-version"] !== MANIFEST_VERSION) {
-    throw new Error(`pyemscripten: wheels/manifest.json has manifest-version ${manifest["manifest-version"]}, expected ${MANIFEST_VERSION}`);
-  }
+  const { source, files } = await fetchBootstrapFiles();
   pyodide.FS.mkdirTree(BOOTSTRAP_DIR);
-  const wheels = await Promise.all(manifest.wheels.map(async (wheel) => {
-    const url = new URL(`wheels/${wheel.file}`, HERE).href;
-    const body = new Uint8Array(await (await fetchOk(url)).arrayBuffer());
-    const path = `${BOOTSTRAP_DIR}/${wheel.file}`;
-    pyodide.FS.writeFile(path, body);
-    return { file: wheel.file, url, sha256: wheel.sha256, path };
-  }));
+  const wheels = files.map(({ file, url, sha256, body }) => {
+    const path = `${BOOTSTRAP_DIR}/${file}`;
+    pyodide.FS.writeFile(path, body);  // a copy: the bytes stay for another instance
+    return { file, url, sha256, path };
+  });
   const namespace = pyodide.globals.get("dict")();
   const proxies = [namespace];
   const take = (proxy) => (proxies.push(proxy), proxy);
@@ -145,6 +142,30 @@ async function bootstrapOnce(pyodide, indexUrls, onProgress) {
     for (const proxy of proxies) proxy.destroy();
     for (const { path } of wheels) pyodide.FS.unlink(path);
   }
+}
+
+// bootstrap.py and the wheels the manifest names, with their bytes (checked against the
+// manifest's sha256 in Python). A failed fetch is forgotten, so that a later call tries again.
+function fetchBootstrapFiles() {
+  if (!bootstrapFiles) {
+    bootstrapFiles = (async () => {
+      const [manifest, source] = await Promise.all([
+        fetchOk(new URL("wheels/manifest.json", HERE)).then((r) => r.json()),
+        fetchOk(new URL("bootstrap.py", HERE)).then((r) => r.text()),
+      ]);
+      if (manifest["manifest-version"] !== MANIFEST_VERSION) {
+        throw new Error(`pyemscripten: wheels/manifest.json has manifest-version ${manifest["manifest-version"]}, expected ${MANIFEST_VERSION}`);
+      }
+      const files = await Promise.all(manifest.wheels.map(async (wheel) => {
+        const url = new URL(`wheels/${wheel.file}`, HERE).href;
+        const body = new Uint8Array(await (await fetchOk(url)).arrayBuffer());
+        return { file: wheel.file, url, sha256: wheel.sha256, body };
+      }));
+      return { source, files };
+    })();
+    bootstrapFiles.catch(() => { bootstrapFiles = null; });
+  }
+  return bootstrapFiles;
 }
 
 function emitter(onProgress) {

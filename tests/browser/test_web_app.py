@@ -23,7 +23,7 @@ try {
     indexURL: "/runtimes/RUNTIME/",
     lockfile: "pylock.toml",
     indexUrls: ["INDEX"],
-    onProgress: (event) => window.events.push(event),
+    onProgress: (event) => window.events.push({ ...event, at: performance.now() }),
   });
   window.pyodide = pyodide;
   window.PyemscriptenError = PyemscriptenError;
@@ -78,6 +78,12 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         events = page.evaluate("window.events")
         stages = [e["stage"] for e in events]
         assert stages[:2] == ["booting", "bootstrapping"] and stages[-1] == "ready"
+        # The npm package's wheels were asked for while the runtime booted, not after it
+        # ("bootstrapping" is told once loadPyodide is done).
+        booted = events[1]["at"]
+        started = page.evaluate("performance.getEntriesByType('resource').filter((e) => /\\/npm\\/js\\/wheels\\//"
+                                ".test(e.name)).map((e) => e.startTime)")
+        assert len(started) == 4 and max(started) < booted, (started, booted)  # the manifest and 3 wheels
         assert {"resolved", "downloading", "installing", "done"} <= set(stages) and "resolving" not in stages
         download = next(e for e in events if e["stage"] == "downloading" and e.get("package") == "rich")
         assert download["total"] > 0 and 0 <= download["done"] <= download["total"]
