@@ -416,7 +416,7 @@ class DistributionFileError(DownloadError):
         where = f" ({redact_url(self.lock_url)})" if self.lock_url else ""
         return (
             f"{self.project} {self.version} was to come from the runtime's distribution{where}, because {self.why}; "
-            f"but its wheel is not there: {redact_url(self.reason)}\n"
+            f"but its wheel is not there: {redact_text(self.reason)}\n"
             "Serve the full Pyodide distribution where the runtime looks for its packages (beside pyodide-lock.json, "
             "or at its packageBaseUrl; the npm package pyodide holds only the core), or load the runtime from its "
             "CDN; or give an index that has a wheel of the project for this runtime."

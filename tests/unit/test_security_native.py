@@ -171,6 +171,7 @@ def test_every_error_message_redacts_credentials() -> None:
         errors.MissingHashError("x", "x.whl", url),
         errors.HashMismatchError("x.whl", url, "sha256", "a", "b", "x"),
         errors.SizeMismatchError("x.whl", url, 1, 2, "x"),
+        errors.DistributionFileError("x", "1.0", "no index has it", CRED_INDEX, f"HTTP 404 for {url}"),
     ]
     for exc in made:
         assert SECRET not in str(exc), type(exc)
