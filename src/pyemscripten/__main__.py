@@ -24,7 +24,7 @@ from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import LockError, PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
-from .locks import LockedWheel, check_pinned, dump_lock
+from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
 from .native import UrllibTransport
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
@@ -151,7 +151,7 @@ async def _lock(args: argparse.Namespace) -> str:
             where = f" ({exc.filename})" if exc.filename else ""
             raise LockError(f"cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc}{where}",
                             writing=True) from None
-    if args.relative_to and not any(w.file.url.startswith(args.relative_to.rstrip("/") + "/") for w in wheels):
+    if args.relative_to and not any(path_in_lock(w, args.relative_to) for w in wheels):
         print(f"warning: no wheel's URL is under --relative-to {args.relative_to}: every wheel keeps its URL",
               file=sys.stderr)
     return dump_lock(wheels, target, relative_to=args.relative_to)

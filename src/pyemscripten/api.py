@@ -787,7 +787,6 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
         for name in wanted:
             installation.uninstall(name, scheme, found=found)
             done.append(name)
-            _tell_runtime(scheme, {}, removed=[name])  # pyodide.loadPackage may install it again
     except UninstallError as exc:
         if done:  # say what this call did remove
             raise UninstallError(exc.project, f"{exc.reason}; uninstalled before it, and still removed: "
@@ -795,5 +794,7 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
         raise
     finally:
         importlib.invalidate_caches()
+        if done:
+            _tell_runtime(scheme, {}, removed=done)  # pyodide.loadPackage may install them again
     return wanted
 

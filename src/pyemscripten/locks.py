@@ -72,7 +72,6 @@ def dump_lock(
 
     Raises :class:`LockError` for a wheel without a hash a lock can be installed from
     (sha256 or stronger: an HTML index may give none)."""
-    base = relative_to if relative_to is None or relative_to.endswith("/") else relative_to + "/"
     lines = [f"lock-version = {_toml_string(LOCK_VERSION)}", f"created-by = {_toml_string(created_by)}"]
     if target is not None:
         major, minor = target.python_major_minor
@@ -86,11 +85,10 @@ def dump_lock(
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
         if file.requires_python:
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
+        place = path_in_lock(wheel, relative_to)
         # A user:password@ in a URL (a wheel named by its URL) is never written: locks are shared.
-        url = strip_credentials(file.url)
-        place = wheel.path or (_relative_path(url, base) if base is not None else None)
         lines += ["", "[[packages.wheels]]", f"name = {_toml_string(file.filename)}",
-                  f"path = {_toml_string(place)}" if place else f"url = {_toml_string(url)}"]
+                  f"path = {_toml_string(place)}" if place else f"url = {_toml_string(strip_credentials(file.url))}"]
         if file.size is not None:
             lines.append(f"size = {file.size}")
         if file.upload_time and _UTC_DATETIME.fullmatch(file.upload_time):
@@ -114,6 +112,15 @@ def check_pinned(wheels: Iterable[LockedWheel]) -> None:
                             f"(given: {given}), and a lock must pin each wheel by one; use an index that gives hashes "
                             "(for a wheel named by its URL: add #sha256=<hex digest> to it)",
                             writing=True)
+
+
+def path_in_lock(wheel: LockedWheel, relative_to: str | None) -> str | None:
+    """The PEP 751 ``path`` :func:`dump_lock` writes for ``wheel`` (its own, or its URL's
+    below the folder URL ``relative_to``), or None: it keeps its URL."""
+    if wheel.path or relative_to is None:
+        return wheel.path
+    base = relative_to if relative_to.endswith("/") else relative_to + "/"
+    return _relative_path(strip_credentials(wheel.file.url), base)
 
 
 def _relative_path(url: str, base: str) -> str | None:
