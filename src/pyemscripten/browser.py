@@ -58,12 +58,26 @@ _FETCH_JS = r"""
   };
   timer = setTimeout(check, timeoutMs);
   flights.set(origin, (flights.get(origin) || 0) + 1);
+  // "Failed to fetch" does not say why. One cause no retry can mend is told apart here: a
+  // server on another origin that answers without letting this page read the answer (no
+  // Access-Control-Allow-Origin for it: CORS). Asked again in "no-cors" mode, such a server
+  // gives an opaque answer, where a server that is down or unreachable gives none.
+  const crossOriginRefusal = async (error, signal) => {
+    const page = globalThis.location && globalThis.location.origin;
+    if (!(error instanceof TypeError) || !page || page === "null" || origin === page || origin === url) return {};
+    try {
+      await fetch(url, { mode: "no-cors", credentials: "omit", cache: "no-store", signal });
+    } catch (e) {
+      return {};
+    }
+    return { refusedBy: "cors", page };
+  };
   try {
     let response;
     try {
       response = await fetch(url, { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" });
     } catch (e) {
-      return { error: String((e && e.message) || e) };
+      return { error: String((e && e.message) || e), ...await crossOriginRefusal(e, controller.signal) };
     }
     last = performance.now();
     answered = true;
@@ -188,7 +202,9 @@ class FetchTransport(Transport):
         if raised:  # however the JavaScript side ended, the callback's exception is the outcome
             raise raised[0]
         if result.error is not None:
-            raise NetworkError(url, str(result.error))
+            refused = getattr(result, "refusedBy", None)
+            raise NetworkError(url, str(result.error), refused_by=refused and str(refused),
+                               page=refused and str(result.page))
         fields = str(result.headers).split("\0")  # name, value, ..., "" (see _FETCH_JS)
         response_headers = {name.lower(): value for name, value in zip(fields[0::2], fields[1::2])}
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers,

@@ -154,10 +154,15 @@ class NetworkError(PackageIndexError):
     url: str
     reason: str
     project: str | None = None
+    # "cors": the server answered, but not to this page's origin (``page``); the browser
+    # hid the answer. Trying again cannot help.
+    refused_by: str | None = None
+    page: str | None = None
 
     @property
     def transient(self) -> bool:
-        return not self._bad_url  # a URL that cannot be fetched at all is not tried again
+        # A URL that cannot be fetched at all, or a server that refuses this page, is not tried again.
+        return not self._bad_url and self.refused_by is None
 
     @property
     def _bad_url(self) -> bool:
@@ -165,6 +170,15 @@ class NetworkError(PackageIndexError):
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
+        if self.refused_by == "cors":
+            origin = self.page or "this page's origin"
+            return (f"Network error{about} fetching {redact_url(self.url)}: the server answered, but does not "
+                    f"allow pages of {origin} to read its answers (CORS: the browser hid the answer and "
+                    f"said only \"{self.reason}\"). Have the server send the header "
+                    f"Access-Control-Allow-Origin: * (or {origin}) with its index pages and files (and, "
+                    "for an index with credentials, answer preflight OPTIONS requests with "
+                    "Access-Control-Allow-Headers: Authorization), or serve the page and the index from "
+                    "one origin.")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
 
@@ -75,10 +75,10 @@ async def get_ok(
         try:
             response = await transport.get(url, headers, on_progress, on_data)
         except NetworkError as exc:
-            if not exc.transient:  # a URL that cannot be fetched at all: trying again cannot help
-                raise NetworkError(shown, exc.reason, project) from None
+            if not exc.transient:  # trying again cannot help
+                raise replace(exc, url=shown, project=project) from None
             if attempt == retry.attempts:
-                raise NetworkError(shown, f"{exc.reason} (after {attempt} tries)", project) from None
+                raise replace(exc, url=shown, reason=f"{exc.reason} (after {attempt} tries)", project=project) from None
             reason = exc.reason
         else:
             if 200 <= response.status < 300:

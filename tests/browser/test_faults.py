@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -368,6 +369,60 @@ def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSessio
     assert page.run(f"import {module}; {module}.V") == "1.0"
     page.run(f"import pyemscripten, sys; pyemscripten.uninstall({ctx.project!r}); sys.modules.pop({module!r})")
     assert page.run("listing()") == before
+
+
+# --- a server on another origin that does not allow the page (CORS) --------------------------
+
+
+class _NoCors(BaseHTTPRequestHandler):
+    """Answers every GET with a project page, and no Access-Control-Allow-Origin."""
+
+    protocol_version = "HTTP/1.0"
+    paths: list[str] = []
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self.paths.append(self.path)
+        body = b'{"meta": {"api-version": "1.1"}, "name": "fault-no-cors", "files": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_server_that_does_not_allow_the_page_is_named_at_once(page: PyodideSession,
+                                                               session_index_server: IndexServer) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoCors)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    index_url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    page_origin = session_index_server.index_url.split("/simple/")[0]
+    try:
+        _NoCors.paths.clear()
+        err = page.run_expect_error(ATTEMPT, requirement="fault-no-cors", index_url=index_url, fetch_timeout=10.0,
+                                    attempts=ATTEMPTS, backoff=BACKOFF, options={})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert err["type"] == "NetworkError", err["traceback"]
+    assert f"fetching {index_url}fault-no-cors/: the server answered, but does not allow pages of " \
+           f"{page_origin} to read its answers" in err["message"], err["message"]
+    assert f"Access-Control-Allow-Origin: * (or {page_origin})" in err["message"]
+    # Not tried again: the request, and the one in no-cors mode that told why it failed.
+    assert _NoCors.paths == ["/simple/fault-no-cors/"] * 2
+    assert [e for e in page.run("events") if e["stage"] == "warning"] == []
+
+    # A server that is not there at all is not taken for one that refuses: it is tried again.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    err = page.run_expect_error(ATTEMPT, requirement="fault-no-cors", index_url=f"http://127.0.0.1:{port}/simple/",
+                                fetch_timeout=10.0, attempts=ATTEMPTS, backoff=BACKOFF, options={})
+    assert err["type"] == "NetworkError" and f"(after {ATTEMPTS} tries)" in err["message"], err["message"]
+    assert "the server answered" not in err["message"]
 
 
 # --- the timeout is per wait, not per transfer ------------------------------------------------

@@ -164,22 +164,39 @@ def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
     from pyemscripten.index_client import RetryPolicy, get_ok
 
     class Refusing:
-        def __init__(self, reason: str) -> None:
-            self.reason, self.calls = reason, 0
+        def __init__(self, reason: str, refused_by: str | None = None) -> None:
+            self.reason, self.refused_by, self.calls = reason, refused_by, 0
 
         async def get(self, url, headers=None, on_progress=None, on_data=None):
             self.calls += 1
-            raise NetworkError(url, self.reason)
+            raise NetworkError(url, self.reason, refused_by=self.refused_by,
+                               page=self.refused_by and "https://app.example")
 
     async def no_sleep(_):
         return None
 
-    for reason, calls in (("only http and https URLs are fetched", 1), ("connection reset", 3)):
-        transport = Refusing(reason)
-        with pytest.raises(NetworkError):
-            asyncio.run(get_ok(transport, "ftp://x/simple/a/", project="a", what="page",
+    for reason, refused_by, calls in (("only http and https URLs are fetched", None, 1),
+                                      ("connection reset", None, 3), ("Failed to fetch", "cors", 1)):
+        transport = Refusing(reason, refused_by)
+        with pytest.raises(NetworkError) as caught:
+            asyncio.run(get_ok(transport, "https://u:secret@x/simple/a/", project="a", what="page",
                                retry=RetryPolicy(attempts=3, backoff=0), sleep=no_sleep))
         assert transport.calls == calls
+        assert caught.value.url == "https://x/simple/a/" and caught.value.project == "a"
+        assert caught.value.refused_by == refused_by
+
+
+def test_a_cross_origin_refusal_says_which_header_the_server_must_send() -> None:
+    from pyemscripten.errors import NetworkError
+
+    error = NetworkError("https://u:secret@index.example/simple/a/?token=t", "Failed to fetch", "a",
+                         refused_by="cors", page="https://app.example")
+    message = str(error)
+    assert not error.transient
+    assert message.startswith("Network error for 'a' fetching https://***@index.example/simple/a/?token=***: "
+                              "the server answered, but does not allow pages of https://app.example")
+    assert "Access-Control-Allow-Origin: * (or https://app.example)" in message
+    assert "Access-Control-Allow-Headers: Authorization" in message and "secret" not in message
 
 
 def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
