@@ -150,15 +150,15 @@ function fetchBootstrapFiles() {
   if (!bootstrapFiles) {
     bootstrapFiles = (async () => {
       const [manifest, source] = await Promise.all([
-        fetchOk(new URL("wheels/manifest.json", HERE)).then((r) => r.json()),
-        fetchOk(new URL("bootstrap.py", HERE)).then((r) => r.text()),
+        fetchOk(new URL("wheels/manifest.json", HERE), (r) => r.json()),
+        fetchOk(new URL("bootstrap.py", HERE), (r) => r.text()),
       ]);
       if (manifest["manifest-version"] !== MANIFEST_VERSION) {
         throw new Error(`pyemscripten: wheels/manifest.json has manifest-version ${manifest["manifest-version"]}, expected ${MANIFEST_VERSION}`);
       }
       const files = await Promise.all(manifest.wheels.map(async (wheel) => {
         const url = new URL(`wheels/${wheel.file}`, HERE).href;
-        const body = new Uint8Array(await (await fetchOk(url)).arrayBuffer());
+        const body = await fetchOk(url, async (r) => new Uint8Array(await r.arrayBuffer()));
         return { file: wheel.file, url, sha256: wheel.sha256, body };
       }));
       return { source, files };
@@ -179,10 +179,19 @@ function emitter(onProgress) {
   };
 }
 
-async function fetchOk(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`pyemscripten: ${url} answered HTTP ${response.status}`);
-  return response;
+// One of the npm package's own files (served beside this module), read by `read`: a failure
+// names the file and what to check ("Failed to fetch" alone says neither).
+async function fetchOk(url, read) {
+  let response;
+  try {
+    response = await fetch(url);
+    if (response.ok) return await read(response);
+  } catch (error) {
+    throw new Error(`pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`,
+                    { cause: error });
+  }
+  throw new Error(`pyemscripten: ${url} answered HTTP ${response.status}: serve the npm package's js/ folder ` +
+                  "whole (index.mjs, bootstrap.py, wheels/)");
 }
 
 function absolute(url) {

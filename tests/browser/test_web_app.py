@@ -145,3 +145,47 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         assert names == ["click"]
     finally:
         context.close()
+
+
+BARE_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>bare</title></head><body>
+<script type="module">
+import { bootstrap } from "/npm/js/index.mjs";
+import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
+window.pyodide = await loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
+window.attempt = async () => {
+  try { await bootstrap(window.pyodide); return window.pyodide.loadedPackages.pyemscripten ? "ok" : "not told"; }
+  catch (e) { return e.message; }
+};
+window.ready = true;
+</script></body></html>
+"""
+
+
+def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_again(
+        browser, index_server, npm_package) -> None:
+    import urllib.request
+
+    index_server.mount("/bare/", {"index.html": BARE_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()})
+    manifest = "/npm/js/wheels/manifest.json"
+    with urllib.request.urlopen(index_server.url + manifest) as answer:
+        wheel = "/npm/js/wheels/" + json.load(answer)["wheels"][0]["file"]
+    index_server.reset_counts()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{index_server.url}/bare/index.html")
+        page.wait_for_function("window.ready === true", timeout=60_000)
+        index_server.add_fault(manifest, status=503, times=1)
+        said = page.evaluate("window.attempt()")
+        assert said == (f"pyemscripten: {index_server.url}{manifest} answered HTTP 503: serve the npm package's "
+                        "js/ folder whole (index.mjs, bootstrap.py, wheels/)"), said
+        index_server.add_fault(wheel, reset_after=100, times=1)  # the connection breaks in the body
+        said = page.evaluate("window.attempt()")
+        assert said.startswith(f"pyemscripten: could not fetch {index_server.url}{wheel} (") \
+            and said.endswith("): check the connection"), said
+        # Neither failure is kept: the next call fetches again, and installs.
+        assert page.evaluate("window.attempt()") == "ok"
+        assert index_server.count(path=manifest) == 3
+    finally:
+        context.close()
