@@ -58,15 +58,25 @@ _FETCH_JS = r"""
   };
   timer = setTimeout(check, timeoutMs);
   flights.set(origin, (flights.get(origin) || 0) + 1);
-  // "Failed to fetch" does not say why. One cause no retry can mend is told apart here: a
-  // server on another origin that answers without letting this page read the answer (no
-  // Access-Control-Allow-Origin for it: CORS). Asked again in "no-cors" mode, such a server
-  // gives an opaque answer, where a server that is down or unreachable gives none.
-  const crossOriginRefusal = async (error, signal) => {
-    const page = globalThis.location && globalThis.location.origin;
-    if (!(error instanceof TypeError) || !page || page === "null" || origin === page || origin === url) return {};
+  // "Failed to fetch" does not say why. Two causes no retry can mend are told apart here: a
+  // page served over https asking for an http URL of another machine (the browser blocks it:
+  // mixed content), and a server on another origin that answers without letting this page
+  // read the answer (no Access-Control-Allow-Origin for it: CORS). Asked again in "no-cors"
+  // mode, such a server gives an opaque answer where one that is down gives none; and it is
+  // told only once the request has failed a second time (a broken connection passes then).
+  const init = { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" };
+  const refusal = async (error) => {
+    const page = globalThis.location?.origin;
+    let target;
+    try { target = new URL(url); } catch (e) { return {}; }
+    if (!(error instanceof TypeError) || !page || page === "null") return {};
+    const ownMachine = /^(localhost|127(\.\d+){3}|\[::1\])$|\.localhost$/.test(target.hostname);
+    if (globalThis.location.protocol === "https:" && target.protocol === "http:" && !ownMachine) {
+      return { refusedBy: "mixed content", page };
+    }
+    if (target.origin === page) return {};
     try {
-      await fetch(url, { mode: "no-cors", credentials: "omit", cache: "no-store", signal });
+      await fetch(url, { mode: "no-cors", credentials: "omit", cache: "no-store", signal: controller.signal });
     } catch (e) {
       return {};
     }
@@ -75,9 +85,15 @@ _FETCH_JS = r"""
   try {
     let response;
     try {
-      response = await fetch(url, { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" });
+      response = await fetch(url, init);
     } catch (e) {
-      return { error: String((e && e.message) || e), ...await crossOriginRefusal(e, controller.signal) };
+      const refused = await refusal(e);
+      try {
+        if (refused.refusedBy !== "cors") throw e;
+        response = await fetch(url, init);
+      } catch (again) {
+        return { error: String((e && e.message) || e), ...refused };
+      }
     }
     last = performance.now();
     answered = true;

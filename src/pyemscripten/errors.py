@@ -154,8 +154,9 @@ class NetworkError(PackageIndexError):
     url: str
     reason: str
     project: str | None = None
-    # "cors": the server answered, but not to this page's origin (``page``); the browser
-    # hid the answer. Trying again cannot help.
+    # Why the browser refused, where it can be told (trying again cannot help): "cors", the
+    # server answered but not to this page's origin (``page``), and the browser hid the
+    # answer; "mixed content", an http URL of another machine from a page served over https.
     refused_by: str | None = None
     page: str | None = None
 
@@ -179,6 +180,11 @@ class NetworkError(PackageIndexError):
                     "for an index with credentials, answer preflight OPTIONS requests with "
                     "Access-Control-Allow-Headers: Authorization), or serve the page and the index from "
                     "one origin.")
+        if self.refused_by == "mixed content":
+            return (f"Network error{about} fetching {redact_url(self.url)}: this page "
+                    f"({self.page or 'https'}) is served over https, and the browser blocks its requests to "
+                    "http URLs of other machines (mixed content). Use the index's https URL (an index whose "
+                    "pages name http files needs https ones).")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         else:

@@ -25,10 +25,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.support.browser import PyodideSession
+from tests.support.browser import PyodideSession, boot
 from tests.support.index_server import IndexServer
 from tests.support.page_state import (
     MALFORMED_SO,
+    PAGE_HELPERS,
     UNCOMPILABLE_SO,
     blob,
     boot_with_helpers,
@@ -411,8 +412,9 @@ def test_a_server_that_does_not_allow_the_page_is_named_at_once(page: PyodideSes
     assert f"fetching {index_url}fault-no-cors/: the server answered, but does not allow pages of " \
            f"{page_origin} to read its answers" in err["message"], err["message"]
     assert f"Access-Control-Allow-Origin: * (or {page_origin})" in err["message"]
-    # Not tried again: the request, and the one in no-cors mode that told why it failed.
-    assert _NoCors.paths == ["/simple/fault-no-cors/"] * 2
+    # Not tried again: the request, the one in no-cors mode that told why it failed, and the
+    # request once more (a broken connection would have passed then).
+    assert _NoCors.paths == ["/simple/fault-no-cors/"] * 3
     assert [e for e in page.run("events") if e["stage"] == "warning"] == []
 
     # A server that is not there at all is not taken for one that refuses: it is tried again.
@@ -423,6 +425,26 @@ def test_a_server_that_does_not_allow_the_page_is_named_at_once(page: PyodideSes
                                 fetch_timeout=10.0, attempts=ATTEMPTS, backoff=BACKOFF, options={})
     assert err["type"] == "NetworkError" and f"(after {ATTEMPTS} tries)" in err["message"], err["message"]
     assert "the server answered" not in err["message"]
+
+
+def test_an_http_url_of_another_machine_from_an_https_page_is_named_at_once(
+        browser: object, session_index_server: IndexServer) -> None:
+    # The page, the runtime and the installer come from https://app.pyemscripten.test
+    # (Playwright answers with the test server's files).
+    session = boot(browser, session_index_server, origin="https://app.pyemscripten.test")
+    try:
+        session.run(PAGE_HELPERS)
+        assert session.run("import js; js.location.origin") == "https://app.pyemscripten.test"
+        index_url = "http://index.pyemscripten.test/simple/"
+        err = session.run_expect_error(ATTEMPT, requirement="fault-mixed", index_url=index_url, fetch_timeout=10.0,
+                                       attempts=ATTEMPTS, backoff=BACKOFF, options={})
+        assert err["type"] == "NetworkError", err["traceback"]
+        assert err["message"].startswith(f"Network error for 'fault-mixed' fetching {index_url}fault-mixed/: this "
+                                         "page (https://app.pyemscripten.test) is served over https"), err["message"]
+        assert "(mixed content). Use the index's https URL" in err["message"]
+        assert [e for e in session.run("events") if e["stage"] == "warning"] == []  # not tried again
+    finally:
+        session.close()
 
 
 # --- the timeout is per wait, not per transfer ------------------------------------------------

@@ -205,8 +205,12 @@ class PyodideSession:
 
 
 def boot(browser: Any, server: IndexServer, version: str = DEFAULT_RUNTIME, *,
-         context: Any = None, bootstrap: bool = True) -> PyodideSession:
-    """Open a fresh page (in a fresh context unless given) and boot ``version`` in it."""
+         context: Any = None, bootstrap: bool = True, origin: str | None = None) -> PyodideSession:
+    """Open a fresh page (in a fresh context unless given) and boot ``version`` in it.
+
+    ``origin`` (such as ``https://app.example``): the page and everything it boots from are
+    asked for there, and Playwright answers each request with the server's answer for the
+    same path (an ``https://`` page without a certificate, or a page on another origin)."""
     if not (RUNTIMES_DIR / f"pyodide-{version}" / "pyodide.mjs").is_file():
         raise HarnessError(f"Pyodide {version} is not unpacked in {RUNTIMES_DIR}: "
                            "run scripts/fetch_fixtures.py")
@@ -217,12 +221,17 @@ def boot(browser: Any, server: IndexServer, version: str = DEFAULT_RUNTIME, *,
     page.on("console", lambda msg: session.console.append(f"[{msg.type}] {msg.text}"))
     page.on("pageerror", lambda err: session.console.append(f"[pageerror] {err}"))
     page.on("crash", lambda _: setattr(session, "crashed", True))
-    page.goto(f"{server.url}/page.html")
-    urls = [f"{server.url}/bootstrap/{name}" for name in _bootstrap_names(server)]
+    base = server.url
+    if origin is not None:
+        page.route(f"{origin}/**", lambda route: route.fulfill(
+            response=route.fetch(url=server.url + route.request.url[len(origin):])))
+        base = origin
+    page.goto(f"{base}/page.html")
+    urls = [f"{base}/bootstrap/{name}" for name in _bootstrap_names(server)]
     started = time.perf_counter()
     try:
         times = page.evaluate(_BOOT_JS, {
-            "runtime": f"{server.url}/runtimes/{version}/",
+            "runtime": f"{base}/runtimes/{version}/",
             "bootstrap": urls if bootstrap else [],
             "helper": HELPER_SOURCE,
         })

@@ -186,7 +186,7 @@ def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
         assert caught.value.refused_by == refused_by
 
 
-def test_a_cross_origin_refusal_says_which_header_the_server_must_send() -> None:
+def test_a_refusal_by_the_browser_says_what_to_do() -> None:
     from pyemscripten.errors import NetworkError
 
     error = NetworkError("https://u:secret@index.example/simple/a/?token=t", "Failed to fetch", "a",
@@ -197,6 +197,13 @@ def test_a_cross_origin_refusal_says_which_header_the_server_must_send() -> None
                               "the server answered, but does not allow pages of https://app.example")
     assert "Access-Control-Allow-Origin: * (or https://app.example)" in message
     assert "Access-Control-Allow-Headers: Authorization" in message and "secret" not in message
+    mixed = NetworkError("http://index.example/simple/a/", "Failed to fetch", "a", refused_by="mixed content",
+                         page="https://app.example")
+    assert not mixed.transient
+    assert str(mixed) == ("Network error for 'a' fetching http://index.example/simple/a/: this page "
+                          "(https://app.example) is served over https, and the browser blocks its requests to "
+                          "http URLs of other machines (mixed content). Use the index's https URL (an index "
+                          "whose pages name http files needs https ones).")
 
 
 def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
