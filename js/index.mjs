@@ -182,16 +182,30 @@ function emitter(onProgress) {
 // One of the npm package's own files (served beside this module), read by `read`: a failure
 // names the file and what to check ("Failed to fetch" alone says neither).
 async function fetchOk(url, read) {
+  const beside = `the npm package's bootstrap.py and wheels/ must be served beside index.mjs (${HERE.href})`;
   let response;
   try {
     response = await fetch(url);
-    if (response.ok) return await read(response);
   } catch (error) {
     throw new Error(`pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`,
                     { cause: error });
   }
-  throw new Error(`pyemscripten: ${url} answered HTTP ${response.status}: serve the npm package's js/ folder ` +
-                  "whole (index.mjs, bootstrap.py, wheels/)");
+  if (!response.ok) {
+    response.body?.cancel();
+    const missing = response.status === 404 || response.status === 410;
+    throw new Error(`pyemscripten: ${url} answered HTTP ${response.status}: ` +
+                    (missing ? beside : "the server is failing for now: try again later"));
+  }
+  try {
+    return await read(response);
+  } catch (error) {
+    if (error instanceof SyntaxError) {  // such as an HTML page served for a file that is not there
+      throw new Error(`pyemscripten: ${url} is not the file the package has (${error.message}): ${beside}`,
+                      { cause: error });
+    }
+    throw new Error(`pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`,
+                    { cause: error });
+  }
 }
 
 function absolute(url) {

@@ -58,42 +58,37 @@ _FETCH_JS = r"""
   };
   timer = setTimeout(check, timeoutMs);
   flights.set(origin, (flights.get(origin) || 0) + 1);
-  // "Failed to fetch" does not say why. Two causes no retry can mend are told apart here: a
-  // page served over https asking for an http URL of another machine (the browser blocks it:
-  // mixed content), and a server on another origin that answers without letting this page
-  // read the answer (no Access-Control-Allow-Origin for it: CORS). Asked again in "no-cors"
-  // mode, such a server gives an opaque answer where one that is down gives none; and it is
-  // told only once the request has failed a second time (a broken connection passes then).
-  const init = { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" };
+  // "Failed to fetch" does not say why. Two causes are told apart here, where the page can
+  // see them: a page served over https asking for an http URL of another machine (the
+  // browser blocks it: mixed content), and a server on another origin whose answer the
+  // browser did not let the page read (CORS): asked again in "no-cors" mode, such a server
+  // gives an opaque answer, where one that is down gives none. That answer's body is never
+  // read: the abort in `finally` ends it.
   const refusal = async (error) => {
-    const page = globalThis.location?.origin;
+    const page = globalThis.origin;  // the page's (or worker's) own origin; "null" when opaque
     let target;
     try { target = new URL(url); } catch (e) { return {}; }
-    if (!(error instanceof TypeError) || !page || page === "null") return {};
+    if (!(error instanceof TypeError) || !/^https?:\/\//.test(page ?? "")) return {};
     const ownMachine = /^(localhost|127(\.\d+){3}|\[::1\])$|\.localhost$/.test(target.hostname);
-    if (globalThis.location.protocol === "https:" && target.protocol === "http:" && !ownMachine) {
+    if (page.startsWith("https:") && target.protocol === "http:" && !ownMachine) {
       return { refusedBy: "mixed content", page };
     }
     if (target.origin === page) return {};
+    last = performance.now();  // the ask has the timeout's whole wait, not what the request left of it
     try {
       await fetch(url, { mode: "no-cors", credentials: "omit", cache: "no-store", signal: controller.signal });
     } catch (e) {
       return {};
     }
-    return { refusedBy: "cors", page };
+    const preflight = headers.some(([name]) => name.toLowerCase() === "authorization");
+    return { refusedBy: preflight ? "cors preflight" : "cors", page };
   };
   try {
     let response;
     try {
-      response = await fetch(url, init);
+      response = await fetch(url, { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" });
     } catch (e) {
-      const refused = await refusal(e);
-      try {
-        if (refused.refusedBy !== "cors") throw e;
-        response = await fetch(url, init);
-      } catch (again) {
-        return { error: String((e && e.message) || e), ...refused };
-      }
+      return { error: String((e && e.message) || e), ...await refusal(e) };
     }
     last = performance.now();
     answered = true;

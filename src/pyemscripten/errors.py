@@ -154,37 +154,55 @@ class NetworkError(PackageIndexError):
     url: str
     reason: str
     project: str | None = None
-    # Why the browser refused, where it can be told (trying again cannot help): "cors", the
-    # server answered but not to this page's origin (``page``), and the browser hid the
-    # answer; "mixed content", an http URL of another machine from a page served over https.
+    # Why the browser refused, where the page could tell:
+    # - "cors": the server answered, but the browser did not let this page (origin ``page``)
+    #   read the answer; "cors preflight" when the request carried an Authorization header
+    #   (the browser asks with OPTIONS first). Tried again: an error page without the header
+    #   (a 503 while the server restarts) looks the same.
+    # - "mixed content": an http URL of another machine from a page served over https; not
+    #   tried again (the browser never sends it).
     refused_by: str | None = None
     page: str | None = None
 
     @property
     def transient(self) -> bool:
-        # A URL that cannot be fetched at all, or a server that refuses this page, is not tried again.
-        return not self._bad_url and self.refused_by is None
+        return not self._bad_url and self.refused_by != "mixed content"
 
     @property
     def _bad_url(self) -> bool:
         return self.reason.startswith(("only http", "not a URL"))
 
+    @property
+    def why(self) -> str:
+        """The reason, with what the page could tell of it (for a try made again)."""
+        if self.refused_by and self.refused_by.startswith("cors"):
+            return f"{self.reason}: the browser did not let this page read the answer, CORS"
+        if self.refused_by == "mixed content":
+            return f"{self.reason}: an http URL from an https page, mixed content"
+        return self.reason
+
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
+        here = f" ({self.page})" if self.page else ""
+        origin = f" (or {self.page})" if self.page and self.page.startswith(("http://", "https://")) else ""
         if self.refused_by == "cors":
-            origin = self.page or "this page's origin"
-            return (f"Network error{about} fetching {redact_url(self.url)}: the server answered, but does not "
-                    f"allow pages of {origin} to read its answers (CORS: the browser hid the answer and "
-                    f"said only \"{self.reason}\"). Have the server send the header "
-                    f"Access-Control-Allow-Origin: * (or {origin}) with its index pages and files (and, "
-                    "for an index with credentials, answer preflight OPTIONS requests with "
-                    "Access-Control-Allow-Headers: Authorization), or serve the page and the index from "
-                    "one origin.")
+            return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. The server answered, "
+                    f"but the browser did not let this page{here} read the answer (CORS). Have the server, and "
+                    f"any server it redirects to, send Access-Control-Allow-Origin: *{origin} with every "
+                    "answer, error pages included; or serve the page and the index from one origin.")
+        if self.refused_by == "cors preflight":
+            return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. The server answered, "
+                    f"but the browser did not let this page{here} read the answer (CORS). The request carried "
+                    "credentials (an Authorization header), so the browser first asks with OPTIONS: the server "
+                    f"must answer that with a 2xx status, without asking for credentials, with "
+                    f"Access-Control-Allow-Origin: *{origin} and Access-Control-Allow-Headers: Authorization "
+                    "(* does not cover it), and send Access-Control-Allow-Origin with every answer after it; "
+                    "or serve the page and the index from one origin.")
         if self.refused_by == "mixed content":
-            return (f"Network error{about} fetching {redact_url(self.url)}: this page "
-                    f"({self.page or 'https'}) is served over https, and the browser blocks its requests to "
-                    "http URLs of other machines (mixed content). Use the index's https URL (an index whose "
-                    "pages name http files needs https ones).")
+            return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. This page{here} is "
+                    "served over https, and the browser blocks its requests to http URLs of other machines "
+                    "(mixed content). Use the index's https URL (an index whose pages name http files needs "
+                    "https ones).")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         else:

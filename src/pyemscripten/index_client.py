@@ -79,7 +79,7 @@ async def get_ok(
                 raise replace(exc, url=shown, project=project) from None
             if attempt == retry.attempts:
                 raise replace(exc, url=shown, reason=f"{exc.reason} (after {attempt} tries)", project=project) from None
-            reason = exc.reason
+            reason = exc.why
         else:
             if 200 <= response.status < 300:
                 return response

@@ -176,16 +176,24 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
         page = context.new_page()
         page.goto(f"{index_server.url}/bare/index.html")
         page.wait_for_function("window.ready === true", timeout=60_000)
+        beside = f"the npm package's bootstrap.py and wheels/ must be served beside index.mjs ({index_server.url}/npm/js/)"
+        index_server.add_fault(manifest, status=404, times=1)
+        said = page.evaluate("window.attempt()")
+        assert said == f"pyemscripten: {index_server.url}{manifest} answered HTTP 404: {beside}", said
         index_server.add_fault(manifest, status=503, times=1)
         said = page.evaluate("window.attempt()")
-        assert said == (f"pyemscripten: {index_server.url}{manifest} answered HTTP 503: serve the npm package's "
-                        "js/ folder whole (index.mjs, bootstrap.py, wheels/)"), said
+        assert said.endswith("answered HTTP 503: the server is failing for now: try again later"), said
+        # A server that answers every path with its own page (a single-page app's fallback).
+        index_server.add_fault(manifest, body=b"<!doctype html><title>app</title>", times=1)
+        said = page.evaluate("window.attempt()")
+        assert said.startswith(f"pyemscripten: {index_server.url}{manifest} is not the file the package has (") \
+            and said.endswith(f"): {beside}"), said
         index_server.add_fault(wheel, reset_after=100, times=1)  # the connection breaks in the body
         said = page.evaluate("window.attempt()")
         assert said.startswith(f"pyemscripten: could not fetch {index_server.url}{wheel} (") \
             and said.endswith("): check the connection"), said
         # Neither failure is kept: the next call fetches again, and installs.
         assert page.evaluate("window.attempt()") == "ok"
-        assert index_server.count(path=manifest) == 3
+        assert index_server.count(path=manifest) == 5
     finally:
         context.close()

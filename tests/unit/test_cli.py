@@ -176,7 +176,8 @@ def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
         return None
 
     for reason, refused_by, calls in (("only http and https URLs are fetched", None, 1),
-                                      ("connection reset", None, 3), ("Failed to fetch", "cors", 1)):
+                                      ("connection reset", None, 3), ("Failed to fetch", "mixed content", 1),
+                                      ("Failed to fetch", "cors", 3)):
         transport = Refusing(reason, refused_by)
         with pytest.raises(NetworkError) as caught:
             asyncio.run(get_ok(transport, "https://u:secret@x/simple/a/", project="a", what="page",
@@ -189,21 +190,27 @@ def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
 def test_a_refusal_by_the_browser_says_what_to_do() -> None:
     from pyemscripten.errors import NetworkError
 
-    error = NetworkError("https://u:secret@index.example/simple/a/?token=t", "Failed to fetch", "a",
-                         refused_by="cors", page="https://app.example")
-    message = str(error)
-    assert not error.transient
-    assert message.startswith("Network error for 'a' fetching https://***@index.example/simple/a/?token=***: "
-                              "the server answered, but does not allow pages of https://app.example")
-    assert "Access-Control-Allow-Origin: * (or https://app.example)" in message
-    assert "Access-Control-Allow-Headers: Authorization" in message and "secret" not in message
-    mixed = NetworkError("http://index.example/simple/a/", "Failed to fetch", "a", refused_by="mixed content",
-                         page="https://app.example")
+    def refused(why: str, page: str | None = "https://app.example") -> NetworkError:
+        return NetworkError("https://u:secret@index.example/simple/a/?token=t", "Failed to fetch", "a",
+                            refused_by=why, page=page)
+
+    cors = str(refused("cors"))
+    assert cors == ("Network error for 'a' fetching https://***@index.example/simple/a/?token=***: Failed to "
+                    "fetch. The server answered, but the browser did not let this page (https://app.example) "
+                    "read the answer (CORS). Have the server, and any server it redirects to, send "
+                    "Access-Control-Allow-Origin: * (or https://app.example) with every answer, error pages "
+                    "included; or serve the page and the index from one origin.")
+    assert refused("cors").transient  # an error page without the header looks the same: tried again
+    assert refused("cors").why == "Failed to fetch: the browser did not let this page read the answer, CORS"
+    preflight = str(refused("cors preflight"))
+    assert "so the browser first asks with OPTIONS" in preflight and "secret" not in preflight
+    assert "Access-Control-Allow-Headers: Authorization (* does not cover it)" in preflight
+    assert "this page read" in str(refused("cors", page=None)) and "(or " not in str(refused("cors", page=None))
+    mixed = refused("mixed content")
     assert not mixed.transient
-    assert str(mixed) == ("Network error for 'a' fetching http://index.example/simple/a/: this page "
-                          "(https://app.example) is served over https, and the browser blocks its requests to "
-                          "http URLs of other machines (mixed content). Use the index's https URL (an index "
-                          "whose pages name http files needs https ones).")
+    assert str(mixed).endswith(": Failed to fetch. This page (https://app.example) is served over https, and the "
+                               "browser blocks its requests to http URLs of other machines (mixed content). Use "
+                               "the index's https URL (an index whose pages name http files needs https ones).")
 
 
 def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
