@@ -256,7 +256,7 @@ class Finder:
         # No index has the project: no candidates, so that the resolver backtracks (a version
         # that needs it is passed over, as pip does); resolution._impossible raises the error
         # if nothing else fits. Any other failure (HTTP, network, a malformed page) is raised.
-        if error is not None and not isinstance(error, ProjectNotFoundError) and name not in self.installed \
+        if error is not None and not isinstance(error, ProjectNotFoundError) and not self.may_keep(name) \
                 and not in_distribution:
             raise error
         if name not in self.data.pages:
@@ -264,6 +264,11 @@ class Finder:
                 return ProjectPage(name, "", ())
             raise NeedData(page=name)
         return self.data.pages[name]
+
+    def may_keep(self, name: str) -> bool:
+        """Whether the installed version of ``name`` is a candidate: it is installed, and
+        either not to be reinstalled or one pyemscripten itself runs on (which stays)."""
+        return name in self.installed and (not self.options.reinstall or name in self.options.kept)
 
     def versions(self, name: str) -> list[tuple[Version, IndexFile]]:
         """Every version with a wheel for the target, with its best wheel: the best-ranked file
@@ -422,7 +427,7 @@ class Finder:
         result: list[Candidate] = []
         installed = self.installed.get(name)
         kept = installed is not None and name in self.options.kept  # that version and no other, reinstall or not
-        if installed and (kept or not self.options.reinstall) and installed.version not in banned:
+        if installed and self.may_keep(name) and installed.version not in banned:
             if all(s.contains(installed.version, prereleases=True) for s in specs):
                 result.append(Candidate(name, installed.version, extras))
         if kept:

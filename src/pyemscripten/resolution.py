@@ -455,10 +455,10 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
     for cause in causes:
         name = cause.requirement.name
         error = finder.data.page_errors.get(name)
-        if error is not None and name not in finder.data.pages and name not in finder.installed \
+        if error is not None and name not in finder.data.pages and not finder.may_keep(name) \
                 and not finder.versions(name):
             return error  # no index has it (candidates.Finder.page)
-        if name in finder.data.pages and not finder.versions(name) and name not in finder.installed:
+        if name in finder.data.pages and not finder.versions(name) and not finder.may_keep(name):
             parents = dict.fromkeys(f"{c.parent.name} {c.parent.version}" for c in causes
                                     if c.requirement.name == name and c.parent is not None)
             return finder.no_wheel_error(name, list(parents))
@@ -467,7 +467,7 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
 
 def _without_wheels(finder: Finder) -> list[str]:
     """The projects reached (their pages are in) with no wheel for the target in any version."""
-    return [n for n in sorted(finder.data.pages) if not finder.versions(n) and n not in finder.installed]
+    return [n for n in sorted(finder.data.pages) if not finder.versions(n) and not finder.may_keep(n)]
 
 
 def _needed_by(finder: Finder, names: Sequence[str], read: dict[str, set[str]]) -> list[str]:

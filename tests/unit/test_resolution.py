@@ -144,6 +144,23 @@ def test_installed_counts_and_reinstall() -> None:
     assert str(got.to_install[0].version) == "2.0"
 
 
+def test_with_reinstall_an_installed_version_does_not_hide_what_the_index_did() -> None:
+    # Without reinstall the installed version stands in for a project its index fails for;
+    # with it, the installed version is no candidate, so the index's failure is the answer.
+    installed = {"a": InstalledDist("a", Version("1.0"))}
+    index = FakeIndex({"a": {"2.0": {}}})
+    index.fail(BASE + "a/", "reset", "reset", "reset")
+    assert run(index, ["a"], installed=installed).to_install == []
+    index.fail(BASE + "a/", "reset", "reset", "reset")
+    with pytest.raises(errors.NetworkError, match="a/"):
+        run(index, ["a"], installed=installed, reinstall=True)
+    with pytest.raises(errors.ProjectNotFoundError, match="'a'"):
+        run(FakeIndex({}), ["a"], installed=installed, reinstall=True)
+    other = FakeIndex({"a": {"2.0": {"tags": ["cp312-cp312-pyemscripten_2024_0_wasm32"]}}})
+    with pytest.raises(errors.NoCompatibleWheelError):
+        run(other, ["a"], installed=installed, reinstall=True)
+
+
 def test_installed_dependencies_are_followed() -> None:
     index = FakeIndex({"b": {"1.0": {}}})
     installed = {"a": InstalledDist("a", Version("1.0"), (Requirement("b"),))}
