@@ -65,7 +65,8 @@ def _http_url(text: str) -> str:
     """An index or distribution URL: the lock names files by URL for the browser to fetch."""
     if not text.startswith(("http://", "https://")):
         raise argparse.ArgumentTypeError(f"{text!r} is not an http or https URL (a browser fetches what the lock "
-                                         "names from there; serve a local folder with python -m http.server)")
+                                         "names from there; for wheels of your own, see the README's \"Your own "
+                                         "wheels\")")
     return text
 
 

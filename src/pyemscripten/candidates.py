@@ -61,7 +61,11 @@ class Dependency:
         or as ``name @ URL``. Raises :class:`InvalidRequirementError`."""
         if parent == USER and _URL.match(text):
             return _direct(text, None, frozenset())
-        if parent == USER and _FILE.match(text):  # a wheel's file name given as it is
+        if parent == USER and _FILE.match(text):  # a wheel's file name (or path) given as it is
+            if "/" in text or "\\" in text:
+                raise InvalidRequirementError(text, "a path, or a URL relative to the page, is not a requirement: "
+                                                    "give the wheel's absolute URL (https://host/.../file.whl) or "
+                                                    "the project's name")
             raise InvalidRequirementError(text, "a file name is not a requirement: give the wheel's URL "
                                                 "(https://...) or the project's name")
         try:
@@ -139,7 +143,7 @@ class ResolveOptions:
 
 
 _URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://\S*\s*$")
-_FILE = re.compile(r"\s*\S+-\d\S*\.(?:whl|tar\.gz|zip)\s*$")  # name-1.0...: not a name such as backports.zip
+_FILE = re.compile(r"\s*\S+-\d\S*\.(?:whl|tar\.gz|zip)(?:#\S*)?\s*$")  # name-1.0...: not a name such as backports.zip
 
 
 def names_a_file(text: str) -> bool:

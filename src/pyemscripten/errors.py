@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from packaging.utils import canonicalize_name
+
 from .credentials import split_credentials
 
 
@@ -189,7 +191,8 @@ class NetworkError(PackageIndexError):
             return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. The server answered, "
                     f"but the browser did not let this page{here} read the answer (CORS). Have the server, and "
                     f"any server it redirects to, send Access-Control-Allow-Origin: *{origin} with every "
-                    "answer, error pages included; or serve the page and the index from one origin.")
+                    "answer, error pages included (a proxy on the way may drop it); or serve the page and what "
+                    "it installs from one origin.")
         if self.refused_by == "cors preflight":
             return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. The server answered, "
                     f"but the browser did not let this page{here} read the answer (CORS). The request carried "
@@ -197,7 +200,7 @@ class NetworkError(PackageIndexError):
                     f"must answer that with a 2xx status, without asking for credentials, with "
                     f"Access-Control-Allow-Origin: *{origin} and Access-Control-Allow-Headers: Authorization "
                     "(* does not cover it), and send Access-Control-Allow-Origin with every answer after it; "
-                    "or serve the page and the index from one origin.")
+                    "or serve the page and what it installs from one origin.")
         if self.refused_by == "mixed content":
             return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. This page{here} is "
                     "served over https, and the browser blocks its requests to http URLs of other machines "
@@ -235,14 +238,25 @@ class ProjectNotFoundError(PackageIndexError):
 
     project: str
     index_urls: list[str]
+    # Index URLs whose own page links wheel files: folders of wheels, not indexes (found
+    # once resolution failed for want of the project: resolution.resolve).
+    wheel_folders: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.index_urls = list(self.index_urls)
 
     def __str__(self) -> str:
-        where = ", ".join(redact_url(u) for u in self.index_urls) or "no index"
+        pages = [f"{redact_url(u).rstrip('/')}/{canonicalize_name(self.project)}/" for u in self.index_urls]
+        if self.wheel_folders:
+            folders = ", ".join(redact_url(u) for u in self.wheel_folders)
+            return (
+                f"No index has a project named {self.project!r} (asked for: {', '.join(pages)}). {folders} "
+                "lists wheel files: a folder of wheels, not a package index, which has a page for each project. "
+                "Install the wheels by their URLs (each ending in #sha256=<hex digest>), or make the folder an "
+                "index (the README's \"Your own wheels\" says how)."
+            )
         return (
-            f"No index has a project named {self.project!r} (looked in: {where}). "
+            f"No index has a project named {self.project!r} (asked for: {', '.join(pages) or 'no index'}). "
             "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, "
             "--index-url for lock)."
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -20,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from .credentials import strip_credentials
 from .distribution import DistributionEntry, parse_distribution_lock
-from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
+from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError, PyemscriptenError
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
 from .seams import BodyPieces, ByteProgress, Response, Transport, start_task
 
@@ -97,6 +98,14 @@ async def get_ok(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_PEEK = 64 * 1024
+_WHEEL_LINK = re.compile(rb"""href\s*=\s*["']?[^"'\s>]*\.whl(?:[#?"'\s>])""", re.IGNORECASE)
+
+
+class _Peeked(Exception):
+    """Ends the read of a page once its first bytes are in (IndexClient._lists_wheels)."""
+
+
 def project_url(index_url: str, project: str) -> str:
     return index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
 
@@ -167,6 +176,33 @@ class IndexClient:
                 continue
             return parse_project_page(response.body, response.url or url, response.content_type, name)
         raise ProjectNotFoundError(name, [strip_credentials(u) for u in self.index_urls])
+
+    async def wheel_folders(self) -> list[str]:
+        """The index URLs whose own page (its first 64 kB) links wheel files: folders of
+        wheels, as ``python -m http.server`` lists one, given where an index belongs. Asked
+        only once a project was found nowhere, to say why."""
+        return [strip_credentials(url) for url in self.index_urls if await self._lists_wheels(url)]
+
+    async def _lists_wheels(self, url: str) -> bool:
+        if url.rstrip("/") == DEFAULT_INDEX_URL.rstrip("/"):
+            return False  # an index (whose own page is tens of MB: a transport without on_data reads it whole)
+        seen = bytearray()
+
+        def take(offset: int, piece: bytes) -> None:
+            del seen[offset:]
+            seen.extend(piece)
+            if len(seen) >= _PEEK:
+                raise _Peeked  # enough: the transport stops the transfer
+
+        try:
+            response = await self.transport.get(url, {"Accept": "text/html", "Range": f"bytes=0-{_PEEK - 1}"}, None,
+                                                take)
+            body = response.body if 200 <= response.status < 300 else b""
+        except _Peeked:
+            body = bytes(seen)
+        except PyemscriptenError:
+            return False
+        return _WHEEL_LINK.search(body[:_PEEK]) is not None
 
     async def core_metadata(self, project: str, file: IndexFile) -> bytes:
         """The PEP 658 metadata file of ``file``, checked against its hash when one is given."""

@@ -319,7 +319,10 @@ async def resolve(
                 continue
             if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
                 _raise_all_missing_wheels(finder, crawler)
-            raise _impossible(exc.causes, provider) from None
+            error = _impossible(exc.causes, provider)
+            if isinstance(error, ProjectNotFoundError):
+                error.wheel_folders = await client.wheel_folders()
+            raise error from None
         except resolvelib.ResolutionTooDeep:
             raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read)) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds)

@@ -372,6 +372,22 @@ def test_transient_fault_is_retried_with_backoff(heal: Heal, page: PyodideSessio
     assert page.run("listing()") == before
 
 
+def test_a_folder_of_wheels_given_as_an_index_is_said_to_be_one(page: PyodideSession,
+                                                                 index_server: IndexServer) -> None:
+    # As python -m http.server lists a folder: links to the files, no page per project.
+    listing = ("<html><body><ul>" + "".join(f'<li><a href="{n}">{n}</a></li>' for n in
+               ("greet_app-1.0.0-py3-none-any.whl", "notes.txt")) + "</ul></body></html>").encode()
+    index_server.mount("/wheelfolder/", {"index.html": listing})
+    folder = f"{index_server.url}/wheelfolder/"
+    err = page.run_expect_error(ATTEMPT, requirement="greet-app", index_url=folder, fetch_timeout=10.0,
+                                attempts=ATTEMPTS, backoff=BACKOFF, options={})
+    assert err["type"] == "ProjectNotFoundError", err["traceback"]
+    assert err["message"].startswith(f"No index has a project named 'greet-app' (asked for: {folder}greet-app/). "
+                                     f"{folder} lists wheel files: a folder of wheels, not a package index"), \
+        err["message"]
+    assert index_server.count(path="/wheelfolder/") == 1
+
+
 # --- a server on another origin that does not allow the page (CORS) --------------------------
 
 

@@ -199,7 +199,8 @@ def test_a_refusal_by_the_browser_says_what_to_do() -> None:
                     "fetch. The server answered, but the browser did not let this page (https://app.example) "
                     "read the answer (CORS). Have the server, and any server it redirects to, send "
                     "Access-Control-Allow-Origin: * (or https://app.example) with every answer, error pages "
-                    "included; or serve the page and the index from one origin.")
+                    "included (a proxy on the way may drop it); or serve the page and what it installs from one "
+                    "origin.")
     assert refused("cors").transient  # an error page without the header looks the same: tried again
     assert refused("cors").why == "Failed to fetch: the browser did not let this page read the answer, CORS"
     preflight = str(refused("cors preflight"))

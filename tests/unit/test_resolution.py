@@ -193,6 +193,32 @@ def test_project_not_found_names_project_and_index() -> None:
     assert "nothere" in str(info.value) and "index.test" in str(info.value)
 
 
+def test_a_folder_of_wheels_given_as_an_index_is_said_to_be_one() -> None:
+    from pyemscripten.seams import Response
+
+    listing = (b'<html><body><h1>Directory listing for /wheels/</h1><ul>'
+               b'<li><a href="greet_app-1.0.0-py3-none-any.whl">greet_app-1.0.0-py3-none-any.whl</a></li>'
+               + b"<li><a href='padding.txt'>padding</a></li>" * 3000 + b"</ul></body></html>\n")
+    index = FakeIndex({})
+    index.routes[BASE] = Response(BASE, 200, listing, {"content-type": "text/html"})
+    with pytest.raises(errors.ProjectNotFoundError) as info:
+        run(index, ["greet-app"])
+    assert info.value.wheel_folders == [BASE]
+    assert str(info.value) == (
+        f"No index has a project named 'greet-app' (asked for: {BASE}greet-app/). {BASE} lists wheel files: a "
+        "folder of wheels, not a package index, which has a page for each project. Install the wheels by their "
+        "URLs (each ending in #sha256=<hex digest>), or make the folder an index (the README's \"Your own "
+        "wheels\" says how).")
+    assert index.requests.count(BASE) == 1  # asked once, after resolution failed
+    # Only the page's start is read (64 kB): a wheel linked after 150 kB is not seen, as on
+    # a page that links none, and the message is the plain one.
+    late = listing.replace(b"<ul><li>", b"<ul>" + b"<li><a href='padding.txt'>padding</a></li>" * 3000 + b"<li>", 1)
+    index.routes[BASE] = Response(BASE, 200, late, {"content-type": "text/html"})
+    with pytest.raises(errors.ProjectNotFoundError) as info:
+        run(index, ["greet-app"])
+    assert info.value.wheel_folders == [] and "Check the spelling" in str(info.value)
+
+
 def test_server_error_names_url_and_status_after_retries() -> None:
     index = FakeIndex({"a": {"1.0": {}}})
     index.fail(BASE + "a/", 500, 500, 500)
@@ -222,6 +248,8 @@ def test_invalid_requirement() -> None:
     assert "a >>> 1" in str(info.value) and "one requirement per item" not in str(info.value)
     # A wheel's file name, or a URL that is no wheel's: said what to do instead.
     for text, says in (("attrs-25.4.0-py3-none-any.whl", "a file name is not a requirement: give the wheel's URL"),
+                       ("/wheels/attrs-25.4.0-py3-none-any.whl#sha256=00", "a path, or a URL relative to the page, "
+                        "is not a requirement: give the wheel's absolute URL (https://host/.../file.whl)"),
                        ("https://example.test/attrs-25.4.0.tar.gz", "attrs-25.4.0.tar.gz is not a wheel's file name"),
                        ("ftp://example.test/attrs-25.4.0-py3-none-any.whl", "only http and https URLs"),
                        ("cattrs @ https://example.test/attrs-25.4.0-py3-none-any.whl", "the name 'cattrs' is not the wheel's")):
