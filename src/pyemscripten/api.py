@@ -415,7 +415,8 @@ async def install_resolved(
             if why is None or exc.status not in (404, 410):
                 raise
             raise DistributionFileError(dist.name, str(dist.version), why, s.distribution_url,
-                                        f"HTTP {exc.status} for {dist.file.url}") from exc
+                                        f"HTTP {exc.status} for {dist.file.url}",
+                                        list(resolution.needed_by.get(dist.name, ()))) from exc
         wheel = with_origin(fetched, dist.file)
         check_requires_python(wheel, python)  # resolution passed over such versions; a lock did not
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download

@@ -463,12 +463,14 @@ class DistributionFileError(DownloadError):
     why: str  # why the distribution's wheel was taken: the index failed, or has no fitting one
     lock_url: str | None  # the distribution's pyodide-lock.json
     reason: str  # the fetch's own error
+    needed_by: list[str] = field(default_factory=list)  # what needs it: "attrs 25.4.0"
 
     def __str__(self) -> str:
         where = f" ({redact_url(self.lock_url)})" if self.lock_url else ""
+        needed = f" (needed by {listed(self.needed_by, 4)})" if self.needed_by else ""
         return (
-            f"{self.project} {self.version} was to come from the runtime's distribution{where}, because {self.why}; "
-            f"but its wheel is not there: {redact_text(self.reason)}\n"
+            f"{self.project} {self.version}{needed} was to come from the runtime's distribution{where}, because "
+            f"{self.why}; but its wheel is not there: {redact_text(self.reason)}\n"
             "Serve the full Pyodide distribution where the runtime looks for its packages (beside pyodide-lock.json, "
             "or at its packageBaseUrl; the npm package pyodide holds only the core), or load the runtime from its "
             "CDN; or give an index that has a wheel of the project for this runtime."

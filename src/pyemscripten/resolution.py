@@ -79,6 +79,7 @@ class Resolution:
     # requirements whose marker is false here; an index that had none of the projects; URLs in
     # published metadata, looked for by name
     left_out: tuple[str, ...] = ()
+    needed_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> ("attrs 25.4.0", ...)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -644,7 +645,17 @@ def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:
         dists[candidate.name] = ResolvedDist(
             candidate.name, candidate.version, candidate.file, candidate.name in requested, candidate.yanked
         )
-    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds)
+    needed_by: dict[str, set[str]] = {}
+    for key in result.graph:
+        parent = key.split("[")[0] if key is not None else None
+        if parent is None or parent not in dists:
+            continue
+        for child in result.graph.iter_children(key):
+            name = child.split("[")[0]
+            if name != parent:
+                needed_by.setdefault(name, set()).add(f"{parent} {dists[parent].version}")
+    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds,
+                      needed_by={name: tuple(sorted(parents)) for name, parents in needed_by.items()})
 
 
 def _dependency_order(result: Any, dists: Mapping[str, ResolvedDist]) -> list[str]:

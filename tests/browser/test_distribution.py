@@ -162,7 +162,8 @@ def test_a_distribution_served_without_its_wheels_says_where_and_why(pyodide, in
     message = err["message"]
     assert f"the runtime's distribution ({dist}), because no index has it; but its wheel is not there: HTTP 404" \
         in message, message
-    assert message.split(" was to come")[0] in ("numpy 2.4.6", "fakeblas 0.3.30"), message
+    assert message.split(" was to come")[0] in ("numpy 2.4.6 (needed by numapp 1.0)",
+                                                "fakeblas 0.3.30 (needed by numpy 2.4.6)"), message
     assert "Serve the full Pyodide distribution where the runtime looks for its packages" in message
     assert pyodide.run("import pyemscripten\npyemscripten.list()") == before  # nothing half-installed
 

@@ -550,10 +550,11 @@ def test_a_distribution_wheel_that_cannot_be_fetched_says_why_it_was_taken(tmp_p
     with pytest.raises(errors.DistributionFileError) as info:
         asyncio.run(api.install(["app"], BASE, session=session, quiet=True))
     text = str(info.value)
-    assert text.startswith(f"native 2.0 was to come from the runtime's distribution ({lock_url}), because no index has "
-                           "it; but its wheel is not there: HTTP 404") or \
-        text.startswith(f"lib 2.0 was to come from the runtime's distribution ({lock_url}), because the index failed "
-                        "for it (HTTP 503"), text
+    assert text.startswith(f"native 2.0 (needed by app 1.0) was to come from the runtime's distribution ({lock_url}), "
+                           "because no index has it; but its wheel is not there: HTTP 404") or \
+        text.startswith(f"lib 2.0 (needed by app 1.0) was to come from the runtime's distribution ({lock_url}), because "
+                        "the index failed for it (HTTP 503"), text
+    assert info.value.needed_by == ["app 1.0"]
     assert "Serve the full Pyodide distribution where the runtime looks for its packages" in text
     assert isinstance(info.value.__cause__, errors.IndexHTTPError)
     assert list((tmp_path / "site-packages").iterdir()) == []  # nothing half-installed
