@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.browser import DEFAULT_RUNTIME, ROOT
@@ -53,17 +55,27 @@ def native_lock(index_url: str, *requirements: str, out: Path, extra: tuple[str,
     return out.read_text()
 
 
-def test_page_with_npm_package_and_native_lock(browser, index_server, npm_package, tmp_path) -> None:
-    lock = native_lock(index_server.index_url, "rich", "requests", out=tmp_path / "pylock.toml")
-    html = APP_HTML.replace("RUNTIME", DEFAULT_RUNTIME).replace("INDEX", index_server.index_url)
-    index_server.mount("/webapp/", {"index.html": html.encode(), "pylock.toml": lock.encode()})
+@contextmanager
+def app_page(browser, index_server, mount: str, files: dict[str, bytes], done: str) -> Iterator[object]:
+    """A page of ``mount``'s index.html (with ``files`` beside it) in a fresh context, once
+    the JavaScript expression ``done`` holds; request counts start from it."""
+    index_server.mount(mount, files)
     index_server.reset_counts()
-
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{index_server.url}/webapp/index.html")
-        page.wait_for_function("window.appDone === true", timeout=120_000)
+        page.goto(f"{index_server.url}{mount}index.html")
+        page.wait_for_function(done, timeout=120_000)
+        yield page
+    finally:
+        context.close()
+
+
+def test_page_with_npm_package_and_native_lock(browser, index_server, npm_package, tmp_path) -> None:
+    lock = native_lock(index_server.index_url, "rich", "requests", out=tmp_path / "pylock.toml")
+    html = APP_HTML.replace("RUNTIME", DEFAULT_RUNTIME).replace("INDEX", index_server.index_url)
+    with app_page(browser, index_server, "/webapp/", {"index.html": html.encode(), "pylock.toml": lock.encode()},
+                  "window.appDone === true") as page:
         assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
         result = json.loads(page.evaluate("window.result"))
         assert result["rich"] == "hi"
@@ -143,8 +155,6 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
           return result.installed.map((p) => p.name);
         }""", index_server.index_url)
         assert names == ["click"]
-    finally:
-        context.close()
 
 
 BARE_HTML = """<!doctype html>
@@ -166,16 +176,11 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
         browser, index_server, npm_package) -> None:
     import urllib.request
 
-    index_server.mount("/bare/", {"index.html": BARE_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()})
     manifest = "/npm/js/wheels/manifest.json"
     with urllib.request.urlopen(index_server.url + manifest) as answer:
         wheel = "/npm/js/wheels/" + json.load(answer)["wheels"][0]["file"]
-    index_server.reset_counts()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(f"{index_server.url}/bare/index.html")
-        page.wait_for_function("window.ready === true", timeout=60_000)
+    html = BARE_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
+    with app_page(browser, index_server, "/bare/", {"index.html": html}, "window.ready === true") as page:
         beside = f"the npm package's bootstrap.py and wheels/ must be served beside index.mjs ({index_server.url}/npm/js/)"
         index_server.add_fault(manifest, status=404, times=1)
         said = page.evaluate("window.attempt()")
@@ -195,5 +200,3 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
         # Neither failure is kept: the next call fetches again, and installs.
         assert page.evaluate("window.attempt()") == "ok"
         assert index_server.count(path=manifest) == 5
-    finally:
-        context.close()
