@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--relative-to", metavar="URL", type=_http_url,
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
-                           "together (e.g. the --index-url of a local folder of wheels)")
+                           "together (e.g. an index of your own served under the lock's folder)")
     lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
     return parser
 

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from .credentials import strip_credentials
 from .distribution import DistributionEntry, parse_distribution_lock
-from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError, PyemscriptenError
+from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
 from .seams import BodyPieces, ByteProgress, Response, Transport, start_task
 
@@ -127,6 +127,7 @@ class IndexClient:
         self.page_fetches = 0
         self.metadata_fetches = 0
         self._early: dict[str, asyncio.Future[ProjectPage]] = {}
+        self._served: set[str] = set()  # index URLs that served a project page: indexes
 
     def prefetch_pages(self, projects: Iterable[str]) -> None:
         """Start fetching these projects' pages now; :meth:`project_page` takes them up.
@@ -174,18 +175,23 @@ class IndexClient:
             )
             if response is None:
                 continue
+            self._served.add(index_url)
             return parse_project_page(response.body, response.url or url, response.content_type, name)
         raise ProjectNotFoundError(name, [strip_credentials(u) for u in self.index_urls])
 
     async def wheel_folders(self) -> list[str]:
-        """The index URLs whose own page (its first 64 kB) links wheel files: folders of
+        """The index URLs whose own page links wheel files in its first 64 kB: folders of
         wheels, as ``python -m http.server`` lists one, given where an index belongs. Asked
-        only once a project was found nowhere, to say why."""
-        return [strip_credentials(url) for url in self.index_urls if await self._lists_wheels(url)]
+        only once a project was found nowhere, to say why; an index that served a project
+        page in this session is one, and is not asked."""
+        answered = set(self._served)
+        found = await asyncio.gather(*(self._lists_wheels(url) for url in self.index_urls if url not in answered))
+        asked = [url for url in self.index_urls if url not in answered]
+        return [strip_credentials(url) for url, listed in zip(asked, found) if listed]
 
     async def _lists_wheels(self, url: str) -> bool:
         if url.rstrip("/") == DEFAULT_INDEX_URL.rstrip("/"):
-            return False  # an index (whose own page is tens of MB: a transport without on_data reads it whole)
+            return False  # an index, whose own page is tens of MB
         seen = bytearray()
 
         def take(offset: int, piece: bytes) -> None:
@@ -198,9 +204,9 @@ class IndexClient:
             response = await self.transport.get(url, {"Accept": "text/html", "Range": f"bytes=0-{_PEEK - 1}"}, None,
                                                 take)
             body = response.body if 200 <= response.status < 300 else b""
-        except _Peeked:
+        except _Peeked:  # the transport stopped reading once on_data had the first 64 kB (or more)
             body = bytes(seen)
-        except PyemscriptenError:
+        except Exception:  # noqa: BLE001 - this only adds to an error already there
             return False
         return _WHEEL_LINK.search(body[:_PEEK]) is not None
 

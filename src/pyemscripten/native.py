@@ -15,6 +15,11 @@ from .seams import BodyPieces, ByteProgress, Response, Transport
 
 
 _SCHEMES = ("http", "https")
+_PIECE = 256 * 1024  # a body handed to on_data in pieces of this size at most
+
+
+async def _call(callback: BodyPieces, offset: int, piece: bytes) -> None:
+    callback(offset, piece)
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -55,13 +60,30 @@ class UrllibTransport(Transport):
             raise NetworkError(url, f"not a URL ({exc})") from None
         if scheme not in _SCHEMES:
             raise NetworkError(url, "only http and https URLs are fetched")
-        return await asyncio.to_thread(self._get, url, prepared)
+        deliver = None
+        if on_data is not None:
+            loop = asyncio.get_running_loop()
 
-    def _get(self, url: str, headers: dict[str, str]) -> Response:
+            def deliver(offset: int, piece: bytes) -> None:
+                # From the reading thread: on_data runs on the event loop, piece after piece,
+                # and what it raises ends the read (as in the browser's transport).
+                asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece), loop).result(self.timeout)
+        return await asyncio.to_thread(self._get, url, prepared, deliver)
+
+    def _get(self, url: str, headers: dict[str, str], deliver: BodyPieces | None = None) -> Response:
         request = urllib.request.Request(url, headers={"User-Agent": "pyemscripten", **headers})
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
-                body = answer.read()
+                if deliver is None:
+                    body = answer.read()
+                else:
+                    parts: list[bytes] = []
+                    done = 0
+                    while piece := answer.read(_PIECE):
+                        deliver(done, piece)
+                        parts.append(piece)
+                        done += len(piece)
+                    body = b"".join(parts)
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
             return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})

@@ -224,6 +224,8 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
                          "beside it")
             continue
         note = f"; {installed.version} is installed" if installed else ""
+        if installed and not finder.may_keep(name):
+            note += " (and reinstalled, so it is no candidate)"
         shown = ", ".join(available) if available else "none for this runtime"
         if available and all(f.yanked is not None for _, f in finder.versions(name)):
             note += " (a yanked version is taken only when pinned with ==)"
@@ -645,31 +647,33 @@ def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:
         dists[candidate.name] = ResolvedDist(
             candidate.name, candidate.version, candidate.file, candidate.name in requested, candidate.yanked
         )
+    children = _children(result)
     needed_by: dict[str, set[str]] = {}
-    for key in result.graph:
-        parent = key.split("[")[0] if key is not None else None
-        if parent is None or parent not in dists:
-            continue
-        for child in result.graph.iter_children(key):
-            name = child.split("[")[0]
-            if name != parent:
+    for parent, names in children.items():
+        for name in names:
+            if parent in dists:
                 needed_by.setdefault(name, set()).add(f"{parent} {dists[parent].version}")
-    return Resolution(tuple(dists[n] for n in _dependency_order(result, dists)), rounds,
+    return Resolution(tuple(dists[n] for n in _dependency_order(children, dists)), rounds,
                       needed_by={name: tuple(sorted(parents)) for name, parents in needed_by.items()})
 
 
-def _dependency_order(result: Any, dists: Mapping[str, ResolvedDist]) -> list[str]:
-    """Names with dependencies before dependents (ties by name)."""
-    graph = result.graph
-    children: dict[str, set[str]] = {n: set() for n in dists}
-    for key in graph:
+def _children(result: Any) -> dict[str, set[str]]:
+    """Each project's direct dependencies in the resolver's graph (an extra's key, "a[x]",
+    counts as its project's; the user's requests, under None, are not a project's)."""
+    children: dict[str, set[str]] = {}
+    for key in result.graph:
         if key is None:
             continue
         parent = key.split("[")[0]
-        for child in graph.iter_children(key):
-            child_name = child.split("[")[0]
-            if child_name != parent:
-                children.setdefault(parent, set()).add(child_name)
+        for child in result.graph.iter_children(key):
+            name = child.split("[")[0]
+            if name != parent:
+                children.setdefault(parent, set()).add(name)
+    return children
+
+
+def _dependency_order(children: Mapping[str, set[str]], dists: Mapping[str, ResolvedDist]) -> list[str]:
+    """Names with dependencies before dependents (ties by name)."""
     order: list[str] = []
     state: dict[str, int] = {}
 

@@ -48,7 +48,7 @@ def test_notebook_spelling_and_already_installed(pyodide, index_server) -> None:
     out = pyodide.run(
         """
 from pyemscripten import pyemscripten_install
-first = await pyemscripten_install("attrs", index_urls=[url])
+first = await pyemscripten_install("attrs", index_urls=["/simple/"])  # a URL relative to the page
 second = await pyemscripten_install("attrs", index_urls=[url])
 import attrs
 from pyodide_js import loadedPackages  # what pyodide.loadPackage goes by: told where attrs came from
@@ -57,6 +57,7 @@ from pyodide_js import loadedPackages  # what pyodide.loadPackage goes by: told 
         url=index_server.index_url,
     )
     assert out[0].startswith("Installed attrs-") and "already satisfied" in out[1]
+    # The relative index URL was taken against the page, and so were its files' URLs.
     assert out[3].startswith(f"{index_server.url}/files/attrs-") and out[3].endswith(".whl"), out[3]
 
 

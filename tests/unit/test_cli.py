@@ -341,3 +341,48 @@ def test_a_long_lock_says_how_far_it_got_every_few_seconds() -> None:
         progress.page(name)
     assert out.getvalue().splitlines() == ["Resolving: 3 project pages read so far (the last: c)",
                                            "Resolving: 5 project pages read so far (the last: e)"]
+
+
+def test_the_lock_command_says_an_index_url_is_a_folder_of_wheels(index: IndexServer, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # As python -m http.server lists a folder of wheels.
+    names = ["rich-15.0.0-py3-none-any.whl", "mdurl-0.1.2-py3-none-any.whl"]
+    listing = "".join(f'<li><a href="{n}">{n}</a></li>' for n in names)
+    index.mount("/folder/", {"index.html": f"<html><body><ul>{listing}</ul></body></html>".encode()})
+    folder = f"{index.url}/folder/"
+    status = main(["lock", "rich", "--index-url", folder, "--index-url", index.index_url, "-o", str(tmp_path / "x")])
+    capsys.readouterr()
+    # rich is on the second index: nothing to say. A project on neither: the folder is named.
+    assert status == 0 and index.count(path="/folder/") == 0
+    assert main(["lock", "no-such-project-x", "--index-url", folder, "--index-url", index.index_url,
+                 "-o", str(tmp_path / "y")]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder} lists wheel files: a folder of wheels, not a package index" in err, err
+    assert f"{index.index_url} lists" not in err and index.count(path="/folder/") == 1
+
+
+def test_the_native_transport_hands_the_body_over_in_pieces_and_stops_when_told(index: IndexServer) -> None:
+    import asyncio
+
+    from pyemscripten.native import UrllibTransport
+
+    body = bytes(range(256)) * 4096  # 1 MiB
+    index.mount("/big/", {"blob": body})
+    pieces: list[tuple[int, int]] = []
+
+    def take(offset: int, piece: bytes) -> None:
+        pieces.append((offset, len(piece)))
+
+    response = asyncio.run(UrllibTransport(timeout=10).get(f"{index.url}/big/blob", None, None, take))
+    assert response.body == body
+    assert pieces[0][0] == 0 and sum(n for _, n in pieces) == len(body) and len(pieces) > 1
+    assert all(o + n == nxt for (o, n), (nxt, _) in zip(pieces, pieces[1:]))
+
+    class Enough(Exception):
+        pass
+
+    def stop(offset: int, piece: bytes) -> None:
+        raise Enough
+
+    with pytest.raises(Enough):
+        asyncio.run(UrllibTransport(timeout=10).get(f"{index.url}/big/blob", None, None, stop))

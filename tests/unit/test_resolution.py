@@ -159,6 +159,9 @@ def test_with_reinstall_an_installed_version_does_not_hide_what_the_index_did() 
     other = FakeIndex({"a": {"2.0": {"tags": ["cp312-cp312-pyemscripten_2024_0_wasm32"]}}})
     with pytest.raises(errors.NoCompatibleWheelError):
         run(other, ["a"], installed=installed, reinstall=True)
+    with pytest.raises(errors.ResolutionImpossibleError, match=r"versions available for this runtime: 2\.0; 1\.0 is "
+                                                               r"installed \(and reinstalled, so it is no candidate\)"):
+        run(FakeIndex({"a": {"2.0": {}}}), ["a<2"], installed=installed, reinstall=True)
 
 
 def test_installed_dependencies_are_followed() -> None:
@@ -174,6 +177,15 @@ def test_dependencies_before_dependents_and_plan() -> None:
     assert [d.name for d in got.dists] == ["leaf", "mid", "top"]
     plan = got.plan()
     assert plan[2]["requested"] and plan[2]["filename"] == "top-1.0-py3-none-any.whl" and plan[2]["size"] > 0
+
+
+def test_the_resolution_says_what_needs_each_project() -> None:
+    index = FakeIndex({"top": {"1.0": {"requires": ["mid[x]", "leaf"]}},
+                       "mid": {"2.0": {"requires": ["leaf", "extra-only; extra == 'x'"]}},
+                       "leaf": {"1.0": {}}, "extra-only": {"1.0": {}}})
+    got = run(index, ["top", "leaf"])
+    # An extra's dependency is its project's; what only the user asks for has no entry.
+    assert dict(got.needed_by) == {"mid": ("top 1.0",), "leaf": ("mid 2.0", "top 1.0"), "extra-only": ("mid 2.0",)}
 
 
 def test_keep_going_reports_every_package() -> None:
