@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -20,6 +21,10 @@ _PIECE = 256 * 1024  # a body handed to on_data in pieces of this size at most
 
 async def _call(callback: BodyPieces, offset: int, piece: bytes) -> None:
     callback(offset, piece)
+
+
+class _GivenUp(Exception):
+    """Ends a read whose caller was cancelled (UrllibTransport.get)."""
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -61,14 +66,21 @@ class UrllibTransport(Transport):
         if scheme not in _SCHEMES:
             raise NetworkError(url, "only http and https URLs are fetched")
         deliver = None
+        given_up = threading.Event()  # the caller no longer waits: on_data hears nothing more
         if on_data is not None:
             loop = asyncio.get_running_loop()
 
             def deliver(offset: int, piece: bytes) -> None:
                 # From the reading thread: on_data runs on the event loop, piece after piece,
                 # and what it raises ends the read (as in the browser's transport).
+                if given_up.is_set():
+                    raise _GivenUp
                 asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece), loop).result(self.timeout)
-        return await asyncio.to_thread(self._get, url, prepared, deliver)
+        try:
+            return await asyncio.to_thread(self._get, url, prepared, deliver)
+        except asyncio.CancelledError:
+            given_up.set()
+            raise
 
     def _get(self, url: str, headers: dict[str, str], deliver: BodyPieces | None = None) -> Response:
         request = urllib.request.Request(url, headers={"User-Agent": "pyemscripten", **headers})

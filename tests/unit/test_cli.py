@@ -386,3 +386,27 @@ def test_the_native_transport_hands_the_body_over_in_pieces_and_stops_when_told(
 
     with pytest.raises(Enough):
         asyncio.run(UrllibTransport(timeout=10).get(f"{index.url}/big/blob", None, None, stop))
+
+
+def test_a_native_read_given_up_hands_over_nothing_more(index: IndexServer) -> None:
+    import asyncio
+    import time
+
+    from pyemscripten.native import UrllibTransport
+
+    index.mount("/slow/", {"blob": b"x" * (4 << 20)})
+    index.add_fault("/slow/blob", delay=0.3)
+    pieces: list[int] = []
+
+    async def main_() -> None:
+        task = asyncio.create_task(UrllibTransport(timeout=10).get(f"{index.url}/slow/blob", None, None,
+                                                                   lambda offset, piece: pieces.append(offset)))
+        await asyncio.sleep(0.1)  # the request is under way, its answer not yet in
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.6)  # the thread reads on, but hands nothing over
+
+    asyncio.run(main_())
+    time.sleep(0.2)
+    assert pieces == []
