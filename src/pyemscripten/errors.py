@@ -159,8 +159,8 @@ class NetworkError(PackageIndexError):
     # Why the browser refused, where the page could tell:
     # - "cors": the server answered, but the browser did not let this page (origin ``page``)
     #   read the answer; "cors preflight" when the request carried an Authorization header
-    #   (the browser asks with OPTIONS first). Tried again: an error page without the header
-    #   (a 503 while the server restarts) looks the same.
+    #   (the browser asks with OPTIONS first). Tried once more: an error page without the
+    #   header (a 503 while the server restarts) looks the same (index_client.get_ok).
     # - "mixed content": an http URL of another machine from a page served over https; not
     #   tried again (the browser never sends it).
     refused_by: str | None = None

@@ -70,6 +70,7 @@ async def get_ok(
     """
     shown = strip_credentials(url)
     delay = retry.backoff
+    refused: str | None = None  # the browser's refusal of the try before, if it said one
     for attempt in range(1, retry.attempts + 1):
         if on_data is not None:
             on_data(0, b"")  # a (new) start: whatever an earlier try streamed is void
@@ -78,8 +79,11 @@ async def get_ok(
         except NetworkError as exc:
             if not exc.transient:  # trying again cannot help
                 raise replace(exc, url=shown, project=project) from None
-            if attempt == retry.attempts:
+            # A refusal by the browser (CORS) is tried once more, since an error page without
+            # the header looks the same; twice in a row, it is the server's answer.
+            if attempt == retry.attempts or (refused is not None and exc.refused_by == refused):
                 raise replace(exc, url=shown, reason=f"{exc.reason} (after {attempt} tries)", project=project) from None
+            refused = exc.refused_by
             reason = exc.why
         else:
             if 200 <= response.status < 300:

@@ -177,7 +177,7 @@ def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
 
     for reason, refused_by, calls in (("only http and https URLs are fetched", None, 1),
                                       ("connection reset", None, 3), ("Failed to fetch", "mixed content", 1),
-                                      ("Failed to fetch", "cors", 3)):
+                                      ("Failed to fetch", "cors", 2)):  # refused twice in a row: final
         transport = Refusing(reason, refused_by)
         with pytest.raises(NetworkError) as caught:
             asyncio.run(get_ok(transport, "https://u:secret@x/simple/a/", project="a", what="page",
