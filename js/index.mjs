@@ -183,12 +183,13 @@ function emitter(onProgress) {
 // names the file and what to check ("Failed to fetch" alone says neither).
 async function fetchOk(url, read) {
   const beside = `the npm package's bootstrap.py and wheels/ must be served beside index.mjs (${HERE.href})`;
+  const unreachable = (error) => new Error(
+    `pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`, { cause: error });
   let response;
   try {
     response = await fetch(url);
   } catch (error) {
-    throw new Error(`pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`,
-                    { cause: error });
+    throw unreachable(error);
   }
   if (!response.ok) {
     response.body?.cancel();
@@ -203,8 +204,7 @@ async function fetchOk(url, read) {
       throw new Error(`pyemscripten: ${url} is not the file the package has (${error.message}): ${beside}`,
                       { cause: error });
     }
-    throw new Error(`pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`,
-                    { cause: error });
+    throw unreachable(error);
   }
 }
 

@@ -46,8 +46,9 @@ _FETCH_JS = r"""
   // while six others to that host are under way does not count (on a slow link the last
   // wheels would otherwise time out before they start).
   let answered = false;
-  let origin = url;
-  try { origin = new URL(url).origin; } catch (e) {}
+  let target = null;
+  try { target = new URL(url); } catch (e) {}
+  const origin = target ? target.origin : url;
   const flights = globalThis[Symbol.for("pyemscripten.requestsUnderWay")] ??= new Map();
   const check = () => {
     const now = performance.now();
@@ -66,9 +67,7 @@ _FETCH_JS = r"""
   // read: the abort in `finally` ends it.
   const refusal = async (error) => {
     const page = globalThis.origin;  // the page's (or worker's) own origin; "null" when opaque
-    let target;
-    try { target = new URL(url); } catch (e) { return {}; }
-    if (!(error instanceof TypeError) || !/^https?:\/\//.test(page ?? "")) return {};
+    if (!target || !(error instanceof TypeError) || !/^https?:\/\//.test(page ?? "")) return {};
     const ownMachine = /^(localhost|127(\.\d+){3}|\[::1\])$|\.localhost$/.test(target.hostname);
     if (page.startsWith("https:") && target.protocol === "http:" && !ownMachine) {
       return { refusedBy: "mixed content", page };

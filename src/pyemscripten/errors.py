@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from packaging.utils import canonicalize_name
-
 from .credentials import split_credentials
 
 
@@ -185,27 +183,25 @@ class NetworkError(PackageIndexError):
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
+        head = f"Network error{about} fetching {redact_url(self.url)}: {self.reason}."
         here = f" ({self.page})" if self.page else ""
         origin = f" (or {self.page})" if self.page and self.page.startswith(("http://", "https://")) else ""
+        cors = f" The server answered, but the browser did not let this page{here} read the answer (CORS)."
+        one_origin = "or serve the page and what it installs from one origin."
         if self.refused_by == "cors":
-            return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. The server answered, "
-                    f"but the browser did not let this page{here} read the answer (CORS). Have the server, and "
-                    f"any server it redirects to, send Access-Control-Allow-Origin: *{origin} with every "
-                    "answer, error pages included (a proxy on the way may drop it); or serve the page and what "
-                    "it installs from one origin.")
+            return (f"{head}{cors} Have the server, and any server it redirects to, send "
+                    f"Access-Control-Allow-Origin: *{origin} with every answer, error pages included (a proxy on "
+                    f"the way may drop it); {one_origin}")
         if self.refused_by == "cors preflight":
-            return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. The server answered, "
-                    f"but the browser did not let this page{here} read the answer (CORS). The request carried "
-                    "credentials (an Authorization header), so the browser first asks with OPTIONS: the server "
-                    f"must answer that with a 2xx status, without asking for credentials, with "
-                    f"Access-Control-Allow-Origin: *{origin} and Access-Control-Allow-Headers: Authorization "
-                    "(* does not cover it), and send Access-Control-Allow-Origin with every answer after it; "
-                    "or serve the page and what it installs from one origin.")
+            return (f"{head}{cors} The request carried credentials (an Authorization header), so the browser "
+                    "first asks with OPTIONS: the server must answer that with a 2xx status, without asking for "
+                    f"credentials, with Access-Control-Allow-Origin: *{origin} and Access-Control-Allow-Headers: "
+                    "Authorization (* does not cover it), and send Access-Control-Allow-Origin with every answer "
+                    f"after it; {one_origin}")
         if self.refused_by == "mixed content":
-            return (f"Network error{about} fetching {redact_url(self.url)}: {self.reason}. This page{here} is "
-                    "served over https, and the browser blocks its requests to http URLs of other machines "
-                    "(mixed content). Use the index's https URL (an index whose pages name http files needs "
-                    "https ones).")
+            return (f"{head} This page{here} is served over https, and the browser blocks its requests to http "
+                    "URLs of other machines (mixed content). Use the index's https URL (an index whose pages "
+                    "name http files needs https ones).")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         else:
@@ -246,7 +242,9 @@ class ProjectNotFoundError(PackageIndexError):
         self.index_urls = list(self.index_urls)
 
     def __str__(self) -> str:
-        pages = [f"{redact_url(u).rstrip('/')}/{canonicalize_name(self.project)}/" for u in self.index_urls]
+        from .index_client import project_url  # (index_client raises this error)
+
+        pages = [redact_url(project_url(u, self.project)) for u in self.index_urls]
         if self.wheel_folders:
             folders = ", ".join(redact_url(u) for u in self.wheel_folders)
             return (

@@ -188,9 +188,8 @@ class IndexClient:
         wheels, as ``python -m http.server`` lists one, given where an index belongs. Asked
         only once a project was found nowhere, to say why; an index that served a project
         page in this session is one, and is not asked."""
-        answered = set(self._served)
-        found = await asyncio.gather(*(self._lists_wheels(url) for url in self.index_urls if url not in answered))
-        asked = [url for url in self.index_urls if url not in answered]
+        asked = [url for url in self.index_urls if url not in self._served]
+        found = await asyncio.gather(*(self._lists_wheels(url) for url in asked))
         return [strip_credentials(url) for url, listed in zip(asked, found) if listed]
 
     async def _lists_wheels(self, url: str) -> bool:
