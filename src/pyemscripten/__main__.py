@@ -1,7 +1,9 @@
-"""Command line: ``python -m pyemscripten lock REQUIREMENT... -o pylock.toml``.
+"""Command line: ``python -m pyemscripten lock REQUIREMENT... -o pylock.toml``, and
+``python -m pyemscripten index WHEEL... -o FOLDER``.
 
-Resolves on an ordinary machine for a browser target (the same resolver the browser runs)
-and writes a PEP 751 lock with wheel URLs and hashes.
+``lock`` resolves on an ordinary machine for a browser target (the same resolver the browser
+runs) and writes a PEP 751 lock with wheel URLs and hashes. ``index`` makes a folder of your
+own wheels a package index that any static file server can serve (:mod:`.index_writer`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import LockError, PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
+from .index_writer import write_index
 from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
 from .native import UrllibTransport
 from .progress import size_text
@@ -58,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. an index of your own served under the lock's folder)")
     lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
+    index = commands.add_parser("index", help="make your own wheels a package index of static files",
+                                description="Check each wheel as an install would, copy it into FOLDER with "
+                                            "its metadata file, and write FOLDER's pages (PEP 503, with hashes "
+                                            "and PEP 658 metadata). Serve FOLDER with any static file server; "
+                                            "its URL is the index URL. Run it again to add wheels: those already "
+                                            "in FOLDER stay listed.")
+    index.add_argument("wheels", nargs="*", metavar="WHEEL",
+                       help="a .whl file, or a folder whose .whl files are taken (none: write the pages again, "
+                            "for wheels deleted from FOLDER by hand)")
+    index.add_argument("-o", "--output", required=True, metavar="FOLDER",
+                       help="the index's folder (made if missing), e.g. site/simple")
     return parser
 
 
@@ -214,9 +228,33 @@ def _holds(path: str, wheel: LockedWheel) -> bool:
     return True
 
 
+def _index(args: argparse.Namespace) -> int:
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    try:
+        written = write_index(args.wheels, args.output, warn=warn)
+    except PyemscriptenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    listed = sum(map(len, written.projects.values()))
+    news = [f"{len(written.added)} added" if written.added else "",
+            f"{len(written.unchanged)} already there" if written.unchanged else ""]
+    print(f"Indexed {listed} wheel{'' if listed == 1 else 's'} of {len(written.projects)} "
+          f"project{'' if len(written.projects) == 1 else 's'} in {written.folder}"
+          + (f" ({', '.join(n for n in news if n)})" if any(news) else ""), file=sys.stderr)
+    folder = written.folder.resolve()
+    print(f"Serve it with a static file server, e.g. python -m http.server 8000 -d {folder.parent}\n"
+          f"and install with index_urls=[\"http://localhost:8000/{folder.name}/\"] (from a page of the same "
+          f"server, \"/{folder.name}/\"), before \"https://pypi.org/simple/\" for the rest.", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "index":
+        return _index(args)
     problem = _output_problem(args.output)
     if problem is not None:
         parser.error(f"cannot write the lock to -o {args.output}: {problem}")

@@ -584,6 +584,23 @@ class LibraryLoadError(PyemscriptenError):
                 "again, and report it to the package's maintainers if it happens again.")
 
 
+# --- an index of your own ------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class IndexWriteError(PyemscriptenError):
+    """``python -m pyemscripten index`` cannot add a file to the index, or write it."""
+
+    path: str
+    reason: str
+    writing: bool = False  # failed while writing: some of the index may be written
+
+    def __str__(self) -> str:
+        outcome = ("Each file is whole, but pages may not list the wheels yet: run the command again once this "
+                   "is fixed" if self.writing else "Nothing was written")
+        return f"Cannot index {self.path}: {self.reason}. {outcome}."
+
+
 # --- lock files ----------------------------------------------------------------------
 
 

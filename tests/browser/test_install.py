@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import RUNTIMES
+from pyemscripten.__main__ import main
+from tests.support.browser import RUNTIMES, WHEELS_DIR
 from tests.support.page_state import PAGE_HELPERS, filler
 from tests.support.wheels import make_wheel
 
@@ -121,6 +122,30 @@ import urlpkg
     assert installed["urlpkg"] == "0.3" and "attrs" in installed and version == "0.3"
     assert url in frozen and wheel.sha256 in frozen  # freeze() locks it where it came from
     assert index_server.count(path="/simple/urlpkg/") == 0  # no index was asked for it
+
+
+def test_an_index_of_your_own_made_by_the_index_command(pyodide, index_server, tmp_path) -> None:
+    # Real wheels (rich and its three dependencies, pure; jiter, a browser build) made an
+    # index with `python -m pyemscripten index`, served as static files under the page's
+    # own server, and installed from it alone, by a URL relative to the page.
+    names = ["rich-15.0.0-py3-none-any.whl", "markdown_it_py-4.3.0-py3-none-any.whl", "mdurl-0.1.2-py3-none-any.whl",
+             "pygments-2.21.0-py3-none-any.whl", "jiter-0.19.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"]
+    assert main(["index", *(str(WHEELS_DIR / name) for name in names), "-o", str(tmp_path / "simple")]) == 0
+    index_server.mount("/own/", tmp_path)
+    out = pyodide.run(
+        """
+import pyemscripten
+report = await pyemscripten.install(["rich", "jiter"], index_urls=["/own/simple/"], quiet=True)
+import jiter
+from rich.text import Text
+[sorted(n for n, _ in report.installed), Text("own").plain, jiter.from_json(b'{"a": [1, 2]}')]
+""")
+    installed, text, parsed = out
+    assert installed == ["jiter", "markdown-it-py", "mdurl", "pygments", "rich"]
+    assert text == "own" and parsed == {"a": [1, 2]}
+    assert index_server.count(regex=r"^/own/simple/jiter/jiter-.*\.whl$") == 1
+    assert index_server.count(regex=r"^/own/simple/rich/rich-.*\.whl\.metadata$") == 1  # PEP 658, from the pages
+    assert index_server.count(regex=r"^/simple/") == 0
 
 
 def test_no_compatible_wheel_names_tags(pyodide, index_server) -> None:
