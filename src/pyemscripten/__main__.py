@@ -1,4 +1,6 @@
-"""Command line: ``python -m pyemscripten lock REQUIREMENT... -o pylock.toml``, and
+"""Native commands for browser targets: lock requirements, and index your own wheels.
+
+``python -m pyemscripten lock REQUIREMENT... -o pylock.toml``, and
 ``python -m pyemscripten index WHEEL... -o FOLDER``.
 
 ``lock`` resolves on an ordinary machine for a browser target (the same resolver the browser
