@@ -37,7 +37,9 @@ from .target import Target, runtime_python
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pyemscripten", description=__doc__.split("\n")[0])
+    # The console script (pip's `pyemscripten`), or `python -m pyemscripten`, as it was run.
+    prog = "pyemscripten" if os.path.basename(sys.argv[0]) == "pyemscripten" else "python -m pyemscripten"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
     lock.add_argument("requirements", nargs="+", metavar="REQUIREMENT", help="PEP 508 requirement")
@@ -66,14 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="make your own wheels a package index of static files",
                                 description="Check each wheel as an install would, copy it into FOLDER with "
                                             "its metadata file, and write FOLDER's pages (PEP 503, with hashes "
-                                            "and PEP 658 metadata). Serve FOLDER with any static file server; "
-                                            "its URL is the index URL. Run it again to add wheels: those already "
-                                            "in FOLDER stay listed.")
+                                            "and PEP 658 metadata). Serve FOLDER, or a folder above it, with "
+                                            "any static file server: FOLDER's URL is the index URL. Run it again "
+                                            "to add wheels: those already in FOLDER stay listed.")
     index.add_argument("wheels", nargs="*", metavar="WHEEL",
                        help="a .whl file, or a folder whose .whl files are taken (none: write the pages again, "
                             "for wheels deleted from FOLDER by hand)")
     index.add_argument("-o", "--output", required=True, metavar="FOLDER",
-                       help="the index's folder (made if missing), e.g. site/simple")
+                       help="the index's folder: new, empty, or one this command wrote (e.g. site/simple)")
     return parser
 
 
@@ -240,11 +242,11 @@ def _index(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     listed = sum(map(len, written.projects.values()))
-    news = [f"{len(written.added)} added" if written.added else "",
-            f"{len(written.unchanged)} already there" if written.unchanged else ""]
+    news = [f"{len(names)} {what}" for names, what in ((written.added, "added"), (written.replaced, "replaced"),
+                                                       (written.unchanged, "already there")) if names]
     print(f"Indexed {listed} wheel{'' if listed == 1 else 's'} of {len(written.projects)} "
           f"project{'' if len(written.projects) == 1 else 's'} in {written.folder}"
-          + (f" ({', '.join(n for n in news if n)})" if any(news) else ""), file=sys.stderr)
+          + (f" ({', '.join(news)})" if news else ""), file=sys.stderr)
     folder = written.folder.resolve()
     print(f"Serve it with a static file server, e.g. python -m http.server 8000 -d {folder.parent}\n"
           f"and install with index_urls=[\"http://localhost:8000/{folder.name}/\"] (from a page of the same "

@@ -26,11 +26,12 @@ import contextlib
 import hashlib
 import html
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from packaging.utils import canonicalize_name
 
@@ -58,21 +59,27 @@ class WrittenIndex:
     """What :func:`write_index` did."""
 
     folder: Path
-    added: tuple[str, ...]  # file names copied in (new, or replacing other bytes)
+    added: tuple[str, ...]  # file names copied in
+    replaced: tuple[str, ...]  # file names copied in over another file of the same wheel
     unchanged: tuple[str, ...]  # given, and already there with the same bytes
     projects: dict[str, tuple[IndexedWheel, ...]]  # every project the index lists now
 
 
+#: In the project list this command writes: an existing folder without it is not one of
+#: its indexes, and is not written into (its files would be overwritten or deleted).
+GENERATOR = '<meta name="generator" content="pyemscripten index">'
+
+
 def wheel_paths(sources: Iterable[str | Path]) -> list[Path]:
-    """The wheels named: each source a ``.whl`` file, or a folder whose ``*.whl`` are taken.
-    Raises :class:`IndexWriteError` for a source that is neither, or a folder without wheels."""
-    paths: list[Path] = []
+    """The wheels named, each once: each source a ``.whl`` file, or a folder whose ``*.whl``
+    are taken. Raises :class:`IndexWriteError` for a source that is neither, or a folder
+    without wheels."""
+    paths: dict[Path, Path] = {}
     for source in map(Path, sources):
         if source.is_dir():
             found = sorted(p for p in source.glob("*.whl") if p.is_file())
             if not found:
                 raise IndexWriteError(str(source), "the folder holds no .whl file: build your wheels into it first")
-            paths += found
         elif source.suffix != ".whl":
             raise IndexWriteError(str(source), "not a wheel (.whl): an index here lists wheels only "
                                   "(a browser installs no source distribution)" if source.is_file()
@@ -80,8 +87,20 @@ def wheel_paths(sources: Iterable[str | Path]) -> list[Path]:
         elif not source.is_file():
             raise IndexWriteError(str(source), "no such file")
         else:
-            paths.append(source)
-    return paths
+            found = [source]
+        for path in found:
+            paths.setdefault(path.resolve(), path)
+    return list(paths.values())
+
+
+def _same_wheel(filename: str) -> tuple[object, ...] | None:
+    """What tells wheels apart, whatever the spelling of their file name (``My_Pkg-1.0-...``
+    and ``my_pkg-1.0-...`` are one wheel); None for a name that is no wheel's."""
+    try:
+        name = parse_wheel_name(filename)
+    except PyemscriptenError:
+        return None
+    return name.name, name.version, name.build, name.tags
 
 
 def _checked(path: Path) -> tuple[str, bytes, bytes, str | None]:
@@ -100,18 +119,50 @@ def _checked(path: Path) -> tuple[str, bytes, bytes, str | None]:
     return wheel.name, data, wheel.metadata_file, wheel.requires_python
 
 
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write ``path`` through a file of its own renamed into place: a server reading the
-    folder meanwhile serves the old file or the new one, never half of one."""
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+def _owned(folder: Path) -> None:
+    """Raise unless ``folder`` is missing, empty, or an index this command wrote."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise IndexWriteError(str(folder), "it is a file: give the folder the index should be written to")
+    if not any(not entry.name.startswith(".") for entry in folder.iterdir()):
+        return
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise
+        ours = GENERATOR in (folder / "index.html").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise IndexWriteError(str(folder), "it holds files this command did not write (its index.html is not "
+                              "one of its pages), which writing the index would overwrite or delete: give a new "
+                              f"or empty folder, such as {folder / 'simple'}")
+
+
+class _Writer:
+    """Writes into the index folder, each file whole, and remembers whether it wrote yet."""
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.warn = warn
+        self.wrote = False
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Through a file of its own renamed into place: a server reading the folder
+        meanwhile serves the old file or the new one, never half of one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+        self.wrote = True
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(partial, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise
+
+    def remove(self, path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            self.wrote = True
 
 
 def write_index(sources: Sequence[str | Path], folder: str | Path,
@@ -119,23 +170,24 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
     """Add the wheels of ``sources`` (see :func:`wheel_paths`) to the static index in
     ``folder`` (made if missing) and write its pages again.
 
-    Every wheel is read and checked before anything is written; :class:`IndexWriteError`
-    names the first file that fails. ``warn`` is told of wheels no browser runtime installs
-    (they are listed all the same) and of files replaced by other bytes."""
+    Every wheel is read and checked before anything is written, and ``folder`` must be
+    new, empty or an index this wrote; :class:`IndexWriteError` names the first file that
+    fails. ``warn`` is told of wheels no browser runtime installs (they are listed all the
+    same), of files replaced, and of files the index leaves out."""
     folder = Path(folder)
     checked = []
-    names: dict[str, Path] = {}
+    given: dict[tuple[object, ...], Path] = {}
     for path in wheel_paths(sources):
-        if path.name in names and names[path.name].resolve() != path.resolve():
-            raise IndexWriteError(str(path), f"given twice, the other is {names[path.name]}: an index holds one "
-                                  "file of each name")
-        names[path.name] = path
-        checked.append((path, *_checked(path)))
-    if folder.exists() and not folder.is_dir():
-        raise IndexWriteError(str(folder), "it is a file: give the folder the index should be written to")
-    added, unchanged = [], []
+        checked.append((path, *_checked(path)))  # the name first: a bad one is said as such
+        key = _same_wheel(path.name)
+        if key in given:
+            raise IndexWriteError(str(path), f"given with {given[key]}, the same wheel (project, version and "
+                                  "tags): an index holds one file of each")
+        given[key] = path
+    _owned(folder)
+    writer = _Writer(warn)
+    added, replaced, unchanged, fresh = [], [], [], set()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         for path, project, data, metadata, _ in checked:
             tags = parse_wheel_name(path.name).tags
             if not any(tag.platform.startswith(BROWSER_PLATFORMS) for tag in tags):
@@ -143,46 +195,61 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
                 warn(f"{path.name} is for {platforms}: no browser runtime installs it (it needs a pure wheel "
                      "or one built for a pyemscripten platform); listed all the same")
             place = folder / project / path.name
-            old = place.read_bytes() if place.is_file() else None
-            if old == data:
+            if place.is_file() and place.read_bytes() == data:
                 unchanged.append(path.name)
                 continue
-            if old is not None:
-                warn(f"{place} had other bytes and is replaced: a lock or page that names the old file's "
-                     "hash will refuse the new one until it is locked again")
-            place.parent.mkdir(parents=True, exist_ok=True)
-            _write_whole(Path(f"{place}.metadata"), metadata)
-            _write_whole(place, data)
-            added.append(path.name)
-        projects = _write_pages(folder, warn)
+            others = [old for old in sorted(place.parent.glob("*.whl"))
+                      if old.name == path.name or _same_wheel(old.name) == _same_wheel(path.name)]
+            for old in others:
+                warn(f"{old} is replaced by {path}: a lock or page that names the old file's hash will refuse "
+                     "the new one until it is locked again")
+                if old.name != path.name:
+                    writer.remove(old)
+                    writer.remove(Path(f"{old}.metadata"))
+            writer.write(Path(f"{place}.metadata"), metadata)
+            writer.write(place, data)
+            (replaced if others else added).append(path.name)
+            fresh.add(place)
+        projects = _write_pages(folder, writer, fresh)
     except OSError as exc:
         where = exc.filename or folder
-        raise IndexWriteError(str(where), f"cannot write the index: {exc.strerror or exc}", writing=True) from None
-    return WrittenIndex(folder, tuple(added), tuple(unchanged), projects)
+        raise IndexWriteError(str(where), f"cannot write the index: {exc.strerror or exc}",
+                              writing=writer.wrote) from None
+    return WrittenIndex(folder, tuple(added), tuple(replaced), tuple(unchanged), projects)
 
 
-def _listed(project_folder: Path, warn: Callable[[str], None]) -> tuple[IndexedWheel, ...]:
-    """The wheels in one project's folder, with what its page says of each. A wheel copied
-    in by hand (without its metadata file) is checked and given one, or left off the page."""
+_LISTED = re.compile(r'<a href="([^"#]+)#sha256=([0-9a-f]{64})"')
+
+
+def _listed(project_folder: Path, writer: _Writer, fresh: set[Path]) -> tuple[IndexedWheel, ...]:
+    """The wheels in one project's folder, with what its page says of each. A wheel its
+    page does not list with these very bytes (copied in by hand, or over a listed one) is
+    checked and given its metadata file, or left off the page."""
+    try:
+        page = (project_folder / "index.html").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        page = ""
+    listed = {unquote(href): digest for href, digest in _LISTED.findall(page)}
     wheels = []
     for place in sorted(project_folder.glob("*.whl")):
         data = place.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
         metadata_path = Path(f"{place}.metadata")
-        if metadata_path.is_file():
+        if (place in fresh or listed.get(place.name) == sha256) and metadata_path.is_file():
             metadata = metadata_path.read_bytes()
             requires_python = _requires_python(metadata)
         else:
             try:
                 project, _, metadata, requires_python = _checked(place)
             except IndexWriteError as exc:
-                warn(f"{place} is left off the index: {exc.reason}")
+                writer.warn(f"{place} is left off the index: {exc.reason}; delete it")
                 continue
             if project != project_folder.name:
-                warn(f"{place} is left off the index: it is a wheel of {project}, not {project_folder.name}")
+                writer.warn(f"{place} is left off the index: it is a wheel of {project}, not "
+                            f"{project_folder.name}; move it to its project's folder")
                 continue
-            _write_whole(metadata_path, metadata)
-        wheels.append(IndexedWheel(place.name, hashlib.sha256(data).hexdigest(), requires_python,
-                                   hashlib.sha256(metadata).hexdigest()))
+            writer.write(metadata_path, metadata)
+        wheels.append(IndexedWheel(place.name, sha256, requires_python, hashlib.sha256(metadata).hexdigest()))
     return tuple(wheels)
 
 
@@ -190,24 +257,33 @@ def _requires_python(metadata: bytes) -> str | None:
     return parse_headers(metadata).get("requires_python")
 
 
-def _write_pages(folder: Path, warn: Callable[[str], None]) -> dict[str, tuple[IndexedWheel, ...]]:
-    """Every project folder's page, and the project list; a folder left without wheels
-    loses its page (a wheel deleted by hand is no longer offered)."""
+def _write_pages(folder: Path, writer: _Writer, fresh: set[Path]) -> dict[str, tuple[IndexedWheel, ...]]:
+    """Every project folder's page, and the project list. A folder left without wheels (a
+    wheel deleted by hand) loses its page and, once empty, goes: a static server answers
+    404 for it, and an installer asks the next index."""
     projects: dict[str, tuple[IndexedWheel, ...]] = {}
-    for project_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
-        wheels = _listed(project_folder, warn)
-        page = project_folder / "index.html"
+    for stray in sorted(folder.glob("*.whl")):
+        writer.warn(f"{stray} is not in a project's folder, and is not listed: give it to the command instead")
+    for project_folder in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if canonicalize_name(project_folder.name) != project_folder.name:
+            continue  # not a project's folder (a project's is named by its normalized name)
+        wheels = _listed(project_folder, writer, fresh)
         for metadata_path in project_folder.glob("*.whl.metadata"):
             if not metadata_path.with_suffix("").exists():
-                metadata_path.unlink()
-        if not wheels or canonicalize_name(project_folder.name) != project_folder.name:
-            with contextlib.suppress(FileNotFoundError):
-                page.unlink()
+                writer.remove(metadata_path)
+        page = project_folder / "index.html"
+        if wheels:
+            projects[project_folder.name] = wheels
+            writer.write(page, _page(f"Links for {project_folder.name}", [_anchor(w) for w in wheels]))
             continue
-        projects[project_folder.name] = wheels
-        _write_whole(page, _page(f"Links for {project_folder.name}", [_anchor(w) for w in wheels]))
-    _write_whole(folder / "index.html", _page("Simple index", [
-        f'<a href="{quote(name)}/">{html.escape(name)}</a>' for name in projects]))
+        writer.remove(page)
+        if any(project_folder.iterdir()):
+            writer.warn(f"{project_folder} holds no wheel the index lists, but other files: a static server "
+                        "may list them as the project's page; delete them")
+        else:
+            project_folder.rmdir()
+    writer.write(folder / "index.html", _page("Simple index", [
+        f'<a href="{quote(name)}/">{html.escape(name)}</a>' for name in projects], GENERATOR))
     return projects
 
 
@@ -221,8 +297,8 @@ def _anchor(wheel: IndexedWheel) -> str:
     return f"<a {' '.join(attributes)}>{html.escape(wheel.filename)}</a>"
 
 
-def _page(title: str, anchors: list[str]) -> bytes:
-    lines = ["<!DOCTYPE html>", "<html>", "<head>", '<meta name="pypi:repository-version" content="1.1">',
+def _page(title: str, anchors: list[str], *head: str) -> bytes:
+    lines = ["<!DOCTYPE html>", "<html>", "<head>", '<meta name="pypi:repository-version" content="1.1">', *head,
              f"<title>{html.escape(title)}</title>", "</head>", "<body>", f"<h1>{html.escape(title)}</h1>",
              *(f"{anchor}<br>" for anchor in anchors), "</body>", "</html>", ""]
     return "\n".join(lines).encode("utf-8")

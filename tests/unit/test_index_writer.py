@@ -90,14 +90,58 @@ def test_running_it_again_adds_wheels_and_replaces_a_rebuild(tmp_path: Path) -> 
     warnings: list[str] = []
     written = write_index([saved(tmp_path / "b", second), saved(tmp_path / "b", rebuild)], index,
                           warn=warnings.append)
-    assert sorted(written.added) == sorted([second.filename, rebuild.filename])
+    assert written.added == (second.filename,) and written.replaced == (rebuild.filename,)
     files = page(index, "app")
     assert files[rebuild.filename].sha256 == hashlib.sha256(rebuild).hexdigest()  # the rebuild, not the first
     assert second.filename in files
-    assert any("had other bytes and is replaced" in w for w in warnings)
+    assert any("is replaced by" in w and "until it is locked again" in w for w in warnings)
 
-    again = write_index([tmp_path / "b"], index)  # a folder of wheels, all there already
-    assert again.added == () and sorted(again.unchanged) == sorted([second.filename, rebuild.filename])
+    # A folder of wheels, all there already, and one of them named a second time: once each.
+    again = write_index([tmp_path / "b", tmp_path / "b" / second.filename], index)
+    assert again.added == again.replaced == ()
+    assert sorted(again.unchanged) == sorted([second.filename, rebuild.filename])
+
+
+def test_a_rebuild_whose_file_name_is_spelled_otherwise_replaces_the_old_file(tmp_path: Path) -> None:
+    # Older setuptools writes My_Pkg-1.0-..., newer my_pkg-1.0-...: one wheel, one file.
+    index = tmp_path / "simple"
+    old = make_wheel("My_Pkg", "1.0", filename="My_Pkg-1.0-py3-none-any.whl")
+    new = make_wheel("my_pkg", "1.0", files={"my_pkg/__init__.py": "new = True\n"})
+    write_index([saved(tmp_path / "old", old)], index)
+    warnings: list[str] = []
+    written = write_index([saved(tmp_path / "new", new)], index, warn=warnings.append)
+    assert written.replaced == (new.filename,)
+    assert list(page(index, "my-pkg")) == [new.filename]
+    assert sorted(p.name for p in (index / "my-pkg").iterdir()) == sorted(
+        [new.filename, f"{new.filename}.metadata", "index.html"])
+    assert any("My_Pkg-1.0-py3-none-any.whl is replaced by" in w for w in warnings)
+    # Both spellings given at once: refused, as two files of one name are.
+    with pytest.raises(IndexWriteError, match="the same wheel"):
+        write_index([tmp_path / "old", tmp_path / "new"], tmp_path / "other")
+
+
+def test_a_folder_it_did_not_write_is_not_written_into(tmp_path: Path) -> None:
+    # -o site instead of -o site/simple: the site's own pages must not be overwritten or deleted.
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    (site / "index.html").write_text("my page")
+    (site / "docs" / "index.html").write_text("docs")
+    wheel = saved(tmp_path / "dist", make_wheel("app", "1.0"))
+    with pytest.raises(IndexWriteError, match="did not write") as caught:
+        write_index([wheel], site)
+    assert "Nothing was written" in str(caught.value) and str(site / "simple") in str(caught.value)
+    assert (site / "index.html").read_text() == "my page" and (site / "docs" / "index.html").read_text() == "docs"
+    assert sorted(p.name for p in site.iterdir()) == ["docs", "index.html"]
+    (tmp_path / "empty").mkdir()
+    assert write_index([wheel], tmp_path / "empty").added == (wheel.name,)  # an empty folder is fine
+
+
+def test_a_failure_to_write_says_whether_anything_was_written(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    wheel = saved(tmp_path / "dist", make_wheel("app", "1.0"))
+    with pytest.raises(IndexWriteError, match="cannot write the index") as caught:
+        write_index([wheel], tmp_path / "afile" / "simple")
+    assert "Nothing was written" in str(caught.value)
 
 
 def test_a_wheel_deleted_by_hand_leaves_the_pages_when_they_are_written_again(tmp_path: Path) -> None:
@@ -107,8 +151,7 @@ def test_a_wheel_deleted_by_hand_leaves_the_pages_when_they_are_written_again(tm
     (index / "gone" / "gone-1.0-py3-none-any.whl").unlink()
     written = write_index([], index)
     assert list(written.projects) == ["kept"]
-    assert not (index / "gone" / "index.html").exists()
-    assert not (index / "gone" / "gone-1.0-py3-none-any.whl.metadata").exists()
+    assert not (index / "gone").exists()  # a static server answers 404: an installer asks the next index
     assert "gone/" not in (index / "index.html").read_text()
 
 
@@ -118,10 +161,25 @@ def test_a_wheel_copied_in_by_hand_is_checked_and_given_its_metadata_file(tmp_pa
     by_hand = saved(index / "app", make_wheel("app", "1.1"))
     broken = saved(index / "app", make_wheel("app", "1.2", bad_record=True))
     warnings: list[str] = []
+    stray = saved(index, make_wheel("stray", "1.0"))  # not in a project's folder
     write_index([], index, warn=warnings.append)
     assert sorted(page(index, "app")) == ["app-1.0-py3-none-any.whl", by_hand.name]
     assert Path(f"{by_hand}.metadata").is_file()
     assert [w for w in warnings if str(broken) in w and "left off the index" in w]
+    assert [w for w in warnings if str(stray) in w and "not in a project's folder" in w]
+
+    # Copied over a listed wheel: its page no longer vouches for it, so it is checked again
+    # and its metadata file made anew (a new dependency is not hidden behind the old one).
+    newer = make_wheel("app", "1.1", requires=["helper>=2"])
+    by_hand.write_bytes(newer)
+    write_index([], index)
+    assert b"Requires-Dist: helper>=2" in Path(f"{by_hand}.metadata").read_bytes()
+    assert page(index, "app")[by_hand.name].sha256 == hashlib.sha256(newer).hexdigest()
+    by_hand.write_bytes(b"junk")
+    warnings.clear()
+    write_index([], index, warn=warnings.append)
+    assert list(page(index, "app")) == ["app-1.0-py3-none-any.whl"]
+    assert [w for w in warnings if str(by_hand) in w and "left off the index" in w]
 
 
 def test_a_wheel_no_browser_installs_is_listed_with_a_warning(tmp_path: Path) -> None:
@@ -165,6 +223,17 @@ def test_the_command_makes_an_index_a_plain_static_server_serves_to_the_lock_com
     [wheel] = locked["speedup"]["wheels"]
     assert wheel["url"] == f"{static_server}/simple/speedup/{speedup.filename}"
     assert wheel["hashes"] == {"sha256": hashlib.sha256(speedup).hexdigest()}
+
+    # speedup's wheel deleted by hand, the pages written again: what the index no longer
+    # has comes from the next index.
+    later = make_wheel("speedup", "0.4", tag="cp314-cp314-pyemscripten_2026_0_wasm32")
+    assert main(["index", str(saved(tmp_path / "later", later)), "-o", str(tmp_path / "site" / "other")]) == 0
+    (tmp_path / "site" / "simple" / "speedup" / speedup.filename).unlink()
+    assert main(["index", "-o", str(tmp_path / "site" / "simple")]) == 0
+    assert main(["lock", "app", "--index-url", f"{static_server}/simple/", "--index-url",
+                 f"{static_server}/other/", "-o", str(out)]) == 0
+    locked = {p["name"]: p for p in tomllib.loads(out.read_text())["packages"]}
+    assert locked["speedup"]["version"] == "0.4"
 
 
 def test_the_command_says_what_stopped_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
