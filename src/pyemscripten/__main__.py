@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
+import shlex
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
+from urllib.parse import quote
 
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
@@ -30,7 +30,7 @@ from .errors import LockError, PyemscriptenError
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .index_writer import write_index
 from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
-from .native import UrllibTransport
+from .native import UrllibTransport, write_file_whole
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
 from .target import Target, runtime_python
@@ -197,17 +197,8 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     async def save(wheel: LockedWheel) -> None:
         async with turns:
             body = (await fetch_wheel(transport, WheelRequest(wheel.name, wheel.file), retry=retry)).body
-        # A file of its own, renamed into place whole: another lock run saving into the same
-        # folder, or a server reading it, never sees half a wheel.
-        handle, partial = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(body)
-            os.replace(partial, places[wheel.name])
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(partial)
-            raise
+        # Another lock run saving into the same folder, or a server reading it, never sees half a wheel.
+        write_file_whole(places[wheel.name], body)
 
     await asyncio.gather(*(save(w) for w in missing))
     named = {os.path.basename(p) for p in places.values()}
@@ -248,9 +239,10 @@ def _index(args: argparse.Namespace) -> int:
           f"project{'' if len(written.projects) == 1 else 's'} in {written.folder}"
           + (f" ({', '.join(news)})" if news else ""), file=sys.stderr)
     folder = written.folder.resolve()
-    print(f"Serve it with a static file server, e.g. python -m http.server 8000 -d {folder.parent}\n"
-          f"and install with index_urls=[\"http://localhost:8000/{folder.name}/\"] (from a page of the same "
-          f"server, \"/{folder.name}/\"), before \"https://pypi.org/simple/\" for the rest.", file=sys.stderr)
+    name = quote(folder.name)
+    print(f"Serve it with a static file server, e.g. python -m http.server 8000 -d {shlex.quote(str(folder.parent))}\n"
+          f"and install with index_urls=[\"http://localhost:8000/{name}/\"] (from a page of the same "
+          f"server, \"/{name}/\"), before \"https://pypi.org/simple/\" for the rest.", file=sys.stderr)
     return 0
 
 

@@ -26,17 +26,17 @@ import contextlib
 import hashlib
 import html
 import os
-import re
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
 
-from .errors import IndexWriteError, PyemscriptenError
+from .errors import IndexFormatError, IndexWriteError, InvalidWheelFilenameError, PyemscriptenError
+from .index_pages import parse_html_page
 from .metadata import parse_headers
+from .native import write_file_whole
 from .wheels import open_wheel, parse_wheel_name
 
 #: Platform tags a browser runtime installs (pyemscripten_*, and the pyodide_* and
@@ -111,6 +111,10 @@ def _checked(path: Path) -> tuple[str, bytes, bytes, str | None]:
         raise IndexWriteError(str(path), f"cannot read it ({exc.strerror or exc})") from None
     try:
         wheel = open_wheel(path.name, data)
+    except InvalidWheelFilenameError as exc:
+        raise IndexWriteError(str(path), f"its name is not a wheel's ({exc.reason}): a wheel is named "
+                              "{name}-{version}[-{build}]-{python}-{abi}-{platform}.whl, as build tools write it "
+                              "(rename it back if it was renamed)") from None
     except PyemscriptenError as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         member = getattr(exc, "member", None)
@@ -120,11 +124,7 @@ def _checked(path: Path) -> tuple[str, bytes, bytes, str | None]:
 
 
 def _owned(folder: Path) -> None:
-    """Raise unless ``folder`` is missing, empty, or an index this command wrote."""
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        raise IndexWriteError(str(folder), "it is a file: give the folder the index should be written to")
+    """Raise unless the folder ``folder`` is empty, or an index this command wrote."""
     if not any(not entry.name.startswith(".") for entry in folder.iterdir()):
         return
     try:
@@ -145,24 +145,38 @@ class _Writer:
         self.wrote = False
 
     def write(self, path: Path, data: bytes) -> None:
-        """Through a file of its own renamed into place: a server reading the folder
-        meanwhile serves the old file or the new one, never half of one."""
+        """Whole (:func:`~pyemscripten.native.write_file_whole`): a server reading the
+        folder meanwhile serves the old file or the new one, never half of one."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
         self.wrote = True
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(partial, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(partial)
-            raise
+        write_file_whole(path, data)
 
     def remove(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             self.wrote = True
+
+
+@contextlib.contextmanager
+def _only_run(folder: Path, warn: Callable[[str], None]) -> Iterator[None]:
+    """Hold ``folder`` for this run: another run writing the same index waits (its pages
+    would otherwise be written from a listing taken before this run's files were in).
+    Where the system has no ``flock`` (Windows), runs must not overlap."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            warn(f"another run is writing {folder}: waiting for it to end")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # lets the lock go
 
 
 def write_index(sources: Sequence[str | Path], folder: str | Path,
@@ -184,59 +198,87 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
             raise IndexWriteError(str(path), f"given with {given[key]}, the same wheel (project, version and "
                                   "tags): an index holds one file of each")
         given[key] = path
-    _owned(folder)
+    if folder.exists() and not folder.is_dir():
+        raise IndexWriteError(str(folder), "it is a file: give the folder the index should be written to")
     writer = _Writer(warn)
-    added, replaced, unchanged, fresh = [], [], [], set()
     try:
-        for path, project, data, metadata, _ in checked:
-            tags = parse_wheel_name(path.name).tags
-            if not any(tag.platform.startswith(BROWSER_PLATFORMS) for tag in tags):
-                platforms = ", ".join(sorted({tag.platform for tag in tags}))
-                warn(f"{path.name} is for {platforms}: no browser runtime installs it (it needs a pure wheel "
-                     "or one built for a pyemscripten platform); listed all the same")
-            place = folder / project / path.name
-            if place.is_file() and place.read_bytes() == data:
-                unchanged.append(path.name)
-                continue
-            others = [old for old in sorted(place.parent.glob("*.whl"))
-                      if old.name == path.name or _same_wheel(old.name) == _same_wheel(path.name)]
-            for old in others:
-                warn(f"{old} is replaced by {path}: a lock or page that names the old file's hash will refuse "
-                     "the new one until it is locked again")
-                if old.name != path.name:
-                    writer.remove(old)
-                    writer.remove(Path(f"{old}.metadata"))
-            writer.write(Path(f"{place}.metadata"), metadata)
-            writer.write(place, data)
-            (replaced if others else added).append(path.name)
-            fresh.add(place)
-        projects = _write_pages(folder, writer, fresh)
+        folder.mkdir(parents=True, exist_ok=True)
+        with _only_run(folder, warn):
+            _owned(folder)
+            return _write(folder, checked, writer)
     except OSError as exc:
         where = exc.filename or folder
         raise IndexWriteError(str(where), f"cannot write the index: {exc.strerror or exc}",
                               writing=writer.wrote) from None
+
+
+def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes, str | None]], writer: _Writer) -> WrittenIndex:
+    """Copy the checked wheels in, then write the pages."""
+    warn = writer.warn
+    root = folder / "index.html"
+    if not root.is_file():  # first: a run that fails after this leaves a folder the next run takes as its own
+        writer.write(root, _page("Simple index", [], GENERATOR))
+    added, replaced, unchanged, fresh = [], [], [], set()
+    for path, project, data, metadata, _ in checked:
+        tags = parse_wheel_name(path.name).tags
+        if not any(tag.platform.startswith(BROWSER_PLATFORMS) for tag in tags):
+            platforms = ", ".join(sorted({tag.platform for tag in tags}))
+            warn(f"{path.name} is for {platforms}: no browser runtime installs it (it needs a pure wheel "
+                 "or one built for a pyemscripten platform); listed all the same")
+        place = folder / project / path.name
+        if place.is_file() and place.read_bytes() == data:
+            unchanged.append(path.name)
+            continue
+        others = [old for old in _wheel_files(place.parent)
+                  if old.name == path.name or _same_wheel(old.name) == _same_wheel(path.name)]
+        for old in others:
+            if old.name == path.name:
+                warn(f"{old} is replaced by {path}: a lock or page that names the old file's hash will "
+                     "refuse the new one until it is locked again")
+                continue
+            if old.read_bytes() == data:
+                warn(f"{old.name} is now {path.name}, the same wheel: a lock that names the old file's URL "
+                     "must be made again")
+            else:
+                warn(f"{old} is replaced by {path} (the same wheel, its name spelled otherwise): a lock that "
+                     "names the old file must be made again")
+            writer.remove(old)
+            writer.remove(Path(f"{old}.metadata"))
+        writer.write(Path(f"{place}.metadata"), metadata)
+        writer.write(place, data)
+        (replaced if others else added).append(path.name)
+        fresh.add(place)
+    projects = _write_pages(folder, writer, fresh)
     return WrittenIndex(folder, tuple(added), tuple(replaced), tuple(unchanged), projects)
 
 
-_LISTED = re.compile(r'<a href="([^"#]+)#sha256=([0-9a-f]{64})"')
+def _wheel_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.whl") if p.is_file())
 
 
 def _listed(project_folder: Path, writer: _Writer, fresh: set[Path]) -> tuple[IndexedWheel, ...]:
     """The wheels in one project's folder, with what its page says of each. A wheel its
-    page does not list with these very bytes (copied in by hand, or over a listed one) is
-    checked and given its metadata file, or left off the page."""
+    page does not list with these very bytes and this very metadata file (copied in by
+    hand, over a listed one, or its metadata file edited) is checked and given its
+    metadata file anew, or left off the page."""
     try:
-        page = (project_folder / "index.html").read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        page = ""
-    listed = {unquote(href): digest for href, digest in _LISTED.findall(page)}
+        page = parse_html_page((project_folder / "index.html").read_bytes(), project_folder.as_uri() + "/",
+                               project_folder.name)
+        listed = {f.filename: (f.sha256, f.core_metadata) for f in page.files}
+    except (OSError, IndexFormatError):
+        listed = {}
     wheels = []
-    for place in sorted(project_folder.glob("*.whl")):
+    for place in _wheel_files(project_folder):
         data = place.read_bytes()
         sha256 = hashlib.sha256(data).hexdigest()
         metadata_path = Path(f"{place}.metadata")
-        if (place in fresh or listed.get(place.name) == sha256) and metadata_path.is_file():
-            metadata = metadata_path.read_bytes()
+        try:
+            metadata: bytes | None = metadata_path.read_bytes()
+        except OSError:
+            metadata = None
+        vouched = metadata is not None and (place in fresh or listed.get(place.name) == (
+            sha256, (("sha256", hashlib.sha256(metadata).hexdigest()),)))
+        if metadata is not None and vouched:
             requires_python = _requires_python(metadata)
         else:
             try:
@@ -262,7 +304,7 @@ def _write_pages(folder: Path, writer: _Writer, fresh: set[Path]) -> dict[str, t
     wheel deleted by hand) loses its page and, once empty, goes: a static server answers
     404 for it, and an installer asks the next index."""
     projects: dict[str, tuple[IndexedWheel, ...]] = {}
-    for stray in sorted(folder.glob("*.whl")):
+    for stray in _wheel_files(folder):
         writer.warn(f"{stray} is not in a project's folder, and is not listed: give it to the command instead")
     for project_folder in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if canonicalize_name(project_folder.name) != project_folder.name:

@@ -1,8 +1,12 @@
-"""The native side of the seams: urllib for HTTP, used by the lock command off-browser."""
+"""The native side of the seams: urllib for HTTP, used by the lock command off-browser; and
+files written whole, for the commands that save wheels and pages (lock, index)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -101,3 +105,25 @@ class UrllibTransport(Transport):
             return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})
         except (urllib.error.URLError, OSError) as exc:
             raise NetworkError(url, str(getattr(exc, "reason", exc))) from None
+
+
+def write_file_whole(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``path`` through a file of its own in the same folder, renamed into place: a
+    server reading the folder meanwhile (or another run writing it) sees the old file or
+    the new one, never half of one. The file gets the mode a plain ``open`` would give
+    (0666 less the umask), not ``mkstemp``'s 0600: a web server running as another user
+    must be able to read it."""
+    folder = os.path.dirname(os.fspath(path)) or "."
+    handle, partial = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    try:
+        if hasattr(os, "fchmod"):
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(handle, 0o666 & ~umask)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise

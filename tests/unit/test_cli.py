@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tomllib
@@ -82,6 +83,10 @@ def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys
     assert len(saved) == 4 and all(w["path"] == f"wheels/{name}" and "url" not in w for name, w in saved.items())
     for name, wheel in saved.items():
         assert hashlib.sha256((folder / "wheels" / name).read_bytes()).hexdigest() == wheel["hashes"]["sha256"]
+        # Readable by a web server that runs as another user (0666 less the umask, not 0600).
+        umask = os.umask(0)
+        os.umask(umask)
+        assert (folder / "wheels" / name).stat().st_mode & 0o777 == 0o666 & ~umask
     assert "Fetching 4 wheels" in capsys.readouterr().err
     chosen = load_lock((folder / "pylock.toml").read_text(), TARGET, lock_url="http://127.0.0.1:9/t/pylock.toml")
     assert {w.file.url for w in chosen} == {f"http://127.0.0.1:9/t/wheels/{name}" for name in saved}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pyemscripten import index_writer
 from pyemscripten.__main__ import main
 from pyemscripten.errors import IndexWriteError
 from pyemscripten.index_pages import parse_html_page
@@ -56,6 +58,16 @@ def test_each_wheel_is_listed_with_its_hash_requires_python_and_metadata_file(tm
     assert helper.filename == local.filename and "%2B" in helper.url
     root = (index / "index.html").read_text()
     assert '<a href="helper/">helper</a>' in root and '<a href="my-app/">my-app</a>' in root
+    # As written, beyond what our lenient parser needs: PEP 658's older attribute too, for
+    # older installers, and Requires-Python escaped (PEP 503).
+    raw = (index / "my-app" / "index.html").read_text()
+    digest = hashlib.sha256(metadata).hexdigest()
+    assert f'data-dist-info-metadata="sha256={digest}"' in raw and f'data-core-metadata="sha256={digest}"' in raw
+    assert 'data-requires-python="&gt;=3.12"' in raw
+    # Every file readable by a web server running as another user (0666 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in index.rglob("*") if p.is_file()} == {0o666 & ~umask}
 
 
 def test_a_wheel_an_install_would_refuse_stops_it_before_anything_is_written(tmp_path: Path) -> None:
@@ -72,10 +84,12 @@ def test_a_wheel_an_install_would_refuse_stops_it_before_anything_is_written(tmp
     ("notes.txt", "not a wheel (.whl)"),
     ("missing.whl", "no such file"),
     ("empty", "holds no .whl file"),
+    ("bad.whl", "its name is not a wheel's (wrong number of parts): a wheel is named {name}-{version}"),
 ])
 def test_what_is_not_a_wheel_is_named(tmp_path: Path, source: str, says: str) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.whl").write_bytes(b"")
     with pytest.raises(IndexWriteError, match=r"Cannot index .*" + source) as caught:
         write_index([tmp_path / source], tmp_path / "simple")
     assert says in caught.value.reason
@@ -115,6 +129,16 @@ def test_a_rebuild_whose_file_name_is_spelled_otherwise_replaces_the_old_file(tm
     assert sorted(p.name for p in (index / "my-pkg").iterdir()) == sorted(
         [new.filename, f"{new.filename}.metadata", "index.html"])
     assert any("My_Pkg-1.0-py3-none-any.whl is replaced by" in w for w in warnings)
+    # The old file back, then its very bytes under the other spelling: a rename, said as one.
+    write_index([saved(tmp_path / "old", old)], index)
+    renamed = tmp_path / "renamed" / new.filename
+    renamed.parent.mkdir()
+    renamed.write_bytes(old)
+    warnings.clear()
+    write_index([renamed], index, warn=warnings.append)
+    assert warnings == [f"{old.filename} is now {new.filename}, the same wheel: a lock that names the old "
+                        "file's URL must be made again"]
+    assert page(index, "my-pkg")[new.filename].sha256 == hashlib.sha256(old).hexdigest()
     # Both spellings given at once: refused, as two files of one name are.
     with pytest.raises(IndexWriteError, match="the same wheel"):
         write_index([tmp_path / "old", tmp_path / "new"], tmp_path / "other")
@@ -142,6 +166,46 @@ def test_a_failure_to_write_says_whether_anything_was_written(tmp_path: Path) ->
     with pytest.raises(IndexWriteError, match="cannot write the index") as caught:
         write_index([wheel], tmp_path / "afile" / "simple")
     assert "Nothing was written" in str(caught.value)
+
+
+def test_a_run_that_failed_halfway_is_taken_up_by_the_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The disk fills on the third file: the error says the index may be part written, and
+    # once there is room the same command finishes it (the folder is still its own).
+    wheels = [saved(tmp_path / "dist", make_wheel(name, "1.0")) for name in ("one", "two")]
+    real, calls = index_writer.write_file_whole, []
+
+    def full_disk(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(index_writer, "write_file_whole", full_disk)
+    with pytest.raises(IndexWriteError) as caught:
+        write_index(wheels, tmp_path / "simple")
+    assert caught.value.writing and "run the command again" in str(caught.value)
+    monkeypatch.setattr(index_writer, "write_file_whole", real)
+    written = write_index(wheels, tmp_path / "simple")
+    assert sorted(written.projects) == ["one", "two"]
+
+
+def test_a_second_run_on_the_same_folder_waits_for_the_first(tmp_path: Path) -> None:
+    index = tmp_path / "simple"
+    write_index([saved(tmp_path / "d", make_wheel("first", "1.0"))], index)
+    warnings: list[str] = []
+    done = threading.Event()
+    second = saved(tmp_path / "d", make_wheel("second", "1.0"))
+    with index_writer._only_run(index, warnings.append):  # a run under way
+        runner = threading.Thread(target=lambda: (write_index([second], index, warn=warnings.append), done.set()))
+        runner.start()
+        for _ in range(200):  # until the second run has said it waits
+            if warnings:
+                break
+            threading.Event().wait(0.01)
+        assert not done.is_set()
+    runner.join(10)
+    assert done.is_set() and warnings == [f"another run is writing {index}: waiting for it to end"]
+    assert sorted(page(index, "second")) == [second.name]
 
 
 def test_a_wheel_deleted_by_hand_leaves_the_pages_when_they_are_written_again(tmp_path: Path) -> None:
@@ -175,7 +239,13 @@ def test_a_wheel_copied_in_by_hand_is_checked_and_given_its_metadata_file(tmp_pa
     write_index([], index)
     assert b"Requires-Dist: helper>=2" in Path(f"{by_hand}.metadata").read_bytes()
     assert page(index, "app")[by_hand.name].sha256 == hashlib.sha256(newer).hexdigest()
+    # Its metadata file edited by hand: no longer the one the page vouches for, so made anew.
+    metadata_file = Path(f"{by_hand}.metadata")
+    metadata_file.write_bytes(metadata_file.read_bytes().replace(b"Requires-Dist: helper>=2\n", b""))
+    write_index([], index)
+    assert b"Requires-Dist: helper>=2" in metadata_file.read_bytes()
     by_hand.write_bytes(b"junk")
+    (index / "app" / "folder.whl").mkdir()  # not a file: not a wheel either, and not an error
     warnings.clear()
     write_index([], index, warn=warnings.append)
     assert list(page(index, "app")) == ["app-1.0-py3-none-any.whl"]
