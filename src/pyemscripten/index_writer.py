@@ -77,7 +77,7 @@ def wheel_paths(sources: Iterable[str | Path]) -> list[Path]:
     paths: dict[Path, Path] = {}
     for source in map(Path, sources):
         if source.is_dir():
-            found = sorted(p for p in source.glob("*.whl") if p.is_file())
+            found = _wheel_files(source)
             if not found:
                 raise IndexWriteError(str(source), "the folder holds no .whl file: build your wheels into it first")
         elif source.suffix != ".whl":
