@@ -26,7 +26,13 @@ from packaging.utils import parse_wheel_filename
 
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
-from .errors import LockError, PyemscriptenError
+from .errors import (
+    LockError,
+    MultipleNoCompatibleWheelsError,
+    NoCompatibleWheelError,
+    PyemscriptenError,
+    ResolutionImpossibleError,
+)
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .index_writer import write_index
 from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
@@ -246,6 +252,29 @@ def _index(args: argparse.Namespace) -> int:
     return 0
 
 
+# The pyodide-lock.json of the runtimes each platform is known from (README: the four tested).
+_DISTRIBUTIONS: dict[str, str] = {
+    "2024_0": "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/pyodide-lock.json",
+    "2025_0": "https://cdn.jsdelivr.net/pyodide/v0.29.5/full/pyodide-lock.json",
+    "2026_0": "https://cdn.jsdelivr.net/pyodide/v314.0.7/full/pyodide-lock.json",
+}
+
+
+def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str | None:
+    """Where a lock without ``--distribution`` failed for want of wheels: the browser would
+    have looked in the runtime's own distribution too (numpy, pandas, ...), and this can."""
+    wanting = (NoCompatibleWheelError, MultipleNoCompatibleWheelsError, ResolutionImpossibleError)
+    if args.distribution or not isinstance(exc, wanting):
+        return None
+    platform = Target.for_platform(args.platform, args.python_version).platform
+    url = _DISTRIBUTIONS.get(platform.version)
+    where = (f"--distribution {url}" if url else
+             "--distribution and the URL of the pyodide-lock.json of the runtime you lock for")
+    return ("in the browser, what no index has a wheel of is also looked for in the runtime's own distribution "
+            "(Pyodide ships numpy, pandas, pillow, polars and more beside the runtime, not on PyPI). To lock "
+            f"with it here, add {where}.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -261,6 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        hint = _distribution_hint(exc, args)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
         return 1
     if args.output == "-":
         sys.stdout.write(text)

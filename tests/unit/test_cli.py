@@ -152,6 +152,7 @@ def test_no_wheel_for_the_platform_is_an_error(index: IndexServer, tmp_path: Pat
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("error: ")
     assert "charset-normalizer" in err and "pyemscripten_2025_0_wasm32" in err
+    assert "--distribution https://cdn.jsdelivr.net/pyodide/v0.29.5/full/pyodide-lock.json" in err  # its runtime's
     assert not (tmp_path / "x.toml").exists()
 
 
@@ -269,9 +270,16 @@ def test_the_runtimes_distribution_serves_what_no_index_has(index: IndexServer, 
         walk.add_wheel(make_wheel("app", "1.0", requires=["native>=2"]))
         index.mount("/runtime/", {"pyodide-lock.json": json.dumps(lock_json).encode(), native.filename: bytes(native)})
         assert main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "no.toml")]) == 1
-        assert "No wheel of 'native' fits this runtime" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "No wheel of 'native' fits this runtime" in err
+        # The browser would have looked in the runtime's distribution: the command says how to here.
+        assert err.splitlines()[-1] == (
+            "hint: in the browser, what no index has a wheel of is also looked for in the runtime's own "
+            "distribution (Pyodide ships numpy, pandas, pillow, polars and more beside the runtime, not on PyPI). "
+            "To lock with it here, add --distribution https://cdn.jsdelivr.net/pyodide/v314.0.7/full/pyodide-lock.json.")
         assert main(["lock", "app", "--index-url", walk.url, "--distribution", f"{index.url}/runtime/pyodide-lock.json",
                      "-o", str(tmp_path / "pylock.toml")]) == 0
+        assert "hint:" not in capsys.readouterr().err
         data = tomllib.loads((tmp_path / "pylock.toml").read_text())
     finally:
         index.remove_index("dist")
