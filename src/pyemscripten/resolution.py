@@ -550,8 +550,11 @@ def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str
     if not without:
         return ()
     asked: dict[str, list[Any]] = {}  # project -> the specifiers on it: requirements and constraints
+    extras: dict[str, set[str]] = {}  # project -> the extras asked of it
     for identifier, criterion in result.criteria.items():
-        name = identifier.split("[")[0]
+        name, _, extra = identifier.partition("[")
+        if extra:
+            extras.setdefault(name, set()).update(e for e in extra.rstrip("]").split(",") if e)
         asked.setdefault(name, []).extend(i.requirement.specifier for i in criterion.information
                                           if i.parent is None or i.parent.name != name)  # not an extra's own base
     for name, constraints in finder.constraints.items():
@@ -568,7 +571,7 @@ def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str
         if meta is None or not all(s.contains(newest, prereleases=True) for s in asked.get(dist.name, ())) \
                 or (meta.requires_python is not None and not meta.requires_python.contains(python, prereleases=True)):
             continue
-        blocked = sorted(_blockers(meta, finder, without, chosen, 3))
+        blocked = sorted(_blockers(meta, finder, without, chosen, 3, frozenset(extras.get(dist.name, ()))))
         if blocked:
             which = "has" if len(blocked) == 1 else "have"
             notes.append(f"{dist.name} {dist.version} is chosen, not its newest version {newest}: {newest} needs "
@@ -578,14 +581,15 @@ def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str
 
 
 def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chosen: Mapping[str, Version],
-              depth: int) -> set[str]:
-    """The projects without wheels that ``meta`` needs: directly, or through the newest version
-    of a dependency that fits its requirement, where the resolution's own choice does not."""
+              depth: int, extras: Collection[str] = ()) -> set[str]:
+    """The projects without wheels that ``meta`` needs (with ``extras``, as asked of it):
+    directly, or through the newest version of a dependency that fits its requirement,
+    where the resolution's own choice does not."""
     found: set[str] = set()
-    environment = {**finder.target.marker_environment, "extra": ""}
+    environments = [{**finder.target.marker_environment, "extra": extra} for extra in ("", *extras)]
     for req in meta.requires_dist:
         name = canonicalize_name(req.name)
-        if req.marker is not None and not req.marker.evaluate(environment):
+        if req.marker is not None and not any(req.marker.evaluate(env) for env in environments):
             continue
         if name in without:
             found.add(name)
@@ -598,7 +602,7 @@ def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chos
             continue
         below = finder.data.metadata.get(fitting[0].url) if fitting else None
         if below is not None:
-            found |= _blockers(below, finder, without, chosen, depth - 1)
+            found |= _blockers(below, finder, without, chosen, depth - 1, req.extras)
     return found
 
 

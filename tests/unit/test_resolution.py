@@ -720,6 +720,24 @@ def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said(
                                 "dependencies), which has no wheel for this runtime",)
 
 
+def test_a_version_below_the_newest_because_an_extra_needs_a_project_without_wheels_is_said() -> None:
+    # networkx[default]: its newest's extra needs numpy and more (no browser wheels), so an old
+    # version without the extra is taken; why, beside the missing extra, is said too. Through
+    # a dependency's own extra as well.
+    dead = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
+    index = FakeIndex({"graph": {"1.0": {}, "3.0": {"extras": ["default"], "requires": ["native; extra == 'default'"]}},
+                       "app": {"1.0": {}, "2.0": {"requires": ["plot[fast]"]}},
+                       "plot": {"1.0": {"extras": ["fast"], "requires": ["native; extra == 'fast'"]}},
+                       "native": {"1.0": dead}})
+    result = run(index, ["graph[default]", "app"])
+    assert {d.name: str(d.version) for d in result.dists} == {"graph": "1.0", "app": "1.0"}
+    assert sorted(result.held_back) == [
+        "app 1.0 is chosen, not its newest version 2.0: 2.0 needs native (directly or through its dependencies), "
+        "which has no wheel for this runtime",
+        "graph 1.0 is chosen, not its newest version 3.0: 3.0 needs native (directly or through its dependencies), "
+        "which has no wheel for this runtime"]
+
+
 def test_the_walks_error_names_only_what_its_last_step_was_getting_around() -> None:
     dead = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
     index = FakeIndex({"good": {str(v): {"requires": ["dead-a"] if v > 1 else []} for v in range(1, 11)},
