@@ -295,7 +295,7 @@ async def resolve(
     rounds = 0
     walked: dict[str, set[Version]] = {}  # project -> its older versions asked for
     walk_passes: dict[str, int] = {}  # project without wheels -> the passes that stepped back towards it
-    read: dict[str, set[str]] = {}  # see _graph
+    read: dict[str, _Needs] = {}  # see _graph
     while True:
         rounds += 1
         provider = Provider(finder, roots)
@@ -306,11 +306,11 @@ async def resolve(
             stepped = _note_walk(need, finder, walked, on_walk)
             without = set(_without_wheels(finder)) if stepped is not None else set()
             if stepped is not None and without:
-                blockers = without & _ahead(_graph(finder, read), stepped)
+                blockers = without & _ahead(_graph(finder, read, roots), stepped)
                 for name in blockers:
                     walk_passes[name] = walk_passes.get(name, 0) + 1
                 if blockers and max(walk_passes[n] for n in blockers) > options.max_walk_rounds:
-                    raise _walk_stopped(finder, walked, walk_passes, blockers, read) from None
+                    raise _walk_stopped(finder, walked, walk_passes, blockers, read, roots) from None
             await crawler.satisfy(need)
             continue
         except resolvelib.ResolutionImpossible as exc:
@@ -321,13 +321,13 @@ async def resolve(
                 await crawler.load_distribution()
                 continue
             if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
-                _raise_all_missing_wheels(finder, crawler)
+                _raise_all_missing_wheels(finder, roots)
             error = _impossible(exc.causes, provider)
             if isinstance(error, ProjectNotFoundError):
                 error.wheel_folders = await client.wheel_folders()
             raise error from None
         except resolvelib.ResolutionTooDeep:
-            raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read)) from None
+            raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read, roots)) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds)
         taken = _from_distribution(resolution, finder)
         return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
@@ -476,9 +476,10 @@ def _without_wheels(finder: Finder) -> list[str]:
     return [n for n in sorted(finder.data.pages) if not finder.versions(n) and not finder.may_keep(n)]
 
 
-def _needed_by(finder: Finder, names: Sequence[str], read: dict[str, set[str]]) -> list[str]:
+def _needed_by(finder: Finder, names: Sequence[str], read: dict[str, _Needs],
+               roots: Sequence[Dependency]) -> list[str]:
     """``names``, each with the projects whose known versions need it directly (three at most)."""
-    needs = _graph(finder, read)
+    needs = _graph(finder, read, roots)
     out = []
     for name in names:
         parents = _parents(needs, name)
@@ -491,8 +492,8 @@ def _parents(needs: Mapping[str, set[str]], name: str) -> list[str]:
     return sorted(parent for parent, wanted in needs.items() if name in wanted and parent != name)
 
 
-def _raise_all_missing_wheels(finder: Finder, crawler: Crawler) -> None:
-    needs = _graph(finder, {})
+def _raise_all_missing_wheels(finder: Finder, roots: Sequence[Dependency]) -> None:
+    needs = _graph(finder, {}, roots)
     errors = [finder.no_wheel_error(n, _parents(needs, n)) for n in _without_wheels(finder)]
     if len(errors) == 1:
         raise errors[0]
@@ -514,17 +515,54 @@ def _note_walk(need: NeedData, finder: Finder, walked: dict[str, set[Version]],
     return candidate.name
 
 
-def _graph(finder: Finder, read: dict[str, set[str]]) -> dict[str, set[str]]:
-    """Each project with known metadata, and what any of its known versions needs (any extra's
-    too). ``read``: each metadata file's needs by URL, kept between passes (a file's metadata
-    never changes, and a long walk asks for this on every pass)."""
+@dataclass(frozen=True)
+class _Needs:
+    """One metadata file's dependencies for the target, read once (see :func:`_graph`)."""
+
+    always: frozenset[str]  # needed whatever extras are asked
+    by_extra: tuple[tuple[str, Any], ...]  # (name, marker): needed with some extra of the project
+    asks: tuple[tuple[str, frozenset[str]], ...]  # the extras it asks of its dependencies
+
+
+def _read_needs(meta: DistMetadata, environment: Mapping[str, str]) -> _Needs:
+    always, by_extra, asks = set(), [], []
+    for req in meta.requires_dist:
+        name = canonicalize_name(req.name)
+        if req.extras:
+            asks.append((name, frozenset(canonicalize_name(e) for e in req.extras)))
+        if req.marker is None:
+            always.add(name)
+        elif "extra" in str(req.marker):
+            by_extra.append((name, req.marker))
+        elif req.marker.evaluate(environment):
+            always.add(name)
+    return _Needs(frozenset(always), tuple(by_extra), tuple(asks))
+
+
+def _graph(finder: Finder, read: dict[str, _Needs], roots: Sequence[Dependency] = ()) -> dict[str, set[str]]:
+    """Each project with known metadata, and what any of its known versions needs: for the
+    target, and with the extras asked of the project (by ``roots``, the user's requirements,
+    or by any known metadata file), not with every extra it has. ``read``: each metadata
+    file's needs by URL, kept between passes (a file's metadata never changes, and a long walk
+    asks for this on every pass)."""
     environment = {**finder.target.marker_environment, "extra": ""}
-    needs: dict[str, set[str]] = {}
     for url, meta in finder.data.metadata.items():
         if url not in read:
-            read[url] = {canonicalize_name(req.name) for req in meta.requires_dist
-                         if req.marker is None or "extra" in str(req.marker) or req.marker.evaluate(environment)}
-        needs.setdefault(meta.name, set()).update(read[url])
+            read[url] = _read_needs(meta, environment)
+    asked: dict[str, set[str]] = {}
+    for root in roots:
+        asked.setdefault(root.name, set()).update(root.extras)
+    for url in finder.data.metadata:
+        for name, extras in read[url].asks:
+            asked.setdefault(name, set()).update(extras)
+    needs: dict[str, set[str]] = {}
+    for url, meta in finder.data.metadata.items():
+        found = needs.setdefault(meta.name, set())
+        found.update(read[url].always)
+        extras = asked.get(meta.name)
+        if extras:
+            found.update(name for name, marker in read[url].by_extra
+                         if any(marker.evaluate({**environment, "extra": extra}) for extra in extras))
     return needs
 
 
@@ -620,10 +658,10 @@ def walk_line(name: str) -> str:
 
 
 def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: Mapping[str, int],
-                  blockers: set[str], read: dict[str, set[str]]) -> PyemscriptenError:
+                  blockers: set[str], read: dict[str, _Needs], roots: Sequence[Dependency]) -> PyemscriptenError:
     """The projects with no wheel for the runtime that the walk's last step was getting around
     (``blockers``), with how far back resolution looked."""
-    needs = _graph(finder, read)
+    needs = _graph(finder, read, roots)
     errors = [finder.no_wheel_error(n, _parents(needs, n)) for n in sorted(blockers)]
     back = {}  # project -> (how many fitting versions are newer than the oldest asked for, that one)
     for name, versions in walked.items():

@@ -188,6 +188,26 @@ def test_the_resolution_says_what_needs_each_project() -> None:
     assert dict(got.needed_by) == {"mid": ("top 1.0",), "leaf": ("mid 2.0", "top 1.0"), "extra-only": ("mid 2.0",)}
 
 
+def test_what_needs_a_project_without_wheels_counts_only_the_extras_asked() -> None:
+    # helper needs native only with its extra "x": named as needing it where that extra is
+    # asked (here by tool), not where nothing asks for it.
+    dead = {"tag": "cp314-cp314-manylinux_2_28_x86_64"}
+    index = FakeIndex({"app": {"1.0": {"requires": ["native", "helper", "other"]}},
+                       "helper": {"1.0": {"extras": ["x"], "requires": ["native; extra == 'x'"]}},
+                       "other": {"1.0": {"extras": ["y"], "requires": ["gone; extra == 'y'"]}},
+                       "tool": {"1.0": {"requires": ["helper[x]"]}},
+                       "native": {"1.0": dead}, "gone": {"1.0": dead}})
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["app"], keep_going=True)
+    assert info.value.project == "native" and info.value.needed_by == ["app"]
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["app", "tool"], keep_going=True)
+    assert info.value.needed_by == ["app", "helper"]
+    with pytest.raises(errors.MultipleNoCompatibleWheelsError) as many:
+        run(index, ["app", "other[y]"], keep_going=True)  # asked by the user
+    assert {e.project: e.needed_by for e in many.value.errors} == {"native": ["app"], "gone": ["other"]}
+
+
 def test_keep_going_reports_every_package() -> None:
     bad = {"1.0": {"tags": ["cp312-cp312-pyemscripten_2024_0_wasm32"]}}
     index = FakeIndex({"app": {"1.0": {"requires": ["x", "y"]}}, "x": bad, "y": bad})
