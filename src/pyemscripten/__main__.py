@@ -17,9 +17,11 @@ import os
 import shlex
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
@@ -49,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
     lock.add_argument("requirements", nargs="+", metavar="REQUIREMENT", help="PEP 508 requirement")
-    lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL", type=_http_url,
-                      help=f"simple index base URL (repeatable; first index that has a project wins; default {DEFAULT_INDEX_URL})")
+    lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL", type=_index_url,
+                      help=f"simple index base URL (repeatable; first index that has a project wins; default "
+                           f"{DEFAULT_INDEX_URL}); with --wheels-dir, also a local folder the index command wrote")
     lock.add_argument("--platform", default="pyemscripten_2026_0_wasm32",
                       help="PEP 783 platform of the target runtime (default: %(default)s, Pyodide 314)")
     lock.add_argument("--python-version", default="3.14", help="Python version of the target runtime (default: %(default)s)")
@@ -83,6 +86,27 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("-o", "--output", required=True, metavar="FOLDER",
                        help="the index's folder: new, empty, or one this command wrote (e.g. site/simple)")
     return parser
+
+
+def _index_url(text: str) -> str:
+    """An index URL, or a local folder the ``index`` command wrote (as a ``file:`` URL; with
+    ``--wheels-dir`` only, so that the lock names the wheels by their copies' paths)."""
+    if text.startswith(("http://", "https://")):
+        return text
+    if text.startswith("file:"):
+        text = urllib.request.url2pathname(urlsplit(text).path)
+    folder = Path(text)
+    if folder.is_dir():
+        if not (folder / "index.html").is_file():
+            raise argparse.ArgumentTypeError(f"the folder {text!r} has no index.html, so it is no index: make it one "
+                                             f"with `index WHEEL... -o {text}`")
+        return folder.resolve().as_uri() + "/"
+    return _http_url(text)
+
+
+def _local_indexes(urls: Sequence[str] | None) -> list[str]:
+    """The folders of the ``file:`` index URLs among ``urls``."""
+    return [urllib.request.url2pathname(urlsplit(url).path) for url in urls or () if url.startswith("file:")]
 
 
 def _http_url(text: str) -> str:
@@ -148,7 +172,7 @@ async def _lock(args: argparse.Namespace) -> str:
     if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
               f"{args.python_version}: did you mean --python-version {runs}?", file=sys.stderr)
-    transport = UrllibTransport()
+    transport = UrllibTransport(folders=_local_indexes(args.index_urls))
     client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL])
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
@@ -286,6 +310,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = _wheels_dir_problem(args)
     if problem is not None:
         parser.error(f"--wheels-dir {args.wheels_dir}: {problem}")
+    local = _local_indexes(args.index_urls)
+    if local and not args.wheels_dir:
+        parser.error(f"--index-url {local[0]}: a local index needs --wheels-dir, which copies the locked wheels "
+                     "beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
+                     "its http URL")
     try:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:

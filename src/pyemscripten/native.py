@@ -10,7 +10,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from urllib.parse import urlsplit
 
@@ -48,12 +48,16 @@ class UrllibTransport(Transport):
     """Blocking urllib in a worker thread. HTTP error statuses are returned, not raised.
 
     Only http(s) URLs: urllib would also open ``file:`` and ``ftp:`` URLs an index names.
+    The one exception is ``folders``, local indexes the user named (a folder the ``index``
+    command wrote): ``file:`` URLs inside them are read as a static server would serve them
+    (a URL ending in ``/`` is its folder's ``index.html``; a missing file is a 404).
     """
 
-    def __init__(self, timeout: float = 60.0) -> None:
+    def __init__(self, timeout: float = 60.0, folders: Sequence[str | os.PathLike[str]] = ()) -> None:
         self.timeout = timeout
         self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
         self._opener = urllib.request.build_opener(_Redirects)
+        self._folders = [os.path.realpath(folder) for folder in folders]
 
     async def get(
         self,
@@ -67,6 +71,12 @@ class UrllibTransport(Transport):
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:  # e.g. "http://[": not a URL
             raise NetworkError(url, f"not a URL ({exc})") from None
+        if scheme == "file" and self._folders:
+            response = await asyncio.to_thread(self._read_local, url)
+            if on_data is not None and response.status == 200:
+                for offset in range(0, len(response.body), _PIECE):
+                    on_data(offset, response.body[offset:offset + _PIECE])
+            return response
         if scheme not in _SCHEMES:
             raise NetworkError(url, "only http and https URLs are fetched")
         deliver = None
@@ -105,6 +115,24 @@ class UrllibTransport(Transport):
             return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})
         except (urllib.error.URLError, OSError) as exc:
             raise NetworkError(url, str(getattr(exc, "reason", exc))) from None
+
+
+    def _read_local(self, url: str) -> Response:
+        """A ``file:`` URL inside one of the local indexes, as a static server answers it."""
+        path = os.path.realpath(urllib.request.url2pathname(urlsplit(url).path))
+        if not any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in self._folders):
+            raise NetworkError(url, "a file: URL outside the local indexes given (--index-url FOLDER) is not read")
+        if url.endswith("/"):
+            path = os.path.join(path, "index.html")
+        try:
+            with open(path, "rb") as file:
+                body = file.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return Response(url, 404, b"", {})
+        except OSError as exc:
+            raise NetworkError(url, f"cannot read {path} ({exc.strerror or exc})") from None
+        kind = "text/html" if path.endswith(".html") else "application/octet-stream"
+        return Response(url, 200, body, {"content-type": kind, "content-length": str(len(body))})
 
 
 def write_file_whole(path: str | os.PathLike[str], data: bytes) -> None:

@@ -311,3 +311,59 @@ def test_the_command_says_what_stopped_it(tmp_path: Path, capsys: pytest.Capture
     wheel = saved(tmp_path / "dist", make_wheel("app", "1.0"))
     assert main(["index", str(wheel), "-o", str(tmp_path / "simple")]) == 1
     assert "error: Cannot index" in capsys.readouterr().err
+
+
+def test_a_local_index_is_locked_from_with_its_wheels_copied_beside_the_lock(
+        tmp_path: Path, static_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # A test suite's own wheel, indexed into a folder and locked from it with no server,
+    # its dependencies from another index (here a static one over http).
+    app = make_wheel("app", "1.0", requires=["helper"])
+    assert main(["index", str(saved(tmp_path / "dist", app)), "-o", str(tmp_path / "local")]) == 0
+    helper = make_wheel("helper", "2.0")
+    assert main(["index", str(saved(tmp_path / "other", helper)), "-o", str(tmp_path / "site" / "simple")]) == 0
+    (tmp_path / "tests").mkdir()
+    out = tmp_path / "tests" / "pylock.toml"
+    assert main(["lock", "app", "--index-url", str(tmp_path / "local"), "--index-url", f"{static_server}/simple/",
+                 "--wheels-dir", str(tmp_path / "tests" / "wheels"), "-o", str(out)]) == 0
+    locked = {p["name"]: p["wheels"][0] for p in tomllib.loads(out.read_text())["packages"]}
+    assert locked == {
+        "app": {"name": app.filename, "path": f"wheels/{app.filename}", "size": len(app),
+                "hashes": {"sha256": hashlib.sha256(app).hexdigest()}},
+        "helper": {"name": helper.filename, "path": f"wheels/{helper.filename}", "size": len(helper),
+                   "hashes": {"sha256": hashlib.sha256(helper).hexdigest()}}}
+    assert "file:" not in out.read_text()  # no path of this machine in the lock
+    capsys.readouterr()
+
+    # Without --wheels-dir the lock would name files on this disk: refused before resolving.
+    with pytest.raises(SystemExit):
+        main(["lock", "app", "--index-url", str(tmp_path / "local"), "-o", str(out)])
+    assert "a local index needs --wheels-dir" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a folder that is no index
+        main(["lock", "app", "--index-url", str(tmp_path / "dist"), "--wheels-dir", str(tmp_path / "w"), "-o", str(out)])
+    assert "has no index.html, so it is no index" in capsys.readouterr().err
+
+
+def test_only_files_inside_the_local_indexes_are_read(tmp_path: Path) -> None:
+    import asyncio
+
+    from pyemscripten.errors import NetworkError
+    from pyemscripten.native import UrllibTransport
+
+    write_index([saved(tmp_path / "dist", make_wheel("app", "1.0"))], tmp_path / "local")
+    (tmp_path / "secret.txt").write_text("not for an index")
+    (tmp_path / "local" / "link").symlink_to(tmp_path / "secret.txt")
+    transport = UrllibTransport(folders=[tmp_path / "local"])
+    base = (tmp_path / "local").as_uri()
+
+    async def get(url: str) -> object:
+        return await transport.get(url)
+
+    page = asyncio.run(get(f"{base}/app/"))
+    assert page.status == 200 and page.headers["content-type"] == "text/html" and b"app-1.0" in page.body
+    assert asyncio.run(get(f"{base}/nothing/")).status == 404  # the next index is asked
+    for outside in ((tmp_path / "secret.txt").as_uri(), f"{base}/../secret.txt", f"{base}/link"):
+        with pytest.raises(NetworkError, match="outside the local indexes"):
+            asyncio.run(get(outside))
+    with pytest.raises(NetworkError, match="only http and https"):  # no local index given: no file: URL at all
+        asyncio.run(UrllibTransport().get(f"{base}/app/"))
+
