@@ -7,6 +7,8 @@ this test cannot drift. The project's local index plays PyPI: the lock names its
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +16,9 @@ import pytest
 
 from docs.examples.pyodide_pages import PyodideError, PyodidePage, serve
 from tests.browser.test_web_app import native_lock
-from tests.support.browser import DEFAULT_RUNTIME, RUNTIMES_DIR
+from tests.support.browser import DEFAULT_RUNTIME, ROOT, RUNTIMES_DIR
 from tests.support.index_server import IndexServer
+from tests.support.wheels import make_wheel
 
 WHEEL_REQUESTS = r"^/files/[^/]+\.whl$"
 
@@ -117,3 +120,34 @@ def test_recipe_offline_with_the_wheels_saved_beside_the_lock(context: object, n
         finally:
             page.close()
     assert index_server.count(regex=r"^/(simple|files)/") == 0  # every wheel came from beside the lock
+
+
+def test_recipe_your_own_package_from_a_local_index(context: object, npm_package: str, index_server: IndexServer,
+                                                    tmp_path: Path) -> None:
+    """docs/TESTING.md's "Your own package": its wheel made an index with the index command,
+    locked from that folder (no server) with its dependency from another index, the wheels
+    saved beside the lock; a page installs the lock and imports the package."""
+    own = make_wheel("mypkg", "0.1", {"mypkg/__init__.py": "import attrs\n\n@attrs.define\nclass P:\n    x: int\n"},
+                     requires=["attrs"])
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / own.filename).write_bytes(own)
+    subprocess.run([sys.executable, "-m", "pyemscripten", "index", str(tmp_path / "dist"), "-o",
+                    str(tmp_path / "build" / "simple")], check=True, capture_output=True, cwd=ROOT)
+    folder = tmp_path / "tests"
+    folder.mkdir()
+    native_lock(str(tmp_path / "build" / "simple"), "mypkg", out=folder / "pylock.toml",
+                extra=("--index-url", index_server.index_url, "--wheels-dir", str(folder / "wheels")))
+    text = (folder / "pylock.toml").read_text()
+    assert f'path = "wheels/{own.filename}"' in text and 'path = "wheels/attrs-' in text and "file:" not in text
+    package = index_server._mounts["/npm/"]
+    assert isinstance(package, Path), package
+    index_server.reset_counts()
+    with serve({"pyodide": RUNTIMES_DIR / f"pyodide-{DEFAULT_RUNTIME}", "pyemscripten": package / "js",
+                "tests": folder}) as url:
+        page = PyodidePage.open(context, url, lockfile="tests/pylock.toml")
+        try:
+            assert page.run("import mypkg, attrs\nattrs.asdict(mypkg.P(3))") == {"x": 3}
+        finally:
+            page.close()
+    assert index_server.count(regex=r"^/(simple|files)/") == 0
+
