@@ -93,8 +93,13 @@ def _index_url(text: str) -> str:
     ``--wheels-dir`` only, so that the lock names the wheels by their copies' paths)."""
     if text.startswith(("http://", "https://")):
         return text
-    if text.startswith("file:"):
-        text = urllib.request.url2pathname(urlsplit(text).path)
+    if text.lower().startswith("file:"):
+        parts = urlsplit(text)
+        if parts.netloc not in ("", "localhost") or parts.query:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a local index as a folder of this machine")
+        text = urllib.request.url2pathname(parts.path)
+        if not Path(text).is_dir():
+            raise argparse.ArgumentTypeError(f"the folder {text!r} does not exist")
     folder = Path(text)
     if folder.is_dir():
         if not (folder / "index.html").is_file():
@@ -104,9 +109,15 @@ def _index_url(text: str) -> str:
     return _http_url(text)
 
 
-def _local_indexes(urls: Sequence[str] | None) -> list[str]:
-    """The folders of the ``file:`` index URLs among ``urls``."""
-    return [urllib.request.url2pathname(urlsplit(url).path) for url in urls or () if url.startswith("file:")]
+def _local_indexes(urls: Sequence[str] | None) -> list[tuple[str, str]]:
+    """The ``file:`` index URLs among ``urls`` (as :func:`_index_url` made them), each with its folder."""
+    local = []
+    for url in urls or ():
+        if url.startswith("file:"):
+            parts = urlsplit(url)  # a Windows share keeps its host: file://server/share/ is \\server\share
+            local.append((url, urllib.request.url2pathname(f"//{parts.netloc}{parts.path}" if parts.netloc
+                                                           else parts.path)))
+    return local
 
 
 def _http_url(text: str) -> str:
@@ -172,7 +183,7 @@ async def _lock(args: argparse.Namespace) -> str:
     if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
               f"{args.python_version}: did you mean --python-version {runs}?", file=sys.stderr)
-    transport = UrllibTransport(folders=_local_indexes(args.index_urls))
+    transport = UrllibTransport(local=_local_indexes(args.index_urls))
     client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL])
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
@@ -312,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--wheels-dir {args.wheels_dir}: {problem}")
     local = _local_indexes(args.index_urls)
     if local and not args.wheels_dir:
-        parser.error(f"--index-url {local[0]}: a local index needs --wheels-dir, which copies the locked wheels "
+        parser.error(f"--index-url {local[0][1]}: a local index needs --wheels-dir, which copies the locked wheels "
                      "beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
                      "its http URL")
     try:

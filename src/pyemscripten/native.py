@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .credentials import OriginCredentials, same_origin
 from .errors import NetworkError
@@ -48,16 +48,18 @@ class UrllibTransport(Transport):
     """Blocking urllib in a worker thread. HTTP error statuses are returned, not raised.
 
     Only http(s) URLs: urllib would also open ``file:`` and ``ftp:`` URLs an index names.
-    The one exception is ``folders``, local indexes the user named (a folder the ``index``
-    command wrote): ``file:`` URLs inside them are read as a static server would serve them
-    (a URL ending in ``/`` is its folder's ``index.html``; a missing file is a 404).
+    The one exception is ``local``, the local indexes the user named (folders the ``index``
+    command wrote), each as ``(its file: URL, ending in "/", its folder)``: a URL under one
+    of those URLs is read from inside its folder as a static server would serve it (a URL
+    ending in ``/`` is its folder's ``index.html``; a missing file is a 404, an unreadable
+    one a 403), and nothing outside the folder is read, through ``..`` or a link.
     """
 
-    def __init__(self, timeout: float = 60.0, folders: Sequence[str | os.PathLike[str]] = ()) -> None:
+    def __init__(self, timeout: float = 60.0, local: Sequence[tuple[str, str | os.PathLike[str]]] = ()) -> None:
         self.timeout = timeout
         self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
         self._opener = urllib.request.build_opener(_Redirects)
-        self._folders = [os.path.realpath(folder) for folder in folders]
+        self._local = [(url, os.path.realpath(folder)) for url, folder in local]
 
     async def get(
         self,
@@ -71,7 +73,7 @@ class UrllibTransport(Transport):
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:  # e.g. "http://[": not a URL
             raise NetworkError(url, f"not a URL ({exc})") from None
-        if scheme == "file" and self._folders:
+        if scheme == "file" and self._local:
             response = await asyncio.to_thread(self._read_local, url)
             if on_data is not None and response.status == 200:
                 for offset in range(0, len(response.body), _PIECE):
@@ -118,19 +120,29 @@ class UrllibTransport(Transport):
 
 
     def _read_local(self, url: str) -> Response:
-        """A ``file:`` URL inside one of the local indexes, as a static server answers it."""
-        path = os.path.realpath(urllib.request.url2pathname(urlsplit(url).path))
-        if not any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in self._folders):
-            raise NetworkError(url, "a file: URL outside the local indexes given (--index-url FOLDER) is not read")
+        """A ``file:`` URL under one of the local indexes' URLs, as a static server answers it."""
+        under = next(((prefix, folder) for prefix, folder in self._local if url.startswith(prefix)), None)
+        if under is None or "?" in url:
+            raise NetworkError(url, "only http and https URLs are fetched, and file: URLs inside the local indexes "
+                                    "given (--index-url FOLDER): this one is outside them")
+        prefix, folder = under
+        parts = unquote(url[len(prefix):]).split("/")
         if url.endswith("/"):
-            path = os.path.join(path, "index.html")
+            parts[-1] = "index.html"
+        try:
+            path = os.path.realpath(os.path.join(folder, *parts))
+        except ValueError:  # a NUL in the name: no such file
+            return Response(url, 404, b"", {})
+        if not path.startswith(folder.rstrip(os.sep) + os.sep):
+            raise NetworkError(url, "only http and https URLs are fetched, and file: URLs inside the local indexes "
+                                    "given (--index-url FOLDER): this one leads outside them")
         try:
             with open(path, "rb") as file:
                 body = file.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return Response(url, 404, b"", {})
-        except OSError as exc:
-            raise NetworkError(url, f"cannot read {path} ({exc.strerror or exc})") from None
+        except OSError:  # unreadable: as a static server answers
+            return Response(url, 403, b"", {})
         kind = "text/html" if path.endswith(".html") else "application/octet-stream"
         return Response(url, 200, body, {"content-type": kind, "content-length": str(len(body))})
 

@@ -341,6 +341,10 @@ def test_a_local_index_is_locked_from_with_its_wheels_copied_beside_the_lock(
     with pytest.raises(SystemExit):  # a folder that is no index
         main(["lock", "app", "--index-url", str(tmp_path / "dist"), "--wheels-dir", str(tmp_path / "w"), "-o", str(out)])
     assert "has no index.html, so it is no index" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["lock", "app", "--index-url", (tmp_path / "nowhere").as_uri(), "--wheels-dir", str(tmp_path / "w"),
+              "-o", str(out)])
+    assert "nowhere' does not exist" in capsys.readouterr().err
 
 
 def test_only_files_inside_the_local_indexes_are_read(tmp_path: Path) -> None:
@@ -352,8 +356,10 @@ def test_only_files_inside_the_local_indexes_are_read(tmp_path: Path) -> None:
     write_index([saved(tmp_path / "dist", make_wheel("app", "1.0"))], tmp_path / "local")
     (tmp_path / "secret.txt").write_text("not for an index")
     (tmp_path / "local" / "link").symlink_to(tmp_path / "secret.txt")
-    transport = UrllibTransport(folders=[tmp_path / "local"])
+    (tmp_path / "local" / "evil").mkdir()
+    (tmp_path / "local" / "evil" / "index.html").symlink_to(tmp_path / "secret.txt")
     base = (tmp_path / "local").as_uri()
+    transport = UrllibTransport(local=[(f"{base}/", tmp_path / "local")])
 
     async def get(url: str) -> object:
         return await transport.get(url)
@@ -361,9 +367,12 @@ def test_only_files_inside_the_local_indexes_are_read(tmp_path: Path) -> None:
     page = asyncio.run(get(f"{base}/app/"))
     assert page.status == 200 and page.headers["content-type"] == "text/html" and b"app-1.0" in page.body
     assert asyncio.run(get(f"{base}/nothing/")).status == 404  # the next index is asked
-    for outside in ((tmp_path / "secret.txt").as_uri(), f"{base}/../secret.txt", f"{base}/link"):
-        with pytest.raises(NetworkError, match="outside the local indexes"):
+    assert asyncio.run(get(f"{base}/app/x%00y.whl")).status == 404
+    for outside in ((tmp_path / "secret.txt").as_uri(), f"{base}/../secret.txt", f"{base}/%2e%2e/secret.txt",
+                    f"{base}/link", f"{base}/evil/", f"file://otherhost{tmp_path}/local/app/", f"{base}/app/?x"):
+        with pytest.raises(NetworkError, match="local indexes") as refused:
             asyncio.run(get(outside))
+        assert not refused.value.transient  # not tried again, and not a connection problem
     with pytest.raises(NetworkError, match="only http and https"):  # no local index given: no file: URL at all
         asyncio.run(UrllibTransport().get(f"{base}/app/"))
 
