@@ -109,6 +109,13 @@ def test_recipe_offline_with_the_wheels_saved_beside_the_lock(context: object, n
     folder.mkdir()
     native_lock(index_server.index_url, "attrs", out=folder / "pylock.toml", extra=("--wheels-dir", str(folder / "wheels")))
     assert 'path = "wheels/attrs-' in (folder / "pylock.toml").read_text()
+    assert run_beside_its_wheels(context, index_server, folder, "import attrs\nattrs.__name__") == "attrs"
+    assert index_server.count(regex=r"^/(simple|files)/") == 0  # every wheel came from beside the lock
+
+
+def run_beside_its_wheels(context: object, index_server: IndexServer, folder: Path, code: str) -> object:
+    """Serve ``folder`` (a lock and its wheels) beside the runtime and the npm package, boot a
+    page from the lock, and run ``code`` in it; request counts start here."""
     package = index_server._mounts["/npm/"]
     assert isinstance(package, Path), package
     index_server.reset_counts()
@@ -116,10 +123,9 @@ def test_recipe_offline_with_the_wheels_saved_beside_the_lock(context: object, n
                 "tests": folder}) as url:
         page = PyodidePage.open(context, url, lockfile="tests/pylock.toml")
         try:
-            assert page.run("import attrs\nattrs.__name__") == "attrs"
+            return page.run(code)
         finally:
             page.close()
-    assert index_server.count(regex=r"^/(simple|files)/") == 0  # every wheel came from beside the lock
 
 
 def test_recipe_your_own_package_from_a_local_index(context: object, npm_package: str, index_server: IndexServer,
@@ -139,15 +145,7 @@ def test_recipe_your_own_package_from_a_local_index(context: object, npm_package
                 extra=("--index-url", index_server.index_url, "--wheels-dir", str(folder / "wheels")))
     text = (folder / "pylock.toml").read_text()
     assert f'path = "wheels/{own.filename}"' in text and 'path = "wheels/attrs-' in text and "file:" not in text
-    package = index_server._mounts["/npm/"]
-    assert isinstance(package, Path), package
-    index_server.reset_counts()
-    with serve({"pyodide": RUNTIMES_DIR / f"pyodide-{DEFAULT_RUNTIME}", "pyemscripten": package / "js",
-                "tests": folder}) as url:
-        page = PyodidePage.open(context, url, lockfile="tests/pylock.toml")
-        try:
-            assert page.run("import mypkg, attrs\nattrs.asdict(mypkg.P(3))") == {"x": 3}
-        finally:
-            page.close()
+    code = "import mypkg, attrs\nattrs.asdict(mypkg.P(3))"
+    assert run_beside_its_wheels(context, index_server, folder, code) == {"x": 3}
     assert index_server.count(regex=r"^/(simple|files)/") == 0
 
