@@ -118,7 +118,6 @@ class UrllibTransport(Transport):
         except (urllib.error.URLError, OSError) as exc:
             raise NetworkError(url, str(getattr(exc, "reason", exc))) from None
 
-
     def _read_local(self, url: str) -> Response:
         """A ``file:`` URL under one of the local indexes' URLs, as a static server answers it."""
         under = next(((prefix, folder) for prefix, folder in self._local if url.startswith(prefix)), None)
