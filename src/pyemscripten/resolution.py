@@ -579,14 +579,13 @@ def _ahead(needs: Mapping[str, set[str]], start: str) -> set[str]:
 
 def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str, ...]:
     """The versions chosen below a project's newest because that one needs, directly or through
-    its dependencies, a project with no wheel for the runtime: said, since the version is not
+    its dependencies, a project with no wheel for the runtime (or a version of one that has
+    none, see :func:`_blockers`): said, since the version is not
     the one a person expects (``lock google-api-core`` takes google-auth 2.47.0, whose
     successors need cryptography). Nothing is said where the newest is ruled out otherwise (a
     requirement or constraint excludes it, its METADATA's Requires-Python) or where its way to
     a project without wheels goes through versions the resolution did not need."""
     without = set(_without_wheels(finder))
-    if not without:
-        return ()
     asked: dict[str, list[Any]] = {}  # project -> the specifiers on it: requirements and constraints
     extras: dict[str, set[str]] = {}  # project -> the extras asked of it
     for identifier, criterion in result.criteria.items():
@@ -622,7 +621,9 @@ def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chos
               depth: int, extras: Collection[str] = ()) -> set[str]:
     """The projects without wheels that ``meta`` needs (with ``extras``, as asked of it):
     directly, or through the newest version of a dependency that fits its requirement,
-    where the resolution's own choice does not."""
+    where the resolution's own choice does not. A requirement no version with a wheel for
+    the runtime fits is one too, with its specifier (``pydantic-core==2.50.5``, where the
+    only wheel for an older runtime is a placeholder 0.0.1)."""
     found: set[str] = set()
     environments = [{**finder.target.marker_environment, "extra": extra} for extra in ("", *extras)]
     for req in meta.requires_dist:
@@ -632,13 +633,17 @@ def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chos
         if name in without:
             found.add(name)
             continue
-        if depth == 0 or (name in chosen and req.specifier.contains(chosen[name], prereleases=True)):
+        if name in chosen and req.specifier.contains(chosen[name], prereleases=True):
             continue
         try:
             fitting = [f for v, f in finder.versions(name) if f.yanked is None and req.specifier.contains(v)]
         except (PyemscriptenError, NeedData):  # a page the resolution never needed: nothing known
             continue
-        below = finder.data.metadata.get(fitting[0].url) if fitting else None
+        if not fitting:
+            if not finder.may_keep(name):
+                found.add(f"{name}{req.specifier}")
+            continue
+        below = finder.data.metadata.get(fitting[0].url) if depth else None
         if below is not None:
             found |= _blockers(below, finder, without, chosen, depth - 1, req.extras)
     return found

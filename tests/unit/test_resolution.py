@@ -740,6 +740,17 @@ def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said(
                                 "dependencies), which has no wheel for this runtime",)
 
 
+def test_a_version_below_the_newest_because_it_pins_a_version_without_wheels_is_said() -> None:
+    # pydantic for an older runtime: its newest pins a pydantic-core with no wheel for it,
+    # whose only wheel that fits is a placeholder (0.0.1): pydantic 1.x is taken, and why is said.
+    index = FakeIndex({"app": {"1.0": {}, "2.0": {"requires": ["core==2.0"]}},
+                       "core": {"0.0.1": {}, "2.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    result = run(index, ["app"])
+    assert {d.name: str(d.version) for d in result.dists} == {"app": "1.0"}
+    assert result.held_back == ("app 1.0 is chosen, not its newest version 2.0: 2.0 needs core==2.0 (directly or "
+                                "through its dependencies), which has no wheel for this runtime",)
+
+
 def test_a_version_below_the_newest_because_an_extra_needs_a_project_without_wheels_is_said() -> None:
     # networkx[default]: its newest's extra needs numpy and more (no browser wheels), so an old
     # version without the extra is taken; why, beside the missing extra, is said too. Through
