@@ -298,8 +298,9 @@ _DISTRIBUTIONS: dict[str, str] = {
 def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str | None:
     """Where a lock without ``--distribution`` failed for want of wheels: the browser would
     have looked in the runtime's own distribution too (numpy, pandas, ...), and this can."""
-    wanting = (NoCompatibleWheelError, MultipleNoCompatibleWheelsError, ResolutionImpossibleError)
-    if args.distribution or not isinstance(exc, wanting):
+    wanting = (NoCompatibleWheelError, MultipleNoCompatibleWheelsError)
+    if args.distribution or not (isinstance(exc, wanting) or isinstance(exc, ResolutionImpossibleError)
+                                 and exc.elsewhere):
         return None
     platform = Target.for_platform(args.platform, args.python_version).platform
     url = _DISTRIBUTIONS.get(platform.version)

@@ -351,6 +351,9 @@ class ResolutionImpossibleError(ResolutionError):
 
     conflicts: list[str]
     chains: list[str]
+    #: projects in the conflict with versions the requirements allow whose wheels are all for
+    #: other platforms (a runtime's own distribution may have a build of them)
+    elsewhere: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.conflicts = list(self.conflicts)

@@ -200,6 +200,7 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
     finder = provider.finder
     lines: list[str] = []
     names: list[str] = []
+    elsewhere: list[str] = []
     for cause in causes:
         dep: Dependency = cause.requirement
         line = _chain(dep, provider.asked_by)
@@ -230,7 +231,30 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         if available and all(f.yanked is not None for _, f in finder.versions(name)):
             note += " (a yanked version is taken only when pinned with ==)"
         lines.append(f"{name}: versions available for this runtime: {shown}{note}")
-    return ResolutionImpossibleError([str(c.requirement.text) for c in causes], lines)
+        other = _only_elsewhere(finder, name, [c.requirement.specifier for c in causes if c.requirement.name == name])
+        if other:
+            elsewhere.append(name)
+            lines.append(f"{name} {', '.join(map(str, other))} {'has' if len(other) == 1 else 'have'} wheels only "
+                         "for other platforms")
+    return ResolutionImpossibleError([str(c.requirement.text) for c in causes], lines, elsewhere)
+
+
+def _only_elsewhere(finder: Finder, name: str, specifiers: Sequence[Any], limit: int = 3) -> list[Version]:
+    """The newest versions of ``name`` (``limit`` at most) that one of ``specifiers`` allows
+    and whose wheels on its page are all for other platforms."""
+    page = finder.data.pages.get(name)
+    if page is None:
+        return []
+    here = {v for v, _ in finder.versions(name)}
+    found = set()
+    for file in page.files:
+        try:
+            version = parse_wheel_filename(file.filename)[1]
+        except ValueError:  # InvalidWheelFilename (and InvalidVersion): not a wheel this can read
+            continue
+        if file.yanked is None and version not in here and any(s.contains(version, prereleases=True) for s in specifiers):
+            found.add(version)
+    return sorted(found, reverse=True)[:limit]
 
 
 def root_dependencies(requirements: Sequence[str], target: Target) -> list[Dependency]:

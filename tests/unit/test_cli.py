@@ -280,6 +280,15 @@ def test_the_runtimes_distribution_serves_what_no_index_has(index: IndexServer, 
         assert main(["lock", "app", "--index-url", walk.url, "--distribution", f"{index.url}/runtime/pyodide-lock.json",
                      "-o", str(tmp_path / "pylock.toml")]) == 0
         assert "hint:" not in capsys.readouterr().err
+        # A conflict over a version no index has at all: no hint (the runtime would not have it either).
+        assert main(["lock", "app==9", "--index-url", walk.url, "-o", "-"]) == 1
+        assert "hint:" not in capsys.readouterr().err
+        # Over a version the index has for other platforms only: the hint.
+        walk.add_wheel(make_wheel("native", "0.5"))
+        walk.add_wheel(make_wheel("native", "2.0", tag="cp314-cp314-manylinux_2_28_x86_64"))
+        assert main(["lock", "app", "--index-url", walk.url, "-o", "-"]) == 1
+        err = capsys.readouterr().err
+        assert "native 2.0 has wheels only for other platforms" in err and "hint: in the browser" in err
         data = tomllib.loads((tmp_path / "pylock.toml").read_text())
     finally:
         index.remove_index("dist")

@@ -740,6 +740,18 @@ def test_a_version_below_the_newest_because_of_a_project_without_wheels_is_said(
                                 "dependencies), which has no wheel for this runtime",)
 
 
+def test_a_conflict_says_which_allowed_versions_have_wheels_only_for_other_platforms() -> None:
+    index = FakeIndex({"app": {"1.0": {"requires": ["core==2.0"]}},
+                       "core": {"1.0": {}, "2.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    with pytest.raises(errors.ResolutionImpossibleError) as info:
+        run(index, ["app"])
+    assert "  core 2.0 has wheels only for other platforms\n" in str(info.value)
+    assert info.value.elsewhere == ["core"]
+    with pytest.raises(errors.ResolutionImpossibleError) as info:  # a version no index has at all
+        run(index, ["core==9"])
+    assert info.value.elsewhere == [] and "other platforms" not in str(info.value)
+
+
 def test_a_version_below_the_newest_because_it_pins_a_version_without_wheels_is_said() -> None:
     # pydantic for an older runtime: its newest pins a pydantic-core with no wheel for it,
     # whose only wheel that fits is a placeholder (0.0.1): pydantic 1.x is taken, and why is said.
