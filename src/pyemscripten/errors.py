@@ -339,6 +339,10 @@ class NoCompatibleWheelError(ResolutionError):
         elif self.python_excluded:
             advice = (f"Use a runtime whose Python these versions accept, or ask the maintainers of {self.project} "
                       f"for a release for Python {self.python_version}")
+        elif not self.offered_tags:
+            advice = (f"If {self.project} is pure Python, build its wheel from the source distribution (pip wheel "
+                      f"{self.project} --no-deps -w dist/) and install it from an index of your own (README: \"Your "
+                      "own wheels\"); or ask its maintainers to publish a wheel")
         else:
             advice = f"No version of {self.project} has one: ask its maintainers for a {needs} build"
         lines.append(f"  {advice}.")

@@ -540,5 +540,7 @@ def test_messages_say_what_to_do_and_keep_secrets_out() -> None:
     wheel = errors.NoCompatibleWheelError("numpy", ["pyemscripten_2026_0_wasm32", "py3-none-any"],
                                           ["cp312-cp312-pyemscripten_2026_0_wasm32"], "3.14.2")
     assert "one for CPython cp314 (or abi3) tagged pyemscripten_2026_0_wasm32" in str(wheel)
-    assert "Only source distributions are on offer" in str(errors.NoCompatibleWheelError("x", ["p"], [], "3.14.2"))
+    text = str(errors.NoCompatibleWheelError("x", ["p"], [], "3.14.2"))
+    assert "Only source distributions are on offer" in text
+    assert "If x is pure Python, build its wheel from the source distribution (pip wheel x --no-deps -w dist/)" in text
 
