@@ -189,10 +189,11 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
     fails. ``warn`` is told of wheels no browser runtime installs (they are listed all the
     same), of files replaced, and of files the index leaves out."""
     folder = Path(folder)
-    checked = []
+    checked = []  # (path, project, sha256, METADATA): not the bytes, read again to be copied
     given: dict[tuple[object, ...], Path] = {}
     for path in wheel_paths(sources):
-        checked.append((path, *_checked(path)))  # the name first: a bad one is said as such
+        project, data, metadata, _ = _checked(path)  # the name first: a bad one is said as such
+        checked.append((path, project, hashlib.sha256(data).digest(), metadata))
         key = _same_wheel(path.name)
         if key in given:
             raise IndexWriteError(str(path), f"given with {given[key]}, the same wheel (project, version and "
@@ -212,14 +213,19 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
                               writing=writer.wrote) from None
 
 
-def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes, str | None]], writer: _Writer) -> WrittenIndex:
-    """Copy the checked wheels in, then write the pages."""
+def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes]], writer: _Writer) -> WrittenIndex:
+    """Copy the checked wheels in (each read again, and refused if it changed since it was
+    checked), then write the pages."""
     warn = writer.warn
     root = folder / "index.html"
     if not root.is_file():  # first: a run that fails after this leaves a folder the next run takes as its own
         writer.write(root, _page("Simple index", [], GENERATOR))
     added, replaced, unchanged, fresh = [], [], [], set()
-    for path, project, data, metadata, _ in checked:
+    for path, project, digest, metadata in checked:
+        data = path.read_bytes()
+        if hashlib.sha256(data).digest() != digest:
+            raise IndexWriteError(str(path), "it changed while the index was being written (a build still under "
+                                  "way?): run the command again", writing=writer.wrote)
         tags = parse_wheel_name(path.name).tags
         if not any(tag.platform.startswith(BROWSER_PLATFORMS) for tag in tags):
             platforms = ", ".join(sorted({tag.platform for tag in tags}))

@@ -189,6 +189,22 @@ def test_a_run_that_failed_halfway_is_taken_up_by_the_next(tmp_path: Path, monke
     assert sorted(written.projects) == ["one", "two"]
 
 
+def test_a_wheel_that_changes_after_its_check_is_not_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A build still writing dist/ while the command runs: what is copied is what was checked.
+    wheel = saved(tmp_path / "dist", make_wheel("app", "1.0"))
+    real = index_writer._checked
+
+    def then_rebuilt(path: Path) -> tuple[str, bytes, bytes, str | None]:
+        result = real(path)
+        path.write_bytes(make_wheel("app", "1.0", files={"app/__init__.py": "rebuilt = True\n"}))
+        return result
+
+    monkeypatch.setattr(index_writer, "_checked", then_rebuilt)
+    with pytest.raises(IndexWriteError, match="it changed while the index was being written"):
+        write_index([wheel], tmp_path / "simple")
+    assert not (tmp_path / "simple" / "app").exists()
+
+
 def test_a_second_run_on_the_same_folder_waits_for_the_first(tmp_path: Path) -> None:
     index = tmp_path / "simple"
     write_index([saved(tmp_path / "d", make_wheel("first", "1.0"))], index)
