@@ -10,12 +10,13 @@ extras applied). When a page or a metadata file is not known yet it raises
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
@@ -189,6 +190,17 @@ def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list
     return deps
 
 
+def parsed_wheels(files: Iterable[IndexFile]) -> Iterator[tuple[Version, frozenset[Tag], IndexFile]]:
+    """``(version, tags, file)`` of each of ``files`` whose name a wheel's parse reads; the
+    others (InvalidWheelFilename, or a number int() refuses: more than 4300 digits) are skipped."""
+    for file in files:
+        try:
+            _, version, _, tags = parse_wheel_filename(file.filename)
+        except ValueError:
+            continue
+        yield version, tags, file
+
+
 _BROWSER_PLATFORM = re.compile(r"(pyemscripten|pyodide|emscripten)_\w+_wasm32")
 
 
@@ -282,13 +294,8 @@ class Finder:
         indexes' (as micropip takes the runtime's package where the index has no match)."""
         if name not in self._versions:
             best: dict[Version, tuple[tuple[bool, int], IndexFile]] = {}
-            for file in self.page(name).files:
-                if not self._platform_may_fit(file.filename):
-                    continue
-                try:
-                    _, version, _, tags = parse_wheel_filename(file.filename)
-                except ValueError:  # InvalidWheelFilename, or a number int() refuses (> 4300 digits)
-                    continue
+            for version, tags, file in parsed_wheels(f for f in self.page(name).files
+                                                     if self._platform_may_fit(f.filename)):
                 rank = self.target.tag_rank(tags)
                 if rank is None or not self._python_ok(file):
                     continue
@@ -362,17 +369,11 @@ class Finder:
             return None
         key = (candidate.name, candidate.version)
         if key not in self._metadata_files:
-            files = []
             spelled = f"-{candidate.version}-"
-            for file in page.files:
-                if file.core_metadata is None or spelled not in file.filename:  # a string test first: pages are long
-                    continue
-                try:
-                    _, version, _, _ = parse_wheel_filename(file.filename)
-                except ValueError:
-                    continue
-                if version == candidate.version:
-                    files.append(file)
+            # A string test first: pages are long.
+            files = [file for version, _, file in parsed_wheels(
+                f for f in page.files if f.core_metadata is not None and spelled in f.filename)
+                if version == candidate.version]
             files.sort(key=lambda f: f.yanked is not None)  # a yanked upload's metadata may be what was wrong
             self._metadata_files[key] = files
         files = [f for f in self._metadata_files[key] if f.url not in self.data.metadata_errors]
@@ -515,11 +516,7 @@ class Finder:
             interpreter, abi = tag.split("-")[:2]
             return abi == "abi3" or interpreter == cp and abi in (cp, "none")
         by_version: dict[Version, set[str]] = {}
-        for file in self.page(name).files:
-            try:
-                _, version, _, tags = parse_wheel_filename(file.filename)
-            except ValueError:  # as in versions()
-                continue
+        for version, tags, _ in parsed_wheels(self.page(name).files):
             by_version.setdefault(version, set()).update(str(t) for t in tags)
         wheels = [(version, sorted(by_version[version], key=lambda t: (not ours(t), t)))
                   for version in sorted(by_version, reverse=True)]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import resolvelib
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .candidates import (
@@ -34,6 +34,7 @@ from .candidates import (
     NeedData,
     ResolveOptions,
     for_target,
+    parsed_wheels,
 )
 from .errors import (
     InvalidRequirementError,
@@ -246,14 +247,9 @@ def _only_elsewhere(finder: Finder, name: str, specifiers: Sequence[Any], limit:
     if page is None:
         return []
     here = {v for v, _ in finder.versions(name)}
-    found = set()
-    for file in page.files:
-        try:
-            version = parse_wheel_filename(file.filename)[1]
-        except ValueError:  # InvalidWheelFilename (and InvalidVersion): not a wheel this can read
-            continue
-        if file.yanked is None and version not in here and any(s.contains(version, prereleases=True) for s in specifiers):
-            found.add(version)
+    found = {version for version, _, file in parsed_wheels(page.files)
+             if file.yanked is None and version not in here
+             and any(s.contains(version, prereleases=True) for s in specifiers)}
     return sorted(found, reverse=True)[:limit]
 
 
@@ -453,11 +449,7 @@ def _from_distribution(resolution: Resolution, finder: Finder) -> dict[str, str]
 def _yanked_on_index(finder: Finder, name: str, version: Version) -> bool:
     """Whether an index offers ``version`` of ``name`` for the target, yanked."""
     page = finder.data.pages.get(name)
-    for file in page.files if page is not None else ():
-        try:
-            _, got, _, tags = parse_wheel_filename(file.filename)
-        except ValueError:
-            continue
+    for got, tags, file in parsed_wheels(page.files if page is not None else ()):
         if got == version and file.yanked is not None and finder.target.tag_rank(tags) is not None:
             return True
     return False
