@@ -120,10 +120,13 @@ class UrllibTransport(Transport):
 
     def _read_local(self, url: str) -> Response:
         """A ``file:`` URL under one of the local indexes' URLs, as a static server answers it."""
+        def outside(how: str) -> NetworkError:  # "only http" first: NetworkError.transient says no
+            return NetworkError(url, "only http and https URLs are fetched, and file: URLs inside the local indexes "
+                                     f"given (--index-url FOLDER): this one {how} outside them")
+
         under = next(((prefix, folder) for prefix, folder in self._local if url.startswith(prefix)), None)
         if under is None or "?" in url:
-            raise NetworkError(url, "only http and https URLs are fetched, and file: URLs inside the local indexes "
-                                    "given (--index-url FOLDER): this one is outside them")
+            raise outside("is")
         prefix, folder = under
         parts = unquote(url[len(prefix):]).split("/")
         if url.endswith("/"):
@@ -133,8 +136,7 @@ class UrllibTransport(Transport):
         except ValueError:  # a NUL in the name: no such file
             return Response(url, 404, b"", {})
         if not path.startswith(folder.rstrip(os.sep) + os.sep):
-            raise NetworkError(url, "only http and https URLs are fetched, and file: URLs inside the local indexes "
-                                    "given (--index-url FOLDER): this one leads outside them")
+            raise outside("leads")
         try:
             with open(path, "rb") as file:
                 body = file.read()
