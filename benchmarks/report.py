@@ -48,9 +48,22 @@ def _combinations(records: Sequence[Record]) -> list[tuple[str, str]]:
 def render(records: Sequence[Record], scenarios: Mapping[str, Any], reps: int, seconds: float) -> str:
     out = [f"Medians of {reps} runs each; seconds unless noted. Pyodide 314.0.7, headless Chromium, "
            f"local index; WAN = CDP-emulated 40 ms latency, 50 Mbit/s. Whole run: {seconds / 60:.1f} min.", ""]
+    out += _crashes(records)
     out += _speed(records, scenarios) + [""] + _heap(records) + [""] + _breakdown(records) + [""]
     out += _floor(records) + [""] + _warm(records) + [""] + _large_page(records)
     return "\n".join(out) + "\n"
+
+
+def _crashes(records: Sequence[Record]) -> list[str]:
+    """A line naming the measurements taken again after a page crashed (run.once_more_if_crashed)."""
+    crashed = [r for r in records if r.get("crashed_before")]
+    if not crashed:
+        return []
+    named = "; ".join(
+        f"{r.get('tool', r['kind'])}" + (f" ({r['scenario']}) {r['network']} rep {r['rep']}" if "scenario" in r else "")
+        for r in crashed)
+    return [f"A page crashed and the measurement was taken again on fresh pages ({len(crashed)}): {named}. "
+            f"Chromium said: {crashed[0]['crashed_before']}", ""]
 
 
 def _speed(records: Sequence[Record], scenarios: Mapping[str, Any]) -> list[str]:

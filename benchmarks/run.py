@@ -30,10 +30,12 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -71,6 +73,25 @@ SCENARIOS = {
 
 
 # --- one measurement each ------------------------------------------------------------------
+
+
+async def once_more_if_crashed(what: str, measure: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """``measure()``, taken again once on fresh pages where a page's renderer crashed.
+
+    Chromium's renderer crashed once here ("Target crashed", 2026-12-07, while a fresh page
+    imported pyemscripten before the clock), and the exception ended a run of several minutes.
+    A second crash in the same measurement ends the run: that is no accident. The record of a
+    measurement taken again says so (``crashed_before``), and so does the report.
+    """
+    try:
+        return await measure()
+    except PlaywrightError as exc:
+        if "crashed" not in str(exc):
+            raise
+        said = str(exc).strip().splitlines()[0]
+    print(f"  {what}: a page crashed ({said}); measured again on fresh pages", flush=True)
+    return {**await measure(), "crashed_before": said}
+
 
 
 async def measure_install(browser: Browser, server: ServerHandle, tool: str, scenario: Scenario,
@@ -172,7 +193,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         async with Browser(server) as browser:
             if not args.no_large_page:
                 native = native_parse_times(big)
-                in_page = await measure_large_page(browser, server)
+                in_page = await once_more_if_crashed("large page", lambda: measure_large_page(browser, server))
                 keep("large_page", native=native, pyodide=in_page)
             for network in networks:
                 for scenario in scenarios:
@@ -180,14 +201,19 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                         # Alternate who goes first, so drift over the run hits both alike.
                         tools = ("micropip", "pyemscripten") if rep % 2 == 0 else ("pyemscripten", "micropip")
                         for tool in tools:
-                            result = await measure_install(browser, server, tool, scenario, network)
+                            result = await once_more_if_crashed(
+                                f"{tool} ({scenario.key}) {network.name}",
+                                lambda: measure_install(browser, server, tool, scenario, network))  # noqa: B023
                             keep("install", tool=tool, scenario=scenario.key, network=network.name,
                                  rep=rep, **result)
-                        floor = await measure_floor(browser, lock_urls(locks[scenario.key]), network)
+                        floor = await once_more_if_crashed(
+                            f"floor ({scenario.key}) {network.name}",
+                            lambda: measure_floor(browser, lock_urls(locks[scenario.key]), network))  # noqa: B023
                         keep("floor", scenario=scenario.key, network=network.name, rep=rep, **floor)
                 if "a" in args.scenario and not args.no_warm:
                     for rep in range(args.reps):
-                        warm = await measure_warm(browser, locks["a"], network)
+                        warm = await once_more_if_crashed(
+                            f"warm (a) {network.name}", lambda: measure_warm(browser, locks["a"], network))  # noqa: B023
                         keep("warm", scenario="a", network=network.name, rep=rep, **warm)
     finally:
         server.close()
