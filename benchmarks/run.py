@@ -93,7 +93,6 @@ async def once_more_if_crashed(what: str, measure: Callable[[], Awaitable[dict[s
     return {**await measure(), "crashed_before": said}
 
 
-
 async def measure_install(browser: Browser, server: ServerHandle, tool: str, scenario: Scenario,
                           network: Network) -> dict[str, Any]:
     micropip = tool == "micropip"
@@ -194,7 +193,8 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             if not args.no_large_page:
                 native = native_parse_times(big)
                 in_page = await once_more_if_crashed("large page", lambda: measure_large_page(browser, server))
-                keep("large_page", native=native, pyodide=in_page)
+                crashed = {"crashed_before": in_page.pop("crashed_before")} if "crashed_before" in in_page else {}
+                keep("large_page", native=native, pyodide=in_page, **crashed)
             for network in networks:
                 for scenario in scenarios:
                     for rep in range(args.reps):
