@@ -220,7 +220,8 @@ def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes]], writer: 
     root = folder / "index.html"
     if not root.is_file():  # first: a run that fails after this leaves a folder the next run takes as its own
         writer.write(root, _page("Simple index", [], GENERATOR))
-    added, replaced, unchanged, fresh = [], [], [], set()
+    added, replaced, unchanged = [], [], []
+    fresh: dict[Path, str] = {}  # each file copied in, with its sha256 (hex)
     for path, project, digest, metadata in checked:
         data = path.read_bytes()
         if hashlib.sha256(data).digest() != digest:
@@ -235,8 +236,8 @@ def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes]], writer: 
         if place.is_file() and place.read_bytes() == data:
             unchanged.append(path.name)
             continue
-        others = [old for old in _wheel_files(place.parent)
-                  if old.name == path.name or _same_wheel(old.name) == _same_wheel(path.name)]
+        same = _same_wheel(path.name)
+        others = [old for old in _wheel_files(place.parent) if old.name == path.name or _same_wheel(old.name) == same]
         for old in others:
             if old.name == path.name:
                 warn(f"{old} is replaced by {path}: a lock or page that names the old file's hash will "
@@ -253,7 +254,7 @@ def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes]], writer: 
         writer.write(Path(f"{place}.metadata"), metadata)
         writer.write(place, data)
         (replaced if others else added).append(path.name)
-        fresh.add(place)
+        fresh[place] = digest.hex()
     projects = _write_pages(folder, writer, fresh)
     return WrittenIndex(folder, tuple(added), tuple(replaced), tuple(unchanged), projects)
 
@@ -262,11 +263,12 @@ def _wheel_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.whl") if p.is_file())
 
 
-def _listed(project_folder: Path, writer: _Writer, fresh: set[Path]) -> tuple[IndexedWheel, ...]:
+def _listed(project_folder: Path, writer: _Writer, fresh: dict[Path, str]) -> tuple[IndexedWheel, ...]:
     """The wheels in one project's folder, with what its page says of each. A wheel its
     page does not list with these very bytes and this very metadata file (copied in by
     hand, over a listed one, or its metadata file edited) is checked and given its
-    metadata file anew, or left off the page."""
+    metadata file anew, or left off the page. ``fresh``: the files this run copied in,
+    checked already, with their sha256."""
     try:
         page = parse_html_page((project_folder / "index.html").read_bytes(), project_folder.as_uri() + "/",
                                project_folder.name)
@@ -275,8 +277,7 @@ def _listed(project_folder: Path, writer: _Writer, fresh: set[Path]) -> tuple[In
         listed = {}
     wheels = []
     for place in _wheel_files(project_folder):
-        data = place.read_bytes()
-        sha256 = hashlib.sha256(data).hexdigest()
+        sha256 = fresh.get(place) or hashlib.sha256(place.read_bytes()).hexdigest()
         metadata_path = Path(f"{place}.metadata")
         try:
             metadata: bytes | None = metadata_path.read_bytes()
@@ -305,7 +306,7 @@ def _requires_python(metadata: bytes) -> str | None:
     return parse_headers(metadata).get("requires_python")
 
 
-def _write_pages(folder: Path, writer: _Writer, fresh: set[Path]) -> dict[str, tuple[IndexedWheel, ...]]:
+def _write_pages(folder: Path, writer: _Writer, fresh: dict[Path, str]) -> dict[str, tuple[IndexedWheel, ...]]:
     """Every project folder's page, and the project list. A folder left without wheels (a
     wheel deleted by hand) loses its page and, once empty, goes: a static server answers
     404 for it, and an installer asks the next index."""
