@@ -188,7 +188,7 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
     new, empty or an index this wrote; :class:`IndexWriteError` names the first file that
     fails. ``warn`` is told of wheels no browser runtime installs (they are listed all the
     same), of files replaced, and of files the index leaves out."""
-    folder = Path(folder)
+    folder = Path(os.path.abspath(folder))  # a relative one too: the pages read back are parsed by file: URL
     checked = []  # (path, project, sha256, METADATA): not the bytes, read again to be copied
     given: dict[tuple[object, ...], Path] = {}
     for path in wheel_paths(sources):

@@ -392,3 +392,18 @@ def test_only_files_inside_the_local_indexes_are_read(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match="only http and https"):  # no local index given: no file: URL at all
         asyncio.run(UrllibTransport().get(f"{base}/app/"))
 
+
+
+def test_the_command_runs_again_on_a_folder_named_from_the_current_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # As the README says: `index dist/ -o site/simple`, then again after a rebuild, and with
+    # no wheels to write the pages again.
+    monkeypatch.chdir(tmp_path)
+    saved(tmp_path / "dist", make_wheel("app", "1.0"))
+    assert main(["index", "dist", "-o", "site/simple"]) == 0
+    rebuild = make_wheel("app", "1.0", files={"app/__init__.py": "changed = True\n"})
+    saved(tmp_path / "dist", rebuild)
+    assert main(["index", "dist", "-o", "site/simple"]) == 0
+    assert page(tmp_path / "site" / "simple", "app")[rebuild.filename].sha256 == hashlib.sha256(rebuild).hexdigest()
+    assert main(["index", "-o", "site/simple"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
