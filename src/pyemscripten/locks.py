@@ -164,6 +164,10 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
     hashes = _table(entry.get("hashes"), f"hashes of {filename}", source)
     if not hashes or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
         raise LockError(f"the wheel {filename} of {package} has no hashes (PEP 751 requires one)", source)
+    if strongest_hash({k.lower(): v for k, v in hashes.items()}) is None:
+        raise LockError(f"the wheel {filename} of {package} has only {', '.join(sorted(hashes))} hashes, which do not "
+                        "prove a file's contents: a lock for pyemscripten needs sha256, sha384 or sha512 (make it "
+                        "again with `python -m pyemscripten lock`)", source)
     size = entry.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
         raise LockError(f"size of {filename} must be an integer", source)

@@ -198,6 +198,9 @@ def test_paths_written_by_other_tools() -> None:
     ("packages = []", "lock-version"),
     ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1"\n[[packages.wheels]]\nurl = "a-1-py3-none-any.whl"\n', "hashes"),
     ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1"\n', "no wheels"),
+    ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1"\n[[packages.wheels]]\nurl = "a-1-py3-none-any.whl"\n'
+     'hashes = {md5 = "00"}\n', "the wheel a-1-py3-none-any.whl of a has only md5 hashes, which do not prove a file's "
+                               "contents: a lock for pyemscripten needs sha256, sha384 or sha512"),
 ])
 def test_bad_locks(text: str, reason: str) -> None:
     with pytest.raises(LockError) as info:
