@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import re
 import shlex
 import sys
 import time
@@ -41,7 +42,7 @@ from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
 from .native import UrllibTransport, write_file_whole
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
-from .target import Target, runtime_python
+from .target import PlatformTag, Target, runtime_python
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,13 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
-    lock.add_argument("requirements", nargs="+", metavar="REQUIREMENT", help="PEP 508 requirement")
+    lock.add_argument("requirements", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirement")
+    lock.add_argument("-r", "--requirement", action="append", default=[], dest="requirement_files", metavar="FILE",
+                      help="take the requirements of FILE, one per line (repeatable; # comments, and -r and -c "
+                           "lines naming other files, as pip reads them)")
     lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL", type=_index_url,
                       help=f"simple index base URL (repeatable; first index that has a project wins; default "
                            f"{DEFAULT_INDEX_URL}); with --wheels-dir, also a local folder the index command wrote")
     lock.add_argument("--platform", default="pyemscripten_2026_0_wasm32",
                       help="PEP 783 platform of the target runtime (default: %(default)s, Pyodide 314)")
-    lock.add_argument("--python-version", default="3.14", help="Python version of the target runtime (default: %(default)s)")
+    lock.add_argument("--python-version",
+                      help="Python version of the target runtime (default: the one the platform's runtimes run, "
+                           "3.14 for 2026_0, 3.13 for 2025_0, 3.12 for 2024_0)")
     lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ", help="constraint (repeatable)")
     lock.add_argument("--distribution", metavar="URL", type=_http_url,
                       help="the target runtime's pyodide-lock.json: its wheels serve projects no index has "
@@ -74,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. an index of your own served under the lock's folder)")
     lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
+    lock.set_defaults(command_parser=lock)
     index = commands.add_parser("index", help="make your own wheels a package index of static files",
                                 description="Check each wheel as an install would, copy it into FOLDER with "
                                             "its metadata file, and write FOLDER's pages (PEP 503, with hashes "
@@ -85,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                             "for wheels deleted from FOLDER by hand)")
     index.add_argument("-o", "--output", required=True, metavar="FOLDER",
                        help="the index's folder: new, empty, or one this command wrote (e.g. site/simple)")
+    index.set_defaults(command_parser=index)
     return parser
 
 
@@ -103,9 +111,17 @@ def _index_url(text: str) -> str:
     folder = Path(text)
     if folder.is_dir():
         if not (folder / "index.html").is_file():
+            if any(folder.glob("*.whl")):
+                raise argparse.ArgumentTypeError(
+                    f"the folder {text!r} has no index.html, so it is no index: make an index of its wheels in a "
+                    f"new folder with `index {text} -o FOLDER` and give that FOLDER")
             raise argparse.ArgumentTypeError(f"the folder {text!r} has no index.html, so it is no index: make it one "
                                              f"with `index WHEEL... -o {text}`")
         return folder.resolve().as_uri() + "/"
+    if "://" not in text and not text.lower().startswith(("http:", "https:")):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an http or https URL nor a folder here (a local index "
+                                         "is a folder the index command wrote: see the README's \"Your own "
+                                         "wheels\")")
     return _http_url(text)
 
 
@@ -136,6 +152,8 @@ def _output_problem(path: str) -> str | None:
     if os.path.isdir(path):
         return f"{path} is a folder: give a file name, such as {os.path.join(path, 'pylock.toml')}"
     folder = os.path.dirname(path) or "."
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        return f"{folder} is a file, not a folder"
     if not os.path.isdir(folder):
         return f"the folder {folder} does not exist"
     return None
@@ -147,6 +165,8 @@ def _wheels_dir_problem(args: argparse.Namespace) -> str | None:
         return None
     if args.output == "-":
         return "a lock names its wheels by their path from the lock's own folder, which stdout has not: give -o FILE"
+    if os.path.exists(args.wheels_dir) and not os.path.isdir(args.wheels_dir):
+        return "it is a file: give a folder (made if missing) for the wheels"
     try:
         os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
     except ValueError:  # another drive (Windows)
@@ -161,7 +181,8 @@ def _binary(tags: frozenset[Tag]) -> bool:
 
 class _Progress:
     """A line on stderr every ``every`` seconds once a lock has taken that long (a large
-    request can take a minute against PyPI): how many project pages so far, and the last."""
+    request can take a minute against PyPI): how many project pages so far, and the last;
+    or, while nothing arrives, what the lock is waiting for (:meth:`watch`)."""
 
     def __init__(self, out: TextIO = sys.stderr, every: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -176,15 +197,47 @@ class _Progress:
             self.next = now + self.every
             print(f"Resolving: {self.pages} project pages read so far (the last: {name})", file=self.out, flush=True)
 
+    def stalled(self, waiting: Sequence[tuple[str, float]], timeout: float) -> None:
+        """Told now and then of the requests under way (URL, seconds): once ``every`` seconds
+        pass with nothing said, says which one has waited longest; the longer it waits, the
+        less often (after 5, 10, 20 and 40 s, then every 30 s)."""
+        now = self.clock()
+        if now < self.next or not waiting or waiting[0][1] < self.every:
+            return
+        url, seconds = waiting[0]
+        self.next = now + max(self.every, min(seconds, 30.0))
+        more = f" and {len(waiting) - 1} more" if len(waiting) > 1 else ""
+        print(f"Waiting for {url}{more} ({seconds:.0f} s so far; a request is given up after {timeout:g} s, "
+              "then tried again)", file=self.out, flush=True)
+
+    async def watch(self, transport: UrllibTransport) -> None:
+        """:meth:`stalled` every second, until cancelled."""
+        while True:
+            await asyncio.sleep(1.0)
+            self.stalled(transport.waiting(), transport.timeout)
+
+
+def _retry_line(project: str | None, line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
 
 async def _lock(args: argparse.Namespace) -> str:
+    transport = UrllibTransport(local=_local_indexes(args.index_urls))
+    progress = _Progress()
+    watching = asyncio.create_task(progress.watch(transport))
+    try:
+        return await _lock_with(args, transport, progress)
+    finally:
+        watching.cancel()
+
+
+async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progress: _Progress) -> str:
     target = Target.for_platform(args.platform, args.python_version)
     runs = runtime_python(target.platform)
     if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
               f"{args.python_version}: did you mean --python-version {runs}?", file=sys.stderr)
-    transport = UrllibTransport(local=_local_indexes(args.index_urls))
-    client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL])
+    client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL], RetryPolicy(on_retry=_retry_line))
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
         entries = await load_distribution(transport, args.distribution, client.retry)
@@ -198,10 +251,13 @@ async def _lock(args: argparse.Namespace) -> str:
     options = ResolveOptions(pre=args.pre, constraints=tuple(args.constraint), deps=not args.no_deps)
     resolution = await resolve(args.requirements, target, client, {}, options, distribution=distribution,
                                on_walk=lambda name: print(walk_line(name), file=sys.stderr, flush=True),
-                               on_page=_Progress().page)
+                               on_page=progress.page)
     for note in resolution.warnings + yanked_notes(resolution.dists, "Locking"):
         print(f"warning: {note}", file=sys.stderr)
     wheels = [LockedWheel(d.name, d.version, d.file) for d in resolution.dists if d.file is not None]
+    if not resolution.dists:
+        print(f"warning: the lock names no package: no requirement applies to {target.platform} with Python "
+              f"{target.python_version} (their markers are false there)", file=sys.stderr)
     if args.wheels_dir:
         check_pinned(wheels)  # what the lock would refuse, before anything is fetched
         try:
@@ -281,7 +337,8 @@ def _index(args: argparse.Namespace) -> int:
           + (f" ({', '.join(news)})" if news else ""), file=sys.stderr)
     folder = written.folder.resolve()
     name = quote(folder.name)
-    print(f"Serve it with a static file server, e.g. python -m http.server 8000 -d {shlex.quote(str(folder.parent))}\n"
+    print(f"Serve it with a static file server, e.g. python -m http.server 8000 --bind 127.0.0.1 -d "
+          f"{shlex.quote(str(folder.parent))}\n"
           f"and install with index_urls=[\"http://localhost:8000/{name}/\"] (from a page of the same "
           f"server, \"/{name}/\"), before \"https://pypi.org/simple/\" for the rest.", file=sys.stderr)
     return 0
@@ -313,20 +370,42 @@ def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command == "index":
-        return _index(args)
+    args, unknown = parser.parse_known_args(argv)
+    command: argparse.ArgumentParser = args.command_parser
+    if unknown:
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    try:
+        return _index(args) if args.command == "index" else _lock_command(args, command)
+    except KeyboardInterrupt:
+        what = ("the index's pages may not list what was copied in: run the command again" if args.command == "index"
+                else "the lock was not written")
+        print(f"\ninterrupted: {what}", file=sys.stderr)
+        return 130
+
+
+def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:
+    for path in args.requirement_files:
+        try:
+            requirements, constraints = read_requirements(path)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            command.error(f"-r {path}: {getattr(exc, 'strerror', None) or exc}")
+        args.requirements += requirements
+        args.constraint += constraints
+    if not args.requirements:
+        command.error("give at least one REQUIREMENT, or -r FILE with some")
+    if args.python_version is None:
+        args.python_version = _python_of(args.platform, command)
     problem = _output_problem(args.output)
     if problem is not None:
-        parser.error(f"cannot write the lock to -o {args.output}: {problem}")
+        command.error(f"cannot write the lock to -o {args.output}: {problem}")
     problem = _wheels_dir_problem(args)
     if problem is not None:
-        parser.error(f"--wheels-dir {args.wheels_dir}: {problem}")
+        command.error(f"--wheels-dir {args.wheels_dir}: {problem}")
     local = _local_indexes(args.index_urls)
     if local and not args.wheels_dir:
-        parser.error(f"--index-url {local[0][1]}: a local index needs --wheels-dir, which copies the locked wheels "
-                     "beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
-                     "its http URL")
+        command.error(f"--index-url {local[0][1]}: a local index needs --wheels-dir, which copies the locked wheels "
+                      "beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
+                      "its http URL")
     try:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
@@ -339,13 +418,83 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(text)
+        write_file_whole(args.output, text.encode("utf-8"))  # an old lock stays whole until the new one is in
     except OSError as exc:
         print(f"error: cannot write the lock to {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str] = frozenset()
+                      ) -> tuple[list[str], list[str]]:
+    """The requirements and constraints of a requirements file, read as pip reads one: a
+    requirement per line, ``#`` comments, ``\\`` continuing a line, and ``-r FILE`` and
+    ``-c FILE`` lines naming other files (from this file's folder). Raises ValueError, naming
+    the file and line, for what a lock cannot take from it (pip's other options)."""
+    real = os.path.realpath(path)
+    if real in _seen:
+        raise ValueError(f"{path} names itself through -r or -c lines")
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    requirements: list[str] = []
+    constraints: list[str] = []
+    lines = _logical_lines(text)
+    for number, line in lines:
+        option, _, rest = line.partition(" ") if line.startswith("-") else ("", "", line)
+        option, equals, value = option.partition("=")
+        value = (value if equals else rest).strip()
+        if not option:
+            if " --hash" in f" {line}":
+                raise ValueError(f"{path}, line {number}: --hash is not taken here: a lock takes each wheel's "
+                                 "hash from the index (and checks it)")
+            (constraints if constraint else requirements).append(line)
+        elif option in ("-r", "--requirement", "-c", "--constraint") and value:
+            nested = os.path.join(os.path.dirname(path), value)
+            more, more_constraints = read_requirements(nested, constraint or option in ("-c", "--constraint"),
+                                                       _seen | {real})
+            requirements += more
+            constraints += more_constraints
+        else:
+            hint = (" (give --index-url to lock instead)" if option in ("-i", "--index-url", "--extra-index-url")
+                    else " (a lock takes wheels only, from an index)" if option in ("-e", "--editable") else "")
+            raise ValueError(f"{path}, line {number}: {option} is not taken here{hint}")
+    return requirements, constraints
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) for each line of a requirements file with something on it:
+    comments dropped, lines ending in a backslash joined to the next."""
+    found: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.startswith("#"):
+            raw = ""
+        raw = re.sub(r"\s+#.*$", "", raw)
+        if raw.endswith("\\"):
+            pending += raw[:-1]
+            continue
+        line = (pending + raw).strip()
+        pending = ""
+        if line:
+            found.append((start, line))
+    if pending.strip():
+        found.append((start, pending.strip()))
+    return found
+
+
+def _python_of(platform: str, command: argparse.ArgumentParser) -> str:
+    """The Python version the runtimes of ``platform`` run (``--python-version``'s default)."""
+    try:
+        runs = runtime_python(PlatformTag.parse(platform))
+    except PyemscriptenError as exc:
+        command.error(f"--platform {platform}: {exc}")
+    if runs is None:
+        command.error(f"--platform {platform}: no runtime this version of pyemscripten knows runs it, so it cannot "
+                      "tell its Python: give --python-version too")
+    return runs
 
 
 if __name__ == "__main__":

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from urllib.parse import unquote, urlsplit
 
-from .credentials import OriginCredentials, same_origin
+from .credentials import OriginCredentials, same_origin, strip_credentials
 from .errors import NetworkError
 from .seams import BodyPieces, ByteProgress, Response, Transport
 
 
 _SCHEMES = ("http", "https")
 _PIECE = 256 * 1024  # a body handed to on_data in pieces of this size at most
+T = TypeVar("T")
 
 
 async def _call(callback: BodyPieces, offset: int, piece: bytes) -> None:
@@ -44,8 +48,36 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return new
 
 
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a daemon thread of its own, awaited: unlike ``asyncio.to_thread``'s
+    pool, a request blocked in its socket does not hold up the process's exit (Ctrl-C ends
+    a lock at once, not after the request's timeout)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = function(*args), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="pyemscripten-request", daemon=True).start()
+    return await future
+
+
 class UrllibTransport(Transport):
-    """Blocking urllib in a worker thread. HTTP error statuses are returned, not raised.
+    """Blocking urllib in worker threads (``concurrency`` at once). HTTP error statuses are
+    returned, not raised.
 
     Only http(s) URLs: urllib would also open ``file:`` and ``ftp:`` URLs an index names.
     The one exception is ``local``, the local indexes the user named (folders the ``index``
@@ -55,8 +87,13 @@ class UrllibTransport(Transport):
     one a 403), and nothing outside the folder is read, through ``..`` or a link.
     """
 
-    def __init__(self, timeout: float = 60.0, local: Sequence[tuple[str, str | os.PathLike[str]]] = ()) -> None:
+    def __init__(self, timeout: float = 60.0, local: Sequence[tuple[str, str | os.PathLike[str]]] = (),
+                 concurrency: int = 8) -> None:
         self.timeout = timeout
+        self.concurrency = concurrency
+        self._turns: asyncio.Semaphore | None = None  # made in the loop that uses it
+        self._waiting: dict[int, tuple[str, float]] = {}  # requests under way: (URL, when it was made)
+        self._keys = itertools.count()
         self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
         self._opener = urllib.request.build_opener(_Redirects)
         self._local = [(url, os.path.realpath(folder)) for url, folder in local]
@@ -68,13 +105,36 @@ class UrllibTransport(Transport):
         on_progress: ByteProgress | None = None,
         on_data: BodyPieces | None = None,
     ) -> Response:
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self.concurrency)
+        async with self._turns:
+            key = next(self._keys)
+            self._waiting[key] = (strip_credentials(url), time.monotonic())
+            try:
+                return await self._get_now(url, headers, on_progress, on_data)
+            finally:
+                del self._waiting[key]
+
+    def waiting(self) -> list[tuple[str, float]]:
+        """The requests under way, each as (its URL without credentials, for how many seconds),
+        the longest first: what a stalled lock is waiting for."""
+        now = time.monotonic()
+        return sorted(((url, now - since) for url, since in self._waiting.values()), key=lambda w: -w[1])
+
+    async def _get_now(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        on_progress: ByteProgress | None,
+        on_data: BodyPieces | None,
+    ) -> Response:
         url, prepared = self._credentials.prepare(url, headers)
         try:
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:  # e.g. "http://[": not a URL
             raise NetworkError(url, f"not a URL ({exc})") from None
         if scheme == "file" and self._local:
-            response = await asyncio.to_thread(self._read_local, url)
+            response = await _in_thread(self._read_local, url)
             if on_data is not None and response.status == 200:
                 for offset in range(0, len(response.body), _PIECE):
                     on_data(offset, response.body[offset:offset + _PIECE])
@@ -93,7 +153,7 @@ class UrllibTransport(Transport):
                     raise _GivenUp
                 asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece), loop).result(self.timeout)
         try:
-            return await asyncio.to_thread(self._get, url, prepared, deliver)
+            return await _in_thread(self._get, url, prepared, deliver)
         except asyncio.CancelledError:
             given_up.set()
             raise

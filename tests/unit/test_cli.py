@@ -227,6 +227,27 @@ def test_module_runs_as_a_command(index: IndexServer, tmp_path: Path) -> None:
     assert "wrote" in done.stderr and (tmp_path / "pylock.toml").is_file()
 
 
+def test_ctrl_c_ends_a_lock_at_once_even_while_a_request_hangs(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    silent = socket.create_server(("127.0.0.1", 0))  # takes the connection, answers nothing
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/simple/"
+        running = subprocess.Popen(
+            [sys.executable, "-m", "pyemscripten", "lock", "rich", "--index-url", url, "-o", str(tmp_path / "l.toml")],
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's foreground job
+        time.sleep(1.5)  # well inside the request (its timeout is 60 s)
+        running.send_signal(signal.SIGINT)
+        err = running.communicate(timeout=20)[1]
+    finally:
+        silent.close()
+    assert running.returncode == 130 and "interrupted: the lock was not written" in err
+    assert "Traceback" not in err and not (tmp_path / "l.toml").exists()
+
+
 def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
         index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every version of app from 11 on needs native, which has no wheel for a browser: the
@@ -330,11 +351,66 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
         with pytest.raises(SystemExit) as exit_:
             main(["lock", "mdurl", "--index-url", index.index_url, "-o", output])
         assert exit_.value.code == 2 and f"cannot write the lock to -o {output}: {problem}" in capsys.readouterr().err
-    for option in ("--distribution", "--index-url"):
+    for option, says in (("--distribution", "'./pyodide-lock.json' is not an http or https URL"),
+                         ("--index-url", "'./pyodide-lock.json' is neither an http or https URL nor a folder here")):
         with pytest.raises(SystemExit):
             main(["lock", "mdurl", option, "./pyodide-lock.json", "-o", "-"])
-        assert "'./pyodide-lock.json' is not an http or https URL" in capsys.readouterr().err
+        assert says in capsys.readouterr().err
+    # A file where a folder belongs, an option lock does not have (said with lock's usage),
+    # and a platform whose Python is not known without --python-version.
+    (tmp_path / "file").write_text("")
+    for args, says in (
+            (["-o", str(tmp_path / "file" / "x.toml")], f"-o {tmp_path / 'file' / 'x.toml'}: {tmp_path / 'file'} is a "
+                                                       "file, not a folder"),
+            (["--wheels-dir", str(tmp_path / "file"), "-o", str(tmp_path / "l.toml")],
+             f"--wheels-dir {tmp_path / 'file'}: it is a file: give a folder"),
+            (["--platform", "pyemscripten_2027_0_wasm32"], "no runtime this version of pyemscripten knows runs it, so "
+                                                           "it cannot tell its Python: give --python-version too"),
+            (["--frozen"], "unrecognized arguments: --frozen")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["lock", "mdurl", "--index-url", index.index_url, *args])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and says in err and err.startswith("usage: python -m pyemscripten lock"), err
     assert index.log == []  # nothing was asked of the index
+
+
+def test_the_python_version_is_the_one_the_platforms_runtimes_run(index: IndexServer, tmp_path: Path) -> None:
+    data = lock(index, "attrs", "--platform", "pyemscripten_2025_0_wasm32", out=tmp_path / "pylock.toml")
+    assert data["requires-python"] == "==3.13.*"
+
+
+def test_a_lock_that_names_nothing_says_why(index: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lock", "rich; python_version < '3'", "--index-url", index.index_url, "-o", "-"]) == 0
+    assert ("warning: the lock names no package: no requirement applies to pyemscripten_2026_0_wasm32 with Python "
+            "3.14 (their markers are false there)") in capsys.readouterr().err
+
+
+def test_requirements_are_read_from_files_as_pip_reads_them(index: IndexServer, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "more").mkdir()
+    (tmp_path / "requirements.txt").write_text(
+        "# what the app needs\nrich  # the console\nattrs ; python_version >= '3.10' \\\n  \n"
+        "-r more/dev.txt\n--constraint=more/pins.txt\n")
+    (tmp_path / "more" / "dev.txt").write_text("mdurl\n")
+    (tmp_path / "more" / "pins.txt").write_text("attrs<99\n")
+    data = lock(index, "-r", str(tmp_path / "requirements.txt"), out=tmp_path / "pylock.toml")
+    names = {p["name"] for p in data["packages"]}
+    assert {"rich", "attrs", "mdurl"} <= names
+
+    (tmp_path / "hashed.txt").write_text("rich==15.0.0 \\\n    --hash=sha256:0123\n")
+    (tmp_path / "loop.txt").write_text("-r loop.txt\n")
+    (tmp_path / "index.txt").write_text("-i https://example.org/simple/\nrich\n")
+    for name, says in (("hashed.txt", "hashed.txt, line 1: --hash is not taken here: a lock takes each wheel's hash "
+                                      "from the index"),
+                       ("loop.txt", "loop.txt names itself through -r or -c lines"),
+                       ("index.txt", "index.txt, line 1: -i is not taken here (give --index-url to lock instead)"),
+                       ("missing.txt", "-r " + str(tmp_path / "missing.txt") + ": No such file or directory")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["lock", "-r", str(tmp_path / name), "--index-url", index.index_url, "-o", "-"])
+        assert exit_.value.code == 2 and says in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["lock", "--index-url", index.index_url, "-o", "-"])
+    assert "give at least one REQUIREMENT, or -r FILE with some" in capsys.readouterr().err
 
 
 def test_a_yanked_file_locked_by_a_pin_is_a_warning(index: IndexServer, tmp_path: Path,
@@ -363,6 +439,46 @@ def test_a_long_lock_says_how_far_it_got_every_few_seconds() -> None:
         progress.page(name)
     assert out.getvalue().splitlines() == ["Resolving: 3 project pages read so far (the last: c)",
                                            "Resolving: 5 project pages read so far (the last: e)"]
+
+
+def test_a_stalled_request_is_said_every_few_seconds_and_retries_are_told(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import socket
+
+    from pyemscripten.__main__ import _Progress
+
+    now = [0.0]
+    out = io.StringIO()
+    progress = _Progress(out, every=5.0, clock=lambda: now[0])
+    for at, waiting in ((1.0, [("https://x.test/simple/a/", 1.0)]), (5.0, []), (6.0, [("https://x.test/simple/a/", 6.0),
+                                                                                    ("https://x.test/simple/b/", 2.0)]),
+                        (8.0, [("https://x.test/simple/a/", 8.0)]), (12.0, [("https://x.test/simple/a/", 12.0)]),
+                        (21.0, [("https://x.test/simple/a/", 21.0)]), (24.0, [("https://x.test/simple/a/", 24.0)])):
+        now[0] = at
+        progress.stalled(waiting, 60.0)
+    assert out.getvalue().splitlines() == [
+        "Waiting for https://x.test/simple/a/ and 1 more (6 s so far; a request is given up after 60 s, then tried again)",
+        "Waiting for https://x.test/simple/a/ (12 s so far; a request is given up after 60 s, then tried again)",
+        "Waiting for https://x.test/simple/a/ (24 s so far; a request is given up after 60 s, then tried again)"]
+
+    # A server that takes connections and answers nothing: each try that times out is told.
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/simple/"
+        from pyemscripten import __main__ as cli
+
+        transport = cli.UrllibTransport(timeout=0.2)
+        original = cli.UrllibTransport
+        cli.UrllibTransport = lambda **kwargs: transport  # type: ignore[assignment,misc]
+        try:
+            assert main(["lock", "rich", "--index-url", url, "-o", "-"]) == 1
+        finally:
+            cli.UrllibTransport = original  # type: ignore[misc]
+    finally:
+        silent.close()
+    err = capsys.readouterr().err
+    assert f"warning: rich: project page {url}rich/ failed (" in err and "trying again in 0.25 s (try 2 of 4)" in err
+    assert "(after 4 tries)" in err
 
 
 def test_the_lock_command_says_an_index_url_is_a_folder_of_wheels(index: IndexServer, tmp_path: Path,
