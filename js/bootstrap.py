@@ -145,6 +145,10 @@ def _details(exc: BaseException) -> dict[str, Any]:
             details[f.name] = value
         elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             details[f.name] = [redact_text(v) for v in value]
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, BaseException) for v in value):
+            # the errors an error gathers (MultipleNoCompatibleWheelsError.errors): each as JS has one
+            details[f.name] = [{"type": type(v).__name__, "message": redact_text(str(v)), "details": _details(v)}
+                               for v in value]
     return details
 
 
@@ -155,8 +159,9 @@ class WebInstaller:
         self.index_urls = _urls(index_urls)
         self.on_progress = on_progress
 
-    def _forwarder(self, callback: Any) -> Callable[[dict[str, Any]], None] | None:
-        callback = callback if callback is not None else self.on_progress
+    def _forwarder(self, callback: Any, fallback: bool = True) -> Callable[[dict[str, Any]], None] | None:
+        """``callback`` (or, with ``fallback``, the bootstrap's ``onProgress``) as a progress listener."""
+        callback = callback if callback is not None or not fallback else self.on_progress
         if callback is None:
             return None
 
@@ -175,13 +180,15 @@ class WebInstaller:
                       on_progress: Any = None) -> Any:
         """Install a lock file (first), then requirements; a JS object says how it went.
 
-        ``{ok: true, installed: [{name, version}], already: [...], message}``, or for a
-        pyemscripten error ``{ok: false, type, message, details}`` (other exceptions propagate).
+        ``{ok: true, installed: [{name, version}], already: [...], message}``, or for an
+        error ``{ok: false, type, message, details}``: a pyemscripten error's facts, or for
+        another exception (a bug) its traceback as ``details.traceback``. A cancellation
+        propagates. Progress goes to this call's ``on_progress`` only (not the bootstrap's).
         """
         import pyemscripten
         from pyemscripten.errors import PyemscriptenError
 
-        forward = self._forwarder(on_progress)
+        forward = self._forwarder(on_progress, fallback=False)
         indexes = _urls(index_urls) or self.index_urls
         reports = []
         try:
@@ -194,6 +201,15 @@ class WebInstaller:
                                                           indexes, quiet=forward is not None, on_progress=forward))
         except PyemscriptenError as exc:
             return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc), "details": _details(exc)})
+        except Exception as exc:  # noqa: BLE001 - a bug of ours: said as one error, not a bare PythonError
+            import traceback
+
+            from pyemscripten.errors import redact_text
+
+            return _to_js({"ok": False, "type": type(exc).__name__,
+                           "message": redact_text(f"pyemscripten failed ({type(exc).__name__}: {exc}); please report "
+                                                  "it with details.traceback"),
+                           "details": {"traceback": redact_text("".join(traceback.format_exception(exc)))}})
         return _to_js({
             "ok": True,
             "installed": [{"name": n, "version": v} for r in reports for n, v in r.installed],

@@ -37,12 +37,16 @@ export interface PyodideLike {
 export interface InstallOptions {
   /** PEP 508 requirements, e.g. `["rich", "pydantic>=2"]`. */
   requirements?: string | string[];
-  /** Simple-index base URLs; a project comes from the first that has it. Default: PyPI. */
+  /** Simple-index base URLs; a project comes from the first that has it. Default: those the
+   * instance was bootstrapped with (loadPyodideWithPackages' or the first installPackages'),
+   * else PyPI. */
   indexUrls?: string | string[];
   /** A PEP 751 pylock.toml: its URL (relative to the page) or its text. Installed first,
    * without resolution. With `requirements` too, the two are two installs: if the requirements
    * then fail, what the lock installed stays. */
   lockfile?: string;
+  /** This call's progress (installPackages sends nothing to another call's callback; with
+   * none, progress lines go to the Pyodide console). */
   onProgress?: ProgressCallback;
 }
 
@@ -57,7 +61,9 @@ export interface LoadOptions<T extends PyodideLike = PyodideLike> extends Instal
   indexURLs?: never;
   index_urls?: never;
   lockFile?: never;
-  /** Anything else is passed to `loadPyodide` (e.g. `lockFileURL`, `stdout`). */
+  /** Anything else is passed to `loadPyodide` (e.g. `lockFileURL`, `stdout`), except an
+   * option one or two letters (or only case) away from one of the above, such as
+   * `requirement` or `onprogress`: refused with a TypeError. */
   [pyodideOption: string]: unknown;
 }
 
@@ -75,16 +81,32 @@ export interface InstallResult {
   message: string;
 }
 
-/** An install failed in Python; `type` is the class, e.g. "HashMismatchError", "LockError". */
+/** One error among those an error gathers (`details.errors` of MultipleNoCompatibleWheelsError). */
+export interface PyemscriptenErrorInfo {
+  type: string;
+  message: string;
+  details: PyemscriptenErrorDetails;
+}
+
+export type PyemscriptenErrorDetails =
+  Record<string, string | number | boolean | null | string[] | PyemscriptenErrorInfo[]>;
+
+/**
+ * An install failed; `type` is the Python class, e.g. "HashMismatchError", "LockError", or
+ * "BootstrapError" when pyemscripten itself could not be installed into the instance (the
+ * JavaScript error as `cause`). Another Python exception (a bug) comes as its class name,
+ * e.g. "RuntimeError", with `details.traceback`.
+ */
 export declare class PyemscriptenError extends Error {
   readonly type: string;
-  /** The Python error's facts that are text, numbers or lists of text, by their Python names:
-   * e.g. `project`, `url`, `filename`, `needed_tags`, `offered_tags`, `needed_by` (URLs redacted). */
-  readonly details: Record<string, string | number | boolean | null | string[]>;
+  /** The Python error's facts that are text, numbers, lists of text or of gathered errors, by
+   * their Python names: e.g. `project`, `url`, `filename`, `needed_tags`, `offered_tags`,
+   * `needed_by`, `errors` (URLs redacted). */
+  readonly details: PyemscriptenErrorDetails;
   /** Set by loadPyodideWithPackages when Pyodide booted before the failure: the instance,
    * with whatever was installed before it. */
   pyodide?: PyodideLike;
-  constructor(type: string, message: string, details?: Record<string, string | number | boolean | null | string[]>);
+  constructor(type: string, message: string, details?: PyemscriptenErrorDetails);
 }
 
 /**
@@ -102,8 +124,9 @@ export declare function loadPyodideWithPackages<T extends PyodideLike = PyodideL
 /**
  * Install into an instance (bootstrapping pyemscripten first if needed: the first call's
  * `indexUrls` and `onProgress` become `pyemscripten_install`'s defaults). Unknown options
- * are refused with a TypeError. Rejects with a PyemscriptenError when an install fails,
- * leaving site-packages as it was.
+ * are refused with a TypeError. Rejects with a PyemscriptenError (after an "error" event)
+ * when the bootstrap or an install fails, leaving site-packages as it was. Installs into
+ * one instance take turns: one started while another runs waits for it.
  */
 export declare function installPackages(pyodide: PyodideLike, options?: InstallOptions): Promise<InstallResult>;
 

@@ -38,6 +38,9 @@ export class PyemscriptenError extends Error {
 
 const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "onProgress"];
 const MIXUPS = ["indexUrl", "indexURLs", "index_urls", "lockFile"];
+// What loadPyodideWithPackages takes itself; any other option goes to loadPyodide, unless
+// it is one of these misspelled (`requirement`, `onprogress`): refused, not passed on unread.
+const LOAD_OPTIONS = [...INSTALL_OPTIONS, "indexURL", "loadPyodide"];
 
 /**
  * Boot Pyodide from `indexURL`, install pyemscripten into it, then install `lockfile` (a
@@ -59,6 +62,14 @@ export async function loadPyodideWithPackages(options = {}) {
           "lives, indexUrls the package indexes, lockfile a pylock.toml's URL or text");
       }
     }
+    for (const name of Object.keys(pyodideOptions)) {
+      const meant = LOAD_OPTIONS.find((ours) => nearMiss(name, ours));
+      if (meant) {
+        throw new TypeError(`loadPyodideWithPackages: unknown option ${name}; did you mean ${meant}? (options it ` +
+          `does not take itself go to loadPyodide)`);
+      }
+    }
+    checkTypes("loadPyodideWithPackages", options);
     if (!indexURL && !givenLoader) {
       throw new TypeError("loadPyodideWithPackages: indexURL (where the Pyodide runtime lives) is required");
     }
@@ -67,7 +78,7 @@ export async function loadPyodideWithPackages(options = {}) {
     const runtimeURL = indexURL ? withSlash(absolute(indexURL)) : undefined;
     const loadPyodide = givenLoader ?? (await import(`${runtimeURL}pyodide.mjs`)).loadPyodide;
     pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
-    await bootstrap(pyodide, { indexUrls, onProgress });
+    await bootstrapped(pyodide, { indexUrls, onProgress }, emit);
     if (requirements?.length || lockfile) {
       await installPackages(pyodide, { requirements, indexUrls, lockfile, onProgress });
     }
@@ -95,14 +106,58 @@ export async function installPackages(pyodide, options = {}) {
         (MIXUPS.includes(name) ? " (indexUrls: the package indexes; lockfile: a pylock.toml's URL or text)" : ""));
     }
   }
+  checkTypes("installPackages", options ?? {});
   const { requirements, indexUrls, lockfile, onProgress } = options ?? {};
-  const installer = await bootstrap(pyodide, { indexUrls, onProgress });
+  const installer = await bootstrapped(pyodide, { indexUrls, onProgress }, emitter(onProgress));
   const wanted = typeof requirements === "string" ? [requirements] : requirements;
   // The lock's URL (Python resolves it against the page, as fetch does) or its text.
   const result = await installer.install(wanted ?? undefined, indexUrls ?? undefined, lockfile || undefined,
     onProgress ?? undefined);
   if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
   return { installed: result.installed, already: result.already, message: result.message };
+}
+
+// The install options' types, checked before anything starts (Python would fail on them
+// later, and less clearly).
+function checkTypes(caller, { requirements, indexUrls, lockfile, onProgress }) {
+  const texts = (value) => typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
+  const wrong = requirements != null && !texts(requirements) ? "requirements: a string or an array of strings"
+    : indexUrls != null && !texts(indexUrls) ? "indexUrls: a string or an array of strings"
+    : lockfile != null && typeof lockfile !== "string" ? "lockfile: a pylock.toml's URL or text (a string)"
+    : onProgress != null && typeof onProgress !== "function" ? "onProgress: a function" : null;
+  if (wrong) throw new TypeError(`${caller}: ${wrong.replace(":", " must be")}`);
+}
+
+// bootstrap(), with a failure said as an "error" event and rejected as a PyemscriptenError
+// of type "BootstrapError" (what installPackages rejects with), its cause kept.
+async function bootstrapped(pyodide, options, emit) {
+  try {
+    return await bootstrap(pyodide, options);
+  } catch (error) {
+    const message = `pyemscripten could not be installed into this Pyodide: ${error?.message ?? error}`;
+    emit({ stage: "error", message });
+    const failure = new PyemscriptenError("BootstrapError", message, {});
+    failure.cause = error;
+    throw failure;
+  }
+}
+
+// Whether `name` is `ours` misspelled: the same but for case, or one or two letters off.
+function nearMiss(name, ours) {
+  if (name === ours) return false;
+  const a = name.toLowerCase();
+  const b = ours.toLowerCase();
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length] <= 2;
 }
 
 /**

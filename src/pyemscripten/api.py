@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import posixpath
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ class Session:
     hasher: Hasher | None = None
     # The file system calls of an install (browser: many new files in one call).
     file_ops: installation.FileOps | None = None
+    # Set once an install's packages are committed (and their libraries loaded): what an
+    # error after that point says. Not copied by resolved(): each call starts without it.
+    committed: bool = field(default=False, init=False, repr=False, compare=False)
 
     def resolved(self, listeners: Sequence[Listener] = (), *, interpreter: bool = True) -> Session:
         """A copy with every unset seam filled in from the running runtime (the edge),
@@ -268,6 +272,7 @@ async def install(
     s = (session or Session()).resolved(_listeners(on_progress, quiet), interpreter=False)
     assert s.transport
     client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
+    turn = _Turn()
     try:
         # The root projects' pages need neither target nor scheme: their requests leave
         # now, while those are read from the interpreter.
@@ -279,6 +284,7 @@ async def install(
         # (browser._FETCH_JS starts it from a microtask): this yield ends that task before
         # the interpreter is read.
         await asyncio.sleep(0)
+        await turn.take(s)  # after another install of this page, if one is under way
         s.read_interpreter()
         assert s.target and s.scheme
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
@@ -315,10 +321,11 @@ async def install(
             if s.file_ops is not None:
                 s.file_ops.release()  # libraries compiled as written that nothing loaded
     except BaseException as exc:
-        s.emit("error", message=_error_line(exc))
+        s.emit("error", message=_error_line(exc, s.committed))
         raise
     finally:
         client.drop_prefetched()
+        turn.give_back()
     s.emit("done", message=str(report))
     return report
 
@@ -587,6 +594,7 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
         transaction.rollback()
         raise
     transaction.finish()
+    s.committed = True
     importlib.invalidate_caches()
 
 
@@ -636,7 +644,9 @@ async def install_lock(
     """
     s = (session or Session()).resolved(_listeners(on_progress, quiet))
     assert s.target and s.transport and s.scheme
+    turn = _Turn()
     try:
+        await turn.take(s)  # after another install of this page, if one is under way
         text, lock_url = await _lock_text(s, lock)
         locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)")
         installed = installed_map(s.scheme)
@@ -657,18 +667,67 @@ async def install_lock(
                message=f"Lock file: {len(todo)} of {len(locked)} packages to install")
         report = await install_resolved(s, Resolution(dists, 0, left_out=notes))
     except BaseException as exc:
-        s.emit("error", message=_error_line(exc))
+        s.emit("error", message=_error_line(exc, s.committed))
         raise
+    finally:
+        turn.give_back()
     s.emit("done", message=str(report))
     return report
 
 
-def _error_line(exc: BaseException) -> str:
+# PEP 508's names (a project name as pip and the index spell it).
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+def _bare_name(text: str) -> str:
+    """The project name a requirement's text begins with (``requests==2.31`` -> ``requests``)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
+    return match.group(1).rstrip("._-") if match else text
+
+
+def _error_line(exc: BaseException, committed: bool = False) -> str:
     """The "error" event's message for what ended an install: our error's own message, or,
-    for a cancellation or a bug, which it was (a progress display still sees the end)."""
+    for a cancellation or a bug, which it was (a progress display still sees the end), and
+    whether the packages were installed before it."""
     if isinstance(exc, PyemscriptenError):
         return str(exc)
+    if committed:
+        return f"Install stopped ({type(exc).__name__}) after its packages were installed: they stay installed"
     return f"Install stopped ({type(exc).__name__}); site-packages is as it was"
+
+
+class _Turn:
+    """One install of an event loop at a time: two at once would commit over each other's
+    files, and a rollback of one (a library that fails to load) would take away what the
+    other had installed. An install that has to wait says so (a ``resolving`` event), and
+    :func:`uninstall` refuses while one is under way."""
+
+    _locks: dict[int, tuple[Any, asyncio.Lock]] = {}  # id(loop) -> (loop, its lock)
+    under_way = 0
+
+    def __init__(self) -> None:
+        self.lock: asyncio.Lock | None = None
+
+    async def take(self, s: Session) -> None:
+        loop = asyncio.get_running_loop()
+        held = self._locks.get(id(loop))
+        if held is None or held[0] is not loop:
+            # One entry per loop: a loop that is gone (natively, asyncio.run after asyncio.run)
+            # is dropped when another takes its place.
+            self._locks.clear()
+            held = self._locks[id(loop)] = (loop, asyncio.Lock())
+        lock = held[1]
+        if lock.locked():
+            s.emit("resolving", message="Waiting for the install under way in this page to end")
+        await lock.acquire()
+        self.lock = lock
+        _Turn.under_way += 1
+
+    def give_back(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+            _Turn.under_way -= 1
 
 
 async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
@@ -767,12 +826,20 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
 
     Raises :class:`~pyemscripten.errors.NotInstalledError` for a name that is not installed,
     and :class:`~pyemscripten.errors.UninstallError` for what pyemscripten runs on in the page,
+    for a requirement or file given instead of a name, and while an install is under way,
     before anything is removed; :class:`~pyemscripten.errors.UninstallError` when a removal is
     refused or fails (that distribution is left whole; those before it stay removed).
     """
     if isinstance(names, str):
         names = [names]
     scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
+    for text in names:
+        if not _PROJECT_NAME.match(text):
+            raise UninstallError(text, "uninstall takes project names, not requirements or files: "
+                                       f"uninstall({_bare_name(text)!r}); nothing was removed")
+    if _Turn.under_way:
+        raise UninstallError(", ".join(names), "an install is under way in this page: uninstall once it has "
+                                               "ended (await it first); nothing was removed")
     wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
     found = installation.installed_distributions(scheme)  # one scan for all the names
     present = {d.name for d in found}

@@ -905,7 +905,10 @@ class CacheStorageWheelCache(WheelCache):
         except ImportError:  # no Cache Storage here (not a secure context, an opaque origin)
             return
         for name in (self.name, *(n for n in self.RETIRED if n != self.name)):
-            await caches.delete(name)
+            try:
+                await caches.delete(name)
+            except Exception:  # noqa: BLE001 - storage refused (private mode): then nothing was kept there either
+                return
 
 
 def _now() -> float:

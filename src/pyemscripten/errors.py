@@ -255,8 +255,8 @@ class ProjectNotFoundError(PackageIndexError):
             )
         return (
             f"No index has a project named {self.project!r} (asked for: {', '.join(pages) or 'no index'}). "
-            "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, "
-            "--index-url for lock)."
+            "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, indexUrls in "
+            "JavaScript, --index-url for lock)."
         )
 
 
@@ -272,7 +272,8 @@ class MissingHashError(PackageIndexError):
         return (
             f"No sha256 (or stronger) hash is given for {self.filename} ({self.project}) at "
             f"{redact_url(self.url)}; refusing to install an unverifiable file. Give its hash (for a wheel "
-            "named by its URL: #sha256=<hex digest> at the end of the URL), or pass allow_unhashed=True to accept it."
+            "named by its URL: #sha256=<hex digest> at the end of the URL), or accept it with Python's "
+            "install(..., allow_unhashed=True)."
         )
 
 
@@ -378,7 +379,9 @@ class ResolutionTooDeepError(ResolutionError):
     without_wheels: list[str] = field(default_factory=list)  # "ormsgpack (needed by langgraph-checkpoint)"
 
     def __str__(self) -> str:
-        text = f"Resolution gave up after {self.rounds} rounds; add constraints to narrow the search."
+        text = (f"Resolution gave up after {self.rounds} rounds; narrow the search: pin versions in the "
+                "requirements (e.g. 'name==1.2'), or give constraints (install(..., constraints=[...]) in Python, "
+                "-c for lock).")
         if self.without_wheels:
             text += ("\n  It reached projects with no wheel for this runtime, which it may have been looking for a way "
                      f"around: {', '.join(self.without_wheels)}. Pin versions of the projects that need them which "

@@ -200,3 +200,78 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
         # Neither failure is kept: the next call fetches again, and installs.
         assert page.evaluate("window.attempt()") == "ok"
         assert index_server.count(path=manifest) == 5
+
+
+ERRORS_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>errors</title></head><body>
+<script type="module">
+import { installPackages, loadPyodideWithPackages, PyemscriptenError } from "/npm/js/index.mjs";
+import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
+window.pyodide = await loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
+window.outcome = async (call) => {
+  const events = [];
+  try {
+    return { value: await call((event) => events.push(event)), events };
+  } catch (e) {
+    return { isOurs: e instanceof PyemscriptenError, name: e.name, type: e.type, message: e.message,
+             details: e.details, cause: e.cause ? String(e.cause.message) : null, events };
+  }
+};
+window.installPackages = installPackages;
+window.loadPyodideWithPackages = loadPyodideWithPackages;
+window.ready = true;
+</script></body></html>
+"""
+
+
+def test_the_js_module_says_every_failure_as_one_error(browser, index_server, npm_package) -> None:
+    html = ERRORS_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
+    manifest = "/npm/js/wheels/manifest.json"
+    with app_page(browser, index_server, "/errors/", {"index.html": html}, "window.ready === true") as page:
+        # pyemscripten's own files cannot be fetched: one "error" event, a BootstrapError.
+        index_server.add_fault(manifest, status=404, times=1)
+        failed = page.evaluate("""(index) => window.outcome((onProgress) => window.installPackages(window.pyodide,
+          { requirements: "attrs", indexUrls: index, onProgress }))""", index_server.index_url)
+        assert failed["isOurs"] and failed["type"] == "BootstrapError", failed
+        assert failed["message"].startswith("pyemscripten could not be installed into this Pyodide: pyemscripten: ")
+        assert f"{manifest} answered HTTP 404" in failed["message"] and "answered HTTP 404" in failed["cause"]
+        assert [e["stage"] for e in failed["events"]] == ["bootstrapping", "error"], failed["events"]
+
+        # Tried again, it bootstraps and installs; a later call without onProgress sends
+        # nothing to the first call's callback, and takes the bootstrap's indexes.
+        done = page.evaluate("""(index) => window.outcome((onProgress) => window.installPackages(window.pyodide,
+          { requirements: ["attrs"], indexUrls: [index], onProgress }))""", index_server.index_url)
+        assert [p["name"] for p in done["value"]["installed"]] == ["attrs"], done
+        later = page.evaluate("""() => window.outcome(async (onProgress) => {
+          const first = [];
+          await window.installPackages(window.pyodide, { requirements: ["click"], onProgress: (e) => first.push(e) });
+          const before = first.length;
+          const result = await window.installPackages(window.pyodide, { requirements: ["mdurl"] });
+          return [result.installed.map((p) => p.name), first.length === before];
+        })""")
+        assert later["value"] == [["mdurl"], True], later
+
+        # A bug of ours in Python (here made one): a PyemscriptenError with its traceback.
+        page.evaluate("""() => window.pyodide.runPython(`
+import pyemscripten
+async def _broken(*args, **kwargs):
+    raise RuntimeError("made to fail")
+pyemscripten.install = _broken
+`)""")
+        bug = page.evaluate("() => window.outcome(() => window.installPackages(window.pyodide, "
+                            "{ requirements: ['rich'] }))")
+        assert bug["isOurs"] and bug["type"] == "RuntimeError", bug
+        assert "made to fail" in bug["message"] and "RuntimeError: made to fail" in bug["details"]["traceback"]
+
+        # Options of the wrong type, or misspelled, are refused before anything starts.
+        for call, says in (
+                ("window.installPackages(window.pyodide, { requirements: 5 })",
+                 "installPackages: requirements must be a string or an array of strings"),
+                ("window.installPackages(window.pyodide, { onProgress: 'log' })",
+                 "installPackages: onProgress must be a function"),
+                ("window.loadPyodideWithPackages({ indexURL: '/runtimes/RUNTIME/', requirement: ['rich'] })",
+                 "loadPyodideWithPackages: unknown option requirement; did you mean requirements?"),
+                ("window.loadPyodideWithPackages({ indexURL: '/runtimes/RUNTIME/', onprogress: () => {} })",
+                 "loadPyodideWithPackages: unknown option onprogress; did you mean onProgress?")):
+            refused = page.evaluate(f"() => window.outcome(() => {call.replace('RUNTIME', DEFAULT_RUNTIME)})")
+            assert refused["name"] == "TypeError" and refused["message"].startswith(says), refused

@@ -259,6 +259,63 @@ def test_a_cancelled_install_ends_with_an_error_event(session: api.Session) -> N
     assert listing(session.scheme.purelib) == []
 
 
+def test_installs_started_together_take_turns(session: api.Session) -> None:
+    # Two at once would commit over each other's files (and a rollback of one would take
+    # away what the other installed): the second waits, says so, and finds the first's work.
+    events: list[tuple[str, str]] = []
+
+    async def both() -> list[api.InstallReport]:
+        return await asyncio.gather(
+            api.install("app", [BASE], session=session, quiet=True, on_progress=lambda e: events.append(("1", e["stage"]))),
+            api.install("lib", [BASE], session=session, quiet=True,
+                        on_progress=lambda e: events.append(("2", e["stage"] + ":" + e.get("message", "")))))
+
+    first, second = asyncio.run(both())
+    assert dict(first.installed) == {"app": "1.0", "lib": "1.0"}
+    assert second.installed == () and dict(second.already) == {"lib": "1.0"}
+    done = events.index(("1", "done"))
+    assert all(who == "1" or "Waiting for the install under way in this page to end" in what
+               for who, what in events[:done])
+    assert ("2", "resolving:Waiting for the install under way in this page to end") in events[:done]
+
+
+def test_uninstall_takes_names_and_waits_for_no_install(session: api.Session) -> None:
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    with pytest.raises(errors.UninstallError) as info:
+        api.uninstall("app==1.0", session)
+    assert str(info.value) == ("Could not uninstall app==1.0: uninstall takes project names, not requirements or "
+                               "files: uninstall('app'); nothing was removed")
+
+    async def during_an_install() -> None:
+        task = asyncio.ensure_future(api.install("lib", [BASE], session=session, quiet=True))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        with pytest.raises(errors.UninstallError, match="an install is under way in this page: uninstall once it "
+                                                        "has ended"):
+            api.uninstall("app", session)
+        await task
+
+    asyncio.run(during_an_install())
+    assert api.uninstall("app", session) == ["app"]
+
+
+def test_an_error_after_the_commit_says_the_packages_stay(session: api.Session) -> None:
+    events: list[dict] = []
+
+    def listener(event: dict) -> None:
+        events.append(event)
+        if event["stage"] == "done":
+            raise RuntimeError("a display that fails")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(api.install("app", [BASE], session=session, quiet=True, on_progress=listener))
+    assert api.list_installed(session) == {"app": "1.0", "lib": "1.0"}
+    # The listener failed on "done": it is the last event, not an "error" that says otherwise.
+    assert [e["stage"] for e in events][-1] == "done"
+    assert api._error_line(asyncio.CancelledError(), committed=True) == (
+        "Install stopped (CancelledError) after its packages were installed: they stay installed")
+
+
 def test_tampered_wheel_leaves_nothing(session: api.Session) -> None:
     url = BASE.replace("simple/", "files/") + "lib-1.0-py3-none-any.whl"
     good = session.transport.routes[url]

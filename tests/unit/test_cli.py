@@ -160,7 +160,8 @@ def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys:
     status = main(["lock", "no-such-project-anywhere", "--index-url", index.index_url, "-o", str(tmp_path / "x.toml")])
     err = capsys.readouterr().err
     assert status == 1 and "no-such-project-anywhere" in err
-    assert err.rstrip().endswith("name the index that hosts it (index_urls=[...] in Python, --index-url for lock).")
+    assert err.rstrip().endswith("name the index that hosts it (index_urls=[...] in Python, indexUrls in "
+                                    "JavaScript, --index-url for lock).")
 
 
 def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
