@@ -62,6 +62,28 @@ from pyodide_js import loadedPackages  # what pyodide.loadPackage goes by: told 
     assert out[3].startswith(f"{index_server.url}/files/attrs-") and out[3].endswith(".whl"), out[3]
 
 
+def test_installs_started_together_take_turns(pyodide, index_server) -> None:
+    # A button clicked twice: the second install waits for the first, then finds its work.
+    out = pyodide.run(
+        """
+import asyncio, pyemscripten
+order = []
+def listener(who):
+    return lambda event: order.append((who, event["stage"], event.get("message", "")))
+first, second = await asyncio.gather(
+    pyemscripten.install("rich", index_urls=[url], on_progress=listener(1)),
+    pyemscripten.install(["rich", "mdurl"], index_urls=[url], on_progress=listener(2)))
+done = order.index((1, "done", str(first)))
+[sorted(n for n, v in first.installed), sorted(n for n, v in second.installed), sorted(n for n, v in second.already),
+ [what for who, stage, what in order[:done] if who == 2]]
+""",
+        url=index_server.index_url,
+    )
+    assert "rich" in out[0] and "mdurl" in out[0]  # rich needs markdown-it-py, which needs mdurl
+    assert out[1] == [] and {"rich", "mdurl"} <= set(out[2])
+    assert out[3] == ["Waiting for the install under way in this page to end"], out[3]
+
+
 def test_replacing_what_others_need_or_the_page_imported_is_said(pyodide, index_server) -> None:
     # The helper's case: pydantic, then an older pydantic-core alone. Here with stand-ins.
     index = index_server.index()
