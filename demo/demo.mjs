@@ -113,6 +113,13 @@ function requirements() {
   return ui.requirements.value.split("\n").map((line) => line.replace(/#.*/, "").trim()).filter(Boolean);
 }
 
+let platformShown = false;
+
+function showPlatform() {
+  ui.platform.textContent = pyodide.runPython("import pyemscripten; str(pyemscripten.platform_tag())");
+  platformShown = true;
+}
+
 async function boot() {
   setState("booting");
   try {
@@ -121,12 +128,14 @@ async function boot() {
       indexUrls: [ui.indexUrl.value],
       onProgress: tracker(),
     });
-    ui.platform.textContent = pyodide.runPython(
-      "import pyemscripten; str(pyemscripten.platform_tag())");
+    showPlatform();
     setState("ready");
   } catch (error) {
-    log(String(error.message ?? error), "error");
-    setProgress(1, "The Python runtime did not load", "error");
+    // The module told the failure as an "error" event, which the log shows. Once the runtime
+    // booted, the error carries it: Install tries pyemscripten's own install again.
+    if (error?.pyodide) pyodide = error.pyodide;
+    setProgress(1, pyodide ? "pyemscripten did not install: see the log, then click Install to try again"
+      : "The Python runtime did not load: see the log, then reload the page", "error");
     setState("error");
   }
 }
@@ -142,6 +151,7 @@ async function install() {
   setState("installing");
   try {
     await installPackages(pyodide, { requirements: wanted, indexUrls: [ui.indexUrl.value], onProgress: tracker() });
+    if (!platformShown) showPlatform();  // pyemscripten itself was installed by this click (its boot failed)
     setState("installed");
   } catch (error) {
     // A PyemscriptenError was logged by its "error" event; anything else is a bug.

@@ -5,8 +5,8 @@ Pyodide runtimes, and a simple index of the wheels in ``.cache/wheels``.
     demo/serve.py [--port 8000] [--runtime 314.0.7]
 
 Prints the URL to open; Ctrl-C stops it. ``scripts/demo.sh`` builds ``js/wheels/`` first.
-The page's default index is this local one: from the browser here, the public index's file
-host is not reachable.
+The page's default index is this local one (the wheels the tests use, served offline); type
+another index URL in the page, such as https://pypi.org/simple/, to install from there.
 """
 
 from __future__ import annotations

@@ -81,19 +81,27 @@ class PyodideError(AssertionError):
         super().__init__(f"{type}: {message}")
 
 
-_BOOT = """async ({ package, options }) => {
+# Playwright's evaluate() waits for its promise with no time limit: each snippet races its
+# work against a timer of its own, so that a stalled boot, install or await fails the test.
+_WITHIN = """const within = (work, seconds, what) => Promise.race([work, new Promise((_, reject) => setTimeout(
+    () => reject(Object.assign(new Error(`${what} took more than ${seconds} s`), { name: "TimeoutError" })),
+    seconds * 1000))]);"""
+
+_BOOT = """async ({ package, options, seconds }) => {
+  """ + _WITHIN + """
   try {
-    const { loadPyodideWithPackages } = await import(package + "index.mjs");
-    window.pyodide = await loadPyodideWithPackages(options);
+    const { loadPyodideWithPackages } = await within(import(package + "index.mjs"), seconds, "importing the npm package");
+    window.pyodide = await within(loadPyodideWithPackages(options), seconds, "booting Pyodide and installing");
     return null;
   } catch (e) {  // a PyemscriptenError has .type and .details; anything else is a plain Error
     return { type: e.type ?? e.name, message: String(e.message ?? e), details: e.details ?? {} };
   }
 }"""
 
-_RUN = """async (code) => {
+_RUN = """async ({ code, seconds }) => {
+  """ + _WITHIN + """
   try {
-    let value = await window.pyodide.runPythonAsync(code);
+    let value = await within(window.pyodide.runPythonAsync(code), seconds, "the Python code");
     if (value && typeof value.toJs === "function") {  // a dict, list, ...: as JSON-like values
       const proxy = value;
       value = proxy.toJs({ dict_converter: Object.fromEntries });
@@ -109,8 +117,9 @@ _RUN = """async (code) => {
 class PyodidePage:
     """One Playwright page with Pyodide booted and a lock installed."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, timeout: float = 120) -> None:
         self.page = page
+        self.timeout = timeout
         self.console: list[str] = []
         page.on("console", lambda message: self.console.append(message.text))
 
@@ -120,8 +129,10 @@ class PyodidePage:
         """A new page of ``context`` at ``site``, Pyodide from ``site + runtime``, the npm
         package's ``js/`` at ``site + package``. ``lockfile``: the lock's URL (relative to
         ``site``) or text (a lock made with ``--wheels-dir`` only by URL: its wheels are
-        found beside it). Raises :class:`PyodideError` when the boot or install fails."""
+        found beside it). Raises :class:`PyodideError` when the boot or install fails or
+        takes more than ``timeout`` seconds (each :meth:`run` has as long)."""
         self = cls(context.new_page())
+        self.timeout = timeout
         self.page.set_default_timeout(timeout * 1000)
         options: dict[str, Any] = {"indexURL": site + runtime}
         if lockfile:
@@ -130,10 +141,10 @@ class PyodidePage:
             options["indexUrls"] = index_urls  # also the default of pyemscripten_install in the page
         try:
             self.page.goto(site)
-            failure = self.page.evaluate(_BOOT, {"package": site + package, "options": options})
-        except Exception:
+            failure = self.page.evaluate(_BOOT, {"package": site + package, "options": options, "seconds": timeout})
+        except Exception as exc:  # Playwright's own: the site not served, the page crashed
             self.page.close()
-            raise
+            raise PyodideError(type(exc).__name__, str(exc), console=self.console) from exc
         if failure is not None:
             self.page.close()
             raise PyodideError(failure["type"], failure["message"], failure["details"], self.console)
@@ -142,7 +153,10 @@ class PyodidePage:
     def run(self, code: str) -> Any:
         """Run Python (top-level ``await`` allowed); return its last expression, as JSON-like
         values (dicts, lists, str, numbers). Raises :class:`PyodideError` if it raises."""
-        outcome = self.page.evaluate(_RUN, code)
+        try:
+            outcome = self.page.evaluate(_RUN, {"code": code, "seconds": self.timeout})
+        except Exception as exc:  # Playwright's own: the page crashed or was closed
+            raise PyodideError(type(exc).__name__, str(exc), console=self.console) from exc
         if not outcome["ok"]:
             raise PyodideError(outcome["type"], outcome["message"])
         return outcome["value"]

@@ -87,3 +87,34 @@ def test_demo_installs_and_runs(browser, demo_url) -> None:
         page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_demo_recovers_from_a_failed_install_of_pyemscripten_itself(browser, demo_url) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    failed = []
+
+    def once(route) -> None:
+        # The npm package's manifest is not served while the page boots (asked for twice: while
+        # the runtime loads, and again by the bootstrap), then it is.
+        if len(failed) == 2:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.fulfill(status=404, body="not here")
+
+    try:
+        page.route("**/wheels/manifest.json", once)
+        page.goto(demo_url)
+        wait_for_state(page, "error", 60)
+        assert page.text_content("#status") == "pyemscripten did not install: see the log, then click Install to try again"
+        log = page.text_content("#log")
+        assert log.count("pyemscripten could not be installed into this Pyodide") == 1, log  # said once
+        assert "manifest.json answered HTTP 404" in log
+        page.fill("#requirements", "attrs")
+        page.click("#install")
+        wait_for_state(page, "installed", 120)
+        assert re.search(r"Installed .*attrs-", page.text_content("#log"))
+        assert page.text_content("#platform") == "pyemscripten_2026_0_wasm32"
+    finally:
+        context.close()

@@ -64,6 +64,12 @@ def test_recipe_lock_then_pages(context: object, site: str, index_server: IndexS
         with pytest.raises(PyodideError) as raised:
             page.run("import no_such_module")
         assert raised.value.type == "ModuleNotFoundError" and "no_such_module" in raised.value.message
+        # Python that waits longer than the page's timeout fails the test, not the suite.
+        page.timeout = 0.5
+        with pytest.raises(PyodideError) as raised:
+            page.run("import asyncio\nawait asyncio.sleep(30)")
+        assert raised.value.type == "TimeoutError" and "the Python code took more than 0.5 s" in raised.value.message
+        page.timeout = 120
         assert not [line for line in page.console if "404" in line], page.console  # no /favicon.ico asked for
     finally:
         page.close()  # waits for the wheel cache's writes
@@ -99,6 +105,16 @@ def test_recipe_lock_then_pages(context: object, site: str, index_server: IndexS
     assert raised.value.details == {}
     assert context.pages == []  # type: ignore[attr-defined]
     assert any("404" in line for line in raised.value.console), raised.value.console  # what the page logged
+
+    # A site that is not served: Playwright's error, as a PyodideError too.
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{unused.getsockname()[1]}/"
+    with pytest.raises(PyodideError) as raised:
+        PyodidePage.open(context, closed)
+    assert raised.value.type == "Error" and "ERR_CONNECTION_REFUSED" in raised.value.message, raised.value
 
 
 def test_recipe_offline_with_the_wheels_saved_beside_the_lock(context: object, npm_package: str,
