@@ -189,16 +189,24 @@ class WebInstaller:
         from pyemscripten.errors import PyemscriptenError
 
         forward = self._forwarder(on_progress, fallback=False)
+        told_error = []  # whether an "error" event went out (an install's own failure sends one)
+
+        def listener(event: dict[str, Any]) -> None:
+            if event.get("stage") == "error":
+                told_error.append(True)
+            if forward is not None:
+                forward(event)
+
         indexes = _urls(index_urls) or self.index_urls
         reports = []
         try:
             if lockfile:
                 reports.append(await pyemscripten.install_lock(str(lockfile), quiet=forward is not None,
-                                                               on_progress=forward))
+                                                               on_progress=listener))
             wanted = _py(requirements)
             if wanted:
                 reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),
-                                                          indexes, quiet=forward is not None, on_progress=forward))
+                                                          indexes, quiet=forward is not None, on_progress=listener))
         except PyemscriptenError as exc:
             return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc), "details": _details(exc)})
         except Exception as exc:  # noqa: BLE001 - a bug of ours: said as one error, not a bare PythonError
@@ -206,9 +214,11 @@ class WebInstaller:
 
             from pyemscripten.errors import redact_text
 
-            return _to_js({"ok": False, "type": type(exc).__name__,
-                           "message": redact_text(f"pyemscripten failed ({type(exc).__name__}: {exc}); please report "
-                                                  "it with details.traceback"),
+            message = redact_text(f"pyemscripten failed ({type(exc).__name__}: {exc}); please report it with "
+                                  "details.traceback")
+            if forward is not None and not told_error:  # it failed before an install could say so
+                forward({"stage": "error", "message": message})
+            return _to_js({"ok": False, "type": type(exc).__name__, "message": message,
                            "details": {"traceback": redact_text("".join(traceback.format_exception(exc)))}})
         return _to_js({
             "ok": True,

@@ -63,7 +63,7 @@ export async function loadPyodideWithPackages(options = {}) {
       }
     }
     for (const name of Object.keys(pyodideOptions)) {
-      const meant = LOAD_OPTIONS.find((ours) => nearMiss(name, ours));
+      const meant = closest(name, LOAD_OPTIONS);
       if (meant) {
         throw new TypeError(`loadPyodideWithPackages: unknown option ${name}; did you mean ${meant}? (options it ` +
           `does not take itself go to loadPyodide)`);
@@ -142,13 +142,21 @@ async function bootstrapped(pyodide, options, emit) {
   }
 }
 
-// Whether `name` is `ours` misspelled: the same but for case, or one or two letters off.
-function nearMiss(name, ours) {
-  if (name === ours) return false;
-  const a = name.toLowerCase();
-  const b = ours.toLowerCase();
-  if (a === b) return true;
-  if (Math.abs(a.length - b.length) > 2) return false;
+// Which of `options` the name `name` misspells (the same but for case, or one or two
+// letters off), the closest first; undefined when none.
+function closest(name, options) {
+  let best;
+  let bestDistance = 3;
+  for (const ours of options) {
+    if (name === ours) return undefined;
+    const distance = name.toLowerCase() === ours.toLowerCase() ? 0 : editDistance(name, ours);
+    if (distance < bestDistance) [best, bestDistance] = [ours, distance];
+  }
+  return best;
+}
+
+function editDistance(a, b) {
+  if (Math.abs(a.length - b.length) > 2) return 3;  // more than a near miss
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
@@ -157,7 +165,7 @@ function nearMiss(name, ours) {
     }
     previous = row;
   }
-  return previous[b.length] <= 2;
+  return previous[b.length];
 }
 
 /**

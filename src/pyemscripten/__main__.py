@@ -188,7 +188,8 @@ class _Progress:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.out, self.every, self.clock = out, every, clock
         self.pages = 0
-        self.next = clock() + every
+        self.next = clock() + every  # the next line on pages
+        self.next_wait = self.next  # the next line on a stalled request
 
     def page(self, name: str) -> None:
         self.pages += 1
@@ -198,17 +199,17 @@ class _Progress:
             print(f"Resolving: {self.pages} project pages read so far (the last: {name})", file=self.out, flush=True)
 
     def stalled(self, waiting: Sequence[tuple[str, float]], timeout: float) -> None:
-        """Told now and then of the requests under way (URL, seconds): once ``every`` seconds
-        pass with nothing said, says which one has waited longest; the longer it waits, the
-        less often (after 5, 10, 20 and 40 s, then every 30 s)."""
+        """Told now and then of the requests under way (URL, seconds since a byte of it came):
+        once one has had nothing for ``every`` seconds, says which has waited longest; the
+        longer it waits, the less often (after 5, 10, 20 and 40 s, then every 30 s)."""
         now = self.clock()
-        if now < self.next or not waiting or waiting[0][1] < self.every:
+        if now < self.next_wait or not waiting or waiting[0][1] < self.every:
             return
         url, seconds = waiting[0]
-        self.next = now + max(self.every, min(seconds, 30.0))
-        more = f" and {len(waiting) - 1} more" if len(waiting) > 1 else ""
-        print(f"Waiting for {url}{more} ({seconds:.0f} s so far; a request is given up after {timeout:g} s, "
-              "then tried again)", file=self.out, flush=True)
+        self.next_wait = now + max(self.every, min(seconds, 30.0))
+        more = f" (and {len(waiting) - 1} more request{'s' if len(waiting) > 2 else ''})" if len(waiting) > 1 else ""
+        print(f"Waiting for {url}{more}: nothing for {seconds:.0f} s (a request is given up after {timeout:g} s "
+              "without a byte, then tried again)", file=self.out, flush=True)
 
     async def watch(self, transport: UrllibTransport) -> None:
         """:meth:`stalled` every second, until cancelled."""
@@ -387,8 +388,11 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     for path in args.requirement_files:
         try:
             requirements, constraints = read_requirements(path)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            command.error(f"-r {path}: {getattr(exc, 'strerror', None) or exc}")
+        except OSError as exc:
+            where = "" if exc.filename in (None, path) else f"{exc.filename}, named in it: "
+            command.error(f"-r {path}: {where}{exc.strerror or exc}")
+        except (UnicodeDecodeError, ValueError) as exc:
+            command.error(f"-r {path}: {exc}")
         args.requirements += requirements
         args.constraint += constraints
     if not args.requirements:
@@ -435,12 +439,14 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
     real = os.path.realpath(path)
     if real in _seen:
         raise ValueError(f"{path} names itself through -r or -c lines")
-    with open(path, encoding="utf-8") as file:
+    with open(path, encoding="utf-8-sig") as file:  # a byte-order mark is not part of the first line
         text = file.read()
     requirements: list[str] = []
     constraints: list[str] = []
     lines = _logical_lines(text)
     for number, line in lines:
+        if re.match(r"-[rc][^\s=]", line):  # -rfile.txt: the short options' value attached
+            line = f"{line[:2]} {line[2:]}"
         option, _, rest = line.partition(" ") if line.startswith("-") else ("", "", line)
         option, equals, value = option.partition("=")
         value = (value if equals else rest).strip()
@@ -451,8 +457,9 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
             (constraints if constraint else requirements).append(line)
         elif option in ("-r", "--requirement", "-c", "--constraint") and value:
             nested = os.path.join(os.path.dirname(path), value)
-            more, more_constraints = read_requirements(nested, constraint or option in ("-c", "--constraint"),
-                                                       _seen | {real})
+            # As pip: what a -r line names is requirements, what a -c line names constraints,
+            # whichever file names it.
+            more, more_constraints = read_requirements(nested, option in ("-c", "--constraint"), _seen | {real})
             requirements += more
             constraints += more_constraints
         else:

@@ -702,32 +702,34 @@ class _Turn:
     other had installed. An install that has to wait says so (a ``resolving`` event), and
     :func:`uninstall` refuses while one is under way."""
 
-    _locks: dict[int, tuple[Any, asyncio.Lock]] = {}  # id(loop) -> (loop, its lock)
-    under_way = 0
+    _locks: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}  # id(loop) -> (loop, its lock)
 
     def __init__(self) -> None:
         self.lock: asyncio.Lock | None = None
+
+    @classmethod
+    def under_way(cls) -> bool:
+        """Whether an install holds its turn in a loop that still runs."""
+        return any(lock.locked() and not loop.is_closed() for loop, lock in list(cls._locks.values()))
 
     async def take(self, s: Session) -> None:
         loop = asyncio.get_running_loop()
         held = self._locks.get(id(loop))
         if held is None or held[0] is not loop:
-            # One entry per loop: a loop that is gone (natively, asyncio.run after asyncio.run)
-            # is dropped when another takes its place.
-            self._locks.clear()
+            for key, (other, _) in list(self._locks.items()):  # loops that are gone (natively, asyncio.run's)
+                if other.is_closed():
+                    del self._locks[key]
             held = self._locks[id(loop)] = (loop, asyncio.Lock())
         lock = held[1]
         if lock.locked():
             s.emit("resolving", message="Waiting for the install under way in this page to end")
         await lock.acquire()
         self.lock = lock
-        _Turn.under_way += 1
 
     def give_back(self) -> None:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
-            _Turn.under_way -= 1
 
 
 async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
@@ -837,7 +839,7 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
         if not _PROJECT_NAME.match(text):
             raise UninstallError(text, "uninstall takes project names, not requirements or files: "
                                        f"uninstall({_bare_name(text)!r}); nothing was removed")
-    if _Turn.under_way:
+    if _Turn.under_way():
         raise UninstallError(", ".join(names), "an install is under way in this page: uninstall once it has "
                                                "ended (await it first); nothing was removed")
     wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))

@@ -24,6 +24,7 @@ from .seams import BodyPieces, ByteProgress, Response, Transport
 
 _SCHEMES = ("http", "https")
 _PIECE = 256 * 1024  # a body handed to on_data in pieces of this size at most
+_READ = 64 * 1024  # a body read without on_data, in reads of this size (each one counts as activity)
 T = TypeVar("T")
 
 
@@ -91,8 +92,8 @@ class UrllibTransport(Transport):
                  concurrency: int = 8) -> None:
         self.timeout = timeout
         self.concurrency = concurrency
-        self._turns: asyncio.Semaphore | None = None  # made in the loop that uses it
-        self._waiting: dict[int, tuple[str, float]] = {}  # requests under way: (URL, when it was made)
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None  # per loop
+        self._waiting: dict[int, list[Any]] = {}  # requests under way: [URL, when a byte last came (or it was made)]
         self._keys = itertools.count()
         self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
         self._opener = urllib.request.build_opener(_Redirects)
@@ -105,19 +106,21 @@ class UrllibTransport(Transport):
         on_progress: ByteProgress | None = None,
         on_data: BodyPieces | None = None,
     ) -> Response:
-        if self._turns is None:
-            self._turns = asyncio.Semaphore(self.concurrency)
-        async with self._turns:
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:  # a semaphore serves one loop
+            self._turns = (loop, asyncio.Semaphore(self.concurrency))
+        async with self._turns[1]:
             key = next(self._keys)
-            self._waiting[key] = (strip_credentials(url), time.monotonic())
+            entry = self._waiting[key] = [strip_credentials(url), time.monotonic()]
             try:
-                return await self._get_now(url, headers, on_progress, on_data)
+                return await self._get_now(url, headers, on_progress, on_data, entry)
             finally:
                 del self._waiting[key]
 
     def waiting(self) -> list[tuple[str, float]]:
-        """The requests under way, each as (its URL without credentials, for how many seconds),
-        the longest first: what a stalled lock is waiting for."""
+        """The requests under way, each as (its URL without credentials, for how many seconds
+        no byte of it has come), the longest first: what a stalled lock is waiting for (a
+        request is given up after ``timeout`` seconds without a byte)."""
         now = time.monotonic()
         return sorted(((url, now - since) for url, since in self._waiting.values()), key=lambda w: -w[1])
 
@@ -127,6 +130,7 @@ class UrllibTransport(Transport):
         headers: Mapping[str, str] | None,
         on_progress: ByteProgress | None,
         on_data: BodyPieces | None,
+        entry: list[Any],
     ) -> Response:
         url, prepared = self._credentials.prepare(url, headers)
         try:
@@ -153,25 +157,27 @@ class UrllibTransport(Transport):
                     raise _GivenUp
                 asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece), loop).result(self.timeout)
         try:
-            return await _in_thread(self._get, url, prepared, deliver)
+            return await _in_thread(self._get, url, prepared, deliver, entry)
         except asyncio.CancelledError:
             given_up.set()
             raise
 
-    def _get(self, url: str, headers: dict[str, str], deliver: BodyPieces | None = None) -> Response:
+    def _get(self, url: str, headers: dict[str, str], deliver: BodyPieces | None = None,
+             entry: list[Any] | None = None) -> Response:
+        """``entry[1]`` (:meth:`waiting`'s clock) is set as each piece comes."""
         request = urllib.request.Request(url, headers={"User-Agent": "pyemscripten", **headers})
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
-                if deliver is None:
-                    body = answer.read()
-                else:
-                    parts: list[bytes] = []
-                    done = 0
-                    while piece := answer.read(_PIECE):
+                parts: list[bytes] = []
+                done = 0
+                while piece := answer.read(_PIECE if deliver is not None else _READ):
+                    if entry is not None:
+                        entry[1] = time.monotonic()
+                    if deliver is not None:
                         deliver(done, piece)
-                        parts.append(piece)
-                        done += len(piece)
-                    body = b"".join(parts)
+                    parts.append(piece)
+                    done += len(piece)
+                body = b"".join(parts)
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
             return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})
@@ -211,16 +217,21 @@ class UrllibTransport(Transport):
 def write_file_whole(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``path`` through a file of its own in the same folder, renamed into place: a
     server reading the folder meanwhile (or another run writing it) sees the old file or
-    the new one, never half of one. The file gets the mode a plain ``open`` would give
+    the new one, never half of one. A new file gets the mode a plain ``open`` would give
     (0666 less the umask), not ``mkstemp``'s 0600: a web server running as another user
-    must be able to read it."""
-    folder = os.path.dirname(os.fspath(path)) or "."
+    must be able to read it; a file replaced keeps its own mode."""
+    path = os.path.realpath(path)  # a link (a lock linked from elsewhere) stays one: its target is written
+    folder = os.path.dirname(path) or "."
     handle, partial = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
     try:
         if hasattr(os, "fchmod"):
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(handle, 0o666 & ~umask)
+            try:
+                mode = os.stat(path).st_mode & 0o7777  # a file replaced keeps its mode
+            except FileNotFoundError:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(partial, path)

@@ -239,15 +239,14 @@ def test_the_js_module_says_every_failure_as_one_error(browser, index_server, np
 
         # Tried again, it bootstraps and installs; a later call without onProgress sends
         # nothing to the first call's callback, and takes the bootstrap's indexes.
-        done = page.evaluate("""(index) => window.outcome((onProgress) => window.installPackages(window.pyodide,
-          { requirements: ["attrs"], indexUrls: [index], onProgress }))""", index_server.index_url)
+        done = page.evaluate("""(index) => window.outcome(() => window.installPackages(window.pyodide,
+          { requirements: ["attrs"], indexUrls: [index], onProgress: (e) => (window.bootEvents ??= []).push(e) }))""",
+                             index_server.index_url)
         assert [p["name"] for p in done["value"]["installed"]] == ["attrs"], done
-        later = page.evaluate("""() => window.outcome(async (onProgress) => {
-          const first = [];
-          await window.installPackages(window.pyodide, { requirements: ["click"], onProgress: (e) => first.push(e) });
-          const before = first.length;
+        later = page.evaluate("""() => window.outcome(async () => {
+          const before = window.bootEvents.length;
           const result = await window.installPackages(window.pyodide, { requirements: ["mdurl"] });
-          return [result.installed.map((p) => p.name), first.length === before];
+          return [result.installed.map((p) => p.name), window.bootEvents.length === before];
         })""")
         assert later["value"] == [["mdurl"], True], later
 
@@ -262,6 +261,10 @@ pyemscripten.install = _broken
                             "{ requirements: ['rich'] }))")
         assert bug["isOurs"] and bug["type"] == "RuntimeError", bug
         assert "made to fail" in bug["message"] and "RuntimeError: made to fail" in bug["details"]["traceback"]
+        # It failed before an install could say so: the call's one "error" event says it.
+        told = page.evaluate("() => window.outcome((onProgress) => window.installPackages(window.pyodide, "
+                             "{ requirements: ['rich'], onProgress }))")
+        assert [e["stage"] for e in told["events"]] == ["error"] and "made to fail" in told["events"][0]["message"]
 
         # Options of the wrong type, or misspelled, are refused before anything starts.
         for call, says in (
@@ -272,6 +275,8 @@ pyemscripten.install = _broken
                 ("window.loadPyodideWithPackages({ indexURL: '/runtimes/RUNTIME/', requirement: ['rich'] })",
                  "loadPyodideWithPackages: unknown option requirement; did you mean requirements?"),
                 ("window.loadPyodideWithPackages({ indexURL: '/runtimes/RUNTIME/', onprogress: () => {} })",
-                 "loadPyodideWithPackages: unknown option onprogress; did you mean onProgress?")):
+                 "loadPyodideWithPackages: unknown option onprogress; did you mean onProgress?"),
+                ("window.loadPyodideWithPackages({ indexurl: '/runtimes/RUNTIME/' })",  # not indexUrls
+                 "loadPyodideWithPackages: unknown option indexurl; did you mean indexURL?")):
             refused = page.evaluate(f"() => window.outcome(() => {call.replace('RUNTIME', DEFAULT_RUNTIME)})")
             assert refused["name"] == "TypeError" and refused["message"].startswith(says), refused

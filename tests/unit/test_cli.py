@@ -412,6 +412,22 @@ def test_requirements_are_read_from_files_as_pip_reads_them(index: IndexServer, 
     with pytest.raises(SystemExit):
         main(["lock", "--index-url", index.index_url, "-o", "-"])
     assert "give at least one REQUIREMENT, or -r FILE with some" in capsys.readouterr().err
+    (tmp_path / "nested.txt").write_text("-r more/gone.txt\n")
+    with pytest.raises(SystemExit):
+        main(["lock", "-r", str(tmp_path / "nested.txt"), "--index-url", index.index_url, "-o", "-"])
+    assert f"-r {tmp_path / 'nested.txt'}: {tmp_path / 'more' / 'gone.txt'}, named in it: No such file or directory" \
+        in capsys.readouterr().err
+
+
+def test_a_requirements_file_is_read_as_pip_reads_it(tmp_path: Path) -> None:
+    from pyemscripten.__main__ import read_requirements
+
+    (tmp_path / "app.txt").write_text("\ufeffrich\n-rdev.txt\n-c pins.txt\n", encoding="utf-8")  # a BOM first
+    (tmp_path / "dev.txt").write_text("click  # the CLI\nhttps://x.test/a-1.0-py3-none-any.whl#sha256=00\n")
+    (tmp_path / "pins.txt").write_text("attrs<30\n-r dev.txt\n")  # a -r line is requirements, in any file
+    assert read_requirements(str(tmp_path / "app.txt")) == (
+        ["rich", "click", "https://x.test/a-1.0-py3-none-any.whl#sha256=00", "click",
+         "https://x.test/a-1.0-py3-none-any.whl#sha256=00"], ["attrs<30"])
 
 
 def test_a_yanked_file_locked_by_a_pin_is_a_warning(index: IndexServer, tmp_path: Path,
@@ -458,9 +474,16 @@ def test_a_stalled_request_is_said_every_few_seconds_and_retries_are_told(capsys
         now[0] = at
         progress.stalled(waiting, 60.0)
     assert out.getvalue().splitlines() == [
-        "Waiting for https://x.test/simple/a/ and 1 more (6 s so far; a request is given up after 60 s, then tried again)",
-        "Waiting for https://x.test/simple/a/ (12 s so far; a request is given up after 60 s, then tried again)",
-        "Waiting for https://x.test/simple/a/ (24 s so far; a request is given up after 60 s, then tried again)"]
+        "Waiting for https://x.test/simple/a/ (and 1 more request): nothing for 6 s (a request is given up after "
+        "60 s without a byte, then tried again)",
+        "Waiting for https://x.test/simple/a/: nothing for 12 s (a request is given up after 60 s without a byte, "
+        "then tried again)",
+        "Waiting for https://x.test/simple/a/: nothing for 24 s (a request is given up after 60 s without a byte, "
+        "then tried again)"]
+    # Pages read meanwhile keep their own every-5-seconds line.
+    now[0] = 25.0
+    progress.page("b")
+    assert out.getvalue().splitlines()[-1] == "Resolving: 1 project pages read so far (the last: b)"
 
     # A server that takes connections and answers nothing: each try that times out is told.
     silent = socket.create_server(("127.0.0.1", 0))
@@ -480,6 +503,33 @@ def test_a_stalled_request_is_said_every_few_seconds_and_retries_are_told(capsys
     err = capsys.readouterr().err
     assert f"warning: rich: project page {url}rich/ failed (" in err and "trying again in 0.25 s (try 2 of 4)" in err
     assert "(after 4 tries)" in err
+
+
+def test_files_written_whole_keep_a_replaced_files_mode_and_links(tmp_path: Path) -> None:
+    from pyemscripten.native import write_file_whole
+
+    target = tmp_path / "real.toml"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "pylock.toml"
+    link.symlink_to(target)
+    write_file_whole(link, b"new")
+    assert link.is_symlink() and target.read_text() == "new" and (target.stat().st_mode & 0o777) == 0o600
+
+
+def test_the_native_transport_serves_one_event_loop_after_another(index: IndexServer) -> None:
+    import asyncio
+
+    from pyemscripten.native import UrllibTransport
+
+    transport = UrllibTransport(concurrency=1)  # the second request of each run waits its turn
+    for _ in range(2):
+        async def two() -> list[int]:
+            answers = await asyncio.gather(*(transport.get(index.index_url + name + "/") for name in ("rich", "attrs")))
+            return [a.status for a in answers]
+
+        assert asyncio.run(two()) == [200, 200]
+    assert transport.waiting() == []
 
 
 def test_the_lock_command_says_an_index_url_is_a_folder_of_wheels(index: IndexServer, tmp_path: Path,
