@@ -190,15 +190,27 @@ def for_target(texts: Iterable[str], target: Target, parent: str = USER) -> list
     return deps
 
 
-def parsed_wheels(files: Iterable[IndexFile]) -> Iterator[tuple[Version, frozenset[Tag], IndexFile]]:
-    """``(version, tags, file)`` of each of ``files`` whose name a wheel's parse reads; the
-    others (InvalidWheelFilename, or a number int() refuses: more than 4300 digits) are skipped."""
+def parsed_wheels(files: Iterable[IndexFile], project: str) -> Iterator[tuple[Version, frozenset[Tag], IndexFile]]:
+    """``(version, tags, file)`` of each of ``files`` that is a wheel of ``project`` (its file
+    name's first part, normalized: a page may list another project's wheels, which pip passes
+    over too); the others, and names a wheel's parse refuses (InvalidWheelFilename, or a
+    number int() refuses: more than 4300 digits), are skipped."""
     for file in files:
         try:
-            _, version, _, tags = parse_wheel_filename(file.filename)
+            name, version, _, tags = parse_wheel_filename(file.filename)
         except ValueError:
             continue
-        yield version, tags, file
+        if name == project:  # parse_wheel_filename normalizes the name
+            yield version, tags, file
+
+
+def build_tag(filename: str) -> tuple[()] | tuple[int, str]:
+    """A wheel file name's build tag, ``()`` for none: between two files alike in all else,
+    the larger one wins (the binary distribution format's tie-breaker)."""
+    try:
+        return parse_wheel_filename(filename)[2]
+    except ValueError:
+        return ()
 
 
 _BROWSER_PLATFORM = re.compile(r"(pyemscripten|pyodide|emscripten)_\w+_wasm32")
@@ -251,7 +263,9 @@ class Finder:
         self.data = data
         self.installed = installed
         self.options = options
-        self._python = Version(target.python_version)
+        # Requires-Python is compared with the release alone (3.15.0 of 3.15.0rc1), as pip
+        # compares sys.version_info[:3]: a runtime on a release candidate takes >=3.15.
+        self._python = Version(Version(target.python_version).base_version)
         self._versions: dict[str, list[tuple[Version, IndexFile]]] = {}
         self._platforms = frozenset(t.platform for t in target.tags)
         self.constraints: dict[str, list[Dependency]] = {}
@@ -294,13 +308,14 @@ class Finder:
         indexes' (as micropip takes the runtime's package where the index has no match)."""
         if name not in self._versions:
             best: dict[Version, tuple[tuple[bool, int], IndexFile]] = {}
-            for version, tags, file in parsed_wheels(f for f in self.page(name).files
-                                                     if self._platform_may_fit(f.filename)):
+            for version, tags, file in parsed_wheels((f for f in self.page(name).files
+                                                      if self._platform_may_fit(f.filename)), name):
                 rank = self.target.tag_rank(tags)
                 if rank is None or not self._python_ok(file):
                     continue
                 key = (file.yanked is not None, rank)
-                if version not in best or key < best[version][0]:
+                if version not in best or key < best[version][0] or (
+                        key == best[version][0] and build_tag(file.filename) > build_tag(best[version][1].filename)):
                     best[version] = (key, file)
             rows = sorted(((v, f) for v, (_, f) in best.items()), key=lambda p: p[0], reverse=True)
             # A version the indexes offer only yanked does not hide the runtime's file of it.
@@ -372,7 +387,7 @@ class Finder:
             spelled = f"-{candidate.version}-"
             # A string test first: pages are long.
             files = [file for version, _, file in parsed_wheels(
-                f for f in page.files if f.core_metadata is not None and spelled in f.filename)
+                (f for f in page.files if f.core_metadata is not None and spelled in f.filename), candidate.name)
                 if version == candidate.version]
             files.sort(key=lambda f: f.yanked is not None)  # a yanked upload's metadata may be what was wrong
             self._metadata_files[key] = files
@@ -420,10 +435,11 @@ class Finder:
         """Candidates satisfying every dependency and constraint, best first.
 
         As pip decides: whether pre-releases may be chosen is settled over every version that
-        fits (yanked ones, and ones backtracking ruled out, included): when a specifier names
-        one, ``pre`` is set, or no final version fits. A yanked file is chosen only when the
-        version is pinned (``==``/``===``, by a requirement or a constraint) and every version
-        that fits is yanked (PEP 592).
+        fits and may be chosen (ones backtracking ruled out included; yanked ones only under an
+        exact pin, since only then can they be chosen): when a specifier names one, ``pre`` is
+        set, or no final version fits. A yanked file is chosen only when the version is pinned
+        (``==``/``===``, by a requirement or a constraint) and every version that fits is yanked
+        (PEP 592).
         """
         constraints = self.constraints.get(name, [])
         specs = [d.specifier for d in deps] + [c.specifier for c in constraints]
@@ -438,6 +454,8 @@ class Finder:
         if kept:
             return result
         fitting = [(v, f) for v, f in self.versions(name) if all(s.contains(v, prereleases=True) for s in specs)]
+        if not exact:  # PEP 592: a yanked file is for exact pins only, so it cannot keep a pre-release out
+            fitting = [(v, f) for v, f in fitting if f.yanked is None]
         if not (self.options.pre or any(s.prereleases for s in specs)):
             fitting = [(v, f) for v, f in fitting if not v.is_prerelease] or fitting
         yanked_too = exact and all(f.yanked is not None for _, f in fitting)
@@ -516,7 +534,7 @@ class Finder:
             interpreter, abi = tag.split("-")[:2]
             return abi == "abi3" or interpreter == cp and abi in (cp, "none")
         by_version: dict[Version, set[str]] = {}
-        for version, tags, _ in parsed_wheels(self.page(name).files):
+        for version, tags, _ in parsed_wheels(self.page(name).files, name):
             by_version.setdefault(version, set()).update(str(t) for t in tags)
         wheels = [(version, sorted(by_version[version], key=lambda t: (not ours(t), t)))
                   for version in sorted(by_version, reverse=True)]

@@ -160,6 +160,16 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     api_version = meta.get("api-version") if isinstance(meta, Mapping) else None
     if not isinstance(api_version, str):
         raise IndexFormatError(url, "meta.api-version is missing", project)
+    _check_api_version(api_version, url, project)
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise IndexFormatError(url, "'files' is missing or not a list", project)
+    parsed = (_json_file(entry, url, project) for entry in files)
+    return ProjectPage(project, url, tuple(f for f in parsed if f is not None), api_version)
+
+
+def _check_api_version(api_version: str, url: str, project: str) -> None:
+    """PEP 629: a major version newer than ours is a hard failure (a newer minor is read)."""
     major = api_version.split(".")[0]
     # isascii: str.isdigit() also accepts "²", which int() refuses; so does int() a number
     # longer than 4300 digits (any major longer than a few digits is newer than ours anyway).
@@ -167,11 +177,6 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
         raise IndexFormatError(
             url, f"API version {api_version} is newer than this installer supports (1.x)", project
         )
-    files = data.get("files")
-    if not isinstance(files, list):
-        raise IndexFormatError(url, "'files' is missing or not a list", project)
-    parsed = (_json_file(entry, url, project) for entry in files)
-    return ProjectPage(project, url, tuple(f for f in parsed if f is not None), api_version)
 
 
 # --- PEP 503 HTML --------------------------------------------------------------------
@@ -187,6 +192,7 @@ def _anchor_collector() -> type[Any]:
         def __init__(self) -> None:
             super().__init__(convert_charrefs=True)
             self.base: str | None = None
+            self.api_version: str | None = None  # <meta name="pypi:repository-version"> (PEP 629)
             self.anchors: list[tuple[dict[str, str | None], str]] = []
             self._current: dict[str, str | None] | None = None
             self._text: list[str] = []
@@ -194,6 +200,10 @@ def _anchor_collector() -> type[Any]:
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             if tag == "base" and self.base is None:
                 self.base = dict(attrs).get("href")
+            elif tag == "meta" and self.api_version is None:
+                found = dict(attrs)
+                if found.get("name") == "pypi:repository-version" and found.get("content"):
+                    self.api_version = found["content"]
             elif tag == "a":
                 self._current = dict(attrs)
                 self._text = []
@@ -236,14 +246,14 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IndexFormatError(url, f"the page is not UTF-8 ({exc.reason})", project) from None
-    import html
-
     collector = _anchor_collector()()
     try:
         collector.feed(text)
         collector.close()
     except Exception as exc:  # html.parser raises assorted types on hostile input
         raise IndexFormatError(url, f"unparseable HTML ({exc})", project) from None
+    api_version = (collector.api_version or "1.0").strip()
+    _check_api_version(api_version, url, project)
     base = _absolute(url, collector.base, url, project)[0] if collector.base else url
     files = []
     for attrs, text_name in collector.anchors:
@@ -263,9 +273,9 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
                 filename=filename,
                 url=absolute,
                 hashes=fragment_hash(fragment),
-                requires_python=html.unescape(requires_python) if requires_python else None,
+                requires_python=requires_python or None,  # html.parser decodes attribute values itself
                 yanked=None if "data-yanked" not in attrs else (yanked or ""),
                 core_metadata=_html_metadata(attrs),
             )
         )
-    return ProjectPage(project, url, tuple(files), "1.0")
+    return ProjectPage(project, url, tuple(files), api_version)

@@ -247,7 +247,7 @@ def _only_elsewhere(finder: Finder, name: str, specifiers: Sequence[Any], limit:
     if page is None:
         return []
     here = {v for v, _ in finder.versions(name)}
-    found = {version for version, _, file in parsed_wheels(page.files)
+    found = {version for version, _, file in parsed_wheels(page.files, name)
              if file.yanked is None and version not in here
              and any(s.contains(version, prereleases=True) for s in specifiers)}
     return sorted(found, reverse=True)[:limit]
@@ -449,7 +449,7 @@ def _from_distribution(resolution: Resolution, finder: Finder) -> dict[str, str]
 def _yanked_on_index(finder: Finder, name: str, version: Version) -> bool:
     """Whether an index offers ``version`` of ``name`` for the target, yanked."""
     page = finder.data.pages.get(name)
-    for got, tags, file in parsed_wheels(page.files if page is not None else ()):
+    for got, tags, file in parsed_wheels(page.files if page is not None else (), name):
         if got == version and file.yanked is not None and finder.target.tag_rank(tags) is not None:
             return True
     return False

@@ -186,8 +186,14 @@ def check_requires_python(wheel: UnpackedWheel, python_version: str) -> None:
         return
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    from packaging.version import InvalidVersion, Version
+
     try:
-        fits = SpecifierSet(spec).contains(python_version, prereleases=True)
+        release = Version(python_version).base_version  # 3.15.0 of 3.15.0rc1, as resolution compares
+    except InvalidVersion:
+        release = python_version
+    try:
+        fits = SpecifierSet(spec).contains(release, prereleases=True)
     except (InvalidSpecifier, ValueError):  # as metadata.parse_metadata refuses it
         raise MetadataError(wheel.name, wheel.filename, f"invalid Requires-Python {spec!r}") from None
     if not fits:

@@ -135,3 +135,17 @@ def test_absolute_links_are_what_urljoin_makes_of_them(prefix: str, rest: str) -
             _absolute(URL, link, URL, "demo")
     else:
         assert tuple(_absolute(URL, link, URL, "demo")) == expected
+
+
+def test_html_repository_version_and_attributes_decoded_once() -> None:
+    # PEP 629: a newer major version is a hard failure; a newer minor is read.
+    def html(version: str, requires: str = "&gt;=3.9") -> bytes:
+        return (f'<html><head><meta name="pypi:repository-version" content="{version}"></head><body>'
+                f'<a href="demo-1.0-py3-none-any.whl" data-requires-python="{requires}">x</a></body></html>').encode()
+
+    with pytest.raises(IndexFormatError, match="API version 2.0 is newer than this installer supports"):
+        parse_html_page(html("2.0"), URL, "demo")
+    page_ = parse_html_page(html("1.4"), URL, "demo")
+    assert page_.api_version == "1.4" and page_.files[0].requires_python == ">=3.9"
+    # An attribute is decoded once (by the HTML parser): "&amp;gt;" is the text "&gt;".
+    assert parse_html_page(html("1.0", "&amp;gt;=3.9"), URL, "demo").files[0].requires_python == "&gt;=3.9"

@@ -819,3 +819,54 @@ def test_no_held_back_claim_where_a_requirement_or_yanking_rules_the_newest_out(
                        "b": {"1.0": {"requires": ["a"]}}, **native})
     result = run(index, ["b"])
     assert {d.name: str(d.version) for d in result.dists}["a"] == "2.0" and result.held_back == ()
+
+
+def finder_of(files: dict[str, list[tuple[str, str | None]]], python: str = "3.14.2",
+              platform: str = "pyemscripten_2026_0_wasm32"):
+    """A Finder over pages given as {project: [(file name, yanked reason or None)]}."""
+    from pyemscripten.candidates import Finder, KnownData
+    from pyemscripten.index_pages import IndexFile, ProjectPage
+
+    pages = {name: ProjectPage(name, f"{BASE}{name}/", tuple(
+        IndexFile(filename, f"https://files.test/{filename}", (("sha256", "00"),), yanked=yanked)
+        for filename, yanked in listed)) for name, listed in files.items()}
+    return Finder(Target.for_platform(platform, python), KnownData(pages=pages), {}, ResolveOptions())
+
+
+def test_a_page_listing_another_projects_wheel_offers_only_its_own() -> None:
+    # pip passes over a link whose file name names another project; so does the resolver.
+    finder = finder_of({"foo": [("bar-9.0-py3-none-any.whl", None), ("foo-1.0-py3-none-any.whl", None)]})
+    assert [(str(v), f.filename) for v, f in finder.versions("foo")] == [("1.0", "foo-1.0-py3-none-any.whl")]
+
+
+def test_the_larger_build_tag_wins_whatever_the_order() -> None:
+    names = ["foo-1.0-2-py3-none-any.whl", "foo-1.0-10-py3-none-any.whl", "foo-1.0-py3-none-any.whl",
+             "foo-1.0-1-py3-none-any.whl"]
+    for order in (names, names[::-1]):
+        finder = finder_of({"foo": [(n, None) for n in order]})
+        assert [f.filename for _, f in finder.versions("foo")] == ["foo-1.0-10-py3-none-any.whl"]
+
+
+def test_a_yanked_final_version_does_not_keep_a_pre_release_out() -> None:
+    # PEP 592: a yanked file is ignored unless pinned, so for foo>1.0 the only version left
+    # is a pre-release, which PEP 440 then allows.
+    from pyemscripten.candidates import Dependency
+
+    finder = finder_of({"foo": [("foo-1.0-py3-none-any.whl", None), ("foo-1.5-py3-none-any.whl", "broken"),
+                                ("foo-2.0b1-py3-none-any.whl", None)]})
+    wanted = Dependency.parse("foo>1.0")
+    assert [str(c.version) for c in finder.candidates("foo", frozenset(), [wanted])] == ["2.0b1"]
+    pinned = Dependency.parse("foo==1.5")  # pinned: the yanked file is chosen
+    assert [(str(c.version), c.yanked) for c in finder.candidates("foo", frozenset(), [pinned])] == [("1.5", "broken")]
+
+
+def test_a_runtime_on_a_release_candidate_takes_files_for_its_release() -> None:
+    # As pip compares sys.version_info[:3]: Python 3.15.0rc1 meets Requires-Python >=3.15.
+    from pyemscripten.candidates import Finder, KnownData
+    from pyemscripten.index_pages import IndexFile, ProjectPage
+
+    file = IndexFile("foo-1.0-py3-none-any.whl", "https://files.test/foo-1.0-py3-none-any.whl", (("sha256", "00"),),
+                     requires_python=">=3.15")
+    data = KnownData(pages={"foo": ProjectPage("foo", f"{BASE}foo/", (file,))})
+    finder = Finder(Target.for_platform("pyemscripten_2026_5_wasm32", "3.15.0rc1"), data, {}, ResolveOptions())
+    assert [str(v) for v, _ in finder.versions("foo")] == ["1.0"]
