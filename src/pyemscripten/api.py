@@ -225,7 +225,7 @@ class _InstalledMap(Mapping[str, InstalledDist]):
         for path in self._paths.get(name, ()):  # of two folders for one name, the last readable one
             metadata_path = Path(path) / "METADATA"
             try:
-                meta = parse_metadata(metadata_path.read_bytes(), name, str(metadata_path))
+                meta = parse_metadata(metadata_path.read_bytes(), name, str(metadata_path), installed=True)
             except (OSError, PyemscriptenError):
                 continue  # a broken dist-info does not satisfy anything; it can be reinstalled
             if meta.name == name:  # the name installed_distributions read from the same file

@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import stat
+import re
 import sys
 import sysconfig
 from collections.abc import Collection, Mapping, Sequence
@@ -382,6 +383,28 @@ def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallErro
         if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
             result.append(path)
     return result
+
+
+def _owned_by_others(removing: Sequence[InstalledDist], present: Sequence[InstalledDist]) -> set[str]:
+    """The files the RECORDs of installed distributions other than ``removing`` list: they
+    stay when ``removing`` goes (PEP 376 removes a distribution's unique files only)."""
+    gone = {d.path for d in removing}
+    owned: set[str] = set()
+    for dist in present:
+        if dist.path not in gone:
+            owned |= recorded_paths(dist.path)
+    return owned
+
+
+def _not_theirs(path: str, owned: set[str]) -> bool:
+    """Whether ``path`` may go: not a file of ``owned`` (:func:`_owned_by_others`), nor the
+    bytecode of one."""
+    if path in owned:
+        return False
+    folder, name = os.path.split(path)
+    if os.path.basename(folder) == "__pycache__" and name.endswith(".pyc"):
+        return os.path.join(os.path.dirname(folder), name.split(".", 1)[0] + ".py") not in owned
+    return True
 
 
 def _bytecode_of(source: str) -> list[str]:
@@ -781,9 +804,12 @@ class Staging:
             return transaction
         try:
             present = installed_distributions(self.scheme)
+            names = {plan.wheel.name for plan in self._plans}
+            replacing = [d for d in present if d.name in names]
+            owned = _owned_by_others(replacing, present) if replacing else set()
             for plan in self._plans:
-                plan.replaced = [p for d in present if d.name == plan.wheel.name
-                                 for p in _recorded_files(d, self.scheme, InstallError)]
+                plan.replaced = [p for d in replacing if d.name == plan.wheel.name
+                                 for p in _recorded_files(d, self.scheme, InstallError) if _not_theirs(p, owned)]
             _check_conflicts(self._plans, self._realpath)
         except InstallError:
             self.abort()
@@ -986,10 +1012,14 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
             real = realpath(directory)
             place = places[key] = (directory, real, os.path.abspath(directory), real.rstrip("/") + "/")
         target, inside = _target(wheel, relative, realpath, *place)
+        digest = sha256.get((key, relative))
+        if key == "scripts":
+            script = _with_interpreter(bytes(data))
+            if script is not None:  # the wheel spec: "#!python" names this runtime's interpreter
+                data, digest = script, None
         writes.append((target, data, 0o755 if key == "scripts" else 0o644))
         write_roots.append(place[0])
         relatives.append(inside)
-        digest = sha256.get((key, relative))
         if digest is not None:
             digests[target] = digest
     info = os.path.join(root, wheel.dist_info)
@@ -1008,6 +1038,18 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
     write_roots.append(root)
     relatives.append(_record_path(writes[-1][0], root))
     return _Plan(wheel, writes, [], write_roots, relatives)  # what it replaces is read at commit
+
+
+def _with_interpreter(script: bytes) -> bytes | None:
+    """A ``.data/scripts`` file whose first line is ``#!python`` (or ``#!pythonw``, and what
+    follows it: arguments), with that line naming this interpreter, as the wheel spec's
+    install step says; None for any other file (copied as it is)."""
+    first, newline, rest = script.partition(b"\n")
+    match = re.fullmatch(rb"#!pythonw?(\s.*)?\r?", first)
+    if match is None:
+        return None
+    interpreter = (sys.executable or "/usr/bin/env python3").encode()
+    return b"#!" + interpreter + (match.group(1) or b"").rstrip(b"\r") + newline + rest
 
 
 def _target(wheel: UnpackedWheel, relative: str, realpath: _RealPaths, directory: str,
@@ -1103,7 +1145,9 @@ def uninstall(name: str, scheme: Scheme, *, ops: FileOps | None = None,
     dists = [d for d in found if d.name == wanted] if found is not None else _find(scheme, name)
     if not dists:
         raise NotInstalledError(name)
-    paths = list(dict.fromkeys(p for d in dists for p in _recorded_files(d, scheme, UninstallError)))
+    owned = _owned_by_others(dists, found if found is not None else installed_distributions(scheme))
+    paths = list(dict.fromkeys(p for d in dists for p in _recorded_files(d, scheme, UninstallError)
+                               if _not_theirs(p, owned)))
     transaction = Transaction(projects=(dists[0].name,), _ops=ops or FileOps())
     try:
         transaction._start(scheme.purelib)

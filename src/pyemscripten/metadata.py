@@ -130,8 +130,12 @@ def _compare(specifiers: SpecifierSet) -> None:
         specifier.contains(_PROBE, prereleases=True)
 
 
-def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
-    """Parse METADATA bytes. Raises :class:`MetadataError`."""
+def parse_metadata(data: bytes, project: str, filename: str, installed: bool = False) -> DistMetadata:
+    """Parse METADATA bytes. Raises :class:`MetadataError`.
+
+    ``installed``: of a distribution already installed, which stays what it is: a
+    Requires-Dist that does not parse is left out, not the whole distribution (it is
+    installed whatever its metadata says, and must not look absent)."""
     fields = read_headers(data)
     newer = newer_metadata_version(fields)
     if newer is not None:
@@ -148,6 +152,8 @@ def parse_metadata(data: bytes, project: str, filename: str) -> DistMetadata:
         try:
             requires.append(check_requirement(Requirement(line)))
         except ValueError as exc:  # InvalidRequirement, or what check_requirement finds
+            if installed:
+                continue
             raise MetadataError(project, filename, f"invalid Requires-Dist {line!r}: {exc}") from None
     requires_python = first(fields, "requires-python")
     try:
@@ -169,7 +175,7 @@ def first(fields: dict[str, list[str]], name: str) -> str | None:
 def metadata_from_wheel(data: bytes, project: str, filename: str) -> DistMetadata:
     """Read METADATA out of a wheel's bytes (used when the index offers no .metadata file)."""
     try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
+        with zipfile.ZipFile(BytesIO(data), metadata_encoding="utf-8") as archive:  # the wheel spec's names
             candidates = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if len(candidates) != 1:
                 raise MetadataError(project, filename, f"expected one .dist-info/METADATA, found {len(candidates)}")

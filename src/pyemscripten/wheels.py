@@ -361,7 +361,8 @@ def _read_archive(filename: str, data: bytes, problems: _Problems,
     members: dict[str, bytes] = {}
     view = memoryview(data)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        # The wheel spec: names in the archive are UTF-8, whether or not a member's flag says so.
+        with zipfile.ZipFile(io.BytesIO(data), metadata_encoding="utf-8") as archive:
             for info in archive.infolist():
                 if not _check_member(info, problems):
                     continue
@@ -437,12 +438,13 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
 
 
 def _member_name(raw: bytes, flags: int) -> str:
-    """A local header's name as zipfile decodes names: UTF-8 where the header's flag says
-    so, else code page 437. ASCII reads the same in both, and its decoder is C where cp437's
-    is Python (Pyodide: 0.3 against 1.1 us a name; (a) decodes 7,692)."""
+    """A local header's name as the archive is read (``metadata_encoding="utf-8"``): UTF-8,
+    whatever the header's flag says (the wheel spec's names are UTF-8; a name that is not
+    fails the archive's read). ASCII first: its decoder is the cheapest (Pyodide; (a)
+    decodes 7,692 names)."""
     if raw.isascii():
         return raw.decode("ascii")
-    return raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    return raw.decode("utf-8", "replace")
 
 
 class _Streamed(NamedTuple):
@@ -1020,6 +1022,12 @@ def _place_files(wheel_name: WheelName, members: dict[str, bytes], tops: set[str
             key, sep, rest = path[len(data_dir) + 1:].partition("/")
             if not sep or key not in SCHEME_KEYS:
                 problems.add(WheelError, f"unknown .data folder {key!r} (allowed: {', '.join(SCHEME_KEYS)})", path)
+                continue
+            if key in ("purelib", "platlib") and rest.split("/", 1)[0].endswith(".dist-info"):
+                # It would stand beside site-packages' own records as a distribution's (its
+                # RECORD naming files to remove): only the wheel's own .dist-info is one.
+                problems.add(WheelError, "a .dist-info folder inside .data would pose as an installed distribution",
+                             path)
                 continue
             from_data.append((key, rest, path))
         files.append((key, rest, content))

@@ -502,7 +502,8 @@ def test_installed_distributions_are_parsed_when_looked_up(tmp_path: Path, monke
     for stem, body in {
         "alpha-1.0": "Metadata-Version: 2.1\nName: Alpha\nVersion: 1.0\nRequires-Dist: beta>=2\n",
         "beta-2.0": "Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n",
-        "broken-1.0": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\nRequires-Dist: ???\n",
+        "broken-1.0": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0.\n",  # not a version
+        "oddreq-1.0": "Metadata-Version: 2.1\nName: oddreq\nVersion: 1.0\nRequires-Dist: ???\nRequires-Dist: beta\n",
         "twice-1.0": "Metadata-Version: 2.1\nName: twice\nVersion: 1.0\n",
         "twice-2.0": "Metadata-Version: 2.1\nName: twice\nVersion: 2.0\n",
     }.items():
@@ -512,19 +513,22 @@ def test_installed_distributions_are_parsed_when_looked_up(tmp_path: Path, monke
                     headers=str(tmp_path / "include"), data=str(tmp_path))
     parsed: list[str] = []
     real_parse = api.parse_metadata
-    monkeypatch.setattr(api, "parse_metadata", lambda data, project, filename: parsed.append(project)
-                        or real_parse(data, project, filename))
+    monkeypatch.setattr(api, "parse_metadata", lambda data, project, filename, installed=False: parsed.append(project)
+                        or real_parse(data, project, filename, installed))
     installed = api.installed_map(scheme)
     assert parsed == []  # nothing parsed before a lookup
     assert [str(r) for r in installed["alpha"].requires] == ["beta>=2"]
     assert "nothing" not in installed and installed.get("nothing") is None
     assert parsed == ["alpha"]
     # A dist-info that does not parse satisfies nothing (it can be reinstalled); of two for
-    # one name, the last readable one counts, as before.
+    # one name, the last readable one counts, as before. One Requires-Dist that does not parse
+    # is left out, not the distribution, which is installed whatever its metadata says.
     assert "broken" not in installed
+    assert [str(r) for r in installed["oddreq"].requires] == ["beta"]
     assert str(installed["twice"].version) == "2.0"
-    assert list(installed) == ["alpha", "beta", "twice"]
-    assert api.list_installed(api.Session(scheme=scheme)) == {"alpha": "1.0", "beta": "2.0", "twice": "2.0"}
+    assert list(installed) == ["alpha", "beta", "oddreq", "twice"]
+    assert api.list_installed(api.Session(scheme=scheme)) == {"alpha": "1.0", "beta": "2.0", "oddreq": "1.0",
+                                                              "twice": "2.0"}
 
 
 def test_progress_lines_are_whole_lines_and_need_no_stdout(monkeypatch: pytest.MonkeyPatch) -> None:

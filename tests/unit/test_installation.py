@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from pyemscripten.installation import (
     installed_distributions,
     uninstall,
 )
-from pyemscripten.wheels import UnpackedWheel, open_wheel
+from pyemscripten.wheels import UnpackedWheel, open_wheel, record_digest
 from tests.support.wheels import make_wheel
 
 
@@ -91,7 +92,10 @@ def test_install_writes_files_record_and_markers(scheme: Scheme) -> None:
     assert (info / "REQUESTED").exists()
     assert json.loads((info / "direct_url.json").read_text()) == {"url": "https://host/demo.whl", "archive_info": {}}
     tool = Path(scheme.scripts) / "tool"
-    assert tool.read_bytes() == b"#!python\n" and os.stat(tool).st_mode & stat.S_IXUSR
+    # The wheel spec's install step: "#!python" names this interpreter, and RECORD says so.
+    assert tool.read_bytes() == b"#!" + sys.executable.encode() + b"\n" and os.stat(tool).st_mode & stat.S_IXUSR
+    record = (info / "RECORD").read_text()
+    assert f"sha256={record_digest(hashlib.sha256(tool.read_bytes()).digest())}" in record
     assert (Path(scheme.headers) / "demo-pkg" / "demo.h").exists()
     assert (Path(scheme.data) / "share" / "demo.txt").read_bytes() == b"d"
     recorded = _check_record(info)
@@ -606,3 +610,19 @@ def test_uninstalling_several_says_what_it_removed_before_a_failure(scheme: Sche
         api.uninstall(["a", "b"], api.Session(scheme=scheme))
     assert [d.name for d in installed_distributions(scheme)] == ["b"]
 
+
+
+def test_a_file_two_distributions_list_stays_until_the_last_goes(scheme: Scheme) -> None:
+    # PEP 376: an uninstall removes a distribution's own files; one another installed
+    # distribution's RECORD lists too is theirs as well, and stays (with its bytecode).
+    install([_wheel("aaa", files={"shared/x.py": "A = 1\n", "aaa.py": ""})], scheme).finish()
+    install([_wheel("bbb", files={"shared/x.py": "A = 1\n", "bbb.py": ""})], scheme).finish()
+    site = Path(scheme.purelib)
+    (site / "shared" / "__pycache__").mkdir()
+    (site / "shared" / "__pycache__" / "x.cpython-314.pyc").write_bytes(b"pyc")
+    removed = uninstall("aaa", scheme)
+    assert str(site / "aaa.py") in removed and (site / "shared" / "x.py").exists()
+    assert (site / "shared" / "__pycache__" / "x.cpython-314.pyc").exists()
+    # An upgrade of bbb to a version without it: the file goes with the last one listing it.
+    install([_wheel("bbb", "2.0", files={"bbb.py": ""})], scheme).finish()
+    assert not (site / "shared").exists()

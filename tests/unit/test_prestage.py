@@ -118,14 +118,14 @@ def test_names_beyond_ascii_are_staged_under_the_names_zipfile_reads(scheme: Sch
 @pytest.mark.parametrize("raw, flags", [
     (b"pkg/core.py", 0), (b"pkg/core.py", 0x800),
     ("pkg/café.py".encode(), 0x800),  # as zipfile writes a name beyond ASCII
-    (b"pkg/caf\x82.py", 0),  # code page 437, no flag: "café"
+    ("pkg/café.py".encode(), 0),  # UTF-8 without the flag: the wheel spec's names are UTF-8 all the same
+    (b"pkg/caf\x82.py", 0),  # not UTF-8 (code page 437): replaced; the archive's read then fails
     (b"pkg/\xff\xfe.py", 0x800),  # flagged, not UTF-8: replaced, never an exception
 ])
-def test_a_local_header_name_reads_as_zipfile_reads_names(raw: bytes, flags: int) -> None:
+def test_a_local_header_name_reads_as_the_archive_is_read(raw: bytes, flags: int) -> None:
     from pyemscripten.wheels import _member_name
 
-    expected = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-    assert _member_name(raw, flags) == expected
+    assert _member_name(raw, flags) == raw.decode("utf-8", "replace")
 
 
 def test_prestaged_files_that_are_not_the_verified_wheel_are_dropped(scheme: Scheme, tmp_path: Path) -> None:  # noqa: F811

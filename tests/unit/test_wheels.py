@@ -278,6 +278,32 @@ def test_data_dir_spelled_differently_and_a_stray_one() -> None:
         open_wheel(whl.filename, whl)
 
 
+def test_a_dist_info_folder_inside_data_is_refused() -> None:
+    # It would stand in site-packages as another distribution's record (its RECORD naming
+    # files an uninstall of it would remove).
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg-1.0.data/purelib/other-1.0.dist-info/RECORD": b""})
+    with pytest.raises(WheelError, match="a .dist-info folder inside .data would pose as an installed distribution"):
+        open_wheel(whl.filename, whl)
+
+
+def test_names_are_utf8_without_the_flag_too() -> None:
+    # The wheel spec: names in the archive are UTF-8; some builders leave bit 11 unset.
+    whl = bytes(make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/café.py": b"x = 1\n"}))
+    name = "demo_pkg/café.py".encode()
+    unflagged = bytearray(whl)
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local header, central directory
+        at = 0
+        while (at := unflagged.find(signature, at)) >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if unflagged[name_at:name_at + len(name)] == name:
+                flags = struct.unpack_from("<H", unflagged, at + flags_at)[0]
+                struct.pack_into("<H", unflagged, at + flags_at, flags & ~0x800)
+            at += 4
+    assert unflagged != bytearray(whl)
+    wheel = open_wheel(make_wheel("demo-pkg", "1.0", PKG).filename, bytes(unflagged))
+    assert ("purelib", "demo_pkg/café.py") in {(k, p) for k, p, _ in wheel.files}
+
+
 # --- digests computed elsewhere (the browser's WebCrypto) -----------------------------------
 
 
