@@ -159,9 +159,9 @@ class WebInstaller:
         self.index_urls = _urls(index_urls)
         self.on_progress = on_progress
 
-    def _forwarder(self, callback: Any, fallback: bool = True) -> Callable[[dict[str, Any]], None] | None:
-        """``callback`` (or, with ``fallback``, the bootstrap's ``onProgress``) as a progress listener."""
-        callback = callback if callback is not None or not fallback else self.on_progress
+    @staticmethod
+    def _forwarder(callback: Any) -> Callable[[dict[str, Any]], None] | None:
+        """A JS ``onProgress`` callback as a progress listener (None for none)."""
         if callback is None:
             return None
 
@@ -188,7 +188,7 @@ class WebInstaller:
         import pyemscripten
         from pyemscripten.errors import PyemscriptenError
 
-        forward = self._forwarder(on_progress, fallback=False)
+        forward = self._forwarder(on_progress)
         told_error = []  # whether an "error" event went out (an install's own failure sends one)
 
         def listener(event: dict[str, Any]) -> None:
@@ -233,7 +233,7 @@ class WebInstaller:
         with the page's indexes and its progress callback as defaults."""
         import pyemscripten
 
-        forward = self._forwarder(None)
+        forward = self._forwarder(self.on_progress)
         mine = options.pop("on_progress", None)
 
         def both(event: dict[str, Any]) -> None:

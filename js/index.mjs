@@ -121,11 +121,11 @@ export async function installPackages(pyodide, options = {}) {
 // later, and less clearly).
 function checkTypes(caller, { requirements, indexUrls, lockfile, onProgress }) {
   const texts = (value) => typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
-  const wrong = requirements != null && !texts(requirements) ? "requirements: a string or an array of strings"
-    : indexUrls != null && !texts(indexUrls) ? "indexUrls: a string or an array of strings"
-    : lockfile != null && typeof lockfile !== "string" ? "lockfile: a pylock.toml's URL or text (a string)"
-    : onProgress != null && typeof onProgress !== "function" ? "onProgress: a function" : null;
-  if (wrong) throw new TypeError(`${caller}: ${wrong.replace(":", " must be")}`);
+  const wrong = requirements != null && !texts(requirements) ? "requirements must be a string or an array of strings"
+    : indexUrls != null && !texts(indexUrls) ? "indexUrls must be a string or an array of strings"
+    : lockfile != null && typeof lockfile !== "string" ? "lockfile must be a pylock.toml's URL or text (a string)"
+    : onProgress != null && typeof onProgress !== "function" ? "onProgress must be a function" : null;
+  if (wrong) throw new TypeError(`${caller}: ${wrong}`);
 }
 
 // bootstrap(), with a failure said as an "error" event and rejected as a PyemscriptenError

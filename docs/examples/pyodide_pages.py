@@ -131,8 +131,7 @@ class PyodidePage:
         ``site``) or text (a lock made with ``--wheels-dir`` only by URL: its wheels are
         found beside it). Raises :class:`PyodideError` when the boot or install fails or
         takes more than ``timeout`` seconds (each :meth:`run` has as long)."""
-        self = cls(context.new_page())
-        self.timeout = timeout
+        self = cls(context.new_page(), timeout)
         self.page.set_default_timeout(timeout * 1000)
         options: dict[str, Any] = {"indexURL": site + runtime}
         if lockfile:

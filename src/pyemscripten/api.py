@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import Version
 
 from . import installation, libraries
@@ -410,8 +410,6 @@ async def install_resolved(
     requested = {d.name for d in todo if d.requested}
     staging.request(requested)
 
-    python = s.target.python_version
-
     async def staged(dist: ResolvedDist) -> UnpackedWheel:
         assert dist.file is not None
         try:
@@ -425,7 +423,7 @@ async def install_resolved(
                                         f"HTTP {exc.status} for {dist.file.url}",
                                         list(resolution.needed_by.get(dist.name, ()))) from exc
         wheel = with_origin(fetched, dist.file)
-        check_requires_python(wheel, python)  # resolution passed over such versions; a lock did not
+        check_requires_python(wheel, s.target)  # resolution passed over such versions; a lock did not
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
         return wheel
 
@@ -675,10 +673,6 @@ async def install_lock(
     return report
 
 
-# PEP 508's names (a project name as pip and the index spell it).
-_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-
-
 def _bare_name(text: str) -> str:
     """The project name a requirement's text begins with (``requests==2.31`` -> ``requests``)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
@@ -702,7 +696,7 @@ class _Turn:
     other had installed. An install that has to wait says so (a ``resolving`` event), and
     :func:`uninstall` refuses while one is under way."""
 
-    _locks: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}  # id(loop) -> (loop, its lock)
+    _locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}  # each loop's
 
     def __init__(self) -> None:
         self.lock: asyncio.Lock | None = None
@@ -710,17 +704,15 @@ class _Turn:
     @classmethod
     def under_way(cls) -> bool:
         """Whether an install holds its turn in a loop that still runs."""
-        return any(lock.locked() and not loop.is_closed() for loop, lock in list(cls._locks.values()))
+        return any(lock.locked() and not loop.is_closed() for loop, lock in list(cls._locks.items()))
 
     async def take(self, s: Session) -> None:
         loop = asyncio.get_running_loop()
-        held = self._locks.get(id(loop))
-        if held is None or held[0] is not loop:
-            for key, (other, _) in list(self._locks.items()):  # loops that are gone (natively, asyncio.run's)
-                if other.is_closed():
-                    del self._locks[key]
-            held = self._locks[id(loop)] = (loop, asyncio.Lock())
-        lock = held[1]
+        lock = self._locks.get(loop)
+        if lock is None:
+            for other in [other for other in self._locks if other.is_closed()]:  # natively, asyncio.run's
+                del self._locks[other]
+            lock = self._locks[loop] = asyncio.Lock()
         if lock.locked():
             s.emit("resolving", message="Waiting for the install under way in this page to end")
         await lock.acquire()
@@ -835,14 +827,17 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     if isinstance(names, str):
         names = [names]
     scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
+    wanted: list[str] = []
     for text in names:
-        if not _PROJECT_NAME.match(text):
+        try:
+            wanted.append(canonicalize_name(text, validate=True))  # PEP 508's names
+        except InvalidName:
             raise UninstallError(text, "uninstall takes project names, not requirements or files: "
-                                       f"uninstall({_bare_name(text)!r}); nothing was removed")
+                                       f"uninstall({_bare_name(text)!r}); nothing was removed") from None
     if _Turn.under_way():
         raise UninstallError(", ".join(names), "an install is under way in this page: uninstall once it has "
                                                "ended (await it first); nothing was removed")
-    wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
+    wanted = list(dict.fromkeys(wanted))
     found = installation.installed_distributions(scheme)  # one scan for all the names
     present = {d.name for d in found}
     kept = _kept(scheme)

@@ -263,9 +263,7 @@ class Finder:
         self.data = data
         self.installed = installed
         self.options = options
-        # Requires-Python is compared with the release alone (3.15.0 of 3.15.0rc1), as pip
-        # compares sys.version_info[:3]: a runtime on a release candidate takes >=3.15.
-        self._python = Version(Version(target.python_version).base_version)
+        self._python = target.python_release  # what Requires-Python is compared with
         self._versions: dict[str, list[tuple[Version, IndexFile]]] = {}
         self._platforms = frozenset(t.platform for t in target.tags)
         self.constraints: dict[str, list[Dependency]] = {}

@@ -340,11 +340,6 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _find(scheme: Scheme, name: str) -> list[InstalledDist]:
-    wanted = canonicalize_name(name)
-    return [d for d in installed_distributions(scheme) if d.name == wanted]
-
-
 def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallError]) -> list[str]:
     """Every file that belongs to ``dist``: RECORD rows, stale bytecode, the dist-info.
 
@@ -1142,10 +1137,11 @@ def uninstall(name: str, scheme: Scheme, *, ops: FileOps | None = None,
     RECORD lists a path outside the scheme or a removal fails.
     """
     wanted = canonicalize_name(name)
-    dists = [d for d in found if d.name == wanted] if found is not None else _find(scheme, name)
+    present = found if found is not None else installed_distributions(scheme)  # one scan, for both below
+    dists = [d for d in present if d.name == wanted]
     if not dists:
         raise NotInstalledError(name)
-    owned = _owned_by_others(dists, found if found is not None else installed_distributions(scheme))
+    owned = _owned_by_others(dists, present)
     paths = list(dict.fromkeys(p for d in dists for p in _recorded_files(d, scheme, UninstallError)
                                if _not_theirs(p, owned)))
     transaction = Transaction(projects=(dists[0].name,), _ops=ops or FileOps())

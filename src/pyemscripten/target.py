@@ -204,6 +204,13 @@ class Target:
         )
 
     @property
+    def python_release(self) -> Version:
+        """The Python version without its pre-release part (3.15.0 of 3.15.0rc1): what
+        Requires-Python is compared with, as pip compares ``sys.version_info[:3]``, so that a
+        runtime on a release candidate takes files for ``>=3.15``."""
+        return Version(Version(self.python_version).base_version)
+
+    @property
     def python_major_minor(self) -> tuple[int, int]:
         major, minor = self.python_version.split(".")[:2]
         return int(major), int(minor)

@@ -53,6 +53,8 @@ from .seams import Hasher
 if TYPE_CHECKING:
     from packaging.metadata import Metadata
 
+    from .target import Target
+
 __all__ = ["SCHEME_KEYS", "MemberStream", "UnpackedWheel", "WheelArchive", "WheelName", "check_wheel", "open_wheel",
            "open_wheel_async", "parse_wheel_name", "read_wheel"]
 
@@ -176,8 +178,9 @@ class _Problems:
         raise kind(self.filename, reason, member)  # type: ignore[call-arg]
 
 
-def check_requires_python(wheel: UnpackedWheel, python_version: str) -> None:
-    """Refuse ``wheel`` if its METADATA's Requires-Python excludes ``python_version``.
+def check_requires_python(wheel: UnpackedWheel, target: Target) -> None:
+    """Refuse ``wheel`` if its METADATA's Requires-Python excludes ``target``'s Python
+    (its release, as resolution compares: :attr:`Target.python_release`).
 
     Resolution already passes over such versions; this is for what reaches the install
     without it (a lock file, ``deps=False``). Raises :class:`MetadataError`."""
@@ -186,14 +189,9 @@ def check_requires_python(wheel: UnpackedWheel, python_version: str) -> None:
         return
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    from packaging.version import InvalidVersion, Version
-
+    python_version = target.python_version
     try:
-        release = Version(python_version).base_version  # 3.15.0 of 3.15.0rc1, as resolution compares
-    except InvalidVersion:
-        release = python_version
-    try:
-        fits = SpecifierSet(spec).contains(release, prereleases=True)
+        fits = SpecifierSet(spec).contains(target.python_release, prereleases=True)
     except (InvalidSpecifier, ValueError):  # as metadata.parse_metadata refuses it
         raise MetadataError(wheel.name, wheel.filename, f"invalid Requires-Python {spec!r}") from None
     if not fits:
@@ -414,12 +412,12 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
         return None
     # The local file header: signature, versions, flags, method, time, date, CRC, sizes,
     # then the lengths of the name and of the extra field that follow it.
-    signature, _, _, flags, *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    signature, *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
     begin = start + name_length + extra_length
     end = begin + info.compress_size
     limit = getattr(info, "_end_offset", None)  # set by zipfile >= 3.12 (overlapping entries)
     if (signature != zipfile.stringFileHeader
-            or _member_name(bytes(data[start:start + name_length]), flags) != info.orig_filename
+            or _member_name(bytes(data[start:start + name_length])) != info.orig_filename
             or end > len(data) or (limit is not None and end > limit)):
         return None
     early = streamed.get(info.header_offset)
@@ -437,7 +435,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
     return content if len(content) == info.file_size else None
 
 
-def _member_name(raw: bytes, flags: int) -> str:
+def _member_name(raw: bytes) -> str:
     """A local header's name as the archive is read (``metadata_encoding="utf-8"``): UTF-8,
     whatever the header's flag says (the wheel spec's names are UTF-8; a name that is not
     fails the archive's read). ASCII first: its decoder is the cheapest (Pyodide; (a)
@@ -459,10 +457,10 @@ class _Streamed(NamedTuple):
 class _Partial:
     """A deflated member :class:`MemberStream` inflates piece by piece."""
 
-    __slots__ = ("base", "begin", "end", "size", "flags", "name", "inflater", "out", "produced", "check")
+    __slots__ = ("base", "begin", "end", "size", "name", "inflater", "out", "produced", "check")
 
-    def __init__(self, base: int, begin: int, end: int, size: int, flags: int, name: bytes) -> None:
-        self.base, self.begin, self.end, self.size, self.flags, self.name = base, begin, end, size, flags, name
+    def __init__(self, base: int, begin: int, end: int, size: int, name: bytes) -> None:
+        self.base, self.begin, self.end, self.size, self.name = base, begin, end, size, name
         self.inflater: Any = zlib.decompressobj(-15)  # None once it can no longer be taken
         self.out: list[bytes] = []
         self.produced = 0
@@ -602,11 +600,11 @@ class MemberStream:
         if self.sink is not None:
             self.sink.reset()
 
-    def _hand_over(self, header: bytes, flags: int, content: bytes) -> object:
+    def _hand_over(self, header: bytes, content: bytes) -> object:
         """What stands for ``content`` from now on (see :meth:`MemberSink.member`)."""
-        # As zipfile decodes names, by this local header's flag (the central directory's may
-        # differ: the name is then another, and read_wheel does not take the content anyway).
-        name = _member_name(header, flags)
+        # As the archive's read decodes names (the central directory's may differ: the name
+        # is then another, and read_wheel does not take the content anyway).
+        name = _member_name(header)
         try:
             standing = self.sink.member(name, content)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end
@@ -643,7 +641,7 @@ class MemberStream:
                 if method == zipfile.ZIP_DEFLATED and compressed >= self.PARTIAL and len(pending) >= begin:
                     # A large member is inflated piece by piece as its bytes come in, so
                     # that little of it is left when its last byte does.
-                    part = self._partial = _Partial(base, base + begin, base + end, size, flags,
+                    part = self._partial = _Partial(base, base + begin, base + end, size,
                                                     bytes(pending[_LOCAL_HEADER.size:_LOCAL_HEADER.size + name_length]))
                     if self._inflated + size > self.RATIO * (base + end) + self.ALLOWANCE:
                         part.inflater = None  # over budget even once all its bytes are in: read, not inflated
@@ -667,18 +665,18 @@ class MemberStream:
                 if ended and len(content) == size:
                     start = _LOCAL_HEADER.size
                     self._take(_Streamed(base + begin, base + end, method, size, check, content),
-                               base, bytes(pending[start:start + name_length]), flags)
+                               base, bytes(pending[start:start + name_length]))
                 else:
                     self._inflated += len(content)  # not taken, but what it inflated counts all the same
             del pending[:end]
 
-    def _take(self, member: _Streamed, base: int, name: bytes, flags: int) -> None:
+    def _take(self, member: _Streamed, base: int, name: bytes) -> None:
         """A member inflated whole and to its declared size: handed to the sink, kept, hashed."""
         content = member.content
         self._inflated += member.size
         standing: object = content
         if self.sink is not None:
-            standing = self._hand_over(name, flags, content)
+            standing = self._hand_over(name, content)
         self.members[base] = member._replace(content=standing)
         self._fresh.append(content)
         self._standing.append(standing)
@@ -741,7 +739,7 @@ class MemberStream:
             content = part.out[0] if len(part.out) == 1 else b"".join(part.out)
             part.out = []
             self._take(_Streamed(part.begin, part.end, zipfile.ZIP_DEFLATED, part.size, part.check, content),
-                       part.base, part.name, part.flags)
+                       part.base, part.name)
         elif inflater is not None:
             self._drop(part)
         return True
