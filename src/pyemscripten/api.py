@@ -424,6 +424,10 @@ async def install_resolved(
                                         list(resolution.needed_by.get(dist.name, ()))) from exc
         wheel = with_origin(fetched, dist.file)
         check_requires_python(wheel, s.target)  # resolution passed over such versions; a lock did not
+        for note in wheel.notes:
+            note = f"{wheel.filename}: {note}"
+            s.emit("warning", dist.name, message=note)
+            warnings.append(note)
         staging.add(wheel, key=dist.file.url)  # its files are written while other wheels still download
         return wheel
 
@@ -435,7 +439,7 @@ async def install_resolved(
             await s.library_loader().prepare()
         staging.write_early(planned)  # resolution is over: downloads write their members as they arrive
         unpacked = await gather_all([staged(d) for d in todo])
-        await commit_and_load(s, unpacked, requested, staging=staging)
+        warnings += await commit_and_load(s, unpacked, requested, staging=staging)
         # The runtime's loader is told what is installed now, and from where (the runtime's
         # distribution is its "default channel").
         told = _tell_runtime(s.scheme, {
@@ -557,20 +561,23 @@ def _imported(installed: _InstalledMap, replaced: Mapping[str, tuple[Version, Ve
 
 async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested: set[str],
                           direct_urls: Mapping[str, dict[str, Any]] | None = None,
-                          staging: installation.Staging | None = None) -> None:
+                          staging: installation.Staging | None = None) -> tuple[str, ...]:
     """Commit ``wheels`` in one transaction, then load their shared libraries (or roll back).
+    Returns the warnings the commit told (files of other distributions it overwrote).
 
     ``staging``: where ``wheels`` were already staged (default: stage them now).
     """
     assert s.scheme and s.target
     if not wheels:
-        return
+        return ()
     s.emit("installing", message=f"Installing {len(wheels)} package{'' if len(wheels) == 1 else 's'}")
     if staging is None:
         transaction = installation.install(wheels, s.scheme, requested=requested, direct_urls=direct_urls or {},
                                            ops=s.file_ops)
     else:
         transaction = staging.commit()
+    for note in transaction.notes:
+        s.emit("warning", message=note)
     try:
         plan = library_plan(s, wheels)
         if plan:
@@ -594,6 +601,7 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
     transaction.finish()
     s.committed = True
     importlib.invalidate_caches()
+    return transaction.notes
 
 
 def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToLoad]:

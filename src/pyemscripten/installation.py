@@ -464,17 +464,21 @@ class Transaction:
     ``rollback()`` restores exactly what was there before (for example when loading the new
     shared libraries fails); ``finish()`` drops the backups. Usable as a context manager:
     rollback on an exception, finish otherwise.
-    ``files`` maps each installed project to the absolute paths written for it.
+    ``files`` maps each installed project to the absolute paths written for it; ``notes``
+    says what the install should warn of (files it overwrote that other installed
+    distributions list).
     """
 
     projects: tuple[str, ...]
     files: dict[NormalizedName, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
     _ops: FileOps = field(default_factory=FileOps, repr=False)
     _work: str | None = field(default=None, repr=False)
     _journal: list[tuple[str, ...]] = field(default_factory=list, repr=False)
     _count: int = field(default=0, repr=False)
     _state: str = "open"
     _dirs: set[str] = field(default_factory=set, repr=False)  # known to exist: not asked again
+    _overwritten: list[str] = field(default_factory=list, repr=False)  # files in the way, placed over
 
     def rollback(self) -> None:
         """Undo the install. Raises :class:`InstallError` if something could not be restored
@@ -563,6 +567,7 @@ class Transaction:
                 if os.path.isdir(final) and not os.path.islink(final):
                     raise IsADirectoryError(errno.EISDIR, "a directory is in the way", final)
                 self._backup(final)
+                self._overwritten.append(final)
                 self._place(staged, final)
 
     def _backup(self, path: str) -> None:
@@ -829,6 +834,9 @@ class Staging:
         except BaseException as exc:
             self._failed(exc, project)
         transaction.files = {p.wheel.name: tuple(t for t, _, _ in p.writes) for p in self._plans}
+        if transaction._overwritten:
+            transaction.notes = _overwrite_notes(self._plans, transaction._overwritten,
+                                                 [d for d in present if d.name not in names])
         self._committed = True
         importlib.invalidate_caches()
         return transaction
@@ -976,6 +984,28 @@ class Prestaged:
         self._unmoved, self._unmoved_size = [], 0
         if self.work is not None and self.work == self._staging._transaction._work:
             shutil.rmtree(f"{self.work}/{self.tree}", ignore_errors=True)
+
+
+def _overwrite_notes(plans: Sequence[_Plan], overwritten: Sequence[str], others: Sequence[InstalledDist]) -> tuple[str, ...]:
+    """A warning for each installed distribution (not replaced) some of whose files the
+    install wrote over: pip overwrites such files too, but says nothing. Files no RECORD
+    lists (left there by hand) are overwritten silently."""
+    writer = {target: plan.wheel for plan in plans for target, _, _ in plan.writes}
+    hit = set(overwritten)
+    notes = []
+    for dist in others:
+        theirs = sorted(hit & recorded_paths(dist.path))
+        by: dict[str, list[str]] = {}
+        for path in theirs:
+            wheel = writer.get(path)
+            if wheel is not None:
+                by.setdefault(f"{wheel.display_name} {wheel.version}", []).append(path)
+        for new, paths in by.items():
+            shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+            notes.append(f"{new} overwrote {len(paths)} file{'' if len(paths) == 1 else 's'} of {dist.name} "
+                         f"{dist.version} ({shown}): both list {'it' if len(paths) == 1 else 'them'} now, with {new}'s content, and "
+                         f"{dist.name} may not work as before; keep only one of the two")
+    return tuple(notes)
 
 
 def _stops(scheme: Scheme) -> set[str]:

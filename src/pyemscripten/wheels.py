@@ -31,7 +31,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Collection, Coroutine, Iterable, Mapping
+from collections.abc import Collection, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -47,7 +47,14 @@ from .errors import (
     UnsafePathError,
     WheelError,
 )
-from .metadata import first, newer_metadata_version, parse_headers, read_bounded, read_headers
+from .metadata import (
+    first,
+    newer_metadata_version,
+    parse_headers,
+    read_bounded,
+    read_headers,
+    unknown_metadata_version,
+)
 from .seams import Hasher
 
 if TYPE_CHECKING:
@@ -111,6 +118,9 @@ class UnpackedWheel:
     display_name: str  # the Name as METADATA spells it (names the headers directory)
     sha256: Mapping[tuple[str, str], str] = field(default_factory=dict)
     size: int | None = None  # the wheel file's length in bytes
+    #: What the install should warn of: a WHEEL or METADATA newer than this installer knows
+    #: (the specs say installers should warn, and go on).
+    notes: tuple[str, ...] = ()
 
     @property
     def root_key(self) -> str:
@@ -315,10 +325,11 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
     if dist_info is None:
         problems.raise_if_any(wheel_name.name)
         raise AssertionError("unreachable: no dist-info without a problem")
-    root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems)
+    notes: list[str] = []
+    root_is_purelib = _check_wheel_file(members.get(f"{dist_info}/WHEEL"), problems, notes)
     verified, hashed = _check_record(members, dist_info, problems, sha256 or {}, record_as_written)
     _check_crc(members, archive.crc_due, hashed, problems)
-    fields = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems)
+    fields = _read_metadata(wheel_name, members.get(f"{dist_info}/METADATA"), problems, notes)
     files, digests = _place_files(wheel_name, members, tops, dist_info, root_is_purelib, verified, problems)
     problems.raise_if_any(wheel_name.name)
     assert fields is not None
@@ -339,6 +350,7 @@ def check_wheel(archive: WheelArchive, sha256: Mapping[str, bytes] | None = None
         display_name=fields["name"][0],
         sha256=digests,
         size=archive.size,
+        notes=tuple(notes),
     )
 
 
@@ -361,6 +373,8 @@ def _read_archive(filename: str, data: bytes, problems: _Problems,
     try:
         # The wheel spec: names in the archive are UTF-8, whether or not a member's flag says so.
         with zipfile.ZipFile(io.BytesIO(data), metadata_encoding="utf-8") as archive:
+            if not _within_unpack_limit(archive.infolist(), problems):
+                return members
             for info in archive.infolist():
                 if not _check_member(info, problems):
                     continue
@@ -382,6 +396,24 @@ def _read_archive(filename: str, data: bytes, problems: _Problems,
             OverflowError, UnicodeDecodeError) as exc:
         problems.add(WheelError, f"not a readable zip archive ({type(exc).__name__}: {exc})")
     return members
+
+
+#: The most a wheel may unpack to (the sum of its members' sizes in the central directory):
+#: the page holds every file in memory, and WebAssembly's 32-bit memory stops at 4 GB. The
+#: largest wheel for a browser runtime we know of, grill-usd-core, unpacks to 109 MB.
+MAX_UNPACKED = 1 << 30
+
+
+def _within_unpack_limit(infos: Sequence[zipfile.ZipInfo], problems: _Problems) -> bool:
+    """Refuse, before anything is inflated, an archive whose members would unpack to more than
+    :data:`MAX_UNPACKED` (each member inflates to at most its declared size; see ``_member``)."""
+    total = sum(info.file_size for info in infos)
+    if total <= MAX_UNPACKED:
+        return True
+    problems.add(WheelError, f"its members would unpack to {total / 1e6:,.0f} MB (the sizes its central directory "
+                             f"gives), more than the {MAX_UNPACKED / 1e6:,.0f} MB a browser page can hold: "
+                             "a broken or hostile archive; ask its publisher for a sound one")
+    return False
 
 
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
@@ -821,8 +853,9 @@ def _find_dist_info(wheel_name: WheelName, tops: set[str], problems: _Problems) 
     return matching[0]
 
 
-def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
-    """Check WHEEL; return Root-Is-Purelib (True when unreadable, so checks can go on)."""
+def _check_wheel_file(data: bytes | None, problems: _Problems, notes: list[str]) -> bool:
+    """Check WHEEL; return Root-Is-Purelib (True when unreadable, so checks can go on).
+    ``notes`` gets a warning for a 1.x newer than 1.0 (the wheel spec: installers should warn)."""
     if data is None:
         problems.add(WheelError, "the .dist-info directory has no WHEEL file")
         return True
@@ -833,6 +866,9 @@ def _check_wheel_file(data: bytes | None, problems: _Problems) -> bool:
         problems.add(WheelError, f"WHEEL has no valid Wheel-Version (got {version!r})")
     elif match.group(1) != "1":
         problems.add(WheelError, f"Wheel-Version {version} is not supported (only 1.x)")
+    elif match.group(2).strip("0"):  # a minor above 0 (any number of digits)
+        notes.append(f"Wheel-Version {version} is newer than this installer knows (1.0): installed as a 1.0 "
+                     "wheel; a newer pyemscripten may know what it adds")
     return (first(fields, "root-is-purelib") or "").lower() == "true"
 
 
@@ -970,7 +1006,8 @@ def _digest_equal(expected: str, digest: bytes) -> bool:
 # --- rule 5: METADATA -------------------------------------------------------------------
 
 
-def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problems) -> dict[str, list[str]] | None:
+def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problems,
+                   notes: list[str]) -> dict[str, list[str]] | None:
     if data is None:
         problems.add(MetadataError, "the .dist-info directory has no METADATA file")
         return None
@@ -979,6 +1016,9 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
     if newer is not None:
         problems.add(MetadataError, newer)
         return None
+    unknown = unknown_metadata_version(fields)
+    if unknown is not None:
+        notes.append(unknown)
     name, version = first(fields, "name"), first(fields, "version")
     if not name or not version:
         problems.add(MetadataError, "METADATA has no Name or no Version")

@@ -195,6 +195,24 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     assert "given as text" in str(info.value) and session.transport.requests[-1:] != ["this is not toml ["]
 
 
+def test_a_newer_wheel_and_files_of_another_distribution_are_warned_of(session: api.Session) -> None:
+    newer = make_wheel("newer", "1.0", {"newer/__init__.py": b"", "lib/__init__.py": b"newer's"},
+                       wheel_file="Wheel-Version: 1.1\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    session.transport.add_project("newer", {"1.0": {"body": bytes(newer)}})
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    events: list[dict] = []
+    report = asyncio.run(api.install("newer", [BASE], session=session, quiet=True, on_progress=events.append))
+    lib = os.path.join(session.scheme.purelib, "lib", "__init__.py")
+    expected = (
+        "newer-1.0-py3-none-any.whl: Wheel-Version 1.1 is newer than this installer knows (1.0): installed as a "
+        "1.0 wheel; a newer pyemscripten may know what it adds",
+        f"newer 1.0 overwrote 1 file of lib 1.0 ({lib}): both list it now, with newer 1.0's content, and lib may "
+        "not work as before; keep only one of the two")
+    assert report.warnings == expected
+    assert tuple(e["message"] for e in events if e["stage"] == "warning") == expected
+    assert [e.get("package") for e in events if e["stage"] == "warning"] == ["newer", None]
+
+
 def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(tmp_path: Path) -> None:
     # Resolution passes over a version whose METADATA excludes this Python, with or without
     # dependencies (the index does not say; only METADATA does). A wheel whose own METADATA

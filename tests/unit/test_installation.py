@@ -226,6 +226,22 @@ def test_overwritten_file_of_another_distribution_is_restored(scheme: Scheme) ->
     assert listing(env(scheme)) == before
 
 
+def test_overwriting_another_distributions_files_is_told(scheme: Scheme) -> None:
+    install([_wheel("other", "1.0", {f"shared/m{n}.py": b"other's" for n in range(5)} | {"other.py": b""})],
+            scheme).finish()
+    (Path(scheme.purelib) / "loose.py").write_bytes(b"no RECORD lists it")
+    transaction = install([_wheel("demo-pkg", "2.0", {f"shared/m{n}.py": b"mine" for n in range(4)}
+                                  | {"loose.py": b"", "demo_pkg/__init__.py": b""})], scheme)
+    transaction.finish()
+    shared = Path(scheme.purelib) / "shared"
+    assert transaction.notes == (
+        f"demo-pkg 2.0 overwrote 4 files of other 1.0 ({shared}/m0.py, {shared}/m1.py, {shared}/m2.py and 1 more): "
+        "both list them now, with demo-pkg 2.0's content, and other may not work as before; keep only one of the two",)
+    # Nothing is told where nothing was in the way, nor when a distribution replaces its own files.
+    assert install([_wheel("fresh", "1.0", {"fresh/__init__.py": b""})], scheme).notes == ()
+    assert install([_wheel("demo-pkg", "3.0", {"demo_pkg/__init__.py": b""})], scheme).notes == ()
+
+
 # --- failure at every step leaves the tree untouched --------------------------------------
 
 

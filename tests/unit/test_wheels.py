@@ -443,3 +443,72 @@ def test_every_specifier_of_a_requirement_is_compared_at_parse_time() -> None:
     with pytest.raises(InvalidRequirementError):
         Dependency.parse(f"b>=1,<{huge}")
 
+
+
+# --- what a wheel may cost, and what an install warns of -----------------------------------
+
+
+def test_an_archive_declaring_more_than_a_page_holds_is_refused_before_inflating() -> None:
+    # Three members whose central directory entries claim 1 GB each (deflate inflates about
+    # 1,000 times at most, so a few MB could truly hold that): refused up front, nothing inflated.
+    import tracemalloc
+
+    import pyemscripten.wheels as wheels
+
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/a.bin": b"\0", "demo_pkg/b.bin": b"\0",
+                                         "demo_pkg/c.bin": b"\0"})
+    body = bytearray(bytes(whl))
+    for name in (b"demo_pkg/a.bin", b"demo_pkg/b.bin", b"demo_pkg/c.bin"):
+        at = body.find(name, body.find(b"PK\x01\x02")) - 46  # its central directory entry
+        body[at + 24:at + 28] = struct.pack("<L", 1_000_000_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(WheelError, match=r"would unpack to 3,000 MB .* more than the 1,074 MB a browser page can "
+                                             r"hold") as caught:
+            open_wheel(whl.filename, bytes(body))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert whl.filename in str(caught.value)
+    assert peak < (1 << 20), peak
+    assert wheels.MAX_UNPACKED == 1 << 30
+
+
+def test_the_unpack_limit_counts_every_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyemscripten.wheels as wheels
+
+    whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/data.bin": bytes(5000)})
+    with zipfile.ZipFile(io.BytesIO(bytes(whl))) as archive:
+        total = sum(info.file_size for info in archive.infolist())
+    monkeypatch.setattr(wheels, "MAX_UNPACKED", total)
+    assert open_wheel(whl.filename, whl).name == "demo-pkg"  # the limit itself is allowed
+    monkeypatch.setattr(wheels, "MAX_UNPACKED", total - 1)
+    with pytest.raises(WheelError, match="would unpack to"):
+        open_wheel(whl.filename, whl)
+
+
+def test_a_newer_minor_wheel_version_installs_with_a_note() -> None:
+    # The wheel spec: an installer should warn on a newer minor Wheel-Version, and fail on a
+    # newer major (BAD_WHEELS' wheel-version-2).
+    whl = make_wheel("demo-pkg", "1.0", PKG, wheel_file="Wheel-Version: 1.9\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    wheel = open_wheel(whl.filename, whl)
+    assert wheel.notes == ("Wheel-Version 1.9 is newer than this installer knows (1.0): installed as a 1.0 wheel; "
+                           "a newer pyemscripten may know what it adds",)
+    assert open_wheel(whl.filename, make_wheel("demo-pkg", "1.0", PKG)).notes == ()
+    zeros = make_wheel("demo-pkg", "1.0", PKG, wheel_file="Wheel-Version: 1.00\nRoot-Is-Purelib: true\n")
+    assert open_wheel(zeros.filename, zeros).notes == ()
+
+
+@pytest.mark.parametrize(("version", "noted"), [("2.1", False), ("2.4", False), ("2.99", True), ("2.5000", True),
+                                                ("1.0", False), ("2.x", False)])
+def test_a_newer_minor_metadata_version_installs_with_a_note(version: str, noted: bool) -> None:
+    # The core metadata spec: tools should warn when Metadata-Version is newer than they know.
+    metadata = f"Metadata-Version: {version}\nName: demo-pkg\nVersion: 1.0\n"
+    whl = make_wheel("demo-pkg", "1.0", PKG, metadata=metadata)
+    notes = open_wheel(whl.filename, whl).notes
+    if noted:
+        assert len(notes) == 1
+        assert notes[0].startswith(f"Metadata-Version {version} is newer than this installer knows (2.")
+        assert "fields new since then are not read" in notes[0]
+    else:
+        assert notes == ()
