@@ -7,7 +7,7 @@ import pytest
 from pyemscripten.__main__ import main
 from tests.support.browser import RUNTIMES, WHEELS_DIR
 from tests.support.page_state import PAGE_HELPERS, filler
-from tests.support.wheels import make_wheel
+from tests.support.wheels import make_wheel, with_declared_size
 
 
 def test_install_real_pure_and_binary_wheels(pyodide, index_server) -> None:
@@ -91,6 +91,9 @@ def test_replacing_what_others_need_or_the_page_imported_is_said(pyodide, index_
         index.add_wheel(make_wheel("corelib", version, {"corelib/__init__.py": f"V = {version!r}\n".encode()}))
     index.add_wheel(make_wheel("toplib", "1.0", {"toplib/__init__.py": b"import corelib\n"}, requires=["corelib==2.0"]))
     index.add_wheel(make_wheel("packaging", "22.0", {"packaging/__init__.py": b""}))
+    # A newer minor Wheel-Version (installed, with a warning), and a file of toplib's.
+    index.add_wheel(make_wheel("shadow", "1.0", {"shadow/__init__.py": b"", "toplib/__init__.py": b"SHADOW = 1\n"},
+                               wheel_file="Wheel-Version: 1.3\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
     before = pyodide.run("import pyemscripten\npyemscripten.list()['packaging']")
     out = pyodide.run(
         """
@@ -104,11 +107,15 @@ try:
     await pyemscripten.install("packaging<26", index_urls=[url], quiet=True)
 except pyemscripten.PyemscriptenError as exc:
     refused = [type(exc).__name__, str(exc)]
-[[e["message"] for e in events if e["stage"] == "warning"], corelib.V, refused, pyemscripten.list()["packaging"]]
+shadowing = []
+shadow = await pyemscripten.install("shadow", index_urls=[url], quiet=True, on_progress=shadowing.append)
+[[e["message"] for e in events if e["stage"] == "warning"], corelib.V, refused, pyemscripten.list()["packaging"],
+ [e["message"] for e in shadowing if e["stage"] == "warning"], list(shadow.warnings),
+ pyemscripten.installation.default_scheme().purelib]
 """,
         url=index_server.index_url,
     )
-    warnings, still, refused, packaging = out
+    warnings, still, refused, packaging, told, reported, site = out
     assert warnings == [
         "toplib 1.0 (installed) requires corelib==2.0, but corelib 1.0 is being installed: toplib may not work. "
         "To get versions that fit together, install both at once ('toplib' and 'corelib==1.0')",
@@ -117,6 +124,11 @@ except pyemscripten.PyemscriptenError as exc:
     assert still == "2.0"  # the module imported before
     assert refused[0] == "ResolutionImpossibleError" and "kept: pyemscripten itself runs on it" in refused[1], refused
     assert packaging == before  # nothing was written
+    assert told == reported == [
+        "shadow-1.0-py3-none-any.whl: Wheel-Version 1.3 is newer than this installer knows (1.0): installed as a 1.0 "
+        "wheel; a newer pyemscripten may know what it adds",
+        f"shadow 1.0 overwrote 1 file of toplib 1.0 ({site}/toplib/__init__.py): both list it now, with shadow 1.0's "
+        "content, and toplib may not work as before; keep only one of the two"]
 
 
 def test_a_wheel_named_by_its_url(pyodide, index_server) -> None:
@@ -268,6 +280,18 @@ def test_unsafe_wheel_installs_nothing(pyodide, index_server) -> None:
     assert err["type"] == "UnsafePathError" and "escaper-1.0-py3-none-any.whl" in err["message"]
     assert pyodide.run("listing()") == before
     assert pyodide.run("import os; os.path.exists('/lib/evil.py') or os.path.exists('/evil.py')") is False
+    # A wheel (its hash as the index gives it) whose members declare 3 GB: refused before
+    # anything is inflated, rather than the page running out of memory.
+    hoard = make_wheel("hoarder", "1.0", {"hoarder/__init__.py": b"", **{f"hoarder/{n}.bin": b"\0" for n in "abc"}})
+    body = bytes(hoard)
+    for n in "abc":
+        body = with_declared_size(body, f"hoarder/{n}.bin", 1_000_000_000)
+    index_server.index().add_wheel(body, hoard.filename)
+    err = pyodide.run_expect_error(
+        "import pyemscripten\nawait pyemscripten.install('hoarder', index_urls=[url])", url=index_server.index_url)
+    assert err["type"] == "WheelError" and "hoarder-1.0-py3-none-any.whl" in err["message"], err
+    assert "would unpack to 3,000 MB" in err["message"]
+    assert pyodide.run("listing()") == before
 
 
 @pytest.mark.parametrize("pyodide", RUNTIMES, indirect=True)

@@ -303,14 +303,28 @@ class CountingHasher(Hasher):
 def with_crc(wheel: bytes, member: str, crc: int) -> bytes:
     """``wheel`` with ``member``'s CRC-32 set to ``crc``, in its local header and in the
     central directory alike (so zipfile itself would refuse it as a bad CRC-32)."""
+    return _with_field(wheel, member, crc, local_at=14, central_at=16)
+
+
+def with_declared_size(wheel: bytes, member: str, size: int) -> bytes:
+    """``wheel`` whose central directory says ``member`` inflates to ``size`` bytes (the
+    local header, which readers of the directory do not consult for it, is left)."""
+    return _with_field(wheel, member, size, local_at=None, central_at=24)
+
+
+def _with_field(wheel: bytes, member: str, value: int, local_at: int | None, central_at: int) -> bytes:
+    """``wheel`` with a 4-byte field of ``member``'s headers set to ``value``: at ``local_at``
+    in its local header, ``central_at`` in its central directory entry (None: left)."""
     data = bytearray(wheel)
     name = member.encode()
-    # signature, then where the CRC, the name's length and the name are in such a header
-    for signature, crc_at, length_at, name_at in ((b"PK\x03\x04", 14, 26, 30), (b"PK\x01\x02", 16, 28, 46)):
+    # signature, then where the field, the name's length and the name are in such a header
+    for signature, field_at, length_at, name_at in ((b"PK\x03\x04", local_at, 26, 30), (b"PK\x01\x02", central_at, 28, 46)):
+        if field_at is None:
+            continue
         at = 0
         while (at := data.find(signature, at)) >= 0:
             if (data[at + name_at:at + name_at + len(name)] == name
                     and int.from_bytes(data[at + length_at:at + length_at + 2], "little") == len(name)):
-                data[at + crc_at:at + crc_at + 4] = crc.to_bytes(4, "little")
+                data[at + field_at:at + field_at + 4] = value.to_bytes(4, "little")
             at += 4
     return bytes(data)

@@ -31,7 +31,14 @@ from pyemscripten.wheels import (
     parse_wheel_name,
     read_wheel,
 )
-from tests.support.wheels import CountingHasher, make_wheel, record_hash, with_bytes_set, with_crc
+from tests.support.wheels import (
+    CountingHasher,
+    make_wheel,
+    record_hash,
+    with_bytes_set,
+    with_crc,
+    with_declared_size,
+)
 
 PKG = {"demo_pkg/__init__.py": b"X = 1\n"}
 
@@ -457,15 +464,14 @@ def test_an_archive_declaring_more_than_a_page_holds_is_refused_before_inflating
 
     whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/a.bin": b"\0", "demo_pkg/b.bin": b"\0",
                                          "demo_pkg/c.bin": b"\0"})
-    body = bytearray(bytes(whl))
-    for name in (b"demo_pkg/a.bin", b"demo_pkg/b.bin", b"demo_pkg/c.bin"):
-        at = body.find(name, body.find(b"PK\x01\x02")) - 46  # its central directory entry
-        body[at + 24:at + 28] = struct.pack("<L", 1_000_000_000)
+    body = bytes(whl)
+    for name in ("demo_pkg/a.bin", "demo_pkg/b.bin", "demo_pkg/c.bin"):
+        body = with_declared_size(body, name, 1_000_000_000)
     tracemalloc.start()
     try:
         with pytest.raises(WheelError, match=r"would unpack to 3,000 MB .* more than the 1,074 MB a browser page can "
                                              r"hold") as caught:
-            open_wheel(whl.filename, bytes(body))
+            open_wheel(whl.filename, body)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
