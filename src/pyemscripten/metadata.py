@@ -124,22 +124,23 @@ def newer_metadata_version(fields: dict[str, list[str]]) -> str | None:
     return None
 
 
+#: The newest Metadata-Version this installer knows: packaging's newest (a unit test keeps
+#: them the same; asking packaging.metadata here would import it, see above).
+NEWEST_METADATA_VERSION = (2, 6)
+
+
 def unknown_metadata_version(fields: dict[str, list[str]]) -> str | None:
-    """A warning, if METADATA's Metadata-Version is a 2.x newer than the ones packaging (which
-    reads it here) knows: the core metadata spec says tools SHOULD warn then (a major above 2
-    is :func:`newer_metadata_version`'s: they MUST fail)."""
+    """A warning, if METADATA's Metadata-Version is a 2.x newer than
+    :data:`NEWEST_METADATA_VERSION`: the core metadata spec says tools SHOULD warn then (a
+    major above 2 is :func:`newer_metadata_version`'s: they MUST fail)."""
     given = (first(fields, "metadata-version") or "").strip()
     major, _, minor = given.partition(".")
-    if major != "2" or not (minor.isascii() and minor.isdigit()) or len(minor) > 9 or int(minor) <= 4:
-        return None  # 2.4 and older are known to every packaging this runs with
-    import packaging.metadata  # only for the rare newer one: see this module's imports
-
-    known = getattr(packaging.metadata, "_VALID_METADATA_VERSIONS", ["2.4"])
-    newest = max(known, key=lambda v: tuple(int(part) for part in v.split(".")))
-    if int(minor) <= int(newest.partition(".")[2]):
+    newest_major, newest_minor = NEWEST_METADATA_VERSION
+    if (major != str(newest_major) or not (minor.isascii() and minor.isdigit()) or len(minor) > 9
+            or int(minor) <= newest_minor):
         return None
-    return (f"Metadata-Version {given} is newer than this installer knows ({newest}): fields new since then "
-            "are not read; a newer pyemscripten may know them")
+    return (f"Metadata-Version {given} is newer than this installer knows ({newest_major}.{newest_minor}): "
+            "fields new since then are not read; a newer pyemscripten may know them")
 
 
 def _compare(specifiers: SpecifierSet) -> None:

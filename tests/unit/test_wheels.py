@@ -505,7 +505,7 @@ def test_a_newer_minor_wheel_version_installs_with_a_note() -> None:
     assert open_wheel(zeros.filename, zeros).notes == ()
 
 
-@pytest.mark.parametrize(("version", "noted"), [("2.1", False), ("2.4", False), ("2.99", True), ("2.5000", True),
+@pytest.mark.parametrize(("version", "noted"), [("2.1", False), ("2.5", False), ("2.6", False), ("2.7", True), ("2.5000", True),
                                                 ("1.0", False), ("2.x", False)])
 def test_a_newer_minor_metadata_version_installs_with_a_note(version: str, noted: bool) -> None:
     # The core metadata spec: tools should warn when Metadata-Version is newer than they know.
@@ -514,7 +514,18 @@ def test_a_newer_minor_metadata_version_installs_with_a_note(version: str, noted
     notes = open_wheel(whl.filename, whl).notes
     if noted:
         assert len(notes) == 1
-        assert notes[0].startswith(f"Metadata-Version {version} is newer than this installer knows (2.")
-        assert "fields new since then are not read" in notes[0]
+        assert notes == (f"Metadata-Version {version} is newer than this installer knows (2.6): fields new since "
+                         "then are not read; a newer pyemscripten may know them",)
     else:
         assert notes == ()
+
+
+def test_the_newest_metadata_version_known_is_packagings() -> None:
+    # Written down, not asked of packaging.metadata at install time: importing it costs an
+    # install in a page about 0.2 s (a benchmark of (a), whose wheels say 2.5, showed it).
+    import packaging.metadata
+
+    from pyemscripten.metadata import NEWEST_METADATA_VERSION
+
+    newest = max(tuple(int(part) for part in v.split(".")) for v in packaging.metadata._VALID_METADATA_VERSIONS)
+    assert newest == NEWEST_METADATA_VERSION
