@@ -35,6 +35,7 @@ from .errors import (
     NoCompatibleWheelError,
     PyemscriptenError,
     ResolutionImpossibleError,
+    UnsupportedRuntimeError,
 )
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .index_writer import write_index
@@ -145,10 +146,16 @@ def _http_url(text: str) -> str:
     return text
 
 
+# What PEP 751 names a lock file: "pylock.toml or ... r"^pylock\.([^.]+)\.toml$"".
+_LOCK_NAME = re.compile(r"pylock\.toml|pylock\.[^.]+\.toml")
+
+
 def _output_problem(path: str) -> str | None:
     """Why ``path`` cannot be written, checked before resolving (which can take a while)."""
     if path == "-":
         return None
+    if not path:
+        return "the name is empty: give a file name, such as pylock.toml (or - for stdout)"
     if os.path.isdir(path):
         return f"{path} is a folder: give a file name, such as {os.path.join(path, 'pylock.toml')}"
     folder = os.path.dirname(path) or "."
@@ -397,11 +404,22 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
         args.constraint += constraints
     if not args.requirements:
         command.error("give at least one REQUIREMENT, or -r FILE with some")
+    try:
+        platform = PlatformTag.parse(args.platform)
+    except PyemscriptenError as exc:
+        command.error(f"--platform {args.platform}: {exc}")
     if args.python_version is None:
-        args.python_version = _python_of(args.platform, command)
+        args.python_version = _python_of(platform, command)
+    try:
+        Target.for_platform(args.platform, args.python_version)
+    except UnsupportedRuntimeError as exc:
+        command.error(f"--python-version {args.python_version}: {exc.reason}")
     problem = _output_problem(args.output)
     if problem is not None:
         command.error(f"cannot write the lock to -o {args.output}: {problem}")
+    if args.output != "-" and not _LOCK_NAME.fullmatch(os.path.basename(args.output)):
+        print(f"warning: -o {args.output}: PEP 751 names a lock pylock.toml or pylock.<name>.toml; pip and uv read "
+              "no other name as a lock (pyemscripten reads any)", file=sys.stderr)
     problem = _wheels_dir_problem(args)
     if problem is not None:
         command.error(f"--wheels-dir {args.wheels_dir}: {problem}")
@@ -492,12 +510,9 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def _python_of(platform: str, command: argparse.ArgumentParser) -> str:
+def _python_of(platform: PlatformTag, command: argparse.ArgumentParser) -> str:
     """The Python version the runtimes of ``platform`` run (``--python-version``'s default)."""
-    try:
-        runs = runtime_python(PlatformTag.parse(platform))
-    except PyemscriptenError as exc:
-        command.error(f"--platform {platform}: {exc}")
+    runs = runtime_python(platform)
     if runs is None:
         command.error(f"--platform {platform}: no runtime this version of pyemscripten knows runs it, so it cannot "
                       "tell its Python: give --python-version too")

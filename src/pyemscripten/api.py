@@ -654,14 +654,15 @@ async def install_lock(
     try:
         await turn.take(s)  # after another install of this page, if one is under way
         text, lock_url = await _lock_text(s, lock)
-        locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)")
+        told: list[str] = []
+        locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)", warn=told.append)
         installed = installed_map(s.scheme)
         # What the installer runs on stays as it is (a lock frozen with another npm package's
         # pyemscripten or packaging): said, not installed over it.
         kept = _kept(s.scheme)
         held = [w for w in locked if w.name in kept and w.name in installed and installed[w.name].version != w.version]
-        notes = tuple(f"The lock names {w.name} {w.version}; this page keeps {w.name} {installed[w.name].version}, "
-                      "which pyemscripten itself runs on" for w in held)
+        notes = tuple(told) + tuple(f"The lock names {w.name} {w.version}; this page keeps {w.name} "
+                                    f"{installed[w.name].version}, which pyemscripten itself runs on" for w in held)
         for note in notes:
             s.emit("warning", message=note)
         # Those installed at the locked version already stand with no file (as in a resolution).

@@ -12,7 +12,7 @@ tags it offers and which the runtime needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
@@ -24,9 +24,9 @@ from packaging.version import Version
 
 from .credentials import strip_credentials
 from .downloads import strongest_hash
-from .errors import LockError
+from .errors import LockError, UnsupportedRuntimeError
 from .index_pages import IndexFile
-from .target import Target
+from .target import PlatformTag, Target
 
 LOCK_VERSION = "1.0"
 TOOL = "pyemscripten"
@@ -42,8 +42,14 @@ class LockedWheel:
     path: str | None = None
 
 
+# What a TOML basic string cannot hold as it is: the quote, the backslash and every control
+# character but tab (TOML 1.0), each written as an escape.
+_TOML_ESCAPE = re.compile(r'["\\\x00-\x08\x0a-\x1f\x7f]')
+
+
 def _toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = _TOML_ESCAPE.sub(lambda m: {'"': '\\"', "\\": "\\\\", "\n": "\\n"}.get(
+        m.group(), f"\\u{ord(m.group()):04x}"), value)
     return f'"{escaped}"'
 
 
@@ -80,6 +86,8 @@ def dump_lock(
     lines.append("")
     wheels = sorted(wheels, key=lambda w: w.name)
     check_pinned(wheels)
+    if not wheels:
+        lines += ["packages = []", ""]  # required (PEP 751): pip and uv refuse a lock without it
     for wheel in wheels:
         file = wheel.file
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
@@ -140,7 +148,9 @@ def _table(value: Any, what: str, source: str | None) -> Mapping[str, Any]:
 
 def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, source: str | None) -> IndexFile:
     url, path = entry.get("url"), entry.get("path")
-    if isinstance(url, str):
+    # The path first, where it can be followed (PEP 751: "If path is set, use it. Else if
+    # url is set, try to use it"): a lock given as text has no place to follow it from.
+    if isinstance(url, str) and not (isinstance(path, str) and lock_url):
         location = url
     elif isinstance(path, str):
         # A file's path relative to the lock (PEP 751; "\\" separators allowed), quoted to be
@@ -175,11 +185,22 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
                      size=size)
 
 
-def load_lock(text: str, target: Target, *, lock_url: str | None = None, source: str | None = None) -> list[LockedWheel]:
+#: The top-level keys of a 1.0 lock (PEP 751).
+_KEYS = frozenset({"lock-version", "environments", "requires-python", "extras", "dependency-groups", "default-groups",
+                   "created-by", "packages", "tool"})
+#: A package's sources other than wheels: each excludes ``wheels`` and ``sdist`` (PEP 751).
+_OTHER_SOURCES = ("vcs", "directory", "archive")
+
+
+def load_lock(text: str, target: Target, *, lock_url: str | None = None, source: str | None = None,
+              warn: Callable[[str], None] = lambda message: None) -> list[LockedWheel]:
     """The wheel to install for each package of a lock, for ``target``.
 
     Raises :class:`LockError` for unparseable TOML, an unsupported lock-version, a package
     without hashes, or one with no wheel for the target (naming its tags and the runtime's).
+    ``warn`` is told what the spec says to warn of: a newer 1.x lock-version (and the keys
+    this installer does not know), and a lock whose ``[tool.pyemscripten]`` names another
+    platform (which, as tool data, decides nothing: the wheels' tags do).
     """
     import tomllib  # here: compiling it takes 20 ms in Pyodide, and only lock files need it
 
@@ -188,17 +209,21 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
     except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise LockError(f"not valid TOML ({type(exc).__name__}: {exc})", source) from None
     version = data.get("lock-version")
-    major = version.split(".")[0] if isinstance(version, str) else ""
-    # isascii: str.isdigit() also accepts "²", which int() refuses; and int() refuses > 4300 digits.
-    if not (major.isascii() and major.isdigit()) or len(major) > 10:
+    if version is None:
         raise LockError("lock-version is missing", source)
+    if not isinstance(version, str):
+        raise LockError(f"lock-version must be a string such as \"1.0\" (got {version!r})", source)
+    major, _, minor = version.partition(".")
+    # isascii: str.isdigit() also accepts "²", which int() refuses; and int() refuses > 4300 digits.
+    if not all(part.isascii() and part.isdigit() and len(part) <= 10 for part in (major, minor or "0")):
+        raise LockError(f"lock-version {version!r} is not a version such as \"1.0\"", source)
     if int(major) != 1:
         raise LockError(f"lock-version {version} is not supported (this installer reads 1.x)", source)
-    tool = data.get("tool", {}).get(TOOL, {}) if isinstance(data.get("tool"), Mapping) else {}
-    made_for = tool.get("platform") if isinstance(tool, Mapping) else None
-    if isinstance(made_for, str) and made_for != str(target.platform):
-        raise LockError(f"it was made for {made_for}, but this runtime is {target.platform}; "
-                        f"lock again with --platform {target.platform}", source)
+    if int(minor or "0") > 0:
+        unknown = sorted(str(key) for key in data if key not in _KEYS)
+        warn(f"lock-version {version} is newer than this installer reads (1.0): it is read as 1.0"
+             + (f", without the keys {', '.join(unknown)}" if unknown else ""))
+    made_for = _made_for(data)
     runtime = f"this runtime ({target.platform}, Python {target.python_version})"
     if not _python_fits(data.get("requires-python"), target, "the lock's requires-python", source):
         raise LockError(f"it requires Python {data['requires-python']}, and {runtime} does not fit; "
@@ -211,7 +236,9 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
     if environments is not None:
         if not isinstance(environments, list) or not all(isinstance(e, str) for e in environments):
             raise LockError("environments must be an array of marker strings", source)
-        if environments and not any(_marker_true(e, environment, "environments", source) for e in environments):
+        if not environments:  # "an error MUST be raised if no expression is satisfied"
+            raise LockError(f"its environments list is empty: no runtime fits it; lock again for {runtime}", source)
+        if not any(_marker_true(e, environment, "environments", source) for e in environments):
             raise LockError(f"none of its environments ({'; '.join(environments)}) is {runtime}; "
                             "lock again for this runtime", source)
     packages = data.get("packages", [])
@@ -230,12 +257,28 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
         if not _python_fits(package.get("requires-python"), target, f"requires-python of {name}", source):
             raise LockError(f"{name} requires Python {package['requires-python']}, and {runtime} does not fit; "
                             "lock again for this runtime", source)
-        wheel = _choose(package, target, lock_url, source)
+        wheel = _choose(package, target, lock_url, source, made_for)
         if wheel.name in chosen:
             raise LockError(f"{wheel.name} is listed more than once for {runtime} "
                             f"({chosen[wheel.name].version} and {wheel.version}): their markers overlap", source)
         chosen[wheel.name] = wheel
+    if made_for is not None and made_for != target.platform:
+        warn(f"the lock was made for {made_for} (its [tool.{TOOL}] table), and this runtime is {target.platform}: "
+             "each of its wheels fits this runtime too")
     return list(chosen.values())
+
+
+def _made_for(data: Mapping[str, Any]) -> PlatformTag | str | None:
+    """The platform ``[tool.pyemscripten]`` names (as written, where it is no platform tag)."""
+    tools = data.get("tool")
+    tool = tools.get(TOOL) if isinstance(tools, Mapping) else None
+    made_for = tool.get("platform") if isinstance(tool, Mapping) else None
+    if not isinstance(made_for, str):
+        return None
+    try:
+        return PlatformTag.parse(made_for)  # the legacy pyodide_ spelling of a platform is that platform
+    except (UnsupportedRuntimeError, ValueError):
+        return made_for
 
 
 def _python_fits(spec: Any, target: Target, what: str, source: str | None) -> bool:
@@ -258,32 +301,57 @@ def _marker_true(text: str, environment: Mapping[str, Any], what: str, source: s
         raise LockError(f"{what} is not a marker this installer can evaluate: {text!r} ({exc})", source) from None
 
 
-def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, source: str | None) -> LockedWheel:
+def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, source: str | None,
+            made_for: PlatformTag | str | None = None) -> LockedWheel:
     name = package.get("name")
     if not isinstance(name, str):
         raise LockError("a package has no name", source)
+    given = package.get("version")  # optional (PEP 751): a wheel's file name gives it too
     try:
-        version = Version(str(package.get("version")))
+        version = Version(given) if isinstance(given, str) else None
     except ValueError:  # InvalidVersion, or a number int() refuses (> 4300 digits)
-        raise LockError(f"{name} has no valid version", source) from None
+        version = None
+    if version is None and given is not None:
+        raise LockError(f"{name} has no valid version ({given!r})", source)
     wheels = package.get("wheels")
+    others = [key for key in _OTHER_SOURCES if key in package]
+    if others and (wheels is not None or "sdist" in package or len(others) > 1):
+        raise LockError(f"{name} names conflicting sources ({', '.join(others + [k for k in ('wheels', 'sdist') if k in package])}): "
+                        "a package is installed from one kind of source (PEP 751); fix or make the lock again", source)
+    if others == ["archive"] and wheels is None:
+        wheels = [_archive_wheel(package["archive"], name, source)]
     if not isinstance(wheels, list) or not wheels:
-        raise LockError(f"{name} has no wheels (pyemscripten installs only wheels)", source)
-    best: tuple[int, IndexFile] | None = None
+        kind = f"only {'an sdist' if 'sdist' in package else others[0]}" if "sdist" in package or others else "no wheels"
+        raise LockError(f"{name} has {kind} in the lock; pyemscripten installs only wheels (make the lock with "
+                        "`python -m pyemscripten lock`, which names a wheel for the runtime)", source)
+    best: tuple[int, IndexFile, Version] | None = None
     offered: list[str] = []
     for raw in wheels:
         file = _wheel_file(_table(raw, f"a wheel of {name}", source), name, lock_url, source)
         try:
-            _, _, _, tags = parse_wheel_filename(file.filename)
+            _, file_version, _, tags = parse_wheel_filename(file.filename)
         except ValueError:  # InvalidWheelFilename, or a number int() refuses
             raise LockError(f"{file.filename!r} ({name}) is not a valid wheel file name", source) from None
+        if version is not None and file_version != version:
+            raise LockError(f"{file.filename} is not version {version} of {name}, as the lock says it is", source)
         offered += sorted(str(t) for t in tags)
         rank = target.tag_rank(tags)
         if rank is not None and (best is None or rank < best[0]):
-            best = (rank, file)
+            best = (rank, file, file_version)
     if best is None:
-        raise LockError(f"{name} {version} has no wheel for this runtime: the lock offers "
+        made = f" (the lock was made for {made_for})" if made_for is not None and made_for != target.platform else ""
+        raise LockError(f"{name} {version or ''} has no wheel for this runtime{made}: the lock offers "
                         f"{', '.join(offered)}; this runtime needs {target.platform} or py3-none-any. Lock "
                         f"for it: python -m pyemscripten lock ... --platform {target.platform} "
                         f"--python-version {target.python_version}", source)
-    return LockedWheel(canonicalize_name(name), version, best[1])
+    return LockedWheel(canonicalize_name(name), version or best[2], best[1])
+
+
+def _archive_wheel(archive: Any, package: str, source: str | None) -> Mapping[str, Any]:
+    """A package's ``archive`` (a direct reference, as pip and uv lock ``name @ URL``) as a
+    wheel entry, where it is a wheel; other archives (sdists) are refused."""
+    entry = _table(archive, f"the archive of {package}", source)
+    where = entry.get("url") if isinstance(entry.get("url"), str) else entry.get("path")
+    if not isinstance(where, str) or not unquote(where.split("#")[0].split("?")[0]).endswith(".whl"):
+        raise LockError(f"{package}'s archive ({where!r}) is not a wheel; pyemscripten installs only wheels", source)
+    return entry

@@ -213,6 +213,17 @@ def test_a_newer_wheel_and_files_of_another_distribution_are_warned_of(session: 
     assert [e.get("package") for e in events if e["stage"] == "warning"] == ["newer", None]
 
 
+def test_a_newer_lock_version_is_installed_with_a_warning(session: api.Session) -> None:
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    lock = api.freeze(session).replace('lock-version = "1.0"', 'lock-version = "1.2"')
+    api.uninstall(["lib"], session)
+    events: list[dict] = []
+    report = asyncio.run(api.install_lock(lock, session=session, quiet=True, on_progress=events.append))
+    told = "lock-version 1.2 is newer than this installer reads (1.0): it is read as 1.0"
+    assert report.installed == (("lib", "1.0"),) and report.warnings == (told,)
+    assert [e["message"] for e in events if e["stage"] == "warning"] == [told]
+
+
 def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(tmp_path: Path) -> None:
     # Resolution passes over a version whose METADATA excludes this Python, with or without
     # dependencies (the index does not say; only METADATA does). A wheel whose own METADATA

@@ -68,7 +68,7 @@ def test_a_lock_relative_to_its_folder_moves_with_its_wheels(index: IndexServer,
     chosen = load_lock((tmp_path / "pylock.toml").read_text(), TARGET, lock_url="http://elsewhere.test/v/pylock.toml")
     assert all(w.file.url.startswith("http://elsewhere.test/v/files/") for w in chosen) and len(chosen) == 4
     # A folder no wheel is under: said, and the URLs stay.
-    data = lock(index, "rich", "--relative-to", "http://other.test/", out=tmp_path / "other.toml")
+    data = lock(index, "rich", "--relative-to", "http://other.test/", out=tmp_path / "pylock.other.toml")
     assert all("url" in w for p in data["packages"] for w in p["wheels"])
     assert "no wheel's URL is under --relative-to http://other.test/" in capsys.readouterr().err
 
@@ -124,7 +124,7 @@ def test_a_python_the_platforms_runtimes_do_not_run_is_a_warning(index: IndexSer
     assert ("warning: the runtimes of pyemscripten_2026_0_wasm32 run Python 3.14, and refuse a lock for Python 3.13: "
             "did you mean --python-version 3.14?") in capsys.readouterr().err
     lock(index, "attrs", "--python-version", "3.14.2", out=tmp_path / "pylock.toml")
-    lock(index, "attrs", "--platform", "pyemscripten_2026_5_wasm32", "--python-version", "3.15", out=tmp_path / "l.toml")
+    lock(index, "attrs", "--platform", "pyemscripten_2026_5_wasm32", "--python-version", "3.15", out=tmp_path / "pylock.l.toml")
     assert "warning" not in capsys.readouterr().err
 
 
@@ -145,19 +145,28 @@ def test_lock_to_stdout(index: IndexServer, capsys: pytest.CaptureFixture[str]) 
     assert tomllib.loads(out)["packages"][0]["name"] == "mdurl"
 
 
+def test_a_lock_named_as_no_other_tool_reads_it_is_warned_of(index: IndexServer, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for name, warned in (("web-lock.toml", True), ("pylock.web.toml", False), ("pylock.toml", False)):
+        assert main(["lock", "mdurl", "--index-url", index.index_url, "-o", str(tmp_path / name)]) == 0
+        err = capsys.readouterr().err
+        assert (f"warning: -o {tmp_path / name}: PEP 751 names a lock pylock.toml or pylock.<name>.toml; pip and uv "
+                "read no other name as a lock (pyemscripten reads any)" in err) == warned, err
+
+
 def test_no_wheel_for_the_platform_is_an_error(index: IndexServer, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["lock", "charset-normalizer", "--index-url", index.index_url, "--platform",
-                   "pyemscripten_2025_0_wasm32", "--python-version", "3.13", "-o", str(tmp_path / "x.toml")])
+                   "pyemscripten_2025_0_wasm32", "--python-version", "3.13", "-o", str(tmp_path / "pylock.x.toml")])
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("error: ")
     assert "charset-normalizer" in err and "pyemscripten_2025_0_wasm32" in err
     assert "--distribution https://cdn.jsdelivr.net/pyodide/v0.29.5/full/pyodide-lock.json" in err  # its runtime's
-    assert not (tmp_path / "x.toml").exists()
+    assert not (tmp_path / "pylock.x.toml").exists()
 
 
 def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["lock", "no-such-project-anywhere", "--index-url", index.index_url, "-o", str(tmp_path / "x.toml")])
+    status = main(["lock", "no-such-project-anywhere", "--index-url", index.index_url, "-o", str(tmp_path / "pylock.x.toml")])
     err = capsys.readouterr().err
     assert status == 1 and "no-such-project-anywhere" in err
     assert err.rstrip().endswith("name the index that hosts it (index_urls=[...] in Python, indexUrls in "
@@ -237,7 +246,7 @@ def test_ctrl_c_ends_a_lock_at_once_even_while_a_request_hangs(tmp_path: Path) -
     try:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/simple/"
         running = subprocess.Popen(
-            [sys.executable, "-m", "pyemscripten", "lock", "rich", "--index-url", url, "-o", str(tmp_path / "l.toml")],
+            [sys.executable, "-m", "pyemscripten", "lock", "rich", "--index-url", url, "-o", str(tmp_path / "pylock.l.toml")],
             stderr=subprocess.PIPE, text=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's foreground job
         time.sleep(1.5)  # well inside the request (its timeout is 60 s)
@@ -246,7 +255,7 @@ def test_ctrl_c_ends_a_lock_at_once_even_while_a_request_hangs(tmp_path: Path) -
     finally:
         silent.close()
     assert running.returncode == 130 and "interrupted: the lock was not written" in err
-    assert "Traceback" not in err and not (tmp_path / "l.toml").exists()
+    assert "Traceback" not in err and not (tmp_path / "pylock.l.toml").exists()
 
 
 def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
@@ -258,11 +267,11 @@ def test_a_walk_back_around_a_project_without_wheels_is_told_and_bounded(
         walk.add_wheel(make_wheel("native", "1.0", tag="cp314-cp314-manylinux_2_28_x86_64"))
         for version in range(1, 301):
             walk.add_wheel(make_wheel("app", str(version), requires=["native"] if version > 10 else []))
-        status = main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "x.toml")])
+        status = main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "pylock.x.toml")])
     finally:
         index.remove_index("walk")
     err = capsys.readouterr().err
-    assert status == 1 and not (tmp_path / "x.toml").exists()
+    assert status == 1 and not (tmp_path / "pylock.x.toml").exists()
     assert err.startswith("Looking at older versions of app for one that fits the other requirements and this runtime; "
                           "this can take a while\nerror: No wheel of 'native' fits this runtime")
     assert "Resolution stopped after 41 passes through older versions of app (back to " in err
@@ -291,7 +300,7 @@ def test_the_runtimes_distribution_serves_what_no_index_has(index: IndexServer, 
         walk.add_wheel(make_wheel("native", "1.0", tag="cp314-cp314-manylinux_2_28_x86_64"))
         walk.add_wheel(make_wheel("app", "1.0", requires=["native>=2"]))
         index.mount("/runtime/", {"pyodide-lock.json": json.dumps(lock_json).encode(), native.filename: bytes(native)})
-        assert main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "no.toml")]) == 1
+        assert main(["lock", "app", "--index-url", walk.url, "-o", str(tmp_path / "pylock.no.toml")]) == 1
         err = capsys.readouterr().err
         assert "No wheel of 'native' fits this runtime" in err
         # The browser would have looked in the runtime's distribution: the command says how to here.
@@ -325,7 +334,7 @@ def test_a_distribution_that_fails_or_is_for_another_runtime_is_said(index: Inde
     import json
 
     status = main(["lock", "mdurl", "--index-url", index.index_url, "--distribution", f"{index.url}/nowhere/pyodide-lock.json",
-                   "-o", str(tmp_path / "x.toml")])
+                   "-o", str(tmp_path / "pylock.x.toml")])
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("error: ") and "/nowhere/pyodide-lock.json" in err and "404" in err
     # A pure-Python wheel fits any runtime: the warning must not depend on it.
@@ -335,7 +344,7 @@ def test_a_distribution_that_fails_or_is_for_another_runtime_is_said(index: Inde
                                 "file_name": "six-1.17.0-py2.py3-none-any.whl"}}}
     index.mount("/old-runtime/", {"pyodide-lock.json": json.dumps(old).encode()})
     assert main(["lock", "mdurl", "--index-url", index.index_url, "--distribution", f"{index.url}/old-runtime/pyodide-lock.json",
-                 "-o", str(tmp_path / "y.toml")]) == 0
+                 "-o", str(tmp_path / "pylock.y.toml")]) == 0
     assert capsys.readouterr().err.startswith(
         f"warning: no wheel of the distribution {index.url}/old-runtime/pyodide-lock.json is for "
         "pyemscripten_2026_0_wasm32 (Python 3.14): is it the runtime you lock for?\n")
@@ -343,11 +352,13 @@ def test_a_distribution_that_fails_or_is_for_another_runtime_is_said(index: Inde
 
 def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lock", "mdurl", "--index-url", index.index_url, "--python-version", "3", "-o", "-"]) == 1
-    assert "'3' is not a Python version (expected MAJOR.MINOR or MAJOR.MINOR.PATCH, such as 3.14)" \
-        in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["lock", "mdurl", "--index-url", index.index_url, "--python-version", "3", "-o", "-"])
+    assert exit_.value.code == 2 and "lock: error: --python-version 3: '3' is not a Python version (expected " \
+        "MAJOR.MINOR or MAJOR.MINOR.PATCH, such as 3.14)" in capsys.readouterr().err
     for output, problem in ((str(tmp_path), f"{tmp_path} is a folder: give a file name, such as "
                                             f"{tmp_path / 'pylock.toml'}"),
+                            ("", "the name is empty: give a file name, such as pylock.toml (or - for stdout)"),
                             (str(tmp_path / "no" / "x.toml"), f"the folder {tmp_path / 'no'} does not exist")):
         with pytest.raises(SystemExit) as exit_:
             main(["lock", "mdurl", "--index-url", index.index_url, "-o", output])
@@ -363,10 +374,11 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
     for args, says in (
             (["-o", str(tmp_path / "file" / "x.toml")], f"-o {tmp_path / 'file' / 'x.toml'}: {tmp_path / 'file'} is a "
                                                        "file, not a folder"),
-            (["--wheels-dir", str(tmp_path / "file"), "-o", str(tmp_path / "l.toml")],
+            (["--wheels-dir", str(tmp_path / "file"), "-o", str(tmp_path / "pylock.l.toml")],
              f"--wheels-dir {tmp_path / 'file'}: it is a file: give a folder"),
             (["--platform", "pyemscripten_2027_0_wasm32"], "no runtime this version of pyemscripten knows runs it, so "
                                                            "it cannot tell its Python: give --python-version too"),
+            (["--platform", "wasm", "--python-version", "3.14"], "--platform wasm: Cannot compute"),
             (["--frozen"], "unrecognized arguments: --frozen")):
         with pytest.raises(SystemExit) as exit_:
             main(["lock", "mdurl", "--index-url", index.index_url, *args])
@@ -436,7 +448,7 @@ def test_a_yanked_file_locked_by_a_pin_is_a_warning(index: IndexServer, tmp_path
     try:
         yanked.add_wheel(make_wheel("app", "1.0"))
         yanked.add_wheel(make_wheel("app", "2.0"), yanked="broken build")
-        assert main(["lock", "app==2.0", "--index-url", yanked.url, "-o", str(tmp_path / "x.toml")]) == 0
+        assert main(["lock", "app==2.0", "--index-url", yanked.url, "-o", str(tmp_path / "pylock.x.toml")]) == 0
     finally:
         index.remove_index("yanked")
     assert capsys.readouterr().err.startswith(
@@ -508,7 +520,7 @@ def test_a_stalled_request_is_said_every_few_seconds_and_retries_are_told(capsys
 def test_files_written_whole_keep_a_replaced_files_mode_and_links(tmp_path: Path) -> None:
     from pyemscripten.native import write_file_whole
 
-    target = tmp_path / "real.toml"
+    target = tmp_path / "pylock.real.toml"
     target.write_text("old")
     target.chmod(0o600)
     link = tmp_path / "pylock.toml"

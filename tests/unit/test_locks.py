@@ -57,19 +57,34 @@ def test_a_python_version_that_is_not_one_is_refused(bad: str) -> None:
 
 
 def test_lock_for_another_platform_is_refused() -> None:
+    # By the lock's own fields (requires-python, the wheels' tags), not by [tool.pyemscripten]:
+    # tool data "MUST NOT affect installation" (PEP 751); it only helps say why.
     text = dump_lock([wheel("jiter", "0.19.0", "cp314-cp314-pyemscripten_2026_0_wasm32")], T2026)
-    with pytest.raises(LockError) as info:
-        load_lock(text, T2025, source="pylock.toml")
-    assert "pyemscripten_2026_0_wasm32" in str(info.value) and "pyemscripten_2025_0_wasm32" in str(info.value)
-    without_tool = text.split("[tool.pyemscripten]")[0]
     with pytest.raises(LockError, match=r"it requires Python ==3\.14\.\*, and this runtime \(pyemscripten_2025_0_wasm32, "
                                         r"Python 3\.13\.2\) does not fit"):
-        load_lock(without_tool, T2025)
-    with pytest.raises(LockError) as info:  # the same Python, another platform: the wheel's tags decide
-        load_lock(without_tool, Target.for_platform("pyemscripten_2025_0_wasm32", "3.14.2"))
-    assert "jiter" in str(info.value) and "cp314-cp314-pyemscripten_2026_0_wasm32" in str(info.value)
-    assert str(info.value).endswith("Lock for it: python -m pyemscripten lock ... --platform pyemscripten_2025_0_wasm32 "
-                                    "--python-version 3.14.2")
+        load_lock(text, T2025, source="pylock.toml")
+    for lock, made in ((text, " (the lock was made for pyemscripten_2026_0_wasm32)"),
+                       (text.split("[tool.pyemscripten]")[0], "")):
+        with pytest.raises(LockError) as info:  # the same Python, another platform: the wheel's tags decide
+            load_lock(lock, Target.for_platform("pyemscripten_2025_0_wasm32", "3.14.2"))
+        assert f"jiter 0.19.0 has no wheel for this runtime{made}: the lock offers cp314-cp314-pyemscripten_2026_0_wasm32" \
+            in str(info.value)
+        assert str(info.value).endswith("Lock for it: python -m pyemscripten lock ... --platform "
+                                        "pyemscripten_2025_0_wasm32 --python-version 3.14.2")
+
+
+def test_the_tool_table_decides_nothing() -> None:
+    pure = dump_lock([wheel("rich", "15.0.0", "py3-none-any")], Target.for_platform("pyemscripten_2025_0_wasm32", "3.14"))
+    told: list[str] = []
+    assert [w.name for w in load_lock(pure, T2026, warn=told.append)] == ["rich"]
+    assert told == ["the lock was made for pyemscripten_2025_0_wasm32 (its [tool.pyemscripten] table), and this "
+                    "runtime is pyemscripten_2026_0_wasm32: each of its wheels fits this runtime too"]
+    # The legacy spelling of this very platform is this platform; a value that is no platform is told as it is.
+    for written, warned in (("pyodide_2026_0_wasm32", False), ("pyemscripten_2026_0_wasm32", False), ("webassembly", True)):
+        told.clear()
+        load_lock(pure.replace('platform = "pyemscripten_2025_0_wasm32"', f'platform = "{written}"'), T2026,
+                  warn=told.append)
+        assert bool(told) == warned and (not told or "made for webassembly" in told[0]), written
 
 
 LOCK_HEAD = """lock-version = "1.0"
@@ -153,7 +168,7 @@ def test_wheels_under_the_locks_folder_are_written_as_paths() -> None:
     path is), which reads back against wherever the lock is served; the others keep URLs."""
     def wheel(name: str, url: str) -> LockedWheel:
         filename = url.rsplit("/", 1)[-1].split("?")[0].replace("%2B", "+")
-        return LockedWheel(name, Version("1.0"), IndexFile(filename, url, (("sha256", "ab" * 32),)))
+        return LockedWheel(name, Version(filename.split("-")[1]), IndexFile(filename, url, (("sha256", "ab" * 32),)))
 
     wheels = [wheel("a", "http://127.0.0.1:8000/files/a-1.0%2Blocal-py3-none-any.whl"),
               wheel("b", "https://cdn.test/b-1.0-py3-none-any.whl"),
@@ -225,3 +240,91 @@ def test_credentials_in_a_wheels_url_are_not_written() -> None:
     text = dump_lock([locked], T2026)
     assert "s3cret" not in text and "alice" not in text
     assert tomllib.loads(text)["packages"][0]["wheels"][0]["url"] == f"https://files.test/{filename}?x=1"
+
+
+# --- PEP 751's rules for readers, as pip's and uv's locks exercise them ------------------------
+
+SIX_URL = "https://f.test/six-1.17.0-py2.py3-none-any.whl"
+SIX_WHEEL = f'wheels = [{{ url = "{SIX_URL}", hashes = {{ sha256 = "{"ab" * 32}" }} }}]\n'
+HEAD = 'lock-version = "1.0"\ncreated-by = "x"\n'
+
+
+def _read(text: str, **kwargs: object) -> list[tuple[str, str, str]]:
+    return [(w.name, str(w.version), w.file.url) for w in load_lock(text, T2026, **kwargs)]  # type: ignore[arg-type]
+
+
+def test_a_newer_minor_lock_version_is_read_with_a_warning() -> None:
+    told: list[str] = []
+    text = 'lock-version = "1.1"\ncreated-by = "x"\nfuture-key = true\n[[packages]]\nname = "six"\n' + SIX_WHEEL
+    assert _read(text, warn=told.append) == [("six", "1.17.0", SIX_URL)]
+    assert told == ['lock-version 1.1 is newer than this installer reads (1.0): it is read as 1.0, without the keys '
+                    'future-key']
+    told.clear()
+    _read(HEAD + "[[packages]]\nname = 'six'\n" + SIX_WHEEL, warn=told.append)
+    assert told == []
+    with pytest.raises(LockError, match=r'lock-version must be a string such as "1.0" \(got 1.0\)'):
+        _read(HEAD.replace('"1.0"', "1.0"))
+    with pytest.raises(LockError, match=r"lock-version '1.x' is not a version"):
+        _read(HEAD.replace('"1.0"', '"1.x"'))
+
+
+def test_a_version_is_optional_and_must_agree_with_the_wheel() -> None:
+    assert _read(HEAD + '[[packages]]\nname = "six"\n' + SIX_WHEEL) == [("six", "1.17.0", SIX_URL)]
+    with pytest.raises(LockError, match=r"six-1.17.0-py2.py3-none-any.whl is not version 1.16 of six, as the lock says"):
+        _read(HEAD + '[[packages]]\nname = "six"\nversion = "1.16"\n' + SIX_WHEEL)
+    with pytest.raises(LockError, match=r"six has no valid version \(17\)"):
+        _read(HEAD + '[[packages]]\nname = "six"\nversion = 17\n' + SIX_WHEEL)
+
+
+def test_a_wheel_locked_as_an_archive_is_installed_as_a_wheel() -> None:
+    # `six @ URL` as uv (version given) and pip (none) lock it.
+    archive = f'archive = {{ url = "{SIX_URL}", hashes = {{ sha256 = "{"ab" * 32}" }} }}\n'
+    assert _read(HEAD + '[[packages]]\nname = "six"\nversion = "1.17.0"\n' + archive) == [("six", "1.17.0", SIX_URL)]
+    assert _read(HEAD + '[[packages]]\nname = "six"\n' + archive) == [("six", "1.17.0", SIX_URL)]
+    local = f'[packages.archive]\npath = "dist/six-1.17.0-py2.py3-none-any.whl"\nhashes = {{ sha256 = "{"ab" * 32}" }}\n'
+    assert _read(HEAD + '[[packages]]\nname = "six"\n' + local, lock_url="https://site.test/app/pylock.toml") == [
+        ("six", "1.17.0", "https://site.test/app/dist/six-1.17.0-py2.py3-none-any.whl")]
+    with pytest.raises(LockError, match=r"six's archive \('https://f.test/six-1.17.0.tar.gz'\) is not a wheel"):
+        _read(HEAD + '[[packages]]\nname = "six"\n' + archive.replace("-py2.py3-none-any.whl", ".tar.gz"))
+
+
+@pytest.mark.parametrize(("sources", "named"), [
+    ('vcs = { type = "git", url = "https://g.test/six", commit-id = "0123abc" }\n' + SIX_WHEEL, "vcs, wheels"),
+    ('directory = { path = "six" }\n' + SIX_WHEEL, "directory, wheels"),
+    ('directory = { path = "six" }\nvcs = { type = "git", url = "https://g.test/six", commit-id = "0" }\n', "vcs, directory"),
+])
+def test_conflicting_sources_are_refused(sources: str, named: str) -> None:
+    with pytest.raises(LockError, match=f"six names conflicting sources \\({named}\\)"):
+        _read(HEAD + '[[packages]]\nname = "six"\n' + sources)
+
+
+def test_only_other_sources_are_named_when_refused() -> None:
+    with pytest.raises(LockError, match="six has only an sdist in the lock; pyemscripten installs only wheels"):
+        _read(HEAD + '[[packages]]\nname = "six"\nsdist = { url = "https://f.test/six-1.17.0.tar.gz", hashes = { sha256 = "ab" } }\n')
+    with pytest.raises(LockError, match="six has only vcs in the lock"):
+        _read(HEAD + '[[packages]]\nname = "six"\nvcs = { type = "git", url = "https://g.test/six", commit-id = "0" }\n')
+    with pytest.raises(LockError, match="six has no wheels in the lock"):
+        _read(HEAD + '[[packages]]\nname = "six"\nversion = "1.0"\n')
+
+
+def test_a_path_is_followed_before_a_url_where_it_can_be() -> None:
+    both = (HEAD + '[[packages]]\nname = "six"\nwheels = [{ path = "wheels/six-1.17.0-py2.py3-none-any.whl", '
+            f'url = "{SIX_URL}", hashes = {{ sha256 = "{"ab" * 32}" }} }}]\n')
+    assert _read(both, lock_url="https://site.test/app/pylock.toml") == [
+        ("six", "1.17.0", "https://site.test/app/wheels/six-1.17.0-py2.py3-none-any.whl")]
+    assert _read(both) == [("six", "1.17.0", SIX_URL)]  # a lock given as text: the URL
+
+
+def test_an_empty_environments_list_admits_no_runtime() -> None:
+    with pytest.raises(LockError, match="its environments list is empty"):
+        _read(HEAD + "environments = []\n" + '[[packages]]\nname = "six"\n' + SIX_WHEEL)
+
+
+def test_what_is_written_is_a_lock_other_tools_read() -> None:
+    # `packages` is required even when empty; every control character is escaped.
+    assert tomllib.loads(dump_lock([], T2026))["packages"] == []
+    odd = LockedWheel("six", Version("1.17.0"), IndexFile("six-1.17.0-py2.py3-none-any.whl", SIX_URL + "?a=\x7f",
+                                                           (("sha256", "ab" * 32),), requires_python=">=3.8,\r<4"))
+    data = tomllib.loads(dump_lock([odd], T2026))
+    assert data["packages"][0]["requires-python"] == ">=3.8,\r<4"
+    assert data["packages"][0]["wheels"][0]["url"] == SIX_URL + "?a=\x7f"
