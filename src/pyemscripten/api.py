@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import difflib
 import importlib
+import importlib.machinery
 import json
 import os
 import posixpath
@@ -607,10 +608,12 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
 def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToLoad]:
     """Every side module the wheels brought, and what they need, in load order."""
     assert s.scheme and s.target
-    modules = [
-        (posixpath.join(s.scheme.purelib if w.root_is_purelib else s.scheme.platlib, rel), w.name)
-        for w in wheels for rel in w.shared_libraries
-    ]
+    modules = []
+    for w in wheels:
+        root, folders = s.scheme.purelib if w.root_is_purelib else s.scheme.platlib, _library_folders(s.scheme, w)
+        modules += [(posixpath.join(folders.get(rel, root), rel), w.name) for rel in w.shared_libraries]
+    skipped = set(libraries.other_interpreters_modules(modules, importlib.machinery.EXTENSION_SUFFIXES))
+    modules = [m for m in modules if m not in skipped]  # never imported: not loaded, as Pyodide's loader does
     if not modules:
         return []
     fs = libraries.OSFileSystem()
@@ -629,6 +632,16 @@ def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToL
         modules, fs, loaded, loader.system_dirs(),
         rpath_supported=s.target.platform.version != "2024_0", site_packages=s.scheme.purelib,
     ) if modules else []
+
+
+def _library_folders(scheme: installation.Scheme, wheel: UnpackedWheel) -> Mapping[str, str]:
+    """The folder each of ``wheel``'s shared libraries is installed in, by its path, where
+    purelib and platlib differ (a ``.data/platlib`` file of a purelib wheel is not in the
+    root's folder); empty where they are one folder (Pyodide's): the root's, for all."""
+    if scheme.purelib == scheme.platlib:
+        return {}
+    libraries_ = set(wheel.shared_libraries)
+    return {rel: scheme.directory(key) for key, rel, _ in wheel.files if rel in libraries_}
 
 
 # --- lock files ----------------------------------------------------------------------

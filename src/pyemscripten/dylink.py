@@ -166,11 +166,16 @@ def first_section_end(head: bytes) -> int | None:
     return reader.pos + size
 
 
-def parse_dylink(data: bytes, filename: str = "<side module>") -> DylinkInfo:
+def parse_dylink(data: bytes, filename: str = "<side module>", *, newer_loader: bool = False) -> DylinkInfo:
     """Read the dynamic-linking metadata of the side module ``data``.
 
     ``filename`` is only used in error messages. Reading the first few kilobytes of a file is
     enough only if the section fits in them; pass the whole file when unsure.
+
+    ``newer_loader``: read it as the loader of Pyodide 0.28 and later (platforms 2025_0 on,
+    Emscripten 4's ``getDylinkMetadata``) does: a second NEEDED or RUNTIME_PATH subsection
+    replaces the first (Pyodide 0.27's adds to it), and the legacy ``dylink`` section is
+    refused (0.27's reads it).
 
     Raises :class:`~pyemscripten.errors.DylinkError` when ``data`` is not a WebAssembly
     module, its first section is not ``dylink.0`` (or legacy ``dylink``), or the section is
@@ -179,6 +184,9 @@ def parse_dylink(data: bytes, filename: str = "<side module>") -> DylinkInfo:
     section = _first_section(data, filename)
     reader = _Reader(data, filename, pos=section.body_start, end=section.end)
     if section.name == "dylink":
+        if newer_loader:
+            raise DylinkError(filename, "its first section is the legacy 'dylink' (Emscripten before 2.0.24), which "
+                                        "this runtime's loader does not read")
         return _parse_legacy(reader)
     if section.name != "dylink.0":
         raise DylinkError(filename, f"no dylink.0 section: the first custom section is {section.name!r}")
@@ -194,10 +202,11 @@ def parse_dylink(data: bytes, filename: str = "<side module>") -> DylinkInfo:
             raise DylinkError(filename, f"truncated: subsection {kind} claims {size} bytes, {reader.end - payload_start} left")
         if kind == SUBSECTION_MEM_INFO:
             mem_info = MemInfo(*(payload.varuint32(f"MEM_INFO field {i}") for i in range(4)))
-        elif kind == SUBSECTION_NEEDED:  # a second one adds to the first, as the runtime reads them
-            needed += payload.string_list("NEEDED")
+        elif kind == SUBSECTION_NEEDED:  # a second one replaces or adds to the first, as the loader reads them
+            needed = payload.string_list("NEEDED") if newer_loader else needed + payload.string_list("NEEDED")
         elif kind == SUBSECTION_RUNTIME_PATH:
-            runtime_paths += payload.string_list("RUNTIME_PATH")
+            paths = payload.string_list("RUNTIME_PATH")
+            runtime_paths = paths if newer_loader else runtime_paths + paths
         # EXPORT_INFO, IMPORT_INFO and unknown kinds: the loader needs nothing from them here.
         if kind in (SUBSECTION_MEM_INFO, SUBSECTION_NEEDED, SUBSECTION_RUNTIME_PATH) and not payload.at_end():
             raise DylinkError(filename, f"subsection {kind} has {payload.end - payload.pos} unread bytes")

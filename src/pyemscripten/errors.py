@@ -287,9 +287,12 @@ class MetadataError(PyemscriptenError):
     project: str
     filename: str
     reason: str
+    #: What to do, where the metadata is not broken but says "not here" (Requires-Python).
+    advice: str | None = None
 
     def __str__(self) -> str:
-        return f"Bad metadata in {self.filename} ({self.project}): {self.reason}"
+        advice = self.advice or f"pin another version of {self.project}, or report it to its maintainers"
+        return f"Bad metadata in {self.filename} ({self.project}): {self.reason.rstrip('.')}. Nothing was installed: {advice}."
 
 
 # --- resolution ----------------------------------------------------------------------
@@ -546,13 +549,19 @@ class NotInstalledError(PyemscriptenError):
 
 @dataclass(eq=False)
 class DylinkError(PyemscriptenError):
-    """A WebAssembly side module's ``dylink.0`` section is malformed."""
+    """A WebAssembly side module's ``dylink.0`` section is malformed (or one this runtime's
+    loader refuses)."""
 
     filename: str
     reason: str
+    project: str | None = None  # the project whose wheel brought it, where known
 
     def __str__(self) -> str:
-        return f"Malformed WebAssembly side module {self.filename}: {self.reason}"
+        if self.project is None:
+            return f"Malformed WebAssembly side module {self.filename}: {self.reason}"
+        return (f"Malformed WebAssembly side module {self.filename} (from {self.project}): {self.reason.rstrip('.')}. Nothing was "
+                f"installed: the library was not built for this runtime's loader; pin another version of "
+                f"{self.project}, or report it to its maintainers.")
 
 
 @dataclass(eq=False)
@@ -563,6 +572,7 @@ class LibraryNotFoundError(PyemscriptenError):
     library: str
     searched: list[str]
     project: str | None = None
+    note: str | None = None  # why the runtime looks nowhere else, where that needs saying
 
     def __post_init__(self) -> None:
         self.searched = list(self.searched)
@@ -570,8 +580,9 @@ class LibraryNotFoundError(PyemscriptenError):
     def __str__(self) -> str:
         about = f" (from {self.project})" if self.project else ""
         where = "\n".join(f"    {s}" for s in self.searched) or "    (nowhere)"
+        note = f"  {self.note}\n" if self.note else ""
         return (
-            f"{self.module}{about} needs {self.library}, which was not found. Searched:\n{where}\n"
+            f"{self.module}{about} needs {self.library}, which was not found. Searched:\n{where}\n{note}"
             "  Nothing was installed. Either the wheel lacks a library it should vendor, or the library\n"
             "  is there but not where the module's RUNTIME_PATH (or, on 2024_0, the .libs folders) says,\n"
             "  or it comes from another package: install that one first, or report it to the wheel's\n"

@@ -17,16 +17,20 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
      ``[/usr/lib, site-packages]``). Emscripten searches these *before* the RPATH, like
      ELF's ``LD_LIBRARY_PATH`` before ``DT_RUNPATH``;
   2. the RUNTIME_PATH entries of the module that needs the library, a leading ``$ORIGIN``
-     replaced by that module's directory;
+     replaced by that module's directory, each then split at ``:`` (the runtime joins the
+     entries with ``:`` and walks the folders of the result, empty ones skipped);
   3. a library already loaded under exactly that name (the runtime keys loaded libraries
      by the name they were opened with: an absolute path, so a bare soname rarely matches).
+  A NEEDED name with a ``/`` in it (not absolute) is looked for in no folder, only among
+  the libraries loaded (step 3), as the runtime's ``_emscripten_find_dylib`` does.
 * 2024_0 (Pyodide 0.27; RUNTIME_PATH is ignored):
   1. a library already loaded, by soname: Pyodide registers every library it loads under
      its base name too, so this comes first (this plan counts as loaded, because it loads
      dependencies first);
   2. ``site-packages/<wheel>.libs`` of the project that owns the module;
   3. the runtime's library folders;
-  4. the module's own folder;
+  4. the module's own folder, then its subfolders (each before its own subfolders; the
+     runtime walks them in the order the file system lists them, here sorted);
   5. the ``.libs`` folders of the other projects in this install (found in the runtime by
      base name once step 1 has loaded them, which the dependency order guarantees).
 
@@ -46,14 +50,16 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Protocol
 
 from packaging.utils import canonicalize_name
 
 from pyemscripten.dylink import WASM_MAGIC, DylinkInfo, first_section_end, parse_dylink
-from pyemscripten.errors import LibraryNotFoundError
+from pyemscripten.errors import DylinkError, LibraryNotFoundError
 from pyemscripten.seams import LibraryToLoad
 
 ORIGIN = "$ORIGIN"
@@ -158,7 +164,11 @@ class _Planner:
 
     def module(self, path: str, project: str) -> _Module:
         if path not in self.modules:
-            self.modules[path] = _Module(path, project, parse_dylink(self.fs.read(path), path))
+            try:
+                info = parse_dylink(self.fs.read(path), path, newer_loader=self.rpath_supported)
+            except DylinkError as exc:
+                raise DylinkError(exc.filename, exc.reason, project=project) from None
+            self.modules[path] = _Module(path, project, info)
         return self.modules[path]
 
     def visit(self, path: str, project: str) -> None:
@@ -186,6 +196,12 @@ class _Planner:
             if path in self.loaded or self.fs.exists(path):
                 return path
             raise LibraryNotFoundError(module.path, needed, [path], project=module.project)
+        if self.rpath_supported and "/" in needed:
+            if needed in self.loaded:
+                return None
+            raise LibraryNotFoundError(module.path, needed, [], project=module.project,
+                                       note="This runtime's loader looks for a NEEDED name with a folder in it "
+                                            "(not absolute) in no folder: only among the libraries already loaded.")
         for kind, candidate in self.candidates(needed, module):
             searched.append(candidate if kind == "file" else f"{candidate} (already loaded)")
             if kind == "loaded":
@@ -193,6 +209,15 @@ class _Planner:
             if candidate in self.loaded or candidate in self.planned or self.fs.exists(candidate):
                 return candidate
         raise LibraryNotFoundError(module.path, needed, searched, project=module.project)
+
+    def subfolders(self, folder: str) -> Iterator[str]:
+        """Every folder below ``folder``, each before its own (Pyodide 0.27's ``getSubDirs``).
+        A folder that lists nothing holds nothing to find: it is passed over."""
+        for name in self.fs.listdir(folder):
+            path = posixpath.join(folder, name)
+            if self.fs.listdir(path):
+                yield path
+                yield from self.subfolders(path)
 
     def candidates(self, needed: str, module: _Module) -> Iterator[tuple[str, str]]:
         origin = posixpath.dirname(module.path)
@@ -203,8 +228,10 @@ class _Planner:
 
         if self.rpath_supported:
             yield from files_in(self.system_dirs)
-            # Emscripten's replaceORIGIN: only a leading $ORIGIN is substituted.
-            yield from files_in([origin + p[len(ORIGIN) :] if p.startswith(ORIGIN) else p for p in module.info.runtime_paths])
+            # Emscripten's replaceORIGIN: only a leading $ORIGIN of each entry is substituted;
+            # then the entries are one ":"-separated list to the runtime.
+            replaced = [origin + p[len(ORIGIN) :] if p.startswith(ORIGIN) else p for p in module.info.runtime_paths]
+            yield from files_in([part for entry in replaced for part in entry.split(":") if part])
             if needed in self.loaded:
                 yield "loaded", needed
             return
@@ -214,6 +241,7 @@ class _Planner:
         yield from files_in([own] if own else [])
         yield from files_in(self.system_dirs)
         yield from files_in([origin])
+        yield from files_in(self.subfolders(origin))
         others = [self.libs_dirs[p] for p in self.batch_projects if p in self.libs_dirs and self.libs_dirs[p] != own]
         yield from files_in(others)
 
@@ -224,6 +252,29 @@ def foreign_modules(modules: Sequence[tuple[str, str]], fs: FileSystemView) -> l
     no runtime can load. An installer leaves them out of the plan, as the runtime's own
     loader does, and says so; a library another module NEEDS is still refused."""
     return [(path, project) for path, project in modules if not fs.read(path).startswith(WASM_MAGIC)]
+
+
+# A CPython (or PyPy, Jython) extension module's tag in its file name (PEP 3149), as
+# Pyodide's package loader matches it (``PLATFORM_TAG_REGEX`` of ``_package_loader``).
+_INTERPRETER_TAG = re.compile(r"\.(cpython|pypy|jython)-[0-9]{2,}[a-z]*(-[a-z0-9_-]*)?")
+
+
+def other_interpreters_modules(modules: Sequence[tuple[str, str]],
+                               extension_suffixes: Collection[str]) -> list[tuple[str, str]]:
+    """Of ``modules`` (as for :func:`plan_loads`), the extension modules built for another
+    interpreter (``_x.cpython-313-wasm32-emscripten.so`` where this one imports
+    ``.cpython-314-...``): Python never imports them, and Pyodide's own loader does not load
+    them (``should_load_dynlib``), so neither does an install: one that needs a symbol this
+    runtime lacks would fail the whole install. ``extension_suffixes``: this interpreter's
+    ``importlib.machinery.EXTENSION_SUFFIXES``."""
+    tags = {suffix.removesuffix(".so") for suffix in extension_suffixes}
+    found = []
+    for path, project in modules:
+        suffixes = PurePosixPath(path).suffixes
+        at = suffixes.index(".so") if ".so" in suffixes else 0
+        if at > 0 and suffixes[at - 1] not in tags and _INTERPRETER_TAG.match(suffixes[at - 1]):
+            found.append((path, project))
+    return found
 
 
 def loaded_before(modules: Sequence[tuple[str, str]], loaded: Collection[str]) -> list[tuple[str, str]]:

@@ -202,7 +202,9 @@ def metadata_from_wheel(data: bytes, project: str, filename: str) -> DistMetadat
     # As in wheels._read_archive: zipfile reports a corrupt archive through all of these.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as exc:
-        raise MetadataError(project, filename, f"not a readable zip archive ({exc})") from None
+        # A MetadataError all the same: resolution passes over a version it cannot read, as pip does.
+        raise MetadataError(project, filename, f"the wheel is corrupt: not a readable zip archive "
+                                               f"({type(exc).__name__}: {exc})") from None
 
 
 def read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

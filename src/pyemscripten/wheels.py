@@ -206,8 +206,8 @@ def check_requires_python(wheel: UnpackedWheel, target: Target) -> None:
         raise MetadataError(wheel.name, wheel.filename, f"invalid Requires-Python {spec!r}") from None
     if not fits:
         raise MetadataError(wheel.name, wheel.filename,
-                            f"Requires-Python {spec} excludes this runtime's Python {python_version}; "
-                            f"install a version of {wheel.name} made for it")
+                            f"Requires-Python {spec} excludes this runtime's Python {python_version}",
+                            advice=f"install a version of {wheel.name} made for it")
 
 
 def open_wheel(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pyemscripten.dylink import _leb, _string, _subsection
+from pyemscripten.dylink import _leb, _string, _subsection, with_runtime_paths
 from tests.support.browser import WHEELS_DIR, PyodideSession
 from tests.support.index_server import IndexServer
 from tests.support.sidemodules import TAG, build_side_modules, fixture_wheels, toolchain_available
@@ -104,6 +104,23 @@ def test_chain_through_runtime_path(pyodide: PyodideSession, index_server: Index
         ["shlib_chain.libs/libmid.so", "shlib-chain"],
         ["shlib_chain/_ext.so", "shlib-chain"],
     ]
+    assert pyodide.run("import shlib_chain._ext as e; e.value()") == 42
+
+
+@pytest.mark.parametrize("pyodide", ALL_RUNTIMES, indirect=True)
+def test_libraries_found_as_each_runtime_finds_them(pyodide: PyodideSession, index_server: IndexServer) -> None:
+    # The libraries in a subfolder of the extension's folder, and a RUNTIME_PATH entry that
+    # holds two folders ("a:b"): Pyodide 0.27 searches the module's subfolders (and ignores
+    # RUNTIME_PATH); from 0.29 the runtime splits the entry at ":". The plan agrees with both,
+    # the extension first in the wheel (the order in which the plan used to miss the library).
+    m = build_side_modules()
+    ext = with_runtime_paths(m["chain_ext.so"], ["$ORIGIN/lib:/nowhere"], "chain_ext.so")
+    wheel = make_wheel("shlib-chain", "2.0", {"shlib_chain/_ext.so": ext, "shlib_chain/__init__.py": b"",
+                                              "shlib_chain/lib/libmid.so": m["libmid.so"],
+                                              "shlib_chain/lib/libbase.so": m["libbase.so"]}, tag=TAG)
+    out = drive(pyodide, serve(index_server, wheel))
+    assert out["plan"] == [["shlib_chain/lib/libbase.so", "shlib-chain"], ["shlib_chain/lib/libmid.so", "shlib-chain"],
+                           ["shlib_chain/_ext.so", "shlib-chain"]]
     assert pyodide.run("import shlib_chain._ext as e; e.value()") == 42
 
 
@@ -626,14 +643,19 @@ def test_a_library_for_another_platform_is_installed_not_loaded(pyodide: Pyodide
     # A .so that is no WebAssembly module (an ELF helper) cannot be loaded by any runtime:
     # the install keeps the file, loads the wheel's real modules, and says what it left out.
     # In a platform wheel it also passes the compile-on-write and early instantiation paths.
+    # An extension module built for another CPython (one that needs a symbol this runtime
+    # lacks) is never imported, and Pyodide's own loader does not load it: neither does an install.
     serve(index_server, fixtures["chain"])
     for project, tag in (("elf-pure", "py3-none-any"), ("elf-platform", TAG)):
         module = project.replace("-", "_")
         index_server.default.add_wheel(make_wheel(project, "1.0", {f"{module}/__init__.py": b"",
                                                                     f"{module}/helper.so": ELF_SO}, tag=tag))
-    report, warnings = pyodide.run(INSTALL_WARNINGS, requirements=["elf-pure", "elf-platform", "shlib-chain"],
+    index_server.default.add_wheel(make_wheel("old-ext", "1.0", {
+        "old_ext/__init__.py": b"", "old_ext/_old.cpython-313-wasm32-emscripten.so": build_side_modules()["undefined_ext.so"]},
+        tag=TAG))
+    report, warnings = pyodide.run(INSTALL_WARNINGS, requirements=["elf-pure", "elf-platform", "shlib-chain", "old-ext"],
                                    index_url=pyodide.index_url)
-    assert "elf-pure" in report and "elf-platform" in report
+    assert "elf-pure" in report and "elf-platform" in report and "old-ext" in report
     assert sorted(w.split("/site-packages/")[-1] for w in warnings) == [
         f"{m}/helper.so ({p}): it is not a WebAssembly module (a library built for another platform); importing it will fail"
         for m, p in (("elf_platform", "elf-platform"), ("elf_pure", "elf-pure"))]

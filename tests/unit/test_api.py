@@ -242,7 +242,7 @@ def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(t
     with pytest.raises(errors.MetadataError) as info:
         asyncio.run(api.install_lock(lock, session=session, quiet=True))
     assert str(info.value) == ("Bad metadata in new-1.0-py3-none-any.whl (new): Requires-Python >=3.15 excludes "
-                               "this runtime's Python 3.14.2; install a version of new made for it")
+                               "this runtime's Python 3.14.2. Nothing was installed: install a version of new made for it.")
     assert listing(session.scheme.purelib) == []
 
 
@@ -794,3 +794,30 @@ def test_a_loader_written_before_the_loading_events(tmp_path: Path) -> None:
             with pytest.raises(TypeError, match="of the loader's own"):
                 asyncio.run(api.install(["native"], BASE, session=session, quiet=True))
             assert loader.calls == 1 and api.list_installed(session) == {}  # not called again without on_loaded
+
+
+def test_the_plan_finds_each_library_where_its_scheme_put_it_and_skips_other_pythons(tmp_path: Path) -> None:
+    # A purelib wheel with a library under .data/platlib, where the two folders differ; and an
+    # extension module built for another CPython, which Python never imports and Pyodide's
+    # own loader does not load.
+    from pyemscripten.seams import LibraryToLoad
+    from tests.unit.test_dylink import module
+
+    class Recording(NoLibraryLoader):
+        planned: list[LibraryToLoad] = []
+
+        async def load(self, libraries, on_loaded=None):  # type: ignore[no-untyped-def]
+            self.planned += libraries
+
+    folders = {key: tmp_path / key for key in ("purelib", "platlib", "bin", "inc", "data")}
+    for folder in folders.values():
+        folder.mkdir()
+    scheme = Scheme(*(str(folders[k]) for k in ("purelib", "platlib", "bin", "inc", "data")))
+    index = FakeIndex({"lib": {"1.0": {"body": bytes(make_wheel("lib", "1.0", {
+        "lib/__init__.py": b"", "lib/_old.cpython-313-wasm32-emscripten.so": module()},
+        data_files={"platlib/lib/_ext.so": module()}))}}})
+    loader = Recording()
+    s = api.Session(target=TARGET, transport=index, loader=loader, scheme=scheme, distribution_url="", use_cache=False)
+    asyncio.run(api.install("lib", [BASE], session=s, quiet=True))
+    assert [(lib.path, lib.project) for lib in loader.planned] == [(str(folders["platlib"] / "lib" / "_ext.so"), "lib")]
+    assert (folders["purelib"] / "lib" / "_old.cpython-313-wasm32-emscripten.so").exists()  # installed, not loaded

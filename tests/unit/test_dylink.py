@@ -66,7 +66,7 @@ CASES = [
     ("a later section is not read", module(sub(2, strings("liba.so")), tail=TYPE_SECTION),
      DylinkInfo(MemInfo(), needed=("liba.so",))),
     ("utf-8 names", module(sub(2, strings("libé.so"))), DylinkInfo(MemInfo(), needed=("libé.so",))),
-    ("two NEEDED and two RUNTIME_PATH subsections add up, as the runtime reads them",
+    ("two NEEDED and two RUNTIME_PATH subsections add up, as Pyodide 0.27 reads them",
      module(sub(2, strings("liba.so")), sub(5, strings("$ORIGIN")), sub(2, strings("libb.so")), sub(5, strings("/lib"))),
      DylinkInfo(MemInfo(), needed=("liba.so", "libb.so"), runtime_paths=("$ORIGIN", "/lib"))),
     ("legacy dylink", module(leb(64) + leb(2) + leb(3) + leb(0) + strings("libold.so"), name="dylink"),
@@ -77,6 +77,19 @@ CASES = [
 @pytest.mark.parametrize("data,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_parse(data: bytes, expected: DylinkInfo) -> None:
     assert parse_dylink(data, "x.so") == expected
+
+
+def test_the_newer_loader_takes_the_last_subsection_and_refuses_the_legacy_section() -> None:
+    # Pyodide 0.28 on (Emscripten 4's getDylinkMetadata): a second NEEDED or RUNTIME_PATH
+    # subsection replaces the first; the legacy "dylink" section is not read at all.
+    twice = module(sub(2, strings("liba.so")), sub(5, strings("$ORIGIN")), sub(2, strings("libb.so")),
+                   sub(5, strings("/lib")))
+    assert parse_dylink(twice, "x.so", newer_loader=True) == DylinkInfo(MemInfo(), needed=("libb.so",),
+                                                                         runtime_paths=("/lib",))
+    legacy = module(leb(64) + leb(2) + leb(3) + leb(0) + strings("libold.so"), name="dylink")
+    with pytest.raises(DylinkError, match="legacy 'dylink' \\(Emscripten before 2.0.24\\), which this runtime's loader "
+                                          "does not read"):
+        parse_dylink(legacy, "x.so", newer_loader=True)
 
 
 ERRORS = [

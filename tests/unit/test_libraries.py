@@ -8,7 +8,14 @@ from collections.abc import Mapping
 import pytest
 
 from pyemscripten.errors import DylinkError, LibraryNotFoundError
-from pyemscripten.libraries import FileSystemView, OSFileSystem, foreign_modules, loaded_before, plan_loads
+from pyemscripten.libraries import (
+    FileSystemView,
+    OSFileSystem,
+    foreign_modules,
+    loaded_before,
+    other_interpreters_modules,
+    plan_loads,
+)
 from tests.unit.test_dylink import module, strings, sub
 
 SP = "/lib/python3.14/site-packages"
@@ -95,6 +102,23 @@ PLANS = [
     ("an absolute NEEDED is taken as is",
      {EXT: so(("/opt/libabs.so",)), "/opt/libabs.so": so()}, [(EXT, "pkg")], (), True, ["/opt/libabs.so", EXT]),
     ("a module with no NEEDED", {BASE: so()}, [(BASE, "pkg")], (), True, [BASE]),
+    ("2024_0: a library in a subfolder of the module's folder (Pyodide 0.27 looks there)",
+     {EXT: so(("libbase.so",)), f"{SP}/pkg/lib/libbase.so": so()},
+     [(EXT, "pkg"), (f"{SP}/pkg/lib/libbase.so", "pkg")], (), False, [f"{SP}/pkg/lib/libbase.so", EXT]),
+    ("2024_0: subfolders of subfolders, each after its parent",
+     {EXT: so(("libbase.so",)), f"{SP}/pkg/a/b/libbase.so": so(), f"{SP}/pkg/a/x.py": b""},
+     [(EXT, "pkg")], (), False, [f"{SP}/pkg/a/b/libbase.so", EXT]),
+    ("an RPATH entry with a ':' is two folders, as the runtime reads it",
+     {EXT: so(("libbase.so",), ("$ORIGIN/../a.libs:/opt/b",)), "/opt/b/libbase.so": so()},
+     [(EXT, "pkg")], (), True, ["/opt/b/libbase.so", EXT]),
+    ("... the entry's leading $ORIGIN replaced before it is split, empty folders skipped",
+     {EXT: so(("libbase.so",), ("$ORIGIN/../a.libs::/opt/b",)), f"{SP}/a.libs/libbase.so": so()},
+     [(EXT, "pkg")], (), True, [f"{SP}/a.libs/libbase.so", EXT]),
+    ("a NEEDED with a folder in it, loaded under that very name", {EXT: so(("sub/libbase.so",), ("$ORIGIN",))},
+     [(EXT, "pkg")], {"sub/libbase.so"}, True, [EXT]),
+    ("2024_0: a NEEDED with a folder in it is joined to each folder",
+     {EXT: so(("sub/libbase.so",)), f"{SP}/pkg/sub/libbase.so": so()}, [(EXT, "pkg")], (), False,
+     [f"{SP}/pkg/sub/libbase.so", EXT]),
     ("nothing to do", {}, [], (), True, []),
 ]
 
@@ -126,6 +150,54 @@ def test_missing_library_lists_every_place_searched() -> None:
     assert err.searched == ["/usr/lib/libnothere.so", f"{SP}/libnothere.so",
                             f"{SP}/pkg.libs/libnothere.so", "/opt/lib/libnothere.so"]
     assert "libnothere.so" in str(err) and "/opt/lib/libnothere.so" in str(err)
+
+
+def test_a_needed_name_with_a_folder_is_not_searched_from_2025_0() -> None:
+    # The runtime's _emscripten_find_dylib looks such a name up in no folder: the plan says so
+    # before the install, instead of the load failing after the commit.
+    files = {EXT: so(("sub/libbase.so",), ("$ORIGIN",)), f"{SP}/pkg/sub/libbase.so": so()}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)
+    assert info.value.searched == []
+    assert "Searched:\n    (nowhere)\n  This runtime's loader looks for a NEEDED name with a folder in it (not " \
+           "absolute) in no folder: only among the libraries already loaded.\n  Nothing was installed." in str(info.value)
+
+
+def test_an_rpath_entry_split_as_the_runtime_splits_it_finds_no_second_origin() -> None:
+    # Only the entry's leading $ORIGIN is replaced: the one after ':' stays as written, so
+    # b.libs is not searched (the runtime cannot load this either).
+    files = {EXT: so(("libbase.so",), ("$ORIGIN/../a.libs:$ORIGIN/../b.libs",)), f"{SP}/b.libs/libbase.so": so()}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)
+    assert f"{SP}/a.libs/libbase.so" in info.value.searched and f"{SP}/b.libs/libbase.so" not in info.value.searched
+
+
+def test_modules_are_read_as_the_platforms_loader_reads_them() -> None:
+    twice = module(sub(2, strings("libmissing.so")), sub(2, strings("libbase.so")), sub(5, strings("$ORIGIN/../pkg.libs")))
+    files = {EXT: twice, BASE: so()}
+    assert paths(plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)) == [BASE, EXT]
+    with pytest.raises(LibraryNotFoundError, match="needs libmissing.so"):  # Pyodide 0.27 reads both
+        plan_loads([(EXT, "pkg"), (BASE, "pkg")], MemoryFS(files), (), SYSTEM, False)
+    legacy = {EXT: module(bytes([0, 0, 0, 0]) + strings(), name="dylink")}
+    assert paths(plan_loads([(EXT, "pkg")], MemoryFS(legacy), (), SYSTEM, False)) == [EXT]
+    with pytest.raises(DylinkError) as info:
+        plan_loads([(EXT, "pkg")], MemoryFS(legacy), (), SYSTEM, True)
+    assert str(info.value) == (
+        f"Malformed WebAssembly side module {EXT} (from pkg): its first section is the legacy 'dylink' (Emscripten "
+        "before 2.0.24), which this runtime's loader does not read. Nothing was installed: the library was not built "
+        "for this runtime's loader; pin another version of pkg, or report it to its maintainers.")
+
+
+def test_extension_modules_of_other_interpreters_are_told_apart() -> None:
+    suffixes = [".cpython-314-wasm32-emscripten.so", ".abi3.so", ".so"]
+    modules = [(f"{SP}/pkg/_new.cpython-314-wasm32-emscripten.so", "pkg"),
+               (f"{SP}/pkg/_old.cpython-313-wasm32-emscripten.so", "pkg"),
+               (f"{SP}/pkg/_native.cpython-314-x86_64-linux-gnu.so", "pkg"),
+               (f"{SP}/pkg/_pypy.pypy310-pp73-wasm32_emscripten.so", "pkg"),
+               (f"{SP}/pkg/_stable.abi3.so", "pkg"), (f"{SP}/pkg/some.name.so", "pkg"),
+               (f"{SP}/pkg.libs/libz.so.1", "pkg"), (f"{SP}/pkg/plain.so", "pkg")]
+    # PyPy's tags (pypy310-pp73) pass, as Pyodide's own loader lets them: better to load one too many.
+    assert other_interpreters_modules(modules, suffixes) == modules[1:3]
 
 
 def test_rpath_platform_ignores_dot_libs_not_on_the_rpath() -> None:
