@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import itertools
 import os
 import tempfile
@@ -15,11 +16,15 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .credentials import OriginCredentials, same_origin, strip_credentials
 from .errors import NetworkError
 from .seams import BodyPieces, ByteProgress, Response, Transport
+
+# What a URL keeps as it is when its other characters are quoted (RFC 3986's reserved and
+# unreserved ones, and "%": what is quoted already stays so).
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 
 _SCHEMES = ("http", "https")
@@ -165,7 +170,14 @@ class UrllibTransport(Transport):
     def _get(self, url: str, headers: dict[str, str], deliver: BodyPieces | None = None,
              entry: list[Any] | None = None) -> Response:
         """``entry[1]`` (:meth:`waiting`'s clock) is set as each piece comes."""
-        request = urllib.request.Request(url, headers={"User-Agent": "pyemscripten", **headers})
+        try:
+            # What a browser sends for a URL with other than ASCII in it (an IRI): its UTF-8, quoted.
+            wire = url if url.isascii() else quote(url, safe=_URL_SAFE)
+            request = urllib.request.Request(wire, headers={"User-Agent": "pyemscripten", **headers})
+            if not urlsplit(wire).hostname:
+                raise ValueError("no host in it")
+        except ValueError as exc:
+            raise NetworkError(url, f"not a URL ({exc})") from None
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
                 parts: list[bytes] = []
@@ -181,8 +193,12 @@ class UrllibTransport(Transport):
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
             return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})
+        except (http.client.InvalidURL, ValueError, UnicodeError) as exc:  # a space, a port "abc"; IDNA
+            raise NetworkError(url, f"not a URL ({exc})") from None
         except (urllib.error.URLError, OSError) as exc:
             raise NetworkError(url, str(getattr(exc, "reason", exc))) from None
+        except http.client.HTTPException as exc:  # a broken answer (IncompleteRead, BadStatusLine): tried again
+            raise NetworkError(url, f"the answer broke off ({type(exc).__name__}: {exc})") from None
 
     def _read_local(self, url: str) -> Response:
         """A ``file:`` URL under one of the local indexes' URLs, as a static server answers it."""

@@ -203,6 +203,57 @@ def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
         assert caught.value.refused_by == refused_by
 
 
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://127.0.0.1:8765/idx/ ", "it has a space or a control character in it (copied with one?)"),
+    ("http://127.0.0.1:abc/", "Port could not be cast to integer value as 'abc'"),
+    ("http:///simple/", "it names no host (such as https://pypi.org/simple/)"),
+    ("http://a..b/simple/", "'a..b' is not a host name"),
+])
+def test_a_url_that_is_none_is_refused_before_resolving(url: str, problem: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    for option in ("--index-url", "--distribution"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["lock", "lib", option, url, "-o", "-"])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and f"error: argument {option}: {url!r} is not a URL: {problem}" in err, err
+        assert "Traceback" not in err
+
+
+def test_credentials_in_a_bad_argument_are_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    for option, url in (("--index-url", "htps://u:s3cret@pypi.example.com/simple/"),
+                        ("--index-url", "u:s3cret@pypi.example.com/simple/"),
+                        ("--distribution", "https://u:s3cret@h:x/pyodide-lock.json"),
+                        ("--relative-to", "ftp://u:s3cret@h/")):
+        with pytest.raises(SystemExit):
+            main(["lock", "lib", option, url, "-o", "-"])
+        err = capsys.readouterr().err
+        assert "s3cret" not in err and "***@" in err, err
+
+
+def test_the_native_transport_says_a_bad_url_is_none(tmp_path: Path) -> None:
+    # A requirement's own URL ("lib @ URL") reaches the transport unchecked: one line, not a
+    # traceback, and not tried again. A URL with other than ASCII in it is sent quoted.
+    import asyncio
+
+    from pyemscripten.errors import NetworkError
+    from pyemscripten.native import UrllibTransport
+
+    for url in ("http://h:abc/lib-1.0-py3-none-any.whl", "http://a..b/x.whl", "http:///x.whl", "http://h/a b.whl"):
+        with pytest.raises(NetworkError) as caught:
+            asyncio.run(UrllibTransport().get(url))
+        assert caught.value.reason.startswith("not a URL (") and not caught.value.transient, url
+        assert "Check the URL" in str(caught.value)
+
+
+def test_the_native_transport_quotes_what_is_not_ascii(index: IndexServer) -> None:
+    import asyncio
+
+    from pyemscripten.native import UrllibTransport
+
+    response = asyncio.run(UrllibTransport().get(index.index_url + "mdürl/"))
+    assert response.status == 404 and response.body == "no project 'mdürl'\n".encode()  # sent, and read back
+
+
 def test_a_refusal_by_the_browser_says_what_to_do() -> None:
     from pyemscripten.errors import NetworkError
 
