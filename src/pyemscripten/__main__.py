@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import dataclasses
 import os
 import re
@@ -27,6 +28,7 @@ from urllib.parse import quote, urlsplit
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
+from .candidates import USER, Dependency
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import (
@@ -35,6 +37,7 @@ from .errors import (
     NoCompatibleWheelError,
     PyemscriptenError,
     ResolutionImpossibleError,
+    InvalidRequirementError,
     UnsupportedRuntimeError,
     redact_url,
 )
@@ -486,8 +489,8 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
     real = os.path.realpath(path)
     if real in _seen:
         raise ValueError(f"{path} names itself through -r or -c lines")
-    with open(path, encoding="utf-8-sig") as file:  # a byte-order mark is not part of the first line
-        text = file.read()
+    with open(path, "rb") as file:
+        text = _decoded(file.read(), path)
     requirements: list[str] = []
     constraints: list[str] = []
     lines = _logical_lines(text)
@@ -501,8 +504,14 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
             if " --hash" in f" {line}":
                 raise ValueError(f"{path}, line {number}: --hash is not taken here: a lock takes each wheel's "
                                  "hash from the index (and checks it)")
+            try:
+                Dependency.parse(line, "constraint" if constraint else USER)  # as resolution parses it, later
+            except InvalidRequirementError as exc:
+                raise ValueError(f"{path}, line {number}: {exc}") from None
             (constraints if constraint else requirements).append(line)
-        elif option in ("-r", "--requirement", "-c", "--constraint") and value:
+        elif option in ("-r", "--requirement", "-c", "--constraint") and not value:
+            raise ValueError(f"{path}, line {number}: {option} needs a file name")
+        elif option in ("-r", "--requirement", "-c", "--constraint"):
             nested = os.path.join(os.path.dirname(path), value)
             # As pip: what a -r line names is requirements, what a -c line names constraints,
             # whichever file names it.
@@ -514,6 +523,21 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
                     else " (a lock takes wheels only, from an index)" if option in ("-e", "--editable") else "")
             raise ValueError(f"{path}, line {number}: {option} is not taken here{hint}")
     return requirements, constraints
+
+
+# A byte-order mark and the text it begins, as pip decodes requirements files (PowerShell's
+# `pip freeze > file` writes UTF-16).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _decoded(data: bytes, path: str) -> str:
+    """A requirements file's text: UTF-8, or what its byte-order mark says (the mark dropped)."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not {encoding.removesuffix('-sig').upper()} text: save it as UTF-8") from None
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

@@ -45,6 +45,7 @@ from .errors import (
     NotInstalledError,
     PyemscriptenError,
     UninstallError,
+    UnsupportedRuntimeError,
     listed,
     redact_text,
     redact_url,
@@ -266,10 +267,9 @@ async def install(
     :class:`~pyemscripten.errors.PyemscriptenError` subclass; on any failure site-packages
     is left as it was.
     """
-    if isinstance(requirements, str):
-        requirements = [requirements]
-    if isinstance(index_urls, str):
-        index_urls = [index_urls]
+    requirements = _strings(requirements, "install", "requirements")
+    index_urls = _strings(index_urls, "install", "index_urls") if index_urls is not None else None
+    constraints = _strings(constraints, "install", "constraints")
     s = (session or Session()).resolved(_listeners(on_progress, quiet), interpreter=False)
     assert s.transport
     client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
@@ -648,7 +648,7 @@ def _library_folders(scheme: installation.Scheme, wheel: UnpackedWheel) -> Mappi
 
 
 async def install_lock(
-    lock: str,
+    lock: str | os.PathLike[str],
     *,
     quiet: bool = False,
     on_progress: Callable[[Any], None] | None = None,
@@ -656,11 +656,13 @@ async def install_lock(
 ) -> InstallReport:
     """Install exactly the wheels a PEP 751 ``pylock.toml`` names: no resolution.
 
-    ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page).
-    Every wheel's hash (and size, when given) is checked. Raises
-    :class:`~pyemscripten.errors.LockError` for a lock made for another platform, and the
-    download/install errors of :func:`install`.
+    ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page),
+    or the path of a file (``pathlib.Path``) in the runtime's file system. Every wheel's hash
+    (and size, when given) is checked. Raises :class:`~pyemscripten.errors.LockError` for a
+    lock made for another platform, and the download/install errors of :func:`install`.
     """
+    if not isinstance(lock, (str, os.PathLike)):
+        raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
     s = (session or Session()).resolved(_listeners(on_progress, quiet))
     assert s.target and s.transport and s.scheme
     turn = _Turn()
@@ -746,7 +748,16 @@ class _Turn:
             self.lock = None
 
 
-async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
+async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None]:
+    if isinstance(lock, os.PathLike):  # a file of this interpreter's file system (Pyodide's MEMFS)
+        try:
+            with open(lock, "rb") as file:
+                data = file.read()
+        except OSError as exc:
+            raise LockError(f"cannot read it ({exc.strerror or exc})", os.fspath(lock)) from None
+        return _lock_decoded(data, os.fspath(lock)), None
+    if not lock.strip():
+        raise LockError("it is empty: give the lock's URL (relative to the page), its text or its path", "(text)")
     # Text has lines or spaces (a URL has neither) or begins as TOML does; a URL may well hold
     # the words "lock-version" in a folder's or a file's name.
     if "\n" in lock or " " in lock.strip() or lock.lstrip().startswith(("lock-version", "#", "[")):
@@ -754,10 +765,19 @@ async def _lock_text(s: Session, lock: str) -> tuple[str, str | None]:
     url = urljoin(_page_url(), lock)
     response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]
     assert response is not None
+    return _lock_decoded(response.body, url), url
+
+
+def _lock_decoded(data: bytes, source: str) -> str:
+    """A lock's bytes as text (TOML is UTF-8; a byte-order mark is read past, as tomllib
+    would not)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LockError("it is UTF-16 text (what `> file` writes in Windows PowerShell), and TOML is UTF-8: save it "
+                        "as UTF-8, or write it with the lock command's -o FILE", source)
     try:
-        return response.body.decode("utf-8"), url
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
-        raise LockError("not UTF-8 text", url) from None
+        raise LockError("it is not UTF-8 text, as TOML is: save it as UTF-8", source) from None
 
 
 def _page_url() -> str:
@@ -837,6 +857,18 @@ def list_installed(session: Session | None = None) -> dict[str, str]:
     return {d.name: str(d.version) for d in sorted(installed_map(scheme).values(), key=lambda d: d.name)}
 
 
+def _strings(value: object, function: str, parameter: str) -> list[str]:
+    """``value`` as a list of strings (one string is one item), or a TypeError that names
+    the parameter, before anything starts (as the JavaScript module checks its options)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    shown = type(value).__name__ if not isinstance(value, (list, tuple)) else \
+        f"a {type(value).__name__} holding {', '.join(sorted({type(i).__name__ for i in value if not isinstance(i, str)}))}"
+    raise TypeError(f"{function}(): {parameter} must be a string or a list of strings, not {shown}")
+
+
 def uninstall(names: str | Sequence[str], session: Session | None = None) -> list[str]:
     """Remove distributions by name; returns the names removed.
 
@@ -846,11 +878,20 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     before anything is removed; :class:`~pyemscripten.errors.UninstallError` when a removal is
     refused or fails (that distribution is left whole; those before it stay removed).
     """
-    if isinstance(names, str):
-        names = [names]
-    scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
+    names = _strings(names, "uninstall", "names")
+    scheme = session.scheme if session and session.scheme else None
+    if scheme is None:
+        if sys.platform != "emscripten":  # the default scheme would be this interpreter's own site-packages
+            raise UnsupportedRuntimeError(f"this interpreter runs on {sys.platform!r}, not emscripten: uninstall "
+                                          "removes packages from Pyodide's site-packages in a browser, and here it "
+                                          "would remove this interpreter's own; give Session(scheme=...) to say "
+                                          "where to uninstall from")
+        scheme = installation.default_scheme()
     wanted: list[str] = []
     for text in names:
+        if not text.strip():
+            raise UninstallError("(none)", "uninstall takes project names, and an empty one was given; "
+                                           "nothing was removed")
         try:
             wanted.append(canonicalize_name(text, validate=True))  # PEP 508's names
         except InvalidName:

@@ -557,8 +557,10 @@ class Finder:
                 shown = listed([f"{tag} ({name} {newest_browser[tag]})" for tag in tags], 4)
                 reasons.append(f"Browser builds are on offer for {'this platform' if same else 'other runtimes'}: "
                                f"{shown}. {why}")
-        url = self.page(name).files[0].url if name in self.direct else None
+        page = self.page(name)
+        url = page.files[0].url if name in self.direct else None
         return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons, list(needed_by),
-                                      python_excluded, url)
+                                      python_excluded, url, page_url=page.url if url is None else None,
+                                      no_files=not page.files)
 
 

@@ -138,6 +138,10 @@ class IndexHTTPError(PackageIndexError):
         about = f" for {self.project!r}" if self.project else ""
         if self.status in (401, 403):
             advice = "check the credentials (https://user:token@host/...) the URL needs"
+        elif self.status == 404 and self.url.startswith("file:"):  # a local index (lock --index-url FOLDER)
+            advice = ("no such file in the local index's folder (deleted since its pages were written?): write its "
+                      "pages again with `python -m pyemscripten index -o FOLDER` (no wheels named: it lists those left), or put "
+                      "the file back")
         elif self.status in (404, 410):
             advice = "check the URL"
         elif self.transient:
@@ -253,8 +257,14 @@ class ProjectNotFoundError(PackageIndexError):
                 "Install the wheels by their URLs (each ending in #sha256=<hex digest>), or make the folder an "
                 "index (the README's \"Your own wheels\" says how)."
             )
+        # "pypi.org/simple/": a host written without its scheme (not "/simple/" or "./simple/",
+        # which mean the page's own server).
+        hosts = [u for u in self.index_urls if "://" not in u and not u.startswith((".", "/"))
+                 and "." in u.split("/", 1)[0]]
+        scheme = (f" {hosts[0]} has no http:// or https://: in a page it is taken relative to the page's own URL "
+                  f"(write https://{hosts[0]} for that host)." if hosts else "")
         return (
-            f"No index has a project named {self.project!r} (asked for: {', '.join(pages) or 'no index'}). "
+            f"No index has a project named {self.project!r} (asked for: {', '.join(pages) or 'no index'}).{scheme} "
             "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, indexUrls in "
             "JavaScript, --index-url for lock)."
         )
@@ -314,6 +324,8 @@ class NoCompatibleWheelError(ResolutionError):
     needed_by: list[str] = field(default_factory=list)  # what needs it, where known: "flask 3.1.0", or "flask"
     python_excluded: bool = False  # wheels with fitting tags exist, but their Requires-Python excludes this Python
     url: str | None = None  # the one wheel the user named by its URL
+    page_url: str | None = None  # the project's page on the index that has it
+    no_files: bool = False  # that page lists no file at all (no sdist either)
 
     def __post_init__(self) -> None:
         self.offered_tags = list(dict.fromkeys(self.offered_tags))  # in the order given: the most telling first
@@ -330,9 +342,13 @@ class NoCompatibleWheelError(ResolutionError):
                          f"{self.python_version}.")
         if self.url is not None:
             lines.append(f"  The wheel named by its URL, {redact_url(self.url)}, is for: {listed(self.offered_tags, 12)}.")
+        elif self.no_files:
+            lines.append(f"  Its page {redact_url(self.page_url or '')} lists no files at all.")
         else:
             lines.append(f"  Wheels on offer are for: {listed(self.offered_tags, 12)}." if self.offered_tags
                          else "  Only source distributions are on offer, no wheels.")
+            if self.page_url:
+                lines.append(f"  (The index's page for it: {redact_url(self.page_url)}.)")
         if not self.python_excluded:
             lines.append(f"  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython {cp} (or abi3) "
                          f"tagged {needs}.")
@@ -343,6 +359,9 @@ class NoCompatibleWheelError(ResolutionError):
         elif self.python_excluded:
             advice = (f"Use a runtime whose Python these versions accept, or ask the maintainers of {self.project} "
                       f"for a release for Python {self.python_version}")
+        elif self.no_files:
+            advice = ("Check that the index URL names a simple index (such as https://pypi.org/simple/; in a page, an "
+                      "index URL without https:// is taken relative to the page, whose server may answer any path)")
         elif not self.offered_tags:
             advice = (f"If {self.project} is pure Python, build its wheel from the source distribution (pip wheel "
                       f"{self.project} --no-deps -w dist/) and install it from an index of your own (README: \"Your "

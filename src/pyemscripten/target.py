@@ -481,8 +481,9 @@ def detect_inputs() -> RuntimeInputs:
 
     if sys.platform != "emscripten":
         raise UnsupportedRuntimeError(
-            f"this interpreter runs on {sys.platform!r}, not emscripten; "
-            "use Target.for_platform(...) to resolve for a browser from here"
+            f"this interpreter runs on {sys.platform!r}, not emscripten: pyemscripten installs into Pyodide in a "
+            "browser; to lock for one from here, run `python -m pyemscripten lock` (or, in Python, resolve for "
+            "Target.for_platform(...))"
         )
     variables = build_variables(("PYEMSCRIPTEN_PLATFORM_VERSION", "PYODIDE_ABI_VERSION"))
     info = getattr(sys, "_emscripten_info", None)

@@ -821,3 +821,55 @@ def test_the_plan_finds_each_library_where_its_scheme_put_it_and_skips_other_pyt
     asyncio.run(api.install("lib", [BASE], session=s, quiet=True))
     assert [(lib.path, lib.project) for lib in loader.planned] == [(str(folders["platlib"] / "lib" / "_ext.so"), "lib")]
     assert (folders["purelib"] / "lib" / "_old.cpython-313-wasm32-emscripten.so").exists()  # installed, not loaded
+
+
+def test_wrong_types_are_said_before_anything_starts(session: api.Session, tmp_path: Path) -> None:
+    for call, says in (
+            (lambda: api.install(None, [BASE], session=session), "install(): requirements must be a string or a list "
+                                                                 "of strings, not NoneType"),
+            (lambda: api.install(["lib", None], [BASE], session=session), "install(): requirements must be a string "
+                                                                          "or a list of strings, not a list holding "
+                                                                          "NoneType"),
+            (lambda: api.install("lib", [b"https://x/simple/"], session=session), "install(): index_urls must be a "
+                                                                                  "string or a list of strings, not a "
+                                                                                  "list holding bytes"),
+            (lambda: api.install_lock(b"lock", session=session), "install_lock(): lock must be the lock's URL, its "
+                                                                 "text or a path, not bytes")):
+        with pytest.raises(TypeError, match=says.replace("(", r"\(").replace(")", r"\)")):
+            asyncio.run(call())
+    with pytest.raises(TypeError, match=r"uninstall\(\): names must be a string or a list of strings, not NoneType"):
+        api.uninstall(None, session)  # type: ignore[arg-type]
+
+
+def test_one_constraint_may_be_given_as_a_string(tmp_path: Path) -> None:
+    index = FakeIndex({"lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")}})
+    report = asyncio.run(api.install("lib", [BASE], constraints="lib==1.0", session=uncached_session(tmp_path, index),
+                                     quiet=True))
+    assert report.installed == (("lib", "1.0"),)
+
+
+def test_uninstall_off_a_browser_needs_a_scheme_and_names(session: api.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Natively the default scheme is this interpreter's own site-packages: never its target.
+    with pytest.raises(errors.UnsupportedRuntimeError, match="here it would remove this interpreter's own; give "
+                                                             r"Session\(scheme=...\)"):
+        api.uninstall("pytest")
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    with pytest.raises(errors.UninstallError, match="an empty one was given; nothing was removed"):
+        api.uninstall(["lib", " "], session)
+    assert api.uninstall("lib", session) == ["lib"]
+
+
+def test_a_lock_is_read_from_a_path_and_said_when_empty_or_not_utf8(session: api.Session, tmp_path: Path) -> None:
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    lock = api.freeze(session)
+    api.uninstall("lib", session)
+    path = tmp_path / "pylock.toml"
+    path.write_text("\ufeff" + lock, encoding="utf-8")  # a byte-order mark, as some editors write
+    assert asyncio.run(api.install_lock(path, session=session, quiet=True)).installed == (("lib", "1.0"),)
+    with pytest.raises(errors.LockError, match="it is empty: give the lock's URL"):
+        asyncio.run(api.install_lock(" ", session=session, quiet=True))
+    path.write_text(lock, encoding="utf-16")
+    with pytest.raises(errors.LockError, match=f"Cannot use the lock file {path}: it is UTF-16 text"):
+        asyncio.run(api.install_lock(path, session=session, quiet=True))
+    with pytest.raises(errors.LockError, match="cannot read it"):
+        asyncio.run(api.install_lock(tmp_path / "none.toml", session=session, quiet=True))

@@ -482,6 +482,26 @@ def test_requirements_are_read_from_files_as_pip_reads_them(index: IndexServer, 
         in capsys.readouterr().err
 
 
+def test_a_requirements_file_in_utf16_or_with_a_bad_line(tmp_path: Path) -> None:
+    from pyemscripten.__main__ import read_requirements
+
+    # What `pip freeze > requirements.txt` writes in Windows PowerShell 5: UTF-16 with a BOM.
+    (tmp_path / "ps.txt").write_text("lib\r\napp>=1\r\n", encoding="utf-16")
+    assert read_requirements(str(tmp_path / "ps.txt")) == (["lib", "app>=1"], [])
+    (tmp_path / "bad.txt").write_text("lib\napp>=\n")
+    (tmp_path / "latin.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    (tmp_path / "bare.txt").write_text("lib\n-r\n")
+    (tmp_path / "cons.txt").write_text("-c pins.txt\n")
+    (tmp_path / "pins.txt").write_text("lib<<2\n")
+    for name, says in (("bad.txt", "bad.txt, line 2: Invalid requirement 'app>='"),
+                       ("latin.txt", "latin.txt is not UTF-8 text: save it as UTF-8"),
+                       ("bare.txt", "bare.txt, line 2: -r needs a file name"),
+                       ("cons.txt", "pins.txt, line 1: Invalid requirement 'lib<<2'")):
+        with pytest.raises(ValueError) as info:
+            read_requirements(str(tmp_path / name))
+        assert says in str(info.value), str(info.value)
+
+
 def test_a_requirements_file_is_read_as_pip_reads_it(tmp_path: Path) -> None:
     from pyemscripten.__main__ import read_requirements
 

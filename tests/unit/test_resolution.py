@@ -705,7 +705,37 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
     assert str(info.value).splitlines()[1:] == [
         "  Wheels with fitting tags exist, but their Requires-Python excludes Python 3.14.2.",
         "  Wheels on offer are for: py3-none-any.",
+        "  (The index's page for it: https://index.test/simple/old/.)",
         "  Use a runtime whose Python these versions accept, or ask the maintainers of old for a release for Python 3.14.2."]
+
+
+def test_a_page_with_no_files_at_all_is_said_as_such() -> None:
+    # An index URL without a scheme, in a page whose server answers any path with its own
+    # HTML (a dev server's fallback): a page of no files, not "only source distributions".
+    error = errors.NoCompatibleWheelError("lib", ["pyemscripten_2026_0_wasm32"], [], "3.14.2",
+                                          page_url="http://localhost:5173/pypi.org/simple/lib/", no_files=True)
+    assert str(error).splitlines()[1:] == [
+        "  Its page http://localhost:5173/pypi.org/simple/lib/ lists no files at all.",
+        "  This runtime needs a pure-Python wheel (py3-none-any) or one for CPython cp314 (or abi3) tagged "
+        "pyemscripten_2026_0_wasm32.",
+        "  Check that the index URL names a simple index (such as https://pypi.org/simple/; in a page, an index URL "
+        "without https:// is taken relative to the page, whose server may answer any path)."]
+    from pyemscripten.seams import Response
+
+    index = FakeIndex({})
+    index.routes[BASE + "empty/"] = Response(BASE + "empty/", 200, b"<html><body><div id=app></div></body></html>",
+                                             {"content-type": "text/html"})
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["empty"])
+    assert info.value.no_files and info.value.page_url == BASE + "empty/"
+
+
+def test_an_index_host_written_without_its_scheme_is_said() -> None:
+    told = "pypi.org/simple/ has no http:// or https://: in a page it is taken relative to the page's own URL " \
+           "(write https://pypi.org/simple/ for that host)."
+    assert told in str(errors.ProjectNotFoundError("lib", ["pypi.org/simple/"]))
+    for fine in ("/simple/", "./simple/", "simple/", "https://pypi.org/simple/"):
+        assert "has no http://" not in str(errors.ProjectNotFoundError("lib", [fine])), fine
 
 
 def test_no_wheel_error_counts_the_tags_left_unshown_beside_what_needs_it() -> None:
