@@ -650,6 +650,8 @@ def _library_folders(scheme: installation.Scheme, wheel: UnpackedWheel) -> Mappi
 async def install_lock(
     lock: str | os.PathLike[str],
     *,
+    extras: str | Sequence[str] = (),
+    groups: str | Sequence[str] | None = None,
     quiet: bool = False,
     on_progress: Callable[[Any], None] | None = None,
     session: Session | None = None,
@@ -657,12 +659,15 @@ async def install_lock(
     """Install exactly the wheels a PEP 751 ``pylock.toml`` names: no resolution.
 
     ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page),
-    or the path of a file (``pathlib.Path``) in the runtime's file system. Every wheel's hash
-    (and size, when given) is checked. Raises :class:`~pyemscripten.errors.LockError` for a
+    or the path of a file (``pathlib.Path``) in the runtime's file system. ``extras`` and
+    ``groups``: which of the lock's extras and dependency groups to install (default: no
+    extras, the lock's ``default-groups``). Every wheel's hash (and size, when given) is checked. Raises :class:`~pyemscripten.errors.LockError` for a
     lock made for another platform, and the download/install errors of :func:`install`.
     """
     if not isinstance(lock, (str, os.PathLike)):
         raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
+    extras = _strings(extras, "install_lock", "extras")
+    groups = _strings(groups, "install_lock", "groups") if groups is not None else None
     s = (session or Session()).resolved(_listeners(on_progress, quiet))
     assert s.target and s.transport and s.scheme
     turn = _Turn()
@@ -670,7 +675,8 @@ async def install_lock(
         await turn.take(s)  # after another install of this page, if one is under way
         text, lock_url = await _lock_text(s, lock)
         told: list[str] = []
-        locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)", warn=told.append)
+        locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)", warn=told.append,
+                           extras=extras, groups=groups)
         installed = installed_map(s.scheme)
         # What the installer runs on stays as it is (a lock frozen with another npm package's
         # pyemscripten or packaging): said, not installed over it.

@@ -3,7 +3,8 @@
 Pure. A lock names, for each package, the wheels it may be installed from with their URL,
 size and hashes. Reading follows the spec's installation steps for a target: the lock's
 ``requires-python`` and ``environments`` must admit the runtime, a package whose ``marker``
-is false for it is skipped (its groups: the lock's ``default-groups``; no extras), and the
+is false for it is skipped (the extras and dependency groups the caller picks; by default no
+extras and the lock's ``default-groups``), and the
 best wheel of each other package is picked by tag; a package with no wheel for the target
 makes the whole lock unusable (it was made for another platform), and the error says which
 tags it offers and which the runtime needs.
@@ -12,7 +13,7 @@ tags it offers and which the runtime needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
@@ -193,8 +194,13 @@ _OTHER_SOURCES = ("vcs", "directory", "archive")
 
 
 def load_lock(text: str, target: Target, *, lock_url: str | None = None, source: str | None = None,
-              warn: Callable[[str], None] = lambda message: None) -> list[LockedWheel]:
+              warn: Callable[[str], None] = lambda message: None, extras: Collection[str] = (),
+              groups: Collection[str] | None = None) -> list[LockedWheel]:
     """The wheel to install for each package of a lock, for ``target``.
+
+    ``extras`` and ``groups``: the lock's extras and dependency groups to install (PEP 751's
+    ``extras`` and ``dependency_groups`` marker variables); by default none of its extras,
+    and its ``default-groups``. Each must be one the lock declares.
 
     Raises :class:`LockError` for unparseable TOML, an unsupported lock-version, a package
     without hashes, or one with no wheel for the target (naming its tags and the runtime's).
@@ -225,13 +231,18 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
              + (f", without the keys {', '.join(unknown)}" if unknown else ""))
     made_for = _made_for(data)
     runtime = f"this runtime ({target.platform}, Python {target.python_version})"
+    if made_for is not None and made_for != target.platform:
+        runtime += f" (the lock was made for {made_for})"
     if not _python_fits(data.get("requires-python"), target, "the lock's requires-python", source):
         raise LockError(f"it requires Python {data['requires-python']}, and {runtime} does not fit; "
                         "lock again for this runtime", source)
-    groups = data.get("default-groups", [])
-    environment = {**target.marker_environment, "extras": frozenset(),
-                   "dependency_groups": frozenset(g for g in groups if isinstance(g, str))
-                   if isinstance(groups, list) else frozenset()}
+    chosen_extras = _declared(data, "extras", extras, source)
+    if groups is None:
+        defaults = data.get("default-groups", [])
+        chosen_groups = frozenset(g for g in defaults if isinstance(g, str)) if isinstance(defaults, list) else frozenset()
+    else:
+        chosen_groups = _declared(data, "dependency-groups", groups, source)
+    environment = {**target.marker_environment, "extras": chosen_extras, "dependency_groups": chosen_groups}
     environments = data.get("environments")
     if environments is not None:
         if not isinstance(environments, list) or not all(isinstance(e, str) for e in environments):
@@ -266,6 +277,19 @@ def load_lock(text: str, target: Target, *, lock_url: str | None = None, source:
         warn(f"the lock was made for {made_for} (its [tool.{TOOL}] table), and this runtime is {target.platform}: "
              "each of its wheels fits this runtime too")
     return list(chosen.values())
+
+
+def _declared(data: Mapping[str, Any], key: str, asked: Collection[str], source: str | None) -> frozenset[str]:
+    """``asked`` (extras or dependency groups), each checked against what the lock's ``key``
+    declares, as PEP 751's markers compare them: normalized names."""
+    declared = data.get(key, [])
+    known = {canonicalize_name(n) for n in declared if isinstance(n, str)} if isinstance(declared, list) else set()
+    wanted = frozenset(canonicalize_name(n) for n in asked)
+    unknown = sorted(wanted - known)
+    if unknown:
+        offered = ", ".join(sorted(known)) or "none"
+        raise LockError(f"it declares no {key} {', '.join(unknown)} (its {key}: {offered})", source)
+    return wanted
 
 
 def _made_for(data: Mapping[str, Any]) -> PlatformTag | str | None:

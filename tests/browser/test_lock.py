@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 
 from tests.browser.test_web_app import native_lock
@@ -57,7 +58,7 @@ def test_tampered_wheel_or_foreign_lock_installs_nothing(pyodide, index_server, 
     beta = make_wheel("beta", "1.0", {"beta/__init__.py": b"VALUE = 1\n"})
     index.add_wheel(beta)
     lock = native_lock(index_server.index_url, "alpha", out=tmp_path / "pylock.toml")
-    foreign = native_lock(index_server.index_url, "alpha", out=tmp_path / "old.toml", extra=(
+    foreign = native_lock(index_server.index_url, "alpha", out=tmp_path / "pylock.old.toml", extra=(
         "--platform", "pyemscripten_2025_0_wasm32", "--python-version", "3.13"))
     assert set(locked(lock)) == {"alpha", "beta"}
 
@@ -73,9 +74,25 @@ def test_tampered_wheel_or_foreign_lock_installs_nothing(pyodide, index_server, 
 
     err = pyodide.run_expect_error("import pyemscripten\nawait pyemscripten.install_lock(lock)", lock=foreign)
     assert err["type"] == "LockError"
-    assert "pyemscripten_2025_0_wasm32" in err["message"] and "pyemscripten_2026_0_wasm32" in err["message"]
+    assert "it requires Python ==3.13.*, and this runtime (pyemscripten_2026_0_wasm32, Python 3.14" in err["message"]
+    assert "(the lock was made for pyemscripten_2025_0_wasm32) does not fit" in err["message"]
     assert pyodide.run("listing()") == before
 
     index.add_wheel(beta)  # the real bytes again: the same lock now installs
     assert pyodide.run("import pyemscripten\nr = await pyemscripten.install_lock(lock)\nimport alpha, beta\nbeta.VALUE",
                        lock=lock) == 1
+
+    # A wheel locked as pip and uv lock `name @ URL` (an archive, no version), from a file in
+    # the page's file system, a newer 1.x lock-version warned of.
+    gamma = make_wheel("gamma", "1.0", {"gamma/__init__.py": b"VALUE = 3\n"})
+    url = index.file_url(index.add_wheel(gamma))
+    archive = (f'lock-version = "1.1"\ncreated-by = "pip"\n[[packages]]\nname = "gamma"\n[packages.archive]\n'
+               f'url = "{url}"\nhashes = {{ sha256 = "{hashlib.sha256(gamma).hexdigest()}" }}\n')
+    out = pyodide.run("""
+import pathlib, pyemscripten
+pathlib.Path("/tmp/pylock.toml").write_text(text)
+report = await pyemscripten.install_lock(pathlib.Path("/tmp/pylock.toml"))
+import gamma
+[list(report.installed), list(report.warnings), gamma.VALUE]
+""", text=archive)
+    assert out == [[["gamma", "1.0"]], ["lock-version 1.1 is newer than this installer reads (1.0): it is read as 1.0"], 3]

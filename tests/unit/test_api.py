@@ -224,6 +224,19 @@ def test_a_newer_lock_version_is_installed_with_a_warning(session: api.Session) 
     assert [e["message"] for e in events if e["stage"] == "warning"] == [told]
 
 
+def test_a_lock_installs_the_extras_and_groups_asked_for(session: api.Session) -> None:
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    frozen = api.freeze(session)
+    api.uninstall(["app", "lib"], session)
+    lock = frozen.replace('name = "app"', 'name = "app"\nmarker = "\'ui\' in extras"').replace(
+        'created-by = "pyemscripten"', 'created-by = "pyemscripten"\nextras = ["ui"]')
+    assert {n for n, _ in asyncio.run(api.install_lock(lock, session=session, quiet=True)).installed} == {"lib"}
+    report = asyncio.run(api.install_lock(lock, extras="ui", session=session, quiet=True))
+    assert report.installed == (("app", "1.0"),)
+    with pytest.raises(TypeError, match="install_lock\\(\\): groups must be a string or a list of strings"):
+        asyncio.run(api.install_lock(lock, groups=3, session=session, quiet=True))  # type: ignore[arg-type]
+
+
 def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(tmp_path: Path) -> None:
     # Resolution passes over a version whose METADATA excludes this Python, with or without
     # dependencies (the index does not say; only METADATA does). A wheel whose own METADATA

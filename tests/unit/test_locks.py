@@ -328,3 +328,27 @@ def test_what_is_written_is_a_lock_other_tools_read() -> None:
     data = tomllib.loads(dump_lock([odd], T2026))
     assert data["packages"][0]["requires-python"] == ">=3.8,\r<4"
     assert data["packages"][0]["wheels"][0]["url"] == SIX_URL + "?a=\x7f"
+
+
+def test_extras_and_groups_of_a_lock_are_chosen_by_the_installer() -> None:
+    # PEP 751: an installer lets its user pick the lock's extras and dependency groups;
+    # by default no extra and the lock's default-groups.
+    text = ('lock-version = "1.0"\ncreated-by = "uv"\nextras = ["cli", "Fast_Mode"]\n'
+            'dependency-groups = ["dev", "web"]\ndefault-groups = ["web"]\n'
+            + package("clitool", "1.0", "marker = \"'cli' in extras\"")
+            + package("speedup", "1.0", "marker = \"'fast-mode' in extras\"")
+            + package("devtool", "1.0", "marker = \"'dev' in dependency_groups\"")
+            + package("webtool", "1.0", "marker = \"'web' in dependency_groups\"")
+            + package("rich", "15.0.0"))
+
+    def names(**kwargs: object) -> list[str]:
+        return [w.name for w in load_lock(text, T2026, **kwargs)]  # type: ignore[arg-type]
+
+    assert names() == ["webtool", "rich"]
+    assert names(extras=["cli", "fast_mode"]) == ["clitool", "speedup", "webtool", "rich"]
+    assert names(groups=["dev"]) == ["devtool", "rich"]
+    assert names(extras=["cli"], groups=[]) == ["clitool", "rich"]
+    with pytest.raises(LockError, match=r"it declares no extras gui \(its extras: cli, fast-mode\)"):
+        names(extras=["gui"])
+    with pytest.raises(LockError, match=r"it declares no dependency-groups test \(its dependency-groups: dev, web\)"):
+        names(groups=["test"])
