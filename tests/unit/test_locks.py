@@ -61,7 +61,8 @@ def test_lock_for_another_platform_is_refused() -> None:
     # tool data "MUST NOT affect installation" (PEP 751); it only helps say why.
     text = dump_lock([wheel("jiter", "0.19.0", "cp314-cp314-pyemscripten_2026_0_wasm32")], T2026)
     with pytest.raises(LockError, match=r"it requires Python ==3\.14\.\*, and this runtime \(pyemscripten_2025_0_wasm32, "
-                                        r"Python 3\.13\.2\) does not fit"):
+                                        r"Python 3\.13\.2\) \(the lock was made for pyemscripten_2026_0_wasm32\) does "
+                                        "not fit"):
         load_lock(text, T2025, source="pylock.toml")
     for lock, made in ((text, " (the lock was made for pyemscripten_2026_0_wasm32)"),
                        (text.split("[tool.pyemscripten]")[0], "")):
