@@ -39,7 +39,7 @@ from .errors import (
     ResolutionImpossibleError,
     InvalidRequirementError,
     UnsupportedRuntimeError,
-    redact_url,
+    redact_location,
 )
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .index_writer import write_index
@@ -107,9 +107,12 @@ def _index_url(text: str) -> str:
     if text.startswith(("http://", "https://")):
         return _http_url(text)
     if text.lower().startswith("file:"):
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # "file://[": an unclosed IPv6 host
+            raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not a URL: {exc}") from None
         if parts.netloc not in ("", "localhost") or parts.query:
-            raise argparse.ArgumentTypeError(f"{_shown(text)!r}: give a local index as a folder of this machine")
+            raise argparse.ArgumentTypeError(f"{redact_location(text)!r}: give a local index as a folder of this machine")
         text = urllib.request.url2pathname(parts.path)
         if not Path(text).is_dir():
             raise argparse.ArgumentTypeError(f"the folder {text!r} does not exist")
@@ -124,7 +127,7 @@ def _index_url(text: str) -> str:
                                              f"with `index WHEEL... -o {text}`")
         return folder.resolve().as_uri() + "/"
     if "://" not in text and not text.lower().startswith(("http:", "https:")):
-        raise argparse.ArgumentTypeError(f"{_shown(text)!r} is neither an http or https URL nor a folder here (a local index "
+        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is neither an http or https URL nor a folder here (a local index "
                                          "is a folder the index command wrote: see the README's \"Your own "
                                          "wheels\")")
     return _http_url(text)
@@ -144,12 +147,12 @@ def _local_indexes(urls: Sequence[str] | None) -> list[tuple[str, str]]:
 def _http_url(text: str) -> str:
     """An index or distribution URL: the lock names files by URL for the browser to fetch."""
     if not text.startswith(("http://", "https://")):
-        raise argparse.ArgumentTypeError(f"{_shown(text)!r} is not an http or https URL (a browser fetches what the "
+        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not an http or https URL (a browser fetches what the "
                                          "lock names from there; for wheels of your own, see the README's \"Your own "
                                          "wheels\")")
     problem = _url_problem(text)
     if problem is not None:
-        raise argparse.ArgumentTypeError(f"{_shown(text)!r} is not a URL: {problem}")
+        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not a URL: {problem}")
     return text
 
 
@@ -171,11 +174,6 @@ def _url_problem(url: str) -> str | None:
         return f"{parts.hostname!r} is not a host name"
     return None
 
-
-def _shown(text: str) -> str:
-    """An argument as an error shows it: a ``user:password@`` masked (with a scheme or
-    without: ``u:token@host/simple/``), and query values too (:func:`redact_url`)."""
-    return redact_url(re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@\s]*@", lambda m: f"{m.group(1) or ''}***@", text))
 
 
 # What PEP 751 names a lock file: "pylock.toml or ... r"^pylock\.([^.]+)\.toml$"".

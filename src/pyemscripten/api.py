@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import difflib
 import importlib
-import importlib.machinery
 import json
 import os
 import posixpath
@@ -45,7 +44,6 @@ from .errors import (
     NotInstalledError,
     PyemscriptenError,
     UninstallError,
-    UnsupportedRuntimeError,
     listed,
     redact_text,
     redact_url,
@@ -577,8 +575,6 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
                                            ops=s.file_ops)
     else:
         transaction = staging.commit()
-    for note in transaction.notes:
-        s.emit("warning", message=note)
     try:
         plan = library_plan(s, wheels)
         if plan:
@@ -602,6 +598,8 @@ async def commit_and_load(s: Session, wheels: Sequence[UnpackedWheel], requested
     transaction.finish()
     s.committed = True
     importlib.invalidate_caches()
+    for note in transaction.notes:  # once it stands (a load that fails rolls the files back)
+        s.emit("warning", message=note)
     return transaction.notes
 
 
@@ -612,7 +610,9 @@ def library_plan(s: Session, wheels: Sequence[UnpackedWheel]) -> list[LibraryToL
     for w in wheels:
         root, folders = s.scheme.purelib if w.root_is_purelib else s.scheme.platlib, _library_folders(s.scheme, w)
         modules += [(posixpath.join(folders.get(rel, root), rel), w.name) for rel in w.shared_libraries]
-    skipped = set(libraries.other_interpreters_modules(modules, importlib.machinery.EXTENSION_SUFFIXES))
+    major, minor = s.target.python_major_minor  # the target's suffixes (the page's own EXTENSION_SUFFIXES)
+    suffixes = (f".cpython-{major}{minor}-wasm32-emscripten.so", ".abi3.so", ".so")
+    skipped = set(libraries.other_interpreters_modules(modules, suffixes))
     modules = [m for m in modules if m not in skipped]  # never imported: not loaded, as Pyodide's loader does
     if not modules:
         return []
@@ -675,7 +675,8 @@ async def install_lock(
         await turn.take(s)  # after another install of this page, if one is under way
         text, lock_url = await _lock_text(s, lock)
         told: list[str] = []
-        locked = load_lock(text, s.target, lock_url=lock_url, source=lock_url or "(text)", warn=told.append,
+        source = lock_url or (os.fspath(lock) if isinstance(lock, os.PathLike) else "(text)")
+        locked = load_lock(text, s.target, lock_url=lock_url, source=source, warn=told.append,
                            extras=extras, groups=groups)
         installed = installed_map(s.scheme)
         # What the installer runs on stays as it is (a lock frozen with another npm package's
@@ -888,10 +889,11 @@ def uninstall(names: str | Sequence[str], session: Session | None = None) -> lis
     scheme = session.scheme if session and session.scheme else None
     if scheme is None:
         if sys.platform != "emscripten":  # the default scheme would be this interpreter's own site-packages
-            raise UnsupportedRuntimeError(f"this interpreter runs on {sys.platform!r}, not emscripten: uninstall "
-                                          "removes packages from Pyodide's site-packages in a browser, and here it "
-                                          "would remove this interpreter's own; give Session(scheme=...) to say "
-                                          "where to uninstall from")
+            raise UninstallError(", ".join(names), f"this interpreter runs on {sys.platform!r}, not emscripten: "
+                                                   "uninstall removes packages from Pyodide's site-packages in a "
+                                                   "browser, and here it would remove this interpreter's own; give "
+                                                   "Session(scheme=...) to say where to uninstall from; nothing was "
+                                                   "removed")
         scheme = installation.default_scheme()
     wanted: list[str] = []
     for text in names:

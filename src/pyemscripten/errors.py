@@ -39,6 +39,13 @@ def _masked_query(url: str) -> str:
     return f"{head}?{'&'.join(masked)}{hashmark}{fragment}"
 
 
+def redact_location(text: str) -> str:
+    """``text``, a URL or one written without its scheme (``user:token@host/simple/``), as
+    messages show it: a ``user:password@`` masked either way, and query values
+    (:func:`redact_url`)."""
+    return redact_url(re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@\s]*@", lambda m: f"{m.group(1) or ''}***@", text))
+
+
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
 
 
@@ -248,7 +255,7 @@ class ProjectNotFoundError(PackageIndexError):
     def __str__(self) -> str:
         from .index_client import project_url  # (index_client raises this error)
 
-        pages = [redact_url(project_url(u, self.project)) for u in self.index_urls]
+        pages = [redact_location(project_url(u, self.project)) for u in self.index_urls]
         if self.wheel_folders:
             folders = ", ".join(redact_url(u) for u in self.wheel_folders)
             return (
@@ -261,8 +268,9 @@ class ProjectNotFoundError(PackageIndexError):
         # which mean the page's own server).
         hosts = [u for u in self.index_urls if "://" not in u and not u.startswith((".", "/"))
                  and "." in u.split("/", 1)[0]]
-        scheme = (f" {hosts[0]} has no http:// or https://: in a page it is taken relative to the page's own URL "
-                  f"(write https://{hosts[0]} for that host)." if hosts else "")
+        shown = redact_location(hosts[0]) if hosts else ""
+        scheme = (f" {shown} has no http:// or https://: in a page it is taken relative to the page's own URL "
+                  f"(write https://{shown} for that host)." if hosts else "")
         return (
             f"No index has a project named {self.project!r} (asked for: {', '.join(pages) or 'no index'}).{scheme} "
             "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, indexUrls in "
@@ -302,7 +310,7 @@ class MetadataError(PyemscriptenError):
 
     def __str__(self) -> str:
         advice = self.advice or f"pin another version of {self.project}, or report it to its maintainers"
-        return f"Bad metadata in {self.filename} ({self.project}): {self.reason.rstrip('.')}. Nothing was installed: {advice}."
+        return f"Bad metadata in {self.filename} ({self.project}): {self.reason.rstrip('.')}. {advice[0].upper()}{advice[1:]}."
 
 
 # --- resolution ----------------------------------------------------------------------
@@ -598,7 +606,8 @@ class LibraryNotFoundError(PyemscriptenError):
 
     def __str__(self) -> str:
         about = f" (from {self.project})" if self.project else ""
-        where = "\n".join(f"    {s}" for s in self.searched) or "    (nowhere)"
+        shown = self.searched[:12] + ([f"... and {len(self.searched) - 12} more places"] if len(self.searched) > 12 else [])
+        where = "\n".join(f"    {s}" for s in shown) or "    (nowhere)"
         note = f"  {self.note}\n" if self.note else ""
         return (
             f"{self.module}{about} needs {self.library}, which was not found. Searched:\n{where}\n{note}"

@@ -29,10 +29,12 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
      dependencies first);
   2. ``site-packages/<wheel>.libs`` of the project that owns the module;
   3. the runtime's library folders;
-  4. the module's own folder, then its subfolders (each before its own subfolders; the
-     runtime walks them in the order the file system lists them, here sorted);
+  4. the module's own folder;
   5. the ``.libs`` folders of the other projects in this install (found in the runtime by
-     base name once step 1 has loaded them, which the dependency order guarantees).
+     base name once step 1 has loaded them, which the dependency order guarantees);
+  6. the subfolders of the module's folder (each before its own subfolders; the runtime
+     walks them after step 4, in the order the file system lists them, here sorted; a
+     library found in step 5 is loaded first, so the runtime finds it by name, step 1).
 
 Rule 2: every library is loaded locally (``global_=False``). From Pyodide 0.27 on the
 runtime opens every library ``RTLD_LOCAL``; a module sees another's functions only by listing
@@ -81,6 +83,10 @@ class FileSystemView(Protocol):
         """Entry names in the folder ``path``; empty if it is not a folder."""
         ...
 
+    def isdir(self, path: str) -> bool:
+        """Whether ``path`` is a folder (following symbolic links)."""
+        ...
+
 
 class OSFileSystem:
     """The :class:`FileSystemView` of the running interpreter (in Pyodide: the Emscripten FS)."""
@@ -111,6 +117,9 @@ class OSFileSystem:
             return sorted(os.listdir(path))
         except OSError:
             return []
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(path)
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,11 @@ class _Planner:
             raise LibraryNotFoundError(module.path, needed, [], project=module.project,
                                        note="This runtime's loader looks for a NEEDED name with a folder in it "
                                             "(not absolute) in no folder: only among the libraries already loaded.")
+        tried: set[str] = set()
         for kind, candidate in self.candidates(needed, module):
+            if kind == "file" and candidate in tried:  # the same folder by two steps (site-packages)
+                continue
+            tried.add(candidate)
             searched.append(candidate if kind == "file" else f"{candidate} (already loaded)")
             if kind == "loaded":
                 return None if candidate in self.loaded else candidate
@@ -211,11 +224,10 @@ class _Planner:
         raise LibraryNotFoundError(module.path, needed, searched, project=module.project)
 
     def subfolders(self, folder: str) -> Iterator[str]:
-        """Every folder below ``folder``, each before its own (Pyodide 0.27's ``getSubDirs``).
-        A folder that lists nothing holds nothing to find: it is passed over."""
+        """Every folder below ``folder``, each before its own (Pyodide 0.27's ``getSubDirs``)."""
         for name in self.fs.listdir(folder):
             path = posixpath.join(folder, name)
-            if self.fs.listdir(path):
+            if self.fs.isdir(path):
                 yield path
                 yield from self.subfolders(path)
 
@@ -241,9 +253,9 @@ class _Planner:
         yield from files_in([own] if own else [])
         yield from files_in(self.system_dirs)
         yield from files_in([origin])
-        yield from files_in(self.subfolders(origin))
         others = [self.libs_dirs[p] for p in self.batch_projects if p in self.libs_dirs and self.libs_dirs[p] != own]
         yield from files_in(others)
+        yield from files_in(self.subfolders(origin))
 
 
 def foreign_modules(modules: Sequence[tuple[str, str]], fs: FileSystemView) -> list[tuple[str, str]]:

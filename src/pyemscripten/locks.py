@@ -147,22 +147,28 @@ def _table(value: Any, what: str, source: str | None) -> Mapping[str, Any]:
     return value
 
 
+def _absolute(path: str) -> bool:
+    """Whether a lock's ``path`` (``/`` separators) is absolute, POSIX or Windows."""
+    return path.startswith("/") or re.match(r"[A-Za-z]:/", path) is not None
+
+
 def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, source: str | None) -> IndexFile:
     url, path = entry.get("url"), entry.get("path")
     # The path first, where it can be followed (PEP 751: "If path is set, use it. Else if
-    # url is set, try to use it"): a lock given as text has no place to follow it from.
-    if isinstance(url, str) and not (isinstance(path, str) and lock_url):
+    # url is set, try to use it"): a relative one, from a lock given by its URL.
+    followed = isinstance(path, str) and bool(lock_url) and not _absolute(path.replace("\\", "/"))
+    if isinstance(url, str) and not followed:
         location = url
     elif isinstance(path, str):
         # A file's path relative to the lock (PEP 751; "\\" separators allowed), quoted to be
         # a URL's path, and found where the lock was fetched from.
         path = path.replace("\\", "/")
-        if path.startswith("/") or re.match(r"[A-Za-z]:/", path):
+        if _absolute(path):
             raise LockError(f"a wheel of {package} is at the absolute path {path!r}, which a browser cannot fetch; "
                             "lock with --wheels-dir inside the lock's folder", source)
         if not lock_url:
             raise LockError(f"a wheel of {package} is named by its path from the lock ({path!r}): give the lock by "
-                            "its URL, not its text, so that the wheel can be found beside it", source)
+                            "its URL (not its text or a file), so that the wheel can be fetched from beside it", source)
         location = quote(path)
     else:
         raise LockError(f"a wheel of {package} has neither url nor path", source)

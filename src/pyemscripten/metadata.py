@@ -120,8 +120,13 @@ def newer_metadata_version(fields: dict[str, list[str]]) -> str | None:
     given = first(fields, "metadata-version")
     major = (given or "").strip().split(".")[0]
     if major.isascii() and major.isdigit() and len(major) < 10 and int(major) > 2:
-        return f"Metadata-Version {given} is newer than this installer reads (2.x); a newer pyemscripten may read it"
+        return f"Metadata-Version {given} is newer than this installer reads (2.x)"
     return None
+
+
+def newer_metadata_advice(project: str) -> str:
+    """What to do about :func:`newer_metadata_version`'s refusal."""
+    return f"a newer pyemscripten may read it; or pin a version of {project} whose metadata this one reads"
 
 
 #: The newest Metadata-Version this installer knows: packaging's newest (a unit test keeps
@@ -158,7 +163,7 @@ def parse_metadata(data: bytes, project: str, filename: str, installed: bool = F
     fields = read_headers(data)
     newer = newer_metadata_version(fields)
     if newer is not None:
-        raise MetadataError(project, filename, newer)
+        raise MetadataError(project, filename, newer, advice=newer_metadata_advice(project))
     name, version = first(fields, "name"), first(fields, "version")
     if not name or not version:
         raise MetadataError(project, filename, "Name or Version is missing")

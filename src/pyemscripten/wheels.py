@@ -49,6 +49,7 @@ from .errors import (
 )
 from .metadata import (
     first,
+    newer_metadata_advice,
     newer_metadata_version,
     parse_headers,
     read_bounded,
@@ -168,9 +169,12 @@ class _Problems:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.found: list[tuple[type[PyemscriptenError], str | None, str]] = []
+        self.advice: str | None = None  # what to do, where one problem says (a MetadataError's)
 
-    def add(self, kind: type[PyemscriptenError], reason: str, member: str | None = None) -> None:
+    def add(self, kind: type[PyemscriptenError], reason: str, member: str | None = None,
+            advice: str | None = None) -> None:
         self.found.append((kind, member, reason))
+        self.advice = self.advice or advice
 
     def raise_if_any(self, project: str) -> None:
         if not self.found:
@@ -184,7 +188,8 @@ class _Problems:
                 f"{m!r}: {r}" if m else r for _, m, r in self.found
             )
         if kind is MetadataError:
-            raise MetadataError(project, self.filename, reason if not member else f"{member}: {reason}")
+            raise MetadataError(project, self.filename, reason if not member else f"{member}: {reason}",
+                                advice=self.advice if len(self.found) == 1 else None)
         raise kind(self.filename, reason, member)  # type: ignore[call-arg]
 
 
@@ -410,9 +415,9 @@ def _within_unpack_limit(infos: Sequence[zipfile.ZipInfo], problems: _Problems) 
     total = sum(info.file_size for info in infos)
     if total <= MAX_UNPACKED:
         return True
-    problems.add(WheelError, f"its members would unpack to {total / 1e6:,.0f} MB (the sizes its central directory "
-                             f"gives), more than the {MAX_UNPACKED / 1e6:,.0f} MB a browser page can hold: "
-                             "a broken or hostile archive; ask its publisher for a sound one")
+    problems.add(WheelError, f"its members would unpack to {total:,} bytes (the sizes its central directory gives), "
+                             f"more than the {MAX_UNPACKED:,} (1 GiB) a browser page can hold: a broken or hostile "
+                             "archive; ask its publisher for a sound one")
     return False
 
 
@@ -1014,7 +1019,7 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
     fields = read_headers(data)
     newer = newer_metadata_version(fields)
     if newer is not None:
-        problems.add(MetadataError, newer)
+        problems.add(MetadataError, newer, advice=newer_metadata_advice(wheel_name.name))
         return None
     unknown = unknown_metadata_version(fields)
     if unknown is not None:

@@ -255,7 +255,7 @@ def test_a_wheel_whose_metadata_excludes_this_python_is_passed_over_or_refused(t
     with pytest.raises(errors.MetadataError) as info:
         asyncio.run(api.install_lock(lock, session=session, quiet=True))
     assert str(info.value) == ("Bad metadata in new-1.0-py3-none-any.whl (new): Requires-Python >=3.15 excludes "
-                               "this runtime's Python 3.14.2. Nothing was installed: install a version of new made for it.")
+                               "this runtime's Python 3.14.2. Install a version of new made for it.")
     assert listing(session.scheme.purelib) == []
 
 
@@ -863,8 +863,8 @@ def test_one_constraint_may_be_given_as_a_string(tmp_path: Path) -> None:
 
 def test_uninstall_off_a_browser_needs_a_scheme_and_names(session: api.Session, monkeypatch: pytest.MonkeyPatch) -> None:
     # Natively the default scheme is this interpreter's own site-packages: never its target.
-    with pytest.raises(errors.UnsupportedRuntimeError, match="here it would remove this interpreter's own; give "
-                                                             r"Session\(scheme=...\)"):
+    with pytest.raises(errors.UninstallError, match="Could not uninstall pytest: this interpreter runs on .* here it "
+                                                    r"would remove this interpreter's own; give Session\(scheme=...\)"):
         api.uninstall("pytest")
     asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
     with pytest.raises(errors.UninstallError, match="an empty one was given; nothing was removed"):
@@ -886,3 +886,28 @@ def test_a_lock_is_read_from_a_path_and_said_when_empty_or_not_utf8(session: api
         asyncio.run(api.install_lock(path, session=session, quiet=True))
     with pytest.raises(errors.LockError, match="cannot read it"):
         asyncio.run(api.install_lock(tmp_path / "none.toml", session=session, quiet=True))
+    path.write_text('lock-version = "1.0"\nrequires-python = ">=4"\n')
+    with pytest.raises(errors.LockError, match=f"Cannot use the lock file {path}: it requires Python >=4"):
+        asyncio.run(api.install_lock(path, session=session, quiet=True))
+
+
+def test_files_overwritten_are_told_only_once_the_install_stands(session: api.Session) -> None:
+    # The load of beta's library fails: the rollback gives alpha its file back, and nothing
+    # says it was overwritten.
+    from pyemscripten.seams import LibraryToLoad
+    from tests.unit.test_dylink import module
+
+    class Failing(NoLibraryLoader):
+        async def load(self, libraries: list[LibraryToLoad], on_loaded=None) -> None:  # type: ignore[no-untyped-def]
+            raise errors.LibraryLoadError(libraries[0].path, "refused", libraries[0].project)
+
+    session.transport.add_project("alpha", {"1.0": {"body": bytes(make_wheel("alpha", "1.0", {"shared/x.py": b"A = 1\n"}))}})
+    session.transport.add_project("beta", {"1.0": {"body": bytes(make_wheel("beta", "1.0", {
+        "shared/x.py": b"B = 1\n", "beta/_x.so": module()}, tag="cp314-cp314-pyemscripten_2026_0_wasm32"))}})
+    asyncio.run(api.install("alpha", [BASE], session=session, quiet=True))
+    session.loader = Failing()
+    events: list[dict] = []
+    with pytest.raises(errors.LibraryLoadError):
+        asyncio.run(api.install("beta", [BASE], session=session, quiet=True, on_progress=events.append))
+    assert [e for e in events if e["stage"] == "warning"] == []
+    assert (Path(session.scheme.purelib) / "shared" / "x.py").read_bytes() == b"A = 1\n"

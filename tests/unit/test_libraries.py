@@ -47,6 +47,10 @@ class MemoryFS:
         prefix = path.rstrip("/") + "/"
         return sorted({p[len(prefix):].split("/")[0] for p in self.files if p.startswith(prefix)})
 
+    def isdir(self, path: str) -> bool:
+        prefix = path.rstrip("/") + "/"
+        return any(p.startswith(prefix) for p in self.files)
+
 
 def _fs_type_check(fs: MemoryFS) -> FileSystemView:
     return fs  # MemoryFS satisfies the protocol (checked by type checkers)
@@ -150,6 +154,22 @@ def test_missing_library_lists_every_place_searched() -> None:
     assert err.searched == ["/usr/lib/libnothere.so", f"{SP}/libnothere.so",
                             f"{SP}/pkg.libs/libnothere.so", "/opt/lib/libnothere.so"]
     assert "libnothere.so" in str(err) and "/opt/lib/libnothere.so" in str(err)
+
+
+def test_2024_0_subfolders_come_last_and_a_long_search_is_cut_short() -> None:
+    # A module at the site-packages root (cffi's backend) whose library is nowhere: every
+    # folder below it is searched (as Pyodide 0.27 does), and the error shows the first few.
+    root = f"{SP}/_cffi_backend.so"
+    files = {root: so(("libffi.so",)), **{f"{SP}/pkg{i}/sub/mod.py": b"" for i in range(300)}}
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(root, "cffi")], MemoryFS(files), (), SYSTEM, False)
+    assert len(info.value.searched) == 602 and info.value.searched[:4] == [
+        "/usr/lib/libffi.so", f"{SP}/libffi.so", f"{SP}/pkg0/libffi.so", f"{SP}/pkg0/sub/libffi.so"]
+    assert "... and 590 more places" in str(info.value) and len(str(info.value).splitlines()) < 25
+    # Another project's .libs (loaded first, so found by name in the runtime) before the walk.
+    fs = MemoryFS({**files, root: so(("libshared.so",)), SHARED: so()})
+    assert paths(plan_loads([(root, "cffi"), (SHARED, "prov")], fs, (), SYSTEM, False)) == [SHARED, root]
+    assert not any(path.startswith(f"{SP}/pkg") for path in fs.reads)
 
 
 def test_a_needed_name_with_a_folder_is_not_searched_from_2025_0() -> None:

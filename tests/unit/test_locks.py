@@ -204,8 +204,12 @@ def test_paths_written_by_other_tools() -> None:
     for absolute in ("/home/me/a-1.0-py3-none-any.whl", "C:/wheels/a-1.0-py3-none-any.whl"):
         with pytest.raises(LockError, match="absolute path"):
             load_lock(lock(absolute), T2026, lock_url="https://s.test/t/pylock.toml")
-    with pytest.raises(LockError, match="give the lock by its URL, not its text"):
+    with pytest.raises(LockError, match=r"give the lock by its URL \(not its text or a file\)"):
         load_lock(lock("wheels/a-1.0-py3-none-any.whl"), T2026)
+    # An absolute path beside a URL, from a lock given by its URL: the URL (the path cannot be followed).
+    both = lock("/home/me/a-1.0+local-py3-none-any.whl").replace("path =", 'url = "https://f.test/a-1.0%2Blocal-py3-none-any.whl"\npath =')
+    (got,) = load_lock(both, T2026, lock_url="https://s.test/t/pylock.toml")
+    assert got.file.url == "https://f.test/a-1.0%2Blocal-py3-none-any.whl"
 
 
 @pytest.mark.parametrize("text,reason", [

@@ -734,6 +734,8 @@ def test_an_index_host_written_without_its_scheme_is_said() -> None:
     told = "pypi.org/simple/ has no http:// or https://: in a page it is taken relative to the page's own URL " \
            "(write https://pypi.org/simple/ for that host)."
     assert told in str(errors.ProjectNotFoundError("lib", ["pypi.org/simple/"]))
+    secret = str(errors.ProjectNotFoundError("lib", ["user:s3cret@pypi.example.com/simple/?token=abc"]))
+    assert "s3cret" not in secret and "abc" not in secret and "***@pypi.example.com/simple/?token=***" in secret
     for fine in ("/simple/", "./simple/", "simple/", "https://pypi.org/simple/"):
         assert "has no http://" not in str(errors.ProjectNotFoundError("lib", [fine])), fine
 
