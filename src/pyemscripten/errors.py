@@ -47,11 +47,14 @@ def redact_location(text: str) -> str:
 
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+_USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
 def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted (:func:`redact_url`): a requirement such as
     ``pkg @ https://user:token@host/pkg.whl`` goes into messages and progress lines."""
+    # The userinfo first, whatever it holds (a ' is allowed in it, and ends a URL below).
+    text = _USERINFO_IN_TEXT.sub(lambda m: f"{m.group(1)}***@", text)
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 

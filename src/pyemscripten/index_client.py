@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from .credentials import strip_credentials
 from .distribution import DistributionEntry, parse_distribution_lock
-from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError
+from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError, redact_url
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
 from .seams import BodyPieces, ByteProgress, Response, Transport, start_task
 
@@ -95,7 +95,7 @@ async def get_ok(
                 raise error
             reason = f"HTTP {response.status}"
         if retry.on_retry is not None:
-            retry.on_retry(project, f"{project + ': ' if project else ''}{what} {shown} failed ({reason}); "
+            retry.on_retry(project, f"{project + ': ' if project else ''}{what} {redact_url(shown)} failed ({reason}); "
                                     f"trying again in {delay:g} s (try {attempt + 1} of {retry.attempts})")
         await sleep(delay)
         delay *= 2

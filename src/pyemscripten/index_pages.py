@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from .errors import IndexFormatError
+from .errors import IndexFormatError, redact_url
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_CONTENT_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
@@ -119,7 +119,7 @@ def _absolute(base: str, link: str, page_url: str, project: str) -> tuple[str, s
     try:
         return urldefrag(urljoin(base, link))
     except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
-        raise IndexFormatError(page_url, f"bad URL {link!r} ({exc})", project) from None
+        raise IndexFormatError(page_url, f"bad URL {redact_url(link)!r} ({exc})", project) from None
 
 
 def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:

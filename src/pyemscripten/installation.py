@@ -1026,17 +1026,32 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
     places: dict[str, tuple[str, str, str, str]] = {}
     generated = {f"{wheel.dist_info}/{name}" for name in _GENERATED}
     sha256 = wheel.sha256
-    for key, relative, data in wheel.files:
+    # Where each file lands, resolved: two of the wheel's files at one place (a .data/data
+    # file over a package's own, where the data folder holds site-packages, as Pyodide's
+    # "/" does) would leave one of them, or a file written fresh below, overwritten.
+    landed: dict[str, int] = {}  # resolved target -> the file's number in wheel.files
+    sites = {realpath(scheme.purelib), realpath(scheme.platlib)}
+    for number, (key, relative, data) in enumerate(wheel.files):
         if relative in generated and key == wheel.root_key:  # the dist-info's own: written fresh below
             continue
         place = places.get(key)
         if place is None:
             directory = scheme.directory(key)
             if key == "headers":
+                if not _plain(wheel.display_name) or "/" in wheel.display_name:  # wheels.py refuses such a Name
+                    raise InstallError(wheel.name, f"its Name {wheel.display_name!r} cannot name a folder of headers")
                 directory = os.path.join(directory, wheel.display_name)
             real = realpath(directory)
             place = places[key] = (directory, real, os.path.abspath(directory), real.rstrip("/") + "/")
         target, inside = _target(wheel, relative, realpath, *place)
+        real_target = realpath(target)  # known already: _target resolved it
+        if key not in ("purelib", "platlib") and _in_a_dist_info(real_target, sites):
+            raise InstallError(wheel.name, f"its {key} file {relative!r} would be written into a .dist-info folder "
+                                           f"of site-packages ({target}): only an installer writes those")
+        if landed.setdefault(real_target, number) != number:
+            first_key, first, _ = wheel.files[landed[real_target]]
+            raise InstallError(wheel.name, f"two of its files, {first!r} ({first_key}) and {relative!r} ({key}), "
+                                           f"would be installed at {target}")
         digest = sha256.get((key, relative))
         if key == "scripts":
             script = _with_interpreter(bytes(data))
@@ -1063,6 +1078,17 @@ def _plan(wheel: UnpackedWheel, scheme: Scheme, installer: str, requested: bool,
     write_roots.append(root)
     relatives.append(_record_path(writes[-1][0], root))
     return _Plan(wheel, writes, [], write_roots, relatives)  # what it replaces is read at commit
+
+
+def _in_a_dist_info(real: str, sites: Collection[str]) -> bool:
+    """Whether the resolved path ``real`` is inside a ``*.dist-info`` folder of one of the
+    resolved site-packages folders ``sites``."""
+    for site in sites:
+        if real.startswith(site.rstrip("/") + "/"):
+            top = real[len(site.rstrip("/")) + 1:].split("/", 1)[0]
+            if top.endswith(".dist-info"):
+                return True
+    return False
 
 
 def _with_interpreter(script: bytes) -> bytes | None:

@@ -25,7 +25,7 @@ from packaging.version import Version
 
 from .credentials import strip_credentials
 from .downloads import strongest_hash
-from .errors import LockError, UnsupportedRuntimeError
+from .errors import LockError, UnsupportedRuntimeError, redact_url
 from .index_pages import IndexFile
 from .target import PlatformTag, Target
 
@@ -176,7 +176,7 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
         try:
             location = urljoin(lock_url, location)
         except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
-            raise LockError(f"a wheel of {package} has a bad URL {location!r} ({exc})", source) from None
+            raise LockError(f"a wheel of {package} has a bad URL {redact_url(location)!r} ({exc})", source) from None
     filename = entry.get("name") if isinstance(entry.get("name"), str) else unquote(location.split("#")[0].split("?")[0].rsplit("/", 1)[-1])
     hashes = _table(entry.get("hashes"), f"hashes of {filename}", source)
     if not hashes or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
@@ -383,5 +383,6 @@ def _archive_wheel(archive: Any, package: str, source: str | None) -> Mapping[st
     entry = _table(archive, f"the archive of {package}", source)
     where = entry.get("url") if isinstance(entry.get("url"), str) else entry.get("path")
     if not isinstance(where, str) or not unquote(where.split("#")[0].split("?")[0]).endswith(".whl"):
-        raise LockError(f"{package}'s archive ({where!r}) is not a wheel; pyemscripten installs only wheels", source)
+        shown = redact_url(where) if isinstance(where, str) else where
+        raise LockError(f"{package}'s archive ({shown!r}) is not a wheel; pyemscripten installs only wheels", source)
     return entry

@@ -35,6 +35,10 @@ class DistMetadata:
 
 
 _PROBE = Version("0")
+# A marker's variables that hold versions, each set to one, so that a marker compares them as
+# versions wherever the runtime's would (the host's platform_release may be no version).
+_PROBE_ENVIRONMENT = {"extra": "", "python_version": "3.14", "python_full_version": "3.14.0",
+                      "implementation_version": "3.14.0", "platform_release": "1.0", "platform_version": "1.0"}
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
@@ -110,7 +114,7 @@ def check_requirement(req: Requirement) -> Requirement:
     """
     _compare(req.specifier)
     if req.marker is not None:
-        req.marker.evaluate({"extra": ""})
+        req.marker.evaluate(_PROBE_ENVIRONMENT)
     return req
 
 
@@ -149,9 +153,11 @@ def unknown_metadata_version(fields: dict[str, list[str]]) -> str | None:
 
 
 def _compare(specifiers: SpecifierSet) -> None:
-    """Compare every specifier of a set once (see :func:`check_requirement`)."""
+    """Compare every specifier of a set once (see :func:`check_requirement`), and ask
+    whether it admits pre-releases (which parses an ``===`` specifier's version too)."""
     for specifier in specifiers:
         specifier.contains(_PROBE, prereleases=True)
+        specifier.prereleases  # noqa: B018 - raises ValueError for a version int() refuses
 
 
 def parse_metadata(data: bytes, project: str, filename: str, installed: bool = False) -> DistMetadata:
@@ -203,13 +209,24 @@ def metadata_from_wheel(data: bytes, project: str, filename: str) -> DistMetadat
             candidates = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if len(candidates) != 1:
                 raise MetadataError(project, filename, f"expected one .dist-info/METADATA, found {len(candidates)}")
-            return parse_metadata(read_bounded(archive, archive.getinfo(candidates[0])), project, filename)
+            info = archive.getinfo(candidates[0])
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise MetadataError(project, filename, f"{info.filename}: {unusual_method(info)}")
+            return parse_metadata(read_bounded(archive, info), project, filename)
     # As in wheels._read_archive: zipfile reports a corrupt archive through all of these.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as exc:
         # A MetadataError all the same: resolution passes over a version it cannot read, as pip does.
         raise MetadataError(project, filename, f"the wheel is corrupt: not a readable zip archive "
                                                f"({type(exc).__name__}: {exc})") from None
+
+
+def unusual_method(info: zipfile.ZipInfo) -> str:
+    """Why a member compressed otherwise than stored or deflated is refused: zipfile inflates
+    bzip2 and LZMA without bound (4 kB of bzip2 can hold gigabytes), and wheels use deflate."""
+    method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(info.compress_type, f"method {info.compress_type}")
+    return f"compressed with {method}, not deflate as wheels are: a wheel made by unusual means; ask for one built by " \
+           "a standard tool"
 
 
 def read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

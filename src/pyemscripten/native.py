@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from .credentials import OriginCredentials, same_origin, strip_credentials
-from .errors import NetworkError
+from .errors import NetworkError, redact_url
 from .seams import BodyPieces, ByteProgress, Response, Transport
 
 # What a URL keeps as it is when its other characters are quoted (RFC 3986's reserved and
@@ -116,7 +116,7 @@ class UrllibTransport(Transport):
             self._turns = (loop, asyncio.Semaphore(self.concurrency))
         async with self._turns[1]:
             key = next(self._keys)
-            entry = self._waiting[key] = [strip_credentials(url), time.monotonic()]
+            entry = self._waiting[key] = [redact_url(strip_credentials(url)), time.monotonic()]  # said in progress lines
             try:
                 return await self._get_now(url, headers, on_progress, on_data, entry)
             finally:

@@ -55,6 +55,7 @@ from .metadata import (
     read_bounded,
     read_headers,
     unknown_metadata_version,
+    unusual_method,
 )
 from .seams import Hasher
 
@@ -76,6 +77,7 @@ _ALLOWED_HASHES = frozenset(
 # Files a RECORD cannot hash: itself, and signatures over it.
 _UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 _SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # a project's name (core metadata spec)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -388,6 +390,9 @@ def _read_archive(filename: str, data: bytes, problems: _Problems,
                 if info.filename in members:
                     problems.add(WheelError, "the archive holds this path twice", info.filename)
                     continue
+                if info.compress_type not in _METHODS:
+                    problems.add(WheelError, unusual_method(info), info.filename)
+                    continue
                 content = _member(archive, info, view, streamed)
                 if content is None:
                     content = read_bounded(archive, info)  # checks the CRC-32 itself
@@ -422,6 +427,7 @@ def _within_unpack_limit(infos: Sequence[zipfile.ZipInfo], problems: _Problems) 
 
 
 _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what wheels use, each inflated within bounds
 _UNUSUAL_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encryption
 _DATA_DESCRIPTOR = 0x8  # the sizes follow the data instead of the header
 
@@ -1027,6 +1033,9 @@ def _read_metadata(wheel_name: WheelName, data: bytes | None, problems: _Problem
     name, version = first(fields, "name"), first(fields, "version")
     if not name or not version:
         problems.add(MetadataError, "METADATA has no Name or no Version")
+        return None
+    if not _NAME.fullmatch(name):  # it names the headers' folder: ".." would leave it
+        problems.add(MetadataError, f"METADATA's Name {name!r} is not a valid project name")
         return None
     if canonicalize_name(name) != wheel_name.name:
         problems.add(MetadataError, f"METADATA says Name {name!r}, the file name says {wheel_name.name!r}")

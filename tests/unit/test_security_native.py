@@ -547,3 +547,119 @@ def test_messages_say_what_to_do_and_keep_secrets_out() -> None:
     assert "Only source distributions are on offer" in text
     assert "If x is pure Python, build its wheel from the source distribution (pip wheel x --no-deps -w dist/)" in text
 
+
+
+# --- found by the audit of stop 55 ------------------------------------------------------------
+
+
+def _pyodide_like(tmp_path: Path) -> Scheme:
+    """Pyodide's shape: the data folder is the prefix, which holds site-packages."""
+    site = tmp_path / "lib" / "python3.14" / "site-packages"
+    site.mkdir(parents=True)
+    return Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "include"), str(tmp_path))
+
+
+def test_data_files_cannot_write_into_a_dist_info_or_over_the_wheels_own_files(tmp_path: Path) -> None:
+    from pyemscripten.installation import install as install_wheels
+    from pyemscripten.wheels import open_wheel
+
+    scheme = _pyodide_like(tmp_path)
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    site = "lib/python3.14/site-packages"
+    for files, says in (
+            ({f"data/{site}/evil-1.0.dist-info/INSTALLER": b"pyemscripten\n"}, "would be written into a .dist-info"),
+            ({f"data/{site}/victim-9.0.dist-info/RECORD": b"../../../../keep.txt,,\n"}, "would be written into a .dist-info"),
+            ({f"data/{site}/evil/__init__.py": b"x = 2\n"}, "two of its files, 'evil/__init__.py' (purelib) and "
+                                                             f"'{site}/evil/__init__.py' (data), would be installed at")):
+        whl = make_wheel("evil", "1.0", {"evil/__init__.py": b"x = 1\n"}, data_files=files)
+        with pytest.raises(errors.InstallError, match=says.replace("(", r"\(").replace(")", r"\)")):
+            install_wheels([open_wheel(whl.filename, whl)], scheme)
+        assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+    # A data file beside the packages, not in a .dist-info, is the wheel's to write (a .pth file).
+    whl = make_wheel("fine", "1.0", {"fine/__init__.py": b""}, data_files={f"data/{site}/fine.pth": b"import fine\n"})
+    install_wheels([open_wheel(whl.filename, whl)], scheme).finish()
+    assert (Path(scheme.purelib) / "fine.pth").read_bytes() == b"import fine\n"
+
+
+def test_a_name_that_is_no_project_name_cannot_lead_headers_out(tmp_path: Path) -> None:
+    from pyemscripten.wheels import open_wheel
+
+    whl = make_wheel("_", "1.0", {"x/__init__.py": b""}, metadata="Metadata-Version: 2.1\nName: ..\nVersion: 1.0\n",
+                     data_files={"headers/escaped.h": b""})
+    with pytest.raises(errors.MetadataError, match=r"METADATA's Name '\.\.' is not a valid project name"):
+        open_wheel(whl.filename, whl)
+
+
+def test_query_tokens_and_odd_passwords_never_show(tmp_path: Path) -> None:
+    from pyemscripten.errors import redact_text
+
+    url = "https://index.test/files/pkg-1.0-py3-none-any.whl?X-Amz-Signature=SIG&token=TOK"
+    told: list[str] = []
+    calls = iter([Response(url, 503, b"", {}), Response(url, 200, b"ok", {})])
+
+    class Once(Transport):
+        async def get(self, url, headers=None, on_progress=None, on_data=None):  # type: ignore[no-untyped-def]
+            return next(calls)
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    asyncio.run(get_ok(Once(), url, project="pkg", what="wheel", sleep=no_sleep,
+                       retry=RetryPolicy(attempts=2, backoff=0, on_retry=lambda project, text: told.append(text))))
+    assert told and "SIG" not in told[0] and "TOK" not in told[0] and "X-Amz-Signature=***" in told[0]
+    said = redact_text("Resolving pkg @ https://user:ab'SECRET@index.test/files/pkg-1.0-py3-none-any.whl#sha256=00")
+    assert "SECRET" not in said and "https://***@index.test/files/" in said
+    with pytest.raises(errors.LockError) as info:
+        load_lock('lock-version = "1.0"\n[[packages]]\nname = "pkg"\n[packages.archive]\n'
+                  'url = "https://f.test/pkg-1.0.tar.gz?X-Amz-Signature=SIG"\nhashes = { sha256 = "00" }\n', TARGET)
+    assert "SIG" not in str(info.value)
+    from pyemscripten.index_pages import parse_json_page
+    page = json.dumps({"meta": {"api-version": "1.0"}, "name": "pkg", "files": [
+        {"filename": "pkg-1.0-py3-none-any.whl", "url": "https://[cdn/pkg-1.0-py3-none-any.whl?token=TOK",
+         "hashes": {"sha256": "00"}}]}).encode()
+    with pytest.raises(errors.IndexFormatError) as page_error:
+        parse_json_page(page, "https://index.test/simple/pkg/", "pkg")
+    assert "TOK" not in str(page_error.value)
+
+
+def test_the_native_progress_names_a_stalled_url_without_its_query() -> None:
+    # What the lock command's "Waiting for URL: nothing for N s" line shows.
+    transport = UrllibTransport()
+    seen: list[list[tuple[str, float]]] = []
+
+    async def stalled(url, headers, on_progress, on_data, entry):  # type: ignore[no-untyped-def]
+        seen.append(transport.waiting())
+        return Response(url, 200, b"", {})
+
+    transport._get_now = stalled  # type: ignore[method-assign]
+    asyncio.run(transport.get(f"https://u:{SECRET}@h/x.whl?token={SECRET}"))
+    ((shown, _),) = seen[0]
+    assert shown == "https://h/x.whl?token=***"
+
+
+@pytest.mark.parametrize("requirement", ["lib===1." + "9" * 5000, 'lib; platform_release >= "1.' + "9" * 5000 + '"'])
+def test_numbers_int_refuses_in_a_specifier_or_marker_are_refused_where_read(requirement: str) -> None:
+    from pyemscripten.metadata import parse_metadata
+
+    with pytest.raises(errors.MetadataError, match="invalid Requires-Dist"):
+        parse_metadata(f"Metadata-Version: 2.1\nName: app\nVersion: 1.0\nRequires-Dist: {requirement}\n".encode(),
+                       "app", "app-1.0-py3-none-any.whl")
+
+
+@pytest.mark.parametrize("method", [12, 14])  # bzip2, LZMA
+def test_members_compressed_otherwise_than_deflate_are_refused(method: int) -> None:
+    import io
+    import zipfile
+
+    from pyemscripten.metadata import metadata_from_wheel
+    from pyemscripten.wheels import open_wheel
+
+    whl = make_wheel("pkg", "1.0", {"pkg/__init__.py": b""})
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bytes(whl))) as src, zipfile.ZipFile(out, "w") as dst:
+        for entry in src.infolist():
+            dst.writestr(entry.filename, src.read(entry), compress_type=method)
+    with pytest.raises(errors.WheelError, match="compressed with (bzip2|LZMA), not deflate as wheels are"):
+        open_wheel(whl.filename, out.getvalue())
+    with pytest.raises(errors.MetadataError, match="compressed with (bzip2|LZMA)"):
+        metadata_from_wheel(out.getvalue(), "pkg", whl.filename)
