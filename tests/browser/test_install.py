@@ -280,6 +280,14 @@ def test_unsafe_wheel_installs_nothing(pyodide, index_server) -> None:
     assert err["type"] == "UnsafePathError" and "escaper-1.0-py3-none-any.whl" in err["message"]
     assert pyodide.run("listing()") == before
     assert pyodide.run("import os; os.path.exists('/lib/evil.py') or os.path.exists('/evil.py')") is False
+    # Pyodide's data folder is "/": a data file could reach site-packages, but not a .dist-info there.
+    site = pyodide.run("import pyemscripten.installation as i; i.default_scheme().purelib")
+    index_server.index().add_wheel(make_wheel("poser", "1.0", {"poser/__init__.py": b""}, data_files={
+        f"data{site}/victim-9.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: victim\nVersion: 9.0\n"}))
+    err = pyodide.run_expect_error(
+        "import pyemscripten\nawait pyemscripten.install('poser', index_urls=[url])", url=index_server.index_url)
+    assert err["type"] == "InstallError" and "would be written into a .dist-info folder of site-packages" in err["message"]
+    assert pyodide.run("listing()") == before
     # A wheel (its hash as the index gives it) whose members declare 3 GB: refused before
     # anything is inflated, rather than the page running out of memory.
     hoard = make_wheel("hoarder", "1.0", {"hoarder/__init__.py": b"", **{f"hoarder/{n}.bin": b"\0" for n in "abc"}})
