@@ -21,7 +21,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -661,8 +661,9 @@ async def install_lock(
     ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page),
     or the path of a file (``pathlib.Path``) in the runtime's file system. ``extras`` and
     ``groups``: which of the lock's extras and dependency groups to install (default: no
-    extras, the lock's ``default-groups``). Every wheel's hash (and size, when given) is checked. Raises :class:`~pyemscripten.errors.LockError` for a
-    lock made for another platform, and the download/install errors of :func:`install`.
+    extras, the lock's ``default-groups``). Every wheel's hash (and size, when given) is
+    checked. Raises :class:`~pyemscripten.errors.LockError` for a lock made for another
+    platform, and the download/install errors of :func:`install`.
     """
     if not isinstance(lock, (str, os.PathLike)):
         raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
@@ -869,11 +870,14 @@ def _strings(value: object, function: str, parameter: str) -> list[str]:
     the parameter, before anything starts (as the JavaScript module checks its options)."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return list(value)
-    shown = type(value).__name__ if not isinstance(value, (list, tuple)) else \
-        f"a {type(value).__name__} holding {', '.join(sorted({type(i).__name__ for i in value if not isinstance(i, str)}))}"
-    raise TypeError(f"{function}(): {parameter} must be a string or a list of strings, not {shown}")
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray, Mapping)):
+        items = list(value)  # a list, a tuple, a set, a generator, a JavaScript array's proxy
+        if all(isinstance(item, str) for item in items):
+            return items
+        odd = ", ".join(sorted({type(item).__name__ for item in items if not isinstance(item, str)}))
+        raise TypeError(f"{function}(): {parameter} must be a string or a list of strings, not a "
+                        f"{type(value).__name__} holding {odd}")
+    raise TypeError(f"{function}(): {parameter} must be a string or a list of strings, not {type(value).__name__}")
 
 
 def uninstall(names: str | Sequence[str], session: Session | None = None) -> list[str]:

@@ -1002,9 +1002,10 @@ def _overwrite_notes(plans: Sequence[_Plan], overwritten: Sequence[str], others:
                 by.setdefault(f"{wheel.display_name} {wheel.version}", []).append(path)
         for new, paths in by.items():
             shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-            notes.append(f"{new} overwrote {len(paths)} file{'' if len(paths) == 1 else 's'} of {dist.name} "
-                         f"{dist.version} ({shown}): both list {'it' if len(paths) == 1 else 'them'} now, with {new}'s content, and "
-                         f"{dist.name} may not work as before; keep only one of the two")
+            one = len(paths) == 1
+            notes.append(f"{new} overwrote {len(paths)} file{'' if one else 's'} of {dist.name} {dist.version} "
+                         f"({shown}): both list {'it' if one else 'them'} now, with {new}'s content, and {dist.name} "
+                         "may not work as before; keep only one of the two")
     return tuple(notes)
 
 
