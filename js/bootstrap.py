@@ -177,7 +177,7 @@ class WebInstaller:
         return forward
 
     async def install(self, requirements: Any = None, index_urls: Any = None, lockfile: Any = None,
-                      on_progress: Any = None) -> Any:
+                      on_progress: Any = None, lock_extras: Any = None, lock_groups: Any = None) -> Any:
         """Install a lock file (first), then requirements; a JS object says how it went.
 
         ``{ok: true, installed: [{name, version}], already: [...], message}``, or for an
@@ -201,8 +201,10 @@ class WebInstaller:
         reports = []
         try:
             if lockfile:
-                reports.append(await pyemscripten.install_lock(str(lockfile), quiet=forward is not None,
-                                                               on_progress=listener))
+                groups = _py(lock_groups)
+                reports.append(await pyemscripten.install_lock(str(lockfile), extras=list(_py(lock_extras) or ()),
+                                                               groups=list(groups) if groups is not None else None,
+                                                               quiet=forward is not None, on_progress=listener))
             wanted = _py(requirements)
             if wanted:
                 reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),

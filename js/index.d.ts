@@ -45,6 +45,10 @@ export interface InstallOptions {
    * without resolution. With `requirements` too, the two are two installs: if the requirements
    * then fail, what the lock installed stays. */
   lockfile?: string;
+  /** The lockfile's extras to install (PEP 751's `extras`; default: none). */
+  lockExtras?: string | string[];
+  /** The lockfile's dependency groups to install (default: the lock's `default-groups`). */
+  lockGroups?: string | string[];
   /** This call's progress (installPackages sends nothing to another call's callback; with
    * none, progress lines go to the Pyodide console). */
   onProgress?: ProgressCallback;

@@ -36,7 +36,7 @@ export class PyemscriptenError extends Error {
   }
 }
 
-const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "onProgress"];
+const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "lockExtras", "lockGroups", "onProgress"];
 const MIXUPS = ["indexUrl", "indexURLs", "index_urls", "lockFile"];
 // What loadPyodideWithPackages takes itself; any other option goes to loadPyodide, unless
 // it is one of these misspelled (`requirement`, `onprogress`): refused, not passed on unread.
@@ -50,7 +50,7 @@ const LOAD_OPTIONS = [...INSTALL_OPTIONS, "indexURL", "loadPyodide"];
  */
 export async function loadPyodideWithPackages(options = {}) {
   const {
-    indexURL, requirements, indexUrls, lockfile, onProgress,
+    indexURL, requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress,
     loadPyodide: givenLoader, ...pyodideOptions
   } = options;
   const emit = emitter(onProgress);
@@ -80,7 +80,7 @@ export async function loadPyodideWithPackages(options = {}) {
     pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
     await bootstrapped(pyodide, { indexUrls, onProgress }, emit);
     if (requirements?.length || lockfile) {
-      await installPackages(pyodide, { requirements, indexUrls, lockfile, onProgress });
+      await installPackages(pyodide, { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress });
     }
     emit({ stage: "ready", message: "Python is ready" });
     return pyodide;
@@ -107,23 +107,27 @@ export async function installPackages(pyodide, options = {}) {
     }
   }
   checkTypes("installPackages", options ?? {});
-  const { requirements, indexUrls, lockfile, onProgress } = options ?? {};
+  const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress } = options ?? {};
   const installer = await bootstrapped(pyodide, { indexUrls, onProgress }, emitter(onProgress));
   const wanted = typeof requirements === "string" ? [requirements] : requirements;
   // The lock's URL (Python resolves it against the page, as fetch does) or its text.
+  const list = (value) => (typeof value === "string" ? [value] : value);
   const result = await installer.install(wanted ?? undefined, indexUrls ?? undefined, lockfile || undefined,
-    onProgress ?? undefined);
+    onProgress ?? undefined, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
   if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
   return { installed: result.installed, already: result.already, message: result.message };
 }
 
 // The install options' types, checked before anything starts (Python would fail on them
 // later, and less clearly).
-function checkTypes(caller, { requirements, indexUrls, lockfile, onProgress }) {
+function checkTypes(caller, { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress }) {
   const texts = (value) => typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
   const wrong = requirements != null && !texts(requirements) ? "requirements must be a string or an array of strings"
     : indexUrls != null && !texts(indexUrls) ? "indexUrls must be a string or an array of strings"
     : lockfile != null && typeof lockfile !== "string" ? "lockfile must be a pylock.toml's URL or text (a string)"
+    : lockExtras != null && !texts(lockExtras) ? "lockExtras must be a string or an array of strings"
+    : lockGroups != null && !texts(lockGroups) ? "lockGroups must be a string or an array of strings"
+    : (lockExtras != null || lockGroups != null) && !lockfile ? "lockExtras and lockGroups choose from a lockfile: give one"
     : onProgress != null && typeof onProgress !== "function" ? "onProgress must be a function" : null;
   if (wrong) throw new TypeError(`${caller}: ${wrong}`);
 }

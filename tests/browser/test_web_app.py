@@ -123,6 +123,18 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         from_text = page.evaluate("async (text) => (await window.installPackages(window.pyodide, { lockfile: text }))"
                                   ".already.map((p) => p.name)", lock)
         assert "rich" in from_text
+        # The lock's extras and groups are chosen with lockExtras / lockGroups (checked by the lock).
+        chosen = page.evaluate("""async (text) => {
+          const tries = [{ lockfile: text, lockExtras: "gui" }, { lockGroups: ["dev"] }];
+          const out = [];
+          for (const options of tries) {
+            try { await window.installPackages(window.pyodide, options); out.push(null); }
+            catch (e) { out.push([e.type ?? e.name, e.message]); }
+          }
+          return out;
+        }""", lock)
+        assert chosen[0][0] == "LockError" and "it declares no extras gui (its extras: none)" in chosen[0][1], chosen
+        assert chosen[1] == ["TypeError", "installPackages: lockExtras and lockGroups choose from a lockfile: give one"]
 
         # An install that fails after the boot hands the instance over, with the lock installed.
         kept = page.evaluate("""async (index) => {
