@@ -112,7 +112,8 @@ def _index_url(text: str) -> str:
         except ValueError as exc:  # "file://[": an unclosed IPv6 host
             raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not a URL: {exc}") from None
         if parts.netloc not in ("", "localhost") or parts.query:
-            raise argparse.ArgumentTypeError(f"{redact_location(text)!r}: give a local index as a folder of this machine")
+            raise argparse.ArgumentTypeError(f"{redact_location(text)!r}: give a local index as a folder of this "
+                                             "machine")
         text = urllib.request.url2pathname(parts.path)
         if not Path(text).is_dir():
             raise argparse.ArgumentTypeError(f"the folder {text!r} does not exist")
@@ -127,9 +128,9 @@ def _index_url(text: str) -> str:
                                              f"with `index WHEEL... -o {text}`")
         return folder.resolve().as_uri() + "/"
     if "://" not in text and not text.lower().startswith(("http:", "https:")):
-        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is neither an http or https URL nor a folder here (a local index "
-                                         "is a folder the index command wrote: see the README's \"Your own "
-                                         "wheels\")")
+        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is neither an http or https URL nor a folder "
+                                         "here (a local index is a folder the index command wrote: see the README's "
+                                         "\"Your own wheels\")")
     return _http_url(text)
 
 
@@ -147,9 +148,9 @@ def _local_indexes(urls: Sequence[str] | None) -> list[tuple[str, str]]:
 def _http_url(text: str) -> str:
     """An index or distribution URL: the lock names files by URL for the browser to fetch."""
     if not text.startswith(("http://", "https://")):
-        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not an http or https URL (a browser fetches what the "
-                                         "lock names from there; for wheels of your own, see the README's \"Your own "
-                                         "wheels\")")
+        raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not an http or https URL (a browser fetches "
+                                         "what the lock names from there; for wheels of your own, see the README's "
+                                         "\"Your own wheels\")")
     problem = _url_problem(text)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not a URL: {problem}")

@@ -346,8 +346,9 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
     wheels = package.get("wheels")
     others = [key for key in _OTHER_SOURCES if key in package]
     if others and (wheels is not None or "sdist" in package or len(others) > 1):
-        raise LockError(f"{name} names conflicting sources ({', '.join(others + [k for k in ('wheels', 'sdist') if k in package])}): "
-                        "a package is installed from one kind of source (PEP 751); fix or make the lock again", source)
+        named = ", ".join(others + [key for key in ("wheels", "sdist") if key in package])
+        raise LockError(f"{name} names conflicting sources ({named}): a package is installed from one kind of source "
+                        "(PEP 751); fix or make the lock again", source)
     if others == ["archive"] and wheels is None:
         wheels = [_archive_wheel(package["archive"], name, source)]
     if not isinstance(wheels, list) or not wheels:
@@ -370,7 +371,7 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
             best = (rank, file, file_version)
     if best is None:
         made = f" (the lock was made for {made_for})" if made_for is not None and made_for != target.platform else ""
-        raise LockError(f"{name} {version or ''} has no wheel for this runtime{made}: the lock offers "
+        raise LockError(f"{name}{f' {version}' if version else ''} has no wheel for this runtime{made}: the lock offers "
                         f"{', '.join(offered)}; this runtime needs {target.platform} or py3-none-any. Lock "
                         f"for it: python -m pyemscripten lock ... --platform {target.platform} "
                         f"--python-version {target.python_version}", source)
