@@ -109,11 +109,10 @@ export async function installPackages(pyodide, options = {}) {
   checkTypes("installPackages", options ?? {});
   const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress } = options ?? {};
   const installer = await bootstrapped(pyodide, { indexUrls, onProgress }, emitter(onProgress));
-  const wanted = typeof requirements === "string" ? [requirements] : requirements;
-  // The lock's URL (Python resolves it against the page, as fetch does) or its text.
   const list = (value) => (typeof value === "string" ? [value] : value);
-  const result = await installer.install(wanted ?? undefined, indexUrls ?? undefined, lockfile || undefined,
-    onProgress ?? undefined, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
+  // The lock's URL (Python resolves it against the page, as fetch does) or its text.
+  const result = await installer.install(list(requirements) ?? undefined, indexUrls ?? undefined,
+    lockfile || undefined, onProgress ?? undefined, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
   if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
   return { installed: result.installed, already: result.already, message: result.message };
 }

@@ -44,7 +44,7 @@ from .errors import (
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .index_writer import write_index
 from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
-from .native import UrllibTransport, write_file_whole
+from .native import UrllibTransport, url_problem, write_file_whole
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
 from .target import PlatformTag, Target, runtime_python
@@ -151,30 +151,10 @@ def _http_url(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not an http or https URL (a browser fetches "
                                          "what the lock names from there; for wheels of your own, see the README's "
                                          "\"Your own wheels\")")
-    problem = _url_problem(text)
+    problem = url_problem(text)
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not a URL: {problem}")
     return text
-
-
-def _url_problem(url: str) -> str | None:
-    """Why the http(s) URL ``url`` cannot be fetched as it is written (said before resolving,
-    instead of as a failed request); None when it can."""
-    if any(c.isspace() or not c.isprintable() for c in url):
-        return "it has a space or a control character in it (copied with one?)"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is no number (or out of range)
-    except ValueError as exc:
-        return str(exc)
-    if not parts.hostname:
-        return "it names no host (such as https://pypi.org/simple/)"
-    try:
-        parts.hostname.encode("idna")
-    except UnicodeError:
-        return f"{parts.hostname!r} is not a host name"
-    return None
-
 
 
 # What PEP 751 names a lock file: "pylock.toml or ... r"^pylock\.([^.]+)\.toml$"".
@@ -271,7 +251,7 @@ async def _lock(args: argparse.Namespace) -> str:
 
 
 async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progress: _Progress) -> str:
-    target = Target.for_platform(args.platform, args.python_version)
+    target: Target = args.target
     runs = runtime_python(target.platform)
     if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
@@ -398,8 +378,7 @@ def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str 
     if args.distribution or not (isinstance(exc, wanting) or isinstance(exc, ResolutionImpossibleError)
                                  and exc.elsewhere):
         return None
-    platform = Target.for_platform(args.platform, args.python_version).platform
-    url = _DISTRIBUTIONS.get(platform.version)
+    url = _DISTRIBUTIONS.get(args.target.platform.version)
     where = (f"--distribution {url}" if url else
              "--distribution and the URL of the pyodide-lock.json of the runtime you lock for")
     return ("in the browser, what no index has a wheel of is also looked for in the runtime's own distribution "
@@ -442,7 +421,7 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     if args.python_version is None:
         args.python_version = _python_of(platform, command)
     try:
-        Target.for_platform(args.platform, args.python_version)
+        args.target = Target.for_platform(args.platform, args.python_version)
     except UnsupportedRuntimeError as exc:
         command.error(f"--python-version {args.python_version}: {exc.reason}")
     problem = _output_problem(args.output)

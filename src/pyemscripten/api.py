@@ -674,9 +674,8 @@ async def install_lock(
     turn = _Turn()
     try:
         await turn.take(s)  # after another install of this page, if one is under way
-        text, lock_url = await _lock_text(s, lock)
+        text, lock_url, source = await _lock_text(s, lock)
         told: list[str] = []
-        source = lock_url or (os.fspath(lock) if isinstance(lock, os.PathLike) else "(text)")
         locked = load_lock(text, s.target, lock_url=lock_url, source=source, warn=told.append,
                            extras=extras, groups=groups)
         installed = installed_map(s.scheme)
@@ -756,24 +755,27 @@ class _Turn:
             self.lock = None
 
 
-async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None]:
+async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None, str]:
+    """The lock's text, its URL where it was fetched (its wheels' paths are followed from
+    there), and the name its errors give it: the URL, the file's path, or "(text)"."""
     if isinstance(lock, os.PathLike):  # a file of this interpreter's file system (Pyodide's MEMFS)
+        path = os.fspath(lock)
         try:
-            with open(lock, "rb") as file:
+            with open(path, "rb") as file:
                 data = file.read()
         except OSError as exc:
-            raise LockError(f"cannot read it ({exc.strerror or exc})", os.fspath(lock)) from None
-        return _lock_decoded(data, os.fspath(lock)), None
+            raise LockError(f"cannot read it ({exc.strerror or exc})", path) from None
+        return _lock_decoded(data, path), None, path
     if not lock.strip():
         raise LockError("it is empty: give the lock's URL (relative to the page), its text or its path", "(text)")
     # Text has lines or spaces (a URL has neither) or begins as TOML does; a URL may well hold
     # the words "lock-version" in a folder's or a file's name.
     if "\n" in lock or " " in lock.strip() or lock.lstrip().startswith(("lock-version", "#", "[")):
-        return lock, None
+        return lock, None, "(text)"
     url = urljoin(_page_url(), lock)
     response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]
     assert response is not None
-    return _lock_decoded(response.body, url), url
+    return _lock_decoded(response.body, url), url, url
 
 
 def _lock_decoded(data: bytes, source: str) -> str:

@@ -170,12 +170,13 @@ class UrllibTransport(Transport):
     def _get(self, url: str, headers: dict[str, str], deliver: BodyPieces | None = None,
              entry: list[Any] | None = None) -> Response:
         """``entry[1]`` (:meth:`waiting`'s clock) is set as each piece comes."""
+        # What a browser sends for a URL with other than ASCII in it (an IRI): its UTF-8, quoted.
+        wire = url if url.isascii() else quote(url, safe=_URL_SAFE)
+        problem = url_problem(wire)
+        if problem is not None:
+            raise NetworkError(url, f"not a URL ({problem})")
         try:
-            # What a browser sends for a URL with other than ASCII in it (an IRI): its UTF-8, quoted.
-            wire = url if url.isascii() else quote(url, safe=_URL_SAFE)
             request = urllib.request.Request(wire, headers={"User-Agent": "pyemscripten", **headers})
-            if not urlsplit(wire).hostname:
-                raise ValueError("no host in it")
         except ValueError as exc:
             raise NetworkError(url, f"not a URL ({exc})") from None
         try:
@@ -228,6 +229,26 @@ class UrllibTransport(Transport):
             return Response(url, 403, b"", {})
         kind = "text/html" if path.endswith(".html") else "application/octet-stream"
         return Response(url, 200, body, {"content-type": kind, "content-length": str(len(body))})
+
+
+def url_problem(url: str) -> str | None:
+    """Why the http(s) URL ``url`` cannot be fetched as it is written, or None: the lock
+    command says it of an argument before resolving, and the transport of a requirement's
+    URL instead of urllib's exception (not tried again)."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it has a space or a control character in it (copied with one?)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number (or out of range)
+    except ValueError as exc:
+        return str(exc)
+    if not parts.hostname:
+        return "it names no host (such as https://pypi.org/simple/)"
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        return f"{parts.hostname!r} is not a host name"
+    return None
 
 
 def write_file_whole(path: str | os.PathLike[str], data: bytes) -> None:
