@@ -30,7 +30,7 @@ def check(runtime: str) -> list[str]:
     problems = []
     if not (RUNTIMES / f"pyodide-{runtime}" / "pyodide.mjs").is_file():
         problems.append(f"Pyodide {runtime} is not in {RUNTIMES} (run scripts/setup.sh)")
-    if not (ROOT / "js" / "wheels" / "manifest.json").is_file():
+    if not (ROOT / "js" / "wheels" / "manifest.mjs").is_file():
         problems.append("js/wheels/ is not built (run scripts/build_js.py)")
     if not any(WHEELS.glob("*.whl")):
         problems.append(f"no wheels in {WHEELS} (run scripts/setup.sh)")

@@ -52,6 +52,12 @@ export interface InstallOptions {
   /** This call's progress (installPackages sends nothing to another call's callback; with
    * none, progress lines go to the Pyodide console). */
   onProgress?: ProgressCallback;
+  /** Where the package's `js/wheels/` folder is served, for the bootstrap (the first call on
+   * an instance). Default: beside `wheels/manifest.mjs`, which is where the package's folder
+   * served whole, Vite, webpack 5 and other bundlers that copy the files
+   * `new URL(..., import.meta.url)` names put them. Give it for a bundler that does not
+   * (esbuild), after copying that folder to your site. */
+  wheelsURL?: string | URL;
 }
 
 export interface LoadOptions<T extends PyodideLike = PyodideLike> extends InstallOptions {
@@ -137,5 +143,5 @@ export declare function installPackages(pyodide: PyodideLike, options?: InstallO
 /** Install pyemscripten into an instance and define `pyemscripten_install`; idempotent. */
 export declare function bootstrap(
   pyodide: PyodideLike,
-  options?: { indexUrls?: string | string[]; onProgress?: ProgressCallback },
+  options?: { indexUrls?: string | string[]; onProgress?: ProgressCallback; wheelsURL?: string | URL },
 ): Promise<unknown>;

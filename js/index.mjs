@@ -11,7 +11,6 @@
 //
 // Python code in that instance can then `await pyemscripten_install("pkg")` (a builtin).
 
-const HERE = new URL(".", import.meta.url);
 const MANIFEST_VERSION = 1;
 const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
 
@@ -19,9 +18,10 @@ const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
 // proxy, so that calls made at once share one bootstrap (they wrote the same files).
 const installers = new WeakMap();
 
-// The files a bootstrap installs from (the same for every instance): fetched once, and by
-// loadPyodideWithPackages while the runtime boots, not after it.
-let bootstrapFiles = null;
+// The files a bootstrap installs from (the same for every instance), by the wheels' URL
+// ("" for the manifest's own): fetched once, and by loadPyodideWithPackages while the
+// runtime boots, not after it.
+const bootstrapFiles = new Map();
 
 /**
  * A pyemscripten error raised in Python; `type` is its class name (e.g. "HashMismatchError"),
@@ -36,7 +36,7 @@ export class PyemscriptenError extends Error {
   }
 }
 
-const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "lockExtras", "lockGroups", "onProgress"];
+const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "lockExtras", "lockGroups", "onProgress", "wheelsURL"];
 const MIXUPS = ["indexUrl", "indexURLs", "index_urls", "lockFile"];
 // What loadPyodideWithPackages takes itself; any other option goes to loadPyodide, unless
 // it is one of these misspelled (`requirement`, `onprogress`): refused, not passed on unread.
@@ -50,7 +50,7 @@ const LOAD_OPTIONS = [...INSTALL_OPTIONS, "indexURL", "loadPyodide"];
  */
 export async function loadPyodideWithPackages(options = {}) {
   const {
-    indexURL, requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress,
+    indexURL, requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL,
     loadPyodide: givenLoader, ...pyodideOptions
   } = options;
   const emit = emitter(onProgress);
@@ -74,11 +74,13 @@ export async function loadPyodideWithPackages(options = {}) {
       throw new TypeError("loadPyodideWithPackages: indexURL (where the Pyodide runtime lives) is required");
     }
     emit({ stage: "booting", message: "Loading the Python runtime" });
-    fetchBootstrapFiles().catch(() => {});  // now, beside the runtime's own downloads; bootstrap() says a failure
+    fetchBootstrapFiles(wheelsURL).catch(() => {});  // now, beside the runtime's own downloads; bootstrap() says a failure
     const runtimeURL = indexURL ? withSlash(absolute(indexURL)) : undefined;
-    const loadPyodide = givenLoader ?? (await import(`${runtimeURL}pyodide.mjs`)).loadPyodide;
+    // Left to the browser: a bundler must not try to take in the runtime.
+    const loadPyodide = givenLoader ?? (await import(/* @vite-ignore */ /* webpackIgnore: true */
+                                                     `${runtimeURL}pyodide.mjs`)).loadPyodide;
     pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
-    await bootstrapped(pyodide, { indexUrls, onProgress }, emit);
+    await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emit);
     if (requirements?.length || lockfile) {
       await installPackages(pyodide, { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress });
     }
@@ -107,8 +109,8 @@ export async function installPackages(pyodide, options = {}) {
     }
   }
   checkTypes("installPackages", options ?? {});
-  const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress } = options ?? {};
-  const installer = await bootstrapped(pyodide, { indexUrls, onProgress }, emitter(onProgress));
+  const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL } = options ?? {};
+  const installer = await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emitter(onProgress));
   const list = (value) => (typeof value === "string" ? [value] : value);
   // The lock's URL (Python resolves it against the page, as fetch does) or its text.
   const result = await installer.install(list(requirements) ?? undefined, indexUrls ?? undefined,
@@ -119,7 +121,7 @@ export async function installPackages(pyodide, options = {}) {
 
 // The install options' types, checked before anything starts (Python would fail on them
 // later, and less clearly).
-function checkTypes(caller, { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress }) {
+function checkTypes(caller, { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL }) {
   const texts = (value) => typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
   const wrong = requirements != null && !texts(requirements) ? "requirements must be a string or an array of strings"
     : indexUrls != null && !texts(indexUrls) ? "indexUrls must be a string or an array of strings"
@@ -127,7 +129,9 @@ function checkTypes(caller, { requirements, indexUrls, lockfile, lockExtras, loc
     : lockExtras != null && !texts(lockExtras) ? "lockExtras must be a string or an array of strings"
     : lockGroups != null && !texts(lockGroups) ? "lockGroups must be a string or an array of strings"
     : (lockExtras != null || lockGroups != null) && !lockfile ? "lockExtras and lockGroups choose from a lockfile: give one"
-    : onProgress != null && typeof onProgress !== "function" ? "onProgress must be a function" : null;
+    : onProgress != null && typeof onProgress !== "function" ? "onProgress must be a function"
+    : wheelsURL != null && typeof wheelsURL !== "string" && !(wheelsURL instanceof URL)
+      ? "wheelsURL must be the URL (a string) where the package's js/wheels/ folder is served" : null;
   if (wrong) throw new TypeError(`${caller}: ${wrong}`);
 }
 
@@ -174,21 +178,24 @@ function editDistance(a, b) {
 /**
  * Install pyemscripten, packaging and resolvelib from this package's wheels (each checked
  * against the manifest's sha256) and define the `pyemscripten_install` builtin. Idempotent.
- * `indexUrls` and `onProgress` become the defaults of `pyemscripten_install`.
+ * `indexUrls` and `onProgress` become the defaults of `pyemscripten_install`. `wheelsURL`:
+ * where the package's `js/wheels/` folder is served, for a bundler that does not copy the
+ * wheels itself (default: beside `wheels/manifest.mjs`, wherever the bundler put them).
  */
-export async function bootstrap(pyodide, { indexUrls, onProgress } = {}) {
+export async function bootstrap(pyodide, { indexUrls, onProgress, wheelsURL } = {}) {
+  checkTypes("bootstrap", { indexUrls, onProgress, wheelsURL });
   if (!installers.has(pyodide)) {
-    const started = bootstrapOnce(pyodide, indexUrls, onProgress);
+    const started = bootstrapOnce(pyodide, indexUrls, onProgress, wheelsURL);
     installers.set(pyodide, started);
     started.catch(() => installers.delete(pyodide));  // a failed bootstrap may be tried again
   }
   return installers.get(pyodide);
 }
 
-async function bootstrapOnce(pyodide, indexUrls, onProgress) {
+async function bootstrapOnce(pyodide, indexUrls, onProgress, wheelsURL) {
   const emit = emitter(onProgress);
   emit({ stage: "bootstrapping", message: "Installing pyemscripten" });
-  const { source, files } = await fetchBootstrapFiles();
+  const { source, files } = await fetchBootstrapFiles(wheelsURL);
   pyodide.FS.mkdirTree(BOOTSTRAP_DIR);
   const wheels = files.map(({ file, url, sha256, body }) => {
     const path = `${BOOTSTRAP_DIR}/${file}`;
@@ -199,7 +206,7 @@ async function bootstrapOnce(pyodide, indexUrls, onProgress) {
   const proxies = [namespace];
   const take = (proxy) => (proxies.push(proxy), proxy);
   try {
-    pyodide.runPython(source, { globals: namespace, filename: new URL("bootstrap.py", HERE).href });
+    pyodide.runPython(source, { globals: namespace, filename: "pyemscripten/js/bootstrap.py" });
     take(namespace.get("bootstrap"))(take(pyodide.toPy(wheels)));
     const installer = take(namespace.get("WebInstaller"))(indexUrls ?? undefined, onProgress ?? undefined);
     installer.expose();
@@ -210,28 +217,44 @@ async function bootstrapOnce(pyodide, indexUrls, onProgress) {
   }
 }
 
-// bootstrap.py and the wheels the manifest names, with their bytes (checked against the
-// manifest's sha256 in Python). A failed fetch is forgotten, so that a later call tries again.
-function fetchBootstrapFiles() {
-  if (!bootstrapFiles) {
-    bootstrapFiles = (async () => {
-      const [manifest, source] = await Promise.all([
-        fetchOk(new URL("wheels/manifest.json", HERE), (r) => r.json()),
-        fetchOk(new URL("bootstrap.py", HERE), (r) => r.text()),
-      ]);
-      if (manifest["manifest-version"] !== MANIFEST_VERSION) {
-        throw new Error(`pyemscripten: wheels/manifest.json has manifest-version ${manifest["manifest-version"]}, expected ${MANIFEST_VERSION}`);
+// bootstrap.py's source and the wheels wheels/manifest.mjs names, with their bytes (checked
+// against the manifest's sha256 in Python), from the manifest's URLs or from `wheelsURL`. A
+// failed fetch is forgotten, so that a later call tries again.
+function fetchBootstrapFiles(wheelsURL) {
+  const base = wheelsURL == null || wheelsURL === "" ? "" : withSlash(absolute(wheelsURL));
+  if (!bootstrapFiles.has(base)) {
+    const files = (async () => {
+      let manifest;
+      try {
+        // A static specifier: a bundler takes the module in, and copies the wheels its
+        // new URL(..., import.meta.url) name.
+        manifest = await import("./wheels/manifest.mjs");
+      } catch (error) {
+        throw new Error(`pyemscripten: could not import its wheels/manifest.mjs (${error?.message ?? error}): ` +
+                        "build the package (npm pack, or python3 scripts/build_js.py), and serve its js/ folder whole",
+                        { cause: error });
       }
-      const files = await Promise.all(manifest.wheels.map(async (wheel) => {
-        const url = new URL(`wheels/${wheel.file}`, HERE).href;
-        const body = await fetchOk(url, async (r) => new Uint8Array(await r.arrayBuffer()));
+      if (manifest.manifestVersion !== MANIFEST_VERSION) {
+        throw new Error(`pyemscripten: wheels/manifest.mjs has manifest-version ${manifest.manifestVersion}, expected ${MANIFEST_VERSION}`);
+      }
+      const bodies = await Promise.all(manifest.wheels.map(async (wheel) => {
+        const url = base ? new URL(wheel.file, base).href : wheel.url;
+        const body = await fetchOk(url, wheel.file, base, async (r) => {
+          const bytes = new Uint8Array(await r.arrayBuffer());
+          if (bytes.length !== wheel.size || bytes[0] !== 0x50 || bytes[1] !== 0x4b) {  // "PK": a zip archive
+            throw new NotTheFile(`${bytes.length} bytes${bytes[0] === 0x3c ? ", beginning with <" : ""}; ` +
+                                 `the wheel is a zip archive of ${wheel.size} bytes`);
+          }
+          return bytes;
+        });
         return { file: wheel.file, url, sha256: wheel.sha256, body };
       }));
-      return { source, files };
+      return { source: manifest.bootstrapSource, files: bodies };
     })();
-    bootstrapFiles.catch(() => { bootstrapFiles = null; });
+    bootstrapFiles.set(base, files);
+    files.catch(() => bootstrapFiles.delete(base));
   }
-  return bootstrapFiles;
+  return bootstrapFiles.get(base);
 }
 
 function emitter(onProgress) {
@@ -245,10 +268,18 @@ function emitter(onProgress) {
   };
 }
 
-// One of the npm package's own files (served beside this module), read by `read`: a failure
-// names the file and what to check ("Failed to fetch" alone says neither).
-async function fetchOk(url, read) {
-  const beside = `the npm package's bootstrap.py and wheels/ must be served beside index.mjs (${HERE.href})`;
+// A file that is not the one the package has (such as an HTML page a server answers for a
+// file it does not have).
+class NotTheFile extends Error {}
+
+// One of the npm package's wheels, `file`, read by `read`: a failure names the file and
+// what to check ("Failed to fetch" alone says neither). `base`: the wheelsURL given, or "".
+async function fetchOk(url, file, base, read) {
+  const beside = base
+    ? `wheelsURL (${base}) must serve the npm package's js/wheels/ folder (${file} is one of its files)`
+    : `${file} must be served beside the package's wheels/manifest.mjs (serve its js/ folder whole); a ` +
+      "bundler that does not copy the files new URL(..., import.meta.url) names (esbuild) leaves it out: copy " +
+      "node_modules/pyemscripten/js/wheels/ to your site and give that folder's URL as wheelsURL";
   const unreachable = (error) => new Error(
     `pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`, { cause: error });
   let response;
@@ -266,7 +297,7 @@ async function fetchOk(url, read) {
   try {
     return await read(response);
   } catch (error) {
-    if (error instanceof SyntaxError) {  // such as an HTML page served for a file that is not there
+    if (error instanceof NotTheFile) {
       throw new Error(`pyemscripten: ${url} is not the file the package has (${error.message}): ${beside}`,
                       { cause: error });
     }

@@ -11,8 +11,13 @@ its dependencies as wheels so that a page can install the installer without any 
   Node); other Pythons ignore it. Without Node or the runtime the wheel has none (said);
 * ``packaging-*.whl``, ``resolvelib-*.whl``: the newest pure wheels in ``.cache/wheels``
   (``scripts/fetch_fixtures.py --set core`` puts them there);
-* ``manifest.json``: name, version, file, size and sha256 of each; ``js/index.mjs`` checks
-  every wheel against it before installing.
+* ``manifest.json``: name, version, file, size and sha256 of each (for people, and for
+  micropip in a page the npm package did not start);
+* ``manifest.mjs``: the same as a module, which ``js/index.mjs`` imports: each wheel's URL
+  as ``new URL("./<file>", import.meta.url)``, the form bundlers (Vite, webpack 5, Parcel)
+  recognise and copy the file for, and ``js/bootstrap.py``'s text, so that nothing else
+  has to be served beside the bundle. ``js/index.mjs`` checks every wheel against its
+  sha256 before installing.
 
 Built outputs are not committed (``.gitignore``). Usage: ``scripts/build_js.py [--out DIR]``.
 """
@@ -141,6 +146,20 @@ def entry(path: Path) -> dict[str, object]:
             "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def manifest_module(manifest: dict[str, object], bootstrap: str) -> str:
+    """``manifest.mjs``: the manifest, each wheel's URL beside the module in the static
+    ``new URL(literal, import.meta.url)`` form, and the bootstrap's Python source."""
+    lines = ["// Written by scripts/build_js.py: the wheels js/index.mjs bootstraps pyemscripten from.",
+             "// Each URL is in the form bundlers copy the file for (new URL(literal, import.meta.url)).",
+             f"export const manifestVersion = {json.dumps(manifest['manifest-version'])};",
+             "export const wheels = ["]
+    for wheel in manifest["wheels"]:  # type: ignore[attr-defined]
+        fields = "".join(f"{key}: {json.dumps(value)}, " for key, value in wheel.items())
+        lines.append(f"  {{ {fields}url: new URL({json.dumps('./' + wheel['file'])}, import.meta.url).href }},")
+    lines += ["];", f"export const bootstrapSource = {json.dumps(bootstrap)};", ""]
+    return "\n".join(lines)
+
+
 def build(out: Path) -> dict[str, object]:
     """Build into a fresh folder beside ``out``, then swap it in (readers see one or the other)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -157,6 +176,7 @@ def build(out: Path) -> dict[str, object]:
         manifest = {"manifest-version": MANIFEST_VERSION,
                     "wheels": [entry(Path(p)) for p in wheels]}
         (fresh / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        (fresh / "manifest.mjs").write_text(manifest_module(manifest, (ROOT / "js" / "bootstrap.py").read_text("utf-8")))
         if out.exists():
             out.rename(Path(tmp) / "old")  # removed with tmp
         fresh.rename(out)
@@ -171,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                                            *(sys.argv[1:] if argv is None else argv)])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "js" / "wheels",
-                        help="where to write the wheels and manifest.json (default: %(default)s)")
+                        help="where to write the wheels and their manifests (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         manifest = build(args.out)

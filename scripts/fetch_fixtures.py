@@ -5,6 +5,8 @@
   unpacked to ``.cache/runtimes/pyodide-V/`` (the tarball's ``package/`` folder).
 * Real wheels from PyPI into ``.cache/wheels/`` (``pip download`` for the
   ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies.
+* Vite from npm into ``.cache/bundler/`` (``npm install``), which the web-app tests bundle
+  an app that imports the npm package with.
 
 Idempotent: a runtime already unpacked and a wheel group already fetched (recorded in a
 stamp file naming its requirements) are skipped, so a second run needs no network.
@@ -17,6 +19,7 @@ stamp file naming its requirements) are skipped, so a second run needs no networ
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -28,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
 RUNTIMES_DIR = CACHE / "runtimes"
 WHEELS_DIR = CACHE / "wheels"
+
+BUNDLER_DIR = CACHE / "bundler"
+VITE_VERSION = "8.4.1"
 
 RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.27.8", "0.29.5", "314.0.8", "315.0.0-alpha.2")
 
@@ -93,6 +99,25 @@ def _unpack_package(tarball: Path, target: Path) -> None:
         Path(tmp, "package").rename(target)
 
 
+def vite_bin() -> Path:
+    return BUNDLER_DIR / "node_modules" / ".bin" / "vite"
+
+
+def fetch_bundler(force: bool) -> None:
+    """Make sure Vite ``VITE_VERSION`` is installed in ``.cache/bundler``."""
+    installed = BUNDLER_DIR / "node_modules" / "vite" / "package.json"
+    if (installed.is_file() and json.loads(installed.read_text())["version"] == VITE_VERSION
+            and vite_bin().exists() and not force):
+        say(f"vite {VITE_VERSION}: present")
+        return
+    BUNDLER_DIR.mkdir(parents=True, exist_ok=True)
+    (BUNDLER_DIR / "package.json").write_text(json.dumps(
+        {"name": "pyemscripten-test-bundler", "private": True, "devDependencies": {"vite": VITE_VERSION}}, indent=2) + "\n")
+    say(f"vite {VITE_VERSION}: npm install")
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=BUNDLER_DIR, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def fetch_wheels(group: str, force: bool) -> None:
     """``pip download`` one group of requirements (with dependencies) into ``.cache/wheels``."""
     names = WHEEL_SETS[group]
@@ -121,12 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", action="append", choices=RUNTIME_VERSIONS, metavar="VERSION",
                         help=f"fetch only this runtime (repeatable; default: all of {', '.join(RUNTIME_VERSIONS)})")
     parser.add_argument("--no-wheels", action="store_true", help="skip the PyPI wheels")
+    parser.add_argument("--no-bundler", action="store_true", help="skip Vite (for the web-app tests)")
     parser.add_argument("--force", action="store_true", help="fetch again even if present")
     args = parser.parse_args(argv)
 
     if not args.no_runtimes:
         for version in args.runtime or RUNTIME_VERSIONS:
             fetch_runtime(version, args.force)
+    if not args.no_bundler and args.group == "all":
+        fetch_bundler(args.force)
     if not args.no_wheels:
         groups = ("core", "bench", "real") if args.group == "all" else (args.group,)
         for group in groups:

@@ -14,6 +14,7 @@ Fixtures:
                             ``.cache/wheels`` as ``/simple/``, runtimes, ``/bootstrap/``
     index_server            the same server; faults, counts, extra indexes and synthetic
                             files are reset after each test
+    npm_package_dir         (session) the packed npm package, unpacked (its folder)
     npm_package             (session) URL of js/index.mjs of the packed npm package
     pyodide_factory         ``pyodide_factory(version="314.0.7", *, bootstrap=True,
                             context=None) -> PyodideSession``: a fresh page, booted;
@@ -120,9 +121,9 @@ def session_index_server() -> Iterator[IndexServer]:
 
 
 @pytest.fixture(scope="session")
-def npm_package(session_index_server: IndexServer, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The npm package as ``npm pack`` makes it (its prepack builds the wheels), unpacked
-    and served under ``/npm/``; returns the URL of its ``js/index.mjs``."""
+def npm_package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The npm package as ``npm pack`` makes it (its prepack builds the wheels), unpacked:
+    the folder ``npm install`` would put in ``node_modules/pyemscripten``."""
     import subprocess
     import tarfile
 
@@ -132,7 +133,13 @@ def npm_package(session_index_server: IndexServer, tmp_path_factory: pytest.Temp
     (tarball,) = out.glob("pyemscripten-*.tgz")
     with tarfile.open(tarball) as archive:
         archive.extractall(out, filter="data")
-    session_index_server.mount("/npm/", out / "package")
+    return out / "package"
+
+
+@pytest.fixture(scope="session")
+def npm_package(session_index_server: IndexServer, npm_package_dir: Path) -> str:
+    """The npm package served under ``/npm/``; returns the URL of its ``js/index.mjs``."""
+    session_index_server.mount("/npm/", npm_package_dir)
     return f"{session_index_server.url}/npm/js/index.mjs"
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
 
 from tests.support.browser import DEFAULT_RUNTIME, ROOT
+
+VITE = ROOT / ".cache" / "bundler" / "node_modules" / ".bin" / "vite"
 
 APP_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>web app</title></head><body>
@@ -95,7 +103,7 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         booted = events[1]["at"]
         started = page.evaluate("performance.getEntriesByType('resource').filter((e) => /\\/npm\\/js\\/wheels\\//"
                                 ".test(e.name)).map((e) => e.startTime)")
-        assert len(started) == 4 and max(started) < booted, (started, booted)  # the manifest and 3 wheels
+        assert len(started) == 4 and max(started) < booted, (started, booted)  # manifest.mjs and 3 wheels
         assert {"resolved", "downloading", "installing", "done"} <= set(stages) and "resolving" not in stages
         download = next(e for e in events if e["stage"] == "downloading" and e.get("package") == "rich")
         assert download["total"] > 0 and 0 <= download["done"] <= download["total"]
@@ -188,22 +196,25 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
         browser, index_server, npm_package) -> None:
     import urllib.request
 
-    manifest = "/npm/js/wheels/manifest.json"
-    with urllib.request.urlopen(index_server.url + manifest) as answer:
-        wheel = "/npm/js/wheels/" + json.load(answer)["wheels"][0]["file"]
+    with urllib.request.urlopen(index_server.url + "/npm/js/wheels/manifest.json") as answer:
+        file = json.load(answer)["wheels"][0]["file"]
+    wheel = "/npm/js/wheels/" + file
     html = BARE_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
     with app_page(browser, index_server, "/bare/", {"index.html": html}, "window.ready === true") as page:
-        beside = f"the npm package's bootstrap.py and wheels/ must be served beside index.mjs ({index_server.url}/npm/js/)"
-        index_server.add_fault(manifest, status=404, times=1)
+        beside = (f"{file} must be served beside the package's wheels/manifest.mjs (serve its js/ folder whole); "
+                  "a bundler that does not copy the files new URL(..., import.meta.url) names (esbuild) leaves it "
+                  "out: copy node_modules/pyemscripten/js/wheels/ to your site and give that folder's URL as wheelsURL")
+        index_server.add_fault(wheel, status=404, times=1)
         said = page.evaluate("window.attempt()")
-        assert said == f"pyemscripten: {index_server.url}{manifest} answered HTTP 404: {beside}", said
-        index_server.add_fault(manifest, status=503, times=1)
+        assert said == f"pyemscripten: {index_server.url}{wheel} answered HTTP 404: {beside}", said
+        index_server.add_fault(wheel, status=503, times=1)
         said = page.evaluate("window.attempt()")
         assert said.endswith("answered HTTP 503: the server is failing for now: try again later"), said
         # A server that answers every path with its own page (a single-page app's fallback).
-        index_server.add_fault(manifest, body=b"<!doctype html><title>app</title>", times=1)
+        index_server.add_fault(wheel, body=b"<!doctype html><title>app</title>", times=1)
         said = page.evaluate("window.attempt()")
-        assert said.startswith(f"pyemscripten: {index_server.url}{manifest} is not the file the package has (") \
+        assert said.startswith(f"pyemscripten: {index_server.url}{wheel} is not the file the package has "
+                               "(33 bytes, beginning with <; the wheel is a zip archive of ") \
             and said.endswith(f"): {beside}"), said
         index_server.add_fault(wheel, reset_after=100, times=1)  # the connection breaks in the body
         said = page.evaluate("window.attempt()")
@@ -211,7 +222,7 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
             and said.endswith("): check the connection"), said
         # Neither failure is kept: the next call fetches again, and installs.
         assert page.evaluate("window.attempt()") == "ok"
-        assert index_server.count(path=manifest) == 5
+        assert index_server.count(path=wheel) == 5
 
 
 ERRORS_HTML = """<!doctype html>
@@ -238,15 +249,16 @@ window.ready = true;
 
 def test_the_js_module_says_every_failure_as_one_error(browser, index_server, npm_package) -> None:
     html = ERRORS_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
-    manifest = "/npm/js/wheels/manifest.json"
+    wheel = r"/npm/js/wheels/resolvelib-[^/]*\.whl"
     with app_page(browser, index_server, "/errors/", {"index.html": html}, "window.ready === true") as page:
         # pyemscripten's own files cannot be fetched: one "error" event, a BootstrapError.
-        index_server.add_fault(manifest, status=404, times=1)
+        index_server.add_fault(regex=wheel, status=404, times=1)
         failed = page.evaluate("""(index) => window.outcome((onProgress) => window.installPackages(window.pyodide,
           { requirements: "attrs", indexUrls: index, onProgress }))""", index_server.index_url)
         assert failed["isOurs"] and failed["type"] == "BootstrapError", failed
         assert failed["message"].startswith("pyemscripten could not be installed into this Pyodide: pyemscripten: ")
-        assert f"{manifest} answered HTTP 404" in failed["message"] and "answered HTTP 404" in failed["cause"]
+        assert re.search(wheel + " answered HTTP 404", failed["message"]), failed
+        assert "answered HTTP 404" in failed["cause"]
         assert [e["stage"] for e in failed["events"]] == ["bootstrapping", "error"], failed["events"]
 
         # Tried again, it bootstraps and installs; a later call without onProgress sends
@@ -292,3 +304,142 @@ pyemscripten.install = _broken
                  "loadPyodideWithPackages: unknown option indexurl; did you mean indexURL?")):
             refused = page.evaluate(f"() => window.outcome(() => {call.replace('RUNTIME', DEFAULT_RUNTIME)})")
             assert refused["name"] == "TypeError" and refused["message"].startswith(says), refused
+
+
+# --- the npm package in an app a bundler built ---------------------------------------------
+
+VITE_INDEX = b"""<!doctype html>
+<html><head><meta charset="utf-8"><title>vite app</title></head><body>
+<script type="module" src="./main.js"></script></body></html>
+"""
+
+# The app imports the package by its name, as a web app does; the page's query names the
+# runtime and the index (the app is built once, for both tests).
+VITE_MAIN = b"""import { loadPyodideWithPackages } from "pyemscripten";
+const query = new URLSearchParams(location.search);
+window.stages = [];
+try {
+  const pyodide = await loadPyodideWithPackages({
+    indexURL: query.get("runtime"),
+    requirements: ["attrs"],
+    indexUrls: [query.get("index")],
+    onProgress: (event) => window.stages.push(event.stage),
+  });
+  window.result = pyodide.runPython("import attrs, pyemscripten; f'{attrs.__name__} {pyemscripten.__name__}'");
+} catch (error) {
+  window.failure = String(error.stack || error);
+}
+window.appDone = true;
+"""
+
+
+@pytest.fixture(scope="module")
+def vite_app(npm_package_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Vite app that imports the npm package as ``pyemscripten`` (installed in its
+    node_modules as ``npm install`` puts it); Vite from ``scripts/fetch_fixtures.py``."""
+    if not VITE.exists():
+        pytest.fail(f"Vite is not installed in {VITE.parents[2]}: run scripts/setup.sh")
+    app = tmp_path_factory.mktemp("vite-app")
+    (app / "index.html").write_bytes(VITE_INDEX)
+    (app / "main.js").write_bytes(VITE_MAIN)
+    (app / "package.json").write_text(json.dumps({"name": "app", "private": True, "type": "module"}))
+    shutil.copytree(npm_package_dir, app / "node_modules" / "pyemscripten")
+    return app
+
+
+def test_an_app_vite_built_bootstraps_from_the_wheels_vite_copied(browser, index_server, vite_app) -> None:
+    subprocess.run([str(VITE), "build", "--base", "/vite/", "--logLevel", "warn"], cwd=vite_app, check=True,
+                   capture_output=True, timeout=120)
+    assets = sorted(path.name for path in (vite_app / "dist" / "assets").iterdir())
+    # Vite copied the three wheels (under names of its own), and no other file of the package.
+    assert [name.split("-")[0] for name in assets if name.endswith(".whl")] == ["packaging", "pyemscripten",
+                                                                                 "resolvelib"], assets
+    assert not [name for name in assets if name.endswith((".mjs", ".py", ".json"))], assets
+    index_server.mount("/vite/", vite_app / "dist")
+    index_server.reset_counts()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{index_server.url}/vite/index.html?{_query(index_server)}")
+        page.wait_for_function("window.appDone === true", timeout=120_000)
+        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
+        assert page.evaluate("window.result") == "attrs pyemscripten"
+        assert page.evaluate("window.stages")[-1] == "ready"
+        assert index_server.count(regex=r"^/vite/assets/[^/]*\.whl$") == 3
+        assert index_server.count(regex=r"^/npm/") == 0
+    finally:
+        context.close()
+
+
+def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(browser, index_server, vite_app) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(VITE), "--host", "127.0.0.1", "--port", str(port), "--strictPort"], cwd=vite_app,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = browser.new_context()
+    try:
+        said = []
+        for line in server.stdout:  # type: ignore[union-attr]
+            said.append(line)
+            if f":{port}/" in line:
+                break
+        else:
+            pytest.fail("Vite's dev server did not start: " + "".join(said))
+        page = context.new_page()
+        wheels = []
+        page.on("response", lambda response: wheels.append((response.status, response.url))
+                if response.url.endswith(".whl") and "/node_modules/" in response.url else None)
+        page.goto(f"http://127.0.0.1:{port}/?{_query(index_server)}")
+        page.wait_for_function("window.appDone === true", timeout=120_000)
+        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
+        assert page.evaluate("window.result") == "attrs pyemscripten"
+        # The dev server serves the wheels from the installed package, where they are.
+        assert sorted(status for status, _ in wheels) == [200, 200, 200], wheels
+        assert all("/node_modules/pyemscripten/js/wheels/" in url for _, url in wheels), wheels
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _query(index_server) -> str:
+    return urlencode({"runtime": f"{index_server.url}/runtimes/{DEFAULT_RUNTIME}/", "index": index_server.index_url})
+
+
+WHEELS_URL_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>wheelsURL</title></head><body>
+<script type="module">
+import { installPackages, bootstrap } from "/npm/js/index.mjs";
+import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
+window.attempt = async (options) => {
+  const pyodide = await loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
+  try { return (await installPackages(pyodide, options)).message; }
+  catch (e) { return [e.name, e.message]; }
+};
+window.refused = async (options) => {
+  try { await bootstrap({}, options); return null; } catch (e) { return [e.name, e.message]; }
+};
+window.ready = true;
+</script></body></html>
+"""
+
+
+def test_wheels_url_names_where_the_wheels_are_served(browser, index_server, npm_package, npm_package_dir) -> None:
+    """For a bundler that does not copy the wheels (esbuild): they are copied by hand, and
+    wheelsURL says where."""
+    index_server.mount("/static/py-wheels/", npm_package_dir / "js" / "wheels")
+    html = WHEELS_URL_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
+    with app_page(browser, index_server, "/elsewhere/", {"index.html": html}, "window.ready === true") as page:
+        said = page.evaluate("(index) => window.attempt({ requirements: 'attrs', indexUrls: index, "
+                             "wheelsURL: '/static/py-wheels' })", index_server.index_url)
+        assert said.startswith("Installed attrs-"), said
+        assert index_server.count(regex=r"^/static/py-wheels/[^/]*\.whl$") == 3
+        assert index_server.count(regex=r"^/npm/js/wheels/[^/]*\.whl$") == 0
+        # A folder that does not serve them is named, with what it must serve.
+        said = page.evaluate("(index) => window.attempt({ requirements: 'attrs', indexUrls: index, "
+                             "wheelsURL: new URL('/nothing-here/', location.href) })", index_server.index_url)
+        assert said[0] == "PyemscriptenError" and (
+            f"wheelsURL ({index_server.url}/nothing-here/) must serve the npm package's js/wheels/ folder") in said[1], said
+        assert page.evaluate("window.refused({ wheelsURL: 5 })") == [
+            "TypeError", "bootstrap: wheelsURL must be the URL (a string) where the package's js/wheels/ folder is served"]

@@ -45,3 +45,25 @@ def test_a_source_that_does_not_compile_fails_the_build_saying_why(tmp_path: Pat
     path.write_bytes(make_wheel("demo", "1.0", {"demo/__init__.py": b"def f(:\n"}))
     with pytest.raises(build_js.BuildError, match="SyntaxError"):
         build_js.add_bytecode(path)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_manifest_module_names_each_wheel_in_the_form_bundlers_copy(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    manifest = {"manifest-version": 1, "wheels": [
+        {"name": "demo", "version": "1.0", "file": "demo-1.0-py3-none-any.whl", "size": 3, "sha256": "ab" * 32}]}
+    source = 'print("\\u2028 \'quoted\' \\\\ </script>")\n'
+    text = build_js.manifest_module(manifest, source)
+    # The static form (a literal beside import.meta.url) is what Vite and webpack look for.
+    assert 'new URL("./demo-1.0-py3-none-any.whl", import.meta.url)' in text
+    (tmp_path / "manifest.mjs").write_text(text)
+    read = subprocess.run(["node", "--input-type=module", "-e",
+                           f"const m = await import({json.dumps((tmp_path / 'manifest.mjs').as_uri())});"
+                           "console.log(JSON.stringify(m))"], capture_output=True, text=True, check=True)
+    module = json.loads(read.stdout)
+    assert module["manifestVersion"] == 1 and module["bootstrapSource"] == source
+    (wheel,) = module["wheels"]
+    assert wheel["url"] == (tmp_path / "demo-1.0-py3-none-any.whl").as_uri()
+    assert {k: v for k, v in wheel.items() if k != "url"} == manifest["wheels"][0]
