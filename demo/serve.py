@@ -30,8 +30,12 @@ def check(runtime: str) -> list[str]:
     problems = []
     if not (RUNTIMES / f"pyodide-{runtime}" / "pyodide.mjs").is_file():
         problems.append(f"Pyodide {runtime} is not in {RUNTIMES} (run scripts/setup.sh)")
-    if not (ROOT / "js" / "wheels" / "manifest.mjs").is_file():
+    manifest = ROOT / "js" / "wheels" / "manifest.mjs"
+    if not manifest.is_file():
         problems.append("js/wheels/ is not built (run scripts/build_js.py)")
+    elif manifest.stat().st_mtime < (ROOT / "js" / "bootstrap.py").stat().st_mtime:
+        # The page runs the copy of js/bootstrap.py the build put in manifest.mjs.
+        problems.append("js/bootstrap.py changed since js/wheels/ was built (run scripts/build_js.py)")
     if not any(WHEELS.glob("*.whl")):
         problems.append(f"no wheels in {WHEELS} (run scripts/setup.sh)")
     return problems

@@ -130,9 +130,20 @@ function checkTypes(caller, { requirements, indexUrls, lockfile, lockExtras, loc
     : lockGroups != null && !texts(lockGroups) ? "lockGroups must be a string or an array of strings"
     : (lockExtras != null || lockGroups != null) && !lockfile ? "lockExtras and lockGroups choose from a lockfile: give one"
     : onProgress != null && typeof onProgress !== "function" ? "onProgress must be a function"
-    : wheelsURL != null && typeof wheelsURL !== "string" && !(wheelsURL instanceof URL)
-      ? "wheelsURL must be the URL (a string) where the package's js/wheels/ folder is served" : null;
+    : wheelsURL != null && !validWheelsURL(wheelsURL)
+      ? "wheelsURL must be the URL (a string or a URL) of the folder where the package's js/wheels/ files are " +
+        "served, without a query or fragment, absolute or relative to the page" : null;
   if (wrong) throw new TypeError(`${caller}: ${wrong}`);
+}
+
+function validWheelsURL(value) {
+  if (typeof value !== "string" && !(value instanceof URL)) return false;
+  try {
+    const url = new URL(value, globalThis.location?.href);
+    return !url.search && !url.hash;
+  } catch {
+    return false;
+  }
 }
 
 // bootstrap(), with a failure said as an "error" event and rejected as a PyemscriptenError
@@ -230,9 +241,9 @@ function fetchBootstrapFiles(wheelsURL) {
         // new URL(..., import.meta.url) name.
         manifest = await import("./wheels/manifest.mjs");
       } catch (error) {
-        throw new Error(`pyemscripten: could not import its wheels/manifest.mjs (${error?.message ?? error}): ` +
-                        "build the package (npm pack, or python3 scripts/build_js.py), and serve its js/ folder whole",
-                        { cause: error });
+        throw new Error(`pyemscripten: could not load its wheels/manifest.mjs (${error?.message ?? error}): ` +
+                        "check the connection and try again; served without a bundler, the package's js/ folder " +
+                        "must be served whole, as npm pack makes it (its wheels/ are built then)", { cause: error });
       }
       if (manifest.manifestVersion !== MANIFEST_VERSION) {
         throw new Error(`pyemscripten: wheels/manifest.mjs has manifest-version ${manifest.manifestVersion}, expected ${MANIFEST_VERSION}`);
@@ -277,9 +288,10 @@ class NotTheFile extends Error {}
 async function fetchOk(url, file, base, read) {
   const beside = base
     ? `wheelsURL (${base}) must serve the npm package's js/wheels/ folder (${file} is one of its files)`
-    : `${file} must be served beside the package's wheels/manifest.mjs (serve its js/ folder whole); a ` +
-      "bundler that does not copy the files new URL(..., import.meta.url) names (esbuild) leaves it out: copy " +
-      "node_modules/pyemscripten/js/wheels/ to your site and give that folder's URL as wheelsURL";
+    : `the package's wheel ${file} must be served at that URL: the package's js/ folder served whole, or the ` +
+      "files a bundler copied; a bundler that does not copy the files new URL(..., import.meta.url) names " +
+      "(esbuild) leaves it out: copy node_modules/pyemscripten/js/wheels/ to your site and give that folder's " +
+      "URL as wheelsURL (with Vite 7 or older, its dev server needs optimizeDeps: { exclude: [\"pyemscripten\"] })";
   const unreachable = (error) => new Error(
     `pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`, { cause: error });
   let response;

@@ -155,7 +155,9 @@ def manifest_module(manifest: dict[str, object], bootstrap: str) -> str:
              "export const wheels = ["]
     for wheel in manifest["wheels"]:  # type: ignore[attr-defined]
         fields = "".join(f"{key}: {json.dumps(value)}, " for key, value in wheel.items())
-        lines.append(f"  {{ {fields}url: new URL({json.dumps('./' + wheel['file'])}, import.meta.url).href }},")
+        # A getter: made only when no wheelsURL stands in for it (esbuild's iife output makes
+        # import.meta an empty object, where this URL cannot be made).
+        lines.append(f"  {{ {fields}get url() {{ return new URL({json.dumps('./' + wheel['file'])}, import.meta.url).href; }} }},")
     lines += ["];", f"export const bootstrapSource = {json.dumps(bootstrap)};", ""]
     return "\n".join(lines)
 

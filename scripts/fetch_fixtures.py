@@ -5,8 +5,8 @@
   unpacked to ``.cache/runtimes/pyodide-V/`` (the tarball's ``package/`` folder).
 * Real wheels from PyPI into ``.cache/wheels/`` (``pip download`` for the
   ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies.
-* Vite from npm into ``.cache/bundler/`` (``npm install``), which the web-app tests bundle
-  an app that imports the npm package with.
+* Vite and esbuild from npm into ``.cache/bundler/`` (``npm ci`` of ``tests/support/bundler``),
+  which the web-app tests bundle an app that imports the npm package with.
 
 Idempotent: a runtime already unpacked and a wheel group already fetched (recorded in a
 stamp file naming its requirements) are skipped, so a second run needs no network.
@@ -33,7 +33,7 @@ RUNTIMES_DIR = CACHE / "runtimes"
 WHEELS_DIR = CACHE / "wheels"
 
 BUNDLER_DIR = CACHE / "bundler"
-VITE_VERSION = "8.4.1"
+VITE_VERSION = "8.4.1"  # as tests/support/bundler/package.json pins it, beside esbuild 0.28.2
 
 RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.27.8", "0.29.5", "314.0.8", "315.0.0-alpha.2")
 
@@ -103,19 +103,42 @@ def vite_bin() -> Path:
     return BUNDLER_DIR / "node_modules" / ".bin" / "vite"
 
 
+def esbuild_bin() -> Path:
+    return BUNDLER_DIR / "node_modules" / ".bin" / "esbuild"
+
+
+def node_too_old() -> str | None:
+    """Why this machine's Node cannot run Vite 8 (it needs 20.19 or newer), or None."""
+    try:
+        said = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "no node on PATH"
+    major, minor = (int(part) for part in said.lstrip("v").split(".")[:2])
+    return None if (major, minor) >= (20, 19) else f"Vite {VITE_VERSION} needs Node 20.19 or newer; this is {said}"
+
+
 def fetch_bundler(force: bool) -> None:
-    """Make sure Vite ``VITE_VERSION`` is installed in ``.cache/bundler``."""
-    installed = BUNDLER_DIR / "node_modules" / "vite" / "package.json"
-    if (installed.is_file() and json.loads(installed.read_text())["version"] == VITE_VERSION
-            and vite_bin().exists() and not force):
-        say(f"vite {VITE_VERSION}: present")
+    """Install Vite and esbuild as ``tests/support/bundler``'s package-lock.json says, in
+    ``.cache/bundler`` (``npm ci``); a stamp of that lock marks an install that finished."""
+    source = ROOT / "tests" / "support" / "bundler"
+    lock = (source / "package-lock.json").read_bytes()
+    stamp = BUNDLER_DIR / ".installed"
+    if stamp.is_file() and stamp.read_bytes() == lock and vite_bin().exists() and not force:
+        say("bundlers: present")
+        return
+    why = node_too_old()
+    if why:
+        say(f"bundlers: not installed ({why}); the tests that bundle an app will say so")
         return
     BUNDLER_DIR.mkdir(parents=True, exist_ok=True)
-    (BUNDLER_DIR / "package.json").write_text(json.dumps(
-        {"name": "pyemscripten-test-bundler", "private": True, "devDependencies": {"vite": VITE_VERSION}}, indent=2) + "\n")
-    say(f"vite {VITE_VERSION}: npm install")
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=BUNDLER_DIR, check=True,
-                   stdout=subprocess.DEVNULL)
+    stamp.unlink(missing_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(source / name, BUNDLER_DIR / name)
+    say("bundlers: npm ci (Vite, esbuild)")
+    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BUNDLER_DIR, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"[fixtures] npm ci in {BUNDLER_DIR} failed:\n{done.stdout}{done.stderr}")
+    stamp.write_bytes(lock)
 
 
 def fetch_wheels(group: str, force: bool) -> None:
@@ -146,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", action="append", choices=RUNTIME_VERSIONS, metavar="VERSION",
                         help=f"fetch only this runtime (repeatable; default: all of {', '.join(RUNTIME_VERSIONS)})")
     parser.add_argument("--no-wheels", action="store_true", help="skip the PyPI wheels")
-    parser.add_argument("--no-bundler", action="store_true", help="skip Vite (for the web-app tests)")
+    parser.add_argument("--no-bundler", action="store_true", help="skip Vite and esbuild (for the web-app tests)")
     parser.add_argument("--force", action="store_true", help="fetch again even if present")
     args = parser.parse_args(argv)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo, the tests and the benchmark need on a fresh Debian machine:
 # Debian's Chromium and clang/lld 19, a Python venv with the project and its test tools,
-# the Pyodide runtimes and Vite (for a web-app test) from npm, and real wheels from PyPI for
+# the Pyodide runtimes, Vite and esbuild (for web-app tests) from npm, and real wheels from PyPI for
 # the local test index.
 # Idempotent: system packages, runtimes and wheels are fetched only when missing; pip checks
 # the venv's packages each time (quick when nothing changed). Run it as root, or with sudo
@@ -35,6 +35,6 @@ fi
 "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip
 "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]"
 
-echo "[setup] Pyodide runtimes and wheels"
+echo "[setup] Pyodide runtimes, wheels and bundlers"
 "$ROOT/.venv/bin/python" "$ROOT/scripts/fetch_fixtures.py" "$@"
 echo "[setup] done"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import importlib.util
+import queue
 import shutil
-import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +19,12 @@ import pytest
 
 from tests.support.browser import DEFAULT_RUNTIME, ROOT
 
-VITE = ROOT / ".cache" / "bundler" / "node_modules" / ".bin" / "vite"
+_spec = importlib.util.spec_from_file_location("fetch_fixtures", ROOT / "scripts" / "fetch_fixtures.py")
+assert _spec and _spec.loader
+fetch_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fetch_fixtures)
+VITE = fetch_fixtures.vite_bin()
+ESBUILD = fetch_fixtures.esbuild_bin()
 
 APP_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>web app</title></head><body>
@@ -201,9 +208,11 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
     wheel = "/npm/js/wheels/" + file
     html = BARE_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
     with app_page(browser, index_server, "/bare/", {"index.html": html}, "window.ready === true") as page:
-        beside = (f"{file} must be served beside the package's wheels/manifest.mjs (serve its js/ folder whole); "
-                  "a bundler that does not copy the files new URL(..., import.meta.url) names (esbuild) leaves it "
-                  "out: copy node_modules/pyemscripten/js/wheels/ to your site and give that folder's URL as wheelsURL")
+        beside = (f"the package's wheel {file} must be served at that URL: the package's js/ folder served whole, "
+                  "or the files a bundler copied; a bundler that does not copy the files new URL(..., "
+                  "import.meta.url) names (esbuild) leaves it out: copy node_modules/pyemscripten/js/wheels/ to your "
+                  "site and give that folder's URL as wheelsURL (with Vite 7 or older, its dev server needs "
+                  'optimizeDeps: { exclude: ["pyemscripten"] })')
         index_server.add_fault(wheel, status=404, times=1)
         said = page.evaluate("window.attempt()")
         assert said == f"pyemscripten: {index_server.url}{wheel} answered HTTP 404: {beside}", said
@@ -314,48 +323,57 @@ VITE_INDEX = b"""<!doctype html>
 """
 
 # The app imports the package by its name, as a web app does; the page's query names the
-# runtime and the index (the app is built once, for both tests).
-VITE_MAIN = b"""import { loadPyodideWithPackages } from "pyemscripten";
+# runtime, the index and (for esbuild's bundle) wheelsURL. No top-level await: esbuild's
+# default output (iife) has none.
+APP_MAIN = b"""import { loadPyodideWithPackages } from "pyemscripten";
 const query = new URLSearchParams(location.search);
 window.stages = [];
-try {
-  const pyodide = await loadPyodideWithPackages({
-    indexURL: query.get("runtime"),
-    requirements: ["attrs"],
-    indexUrls: [query.get("index")],
-    onProgress: (event) => window.stages.push(event.stage),
-  });
-  window.result = pyodide.runPython("import attrs, pyemscripten; f'{attrs.__name__} {pyemscripten.__name__}'");
-} catch (error) {
-  window.failure = String(error.stack || error);
+async function main() {
+  try {
+    const pyodide = await loadPyodideWithPackages({
+      indexURL: query.get("runtime"),
+      requirements: ["attrs"],
+      indexUrls: [query.get("index")],
+      wheelsURL: query.get("wheels"),
+      onProgress: (event) => window.stages.push(event.stage),
+    });
+    window.result = pyodide.runPython("import attrs, pyemscripten; f'{attrs.__name__} {pyemscripten.__name__}'");
+  } catch (error) {
+    window.failure = String(error.stack || error);
+  }
+  window.appDone = true;
 }
-window.appDone = true;
+main();
 """
 
 
 @pytest.fixture(scope="module")
-def vite_app(npm_package_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Vite app that imports the npm package as ``pyemscripten`` (installed in its
-    node_modules as ``npm install`` puts it); Vite from ``scripts/fetch_fixtures.py``."""
+def bundler_app(npm_package_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An app that imports the npm package as ``pyemscripten`` (installed in its
+    node_modules as ``npm install`` puts it); Vite and esbuild from ``scripts/fetch_fixtures.py``."""
     if not VITE.exists():
-        pytest.fail(f"Vite is not installed in {VITE.parents[2]}: run scripts/setup.sh")
+        too_old = fetch_fixtures.node_too_old()
+        if too_old:
+            pytest.skip(f"Vite cannot run here: {too_old}")
+        pytest.fail(f"Vite and esbuild are not installed in {VITE.parents[2]}: run scripts/setup.sh")
     app = tmp_path_factory.mktemp("vite-app")
     (app / "index.html").write_bytes(VITE_INDEX)
-    (app / "main.js").write_bytes(VITE_MAIN)
+    (app / "main.js").write_bytes(APP_MAIN)
     (app / "package.json").write_text(json.dumps({"name": "app", "private": True, "type": "module"}))
     shutil.copytree(npm_package_dir, app / "node_modules" / "pyemscripten")
     return app
 
 
-def test_an_app_vite_built_bootstraps_from_the_wheels_vite_copied(browser, index_server, vite_app) -> None:
-    subprocess.run([str(VITE), "build", "--base", "/vite/", "--logLevel", "warn"], cwd=vite_app, check=True,
-                   capture_output=True, timeout=120)
-    assets = sorted(path.name for path in (vite_app / "dist" / "assets").iterdir())
+def test_an_app_vite_built_bootstraps_from_the_wheels_vite_copied(browser, index_server, bundler_app) -> None:
+    built = subprocess.run([str(VITE), "build", "--base", "/vite/", "--logLevel", "warn"], cwd=bundler_app,
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assets = sorted(path.name for path in (bundler_app / "dist" / "assets").iterdir())
     # Vite copied the three wheels (under names of its own), and no other file of the package.
     assert [name.split("-")[0] for name in assets if name.endswith(".whl")] == ["packaging", "pyemscripten",
                                                                                  "resolvelib"], assets
     assert not [name for name in assets if name.endswith((".mjs", ".py", ".json"))], assets
-    index_server.mount("/vite/", vite_app / "dist")
+    index_server.mount("/vite/", bundler_app / "dist")
     index_server.reset_counts()
     context = browser.new_context()
     try:
@@ -371,26 +389,27 @@ def test_an_app_vite_built_bootstraps_from_the_wheels_vite_copied(browser, index
         context.close()
 
 
-def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(browser, index_server, vite_app) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([str(VITE), "--host", "127.0.0.1", "--port", str(port), "--strictPort"], cwd=vite_app,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(browser, index_server, bundler_app) -> None:
+    # Vite takes the next free port if this one is taken, and says which.
+    server = subprocess.Popen([str(VITE), "--host", "127.0.0.1", "--port", "5273", "--clearScreen", "false"],
+                              cwd=bundler_app, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [said.put(line) for line in server.stdout], daemon=True).start()  # type: ignore[union-attr]
     context = browser.new_context()
     try:
-        said = []
-        for line in server.stdout:  # type: ignore[union-attr]
-            said.append(line)
-            if f":{port}/" in line:
-                break
-        else:
-            pytest.fail("Vite's dev server did not start: " + "".join(said))
+        lines, origin = [], None
+        while origin is None:
+            try:
+                lines.append(said.get(timeout=60))
+            except queue.Empty:
+                pytest.fail("Vite's dev server did not say where it listens within 60 s: " + "".join(lines))
+            found = re.search(r"http://127\.0\.0\.1:\d+", re.sub(r"\x1b\[[0-9;]*m", "", lines[-1]))
+            origin = found and found.group(0)
         page = context.new_page()
         wheels = []
         page.on("response", lambda response: wheels.append((response.status, response.url))
                 if response.url.endswith(".whl") and "/node_modules/" in response.url else None)
-        page.goto(f"http://127.0.0.1:{port}/?{_query(index_server)}")
+        page.goto(f"{origin}/?{_query(index_server)}")
         page.wait_for_function("window.appDone === true", timeout=120_000)
         assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
         assert page.evaluate("window.result") == "attrs pyemscripten"
@@ -403,8 +422,33 @@ def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(brow
         server.wait(timeout=30)
 
 
-def _query(index_server) -> str:
-    return urlencode({"runtime": f"{index_server.url}/runtimes/{DEFAULT_RUNTIME}/", "index": index_server.index_url})
+def test_an_app_esbuild_bundled_bootstraps_from_the_wheels_copied_by_hand(browser, index_server, bundler_app,
+                                                                          npm_package_dir) -> None:
+    """esbuild copies no file new URL(..., import.meta.url) names, and its default output
+    (iife) has no import.meta: the wheels are copied by hand and wheelsURL says where."""
+    out = bundler_app / "esbuild-out"
+    built = subprocess.run([str(ESBUILD), "main.js", "--bundle", f"--outfile={out / 'app.js'}", "--log-level=error"],
+                           cwd=bundler_app, capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (out / "index.html").write_bytes(b'<!doctype html><meta charset="utf-8"><script src="app.js"></script>')
+    shutil.copytree(npm_package_dir / "js" / "wheels", out / "py-wheels")
+    index_server.mount("/esbuild/", out)
+    index_server.reset_counts()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{index_server.url}/esbuild/index.html?{_query(index_server, wheels='py-wheels/')}")
+        page.wait_for_function("window.appDone === true", timeout=120_000)
+        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
+        assert page.evaluate("window.result") == "attrs pyemscripten"
+        assert index_server.count(regex=r"^/esbuild/py-wheels/[^/]*\.whl$") == 3
+    finally:
+        context.close()
+
+
+def _query(index_server, **more: str) -> str:
+    return urlencode({"runtime": f"{index_server.url}/runtimes/{DEFAULT_RUNTIME}/", "index": index_server.index_url,
+                      **more})
 
 
 WHEELS_URL_HTML = """<!doctype html>
@@ -441,5 +485,7 @@ def test_wheels_url_names_where_the_wheels_are_served(browser, index_server, npm
                              "wheelsURL: new URL('/nothing-here/', location.href) })", index_server.index_url)
         assert said[0] == "PyemscriptenError" and (
             f"wheelsURL ({index_server.url}/nothing-here/) must serve the npm package's js/wheels/ folder") in said[1], said
-        assert page.evaluate("window.refused({ wheelsURL: 5 })") == [
-            "TypeError", "bootstrap: wheelsURL must be the URL (a string) where the package's js/wheels/ folder is served"]
+        refusal = ("bootstrap: wheelsURL must be the URL (a string or a URL) of the folder where the package's "
+                   "js/wheels/ files are served, without a query or fragment, absolute or relative to the page")
+        for wrong in ("5", "'http://['", "'/wheels/?v=2'"):
+            assert page.evaluate(f"window.refused({{ wheelsURL: {wrong} }})") == ["TypeError", refusal], wrong
