@@ -13,6 +13,7 @@
 
 const MANIFEST_VERSION = 1;
 const BOOTSTRAP_DIR = "/tmp/pyemscripten-bootstrap";
+const JAVASCRIPT = Symbol.for("pyemscripten.javascript");  // pyemscripten.browser.js_function reads it
 
 // The Python side of each instance this module bootstraps: a promise of its WebInstaller
 // proxy, so that calls made at once share one bootstrap (they wrote the same files).
@@ -206,7 +207,11 @@ export async function bootstrap(pyodide, { indexUrls, onProgress, wheelsURL } = 
 async function bootstrapOnce(pyodide, indexUrls, onProgress, wheelsURL) {
   const emit = emitter(onProgress);
   emit({ stage: "bootstrapping", message: "Installing pyemscripten" });
-  const { source, files } = await fetchBootstrapFiles(wheelsURL);
+  const { source, files, javascript } = await fetchBootstrapFiles(wheelsURL);
+  // pyemscripten's JavaScript, as this package's module code: Python takes it from here
+  // instead of evaluating its text (which a Content Security Policy without 'unsafe-eval'
+  // forbids). By the digest of the text, so that another version's never stands in.
+  Object.assign(globalThis[JAVASCRIPT] ??= {}, javascript);
   pyodide.FS.mkdirTree(BOOTSTRAP_DIR);
   const wheels = files.map(({ file, url, sha256, body }) => {
     const path = `${BOOTSTRAP_DIR}/${file}`;
@@ -260,7 +265,7 @@ function fetchBootstrapFiles(wheelsURL) {
         });
         return { file: wheel.file, url, sha256: wheel.sha256, body };
       }));
-      return { source: manifest.bootstrapSource, files: bodies };
+      return { source: manifest.bootstrapSource, files: bodies, javascript: manifest.javascript ?? {} };
     })();
     bootstrapFiles.set(base, files);
     files.catch(() => bootstrapFiles.delete(base));

@@ -15,8 +15,9 @@ its dependencies as wheels so that a page can install the installer without any 
   micropip in a page the npm package did not start);
 * ``manifest.mjs``: the same as a module, which ``js/index.mjs`` imports: each wheel's URL
   as ``new URL("./<file>", import.meta.url)``, the form bundlers (Vite, webpack 5, Parcel)
-  recognise and copy the file for, and ``js/bootstrap.py``'s text, so that nothing else
-  has to be served beside the bundle. ``js/index.mjs`` checks every wheel against its
+  recognise and copy the file for, ``js/bootstrap.py``'s text, so that nothing else has to
+  be served beside the bundle, and the JavaScript pyemscripten runs as module code (a page
+  whose Content Security Policy forbids ``'unsafe-eval'`` cannot evaluate it). ``js/index.mjs`` checks every wheel against its
   sha256 before installing.
 
 Built outputs are not committed (``.gitignore``). Usage: ``scripts/build_js.py [--out DIR]``.
@@ -146,9 +147,10 @@ def entry(path: Path) -> dict[str, object]:
             "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def manifest_module(manifest: dict[str, object], bootstrap: str) -> str:
+def manifest_module(manifest: dict[str, object], bootstrap: str, javascript: dict[str, str]) -> str:
     """``manifest.mjs``: the manifest, each wheel's URL beside the module in the static
-    ``new URL(literal, import.meta.url)`` form, and the bootstrap's Python source."""
+    ``new URL(literal, import.meta.url)`` form, the bootstrap's Python source, and
+    ``javascript`` (``{digest: expression}``: what pyemscripten evaluates, as module code)."""
     lines = ["// Written by scripts/build_js.py: the wheels js/index.mjs bootstraps pyemscripten from.",
              "// Each URL is in the form bundlers copy the file for (new URL(literal, import.meta.url)).",
              f"export const manifestVersion = {json.dumps(manifest['manifest-version'])};",
@@ -158,8 +160,25 @@ def manifest_module(manifest: dict[str, object], bootstrap: str) -> str:
         # A getter: made only when no wheelsURL stands in for it (esbuild's iife output makes
         # import.meta an empty object, where this URL cannot be made).
         lines.append(f"  {{ {fields}get url() {{ return new URL({json.dumps('./' + wheel['file'])}, import.meta.url).href; }} }},")
-    lines += ["];", f"export const bootstrapSource = {json.dumps(bootstrap)};", ""]
+    lines += ["];", f"export const bootstrapSource = {json.dumps(bootstrap)};",
+              "// The JavaScript pyemscripten's Python runs, as module code (pyemscripten.browser.js_function),",
+              "// by the digest of its text.",
+              "export const javascript = {"]
+    for key, code in javascript.items():
+        lines.append(f"  {json.dumps(key)}: ({code.strip()}),")
+    lines += ["};", ""]
     return "\n".join(lines)
+
+
+def javascript_of_this_checkout() -> dict[str, str]:
+    """``pyemscripten.browser.javascript()`` of this checkout's sources (a child process:
+    the venv's pyemscripten may be another copy)."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from pyemscripten.browser import javascript; "
+            "print(json.dumps(javascript()))")
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "src")], capture_output=True, text=True)
+    if done.returncode:
+        raise BuildError(f"could not read pyemscripten's JavaScript from src/: {done.stderr.strip()}")
+    return json.loads(done.stdout)
 
 
 def build(out: Path) -> dict[str, object]:
@@ -178,7 +197,8 @@ def build(out: Path) -> dict[str, object]:
         manifest = {"manifest-version": MANIFEST_VERSION,
                     "wheels": [entry(Path(p)) for p in wheels]}
         (fresh / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        (fresh / "manifest.mjs").write_text(manifest_module(manifest, (ROOT / "js" / "bootstrap.py").read_text("utf-8")))
+        (fresh / "manifest.mjs").write_text(manifest_module(manifest, (ROOT / "js" / "bootstrap.py").read_text("utf-8"),
+                                                            javascript_of_this_checkout()))
         if out.exists():
             out.rename(Path(tmp) / "old")  # removed with tmp
         fresh.rename(out)

@@ -7,13 +7,14 @@ imports happen inside functions so that the package still imports on plain CPyth
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
-from .errors import NetworkError
+from .errors import ContentSecurityPolicyError, NetworkError
 from .installation import FileOps, KeptBytes
 from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
 
@@ -178,11 +179,10 @@ class FetchTransport(Transport):
         on_progress: ByteProgress | None = None,
         on_data: BodyPieces | None = None,
     ) -> Response:
-        from pyodide.code import run_js
         from pyodide.ffi import create_proxy, to_js
 
         if self._fetch is None:
-            self._fetch = run_js(_FETCH_JS)
+            self._fetch = js_function(_FETCH_JS)
         url, headers = self._credentials.prepare(url, headers)
         raised: list[BaseException] = []  # what a callback raised: it ends the request as it is
 
@@ -629,14 +629,14 @@ class MemfsFileOps(FileOps):
     def _js_writer(self) -> Any:
         if self._writer is None:
             try:
+                import js
                 import pyodide_js
-                from pyodide.code import run_js
             except ImportError:
                 self._writer = False
             else:
-                self._writer = run_js(_WRITE_TREE_JS)(pyodide_js.FS, pyodide_js._module)
+                self._writer = js_function(_WRITE_TREE_JS)(pyodide_js.FS, pyodide_js._module)
                 if self.compile_libraries:
-                    self._compiled = run_js("new Set()")
+                    self._compiled = js.Set.new()
         return self._writer
 
 
@@ -1000,10 +1000,57 @@ class WebCryptoHasher(Hasher):
             self._digest = False
             try:
                 import js  # type: ignore[import-not-found]
-                from pyodide.code import run_js  # type: ignore[import-not-found]
             except ImportError:
                 return None
             crypto = getattr(js, "crypto", None)
             if crypto is not None and getattr(crypto, "subtle", None) is not None:
-                self._digest = run_js(_DIGEST_JS)
+                self._digest = js_function(_DIGEST_JS)
         return self._digest or None
+
+
+# --- the JavaScript pyemscripten runs ----------------------------------------------------
+
+# Where js/index.mjs puts the npm package's copy of that JavaScript, made when its module
+# loaded: {js_key(text): value}.
+_JAVASCRIPT = "pyemscripten.javascript"
+
+
+@functools.cache
+def js_key(code: str) -> str:
+    """The name of the JavaScript ``code`` in the npm package's copy: its text's digest, so
+    that another version's never stands in for it."""
+    return hashlib.sha256(code.encode()).hexdigest()[:24]
+
+
+def javascript() -> dict[str, str]:
+    """Every JavaScript expression pyemscripten evaluates in a page, by :func:`js_key`: what
+    ``scripts/build_js.py`` writes into the npm package as module code."""
+    from . import browser_loader
+
+    pieces = (_FETCH_JS, _WRITE_TREE_JS, _DIGEST_JS, browser_loader._FAST_LOAD_JS, browser_loader._SEQUENTIAL_LOAD_JS)
+    return {js_key(code): code for code in pieces}
+
+
+def js_function(code: str) -> Any:
+    """The value of the JavaScript expression ``code`` (one of :func:`javascript`'s).
+
+    Started through the npm package, the page has it as module code already (its
+    ``wheels/manifest.mjs``), and nothing is evaluated: a page whose Content Security Policy
+    has no ``'unsafe-eval'`` (Pyodide needs only ``'wasm-unsafe-eval'``) runs pyemscripten
+    too. Otherwise the text is evaluated, in strict mode as a module's code is, so that both
+    ways run it alike. Raises :class:`ContentSecurityPolicyError` where the page forbids that.
+    """
+    import js  # type: ignore[import-not-found]
+    from pyodide.code import run_js  # type: ignore[import-not-found]
+
+    copies = js.Reflect.get(js.globalThis, getattr(js.Symbol, "for")(_JAVASCRIPT))
+    if copies is not None:
+        found = js.Reflect.get(copies, js_key(code))
+        if found is not None:
+            return found
+    try:
+        return run_js('"use strict";\n' + code)
+    except Exception as exc:
+        if getattr(exc, "name", None) == "EvalError" or str(exc).startswith("EvalError"):
+            raise ContentSecurityPolicyError(str(exc)) from exc
+        raise

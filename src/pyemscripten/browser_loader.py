@@ -1303,10 +1303,11 @@ def _pyodide_js() -> Any:
 @functools.cache
 def _run_js(code: str) -> Any:
     """The function ``code`` evaluates to, made once per interpreter (the loader's script is
-    not parsed again for every load: 0.4 ms of (c)'s tail)."""
-    from pyodide.code import run_js  # type: ignore[import-not-found]
+    not parsed again for every load: 0.4 ms of (c)'s tail); the npm package's copy where it
+    brought one (:func:`pyemscripten.browser.js_function`)."""
+    from pyemscripten.browser import js_function
 
-    return run_js(code)
+    return js_function(code)
 
 
 def loaded_libraries() -> list[str]:

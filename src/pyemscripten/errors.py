@@ -84,6 +84,20 @@ class UnsupportedRuntimeError(PyemscriptenError):
         return f"Cannot compute a pyemscripten platform tag: {self.reason}"
 
 
+@dataclass(eq=False)
+class ContentSecurityPolicyError(PyemscriptenError):
+    """The page's Content Security Policy forbids evaluating JavaScript, and pyemscripten
+    was not started through its npm package (which brings that JavaScript as module code)."""
+
+    reason: str  # the browser's words
+
+    def __str__(self) -> str:
+        return ("This page's Content Security Policy does not let pyemscripten evaluate its JavaScript "
+                "(script-src has no 'unsafe-eval'; Pyodide itself needs only 'wasm-unsafe-eval'): start "
+                "pyemscripten through its npm package (loadPyodideWithPackages, installPackages or bootstrap), "
+                f"which brings that JavaScript as module code, or allow 'unsafe-eval' ({self.reason})")
+
+
 # --- names and requirements ----------------------------------------------------------
 
 

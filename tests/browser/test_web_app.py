@@ -489,3 +489,56 @@ def test_wheels_url_names_where_the_wheels_are_served(browser, index_server, npm
                    "js/wheels/ files are served, without a query or fragment, absolute or relative to the page")
         for wrong in ("5", "'http://['", "'/wheels/?v=2'"):
             assert page.evaluate(f"window.refused({{ wheelsURL: {wrong} }})") == ["TypeError", refusal], wrong
+
+
+# --- a page whose Content Security Policy forbids evaluating JavaScript -------------------
+
+CSP_HTML = b"""<!doctype html>
+<html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="script-src 'self' 'wasm-unsafe-eval'">
+<title>strict CSP</title></head><body>
+<script type="module" src="app.mjs"></script></body></html>
+"""
+
+CSP_APP = """import { loadPyodideWithPackages, installPackages } from "/npm/js/index.mjs";
+window.events = [];
+try {
+  eval("1");
+  window.evalAllowed = true;
+} catch (error) {
+  window.evalAllowed = String(error);
+}
+try {
+  const pyodide = await loadPyodideWithPackages({
+    indexURL: "/runtimes/RUNTIME/", requirements: ["jiter"], indexUrls: ["INDEX"],
+    onProgress: (event) => window.events.push(event.stage),
+  });
+  window.result = pyodide.runPython("import jiter; str(jiter.from_json(b'[1, 2]'))");
+  window.installPackages = installPackages;
+  window.pyodide = pyodide;
+} catch (error) {
+  window.failure = String(error.stack || error);
+}
+window.appDone = true;
+"""
+
+
+def test_a_page_that_forbids_eval_installs_through_the_npm_package(browser, index_server, npm_package) -> None:
+    """Pyodide runs under script-src 'self' 'wasm-unsafe-eval' (no 'unsafe-eval'), and so
+    does pyemscripten started through its npm package: its JavaScript comes as module code."""
+    app = CSP_APP.replace("RUNTIME", DEFAULT_RUNTIME).replace("INDEX", index_server.index_url)
+    files = {"index.html": CSP_HTML, "app.mjs": app.encode()}
+    # A function, which Playwright calls without evaluating text (the page forbids that).
+    with app_page(browser, index_server, "/csp/", files, "() => window.appDone === true") as page:
+        assert page.evaluate("window.evalAllowed").startswith("EvalError"), "the policy did not apply"
+        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
+        assert page.evaluate("window.result") == "[1, 2]"  # a binary wheel: fetched, hashed, written, linked
+        assert "loading" in page.evaluate("window.events")
+        # JavaScript the npm package did not bring as module code would have to be evaluated:
+        # refused by the page, and said so.
+        failed = page.evaluate("""async () => {
+          try {
+            await window.pyodide.runPythonAsync("from pyemscripten.browser import js_function; js_function('1 + 1')");
+          } catch (e) { return e.message; }
+        }""")
+        assert "ContentSecurityPolicyError: " in failed and "'unsafe-eval'" in failed and "npm package" in failed, failed

@@ -55,16 +55,43 @@ def test_the_manifest_module_names_each_wheel_in_the_form_bundlers_copy(tmp_path
     manifest = {"manifest-version": 1, "wheels": [
         {"name": "demo", "version": "1.0", "file": "demo-1.0-py3-none-any.whl", "size": 3, "sha256": "ab" * 32}]}
     source = 'print("\\u2028 \'quoted\' \\\\ </script>")\n'
-    text = build_js.manifest_module(manifest, source)
+    text = build_js.manifest_module(manifest, source, {"k1": "(a, b) => a + b", "k2": "\n  new Set()\n"})
     # The static form (a literal beside import.meta.url) is what Vite and webpack look for.
     assert 'new URL("./demo-1.0-py3-none-any.whl", import.meta.url)' in text
     (tmp_path / "manifest.mjs").write_text(text)
     read = subprocess.run(["node", "--input-type=module", "-e",
                            f"const m = await import({json.dumps((tmp_path / 'manifest.mjs').as_uri())});"
-                           "console.log(JSON.stringify({...m, wheels: m.wheels.map((w) => ({...w, url: w.url}))}))"],
+                           "console.log(JSON.stringify({...m, wheels: m.wheels.map((w) => ({...w, url: w.url})),"
+                           " javascript: [m.javascript.k1(2, 3), m.javascript.k2 instanceof Set]}))"],
                           capture_output=True, text=True, check=True)
     module = json.loads(read.stdout)
     assert module["manifestVersion"] == 1 and module["bootstrapSource"] == source
+    assert module["javascript"] == [5, True]  # module code, evaluated where the module loads
     (wheel,) = module["wheels"]
     assert wheel["url"] == (tmp_path / "demo-1.0-py3-none-any.whl").as_uri()
     assert {k: v for k, v in wheel.items() if k != "url"} == manifest["wheels"][0]
+
+
+def test_every_piece_of_javascript_pyemscripten_evaluates_goes_through_js_function() -> None:
+    """A page whose Content Security Policy forbids 'unsafe-eval' runs only the JavaScript the
+    npm package brings as module code (browser.javascript()); text evaluated anywhere else
+    would fail there."""
+    import re
+
+    from pyemscripten import browser
+
+    sources = {path.name: path.read_text() for path in (ROOT / "src" / "pyemscripten").glob("*.py")}
+    calls = {name: re.findall(r"\brun_js\(", text) for name, text in sources.items()}
+    assert {name: len(found) for name, found in calls.items() if found} == {"browser.py": 1}  # js_function's
+    assert len(browser.javascript()) == 5
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_javascript_parses_as_module_code(tmp_path: Path) -> None:
+    import subprocess
+
+    from pyemscripten import browser
+
+    text = build_js.manifest_module({"manifest-version": 1, "wheels": []}, "", browser.javascript())
+    (tmp_path / "manifest.mjs").write_text(text)
+    subprocess.run(["node", "--check", str(tmp_path / "manifest.mjs")], check=True, capture_output=True)
