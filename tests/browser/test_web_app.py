@@ -375,18 +375,10 @@ def test_an_app_vite_built_bootstraps_from_the_wheels_vite_copied(browser, index
     assert not [name for name in assets if name.endswith((".mjs", ".py", ".json"))], assets
     index_server.mount("/vite/", bundler_app / "dist")
     index_server.reset_counts()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(f"{index_server.url}/vite/index.html?{_query(index_server)}")
-        page.wait_for_function("window.appDone === true", timeout=120_000)
-        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
-        assert page.evaluate("window.result") == "attrs pyemscripten"
+    with _app_ran(browser, f"{index_server.url}/vite/index.html?{_query(index_server)}") as page:
         assert page.evaluate("window.stages")[-1] == "ready"
-        assert index_server.count(regex=r"^/vite/assets/[^/]*\.whl$") == 3
-        assert index_server.count(regex=r"^/npm/") == 0
-    finally:
-        context.close()
+    assert index_server.count(regex=r"^/vite/assets/[^/]*\.whl$") == 3
+    assert index_server.count(regex=r"^/npm/") == 0
 
 
 def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(browser, index_server, bundler_app) -> None:
@@ -395,7 +387,6 @@ def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(brow
                               cwd=bundler_app, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     said: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [said.put(line) for line in server.stdout], daemon=True).start()  # type: ignore[union-attr]
-    context = browser.new_context()
     try:
         lines, origin = [], None
         while origin is None:
@@ -405,19 +396,18 @@ def test_an_app_on_vites_dev_server_bootstraps_from_the_packages_own_folder(brow
                 pytest.fail("Vite's dev server did not say where it listens within 60 s: " + "".join(lines))
             found = re.search(r"http://127\.0\.0\.1:\d+", re.sub(r"\x1b\[[0-9;]*m", "", lines[-1]))
             origin = found and found.group(0)
-        page = context.new_page()
         wheels = []
-        page.on("response", lambda response: wheels.append((response.status, response.url))
-                if response.url.endswith(".whl") and "/node_modules/" in response.url else None)
-        page.goto(f"{origin}/?{_query(index_server)}")
-        page.wait_for_function("window.appDone === true", timeout=120_000)
-        assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
-        assert page.evaluate("window.result") == "attrs pyemscripten"
+
+        def listen(page) -> None:
+            page.on("response", lambda response: wheels.append((response.status, response.url))
+                    if response.url.endswith(".whl") and "/node_modules/" in response.url else None)
+
+        with _app_ran(browser, f"{origin}/?{_query(index_server)}", before=listen):
+            pass
         # The dev server serves the wheels from the installed package, where they are.
         assert sorted(status for status, _ in wheels) == [200, 200, 200], wheels
         assert all("/node_modules/pyemscripten/js/wheels/" in url for _, url in wheels), wheels
     finally:
-        context.close()
         server.terminate()
         server.wait(timeout=30)
 
@@ -434,14 +424,24 @@ def test_an_app_esbuild_bundled_bootstraps_from_the_wheels_copied_by_hand(browse
     shutil.copytree(npm_package_dir / "js" / "wheels", out / "py-wheels")
     index_server.mount("/esbuild/", out)
     index_server.reset_counts()
+    with _app_ran(browser, f"{index_server.url}/esbuild/index.html?{_query(index_server, wheels='py-wheels/')}"):
+        pass
+    assert index_server.count(regex=r"^/esbuild/py-wheels/[^/]*\.whl$") == 3
+
+
+@contextmanager
+def _app_ran(browser, url: str, before=lambda page: None) -> Iterator[object]:
+    """A fresh page of the bundled app at ``url`` (``before(page)`` first), once it has
+    installed attrs and imported it."""
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{index_server.url}/esbuild/index.html?{_query(index_server, wheels='py-wheels/')}")
+        before(page)
+        page.goto(url)
         page.wait_for_function("window.appDone === true", timeout=120_000)
         assert page.evaluate("window.failure") is None, page.evaluate("window.failure")
         assert page.evaluate("window.result") == "attrs pyemscripten"
-        assert index_server.count(regex=r"^/esbuild/py-wheels/[^/]*\.whl$") == 3
+        yield page
     finally:
         context.close()
 
