@@ -170,12 +170,12 @@ def manifest_module(manifest: dict[str, object], bootstrap: str, javascript: dic
     return "\n".join(lines)
 
 
-def javascript_of_this_checkout() -> dict[str, str]:
-    """``pyemscripten.browser.javascript()`` of this checkout's sources (a child process:
-    the venv's pyemscripten may be another copy)."""
+def javascript_of(src: Path) -> dict[str, str]:
+    """``pyemscripten.browser.javascript()`` of the sources in ``src`` (a child process: the
+    venv's pyemscripten may be another copy)."""
     code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from pyemscripten.browser import javascript; "
             "print(json.dumps(javascript()))")
-    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "src")], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True)
     if done.returncode:
         raise BuildError(f"could not read pyemscripten's JavaScript from src/: {done.stderr.strip()}")
     return json.loads(done.stdout)
@@ -198,7 +198,7 @@ def build(out: Path) -> dict[str, object]:
                     "wheels": [entry(Path(p)) for p in wheels]}
         (fresh / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         (fresh / "manifest.mjs").write_text(manifest_module(manifest, (ROOT / "js" / "bootstrap.py").read_text("utf-8"),
-                                                            javascript_of_this_checkout()))
+                                                            javascript_of(Path(tmp) / "project" / "src")))
         if out.exists():
             out.rename(Path(tmp) / "old")  # removed with tmp
         fresh.rename(out)

@@ -605,7 +605,9 @@ async (pyodide, paths, verify, step, prove, owner, onLoaded) => {
         const marked = !found ? result : result.then((out) => { mark(out.instance.exports, found); return out; });
         return early ? marked.then((out) => early.gate.then(() => out)) : marked;
       };
-      state.wrapped = WebAssembly.instantiate !== instantiate;  // a frozen namespace ignores it
+      // A frozen namespace refuses the assignments (strict mode: they throw, and the catch below
+      // puts back what was set): nothing is wrapped then.
+      state.wrapped = WebAssembly.instantiate !== instantiate;
       WebAssembly.Global = RecordingGlobal;
       if (WebAssembly.Global === RecordingGlobal) state.created = created;
     } catch (e) {

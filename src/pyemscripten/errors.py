@@ -90,12 +90,18 @@ class ContentSecurityPolicyError(PyemscriptenError):
     was not started through its npm package (which brings that JavaScript as module code)."""
 
     reason: str  # the browser's words
+    npm_copy: bool = False  # the npm package brought its copy, of another pyemscripten's JavaScript
 
     def __str__(self) -> str:
-        return ("This page's Content Security Policy does not let pyemscripten evaluate its JavaScript "
-                "(script-src has no 'unsafe-eval'; Pyodide itself needs only 'wasm-unsafe-eval'): start "
-                "pyemscripten through its npm package (loadPyodideWithPackages, installPackages or bootstrap), "
-                f"which brings that JavaScript as module code, or allow 'unsafe-eval' ({self.reason})")
+        said = ("This page's Content Security Policy does not let pyemscripten evaluate its JavaScript (the "
+                "policy allows no 'unsafe-eval'; Pyodide itself needs only 'wasm-unsafe-eval')")
+        if self.npm_copy:
+            return (f"{said}, and the npm package that started it brought another version's copy of that "
+                    "JavaScript (pyemscripten was installed again after the bootstrap, or the package's "
+                    f"wheels/manifest.mjs is from another build): use the npm package's own pyemscripten, or allow "
+                    f"'unsafe-eval' ({self.reason})")
+        return (f"{said}: start pyemscripten through its npm package (loadPyodideWithPackages, installPackages "
+                f"or bootstrap), which brings that JavaScript as module code, or allow 'unsafe-eval' ({self.reason})")
 
 
 # --- names and requirements ----------------------------------------------------------
