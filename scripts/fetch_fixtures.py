@@ -33,7 +33,7 @@ RUNTIMES_DIR = CACHE / "runtimes"
 WHEELS_DIR = CACHE / "wheels"
 
 BUNDLER_DIR = CACHE / "bundler"
-VITE_VERSION = "8.4.1"  # as tests/support/bundler/package.json pins it, beside esbuild 0.28.2
+BUNDLER_SOURCE = ROOT / "tests" / "support" / "bundler"  # its package.json and package-lock.json pin Vite and esbuild
 
 RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.27.8", "0.29.5", "314.0.8", "315.0.0-alpha.2")
 
@@ -114,14 +114,14 @@ def node_too_old() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return "no node on PATH"
     major, minor = (int(part) for part in said.lstrip("v").split(".")[:2])
-    return None if (major, minor) >= (20, 19) else f"Vite {VITE_VERSION} needs Node 20.19 or newer; this is {said}"
+    vite = json.loads((BUNDLER_SOURCE / "package.json").read_text())["devDependencies"]["vite"]
+    return None if (major, minor) >= (20, 19) else f"Vite {vite} needs Node 20.19 or newer; this is {said}"
 
 
 def fetch_bundler(force: bool) -> None:
     """Install Vite and esbuild as ``tests/support/bundler``'s package-lock.json says, in
     ``.cache/bundler`` (``npm ci``); a stamp of that lock marks an install that finished."""
-    source = ROOT / "tests" / "support" / "bundler"
-    lock = (source / "package-lock.json").read_bytes()
+    lock = (BUNDLER_SOURCE / "package-lock.json").read_bytes()
     stamp = BUNDLER_DIR / ".installed"
     if stamp.is_file() and stamp.read_bytes() == lock and vite_bin().exists() and not force:
         say("bundlers: present")
@@ -133,7 +133,7 @@ def fetch_bundler(force: bool) -> None:
     BUNDLER_DIR.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
     for name in ("package.json", "package-lock.json"):
-        shutil.copyfile(source / name, BUNDLER_DIR / name)
+        shutil.copyfile(BUNDLER_SOURCE / name, BUNDLER_DIR / name)
     say("bundlers: npm ci (Vite, esbuild)")
     done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BUNDLER_DIR, capture_output=True, text=True)
     if done.returncode:

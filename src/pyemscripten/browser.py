@@ -638,9 +638,9 @@ class MemfsFileOps(FileOps):
                     self._writer = js_function(_WRITE_TREE_JS)(pyodide_js.FS, pyodide_js._module)
                 except ContentSecurityPolicyError:
                     self._writer = False  # the plain writes, through os
-                    return self._writer
-                if self.compile_libraries:
-                    self._compiled = js.Set.new()
+                else:
+                    if self.compile_libraries:
+                        self._compiled = js.Set.new()
         return self._writer
 
 
