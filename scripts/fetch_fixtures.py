@@ -5,7 +5,7 @@
   unpacked to ``.cache/runtimes/pyodide-V/`` (the tarball's ``package/`` folder).
 * Real wheels from PyPI into ``.cache/wheels/`` (``pip download`` for the
   ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies.
-* Vite and esbuild from npm into ``.cache/bundler/`` (``npm ci`` of ``tests/support/bundler``),
+* Vite, esbuild and webpack from npm into ``.cache/bundler/`` (``npm ci`` of ``tests/support/bundler``),
   which the web-app tests bundle an app that imports the npm package with.
 
 Idempotent: a runtime already unpacked and a wheel group already fetched (recorded in a
@@ -33,7 +33,7 @@ RUNTIMES_DIR = CACHE / "runtimes"
 WHEELS_DIR = CACHE / "wheels"
 
 BUNDLER_DIR = CACHE / "bundler"
-BUNDLER_SOURCE = ROOT / "tests" / "support" / "bundler"  # its package.json and package-lock.json pin Vite and esbuild
+BUNDLER_SOURCE = ROOT / "tests" / "support" / "bundler"  # its package.json and package-lock.json pin Vite, esbuild and webpack
 
 RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.27.8", "0.29.5", "314.0.8", "315.0.0-alpha.2")
 
@@ -107,6 +107,11 @@ def esbuild_bin() -> Path:
     return BUNDLER_DIR / "node_modules" / ".bin" / "esbuild"
 
 
+def webpack_module() -> Path:
+    """webpack's Node API (the tests build with it; no webpack-cli)."""
+    return BUNDLER_DIR / "node_modules" / "webpack" / "lib" / "index.js"
+
+
 def node_too_old() -> str | None:
     """Why this machine's Node cannot run Vite 8 (it needs 20.19 or newer), or None."""
     try:
@@ -119,7 +124,7 @@ def node_too_old() -> str | None:
 
 
 def fetch_bundler(force: bool) -> None:
-    """Install Vite and esbuild as ``tests/support/bundler``'s package-lock.json says, in
+    """Install Vite, esbuild and webpack as ``tests/support/bundler``'s package-lock.json says, in
     ``.cache/bundler`` (``npm ci``); a stamp of that lock marks an install that finished."""
     lock = (BUNDLER_SOURCE / "package-lock.json").read_bytes()
     stamp = BUNDLER_DIR / ".installed"
@@ -134,7 +139,7 @@ def fetch_bundler(force: bool) -> None:
     stamp.unlink(missing_ok=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(BUNDLER_SOURCE / name, BUNDLER_DIR / name)
-    say("bundlers: npm ci (Vite, esbuild)")
+    say("bundlers: npm ci (Vite, esbuild, webpack)")
     done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BUNDLER_DIR, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"[fixtures] npm ci in {BUNDLER_DIR} failed:\n{done.stdout}{done.stderr}")
@@ -169,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", action="append", choices=RUNTIME_VERSIONS, metavar="VERSION",
                         help=f"fetch only this runtime (repeatable; default: all of {', '.join(RUNTIME_VERSIONS)})")
     parser.add_argument("--no-wheels", action="store_true", help="skip the PyPI wheels")
-    parser.add_argument("--no-bundler", action="store_true", help="skip Vite and esbuild (for the web-app tests)")
+    parser.add_argument("--no-bundler", action="store_true", help="skip Vite, esbuild and webpack (for the web-app tests)")
     parser.add_argument("--force", action="store_true", help="fetch again even if present")
     args = parser.parse_args(argv)
 

@@ -25,6 +25,7 @@ fetch_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fetch_fixtures)
 VITE = fetch_fixtures.vite_bin()
 ESBUILD = fetch_fixtures.esbuild_bin()
+WEBPACK = fetch_fixtures.webpack_module()
 
 APP_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>web app</title></head><body>
@@ -350,12 +351,12 @@ main();
 @pytest.fixture(scope="module")
 def bundler_app(npm_package_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An app that imports the npm package as ``pyemscripten`` (installed in its
-    node_modules as ``npm install`` puts it); Vite and esbuild from ``scripts/fetch_fixtures.py``."""
+    node_modules as ``npm install`` puts it); Vite, esbuild and webpack from ``scripts/fetch_fixtures.py``."""
     if not VITE.exists():
         too_old = fetch_fixtures.node_too_old()
         if too_old:
             pytest.skip(f"Vite cannot run here: {too_old}")
-        pytest.fail(f"Vite and esbuild are not installed in {VITE.parents[2]}: run scripts/setup.sh")
+        pytest.fail(f"Vite, esbuild and webpack are not installed in {VITE.parents[2]}: run scripts/setup.sh")
     app = tmp_path_factory.mktemp("vite-app")
     (app / "index.html").write_bytes(VITE_INDEX)
     (app / "main.js").write_bytes(APP_MAIN)
@@ -427,6 +428,39 @@ def test_an_app_esbuild_bundled_bootstraps_from_the_wheels_copied_by_hand(browse
     with _app_ran(browser, f"{index_server.url}/esbuild/index.html?{_query(index_server, wheels='py-wheels/')}"):
         pass
     assert index_server.count(regex=r"^/esbuild/py-wheels/[^/]*\.whl$") == 3
+
+
+# webpack's Node API, as a webpack.config.js of an app would set it: production mode, and
+# output.publicPath left to webpack ("auto": beside the script that loads the chunk).
+WEBPACK_BUILD = """import webpack from WEBPACK;
+webpack({ mode: "production", context: process.cwd(), entry: "./main.js",
+          output: { path: process.cwd() + "/webpack-out", filename: "app.js" } }, (error, stats) => {
+  if (error || stats.hasErrors()) {
+    console.error(error ? error.stack : stats.toString("errors-only"));
+    process.exit(1);
+  }
+});
+"""
+
+
+def test_an_app_webpack_bundled_bootstraps_from_the_wheels_webpack_copied(browser, index_server,
+                                                                          bundler_app) -> None:
+    """webpack 5 turns each new URL("./file", import.meta.url) into an asset of its own, and
+    index.mjs's import of the manifest into a chunk: no option needed."""
+    script = bundler_app / "build-webpack.mjs"
+    script.write_text(WEBPACK_BUILD.replace("WEBPACK", json.dumps(WEBPACK.as_uri())))
+    built = subprocess.run(["node", script.name], cwd=bundler_app, capture_output=True, text=True, timeout=180)
+    assert built.returncode == 0, built.stdout + built.stderr
+    out = bundler_app / "webpack-out"
+    wheels = sorted(path.name for path in out.iterdir() if path.suffix == ".whl")
+    assert len(wheels) == 3, sorted(path.name for path in out.iterdir())  # named by their hashes
+    (out / "index.html").write_bytes(b'<!doctype html><meta charset="utf-8"><script src="app.js"></script>')
+    index_server.mount("/webpack/", out)
+    index_server.reset_counts()
+    with _app_ran(browser, f"{index_server.url}/webpack/index.html?{_query(index_server)}"):
+        pass
+    assert index_server.count(regex=r"^/webpack/[^/]*\.whl$") == 3
+    assert index_server.count(regex=r"^/npm/") == 0
 
 
 @contextmanager
