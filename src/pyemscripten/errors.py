@@ -656,6 +656,24 @@ class LibraryLoadError(PyemscriptenError):
                 "again, and report it to the package's maintainers if it happens again.")
 
 
+@dataclass(eq=False)
+class LibraryNeedsEvalError(LibraryLoadError):
+    """A library carries JavaScript (Emscripten's EM_JS or EM_ASM), which the runtime's
+    loader evaluates from text, and the page's Content Security Policy forbids that."""
+
+    def __str__(self) -> str:
+        about = f" (from {self.project})" if self.project else ""
+        build = f"a build of {self.project}" if self.project else "a build of it"
+        said = self.reason.strip().rstrip(".")
+        if said.count('"') % 2:  # the browser's quotes around the policy, the first lost on the way
+            said = said.rstrip('"')
+        return (f"Loading {self.library}{about} failed: the library has JavaScript built in (Emscripten's EM_JS or "
+                "EM_ASM), which the runtime's loader evaluates from text, and this page's Content Security Policy "
+                f"allows no 'unsafe-eval' ({said}). Allow 'unsafe-eval' in the policy's "
+                f"script-src, or use {build} without EM_JS and EM_ASM. The install was rolled back, but libraries "
+                "the page loaded before this one stay in memory: reload the page before trying again.")
+
+
 # --- an index of your own ------------------------------------------------------------
 
 

@@ -627,6 +627,13 @@ def test_install_missing_library_fails_cleanly(pyodide: PyodideSession, index_se
     assert pyodide.js(BUILTINS_RESTORED) is True
 
 
+def test_library_with_javascript_built_in(pyodide: PyodideSession, index_server: IndexServer, fixtures: dict) -> None:
+    """A library carrying an EM_JS function: the runtime's loader evaluates its text."""
+    serve(index_server, fixtures["emjs"])
+    pyodide.run(INSTALL, requirements=["shlib-emjs"], index_url=pyodide.index_url)
+    assert pyodide.run("import shlib_emjs._ext as e; e.value()") == 37
+
+
 # The start of an ELF shared object: what a pure wheel may carry for a native helper.
 ELF_SO = b"\x7fELF\x02\x01\x01\0" + b"\0" * 56
 

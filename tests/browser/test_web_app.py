@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.support.browser import DEFAULT_RUNTIME, ROOT
+from tests.support.sidemodules import fixture_wheels
 
 _spec = importlib.util.spec_from_file_location("fetch_fixtures", ROOT / "scripts" / "fetch_fixtures.py")
 assert _spec and _spec.loader
@@ -577,3 +578,27 @@ def test_a_page_that_forbids_eval_installs_through_the_npm_package(browser, inde
         }""")
         assert "ContentSecurityPolicyError: " in failed and "'unsafe-eval'" in failed, failed
         assert "brought another version's copy of that JavaScript" in failed, failed
+        # The sequential loader (Pyodide 0.27 and 0.29's way) comes as module code too.
+        index_server.default.add_wheel(fixture_wheels()["chain"])
+        chained = page.evaluate("""async (index) => await window.pyodide.runPythonAsync(`
+import pyemscripten
+from pyemscripten.browser_loader import PyodideLibraryLoader
+await pyemscripten.install(["shlib-chain"], index_urls=["${index}"], quiet=True,
+                           session=pyemscripten.Session(loader=PyodideLibraryLoader(fast=False)))
+import shlib_chain._ext
+shlib_chain._ext.value()`)""", index_server.index_url)
+        assert chained == 42
+        # A library with JavaScript built in (EM_JS) is evaluated by the runtime's own loader,
+        # which the policy forbids whoever started pyemscripten: said as such, and rolled back.
+        index_server.default.add_wheel(fixture_wheels()["emjs"])
+        refused = page.evaluate("""async (index) => {
+          try {
+            await window.installPackages(window.pyodide, { requirements: ["shlib-emjs"], indexUrls: [index] });
+          } catch (e) { return [e.type, e.message]; }
+        }""", index_server.index_url)
+        assert refused[0] == "LibraryNeedsEvalError", refused
+        assert refused[1].startswith("Loading /lib/python3.14/site-packages/shlib_emjs/_ext.so (from shlib-emjs) "
+                                     "failed: the library has JavaScript built in"), refused
+        assert "allows no 'unsafe-eval' (" in refused[1] and "use a build of shlib-emjs without EM_JS" in refused[1]
+        assert page.evaluate("() => window.pyodide.runPython("
+                             "\"import importlib.util; importlib.util.find_spec('shlib_emjs') is None\")")

@@ -40,6 +40,8 @@ Wheels (all ``cp314-cp314-pyemscripten_2026_0_wasm32``):
                shlib-twin-c: an extension that defines neither, NEEDing its ``libtwin.so``,
                which defines both (3). ``value()``: 111, 122 (each its own, the C++ name the
                first's), 33 (its NEEDED library's), installed together.
+    emjs       shlib-emjs: an extension with a JavaScript function built in as EM_JS builds it,
+               which the runtime's loader evaluates; ``value()`` is 30 + 7 from JavaScript.
     truncated  shlib-truncated: a library whose ``dylink.0`` section is whole and whose
                last section is cut short, so that it does not compile.
 """
@@ -141,6 +143,13 @@ SOURCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # The address of a weak symbol nothing defines: 0 once the runtime has walked its table.
     "weak_ext.so": (_extension("shlib_weak._ext", "(long)&absent_weak",
                                "extern int absent_weak __attribute__((weak));\n"), (), ()),
+    # A JavaScript function built into the library as Emscripten's EM_JS builds it: its text
+    # under ``__em_js__<name>`` ("(params)<::>{body}"), which the runtime's loader evaluates.
+    "emjs_ext.so": (_extension("shlib_emjs._ext", "emjs_add_seven(30)",
+                               "int emjs_add_seven(int base);\n"
+                               "__attribute__((used, section(\"em_js\"), aligned(1)))\n"
+                               "char __em_js__emjs_add_seven[] = \"(int base)<::>{ return base + 7; }\";\n"),
+                    (), ()),
 }
 
 
@@ -236,6 +245,7 @@ def fixture_wheels(cache: Path = CACHE) -> dict[str, WheelBytes]:
         "malformed": _one_extension("malformed", malformed(m["chain_ext.so"])),
         "undefined": _one_extension("undefined", m["undefined_ext.so"]),
         "weak": _one_extension("weak", m["weak_ext.so"]),
+        "emjs": _one_extension("emjs", m["emjs_ext.so"]),
         "twin_a": _one_extension("twin_a", m["twin_a_ext.so"]),
         "twin_b": _one_extension("twin_b", m["twin_b_ext.so"]),
         "twin_c": make_wheel("shlib-twin-c", "1.0", {

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from pyemscripten.errors import DylinkError, LibraryNotFoundError
+from pyemscripten.errors import DylinkError, LibraryLoadError, LibraryNeedsEvalError, LibraryNotFoundError
 from pyemscripten.libraries import (
     FileSystemView,
     OSFileSystem,
@@ -296,3 +296,25 @@ def test_wide_fan_in_is_linear() -> None:
     files |= {f"{SP}/pxr/M{i}/_m.so": so(("libusd_ms.so",), ("$ORIGIN/../../g.libs",)) for i in range(29)}
     plan = plan_loads([(p, "g") for p in files], MemoryFS(files), (), SYSTEM, True)
     assert paths(plan)[0] == lib and len(plan) == 30
+
+
+def test_a_policy_refusing_eval_is_told_from_other_load_failures() -> None:
+    from pyemscripten.browser_loader import eval_forbidden
+
+    # Chromium's words, as the runtime passes them on (the policy's first quote lost on the way).
+    chromium = ("Evaluating a string as JavaScript violates the following Content Security Policy directive "
+                "because 'unsafe-eval' is not an allowed source of script: script-src 'self' 'wasm-unsafe-eval'\".\n")
+    for said in (chromium, "EvalError: Refused to evaluate a string", "call to eval() blocked by CSP"):
+        assert eval_forbidden(said), said
+    for said in ("Dynamic linking error: undefined symbol 'f'", "WebAssembly.Module(): expected magic word"):
+        assert not eval_forbidden(said), said
+    error = LibraryNeedsEvalError("/lib/python3.14/site-packages/p/_ext.so", chromium, project="p")
+    assert isinstance(error, LibraryLoadError)
+    assert str(error) == (
+        "Loading /lib/python3.14/site-packages/p/_ext.so (from p) failed: the library has JavaScript built in "
+        "(Emscripten's EM_JS or EM_ASM), which the runtime's loader evaluates from text, and this page's Content "
+        "Security Policy allows no 'unsafe-eval' (Evaluating a string as JavaScript violates the following Content "
+        "Security Policy directive because 'unsafe-eval' is not an allowed source of script: script-src 'self' "
+        "'wasm-unsafe-eval'). Allow 'unsafe-eval' in the policy's script-src, or use a build of p without EM_JS and "
+        "EM_ASM. The install was rolled back, but libraries the page loaded before this one stay in memory: reload "
+        "the page before trying again.")
