@@ -728,9 +728,13 @@ class _Turn:
     :func:`uninstall` refuses while one is under way."""
 
     _locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}  # each loop's
+    # Each loop's installs that hold its turn or wait for it: the lock alone shows none
+    # between a release and the next waiter's waking, when a newcomer still waits.
+    _queued: dict[asyncio.AbstractEventLoop, int] = {}
 
     def __init__(self) -> None:
         self.lock: asyncio.Lock | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def under_way(cls) -> bool:
@@ -743,16 +747,24 @@ class _Turn:
         if lock is None:
             for other in [other for other in self._locks if other.is_closed()]:  # natively, asyncio.run's
                 del self._locks[other]
+                self._queued.pop(other, None)
             lock = self._locks[loop] = asyncio.Lock()
-        if lock.locked():
+        queued = self._queued.get(loop, 0)
+        if queued:
             s.emit("resolving", message="Waiting for the install under way in this page to end")
-        await lock.acquire()
-        self.lock = lock
+        self._queued[loop] = queued + 1
+        try:
+            await lock.acquire()
+        except BaseException:
+            self._queued[loop] -= 1
+            raise
+        self.lock, self.loop = lock, loop
 
     def give_back(self) -> None:
-        if self.lock is not None:
+        if self.lock is not None and self.loop is not None:
+            self._queued[self.loop] -= 1
             self.lock.release()
-            self.lock = None
+            self.lock = self.loop = None
 
 
 async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None, str]:

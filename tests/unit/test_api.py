@@ -321,6 +321,35 @@ def test_installs_started_together_take_turns(session: api.Session) -> None:
     assert ("2", "resolving:Waiting for the install under way in this page to end") in events[:done]
 
 
+def test_an_install_arriving_as_the_turn_is_handed_on_is_told_it_waits() -> None:
+    # Between one install's end and the next waiter's waking the lock shows free, yet a
+    # newcomer (a task started eagerly, as in a page) waits behind that waiter: it says so.
+    class Told:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def emit(self, stage: str, **fields: object) -> None:
+            self.lines.append(f"{stage}:{fields.get('message')}")
+
+    async def handed_on() -> list[list[str]]:
+        told = [Told(), Told(), Told()]
+        first, second, third = api._Turn(), api._Turn(), api._Turn()
+        await first.take(told[0])
+        waiting = asyncio.ensure_future(second.take(told[1]))
+        await asyncio.sleep(0)
+        first.give_back()  # the second is woken, and has not run yet
+        arriving = third.take(told[2])
+        arriving.send(None)  # its first step, run at once: up to its wait for the lock
+        arriving.close()  # given up while waiting: it leaves no count behind
+        await waiting
+        second.give_back()
+        assert not api._Turn.under_way() and not any(api._Turn._queued.values())
+        return [t.lines for t in told]
+
+    wait = "resolving:Waiting for the install under way in this page to end"
+    assert asyncio.run(handed_on()) == [[], [wait], [wait]]
+
+
 def test_uninstall_takes_names_and_waits_for_no_install(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     with pytest.raises(errors.UninstallError) as info:
