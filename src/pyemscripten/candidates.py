@@ -561,6 +561,6 @@ class Finder:
         url = page.files[0].url if name in self.direct else None
         return NoCompatibleWheelError(name, needed, offered, self.target.python_version, reasons, list(needed_by),
                                       python_excluded, url, page_url=page.url if url is None else None,
-                                      no_files=not page.files)
+                                      no_files=not page.files and not page.other_files)
 
 

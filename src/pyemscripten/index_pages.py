@@ -56,8 +56,9 @@ class ProjectPage:
 
     project: str
     url: str
-    files: tuple[IndexFile, ...]
+    files: tuple[IndexFile, ...]  # its wheels
     api_version: str = "1.0"
+    other_files: int = 0  # files listed that are not wheels (source distributions, eggs)
 
 
 def parse_project_page(body: bytes, url: str, content_type: str, project: str) -> ProjectPage:
@@ -164,8 +165,8 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     files = data.get("files")
     if not isinstance(files, list):
         raise IndexFormatError(url, "'files' is missing or not a list", project)
-    parsed = (_json_file(entry, url, project) for entry in files)
-    return ProjectPage(project, url, tuple(f for f in parsed if f is not None), api_version)
+    wheels = tuple(f for f in (_json_file(entry, url, project) for entry in files) if f is not None)
+    return ProjectPage(project, url, wheels, api_version, len(files) - len(wheels))
 
 
 def _check_api_version(api_version: str, url: str, project: str) -> None:
@@ -256,6 +257,7 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
     _check_api_version(api_version, url, project)
     base = _absolute(url, collector.base, url, project)[0] if collector.base else url
     files = []
+    others = 0
     for attrs, text_name in collector.anchors:
         href = attrs.get("href")
         if not href:
@@ -265,6 +267,7 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         # local version's "+" is often written %2B), without any query string.
         filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text_name
         if not filename.endswith(".whl"):
+            others += 1
             continue
         yanked = attrs.get("data-yanked")
         requires_python = attrs.get("data-requires-python")
@@ -278,4 +281,4 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
                 core_metadata=_html_metadata(attrs),
             )
         )
-    return ProjectPage(project, url, tuple(files), api_version)
+    return ProjectPage(project, url, tuple(files), api_version, others)

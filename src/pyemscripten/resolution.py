@@ -216,8 +216,10 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         if name == UNREADABLE:
             continue  # the chain's line gives the reason
         # A yanked version is chosen only when pinned (==): say which ones are.
+        # A page the index failed to give leaves the runtime's distribution's versions.
+        known = name in finder.data.pages or name in finder.data.page_errors
         available = ([f"{v} (yanked)" if f.yanked is not None else str(v) for v, f in finder.versions(name)[:8]]
-                     if name in finder.data.pages else [])
+                     if known else [])
         lines += [f"constraint {c.text}" for c in finder.constraints.get(name, [])]
         installed = finder.installed.get(name)
         if installed and name in finder.options.kept:  # its only candidate (its page may be unknown)
@@ -228,10 +230,14 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         note = f"; {installed.version} is installed" if installed else ""
         if installed and not finder.may_keep(name):
             note += " (and reinstalled, so it is no candidate)"
-        shown = ", ".join(available) if available else "none for this runtime"
+        shown = ", ".join(available) if available else "none"
         if available and all(f.yanked is not None for _, f in finder.versions(name)):
             note += " (a yanked version is taken only when pinned with ==)"
         lines.append(f"{name}: versions available for this runtime: {shown}{note}")
+        failed = finder.data.page_errors.get(name)
+        if failed is not None and not isinstance(failed, ProjectNotFoundError):
+            lines.append(f"{name}: the index failed for it, so only the runtime's own distribution was looked at: "
+                         f"{str(failed).splitlines()[0]}")
         other = _only_elsewhere(finder, name, [c.requirement.specifier for c in causes if c.requirement.name == name])
         if other:
             elsewhere.append(name)

@@ -470,6 +470,23 @@ def test_a_project_the_index_failed_for_comes_from_the_distribution_with_a_warni
     assert result.warnings == result.fallbacks
 
 
+def test_a_conflict_on_a_project_the_index_failed_for_says_the_index_failed() -> None:
+    # The index's page failed (CORS, in a page) and the runtime's 2.0 does not fit "native<2":
+    # the conflict names the distribution's version and the index's failure, not "none".
+    index = FakeIndex({"native": {"1.0": {}}})
+    index.fail(BASE + "native/", 503, 503, 503)
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    with pytest.raises(errors.ResolutionImpossibleError) as info:
+        asyncio.run(resolve(["native<2"], TARGET, client, None, ResolveOptions(), distribution=_distribution("native")))
+    lines = str(info.value).splitlines()
+    assert lines[1:4] == [
+        "  you ask for native<2",
+        "  native: versions available for this runtime: 2.0",
+        "  native: the index failed for it, so only the runtime's own distribution was looked at: "
+        + lines[3].split("looked at: ", 1)[1]], lines
+    assert "HTTP 503" in lines[3], lines
+
+
 def _counting(loader):
     calls = []
 
@@ -728,6 +745,30 @@ def test_a_page_with_no_files_at_all_is_said_as_such() -> None:
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["empty"])
     assert info.value.no_files and info.value.page_url == BASE + "empty/"
+
+
+def test_a_page_of_source_distributions_only_is_said_as_such() -> None:
+    # PyPI's page for docopt lists eleven .tar.gz files and no wheel: not "no files at all".
+    from pyemscripten.seams import Response
+
+    index = FakeIndex({})
+    sdist = {"filename": "docopt-0.6.2.tar.gz", "url": "https://files.test/docopt-0.6.2.tar.gz",
+             "hashes": {"sha256": "ab" * 32}}
+    index.routes[BASE + "docopt/"] = Response(BASE + "docopt/", 200, json.dumps(
+        {"meta": {"api-version": "1.1"}, "name": "docopt", "files": [sdist]}).encode(),
+        {"content-type": "application/vnd.pypi.simple.v1+json"})
+    index.routes[BASE + "sdist-html/"] = Response(BASE + "sdist-html/", 200, b'<html><body><a href="'
+                                                  b'https://files.test/sdist_html-1.0.tar.gz#sha256=' + b"cd" * 32 +
+                                                  b'">sdist_html-1.0.tar.gz</a></body></html>',
+                                                  {"content-type": "text/html"})
+    for name in ("docopt", "sdist-html"):
+        with pytest.raises(errors.NoCompatibleWheelError) as info:
+            run(index, [name])
+        assert not info.value.no_files, name
+        lines = str(info.value).splitlines()
+        assert lines[1] == "  Only source distributions are on offer, no wheels.", lines
+        assert lines[-1].startswith(f"  If {name} is pure Python, build its wheel from the source distribution (pip "
+                                    f"wheel {name} --no-deps -w dist/)"), lines
 
 
 def test_an_index_host_written_without_its_scheme_is_said() -> None:
