@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. an index of your own served under the lock's folder)")
-    lock.add_argument("-o", "--output", default="pylock.toml", help="where to write the lock ('-' for stdout)")
+    lock.add_argument("-o", "--output", default="pylock.toml",
+                      help="where to write the lock (default: pylock.toml, replaced if it exists; '-' for stdout)")
     lock.set_defaults(command_parser=lock)
     index = commands.add_parser("index", help="make your own wheels a package index of static files",
                                 description="Check each wheel as an install would, copy it into FOLDER with "
@@ -173,7 +174,7 @@ def _output_problem(path: str) -> str | None:
     if os.path.exists(folder) and not os.path.isdir(folder):
         return f"{folder} is a file, not a folder"
     if not os.path.isdir(folder):
-        return f"the folder {folder} does not exist"
+        return f"the folder {folder} does not exist: create it first (mkdir -p {folder})"
     return None
 
 

@@ -197,6 +197,7 @@ class NetworkError(PackageIndexError):
     #   tried again (the browser never sends it).
     refused_by: str | None = None
     page: str | None = None
+    native: bool = False  # made by the native transport: no browser, so no CORS to check
 
     @property
     def transient(self) -> bool:
@@ -238,6 +239,8 @@ class NetworkError(PackageIndexError):
                     "name http files needs https ones).")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
+        elif self.native:
+            advice = "check the connection and the URL's host; then try again"
         else:
             advice = ("check the connection (in a browser, also that a server on another origin allows "
                       "cross-origin requests: CORS); then try again")

@@ -197,9 +197,9 @@ class UrllibTransport(Transport):
         except (http.client.InvalidURL, ValueError, UnicodeError) as exc:  # a space, a port "abc"; IDNA
             raise NetworkError(url, f"not a URL ({exc})") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise NetworkError(url, str(getattr(exc, "reason", exc))) from None
+            raise NetworkError(url, str(getattr(exc, "reason", exc)), native=True) from None
         except http.client.HTTPException as exc:  # a broken answer (IncompleteRead, BadStatusLine): tried again
-            raise NetworkError(url, f"the answer broke off ({type(exc).__name__}: {exc})") from None
+            raise NetworkError(url, f"the answer broke off ({type(exc).__name__}: {exc})", native=True) from None
 
     def _read_local(self, url: str) -> Response:
         """A ``file:`` URL under one of the local indexes' URLs, as a static server answers it."""

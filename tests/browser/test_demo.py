@@ -58,6 +58,9 @@ def wait_for_state(page, state: str, timeout: float) -> None:
 def test_demo_installs_and_runs(browser, demo_url) -> None:
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
     try:
         page.goto(demo_url)
         wait_for_state(page, "ready", 60)
@@ -85,6 +88,8 @@ def test_demo_installs_and_runs(browser, demo_url) -> None:
         assert re.search(r"pydantic-core\s*│\s*2\.", output) and re.search(r"rich\s*│\s*15\.", output)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)
+        # The page asked for nothing that is not there but the typo's project.
+        assert [said for said in failed if "/no-such-package-anywhere/" not in said] == []
     finally:
         context.close()
 

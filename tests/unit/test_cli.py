@@ -245,6 +245,23 @@ def test_the_native_transport_says_a_bad_url_is_none(tmp_path: Path) -> None:
         assert "Check the URL" in str(caught.value)
 
 
+def test_the_native_transport_says_a_failed_connection_without_a_browsers_words() -> None:
+    import asyncio
+    import socket
+
+    from pyemscripten.errors import NetworkError
+    from pyemscripten.native import UrllibTransport
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(UrllibTransport(timeout=5).get(f"http://127.0.0.1:{port}/simple/a/"))
+    said = str(caught.value)
+    assert caught.value.transient and said.endswith(". Check the connection and the URL's host; then try again.")
+    assert "CORS" not in said and "browser" not in said, said
+
+
 def test_the_native_transport_quotes_what_is_not_ascii(index: IndexServer) -> None:
     import asyncio
 
@@ -410,7 +427,8 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
     for output, problem in ((str(tmp_path), f"{tmp_path} is a folder: give a file name, such as "
                                             f"{tmp_path / 'pylock.toml'}"),
                             ("", "the name is empty: give a file name, such as pylock.toml (or - for stdout)"),
-                            (str(tmp_path / "no" / "x.toml"), f"the folder {tmp_path / 'no'} does not exist")):
+                            (str(tmp_path / "no" / "x.toml"), f"the folder {tmp_path / 'no'} does not exist: create "
+                                                              f"it first (mkdir -p {tmp_path / 'no'})")):
         with pytest.raises(SystemExit) as exit_:
             main(["lock", "mdurl", "--index-url", index.index_url, "-o", output])
         assert exit_.value.code == 2 and f"cannot write the lock to -o {output}: {problem}" in capsys.readouterr().err
