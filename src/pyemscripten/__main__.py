@@ -392,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     command: argparse.ArgumentParser = args.command_parser
     if unknown:
-        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{_suggestions(command, unknown)}")
     try:
         return _index(args) if args.command == "index" else _lock_command(args, command)
     except KeyboardInterrupt:
@@ -400,6 +400,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else "the lock was not written")
         print(f"\ninterrupted: {what}", file=sys.stderr)
         return 130
+
+
+def _suggestions(command: argparse.ArgumentParser, unknown: Sequence[str]) -> str:
+    """" (did you mean --index-url?)" for each unknown option close to one of ``command``'s."""
+    import difflib
+
+    options = [option for action in command._actions for option in action.option_strings if option.startswith("--")]
+    said = []
+    for word in unknown:
+        name = word.partition("=")[0]
+        close = difflib.get_close_matches(name, options, 1, cutoff=0.8) if name.startswith("--") else []
+        if close:
+            said.append(f"{name}: did you mean {close[0]}?")
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:

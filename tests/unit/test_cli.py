@@ -448,7 +448,10 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
             (["--platform", "pyemscripten_2027_0_wasm32"], "no runtime this version of pyemscripten knows runs it, so "
                                                            "it cannot tell its Python: give --python-version too"),
             (["--platform", "wasm", "--python-version", "3.14"], "--platform wasm: Cannot compute"),
-            (["--frozen"], "unrecognized arguments: --frozen")):
+            (["--frozen"], "unrecognized arguments: --frozen\n"),
+            (["--index-urls", "x", "--distribution-url=y"],
+             "unrecognized arguments: --index-urls x --distribution-url=y (--index-urls: did you mean --index-url?; "
+             "--distribution-url: did you mean --distribution?)")):
         with pytest.raises(SystemExit) as exit_:
             main(["lock", "mdurl", "--index-url", index.index_url, *args])
         err = capsys.readouterr().err
