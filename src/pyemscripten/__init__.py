@@ -12,7 +12,8 @@ or, with options::
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .errors import PyemscriptenError
 from .target import PlatformTag, Target, compatible_tags_for_runtime, platform_tag
@@ -36,6 +37,22 @@ _LAZY = {
 }
 
 
+if TYPE_CHECKING:  # what type checkers and editors see of the lazy names
+    from .api import (
+        InstallReport,
+        Session,
+        clear_cache,
+        freeze,
+        install,
+        install_lock,
+        list_installed,
+        uninstall,
+        wait_for_cache,
+    )
+    from .api import install as pyemscripten_install
+    from .api import list_installed as list  # noqa: A004 - pyemscripten.list(), as the module's attribute
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
@@ -45,9 +62,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'pyemscripten' has no attribute {name!r}")
 
 
+def __dir__() -> Iterable[str]:  # the lazy names too (a notebook's completion offers them)
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
+    "InstallReport",
     "PlatformTag",
     "PyemscriptenError",
+    "Session",
     "Target",
     "clear_cache",
     "compatible_tags_for_runtime",

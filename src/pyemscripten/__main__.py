@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
+from . import __version__
 from .candidates import USER, Dependency
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     # The console script (pip's `pyemscripten`), or `python -m pyemscripten`, as it was run.
     prog = "pyemscripten" if os.path.basename(sys.argv[0]) == "pyemscripten" else "python -m pyemscripten"
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
     lock.add_argument("requirements", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirement")

@@ -41,6 +41,7 @@ from .errors import (
     InstallError,
     LockError,
     MissingHashError,
+    NotInABrowserError,
     NotInstalledError,
     PyemscriptenError,
     UninstallError,
@@ -107,6 +108,7 @@ class Session:
         if interpreter:
             s.read_interpreter()
         if s.transport is None:
+            _browser_only("transport")
             from .browser import FetchTransport
 
             s.transport = FetchTransport()
@@ -127,6 +129,7 @@ class Session:
 
             s.cache = CacheStorageWheelCache()
         if s.distribution_url is None:
+            _browser_only("distribution_url")
             from .browser import distribution_files_url, distribution_lock_url
 
             s.distribution_url = distribution_lock_url() or ""
@@ -422,6 +425,7 @@ async def install_resolved(
                                         f"HTTP {exc.status} for {dist.file.url}",
                                         list(resolution.needed_by.get(dist.name, ()))) from exc
         wheel = with_origin(fetched, dist.file)
+        assert s.target is not None
         check_requires_python(wheel, s.target)  # resolution passed over such versions; a lock did not
         for note in wheel.notes:
             note = f"{wheel.filename}: {note}"
@@ -516,6 +520,7 @@ def _broken_dependents(s: Session, todo: Sequence[ResolvedDist], installed: _Ins
     sees the installed projects it meets). Told as ``warning`` events too."""
     if not replaced:
         return []
+    assert s.scheme is not None
     kept = _kept(s.scheme)  # resolution keeps them (ResolveOptions.kept); a lock may name others
     for name, (old, new) in replaced.items():
         if name in kept:
@@ -551,8 +556,8 @@ def _imported(installed: _InstalledMap, replaced: Mapping[str, tuple[Version, Ve
     found = {}
     for name in replaced:
         paths = set().union(*(installation.recorded_paths(folder) for folder in installed.folders(name)))
-        modules = {m for m, module in list(sys.modules.items())
-                   if isinstance(getattr(module, "__file__", None), str) and os.path.normpath(module.__file__) in paths}
+        files = ((m, getattr(module, "__file__", None)) for m, module in list(sys.modules.items()))
+        modules = {m for m, file in files if isinstance(file, str) and os.path.normpath(file) in paths}
         if modules:
             found[name] = modules
     return found
@@ -719,6 +724,12 @@ def _error_line(exc: BaseException, committed: bool = False) -> str:
     if committed:
         return f"Install stopped ({type(exc).__name__}) after its packages were installed: they stay installed"
     return f"Install stopped ({type(exc).__name__}); site-packages is as it was"
+
+
+def _browser_only(seam: str) -> None:
+    """Raise :class:`NotInABrowserError` where ``seam`` cannot be filled: natively."""
+    if sys.platform != "emscripten":
+        raise NotInABrowserError(seam, sys.platform)
 
 
 class _Turn:

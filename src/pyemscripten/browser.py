@@ -557,8 +557,8 @@ class MemfsFileOps(FileOps):
         if self._writer and self._compiled is not None:
             self._writer.release(self._compiled)
 
-    def write_tree(self, root: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
-        batch: list[tuple[str, bytes]] = []
+    def write_tree(self, root: str, files: Sequence[tuple[str, bytes | KeptBytes]], mode: int) -> None:
+        batch: list[tuple[str, bytes | KeptBytes]] = []
         size = 0
         for file in files:
             if isinstance(file[1], KeptBytes) and file[1].data is None:
@@ -610,7 +610,7 @@ class MemfsFileOps(FileOps):
         except JsException:
             return "other"
 
-    def _write_batch(self, root: str, files: list[tuple[str, bytes]], mode: int) -> None:
+    def _write_batch(self, root: str, files: list[tuple[str, bytes | KeptBytes]], mode: int) -> None:
         writer = self._js_writer()
         names = "\0".join(relative for relative, _ in files)
         if not writer or names.count("\0") != len(files) - 1:  # a NUL in a name: let the OS refuse it
@@ -969,7 +969,7 @@ class WebCryptoHasher(Hasher):
         """Hand the large blobs to WebCrypto and hash the small ones, now; the coroutine
         returned collects WebCrypto's answers (see :meth:`Hasher.start`)."""
         big = [i for i, blob in enumerate(blobs) if len(blob) >= self.threshold]
-        digest = self._webcrypto() if big else None
+        digest: Any = self._webcrypto() if big else None
         if digest is None:
             big = []  # all of them here
         # Small blobs are joined into runs: one crossing into JavaScript (one proxy, one

@@ -532,16 +532,16 @@ class Finder:
             interpreter, abi = tag.split("-")[:2]
             return abi == "abi3" or interpreter == cp and abi in (cp, "none")
         by_version: dict[Version, set[str]] = {}
-        for version, tags, _ in parsed_wheels(self.page(name).files, name):
-            by_version.setdefault(version, set()).update(str(t) for t in tags)
+        for version, parsed, _ in parsed_wheels(self.page(name).files, name):
+            by_version.setdefault(version, set()).update(str(t) for t in parsed)
         wheels = [(version, sorted(by_version[version], key=lambda t: (not ours(t), t)))
                   for version in sorted(by_version, reverse=True)]
         newest_browser: dict[str, Version] = {}  # browser tag -> the newest version offering it
-        for version, tags in wheels:
-            for tag in tags:
+        for version, texts in wheels:
+            for tag in texts:
                 if _for_a_browser(tag):
                     newest_browser.setdefault(tag, version)
-        offered = list(newest_browser) + [tag for _, tags in wheels for tag in tags]
+        offered = list(newest_browser) + [tag for _, texts in wheels for tag in texts]
         fitting = {str(t) for t in self.target.tags}
         needed = [str(self.target.platform), "py3-none-any"]
         reasons = []
@@ -552,9 +552,9 @@ class Finder:
                                   "they were built for, or ask for a build for this one."),
                           (True, f"They are for this platform but another Python: this runtime is "
                                  f"Python {self.target.python_version}.")):
-            tags = [tag for tag in other if (tag.rpartition("-")[2] == platform) == same]
-            if tags:
-                shown = listed([f"{tag} ({name} {newest_browser[tag]})" for tag in tags], 4)
+            these = [tag for tag in other if (tag.rpartition("-")[2] == platform) == same]
+            if these:
+                shown = listed([f"{tag} ({name} {newest_browser[tag]})" for tag in these], 4)
                 reasons.append(f"Browser builds are on offer for {'this platform' if same else 'other runtimes'}: "
                                f"{shown}. {why}")
         page = self.page(name)

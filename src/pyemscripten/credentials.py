@@ -87,9 +87,9 @@ class OriginCredentials:
             shared = next((_common(p, path) for p, a in known if a == authorization), path)
             known[:] = [(p, a) for p, a in known if a != authorization] + [(shared, authorization)]
         out = dict(headers or {})
-        authorization = _closest(known, path)
-        if authorization and not any(k.lower() == "authorization" for k in out):
-            out["Authorization"] = authorization
+        closest = _closest(known, path)
+        if closest and not any(k.lower() == "authorization" for k in out):
+            out["Authorization"] = closest
         return bare, out
 
 

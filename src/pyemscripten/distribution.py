@@ -8,7 +8,7 @@ takes it from here. Pure: the lock's bytes and its URL in, index-like entries ou
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
@@ -56,7 +56,7 @@ def parse_distribution_lock(body: bytes, url: str) -> dict[str, DistributionEntr
     return {name: _without(entry, others) for name, entry in entries.items()}
 
 
-def _without(entry: DistributionEntry, names: set[str]) -> DistributionEntry:
+def _without(entry: DistributionEntry, names: Collection[str]) -> DistributionEntry:
     depends = tuple(r for r in entry.metadata.requires_dist if canonicalize_name(r.name) not in names)
     if len(depends) == len(entry.metadata.requires_dist):
         return entry

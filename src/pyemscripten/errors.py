@@ -85,6 +85,19 @@ class UnsupportedRuntimeError(PyemscriptenError):
 
 
 @dataclass(eq=False)
+class NotInABrowserError(PyemscriptenError):
+    """An install natively, with a seam only a browser's Pyodide fills left unset."""
+
+    seam: str  # the Session field: transport, hasher, ...
+    platform: str  # sys.platform
+
+    def __str__(self) -> str:
+        return (f"Cannot install here: this interpreter runs on {self.platform!r}, not emscripten, and the session "
+                f"has no {self.seam}, which only a browser's Pyodide provides. pyemscripten installs into Pyodide; "
+                "to resolve for one from here, lock: `python -m pyemscripten lock REQUIREMENT --platform TAG`")
+
+
+@dataclass(eq=False)
 class ContentSecurityPolicyError(PyemscriptenError):
     """The page's Content Security Policy forbids evaluating JavaScript, and pyemscripten
     was not started through its npm package (which brings that JavaScript as module code)."""

@@ -195,6 +195,7 @@ def write_index(sources: Sequence[str | Path], folder: str | Path,
         project, data, metadata, _ = _checked(path)  # the name first: a bad one is said as such
         checked.append((path, project, hashlib.sha256(data).digest(), metadata))
         key = _same_wheel(path.name)
+        assert key is not None  # _checked read its name
         if key in given:
             raise IndexWriteError(str(path), f"given with {given[key]}, the same wheel (project, version and "
                                   "tags): an index holds one file of each")
@@ -220,7 +221,9 @@ def _write(folder: Path, checked: list[tuple[Path, str, bytes, bytes]], writer: 
     root = folder / "index.html"
     if not root.is_file():  # first: a run that fails after this leaves a folder the next run takes as its own
         writer.write(root, _page("Simple index", [], GENERATOR))
-    added, replaced, unchanged = [], [], []
+    added: list[str] = []
+    replaced: list[str] = []
+    unchanged: list[str] = []
     fresh: dict[Path, str] = {}  # each file copied in, with its sha256 (hex)
     for path, project, digest, metadata in checked:
         data = path.read_bytes()

@@ -192,7 +192,7 @@ class FileOps:
         written, so that the interpreter's memory need not grow to hold every wheel of an
         install at once; here nothing moves (see :class:`pyemscripten.browser.MemfsFileOps`)."""
 
-    def write(self, path: str, data: bytes, mode: int) -> None:
+    def write(self, path: str, data: bytes | KeptBytes, mode: int) -> None:
         # Raw calls: open() adds an fstat and two Python objects per file, and chmod() a path
         # lookup; in Pyodide each call is a trip into JavaScript, for thousands of files.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
@@ -205,7 +205,7 @@ class FileOps:
         finally:
             os.close(fd)
 
-    def write_tree(self, root: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
+    def write_tree(self, root: str, files: Sequence[tuple[str, bytes | KeptBytes]], mode: int) -> None:
         """Write new files at plain relative paths (``a/b.py``) under the existing directory
         ``root``, making the folders they need; each file must not exist yet. On failure
         some files may be written (callers write into staging folders they remove).
@@ -522,7 +522,7 @@ class Transaction:
         self._count += 1
         return os.path.join(self._work, str(self._count))
 
-    def _stage_tree(self, tree: str, files: Sequence[tuple[str, bytes]], mode: int) -> None:
+    def _stage_tree(self, tree: str, files: Sequence[tuple[str, bytes | KeptBytes]], mode: int) -> None:
         """Write staged files (plain relative paths) into ``tree``, a folder of the staging
         directory that mirrors where they go (so that a new directory moves into place
         whole); it and the folders below are made as needed. Private to this transaction:
@@ -767,11 +767,11 @@ class Staging:
             if transaction._work is None:
                 transaction._start(self.scheme.purelib)
             trees: dict[str, str] = {}
-            written: dict[str, bytes] = {}
+            written: dict[str, bytes | KeptBytes] = {}
             if early is not None and early.written:
                 trees[self.scheme.purelib] = early.tree
                 written = early.written
-            batches: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
+            batches: dict[tuple[str, int], list[tuple[str, bytes | KeptBytes]]] = {}
             for (_, data, mode), root, relative in zip(plan.writes, plan.roots, plan.relatives, strict=True):
                 if written.get(relative) is data and root == self.scheme.purelib and mode == Prestaged.MODE:
                     del written[relative]  # in place already (each at most once)
@@ -782,7 +782,9 @@ class Staging:
                 raise AssertionError(f"prestaged files not in the plan: {sorted(written)[:3]}")
             for (tree, mode), files in batches.items():
                 transaction._stage_tree(tree, files, mode)
-            plan.staged = [(os.path.join(transaction._work, tree), root) for root, tree in trees.items()]
+            work = transaction._work
+            assert work is not None  # started above
+            plan.staged = [(os.path.join(work, tree), root) for root, tree in trees.items()]
         except BaseException as exc:
             self._failed(exc, wheel.name)
         self._plans.append(plan)

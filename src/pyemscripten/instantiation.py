@@ -163,7 +163,8 @@ def _sizes_the_runtime_reads(data: bytes, filename: str) -> tuple[int, int, int,
 def _imports(reader: _Reader) -> tuple[int, dict[str, int]]:
     """The number of imported functions, and the indexes of the globals imported from ``env``
     by name (the first import of a name; the bases are looked up there)."""
-    functions, globals_, imported_globals = 0, {}, 0
+    functions, imported_globals = 0, 0
+    globals_: dict[str, int] = {}
     data, end = reader.data, reader.end
     for _ in range(reader.varuint32("number of imports")):
         # A function import (a one-byte type index, names of up to 16,383 bytes), read in

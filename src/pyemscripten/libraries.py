@@ -53,7 +53,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -133,7 +133,7 @@ def _libs_dirs_by_project(site_packages: str | None, fs: FileSystemView) -> dict
     """``{canonical project name: site-packages/<Name>.libs}`` for every ``.libs`` folder."""
     if site_packages is None:
         return {}
-    found = {}
+    found: dict[str, str] = {}
     for entry in fs.listdir(site_packages):
         if entry.endswith(".libs"):
             found[canonicalize_name(entry[: -len(".libs")])] = posixpath.join(site_packages, entry)
@@ -234,7 +234,7 @@ class _Planner:
     def candidates(self, needed: str, module: _Module) -> Iterator[tuple[str, str]]:
         origin = posixpath.dirname(module.path)
 
-        def files_in(dirs: Sequence[str]) -> Iterator[tuple[str, str]]:
+        def files_in(dirs: Iterable[str]) -> Iterator[tuple[str, str]]:
             for d in dirs:
                 yield "file", posixpath.normpath(posixpath.join(d, needed))
 

@@ -348,7 +348,7 @@ async def resolve(
                 continue
             if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
                 _raise_all_missing_wheels(finder, roots)
-            error = _impossible(exc.causes, provider)
+            error = _impossible(list(exc.causes), provider)
             if isinstance(error, ProjectNotFoundError):
                 error.wheel_folders = await client.wheel_folders()
             raise error from None
@@ -581,10 +581,10 @@ def _graph(finder: Finder, read: dict[str, _Needs], roots: Sequence[Dependency] 
     for url, meta in finder.data.metadata.items():
         found = needs.setdefault(meta.name, set())
         found.update(read[url].always)
-        extras = asked.get(meta.name)
-        if extras:
+        wanted = asked.get(meta.name)
+        if wanted:
             found.update(name for name, marker in read[url].by_extra
-                         if any(marker.evaluate({**environment, "extra": extra}) for extra in extras))
+                         if any(marker.evaluate({**environment, "extra": extra}) for extra in wanted))
     return needs
 
 

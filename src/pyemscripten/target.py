@@ -110,8 +110,9 @@ def platform_from_inputs(inputs: RuntimeInputs) -> PlatformTag:
     for value in (inputs.platform_version, inputs.abi_version):
         if value:
             return PlatformTag.parse(str(value))
-    if inputs.emscripten_version in _PLATFORM_BY_EMSCRIPTEN:
-        return PlatformTag.parse(_PLATFORM_BY_EMSCRIPTEN[inputs.emscripten_version])
+    emscripten = inputs.emscripten_version
+    if emscripten is not None and emscripten in _PLATFORM_BY_EMSCRIPTEN:
+        return PlatformTag.parse(_PLATFORM_BY_EMSCRIPTEN[emscripten])
     raise UnsupportedRuntimeError(
         "the interpreter sets neither PYEMSCRIPTEN_PLATFORM_VERSION nor PYODIDE_ABI_VERSION, "
         f"and Emscripten {inputs.emscripten_version or '(unknown)'} has no known platform version"
@@ -450,7 +451,7 @@ def _runtime_marker_environment() -> dict[str, str]:
     from packaging.markers import default_environment
 
     if sys.implementation.name != "cpython":
-        return dict(default_environment())
+        return {key: str(value) for key, value in default_environment().items()}
     info = sys.implementation.version
     implementation = f"{info.major}.{info.minor}.{info.micro}"
     if info.releaselevel != "final":
@@ -482,8 +483,7 @@ def detect_inputs() -> RuntimeInputs:
     if sys.platform != "emscripten":
         raise UnsupportedRuntimeError(
             f"this interpreter runs on {sys.platform!r}, not emscripten: pyemscripten installs into Pyodide in a "
-            "browser; to lock for one from here, run `python -m pyemscripten lock` (or, in Python, resolve for "
-            "Target.for_platform(...))"
+            "browser; to lock for one from here, run `python -m pyemscripten lock REQUIREMENT --platform TAG`"
         )
     variables = build_variables(("PYEMSCRIPTEN_PLATFORM_VERSION", "PYODIDE_ABI_VERSION"))
     info = getattr(sys, "_emscripten_info", None)

@@ -426,7 +426,8 @@ def _within_unpack_limit(infos: Sequence[zipfile.ZipInfo], problems: _Problems) 
     return False
 
 
-_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)  # type: ignore[attr-defined]  # zipfile's, not in its stubs
+_LOCAL_SIGNATURE: bytes = zipfile.stringFileHeader  # type: ignore[attr-defined]
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what wheels use, each inflated within bounds
 _UNUSUAL_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encryption
 _DATA_DESCRIPTOR = 0x8  # the sizes follow the data instead of the header
@@ -459,7 +460,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
     begin = start + name_length + extra_length
     end = begin + info.compress_size
     limit = getattr(info, "_end_offset", None)  # set by zipfile >= 3.12 (overlapping entries)
-    if (signature != zipfile.stringFileHeader
+    if (signature != _LOCAL_SIGNATURE
             or _member_name(bytes(data[start:start + name_length])) != info.orig_filename
             or end > len(data) or (limit is not None and end > limit)):
         return None
@@ -494,7 +495,7 @@ class _Streamed(NamedTuple):
     method: int
     size: int
     check: int  # the Adler-32 of the compressed bytes (body[begin:end]) it was inflated from
-    content: bytes  # or what the stream's sink gave to stand for them (see MemberSink.member)
+    content: Any  # bytes, or what the stream's sink gave to stand for them (see MemberSink.member)
 
 
 class _Partial:
@@ -672,7 +673,7 @@ class MemberStream:
                 return
             (signature, _, _, flags, method, _, _, _, compressed, size,
              name_length, extra_length) = _LOCAL_HEADER.unpack_from(pending)
-            if (signature != zipfile.stringFileHeader or flags & (_UNUSUAL_FLAGS | _DATA_DESCRIPTOR)
+            if (signature != _LOCAL_SIGNATURE or flags & (_UNUSUAL_FLAGS | _DATA_DESCRIPTOR)
                     or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
                     or 0xFFFFFFFF in (compressed, size)):  # the central directory, or ZIP64
                 self._stopped = True
@@ -928,9 +929,9 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             continue
         if _check_row(path, hash_field, size_field, content, dist_info, problems, digest):
             hashed.add(path)
-            algorithm, _, digest = hash_field.partition("=")
+            algorithm, _, written = hash_field.partition("=")
             if algorithm == "sha256":
-                verified[path] = digest.rstrip("=")
+                verified[path] = written.rstrip("=")
     # RECORD and its signatures are the only members RECORD need not list (the signatures
     # "are not mentioned in RECORD at all": they sign it).
     unlisted = _unhashed(dist_info)

@@ -940,3 +940,13 @@ def test_files_overwritten_are_told_only_once_the_install_stands(session: api.Se
         asyncio.run(api.install("beta", [BASE], session=session, quiet=True, on_progress=events.append))
     assert [e for e in events if e["stage"] == "warning"] == []
     assert (Path(session.scheme.purelib) / "shared" / "x.py").read_bytes() == b"A = 1\n"
+
+
+def test_an_install_natively_without_the_browsers_seams_says_what_to_do() -> None:
+    # The seams a browser's Pyodide fills (its fetch, its runtime's distribution) are not
+    # here: said as such, not as a ModuleNotFoundError of pyodide.
+    with pytest.raises(errors.NotInABrowserError) as info:
+        asyncio.run(api.install("six", dry_run=True, session=api.Session(target=TARGET)))
+    assert info.value.seam == "transport" and isinstance(info.value, errors.PyemscriptenError)
+    assert str(info.value).endswith("to resolve for one from here, lock: `python -m pyemscripten lock REQUIREMENT "
+                                    "--platform TAG`")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -703,3 +704,15 @@ def test_a_native_read_given_up_hands_over_nothing_more(index: IndexServer) -> N
     asyncio.run(main_())
     time.sleep(0.2)
     assert pieces == []
+
+
+def test_the_version_is_one_across_the_package_and_said(capsys: pytest.CaptureFixture[str]) -> None:
+    import pyemscripten
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    npm = json.loads((root / "package.json").read_text())
+    assert project["version"] == pyemscripten.__version__ == npm["version"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.endswith(f" {pyemscripten.__version__}\n")
