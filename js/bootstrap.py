@@ -10,7 +10,8 @@ INSTALLER, RECORD and their origin, so ``list()``, ``uninstall()`` and ``freeze(
 a JS callback as plain objects, and the ``pyemscripten_install`` builtin for Python code in
 the page, with the indexes the page was loaded with as its default.
 
-This file is not part of the Python package; it is shipped beside ``index.mjs``.
+This file is not part of the Python package; ``scripts/build_js.py`` puts its text in
+``wheels/manifest.mjs`` (``bootstrapSource``), which ``index.mjs`` imports.
 """
 
 from __future__ import annotations

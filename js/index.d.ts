@@ -20,12 +20,17 @@ export interface ProgressEvent {
   package?: string;
   done?: number;
   total?: number;
-  message?: string;
+  /** What happened, in words ("" where an event has none of its own). */
+  message: string;
 }
+
+/** ProgressEvent under a name the DOM's own ProgressEvent type does not shadow. */
+export type InstallProgressEvent = ProgressEvent;
 
 export type ProgressCallback = (event: ProgressEvent) => void;
 
-/** What this module needs of a Pyodide instance; PyodideAPI from "pyodide" fits. */
+/** A Pyodide instance as this module sees it (what it needs, and runPythonAsync, which
+ * loadPyodideWithPackages' callers use); PyodideAPI from "pyodide" fits. */
 export interface PyodideLike {
   FS: any;
   globals: any;
@@ -63,7 +68,7 @@ export interface InstallOptions {
 export interface LoadOptions<T extends PyodideLike = PyodideLike> extends InstallOptions {
   /** Where the Pyodide runtime lives (the folder of pyodide.mjs), as for `loadPyodide`;
    * required unless `loadPyodide` is given. */
-  indexURL?: string;
+  indexURL?: string | URL;
   /** `loadPyodide` to use instead of importing `${indexURL}pyodide.mjs`. */
   loadPyodide?: (options: any) => Promise<T>;
   /** Likely mix-ups of `indexURL`/`indexUrls`/`lockfile`: refused. */
@@ -140,8 +145,14 @@ export declare function loadPyodideWithPackages<T extends PyodideLike = PyodideL
  */
 export declare function installPackages(pyodide: PyodideLike, options?: InstallOptions): Promise<InstallResult>;
 
-/** Install pyemscripten into an instance and define `pyemscripten_install`; idempotent. */
+/**
+ * Install pyemscripten into an instance and define `pyemscripten_install` (whose defaults
+ * become `indexUrls` and `onProgress`); idempotent, and calls made at once share one
+ * bootstrap. Unknown options are refused with a TypeError; a failure rejects with a
+ * PyemscriptenError of type "BootstrapError" (after an "error" event), and a later call
+ * tries again.
+ */
 export declare function bootstrap(
   pyodide: PyodideLike,
   options?: { indexUrls?: string | string[]; onProgress?: ProgressCallback; wheelsURL?: string | URL },
-): Promise<unknown>;
+): Promise<void>;

@@ -38,6 +38,7 @@ export class PyemscriptenError extends Error {
 }
 
 const INSTALL_OPTIONS = ["requirements", "indexUrls", "lockfile", "lockExtras", "lockGroups", "onProgress", "wheelsURL"];
+const BOOTSTRAP_OPTIONS = ["indexUrls", "onProgress", "wheelsURL"];
 const MIXUPS = ["indexUrl", "indexURLs", "index_urls", "lockFile"];
 // What loadPyodideWithPackages takes itself; any other option goes to loadPyodide, unless
 // it is one of these misspelled (`requirement`, `onprogress`): refused, not passed on unread.
@@ -50,6 +51,9 @@ const LOAD_OPTIONS = [...INSTALL_OPTIONS, "indexURL", "loadPyodide"];
  * instance; an error after the boot carries it as `error.pyodide`.
  */
 export async function loadPyodideWithPackages(options = {}) {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("loadPyodideWithPackages: options must be an object, such as { indexURL, requirements }");
+  }
   const {
     indexURL, requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL,
     loadPyodide: givenLoader, ...pyodideOptions
@@ -71,6 +75,13 @@ export async function loadPyodideWithPackages(options = {}) {
       }
     }
     checkTypes("loadPyodideWithPackages", options);
+    if (indexURL != null && typeof indexURL !== "string" && !(indexURL instanceof URL)) {
+      throw new TypeError("loadPyodideWithPackages: indexURL must be the URL (a string or a URL) of the folder of " +
+                          "the Pyodide runtime's pyodide.mjs");
+    }
+    if (givenLoader != null && typeof givenLoader !== "function") {
+      throw new TypeError("loadPyodideWithPackages: loadPyodide must be a function (Pyodide's loadPyodide)");
+    }
     if (!indexURL && !givenLoader) {
       throw new TypeError("loadPyodideWithPackages: indexURL (where the Pyodide runtime lives) is required");
     }
@@ -110,6 +121,7 @@ export async function installPackages(pyodide, options = {}) {
     }
   }
   checkTypes("installPackages", options ?? {});
+  checkPyodide("installPackages", pyodide);
   const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL } = options ?? {};
   const installer = await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emitter(onProgress));
   const list = (value) => (typeof value === "string" ? [value] : value);
@@ -151,7 +163,7 @@ function validWheelsURL(value) {
 // of type "BootstrapError" (what installPackages rejects with), its cause kept.
 async function bootstrapped(pyodide, options, emit) {
   try {
-    return await bootstrap(pyodide, options);
+    return await bootstrapShared(pyodide, options);
   } catch (error) {
     const message = `pyemscripten could not be installed into this Pyodide: ${error?.message ?? error}`;
     emit({ stage: "error", message });
@@ -194,8 +206,22 @@ function editDistance(a, b) {
  * where the package's `js/wheels/` folder is served, for a bundler that does not copy the
  * wheels itself (default: beside `wheels/manifest.mjs`, wherever the bundler put them).
  */
-export async function bootstrap(pyodide, { indexUrls, onProgress, wheelsURL } = {}) {
-  checkTypes("bootstrap", { indexUrls, onProgress, wheelsURL });
+export async function bootstrap(pyodide, options = {}) {
+  for (const name of Object.keys(options ?? {})) {
+    if (!BOOTSTRAP_OPTIONS.includes(name)) {
+      const meant = closest(name, BOOTSTRAP_OPTIONS);
+      throw new TypeError(`bootstrap: unknown option ${name}; ` + (meant ? `did you mean ${meant}? ` : "") +
+        `the options are ${BOOTSTRAP_OPTIONS.join(", ")} (installPackages installs requirements)`);
+    }
+  }
+  checkTypes("bootstrap", options ?? {});
+  checkPyodide("bootstrap", pyodide);
+  await bootstrapped(pyodide, options ?? {}, emitter(options?.onProgress));
+}
+
+// One bootstrap per instance, shared by the calls made while it runs; a failed one is
+// forgotten, so that a later call tries again.
+function bootstrapShared(pyodide, { indexUrls, onProgress, wheelsURL }) {
   if (!installers.has(pyodide)) {
     const started = bootstrapOnce(pyodide, indexUrls, onProgress, wheelsURL);
     installers.set(pyodide, started);
@@ -273,9 +299,16 @@ function fetchBootstrapFiles(wheelsURL) {
   return bootstrapFiles.get(base);
 }
 
+// What this module needs of a Pyodide instance, checked before anything starts.
+function checkPyodide(caller, pyodide) {
+  if (pyodide === null || typeof pyodide !== "object" || !pyodide.FS || typeof pyodide.runPython !== "function") {
+    throw new TypeError(`${caller}: the first argument must be a Pyodide instance (what loadPyodide resolves to)`);
+  }
+}
+
 function emitter(onProgress) {
   return (event) => {
-    if (!onProgress) return;
+    if (typeof onProgress !== "function") return;  // a wrong one is refused by checkTypes
     try {
       onProgress(event);
     } catch (error) {  // a display's bug must not fail the boot or an install that worked
@@ -298,7 +331,10 @@ async function fetchOk(url, file, base, read) {
       "(esbuild) leaves it out: copy node_modules/pyemscripten/js/wheels/ to your site and give that folder's " +
       "URL as wheelsURL (with Vite 7 or older, its dev server needs optimizeDeps: { exclude: [\"pyemscripten\"] })";
   const unreachable = (error) => new Error(
-    `pyemscripten: could not fetch ${url} (${error?.message ?? error}): check the connection`, { cause: error });
+    `pyemscripten: could not fetch ${url} (${error?.message ?? error}): ` +
+    (String(url).startsWith("file:")
+      ? "this package runs in a browser page, whose server serves its js/ folder (Node's fetch reads no file: URLs)"
+      : "check the connection"), { cause: error });
   let response;
   try {
     response = await fetch(url);

@@ -181,14 +181,23 @@ def javascript_of(src: Path) -> dict[str, str]:
     return json.loads(done.stdout)
 
 
-def build(out: Path) -> dict[str, object]:
-    """Build into a fresh folder beside ``out``, then swap it in (readers see one or the other)."""
+#: Set to 1 to build (and npm pack) without the bytecode, where node or the runtime is missing.
+WITHOUT_BYTECODE = "PYEMSCRIPTEN_BUILD_WITHOUT_BYTECODE"
+
+
+def build(out: Path, bytecode: bool = True) -> dict[str, object]:
+    """Build into a fresh folder beside ``out``, then swap it in (readers see one or the other).
+    ``bytecode``: the pyemscripten wheel must carry its modules' bytecode (a page imports it
+    without compiling it); False builds without where it cannot be made."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-") as tmp:
         fresh = Path(tmp) / out.name
         fresh.mkdir()
         own = build_own_wheel(Path(tmp))
-        add_bytecode(own)
+        if not add_bytecode(own) and bytecode:
+            raise BuildError(f"no bytecode could be compiled for {own.name} (see above): fetch what it needs "
+                             f"({FETCH}), or build without it: {WITHOUT_BYTECODE}=1 (a page then compiles "
+                             "pyemscripten's modules as it imports them)")
         wheels = [shutil.copy2(own, fresh)]
         for project in DEPENDENCIES:
             source = dependency_wheel(project)
@@ -216,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the wheels and their manifests (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        manifest = build(args.out)
+        manifest = build(args.out, bytecode=os.environ.get(WITHOUT_BYTECODE) != "1")
     except (BuildError, subprocess.CalledProcessError) as exc:
         print(f"build_js: {exc}", file=sys.stderr)
         return 1

@@ -5,8 +5,9 @@
   unpacked to ``.cache/runtimes/pyodide-V/`` (the tarball's ``package/`` folder).
 * Real wheels from PyPI into ``.cache/wheels/`` (``pip download`` for the
   ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies.
-* Vite, esbuild and webpack from npm into ``.cache/bundler/`` (``npm ci`` of ``tests/support/bundler``),
-  which the web-app tests bundle an app that imports the npm package with.
+* Vite, esbuild, webpack and TypeScript from npm into ``.cache/bundler/`` (``npm ci`` of
+  ``tests/support/bundler``), with which the web-app tests bundle (and type-check) an app
+  that imports the npm package.
 
 Idempotent: a runtime already unpacked and a wheel group already fetched (recorded in a
 stamp file naming its requirements) are skipped, so a second run needs no network.
@@ -33,7 +34,8 @@ RUNTIMES_DIR = CACHE / "runtimes"
 WHEELS_DIR = CACHE / "wheels"
 
 BUNDLER_DIR = CACHE / "bundler"
-BUNDLER_SOURCE = ROOT / "tests" / "support" / "bundler"  # its package.json and package-lock.json pin Vite, esbuild and webpack
+# Its package.json and package-lock.json pin Vite, esbuild, webpack and TypeScript.
+BUNDLER_SOURCE = ROOT / "tests" / "support" / "bundler"
 
 RUNTIME_VERSIONS = ("314.0.7", "0.27.7", "0.27.8", "0.29.5", "314.0.8", "315.0.0-alpha.2")
 
@@ -107,6 +109,10 @@ def esbuild_bin() -> Path:
     return BUNDLER_DIR / "node_modules" / ".bin" / "esbuild"
 
 
+def tsc_bin() -> Path:
+    return BUNDLER_DIR / "node_modules" / ".bin" / "tsc"
+
+
 def webpack_module() -> Path:
     """webpack's Node API (the tests build with it; no webpack-cli)."""
     return BUNDLER_DIR / "node_modules" / "webpack" / "lib" / "index.js"
@@ -124,7 +130,8 @@ def node_too_old() -> str | None:
 
 
 def fetch_bundler(force: bool) -> None:
-    """Install Vite, esbuild and webpack as ``tests/support/bundler``'s package-lock.json says, in
+    """Install Vite, esbuild, webpack and TypeScript as ``tests/support/bundler``'s
+    package-lock.json says, in
     ``.cache/bundler`` (``npm ci``); a stamp of that lock marks an install that finished."""
     lock = (BUNDLER_SOURCE / "package-lock.json").read_bytes()
     stamp = BUNDLER_DIR / ".installed"
@@ -139,7 +146,7 @@ def fetch_bundler(force: bool) -> None:
     stamp.unlink(missing_ok=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(BUNDLER_SOURCE / name, BUNDLER_DIR / name)
-    say("bundlers: npm ci (Vite, esbuild, webpack)")
+    say("bundlers: npm ci (Vite, esbuild, webpack, TypeScript)")
     done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BUNDLER_DIR, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"[fixtures] npm ci in {BUNDLER_DIR} failed:\n{done.stdout}{done.stderr}")
@@ -174,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runtime", action="append", choices=RUNTIME_VERSIONS, metavar="VERSION",
                         help=f"fetch only this runtime (repeatable; default: all of {', '.join(RUNTIME_VERSIONS)})")
     parser.add_argument("--no-wheels", action="store_true", help="skip the PyPI wheels")
-    parser.add_argument("--no-bundler", action="store_true", help="skip Vite, esbuild and webpack (for the web-app tests)")
+    parser.add_argument("--no-bundler", action="store_true",
+                        help="skip Vite, esbuild, webpack and TypeScript (for the web-app tests)")
     parser.add_argument("--force", action="store_true", help="fetch again even if present")
     args = parser.parse_args(argv)
 

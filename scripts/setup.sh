@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the demo, the tests and the benchmark need on a fresh Debian machine:
 # Debian's Chromium and clang/lld 19, a Python venv with the project and its test tools,
-# the Pyodide runtimes, Vite, esbuild and webpack (for web-app tests) from npm, and real wheels from PyPI for
-# the local test index.
+# the Pyodide runtimes, Vite, esbuild, webpack and TypeScript (for web-app tests) from npm,
+# and real wheels from PyPI for the local test index.
 # Idempotent: system packages, runtimes and wheels are fetched only when missing; pip checks
 # the venv's packages each time (quick when nothing changed). Run it as root, or with sudo
 # available.

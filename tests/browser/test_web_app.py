@@ -27,6 +27,7 @@ _spec.loader.exec_module(fetch_fixtures)
 VITE = fetch_fixtures.vite_bin()
 ESBUILD = fetch_fixtures.esbuild_bin()
 WEBPACK = fetch_fixtures.webpack_module()
+TSC = fetch_fixtures.tsc_bin()
 
 APP_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>web app</title></head><body>
@@ -165,11 +166,16 @@ def test_page_with_npm_package_and_native_lock(browser, index_server, npm_packag
         }""".replace("RUNTIME", DEFAULT_RUNTIME), index_server.index_url)
         assert kept == ["ProjectNotFoundError", "rich"], kept
 
-        # Two calls at once on a fresh instance share one bootstrap (they wrote the same files).
+        # Two calls at once on a fresh instance share one bootstrap (they would write the same
+        # files), and a third does nothing; bootstrap resolves to nothing.
         shared = page.evaluate("""async () => {
           const pyodide = await window.loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
+          const writeFile = pyodide.FS.writeFile;
+          let wheels = 0;
+          pyodide.FS.writeFile = (path, ...rest) => (wheels += String(path).endsWith(".whl"), writeFile(path, ...rest));
           const [a, b] = await Promise.all([window.bootstrap(pyodide), window.bootstrap(pyodide)]);
-          return [a === b && a === await window.bootstrap(pyodide),
+          const c = await window.bootstrap(pyodide);
+          return [wheels === 3 && a === undefined && b === undefined && c === undefined,
                   ["pyemscripten", "packaging", "resolvelib"].map((name) => pyodide.loadedPackages[name])];
         }""".replace("RUNTIME", DEFAULT_RUNTIME))
         assert shared[0] is True
@@ -194,7 +200,7 @@ import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
 window.pyodide = await loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
 window.attempt = async () => {
   try { await bootstrap(window.pyodide); return window.pyodide.loadedPackages.pyemscripten ? "ok" : "not told"; }
-  catch (e) { return e.message; }
+  catch (e) { return e.type === "BootstrapError" ? e.cause.message : `not a BootstrapError: ${e}`; }
 };
 window.ready = true;
 </script></body></html>
@@ -239,7 +245,7 @@ def test_a_failed_fetch_of_the_packages_own_files_names_the_file_and_is_tried_ag
 ERRORS_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>errors</title></head><body>
 <script type="module">
-import { installPackages, loadPyodideWithPackages, PyemscriptenError } from "/npm/js/index.mjs";
+import { installPackages, loadPyodideWithPackages, bootstrap, PyemscriptenError } from "/npm/js/index.mjs";
 import { loadPyodide } from "/runtimes/RUNTIME/pyodide.mjs";
 window.pyodide = await loadPyodide({ indexURL: "/runtimes/RUNTIME/" });
 window.outcome = async (call) => {
@@ -253,6 +259,9 @@ window.outcome = async (call) => {
 };
 window.installPackages = installPackages;
 window.loadPyodideWithPackages = loadPyodideWithPackages;
+window.bootstrap = bootstrap;
+window.unhandled = [];
+addEventListener("unhandledrejection", (event) => window.unhandled.push(String(event.reason)));
 window.ready = true;
 </script></body></html>
 """
@@ -262,6 +271,8 @@ def test_the_js_module_says_every_failure_as_one_error(browser, index_server, np
     html = ERRORS_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
     wheel = r"/npm/js/wheels/resolvelib-[^/]*\.whl"
     with app_page(browser, index_server, "/errors/", {"index.html": html}, "window.ready === true") as page:
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         # pyemscripten's own files cannot be fetched: one "error" event, a BootstrapError.
         index_server.add_fault(regex=wheel, status=404, times=1)
         failed = page.evaluate("""(index) => window.outcome((onProgress) => window.installPackages(window.pyodide,
@@ -312,9 +323,27 @@ pyemscripten.install = _broken
                 ("window.loadPyodideWithPackages({ indexURL: '/runtimes/RUNTIME/', onprogress: () => {} })",
                  "loadPyodideWithPackages: unknown option onprogress; did you mean onProgress?"),
                 ("window.loadPyodideWithPackages({ indexurl: '/runtimes/RUNTIME/' })",  # not indexUrls
-                 "loadPyodideWithPackages: unknown option indexurl; did you mean indexURL?")):
+                 "loadPyodideWithPackages: unknown option indexurl; did you mean indexURL?"),
+                ("window.loadPyodideWithPackages(null)", "loadPyodideWithPackages: options must be an object"),
+                ("window.loadPyodideWithPackages({ indexURL: 5 })", "loadPyodideWithPackages: indexURL must be the URL"),
+                ("window.loadPyodideWithPackages({ loadPyodide: 'yes' })",
+                 "loadPyodideWithPackages: loadPyodide must be a function"),
+                ("window.installPackages(undefined, { requirements: 'attrs' })",
+                 "installPackages: the first argument must be a Pyodide instance"),
+                ("window.bootstrap(window.pyodide, { requirements: ['attrs'] })",
+                 "bootstrap: unknown option requirements; the options are indexUrls, onProgress, wheelsURL"),
+                ("window.bootstrap(window.pyodide, { indexUrl: ['x'] })",
+                 "bootstrap: unknown option indexUrl; did you mean indexUrls?"),
+                ("window.bootstrap(undefined)", "bootstrap: the first argument must be a Pyodide instance")):
             refused = page.evaluate(f"() => window.outcome(() => {call.replace('RUNTIME', DEFAULT_RUNTIME)})")
             assert refused["name"] == "TypeError" and refused["message"].startswith(says), refused
+        # Nothing was started by a refused call: no rejection was left unhandled, no message
+        # printed for a callback that is not one.
+        assert page.evaluate("window.unhandled") == [] and not [m for m in console if "onProgress" in m], console
+        refused = page.evaluate("() => window.outcome(() => window.loadPyodideWithPackages("
+                                "{ indexURL: '/runtimes/RUNTIME/', onProgress: 1 }))".replace("RUNTIME", DEFAULT_RUNTIME))
+        assert refused["message"] == "loadPyodideWithPackages: onProgress must be a function", refused
+        assert not [m for m in console if "onProgress" in m], console
 
 
 # --- the npm package in an app a bundler built ---------------------------------------------
@@ -352,12 +381,14 @@ main();
 @pytest.fixture(scope="module")
 def bundler_app(npm_package_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An app that imports the npm package as ``pyemscripten`` (installed in its
-    node_modules as ``npm install`` puts it); Vite, esbuild and webpack from ``scripts/fetch_fixtures.py``."""
+    node_modules as ``npm install`` puts it); Vite, esbuild, webpack and TypeScript from
+    ``scripts/fetch_fixtures.py``."""
     if not VITE.exists():
         too_old = fetch_fixtures.node_too_old()
         if too_old:
             pytest.skip(f"Vite cannot run here: {too_old}")
-        pytest.fail(f"Vite, esbuild and webpack are not installed in {VITE.parents[2]}: run scripts/setup.sh")
+        pytest.fail(f"Vite, esbuild, webpack and TypeScript are not installed in {VITE.parents[2]}: "
+                    "run scripts/setup.sh")
     app = tmp_path_factory.mktemp("vite-app")
     (app / "index.html").write_bytes(VITE_INDEX)
     (app / "main.js").write_bytes(APP_MAIN)
@@ -462,6 +493,47 @@ def test_an_app_webpack_bundled_bootstraps_from_the_wheels_webpack_copied(browse
         pass
     assert index_server.count(regex=r"^/webpack/[^/]*\.whl$") == 3
     assert index_server.count(regex=r"^/npm/") == 0
+
+
+# An app's TypeScript using every documented option, and mistakes the types must refuse.
+TS_CONSUMER = """import { bootstrap, installPackages, loadPyodideWithPackages, PyemscriptenError,
+         type InstallProgressEvent, type InstallResult } from "pyemscripten";
+
+const seen: InstallProgressEvent[] = [];
+const onProgress = (event: InstallProgressEvent) => {
+  const words: string = event.message;
+  seen.push(event);
+};
+try {
+  const pyodide = await loadPyodideWithPackages({
+    indexURL: new URL("https://example.org/pyodide/"), lockfile: "pylock.toml", lockExtras: ["fast"],
+    lockGroups: "dev", requirements: ["rich"], indexUrls: "https://pypi.org/simple/", onProgress,
+    wheelsURL: "/static/pyemscripten-wheels/", stdout: (line: string) => console.log(line),
+  });
+  await pyodide.runPythonAsync("import rich");
+  const done: InstallResult = await installPackages(pyodide, { requirements: "attrs" });
+  const names: string[] = done.installed.map((p) => `${p.name}==${p.version}`);
+  const nothing: void = await bootstrap(pyodide, { indexUrls: ["/simple/"], wheelsURL: new URL("https://x/w/") });
+  // @ts-expect-error a lockfile is its URL or its text
+  await installPackages(pyodide, { lockfile: new URL("https://x/pylock.toml") });
+  // @ts-expect-error requirements are strings
+  await installPackages(pyodide, { requirements: [1] });
+  // @ts-expect-error installPackages takes no runtime options
+  await installPackages(pyodide, { stdout: () => {} });
+  // @ts-expect-error indexUrl is a likely mix-up, refused
+  await loadPyodideWithPackages({ indexURL: "/p/", indexUrl: "/simple/" });
+} catch (error) {
+  if (error instanceof PyemscriptenError) console.log(error.type, error.details, error.pyodide);
+}
+"""
+
+
+def test_an_apps_typescript_checks_against_the_packages_types(bundler_app) -> None:
+    (bundler_app / "app.mts").write_text(TS_CONSUMER)
+    checked = subprocess.run([str(TSC), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution",
+                              "nodenext", "--target", "es2022", "--lib", "es2022,dom", "app.mts"],
+                             cwd=bundler_app, capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @contextmanager

@@ -106,3 +106,14 @@ def test_the_javascript_parses_as_module_code(tmp_path: Path) -> None:
     text = build_js.manifest_module({"manifest-version": 1, "wheels": []}, "", browser.javascript())
     (tmp_path / "manifest.mjs").write_text(text)
     subprocess.run(["node", "--check", str(tmp_path / "manifest.mjs")], check=True, capture_output=True)
+
+
+def test_a_build_without_bytecode_is_refused_unless_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # npm pack on a machine without node or the runtime would ship a wheel that every page
+    # compiles as it imports it: refused, saying how to get either.
+    monkeypatch.setattr(build_js, "add_bytecode", lambda wheel: 0)
+    with pytest.raises(build_js.BuildError, match="PYEMSCRIPTEN_BUILD_WITHOUT_BYTECODE=1"):
+        build_js.build(tmp_path / "wheels")
+    assert not (tmp_path / "wheels").exists()
+    manifest = build_js.build(tmp_path / "wheels", bytecode=False)
+    assert [w["file"].split("-")[0] for w in manifest["wheels"]] == ["pyemscripten", "packaging", "resolvelib"]
