@@ -91,7 +91,9 @@ export async function loadPyodideWithPackages(options = {}) {
     // Left to the browser: a bundler must not try to take in the runtime.
     const loadPyodide = givenLoader ?? (await import(/* @vite-ignore */ /* webpackIgnore: true */
                                                      `${runtimeURL}pyodide.mjs`)).loadPyodide;
-    pyodide = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
+    const booted = await loadPyodide(runtimeURL ? { ...pyodideOptions, indexURL: runtimeURL } : pyodideOptions);
+    checkPyodide("loadPyodideWithPackages: what loadPyodide resolved to", booted);
+    pyodide = booted;
     await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emit);
     if (requirements?.length || lockfile) {
       await installPackages(pyodide, { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress });
@@ -302,7 +304,8 @@ function fetchBootstrapFiles(wheelsURL) {
 // What this module needs of a Pyodide instance, checked before anything starts.
 function checkPyodide(caller, pyodide) {
   if (pyodide === null || typeof pyodide !== "object" || !pyodide.FS || typeof pyodide.runPython !== "function") {
-    throw new TypeError(`${caller}: the first argument must be a Pyodide instance (what loadPyodide resolves to)`);
+    const what = caller.includes(":") ? caller : `${caller}: the first argument`;
+    throw new TypeError(`${what} must be a Pyodide instance (what loadPyodide resolves to)`);
   }
 }
 

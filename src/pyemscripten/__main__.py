@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     # The console script (pip's `pyemscripten`), or `python -m pyemscripten`, as it was run.
     prog = "pyemscripten" if os.path.basename(sys.argv[0]) == "pyemscripten" else "python -m pyemscripten"
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"pyemscripten {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
     lock.add_argument("requirements", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirement")
@@ -176,7 +176,7 @@ def _output_problem(path: str) -> str | None:
     if os.path.exists(folder) and not os.path.isdir(folder):
         return f"{folder} is a file, not a folder"
     if not os.path.isdir(folder):
-        return f"the folder {folder} does not exist: create it first (mkdir -p {folder})"
+        return f"the folder {folder} does not exist: create it first (mkdir -p {shlex.quote(folder)})"
     return None
 
 

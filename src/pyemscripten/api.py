@@ -128,8 +128,9 @@ class Session:
             from .browser import CacheStorageWheelCache
 
             s.cache = CacheStorageWheelCache()
+        if s.distribution_url is None and sys.platform != "emscripten":
+            s.distribution_url = ""  # natively there is no runtime to have one
         if s.distribution_url is None:
-            _browser_only("distribution_url")
             from .browser import distribution_files_url, distribution_lock_url
 
             s.distribution_url = distribution_lock_url() or ""
@@ -749,8 +750,8 @@ class _Turn:
 
     @classmethod
     def under_way(cls) -> bool:
-        """Whether an install holds its turn in a loop that still runs."""
-        return any(lock.locked() and not loop.is_closed() for loop, lock in list(cls._locks.items()))
+        """Whether an install holds its turn, or waits for it, in a loop that still runs."""
+        return any(count and not loop.is_closed() for loop, count in list(cls._queued.items()))
 
     async def take(self, s: Session) -> None:
         loop = asyncio.get_running_loop()

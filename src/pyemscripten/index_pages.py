@@ -50,6 +50,12 @@ class IndexFile:
         return self.url + ".metadata"
 
 
+#: What a project page's files other than wheels end with: source distributions (PEP 625's
+#: .tar.gz, and the older forms) and eggs. A page's other links (an app's own page, answered
+#: for any path) are no files.
+DISTRIBUTION_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".egg")
+
+
 @dataclass(frozen=True)
 class ProjectPage:
     """A project's files on one index."""
@@ -58,7 +64,7 @@ class ProjectPage:
     url: str
     files: tuple[IndexFile, ...]  # its wheels
     api_version: str = "1.0"
-    other_files: int = 0  # files listed that are not wheels (source distributions, eggs)
+    other_files: int = 0  # source distributions and eggs listed (no other link counts)
 
 
 def parse_project_page(body: bytes, url: str, content_type: str, project: str) -> ProjectPage:
@@ -166,7 +172,8 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     if not isinstance(files, list):
         raise IndexFormatError(url, "'files' is missing or not a list", project)
     wheels = tuple(f for f in (_json_file(entry, url, project) for entry in files) if f is not None)
-    return ProjectPage(project, url, wheels, api_version, len(files) - len(wheels))
+    others = sum(1 for entry in files if str(entry.get("filename", "")).endswith(DISTRIBUTION_SUFFIXES))
+    return ProjectPage(project, url, wheels, api_version, others)
 
 
 def _check_api_version(api_version: str, url: str, project: str) -> None:
@@ -267,7 +274,7 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         # local version's "+" is often written %2B), without any query string.
         filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text_name
         if not filename.endswith(".whl"):
-            others += 1
+            others += filename.endswith(DISTRIBUTION_SUFFIXES)
             continue
         yanked = attrs.get("data-yanked")
         requires_python = attrs.get("data-requires-python")

@@ -236,7 +236,7 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         lines.append(f"{name}: versions available for this runtime: {shown}{note}")
         failed = finder.data.page_errors.get(name)
         if failed is not None and not isinstance(failed, ProjectNotFoundError):
-            lines.append(f"{name}: the index failed for it, so only the runtime's own distribution was looked at: "
+            lines.append(f"{name}: the index failed for it, so the versions it has are not known: "
                          f"{str(failed).splitlines()[0]}")
         other = _only_elsewhere(finder, name, [c.requirement.specifier for c in causes if c.requirement.name == name])
         if other:

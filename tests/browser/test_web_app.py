@@ -334,7 +334,9 @@ pyemscripten.install = _broken
                  "bootstrap: unknown option requirements; the options are indexUrls, onProgress, wheelsURL"),
                 ("window.bootstrap(window.pyodide, { indexUrl: ['x'] })",
                  "bootstrap: unknown option indexUrl; did you mean indexUrls?"),
-                ("window.bootstrap(undefined)", "bootstrap: the first argument must be a Pyodide instance")):
+                ("window.bootstrap(undefined)", "bootstrap: the first argument must be a Pyodide instance"),
+                ("window.loadPyodideWithPackages({ loadPyodide: async () => undefined })",
+                 "loadPyodideWithPackages: what loadPyodide resolved to must be a Pyodide instance")):
             refused = page.evaluate(f"() => window.outcome(() => {call.replace('RUNTIME', DEFAULT_RUNTIME)})")
             assert refused["name"] == "TypeError" and refused["message"].startswith(says), refused
         # Nothing was started by a refused call: no rejection was left unhandled, no message
@@ -514,6 +516,8 @@ try {
   const done: InstallResult = await installPackages(pyodide, { requirements: "attrs" });
   const names: string[] = done.installed.map((p) => `${p.name}==${p.version}`);
   const nothing: void = await bootstrap(pyodide, { indexUrls: ["/simple/"], wheelsURL: new URL("https://x/w/") });
+  const again = await loadPyodideWithPackages({ loadPyodide: async () => pyodide, requirements: "attrs" });
+  await again.runPythonAsync("import attrs");
   // @ts-expect-error a lockfile is its URL or its text
   await installPackages(pyodide, { lockfile: new URL("https://x/pylock.toml") });
   // @ts-expect-error requirements are strings

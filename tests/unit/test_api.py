@@ -950,3 +950,6 @@ def test_an_install_natively_without_the_browsers_seams_says_what_to_do() -> Non
     assert info.value.seam == "transport" and isinstance(info.value, errors.PyemscriptenError)
     assert str(info.value).endswith("to resolve for one from here, lock: `python -m pyemscripten lock REQUIREMENT "
                                     "--platform TAG`")
+    # Given a transport, a native session runs without a runtime's distribution.
+    given = api.Session(target=TARGET, transport=FakeIndex({}), use_cache=False).resolved(interpreter=False)
+    assert given.distribution_url == ""

@@ -715,4 +715,4 @@ def test_the_version_is_one_across_the_package_and_said(capsys: pytest.CaptureFi
     assert project["version"] == pyemscripten.__version__ == npm["version"]
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
-    assert exit_.value.code == 0 and capsys.readouterr().out.endswith(f" {pyemscripten.__version__}\n")
+    assert exit_.value.code == 0 and capsys.readouterr().out == f"pyemscripten {pyemscripten.__version__}\n"

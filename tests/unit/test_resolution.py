@@ -482,8 +482,8 @@ def test_a_conflict_on_a_project_the_index_failed_for_says_the_index_failed() ->
     assert lines[1:4] == [
         "  you ask for native<2",
         "  native: versions available for this runtime: 2.0",
-        "  native: the index failed for it, so only the runtime's own distribution was looked at: "
-        + lines[3].split("looked at: ", 1)[1]], lines
+        "  native: the index failed for it, so the versions it has are not known: "
+        + lines[3].split("not known: ", 1)[1]], lines
     assert "HTTP 503" in lines[3], lines
 
 
@@ -745,6 +745,13 @@ def test_a_page_with_no_files_at_all_is_said_as_such() -> None:
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["empty"])
     assert info.value.no_files and info.value.page_url == BASE + "empty/"
+    # An app's page has links of its own: they are no files either.
+    index.routes[BASE + "app/"] = Response(BASE + "app/", 200, b'<html><body><a href="/about">About</a> '
+                                           b'<a href="/docs/index.html">Docs</a></body></html>',
+                                           {"content-type": "text/html"})
+    with pytest.raises(errors.NoCompatibleWheelError) as info:
+        run(index, ["app"])
+    assert info.value.no_files
 
 
 def test_a_page_of_source_distributions_only_is_said_as_such() -> None:
