@@ -8,7 +8,8 @@ its dependencies as wheels so that a page can install the installer without any 
   modules' bytecode for the runtime the project tests first (Pyodide 314: Python 3.14)
   compiled in by ``scripts/compile_pyc.mjs`` (Node and that runtime, from ``setup.sh``): a
   page imports it without compiling its sources (what an install imports: 0.40 -> 0.28 s in
-  Node); other Pythons ignore it. Without Node or the runtime the wheel has none (said);
+  Node); other Pythons ignore it. Without Node or the runtime the build stops, unless
+  ``PYEMSCRIPTEN_BUILD_WITHOUT_BYTECODE=1`` asks for a wheel without bytecode;
 * ``packaging-*.whl``, ``resolvelib-*.whl``: the newest pure wheels in ``.cache/wheels``
   (``scripts/fetch_fixtures.py --set core`` puts them there);
 * ``manifest.json``: name, version, file, size and sha256 of each (for people, and for

@@ -1,4 +1,5 @@
-"""The public operations: install, install_lock, freeze, list_installed, uninstall.
+"""The public operations: install, install_lock, freeze, list_installed, uninstall,
+wait_for_cache, clear_cache.
 
 Each is a short pipeline over the stage modules: resolve, download and verify
 (concurrently; each wheel is validated, unpacked and staged as soon as its bytes are in;

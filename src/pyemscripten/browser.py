@@ -1,7 +1,8 @@
 """The browser side of the seams: JS ``fetch`` and Cache Storage, inside Pyodide.
 
-Only this module (and :mod:`pyemscripten.browser_loader`) imports ``js``/``pyodide``; the
-imports happen inside functions so that the package still imports on plain CPython.
+Only this module, :mod:`pyemscripten.browser_loader` and ``api._page_url`` (the edge)
+import ``js``/``pyodide``; the imports happen inside functions so that the package still
+imports on plain CPython.
 """
 
 from __future__ import annotations

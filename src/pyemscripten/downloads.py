@@ -1,7 +1,7 @@
 """Downloading the resolved wheels: concurrently, verified, never trusted without a hash.
 
 Each wheel's bytes are checked against the size and the strongest hash the index (or lock)
-gave before anything else looks at them. md5 and sha1 do not count as hashes. A file with
+gave before anything else looks at them. md5, sha1 and sha224 do not count as hashes. A file with
 no usable hash is refused unless the caller allows unhashed files. :class:`WheelTasks`
 fetches, verifies and validates (:mod:`.wheels`) each wheel as soon as it can, some while
 resolution still runs, so that unpacking overlaps the other downloads.

@@ -5,7 +5,7 @@ Rule for several indexes (no dependency confusion): a project is taken whole fro
 once one answered, and files are never mixed across indexes. An index that answers 404 (or
 410) for a project is skipped; any other failure is an error, never silently skipped.
 
-Transient failures (connection reset, timeout, HTTP 408/425/429/5xx) are retried a bounded
+Transient failures (connection reset, timeout, HTTP 408/425/429/500/502/503/504) are retried a bounded
 number of times with exponential backoff; permanent ones (404, bad hash) are not.
 """
 

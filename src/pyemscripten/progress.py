@@ -1,6 +1,7 @@
 """Structured progress events, and the plain-text reporter notebooks see.
 
-Stages, in order: ``resolving`` (a project page arrived), ``resolved`` (the plan),
+Stages, in order: ``resolving`` (resolution starts, a project page arrived, the walk's
+progress, or the wait for another install's turn), ``resolved`` (the plan),
 ``downloading`` (bytes done/total of one file), ``unpacking``, ``installing``,
 ``loading`` (shared libraries), then ``done`` or ``error``; ``warning`` at any point (a yanked
 file installed, a request tried again after a transient failure).
