@@ -109,7 +109,8 @@ class Session:
         if interpreter:
             s.read_interpreter()
         if s.transport is None:
-            _browser_only("transport")
+            if sys.platform != "emscripten":  # the browser's fetch is the only one it can make
+                raise NotInABrowserError("transport", sys.platform)
             from .browser import FetchTransport
 
             s.transport = FetchTransport()
@@ -131,7 +132,7 @@ class Session:
             s.cache = CacheStorageWheelCache()
         if s.distribution_url is None and sys.platform != "emscripten":
             s.distribution_url = ""  # natively there is no runtime to have one
-        if s.distribution_url is None:
+        elif s.distribution_url is None:
             from .browser import distribution_files_url, distribution_lock_url
 
             s.distribution_url = distribution_lock_url() or ""
@@ -726,12 +727,6 @@ def _error_line(exc: BaseException, committed: bool = False) -> str:
     if committed:
         return f"Install stopped ({type(exc).__name__}) after its packages were installed: they stay installed"
     return f"Install stopped ({type(exc).__name__}); site-packages is as it was"
-
-
-def _browser_only(seam: str) -> None:
-    """Raise :class:`NotInABrowserError` where ``seam`` cannot be filled: natively."""
-    if sys.platform != "emscripten":
-        raise NotInABrowserError(seam, sys.platform)
 
 
 class _Turn:

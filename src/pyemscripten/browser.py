@@ -1039,6 +1039,13 @@ def javascript() -> dict[str, str]:
     return {js_key(code): code for code in pieces}
 
 
+def eval_forbidden(message: str) -> bool:
+    """Whether a JavaScript error's ``message`` (alone, or inside the runtime's own words) is
+    the page's Content Security Policy refusing to evaluate text: Chromium and Safari name
+    ``'unsafe-eval'``, Firefox says "blocked by CSP"."""
+    return "'unsafe-eval'" in message or "EvalError" in message or "blocked by CSP" in message
+
+
 def js_function(code: str) -> Any:
     """The value of the JavaScript expression ``code`` (one of :func:`javascript`'s).
 
@@ -1059,6 +1066,6 @@ def js_function(code: str) -> Any:
     try:
         return run_js('"use strict";\n' + code)
     except Exception as exc:
-        if getattr(exc, "name", None) == "EvalError" or str(exc).startswith("EvalError"):
+        if getattr(exc, "name", None) == "EvalError" or eval_forbidden(str(exc)):
             raise ContentSecurityPolicyError(str(exc), npm_copy=copies is not None) from exc
         raise

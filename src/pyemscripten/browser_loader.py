@@ -1476,18 +1476,13 @@ class PyodideLibraryLoader(LibraryLoader):
             else:
                 failed = _importer(libraries, reason)
                 reason = f"undefined symbols after loading {len(libraries)} libraries: {reason}"
+            from pyemscripten.browser import eval_forbidden
+
             error = LibraryNeedsEvalError if eval_forbidden(reason) else LibraryLoadError
             raise error(failed.path, reason, project=failed.project)
         self.timings = {k: float(v) for k, v in outcome.items() if k != "ok"}
         self.timings["total"] = time.perf_counter() - started
         self.timings["fast"] = float(fast)
-
-
-def eval_forbidden(message: str) -> bool:
-    """Whether a JavaScript error's ``message`` (as the runtime passes it on, inside its
-    own words) is the page's Content Security Policy refusing to evaluate text: Chromium
-    and Safari name ``'unsafe-eval'``, Firefox says "blocked by CSP"."""
-    return "'unsafe-eval'" in message or "EvalError" in message or "blocked by CSP" in message
 
 
 def _importer(libraries: Sequence[LibraryToLoad], reason: str) -> LibraryToLoad:

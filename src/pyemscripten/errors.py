@@ -88,7 +88,7 @@ class UnsupportedRuntimeError(PyemscriptenError):
 class NotInABrowserError(PyemscriptenError):
     """An install natively, with a seam only a browser's Pyodide fills left unset."""
 
-    seam: str  # the Session field: transport, hasher, ...
+    seam: str  # the Session field left unset (transport)
     platform: str  # sys.platform
 
     def __str__(self) -> str:

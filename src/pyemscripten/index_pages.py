@@ -171,9 +171,15 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     files = data.get("files")
     if not isinstance(files, list):
         raise IndexFormatError(url, "'files' is missing or not a list", project)
-    wheels = tuple(f for f in (_json_file(entry, url, project) for entry in files) if f is not None)
-    others = sum(1 for entry in files if str(entry.get("filename", "")).endswith(DISTRIBUTION_SUFFIXES))
-    return ProjectPage(project, url, wheels, api_version, others)
+    wheels = []
+    others = 0
+    for entry in files:
+        wheel = _json_file(entry, url, project)  # None for a file that is no wheel (its filename a str)
+        if wheel is not None:
+            wheels.append(wheel)
+        else:
+            others += entry["filename"].endswith(DISTRIBUTION_SUFFIXES)
+    return ProjectPage(project, url, tuple(wheels), api_version, others)
 
 
 def _check_api_version(api_version: str, url: str, project: str) -> None:

@@ -299,7 +299,7 @@ def test_wide_fan_in_is_linear() -> None:
 
 
 def test_a_policy_refusing_eval_is_told_from_other_load_failures() -> None:
-    from pyemscripten.browser_loader import eval_forbidden
+    from pyemscripten.browser import eval_forbidden
 
     # Chromium's words, as the runtime passes them on (the policy's first quote lost on the way).
     chromium = ("Evaluating a string as JavaScript violates the following Content Security Policy directive "
