@@ -795,7 +795,9 @@ async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str
     url = urljoin(_page_url(), lock)
     response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]
     assert response is not None
-    return _lock_decoded(response.body, url), url, url
+    # Its wheels' relative paths are followed from where it was found: after a redirect, the
+    # final URL (PEP 751: relative to the location of the file), as index pages are read.
+    return _lock_decoded(response.body, url), response.url or url, url
 
 
 def _lock_decoded(data: bytes, source: str) -> str:

@@ -22,6 +22,10 @@ HTML_CONTENT_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 # Ask for JSON first, then HTML (PEP 691's content negotiation).
 ACCEPT_HEADER = f"{JSON_CONTENT_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 SUPPORTED_MAJOR = 1
+# The newest minor version of the simple API this installer knows: 1.1 added PEP 700's
+# fields, 1.2-1.4 others it has no use for (PEP 708, 740, 792). A newer one is read, and
+# said (PEP 629: "clients SHOULD warn").
+KNOWN_MINOR = 4
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,9 @@ def _hash_pairs(value: Any, url: str, project: str, what: str) -> tuple[tuple[st
 
 def _json_metadata(entry: Mapping[str, Any], url: str, project: str) -> tuple[tuple[str, str], ...] | None:
     # PEP 714 renamed dist-info-metadata to core-metadata; accept both, prefer the new one.
+    # PEP 691: a truthy value says the file is there; a falsey one ({} too) that it is not.
     value = entry.get("core-metadata", entry.get("dist-info-metadata"))
-    if value is None or value is False:
+    if not value:
         return None
     if value is True:
         return ()
@@ -104,7 +109,8 @@ def _json_metadata(entry: Mapping[str, Any], url: str, project: str) -> tuple[tu
 
 
 def _json_yanked(value: Any, url: str, project: str) -> str | None:
-    if value is None or value is False:
+    # PEP 691: yanked when the value is truthy; "" is not (a reason is a non-empty string).
+    if value is None or value is False or value == "":
         return None
     if value is True:
         return ""
@@ -182,6 +188,14 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     return ProjectPage(project, url, tuple(wheels), api_version, others)
 
 
+def newer_minor(api_version: str) -> bool:
+    """Whether ``api_version`` (of a page :func:`_check_api_version` passed) is a 1.x newer
+    than :data:`KNOWN_MINOR`."""
+    minor = api_version.strip().split(".")[1:2]
+    return bool(minor) and minor[0].isascii() and minor[0].isdigit() and (len(minor[0]) > 6 or
+                                                                         int(minor[0]) > KNOWN_MINOR)
+
+
 def _check_api_version(api_version: str, url: str, project: str) -> None:
     """PEP 629: a major version newer than ours is a hard failure (a newer minor is read)."""
     major = api_version.split(".")[0]
@@ -219,6 +233,7 @@ def _anchor_collector() -> type[Any]:
                 if found.get("name") == "pypi:repository-version" and found.get("content"):
                     self.api_version = found["content"]
             elif tag == "a":
+                self._flush()  # an anchor left open (no </a>) ends where the next begins, as in HTML5
                 self._current = dict(attrs)
                 self._text = []
 
@@ -227,7 +242,15 @@ def _anchor_collector() -> type[Any]:
                 self._text.append(data)
 
         def handle_endtag(self, tag: str) -> None:
-            if tag == "a" and self._current is not None:
+            if tag == "a":
+                self._flush()
+
+        def close(self) -> None:
+            super().close()
+            self._flush()  # an anchor still open at the end of the page
+
+        def _flush(self) -> None:
+            if self._current is not None:
                 self.anchors.append((self._current, "".join(self._text).strip()))
                 self._current = None
 

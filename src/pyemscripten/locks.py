@@ -48,6 +48,9 @@ class LockedWheel:
 _TOML_ESCAPE = re.compile(r'["\\\x00-\x08\x0a-\x1f\x7f]')
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _toml_string(value: str) -> str:
     escaped = _TOML_ESCAPE.sub(lambda m: {'"': '\\"', "\\": "\\\\", "\n": "\\n"}.get(
         m.group(), f"\\u{ord(m.group()):04x}"), value)
@@ -60,7 +63,9 @@ _UTC_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]00:00)
 
 
 def _inline_table(values: Mapping[str, str]) -> str:
-    return "{ " + ", ".join(f"{k} = {_toml_string(v)}" for k, v in sorted(values.items())) + " }"
+    # Keys come from the index (hash names): quoted unless TOML reads them bare as they are.
+    return "{ " + ", ".join(f"{k if _BARE_KEY.fullmatch(k) else _toml_string(k)} = {_toml_string(v)}"
+                            for k, v in sorted(values.items())) + " }"
 
 
 def dump_lock(
@@ -361,9 +366,12 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
     for raw in wheels:
         file = _wheel_file(_table(raw, f"a wheel of {name}", source), name, lock_url, source)
         try:
-            _, file_version, _, tags = parse_wheel_filename(file.filename)
+            file_name, file_version, _, tags = parse_wheel_filename(file.filename)
         except ValueError:  # InvalidWheelFilename, or a number int() refuses
             raise LockError(f"{file.filename!r} ({name}) is not a valid wheel file name", source) from None
+        if file_name != canonicalize_name(name):  # PEP 751: the package's own wheels
+            raise LockError(f"{file.filename} is a wheel of {file_name}, not of {name}, under which the lock lists it",
+                            source)
         if version is not None and file_version != version:
             raise LockError(f"{file.filename} is not version {version} of {name}, as the lock says it is", source)
         offered += sorted(str(t) for t in tags)

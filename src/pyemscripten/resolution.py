@@ -47,7 +47,7 @@ from .errors import (
     redact_url,
 )
 from .index_client import IndexClient
-from .index_pages import IndexFile, ProjectPage
+from .index_pages import KNOWN_MINOR, IndexFile, ProjectPage, newer_minor
 from .metadata import DistMetadata
 from .prefetch import Crawler, DistributionLoader
 from .target import Target
@@ -359,7 +359,21 @@ async def resolve(
         return replace(resolution, passed_over=_passed_over(finder), missing_extras=_missing_extras(result, finder),
                        fallbacks=_fallbacks(resolution, taken, finder), from_distribution=taken,
                        held_back=_held_back(resolution, result, finder),
-                       left_out=_left_out(requirements, roots, client, finder) + tuple(sorted(finder.url_references)))
+                       left_out=_left_out(requirements, roots, client, finder) + _newer_api(finder)
+                       + tuple(sorted(finder.url_references)))
+
+
+def _newer_api(finder: Finder) -> tuple[str, ...]:
+    """PEP 629: one warning for each newer minor version of the simple API the pages used."""
+    by_version: dict[str, list[ProjectPage]] = {}
+    for page in finder.data.pages.values():
+        if newer_minor(page.api_version):
+            by_version.setdefault(page.api_version.strip(), []).append(page)
+    return tuple(f"The index answered with simple API version {version} ({redact_url(pages[0].url)}"
+                 f"{f' and {len(pages) - 1} other pages' if len(pages) > 1 else ''}), newer than the 1.{KNOWN_MINOR} "
+                 "this installer knows (PEP 629): what is new in that version was not used "
+                 "(a newer pyemscripten may use it)"
+                 for version, pages in sorted(by_version.items()))
 
 
 def _left_out(requirements: Sequence[str], roots: Sequence[Dependency], client: IndexClient,

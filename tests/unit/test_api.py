@@ -224,6 +224,22 @@ def test_a_newer_lock_version_is_installed_with_a_warning(session: api.Session) 
     assert [e["message"] for e in events if e["stage"] == "warning"] == [told]
 
 
+def test_a_locks_relative_paths_follow_from_where_a_redirect_found_it(session: api.Session) -> None:
+    # PEP 751: a relative path is relative to the location of the lock file: after a
+    # redirect, the URL it was found at (as index pages' links are read).
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    lock = api.freeze(session).replace('url = "https://index.test/files/', 'path = "../files/')
+    assert 'path = "../files/lib-1.0-py3-none-any.whl"' in lock
+    api.uninstall(["lib"], session)
+    session.cache.store.clear()  # type: ignore[union-attr]
+    session.transport.requests.clear()
+    asked, found = "https://index.test/a/b/c/latest-lock", "https://index.test/releases/pylock.toml"
+    session.transport.routes[asked] = Response(found, 200, lock.encode(), {})
+    report = asyncio.run(api.install_lock(asked, session=session, quiet=True))
+    assert report.installed == (("lib", "1.0"),)
+    assert session.transport.requests == [asked, "https://index.test/files/lib-1.0-py3-none-any.whl"]
+
+
 def test_a_lock_installs_the_extras_and_groups_asked_for(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     frozen = api.freeze(session)

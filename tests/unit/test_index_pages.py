@@ -36,6 +36,17 @@ def test_json_page_fields_and_relative_urls() -> None:
     assert second.url == "https://cdn.test/x.whl" and second.core_metadata == () and second.yanked is None
 
 
+def test_json_falsey_values_say_no() -> None:
+    # PEP 691: core-metadata and yanked count when truthy: {} is no metadata file (the wheel
+    # is read instead), "" is not yanked (a reason is a non-empty string).
+    parsed = parse_json_page(page([
+        {"filename": "demo-2.0-py3-none-any.whl", "url": "a.whl", "hashes": {}, "core-metadata": {}, "yanked": ""},
+        {"filename": "demo-1.0-py3-none-any.whl", "url": "b.whl", "hashes": {}, "core-metadata": {},
+         "dist-info-metadata": True},
+    ]), URL, "demo")
+    assert [(f.core_metadata, f.yanked) for f in parsed.files] == [(None, None), (None, None)]
+
+
 def test_json_newer_major_version_is_refused() -> None:
     with pytest.raises(IndexFormatError) as info:
         parse_json_page(page([], "2.0"), URL, "demo")
@@ -68,6 +79,15 @@ def test_html_page() -> None:
     assert first.url == "https://example.test/files/demo-1.0-py3-none-any.whl"
     assert first.sha256 == "abcd" and first.requires_python == ">=3.9" and first.core_metadata == (("sha256", "ef"),)
     assert second.yanked == "" and second.url == URL + "demo-0.9-py3-none-any.whl"
+
+
+def test_html_anchors_left_open_are_read_as_a_browser_reads_them() -> None:
+    # Without </a>, HTML5 ends an anchor where the next begins (and at the end of the page).
+    body = (b'<a href="demo-1.0-py3-none-any.whl">demo-1.0<br><a href="demo-2.0-py3-none-any.whl" '
+            b'data-yanked="old">demo-2.0')
+    parsed = parse_html_page(body, URL, "demo")
+    assert [(f.filename, f.yanked) for f in parsed.files] == [("demo-1.0-py3-none-any.whl", None),
+                                                              ("demo-2.0-py3-none-any.whl", "old")]
 
 
 def test_html_file_names_are_the_decoded_last_part_of_the_path() -> None:

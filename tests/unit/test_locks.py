@@ -281,6 +281,24 @@ def test_a_version_is_optional_and_must_agree_with_the_wheel() -> None:
         _read(HEAD + '[[packages]]\nname = "six"\nversion = 17\n' + SIX_WHEEL)
 
 
+def test_a_wheel_must_be_of_the_package_it_is_listed_under() -> None:
+    with pytest.raises(LockError, match=r"six-1.17.0-py2.py3-none-any.whl is a wheel of six, not of requests, under"):
+        _read(HEAD + '[[packages]]\nname = "requests"\n' + SIX_WHEEL)
+    assert _read(HEAD + '[[packages]]\nname = "Six"\n' + SIX_WHEEL) == [("six", "1.17.0", SIX_URL)]
+
+
+def test_hash_names_from_an_index_are_written_as_toml_reads_them_back() -> None:
+    # An index's hashes are its own text: a name TOML cannot read bare is quoted, so that
+    # nothing in it can add lines (packages) to the lock.
+    filename = "demo-1.0-py3-none-any.whl"
+    odd = 'zz = "0" }\n\n[[packages]]\nname = "evil"'
+    locked = LockedWheel("demo", Version("1.0"), IndexFile(filename, f"https://files.test/{filename}",
+                                                           (("sha256", "ab" * 32), ("sha3.256", "cd"), (odd, "ef"))))
+    lock = tomllib.loads(dump_lock([locked], T2026))
+    assert [p["name"] for p in lock["packages"]] == ["demo"]
+    assert lock["packages"][0]["wheels"][0]["hashes"] == {"sha256": "ab" * 32, "sha3.256": "cd", odd: "ef"}
+
+
 def test_a_wheel_locked_as_an_archive_is_installed_as_a_wheel() -> None:
     # `six @ URL` as uv (version given) and pip (none) lock it.
     archive = f'archive = {{ url = "{SIX_URL}", hashes = {{ sha256 = "{"ab" * 32}" }} }}\n'

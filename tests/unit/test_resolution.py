@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -950,3 +951,17 @@ def test_a_runtime_on_a_release_candidate_takes_files_for_its_release() -> None:
     data = KnownData(pages={"foo": ProjectPage("foo", f"{BASE}foo/", (file,))})
     finder = Finder(Target.for_platform("pyemscripten_2026_5_wasm32", "3.15.0rc1"), data, {}, ResolveOptions())
     assert [str(v) for v, _ in finder.versions("foo")] == ["1.0"]
+
+
+def test_a_newer_minor_version_of_the_simple_api_is_read_and_said() -> None:
+    # PEP 629: a newer minor version is read ("clients SHOULD warn"); 1.4 is the newest known.
+    index = FakeIndex({"a": {"1.0": {"requires": ["b"]}}, "b": {"1.0": {}}, "c": {"1.0": {}}})
+    for name, version in (("a", "1.9"), ("b", "1.9"), ("c", "1.4")):
+        url = f"{BASE}{name}/"
+        index.routes[url] = replace(index.routes[url], body=index.routes[url].body.replace(b'"1.1"', f'"{version}"'.encode()))
+    result = run(index, ["a", "c"])
+    assert {d.name for d in result.dists} == {"a", "b", "c"}
+    assert result.warnings == (f"The index answered with simple API version 1.9 ({BASE}a/ and 1 other pages), newer "
+                               "than the 1.4 this installer knows (PEP 629): what is new in that version was not used "
+                               "(a newer pyemscripten may use it)",)
+    assert run(FakeIndex({"a": {"1.0": {}}}), ["a"]).warnings == ()
