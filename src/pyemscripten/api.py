@@ -320,6 +320,9 @@ async def install(
             else:
                 report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
                                                 staging=staging)
+                asked_again = [d.name for d in resolution.dists if d.installed and d.requested]
+                if asked_again:  # a dependency installed before, asked for by name now
+                    installation.mark_requested(s.scheme, asked_again)
         finally:
             await wheels.cancel_unused()
             staging.abort()  # what unused guesses wrote (a no-op once committed)

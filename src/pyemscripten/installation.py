@@ -75,8 +75,14 @@ class Scheme:
                 "headers": self.headers, "data": self.data}[key]
 
     def libs(self) -> list[str]:
-        """purelib and platlib, once each: where ``*.dist-info`` directories live."""
-        return list(dict.fromkeys(os.path.realpath(d) for d in (self.purelib, self.platlib)))
+        """purelib and platlib, once each (one may be a link to the other): where
+        ``*.dist-info`` directories live. As given, not resolved: a RECORD's relative rows
+        (``../../bin/tool``) are read from the folder they were written from, which a link
+        to a folder elsewhere would move."""
+        found: dict[str, str] = {}
+        for folder in (self.purelib, self.platlib):
+            found.setdefault(os.path.realpath(folder), folder)
+        return list(found.values())
 
 
 INSTALLER = "pyemscripten"  # what this installer writes into INSTALLER
@@ -399,16 +405,21 @@ def _not_theirs(path: str, owned: set[str]) -> bool:
     folder, name = os.path.split(path)
     if os.path.basename(folder) == "__pycache__" and name.endswith(".pyc"):
         return os.path.join(os.path.dirname(folder), name.split(".", 1)[0] + ".py") not in owned
+    if name.endswith((".pyc", ".pyo")):  # beside its source (compileall -b, Python 2's place)
+        return path[:-1] not in owned
     return True
 
 
 def _bytecode_of(source: str) -> list[str]:
+    """The bytecode of the ``.py`` file ``source`` that exists: in ``__pycache__`` (every
+    interpreter and optimization level), and beside it (``compileall -b``), as pip removes."""
     cache = os.path.join(os.path.dirname(source), "__pycache__")
     stem = os.path.basename(source)[:-3] + "."
+    beside = [source[:-3] + suffix for suffix in (".pyc", ".pyo") if os.path.isfile(source[:-3] + suffix)]
     try:
-        return [os.path.join(cache, n) for n in os.listdir(cache) if n.startswith(stem) and n.endswith(".pyc")]
+        return [os.path.join(cache, n) for n in os.listdir(cache) if n.startswith(stem) and n.endswith(".pyc")] + beside
     except OSError:
-        return []
+        return beside
 
 
 def _within(path: str, root: str) -> bool:
@@ -601,7 +612,7 @@ class Transaction:
                 directory = os.path.dirname(directory)
         for directory in sorted(candidates, key=len, reverse=True):
             if os.path.isdir(directory) and not os.path.islink(directory) and not os.listdir(directory):
-                self._journal.append(("rmdir", directory))
+                self._journal.append(("rmdir", directory, str(stat.S_IMODE(os.stat(directory).st_mode))))
                 self._ops.rmdir(directory)
                 self._dirs.discard(directory)
 
@@ -632,6 +643,7 @@ class Transaction:
             self._ops.rmdir(path)
         elif kind == "rmdir" and not os.path.isdir(path):
             self._ops.mkdir(path)
+            os.chmod(path, int(step[2]))  # as it was (mkdir's mode is the umask's)
         elif kind == "work":
             self._remove_work()
 
@@ -828,11 +840,13 @@ class Staging:
                     if path not in removed:
                         removed[path] = None
                         transaction._backup(path)
+            # The folders they leave empty go too, before anything is placed: a new version
+            # may have a file where the old one had a folder (demo/templates/ -> demo/templates).
+            transaction._prune(list(removed), stop=_stops(self.scheme))
             for plan in self._plans:
                 project = plan.wheel.name
                 for tree, directory in plan.staged:
                     transaction._place_tree(tree, directory)
-            transaction._prune(list(removed), stop=_stops(self.scheme))
         except BaseException as exc:
             self._failed(exc, project)
         transaction.files = {p.wheel.name: tuple(t for t, _, _ in p.writes) for p in self._plans}
@@ -1095,11 +1109,12 @@ def _in_a_dist_info(real: str, sites: Collection[str]) -> bool:
 
 
 def _with_interpreter(script: bytes) -> bytes | None:
-    """A ``.data/scripts`` file whose first line is ``#!python`` (or ``#!pythonw``, and what
-    follows it: arguments), with that line naming this interpreter, as the wheel spec's
+    """A ``.data/scripts`` file whose first line starts with ``#!python`` (``#!python``,
+    ``#!pythonw``, ``#!python3``: the wheel spec's "starts with exactly b'#!python'", then
+    arguments after a space, kept) with that line naming this interpreter, as the spec's
     install step says; None for any other file (copied as it is)."""
     first, newline, rest = script.partition(b"\n")
-    match = re.fullmatch(rb"#!pythonw?(\s.*)?\r?", first)
+    match = re.fullmatch(rb"#!python\S*(\s.*)?\r?", first)
     if match is None:
         return None
     interpreter = (sys.executable or "/usr/bin/env python3").encode()
@@ -1181,6 +1196,29 @@ def _strip_credentials(info: Mapping[str, object]) -> dict:
         if user and not (user == "git" or (user.startswith("${") and user.endswith("}") and ":" not in user)):
             result["url"] = urlunsplit(parts._replace(netloc=host))
     return result
+
+
+def mark_requested(scheme: Scheme, names: Collection[str]) -> None:
+    """Give the installed distributions of ``names`` a ``REQUESTED`` file where they have
+    none, listed in their RECORD: "If a distribution that was already installed on the
+    system as a dependency is later installed by name, tools should create the REQUESTED
+    file" (Recording installed projects). One without a RECORD, or that cannot be written
+    to, is left as it is (the install stands without it)."""
+    wanted = {canonicalize_name(n) for n in names}
+    for dist in installed_distributions(scheme):
+        marker, record = os.path.join(dist.path, "REQUESTED"), os.path.join(dist.path, "RECORD")
+        if dist.name not in wanted or os.path.lexists(marker) or not os.path.isfile(record):
+            continue
+        row = f"{os.path.basename(dist.path)}/REQUESTED,sha256={record_digest(hashlib.sha256(b'').digest())},0\n"
+        try:
+            with open(record, "rb") as file:
+                text = file.read()
+            with open(marker, "wb"):
+                pass
+            with open(record, "ab") as file:
+                file.write(((b"\n" if text and not text.endswith(b"\n") else b"") + row.encode()))
+        except OSError:
+            continue
 
 
 # --- uninstall ----------------------------------------------------------------------------

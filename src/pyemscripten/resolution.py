@@ -325,7 +325,7 @@ async def resolve(
     while True:
         rounds += 1
         provider = Provider(finder, roots)
-        resolver = resolvelib.Resolver(provider, resolvelib.BaseReporter())
+        resolver = _Resolver(provider, resolvelib.BaseReporter())
         try:
             result = resolver.resolve(roots, max_rounds=options.max_rounds)
         except NeedData as need:
@@ -720,6 +720,45 @@ def _walk_stopped(finder: Finder, walked: Mapping[str, set[Version]], passes: Ma
         errors[0].reasons.append(note)
         return errors[0]
     return MultipleNoCompatibleWheelsError(errors, note)
+
+
+class _Resolver(resolvelib.Resolver):  # type: ignore[type-arg]
+    """resolvelib's resolver, with its result found without recursion. resolvelib (1.2.1)
+    keeps the pins that some path of parents ties to the user's requirements, and follows
+    those parents recursively with no record of where it has been: pins that require each
+    other, cut off from the root by a backtrack (d 2.0 -> a -> b -> a, then d 1.0), make it
+    recurse until RecursionError. Here the same pins are kept, found by a walk from the root."""
+
+    def resolve(self, requirements: Any, max_rounds: int = 100) -> Any:  # type: ignore[override]
+        state = resolvelib.resolvers.Resolution(self.provider, self.reporter).resolve(requirements,
+                                                                                      max_rounds=max_rounds)
+        keys: dict[int, Any] = {id(candidate): key for key, candidate in state.mapping.items()}
+        keys[id(None)] = None  # the user's requirements' parent
+        parents = {key: [keys[id(p)] for p in criterion.iter_parent() if id(p) in keys]
+                   for key, criterion in state.criteria.items()}
+        children: dict[Any, list[Any]] = {}
+        for key, found in parents.items():
+            for parent in found:
+                children.setdefault(parent, []).append(key)
+        connected, todo = {None}, [None]
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in connected:
+                    connected.add(child)
+                    todo.append(child)
+        graph: resolvelib.structs.DirectedGraph[Any] = resolvelib.structs.DirectedGraph()
+        graph.add(None)
+        for key in state.criteria:
+            if key not in connected:
+                continue
+            if key not in graph:
+                graph.add(key)
+            for parent in parents[key]:
+                if parent not in graph:
+                    graph.add(parent)
+                graph.connect(parent, key)
+        return resolvelib.resolvers.Result(mapping={k: v for k, v in state.mapping.items() if k in connected},
+                                           graph=graph, criteria=state.criteria)
 
 
 def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:

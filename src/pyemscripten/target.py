@@ -208,8 +208,13 @@ class Target:
     def python_release(self) -> Version:
         """The Python version without its pre-release part (3.15.0 of 3.15.0rc1): what
         Requires-Python is compared with, as pip compares ``sys.version_info[:3]``, so that a
-        runtime on a release candidate takes files for ``>=3.15``."""
-        return Version(Version(self.python_version).base_version)
+        runtime on a release candidate takes files for ``>=3.15``. For a target given as
+        MAJOR.MINOR (a lock), the same patch level its markers' ``python_full_version`` has
+        ("3.14" is 3.14.2 on 2026_0), so that Requires-Python and markers agree."""
+        try:
+            return Version(Version(self.marker_environment["python_full_version"]).base_version)
+        except (KeyError, InvalidVersion):
+            return Version(Version(self.python_version).base_version)
 
     @property
     def python_major_minor(self) -> tuple[int, int]:

@@ -195,6 +195,25 @@ def test_install_then_freeze_then_install_lock(session: api.Session, tmp_path: P
     assert "given as text" in str(info.value) and session.transport.requests[-1:] != ["this is not toml ["]
 
 
+def test_a_dependency_asked_for_by_name_later_gets_requested(session: api.Session) -> None:
+    # Recording installed projects: "If a distribution that was already installed on the
+    # system as a dependency is later installed by name, tools should create the REQUESTED
+    # file in the .dist-info directory of the existing installation" (and RECORD lists it).
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    info = Path(session.scheme.purelib) / "lib-1.0.dist-info"
+    assert not (info / "REQUESTED").exists()
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True, dry_run=True))
+    assert not (info / "REQUESTED").exists()
+    report = asyncio.run(api.install(["lib", "app"], [BASE], session=session, quiet=True))
+    assert report.already == (("lib", "1.0"), ("app", "1.0")) and (info / "REQUESTED").read_bytes() == b""
+    assert (info / "RECORD").read_text().endswith(
+        "lib-1.0.dist-info/RECORD,,\nlib-1.0.dist-info/REQUESTED,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n")
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    assert (info / "RECORD").read_text().count("REQUESTED") == 1
+    api.uninstall("lib", session)
+    assert not info.exists()
+
+
 def test_a_newer_wheel_and_files_of_another_distribution_are_warned_of(session: api.Session) -> None:
     newer = make_wheel("newer", "1.0", {"newer/__init__.py": b"", "lib/__init__.py": b"newer's"},
                        wheel_file="Wheel-Version: 1.1\nRoot-Is-Purelib: true\nTag: py3-none-any\n")

@@ -106,6 +106,17 @@ def test_install_writes_files_record_and_markers(scheme: Scheme) -> None:
     assert transaction.files["demo-pkg"][0] == str(site / "demo_pkg" / "__init__.py")
 
 
+@pytest.mark.parametrize("first,args", [(b"#!python", b""), (b"#!pythonw", b""), (b"#!python3", b""),
+                                        (b"#!python3.14 -u", b" -u"), (b"#!python -X dev\r", b" -X dev")])
+def test_a_script_starting_with_python_names_this_interpreter(scheme: Scheme, first: bytes, args: bytes) -> None:
+    # The wheel spec: "If the first line of a file in scripts/ starts with exactly
+    # b'#!python', rewrite to point to the correct interpreter" (arguments kept).
+    install([_wheel(data_files={"scripts/tool": first + b"\nrest\n", "scripts/other": b"#!/bin/sh\n"})],
+            scheme).finish()
+    assert (Path(scheme.scripts) / "tool").read_bytes() == b"#!" + sys.executable.encode() + args + b"\nrest\n"
+    assert (Path(scheme.scripts) / "other").read_bytes() == b"#!/bin/sh\n"
+
+
 def test_record_is_sha256_whatever_the_wheel_used(scheme: Scheme) -> None:
     # sha256 rows checked by open_wheel are reused; sha512 rows are hashed afresh.
     for algorithm in ("sha256", "sha512"):
@@ -356,6 +367,36 @@ def test_same_project_twice_is_refused(scheme: Scheme) -> None:
         install([_wheel(), _wheel(version="2.0")], scheme)
 
 
+def test_a_folder_of_the_old_version_may_become_a_file_of_the_new(scheme: Scheme) -> None:
+    # The old version's files go aside, and the folders they leave empty with them (their
+    # modes kept for a rollback), before the new files are placed.
+    install([_wheel("demo-pkg", "1.0", {"demo_pkg/__init__.py": b"", "demo_pkg/templates/deep/a.txt": b"a"})],
+            scheme).finish()
+    templates = Path(scheme.purelib) / "demo_pkg" / "templates"
+    os.chmod(templates, 0o700)
+    before = listing(env(scheme))
+    transaction = install([_wheel("demo-pkg", "2.0", {"demo_pkg/__init__.py": b"", "demo_pkg/templates": b"file"})],
+                          scheme)
+    assert templates.read_bytes() == b"file"
+    transaction.rollback()
+    assert listing(env(scheme)) == before and stat.S_IMODE(os.stat(templates).st_mode) == 0o700
+
+
+def test_a_symlinked_site_packages_is_read_as_record_was_written(tmp_path: Path) -> None:
+    # RECORD's "../../bin/tool" was written from the scheme's own path; read from the
+    # folder a link points to (elsewhere, at another depth) it would name another file.
+    (tmp_path / "store" / "deep" / "sp").mkdir(parents=True)
+    (tmp_path / "env" / "lib").mkdir(parents=True)
+    os.symlink(tmp_path / "store" / "deep" / "sp", tmp_path / "env" / "lib" / "site-packages")
+    site = str(tmp_path / "env" / "lib" / "site-packages")
+    linked = Scheme(site, site, str(tmp_path / "env" / "bin"), str(tmp_path / "env" / "include"), str(tmp_path / "env"))
+    install([_wheel(data_files={"scripts/tool": b"#!/bin/sh\n"})], linked).finish()
+    assert installed_distributions(linked)[0].path == os.path.join(site, "demo_pkg-1.0.dist-info")
+    install([_wheel(version="2.0", data_files={"scripts/tool": b"#!/bin/sh\n"})], linked).finish()
+    assert str(tmp_path / "env" / "bin" / "tool") in uninstall("demo-pkg", linked)
+    assert os.listdir(tmp_path / "env" / "bin") == [] and os.listdir(site) == []
+
+
 def test_directory_in_the_way_rolls_back(scheme: Scheme) -> None:
     install([_wheel("other", "1.0", {"other.py": b""})], scheme).finish()
     (Path(scheme.purelib) / "clash.py").mkdir()
@@ -379,6 +420,18 @@ def test_uninstall_removes_what_record_lists(scheme: Scheme) -> None:
     assert sorted(os.listdir(site)) == ["other-3.0.dist-info", "other.py"]
     with pytest.raises(NotInstalledError, match="demo.pkg"):
         uninstall("demo.pkg", scheme)
+
+
+def test_uninstall_removes_bytecode_beside_the_sources_too(scheme: Scheme) -> None:
+    # compileall -b writes mod.pyc beside mod.py, where the import system still finds it.
+    install([_wheel(files={"demo_pkg/__init__.py": b"", "demo_pkg/mod.py": b"X = 1\n"})], scheme).finish()
+    install([_wheel("other", "1.0", {"other/__init__.py": b"", "other/kept.py": b""})], scheme).finish()
+    site = Path(scheme.purelib)
+    for path in (site / "demo_pkg" / "mod.pyc", site / "demo_pkg" / "mod.pyo", site / "other" / "kept.pyc"):
+        path.write_bytes(b"bytecode")
+    removed = uninstall("demo-pkg", scheme)
+    assert str(site / "demo_pkg" / "mod.pyc") in removed and not (site / "demo_pkg").exists()
+    assert (site / "other" / "kept.pyc").exists()
 
 
 def test_uninstall_refuses_record_paths_outside_the_scheme(scheme: Scheme, tmp_path: Path) -> None:

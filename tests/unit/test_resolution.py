@@ -965,3 +965,27 @@ def test_a_newer_minor_version_of_the_simple_api_is_read_and_said() -> None:
                                "than the 1.4 this installer knows (PEP 629): what is new in that version was not used "
                                "(a newer pyemscripten may use it)",)
     assert run(FakeIndex({"a": {"1.0": {}}}), ["a"]).warnings == ()
+
+
+def test_pins_that_need_each_other_cut_off_by_a_backtrack_are_left_out() -> None:
+    # d 2.0 -> a -> b -> a, then a needs d<2: d 1.0 is chosen, and a and b, which still
+    # require each other, are no longer wanted by anything (resolvelib 1.2.1 recursed
+    # through that cycle until RecursionError).
+    index = FakeIndex({"d": {"1.0": {}, "2.0": {"requires": ["a"]}}, "a": {"1.0": {"requires": ["b", "d<2"]}},
+                       "b": {"1.0": {"requires": ["a"]}}})
+    assert {d.name: str(d.version) for d in run(index, ["d"]).dists} == {"d": "1.0"}
+    # A cycle the root does reach stays, with its order.
+    index = FakeIndex({"a": {"1.0": {"requires": ["b"]}}, "b": {"1.0": {"requires": ["a", "c"]}}, "c": {"1.0": {}}})
+    result = run(index, ["a"])
+    assert [d.name for d in result.dists][0] == "c" and {d.name for d in result.dists} == {"a", "b", "c"}
+    assert result.needed_by["b"] == ("a 1.0",) and result.needed_by["c"] == ("b 1.0",)
+
+
+def test_a_target_given_as_major_minor_compares_requires_python_as_its_markers() -> None:
+    # "3.14" is 3.14.2 on 2026_0 for python_full_version markers, and so for Requires-Python.
+    index = FakeIndex({"a": {"1.0": {}, "2.0": {"requires_python": ">=3.14.1", "requires": ["b; python_full_version >= '3.14.1'"]}},
+                       "b": {"1.0": {}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    target = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14")
+    result = asyncio.run(resolve(["a"], target, client, None, ResolveOptions()))
+    assert {d.name: str(d.version) for d in result.dists} == {"a": "2.0", "b": "1.0"}
