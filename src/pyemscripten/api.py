@@ -235,7 +235,7 @@ class _InstalledMap(Mapping[str, InstalledDist]):
             except (OSError, PyemscriptenError):
                 continue  # a broken dist-info does not satisfy anything; it can be reinstalled
             if meta.name == name:  # the name installed_distributions read from the same file
-                found = InstalledDist(meta.name, meta.version, meta.requires_dist)
+                found = InstalledDist(meta.name, meta.version, meta.requires_dist, meta.provides_extra)
         return found
 
     def __iter__(self) -> Iterator[str]:

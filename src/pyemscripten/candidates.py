@@ -123,6 +123,7 @@ class InstalledDist:
     name: str
     version: Version
     requires: tuple[Requirement, ...] = ()
+    provides_extra: tuple[str, ...] = ()  # normalized (PEP 685)
 
 
 @dataclass(frozen=True)

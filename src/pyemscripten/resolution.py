@@ -416,28 +416,39 @@ def _missing_extras(result: Any, finder: Finder) -> tuple[str, ...]:
     whose extra came with 3.x, ended at networkx 2.5.1 against PyPI)."""
     notes = []
     for candidate in result.mapping.values():
-        if not candidate.extras or candidate.file is None:
+        if not candidate.extras:
             continue
-        # The runtime's own wheel: its lock lists no extras; an index wheel of the version may
-        # (Finder.index_metadata_file).
-        source = finder.index_metadata_file(candidate)
-        if source is not None and source.url not in finder.data.metadata:
-            source = None  # not fetched (deps=False): the lock's word stands
-        from_distribution = source is None and finder.from_distribution(candidate)
-        meta = finder.data.metadata.get((source or candidate.file).url)
-        if meta is None:
-            continue
-        offered = set(meta.provides_extra) | {canonicalize_name(a or b) for r in meta.requires_dist if r.marker
-                                              for a, b in _EXTRA_IN_MARKER.findall(str(r.marker))}
+        from_distribution = False
+        if candidate.file is None:  # the installed version, kept: its own METADATA says
+            dist = finder.installed.get(candidate.name)
+            if dist is None:
+                continue
+            provides, requires = dist.provides_extra, dist.requires
+        else:
+            # The runtime's own wheel: its lock lists no extras; an index wheel of the version
+            # may (Finder.index_metadata_file).
+            source = finder.index_metadata_file(candidate)
+            if source is not None and source.url not in finder.data.metadata:
+                source = None  # not fetched (deps=False): the lock's word stands
+            from_distribution = source is None and finder.from_distribution(candidate)
+            meta = finder.data.metadata.get((source or candidate.file).url)
+            if meta is None:
+                continue
+            provides, requires = meta.provides_extra, meta.requires_dist
+        offered = set(provides) | {canonicalize_name(a or b) for r in requires if r.marker
+                                   for a, b in _EXTRA_IN_MARKER.findall(str(r.marker))}
         missing = sorted(candidate.extras - offered)
         if not missing:
             continue
         extras = f"extra{'s' if len(missing) > 1 else ''} {', '.join(repr(e) for e in missing)}"
+        them = "it" if len(missing) == 1 else "them"
         if from_distribution:  # its lock lists dependencies, not extras
             notes.append(f"{candidate.name} {candidate.version} comes from the runtime's distribution, whose "
                          f"lock lists no extras: the {extras} {'is' if len(missing) == 1 else 'are'} not installed")
+        elif candidate.file is None:
+            notes.append(f"{candidate.name} {candidate.version} (installed) does not provide the {extras}; it is "
+                         f"kept without {them}")
         else:
-            them = "it" if len(missing) == 1 else "them"
             notes.append(f"{candidate.name} {candidate.version} does not provide the {extras}; it is installed without {them}")
     return tuple(sorted(notes))
 
@@ -644,30 +655,33 @@ def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str
         if meta is None or not all(s.contains(newest, prereleases=True) for s in asked.get(dist.name, ())) \
                 or (meta.requires_python is not None and not meta.requires_python.contains(python, prereleases=True)):
             continue
-        blocked = sorted(_blockers(meta, finder, without, chosen, 3, frozenset(extras.get(dist.name, ()))))
-        if blocked:
-            which = "has" if len(blocked) == 1 else "have"
-            notes.append(f"{dist.name} {dist.version} is chosen, not its newest version {newest}: {newest} needs "
-                         f"{', '.join(blocked)} (directly or through its dependencies), which {which} no wheel "
-                         "for this runtime")
+        blocked = _blockers(meta, finder, without, chosen, 3, frozenset(extras.get(dist.name, ())))
+        for absent in (False, True):
+            labels = sorted(label for label, gone in blocked if gone == absent)
+            if labels:
+                which = ("no version on the index fits" if absent else
+                         f"{'has' if len(labels) == 1 else 'have'} no wheel for this runtime")
+                notes.append(f"{dist.name} {dist.version} is chosen, not its newest version {newest}: {newest} needs "
+                             f"{', '.join(labels)} (directly or through its dependencies), which {which}")
     return tuple(notes)
 
 
 def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chosen: Mapping[str, Version],
-              depth: int, extras: Collection[str] = ()) -> set[str]:
+              depth: int, extras: Collection[str] = ()) -> set[tuple[str, bool]]:
     """The projects without wheels that ``meta`` needs (with ``extras``, as asked of it):
     directly, or through the newest version of a dependency that fits its requirement,
     where the resolution's own choice does not. A requirement no version with a wheel for
     the runtime fits is one too, with its specifier (``pydantic-core==2.50.5``, where the
-    only wheel for an older runtime is a placeholder 0.0.1)."""
-    found: set[str] = set()
+    only wheel for an older runtime is a placeholder 0.0.1). Each with whether no version
+    on the index fits it at all, for any platform (``b<1.0`` where b begins at 1.0)."""
+    found: set[tuple[str, bool]] = set()
     environments = [{**finder.target.marker_environment, "extra": extra} for extra in ("", *extras)]
     for req in meta.requires_dist:
         name = canonicalize_name(req.name)
         if req.marker is not None and not any(req.marker.evaluate(env) for env in environments):
             continue
         if name in without:
-            found.add(name)
+            found.add((name, False))
             continue
         if name in chosen and req.specifier.contains(chosen[name], prereleases=True):
             continue
@@ -677,7 +691,9 @@ def _blockers(meta: DistMetadata, finder: Finder, without: Collection[str], chos
             continue
         if not fitting:
             if not finder.may_keep(name):
-                found.add(f"{name}{req.specifier}")
+                elsewhere = any(req.specifier.contains(v, prereleases=True)
+                                for v, _, _ in parsed_wheels(finder.page(name).files, name))
+                found.add((f"{name}{req.specifier}", not elsewhere))
             continue
         below = finder.data.metadata.get(fitting[0].url) if depth else None
         if below is not None:

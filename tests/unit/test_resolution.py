@@ -989,3 +989,22 @@ def test_a_target_given_as_major_minor_compares_requires_python_as_its_markers()
     target = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14")
     result = asyncio.run(resolve(["a"], target, client, None, ResolveOptions()))
     assert {d.name: str(d.version) for d in result.dists} == {"a": "2.0", "b": "1.0"}
+
+
+def test_a_version_below_the_newest_because_it_needs_a_version_no_index_has_is_said_as_such() -> None:
+    # Not a platform's doing: no version of b below 1.0 exists at all.
+    index = FakeIndex({"a": {"1.0": {}, "2.0": {"requires": ["b<1.0"]}}, "b": {"1.0": {}}})
+    result = run(index, ["a"])
+    assert {d.name: str(d.version) for d in result.dists} == {"a": "1.0"}
+    assert result.held_back == ("a 1.0 is chosen, not its newest version 2.0: 2.0 needs b<1.0 (directly or through "
+                                "its dependencies), which no version on the index fits",)
+
+
+def test_an_installed_version_without_an_extra_asked_for_is_said_as_an_index_one_is() -> None:
+    index = FakeIndex({"a": {"1.0": {}}, "b": {"1.0": {}}})
+    installed = {"a": InstalledDist("a", Version("1.0")),
+                 "b": InstalledDist("b", Version("1.0"), (Requirement("c; extra == 'fast'"),), ("more",)),
+                 "c": InstalledDist("c", Version("1.0"))}
+    result = run(index, ["a[nope]", "b[more,fast]"], installed=installed)
+    assert {(d.name, d.installed) for d in result.dists} == {("a", True), ("b", True), ("c", True)}
+    assert result.missing_extras == ("a 1.0 (installed) does not provide the extra 'nope'; it is kept without it",)
