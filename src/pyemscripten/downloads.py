@@ -111,7 +111,10 @@ async def fetch_wheel(
     sha256 = request.file.sha256
     body = (prefetched or {}).get(request.file.url)
     if body is None and cache is not None and sha256:
-        cached = await cache.get(sha256)
+        try:
+            cached = await cache.get(sha256)
+        except Exception:  # noqa: BLE001 - a cache that fails is a cache that misses: never the install's failure
+            cached = None
         if cached is not None:
             try:
                 await check(cached)
@@ -259,7 +262,11 @@ class WheelTasks:
                 task.cancel()
 
     async def cancel_unused(self) -> None:
-        unused = [t for url, t in self._tasks.items() if url not in self._adopted]
+        """The install is over: no guess starts any more, and every download still under way
+        ends (guesses the plan did not use; after a failure, planned ones too), with the
+        errors of the unused ones taken (none is left for the event loop to report)."""
+        self._guessing = False
+        unused = [t for url, t in self._tasks.items() if url not in self._adopted or not t.done()]
         for task in unused:
             task.cancel()
         await asyncio.gather(*unused, return_exceptions=True)
@@ -318,7 +325,10 @@ class WheelTasks:
                                            record_checked=fetched.source == "cache"
                                            and bool(getattr(self.cache, "holds_checked_wheels", False)))
             if fetched.source == "network" and self.cache is not None and file.sha256:
-                await self.cache.put(file.sha256, body, fetched.kept)
+                try:
+                    await self.cache.put(file.sha256, body, fetched.kept)
+                except Exception:  # noqa: BLE001 - full, or gone: the wheel is not kept, and the install goes on
+                    pass
             return wheel
         except BaseException:
             if sink is not None:

@@ -11,7 +11,8 @@ raised only if resolution really needs that project.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from .candidates import PYTHON, UNREADABLE, Candidate, Dependency, Finder, NeedData
 from .distribution import DistributionEntry
@@ -54,13 +55,30 @@ class Crawler:
         self._pages: dict[str, asyncio.Task[None]] = {}
         self._meta: dict[str, asyncio.Task[None]] = {}
         self._visited: set[tuple[str, str, frozenset[str]]] = set()
+        self._running: set[asyncio.Task[None]] = set()  # every task started, until it ends
         self.progress = progress
         self.on_candidate = on_candidate
         self.metadata_from_download = metadata_from_download
 
+    def _start(self, step: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = start_task(step)
+        if not task.done():
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return task
+
+    async def close(self) -> None:
+        """End what the crawl still has under way (metadata asked for ahead, visits whose
+        sibling failed): nothing it started outlives the resolution."""
+        running = list(self._running)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
     def _page_task(self, name: str) -> asyncio.Task[None]:
         if name not in self._pages:
-            self._pages[name] = start_task(self._fetch_page(name))
+            self._pages[name] = self._start(self._fetch_page(name))
         return self._pages[name]
 
     async def _fetch_page(self, name: str) -> None:
@@ -77,7 +95,7 @@ class Crawler:
         assert candidate.file is not None
         url = candidate.file.url
         if url not in self._meta:
-            self._meta[url] = start_task(self._fetch_metadata(candidate))
+            self._meta[url] = self._start(self._fetch_metadata(candidate))
         return self._meta[url]
 
     async def _fetch_metadata(self, candidate: Candidate) -> None:
@@ -145,7 +163,7 @@ class Crawler:
     async def _distribution(self) -> None:
         """Load the runtime's distribution once, and only if some project needs it."""
         if self._distribution_task is None:
-            self._distribution_task = start_task(self._fetch_distribution())
+            self._distribution_task = self._start(self._fetch_distribution())
         await self._distribution_task
 
     async def _fetch_distribution(self) -> None:
@@ -187,7 +205,7 @@ class Crawler:
         if len(fresh) == 1:
             await self.visit(fresh[0])
         elif fresh:
-            await asyncio.gather(*[start_task(self.visit(d)) for d in fresh])
+            await asyncio.gather(*[self._start(self.visit(d)) for d in fresh])
 
     AHEAD = 4  # older versions whose metadata files are asked for with a backtracking round's
 

@@ -317,6 +317,15 @@ async def resolve(
             finder.direct.add(root.name)
     finder.distribution_pending = distribution is not None and data.distribution is None
     crawler = Crawler(client, finder, on_page, distribution, on_candidate, metadata_from_download)
+    try:
+        return await _resolve_crawled(requirements, roots, client, finder, crawler, options, on_walk)
+    finally:
+        await crawler.close()  # what the crawl still fetches (older versions asked for ahead) ends with it
+
+
+async def _resolve_crawled(requirements: Sequence[str], roots: Sequence[Dependency], client: IndexClient,
+                           finder: Finder, crawler: Crawler, options: ResolveOptions,
+                           on_walk: Callable[[str], None] | None) -> Resolution:
     await crawler.visit_all(roots)
     rounds = 0
     walked: dict[str, set[Version]] = {}  # project -> its older versions asked for

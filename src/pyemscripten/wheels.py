@@ -622,8 +622,10 @@ class MemberStream:
         object :func:`read_wheel` takes: the bytes, or what the sink gave to stand for
         them). A batch that failed is left out."""
         known: dict[int, bytes] = {}
-        hashing, self._hashing = self._hashing, []
-        for standing, batch in hashing:
+        while self._hashing:
+            # One at a time: if this waiter is cancelled, the batches not reached are still
+            # there for close() (never awaited otherwise: a warning each).
+            standing, batch = self._hashing.pop(0)
             try:
                 digests = await batch
                 known.update(zip(map(id, standing), digests, strict=True))

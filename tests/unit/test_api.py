@@ -11,6 +11,7 @@ import hashlib
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,80 @@ def test_a_dependency_asked_for_by_name_later_gets_requested(session: api.Sessio
     assert (info / "RECORD").read_text().count("REQUESTED") == 1
     api.uninstall("lib", session)
     assert not info.exists()
+
+
+def _others() -> list[str]:
+    """The tasks of the running loop other than the current one, by name of their coroutine."""
+    return [t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+
+def test_nothing_the_install_started_outlives_it(tmp_path: Path) -> None:
+    # Metadata of older versions asked for ahead by a backtrack (lib 3.0 needs a project no
+    # index has), answered slowly: the install, or dry run, returns with none still running.
+    class Slow(FakeIndex):
+        async def get(self, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if url.endswith(("lib-1.0-py3-none-any.whl.metadata", "lib-1.1-py3-none-any.whl.metadata")):
+                await asyncio.sleep(1)
+            return await super().get(url, *args, **kwargs)
+
+    index = Slow({"app": {"1.0": real("app", "1.0", ("lib",))},
+                  "lib": {"1.0": real("lib", "1.0"), "1.1": real("lib", "1.1"), "2.0": real("lib", "2.0"),
+                          "3.0": real("lib", "3.0", ("nothere",))}})
+
+    async def scenario(dry_run: bool) -> list[str]:
+        (tmp_path / str(dry_run)).mkdir()
+        report = await api.install("app", [BASE], session=uncached_session(tmp_path / str(dry_run), index),
+                                   quiet=True, dry_run=dry_run)
+        assert [d["version"] for d in report.plan if d["name"] == "lib"] == ["2.0"] if dry_run else \
+            report.installed == (("lib", "2.0"), ("app", "1.0"))
+        return _others()
+
+    assert asyncio.run(scenario(False)) == [] and asyncio.run(scenario(True)) == []
+
+
+def test_a_failing_listener_stops_the_crawl_and_the_downloads(tmp_path: Path) -> None:
+    # A listener raising while the crawl runs (b's page) or while a guessed download's held
+    # events are told: the install raises, and nothing it started runs on or asks for more.
+    class Slow(FakeIndex):
+        async def get(self, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if url.endswith("/simple/a/"):
+                await asyncio.sleep(0.01)
+            return await super().get(url, *args, **kwargs)
+
+    index = Slow({"a": {"1.0": real("a", "1.0", ("x", "y"))}, "b": {"1.0": real("b", "1.0")},
+                  "x": {"1.0": real("x", "1.0")}, "y": {"1.0": real("y", "1.0")}})
+
+    def on_page(event: dict) -> None:
+        if event["stage"] == "resolving" and event.get("package") == "b":
+            raise RuntimeError("display failed")
+
+    def on_download(event: dict) -> None:
+        if event["stage"] == "downloading":
+            raise RuntimeError("display failed")
+
+    async def scenario(listener: Callable[[dict], None], folder: str) -> tuple[list[str], list[str]]:
+        (tmp_path / folder).mkdir()
+        session = uncached_session(tmp_path / folder, index)
+        with pytest.raises(RuntimeError, match="display failed"):
+            await api.install(["a", "b"], [BASE], session=session, quiet=True, on_progress=listener)
+        left, asked = _others(), len(index.requests)
+        await asyncio.sleep(0.05)
+        assert os.listdir(session.scheme.purelib) == []
+        return left, index.requests[asked:]
+
+    assert asyncio.run(scenario(on_page, "page")) == ([], [])
+    assert asyncio.run(scenario(on_download, "download")) == ([], [])
+
+
+@pytest.mark.parametrize("fails", ["get", "put"])
+def test_a_cache_that_fails_is_a_cache_that_misses(session: api.Session, fails: str) -> None:
+    # Full (quota) or gone: the install goes on without it.
+    async def broken(*args: object) -> None:
+        raise OSError("quota exceeded")
+
+    setattr(session.cache, fails, broken)
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert report.installed == (("lib", "1.0"), ("app", "1.0"))
 
 
 def test_a_newer_wheel_and_files_of_another_distribution_are_warned_of(session: api.Session) -> None:

@@ -8,6 +8,7 @@ import io
 import random
 import struct
 import zipfile
+import warnings
 import zlib
 from collections.abc import Callable, Mapping
 
@@ -482,3 +483,36 @@ def test_members_that_inflate_to_another_size_count_against_the_budget(monkeypat
         stream.feed(at, body[at:at + (256 << 10)])
     bound = MemberStream.RATIO * len(body) + MemberStream.ALLOWANCE
     assert stream.members == {} and 0 < inflated <= bound + raw
+
+
+def test_a_cancelled_collection_of_digests_leaves_no_hashing_unawaited() -> None:
+    # The hashing of later batches, not reached when the waiter is cancelled, is closed by
+    # close() (as a download's end does): no "coroutine was never awaited".
+    class AwaitingHasher(Hasher):  # as WebCrypto's: the digests come from an await
+        async def sha256(self, blobs):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0)
+            return await super().sha256(blobs)
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for n in range(3):
+            zf.writestr(f"m{n}.txt", b"x" * 5000)
+    body = archive.getvalue()
+
+    async def scenario() -> None:
+        stream = MemberStream(AwaitingHasher())
+        for at in range(0, len(body), 1000):
+            stream.feed(at, body[at:at + 1000])
+        assert len(stream._hashing) >= 2
+        waiter = asyncio.ensure_future(stream.digests())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        stream.close()
+
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        asyncio.run(scenario())
+        gc.collect()
+    assert [str(w.message) for w in told if "never awaited" in str(w.message)] == []
