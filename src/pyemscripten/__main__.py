@@ -36,6 +36,7 @@ from .errors import (
     LockError,
     MultipleNoCompatibleWheelsError,
     NoCompatibleWheelError,
+    ProjectNotFoundError,
     PyemscriptenError,
     ResolutionImpossibleError,
     InvalidRequirementError,
@@ -70,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--python-version",
                       help="Python version of the target runtime (default: the one the platform's runtimes run, "
                            "3.14 for 2026_0, 3.13 for 2025_0, 3.12 for 2024_0)")
-    lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ", help="constraint (repeatable)")
+    lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ",
+                      help="constraint (repeatable): a PEP 508 requirement that limits versions without adding a "
+                           "project, or a file of them, one per line, as pip's -c reads one")
     lock.add_argument("--distribution", metavar="URL", type=_http_url,
                       help="the target runtime's pyodide-lock.json: its wheels serve projects no index has "
                            "a wheel of, as in the browser (e.g. https://cdn.jsdelivr.net/pyodide/v314.0.7/full/"
@@ -258,7 +261,8 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
     runs = runtime_python(target.platform)
     if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
-              f"{args.python_version}: did you mean --python-version {runs}?", file=sys.stderr)
+              f"{args.python_version}: did you mean --python-version {runs}? (the lock is made for "
+              f"{args.python_version}, as asked)", file=sys.stderr)
     client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL], RetryPolicy(on_retry=_retry_line))
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
@@ -377,9 +381,7 @@ _DISTRIBUTIONS: dict[str, str] = {
 def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str | None:
     """Where a lock without ``--distribution`` failed for want of wheels: the browser would
     have looked in the runtime's own distribution too (numpy, pandas, ...), and this can."""
-    wanting = (NoCompatibleWheelError, MultipleNoCompatibleWheelsError)
-    if args.distribution or not (isinstance(exc, wanting) or isinstance(exc, ResolutionImpossibleError)
-                                 and exc.elsewhere):
+    if args.distribution or not _distribution_may_help(exc):
         return None
     url = _DISTRIBUTIONS.get(args.target.platform.version)
     where = (f"--distribution {url}" if url else
@@ -387,6 +389,17 @@ def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str 
     return ("in the browser, what no index has a wheel of is also looked for in the runtime's own distribution "
             "(Pyodide ships numpy, pandas, pillow, polars and more beside the runtime, not on PyPI). To lock "
             f"with it here, add {where}.")
+
+
+def _distribution_may_help(exc: PyemscriptenError) -> bool:
+    """Whether the error is for want of a project or a wheel the runtime's distribution may
+    have: not where Requires-Python excludes the wheels, nor for a wheel named by its URL
+    (its project's only candidate)."""
+    if isinstance(exc, MultipleNoCompatibleWheelsError):
+        return any(_distribution_may_help(e) for e in exc.errors)
+    if isinstance(exc, NoCompatibleWheelError):
+        return exc.url is None and not exc.python_excluded
+    return isinstance(exc, ProjectNotFoundError) or isinstance(exc, ResolutionImpossibleError) and bool(exc.elsewhere)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -419,6 +432,20 @@ def _suggestions(command: argparse.ArgumentParser, unknown: Sequence[str]) -> st
 
 
 def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:
+    constraints = []
+    for value in args.constraint:
+        if not os.path.isfile(value):
+            constraints.append(value)
+            continue
+        try:  # a file of constraints, as pip's -c (a requirement is never the name of a file here)
+            more, named = read_requirements(value, constraint=True)
+        except OSError as exc:
+            command.error(f"-c {value}: {exc.strerror or exc}")
+        except (UnicodeDecodeError, ValueError) as exc:
+            command.error(f"-c {value}: {exc}")
+        args.requirements += more
+        constraints += named
+    args.constraint = constraints
     for path in args.requirement_files:
         try:
             requirements, constraints = read_requirements(path)
@@ -464,7 +491,12 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
             print(f"hint: {hint}", file=sys.stderr)
         return 1
     if args.output == "-":
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except (OSError, AttributeError) as exc:  # a full disk, a closed pipe; no stdout at all (None)
+            print(f"error: cannot write the lock to stdout: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            return 1
         return 0
     try:
         write_file_whole(args.output, text.encode("utf-8"))  # an old lock stays whole until the new one is in

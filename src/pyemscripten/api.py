@@ -795,7 +795,11 @@ async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str
     # the words "lock-version" in a folder's or a file's name.
     if "\n" in lock or " " in lock.strip() or lock.lstrip().startswith(("lock-version", "#", "[")):
         return lock, None, "(text)"
-    url = urljoin(_page_url(), lock)
+    page = _page_url()
+    url = urljoin(page, lock)
+    if not page and not url.lower().startswith(("http://", "https://")):  # natively: no page to be relative to
+        raise LockError(f"it is no http(s) URL, and outside a browser no page URL makes it one: a file on this "
+                        f"machine is read when given as a path (pathlib.Path({lock!r}))", lock)
     response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]
     assert response is not None
     # Its wheels' relative paths are followed from where it was found: after a redirect, the

@@ -287,6 +287,8 @@ class ProjectNotFoundError(PackageIndexError):
     # Index URLs whose own page links wheel files: folders of wheels, not indexes (found
     # once resolution failed for want of the project: resolution.resolve).
     wheel_folders: list[str] = field(default_factory=list)
+    # What needs it, where resolution reached it as a dependency ("requests[socks] 2.34.2").
+    needed_by: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.index_urls = list(self.index_urls)
@@ -310,10 +312,17 @@ class ProjectNotFoundError(PackageIndexError):
         shown = redact_location(hosts[0]) if hosts else ""
         scheme = (f" {shown} has no http:// or https://: in a page it is taken relative to the page's own URL "
                   f"(write https://{shown} for that host)." if hosts else "")
+        where = "index_urls=[...] in Python, indexUrls in JavaScript, --index-url for lock"
+        if self.needed_by:  # a dependency: its name is not the user's to spell
+            return (
+                f"No index has a project named {self.project!r}, which {listed(self.needed_by, 3)} "
+                f"need{'s' if len(self.needed_by) == 1 else ''} (asked for: {', '.join(pages) or 'no index'}).{scheme} "
+                f"Name the index that hosts it ({where}), or leave out what needs it (an extra, or a version that "
+                "does not)."
+            )
         return (
             f"No index has a project named {self.project!r} (asked for: {', '.join(pages) or 'no index'}).{scheme} "
-            "Check the spelling, or name the index that hosts it (index_urls=[...] in Python, indexUrls in "
-            "JavaScript, --index-url for lock)."
+            f"Check the spelling, or name the index that hosts it ({where})."
         )
 
 

@@ -519,7 +519,11 @@ def _impossible(causes: Sequence[Any], provider: Provider) -> PyemscriptenError:
         error = finder.data.page_errors.get(name)
         if error is not None and name not in finder.data.pages and not finder.may_keep(name) \
                 and not finder.versions(name):
-            return error  # no index has it (candidates.Finder.page)
+            # No index has it (candidates.Finder.page): with what needs it, where it is a dependency.
+            asking = list(dict.fromkeys(c.parent.label for c in causes
+                                        if c.requirement.name == name and c.parent is not None))
+            return replace(error, needed_by=asking) if isinstance(error, ProjectNotFoundError) \
+                and asking else error
         if name in finder.data.pages and not finder.versions(name) and not finder.may_keep(name):
             parents = dict.fromkeys(f"{c.parent.name} {c.parent.version}" for c in causes
                                     if c.requirement.name == name and c.parent is not None)

@@ -334,6 +334,14 @@ def test_a_locks_relative_paths_follow_from_where_a_redirect_found_it(session: a
     assert session.transport.requests == [asked, "https://index.test/files/lib-1.0-py3-none-any.whl"]
 
 
+def test_natively_a_locks_file_name_is_no_url(session: api.Session) -> None:
+    # No page for it to be relative to: the error says to pass a Path, not that a request failed.
+    with pytest.raises(errors.LockError, match=r"Cannot use the lock file pylock.toml: it is no http\(s\) URL, .* "
+                                               r"read when given as a path \(pathlib.Path\('pylock.toml'\)\)"):
+        asyncio.run(api.install_lock("pylock.toml", session=session, quiet=True))
+    assert session.transport.requests == []
+
+
 def test_a_lock_installs_the_extras_and_groups_asked_for(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     frozen = api.freeze(session)

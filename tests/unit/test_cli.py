@@ -170,8 +170,11 @@ def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys:
     status = main(["lock", "no-such-project-anywhere", "--index-url", index.index_url, "-o", str(tmp_path / "pylock.x.toml")])
     err = capsys.readouterr().err
     assert status == 1 and "no-such-project-anywhere" in err
-    assert err.rstrip().endswith("name the index that hosts it (index_urls=[...] in Python, indexUrls in "
-                                    "JavaScript, --index-url for lock).")
+    error, hint = err.rstrip().splitlines()[-2:]
+    assert error.endswith("name the index that hosts it (index_urls=[...] in Python, indexUrls in "
+                          "JavaScript, --index-url for lock).")
+    # In the browser, the runtime's distribution is asked for what no index has (numpy, ...).
+    assert hint.startswith("hint: in the browser, what no index has a wheel of is also looked for")
 
 
 def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
@@ -716,3 +719,49 @@ def test_the_version_is_one_across_the_package_and_said(capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out == f"pyemscripten {pyemscripten.__version__}\n"
+
+
+def test_a_constraint_that_names_a_file_reads_the_file(index: IndexServer, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # pip's usage: -c FILE (a requirement is never the name of a file here).
+    (tmp_path / "constraints.txt").write_text("# what the local index has\nmdurl<0.2\n")
+    data = lock(index, "rich", "-c", str(tmp_path / "constraints.txt"), out=tmp_path / "pylock.toml")
+    assert {p["name"]: p["version"] for p in data["packages"]}["mdurl"] == "0.1.2"
+    (tmp_path / "older.txt").write_text("markdown-it-py<4\n")  # the index has 4.3.0 only
+    assert main(["lock", "rich", "-c", str(tmp_path / "older.txt"), "-c", "mdurl<0.2", "--index-url", index.index_url,
+                 "-o", "-"]) == 1
+    assert "\n  constraint markdown-it-py<4\n" in capsys.readouterr().err
+    (tmp_path / "bad.txt").write_text("rich >>> 1\n")
+    with pytest.raises(SystemExit):
+        main(["lock", "rich", "-c", str(tmp_path / "bad.txt"), "--index-url", index.index_url, "-o", "-"])
+    assert f"-c {tmp_path / 'bad.txt'}: {tmp_path / 'bad.txt'}, line 1" in capsys.readouterr().err
+
+
+def test_a_lock_that_cannot_be_written_to_stdout_is_said_without_a_traceback(
+        index: IndexServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    class Full:
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Full())
+    assert main(["lock", "mdurl", "--index-url", index.index_url, "-o", "-"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "error: cannot write the lock to stdout: No space left on device"
+
+
+def test_the_distribution_hint_only_where_the_distribution_may_help(index: IndexServer, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    walk = index.add_index("hint")
+    try:
+        walk.add_wheel(make_wheel("app", "1.0", requires=["numpy"]))  # numpy: on no index here
+        walk.add_wheel(make_wheel("newpy", "1.0", requires_python=">=3.99"))
+        assert main(["lock", "app", "--index-url", walk.url, "-o", "-"]) == 1
+        err = capsys.readouterr().err
+        assert "No index has a project named 'numpy', which app 1.0 needs" in err and "hint: in the browser" in err
+        assert main(["lock", "newpy", "--index-url", walk.url, "-o", "-"]) == 1  # Requires-Python: no hint
+        err = capsys.readouterr().err
+        assert "Requires-Python" in err and "hint:" not in err
+    finally:
+        index.remove_index("hint")

@@ -1008,3 +1008,16 @@ def test_an_installed_version_without_an_extra_asked_for_is_said_as_an_index_one
     result = run(index, ["a[nope]", "b[more,fast]"], installed=installed)
     assert {(d.name, d.installed) for d in result.dists} == {("a", True), ("b", True), ("c", True)}
     assert result.missing_extras == ("a 1.0 (installed) does not provide the extra 'nope'; it is kept without it",)
+
+
+def test_a_dependency_no_index_has_names_what_needs_it() -> None:
+    # Not the user's name to spell: what asked for it (with the extra) is said instead.
+    index = FakeIndex({"requests": {"2.0": {"extras": ["socks"], "requires": ["pysocks; extra == 'socks'"]}}})
+    with pytest.raises(errors.ProjectNotFoundError) as info:
+        run(index, ["requests[socks]"])
+    assert info.value.needed_by == ["requests[socks] 2.0"]
+    assert str(info.value).startswith("No index has a project named 'pysocks', which requests[socks] 2.0 needs (asked "
+                                      f"for: {BASE}pysocks/). Name the index that hosts it")
+    with pytest.raises(errors.ProjectNotFoundError) as info:
+        run(index, ["pysocks"])
+    assert info.value.needed_by == [] and "Check the spelling" in str(info.value)
