@@ -1324,7 +1324,7 @@ def library_search_path() -> list[str]:
     of :func:`pyemscripten.libraries.plan_loads`."""
     import os
 
-    return [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    return [d for d in re.split(r"[:\n]", os.environ.get("LD_LIBRARY_PATH", "")) if d]  # as path_find splits it
 
 
 def _fast_path_supported(pyodide_js: Any) -> bool:

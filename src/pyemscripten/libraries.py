@@ -84,7 +84,8 @@ class FileSystemView(Protocol):
         ...
 
     def isdir(self, path: str) -> bool:
-        """Whether ``path`` is a folder (following symbolic links)."""
+        """Whether ``path`` is a folder, not a link to one (Pyodide 0.27's walk of a module's
+        subfolders looks a path up without following a last link: ``FS.lookupPath``)."""
         ...
 
 
@@ -119,7 +120,7 @@ class OSFileSystem:
             return []
 
     def isdir(self, path: str) -> bool:
-        return os.path.isdir(path)
+        return os.path.isdir(path) and not os.path.islink(path)  # a link to "." would be walked without end
 
 
 @dataclass(frozen=True)
@@ -241,9 +242,9 @@ class _Planner:
         if self.rpath_supported:
             yield from files_in(self.system_dirs)
             # Emscripten's replaceORIGIN: only a leading $ORIGIN of each entry is substituted;
-            # then the entries are one ":"-separated list to the runtime.
+            # then the entries are one list to the runtime, split at ":" and newlines (path_find).
             replaced = [origin + p[len(ORIGIN) :] if p.startswith(ORIGIN) else p for p in module.info.runtime_paths]
-            yield from files_in([part for entry in replaced for part in entry.split(":") if part])
+            yield from files_in([part for entry in replaced for part in re.split(r"[:\n]", entry) if part])
             if needed in self.loaded:
                 yield "loaded", needed
             return

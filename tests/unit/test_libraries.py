@@ -192,6 +192,28 @@ def test_an_rpath_entry_split_as_the_runtime_splits_it_finds_no_second_origin() 
     assert f"{SP}/a.libs/libbase.so" in info.value.searched and f"{SP}/b.libs/libbase.so" not in info.value.searched
 
 
+def test_an_rpath_entry_is_split_at_newlines_too() -> None:
+    # Emscripten's path_find splits at ":" and "\n" alike.
+    files = {EXT: so(("libbase.so",), ("$ORIGIN/../a.libs\n/opt/b",)), "/opt/b/libbase.so": so()}
+    assert [lib.path for lib in plan_loads([(EXT, "pkg")], MemoryFS(files), (), SYSTEM, True)] == [
+        "/opt/b/libbase.so", EXT]
+
+
+def test_2024_0_subfolders_walk_past_links_to_folders(tmp_path) -> None:
+    # Pyodide 0.27 looks each subfolder up without following a last link: a link back to
+    # its own folder is no folder to walk (walked, two such links never end).
+    site = tmp_path / "site-packages"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "self").symlink_to(".")
+    (site / "pkg" / "again").symlink_to(".")
+    ext = site / "_cffi_backend.so"
+    ext.write_bytes(so(("libffi.so",)))
+    with pytest.raises(LibraryNotFoundError) as info:
+        plan_loads([(str(ext), "cffi")], OSFileSystem(), (), ["/nonexistent"], rpath_supported=False,
+                   site_packages=str(site))
+    assert not [p for p in info.value.searched if "/self/" in p or "/again/" in p]
+
+
 def test_modules_are_read_as_the_platforms_loader_reads_them() -> None:
     twice = module(sub(2, strings("libmissing.so")), sub(2, strings("libbase.so")), sub(5, strings("$ORIGIN/../pkg.libs")))
     files = {EXT: twice, BASE: so()}
