@@ -299,11 +299,13 @@ class ProjectNotFoundError(PackageIndexError):
         pages = [redact_location(project_url(u, self.project)) for u in self.index_urls]
         if self.wheel_folders:
             folders = ", ".join(redact_url(u) for u in self.wheel_folders)
+            above = redact_url(self.wheel_folders[0].rstrip("/").rsplit("/", 1)[0] + "/")
             return (
                 f"No index has a project named {self.project!r} (asked for: {', '.join(pages)}). {folders} "
-                "lists wheel files: a folder of wheels, not a package index, which has a page for each project. "
-                "Install the wheels by their URLs (each ending in #sha256=<hex digest>), or make the folder an "
-                "index (the README's \"Your own wheels\" says how)."
+                "lists wheel files: a folder of wheels, or one project's page, not a package index, which has a "
+                f"page for each project. If it is a project's page, give the index's own URL (the folder above: "
+                f"{above}); else install the wheels by their URLs (each ending in #sha256=<hex digest>), or make "
+                "the folder an index (the README's \"Your own wheels\" says how)."
             )
         # "pypi.org/simple/": a host written without its scheme (not "/simple/" or "./simple/",
         # which mean the page's own server).
@@ -509,8 +511,9 @@ class HashMismatchError(DownloadError):
             f"Hash mismatch for {self.filename}{about} from {redact_url(self.url)}: "
             f"expected {self.algorithm}={self.expected}, got {self.algorithm}={self.got}; nothing was installed. "
             "The file may be corrupt or tampered with: try again. If it keeps happening, the file changed "
-            "after its hash was recorded: by the index (report it to the index's maintainers) or in a lock "
-            "(lock again only if you trust the new file)."
+            "after its hash was recorded: by the index (report it to the index's maintainers), in a lock "
+            "(lock again only if you trust the new file), or in the #sha256= of a URL given for it (check "
+            "that hash)."
         )
 
 

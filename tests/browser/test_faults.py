@@ -383,7 +383,8 @@ def test_a_folder_of_wheels_given_as_an_index_is_said_to_be_one(page: PyodideSes
                                 attempts=ATTEMPTS, backoff=BACKOFF, options={})
     assert err["type"] == "ProjectNotFoundError", err["traceback"]
     assert err["message"].startswith(f"No index has a project named 'greet-app' (asked for: {folder}greet-app/). "
-                                     f"{folder} lists wheel files: a folder of wheels, not a package index"), \
+                                     f"{folder} lists wheel files: a folder of wheels, or one project's page, "
+                                     "not a package index"), \
         err["message"]
     assert index_server.count(path="/wheelfolder/") == 1
 

@@ -654,7 +654,8 @@ def test_the_lock_command_says_an_index_url_is_a_folder_of_wheels(index: IndexSe
     assert main(["lock", "no-such-project-x", "--index-url", folder, "--index-url", index.index_url,
                  "-o", str(tmp_path / "y")]) == 1
     err = capsys.readouterr().err
-    assert f"{folder} lists wheel files: a folder of wheels, not a package index" in err, err
+    assert f"{folder} lists wheel files: a folder of wheels, or one project's page, not a package index" in err, err
+    assert f"give the index's own URL (the folder above: {index.url}/)" in err
     assert f"{index.index_url} lists" not in err and index.count(path="/folder/") == 1
 
 
