@@ -239,9 +239,10 @@ def test_a_folder_of_wheels_given_as_an_index_is_said_to_be_one() -> None:
     assert info.value.wheel_folders == [BASE]
     assert str(info.value) == (
         f"No index has a project named 'greet-app' (asked for: {BASE}greet-app/). {BASE} lists wheel files: a "
-        "folder of wheels, not a package index, which has a page for each project. Install the wheels by their "
-        "URLs (each ending in #sha256=<hex digest>), or make the folder an index (the README's \"Your own "
-        "wheels\" says how).")
+        "folder of wheels, or one project's page, not a package index, which has a page for each project. If it "
+        "is a project's page, give the index's own URL (the folder above: https://index.test/); else install the "
+        "wheels by their URLs (each ending in #sha256=<hex digest>), or make the folder an index (the README's "
+        "\"Your own wheels\" says how).")
     assert index.requests.count(BASE) == 1  # asked once, after resolution failed
     # Only the page's start is read (64 kB): a wheel linked after 150 kB is not seen, as on
     # a page that links none, and the message is the plain one.
