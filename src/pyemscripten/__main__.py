@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--python-version",
                       help="Python version of the target runtime (default: the one the platform's runtimes run, "
                            "3.14 for 2026_0, 3.13 for 2025_0, 3.12 for 2024_0)")
-    lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ",
+    lock.add_argument("--constraint", "-c", action="append", default=[], metavar="REQ|FILE",
                       help="constraint (repeatable): a PEP 508 requirement that limits versions without adding a "
                            "project, or a file of them, one per line, as pip's -c reads one")
     lock.add_argument("--distribution", metavar="URL", type=_http_url,
@@ -379,8 +379,9 @@ _DISTRIBUTIONS: dict[str, str] = {
 
 
 def _distribution_hint(exc: PyemscriptenError, args: argparse.Namespace) -> str | None:
-    """Where a lock without ``--distribution`` failed for want of wheels: the browser would
-    have looked in the runtime's own distribution too (numpy, pandas, ...), and this can."""
+    """Where a lock without ``--distribution`` failed for want of a project or its wheels (see
+    :func:`_distribution_may_help`): the browser would have looked in the runtime's own
+    distribution too (numpy, pandas, ...), and this can."""
     if args.distribution or not _distribution_may_help(exc):
         return None
     url = _DISTRIBUTIONS.get(args.target.platform.version)
@@ -399,7 +400,9 @@ def _distribution_may_help(exc: PyemscriptenError) -> bool:
         return any(_distribution_may_help(e) for e in exc.errors)
     if isinstance(exc, NoCompatibleWheelError):
         return exc.url is None and not exc.python_excluded
-    return isinstance(exc, ProjectNotFoundError) or isinstance(exc, ResolutionImpossibleError) and bool(exc.elsewhere)
+    if isinstance(exc, ProjectNotFoundError):
+        return not exc.wheel_folders  # there the index URL is what to mend
+    return isinstance(exc, ResolutionImpossibleError) and bool(exc.elsewhere)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -435,6 +438,8 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     constraints = []
     for value in args.constraint:
         if not os.path.isfile(value):
+            if value.endswith((".txt", ".in")) or os.sep in value:  # meant as a file: not silently a project's name
+                command.error(f"-c {value}: no such file (a constraint that names a file is read from it)")
             constraints.append(value)
             continue
         try:  # a file of constraints, as pip's -c (a requirement is never the name of a file here)

@@ -669,8 +669,9 @@ async def install_lock(
 ) -> InstallReport:
     """Install exactly the wheels a PEP 751 ``pylock.toml`` names: no resolution.
 
-    ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page),
-    or the path of a file (``pathlib.Path``) in the runtime's file system. ``extras`` and
+    ``lock`` is the lock's text or its URL (relative URLs are taken relative to the page;
+    outside a browser, where there is none, only http(s) URLs), or the path of a file
+    (``pathlib.Path``) in the runtime's file system. ``extras`` and
     ``groups``: which of the lock's extras and dependency groups to install (default: no
     extras, the lock's ``default-groups``). Every wheel's hash (and size, when given) is
     checked. Raises :class:`~pyemscripten.errors.LockError` for a lock made for another

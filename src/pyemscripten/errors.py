@@ -496,7 +496,7 @@ class DownloadError(PyemscriptenError):
 
 @dataclass(eq=False)
 class HashMismatchError(DownloadError):
-    """The bytes fetched do not hash to what the index or lock promised."""
+    """The bytes fetched do not hash to what the index, a lock or a URL's ``#sha256=`` promised."""
 
     filename: str
     url: str

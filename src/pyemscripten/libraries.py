@@ -17,8 +17,9 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
      ``[/usr/lib, site-packages]``). Emscripten searches these *before* the RPATH, like
      ELF's ``LD_LIBRARY_PATH`` before ``DT_RUNPATH``;
   2. the RUNTIME_PATH entries of the module that needs the library, a leading ``$ORIGIN``
-     replaced by that module's directory, each then split at ``:`` (the runtime joins the
-     entries with ``:`` and walks the folders of the result, empty ones skipped);
+     replaced by that module's directory, each then split at ``:`` and newlines (the
+     runtime joins the entries with ``:`` and walks the folders of the result, split as
+     Emscripten's ``path_find`` splits, empty ones skipped);
   3. a library already loaded under exactly that name (the runtime keys loaded libraries
      by the name they were opened with: an absolute path, so a bare soname rarely matches).
   A NEEDED name with a ``/`` in it (not absolute) is looked for in no folder, only among
@@ -32,8 +33,9 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
   4. the module's own folder;
   5. the ``.libs`` folders of the other projects in this install (found in the runtime by
      base name once step 1 has loaded them, which the dependency order guarantees);
-  6. the subfolders of the module's folder (each before its own subfolders; the runtime
-     walks them after step 4, in the order the file system lists them, here sorted; a
+  6. the subfolders of the module's folder (each before its own subfolders, links to
+     folders not entered; the runtime walks them after step 4, in the order the file
+     system lists them, here sorted; a
      library found in step 5 is loaded first, so the runtime finds it by name, step 1).
 
 Rule 2: every library is loaded locally (``global_=False``). From Pyodide 0.27 on the

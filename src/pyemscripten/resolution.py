@@ -640,7 +640,7 @@ def _ahead(needs: Mapping[str, set[str]], start: str) -> set[str]:
 def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str, ...]:
     """The versions chosen below a project's newest because that one needs, directly or through
     its dependencies, a project with no wheel for the runtime (or a version of one that has
-    none, see :func:`_blockers`): said, since the version is not
+    none, or that no index has at all, see :func:`_blockers`): said, since the version is not
     the one a person expects (``lock google-api-core`` takes google-auth 2.47.0, whose
     successors need cryptography). Nothing is said where the newest is ruled out otherwise (a
     requirement or constraint excludes it, its METADATA's Requires-Python) or where its way to
@@ -657,7 +657,7 @@ def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str
     for name, constraints in finder.constraints.items():
         asked.setdefault(name, []).extend(c.specifier for c in constraints)
     chosen = {d.name: d.version for d in resolution.dists}
-    python = Version(finder.target.python_version)
+    python = finder.target.python_release  # as Requires-Python is compared everywhere
     notes = []
     for dist in resolution.dists:
         first = finder.newest(dist.name) if dist.file is not None else None

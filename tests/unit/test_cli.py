@@ -766,3 +766,12 @@ def test_the_distribution_hint_only_where_the_distribution_may_help(index: Index
         assert "Requires-Python" in err and "hint:" not in err
     finally:
         index.remove_index("hint")
+
+
+def test_a_constraint_meant_as_a_file_that_is_not_there_is_refused(index: IndexServer,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # "constraints.txt" is also a valid project name: taken as one, every constraint is lost.
+    for value in ("nosuch-constraints.txt", "deps/constraints.in"):
+        with pytest.raises(SystemExit):
+            main(["lock", "attrs", "-c", value, "--index-url", index.index_url, "-o", "-"])
+        assert f"-c {value}: no such file" in capsys.readouterr().err
