@@ -55,22 +55,22 @@ class Crawler:
         self._pages: dict[str, asyncio.Task[None]] = {}
         self._meta: dict[str, asyncio.Task[None]] = {}
         self._visited: set[tuple[str, str, frozenset[str]]] = set()
-        self._running: set[asyncio.Task[None]] = set()  # every task started, until it ends
+        self._started: list[asyncio.Task[None]] = []  # every task not done when started (see close)
         self.progress = progress
         self.on_candidate = on_candidate
         self.metadata_from_download = metadata_from_download
 
     def _start(self, step: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = start_task(step)
-        if not task.done():
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+        if not task.done():  # (a list, not a done-callback: in the page each is a turn of the loop)
+            self._started.append(task)
         return task
 
     async def close(self) -> None:
         """End what the crawl still has under way (metadata asked for ahead, visits whose
         sibling failed): nothing it started outlives the resolution."""
-        running = list(self._running)
+        running = [task for task in self._started if not task.done()]
+        self._started = []
         for task in running:
             task.cancel()
         if running:
