@@ -435,30 +435,18 @@ def _suggestions(command: argparse.ArgumentParser, unknown: Sequence[str]) -> st
 
 
 def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:
-    constraints = []
-    for value in args.constraint:
-        if not os.path.isfile(value):
-            if value.endswith((".txt", ".in")) or os.sep in value:  # meant as a file: not silently a project's name
-                command.error(f"-c {value}: no such file (a constraint that names a file is read from it)")
-            constraints.append(value)
-            continue
-        try:  # a file of constraints, as pip's -c (a requirement is never the name of a file here)
-            more, named = read_requirements(value, constraint=True)
-        except OSError as exc:
-            command.error(f"-c {value}: {exc.strerror or exc}")
-        except (UnicodeDecodeError, ValueError) as exc:
-            command.error(f"-c {value}: {exc}")
-        args.requirements += more
-        constraints += named
-    args.constraint = constraints
+    given, args.constraint = args.constraint, []
+    for value in given:
+        if os.path.isfile(value):  # a file of constraints, as pip's -c (a requirement is never the name of a file here)
+            requirements, constraints = _read_listed(command, "-c", value, constraint=True)
+            args.requirements += requirements
+            args.constraint += constraints
+        elif value.endswith((".txt", ".in")) or os.sep in value:  # meant as a file: not silently a project's name
+            command.error(f"-c {value}: no such file (a constraint that names a file is read from it)")
+        else:
+            args.constraint.append(value)
     for path in args.requirement_files:
-        try:
-            requirements, constraints = read_requirements(path)
-        except OSError as exc:
-            where = "" if exc.filename in (None, path) else f"{exc.filename}, named in it: "
-            command.error(f"-r {path}: {where}{exc.strerror or exc}")
-        except (UnicodeDecodeError, ValueError) as exc:
-            command.error(f"-r {path}: {exc}")
+        requirements, constraints = _read_listed(command, "-r", path)
         args.requirements += requirements
         args.constraint += constraints
     if not args.requirements:
@@ -510,6 +498,19 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
         return 1
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _read_listed(command: argparse.ArgumentParser, option: str, path: str, constraint: bool = False
+                 ) -> tuple[list[str], list[str]]:
+    """:func:`read_requirements` of the file given to ``option`` (-r, -c); what it cannot read
+    is the command's usage error, naming the option and the file."""
+    try:
+        return read_requirements(path, constraint)
+    except OSError as exc:
+        where = "" if exc.filename in (None, path) else f"{exc.filename}, named in it: "
+        command.error(f"{option} {path}: {where}{exc.strerror or exc}")
+    except (UnicodeDecodeError, ValueError) as exc:
+        command.error(f"{option} {path}: {exc}")
 
 
 def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str] = frozenset()

@@ -301,8 +301,9 @@ async def install(
                                        direct_urls=_direct_urls(requirements, s.target, allow_unhashed))
         wheels = _wheel_tasks(s, data.wheel_bodies, allow_unhashed, guessing=not dry_run, staging=staging)
         s.emit("resolving", message=f"Resolving {redact_text(', '.join(requirements))}")
+        installed = _InstalledMap(s.scheme)  # (its folders: for REQUESTED below)
         try:
-            resolution = await resolve(list(requirements), s.target, client, installed_map(s.scheme), options,
+            resolution = await resolve(list(requirements), s.target, client, installed, options,
                                        data, on_page=lambda name: s.emit("resolving", name),
                                        distribution=s.load_distribution if s.distribution_url else None,
                                        on_candidate=wheels.guess, metadata_from_download=wheels.metadata_of_guess,
@@ -320,9 +321,9 @@ async def install(
             else:
                 report = await install_resolved(s, resolution, allow_unhashed=allow_unhashed, wheels=wheels,
                                                 staging=staging)
-                asked_again = [d.name for d in resolution.dists if d.installed and d.requested]
-                if asked_again:  # a dependency installed before, asked for by name now
-                    installation.mark_requested(s.scheme, asked_again)
+                # a dependency installed before, asked for by name now
+                installation.mark_requested(folder for d in resolution.dists if d.installed and d.requested
+                                            for folder in installed.folders(d.name))
         finally:
             await wheels.cancel_unused()
             staging.abort()  # what unused guesses wrote (a no-op once committed)
@@ -690,7 +691,7 @@ async def install_lock(
         told: list[str] = []
         locked = load_lock(text, s.target, lock_url=lock_url, source=source, warn=told.append,
                            extras=extras, groups=groups)
-        installed = installed_map(s.scheme)
+        installed = _InstalledMap(s.scheme)  # (its folders: for REQUESTED below)
         # What the installer runs on stays as it is (a lock frozen with another npm package's
         # pyemscripten or packaging): said, not installed over it.
         kept = _kept(s.scheme)

@@ -1324,7 +1324,9 @@ def library_search_path() -> list[str]:
     of :func:`pyemscripten.libraries.plan_loads`."""
     import os
 
-    return [d for d in re.split(r"[:\n]", os.environ.get("LD_LIBRARY_PATH", "")) if d]  # as path_find splits it
+    from pyemscripten.libraries import search_path_folders
+
+    return search_path_folders(os.environ.get("LD_LIBRARY_PATH", ""))
 
 
 def _fast_path_supported(pyodide_js: Any) -> bool:

@@ -188,20 +188,28 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
     return ProjectPage(project, url, tuple(wheels), api_version, others)
 
 
+def _number(part: str) -> bool:
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    return part.isascii() and part.isdigit()
+
+
+def _above(part: str, limit: int) -> bool:
+    """Whether the number ``part`` (see :func:`_number`) is above ``limit``; int() refuses
+    one longer than 4300 digits, and any longer than a few is above ours anyway."""
+    return len(part) > 6 or int(part) > limit
+
+
 def newer_minor(api_version: str) -> bool:
     """Whether ``api_version`` (of a page :func:`_check_api_version` passed) is a 1.x newer
     than :data:`KNOWN_MINOR`."""
     minor = api_version.strip().split(".")[1:2]
-    return bool(minor) and minor[0].isascii() and minor[0].isdigit() and (len(minor[0]) > 6 or
-                                                                         int(minor[0]) > KNOWN_MINOR)
+    return bool(minor) and _number(minor[0]) and _above(minor[0], KNOWN_MINOR)
 
 
 def _check_api_version(api_version: str, url: str, project: str) -> None:
     """PEP 629: a major version newer than ours is a hard failure (a newer minor is read)."""
     major = api_version.split(".")[0]
-    # isascii: str.isdigit() also accepts "²", which int() refuses; so does int() a number
-    # longer than 4300 digits (any major longer than a few digits is newer than ours anyway).
-    if not (major.isascii() and major.isdigit()) or len(major) > 6 or int(major) > SUPPORTED_MAJOR:
+    if not _number(major) or _above(major, SUPPORTED_MAJOR):
         raise IndexFormatError(
             url, f"API version {api_version} is newer than this installer supports (1.x)", project
         )

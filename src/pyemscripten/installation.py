@@ -35,7 +35,7 @@ import stat
 import re
 import sys
 import sysconfig
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -1198,18 +1198,17 @@ def _strip_credentials(info: Mapping[str, object]) -> dict:
     return result
 
 
-def mark_requested(scheme: Scheme, names: Collection[str]) -> None:
-    """Give the installed distributions of ``names`` a ``REQUESTED`` file where they have
-    none, listed in their RECORD: "If a distribution that was already installed on the
-    system as a dependency is later installed by name, tools should create the REQUESTED
-    file" (Recording installed projects). One without a RECORD, or that cannot be written
-    to, is left as it is (the install stands without it)."""
-    wanted = {canonicalize_name(n) for n in names}
-    for dist in installed_distributions(scheme):
-        marker, record = os.path.join(dist.path, "REQUESTED"), os.path.join(dist.path, "RECORD")
-        if dist.name not in wanted or os.path.lexists(marker) or not os.path.isfile(record):
+def mark_requested(dist_infos: Iterable[str]) -> None:
+    """Give the installed distributions whose ``*.dist-info`` folders are ``dist_infos`` a
+    ``REQUESTED`` file where they have none, listed in their RECORD: "If a distribution that
+    was already installed on the system as a dependency is later installed by name, tools
+    should create the REQUESTED file" (Recording installed projects). One without a RECORD,
+    or that cannot be written to, is left as it is (the install stands without it)."""
+    for dist_info in dist_infos:
+        marker, record = os.path.join(dist_info, "REQUESTED"), os.path.join(dist_info, "RECORD")
+        if os.path.lexists(marker) or not os.path.isfile(record):
             continue
-        row = f"{os.path.basename(dist.path)}/REQUESTED,sha256={record_digest(hashlib.sha256(b'').digest())},0\n"
+        row = f"{os.path.basename(dist_info)}/REQUESTED,sha256={record_digest(hashlib.sha256(b'').digest())},0\n"
         try:
             with open(record, "rb") as file:
                 text = file.read()

@@ -125,6 +125,12 @@ class OSFileSystem:
         return os.path.isdir(path) and not os.path.islink(path)  # a link to "." would be walked without end
 
 
+def search_path_folders(text: str) -> list[str]:
+    """The folders of a search path (an RPATH entry, ``LD_LIBRARY_PATH``) as Emscripten's
+    ``path_find`` splits one: at ``:`` and newlines, empty parts skipped."""
+    return [part for part in re.split(r"[:\n]", text) if part]
+
+
 @dataclass(frozen=True)
 class _Module:
     path: str
@@ -246,7 +252,7 @@ class _Planner:
             # Emscripten's replaceORIGIN: only a leading $ORIGIN of each entry is substituted;
             # then the entries are one list to the runtime, split at ":" and newlines (path_find).
             replaced = [origin + p[len(ORIGIN) :] if p.startswith(ORIGIN) else p for p in module.info.runtime_paths]
-            yield from files_in([part for entry in replaced for part in re.split(r"[:\n]", entry) if part])
+            yield from files_in([part for entry in replaced for part in search_path_folders(entry)])
             if needed in self.loaded:
                 yield "loaded", needed
             return
