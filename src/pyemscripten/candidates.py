@@ -226,6 +226,12 @@ def identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
 
+def split_identifier(key: str) -> tuple[str, frozenset[str]]:
+    """The name and extras of an :func:`identifier`."""
+    name, _, extras = key.partition("[")
+    return name, frozenset(extras.rstrip("]").split(",")) if extras else frozenset()
+
+
 # --- what is known -------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ from .candidates import (
     ResolveOptions,
     for_target,
     parsed_wheels,
+    split_identifier,
 )
 from .errors import (
     InvalidRequirementError,
@@ -146,7 +147,9 @@ class Provider(resolvelib.AbstractProvider):
         incompatibilities: Mapping[str, Iterator[Candidate]],
     ) -> list[Candidate]:
         deps = list(requirements[identifier])
-        name, extras = deps[0].name, deps[0].extras
+        # (From the identifier: after a backtrack, resolvelib may ask for a name none of whose
+        # requirements are left.)
+        name, extras = split_identifier(identifier)
         if name in (PYTHON, UNREADABLE):
             return []  # asked for only where the runtime's Python is excluded, or metadata unreadable
         excluded = list(incompatibilities[identifier])
@@ -331,10 +334,13 @@ async def _resolve_crawled(requirements: Sequence[str], roots: Sequence[Dependen
     walked: dict[str, set[Version]] = {}  # project -> its older versions asked for
     walk_passes: dict[str, int] = {}  # project without wheels -> the passes that stepped back towards it
     read: dict[str, _Needs] = {}  # see _graph
+    # What backjumping called impossible, with the provider that said so: plain backtracking
+    # looks again (_Backtracking); if it finds nothing either, this is the error.
+    impossible: tuple[resolvelib.ResolutionImpossible[Any, Any], Provider] | None = None
     while True:
         rounds += 1
         provider = Provider(finder, roots)
-        resolver = _Resolver(provider, resolvelib.BaseReporter())
+        resolver = _Resolver(provider, resolvelib.BaseReporter(), backjumping=impossible is None)
         try:
             result = resolver.resolve(roots, max_rounds=options.max_rounds)
         except NeedData as need:
@@ -345,6 +351,8 @@ async def _resolve_crawled(requirements: Sequence[str], roots: Sequence[Dependen
                 for name in blockers:
                     walk_passes[name] = walk_passes.get(name, 0) + 1
                 if blockers and max(walk_passes[n] for n in blockers) > options.max_walk_rounds:
+                    if impossible is not None:
+                        raise await _impossible_error(impossible, finder, roots, client, options) from None
                     raise _walk_stopped(finder, walked, walk_passes, blockers, read, roots) from None
             await crawler.satisfy(need)
             continue
@@ -355,13 +363,13 @@ async def _resolve_crawled(requirements: Sequence[str], roots: Sequence[Dependen
                 # (Finder.versions), and resolution starts again.
                 await crawler.load_distribution()
                 continue
-            if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
-                _raise_all_missing_wheels(finder, roots)
-            error = _impossible(list(exc.causes), provider)
-            if isinstance(error, ProjectNotFoundError):
-                error.wheel_folders = await client.wheel_folders()
-            raise error from None
+            if impossible is None:
+                impossible = (exc, provider)
+                continue
+            raise await _impossible_error(impossible, finder, roots, client, options) from None
         except resolvelib.ResolutionTooDeep:
+            if impossible is not None:  # plain backtracking ran out of rounds: backjumping's answer stands
+                raise await _impossible_error(impossible, finder, roots, client, options) from None
             raise ResolutionTooDeepError(options.max_rounds, _needed_by(finder, _without_wheels(finder), read, roots)) from None
         resolution = _resolution(result, {d.name for d in roots}, rounds)
         taken = _from_distribution(resolution, finder)
@@ -370,6 +378,18 @@ async def _resolve_crawled(requirements: Sequence[str], roots: Sequence[Dependen
                        held_back=_held_back(resolution, result, finder),
                        left_out=_left_out(requirements, roots, client, finder) + _newer_api(finder)
                        + tuple(sorted(finder.url_references)))
+
+
+async def _impossible_error(impossible: tuple[resolvelib.ResolutionImpossible[Any, Any], Provider], finder: Finder,
+                            roots: Sequence[Dependency], client: IndexClient, options: ResolveOptions) -> PyemscriptenError:
+    """The error for requirements that neither backjumping nor plain backtracking could meet."""
+    if options.keep_going:  # only once resolution failed: a project backtracking avoided is no reason
+        _raise_all_missing_wheels(finder, roots)
+    exc, provider = impossible
+    error = _impossible(list(exc.causes), provider)
+    if isinstance(error, ProjectNotFoundError):
+        error.wheel_folders = await client.wheel_folders()
+    return error
 
 
 def _newer_api(finder: Finder) -> tuple[str, ...]:
@@ -756,11 +776,16 @@ class _Resolver(resolvelib.Resolver):  # type: ignore[type-arg]
     keeps the pins that some path of parents ties to the user's requirements, and follows
     those parents recursively with no record of where it has been: pins that require each
     other, cut off from the root by a backtrack (d 2.0 -> a -> b -> a, then d 1.0), make it
-    recurse until RecursionError. Here the same pins are kept, found by a walk from the root."""
+    recurse until RecursionError. Here the same pins are kept, found by a walk from the root.
+    With ``backjumping=False`` the search is plain backtracking (:class:`_Backtracking`)."""
+
+    def __init__(self, provider: Provider, reporter: Any, backjumping: bool = True) -> None:
+        super().__init__(provider, reporter)
+        self.backjumping = backjumping
 
     def resolve(self, requirements: Any, max_rounds: int = 100) -> Any:  # type: ignore[override]
-        state = resolvelib.resolvers.Resolution(self.provider, self.reporter).resolve(requirements,
-                                                                                      max_rounds=max_rounds)
+        kind = resolvelib.resolvers.Resolution if self.backjumping else _Backtracking
+        state = kind(self.provider, self.reporter).resolve(requirements, max_rounds=max_rounds)
         keys: dict[int, Any] = {id(candidate): key for key, candidate in state.mapping.items()}
         keys[id(None)] = None  # the user's requirements' parent
         parents = {key: [keys[id(p)] for p in criterion.iter_parent() if id(p) in keys]
@@ -788,6 +813,32 @@ class _Resolver(resolvelib.Resolver):  # type: ignore[type-arg]
                 graph.connect(parent, key)
         return resolvelib.resolvers.Result(mapping={k: v for k, v in state.mapping.items() if k in connected},
                                            graph=graph, criteria=state.criteria)
+
+
+class _Backtracking(resolvelib.resolvers.Resolution):  # type: ignore[type-arg]
+    """resolvelib's search with each conflict undoing only the latest pin, never jumping past
+    one. resolvelib (1.2.1) backjumps: after a conflict it undoes pins back to the latest whose
+    dependencies name a project in the conflict, and so can skip the one pin whose other
+    version would have worked (sarugaku/resolvelib#206: p2 1 -> p1<=2, p1 2 -> p0, p0 -> p2==2;
+    p1 1 is never tried), and then calls solvable requirements impossible. This search is
+    slower where the requirements truly conflict, so it runs only after backjumping has failed."""
+
+    def __init__(self, provider: Any, reporter: Any) -> None:
+        super().__init__(provider, reporter)
+        self._optimistic_backjumping_ratio = 0.0  # nothing saved for a jump to come back from
+
+    def _backjump(self, causes: Any) -> bool:
+        while len(self._states) >= 3:  # the root's state, the pin to undo, the state that failed
+            del self._states[-1]
+            undone = self._states.pop()
+            name, candidate = undone.mapping.popitem()
+            # What the undone state had learnt cannot work, and now its pin too.
+            known = [(key, list(criterion.incompatibilities)) for key, criterion in undone.criteria.items()]
+            known.append((name, [candidate]))
+            self._push_new_state()
+            if self._patch_criteria(known):
+                return True
+        return False
 
 
 def _resolution(result: Any, requested: set[str], rounds: int) -> Resolution:

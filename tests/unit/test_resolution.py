@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
+import operator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -1022,3 +1026,73 @@ def test_a_dependency_no_index_has_names_what_needs_it() -> None:
     with pytest.raises(errors.ProjectNotFoundError) as info:
         run(index, ["pysocks"])
     assert info.value.needed_by == [] and "Check the spelling" in str(info.value)
+
+
+def test_requirements_backjumping_calls_impossible_are_met_by_backtracking() -> None:
+    # sarugaku/resolvelib#206: the one resolution is p2 1 with p1 1. Backjumping pins p2 1 and
+    # p1 2, meets p0's p2==2, and undoes pins back past p1 2 (whose dependency, p0, is not in
+    # the conflict), so p1 1 was never tried.
+    index = FakeIndex({"p0": {"2": {"requires": ["p2==2"]}},
+                       "p1": {"1": {}, "2": {"requires": ["p0==2"]}},
+                       "p2": {"1": {"requires": ["p1<=2"]}, "2": {"requires": ["p1==3"]}}})
+    assert {d.name: str(d.version) for d in run(index, ["p2"]).dists} == {"p2": "1", "p1": "1"}
+
+
+_PROJECTS = ("a", "b", "c", "d")
+_Dep = tuple[str, str, int, bool]  # project, operator, version, with the extra x
+_Graph = dict[str, dict[int, tuple[list[_Dep], list[_Dep]]]]  # project -> version -> (dependencies, extra x's)
+
+
+def _solutions(graph: _Graph, root: str) -> list[dict[str, int]]:
+    """Every choice of versions (a project left out or one of its versions) that installs
+    ``root``: each chosen version's dependencies chosen, in their ranges, and those of its
+    extra x where a chosen dependency asks for it."""
+    compare = {"==": operator.eq, "<=": operator.le, ">=": operator.ge, "!=": operator.ne}
+    found = []
+    for choice in itertools.product(*[[0, *graph[p]] for p in _PROJECTS]):
+        chosen = {p: v for p, v in zip(_PROJECTS, choice) if v}
+        with_x: set[str] = set()
+        while True:  # an extra's dependencies may ask for another project's extra
+            wanted = [dep for p, v in chosen.items() for dep in graph[p][v][0] + (graph[p][v][1] if p in with_x else [])]
+            if with_x == (with_x := {dep[0] for dep in wanted if dep[3]}):
+                break
+        if root in chosen and all(dep in chosen and compare[op](chosen[dep], bound) for dep, op, bound, _ in wanted):
+            found.append(chosen)
+    return found
+
+
+_DEPENDENCIES = st.lists(st.tuples(st.sampled_from(_PROJECTS), st.sampled_from(["==", "<=", ">=", "!="]),
+                                   st.integers(1, 4), st.booleans()), max_size=2, unique_by=lambda t: t[0])
+_GRAPHS = st.fixed_dictionaries({p: st.dictionaries(st.integers(1, 3), st.tuples(_DEPENDENCIES, _DEPENDENCIES),
+                                                    min_size=1, max_size=3) for p in _PROJECTS})
+
+
+def _requirement(dep: _Dep, marker: str = "") -> str:
+    name, op, bound, with_x = dep
+    return f"{name}{'[x]' if with_x else ''}{op}{bound}{marker}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_GRAPHS)
+@example({"a": {2: ([("c", "==", 2, False)], [])}, "b": {1: ([], []), 2: ([("a", "==", 2, False)], [])},
+          "c": {1: ([("b", "<=", 2, False)], []), 2: ([("b", "==", 3, False)], [])},
+          "d": {1: ([], [])}}).via("resolvelib#206, renamed")
+@example({"a": {3: ([], []), 1: ([], [("c", "==", 1, False)])}, "b": {1: ([], [])},
+          "c": {1: ([("a", "==", 1, False)], []), 2: ([("a", ">=", 1, True), ("d", "<=", 1, False)], [])},
+          "d": {1: ([("a", "==", 2, False)], [])}}).via("a[x] asked for again with none of its requirements left")
+def test_resolution_is_found_whenever_one_exists(graph: _Graph) -> None:
+    # Small dependency graphs, with an extra, checked against every choice of versions: a
+    # resolution comes back exactly when one exists, and it meets every requirement of what
+    # it chose.
+    graph = {p: {v: ([d for d in deps if d[0] != p], [d for d in x if d[0] != p]) for v, (deps, x) in versions.items()}
+             for p, versions in graph.items()}
+    index = FakeIndex({p: {str(v): {"extras": ["x"], "requires": [_requirement(d) for d in deps]
+                                    + [_requirement(d, "; extra == 'x'") for d in x]}
+                           for v, (deps, x) in versions.items()} for p, versions in graph.items()})
+    solutions = _solutions(graph, "c")
+    try:
+        chosen = {d.name: int(str(d.version)) for d in run(index, ["c"]).dists}
+    except errors.ResolutionImpossibleError:
+        assert not solutions
+    else:
+        assert chosen in solutions
