@@ -116,12 +116,8 @@ export async function loadPyodideWithPackages(options = {}) {
  * Python class) when an install fails, leaving site-packages as it was.
  */
 export async function installPackages(pyodide, options = {}) {
-  for (const name of Object.keys(options ?? {})) {
-    if (!INSTALL_OPTIONS.includes(name)) {
-      throw new TypeError(`installPackages: unknown option ${name}; the options are ${INSTALL_OPTIONS.join(", ")}` +
-        (MIXUPS.includes(name) ? " (indexUrls: the package indexes; lockfile: a pylock.toml's URL or text)" : ""));
-    }
-  }
+  refuseUnknown("installPackages", options, INSTALL_OPTIONS, (name) => (MIXUPS.includes(name)
+    ? " (indexUrls: the package indexes; lockfile: a pylock.toml's URL or text)" : ""));
   checkTypes("installPackages", options ?? {});
   checkPyodide("installPackages", pyodide);
   const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL } = options ?? {};
@@ -175,6 +171,17 @@ async function bootstrapped(pyodide, options, emit) {
   }
 }
 
+// An option the function does not take is refused, not ignored: with the one it takes that
+// is spelled most like it, and the list.
+function refuseUnknown(where, options, allowed, note) {
+  for (const name of Object.keys(options ?? {})) {
+    if (allowed.includes(name)) continue;
+    const meant = closest(name, allowed);
+    throw new TypeError(`${where}: unknown option ${name}; ` + (meant ? `did you mean ${meant}? ` : "") +
+      `the options are ${allowed.join(", ")}${note(name)}`);
+  }
+}
+
 // Which of `options` the name `name` misspells (the same but for case, or one or two
 // letters off), the closest first; undefined when none.
 function closest(name, options) {
@@ -209,13 +216,7 @@ function editDistance(a, b) {
  * wheels itself (default: beside `wheels/manifest.mjs`, wherever the bundler put them).
  */
 export async function bootstrap(pyodide, options = {}) {
-  for (const name of Object.keys(options ?? {})) {
-    if (!BOOTSTRAP_OPTIONS.includes(name)) {
-      const meant = closest(name, BOOTSTRAP_OPTIONS);
-      throw new TypeError(`bootstrap: unknown option ${name}; ` + (meant ? `did you mean ${meant}? ` : "") +
-        `the options are ${BOOTSTRAP_OPTIONS.join(", ")} (installPackages installs requirements)`);
-    }
-  }
+  refuseUnknown("bootstrap", options, BOOTSTRAP_OPTIONS, () => " (installPackages installs requirements)");
   checkTypes("bootstrap", options ?? {});
   checkPyodide("bootstrap", pyodide);
   await bootstrapped(pyodide, options ?? {}, emitter(options?.onProgress));
