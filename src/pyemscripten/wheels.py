@@ -479,14 +479,18 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: memoryview,
     return content if len(content) == info.file_size else None
 
 
-def _member_name(raw: bytes) -> str:
+def _member_name(raw: bytes) -> str | None:
     """A local header's name as the archive is read (``metadata_encoding="utf-8"``): UTF-8,
-    whatever the header's flag says (the wheel spec's names are UTF-8; a name that is not
-    fails the archive's read). ASCII first: its decoder is the cheapest (Pyodide; (a)
-    decodes 7,692 names)."""
+    whatever the header's flag says (the wheel spec's names are UTF-8); None for a name that
+    is not, whose read fails in zipfile (decoded with "replace" instead, bytes \xff matched a
+    central directory name U+FFFD, and a member zipfile refuses was taken). ASCII first: its
+    decoder is the cheapest (Pyodide; (a) decodes 7,692 names)."""
     if raw.isascii():
         return raw.decode("ascii")
-    return raw.decode("utf-8", "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class _Streamed(NamedTuple):
@@ -651,6 +655,8 @@ class MemberStream:
         # As the archive's read decodes names (the central directory's may differ: the name
         # is then another, and read_wheel does not take the content anyway).
         name = _member_name(header)
+        if name is None:  # not UTF-8: read_wheel refuses the archive
+            return content
         try:
             standing = self.sink.member(name, content)  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - a sink must not stop the stream; it is checked at the end
