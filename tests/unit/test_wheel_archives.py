@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import hashlib
 import io
 import random
@@ -24,16 +25,15 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pyemscripten.errors import PyemscriptenError, RecordError, WheelError
+from pyemscripten.errors import PyemscriptenError
 from pyemscripten.seams import Hasher
-from pyemscripten.wheels import MemberStream, UnpackedWheel, open_wheel, open_wheel_async, read_wheel
+from pyemscripten.wheels import MemberStream, UnpackedWheel, open_wheel, open_wheel_async
 
 FILENAME = "demo-1.0-py3-none-any.whl"
 DIST_INFO = "demo-1.0.dist-info"
 METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
 WHEEL = b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-import os
-SETTINGS = settings(max_examples=int(os.environ.get('HUNT', 60)), deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 # --- a zip writer with every knob -----------------------------------------------------------
@@ -46,7 +46,7 @@ class Member:
     deflated: bool = True
     utf8_flag: bool = True
     descriptor: int = 0  # 0: sizes in the local header; 1: a data descriptor; 2: one without its signature
-    zip64: int = 0  # 0: none; 1: ZIP64 sizes in the local header; 2: in the central directory too
+    zip64: int = 0  # 0: none; 1: ZIP64 sizes in the local header; 2: in the central directory too; 3: its offset
     local_extra: bytes = b""
     central_extra: bytes = b""
     comment: bytes = b""
@@ -74,6 +74,8 @@ def _compressed(member: Member) -> bytes:
 
 
 def build_zip(members: list[Member], archive_comment: bytes = b"", zip64_end: bool = False) -> bytes:
+    """The archive of ``members`` (offsets from its start: bytes put before it shift them all,
+    as a self-extracting archive's are, and zipfile reads it all the same)."""
     out = bytearray()
     central = bytearray()
     offsets: list[int] = []
@@ -112,14 +114,16 @@ def build_zip(members: list[Member], archive_comment: bytes = b"", zip64_end: bo
         is_dir = member.name.endswith("/")
         attributes = ((0o40755 << 16) | 0x10) if is_dir else (0o100644 << 16)
         c_csize, c_usize, extra = raw_size, len(member.content), member.central_extra
-        if member.zip64 == 2:
-            extra = _extra([(1, struct.pack("<QQ", c_usize, c_csize))]) + extra
-            c_csize = c_usize = 0xFFFFFFFF
         if member.central_sizes is not None:
             c_csize, c_usize = member.central_sizes
         if member.central_offset_of is not None:
             offset = offsets[member.central_offset_of]
         offset = max(0, offset + member.central_offset_delta)
+        if member.zip64 >= 2:  # 3: the local header's offset there too
+            extra = _extra([(1, struct.pack("<QQ", c_usize, c_csize) + (struct.pack("<Q", offset)
+                                                                       if member.zip64 == 3 else b""))]) + extra
+            c_csize = c_usize = 0xFFFFFFFF
+            offset = 0xFFFFFFFF if member.zip64 == 3 else offset
         crc = member.central_crc if member.central_crc is not None else zlib.crc32(member.content)
         central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 45 if member.zip64 else 20, flags,
                                member.central_method if member.central_method is not None else 8 if member.deflated
@@ -191,7 +195,7 @@ def members(draw: Any, name: str, content: bytes | None = None) -> Member:
         deflated=draw(st.booleans()),
         utf8_flag=draw(st.booleans()),
         descriptor=draw(st.sampled_from([0, 0, 0, 1, 2])),
-        zip64=draw(st.sampled_from([0, 0, 0, 1, 2])),
+        zip64=draw(st.sampled_from([0, 0, 0, 1, 2, 3])),
         local_extra=_extra(draw(extra_blocks)),
         central_extra=_extra(draw(extra_blocks)),
         comment=draw(st.binary(max_size=6)) if not big else b"",
@@ -205,6 +209,7 @@ class Wheel:
     ghosts: list[str]  # rows for paths the archive lacks
     comment: bytes
     zip64_end: bool
+    prefix: bytes = b""  # before the archive (a self-extracting one's program)
 
     def record(self) -> bytes:
         rows = [record_row(m.name, m.content, self.modes[m.name]) for m in self.members
@@ -214,7 +219,7 @@ class Wheel:
 
     def bytes(self) -> bytes:
         members = [replace(m, content=self.record()) if m.name == f"{DIST_INFO}/RECORD" else m for m in self.members]
-        return build_zip(members, self.comment, self.zip64_end)
+        return self.prefix + build_zip(members, self.comment, self.zip64_end)
 
 
 @st.composite
@@ -229,7 +234,8 @@ def wheels(draw: Any, duplicates: bool = True) -> Wheel:
     files = [m.name for m in built if not m.name.endswith("/") and m.name != fixed[2]]
     modes = {name: draw(st.sampled_from(ROW_MODES)) if draw(st.integers(0, 3)) == 0 else "good" for name in files}
     ghosts = draw(st.lists(st.sampled_from(["demo/gone.py", "demo/also_gone.py"]), max_size=1))
-    return Wheel(built, modes, ghosts, draw(st.binary(max_size=8)), draw(st.booleans()))
+    prefix = draw(st.sampled_from([b"", b"", b"", b"#!/bin/sh\nexit 0\n", b"PK\x03\x04" + bytes(40)]))
+    return Wheel(built, modes, ghosts, draw(st.binary(max_size=8)), draw(st.booleans()), prefix)
 
 
 # --- the model: zipfile's reading -----------------------------------------------------------
@@ -317,10 +323,13 @@ def pieces_of(data: bytes, cuts: list[int], window: int | None) -> list[tuple[in
     return [(a, data[a:b]) for a, b in zip(ordered, ordered[1:])]
 
 
-def streamed_outcome(data: bytes, pieces: list[tuple[int, bytes]], sink: bool) -> tuple[tuple[str, Any], dict[int, Any]]:
+def streamed_outcome(data: bytes, pieces: list[tuple[int, bytes]], sink: bool,
+                     false_start: bytes = b"") -> tuple[tuple[str, Any], dict[int, Any]]:
+    """What open_wheel_async gives for ``data`` fed in ``pieces`` (after a first try that
+    gave ``false_start`` and broke), and the members the stream took."""
     async def download_then_open() -> tuple[tuple[str, Any], dict[int, Any]]:
         stream = MemberStream(Hasher(), sink=Sink() if sink else None)
-        for offset, piece in pieces:
+        for offset, piece in [*pieces_of(false_start, [len(false_start) // 3], None), *pieces]:
             stream.feed(offset, piece)
             await asyncio.sleep(0)
         try:
@@ -349,12 +358,18 @@ def check_against_zipfile(data: bytes, got: tuple[str, Any], record_vouches: set
     by_name = dict(read)
     assert len(by_name) == len(read), "accepted an archive holding a path twice"
     files = {path: content for _, path, content in got[1][0]}
+    rows = {row[0]: row[1:] for row in csv.reader(by_name[f"{DIST_INFO}/RECORD"].content.decode().splitlines())}
     for name, member in by_name.items():
         if name == f"{DIST_INFO}/RECORD":
             assert member.crc_ok
             continue
         assert files[name.removeprefix("demo-1.0.data/scripts/")] == member.content
         assert member.crc_ok or name in record_vouches, name
+        # RECORD's hash and size are those of the bytes installed.
+        (algorithm, _, written), size = rows[name][0].partition("="), rows[name][1]
+        assert base64.urlsafe_b64decode(written + "=" * (-len(written) % 4)) == hashlib.new(
+            algorithm, member.content).digest(), name
+        assert size in ("", str(len(member.content)))
 
 
 # --- the properties -------------------------------------------------------------------------
@@ -362,12 +377,14 @@ def check_against_zipfile(data: bytes, got: tuple[str, Any], record_vouches: set
 
 @SETTINGS
 @given(wheels(), st.lists(st.integers(0, 1 << 20), max_size=12), st.none() | st.integers(0, 1 << 20),
-       st.booleans())
+       st.booleans(), st.sampled_from(["", "garbage", "half"]))
 def test_generated_wheels_read_as_zipfile_reads_them_streamed_or_whole(
-        wheel: Wheel, cuts: list[int], window: int | None, sink: bool) -> None:
+        wheel: Wheel, cuts: list[int], window: int | None, sink: bool, first_try: str) -> None:
     data = wheel.bytes()
     whole = outcome(lambda: open_wheel(FILENAME, data))
-    streamed, early = streamed_outcome(data, pieces_of(data, cuts, window), sink)
+    # A first try that broke: what it fed is dropped when the next starts at offset 0.
+    false_start = {"": b"", "garbage": bytes(b ^ 0x5A for b in data), "half": data[:len(data) // 2]}[first_try]
+    streamed, early = streamed_outcome(data, pieces_of(data, cuts, window), sink, false_start)
     assert streamed == whole
     # The model's verdict: zipfile reads it (it always can: nothing here is corrupt); a path
     # twice is a WheelError; else any row that does not vouch for its member, or a row for
@@ -382,11 +399,12 @@ def test_generated_wheels_read_as_zipfile_reads_them_streamed_or_whole(
     else:
         assert whole[0] == "ok", whole
         check_against_zipfile(data, whole, set())
-        # Every member the stream took is the archive's, by its offset.
+        # Every member the stream took where the central directory has one is that one (the
+        # others, such as a local header in bytes before the archive, are never taken).
         with zipfile.ZipFile(io.BytesIO(data), metadata_encoding="utf-8") as archive:
             at = {info.header_offset: archive.read(info) for info in archive.infolist()}
         for offset, member in early.items():
-            assert bytes(member.content) == at[offset]
+            assert offset not in at or bytes(member.content) == at[offset]
 
 
 LIES = st.one_of(
@@ -433,13 +451,46 @@ def test_a_local_header_that_lies_is_refused_or_read_as_zipfile_reads_it(
     check_against_zipfile(data, whole, vouched)
 
 
-def test_record_digests_are_checked_against_the_bytes_installed() -> None:
-    # The files of an accepted wheel hash to what RECORD says (the model of rule 4).
-    wheel = Wheel([Member("demo/__init__.py", b"x = 1\n"), Member(f"{DIST_INFO}/METADATA", METADATA),
-                   Member(f"{DIST_INFO}/WHEEL", WHEEL), Member(f"{DIST_INFO}/RECORD", b"")],
-                  {"demo/__init__.py": "good", f"{DIST_INFO}/METADATA": "good", f"{DIST_INFO}/WHEEL": "good"},
-                  [], b"", False)
+def test_the_sha256s_kept_for_the_installer_are_the_files_own() -> None:
+    wheel = _plain_wheel(Member("demo/__init__.py", b"x = 1\n"), Member("demo/stored.txt", b"s", deflated=False))
     got = open_wheel(FILENAME, wheel.bytes())
+    assert {path for _, path, _ in got.files} == {"demo/__init__.py", "demo/stored.txt", f"{DIST_INFO}/METADATA",
+                                                  f"{DIST_INFO}/WHEEL"}
     for key, path, content in got.files:
         assert got.sha256[(key, path)] == _b64(hashlib.sha256(content).digest()).rstrip("=")
-    assert isinstance(read_wheel(FILENAME, wheel.bytes()).members["demo/__init__.py"], bytes)
+
+
+# --- downloads.verify: the body against the index's size and strongest hash -------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=30), st.binary(max_size=30),
+       st.dictionaries(st.sampled_from(["sha256", "sha384", "sha512", "md5", "sha1", "sha224", "blake2b"]),
+                       st.sampled_from(["right", "RIGHT", "wrong", "empty"]), max_size=4),
+       st.sampled_from(["none", "right", "wrong"]), st.booleans(), st.booleans())
+def test_verify_accepts_exactly_the_body_the_strongest_hash_names(
+        body: bytes, other: bytes, told: dict[str, str], size: str, allow_unhashed: bool, precomputed: bool) -> None:
+    from pyemscripten.downloads import WheelRequest, verify
+    from pyemscripten.index_pages import IndexFile
+
+    def digest(algorithm: str, how: str) -> str:
+        text = hashlib.new(algorithm, body if how.lower() == "right" else body + b"!").hexdigest()
+        return {"RIGHT": text.upper(), "empty": ""}.get(how, text)
+
+    hashes = tuple(sorted((algorithm, digest(algorithm, how)) for algorithm, how in told.items()))
+    length = {"none": None, "right": len(body), "wrong": len(body) + 1}[size]
+    file = IndexFile(FILENAME, "https://files.test/" + FILENAME, hashes, size=length)
+    # The model: the size, where given, is the body's; the strongest of sha512, sha384 and
+    # sha256 given names the body (any case); with none of them, only if unhashed files are allowed.
+    strongest = next((a for a in ("sha512", "sha384", "sha256") if a in told), None)
+    for data in (body, other):
+        names = (hashlib.new(strongest, data).hexdigest() == dict(hashes)[strongest].lower() if strongest
+                 else allow_unhashed)
+        expected = (length is None or length == len(data)) and names
+        sha256 = hashlib.sha256(data).digest() if precomputed else None
+        try:
+            verify(WheelRequest("demo", file), data, allow_unhashed, sha256=sha256)
+            accepted = True
+        except PyemscriptenError:
+            accepted = False
+        assert accepted == expected, (data, hashes, length)
