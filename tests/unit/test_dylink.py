@@ -213,3 +213,60 @@ def test_imports_symbol_reads_the_import_section() -> None:
     assert not imports_symbol(data, "nowhere") and not imports_symbol(data, "liba.so")  # NEEDED is not an import
     assert not imports_symbol(data[:-3], "zzz") and not imports_symbol(b"\x7fELF", "x")
 
+
+
+# --- generated sections against a writer of their own ----------------------------------------------
+
+# One subsection of each kind, as a value: the writer below turns a list of them into bytes, and
+# the model says what each loader reads from it (tool-conventions DynamicLinking.md).
+mem_infos = st.tuples(*[st.integers(0, 2**32 - 1)] * 4).map(lambda t: ("mem", t))
+names = st.text(max_size=12).filter(lambda s: not any(0xD800 <= ord(c) < 0xE000 for c in s))
+needed_lists = st.lists(names, max_size=4).map(lambda items: ("needed", tuple(items)))
+path_lists = st.lists(names, max_size=3).map(lambda items: ("rpath", tuple(items)))
+export_infos = st.lists(st.tuples(names, st.integers(0, 2**32 - 1)), max_size=3).map(lambda e: ("export", tuple(e)))
+import_infos = st.lists(st.tuples(names, names, st.integers(0, 2**32 - 1)), max_size=3).map(lambda i: ("import", tuple(i)))
+unknowns = st.tuples(st.integers(6, 255), st.binary(max_size=10)).map(lambda u: ("unknown", u))
+subsection_values = st.lists(st.one_of(mem_infos, needed_lists, path_lists, export_infos, import_infos, unknowns),
+                             max_size=6)
+
+
+def write_subsection(value: tuple) -> bytes:
+    kind, content = value
+    if kind == "mem":
+        return sub(1, b"".join(leb(n) for n in content))
+    if kind == "needed":
+        return sub(2, strings(*content))
+    if kind == "rpath":
+        return sub(5, strings(*content))
+    if kind == "export":
+        return sub(3, leb(len(content)) + b"".join(string(name) + leb(flags) for name, flags in content))
+    if kind == "import":
+        return sub(4, leb(len(content)) + b"".join(string(m) + string(f) + leb(flags) for m, f, flags in content))
+    return sub(content[0], content[1])
+
+
+def expected_info(values: list[tuple], newer_loader: bool) -> DylinkInfo:
+    # MEM_INFO: the last one counts. NEEDED and RUNTIME_PATH: Pyodide 0.27 adds a later
+    # subsection to the earlier ones, 0.28 on replaces them.
+    mem = MemInfo()
+    found: dict[str, tuple[str, ...]] = {"needed": (), "rpath": ()}
+    for kind, content in values:
+        if kind == "mem":
+            mem = MemInfo(*content)
+        elif kind in found:
+            found[kind] = content if newer_loader else found[kind] + content
+    return DylinkInfo(mem, needed=found["needed"], runtime_paths=found["rpath"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(subsection_values, st.booleans(), st.binary(max_size=6))
+def test_generated_sections_read_back_as_written(values: list[tuple], newer_loader: bool, tail: bytes) -> None:
+    data = module(*map(write_subsection, values), tail=TYPE_SECTION + tail)
+    assert parse_dylink(data, "x.so", newer_loader=newer_loader) == expected_info(values, newer_loader)
+    end = first_section_end(data[:14])
+    assert end is not None and data[end:] == TYPE_SECTION + tail
+    # Every cut inside the section is refused with the package's own error, naming the file.
+    for cut in range(end):
+        with pytest.raises(DylinkError) as info:
+            parse_dylink(data[:cut], "x.so", newer_loader=newer_loader)
+        assert info.value.filename == "x.so"
