@@ -170,7 +170,10 @@ class _Planner:
     ) -> None:
         self.fs = fs
         self.loaded = {posixpath.normpath(p) for p in loaded}
-        self.loaded_by_soname = {posixpath.basename(p): p for p in sorted(self.loaded)}
+        # Pyodide 0.27 registers a library opened by its path under its base name too; a name
+        # that is no path (one the runtime opened for a NEEDED entry) is known by itself only:
+        # "sub/libz.so" loaded does not make "libz.so" loaded.
+        self.loaded_by_soname = {posixpath.basename(p) if posixpath.isabs(p) else p: p for p in sorted(self.loaded)}
         self.system_dirs = list(system_dirs)
         self.rpath_supported = rpath_supported
         self.libs_dirs = _libs_dirs_by_project(site_packages, fs)

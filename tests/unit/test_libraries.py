@@ -340,3 +340,13 @@ def test_a_policy_refusing_eval_is_told_from_other_load_failures() -> None:
         "'wasm-unsafe-eval'). Allow 'unsafe-eval' in the policy's script-src, or use a build of p without EM_JS and "
         "EM_ASM. The install was rolled back, but libraries the page loaded before this one stay in memory: reload "
         "the page before trying again.")
+
+
+def test_2024_0_a_name_loaded_with_a_folder_in_it_does_not_load_its_base_name() -> None:
+    # Pyodide 0.27 registers a library opened by its path under its base name as well; one it
+    # opened by the NEEDED name "sub/libbase.so" is known by that name only. The plan took
+    # libbase.so for loaded: it planned nothing, and the load failed after the commit.
+    with pytest.raises(LibraryNotFoundError):
+        plan_loads([(EXT, "pkg")], MemoryFS({EXT: so(("libbase.so",))}), {"sub/libbase.so"}, SYSTEM, False)
+    fs = MemoryFS({EXT: so(("libbase.so", "sub/libbase.so")), BASE: so()})
+    assert paths(plan_loads([(EXT, "pkg")], fs, {"sub/libbase.so"}, SYSTEM, False)) == [BASE, EXT]
