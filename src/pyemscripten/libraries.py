@@ -36,7 +36,10 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
   6. the subfolders of the module's folder (each before its own subfolders, links to
      folders not entered; the runtime walks them after step 4, in the order the file
      system lists them, here sorted; a
-     library found in step 5 is loaded first, so the runtime finds it by name, step 1).
+     library found in step 5 is loaded first, so the runtime finds it by name, step 1);
+  7. a module of this install by its base name, wherever it is (the first in install order):
+     the plan loads it first, so the runtime finds it by name (step 1) whatever the order
+     the modules come in.
 
 Rule 2: every library is loaded locally (``global_=False``). From Pyodide 0.27 on the
 runtime opens every library ``RTLD_LOCAL``; a module sees another's functions only by listing
@@ -178,6 +181,7 @@ class _Planner:
         self.rpath_supported = rpath_supported
         self.libs_dirs = _libs_dirs_by_project(site_packages, fs)
         self.batch_projects = [canonicalize_name(p) for p in projects]
+        self.batch_by_soname: dict[str, str] = {}  # base name: first module of this install with it
         self.modules: dict[str, _Module] = {}
         self.order: list[LibraryToLoad] = []
         self.planned: set[str] = set()
@@ -268,6 +272,12 @@ class _Planner:
         others = [self.libs_dirs[p] for p in self.batch_projects if p in self.libs_dirs and self.libs_dirs[p] != own]
         yield from files_in(others)
         yield from files_in(self.subfolders(origin))
+        # Step 1 counts this plan as loaded, but a module is only registered once visited: a
+        # library of this install that no other step reaches (pkg.libs/liba.so needing
+        # pkg/libb.so) was found or refused by the order the modules came in. The plan loads it
+        # before the module that needs it, so the runtime finds it by name (step 1).
+        if needed in self.batch_by_soname:
+            yield "file", self.batch_by_soname[needed]
 
 
 def foreign_modules(modules: Sequence[tuple[str, str]], fs: FileSystemView) -> list[tuple[str, str]]:
@@ -349,6 +359,7 @@ def plan_loads(
     )
     for path, project in modules:
         planner.module(path, project)  # register owners before any NEEDED edge points here
+        planner.batch_by_soname.setdefault(posixpath.basename(path), path)
     for path, project in modules:
         planner.visit(path, project)
     return planner.order

@@ -342,6 +342,18 @@ def test_a_policy_refusing_eval_is_told_from_other_load_failures() -> None:
         "the page before trying again.")
 
 
+def test_2024_0_a_library_of_the_install_is_found_by_name_whatever_the_order_of_the_modules() -> None:
+    # pkg.libs/libb.so needs liba.so, which no folder it searches holds: only pkg/ does. The
+    # plan loads pkg/liba.so first, so the runtime finds it by name (step 1). It was refused
+    # with LibraryNotFoundError when the wheel listed pkg.libs/libb.so first.
+    liba, libb = f"{SP}/pkg/liba.so", f"{SP}/pkg.libs/libb.so"
+    fs = MemoryFS({liba: so(), libb: so(("liba.so",))})
+    for modules in ([(liba, "pkg"), (libb, "pkg")], [(libb, "pkg"), (liba, "pkg")]):
+        assert paths(plan_loads(modules, fs, (), SYSTEM, rpath_supported=False)) == [liba, libb]
+    with pytest.raises(LibraryNotFoundError):  # not a module of this install: nothing loads it first
+        plan_loads([(libb, "pkg")], fs, (), SYSTEM, rpath_supported=False)
+
+
 def test_2024_0_a_name_loaded_with_a_folder_in_it_does_not_load_its_base_name() -> None:
     # Pyodide 0.27 registers a library opened by its path under its base name as well; one it
     # opened by the NEEDED name "sub/libbase.so" is known by that name only. The plan took
