@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyemscripten.errors import DylinkError, LibraryLoadError, LibraryNeedsEvalError, LibraryNotFoundError
 from pyemscripten.libraries import (
@@ -362,3 +365,154 @@ def test_2024_0_a_name_loaded_with_a_folder_in_it_does_not_load_its_base_name() 
         plan_loads([(EXT, "pkg")], MemoryFS({EXT: so(("libbase.so",))}), {"sub/libbase.so"}, SYSTEM, False)
     fs = MemoryFS({EXT: so(("libbase.so", "sub/libbase.so")), BASE: so()})
     assert paths(plan_loads([(EXT, "pkg")], fs, {"sub/libbase.so"}, SYSTEM, False)) == [BASE, EXT]
+
+
+# --- generated library sets against a model of each runtime's search --------------------------
+
+# A small world: three library names, folders of two projects (p, q) and of the site-packages
+# root (r, a module like cffi's backend), the runtime's /usr/lib and a folder of no project.
+FOLDERS = {f"{SP}/p": "p", f"{SP}/p/sub": "p", f"{SP}/p.libs": "p", f"{SP}/q": "q", f"{SP}/q.libs": "q", SP: "r",
+           "/usr/lib": None, "/opt/x": None}
+LIB_NAMES = ["liba.so", "libb.so", "libc.so"]
+gen_needed = st.sampled_from(LIB_NAMES * 6 + ["/opt/x/liba.so", "/usr/lib/../lib/libb.so", "sub/libc.so"])
+gen_rpath = st.sampled_from(["$ORIGIN", "$ORIGIN/../p.libs", "$ORIGIN/../q.libs", "$ORIGIN/sub", "/opt/x",
+                             "$ORIGIN/..:/opt/x", "$ORIGIN/../../site-packages/q.libs", "/usr/lib/../../opt/x"])
+gen_files = st.lists(st.tuples(st.sampled_from(sorted(FOLDERS)), st.sampled_from(LIB_NAMES + ["_ext.so"]),
+                               st.lists(gen_needed, max_size=2), st.lists(gen_rpath, max_size=2)),
+                     min_size=1, max_size=10)
+
+
+@dataclass(frozen=True)
+class World:
+    needed: dict[str, tuple[str, ...]]  # path: NEEDED
+    rpath: dict[str, tuple[str, ...]]  # path: RUNTIME_PATH
+
+    def folders(self) -> set[str]:
+        found = set()
+        for path in self.needed:
+            while (path := posixpath.dirname(path)) != "/":
+                found.add(path)
+        return found
+
+    def walk(self, folder: str) -> list[str]:
+        """Every folder below ``folder``, each before its own, by name."""
+        below = sorted(d for d in self.folders() if posixpath.dirname(d) == folder)
+        return [f for d in below for f in [d, *self.walk(d)]]
+
+
+def model_find(world: World, needed: str, lib: str, project: str, state: Mapping[str, str], rpath: bool,
+               modules: list[tuple[str, str]]) -> str | None:
+    """The path the runtime loads for ``needed`` of ``lib`` (a key of ``state``, the names the
+    runtime has loaded, if that is what it takes), read from the rules of the module docstring
+    of libraries.py; None where it finds nothing."""
+    if needed.startswith("/"):
+        path = posixpath.normpath(needed)
+        return path if path in world.needed or path in state else None
+    origin = posixpath.dirname(lib)
+    if rpath:
+        if "/" in needed:
+            return state.get(needed)
+        entries = [origin + e[len("$ORIGIN"):] if e.startswith("$ORIGIN") else e for e in world.rpath[lib]]
+        folders = SYSTEM + [f for e in entries for f in e.replace("\n", ":").split(":") if f]
+        tail = [state[needed]] if needed in state else []
+    else:
+        batch = list(dict.fromkeys(p for _, p in modules))
+        if needed in state:
+            return state[needed]
+        libs = [f"{SP}/{p}.libs" for p in [project] + [b for b in batch if b != project]]
+        libs = [d for d in libs if d in world.folders()]
+        folders = libs[:1] if libs and libs[0] == f"{SP}/{project}.libs" else []
+        folders += SYSTEM + [origin] + [d for d in libs if d not in folders] + world.walk(origin)
+        # ... and last, a module of this install by its base name: the plan loads it first.
+        tail = [path for path, _ in modules if posixpath.basename(path) == needed][:1]
+    for folder in folders:
+        path = posixpath.normpath(posixpath.join(folder, needed))
+        if path in world.needed:
+            return path
+    return tail[0] if tail else None
+
+
+def reaches(edges: Mapping[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        here = todo.pop()
+        if here == goal:
+            return True
+        if here not in seen:
+            seen.add(here)
+            todo += edges.get(here, ())
+    return False
+
+
+def check_plan(world: World, modules: list[tuple[str, str]], loaded: list[str], rpath: bool) -> list[str] | None:
+    """Plan, then load the plan in a model of the runtime: every NEEDED name must find a
+    library loaded before (or one in a cycle with the library). Returns the plan's paths,
+    None if a library is missing."""
+    files = {path: so(world.needed[path], world.rpath[path]) for path in world.needed}
+    state: dict[str, str] = {}
+    for path in loaded:  # what the runtime registers: the path, and (2024_0) the base name too
+        state[path] = path
+        if not rpath and path.startswith("/"):
+            state.setdefault(posixpath.basename(path), path)
+    try:
+        plan = plan_loads(modules, MemoryFS(files), list(state), SYSTEM, rpath_supported=rpath)
+    except LibraryNotFoundError as exc:
+        owner = next((p for m, p in modules if m == exc.module), exc.project)
+        assert exc.library in world.needed[exc.module] and exc.project == owner
+        assert len(set(exc.searched)) == len(exc.searched)  # each place once
+        assert model_find(world, exc.library, exc.module, owner, state, rpath, modules) is None, exc
+        return None
+    got = paths(plan)
+    assert len(got) == len(set(got)) and not set(got) & set(loaded)  # each library once, none loaded again
+    owners = dict(modules)
+    assert {path for path, _ in modules} - set(loaded) <= set(got)  # every module is loaded
+    assert all(lib.project == owners[lib.path] for lib in plan if lib.path in owners)
+    edges: dict[str, set[str]] = {}
+    for lib in plan:
+        for needed in world.needed[lib.path]:
+            found = model_find(world, needed, lib.path, lib.project, state, rpath, modules)
+            assert found is not None, f"{lib.path} needs {needed}: the runtime finds nothing"
+            edges.setdefault(lib.path, set()).add(found)
+        state[lib.path] = lib.path
+        if not rpath:
+            state.setdefault(posixpath.basename(lib.path), lib.path)
+    if not rpath and len({posixpath.basename(path) for path in world.needed}) < len(world.needed):
+        # 2024_0, two files of one base name: the runtime takes the first loaded by that name,
+        # though the plan may have found the other one (a.so needing a.so elsewhere, which
+        # needs a third a.so: the runtime links the first to the third, the plan loads all).
+        return got
+    for lib in plan:
+        for found in edges.get(lib.path, ()):
+            assert found in state, f"{lib.path} needs {found}, which is not planned"
+            later = got.index(found) > got.index(lib.path) if found in got else False
+            assert not later or reaches(edges, found, lib.path), f"{found} after {lib.path}, which needs it"
+    wanted = {path for path, _ in modules} | {f for lib in plan for f in edges.get(lib.path, ())}
+    assert set(got) <= wanted  # nothing planned that nothing needs
+    return got
+
+
+@settings(max_examples=300, deadline=None)
+@given(gen_files, st.booleans(), st.data())
+def test_plans_load_what_the_runtime_finds_dependencies_first(files: list, rpath: bool, data: st.DataObject) -> None:
+    # Random NEEDED graphs (cycles, self-references, diamonds, missing and absolute names,
+    # RPATH entries with $ORIGIN, '..' and ':') over package folders, .libs, /usr/lib and
+    # site-packages, some libraries loaded: each plan, loaded in a model of the runtime, finds
+    # every NEEDED name already loaded (a cycle is broken where the plan met it first), loads
+    # nothing twice and nothing unneeded; a refusal names a library the model finds nowhere;
+    # the modules' order does not change the outcome.
+    world = World({posixpath.join(d, n): tuple(needed) for d, n, needed, _ in files},
+                  {posixpath.join(d, n): tuple(r) for d, n, _, r in files})
+    installed = [(path, FOLDERS[posixpath.dirname(path)]) for path in world.needed
+                 if FOLDERS[posixpath.dirname(path)] is not None]
+    modules = data.draw(st.permutations(installed))
+    modules = modules[: data.draw(st.integers(min(1, len(modules)), len(modules)))]
+    loaded = data.draw(st.lists(st.sampled_from(sorted(world.needed) + ["liba.so", "sub/libc.so"]), unique=True,
+                                max_size=2))
+    got = check_plan(world, modules, loaded, rpath)
+    again = check_plan(world, data.draw(st.permutations(modules)), loaded, rpath)
+    if rpath:
+        assert (got is None) == (again is None) and sorted(got or ()) == sorted(again or ())
+    elif len({posixpath.basename(path) for path in world.needed}) == len(world.needed):
+        # 2024_0 finds the first library loaded by a name by that name: where two files share
+        # one, which is found first (and whether what it needs is there) depends on the order.
+        assert (got is None) == (again is None)
