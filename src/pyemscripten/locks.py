@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
@@ -59,7 +60,20 @@ def _toml_string(value: str) -> str:
 
 # What TOML reads as an offset date-time in UTC (PEP 751's upload-time); anything else the
 # index says is left out rather than written raw.
-_UTC_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]00:00)")
+_UTC_DATETIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]00:00)")
+
+
+def _upload_time(value: str | None) -> str | None:
+    """``value`` (an index's upload-time) where TOML reads it as a date-time in UTC, else None."""
+    match = _UTC_DATETIME.fullmatch(value or "")
+    if match is None:
+        return None
+    try:  # digits that name no moment (February 30, 24:00, a leap second): tomllib refuses the whole lock
+        year, month, day, hour, minute, second = map(int, match.groups()[:6])
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    return value
 
 
 def _inline_table(values: Mapping[str, str]) -> str:
@@ -105,8 +119,9 @@ def dump_lock(
                   f"path = {_toml_string(place)}" if place else f"url = {_toml_string(strip_credentials(file.url))}"]
         if file.size is not None:
             lines.append(f"size = {file.size}")
-        if file.upload_time and _UTC_DATETIME.fullmatch(file.upload_time):
-            lines.append(f"upload-time = {file.upload_time}")
+        upload_time = _upload_time(file.upload_time)
+        if upload_time:
+            lines.append(f"upload-time = {upload_time}")
         lines.append(f"hashes = {_inline_table(dict(file.hashes))}")
         lines.append("")
     if target is not None:
@@ -143,7 +158,9 @@ def _relative_path(url: str, base: str) -> str | None:
     if not url.startswith(base) or "?" in url or "#" in url:
         return None
     rest = unquote(url[len(base):])  # a file path, as PEP 751's path is ("+" not "%2B")
-    return rest if rest and not rest.startswith("/") and ".." not in rest.split("/") else None
+    # Only a path load_lock reads back as this file: to it "\\" is a separator (as Windows
+    # tools write paths: "%5C" in a URL is no folder) and "C:/" a drive.
+    return rest if rest and not _absolute(rest) and "\\" not in rest and ".." not in rest.split("/") else None
 
 
 def _table(value: Any, what: str, source: str | None) -> Mapping[str, Any]:

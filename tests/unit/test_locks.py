@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+from urllib.parse import quote, unquote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pyemscripten.errors import LockError, PyemscriptenError, UnsupportedRuntimeError
 from pyemscripten.index_pages import IndexFile
-from pyemscripten.locks import LockedWheel, dump_lock, load_lock
+from pyemscripten.credentials import strip_credentials
+from pyemscripten.locks import LockedWheel, dump_lock, load_lock, path_in_lock
 from pyemscripten.target import Target
 
 T2026 = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
@@ -375,3 +379,111 @@ def test_extras_and_groups_of_a_lock_are_chosen_by_the_installer() -> None:
         names(extras=["gui"])
     with pytest.raises(LockError, match=r"it declares no dependency-groups test \(its dependency-groups: dev, web\)"):
         names(groups=["test"])
+
+
+# --- round trips, generated: what dump_lock writes, load_lock reads back ---------------------
+
+# Project names in any PEP 503 spelling: case, and runs of "-", "_", "." between the parts.
+_PARTS = st.lists(st.from_regex(r"[a-z0-9]{1,4}", fullmatch=True), min_size=1, max_size=3)
+_SEPARATORS = st.sampled_from(["-", "_", ".", "--", "_.", "-_-"])
+# Versions with every part PEP 440 has: epoch, pre, post, dev and local.
+_VERSIONS = st.builds(
+    lambda epoch, release, pre, post, dev, local: Version(
+        f"{epoch}{'.'.join(map(str, release))}{pre}{post}{dev}{local}"),
+    st.sampled_from(["", "1!", "0!"]), st.lists(st.integers(0, 20), min_size=1, max_size=3),
+    st.sampled_from(["", "a1", "b0", "rc2"]), st.sampled_from(["", ".post1"]), st.sampled_from(["", ".dev0"]),
+    st.sampled_from(["", "+local", "+ubuntu.1_2", "+AbC.7"]))
+_TAGS = st.sampled_from(["py3-none-any", "py2.py3-none-any", "cp314-cp314-pyemscripten_2026_0_wasm32",
+                         "1-py3-none-any", "2b-cp314-abi3-pyemscripten_2026_0_wasm32"])
+# Characters a URL's path or TOML must quote or escape: as they stand in a resolution's URL
+# (never "#", "?", tab or newline: urljoin takes those out or reads them as the URL's
+# fragment or query), and quoted in it.
+_RAW = "ab %&=+~'\"é日\x7f\x01;:@!$"
+_ODD = st.one_of(st.text(alphabet=_RAW, min_size=1, max_size=6),
+                 st.text(alphabet=_RAW + "#?\\\t\n%/", min_size=1, max_size=6).map(lambda t: quote(t, safe="")))
+_BASES = ["https://files.test/", "https://alice:s3cr%40t@files.test/wheels/", "http://127.0.0.1:8000/lock/",
+          "http://user@127.0.0.1:8000/lock/"]
+_HASH_NAMES = st.one_of(st.sampled_from(["md5", "sha384", "sha512", "blake2b", "sha3.256", "sha-1", ""]),
+                        st.text(alphabet="ab.\" =}{[]\n\\", max_size=5))
+_UPLOAD_TIMES = st.one_of(st.none(), st.sampled_from([
+    "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.678901234Z", "2024-01-02T03:04:05+00:00",
+    "2024-01-02T03:04:05-00:00", "2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
+    "2024-01-01T24:00:00Z", "2024-01-01T23:59:60Z", "2024-01-01T00:60:00Z", "2024-04-31T00:00:00Z",
+    "2024-01-00T00:00:00Z", "2024-01-02 03:04:05Z", "2024-01-02T03:04:05+02:00", "yesterday"]))
+_REQUIRES_PYTHON = st.sampled_from([None, "", ">=3.8", ">=3.10,<4", "!=3.13.*", ">= 3.14.0rc1", "<4, >3.0"])
+
+
+@st.composite
+def _locked(draw: st.DrawFn, index: int) -> tuple[LockedWheel, str]:
+    """A wheel as a resolution hands it to dump_lock, and the URL it was found at (credentials and all)."""
+    parts = draw(_PARTS) + [str(index)]  # a distinct project each
+    spelled = parts[0]
+    for part in parts[1:]:
+        spelled += draw(_SEPARATORS) + part
+    spelled = "".join(c.upper() if draw(st.booleans()) else c for c in spelled)
+    version = draw(_VERSIONS)
+    build_and_tags = draw(_TAGS)
+    dist = re.sub(r"[-_.]+", "_", spelled)
+    filename = f"{dist}-{version}-{build_and_tags}.whl"
+    folders = draw(st.lists(_ODD, max_size=2))
+    url = draw(st.sampled_from(_BASES)) + "/".join([*folders, quote(filename) if draw(st.booleans()) else filename])
+    if draw(st.booleans()):  # a query (a resolution's URLs have no fragment: the hash is taken out of it)
+        url += draw(st.sampled_from(["?token=1", "?a=%20b&c=d"]))
+    hashes = {"sha256": draw(st.from_regex(r"[0-9a-f]{64}", fullmatch=True))}
+    for name in draw(st.lists(_HASH_NAMES, max_size=3)):
+        hashes.setdefault(name, draw(st.text(max_size=8)))
+    file = IndexFile(filename, url, tuple(hashes.items()), requires_python=draw(_REQUIRES_PYTHON),
+                     size=draw(st.none() | st.integers(0, 2**40)), upload_time=draw(_UPLOAD_TIMES))
+    return LockedWheel(spelled, version, file), url
+
+
+def _resolutions() -> st.SearchStrategy[list[tuple[LockedWheel, str]]]:
+    return st.integers(0, 4).flatmap(lambda n: st.tuples(*(_locked(i) for i in range(n))).map(list))
+
+
+_VALID_UPLOAD_TIMES = {"2024-01-02T03:04:05Z", "2024-01-02T03:04:05.678901234Z", "2024-01-02T03:04:05+00:00",
+                       "2024-01-02T03:04:05-00:00", "2024-02-29T00:00:00Z"}
+
+
+def _one(url: str, upload_time: str | None = None) -> list[tuple[LockedWheel, str]]:
+    filename = unquote(url.rsplit("/", 1)[-1])
+    return [(LockedWheel("a", Version("1.0"), IndexFile(filename, url, (("sha256", "ab" * 32),), upload_time=upload_time)),
+             url)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(_resolutions(), st.sampled_from([None, *_BASES]))
+# Digits that name no moment were written as an upload-time: tomllib refused the whole lock.
+@example(_one("https://files.test/a-1.0-py3-none-any.whl", "2023-02-29T00:00:00Z"), None)
+@example(_one("https://files.test/a-1.0-py3-none-any.whl", "2024-01-01T23:59:60Z"), None)
+# "%5C" (a backslash in a folder's name) was written as a path's "\\", read back as a
+# separator: another file, or an absolute path refused; "C:/" was read back as a drive.
+@example(_one("http://127.0.0.1:8000/lock/x%5Cy/a-1.0-py3-none-any.whl"), "http://127.0.0.1:8000/lock/")
+@example(_one("http://127.0.0.1:8000/lock/%5C/a-1.0-py3-none-any.whl"), "http://127.0.0.1:8000/lock/")
+@example(_one("http://127.0.0.1:8000/lock/C:/a-1.0-py3-none-any.whl"), "http://127.0.0.1:8000/lock/")
+def test_a_written_lock_reads_back_as_written(resolution: list[tuple[LockedWheel, str]], relative_to: str | None) -> None:
+    """Any resolution: the text is TOML, holds no credentials, and reads back to the same
+    packages (names normalized), versions, files, sizes and hashes, each wheel's URL the
+    same file's (a path below ``relative_to`` found again beside the lock, wherever it is
+    served from)."""
+    wheels = [w for w, _ in resolution]
+    text = dump_lock(wheels, T2026, relative_to=relative_to)
+    assert "alice" not in text and "s3cr" not in text and "user@" not in text
+    data = tomllib.loads(text)
+    written = {p["name"]: p for p in data["packages"]}
+    served = "https://elsewhere.test/app/"
+    got = {w.name: w for w in load_lock(text, T2026, lock_url=served + "pylock.toml" if relative_to else None)}
+    assert sorted(got) == sorted(canonicalize_name(w.name) for w in wheels)
+    for wheel, url in resolution:
+        file, back = wheel.file, got[canonicalize_name(wheel.name)]
+        assert (back.version, back.file.filename, back.file.size) == (wheel.version, file.filename, file.size)
+        assert back.file.hashes == tuple(sorted((k.lower(), v.lower()) for k, v in dict(file.hashes).items()))
+        place = path_in_lock(wheel, relative_to)
+        if place is None:
+            assert back.file.url == strip_credentials(url)
+        else:  # the same path below the folder the lock is served from, quoted or not
+            assert unquote(back.file.url) == unquote(served + strip_credentials(url)[len(relative_to or ""):])
+        entry = written[wheel.name]
+        assert entry.get("requires-python") == (file.requires_python or None)
+        upload = entry["wheels"][0].get("upload-time")
+        assert (upload is not None) == (file.upload_time in _VALID_UPLOAD_TIMES)
