@@ -35,7 +35,7 @@ from packaging.utils import canonicalize_name
 
 from .errors import IndexFormatError, IndexWriteError, InvalidWheelFilenameError, PyemscriptenError
 from .index_pages import parse_html_page
-from .metadata import parse_headers
+from .metadata import first, read_headers
 from .native import write_file_whole
 from .wheels import open_wheel, parse_wheel_name
 
@@ -306,7 +306,10 @@ def _listed(project_folder: Path, writer: _Writer, fresh: dict[Path, str]) -> tu
 
 
 def _requires_python(metadata: bytes) -> str | None:
-    return parse_headers(metadata).get("requires_python")
+    # As an install reads it (wheels.read_wheel): the first of the fields. packaging's reader
+    # gives none where the field is there twice or is not UTF-8, and the page then said
+    # nothing of a Requires-Python the install enforces.
+    return first(read_headers(metadata), "requires-python")
 
 
 def _write_pages(folder: Path, writer: _Writer, fresh: dict[Path, str]) -> dict[str, tuple[IndexedWheel, ...]]:

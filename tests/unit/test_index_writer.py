@@ -6,18 +6,26 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
+import tempfile
 import threading
 import tomllib
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urljoin
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from pyemscripten import index_writer
 from pyemscripten.__main__ import main
 from pyemscripten.errors import IndexWriteError
-from pyemscripten.index_pages import parse_html_page
+from pyemscripten.index_pages import parse_html_page, parse_project_page
 from pyemscripten.index_writer import write_index
 from tests.support.wheels import WheelBytes, make_wheel
 
@@ -407,3 +415,104 @@ def test_the_command_runs_again_on_a_folder_named_from_the_current_one(
     assert page(tmp_path / "site" / "simple", "app")[rebuild.filename].sha256 == hashlib.sha256(rebuild).hexdigest()
     assert main(["index", "-o", "site/simple"]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+# --- round trip, generated: the pages written parse back to the files that went in ----------
+
+_PARTS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True), min_size=1, max_size=3)
+_VERSIONS = st.builds(lambda epoch, release, pre, post, dev, local: f"{epoch}{release}{pre}{post}{dev}{local}",
+                      st.sampled_from(["", "1!"]), st.sampled_from(["1.0", "0", "2.10.3"]),
+                      st.sampled_from(["", "a1", "rc2"]), st.sampled_from(["", ".post1"]),
+                      st.sampled_from(["", ".dev0"]), st.sampled_from(["", "+local", "+ubuntu.1_2"]))
+# What Requires-Python holds, and what HTML must escape in an attribute.
+_REQUIRES_PYTHON = st.one_of(st.none(), st.sampled_from([">=3.8", ">=3.10,<4", "!=3.13.*, >= 3.9"]),
+                             st.text(alphabet="<>=&\"'3.,!~* ;#%\té\x7f", min_size=1, max_size=12).map(str.strip))
+
+
+@st.composite
+def _project_wheels(draw: st.DrawFn) -> list[tuple[str, dict[str, object]]]:
+    """(project name as spelled, make_wheel's arguments) of a few wheels of a few projects."""
+    projects = draw(st.lists(_PARTS, min_size=1, max_size=3, unique_by=lambda p: "-".join(p)))
+    wheels = []
+    for parts in projects:
+        for version in draw(st.lists(_VERSIONS, min_size=1, max_size=2, unique_by=lambda v: str(Version(v)))):
+            spelled = parts[0]
+            for part in parts[1:]:
+                spelled += draw(st.sampled_from(["-", "_", ".", "__", "-."])) + part
+            spelled = "".join(c.upper() if draw(st.booleans()) else c for c in spelled)
+            # A second Requires-Python line, which the first wins over (as an install reads METADATA).
+            again = draw(st.sampled_from([(), (("Requires-Python", ">=3.9"),), (("Requires-Python", ""),)]))
+            wheels.append((spelled, {"version": version, "requires_python": draw(_REQUIRES_PYTHON), "extra_metadata": again,
+                                     "tag": draw(st.sampled_from(["py3-none-any", "cp314-cp314-pyemscripten_2026_0_wasm32"])),
+                                     "build": draw(st.sampled_from([None, "1", "2b"]))}))
+    return wheels
+
+
+class _Links(HTMLParser):
+    """Every link of a page, with its text: an independent reading of the project list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str | None, str]] = []
+        self.inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.links.append((dict(attrs).get("href"), ""))
+            self.inside = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self.inside = self.inside and tag != "a"
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.links[-1] = (self.links[-1][0], self.links[-1][1] + data)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_project_wheels(), st.booleans(), st.integers(0, 5))
+# Requires-Python twice in METADATA: an install enforces the first, and the page said none
+# (the pages read METADATA with packaging's reader, which drops a field given twice).
+@example([("a", {"version": "1.0", "requires_python": ">=3.8", "extra_metadata": (("Requires-Python", ">=3.9"),),
+                 "tag": "py3-none-any", "build": None})], False, 0)
+def test_the_pages_written_read_back_to_the_wheels_given(wheels: list[tuple[str, dict[str, object]]],
+                                                          file_name_as_spelled: bool, first_run: int) -> None:
+    """Any wheels of any projects (names in any spelling, versions of every form,
+    Requires-Python with what HTML escapes), given in one run or two: each project page,
+    read as an installer reads it, lists exactly its wheels with their URL, sha256,
+    Requires-Python and metadata file's hash, and the project list names every project,
+    normalized."""
+    made = []
+    for spelled, arguments in wheels:
+        wheel = make_wheel(spelled, **arguments)  # type: ignore[arg-type]
+        if file_name_as_spelled:  # as older setuptools names them: My_App-1.0-...
+            escaped = re.sub(r"[-_.]+", "_", spelled)
+            filename = escaped + wheel.filename[len(escaped):]
+            wheel = make_wheel(spelled, **arguments, filename=filename,  # type: ignore[arg-type]
+                               dist_info="-".join(filename.split("-")[:2]))
+        made.append(wheel)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [saved(Path(folder) / "dist" / str(i), wheel) for i, wheel in enumerate(made)]
+        if 0 < first_run < len(paths):  # the second run lists the first's wheels from its pages
+            write_index(paths[:first_run], Path(folder) / "simple")
+        written = write_index(paths[first_run:] if first_run < len(paths) else paths, Path(folder) / "simple")
+        index = Path(folder) / "simple"
+        expected: dict[str, dict[str, tuple[object, ...]]] = {}
+        for (spelled, arguments), wheel in zip(wheels, made):
+            expected.setdefault(canonicalize_name(spelled), {})[wheel.filename] = (
+                ("sha256", hashlib.sha256(wheel).hexdigest()),
+                arguments["requires_python"] or next((v for _, v in arguments["extra_metadata"]), None) or None,  # type: ignore[attr-defined]
+                ("sha256", hashlib.sha256(wheel.metadata).hexdigest()))
+        assert sorted(written.projects) == sorted(expected)
+        for project, files in expected.items():
+            url = f"https://example.test/simple/{project}/"
+            parsed = parse_project_page((index / project / "index.html").read_bytes(), url, "text/html", project)
+            got = {f.filename: (*f.hashes, f.requires_python, *(f.core_metadata or ())) for f in parsed.files}
+            assert got == files
+            for file in parsed.files:
+                assert unquote(file.url) == url + file.filename and file.yanked is None
+                assert (index / project / file.filename).read_bytes() == made[[w.filename for w in made].index(file.filename)]
+        links = _Links()
+        links.feed((index / "index.html").read_text("utf-8"))
+        assert sorted((urljoin("https://example.test/simple/", href or ""), text) for href, text in links.links) == sorted(
+            (f"https://example.test/simple/{project}/", project) for project in expected)
