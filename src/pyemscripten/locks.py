@@ -110,6 +110,7 @@ def dump_lock(
         lines += ["packages = []", ""]  # required (PEP 751): pip and uv refuse a lock without it
     for wheel in wheels:
         file = wheel.file
+        start = len(lines)
         lines += ["[[packages]]", f"name = {_toml_string(wheel.name)}", f"version = {_toml_string(str(wheel.version))}"]
         if file.requires_python:
             lines.append(f"requires-python = {_toml_string(file.requires_python)}")
@@ -124,6 +125,12 @@ def dump_lock(
             lines.append(f"upload-time = {upload_time}")
         lines.append(f"hashes = {_inline_table(dict(file.hashes))}")
         lines.append("")
+        try:
+            "\n".join(lines[start:]).encode("utf-8")
+        except UnicodeEncodeError:  # JSON's "\ud800": text, to json.loads, that neither UTF-8 nor TOML can hold
+            raise LockError(f"the index gave {file.filename!r} ({wheel.name}) with a lone surrogate in its file name, "
+                            "URL or hashes, which is no Unicode text and which no lock can hold; fix the index",
+                            writing=True) from None
     if target is not None:
         lines += [f"[tool.{TOOL}]", f"platform = {_toml_string(str(target.platform))}",
                   f"python-version = {_toml_string(target.python_version)}", ""]

@@ -138,6 +138,16 @@ def test_markers_environments_and_requires_python_of_a_lock() -> None:
             load_lock(LOCK_HEAD + package("rich", "15.0.0", f'marker = "{marker}"'), T2026)
 
 
+def test_a_lock_is_not_written_with_text_that_is_no_unicode() -> None:
+    # A JSON page's "\\ud800" is a lone surrogate to json.loads: neither TOML nor UTF-8
+    # holds one, and the lock command ended in a UnicodeEncodeError as it wrote the lock.
+    for hashes, url in [((("sha256", "ab\ud800"),), SIX_URL), ((("sha256", "ab"),), SIX_URL + "?\udcff")]:
+        odd = LockedWheel("six", Version("1.17.0"), IndexFile("six-1.17.0-py2.py3-none-any.whl", url, hashes))
+        with pytest.raises(LockError, match=r"Cannot write a lock: the index gave 'six-1.17.0-py2.py3-none-any.whl' "
+                                            r"\(six\) with a lone surrogate"):
+            dump_lock([odd], T2026)
+
+
 def test_a_lock_is_not_written_without_a_hash_it_can_be_installed_from() -> None:
     def bare(hashes: tuple, upload_time: str | None = None) -> LockedWheel:
         return LockedWheel("a", Version("1.0"), IndexFile("a-1.0-py3-none-any.whl", "https://files.test/a-1.0-py3-none-any.whl",
