@@ -185,7 +185,21 @@ def parse_json_page(body: bytes, url: str, project: str) -> ProjectPage:
             wheels.append(wheel)
         else:
             others += entry["filename"].endswith(DISTRIBUTION_SUFFIXES)
+    if b"\\ud" in body or b"\\uD" in body:  # a surrogate's escape: looked at only then (a page of 15,000 files)
+        for wheel in wheels:
+            _check_text(wheel, url, project)
     return ProjectPage(project, url, tuple(wheels), api_version, others)
+
+
+def _check_text(wheel: IndexFile, url: str, project: str) -> None:
+    """JSON's ``"\\ud800"`` reads as a lone surrogate: no Unicode text, which no URL, request
+    or lock can carry (the native fetch and the lock's writing failed with UnicodeEncodeError)."""
+    for text in (wheel.filename, wheel.url, wheel.requires_python or "", *(part for pair in wheel.hashes for part in pair)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise IndexFormatError(url, f"the entry for {wheel.filename!r} holds a lone surrogate (an escape such as "
+                                        "\\ud800 with no pair), which is no Unicode text", project) from None
 
 
 def _number(part: str) -> bool:

@@ -169,3 +169,16 @@ def test_html_repository_version_and_attributes_decoded_once() -> None:
     assert page_.api_version == "1.4" and page_.files[0].requires_python == ">=3.9"
     # An attribute is decoded once (by the HTML parser): "&amp;gt;" is the text "&gt;".
     assert parse_html_page(html("1.0", "&amp;gt;=3.9"), URL, "demo").files[0].requires_python == "&gt;=3.9"
+
+
+def test_a_json_entry_with_a_lone_surrogate_is_a_format_error() -> None:
+    # JSON's "\ud800" reads as a lone surrogate, which no request or lock can carry (the native
+    # fetch and the lock's writing raised UnicodeEncodeError); a pair is text as any other.
+    def page(url: str, reason: str = "") -> bytes:
+        return (b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": [{"filename": '
+                b'"demo-1.0-py3-none-any.whl", "url": "' + url.encode() + b'", "hashes": {"sha256": "ab"}, '
+                b'"yanked": "' + reason.encode() + b'"}]}')
+    with pytest.raises(IndexFormatError, match="demo-1.0-py3-none-any.whl.*lone surrogate"):
+        parse_json_page(page("files/\\ud800/demo-1.0-py3-none-any.whl"), "https://x.test/simple/demo/", "demo")
+    read = parse_json_page(page("demo-1.0-py3-none-any.whl", "\\ud83d\\ude00 broken"), "https://x.test/simple/demo/", "demo")
+    assert read.files[0].yanked == "\U0001f600 broken"
