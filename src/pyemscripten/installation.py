@@ -404,7 +404,8 @@ def _not_theirs(path: str, owned: set[str]) -> bool:
         return False
     folder, name = os.path.split(path)
     if os.path.basename(folder) == "__pycache__" and name.endswith(".pyc"):
-        return os.path.join(os.path.dirname(folder), name.split(".", 1)[0] + ".py") not in owned
+        stem = _source_stem(name)
+        return stem is None or os.path.join(os.path.dirname(folder), stem + ".py") not in owned
     if name.endswith((".pyc", ".pyo")):  # beside its source (compileall -b, Python 2's place)
         return path[:-1] not in owned
     return True
@@ -414,12 +415,25 @@ def _bytecode_of(source: str) -> list[str]:
     """The bytecode of the ``.py`` file ``source`` that exists: in ``__pycache__`` (every
     interpreter and optimization level), and beside it (``compileall -b``), as pip removes."""
     cache = os.path.join(os.path.dirname(source), "__pycache__")
-    stem = os.path.basename(source)[:-3] + "."
+    stem = os.path.basename(source)[:-3]
     beside = [source[:-3] + suffix for suffix in (".pyc", ".pyo") if os.path.isfile(source[:-3] + suffix)]
     try:
-        return [os.path.join(cache, n) for n in os.listdir(cache) if n.startswith(stem) and n.endswith(".pyc")] + beside
+        return [os.path.join(cache, n) for n in os.listdir(cache) if _source_stem(n) == stem] + beside
     except OSError:
         return beside
+
+
+def _source_stem(name: str) -> str | None:
+    """The name, without ``.py``, of the source whose bytecode the ``__pycache__`` file
+    ``name`` is (``{stem}.{cache tag}[.opt-N].pyc``, PEP 3147/488), or None for another file.
+    A module may have dots in its name (``m.x.py``): the stem is everything before the cache
+    tag, not before the first dot (which took ``m.x``'s bytecode for ``m.py``'s)."""
+    if not name.endswith(".pyc"):
+        return None
+    parts = name[:-4].split(".")
+    if len(parts) > 2 and parts[-1].startswith("opt-"):
+        parts.pop()
+    return ".".join(parts[:-1]) if len(parts) > 1 and parts[0] else None
 
 
 def _within(path: str, root: str) -> bool:
