@@ -632,13 +632,23 @@ class Transaction:
 
     def _undo(self) -> list[str]:
         failures = []
+        unrestored = False  # a backup not moved back: the work folder holds its only copy
         for step in reversed(self._journal):
+            if unrestored and step[0] == "work":
+                continue
             try:
                 self._undo_step(step)
             except OSError as exc:
                 failures.append(f"{step[1]}: {exc}")
+                unrestored = unrestored or step[0] == "backup"
         self._journal.clear()
-        self._remove_work()
+        if unrestored and self._work is not None:
+            # Removing it would delete the user's files for good; said, and never removed later.
+            failures.append(f"the files not put back are kept in {self._work} (the name each had is in the "
+                            "messages before)")
+            self._work = None
+        else:
+            self._remove_work()
         return failures
 
     def _undo_step(self, step: tuple[str, ...]) -> None:

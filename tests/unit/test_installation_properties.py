@@ -39,8 +39,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from pyemscripten.errors import InstallError, NotInstalledError
-from pyemscripten.installation import Scheme, install, uninstall
+from pyemscripten.errors import InstallError, NotInstalledError, PyemscriptenError
+from pyemscripten.installation import FileOps, Scheme, install, uninstall
 from pyemscripten.wheels import UnpackedWheel, open_wheel
 from tests.support.wheels import WheelBytes, make_wheel
 
@@ -359,3 +359,121 @@ def test_installs_upgrades_rollbacks_and_uninstalls_agree_with_the_model(steps: 
         for step in steps:
             apply(root, scheme, model, step)
 
+
+class FailingOps(FileOps):
+    """Counts the calls that change the tree; those numbered in ``fail_at`` fail (a write
+    after writing half its bytes)."""
+
+    def __init__(self, fail_at: Iterable[int] = ()) -> None:
+        self.calls = 0
+        self.fail_at = set(fail_at)
+
+    def _tick(self) -> None:
+        self.calls += 1
+        if self.calls in self.fail_at:
+            raise OSError(5, f"I/O error (injected at call {self.calls})")
+
+    def write(self, path: str, data: bytes, mode: int) -> None:  # type: ignore[override]
+        if self.calls + 1 in self.fail_at:
+            Path(path).write_bytes(bytes(data)[: len(data) // 2])
+        self._tick()
+        super().write(path, data, mode)
+
+    def move(self, source: str, target: str) -> None:
+        self._tick()
+        super().move(source, target)
+
+    def unlink(self, path: str) -> None:
+        self._tick()
+        super().unlink(path)
+
+    def mkdir(self, path: str) -> None:
+        self._tick()
+        super().mkdir(path)
+
+    def rmdir(self, path: str) -> None:
+        self._tick()
+        super().rmdir(path)
+
+
+def _contents(tree: Tree) -> set[bytes]:
+    return {entry[1] for entry in tree.values() if entry[0] == "file"}
+
+
+def _kept_somewhere(root: str, before: Tree, after: Tree) -> list[str]:
+    """The files of ``before`` whose bytes are neither in place nor kept anywhere under
+    ``root`` (a backup left for the user): lost."""
+    present = {entry[1] for path, entry in after.items() if entry[0] == "file" and path not in before
+               and path.startswith("site-packages/.pyemscripten-")}
+    return [path for path, entry in before.items()
+            if entry[0] == "file" and after.get(path) != entry and entry[1] not in present]
+
+
+_SETUP = st.lists(st.tuples(st.just("install"), batches()) | st.tuples(st.just("compile"), st.none()),
+                  min_size=1, max_size=3)
+
+
+@SETTINGS
+@given(_SETUP, batches(), st.integers(1, 60), st.none() | st.integers(1, 12))
+@example([("install", ([Spec("alpha", "1.0", True, (("root", "a", b"1"),))], set()))],
+         ([Spec("alpha", "2.0", True, (("root", "b", b""),))], set()), 8, 1).via(
+    "the old a could not be moved back, and the backups were removed with the staging folder")
+def test_a_failure_at_any_step_leaves_the_tree_as_it_was(setup: list[tuple], batch: tuple[list[Spec], set[str]],
+                                                         fail_at: int, then: int | None) -> None:
+    # ``then``: a second failure that many calls later, while the install is undone.
+    with tempfile.TemporaryDirectory() as root:
+        scheme, model = new_env(root)
+        for step in setup:
+            apply(root, scheme, model, step)
+        before = snapshot(root)
+        wheels, requested = batch
+        ops = FailingOps([fail_at] if then is None else [fail_at, fail_at + then])
+        expected = model.copy()
+        try:
+            transaction = install([build(spec) for spec in wheels], scheme, requested=requested, ops=ops)
+        except InstallError as exc:
+            # A failure while the install is undone (the second, or the only one after a
+            # refusal found while placing) must be told, and lose no file.
+            after = snapshot(root)
+            if "RESTORE FAILED" in str(exc):
+                assert not _kept_somewhere(root, before, after), "a file was lost"
+            else:
+                assert after == before, "a failure left changes"
+                assert "nothing was changed" in str(exc) or "injected" not in str(exc)  # or refused before
+            return
+        assert expected.install(wheels, requested) and ops.calls < fail_at, "the install should have failed"
+        if then is None:
+            transaction.finish()
+            assert snapshot(root, records=False) == expected.tree
+            return
+        ops.fail_at = {ops.calls + then}  # undone after all, and a step of that fails
+        try:
+            transaction.rollback()
+        except InstallError as exc:
+            assert "could not restore" in str(exc) and not _kept_somewhere(root, before, snapshot(root))
+        else:
+            assert snapshot(root) == before
+
+
+@SETTINGS
+@given(_SETUP, st.sampled_from(_NAMES), st.integers(1, 30), st.none() | st.integers(1, 8))
+def test_a_failure_while_uninstalling_leaves_the_tree_as_it_was(setup: list[tuple], name: str, fail_at: int,
+                                                                then: int | None) -> None:
+    with tempfile.TemporaryDirectory() as root:
+        scheme, model = new_env(root)
+        for step in setup:
+            apply(root, scheme, model, step)
+        if canonicalize_name(name) not in model.records:
+            return
+        before = snapshot(root)
+        try:
+            uninstall(name, scheme, ops=FailingOps([fail_at] if then is None else [fail_at, fail_at + then]))
+        except PyemscriptenError as exc:
+            after = snapshot(root)
+            if "RESTORE FAILED" in str(exc):
+                assert not _kept_somewhere(root, before, after), "a file was lost"
+            else:
+                assert after == before and "nothing of it was removed" in str(exc)
+            return
+        model.uninstall(canonicalize_name(name))
+        assert snapshot(root, records=False) == model.tree
