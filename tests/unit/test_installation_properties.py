@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
@@ -477,3 +478,51 @@ def test_a_failure_while_uninstalling_leaves_the_tree_as_it_was(setup: list[tupl
             return
         model.uninstall(canonicalize_name(name))
         assert snapshot(root, records=False) == model.tree
+
+
+_BAD = st.sampled_from(["/abs.py", "../up.py", "a/../../up.py", "a/../..", "", ".", "..", "ln/x.py", "ln/../x.py"])
+
+
+@SETTINGS
+@given(st.sampled_from(["purelib", "platlib", "scripts", "headers", "data"]), _BAD, st.booleans())
+def test_paths_outside_their_folder_are_refused_and_nothing_is_written(key: str, bad: str, through_wheel: bool) -> None:
+    # "ln" is a link, in every scheme folder, to a folder outside the environment.
+    with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as outside:
+        scheme, model = new_env(root)
+        apply(root, scheme, model, _one("Be_ta", "b.py"))
+        for folder in (scheme.purelib, scheme.scripts, scheme.headers, os.path.join(scheme.headers, "alpha"),
+                       scheme.data):
+            os.makedirs(folder, exist_ok=True)
+            os.symlink(outside, os.path.join(folder, "ln"))
+        before = snapshot(root)
+        good = build(Spec("alpha", "1.0", True, (("root", "a.py", b""),)))
+        try:
+            if through_wheel:  # what wheels.py lets through
+                where = f"{good.dist_info[:-len('.dist-info')]}.data/{key}/" if key != "purelib" else ""
+                whl = make_wheel("alpha", "1.0", {"a.py": b"", where + bad: b"x"})
+                wheel = open_wheel(whl.filename, whl)
+            else:  # installation.py's own checks, should a wheel come in another way
+                wheel = UnpackedWheel(**{**good.__dict__, "files": good.files + ((key, bad, b"x"),)})
+            transaction = install([wheel], scheme)
+        except PyemscriptenError:
+            assert snapshot(root) == before
+        else:
+            # "/abs.py" forged past wheels.py joins as "abs.py": inside its folder, so allowed.
+            assert not through_wheel, f"{key} {bad!r} was installed"
+            real = os.path.realpath(root) + "/"
+            assert all(os.path.realpath(p).startswith(real) for paths in transaction.files.values() for p in paths)
+            transaction.finish()
+        assert os.listdir(outside) == []
+
+
+def test_a_data_file_into_a_dist_info_folder_is_refused(tmp_path: Path) -> None:
+    # With the data folder holding site-packages (Pyodide's is "/").
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    scheme = Scheme(str(site), str(site), str(tmp_path / "bin"), str(tmp_path / "include"), str(tmp_path))
+    install([build(Spec("Be_ta", "1.0", True, (("root", "b.py", b""),)))], scheme).finish()
+    before = snapshot(str(tmp_path))
+    for target in ("site-packages/be_ta-1.0.dist-info/RECORD", "site-packages/alpha-1.0.dist-info/x"):
+        with pytest.raises(InstallError, match="dist-info"):
+            install([build(Spec("alpha", "1.0", True, (("root", "a.py", b""), ("data", target, b"x"))))], scheme)
+        assert snapshot(str(tmp_path)) == before
