@@ -397,10 +397,6 @@ class FailingOps(FileOps):
         super().rmdir(path)
 
 
-def _contents(tree: Tree) -> set[bytes]:
-    return {entry[1] for entry in tree.values() if entry[0] == "file"}
-
-
 def _kept_somewhere(root: str, before: Tree, after: Tree) -> list[str]:
     """The files of ``before`` whose bytes are neither in place nor kept anywhere under
     ``root`` (a backup left for the user): lost."""
