@@ -171,7 +171,11 @@ class UrllibTransport(Transport):
              entry: list[Any] | None = None) -> Response:
         """``entry[1]`` (:meth:`waiting`'s clock) is set as each piece comes."""
         # What a browser sends for a URL with other than ASCII in it (an IRI): its UTF-8, quoted.
-        wire = url if url.isascii() else quote(url, safe=_URL_SAFE)
+        try:
+            wire = url if url.isascii() else quote(url, safe=_URL_SAFE)
+        except UnicodeEncodeError:  # a lone surrogate (JSON's "\udc80") has no UTF-8: shown escaped
+            raise NetworkError(url.encode("utf-8", "backslashreplace").decode("utf-8"),
+                               "not a URL (it holds a lone surrogate, which is no Unicode text)") from None
         problem = url_problem(wire)
         if problem is not None:
             raise NetworkError(url, f"not a URL ({problem})")

@@ -236,17 +236,21 @@ def test_credentials_in_a_bad_argument_are_not_shown(capsys: pytest.CaptureFixtu
 
 def test_the_native_transport_says_a_bad_url_is_none(tmp_path: Path) -> None:
     # A requirement's own URL ("lib @ URL") reaches the transport unchecked: one line, not a
-    # traceback, and not tried again. A URL with other than ASCII in it is sent quoted.
+    # traceback, and not tried again. A URL with other than ASCII in it is sent quoted; one
+    # with a lone surrogate (JSON's "\\udc80", from a --distribution's lock) has no UTF-8 to
+    # quote, and the error naming it must still print.
     import asyncio
 
     from pyemscripten.errors import NetworkError
     from pyemscripten.native import UrllibTransport
 
-    for url in ("http://h:abc/lib-1.0-py3-none-any.whl", "http://a..b/x.whl", "http:///x.whl", "http://h/a b.whl"):
+    for url in ("http://h:abc/lib-1.0-py3-none-any.whl", "http://a..b/x.whl", "http:///x.whl", "http://h/a b.whl",
+                "http://h/lib-1.0-py3-none-any.whl?\udc80", "http://h\ud800/x.whl"):
         with pytest.raises(NetworkError) as caught:
             asyncio.run(UrllibTransport().get(url))
         assert caught.value.reason.startswith("not a URL (") and not caught.value.transient, url
         assert "Check the URL" in str(caught.value)
+        str(caught.value).encode("utf-8")
 
 
 def test_the_native_transport_says_a_failed_connection_without_a_browsers_words() -> None:
