@@ -30,6 +30,7 @@ import importlib
 import io
 import json
 import os
+import posixpath
 import shutil
 import stat
 import re
@@ -822,7 +823,7 @@ class Staging:
             assert work is not None  # started above
             plan.staged = [(os.path.join(work, tree), root) for root, tree in trees.items()]
         except BaseException as exc:
-            self._failed(exc, wheel.name)
+            self._failed(exc, wheel.name, _file_over_folder(exc, plan))
         self._plans.append(plan)
 
     def _tree(self) -> str:
@@ -889,8 +890,9 @@ class Staging:
             self._plans = []
             self._transaction._undo()
 
-    def _failed(self, exc: BaseException, project: str) -> None:
-        """Called while handling ``exc``: undo everything, then raise it as InstallError."""
+    def _failed(self, exc: BaseException, project: str, reason: str | None = None) -> None:
+        """Called while handling ``exc``: undo everything, then raise it as InstallError
+        (saying ``reason``, where given, instead of ``exc``)."""
         self._open = False
         failures = self._transaction._undo()
         self._plans = []
@@ -898,7 +900,26 @@ class Staging:
         if not isinstance(exc, Exception):
             raise  # noqa: PLE0704 - re-raise the exception being handled (cancellation, exit)
         restored = "nothing was changed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
-        raise InstallError(project, f"{exc} ({restored})") from exc
+        raise InstallError(project, f"{reason or exc} ({restored})") from exc
+
+
+def _file_over_folder(exc: BaseException, plan: _Plan) -> str | None:
+    """Why staging failed, where the wheel has a file that others need as a folder
+    (``demo/sub`` and ``demo/sub/x.py``): writing its staged tree failed on "File exists"
+    and a path in the staging folder. Looked for only then (a wheel's files are not walked
+    folder by folder on every install); None where that is not it."""
+    if not isinstance(exc, OSError) or exc.errno not in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+        return None
+    places = set(zip(plan.roots, plan.relatives, strict=True))
+    for root, relative in sorted(places):
+        folder = posixpath.dirname(relative)
+        while folder:
+            if (root, folder) in places:
+                return (f"its wheel has a file {folder} and {relative} inside it, as if {folder} were a folder: "
+                        "no install can write both; pin another version, or report the broken wheel to its "
+                        "maintainers")
+            folder = posixpath.dirname(folder)
+    return None
 
 
 class Prestaged:

@@ -270,6 +270,9 @@ HOSTILE = [
     ("dotdot-in-data", {}, {"data/../../../../tmp/evil": b"x"}, "UnsafePathError", "'..' in path"),
     ("unknown-data-folder", {}, {"etc/passwd": b"x"}, "WheelError", "unknown .data folder"),
     ("dotdot-in-scripts", {}, {"scripts/../../evil": b"x"}, "UnsafePathError", "'..' in path"),
+    # Not an escape, but staged through the page's own writer (its errno) like every file:
+    ("file-and-folder", {"target_file_and_folder/sub": b"x", "target_file_and_folder/sub/x.py": b""}, {},
+     "InstallError", "a file target_file_and_folder/sub and target_file_and_folder/sub/x.py inside it"),
 ]
 
 

@@ -406,6 +406,23 @@ def test_directory_in_the_way_rolls_back(scheme: Scheme) -> None:
     assert listing(env(scheme)) == before
 
 
+@pytest.mark.parametrize("folder_first", [False, True])
+def test_a_wheel_with_a_file_where_its_files_need_a_folder_is_named(scheme: Scheme, folder_first: bool) -> None:
+    # Writing its staged tree fails on "File exists" (or "Not a directory"), which named a
+    # path in the staging folder: the error says what in the wheel cannot be installed.
+    files = {"demo_pkg/__init__.py": b"", "demo_pkg/sub": b"x", "demo_pkg/sub/deep/x.py": b""}
+    if folder_first:
+        files = dict(reversed(files.items()))
+    before = listing(env(scheme))
+    with pytest.raises(InstallError) as caught:
+        install([_wheel("demo-pkg", "1.0", files)], scheme)
+    assert str(caught.value) == (
+        "Could not install demo-pkg: its wheel has a file demo_pkg/sub and demo_pkg/sub/deep/x.py inside it, as if "
+        "demo_pkg/sub were a folder: no install can write both; pin another version, or report the broken wheel "
+        "to its maintainers (nothing was changed)")
+    assert listing(env(scheme)) == before
+
+
 # --- uninstall ----------------------------------------------------------------------------------
 
 
