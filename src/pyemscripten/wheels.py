@@ -922,6 +922,11 @@ def _check_record(members: dict[str, bytes], dist_info: str, problems: _Problems
             problems.add(RecordError, f"RECORD line {number} has {len(row)} fields, not 3", record_path)
             continue
         path, hash_field, size_field = row
+        if path.endswith("/") and not hash_field and not size_field and path not in members:
+            # A folder's row: the spec lists files only, but some builders list folders too
+            # (and pip installs their wheels). Nothing to check or install; the installed
+            # RECORD is written fresh, without it.
+            continue
         if path in listed:
             problems.add(RecordError, "listed twice in RECORD", path)
             continue

@@ -212,6 +212,20 @@ def test_record_signatures_need_not_be_listed() -> None:
         open_wheel(other.filename, bytes(other))
 
 
+def test_a_folders_row_in_record_is_passed_over() -> None:
+    # The spec lists files only; some builders (wheelfile before 0.0.7, split-wheel scripts)
+    # list folders too, with no hash and no size, and pip installs such wheels. The installed
+    # RECORD is written fresh, so the row goes nowhere (pip kept a "./" row, and an uninstall
+    # then took site-packages for the project's own folder: pypa/pip#10118).
+    whl = make_wheel("demo-pkg", "1.0", PKG)
+    plain = open_wheel(whl.filename, bytes(whl))
+    folders = _rewrite_record(whl, lambda rows: [["demo_pkg/", "", ""], *rows, ["./", "", ""]])
+    assert open_wheel(whl.filename, folders).files == plain.files
+    for row in (["demo_pkg/", "sha256=abc", ""], ["demo_pkg/", "", "0"], ["demo_pkg", "", ""]):
+        with pytest.raises(RecordError, match="listed in RECORD but not in the archive"):
+            open_wheel(whl.filename, _rewrite_record(whl, lambda rows, row=row: [*rows, row]))
+
+
 def test_every_problem_is_reported_at_once() -> None:
     whl = make_wheel("demo-pkg", "1.0", {**PKG, "demo_pkg/b.py": b"", "demo_pkg/c.py": b""},
                      bad_record="demo_pkg/__init__.py", unrecorded=["demo_pkg/b.py"])
