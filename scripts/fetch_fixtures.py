@@ -4,7 +4,8 @@
 * Pyodide runtimes from npm (``npm pack pyodide@V``) into ``.cache/runtimes/``, each
   unpacked to ``.cache/runtimes/pyodide-V/`` (the tarball's ``package/`` folder).
 * Real wheels from PyPI into ``.cache/wheels/`` (``pip download`` for the
-  ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies.
+  ``pyemscripten_2026_0_wasm32`` platform, Python 3.14), with their dependencies; and
+  other projects' builds for the other runtimes' platforms into ``.cache/wheels-<platform>/``.
 * Vite, esbuild, webpack and TypeScript from npm into ``.cache/bundler/`` (``npm ci`` of
   ``tests/support/bundler``), with which the web-app tests bundle (and type-check) an app
   that imports the npm package.
@@ -51,7 +52,22 @@ WHEEL_SETS: dict[str, tuple[str, ...]] = {
 # "real": real browser wheels the tests install for what they are (not timed): mypy's 233
 # compiled libraries and librt's define the same symbols (browser_loader, point 11).
 WHEEL_SETS["real"] = ("mypy==2.4.1",)
-WHEEL_SETS["all"] = WHEEL_SETS["core"] + WHEEL_SETS["bench"] + WHEEL_SETS["real"]
+# Other projects' published browser builds (tests/browser/test_published_wheels.py), each
+# runtime's from PyPI for its own platform, without dependencies (they have none). The
+# 2026_0 ones join .cache/wheels; the other platforms' go to .cache/wheels-<platform>, so
+# that the benchmark's index stays as it was.
+PUBLISHED = ("msgpack==1.2.4", "bitarray==3.12.3", "xxhash==4.1.0", "simplejson==4.3.0", "cramjam==2.14.0",
+             "uuid-utils==1.2.0", "cbor2==6.3.0", "pybase64==1.5.1", "css-inline==0.24.0")
+WHEEL_SETS["published"] = PUBLISHED
+WHEEL_SETS["all"] = WHEEL_SETS["core"] + WHEEL_SETS["bench"] + WHEEL_SETS["real"] + WHEEL_SETS["published"]
+OTHER_PLATFORMS: dict[str, tuple[str, str, tuple[str, ...]]] = {  # platform: (Python, ABI, requirements)
+    "pyemscripten_2024_0_wasm32": ("3.12", "cp312", ("xxhash==4.1.0",)),
+    "pyemscripten_2025_0_wasm32": ("3.13", "cp313", (
+        "msgpack==1.2.4", "bitarray==3.12.3", "xxhash==4.1.0", "simplejson==4.3.0", "cramjam==2.14.0",
+        "uuid-utils==1.2.0", "pybase64==1.5.1", "css-inline==0.24.0", "charset-normalizer==3.5.3")),
+    "pyemscripten_2026_5_wasm32": ("3.15", "cp315", (
+        "msgpack==1.2.4", "bitarray==3.12.3", "xxhash==4.1.0", "simplejson==4.3.0", "pybase64==1.5.1")),
+}
 
 PIP_TARGET = (
     "--only-binary=:all:",
@@ -173,6 +189,31 @@ def fetch_wheels(group: str, force: bool) -> None:
     say(f"wheels [{group}]: done ({count} wheels in {WHEELS_DIR.relative_to(ROOT)})")
 
 
+def other_platform_dir(platform: str) -> Path:
+    return CACHE / f"wheels-{platform}"
+
+
+def fetch_other_platform(platform: str, force: bool) -> None:
+    """``pip download`` the published wheels of another runtime's platform (no dependencies,
+    browser builds only) into :func:`other_platform_dir`."""
+    python, abi, names = OTHER_PLATFORMS[platform]
+    folder = other_platform_dir(platform)
+    stamp = folder / ".fetched"
+    wanted = "\n".join(sorted(names)) + "\n"
+    if stamp.is_file() and stamp.read_text() == wanted and not force:
+        say(f"wheels [{platform}]: present")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"wheels [{platform}]: pip download {' '.join(names)}")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+         "--only-binary=:all:", "--platform", platform, "--python-version", python, "--implementation", "cp",
+         "--abi", abi, "--abi", "abi3", "-d", str(folder), *names],
+        check=True,
+    )
+    stamp.write_text(wanted)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", dest="group", choices=sorted(WHEEL_SETS), default="all",
@@ -192,9 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_bundler and args.group == "all":
         fetch_bundler(args.force)
     if not args.no_wheels:
-        groups = ("core", "bench", "real") if args.group == "all" else (args.group,)
+        groups = ("core", "bench", "real", "published") if args.group == "all" else (args.group,)
         for group in groups:
             fetch_wheels(group, args.force)
+        if args.group in ("all", "published"):
+            for platform in OTHER_PLATFORMS:
+                fetch_other_platform(platform, args.force)
     return 0
 
 
