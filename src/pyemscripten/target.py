@@ -54,8 +54,11 @@ def runtime_python(platform: PlatformTag) -> str | None:
     return _MINOR_BY_PLATFORM.get(platform.version)
 
 
-_PLATFORM_RE = re.compile(r"^(?:pyemscripten|pyodide)_(\d{4})_(\d+)_wasm32$")
-_VERSION_RE = re.compile(r"^(\d{4})_(\d+)$")
+# ASCII digits only, matched whole: \d takes any Unicode digit (and int() reads "٢٠٢٦" as
+# 2026), and $ a final newline, each a text that is no platform tag parsed as one. The patch
+# has at most 4300 digits: int() converts no longer number.
+_PLATFORM_RE = re.compile(r"(?:pyemscripten|pyodide)_([0-9]{4})_([0-9]{1,4300})_wasm32")
+_VERSION_RE = re.compile(r"([0-9]{4})_([0-9]{1,4300})")
 
 
 @dataclass(frozen=True, order=True)
@@ -71,7 +74,7 @@ class PlatformTag:
 
         Raises :class:`UnsupportedRuntimeError` for anything else.
         """
-        m = _PLATFORM_RE.match(text) or _VERSION_RE.match(text)
+        m = _PLATFORM_RE.fullmatch(text) or _VERSION_RE.fullmatch(text)
         if not m:
             raise UnsupportedRuntimeError(
                 f"{text!r} is not a pyemscripten platform (expected e.g. pyemscripten_2026_0_wasm32)"
