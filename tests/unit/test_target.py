@@ -196,3 +196,20 @@ def test_a_platform_parses_to_what_it_names_or_is_refused(text: str) -> None:
     assert (int(numbers[1]), int(numbers[2])) == (platform.year, platform.patch)
     if not numbers[1].startswith("0") and (not numbers[2].startswith("0") or numbers[2] == "0"):
         assert text in (str(platform), platform.legacy, platform.version)  # leading zeros aside: not changed
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([None, "", "2026_0", "2025_0", "pyemscripten_2026_5_wasm32", "26_0"]),
+       st.sampled_from([None, "", "2024_0", "2026_0", "pyodide_2025_0_wasm32", "x"]),
+       st.sampled_from([None, "3.1.58", "4.0.9", "5.0.3", "6.0.5", "3.1.45"]))
+def test_the_platform_comes_from_the_first_input_that_names_one(plat: str | None, abi: str | None,
+                                                                emsdk: str | None) -> None:
+    # PYEMSCRIPTEN_PLATFORM_VERSION, then its legacy name, then the Emscripten release.
+    by_emscripten = {"3.1.58": "2024_0", "4.0.9": "2025_0", "5.0.3": "2026_0", "6.0.5": "2026_5"}
+    given = plat or abi or by_emscripten.get(emsdk or "")
+    inputs = RuntimeInputs("3.14.2", plat, abi, emsdk)
+    if given is None or given in ("26_0", "x"):
+        with pytest.raises(UnsupportedRuntimeError):
+            platform_from_inputs(inputs)
+    else:
+        assert platform_from_inputs(inputs) == PlatformTag.parse(given)
