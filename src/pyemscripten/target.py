@@ -127,10 +127,13 @@ def _check_python_version(text: str) -> None:
     allowed), with :class:`UnsupportedRuntimeError`: resolution compares it as a version."""
     try:
         version = Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number int() refuses (more than 4300 digits)
         version = None
+    # A pre-release names its patch level, as CPython's own do: "3.14rc1" is no release, and
+    # the tags and markers read MAJOR.MINOR and the patch from the parts between the dots.
     if version is None or not 2 <= len(version.release) <= 3 or version.local or version.epoch \
-            or version.is_postrelease or version.is_devrelease or str(version) != text:
+            or version.is_postrelease or version.is_devrelease or str(version) != text \
+            or version.pre is not None and len(version.release) != 3:
         raise UnsupportedRuntimeError(f"{text!r} is not a Python version (expected MAJOR.MINOR or "
                                       "MAJOR.MINOR.PATCH, such as 3.14)")
 

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from packaging.version import Version
+
 from pyemscripten.errors import UnsupportedRuntimeError
 from pyemscripten.target import PlatformTag, RuntimeInputs, Target, platform_from_inputs
 
@@ -213,3 +215,24 @@ def test_the_platform_comes_from_the_first_input_that_names_one(plat: str | None
             platform_from_inputs(inputs)
     else:
         assert platform_from_inputs(inputs) == PlatformTag.parse(given)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(pythons, st.from_regex(r"[0-9]{1,2}(\.[0-9]{1,3}){0,3}((a|b|rc)[0-9])?(\.post1|\.dev0|\+local)?",
+                                        fullmatch=True), st.text(alphabet="0123456789.rcab+ \n١", max_size=10)))
+@example("3.14rc1")  # --python-version 3.14rc1: a ValueError from int("14rc1") in the tag list
+@example("3." + HUGE_NUMBER)  # a ValueError from Version()
+@example("3.14." + HUGE_NUMBER)
+def test_a_python_version_gives_a_target_or_is_refused(python: str) -> None:
+    try:
+        target = Target.for_platform("pyemscripten_2026_0_wasm32", python)
+    except UnsupportedRuntimeError as exc:
+        assert repr(python) in str(exc)
+        return
+    # What was given is a Python release: MAJOR.MINOR, or MAJOR.MINOR.PATCH with a pre-release.
+    major, minor = target.python_major_minor
+    assert re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+((a|b|rc)[0-9]+)?)?", python)
+    assert target.tag_strings[0] == f"cp{major}{minor}-cp{major}{minor}-pyemscripten_2026_0_wasm32"
+    full = Version(target.marker_environment["python_full_version"])
+    assert len(full.release) == 3 and full.release[:2] == (major, minor)
+    assert target.python_release == Version(full.base_version)
