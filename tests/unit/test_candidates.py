@@ -144,6 +144,9 @@ def _check_no_wheel_error(finder: Finder, target: Target, ours: list[Wheel]) -> 
     browser = {t for t in offered if t.rpartition("-")[2] in {p.lower() for p in BROWSER}} - fits
     for tag in browser:
         assert text.count(f"{tag} (demo ") <= 1, (tag, text)
+    # Browser builds lead the tags on offer (the most telling first), those that fit too.
+    is_browser = [tag.rpartition("-")[2] in {p.lower() for p in BROWSER} for tag in error.offered_tags]
+    assert is_browser == sorted(is_browser, reverse=True), error.offered_tags
     lines = text.splitlines()
     for label, where in (("this platform", lambda tag: tag.rpartition("-")[2] in this),
                          ("other runtimes", lambda tag: tag.rpartition("-")[2] not in this)):

@@ -179,8 +179,10 @@ HUGE_NUMBER = "9" * 4400  # more digits than int() converts
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.builds(str, platforms), st.builds(lambda p: p.legacy, platforms), st.builds(lambda p: p.version, platforms),
-                 st.from_regex(r"(pyemscripten|pyodide|emscripten)?_?[0-9١²]{0,5}_[0-9١²]{0,3}(_wasm32)?\n?", fullmatch=True),
+@given(st.one_of(st.builds(str, platforms), st.builds(lambda p: p.legacy, platforms),
+                 st.builds(lambda p: p.version, platforms),
+                 st.from_regex(r"(pyemscripten|pyodide|emscripten)?_?[0-9١²]{0,5}_[0-9١²]{0,3}(_wasm32)?\n?",
+                               fullmatch=True),
                  st.text(max_size=30)))
 @example(f"pyemscripten_2026_{HUGE_NUMBER}_wasm32")
 @example("pyemscripten_٢٠٢٦_0_wasm32")
