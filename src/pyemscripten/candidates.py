@@ -553,13 +553,15 @@ class Finder:
         needed = [str(self.target.platform), "py3-none-any"]
         reasons = []
         python_excluded = bool(offered and not self.versions(name) and fitting & set(offered))
-        platform = str(self.target.platform)
+        # This platform in either spelling: the legacy pyodide_ one names the same ABI, so a
+        # build tagged with it is for another Python here, not for another runtime.
+        platforms = {str(self.target.platform), self.target.platform.legacy}
         other = [tag for tag in newest_browser if tag not in fitting]
         for same, why in ((False, "A platform tag names one exact ABI, so these do not load here: use the runtime "
                                   "they were built for, or ask for a build for this one."),
                           (True, f"They are for this platform but another Python: this runtime is "
                                  f"Python {self.target.python_version}.")):
-            these = [tag for tag in other if (tag.rpartition("-")[2] == platform) == same]
+            these = [tag for tag in other if (tag.rpartition("-")[2] in platforms) == same]
             if these:
                 shown = listed([f"{tag} ({name} {newest_browser[tag]})" for tag in these], 4)
                 reasons.append(f"Browser builds are on offer for {'this platform' if same else 'other runtimes'}: "

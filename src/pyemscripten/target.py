@@ -54,8 +54,11 @@ def runtime_python(platform: PlatformTag) -> str | None:
     return _MINOR_BY_PLATFORM.get(platform.version)
 
 
-_PLATFORM_RE = re.compile(r"^(?:pyemscripten|pyodide)_(\d{4})_(\d+)_wasm32$")
-_VERSION_RE = re.compile(r"^(\d{4})_(\d+)$")
+# ASCII digits only, matched whole: \d takes any Unicode digit (and int() reads "٢٠٢٦" as
+# 2026), and $ a final newline, each a text that is no platform tag parsed as one. The patch
+# has at most 4300 digits: int() converts no longer number.
+_PLATFORM_RE = re.compile(r"(?:pyemscripten|pyodide)_([0-9]{4})_([0-9]{1,4300})_wasm32")
+_VERSION_RE = re.compile(r"([0-9]{4})_([0-9]{1,4300})")
 
 
 @dataclass(frozen=True, order=True)
@@ -71,7 +74,7 @@ class PlatformTag:
 
         Raises :class:`UnsupportedRuntimeError` for anything else.
         """
-        m = _PLATFORM_RE.match(text) or _VERSION_RE.match(text)
+        m = _PLATFORM_RE.fullmatch(text) or _VERSION_RE.fullmatch(text)
         if not m:
             raise UnsupportedRuntimeError(
                 f"{text!r} is not a pyemscripten platform (expected e.g. pyemscripten_2026_0_wasm32)"
@@ -124,10 +127,13 @@ def _check_python_version(text: str) -> None:
     allowed), with :class:`UnsupportedRuntimeError`: resolution compares it as a version."""
     try:
         version = Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number int() refuses (more than 4300 digits)
         version = None
+    # A pre-release names its patch level, as CPython's own do: "3.14rc1" is no release, and
+    # the tags and markers read MAJOR.MINOR and the patch from the parts between the dots.
     if version is None or not 2 <= len(version.release) <= 3 or version.local or version.epoch \
-            or version.is_postrelease or version.is_devrelease or str(version) != text:
+            or version.is_postrelease or version.is_devrelease or str(version) != text \
+            or version.pre is not None and len(version.release) != 3:
         raise UnsupportedRuntimeError(f"{text!r} is not a Python version (expected MAJOR.MINOR or "
                                       "MAJOR.MINOR.PATCH, such as 3.14)")
 

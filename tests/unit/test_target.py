@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from packaging.version import Version
 
 from pyemscripten.errors import UnsupportedRuntimeError
 from pyemscripten.target import PlatformTag, RuntimeInputs, Target, platform_from_inputs
@@ -102,3 +108,133 @@ def test_the_runtime_marker_environment_is_packagings() -> None:
     from pyemscripten.target import _runtime_marker_environment
 
     assert _runtime_marker_environment() == default_environment()
+
+
+# --- properties: the tag list against the spec's model ---------------------------------------
+
+platforms = st.builds(PlatformTag, st.integers(2024, 2030), st.integers(0, 12))
+pythons = st.builds(lambda minor, patch, pre: f"3.{minor}" + ("" if patch is None else f".{patch}{pre}"),
+                    st.integers(8, 16), st.none() | st.integers(0, 12), st.sampled_from(["", "", "rc1", "a2"]))
+
+
+def _accepted(tag: tuple[str, str, str], platform: PlatformTag, minor: int) -> bool:
+    """The model (the packaging spec's "Platform compatibility tags", PEP 425, PEP 783): a
+    CPython 3.<minor> runtime takes its own ABI, abi3 built for its own or an older 3.x (abi3
+    began with 3.2), no ABI for its own interpreter, and pure wheels for Python 3 up to its
+    minor; binary ones only for its exact platform, in either spelling."""
+    interpreter, abi, plat = tag
+    cp = f"cp3{minor}"
+    pure = abi == "none" and (interpreter == "py3" or any(interpreter == f"py3{m}" for m in range(minor + 1)))
+    if plat == "any":
+        return pure or (interpreter, abi) == (cp, "none")
+    if plat not in (str(platform), platform.legacy):
+        return False
+    older_abi3 = abi == "abi3" and any(interpreter == f"cp3{m}" for m in range(2, minor + 1))
+    return pure or older_abi3 or (interpreter == cp and abi in (cp, "none"))
+
+
+def _tags_for(platform: PlatformTag, minor: int) -> st.SearchStrategy[tuple[str, str, str]]:
+    near = [m for m in (minor - 1, minor, minor + 1, 2, 1, 0) if m >= 0]
+    interpreters = [f"cp3{m}" for m in near] + [f"py3{m}" for m in near] + ["py3", "py2", "py30", f"pp3{minor}",
+                                                                              f"cp2{minor}", "cp3", "py"]
+    abis = [f"cp3{m}" for m in near] + [f"cp3{minor}t", f"cp3{minor}d", "abi3", "none", "abi4", f"pypy3{minor}_pp73"]
+    others = [PlatformTag(platform.year, platform.patch + 1), PlatformTag(platform.year - 1, platform.patch),
+              PlatformTag(platform.year + 1, platform.patch), PlatformTag(platform.year, max(platform.patch - 1, 0))]
+    plats = [str(platform), platform.legacy, "any"] + [str(o) for o in others] + [o.legacy for o in others] + [
+        f"emscripten_{platform.year - 2020}_0_{platform.patch}_wasm32", "emscripten_3_1_58_wasm32",
+        "wasi_0_0_0_wasm32", "manylinux_2_17_x86_64", "linux_x86_64", "pyemscripten_wasm32",
+        f"pyemscripten_{platform.version}_wasm64", f"pyemscripten_{platform.year}_{platform.patch}0_wasm32"]
+    return st.tuples(st.sampled_from(interpreters), st.sampled_from(abis), st.sampled_from(plats))
+
+
+@settings(max_examples=60, deadline=None)
+@given(platforms, pythons, st.data())
+def test_the_tags_are_those_the_spec_accepts_most_specific_first(platform: PlatformTag, python: str,
+                                                                   data: st.DataObject) -> None:
+    target = Target.for_platform(platform, python)
+    minor = int(python.split(".")[1])
+    tags = [(t.interpreter, t.abi, t.platform) for t in target.tags]
+    assert len(set(tags)) == len(tags)  # every tag listed once
+    assert all(_accepted(t, platform, minor) for t in tags)
+    for tag in data.draw(st.lists(_tags_for(platform, minor), min_size=1, max_size=20)):
+        assert (tag in tags) == _accepted(tag, platform, minor), tag
+    # Every binary tag before every pure one; this interpreter's own ABI first; abi3 built for
+    # a newer Python before abi3 built for an older one; the PEP 783 spelling right before the
+    # legacy spelling of the same tag.
+    cp = f"cp3{minor}"
+    assert tags[0] == (cp, cp, str(platform)) and tags[-1][2] == "any"
+    first_any = [t[2] for t in tags].index("any")
+    assert all(t[2] == "any" for t in tags[first_any:])
+    assert tags.index((cp, cp, platform.legacy)) < tags.index((cp, "abi3", str(platform)))
+    abi3 = [int(t[0][3:]) for t in tags if t[1] == "abi3" and t[2] == str(platform)]
+    assert abi3 == list(range(minor, 1, -1))
+    for i, (interpreter, abi, plat) in enumerate(tags):
+        if plat == str(platform):
+            assert tags[i + 1] == (interpreter, abi, platform.legacy)
+    assert tags.index(("py3", "none", str(platform))) < tags.index(("py3", "none", "any"))
+    assert tags.index((cp, "none", "any")) < tags.index(("py3", "none", "any"))
+
+
+HUGE_NUMBER = "9" * 4400  # more digits than int() converts
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.builds(str, platforms), st.builds(lambda p: p.legacy, platforms),
+                 st.builds(lambda p: p.version, platforms),
+                 st.from_regex(r"(pyemscripten|pyodide|emscripten)?_?[0-9١²]{0,5}_[0-9١²]{0,3}(_wasm32)?\n?",
+                               fullmatch=True),
+                 st.text(max_size=30)))
+@example(f"pyemscripten_2026_{HUGE_NUMBER}_wasm32")
+@example("pyemscripten_٢٠٢٦_0_wasm32")
+@example("2026_0\n")
+def test_a_platform_parses_to_what_it_names_or_is_refused(text: str) -> None:
+    # Never another platform than the one written (a runtime takes exactly its own), and
+    # never an error of another kind (--platform on the command line, a lock's platform).
+    try:
+        platform = PlatformTag.parse(text)
+    except UnsupportedRuntimeError as exc:
+        assert repr(text) in str(exc)
+        return
+    numbers = re.fullmatch(r"(?:pyemscripten_|pyodide_)?([0-9]{4})_([0-9]+)(?:_wasm32)?", text)
+    assert numbers is not None, text  # ASCII digits, nothing around them
+    assert (int(numbers[1]), int(numbers[2])) == (platform.year, platform.patch)
+    if not numbers[1].startswith("0") and (not numbers[2].startswith("0") or numbers[2] == "0"):
+        assert text in (str(platform), platform.legacy, platform.version)  # leading zeros aside: not changed
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([None, "", "2026_0", "2025_0", "pyemscripten_2026_5_wasm32", "26_0"]),
+       st.sampled_from([None, "", "2024_0", "2026_0", "pyodide_2025_0_wasm32", "x"]),
+       st.sampled_from([None, "3.1.58", "4.0.9", "5.0.3", "6.0.5", "3.1.45"]))
+def test_the_platform_comes_from_the_first_input_that_names_one(plat: str | None, abi: str | None,
+                                                                emsdk: str | None) -> None:
+    # PYEMSCRIPTEN_PLATFORM_VERSION, then its legacy name, then the Emscripten release.
+    by_emscripten = {"3.1.58": "2024_0", "4.0.9": "2025_0", "5.0.3": "2026_0", "6.0.5": "2026_5"}
+    given = plat or abi or by_emscripten.get(emsdk or "")
+    inputs = RuntimeInputs("3.14.2", plat, abi, emsdk)
+    if given is None or given in ("26_0", "x"):
+        with pytest.raises(UnsupportedRuntimeError):
+            platform_from_inputs(inputs)
+    else:
+        assert platform_from_inputs(inputs) == PlatformTag.parse(given)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(pythons, st.from_regex(r"[0-9]{1,2}(\.[0-9]{1,3}){0,3}((a|b|rc)[0-9])?(\.post1|\.dev0|\+local)?",
+                                        fullmatch=True), st.text(alphabet="0123456789.rcab+ \n١", max_size=10)))
+@example("3.14rc1")  # --python-version 3.14rc1: a ValueError from int("14rc1") in the tag list
+@example("3." + HUGE_NUMBER)  # a ValueError from Version()
+@example("3.14." + HUGE_NUMBER)
+def test_a_python_version_gives_a_target_or_is_refused(python: str) -> None:
+    try:
+        target = Target.for_platform("pyemscripten_2026_0_wasm32", python)
+    except UnsupportedRuntimeError as exc:
+        assert repr(python) in str(exc)
+        return
+    # What was given is a Python release: MAJOR.MINOR, or MAJOR.MINOR.PATCH with a pre-release.
+    major, minor = target.python_major_minor
+    assert re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+((a|b|rc)[0-9]+)?)?", python)
+    assert target.tag_strings[0] == f"cp{major}{minor}-cp{major}{minor}-pyemscripten_2026_0_wasm32"
+    full = Version(target.marker_environment["python_full_version"])
+    assert len(full.release) == 3 and full.release[:2] == (major, minor)
+    assert target.python_release == Version(full.base_version)
