@@ -22,6 +22,9 @@ were read in the runtimes' own sources (Emscripten's ``_emscripten_resolve_path`
      Emscripten's ``path_find`` splits, empty ones skipped);
   3. a library already loaded under exactly that name (the runtime keys loaded libraries
      by the name they were opened with: an absolute path, so a bare soname rarely matches).
+     Steps 1-2 come first: each NEEDED name is ``findLibraryFS(needed, rpath) ?? needed``
+     before ``loadDynamicLibrary`` looks it up among the loaded (read in the runtimes'
+     ``pyodide.asm.js``/``.mjs`` of 0.29.5, 314.0.7 and 315.0.0-alpha.2).
   A NEEDED name with a ``/`` in it (not absolute) is looked for in no folder, only among
   the libraries loaded (step 3), as the runtime's ``_emscripten_find_dylib`` does.
 * 2024_0 (Pyodide 0.27; RUNTIME_PATH is ignored):
