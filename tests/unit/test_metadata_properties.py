@@ -15,11 +15,14 @@ What must hold:
   nothing else;
 * a marker that cannot be evaluated is the package's own error naming the distribution
   (MetadataError, InvalidRequirementError), found when the text is read, never a raw
-  exception later.
+  exception later;
+* the resolver's graph of what needs what (its walk counting and its messages) agrees with
+  what a candidate asks for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,11 +35,13 @@ from packaging.version import Version
 
 from pyemscripten.candidates import PYTHON, Candidate, Dependency, Finder, KnownData, ResolveOptions
 from pyemscripten.distribution import DistributionEntry
-from pyemscripten.errors import InvalidRequirementError, MetadataError
+from pyemscripten.errors import InvalidRequirementError, MetadataError, NoCompatibleWheelError
+from pyemscripten.index_client import IndexClient, RetryPolicy
 from pyemscripten.index_pages import IndexFile, ProjectPage
 from pyemscripten.metadata import DistMetadata, parse_metadata
-from pyemscripten.resolution import root_dependencies
+from pyemscripten.resolution import _graph, resolve, root_dependencies
 from pyemscripten.target import RuntimeInputs, Target
+from tests.unit.fake_index import BASE, FakeIndex, no_sleep
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -340,6 +345,12 @@ def test_dependencies_follow_the_markers_for_the_runtime(runtime: Runtime, marks
     if python_ok:
         assert sorted(_from_the_distribution(runtime, meta, requirements, canonical)) == sorted(
             _expected(requirements, env, canonical))  # in another order: the lock's first
+    # The resolver's graph (what it counts a walk by, and names as what needs a project):
+    # the base's dependencies and those of each extra asked of it.
+    roots = root_dependencies([f"demo[{','.join(asked)}]" if asked else "demo"], target)
+    wanted = {n for extras in [frozenset(), *({e} for e in canonical)]
+              for n in _expected(requirements, env, frozenset(extras))} - {"demo"}
+    assert _graph(finder, {}, roots)["demo"] == wanted
     # The user's own requirements, read for the target with no extra.
     roots = root_dependencies(lines, target)
     assert [d.name for d in roots] == [name for name, marker in requirements
@@ -360,4 +371,20 @@ def test_a_marker_naming_no_variable_is_the_packages_error(line: str) -> None:
     assert user.value.requirement == line
     installed = parse_metadata(body, "demo", "demo-1.0.dist-info/METADATA", installed=True)
     assert installed.name == "demo" and installed.requires_dist == ()
+
+
+def test_a_walk_counts_a_dependency_whose_marker_names_an_extra_but_holds_without_it() -> None:
+    # app 11 to 60 need native, which has no wheel for the runtime, under a marker that names
+    # an extra and is true without it. The resolver's graph left such a dependency out unless
+    # an extra was asked of app: the walk back through app's versions was never counted (it
+    # went on past max_walk_rounds, one pass per version, to app 10), and no error could name
+    # app as what needs native.
+    needs = 'native; sys_platform == "emscripten" or extra == "all"'
+    index = FakeIndex({"app": {str(v): {"requires": [needs] if v > 10 else []} for v in range(1, 61)},
+                       "native": {"1.0": {"tag": "cp314-cp314-manylinux_2_28_x86_64"}}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    with pytest.raises(NoCompatibleWheelError) as info:
+        asyncio.run(resolve(["app"], RUNTIMES[5].target(), client, None, ResolveOptions(max_walk_rounds=3)))
+    assert info.value.project == "native" and info.value.needed_by == ["app"]
+    assert "Resolution stopped after 4 passes through older versions of app" in str(info.value)
 
