@@ -17,7 +17,9 @@ What must hold:
   (MetadataError, InvalidRequirementError), found when the text is read, never a raw
   exception later;
 * the resolver's graph of what needs what (its walk counting and its messages) agrees with
-  what a candidate asks for.
+  what a candidate asks for;
+* end to end, a dependency whose marker is false is never fetched, and an extra neither
+  provided nor named in a marker is said to be missing.
 """
 
 from __future__ import annotations
@@ -388,3 +390,47 @@ def test_a_walk_counts_a_dependency_whose_marker_names_an_extra_but_holds_withou
     assert info.value.project == "native" and info.value.needed_by == ["app"]
     assert "Resolution stopped after 4 passes through older versions of app" in str(info.value)
 
+
+def _mentioned(marker: Marker | None) -> set[str]:
+    """The extras a marker compares ``extra`` equal to: what a project offers besides Provides-Extra."""
+    if marker is None:
+        return set()
+    if marker[0] != "atom":
+        return {e for child in marker[1] for e in _mentioned(child)}
+    _, left, op, right = marker
+    if op == "==" and ("var", "extra") in (left, right):
+        return {_canonical((right if left[0] == "var" else left)[1])}
+    return set()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(RUNTIMES[:6]), st.lists(st.none() | markers, min_size=1, max_size=3),
+       st.lists(st.sampled_from(EXTRAS[:-1]), max_size=2), st.lists(st.sampled_from(EXTRAS[:-1]), max_size=2))
+def test_resolution_asks_only_for_what_the_markers_need(runtime: Runtime, marks: list[Marker | None],
+                                                         provides: list[str], asked: list[str]) -> None:
+    # End to end, through the crawl and the resolver: a dependency whose marker is false for
+    # the runtime (with the extras asked) is never fetched, the others are installed, and an
+    # extra neither provided nor named in a marker is said to be missing.
+    requirements = [(f"dep{i}", marker) for i, marker in enumerate(marks)]
+    env = runtime.values
+    try:
+        for _, marker in requirements:
+            if marker is not None:
+                evaluate(marker, {**env, "extra": ""})
+    except Undefined:
+        return  # the first test's
+    canonical = frozenset(_canonical(e) for e in asked)
+    wanted = {n for extras in [frozenset(), *({e} for e in canonical)]
+              for n in _expected(requirements, env, frozenset(extras))} - {"demo"}
+    lines = [name if marker is None else f"{name}; {render(marker)}" for name, marker in requirements]
+    index = FakeIndex({"demo": {"1.0": {"extras": provides, "requires": lines}},
+                       **{name: {"1.0": {}} for name, _ in requirements}})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+    request = f"demo[{','.join(asked)}]" if asked else "demo"
+    result = asyncio.run(resolve([request], runtime.target(), client, None, ResolveOptions()))
+    assert {d.name for d in result.dists} == {"demo"} | wanted
+    assert {url for url in index.requests if url.startswith(BASE)} == {f"{BASE}{n}/" for n in {"demo"} | wanted}
+    offered = {_canonical(e) for e in provides} | {e for _, marker in requirements for e in _mentioned(marker)}
+    missing = sorted(canonical - offered)
+    said = [re.findall(r"'([^']*)'", note) for note in result.missing_extras]
+    assert said == ([missing] if missing else [])
