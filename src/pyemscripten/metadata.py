@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import TYPE_CHECKING
 
+from packaging.markers import UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -114,7 +115,14 @@ def check_requirement(req: Requirement) -> Requirement:
     """
     _compare(req.specifier)
     if req.marker is not None:
-        req.marker.evaluate(_PROBE_ENVIRONMENT)
+        try:
+            req.marker.evaluate(_PROBE_ENVIRONMENT)
+        except UndefinedEnvironmentName as exc:
+            # A KeyError, not a ValueError: ``"x" == "y"`` (packaging reads the right-hand
+            # string as a variable's name) or ``"x" in extras`` (a lock file's variable, not
+            # metadata's) passed every caller's ``except ValueError`` and crashed the parse.
+            raise ValueError(f"{exc.args[0]!r} is not a marker variable (a marker compares one, such as "
+                             "python_version, with a string)") from None
     return req
 
 

@@ -610,12 +610,13 @@ def _read_needs(meta: DistMetadata, environment: Mapping[str, str]) -> _Needs:
         name = canonicalize_name(req.name)
         if req.extras:
             asks.append((name, frozenset(canonicalize_name(e) for e in req.extras)))
-        if req.marker is None:
+        # A marker true with no extra first: one that names an extra may still be true
+        # without it (``sys_platform == "emscripten" or extra == "all"``, ``extra != "x"``),
+        # and the base candidate then asks for it (candidates.Finder.dependencies).
+        if req.marker is None or req.marker.evaluate(environment):
             always.add(name)
         elif "extra" in str(req.marker):
             by_extra.append((name, req.marker))
-        elif req.marker.evaluate(environment):
-            always.add(name)
     return _Needs(frozenset(always), tuple(by_extra), tuple(asks))
 
 
