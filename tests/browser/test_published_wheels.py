@@ -31,12 +31,20 @@ RUN = {
                    "<body><h1>x</h1></body></html>')",
                    '<html><head></head><body><h1 style="color: red;">x</h1></body></html>'),
     "charset-normalizer": ("import charset_normalizer.md", "charset_normalizer.md.__file__.endswith('.so')", True),
+    # 39 extension modules NEEDing libflint, libgmp and libmpfr from python_flint.libs (RPATH)
+    "python-flint": ("import flint", "str(flint.fmpz(2) ** 100), str(flint.arb(2).sqrt())[:12]",
+                     ["1267650600228229401496703205376", "[1.414213562"]),
+    # SQLite's loadable extensions beside its modules, opened by SQLite itself (dlopen) once installed
+    "apsw": ("import apsw, os\nconnection = apsw.Connection(':memory:')\nconnection.enable_load_extension(True)\n"
+             "connection.load_extension(os.path.dirname(apsw.__file__) + '/sqlite_extra_binaries/rot13.so')",
+             "list(connection.execute(\"select rot13('abc')\"))", [["nop"]]),
 }
 
 # runtime: (its platform, the projects with a build for it)
 RUNTIMES = {
     "314.0.7": ("pyemscripten_2026_0_wasm32", ("msgpack", "bitarray", "xxhash", "simplejson", "cramjam",
-                                                "uuid-utils", "cbor2", "pybase64", "css-inline")),
+                                                "uuid-utils", "cbor2", "pybase64", "css-inline", "python-flint",
+                                                "apsw")),
     "0.29.5": ("pyemscripten_2025_0_wasm32", ("msgpack", "bitarray", "xxhash", "simplejson", "cramjam",
                                                "uuid-utils", "pybase64", "css-inline", "charset-normalizer")),
     "0.27.7": ("pyemscripten_2024_0_wasm32", ("xxhash",)),
