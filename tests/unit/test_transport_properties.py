@@ -1,0 +1,256 @@
+"""Downloads under generated network scripts, checked against a model of what must happen.
+
+A fake transport answers each URL from a script: a sequence of outcomes (the answer, a
+reset, an HTTP status, a body cut short, other bytes of the same size), each after a few
+turns of the event loop. The model says what the download must end with: the wheel's own
+bytes or which error (naming the package and the file), after how many tries, with which
+waits between them (index_client.get_ok, downloads.fetch_wheel), and what the progress
+events (downloads.WheelTasks) may say: only of planned wheels, done never above total,
+then "unpacking" once, with nothing left running. Runtime: a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
+
+from pyemscripten.candidates import Candidate
+from pyemscripten.downloads import WheelRequest, WheelTasks, fetch_wheel
+from pyemscripten.errors import (
+    HashMismatchError,
+    IndexHTTPError,
+    NetworkError,
+    PyemscriptenError,
+    SizeMismatchError,
+)
+from pyemscripten.index_client import RetryPolicy
+from pyemscripten.index_pages import IndexFile
+from pyemscripten.resolution import ResolvedDist
+from pyemscripten.seams import BodyPieces, ByteProgress, Hasher, Response, Transport
+from tests.support.wheels import make_wheel
+
+FILES = "https://files.test/"
+TRANSIENT = (408, 425, 429, 500, 502, 503, 504)
+PERMANENT = (400, 401, 403, 404, 410)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # "ok", "reset", "status", "short", "wrong"
+    status: int = 200
+    delay: int = 0  # turns of the event loop before the answer
+    cut: int = 1  # "short": bytes missing at the end
+
+
+outcomes = st.builds(
+    Outcome,
+    kind=st.sampled_from(["ok", "reset", "status", "status", "short", "wrong"]),
+    status=st.sampled_from(TRANSIENT + PERMANENT),
+    delay=st.integers(0, 3),
+    cut=st.integers(1, 50),
+)
+
+
+@dataclass
+class Served:
+    body: bytes
+    script: list[Outcome]
+    total: str = "true"  # what on_progress says the total is: "true", "none", or "low" (gzip)
+    tries: int = 0
+
+
+@dataclass
+class ScriptedTransport(Transport):
+    """Answers each URL by its script, then with its body; pieces of 700 bytes."""
+
+    served: dict[str, Served]
+    log: list[str] = field(default_factory=list)
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None, on_progress: ByteProgress | None = None,
+                  on_data: BodyPieces | None = None) -> Response:
+        served = self.served[url]
+        served.tries += 1
+        self.log.append(url)
+        outcome = served.script[served.tries - 1] if served.tries <= len(served.script) else Outcome("ok")
+        for _ in range(outcome.delay):
+            await asyncio.sleep(0)
+        body = served.body
+        if outcome.kind == "reset":
+            raise NetworkError(url, "connection reset")
+        if outcome.kind == "status":
+            return Response(url, outcome.status, b"<h1>error</h1>", {})
+        if outcome.kind == "short":
+            body = body[:max(0, len(body) - outcome.cut)]
+        elif outcome.kind == "wrong":
+            body = bytes(b ^ 0x55 for b in body)
+        total = {"true": len(body), "none": None, "low": len(body) // 2}[served.total]
+        for start in range(0, len(body), 700):
+            piece = body[start:start + 700]
+            if on_data is not None:
+                on_data(start, piece)
+            if on_progress is not None:
+                on_progress(start + len(piece), total)
+            await asyncio.sleep(0)
+        return Response(url, 200, body, {})
+
+
+def transient(outcome: Outcome) -> bool:
+    return outcome.kind == "reset" or (outcome.kind == "status" and outcome.status in TRANSIENT)
+
+
+def model(script: Sequence[Outcome], attempts: int, sized: bool) -> tuple[str, int]:
+    """What a download must end with ("ok", or the error's class name; HTTP errors with
+    their status), and after how many tries."""
+    for tried in range(1, attempts + 1):
+        outcome = script[tried - 1] if tried <= len(script) else Outcome("ok")
+        if transient(outcome):
+            if tried == attempts:
+                return ("NetworkError" if outcome.kind == "reset" else f"HTTP {outcome.status}"), tried
+            continue
+        if outcome.kind == "status":
+            return f"HTTP {outcome.status}", tried
+        if outcome.kind == "short" and sized:
+            return "SizeMismatchError", tried
+        if outcome.kind in ("short", "wrong"):
+            return "HashMismatchError", tried
+        return "ok", tried
+    raise AssertionError("attempts >= 1")
+
+
+def wheel_file(name: str, body: bytes, sized: bool = True) -> IndexFile:
+    filename = f"{name}-1.0-py3-none-any.whl"
+    return IndexFile(filename, FILES + filename, (("sha256", hashlib.sha256(body).hexdigest()),),
+                     core_metadata=(), size=len(body) if sized else None)
+
+
+def ended_as(error: BaseException | None) -> str:
+    if error is None:
+        return "ok"
+    if isinstance(error, IndexHTTPError):
+        return f"HTTP {error.status}"
+    return type(error).__name__
+
+
+BODY = bytes(make_wheel("pkg", "1.0", {"pkg/__init__.py": "x = 1\n" * 300}))
+
+
+@settings(max_examples=150, deadline=None)
+@given(script=st.lists(outcomes, max_size=5), attempts=st.integers(1, 4), backoff=st.sampled_from([0.0, 0.25, 1.0]),
+       sized=st.booleans())
+def test_a_download_ends_as_its_script_says(script: list[Outcome], attempts: int, backoff: float, sized: bool) -> None:
+    file = wheel_file("pkg", BODY, sized)
+    transport = ScriptedTransport({file.url: Served(BODY, script)})
+    waits: list[float] = []
+    retries: list[tuple[str | None, str]] = []
+    pieces: list[tuple[int, bytes]] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def run() -> tuple[bytes | None, BaseException | None]:
+        try:
+            fetched = await fetch_wheel(transport, WheelRequest("pkg", file),
+                                        retry=RetryPolicy(attempts, backoff, on_retry=lambda *r: retries.append(r)),
+                                        on_data=lambda offset, piece: pieces.append((offset, piece)), sleep=sleep)
+        except PyemscriptenError as exc:
+            return None, exc
+        return fetched.body, None
+
+    body, error = asyncio.run(run())
+    expected, tries = model(script, attempts, sized)
+    assert ended_as(error) == expected
+    assert transport.served[file.url].tries == tries
+    # Bounded backoff: one wait before each try after the first, doubling from ``backoff``.
+    assert waits == [backoff * 2 ** k for k in range(tries - 1)]
+    assert [project for project, _ in retries] == ["pkg"] * (tries - 1)
+    if error is None:
+        assert body == BODY
+        # What on_data saw since its last start is the body, in order.
+        last = max(i for i, (offset, piece) in enumerate(pieces) if offset == 0 and piece == b"")
+        assert b"".join(piece for _, piece in pieces[last + 1:]) == BODY
+    else:
+        # The error names the package and the file, and says what to do.
+        assert getattr(error, "project", None) == "pkg"
+        assert file.url in str(error) and "pkg" in str(error)
+
+
+@dataclass(frozen=True)
+class Wheel:
+    script: list[Outcome]
+    guessed: bool
+    planned: bool
+    total: str
+
+
+wheel_plans = st.builds(Wheel, script=st.lists(outcomes, max_size=3), guessed=st.booleans(), planned=st.booleans(),
+                        total=st.sampled_from(["true", "none", "low"]))
+BODIES = {name: bytes(make_wheel(name, "1.0", {f"{name}/__init__.py": f"v = {i}\n" * 400}))
+          for i, name in enumerate(["aa", "bb", "cc", "dd"])}
+
+
+@settings(max_examples=60, deadline=None)
+@given(wheels=st.lists(wheel_plans, min_size=1, max_size=4), attempts=st.integers(1, 3), small=st.booleans(),
+       at_once=st.integers(1, 2))
+@example(wheels=[Wheel([], guessed=False, planned=True, total="low")], attempts=1, small=False, at_once=1)
+def test_guesses_and_planned_wheels_end_as_their_scripts_say(wheels: list[Wheel], attempts: int, small: bool,
+                                                             at_once: int) -> None:
+    names = list(BODIES)[:len(wheels)]
+    files = {name: wheel_file(name, BODIES[name]) for name in names}
+    transport = ScriptedTransport({files[n].url: Served(BODIES[n], w.script, w.total) for n, w in zip(names, wheels)})
+    events: list[tuple[Any, ...]] = []
+    retried: list[str | None] = []
+
+    async def run() -> tuple[dict[str, str], list[asyncio.Task[Any]]]:
+        tasks = WheelTasks(transport, retry=RetryPolicy(attempts, 0, on_retry=lambda project, _: retried.append(project)),
+                           hasher=Hasher(), emit=lambda *event: events.append(event), guessing=True)
+        tasks.SMALL = 1 << 20 if small else 0  # small: guesses take no turn
+        tasks.GUESSES_AT_ONCE = at_once
+        for name, plan in zip(names, wheels):
+            if plan.guessed:
+                tasks.guess(Candidate(name, Version("1.0"), frozenset(), files[name]))
+        await asyncio.sleep(0)
+        ended: dict[str, str] = {}
+        try:
+            await tasks.resolved()
+            planned = [n for n, w in zip(names, wheels) if w.planned]
+            tasks.keep_only({files[n].url for n in planned})
+            for name in planned:
+                try:
+                    wheel = await tasks.get(ResolvedDist(name, Version("1.0"), files[name], True))
+                    assert wheel.name == name
+                    ended[name] = "ok"
+                except PyemscriptenError as exc:
+                    ended[name] = ended_as(exc)
+        finally:
+            await tasks.cancel_unused()
+        return ended, [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    ended, left = asyncio.run(run())
+    assert left == []
+    planned = {n for n, w in zip(names, wheels) if w.planned}
+    for name, plan in zip(names, wheels):
+        served = transport.served[files[name].url]
+        if name in planned:
+            expected, tries = model(plan.script, attempts, sized=True)
+            assert ended[name] == expected
+            assert served.tries == tries  # a guess the plan adopts is not fetched again
+        else:
+            assert served.tries <= model(plan.script, attempts, sized=True)[1]
+    # Listeners hear of planned wheels only, retries included.
+    assert {e[1] for e in events} <= planned and set(retried) <= planned
+    for name in planned:
+        told = [e for e in events if e[1] == name]
+        downloading = [e for e in told if e[0] == "downloading"]
+        for _, _, done, total, *_ in downloading:
+            assert total is None or 0 <= done <= total, (name, done, total)
+        if ended[name] == "ok":
+            size = len(BODIES[name])
+            assert downloading[-1][2:4] == (size, size)  # the last says the whole file
+            assert [e[0] for e in told].count("unpacking") == 1 and told[-1][0] == "unpacking"
