@@ -191,6 +191,12 @@ class UrllibTransport(Transport):
                     parts.append(piece)
                     done += len(piece)
                 body = b"".join(parts)
+                # http.client's read(n) ends quietly when the server closes before the
+                # Content-Length is reached (what is left stays in ``length``): a page cut
+                # short would parse as a page with fewer files. A broken answer, tried again.
+                missing = getattr(answer, "length", None)
+                if missing:
+                    raise http.client.IncompleteRead(body, missing)
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
             return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})

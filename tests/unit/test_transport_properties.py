@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
@@ -30,8 +33,9 @@ from pyemscripten.errors import (
     PyemscriptenError,
     SizeMismatchError,
 )
-from pyemscripten.index_client import RetryPolicy
+from pyemscripten.index_client import RetryPolicy, get_ok
 from pyemscripten.index_pages import IndexFile
+from pyemscripten.native import UrllibTransport
 from pyemscripten.resolution import ResolvedDist
 from pyemscripten.seams import BodyPieces, ByteProgress, Hasher, Response, Transport
 from tests.support.wheels import make_wheel
@@ -254,3 +258,54 @@ def test_guesses_and_planned_wheels_end_as_their_scripts_say(wheels: list[Wheel]
             size = len(BODIES[name])
             assert downloading[-1][2:4] == (size, size)  # the last says the whole file
             assert [e[0] for e in told].count("unpacking") == 1 and told[-1][0] == "unpacking"
+
+
+class _CutOnce(BaseHTTPRequestHandler):
+    """Serves ``PAGE``, the first answer to each path cut short: its Content-Length says the
+    whole page, and the connection closes after N bytes of it (the path: ``/N/...``)."""
+
+    asked: dict[str, int] = {}
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self.asked[self.path] = self.asked.get(self.path, 0) + 1
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE[:int(self.path.split("/")[1])] if self.asked[self.path] == 1 else PAGE)
+
+
+PAGE = b"".join(b'<a href="../../files/p-%d.0-py3-none-any.whl">p-%d.0</a>\n' % (i, i) for i in range(2000))
+
+
+@pytest.fixture(scope="module")
+def cutting_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CutOnce)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("cut", [0, 1, len(PAGE) // 2, len(PAGE) - 1])
+def test_the_native_transport_tells_a_body_cut_short_and_it_is_tried_again(cutting_server: str, cut: int,
+                                                                            streamed: bool) -> None:
+    # urllib's read(n) returns what came when the server closes early, without a word: a
+    # project page cut short parsed as a page with fewer versions (a wheel's, a size
+    # mismatch, not tried again). A body shorter than its Content-Length is a broken
+    # answer, tried again like a reset.
+    pieces: list[tuple[int, bytes]] = []
+    url = f"{cutting_server}/{cut}/{'streamed' if streamed else 'whole'}/"
+    response = asyncio.run(get_ok(UrllibTransport(timeout=10), url, project="p",
+                                  what="project page", retry=RetryPolicy(2, 0),
+                                  on_data=(lambda *p: pieces.append(p)) if streamed else None))
+    assert response is not None and response.body == PAGE
+    if streamed:
+        last = max(i for i, (offset, piece) in enumerate(pieces) if offset == 0 and piece == b"")
+        assert b"".join(piece for _, piece in pieces[last + 1:]) == PAGE
+    with pytest.raises(NetworkError, match="broke off"):
+        asyncio.run(UrllibTransport(timeout=10).get(f"{url}once", on_data=(lambda *p: None) if streamed else None))
