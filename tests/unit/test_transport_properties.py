@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
+from pyemscripten import api
 from pyemscripten.candidates import Candidate
 from pyemscripten.downloads import WheelRequest, WheelTasks, fetch_wheel
 from pyemscripten.errors import (
@@ -39,6 +41,9 @@ from pyemscripten.native import UrllibTransport
 from pyemscripten.resolution import ResolvedDist
 from pyemscripten.seams import BodyPieces, ByteProgress, Hasher, Response, Transport
 from tests.support.wheels import make_wheel
+
+from .fake_index import BASE, FakeIndex
+from .test_api import real, uncached_session
 
 FILES = "https://files.test/"
 TRANSIENT = (408, 425, 429, 500, 502, 503, 504)
@@ -309,3 +314,116 @@ def test_the_native_transport_tells_a_body_cut_short_and_it_is_tried_again(cutti
         assert b"".join(piece for _, piece in pieces[last + 1:]) == PAGE
     with pytest.raises(NetworkError, match="broke off"):
         asyncio.run(UrllibTransport(timeout=10).get(f"{url}once", on_data=(lambda *p: None) if streamed else None))
+
+
+# --- a whole install under generated scripts -------------------------------------------------
+
+PROJECTS = {"app": {"1.0": real("app", "1.0", ("lib",))},
+            "lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0", ("attacker-choice",))}}
+PAGES = [BASE + "app/", BASE + "lib/"]
+WHEEL_URLS = {f"{name}-{version}": f"{BASE}../files/{name}-{version}-py3-none-any.whl".replace("simple/../", "")
+              for name, version in [("app", "1.0"), ("lib", "1.0"), ("lib", "2.0")]}
+status_only = st.builds(Outcome, kind=st.sampled_from(["reset", "status"]), status=st.sampled_from(TRANSIENT + PERMANENT),
+                        delay=st.integers(0, 3))
+
+
+class ScriptedIndex(FakeIndex):
+    """The fake index, each URL answered first by its script; ``cancel_at``: the install
+    is cancelled as its n-th request is made."""
+
+    def __init__(self, scripts: Mapping[str, list[Outcome]], cancel_at: int | None) -> None:
+        super().__init__(PROJECTS)
+        self.scripts = {url: list(script) for url, script in scripts.items()}
+        self.cancel_at = cancel_at
+        self.install: asyncio.Task[Any] | None = None
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None, on_progress: ByteProgress | None = None,
+                  on_data: BodyPieces | None = None) -> Response:
+        self.requests.append(url)
+        if len(self.requests) == self.cancel_at and self.install is not None:
+            self.install.cancel()
+        script = self.scripts.get(url)
+        outcome = script.pop(0) if script else Outcome("ok")
+        for _ in range(outcome.delay):
+            await asyncio.sleep(0)
+        if outcome.kind == "reset":
+            raise NetworkError(url, "connection reset")
+        if outcome.kind == "status":
+            return Response(url, outcome.status, b"error", {})
+        response = self.routes.get(url)
+        if response is None:
+            return Response(url, 404, b"not found", {})
+        body = response.body
+        if outcome.kind == "short":
+            body = body[:max(0, len(body) - outcome.cut)]
+        elif outcome.kind == "wrong":
+            body = bytes(b ^ 0x55 for b in body)
+        for start in range(0, len(body), self.piece_size):
+            if on_data is not None:
+                on_data(start, body[start:start + self.piece_size])
+            if on_progress is not None:
+                on_progress(min(start + self.piece_size, len(body)), len(body))
+            await asyncio.sleep(0)
+        return Response(url, 200, body, response.headers)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pages=st.lists(st.lists(status_only, max_size=2), min_size=2, max_size=2),
+       files=st.lists(st.lists(outcomes, max_size=2), min_size=3, max_size=3),
+       metadata=st.lists(st.lists(outcomes, max_size=2), min_size=3, max_size=3),
+       cancel_at=st.none() | st.integers(1, 12))
+def test_an_install_under_faults_is_whole_or_leaves_nothing(tmp_path_factory: pytest.TempPathFactory,
+                                                            pages: list[list[Outcome]], files: list[list[Outcome]],
+                                                            metadata: list[list[Outcome]],
+                                                            cancel_at: int | None) -> None:
+    wheels = list(WHEEL_URLS.values())
+    scripts = {**dict(zip(PAGES, pages)), **dict(zip(wheels, files)),
+               **{url + ".metadata": script for url, script in zip(wheels, metadata)}}
+    index = ScriptedIndex(scripts, cancel_at)
+    session = uncached_session(tmp_path_factory.mktemp("t"), index)
+    session.retry = RetryPolicy(attempts=2, backoff=0)
+    events: list[dict[str, Any]] = []
+
+    async def run() -> tuple[Any, list[asyncio.Task[Any]], list[str]]:
+        index.install = asyncio.ensure_future(api.install(["app", "lib<2"], [BASE], session=session, quiet=True,
+                                                          on_progress=events.append))
+        try:
+            outcome: Any = await index.install
+        except (PyemscriptenError, asyncio.CancelledError) as exc:
+            outcome = exc
+        asked = len(index.requests)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return outcome, [t for t in asyncio.all_tasks() if t is not asyncio.current_task()], index.requests[asked:]
+
+    outcome, left, asked_after = asyncio.run(run())
+    assert left == [] and asked_after == []  # nothing the install started outlives it
+    ends = [e["stage"] for e in events if e["stage"] in ("done", "error")]
+    site = os.listdir(session.scheme.purelib)
+    if isinstance(outcome, BaseException):
+        assert ends == ["error"] and events[-1]["stage"] == "error"
+        assert site == []  # nothing half-installed
+    else:
+        assert ends == ["done"] and events[-1]["stage"] == "done"
+        assert dict(outcome.installed) == {"app": "1.0", "lib": "1.0"}  # never the guess lib 2.0
+        assert sorted(site) == ["app", "app-1.0.dist-info", "lib", "lib-1.0.dist-info"]
+    # What the model says of the URLs the plan needs (lib 2.0's never matter).
+    needed = {url: model(script, 2, sized=not url.endswith(".metadata"))[0]  # a .metadata file has no size
+              for url, script in scripts.items() if "2.0" not in url}
+    for page in PAGES:  # a page not found is a project found nowhere
+        needed[page] = {"HTTP 404": "ProjectNotFoundError", "HTTP 410": "ProjectNotFoundError"}.get(needed[page],
+                                                                                                    needed[page])
+    if isinstance(outcome, PyemscriptenError):
+        failing = {end for end in needed.values() if end != "ok"}
+        assert ended_as(outcome) in failing, (outcome, failing)
+    elif not isinstance(outcome, BaseException):
+        wheels_ok = all(needed[WHEEL_URLS[w]] == "ok" for w in ("app-1.0", "lib-1.0"))
+        assert wheels_ok and all(needed[p] == "ok" for p in PAGES)
+    if cancel_at is None:
+        if all(needed[WHEEL_URLS[w]] == "ok" for w in ("app-1.0", "lib-1.0")) and all(needed[p] == "ok" for p in PAGES):
+            assert not isinstance(outcome, BaseException), outcome
+    for event in events:
+        if event["stage"] == "downloading":
+            assert event["done"] <= event["total"]
+            assert event["total"] != len(PROJECTS["lib"]["2.0"]["body"]) or event["package"] != "lib"
+
