@@ -33,7 +33,12 @@ _READ = 64 * 1024  # a body read without on_data, in reads of this size (each on
 T = TypeVar("T")
 
 
-async def _call(callback: BodyPieces, offset: int, piece: bytes) -> None:
+async def _call(callback: BodyPieces, offset: int, piece: bytes, given_up: threading.Event) -> None:
+    # Checked here, on the event loop, and not only in the reading thread: a piece read
+    # just before the caller was cancelled would reach it afterwards (a download's members
+    # inflated and hashed on, for nobody).
+    if given_up.is_set():
+        raise _GivenUp
     callback(offset, piece)
 
 
@@ -160,7 +165,7 @@ class UrllibTransport(Transport):
                 # and what it raises ends the read (as in the browser's transport).
                 if given_up.is_set():
                     raise _GivenUp
-                asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece), loop).result(self.timeout)
+                asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece, given_up), loop).result(self.timeout)
         try:
             return await _in_thread(self._get, url, prepared, deliver, entry)
         except asyncio.CancelledError:

@@ -15,10 +15,12 @@ import asyncio
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -427,3 +429,51 @@ def test_an_install_under_faults_is_whole_or_leaves_nothing(tmp_path_factory: py
             assert event["done"] <= event["total"]
             assert event["total"] != len(PROJECTS["lib"]["2.0"]["body"]) or event["package"] != "lib"
 
+
+class _Large(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+
+def test_a_cancelled_native_request_hands_over_no_more_pieces() -> None:
+    # The reading thread checked that the caller still waits, then handed the next piece to
+    # the event loop; the caller, cancelled in between, heard it after its cancellation
+    # (a guess cancelled by the plan inflated and hashed on, for nobody). The loop is held
+    # while the thread reads that piece, then the request is cancelled.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Large)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    heard: list[tuple[int, bool]] = []
+    cancelled = [False]
+
+    async def run() -> None:
+        first = asyncio.Event()
+
+        def on_data(offset: int, piece: bytes) -> None:
+            heard.append((offset, cancelled[0]))
+            first.set()
+
+        request = asyncio.ensure_future(UrllibTransport(timeout=10).get(f"http://127.0.0.1:{server.server_address[1]}/",
+                                                                        on_data=on_data))
+        await first.wait()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        time.sleep(0.3)  # the loop held: the thread reads the next piece and hands it over
+        request.cancel()
+        cancelled[0] = True
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        await asyncio.sleep(0.05)
+
+    try:
+        with mock.patch("pyemscripten.native._PIECE", len(PAGE) // 4):
+            asyncio.run(run())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert heard[0] == (0, False) and not [offset for offset, late in heard if late]
