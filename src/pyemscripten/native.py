@@ -204,7 +204,11 @@ class UrllibTransport(Transport):
                     raise http.client.IncompleteRead(body, missing)
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
-            return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})
+            try:
+                page = exc.read() or b""
+            except (http.client.HTTPException, OSError):  # an error page cut short: its status is the answer
+                page = b""
+            return Response(url, exc.code, page, {k.lower(): v for k, v in exc.headers.items()})
         except (http.client.InvalidURL, ValueError, UnicodeError) as exc:  # a space, a port "abc"; IDNA
             raise NetworkError(url, f"not a URL ({exc})") from None
         except (urllib.error.URLError, OSError) as exc:

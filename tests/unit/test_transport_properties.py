@@ -440,6 +440,41 @@ def test_an_install_under_faults_is_whole_or_leaves_nothing(tmp_path_factory: py
             assert event["total"] != len(PROJECTS["lib"]["2.0"]["body"]) or event["package"] != "lib"
 
 
+
+class _CutError(BaseHTTPRequestHandler):
+    """Answers the status its path names (``/503/``) with an error page cut short."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(int(self.path.strip("/")))
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"<h1>Service Unavailable</h1>")
+
+
+@pytest.fixture(scope="module")
+def error_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CutError)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status", [403, 404, 500, 503])
+def test_an_error_page_cut_short_is_its_status(error_server: str, status: int) -> None:
+    # Reading the body of an error status raised http.client.IncompleteRead out of the
+    # transport when the server (a proxy, one restarting) closed early: a crash of the lock
+    # command, where the status alone is the answer (retried, or an error naming the URL).
+    url = f"{error_server}/{status}/"
+    assert asyncio.run(UrllibTransport(timeout=10).get(url)).status == status
+    with pytest.raises(IndexHTTPError) as info:
+        asyncio.run(get_ok(UrllibTransport(timeout=10), url, project="p", what="wheel", retry=RetryPolicy(2, 0)))
+    assert info.value.status == status and url in str(info.value)
+
+
 class _Large(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
