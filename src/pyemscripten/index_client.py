@@ -97,6 +97,7 @@ async def get_ok(
             if not error.transient or attempt == attempts:
                 raise error
             reason = f"HTTP {response.status}"
+            refused = None  # the page could read this answer: a refusal after it is not "twice in a row"
         if retry.on_retry is not None:
             retry.on_retry(project, f"{project + ': ' if project else ''}{what} {redact_url(shown)} failed ({reason}); "
                                     f"trying again in {delay:g} s (try {attempt + 1} of {attempts})")

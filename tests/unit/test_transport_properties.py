@@ -55,7 +55,7 @@ PERMANENT = (400, 401, 403, 404, 410)
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "ok", "reset", "status", "short", "wrong"
+    kind: str  # "ok", "reset", "cors" (the browser's refusal), "mixed" (content), "status", "short", "wrong"
     status: int = 200
     delay: int = 0  # turns of the event loop before the answer
     cut: int = 1  # "short": bytes missing at the end
@@ -63,7 +63,7 @@ class Outcome:
 
 outcomes = st.builds(
     Outcome,
-    kind=st.sampled_from(["ok", "reset", "status", "status", "short", "wrong"]),
+    kind=st.sampled_from(["ok", "reset", "cors", "mixed", "status", "status", "short", "wrong"]),
     status=st.sampled_from(TRANSIENT + PERMANENT),
     delay=st.integers(0, 3),
     cut=st.integers(1, 50),
@@ -94,8 +94,7 @@ class ScriptedTransport(Transport):
         for _ in range(outcome.delay):
             await asyncio.sleep(0)
         body = served.body
-        if outcome.kind == "reset":
-            raise NetworkError(url, "connection reset")
+        fail(outcome, url)
         if outcome.kind == "status":
             return Response(url, outcome.status, b"<h1>error</h1>", {})
         if outcome.kind == "short":
@@ -113,8 +112,17 @@ class ScriptedTransport(Transport):
         return Response(url, 200, body, {})
 
 
+def fail(outcome: Outcome, url: str) -> None:
+    """Raise the transport's error for a failure with no HTTP answer."""
+    if outcome.kind == "reset":
+        raise NetworkError(url, "connection reset")
+    if outcome.kind in ("cors", "mixed"):
+        raise NetworkError(url, "Failed to fetch", refused_by="cors" if outcome.kind == "cors" else "mixed content",
+                           page="https://page.test")
+
+
 def transient(outcome: Outcome) -> bool:
-    return outcome.kind == "reset" or (outcome.kind == "status" and outcome.status in TRANSIENT)
+    return outcome.kind in ("reset", "cors") or (outcome.kind == "status" and outcome.status in TRANSIENT)
 
 
 def model(script: Sequence[Outcome], attempts: int, sized: bool) -> tuple[str, int]:
@@ -123,10 +131,14 @@ def model(script: Sequence[Outcome], attempts: int, sized: bool) -> tuple[str, i
     attempts = max(1, attempts)
     for tried in range(1, attempts + 1):
         outcome = script[tried - 1] if tried <= len(script) else Outcome("ok")
+        # A refusal by the browser is tried once more: twice in a row, it is the answer.
+        refused_twice = outcome.kind == "cors" and tried > 1 and script[tried - 2].kind == "cors"
         if transient(outcome):
-            if tried == attempts:
-                return ("NetworkError" if outcome.kind == "reset" else f"HTTP {outcome.status}"), tried
+            if tried == attempts or refused_twice:
+                return ("NetworkError" if outcome.kind in ("reset", "cors") else f"HTTP {outcome.status}"), tried
             continue
+        if outcome.kind == "mixed":
+            return "NetworkError", tried  # never sent: not tried again
         if outcome.kind == "status":
             return f"HTTP {outcome.status}", tried
         if outcome.kind == "short" and sized:
@@ -158,6 +170,8 @@ BODY = bytes(make_wheel("pkg", "1.0", {"pkg/__init__.py": "x = 1\n" * 300}))
 @given(script=st.lists(outcomes, max_size=5), attempts=st.integers(-1, 4), backoff=st.sampled_from([0.0, 0.25, 1.0]),
        sized=st.booleans())
 @example(script=[], attempts=0, backoff=0.0, sized=True)  # was an AssertionError ("unreachable"), no request
+# A readable 408 between two CORS refusals: they were not "twice in a row" (given up a try early).
+@example(script=[Outcome("cors"), Outcome("status", 408), Outcome("cors")], attempts=4, backoff=0.0, sized=True)
 def test_a_download_ends_as_its_script_says(script: list[Outcome], attempts: int, backoff: float, sized: bool) -> None:
     file = wheel_file("pkg", BODY, sized)
     transport = ScriptedTransport({file.url: Served(BODY, script)})
@@ -355,8 +369,7 @@ class ScriptedIndex(FakeIndex):
         outcome = script.pop(0) if script else Outcome("ok")
         for _ in range(outcome.delay):
             await asyncio.sleep(0)
-        if outcome.kind == "reset":
-            raise NetworkError(url, "connection reset")
+        fail(outcome, url)
         if outcome.kind == "status":
             return Response(url, outcome.status, b"error", {})
         response = self.routes.get(url)
