@@ -302,6 +302,14 @@ class WheelTasks:
         told = [-1]  # the last byte count told
 
         def on_bytes(done: int, total: int | None) -> None:
+            # The transport's total is the Content-Length, which counts the bytes on the wire:
+            # a body sent compressed (Content-Encoding: gzip) arrives longer than it. The
+            # index's size is the one the body is checked against; past either, none is known
+            # (a listener is never told of more done than its total).
+            if file.size is not None:
+                total = file.size
+            if total is not None and done > total:
+                total = None
             told[0] = done if done == total else -1
             self._emit(file.url, "downloading", name, done, total)
 

@@ -71,7 +71,10 @@ async def get_ok(
     shown = strip_credentials(url)
     delay = retry.backoff
     refused: str | None = None  # the browser's refusal of the try before, if it said one
-    for attempt in range(1, retry.attempts + 1):
+    # One try at least: a policy of 0 (or fewer) tries, meant as "no retries", made no
+    # request at all and ended in the AssertionError below.
+    attempts = max(1, retry.attempts)
+    for attempt in range(1, attempts + 1):
         if on_data is not None:
             on_data(0, b"")  # a (new) start: whatever an earlier try streamed is void
         try:
@@ -81,7 +84,7 @@ async def get_ok(
                 raise replace(exc, url=shown, project=project) from None
             # A refusal by the browser (CORS) is tried once more, since an error page without
             # the header looks the same; twice in a row, it is the server's answer.
-            if attempt == retry.attempts or (refused is not None and exc.refused_by == refused):
+            if attempt == attempts or (refused is not None and exc.refused_by == refused):
                 raise replace(exc, url=shown, reason=f"{exc.reason} (after {attempt} tries)", project=project) from None
             refused = exc.refused_by
             reason = exc.why
@@ -91,12 +94,13 @@ async def get_ok(
             if allow_missing and response.status in (404, 410):
                 return None
             error = IndexHTTPError(shown, response.status, project, what)
-            if not error.transient or attempt == retry.attempts:
+            if not error.transient or attempt == attempts:
                 raise error
             reason = f"HTTP {response.status}"
+            refused = None  # the page could read this answer: a refusal after it is not "twice in a row"
         if retry.on_retry is not None:
             retry.on_retry(project, f"{project + ': ' if project else ''}{what} {redact_url(shown)} failed ({reason}); "
-                                    f"trying again in {delay:g} s (try {attempt + 1} of {retry.attempts})")
+                                    f"trying again in {delay:g} s (try {attempt + 1} of {attempts})")
         await sleep(delay)
         delay *= 2
     raise AssertionError("unreachable")  # pragma: no cover

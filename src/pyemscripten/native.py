@@ -33,7 +33,12 @@ _READ = 64 * 1024  # a body read without on_data, in reads of this size (each on
 T = TypeVar("T")
 
 
-async def _call(callback: BodyPieces, offset: int, piece: bytes) -> None:
+async def _call(callback: BodyPieces, offset: int, piece: bytes, given_up: threading.Event) -> None:
+    # Checked here, on the event loop, and not only in the reading thread: a piece read
+    # just before the caller was cancelled would reach it afterwards (a download's members
+    # inflated and hashed on, for nobody).
+    if given_up.is_set():
+        raise _GivenUp
     callback(offset, piece)
 
 
@@ -160,7 +165,7 @@ class UrllibTransport(Transport):
                 # and what it raises ends the read (as in the browser's transport).
                 if given_up.is_set():
                     raise _GivenUp
-                asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece), loop).result(self.timeout)
+                asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece, given_up), loop).result(self.timeout)
         try:
             return await _in_thread(self._get, url, prepared, deliver, entry)
         except asyncio.CancelledError:
@@ -195,9 +200,19 @@ class UrllibTransport(Transport):
                     parts.append(piece)
                     done += len(piece)
                 body = b"".join(parts)
+                # http.client's read(n) ends quietly when the server closes before the
+                # Content-Length is reached (what is left stays in ``length``): a page cut
+                # short would parse as a page with fewer files. A broken answer, tried again.
+                missing = getattr(answer, "length", None)
+                if missing:
+                    raise http.client.IncompleteRead(body, missing)
                 return Response(answer.geturl(), answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
         except urllib.error.HTTPError as exc:
-            return Response(url, exc.code, exc.read() or b"", {k.lower(): v for k, v in exc.headers.items()})
+            try:
+                page = exc.read() or b""
+            except (http.client.HTTPException, OSError):  # an error page cut short: its status is the answer
+                page = b""
+            return Response(url, exc.code, page, {k.lower(): v for k, v in exc.headers.items()})
         except (http.client.InvalidURL, ValueError, UnicodeError) as exc:  # a space, a port "abc"; IDNA
             raise NetworkError(url, f"not a URL ({exc})") from None
         except (urllib.error.URLError, OSError) as exc:
