@@ -11,6 +11,7 @@ against a small model of which URL gets which credentials.
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import json
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from pyemscripten.credentials import OriginCredentials
 from pyemscripten.errors import IndexHTTPError, ProjectNotFoundError
 from pyemscripten.index_client import IndexClient, RetryPolicy
 from pyemscripten.index_pages import ACCEPT_HEADER, IndexFile, parse_html_page, parse_json_page
@@ -157,7 +159,7 @@ def json_page(files: list[IndexFile], relative: list[str]) -> bytes:
     return json.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": entries}).encode()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(html_pages())
 @example((b'<a href="demo-1.0-py3-none-any.whl?sig=a&region=eu&copy=2&not=x&para=1&times=3">demo</a>',
           [IndexFile("demo-1.0-py3-none-any.whl",
@@ -262,3 +264,73 @@ def test_the_first_index_with_a_page_wins(outcome: list[tuple[Any, ...]], projec
     else:
         assert (got.url, [file.url for file in got.files]) == expected
 
+
+# --- credentials: which URL gets which --------------------------------------------------
+
+# Origins, each as (scheme, host, port) and the ways a URL may spell it.
+ORIGINS = {
+    ("https", "a.test", 443): ["https://a.test", "https://A.Test", "https://a.test:443", "HTTPS://a.test"],
+    ("http", "a.test", 80): ["http://a.test", "http://a.test:80"],
+    ("https", "a.test", 8443): ["https://a.test:8443"],
+    ("https", "b.test", 443): ["https://b.test"],
+}
+# Indexes' paths on a host: one simple index, and GitLab's projects' and groups' indexes.
+ROOTS = [("simple",), ("api", "v4", "projects", "1", "packages", "pypi", "simple"),
+         ("api", "v4", "projects", "2", "packages", "pypi", "simple"),
+         ("api", "v4", "groups", "9", "-", "packages", "pypi", "simple")]
+TOKENS = [("alice", "s3cret"), ("bob", "t0ken:x"), ("deploy", "")]
+
+
+@st.composite
+def requests(draw: Any) -> tuple[tuple[str, str, int], tuple[str, ...], tuple[str, str] | None, str]:
+    """A request: its origin, path parts, the credentials its URL carries, and the URL."""
+    origin = draw(st.sampled_from(sorted(ORIGINS)))
+    root = draw(st.sampled_from(ROOTS))
+    kind = draw(st.sampled_from(["page", "index", "file", "files", "other"]))
+    project = draw(st.sampled_from(["demo", "numpy", "x"]))
+    path = {"page": root + (project,), "index": root, "file": root + (project, "x-1.0-py3-none-any.whl"),
+            "files": root[:-1] + ("files", "ab", "x-1.0-py3-none-any.whl"), "other": ("static", "x.whl")}[kind]
+    # Only index URLs carry credentials (a relative link made absolute against a page's
+    # URL has none: the transport reports URLs without them).
+    credentials = draw(st.none() | st.sampled_from(TOKENS)) if kind in ("page", "index") else None
+    userinfo = "" if credentials is None else f"{credentials[0]}:{credentials[1].replace(':', '%3A')}@"
+    spelled = draw(st.sampled_from(ORIGINS[origin]))
+    scheme, rest = spelled.split("://")
+    url = f"{scheme}://{userinfo}{rest}/{'/'.join(path)}" + ("/" if kind in ("page", "index") else "")
+    return origin, path, credentials, url
+
+
+def basic(pair: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode()
+
+
+def shared(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    return next((n for n, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(requests(), min_size=1, max_size=12))
+@example([  # one token for two indexes on a host (a GitLab personal token), another for a third
+    (("https", "a.test", 443), ROOTS[1] + ("demo",), TOKENS[0], "https://alice:s3cret@a.test/" + "/".join(ROOTS[1]) + "/demo/"),
+    (("https", "a.test", 443), ROOTS[2] + ("demo",), TOKENS[1], "https://bob:t0ken%3Ax@a.test/" + "/".join(ROOTS[2]) + "/demo/"),
+    (("https", "a.test", 443), ROOTS[3] + ("demo",), TOKENS[0], "https://alice:s3cret@a.test/" + "/".join(ROOTS[3]) + "/demo/"),
+    (("https", "a.test", 443), ROOTS[1] + ("numpy",), TOKENS[0], "https://alice:s3cret@a.test/" + "/".join(ROOTS[1]) + "/numpy/"),
+    (("https", "a.test", 443), ROOTS[1][:-1] + ("files", "ab", "x-1.0-py3-none-any.whl"), None,
+     "https://a.test/" + "/".join(ROOTS[1][:-1]) + "/files/ab/x-1.0-py3-none-any.whl"),
+])
+def test_each_request_carries_the_credentials_of_its_closest_index(
+        sequence: list[tuple[tuple[str, str, int], tuple[str, ...], tuple[str, str] | None, str]]) -> None:
+    # The model (credentials.py, rule 2): a URL's own credentials go with it; any other
+    # request to an origin gets the credentials of the URL, among those that carried some to
+    # that origin, whose path shares the most leading parts with its own (of equals, the
+    # latest); a request to any other origin gets none.
+    credentials = OriginCredentials()
+    learned: list[tuple[tuple[str, str, int], tuple[str, ...], tuple[str, str]]] = []
+    for origin, path, pair, url in sequence:
+        if pair is not None:
+            learned.append((origin, path, pair))
+        sent, headers = credentials.prepare(url, {"Accept": "x"})
+        same = [(shared(known, path), n, token) for n, (there, known, token) in enumerate(learned) if there == origin]
+        expected = pair or (max(same)[2] if same else None)
+        assert headers == {"Accept": "x", **({"Authorization": basic(expected)} if expected else {})}, url
+        assert "@" not in sent and all(token[1] not in sent for token in TOKENS if token[1])
