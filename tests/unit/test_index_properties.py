@@ -22,7 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pyemscripten.credentials import OriginCredentials
-from pyemscripten.errors import IndexHTTPError, ProjectNotFoundError
+from pyemscripten.errors import IndexHTTPError, NetworkError, ProjectNotFoundError, PyemscriptenError
 from pyemscripten.index_client import IndexClient, RetryPolicy
 from pyemscripten.index_pages import ACCEPT_HEADER, IndexFile, parse_html_page, parse_json_page
 from pyemscripten.seams import BodyPieces, ByteProgress, Response, Transport
@@ -169,6 +169,16 @@ def test_html_pages_give_the_files_they_were_written_from(page: tuple[bytes, lis
     # ("&reg") followed by a letter, a digit or "=" is no reference there.
     body, files = page
     assert list(parse_html_page(body, PAGE, "demo").files) == files, body
+
+
+def test_html_attributes_decode_references_as_html5_does() -> None:
+    # Full references decode, "&not" does before a space, and so does "&lt" at the value's
+    # end; "&notit;" and "&amp=" stay as written (a letter or "=" follows the legacy name).
+    body = (b'<a href="demo-1.0-py3-none-any.whl" data-yanked="a&notin;b&not c&notit;&amp=1&#38;x&lt">x</a>'
+            b'<a href=demo-2.0-py3-none-any.whl?a=1&copy=2 data-yanked=&reg>y</a>')
+    first, second = parse_html_page(body, PAGE, "demo").files
+    assert first.yanked == "a\u2209b\u00ac c&notit;&amp=1&x<"
+    assert (second.url, second.yanked) == (PAGE + "demo-2.0-py3-none-any.whl?a=1&copy=2", "\u00ae")
 
 
 @settings(max_examples=100, deadline=None)
@@ -334,3 +344,50 @@ def test_each_request_carries_the_credentials_of_its_closest_index(
         expected = pair or (max(same)[2] if same else None)
         assert headers == {"Accept": "x", **({"Authorization": basic(expected)} if expected else {})}, url
         assert "@" not in sent and all(token[1] not in sent for token in TOKENS if token[1])
+
+
+class Authenticating(Answers):
+    """A transport as the real ones are: credentials taken off each URL (and sent as a
+    header), the URL reported without them, a failure as a NetworkError naming it."""
+
+    def __init__(self, answers: Mapping[str, Response | str]) -> None:
+        super().__init__({})
+        self.outcomes = answers
+        self.credentials = OriginCredentials()
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None, on_progress: ByteProgress | None = None,
+                  on_data: BodyPieces | None = None) -> Response:
+        bare, sent = self.credentials.prepare(url, headers)
+        self.requests.append((bare, sent))
+        outcome = self.outcomes.get(bare, Response(bare, 404, b""))
+        if isinstance(outcome, str):
+            raise NetworkError(bare, outcome)
+        return outcome
+
+
+SECRET = "Sup3r-s3cret"
+OUTCOMES = ["404", "401", "500", "reset", "bad json", "bad type", "page"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(OUTCOMES), min_size=1, max_size=3))
+def test_no_error_retry_line_or_page_carries_the_secret(outcome: list[str]) -> None:
+    indexes = [f"https://user:{SECRET}@{host}/simple/" for host in ("a.test", "b.test", "c.test")][:len(outcome)]
+    served: dict[str, Response | str] = {}
+    for index, what in zip(indexes, outcome):
+        url = index.replace(f"user:{SECRET}@", "") + "demo/"
+        served[url] = {
+            "404": Response(url, 404, b""), "401": Response(url, 401, b""), "500": Response(url, 500, b""),
+            "reset": "connection reset", "bad json": Response(url, 200, b"{", {"content-type": JSON_TYPES[0]}),
+            "bad type": Response(url, 200, b"", {"content-type": "image/png"}),
+            "page": Response(url, 200, b'<a href="demo-1.0-py3-none-any.whl">x</a>', {"content-type": "text/html"}),
+        }[what]
+    lines: list[str] = []
+    client = IndexClient(Authenticating(served), indexes,
+                         RetryPolicy(attempts=2, on_retry=lambda project, line: lines.append(line)), sleep=no_sleep)
+    try:
+        page = asyncio.run(client.project_page("demo"))
+        shown = [page.url, *(file.url for file in page.files)]
+    except PyemscriptenError as exc:
+        shown = [str(exc)]
+    assert not any(SECRET in text for text in shown + lines), shown + lines
