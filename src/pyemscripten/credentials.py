@@ -8,7 +8,7 @@ never reach a message, a progress event or a file. So transports do this:
 * Rule 2: every request to an origin with remembered credentials carries them as an
   ``Authorization: Basic`` header, unless the caller set ``Authorization`` itself: of several
   for one origin (two projects' indexes on one GitLab), those whose URL shares the longest
-  leading path with the request's. Wheel and metadata URLs on an index page are relative to
+  leading path with the request's (a URL that carries credentials, with its own). Wheel and metadata URLs on an index page are relative to
   the page, so they are authenticated too; files on another origin (a CDN) never see the
   credentials.
 * Rule 3: the URL a transport reports (in a :class:`~pyemscripten.seams.Response` or an
@@ -80,14 +80,20 @@ class OriginCredentials:
         origin = _origin(bare)
         path = _path(bare)
         known = self._by_origin.setdefault(origin, []) if origin is not None else []
+        authorization = None
         if credentials is not None and origin is not None:
-            # One entry per authorization, with the leading path all its URLs share (each
-            # project page's URL carries them: the list stays as short as the tokens are few).
+            # One entry per authorization and index: the pages of one index (each project
+            # page's URL carries them) are one entry, their parent folder, so the list stays
+            # as short as the indexes are few. One token given for two indexes of a host (a
+            # GitLab personal token for two projects' indexes) stays two entries: made one,
+            # their shared path ("api/v4") lost to a third index's token the files of both.
             authorization = basic_authorization(*credentials)
-            shared = next((_common(p, path) for p, a in known if a == authorization), path)
-            known[:] = [(p, a) for p, a in known if a != authorization] + [(shared, authorization)]
+            index = next((n for n, (p, a) in enumerate(known) if a == authorization and _one_index(p, path)), None)
+            shared = path if index is None else _common(known.pop(index)[0], path)
+            known.append((shared, authorization))
         out = dict(headers or {})
-        closest = _closest(known, path)
+        # A URL that carries credentials is sent with those: the user gave them for it.
+        closest = authorization or _closest(known, path)
         if closest and not any(k.lower() == "authorization" for k in out):
             out["Authorization"] = closest
         return bare, out
@@ -108,6 +114,12 @@ def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
             break
         length += 1
     return a[:length]
+
+
+def _one_index(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two paths may be URLs of one index: the same but for their last part (two
+    projects' pages), or one the other's folder (the index's own URL and a page)."""
+    return len(_common(a, b)) >= max(len(a), len(b)) - 1
 
 
 def _closest(known: list[tuple[tuple[str, ...], str]], path: tuple[str, ...]) -> str | None:

@@ -279,6 +279,40 @@ def _anchor_collector() -> type[Any]:
     return AnchorCollector
 
 
+@functools.cache
+def _legacy_references() -> tuple[re.Pattern[str], re.Pattern[str], Mapping[str, str]]:
+    """What :func:`_literal_ampersands` looks for: a legacy reference (HTML's few names also
+    valid without ";", ``&reg``, ``&copy``), longest first, before a letter, digit or "=";
+    the run of name characters after an "&"; and the table of names (made with the parser)."""
+    from html.entities import html5
+
+    legacy = sorted((name for name in html5 if not name.endswith(";")), key=len, reverse=True)
+    return re.compile(f"&(?:{'|'.join(legacy)})(?=[A-Za-z0-9=])"), re.compile(r"[A-Za-z0-9]+;?"), html5
+
+
+def _literal_ampersands(text: str) -> str:
+    """``text`` with the "&" of each legacy reference that HTML5 reads as text in an attribute
+    written as ``&amp;``, so that every parser decodes it as a browser does.
+
+    HTML5: in an attribute, a reference without ";" followed by a letter, a digit or "=" is no
+    reference, so ``href="x.whl?a=1&region=eu"`` is the URL as written. html.parser decodes
+    it as "?a=1®ion=eu" in the Pythons without CPython's fix (gh-69426; 3.11 does): a wrong
+    URL for the wheel and in the lock, and a page read one way natively and another in the
+    browser. (Between tags HTML5 does decode ``&reg`` so written, but the only text read
+    here is an anchor's, a file name's fallback.)
+    """
+    legacy, run, table = _legacy_references()
+
+    def keep(match: re.Match[str]) -> str:
+        written = run.match(text, match.start() + 1)
+        assert written is not None  # the legacy name matched is such a run
+        if written.group().endswith(";") and written.group() in table:  # a longer reference: "&notin;"
+            return match.group()
+        return "&amp;" + match.group()[1:]
+
+    return legacy.sub(keep, text) if "&" in text else text
+
+
 def fragment_hash(fragment: str) -> tuple[tuple[str, str], ...]:
     """The ``<algorithm>=<digest>`` a link's fragment gives (PEP 503), lower case; () without one."""
     if "=" not in fragment:
@@ -307,7 +341,7 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
         raise IndexFormatError(url, f"the page is not UTF-8 ({exc.reason})", project) from None
     collector = _anchor_collector()()
     try:
-        collector.feed(text)
+        collector.feed(_literal_ampersands(text))
         collector.close()
     except Exception as exc:  # html.parser raises assorted types on hostile input
         raise IndexFormatError(url, f"unparseable HTML ({exc})", project) from None
