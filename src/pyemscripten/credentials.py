@@ -8,9 +8,9 @@ never reach a message, a progress event or a file. So transports do this:
 * Rule 2: every request to an origin with remembered credentials carries them as an
   ``Authorization: Basic`` header, unless the caller set ``Authorization`` itself: of several
   for one origin (two projects' indexes on one GitLab), those whose URL shares the longest
-  leading path with the request's (a URL that carries credentials, with its own). Wheel and metadata URLs on an index page are relative to
-  the page, so they are authenticated too; files on another origin (a CDN) never see the
-  credentials.
+  leading path with the request's (a URL that carries credentials, with its own). Wheel and
+  metadata URLs on an index page are relative to the page, so they are authenticated too;
+  files on another origin (a CDN) never see the credentials.
 * Rule 3: the URL a transport reports (in a :class:`~pyemscripten.seams.Response` or an
   error) is the stripped one, so links resolved against it carry no secret either.
 
