@@ -162,11 +162,12 @@ def path_in_lock(wheel: LockedWheel, relative_to: str | None) -> str | None:
 def _relative_path(url: str, base: str) -> str | None:
     """``url`` as a path below the folder URL ``base``, or None when it is not below it (or
     has a query, which a path cannot carry)."""
-    if not url.startswith(base) or "?" in url or "#" in url:
+    if not url.startswith(base) or "?" in url or "#" in url or "%2f" in url[len(base):].lower():
         return None
     rest = unquote(url[len(base):])  # a file path, as PEP 751's path is ("+" not "%2B")
-    # Only a path load_lock reads back as this file: to it "\\" is a separator (as Windows
-    # tools write paths: "%5C" in a URL is no folder) and "C:/" a drive.
+    # Only a path load_lock reads back as this file: to it "/" and "\\" are separators ("%2F"
+    # and "%5C" in a URL are parts of a name, no folders; as Windows tools write paths) and
+    # "C:/" a drive.
     return rest if rest and not _absolute(rest) and "\\" not in rest and ".." not in rest.split("/") else None
 
 

@@ -471,6 +471,10 @@ def _one(url: str, upload_time: str | None = None) -> list[tuple[LockedWheel, st
 @example(_one("http://127.0.0.1:8000/lock/x%5Cy/a-1.0-py3-none-any.whl"), "http://127.0.0.1:8000/lock/")
 @example(_one("http://127.0.0.1:8000/lock/%5C/a-1.0-py3-none-any.whl"), "http://127.0.0.1:8000/lock/")
 @example(_one("http://127.0.0.1:8000/lock/C:/a-1.0-py3-none-any.whl"), "http://127.0.0.1:8000/lock/")
+# "%2F" (a slash in a folder's name) was written as a path's "/", a separator read back:
+# ":%2F" became "://", read back as the folder ":" and an empty one.
+@example(_one("https://files.test/%3A%2F/a-1.0-py3-none-any.whl"), "https://files.test/")
+@example(_one("https://files.test/x%2Fy/a-1.0-py3-none-any.whl"), "https://files.test/")
 def test_a_written_lock_reads_back_as_written(resolution: list[tuple[LockedWheel, str]], relative_to: str | None) -> None:
     """Any resolution: the text is TOML, holds no credentials, and reads back to the same
     packages (names normalized), versions, files, sizes and hashes, each wheel's URL the
