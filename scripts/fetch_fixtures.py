@@ -58,7 +58,7 @@ WHEEL_SETS["real"] = ("mypy==2.4.1",)
 # that the benchmark's index stays as it was.
 PUBLISHED = ("msgpack==1.2.4", "bitarray==3.12.3", "xxhash==4.1.0", "simplejson==4.3.0", "cramjam==2.14.0",
              "uuid-utils==1.2.0", "cbor2==6.3.0", "pybase64==1.5.1", "css-inline==0.24.0", "python-flint==0.9.0",
-             "apsw==3.54.1.0")
+             "apsw==3.54.1.0", "msgspec==0.23.0", "arro3-core==0.9.1", "nanoarrow==0.9.0")
 WHEEL_SETS["published"] = PUBLISHED
 WHEEL_SETS["all"] = WHEEL_SETS["core"] + WHEEL_SETS["bench"] + WHEEL_SETS["real"] + WHEEL_SETS["published"]
 OTHER_PLATFORMS: dict[str, tuple[str, str, tuple[str, ...]]] = {  # platform: (Python, ABI, requirements)

@@ -38,13 +38,16 @@ RUN = {
     "apsw": ("import apsw, os\nconnection = apsw.Connection(':memory:')\nconnection.enable_load_extension(True)\n"
              "connection.load_extension(os.path.dirname(apsw.__file__) + '/sqlite_extra_binaries/rot13.so')",
              "list(connection.execute(\"select rot13('abc')\"))", [["nop"]]),
+    "msgspec": ("import msgspec", "msgspec.json.decode(msgspec.json.encode({'a': [1, 2]}))", {"a": [1, 2]}),
+    "arro3-core": ("import arro3.core", "len(arro3.core.Array([1, 2, 3], arro3.core.DataType.int64()))", 3),
+    "nanoarrow": ("import nanoarrow", "nanoarrow.c_array([1, 2, 3], nanoarrow.int32()).length", 3),
 }
 
 # runtime: (its platform, the projects with a build for it)
 RUNTIMES = {
     "314.0.7": ("pyemscripten_2026_0_wasm32", ("msgpack", "bitarray", "xxhash", "simplejson", "cramjam",
                                                 "uuid-utils", "cbor2", "pybase64", "css-inline", "python-flint",
-                                                "apsw")),
+                                                "apsw", "msgspec", "arro3-core", "nanoarrow")),
     "0.29.5": ("pyemscripten_2025_0_wasm32", ("msgpack", "bitarray", "xxhash", "simplejson", "cramjam",
                                                "uuid-utils", "pybase64", "css-inline", "charset-normalizer")),
     "0.27.7": ("pyemscripten_2024_0_wasm32", ("xxhash",)),
