@@ -170,24 +170,30 @@ def fetch_bundler(force: bool) -> None:
     stamp.write_bytes(lock)
 
 
-def fetch_wheels(group: str, force: bool) -> None:
-    """``pip download`` one group of requirements (with dependencies) into ``.cache/wheels``."""
-    names = WHEEL_SETS[group]
-    stamp = WHEELS_DIR / f".fetched-{group}"
+def _pip_download(label: str, folder: Path, stamp: Path, names: tuple[str, ...], options: tuple[str, ...],
+                  force: bool) -> bool:
+    """``pip download`` ``names`` into ``folder`` unless ``stamp`` says they are there already;
+    True when it fetched."""
     wanted = "\n".join(sorted(names)) + "\n"
     if stamp.is_file() and stamp.read_text() == wanted and not force:
-        say(f"wheels [{group}]: present")
-        return
-    WHEELS_DIR.mkdir(parents=True, exist_ok=True)
-    say(f"wheels [{group}]: pip download {' '.join(names)}")
+        say(f"wheels [{label}]: present")
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"wheels [{label}]: pip download {' '.join(names)}")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-         *PIP_TARGET, "-d", str(WHEELS_DIR), *names],
+        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", *options, "-d", str(folder),
+         *names],
         check=True,
     )
     stamp.write_text(wanted)
-    count = len(list(WHEELS_DIR.glob("*.whl")))
-    say(f"wheels [{group}]: done ({count} wheels in {WHEELS_DIR.relative_to(ROOT)})")
+    return True
+
+
+def fetch_wheels(group: str, force: bool) -> None:
+    """``pip download`` one group of requirements (with dependencies) into ``.cache/wheels``."""
+    if _pip_download(group, WHEELS_DIR, WHEELS_DIR / f".fetched-{group}", WHEEL_SETS[group], PIP_TARGET, force):
+        count = len(list(WHEELS_DIR.glob("*.whl")))
+        say(f"wheels [{group}]: done ({count} wheels in {WHEELS_DIR.relative_to(ROOT)})")
 
 
 def other_platform_dir(platform: str) -> Path:
@@ -199,20 +205,9 @@ def fetch_other_platform(platform: str, force: bool) -> None:
     browser builds only) into :func:`other_platform_dir`."""
     python, abi, names = OTHER_PLATFORMS[platform]
     folder = other_platform_dir(platform)
-    stamp = folder / ".fetched"
-    wanted = "\n".join(sorted(names)) + "\n"
-    if stamp.is_file() and stamp.read_text() == wanted and not force:
-        say(f"wheels [{platform}]: present")
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    say(f"wheels [{platform}]: pip download {' '.join(names)}")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-         "--only-binary=:all:", "--platform", platform, "--python-version", python, "--implementation", "cp",
-         "--abi", abi, "--abi", "abi3", "-d", str(folder), *names],
-        check=True,
-    )
-    stamp.write_text(wanted)
+    _pip_download(platform, folder, folder / ".fetched", names,
+                  ("--no-deps", "--only-binary=:all:", "--platform", platform, "--python-version", python,
+                   "--implementation", "cp", "--abi", abi, "--abi", "abi3"), force)
 
 
 def main(argv: list[str] | None = None) -> int:
