@@ -12,6 +12,7 @@ then "unpacking" once, with nothing left running. Runtime: a few seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import os
@@ -309,13 +310,22 @@ class _CutOnce(BaseHTTPRequestHandler):
 PAGE = b"".join(b'<a href="../../files/p-%d.0-py3-none-any.whl">p-%d.0</a>\n' % (i, i) for i in range(2000))
 
 
+@contextlib.contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A local server answering with ``handler``, in a thread; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def cutting_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CutOnce)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with _serving(_CutOnce) as url:
+        yield url
 
 
 @pytest.mark.parametrize("streamed", [False, True])
@@ -469,11 +479,8 @@ class _CutError(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def error_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CutError)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with _serving(_CutError) as url:
+        yield url
 
 
 @pytest.mark.parametrize("status", [403, 404, 500, 503])
@@ -504,8 +511,6 @@ def test_a_cancelled_native_request_hands_over_no_more_pieces() -> None:
     # the event loop; the caller, cancelled in between, heard it after its cancellation
     # (a guess cancelled by the plan inflated and hashed on, for nobody). The loop is held
     # while the thread reads that piece, then the request is cancelled.
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Large)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     heard: list[tuple[int, bool]] = []
     cancelled = [False]
 
@@ -516,8 +521,7 @@ def test_a_cancelled_native_request_hands_over_no_more_pieces() -> None:
             heard.append((offset, cancelled[0]))
             first.set()
 
-        request = asyncio.ensure_future(UrllibTransport(timeout=10).get(f"http://127.0.0.1:{server.server_address[1]}/",
-                                                                        on_data=on_data))
+        request = asyncio.ensure_future(UrllibTransport(timeout=10).get(f"{url}/", on_data=on_data))
         await first.wait()
         for _ in range(3):
             await asyncio.sleep(0)
@@ -528,10 +532,6 @@ def test_a_cancelled_native_request_hands_over_no_more_pieces() -> None:
             await request
         await asyncio.sleep(0.05)
 
-    try:
-        with mock.patch("pyemscripten.native._PIECE", len(PAGE) // 4):
-            asyncio.run(run())
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(_Large) as url, mock.patch("pyemscripten.native._PIECE", len(PAGE) // 4):
+        asyncio.run(run())
     assert heard[0] == (0, False) and not [offset for offset, late in heard if late]
