@@ -711,7 +711,8 @@ class CacheStorageWheelCache(WheelCache):
     so the hot paths avoid it: the list of entries is read once per instance (one
     ``keys()``; a cold install then never calls ``match``), and each key carries its entry's
     size and time, so trimming needs no ``match`` either. Bounded: once the entries exceed
-    ``max_bytes`` the oldest are dropped, at :meth:`flush`.
+    ``max_bytes`` the oldest are dropped, at :meth:`flush` (which lists the keys again: other
+    instances, other tabs, may have stored entries since).
 
     Writes wait until the install is done: :meth:`put` only queues a body, and the install
     calls :meth:`flush_later` once its files are in place and its libraries loaded. Storing
@@ -774,15 +775,27 @@ class CacheStorageWheelCache(WheelCache):
     async def _read_index(self) -> dict[str, tuple[str, float, int]]:
         import asyncio
 
-        entries: dict[str, tuple[str, float, int]] = {}
         try:
             requests = (await (await self._cache()).keys()).to_py()
         except Exception:  # Cache Storage is optional (opaque origins, private mode)
-            return entries
+            return {}
+        entries, earlier = self._listed(requests)
+        retired = [name for name in self.RETIRED if name != self.name]
+        if CacheStorageWheelCache._retiring is not None:
+            retired = []  # once per page
+        if retired or earlier:
+            CacheStorageWheelCache._retiring = asyncio.ensure_future(self._retire(retired, earlier))
+        return entries
+
+    @classmethod
+    def _listed(cls, requests: Iterable[Any]) -> tuple[dict[str, tuple[str, float, int]], list[str]]:
+        """The entries the cache's keys ``requests`` name, {sha256: (key URL, stored, size)},
+        and the keys to delete: those of earlier versions, and of a wheel stored twice."""
+        entries: dict[str, tuple[str, float, int]] = {}
         earlier = []
         for request in requests:
             url = str(request.url)
-            parsed = self._parse_key(url)
+            parsed = cls._parse_key(url)
             if parsed is not None:
                 # Two installs that stored one wheel at once (two tabs) leave two keys: the
                 # newer one is kept, the other deleted, so that the bound counts every byte.
@@ -793,14 +806,9 @@ class CacheStorageWheelCache(WheelCache):
                 if other is not None:
                     earlier.append(other[0])
                 entries[parsed[0]] = (url, parsed[1], parsed[2])
-            elif url.startswith(self._EARLIER_PREFIX):
+            elif url.startswith(cls._EARLIER_PREFIX):
                 earlier.append(url)
-        retired = [name for name in self.RETIRED if name != self.name]
-        if CacheStorageWheelCache._retiring is not None:
-            retired = []  # once per page
-        if retired or earlier:
-            CacheStorageWheelCache._retiring = asyncio.ensure_future(self._retire(retired, earlier))
-        return entries
+        return entries, earlier
 
     @classmethod
     def _parse_key(cls, url: str) -> tuple[str, float, int] | None:
@@ -868,14 +876,26 @@ class CacheStorageWheelCache(WheelCache):
 
     async def _trim(self) -> None:
         entries = await self._index()
-        total = sum(size for _, _, size in entries.values())
         try:
             cache = await self._cache()
-            for sha256, (key, _, size) in sorted(entries.items(), key=lambda e: e[1][1]):
+            # The bound counts what the cache holds now, listed again (one keys()), not the
+            # list this instance read as its install began: each install has an instance of
+            # its own, and the writes of the one before, still under way then (flush_later),
+            # or of another tab, were not in it. Counting only that list left the cache over
+            # its bound, for good once later visits stored nothing new (a warm start).
+            held, superseded = self._listed((await cache.keys()).to_py())
+            for key in superseded:
+                await cache.delete(key)
+            for sha256, entry in held.items():  # this instance's get() finds those too
+                if sha256 not in entries or entries[sha256][1] < entry[1]:
+                    entries[sha256] = entry
+            total = sum(size for _, _, size in held.values())
+            for sha256, (key, _, size) in sorted(held.items(), key=lambda e: e[1][1]):
                 if total <= self.max_bytes:
                     break
                 await cache.delete(key)
-                entries.pop(sha256, None)  # another flush of this page may have dropped it already
+                if entries.get(sha256, ("",))[0] == key:  # not a newer body stored meanwhile
+                    del entries[sha256]
                 total -= size
         except Exception:
             return None

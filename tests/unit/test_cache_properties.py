@@ -1,0 +1,347 @@
+"""The browser's wheel cache (``browser.CacheStorageWheelCache``) against a model, natively.
+
+Cache Storage is faked in memory (``js.caches``, with what the class calls of ``Response``
+and ``Uint8Array``): a dict of key URL -> body per cache name, in insertion order as the
+browser lists keys, each call a turn of the event loop, and a quota past which ``put``
+raises as the browser's does. The model is what the class documents: entries by sha256
+with their sizes; once a flush leaves more than ``max_bytes``, the entries stored longest
+ago go first; a newer body under the same sha256 replaces the entry; ``clear`` empties it.
+
+Generated: sequences of installs (each a fresh instance, as ``api.install`` makes one per
+call, whose queue is flushed once it is done, sometimes only after the next install has read
+the entry list), the same wheel again, clears, an entry's bytes changed or cut short behind
+the cache's back, and a full quota. After every step the stored entries, their total and
+what ``get`` answers must match the model. The browser tier runs a few such sequences in a
+page against the real Cache Storage (tests/browser/test_cache_model.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from pyemscripten import api, browser
+from pyemscripten.browser import CacheStorageWheelCache
+from pyemscripten.index_client import RetryPolicy
+from pyemscripten.installation import Scheme
+from pyemscripten.seams import NoLibraryLoader
+from tests.unit.fake_index import BASE, FakeIndex
+from tests.unit.test_api import TARGET, real
+
+FILES = BASE.replace("simple/", "files/")
+
+PREFIX = CacheStorageWheelCache._PREFIX
+NAME = "model"
+
+
+# -- the fake Cache Storage ---------------------------------------------------------------
+
+class QuotaExceededError(Exception):
+    pass
+
+
+class FakeBytes:
+    """A ``Uint8Array``: ``new(n)``, ``assign``, ``length``; also what ``arrayBuffer()`` gives."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytes(data)
+
+    @classmethod
+    def new(cls, n: int) -> FakeBytes:
+        return cls(bytes(n))
+
+    def assign(self, data: bytes) -> None:
+        self.data = bytes(data)
+
+    @property
+    def length(self) -> int:
+        return len(self.data)
+
+    def to_bytes(self) -> bytes:
+        return self.data
+
+
+class FakeResponse:
+    def __init__(self, body: Any) -> None:
+        self.body = body.data if isinstance(body, FakeBytes) else body.encode() if isinstance(body, str) else bytes(body)
+
+    @classmethod
+    def new(cls, body: Any) -> FakeResponse:
+        return cls(body)
+
+    async def arrayBuffer(self) -> FakeBytes:  # noqa: N802 - the JavaScript name
+        await asyncio.sleep(0)
+        return FakeBytes(self.body)
+
+
+@dataclass
+class FakeRequest:
+    url: str
+
+
+class FakeList(list):  # type: ignore[type-arg]
+    def to_py(self) -> list[Any]:
+        return list(self)
+
+
+@dataclass
+class FakeCache:
+    storage: FakeCacheStorage
+    store: dict[str, bytes] = field(default_factory=dict)
+
+    async def keys(self) -> FakeList:
+        await asyncio.sleep(0)
+        return FakeList(FakeRequest(url) for url in self.store)
+
+    async def match(self, url: str) -> FakeResponse | None:
+        await asyncio.sleep(0)
+        return FakeResponse(self.store[url]) if url in self.store else None
+
+    async def put(self, url: str, response: FakeResponse) -> None:
+        await asyncio.sleep(0)
+        used = self.storage.used() - len(self.store.get(url, b""))
+        if self.storage.quota is not None and used + len(response.body) > self.storage.quota:
+            raise QuotaExceededError(url)
+        self.store.pop(url, None)
+        self.store[url] = response.body
+        self.storage.put_log.append(url)
+
+    async def delete(self, url: str) -> bool:
+        await asyncio.sleep(0)
+        return self.store.pop(url, None) is not None
+
+
+@dataclass
+class FakeCacheStorage:
+    quota: int | None = None
+    caches: dict[str, FakeCache] = field(default_factory=dict)
+    put_log: list[str] = field(default_factory=list)  # the keys put, in order
+
+    def used(self) -> int:
+        return sum(len(body) for cache in self.caches.values() for body in cache.store.values())
+
+    async def open(self, name: str) -> FakeCache:
+        await asyncio.sleep(0)
+        return self.caches.setdefault(name, FakeCache(self))
+
+    async def delete(self, name: str) -> bool:
+        await asyncio.sleep(0)
+        return self.caches.pop(name, None) is not None
+
+    async def has(self, name: str) -> bool:
+        return name in self.caches
+
+    def entries(self, name: str = NAME) -> dict[str, bytes]:
+        """sha256 -> body of the cache's checked entries."""
+        cache = self.caches.get(name)
+        return {} if cache is None else {url[len(PREFIX):].split("?")[0]: body
+                                          for url, body in cache.store.items() if url.startswith(PREFIX)}
+
+
+@pytest.fixture
+def fake_js(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCacheStorage]:
+    """A page of its own: a fresh Cache Storage, and the class's per-page state reset."""
+    storage = FakeCacheStorage()
+    module = types.ModuleType("js")
+    module.caches = storage  # type: ignore[attr-defined]
+    module.Response = FakeResponse  # type: ignore[attr-defined]
+    module.Uint8Array = FakeBytes  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "js", module)
+    clock = iter(range(1, 1 << 30))
+    monkeypatch.setattr(browser, "_now", lambda: float(next(clock)))  # distinct, increasing
+    monkeypatch.setattr(CacheStorageWheelCache, "_retiring", None)
+    monkeypatch.setattr(CacheStorageWheelCache, "_background", set())
+    yield storage
+
+
+def new_page(storage: FakeCacheStorage) -> None:
+    """Hypothesis runs many examples in one fixture: each starts as a fresh page would."""
+    storage.caches.clear()
+    storage.quota = None
+    CacheStorageWheelCache._retiring = None
+    CacheStorageWheelCache._background = set()
+
+
+# -- the model ----------------------------------------------------------------------------
+
+@dataclass
+class Model:
+    max_bytes: int
+    entries: dict[str, bytes] = field(default_factory=dict)  # sha256 -> body, stored longest ago first
+    counted: dict[str, int] = field(default_factory=dict)  # the size its key gives (the bytes stored)
+
+    def store(self, sha256: str, body: bytes) -> None:
+        self.entries.pop(sha256, None)
+        self.entries[sha256] = body
+        self.counted[sha256] = len(body)
+
+    def trim(self) -> None:
+        while sum(self.counted[sha] for sha in self.entries) > self.max_bytes:
+            del self.entries[next(iter(self.entries))]
+
+
+def wheel(n: int, size: int) -> tuple[str, bytes]:
+    body = (b"wheel %d " % n).ljust(size, b".")[:max(size, 1)]
+    return hashlib.sha256(body).hexdigest(), body
+
+
+# Steps: ("install", [(n, size), ...], overlapped), ("clear",), ("corrupt", i, how), ("quota", bytes | None)
+install = st.tuples(st.just("install"), st.lists(st.tuples(st.integers(0, 5), st.integers(1, 60)), max_size=3),
+                    st.booleans())
+corrupt = st.tuples(st.just("corrupt"), st.integers(0, 5), st.sampled_from(["bytes", "truncated", "other"]))
+steps = st.lists(st.one_of(install, install, st.tuples(st.just("clear")), corrupt,
+                           st.tuples(st.just("quota"), st.one_of(st.none(), st.integers(0, 150)))), max_size=8)
+
+
+def flush_later(storage: FakeCacheStorage, cache: CacheStorageWheelCache) -> None:
+    """What an install does once it is done: its writes go on in the background."""
+    storage.put_log.clear()
+    cache.flush_later()
+
+
+async def settled(storage: FakeCacheStorage, model: Model, queued: list[tuple[str, bytes]]) -> None:
+    """Wait for the page's writes (``wait_for_cache()``) and bring the model along: what the
+    browser took (all of it, without a quota) is stored, in the order queued, then the
+    oldest go over the bound."""
+    await CacheStorageWheelCache.settled()
+    landed = [url[len(PREFIX):].split("?")[0] for url in storage.put_log]
+    if storage.quota is None:
+        assert landed == [sha for sha, _ in queued]
+    bodies = dict(queued)
+    for sha in landed:
+        model.store(sha, bodies[sha])
+    model.trim()
+
+
+async def run_steps(storage: FakeCacheStorage, max_bytes: int, todo: list[tuple[Any, ...]]) -> None:
+    model = Model(max_bytes)
+    pending: list[tuple[str, bytes]] | None = None  # the writes of an install, still under way
+    for step in todo:
+        if step[0] == "install":
+            # One install: a fresh instance reads the entry list, takes what it holds whole
+            # and intact, and queues the rest (as WheelTasks does, after its checks).
+            cache = CacheStorageWheelCache(name=NAME, max_bytes=max_bytes)
+            cache.prepare()
+            await cache._index()
+            if pending is not None:  # the last install's writes land after this one read the list
+                await settled(storage, model, pending)
+                pending = None
+            queued: list[tuple[str, bytes]] = []
+            for n, size in step[1]:
+                sha, body = wheel(n, size)
+                got = await cache.get(sha)
+                assert got is None or got == storage.entries().get(sha), "only what is stored"
+                if got != body and sha not in dict(queued):
+                    await cache.put(sha, body)
+                    queued.append((sha, body))
+            flush_later(storage, cache)
+            if step[2]:
+                pending = queued
+                continue  # compared once its writes are in
+            await settled(storage, model, queued)
+        elif step[0] == "clear":
+            pending = None  # clear() waits for the page's writes first: they go too
+            await CacheStorageWheelCache(name=NAME, max_bytes=max_bytes).clear()
+            model.entries.clear()
+        elif step[0] == "corrupt":
+            shas = list(storage.entries())
+            if not shas or pending is not None:
+                continue
+            sha = shas[step[1] % len(shas)]
+            cache_store = storage.caches[NAME].store
+            url = next(u for u in cache_store if u.startswith(PREFIX + sha))
+            body = cache_store[url]
+            if step[2] == "bytes":
+                cache_store[url] = bytes(b ^ 1 for b in body)
+            elif step[2] == "truncated":
+                cache_store[url] = body[:len(body) // 2]
+            else:  # the body of another wheel under this key
+                cache_store[url] = wheel(99, len(body))[1]
+            model.entries[sha] = cache_store[url]
+        else:
+            storage.quota = step[1]
+        if pending is not None:
+            continue
+        # What is stored is what the model holds, within the bound; a fresh page's cache
+        # (a new visit) reads it back, each entry as stored (the caller checks its hash).
+        keys = list(storage.caches[NAME].store) if NAME in storage.caches else []
+        assert storage.entries() == model.entries and len(keys) == len(model.entries), keys
+        assert sum(int(key.rsplit("size=", 1)[1].split("&")[0]) for key in keys) <= max_bytes
+        fresh = CacheStorageWheelCache(name=NAME, max_bytes=max_bytes)
+        for sha, body in model.entries.items():
+            assert await fresh.get(sha) == body
+
+
+@example(max_bytes=100, todo=[("install", [(0, 60)], True), ("install", [(1, 60)], False)])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(max_bytes=st.integers(0, 150), todo=steps)
+def test_the_cache_matches_its_model(fake_js: FakeCacheStorage, max_bytes: int, todo: list[tuple[Any, ...]]) -> None:
+    new_page(fake_js)
+    asyncio.run(run_steps(fake_js, max_bytes, todo))
+
+
+# -- installs through the cache -----------------------------------------------------------
+
+def _session(tmp: Path, index: FakeIndex, cache: CacheStorageWheelCache) -> api.Session:
+    site = tmp / "site-packages"
+    site.mkdir(parents=True)
+    return api.Session(target=TARGET, transport=index, loader=NoLibraryLoader(),
+                       scheme=Scheme(str(site), str(site), str(tmp / "bin"), str(tmp / "inc"), str(tmp)),
+                       retry=RetryPolicy(attempts=1, backoff=0), distribution_url="", cache=cache)
+
+
+PROJECTS = ("one", "two", "three")
+damage = st.sampled_from(["intact", "bytes", "truncated", "other", "empty"])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damages=st.tuples(damage, damage, damage), max_bytes=st.sampled_from([0, 3000, 1 << 20]))
+def test_a_damaged_entry_is_never_installed(fake_js: FakeCacheStorage, tmp_path_factory: pytest.TempPathFactory,
+                                            damages: tuple[str, str, str], max_bytes: int) -> None:
+    # A warm start after the cache's entries were changed behind its back: each wheel comes
+    # from the cache only if intact, else from the index again, with no warning; its files
+    # are the wheel's own; and the entry holds the good body again (within the bound).
+    new_page(fake_js)
+    index = FakeIndex({name: {"1.0": real(name, "1.0")} for name in PROJECTS})
+    bodies = {name: index.routes[f"{FILES}{name}-1.0-py3-none-any.whl"].body for name in PROJECTS}
+    shas = {name: hashlib.sha256(body).hexdigest() for name, body in bodies.items()}
+
+    async def visit(folder: str) -> tuple[api.InstallReport, list[dict[str, Any]]]:
+        events: list[dict[str, Any]] = []
+        session = _session(tmp_path_factory.mktemp(folder), index, CacheStorageWheelCache(NAME, max_bytes))
+        report = await api.install(list(PROJECTS), [BASE], session=session, quiet=True, on_progress=events.append)
+        await api.wait_for_cache()
+        for name in PROJECTS:
+            assert (Path(session.scheme.purelib) / name / "__init__.py").read_text() == "V = '1.0'\n"
+        return report, events
+
+    asyncio.run(visit("first"))
+    held = fake_js.entries()
+    store = fake_js.caches[NAME].store
+    for name, how in zip(PROJECTS, damages):
+        url = next((u for u in store if u.startswith(PREFIX + shas[name])), None)
+        if url is None or how == "intact":
+            continue
+        body = store[url]
+        store[url] = {"bytes": body[:-5] + bytes(b ^ 1 for b in body[-5:]), "truncated": body[:len(body) // 2],
+                      "other": bodies[PROJECTS[(PROJECTS.index(name) + 1) % 3]], "empty": b""}[how]
+    index.requests.clear()
+    report, events = asyncio.run(visit("second"))
+    assert not report.warnings
+    fetched = {url.rsplit("/", 1)[1].split("-")[0] for url in index.requests if url.endswith(".whl")}
+    from_cache = {e["package"] for e in events if e["stage"] == "downloading" and e["message"] == "from the cache"}
+    intact = {name for name, how in zip(PROJECTS, damages) if shas[name] in held and how == "intact"}
+    assert from_cache == intact and fetched == set(PROJECTS) - intact
+    assert all(body == bodies[name] for name, body in zip(PROJECTS, map(fake_js.entries().get, shas.values()))
+               if body is not None)
+    assert sum(map(len, fake_js.entries().values())) <= max_bytes
