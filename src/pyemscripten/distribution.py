@@ -66,18 +66,21 @@ def _without(entry: DistributionEntry, names: Collection[str]) -> DistributionEn
 def _entry(raw: Any, url: str) -> DistributionEntry | None:
     if not isinstance(raw, Mapping):
         return None
-    filename, sha256 = raw.get("file_name"), raw.get("sha256")
+    filename, sha256, listed = raw.get("file_name"), raw.get("sha256"), raw.get("depends")
     if not isinstance(filename, str) or not filename.endswith(".whl") or not isinstance(sha256, str):
         return None
+    # "depends" is a list of names: a string or an object iterated as one gave its letters or
+    # keys as projects to install, and str() made a null "None", a project of that name.
+    if listed is not None and not (isinstance(listed, list) and all(isinstance(d, str) for d in listed)):
+        return None
     # An entry that does not make sense is left out, like a non-wheel one: ValueError covers
-    # a bad file name, version or requirement (and URLs urljoin refuses), TypeError a
-    # "depends" that is not a list.
+    # a bad file name, version or requirement (and URLs urljoin refuses).
     try:
         parse_wheel_filename(filename)
         version = Version(str(raw.get("version")))
-        depends = tuple(check_requirement(Requirement(str(d))) for d in raw.get("depends") or ())
+        depends = tuple(check_requirement(Requirement(d)) for d in listed or ())
         file_url = urljoin(url, filename)
-    except (ValueError, TypeError):
+    except ValueError:
         return None
     name = canonicalize_name(str(raw.get("name") or filename.split("-")[0]))
     file = IndexFile(filename=filename, url=file_url, hashes=(("sha256", sha256.lower()),))
