@@ -34,7 +34,7 @@ from packaging.version import Version
 
 from pyemscripten import api, errors
 from pyemscripten.distribution import parse_distribution_lock
-from pyemscripten.index_client import IndexClient, RetryPolicy
+from pyemscripten.index_client import IndexClient, RetryPolicy, load_distribution
 from pyemscripten.installation import Scheme, installed_distributions
 from pyemscripten.resolution import ResolveOptions, resolve
 from pyemscripten.seams import NoLibraryLoader, Response
@@ -334,3 +334,17 @@ def test_an_install_takes_each_project_once_from_its_source(index: _Index, own: 
         got = {d.name: (int(d.version), (site / d.name / "__init__.py").read_text().split("'")[1]) for d in found}
     assert got in solutions
 
+
+
+def test_the_folder_of_the_distributions_wheels_is_one_with_or_without_its_slash() -> None:
+    # Session.distribution_files_url, as Pyodide's packageBaseUrl, which Pyodide reads as a
+    # folder either way: without the slash, urljoin looked for every wheel in its parent.
+    lock = {"packages": {"alpha": {"name": "alpha", "version": "1.0", "file_name": "alpha-1.0-py3-none-any.whl",
+                                   "sha256": "ab" * 32, "depends": []}}}
+    fake = FakeIndex({})
+    fake.routes[LOCK_URL] = Response(LOCK_URL, 200, json.dumps(lock).encode(), {})
+    for folder, where in (("https://wheels.test/pyodide/", "https://wheels.test/pyodide/"),
+                          ("https://wheels.test/pyodide", "https://wheels.test/pyodide/"),
+                          (None, "https://cdn.test/full/")):  # beside the lock
+        entries = asyncio.run(load_distribution(fake, LOCK_URL, RetryPolicy(attempts=1, backoff=0), folder))
+        assert entries["alpha"].file.url == f"{where}alpha-1.0-py3-none-any.whl"
