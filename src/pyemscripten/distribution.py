@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -76,12 +76,16 @@ def _entry(raw: Any, url: str) -> DistributionEntry | None:
     # An entry that does not make sense is left out, like a non-wheel one: ValueError covers
     # a bad file name, version or requirement (and URLs urljoin refuses).
     try:
-        parse_wheel_filename(filename)
+        # Pyodide fetches new URL(file_name, base): a path below the lock's folder or an
+        # absolute URL (pyodide-lock's add_wheels writes those) is the wheel's too, whose
+        # name is the URL's last part.
+        file_url = urldefrag(urljoin(url, filename)).url
+        wheel = unquote(urlsplit(file_url).path.rpartition("/")[2])
+        project = parse_wheel_filename(wheel)[0]
         version = Version(str(raw.get("version")))
         depends = tuple(check_requirement(Requirement(d)) for d in listed or ())
-        file_url = urljoin(url, filename)
     except ValueError:
         return None
-    name = canonicalize_name(str(raw.get("name") or filename.split("-")[0]))
-    file = IndexFile(filename=filename, url=file_url, hashes=(("sha256", sha256.lower()),))
+    name = canonicalize_name(str(raw.get("name") or project))
+    file = IndexFile(filename=wheel, url=file_url, hashes=(("sha256", sha256.lower()),))
     return DistributionEntry(file, DistMetadata(name, version, depends, None))
