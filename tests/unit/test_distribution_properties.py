@@ -4,13 +4,16 @@
   and versioned as its file, for that runtime (or pure), beside the lock, and what it
   depends on is an entry of the same lock.
 * Generated locks (entries under odd spellings, every ``package_type``, fields missing or of
-  the wrong kind, ``depends`` naming what no entry is, or a shared library's zip, cycles)
-  give exactly the well-formed wheel entries, each once, with the needs a resolver can
-  follow; a document that is no lock is the package's own error naming its URL.
+  the wrong kind, ``depends`` naming what no entry is, or a shared library's zip, cycles,
+  files beside the lock, below it or at absolute URLs) give exactly the well-formed wheel
+  entries, each once, with the needs a resolver can follow; a document that is no lock is
+  the package's own error naming its URL.
 * A resolution over a fake index and a generated distribution picks what a brute-force model
   allows: each project once, from the index where it has that version for the runtime,
-  from the distribution otherwise; found whenever one exists; and where the indexes alone
-  resolve every project, the distribution is not used at all.
+  from the distribution otherwise; found whenever one exists, and where only projects
+  neither has stand in the way, the error names one; where the indexes alone resolve every
+  project, the distribution is not used at all. The same end to end through ``api.install``:
+  what is installed, and the files it came from.
 """
 
 from __future__ import annotations
@@ -158,8 +161,9 @@ def entries(draw: st.DrawFn) -> tuple[str, Any, dict[str, Any]]:
 
 def _expected(listed: list[tuple[str, Any, dict[str, Any]]]) -> dict[str, tuple[str, str, str, list[str]]]:
     """The model: every well-formed wheel entry, by its canonical name (the last of one name
-    wins, as a JSON object's last key does), with its file beside the lock, its sha256 in
-    lower case, and what it depends on, less the names only a file other than a wheel has."""
+    wins, as a JSON object's last key does), its file at its name's URL relative to the lock,
+    its sha256 in lower case, and what it depends on, less the names only a file other than
+    a wheel has."""
     good = {known["name"]: known for _, _, known in listed if known["good"]}
     others = {known["other name"] for _, _, known in listed if known["other"]} - set(good)
     return {name: (known["version"], urljoin(LOCK_URL, known["file_name"]), known["sha256"],
@@ -184,11 +188,7 @@ def test_a_lock_gives_exactly_its_well_formed_wheel_entries(listed: list[tuple[s
         name: (str(Version(v)), url, sha, [str(Requirement(d)) for d in depends])
         for name, (v, url, sha, depends) in _expected(listed).items()}
     for name, entry in got.items():
-        assert entry.metadata.name == name and entry.file.filename == url_name(entry.file.url)
-
-
-def url_name(url: str) -> str:
-    return url.rsplit("/", 1)[-1]
+        assert entry.metadata.name == name and entry.file.filename == entry.file.url.rsplit("/", 1)[-1]
 
 
 @FAST
