@@ -2,7 +2,7 @@
 
 * Each runtime's real lock (``.cache/runtimes``) reads whole: every wheel entry is one, named
   and versioned as its file, for that runtime (or pure), beside the lock, and what it
-  depends on is an entry of the same lock.
+  depends on is an entry of the same lock; all its projects at once resolve from it alone.
 * Generated locks (entries under odd spellings, every ``package_type``, fields missing or of
   the wrong kind, ``depends`` naming what no entry is, or a shared library's zip, cycles,
   files beside the lock, below it or at absolute URLs) give exactly the well-formed wheel
@@ -79,6 +79,15 @@ def test_each_runtimes_own_lock_reads_whole(path: Path) -> None:
         # What is left to resolve: the entries that are wheels (a shared library's zip is the loader's).
         assert sorted(r.name for r in entry.metadata.requires_dist) == sorted(
             d for d in raw["depends"] if canonicalize_name(d) in entries)
+
+    # Every project of it at once, no index having any: each resolves from the lock alone, once.
+    async def distribution():  # type: ignore[no-untyped-def]
+        return entries
+
+    client = IndexClient(FakeIndex({}), [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(sorted(entries), target, client, {}, ResolveOptions(), distribution=distribution))
+    assert sorted((d.name, d.file.url if d.file else None) for d in result.dists) == sorted(
+        (name, entry.file.url) for name, entry in entries.items())
 
 
 # --- generated locks --------------------------------------------------------------------------
