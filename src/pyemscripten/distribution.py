@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -66,19 +66,26 @@ def _without(entry: DistributionEntry, names: Collection[str]) -> DistributionEn
 def _entry(raw: Any, url: str) -> DistributionEntry | None:
     if not isinstance(raw, Mapping):
         return None
-    filename, sha256 = raw.get("file_name"), raw.get("sha256")
+    filename, sha256, listed = raw.get("file_name"), raw.get("sha256"), raw.get("depends")
     if not isinstance(filename, str) or not filename.endswith(".whl") or not isinstance(sha256, str):
         return None
-    # An entry that does not make sense is left out, like a non-wheel one: ValueError covers
-    # a bad file name, version or requirement (and URLs urljoin refuses), TypeError a
-    # "depends" that is not a list.
-    try:
-        parse_wheel_filename(filename)
-        version = Version(str(raw.get("version")))
-        depends = tuple(check_requirement(Requirement(str(d))) for d in raw.get("depends") or ())
-        file_url = urljoin(url, filename)
-    except (ValueError, TypeError):
+    # "depends" is a list of names: a string or an object iterated as one gave its letters or
+    # keys as projects to install, and str() made a null "None", a project of that name.
+    if listed is not None and not (isinstance(listed, list) and all(isinstance(d, str) for d in listed)):
         return None
-    name = canonicalize_name(str(raw.get("name") or filename.split("-")[0]))
-    file = IndexFile(filename=filename, url=file_url, hashes=(("sha256", sha256.lower()),))
+    # An entry that does not make sense is left out, like a non-wheel one: ValueError covers
+    # a bad file name, version or requirement (and URLs urljoin refuses).
+    try:
+        # Pyodide fetches new URL(file_name, base): a path below the lock's folder or an
+        # absolute URL (pyodide-lock's add_wheels writes those) is the wheel's too, whose
+        # name is the URL's last part.
+        file_url = urldefrag(urljoin(url, filename)).url
+        wheel = unquote(urlsplit(file_url).path.rpartition("/")[2])
+        project = parse_wheel_filename(wheel)[0]
+        version = Version(str(raw.get("version")))
+        depends = tuple(check_requirement(Requirement(d)) for d in listed or ())
+    except ValueError:
+        return None
+    name = canonicalize_name(str(raw.get("name") or project))
+    file = IndexFile(filename=wheel, url=file_url, hashes=(("sha256", sha256.lower()),))
     return DistributionEntry(file, DistMetadata(name, version, depends, None))

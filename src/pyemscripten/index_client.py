@@ -44,9 +44,13 @@ Sleep = Callable[[float], Awaitable[None]]
 async def load_distribution(transport: Transport, url: str, retry: RetryPolicy,
                             files_url: str | None = None) -> dict[str, DistributionEntry]:
     """A runtime distribution's wheels, from its ``pyodide-lock.json`` at ``url`` (the wheels
-    beside it, or under ``files_url``)."""
+    beside it, or in the folder ``files_url``, with or without its trailing slash)."""
     response = await get_ok(transport, url, project=None, what="runtime distribution lock", retry=retry)
     assert response is not None
+    if files_url and not files_url.endswith("/"):
+        # A folder, as Pyodide reads its packageBaseUrl (it adds the slash): joined as it
+        # is, its last part was taken for a file's name and the wheels looked for in its parent.
+        files_url += "/"
     return parse_distribution_lock(response.body, files_url or response.url or url)
 
 
