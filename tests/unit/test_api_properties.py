@@ -17,7 +17,8 @@ with it:
   every file of site-packages as it was;
 * uninstall removes exactly the names given (a name not installed: nothing removed);
 * what ``freeze`` writes, installed with ``install_lock`` into an empty site-packages,
-  gives the same set, and into one holding other versions, replaces them; a wheel changed on the server since
+  gives the same set (what ``list_installed`` shows, also beside a stale ``*.dist-info``),
+  and into one holding other versions, replaces them; a wheel changed on the server since
   installs nothing of the lock;
 * two installs started at once end as if run one after the other, also when one of them is
   cancelled;
@@ -580,3 +581,31 @@ def test_an_install_cancelled_while_another_waits_leaves_the_other_its_turn(
         assert got in (_files(both.scheme.purelib), _files(alone.scheme.purelib))  # type: ignore[union-attr]
         assert not api._Turn.under_way()
 
+
+@SETTINGS
+@given(LOCK_INDEXES, st.lists(st.integers(0, 2), min_size=3, max_size=3),
+       st.lists(st.integers(0, 2), min_size=3, max_size=3), st.lists(st.sampled_from(sorted(_SPELLINGS)), max_size=3))
+@example({"a": ["1.0", "2!0.1"]}, [0, 0, 0], [1, 0, 0], ["a"]).via("two dist-info folders of a: locked twice")
+def test_freeze_locks_what_list_installed_shows_beside_a_stale_dist_info(
+        projects: dict[str, list[str]], first: list[int], second: list[int], stale: list[str]) -> None:
+    # Another version's *.dist-info left beside the installed one (another installer's, or one
+    # interrupted): list_installed() shows one version of the project, and the lock freeze()
+    # writes must read back, installing that version.
+    index = _named_index(projects)
+    with _session(index) as source, _session(index) as elsewhere, _session(index) as empty:
+        for s, picks in ((source, first), (elsewhere, second)):
+            report, _ = _install(s, [f"{n}=={v}" for n, v in _pins(projects, picks).items()])
+            assert isinstance(report, api.InstallReport), report
+        site, other_site = source.scheme.purelib, elsewhere.scheme.purelib  # type: ignore[union-attr]
+        copied = []
+        for folder in os.listdir(other_site):
+            name = folder.partition("-")[0].lower().replace("_", "-")
+            if folder.endswith(".dist-info") and name in {_SPELLINGS[n] for n in stale} and not os.path.exists(
+                    Path(site, folder)):
+                shutil.copytree(Path(other_site, folder), Path(site, folder))
+                copied.append(folder)
+        shown = api.list_installed(source)
+        lock = api.freeze(source)
+        assert ("# Not locked (a second *.dist-info" in lock) == bool(copied)  # said, not dropped silently
+        asyncio.run(api.install_lock(lock, session=empty, quiet=True))
+        assert api.list_installed(empty) == shown
