@@ -895,13 +895,16 @@ def freeze(session: Session | None = None) -> str:
             origin = json.loads(origin_path.read_text())
             file = IndexFile(origin["filename"], origin["url"], tuple(sorted(origin["hashes"].items())),
                              size=origin.get("size"))
+            # A folder without a METADATA that reads has its name's version, which may be
+            # none (InvalidVersion, a ValueError): nothing to pin it by either.
+            version = Version(dist.version)
         except (OSError, ValueError, KeyError, AttributeError):
             unknown.append(f"{dist.name}=={dist.version}")
             continue
         if strongest_hash(dict(file.hashes)) is None:  # installed with allow_unhashed: nothing to pin it by
             unknown.append(f"{dist.name}=={dist.version}")
             continue
-        wheels.append(LockedWheel(dist.name, Version(dist.version), file))
+        wheels.append(LockedWheel(dist.name, version, file))
     header = (f"# Not locked (origin or hash unknown, e.g. preloaded): {', '.join(sorted(unknown))}\n"
               if unknown else "")
     if runs_on:
