@@ -252,6 +252,14 @@ def _on_disk(site: str, state: Mapping[str, str]) -> None:
 def _ended_once(events: Sequence[dict[str, Any]], ok: bool) -> None:
     ends = [e["stage"] for e in events if e["stage"] in ("done", "error")]
     assert ends == ["done" if ok else "error"] and events[-1]["stage"] == ends[0], ends
+    # what a progress bar is drawn from: within its total, never going back
+    done: dict[tuple[str, str], int] = {}
+    for e in events:
+        if e.get("total") is not None:
+            assert 0 <= e["done"] <= e["total"], e
+            key = (e["stage"], e.get("package") or "")
+            assert e["done"] >= done.get(key, 0) or e["stage"] == "resolved", e
+            done[key] = e["done"]
 
 
 def _install(s: api.Session, requirements: list[str], **options: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -263,6 +271,9 @@ def _install(s: api.Session, requirements: list[str], **options: Any) -> tuple[A
         _ended_once(events, ok=False)
         return exc, events
     _ended_once(events, ok=True)
+    # a wheel fetched as a guess and not installed is not heard of
+    heard = {e["package"] for e in events if e["stage"] in ("downloading", "unpacking")}
+    assert heard <= {name for name, _ in report.installed}, (heard, report.installed)
     return report, events
 
 
