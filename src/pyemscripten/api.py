@@ -292,12 +292,16 @@ async def install(
         client.prefetch_pages(_root_names(requirements))
         if s.cache is not None and not dry_run:
             s.cache.prepare()  # the cache's entry list: Cache Storage opens in that time too
+        # After another install of this page, if one is under way (no wait if none is). Its
+        # place in line is taken here, in this call's first step: taken after the yield
+        # below, an install_lock() started just after this install (its first step takes
+        # its place) went first, and this install then ran over what the lock installed.
+        await turn.take(s)
         # The pages' requests were made by the tasks' first steps (seams.start_task), and
         # in a page a request leaves once the browser task that made it is over
         # (browser._FETCH_JS starts it from a microtask): this yield ends that task before
         # the interpreter is read.
         await asyncio.sleep(0)
-        await turn.take(s)  # after another install of this page, if one is under way
         s.read_interpreter()
         assert s.target and s.scheme
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,

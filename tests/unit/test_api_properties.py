@@ -438,12 +438,21 @@ def test_what_freeze_writes_installs_the_same_set_anywhere(projects: dict[str, l
 
 
 @SETTINGS
-@given(INDEXES, ROOTS, ROOTS, st.lists(st.sampled_from(PROJECTS), max_size=2))
+@given(INDEXES, ROOTS, ROOTS, st.lists(st.sampled_from(PROJECTS), max_size=2), st.booleans())
+@example({"a": {1: ((), (), "")}, "b": {1: ((), (), "")}, "c": {1: ((), (), ""), 2: ((), (), "")}},
+         [("c", "==", 1, False)], [("c", "", 1, False)], [], True).via("the lock took its turn before the install")
 def test_installs_started_at_once_end_as_if_run_one_after_the_other(
-        index: Index, one: list[Root], two: list[Root], before: list[str]) -> None:
+        index: Index, one: list[Root], two: list[Root], before: list[str], second_from_lock: bool) -> None:
+    # The second is an install, or the install of a lock frozen where ``two`` was installed.
     index = _without_self(index)
     transport = fake_index(index)
-    with _session(transport) as together, _session(transport) as in_turn:
+    with _session(transport) as together, _session(transport) as in_turn, _session(transport) as source:
+        lock = ""
+        if second_from_lock:
+            made, _ = _install(source, [_root_text(r) for r in two])
+            if not isinstance(made, api.InstallReport):
+                return
+            lock = api.freeze(source)
         if before:  # something installed first, that the two may keep or replace
             _install(together, list(before))
             shutil.rmtree(in_turn.scheme.purelib)  # type: ignore[union-attr]
@@ -451,16 +460,23 @@ def test_installs_started_at_once_end_as_if_run_one_after_the_other(
         first_events: list[dict[str, Any]] = []
         second_events: list[dict[str, Any]] = []
 
+        def second_op(s: api.Session, listener: Any) -> Any:
+            if second_from_lock:
+                return api.install_lock(lock, session=s, quiet=True, on_progress=listener)
+            return api.install([_root_text(r) for r in two], [BASE], session=s, quiet=True, on_progress=listener)
+
         async def both() -> list[Any]:
             return await asyncio.gather(
                 api.install([_root_text(r) for r in one], [BASE], session=together, quiet=True,
                             on_progress=first_events.append),
-                api.install([_root_text(r) for r in two], [BASE], session=together, quiet=True,
-                            on_progress=second_events.append), return_exceptions=True)
+                second_op(together, second_events.append), return_exceptions=True)
 
         first, second = asyncio.run(both())
         expected_first, _ = _install(in_turn, [_root_text(r) for r in one])
-        expected_second, _ = _install(in_turn, [_root_text(r) for r in two])
+        try:
+            expected_second = asyncio.run(second_op(in_turn, None))
+        except errors.PyemscriptenError as exc:
+            expected_second = exc
         for got, expected, events in ((first, expected_first, first_events), (second, expected_second, second_events)):
             assert type(got) is type(expected), (got, expected)
             _ended_once(events, ok=isinstance(got, api.InstallReport))
