@@ -216,17 +216,20 @@ class _InstalledMap(Mapping[str, InstalledDist]):
         self._paths: dict[str, list[str]] = {}  # name -> its dist-info folders, in installed_distributions' order
         for dist in installation.installed_distributions(scheme):
             self._paths.setdefault(dist.name, []).append(dist.path)
-        self._read: dict[str, InstalledDist | None] = {}
+        self._read: dict[str, tuple[InstalledDist, str] | None] = {}  # with the folder it was read from
 
     def __getitem__(self, name: str) -> InstalledDist:
-        if name not in self._read:
-            self._read[name] = self._parse(name)
-        found = self._read[name]
+        found = self._found(name)
         if found is None:
             raise KeyError(name)
-        return found
+        return found[0]
 
-    def _parse(self, name: str) -> InstalledDist | None:
+    def _found(self, name: str) -> tuple[InstalledDist, str] | None:
+        if name not in self._read:
+            self._read[name] = self._parse(name)
+        return self._read[name]
+
+    def _parse(self, name: str) -> tuple[InstalledDist, str] | None:
         found = None
         for path in self._paths.get(name, ()):  # of two folders for one name, the last readable one
             metadata_path = Path(path) / "METADATA"
@@ -235,8 +238,13 @@ class _InstalledMap(Mapping[str, InstalledDist]):
             except (OSError, PyemscriptenError):
                 continue  # a broken dist-info does not satisfy anything; it can be reinstalled
             if meta.name == name:  # the name installed_distributions read from the same file
-                found = InstalledDist(meta.name, meta.version, meta.requires_dist, meta.provides_extra)
+                found = InstalledDist(meta.name, meta.version, meta.requires_dist, meta.provides_extra), path
         return found
+
+    def folder_read(self, name: str) -> str | None:
+        """The ``*.dist-info`` folder whose METADATA gives ``self[name]`` (None: none reads)."""
+        found = self._found(name)
+        return found[1] if found is not None else None
 
     def __iter__(self) -> Iterator[str]:
         return (name for name in self._paths if name in self)
@@ -284,12 +292,16 @@ async def install(
         client.prefetch_pages(_root_names(requirements))
         if s.cache is not None and not dry_run:
             s.cache.prepare()  # the cache's entry list: Cache Storage opens in that time too
+        # After another install of this page, if one is under way (no wait if none is). Its
+        # place in line is taken here, in this call's first step: taken after the yield
+        # below, an install_lock() started just after this install (its first step takes
+        # its place) went first, and this install then ran over what the lock installed.
+        await turn.take(s)
         # The pages' requests were made by the tasks' first steps (seams.start_task), and
         # in a page a request leaves once the browser task that made it is over
         # (browser._FETCH_JS starts it from a microtask): this yield ends that task before
         # the interpreter is read.
         await asyncio.sleep(0)
-        await turn.take(s)  # after another install of this page, if one is under way
         s.read_interpreter()
         assert s.target and s.scheme
         options = ResolveOptions(pre=pre, constraints=tuple(constraints), deps=deps, reinstall=reinstall,
@@ -860,13 +872,25 @@ def freeze(session: Session | None = None) -> str:
     and hash; they are listed in a comment at the top instead. What pyemscripten itself runs
     on in the page (pyemscripten, packaging, resolvelib) is left out, as pip freeze leaves out
     pip: whatever boots the installer brings it, and a lock must not pin the installer.
+    Each project is locked once, at the version :func:`list_installed` shows; a second
+    ``*.dist-info`` of it is named in a comment.
     """
     s = session or Session()
     scheme = s.scheme or installation.default_scheme()
     target = s.target or current_target()
-    wheels, unknown, runs_on = [], [], []
+    wheels, unknown, runs_on, shadowed = [], [], [], []
     own = _kept(scheme)
-    for dist in installation.installed_distributions(scheme):
+    found = installation.installed_distributions(scheme)
+    # One folder per project, the one list_installed() reads (the last readable one; where
+    # none reads, the last): a stale *.dist-info beside it (another installer's, or one an
+    # interrupted install left) is no second version, and a lock listing a project twice
+    # does not read back.
+    installed = _InstalledMap(scheme)
+    last = {dist.name: dist.path for dist in found}
+    for dist in found:
+        if dist.path != (installed.folder_read(dist.name) or last[dist.name]):
+            shadowed.append(f"{dist.name}=={dist.version}")
+            continue
         if dist.name in own:  # what the installer runs on: the page that boots it brings it (as pip freeze leaves out pip)
             runs_on.append(f"{dist.name}=={dist.version}")
             continue
@@ -875,17 +899,23 @@ def freeze(session: Session | None = None) -> str:
             origin = json.loads(origin_path.read_text())
             file = IndexFile(origin["filename"], origin["url"], tuple(sorted(origin["hashes"].items())),
                              size=origin.get("size"))
+            # A folder without a METADATA that reads has its name's version, which may be
+            # none (InvalidVersion, a ValueError): nothing to pin it by either.
+            version = Version(dist.version)
         except (OSError, ValueError, KeyError, AttributeError):
             unknown.append(f"{dist.name}=={dist.version}")
             continue
         if strongest_hash(dict(file.hashes)) is None:  # installed with allow_unhashed: nothing to pin it by
             unknown.append(f"{dist.name}=={dist.version}")
             continue
-        wheels.append(LockedWheel(dist.name, Version(dist.version), file))
+        wheels.append(LockedWheel(dist.name, version, file))
     header = (f"# Not locked (origin or hash unknown, e.g. preloaded): {', '.join(sorted(unknown))}\n"
               if unknown else "")
     if runs_on:
         header += f"# Not locked (what pyemscripten itself runs on, brought by what boots it): {', '.join(runs_on)}\n"
+    if shadowed:
+        header += ("# Not locked (a second *.dist-info of a project, beside the one installed; remove it by hand): "
+                   f"{', '.join(shadowed)}\n")
     return header + dump_lock(wheels, target)
 
 

@@ -388,6 +388,18 @@ def test_freeze_leaves_out_what_has_no_hash_to_pin_it_by(tmp_path: Path) -> None
     assert 'name = "app"' in frozen and 'name = "bare"' not in frozen
 
 
+def test_freeze_leaves_out_a_dist_info_whose_version_is_no_version(session: api.Session) -> None:
+    # Its METADATA gone (removed by hand, or by another tool), the folder's name gives the
+    # version, and that one is no PEP 440 version: named in the comment, not an InvalidVersion.
+    asyncio.run(api.install(["app"], [BASE], session=session, quiet=True))
+    site = Path(session.scheme.purelib)
+    (site / "lib-1.0.dist-info").rename(site / "lib-latest.dist-info")
+    (site / "lib-latest.dist-info" / "METADATA").unlink()
+    frozen = api.freeze(session)
+    assert frozen.startswith("# Not locked (origin or hash unknown, e.g. preloaded): lib==latest\n")
+    assert 'name = "app"' in frozen and 'name = "lib"' not in frozen
+
+
 def test_second_install_is_already_satisfied(session: api.Session) -> None:
     asyncio.run(api.install("app", [BASE], session=session, quiet=True))
     report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
