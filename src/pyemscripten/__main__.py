@@ -30,6 +30,7 @@ from packaging.utils import parse_wheel_filename
 
 from . import __version__
 from .candidates import USER, Dependency
+from .credentials import strip_credentials
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import (
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="download every locked wheel into DIR (hashes checked; a file already there with the "
                             "right hash is kept) and name it in the lock by its path relative to the lock: serve the "
                             "lock and DIR together and pages install with no other server (tests run offline)")
-    where.add_argument("--relative-to", metavar="URL", type=_http_url,
+    where.add_argument("--relative-to", metavar="URL", type=_folder_url,
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. an index of your own served under the lock's folder)")
@@ -161,6 +162,14 @@ def _http_url(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not a URL: {problem}")
     return text
+
+
+def _folder_url(text: str) -> str:
+    """``--relative-to``: the URL the lock is served from, without its ``user:password@``.
+    It is only compared with the wheels' URLs, which are compared without theirs (a lock
+    never holds credentials); with them, no wheel was under it, and the warning saying so
+    showed them."""
+    return strip_credentials(_http_url(text))
 
 
 # What PEP 751 names a lock file: "pylock.toml or ... r"^pylock\.([^.]+)\.toml$"".
@@ -294,7 +303,8 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
             raise LockError(f"cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc}{where}",
                             writing=True) from None
     if args.relative_to and not any(path_in_lock(w, args.relative_to) for w in wheels):
-        print(f"warning: no wheel's URL is under --relative-to {args.relative_to}: every wheel keeps its URL",
+        print(f"warning: no wheel's URL is under --relative-to {redact_location(args.relative_to)}: every wheel keeps "
+              "its URL",
               file=sys.stderr)
     return dump_lock(wheels, target, relative_to=args.relative_to)
 
