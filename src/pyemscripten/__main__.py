@@ -201,9 +201,14 @@ def _wheels_dir_problem(args: argparse.Namespace) -> str | None:
     if os.path.exists(args.wheels_dir) and not os.path.isdir(args.wheels_dir):
         return "it is a file: give a folder (made if missing) for the wheels"
     try:
-        os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
+        path = os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
     except ValueError:  # another drive (Windows)
         return f"{args.wheels_dir} and {args.output} are on different drives: no path leads from the lock to the wheels"
+    if os.sep != "\\" and "\\" in path:
+        # A lock's path reads "\" as a separator, as Windows tools write paths (PEP 751), and has
+        # no way to say it is part of a name: a folder "a\b" would read back as "a/b".
+        return (f"the path from the lock's folder to it, {path}, holds a backslash, which a lock reads as a "
+                "separator between folders: give a folder whose path has none")
     return None
 
 

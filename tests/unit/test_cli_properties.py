@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, urljoin
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
@@ -46,7 +47,7 @@ TARGETS = {"2026": ("pyemscripten_2026_0_wasm32", "3.14"), "2025": ("pyemscripte
 
 # Projects by their normalized name, each with spellings a wheel's METADATA or a requirement may use.
 PROJECTS = {"alpha": ["alpha", "Alpha"], "be-ta": ["be-ta", "Be_Ta", "be.ta"], "gamma": ["gamma", "GAMMA"]}
-VERSIONS = ["0.9.post1", "1.0", "1.1", "2.0rc1", "2.0", "1!0.1"]
+VERSIONS = ["0.9.post1", "1.0", "1.0+cpu", "1.1", "2.0rc1", "2.0", "1!0.1", "2.0.dev1"]
 TAGS = ["py3-none-any", "py2.py3-none-any", "cp314-cp314-pyemscripten_2026_0_wasm32",
         "cp313-cp313-pyemscripten_2025_0_wasm32", "cp312-abi3-pyemscripten_2026_0_wasm32",
         "cp313-cp313-pyodide_2025_0_wasm32", "cp314-cp314-manylinux_2_17_x86_64"]
@@ -94,13 +95,14 @@ _needs = st.tuples(st.sampled_from([s for spellings in PROJECTS.values() for s i
 def _cases(draw: st.DrawFn) -> Case:
     releases: dict[str, dict[str, Release]] = {}
     for project, spellings in PROJECTS.items():
-        versions = draw(st.lists(st.sampled_from(VERSIONS), max_size=3, unique=True))
+        versions = draw(st.lists(st.sampled_from(VERSIONS), min_size=project != "gamma", max_size=3, unique=True))
         releases[project] = {
             v: Release(draw(st.sampled_from(spellings)), draw(_wheels),
                        tuple(n for n in draw(st.lists(_needs, max_size=2)) if canonicalize_name(n[0]) != project))
             for v in versions}
     return Case(releases, draw(st.lists(_needs, min_size=1, max_size=3)),
-                draw(st.lists(st.tuples(st.sampled_from(list(PROJECTS)), st.sampled_from(SPECIFIERS[2:])), max_size=2)),
+                draw(st.lists(st.tuples(st.sampled_from([s for spellings in PROJECTS.values() for s in spellings]),
+                                        st.sampled_from(SPECIFIERS[2:])), max_size=2)),
                 draw(st.sampled_from(list(TARGETS))), draw(st.booleans()), draw(st.booleans()))
 
 
@@ -146,7 +148,7 @@ def _solutions(case: Case) -> list[dict[str, Version]]:
                  if not marker or Marker(marker).evaluate(dict(env))]
         if {p for p, _ in needs} != set(chosen):
             continue
-        specs = {p: [spec for q, spec in needs if q == p] + [SpecifierSet(c) for q, c in case.constraints if q == p]
+        specs = {p: [spec for q, spec in needs if q == p] + [SpecifierSet(c) for q, c in case.constraints if canonicalize_name(q) == p]
                  for p in chosen}
         if all(_may_choose(case, Version(chosen[p]), specs[p], [Version(v) for v in usable[p]]) for p in chosen):
             found.append({p: Version(v) for p, v in chosen.items()})
@@ -221,7 +223,10 @@ def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, ca
         folder = Path(temp)
         simple = _build(case, folder)
         pages = _tree(simple)
-        assert main(["index", "-o", str(simple)]) == 0 and _tree(simple) == pages  # again: nothing changes
+        # Again, with the wheels or without: nothing changes.
+        assert main(["index", "-o", str(simple)]) == 0 and _tree(simple) == pages
+        if any((folder / "dist").iterdir()):
+            assert main(["index", str(folder / "dist"), "-o", str(simple)]) == 0 and _tree(simple) == pages
         prefix = os.path.basename(temp)
         server.mount(prefix, simple)
         secret = "s3cr3t-" + prefix
@@ -259,6 +264,10 @@ def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, ca
         # Made again: the same bytes.
         assert main([*_lock_args(case, url), *extra, "-o", str(folder / "out" / "pylock.again.toml")]) == 0
         assert (folder / "out" / "pylock.again.toml").read_text("utf-8") == text
+        if where != "local":  # and to stdout (where no folder is for --wheels-dir's paths)
+            capsys.readouterr()
+            assert main([*_lock_args(case, url), *extra, "-o", "-"]) == 0
+            assert capsys.readouterr().out == text
 
 
 def _spelled(case: Case, wheel: object) -> str:
@@ -351,3 +360,41 @@ def test_a_requirements_file_is_read_or_refused_with_one_error_line(
             err = capsys.readouterr().err
             assert status == 0, err
         assert "Traceback" not in err
+
+
+# --- folders --------------------------------------------------------------------------------
+
+_folder_names = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00/"), min_size=1,
+                        max_size=8).filter(lambda n: n not in (".", ".."))
+
+
+@SOME
+@given(_folder_names, _folder_names, st.booleans())
+@example("index", "a\\b", True).via("a backslash in --wheels-dir's path, which a lock reads as a separator")
+def test_wheels_saved_beside_the_lock_are_where_it_says(capsys: pytest.CaptureFixture[str], index_name: str,
+                                                        wheels_name: str, inside: bool) -> None:
+    # Whatever the folders are named, the lock names each wheel by the URL it is served at
+    # from beside the lock: every folder on the way quoted, as a static server serves it.
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        make_wheel("alpha", "1.0", requires=["be-ta"]).write(folder / "dist")
+        make_wheel("Be_Ta", "2.0").write(folder / "dist")
+        index = folder / "indexes" / index_name / "simple"
+        assert main(["index", str(folder / "dist"), "-o", str(index)]) == 0
+        (folder / "out").mkdir()
+        wheels = folder / "out" / wheels_name / "w" if inside else folder / "vendored" / wheels_name
+        capsys.readouterr()
+        try:
+            status = main(["lock", "alpha", "--index-url", str(index),
+                           "--wheels-dir", str(wheels), "-o", str(folder / "out" / "pylock.toml")])
+        except SystemExit as exit_:  # a folder no lock can name: said before resolving
+            err = capsys.readouterr().err
+            assert exit_.code == 2 and "error: --wheels-dir" in err, err
+            return
+        assert status == 0, capsys.readouterr().err
+        chosen = load_lock((folder / "out" / "pylock.toml").read_text("utf-8"), _target(Case({}, [])),
+                           lock_url="http://h.test/site/pylock.toml")
+        served = {urljoin("http://h.test/site/", "/".join(quote(part) for part in
+                                                          os.path.relpath(path, folder / "out").split(os.sep)))
+                  for path in wheels.glob("*.whl")}
+        assert {w.file.url for w in chosen} == served
