@@ -283,8 +283,9 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
         entries = await load_distribution(transport, args.distribution, client.retry)
         binary = [tags for tags in (parse_wheel_filename(e.file.filename)[3] for e in entries.values()) if _binary(tags)]
         if binary and not any(target.tag_rank(tags) is not None for tags in binary):
-            print(f"warning: no wheel of the distribution {args.distribution} is for {target.platform} "
-                  f"(Python {target.python_version}): is it the runtime you lock for?", file=sys.stderr)
+            print(f"warning: no wheel of the distribution {redact_location(args.distribution)} is for "
+                  f"{target.platform} (Python {target.python_version}): is it the runtime you lock for?",
+                  file=sys.stderr)
 
         async def distribution() -> dict[str, DistributionEntry]:
             return entries

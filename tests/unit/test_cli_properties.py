@@ -78,6 +78,7 @@ class Case:
     target: str = "2026"
     pre: bool = False
     no_deps: bool = False
+    second: frozenset[tuple[str, str]] = frozenset()  # (project, version) served by a second index only
 
 
 def _requirement(spelling: str, specifier: str, marker: str = "") -> str:
@@ -103,7 +104,9 @@ def _cases(draw: st.DrawFn) -> Case:
     return Case(releases, draw(st.lists(_needs, min_size=1, max_size=3)),
                 draw(st.lists(st.tuples(st.sampled_from([s for spellings in PROJECTS.values() for s in spellings]),
                                         st.sampled_from(SPECIFIERS[2:])), max_size=2)),
-                draw(st.sampled_from(list(TARGETS))), draw(st.booleans()), draw(st.booleans()))
+                draw(st.sampled_from(list(TARGETS))), draw(st.booleans()), draw(st.booleans()),
+                frozenset(draw(st.lists(st.sampled_from([(p, v) for p, vs in releases.items() for v in vs]
+                                                        or [("alpha", "1.0")])))))
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -133,11 +136,17 @@ def _filename(spelling: str, version: str, wheel: Wheel) -> str:
     return make_wheel(spelling, version, tag=wheel.tag, build=wheel.build).filename
 
 
+def _served(case: Case, project: str) -> list[str]:
+    """The versions of ``project`` the first index that has it serves."""
+    first = [v for v in case.releases[project] if (project, v) not in case.second]
+    return first or list(case.releases[project])
+
+
 def _solutions(case: Case) -> list[dict[str, Version]]:
     """Every choice of versions a lock may name (see the module's docstring)."""
     target = _target(case)
     env = target.marker_environment
-    usable = {p: [v for v in versions if _best_wheels(case, p, v)] for p, versions in case.releases.items()}
+    usable = {p: [v for v in _served(case, p) if _best_wheels(case, p, v)] for p in case.releases}
     found = []
     for choice in itertools.product(*[[None, *usable[p]] for p in PROJECTS]):
         chosen = {p: v for p, v in zip(PROJECTS, choice) if v is not None}
@@ -181,22 +190,26 @@ def server() -> Iterator[IndexServer]:
         yield running
 
 
-def _build(case: Case, folder: Path) -> Path:
+def _build(case: Case, folder: Path, second: bool = False) -> Path:
     """The case's wheels in ``folder / "dist"``, and the index the ``index`` command makes of
-    them in ``folder / "simple"``."""
-    dist = folder / "dist"
+    them in ``folder / "simple"``; with ``second``, those of ``case.second`` only (``dist2``
+    and ``simple2``), and the others without them."""
+    dist = folder / ("dist2" if second else "dist")
     dist.mkdir()
     for project, versions in case.releases.items():
         for version, release in versions.items():
+            if ((project, version) in case.second) != second:
+                continue
             for wheel in release.wheels:
                 make_wheel(release.spelling, version, {f"{project.replace('-', '_')}/__init__.py": b""},
                            requires=[_requirement(*n) for n in release.requires], tag=wheel.tag,
                            build=wheel.build, requires_python=wheel.requires_python).write(dist)
-    args = ["index", "-o", str(folder / "simple")]
+    simple = folder / ("simple2" if second else "simple")
+    args = ["index", "-o", str(simple)]
     if any(dist.iterdir()):
         args.insert(1, str(dist))
     assert main(args) == 0
-    return folder / "simple"
+    return simple
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -213,7 +226,7 @@ def _lock_args(case: Case, index_url: str) -> list[str]:
 
 
 @SOME
-@given(_cases(), st.sampled_from(["local", "http", "relative"]))
+@given(_cases(), st.sampled_from(["local", "http", "relative", "two"]))
 @example(Case({"alpha": {}, "be-ta": {"1.0": Release("be-ta", (Wheel("py3-none-any", None, None),), ())}, "gamma": {}},
               [("be-ta", "", "")]), "relative").via("--relative-to with the index's credentials: shown, and no path")
 def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, capsys: pytest.CaptureFixture[str],
@@ -221,6 +234,8 @@ def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, ca
     capsys.readouterr()
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
+        if where != "two":
+            case.second = frozenset()
         simple = _build(case, folder)
         pages = _tree(simple)
         # Again, with the wheels or without: nothing changes.
@@ -230,12 +245,14 @@ def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, ca
         prefix = os.path.basename(temp)
         server.mount(prefix, simple)
         secret = "s3cr3t-" + prefix
-        url = str(simple) if where == "local" else f"http://user:{secret}@127.0.0.1:{server.port}/{prefix}/"
+        url = str(simple) if where in ("local", "two") else f"http://user:{secret}@127.0.0.1:{server.port}/{prefix}/"
         # A local index's wheels are copied beside the lock; an http one's may be named by
         # their path from the folder the lock is served from (given as the index was, with
         # its credentials).
         extra = {"local": ["--wheels-dir", str(folder / "out" / "wheels")], "http": [],
-                 "relative": ["--relative-to", url]}[where]
+                 "relative": ["--relative-to", url]}.get(where)
+        if extra is None:  # two local indexes: the first that has a project serves it
+            extra = ["--index-url", str(_build(case, folder, second=True)), "--wheels-dir", str(folder / "out" / "wheels")]
         (folder / "out").mkdir()
         out = folder / "out" / "pylock.toml"
         capsys.readouterr()
@@ -264,7 +281,7 @@ def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, ca
         # Made again: the same bytes.
         assert main([*_lock_args(case, url), *extra, "-o", str(folder / "out" / "pylock.again.toml")]) == 0
         assert (folder / "out" / "pylock.again.toml").read_text("utf-8") == text
-        if where != "local":  # and to stdout (where no folder is for --wheels-dir's paths)
+        if where in ("http", "relative"):  # and to stdout (where no folder is for --wheels-dir's paths)
             capsys.readouterr()
             assert main([*_lock_args(case, url), *extra, "-o", "-"]) == 0
             assert capsys.readouterr().out == text
@@ -398,3 +415,63 @@ def test_wheels_saved_beside_the_lock_are_where_it_says(capsys: pytest.CaptureFi
                                                           os.path.relpath(path, folder / "out").split(os.sep)))
                   for path in wheels.glob("*.whl")}
         assert {w.file.url for w in chosen} == served
+
+
+# --- index, in several runs -----------------------------------------------------------------
+
+
+@SOME
+@given(_cases(), st.lists(st.integers(0, 2), min_size=12, max_size=12), st.lists(st.booleans(), min_size=12,
+                                                                                 max_size=12))
+def test_an_index_made_in_runs_is_the_index_made_at_once(capsys: pytest.CaptureFixture[str], case: Case,
+                                                         runs: list[int], deleted: list[bool]) -> None:
+    # Wheels added over several runs (a wheel given again in a later run too), or some deleted
+    # by hand and the pages written again: the same files as one run with the wheels there.
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        _build(case, folder)
+        wheels = sorted((folder / "dist").iterdir())
+        for run in range(3):
+            given = [str(w) for i, w in enumerate(wheels) if runs[i % len(runs)] <= run <= runs[i % len(runs)] + 1]
+            assert main(["index", *given, "-o", str(folder / "runs")]) == 0
+        assert _tree(folder / "runs") == _tree(folder / "simple")
+        kept = [w for i, w in enumerate(wheels) if not deleted[i % len(deleted)]]
+        for i, wheel in enumerate(wheels):
+            if deleted[i % len(deleted)]:
+                project = next(p for p in (folder / "runs").iterdir() if (p / wheel.name).exists())
+                (project / wheel.name).unlink()
+        assert main(["index", "-o", str(folder / "runs")]) == 0
+        assert main(["index", *map(str, kept), "-o", str(folder / "kept")]) == 0
+        assert _tree(folder / "runs") == _tree(folder / "kept")
+
+
+# --- credentials ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("served", ["this runtime", "another runtime", "missing", "not JSON", "hash mismatch"])
+def test_a_distributions_credentials_are_not_shown(server: IndexServer, capsys: pytest.CaptureFixture[str],
+                                                   served: str) -> None:
+    # A private mirror of the runtime's distribution, given with its user:password@: whatever
+    # it serves, the password is nowhere in the lock or on stderr.
+    import hashlib
+    import json
+
+    native = make_wheel("native", "2.0", tag="cp314-cp314-pyemscripten_2026_0_wasm32")
+    old = make_wheel("native", "2.0", tag="cp312-cp312-pyodide_2024_0_wasm32")
+    wheel = old if served == "another runtime" else native
+    entry = {"name": "native", "version": "2.0", "file_name": wheel.filename, "depends": [],
+             "sha256": "0" * 64 if served == "hash mismatch" else hashlib.sha256(wheel).hexdigest(),
+             "install_dir": "site", "package_type": "package"}
+    body = b"{" if served == "not JSON" else json.dumps({"packages": {"native": entry}}).encode()
+    files = {} if served == "missing" else {"pyodide-lock.json": body, wheel.filename: bytes(wheel)}
+    server.mount(f"/runtime-{served.replace(' ', '-')}/", files)
+    with tempfile.TemporaryDirectory() as temp:
+        make_wheel("app", "1.0", requires=["native"]).write(Path(temp) / "dist")
+        assert main(["index", str(Path(temp) / "dist"), "-o", str(Path(temp) / "simple")]) == 0
+        capsys.readouterr()
+        main(["lock", "app", "--index-url", str(Path(temp) / "simple"), "--wheels-dir", str(Path(temp) / "w"),
+              "--distribution", f"http://u:hunter2@127.0.0.1:{server.port}/runtime-{served.replace(' ', '-')}"
+              "/pyodide-lock.json", "-o", str(Path(temp) / "pylock.toml")])
+        err = capsys.readouterr().err
+        lock = Path(temp, "pylock.toml").read_text("utf-8") if Path(temp, "pylock.toml").exists() else ""
+    assert "hunter2" not in err + lock and "Traceback" not in err, err
