@@ -44,7 +44,7 @@ from pyemscripten.candidates import build_tag
 from pyemscripten.locks import LockedWheel, load_lock
 from pyemscripten.target import Target
 from tests.support.index_server import IndexServer
-from tests.support.wheels import make_wheel
+from tests.support.wheels import dist_name, make_wheel, wheel_filename
 
 # HUNT=2000 in the environment to hunt; function-scoped fixtures (capsys, monkeypatch) are
 # read or reset by each example itself.
@@ -71,6 +71,7 @@ class Wheel:
     tag: str
     requires_python: str | None
     build: str | None
+    cased: bool = False  # its file name spells the project as its METADATA does (Be_Ta-1.0-...), not lower-cased
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def _requirement(spelling: str, specifier: str, marker: str = "") -> str:
 
 
 _wheels = st.lists(st.builds(Wheel, st.sampled_from(TAGS), st.sampled_from(REQUIRES_PYTHON),
-                             st.sampled_from([None, None, "1", "2"])),
+                             st.sampled_from([None, None, "1", "2"]), st.booleans()),
                    min_size=1, max_size=2, unique_by=lambda w: (w.tag, w.build)).map(tuple)
 _needs = st.tuples(st.sampled_from([s for spellings in PROJECTS.values() for s in spellings]),
                    st.sampled_from(SPECIFIERS), st.sampled_from(MARKERS))
@@ -143,7 +144,8 @@ def _best_wheels(case: Case, project: str, version: str) -> set[str]:
 
 
 def _filename(spelling: str, version: str, wheel: Wheel) -> str:
-    return make_wheel(spelling, version, tag=wheel.tag, build=wheel.build).filename
+    name = wheel_filename(spelling, version, wheel.tag, wheel.build)
+    return re.sub(r"[-_.]+", "_", spelling) + name[len(dist_name(spelling)):] if wheel.cased else name
 
 
 def _served(case: Case, project: str) -> list[str]:
@@ -213,7 +215,8 @@ def _build(case: Case, folder: Path, second: bool = False) -> Path:
             for wheel in release.wheels:
                 make_wheel(release.spelling, version, {f"{project.replace('-', '_')}/__init__.py": b""},
                            requires=[_requirement(*n) for n in release.requires], tag=wheel.tag,
-                           build=wheel.build, requires_python=wheel.requires_python).write(dist)
+                           build=wheel.build, requires_python=wheel.requires_python,
+                           filename=_filename(release.spelling, version, wheel)).write(dist)
     simple = folder / ("simple2" if second else "simple")
     args = ["index", "-o", str(simple)]
     if any(dist.iterdir()):
@@ -296,6 +299,15 @@ def test_index_then_lock_reads_back_as_the_models_choice(server: IndexServer, ca
             capsys.readouterr()
             assert main([*_lock_args(case, url), *extra, "-o", "-"]) == 0
             assert capsys.readouterr().out == text
+        # The requirements and constraints read from files, as pip writes them: the same lock.
+        (folder / "reqs").mkdir()
+        (folder / "reqs" / "requirements.txt").write_text(
+            "# generated\n-c pins.txt\n" + "".join(f"{_requirement(*r)}  # one\n" for r in case.requirements))
+        (folder / "reqs" / "pins.txt").write_text("".join(f"{p}{spec}\n" for p, spec in case.constraints))
+        from_files = dataclasses.replace(case, requirements=[], constraints=[])
+        assert main([*_lock_args(from_files, url), "-r", str(folder / "reqs" / "requirements.txt"), *extra,
+                     "-o", str(folder / "out" / "pylock.files.toml")]) == 0, capsys.readouterr().err
+        assert (folder / "out" / "pylock.files.toml").read_text("utf-8") == text
 
 
 def _spelled(case: Case, wheel: LockedWheel) -> str:
