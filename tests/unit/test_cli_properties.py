@@ -409,10 +409,10 @@ _folder_names = st.text(st.characters(blacklist_categories=["Cs"], blacklist_cha
 
 
 @SOME
-@given(_folder_names, _folder_names, st.booleans())
-@example("index", "a\\b", True).via("a backslash in --wheels-dir's path, which a lock reads as a separator")
+@given(_folder_names, _folder_names, st.booleans(), st.sampled_from(["path", "path/", "file URL"]))
+@example("index", "a\\b", True, "path").via("a backslash in --wheels-dir's path, which a lock reads as a separator")
 def test_wheels_saved_beside_the_lock_are_where_it_says(capsys: pytest.CaptureFixture[str], index_name: str,
-                                                        wheels_name: str, inside: bool) -> None:
+                                                        wheels_name: str, inside: bool, given_as: str) -> None:
     # Whatever the folders are named, the lock names each wheel by the URL it is served at
     # from beside the lock: every folder on the way quoted, as a static server serves it.
     with tempfile.TemporaryDirectory() as temp:
@@ -425,7 +425,8 @@ def test_wheels_saved_beside_the_lock_are_where_it_says(capsys: pytest.CaptureFi
         wheels = folder / "out" / wheels_name / "w" if inside else folder / "vendored" / wheels_name
         capsys.readouterr()
         try:
-            status = main(["lock", "alpha", "--index-url", str(index),
+            status = main(["lock", "alpha", "--index-url", {"path": str(index), "path/": f"{index}{os.sep}",
+                                                            "file URL": index.as_uri()}[given_as],
                            "--wheels-dir", str(wheels), "-o", str(folder / "out" / "pylock.toml")])
         except SystemExit as exit_:  # a folder no lock can name: said before resolving
             err = capsys.readouterr().err
