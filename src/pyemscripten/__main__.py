@@ -30,6 +30,7 @@ from packaging.utils import parse_wheel_filename
 
 from . import __version__
 from .candidates import USER, Dependency
+from .credentials import strip_credentials
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import (
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="download every locked wheel into DIR (hashes checked; a file already there with the "
                             "right hash is kept) and name it in the lock by its path relative to the lock: serve the "
                             "lock and DIR together and pages install with no other server (tests run offline)")
-    where.add_argument("--relative-to", metavar="URL", type=_http_url,
+    where.add_argument("--relative-to", metavar="URL", type=_folder_url,
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. an index of your own served under the lock's folder)")
@@ -163,6 +164,14 @@ def _http_url(text: str) -> str:
     return text
 
 
+def _folder_url(text: str) -> str:
+    """``--relative-to``: the URL the lock is served from, without its ``user:password@``.
+    It is only compared with the wheels' URLs, which are compared without theirs (a lock
+    never holds credentials); with them, no wheel was under it, and the warning saying so
+    showed them."""
+    return strip_credentials(_http_url(text))
+
+
 # What PEP 751 names a lock file: "pylock.toml or ... r"^pylock\.([^.]+)\.toml$"".
 _LOCK_NAME = re.compile(r"pylock\.toml|pylock\.[^.]+\.toml")
 
@@ -192,9 +201,14 @@ def _wheels_dir_problem(args: argparse.Namespace) -> str | None:
     if os.path.exists(args.wheels_dir) and not os.path.isdir(args.wheels_dir):
         return "it is a file: give a folder (made if missing) for the wheels"
     try:
-        os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
+        path = os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
     except ValueError:  # another drive (Windows)
         return f"{args.wheels_dir} and {args.output} are on different drives: no path leads from the lock to the wheels"
+    if os.sep != "\\" and "\\" in path:
+        # A lock's path reads "\" as a separator, as Windows tools write paths (PEP 751), and has
+        # no way to say it is part of a name: a folder "a\b" would read back as "a/b".
+        return (f"the path from the lock's folder to it, {path}, holds a backslash, which a lock reads as a "
+                "separator between folders: give a folder whose path has none")
     return None
 
 
@@ -269,8 +283,9 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
         entries = await load_distribution(transport, args.distribution, client.retry)
         binary = [tags for tags in (parse_wheel_filename(e.file.filename)[3] for e in entries.values()) if _binary(tags)]
         if binary and not any(target.tag_rank(tags) is not None for tags in binary):
-            print(f"warning: no wheel of the distribution {args.distribution} is for {target.platform} "
-                  f"(Python {target.python_version}): is it the runtime you lock for?", file=sys.stderr)
+            print(f"warning: no wheel of the distribution {redact_location(args.distribution)} is for "
+                  f"{target.platform} (Python {target.python_version}): is it the runtime you lock for?",
+                  file=sys.stderr)
 
         async def distribution() -> dict[str, DistributionEntry]:
             return entries
@@ -294,7 +309,8 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
             raise LockError(f"cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc}{where}",
                             writing=True) from None
     if args.relative_to and not any(path_in_lock(w, args.relative_to) for w in wheels):
-        print(f"warning: no wheel's URL is under --relative-to {args.relative_to}: every wheel keeps its URL",
+        print(f"warning: no wheel's URL is under --relative-to {redact_location(args.relative_to)}: every wheel keeps "
+              "its URL",
               file=sys.stderr)
     return dump_lock(wheels, target, relative_to=args.relative_to)
 
