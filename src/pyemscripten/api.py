@@ -212,9 +212,11 @@ class _InstalledMap(Mapping[str, InstalledDist]):
     meets, and a runtime can hold dozens of others: parsing every Requires-Dist of all of
     them cost each install ~0.1 ms a requirement in Pyodide, for nothing."""
 
-    def __init__(self, scheme: installation.Scheme) -> None:
+    def __init__(self, scheme: installation.Scheme, found: Sequence[installation.InstalledDist] | None = None) -> None:
+        """``found``: what ``installation.installed_distributions(scheme)`` gave, where the
+        caller has read it already."""
         self._paths: dict[str, list[str]] = {}  # name -> its dist-info folders, in installed_distributions' order
-        for dist in installation.installed_distributions(scheme):
+        for dist in installation.installed_distributions(scheme) if found is None else found:
             self._paths.setdefault(dist.name, []).append(dist.path)
         self._read: dict[str, tuple[InstalledDist, str] | None] = {}  # with the folder it was read from
 
@@ -241,10 +243,14 @@ class _InstalledMap(Mapping[str, InstalledDist]):
                 found = InstalledDist(meta.name, meta.version, meta.requires_dist, meta.provides_extra), path
         return found
 
-    def folder_read(self, name: str) -> str | None:
-        """The ``*.dist-info`` folder whose METADATA gives ``self[name]`` (None: none reads)."""
+    def folder(self, name: str) -> str | None:
+        """The ``*.dist-info`` folder that stands for ``name``: the one whose METADATA gives
+        ``self[name]``; where none reads, the last (None: no folder)."""
         found = self._found(name)
-        return found[1] if found is not None else None
+        if found is not None:
+            return found[1]
+        folders = self._paths.get(name)
+        return folders[-1] if folders else None
 
     def __iter__(self) -> Iterator[str]:
         return (name for name in self._paths if name in self)
@@ -885,10 +891,9 @@ def freeze(session: Session | None = None) -> str:
     # none reads, the last): a stale *.dist-info beside it (another installer's, or one an
     # interrupted install left) is no second version, and a lock listing a project twice
     # does not read back.
-    installed = _InstalledMap(scheme)
-    last = {dist.name: dist.path for dist in found}
+    installed = _InstalledMap(scheme, found)
     for dist in found:
-        if dist.path != (installed.folder_read(dist.name) or last[dist.name]):
+        if dist.path != installed.folder(dist.name):
             shadowed.append(f"{dist.name}=={dist.version}")
             continue
         if dist.name in own:  # what the installer runs on: the page that boots it brings it (as pip freeze leaves out pip)
