@@ -50,7 +50,7 @@ from .locks import LockedWheel, check_pinned, dump_lock, path_in_lock
 from .native import UrllibTransport, url_problem, write_file_whole
 from .progress import size_text
 from .resolution import ResolveOptions, resolve, walk_line, yanked_notes
-from .target import PlatformTag, Target, runtime_python
+from .target import PlatformTag, Target, runtime_python, unknown_python
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -477,6 +477,12 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
         args.target = Target.for_platform(args.platform, args.python_version)
     except UnsupportedRuntimeError as exc:
         command.error(f"--python-version {args.python_version}: {exc.reason}")
+    # Refused, not only warned of as another platform's Python is: resolving for 2.7, 3.0 or
+    # 4.0 ended in "no wheel fits" (py2/py4 tags, Requires-Python) or, from pure wheels that
+    # name no Requires-Python, in a lock with requires-python ==3.0.* that no runtime installs.
+    unknown = unknown_python(platform, args.python_version)
+    if unknown is not None:
+        command.error(f"--python-version {args.python_version}: {unknown}")
     problem = _output_problem(args.output)
     if problem is not None:
         command.error(f"cannot write the lock to -o {args.output}: {problem}")

@@ -32,7 +32,10 @@ def parse_distribution_lock(body: bytes, url: str) -> dict[str, DistributionEntr
     """Wheel packages of a ``pyodide-lock.json``, by canonical name; file URLs beside it.
 
     Shared-library zips and other non-wheel entries are left out. Raises
-    :class:`IndexFormatError` naming the URL for a lock that does not parse.
+    :class:`IndexFormatError` naming the URL for a lock that does not parse, or whose entry
+    names a wheel of another project than its own name.
+
+    Two entries under one key: the last, as ``JSON.parse`` in Pyodide's loader takes it too.
     """
     try:
         data = json.loads(body)
@@ -87,5 +90,13 @@ def _entry(raw: Any, url: str) -> DistributionEntry | None:
     except ValueError:
         return None
     name = canonicalize_name(str(raw.get("name") or project))
+    if name != project:
+        # Pyodide's loadPackage would install that file for the name; resolution would take
+        # it for the name, and its lock (lock --distribution) name it so, which load_lock then
+        # refuses. Said here, naming both, rather than left out: a missing entry would only
+        # read as "no wheel fits".
+        raise IndexFormatError(url, f"its entry {raw.get('name')!r} names the wheel {wheel}, which is a wheel of "
+                                    f"{project}, not of {name}; fix the entry's name or file_name",
+                               "runtime distribution")
     file = IndexFile(filename=wheel, url=file_url, hashes=(("sha256", sha256.lower()),))
     return DistributionEntry(file, DistMetadata(name, version, depends, None))

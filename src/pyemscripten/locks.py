@@ -4,10 +4,10 @@ Pure. A lock names, for each package, the wheels it may be installed from with t
 size and hashes. Reading follows the spec's installation steps for a target: the lock's
 ``requires-python`` and ``environments`` must admit the runtime, a package whose ``marker``
 is false for it is skipped (the extras and dependency groups the caller picks; by default no
-extras and the lock's ``default-groups``), and the
-best wheel of each other package is picked by tag; a package with no wheel for the target
-makes the whole lock unusable (it was made for another platform), and the error says which
-tags it offers and which the runtime needs.
+extras and the lock's ``default-groups``), and the best wheel of each other package is picked
+by tag, then build tag, as the resolver picks; a package with no wheel for the target makes
+the whole lock unusable (it was made for another platform), and the error says which tags it
+offers and which the runtime needs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urljoin
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import BuildTag, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from .credentials import strip_credentials
@@ -386,12 +386,12 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
         kind = f"only {'an sdist' if 'sdist' in package else others[0]}" if "sdist" in package or others else "no wheels"
         raise LockError(f"{name} has {kind} in the lock; pyemscripten installs only wheels (make the lock with "
                         "`python -m pyemscripten lock`, which names a wheel for the runtime)", source)
-    best: tuple[int, IndexFile, Version] | None = None
+    best: tuple[int, BuildTag, IndexFile, Version] | None = None
     offered: list[str] = []
     for raw in wheels:
         file = _wheel_file(_table(raw, f"a wheel of {name}", source), name, lock_url, source)
         try:
-            file_name, file_version, _, tags = parse_wheel_filename(file.filename)
+            file_name, file_version, build, tags = parse_wheel_filename(file.filename)
         except ValueError:  # InvalidWheelFilename, or a number int() refuses
             raise LockError(f"{file.filename!r} ({name}) is not a valid wheel file name", source) from None
         if file_name != canonicalize_name(name):  # PEP 751: the package's own wheels
@@ -401,15 +401,18 @@ def _choose(package: Mapping[str, Any], target: Target, lock_url: str | None, so
             raise LockError(f"{file.filename} is not version {version} of {name}, as the lock says it is", source)
         offered += sorted(str(t) for t in tags)
         rank = target.tag_rank(tags)
-        if rank is not None and (best is None or rank < best[0]):
-            best = (rank, file, file_version)
+        # The best tag, then, between equally good ones, the largest build tag (none sorts
+        # first): the binary distribution format's tie-breaker, as the resolver picks
+        # (candidates.Finder.versions), not the first listed.
+        if rank is not None and (best is None or rank < best[0] or rank == best[0] and build > best[1]):
+            best = (rank, build, file, file_version)
     if best is None:
         made = f" (the lock was made for {made_for})" if made_for is not None and made_for != target.platform else ""
         raise LockError(f"{name}{f' {version}' if version else ''} has no wheel for this runtime{made}: the lock offers "
                         f"{', '.join(offered)}; this runtime needs {target.platform} or py3-none-any. Lock "
                         f"for it: python -m pyemscripten lock ... --platform {target.platform} "
                         f"--python-version {target.python_version}", source)
-    return LockedWheel(canonicalize_name(name), version or best[2], best[1])
+    return LockedWheel(canonicalize_name(name), version or best[3], best[2])
 
 
 def _archive_wheel(archive: Any, package: str, source: str | None) -> Mapping[str, Any]:

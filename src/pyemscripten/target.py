@@ -54,11 +54,34 @@ def runtime_python(platform: PlatformTag) -> str | None:
     return _MINOR_BY_PLATFORM.get(platform.version)
 
 
+def unknown_python(platform: PlatformTag, python_version: str) -> str | None:
+    """Why no runtime of ``platform`` runs ``python_version`` (MAJOR.MINOR[.PATCH], checked)
+    as far as this version knows, or None where one may: a Python no known platform's runtimes
+    run is one none will (Python 2 or 4, a 3.x before the first platform's: a platform is made
+    for a new Python, never an old one), except a newer 3.x on a platform this version does not
+    know (a later Pyodide's). Another known Python on a known platform is not said here: it is
+    a mismatch the caller may only warn of."""
+    major, minor = (int(part) for part in python_version.split(".")[:2])
+    known = sorted(set(_MINOR_BY_PLATFORM.values()), key=lambda v: tuple(map(int, v.split("."))))
+    if f"{major}.{minor}" in known:
+        return None
+    newest = tuple(map(int, known[-1].split(".")))
+    if runtime_python(platform) is None and major == newest[0] and minor > newest[1]:
+        return None
+    return (f"no Pyodide platform this version of pyemscripten knows runs Python {major}.{minor} "
+            f"(they run {', '.join(known)})")
+
+
 # ASCII digits only, matched whole: \d takes any Unicode digit (and int() reads "٢٠٢٦" as
 # 2026), and $ a final newline, each a text that is no platform tag parsed as one. The patch
-# has at most 4300 digits: int() converts no longer number.
-_PLATFORM_RE = re.compile(r"(?:pyemscripten|pyodide)_([0-9]{4})_([0-9]{1,4300})_wasm32")
-_VERSION_RE = re.compile(r"([0-9]{4})_([0-9]{1,4300})")
+# has at most 4300 digits: int() converts no longer number. No leading zeros: PEP 783's tag is
+# the exact string pyemscripten_{PYEMSCRIPTEN_PLATFORM_VERSION}_wasm32, so 2026_00 is not
+# 2026_0 (a 2026_0 runtime takes no wheel tagged 2026_00), and a PlatformTag, which keeps
+# numbers, could only name it as the other.
+_NUMBERS = r"([1-9][0-9]{3})_(0|[1-9][0-9]{0,4299})"
+_PLATFORM_RE = re.compile(rf"(?:pyemscripten|pyodide)_{_NUMBERS}_wasm32")
+_VERSION_RE = re.compile(_NUMBERS)
+_ZEROS_RE = re.compile(r"(?:(?:pyemscripten|pyodide)_)?0*([1-9][0-9]{3})_0*([0-9]{1,4300})(?:_wasm32)?")
 
 
 @dataclass(frozen=True, order=True)
@@ -76,6 +99,13 @@ class PlatformTag:
         """
         m = _PLATFORM_RE.fullmatch(text) or _VERSION_RE.fullmatch(text)
         if not m:
+            zeros = _ZEROS_RE.fullmatch(text)
+            if zeros:
+                meant = f"pyemscripten_{zeros[1]}_{int(zeros[2])}_wasm32"
+                raise UnsupportedRuntimeError(
+                    f"{text!r} is not a pyemscripten platform: a platform tag is an exact string (PEP 783), and "
+                    f"none is spelled with leading zeros; did you mean {meant}?"
+                )
             raise UnsupportedRuntimeError(
                 f"{text!r} is not a pyemscripten platform (expected e.g. pyemscripten_2026_0_wasm32)"
             )

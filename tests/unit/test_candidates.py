@@ -26,7 +26,7 @@ PAGE = "https://index.test/simple/demo/"
 TARGETS = [("pyemscripten_2026_0_wasm32", "3.14.2"), ("pyemscripten_2026_0_wasm32", "3.14"),
            ("pyemscripten_2025_0_wasm32", "3.13.2"), ("pyemscripten_2026_5_wasm32", "3.15.0rc1")]
 BROWSER = ["pyemscripten_2026_0_wasm32", "pyodide_2026_0_wasm32", "pyemscripten_2025_0_wasm32", "pyodide_2025_0_wasm32",
-           "pyemscripten_2026_5_wasm32", "emscripten_5_0_3_wasm32", "pyodide_2024_0_wasm32"]
+           "pyemscripten_2026_5_wasm32", "emscripten_5_0_3_wasm32", "pyodide_2024_0_wasm32", "pyemscripten_2026_00_wasm32"]
 PLATFORMS = BROWSER + ["any", "manylinux_2_17_x86_64", "wasi_0_0_0_wasm32", "PYEMSCRIPTEN_2026_0_WASM32"]
 INTERPRETERS = ["cp314", "cp313", "cp315", "cp312", "cp39", "py3", "py2", "py314", "py315", "pp310"]
 ABIS = ["cp314", "cp313", "cp315", "abi3", "none", "cp314t"]
@@ -97,6 +97,8 @@ def _finder(target: Target, page: list[Wheel]) -> Finder:
 # A build of this platform's legacy spelling for another Python was said to be for "other
 # runtimes", which "do not load here: use the runtime they were built for".
 @example(TARGETS[0], [Wheel("demo", "1.0", None, ("cp315",), ("abi3",), ("pyodide_2026_0_wasm32",), None, None)])
+# PEP 783's tag is an exact string: 2026_00 is another platform than 2026_0.
+@example(TARGETS[0], [Wheel("demo", "1.0", None, ("cp314",), ("cp314",), ("pyemscripten_2026_00_wasm32",), None, None)])
 def test_each_version_gets_the_wheel_the_spec_chooses(runtime: tuple[str, str], page: list[Wheel]) -> None:
     target = Target.for_platform(*runtime)
     ranks = {tag: i for i, tag in enumerate(target.tag_strings)}

@@ -467,6 +467,29 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
     assert index.log == []  # nothing was asked of the index
 
 
+@pytest.mark.parametrize("args, python", [((), "3.0"), ((), "2.7"), ((), "4.0"), ((), "3.11.4"), ((), "3.16"),
+                                          (("--platform", "pyemscripten_2027_0_wasm32"), "3.0"),
+                                          (("--platform", "pyemscripten_2027_0_wasm32"), "4.0")])
+def test_a_python_no_known_platform_runs_is_refused(index: IndexServer, args: tuple[str, ...], python: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # It was a warning, then resolution for a Python no runtime has ("no wheel of mdurl fits",
+    # exit 1; or a lock with requires-python ==3.0.*). Now said before resolving. A newer 3.x
+    # stays allowed on a platform this version does not know (a later Pyodide's).
+    with pytest.raises(SystemExit) as exit_:
+        main(["lock", "mdurl", "--index-url", index.index_url, *args, "--python-version", python, "-o", "-"])
+    minor = ".".join(python.split(".")[:2])
+    assert exit_.value.code == 2 and (f"--python-version {python}: no Pyodide platform this version of pyemscripten "
+                                      f"knows runs Python {minor} (they run 3.12, 3.13, 3.14, 3.15)"
+                                      ) in capsys.readouterr().err
+    assert index.log == []
+
+
+def test_a_newer_python_is_taken_for_a_platform_this_version_does_not_know(index: IndexServer, tmp_path: Path) -> None:
+    data = lock(index, "mdurl", "--platform", "pyemscripten_2027_0_wasm32", "--python-version", "3.16",
+                out=tmp_path / "pylock.toml")
+    assert data["requires-python"] == "==3.16.*"
+
+
 def test_the_python_version_is_the_one_the_platforms_runtimes_run(index: IndexServer, tmp_path: Path) -> None:
     data = lock(index, "attrs", "--platform", "pyemscripten_2025_0_wasm32", out=tmp_path / "pylock.toml")
     assert data["requires-python"] == "==3.13.*"

@@ -212,6 +212,25 @@ def test_what_is_no_lock_is_said_with_its_url(body: bytes) -> None:
         assert isinstance(json.loads(body)["packages"], dict) and got == {}
 
 
+def test_an_entry_naming_a_wheel_of_another_project_is_refused_naming_both() -> None:
+    # It was taken under its name: `lock --distribution` wrote a lock naming "native" with
+    # other-2.0-...whl (exit 0), which load_lock refused; the browser refused it at download.
+    def entry(name: str, file: str, version: str = "2.0") -> dict[str, object]:
+        return {"name": name, "version": version, "file_name": file, "sha256": "ab" * 32, "depends": []}
+    body = json.dumps({"packages": {"native": entry("native", "other-2.0-py3-none-any.whl")}}).encode()
+    with pytest.raises(errors.IndexFormatError) as info:
+        parse_distribution_lock(body, LOCK_URL)
+    assert ("its entry 'native' names the wheel other-2.0-py3-none-any.whl, which is a wheel of other, not of native; "
+            "fix the entry's name or file_name") in str(info.value) and LOCK_URL in str(info.value)
+    # Another spelling of its own name is its own (PEP 503).
+    assert list(parse_distribution_lock(json.dumps({"packages": {"a-b": entry("A.B", "a_b-2.0-py3-none-any.whl")}}
+                                                   ).encode(), LOCK_URL)) == ["a-b"]
+    # One key twice: the last, as JSON.parse in Pyodide's own loader takes it (not refused).
+    twice = ('{"packages": {"six": %s, "six": %s}}' % (json.dumps(entry("six", "six-1.0-py3-none-any.whl", "1.0")),
+                                                       json.dumps(entry("six", "six-2.0-py3-none-any.whl")))).encode()
+    assert str(parse_distribution_lock(twice, LOCK_URL)["six"].metadata.version) == "2.0"
+
+
 # --- resolution over an index and the distribution ------------------------------------------
 
 NAMES = ("a", "b", "c")

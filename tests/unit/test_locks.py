@@ -13,7 +13,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pyemscripten.errors import LockError, PyemscriptenError, UnsupportedRuntimeError
-from pyemscripten.index_pages import IndexFile
+from pyemscripten.candidates import Finder, KnownData, ResolveOptions
+from pyemscripten.index_pages import IndexFile, ProjectPage
 from pyemscripten.credentials import strip_credentials
 from pyemscripten.locks import LockedWheel, dump_lock, load_lock, path_in_lock
 from pyemscripten.target import Target
@@ -176,6 +177,24 @@ hashes = {sha256 = "22"}
 """
     (got,) = load_lock(text, T2026, lock_url="https://site.test/app/pylock.toml")
     assert got.file.url == "https://site.test/app/wheels/a-1.0-py3-none-any.whl" and got.file.sha256 == "22"
+
+
+@pytest.mark.parametrize("files, best", [
+    (["a-1.0-py3-none-any.whl", "a-1.0-2-py3-none-any.whl"], "a-1.0-2-py3-none-any.whl"),  # none sorts first
+    (["a-1.0-10-py3-none-any.whl", "a-1.0-9b-py3-none-any.whl", "a-1.0-py3-none-any.whl"], "a-1.0-10-py3-none-any.whl"),
+    (["a-1.0-1-py3-none-any.whl", "a-1.0-1b-py3-none-any.whl"], "a-1.0-1b-py3-none-any.whl"),
+    # The tag first: a build tag only breaks ties.
+    (["a-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl", "a-1.0-7-py3-none-any.whl"],
+     "a-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"),
+])
+def test_the_largest_build_tag_breaks_a_tie_as_the_resolver_does(files: list[str], best: str) -> None:
+    # The first wheel listed was taken, whatever its build tag (PEP 427: the largest wins).
+    text = 'lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1.0"\n' + "".join(
+        f'[[packages.wheels]]\nurl = "https://f.test/{f}"\nhashes = {{ sha256 = "{"ab" * 32}" }}\n' for f in files)
+    (got,) = load_lock(text, T2026)
+    page = ProjectPage("a", "https://index.test/simple/a/", tuple(IndexFile(f, f"https://f.test/{f}", ()) for f in files))
+    ((_, resolved),) = Finder(T2026, KnownData(pages={"a": page}), {}, ResolveOptions()).versions("a")
+    assert got.file.filename == resolved.filename == best
 
 
 def test_wheels_under_the_locks_folder_are_written_as_paths() -> None:

@@ -198,8 +198,20 @@ def test_a_platform_parses_to_what_it_names_or_is_refused(text: str) -> None:
     numbers = re.fullmatch(r"(?:pyemscripten_|pyodide_)?([0-9]{4})_([0-9]+)(?:_wasm32)?", text)
     assert numbers is not None, text  # ASCII digits, nothing around them
     assert (int(numbers[1]), int(numbers[2])) == (platform.year, platform.patch)
-    if not numbers[1].startswith("0") and (not numbers[2].startswith("0") or numbers[2] == "0"):
-        assert text in (str(platform), platform.legacy, platform.version)  # leading zeros aside: not changed
+    assert text in (str(platform), platform.legacy, platform.version)  # not changed, leading zeros neither
+
+
+@pytest.mark.parametrize("text, meant", [("pyemscripten_2026_00_wasm32", "pyemscripten_2026_0_wasm32"),
+                                         ("pyemscripten_02026_0_wasm32", "pyemscripten_2026_0_wasm32"),
+                                         ("pyodide_2026_01_wasm32", "pyemscripten_2026_1_wasm32"),
+                                         ("2026_00", "pyemscripten_2026_0_wasm32")])
+def test_a_platform_with_leading_zeros_is_refused_as_the_wheel_filter_refuses_it(text: str, meant: str) -> None:
+    # PEP 783's tag is the exact string pyemscripten_{PYEMSCRIPTEN_PLATFORM_VERSION}_wasm32: a
+    # 2026_0 runtime takes no wheel tagged 2026_00. parse read 2026_00 as 2026_0, so a lock
+    # made for --platform pyemscripten_2026_00_wasm32 was one for 2026_0 and its wheels.
+    with pytest.raises(UnsupportedRuntimeError, match=f"did you mean {meant}"):
+        PlatformTag.parse(text)
+    assert "cp314-cp314-pyemscripten_2026_00_wasm32" not in Target.for_platform("2026_0", "3.14").tag_strings
 
 
 @settings(max_examples=100, deadline=None)
