@@ -110,10 +110,13 @@ export async function loadPyodideWithPackages(options = {}) {
 }
 
 /**
- * Install into an instance: `lockfile` first (no resolution), then `requirements`.
- * Bootstraps pyemscripten into the instance if this module has not yet. Resolves to
- * `{installed, already, message}`; rejects with a PyemscriptenError (its `type` names the
- * Python class) when an install fails, leaving site-packages as it was.
+ * Install into an instance: `lockfile` first (no resolution), then `requirements`, in one
+ * install turn (no other install into the instance runs between the two: one started
+ * meanwhile waits for both). Bootstraps pyemscripten into the instance if this module has
+ * not yet. Resolves to `{installed, already, message}`; rejects with a PyemscriptenError (its
+ * `type` names the Python class) when an install fails, which leaves site-packages as it was
+ * before that install: with both, the lock and the requirements are two installs, and when
+ * the requirements fail, what the lock installed stays.
  */
 export async function installPackages(pyodide, options = {}) {
   refuseUnknown("installPackages", options, INSTALL_OPTIONS, (name) => (MIXUPS.includes(name)

@@ -1,5 +1,5 @@
 """The public operations: install, install_lock, freeze, list_installed, uninstall,
-wait_for_cache, clear_cache.
+wait_for_cache, clear_cache; install_turn, for several installs in one turn.
 
 Each is a short pipeline over the stage modules: resolve, download and verify
 (concurrently; each wheel is validated, unpacked and staged as soon as its bytes are in;
@@ -14,6 +14,7 @@ The browser seams are created here, at the edge, only when the caller passed non
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import difflib
 import importlib
@@ -22,7 +23,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -762,6 +763,10 @@ class _Turn:
     # Each loop's installs that hold its turn or wait for it: the lock alone shows none
     # between a release and the next waiter's waking, when a newcomer still waits.
     _queued: dict[asyncio.AbstractEventLoop, int] = {}
+    # Each loop's task that holds the turn for several installs (install_turn): its own
+    # installs go on in that turn. The task, not a context variable: a task an install's
+    # callback starts copies the context, and must still wait.
+    _holders: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
 
     def __init__(self) -> None:
         self.lock: asyncio.Lock | None = None
@@ -774,11 +779,15 @@ class _Turn:
 
     async def take(self, s: Session) -> None:
         loop = asyncio.get_running_loop()
+        holder = self._holders.get(loop)
+        if holder is not None and holder is asyncio.current_task():
+            return  # inside this task's install_turn(): the turn is held already (give_back does nothing)
         lock = self._locks.get(loop)
         if lock is None:
             for other in [other for other in self._locks if other.is_closed()]:  # natively, asyncio.run's
                 del self._locks[other]
                 self._queued.pop(other, None)
+                self._holders.pop(other, None)
             lock = self._locks[loop] = asyncio.Lock()
         queued = self._queued.get(loop, 0)
         if queued:
@@ -796,6 +805,33 @@ class _Turn:
             self._queued[self.loop] -= 1
             self.lock.release()
             self.lock = self.loop = None
+
+
+@contextlib.asynccontextmanager
+async def install_turn(*, quiet: bool = False, on_progress: Callable[[Any], None] | None = None
+                       ) -> AsyncIterator[None]:
+    """Hold this page's install turn for several installs: the :func:`install` and
+    :func:`install_lock` calls this task makes inside ``async with install_turn():`` run in
+    it, and an install started elsewhere in the page (or by a task started inside the block)
+    waits until the block ends, as it waits for one install. Each install in the block is
+    still its own transaction: when a later one fails, what an earlier one installed stays.
+
+    Waiting for an install under way is told as for an install (a ``resolving`` event, to
+    ``on_progress``; a line unless ``quiet``). :func:`uninstall` refuses while the block runs.
+    """
+    turn = _Turn()
+    await turn.take(Session(listeners=_listeners(on_progress, quiet)))
+    if turn.loop is None:  # nested in this task's own block: that one holds the turn
+        yield
+        return
+    loop, task = turn.loop, asyncio.current_task()
+    assert task is not None  # what awaits runs in a task
+    _Turn._holders[loop] = task
+    try:
+        yield
+    finally:
+        del _Turn._holders[loop]
+        turn.give_back()
 
 
 async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None, str]:

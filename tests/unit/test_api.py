@@ -451,6 +451,28 @@ def test_installs_started_together_take_turns(session: api.Session) -> None:
     assert ("2", "resolving:Waiting for the install under way in this page to end") in events[:done]
 
 
+def test_installs_in_one_turn_run_in_it_and_a_task_started_inside_it_waits(session: api.Session) -> None:
+    order: list[str] = []
+
+    async def block() -> None:
+        async with api.install_turn(quiet=True):
+            # started inside the block, but another task: it waits for the block's end
+            later = asyncio.ensure_future(api.install("lib", [BASE], session=session, quiet=True,
+                                                      on_progress=lambda e: order.append(f"lib:{e['stage']}")))
+            await asyncio.sleep(0)
+            async with api.install_turn(quiet=True):  # nested: the block's own turn
+                await api.install("app", [BASE], session=session, quiet=True,
+                                  on_progress=lambda e: order.append(f"app:{e['stage']}"))
+            with pytest.raises(errors.UninstallError, match="an install is under way"):
+                api.uninstall("app", session)
+            order.append("block ends")
+        assert (await later).already == (("lib", "1.0"),)
+
+    asyncio.run(block())
+    assert order.index("block ends") < order.index("lib:resolved") and order[-1] == "lib:done", order
+    assert not api._Turn.under_way() and not api._Turn._holders
+
+
 def test_an_install_arriving_as_the_turn_is_handed_on_is_told_it_waits() -> None:
     # Between one install's end and the next waiter's waking the lock shows free, yet a
     # newcomer (a task started eagerly, as in a page) waits behind that waiter: it says so.
