@@ -12,7 +12,7 @@ export type ProgressStage =
   | "loading" // loading `total` shared libraries: `done` 0 first, then one event per library instantiated (`package`: its project)
   | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, an installed distribution the new versions break, a replaced project the page had imported, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
-  | "error" // an install, or loadPyodideWithPackages' boot, failed (`message`); site-packages is as it was
+  | "error" // an install, or loadPyodideWithPackages' boot, failed, or a call was refused (an option of the wrong type): one per failure (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished
 
 export interface ProgressEvent {

@@ -195,11 +195,24 @@ class InstallReport:
         return f"<InstallReport installed={len(self.installed)} already={len(self.already)}>"
 
 
-def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool) -> list[Listener]:
+def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool, function: str) -> list[Listener]:
+    """A call's listeners; a TypeError that names ``function`` for an ``on_progress`` that is
+    no callable (called, it would fail the install at its first event, as another error)."""
+    if on_progress is not None and not callable(on_progress):
+        raise TypeError(f"{function}(): on_progress must be a function that takes an event dict, "
+                        f"not {type(on_progress).__name__}")
     listeners: list[Listener] = [] if quiet else [TextReporter()]
     if on_progress is not None:
         listeners.append(lambda event: on_progress(event.as_dict()))
     return listeners
+
+
+def _tell_early_failure(session: Session | None, listeners: Sequence[Listener], exc: BaseException) -> None:
+    """The "error" event of a call that failed before its first step (an argument of the wrong
+    type, a seam this interpreter lacks): its listeners hear how it ended, as they do for a
+    later failure. Its arguments' TypeError says what was wrong, as our errors do."""
+    message = str(exc) if isinstance(exc, (PyemscriptenError, TypeError)) else _error_line(exc)
+    emit_all([*(session.listeners if session else ()), *listeners])(ProgressEvent("error", message=message))
 
 
 def installed_map(scheme: installation.Scheme) -> Mapping[str, InstalledDist]:
@@ -283,13 +296,19 @@ async def install(
 
     ``index_urls`` are simple-index base URLs (default ``https://pypi.org/simple/``); a
     project is taken from the first index that has it. Raises a
-    :class:`~pyemscripten.errors.PyemscriptenError` subclass; on any failure site-packages
-    is left as it was.
+    :class:`~pyemscripten.errors.PyemscriptenError` subclass (a ``TypeError`` for an argument
+    of the wrong type); on any failure site-packages is left as it was, and ``on_progress``
+    gets one ``error`` event (``done`` only on success).
     """
-    requirements = _strings(requirements, "install", "requirements")
-    index_urls = _strings(index_urls, "install", "index_urls") if index_urls is not None else None
-    constraints = _strings(constraints, "install", "constraints")
-    s = (session or Session()).resolved(_listeners(on_progress, quiet), interpreter=False)
+    listeners = _listeners(on_progress, quiet, "install")
+    try:
+        requirements = _strings(requirements, "install", "requirements")
+        index_urls = _strings(index_urls, "install", "index_urls") if index_urls is not None else None
+        constraints = _strings(constraints, "install", "constraints")
+        s = (session or Session()).resolved(listeners, interpreter=False)
+    except BaseException as exc:
+        _tell_early_failure(session, listeners, exc)
+        raise
     assert s.transport
     client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
     turn = _Turn()
@@ -697,11 +716,16 @@ async def install_lock(
     checked. Raises :class:`~pyemscripten.errors.LockError` for a lock made for another
     platform, and the download/install errors of :func:`install`.
     """
-    if not isinstance(lock, (str, os.PathLike)):
-        raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
-    extras = _strings(extras, "install_lock", "extras")
-    groups = _strings(groups, "install_lock", "groups") if groups is not None else None
-    s = (session or Session()).resolved(_listeners(on_progress, quiet))
+    listeners = _listeners(on_progress, quiet, "install_lock")
+    try:
+        if not isinstance(lock, (str, os.PathLike)):
+            raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
+        extras = _strings(extras, "install_lock", "extras")
+        groups = _strings(groups, "install_lock", "groups") if groups is not None else None
+        s = (session or Session()).resolved(listeners)
+    except BaseException as exc:
+        _tell_early_failure(session, listeners, exc)
+        raise
     assert s.target and s.transport and s.scheme
     turn = _Turn()
     try:
@@ -820,7 +844,7 @@ async def install_turn(*, quiet: bool = False, on_progress: Callable[[Any], None
     ``on_progress``; a line unless ``quiet``). :func:`uninstall` refuses while the block runs.
     """
     turn = _Turn()
-    await turn.take(Session(listeners=_listeners(on_progress, quiet)))
+    await turn.take(Session(listeners=_listeners(on_progress, quiet, "install_turn")))
     if turn.loop is None:  # nested in this task's own block: that one holds the turn
         yield
         return

@@ -1035,6 +1035,29 @@ def test_wrong_types_are_said_before_anything_starts(session: api.Session, tmp_p
         api.uninstall(None, session)  # type: ignore[arg-type]
 
 
+def test_a_failure_before_the_first_step_is_told_as_one_error_event(session: api.Session) -> None:
+    # The listener is known: it hears how the call ended, as for a later failure (never "done").
+    native = api.Session(target=TARGET)  # natively, without the browser's seams
+    for call, error in (
+            (lambda told: api.install(42, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install("lib", 5, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install("lib", ["http://["], on_progress=told, session=session),
+             errors.ProjectNotFoundError),
+            (lambda told: api.install("lib", on_progress=told, session=native), errors.NotInABrowserError),
+            (lambda told: api.install_lock(42, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install_lock("x", extras=5, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install_lock("a lock", on_progress=told, session=native), errors.NotInABrowserError)):
+        events: list[dict] = []
+        with pytest.raises(error) as info:
+            asyncio.run(call(events.append))
+        assert [e["stage"] for e in events if e["stage"] != "resolving"] == ["error"], (info.value, events)
+        assert events[-1]["message"] == str(info.value)
+    # A listener that is not one is refused as such, before anything starts.
+    with pytest.raises(TypeError, match=r"install\(\): on_progress must be a function that takes an event dict, "
+                                        "not str"):
+        asyncio.run(api.install("lib", on_progress="print", session=session))  # type: ignore[arg-type]
+
+
 def test_one_constraint_may_be_given_as_a_string(tmp_path: Path) -> None:
     index = FakeIndex({"lib": {"1.0": real("lib", "1.0"), "2.0": real("lib", "2.0")}})
     report = asyncio.run(api.install("lib", [BASE], constraints="lib==1.0", session=uncached_session(tmp_path, index),

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,31 @@ def test_a_lock_and_requirements_are_installed_in_one_turn(tmp_path: Path, monke
     assert [what for who, what in events[:last] if who == "other"] == [
         "Waiting for the install under way in this page to end"], events
     assert not api._Turn.under_way() and not api._Turn._holders
+
+
+REFUSED_CALLS = """
+import { installPackages, bootstrap, loadPyodideWithPackages } from "./js/index.mjs";
+const pyodide = { FS: {}, runPython() {} };  // refused before it is used
+const out = [];
+for (const call of [
+  (onProgress) => installPackages(pyodide, { requirements: 5, onProgress }),
+  (onProgress) => installPackages(pyodide, { requirement: "attrs", onProgress }),
+  (onProgress) => installPackages(undefined, { requirements: "attrs", onProgress }),
+  (onProgress) => bootstrap(pyodide, { indexUrl: "x", onProgress }),
+  (onProgress) => loadPyodideWithPackages({ indexURL: 5, onProgress }),
+]) {
+  const events = [];
+  try { await call((event) => events.push(event)); out.push(null); }
+  catch (error) { out.push([error.name, error.message, events]); }
+}
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_js_module_tells_a_refused_call_as_one_error_event() -> None:
+    # The call's onProgress is known: it hears how the call ended, as for a later failure.
+    ran = subprocess.run(["node", "--input-type=module", "-e", REFUSED_CALLS], check=True, capture_output=True,
+                         text=True, cwd=Path(__file__).parents[2])
+    for name, message, events in json.loads(ran.stdout):
+        assert name == "TypeError" and events == [{"stage": "error", "message": message}], (message, events)
