@@ -713,8 +713,11 @@ async def install_lock(
     (``pathlib.Path``) in the runtime's file system. ``extras`` and
     ``groups``: which of the lock's extras and dependency groups to install (default: no
     extras, the lock's ``default-groups``). Every wheel's hash (and size, when given) is
-    checked. Raises :class:`~pyemscripten.errors.LockError` for a lock made for another
-    platform, and the download/install errors of :func:`install`.
+    checked. Each package it installs gets a ``REQUESTED`` file: a lock does not record which
+    packages were asked for (PEP 751 has no such field), and each is named in it, as each line
+    of ``pip install -r`` with a fully pinned list is requested. Raises
+    :class:`~pyemscripten.errors.LockError` for a lock made for another platform, and the
+    download/install errors of :func:`install`.
     """
     listeners = _listeners(on_progress, quiet, "install_lock")
     try:
@@ -734,7 +737,9 @@ async def install_lock(
         told: list[str] = []
         locked = load_lock(text, s.target, lock_url=lock_url, source=source, warn=told.append,
                            extras=extras, groups=groups)
-        installed = _InstalledMap(s.scheme)  # (its folders: for REQUESTED below)
+        # What stands at the locked version is not installed again, and keeps its REQUESTED or
+        # its lack of one (as pip leaves an already satisfied line of a requirements file).
+        installed = _InstalledMap(s.scheme)
         # What the installer runs on stays as it is (a lock frozen with another npm package's
         # pyemscripten or packaging): said, not installed over it.
         kept = _kept(s.scheme)

@@ -215,6 +215,21 @@ def test_a_dependency_asked_for_by_name_later_gets_requested(session: api.Sessio
     assert not info.exists()
 
 
+def test_a_lock_marks_what_it_installs_requested_as_pip_marks_each_line_of_a_pinned_list(
+        session: api.Session) -> None:
+    # A lock records no roots (PEP 751 has no such field): each package it installs is one
+    # the user named, as each line of `pip install -r` of a fully pinned list is; what was
+    # installed already is left as it is (pip leaves an already satisfied line's REQUESTED).
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    lock, site = api.freeze(session), Path(session.scheme.purelib)
+    api.uninstall("app", session)
+    asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert (site / "app-1.0.dist-info" / "REQUESTED").exists() and not (site / "lib-1.0.dist-info" / "REQUESTED").exists()
+    api.uninstall(["app", "lib"], session)
+    asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert all((site / f"{name}-1.0.dist-info" / "REQUESTED").exists() for name in ("app", "lib"))
+
+
 def _others() -> list[str]:
     """The tasks of the running loop other than the current one, by name of their coroutine."""
     return [t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not asyncio.current_task()]
