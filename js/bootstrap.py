@@ -179,7 +179,9 @@ class WebInstaller:
 
     async def install(self, requirements: Any = None, index_urls: Any = None, lockfile: Any = None,
                       on_progress: Any = None, lock_extras: Any = None, lock_groups: Any = None) -> Any:
-        """Install a lock file (first), then requirements; a JS object says how it went.
+        """Install a lock file (first), then requirements, in one install turn (no other
+        install of the page runs between the two); a JS object says how it went.
+        The two are two transactions: when the requirements fail, what the lock installed stays.
 
         ``{ok: true, installed: [{name, version}], already: [...], message}``, or for an
         error ``{ok: false, type, message, details}``: a pyemscripten error's facts, or for
@@ -187,6 +189,7 @@ class WebInstaller:
         propagates. Progress goes to this call's ``on_progress`` only (not the bootstrap's).
         """
         import pyemscripten
+        from pyemscripten.api import install_turn
         from pyemscripten.errors import PyemscriptenError
 
         forward = self._forwarder(on_progress)
@@ -201,15 +204,19 @@ class WebInstaller:
         indexes = _urls(index_urls) or self.index_urls
         reports = []
         try:
-            if lockfile:
-                groups = _py(lock_groups)
-                reports.append(await pyemscripten.install_lock(str(lockfile), extras=list(_py(lock_extras) or ()),
-                                                               groups=list(groups) if groups is not None else None,
-                                                               quiet=forward is not None, on_progress=listener))
-            wanted = _py(requirements)
-            if wanted:
-                reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),
-                                                          indexes, quiet=forward is not None, on_progress=listener))
+            # One turn for both: taken by each install, an install the page started while the
+            # lock's ran went between the two, and the requirements were resolved against it.
+            async with install_turn(quiet=forward is not None, on_progress=listener):
+                if lockfile:
+                    groups = _py(lock_groups)
+                    reports.append(await pyemscripten.install_lock(
+                        str(lockfile), extras=list(_py(lock_extras) or ()),
+                        groups=list(groups) if groups is not None else None,
+                        quiet=forward is not None, on_progress=listener))
+                wanted = _py(requirements)
+                if wanted:
+                    reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),
+                                                              indexes, quiet=forward is not None, on_progress=listener))
         except PyemscriptenError as exc:
             return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc), "details": _details(exc)})
         except Exception as exc:  # noqa: BLE001 - a bug of ours: said as one error, not a bare PythonError

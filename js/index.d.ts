@@ -12,7 +12,7 @@ export type ProgressStage =
   | "loading" // loading `total` shared libraries: `done` 0 first, then one event per library instantiated (`package`: its project)
   | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, an installed distribution the new versions break, a replaced project the page had imported, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
-  | "error" // an install, or loadPyodideWithPackages' boot, failed (`message`); site-packages is as it was
+  | "error" // an install, or loadPyodideWithPackages' boot, failed, or a call was refused (an option of the wrong type): one per failure (`message`); site-packages is as it was
   | "ready"; // loadPyodideWithPackages finished
 
 export interface ProgressEvent {
@@ -47,8 +47,9 @@ export interface InstallOptions {
    * else PyPI. */
   indexUrls?: string | string[];
   /** A PEP 751 pylock.toml: its URL (relative to the page) or its text. Installed first,
-   * without resolution. With `requirements` too, the two are two installs: if the requirements
-   * then fail, what the lock installed stays. */
+   * without resolution. With `requirements` too, the two are two installs in one turn (no other
+   * install into the instance runs between them): if the requirements then fail, what the lock
+   * installed stays. */
   lockfile?: string;
   /** The lockfile's extras to install (PEP 751's `extras`; default: none). */
   lockExtras?: string | string[];
@@ -140,8 +141,10 @@ export declare function loadPyodideWithPackages<T extends PyodideLike = PyodideL
  * Install into an instance (bootstrapping pyemscripten first if needed: the first call's
  * `indexUrls` and `onProgress` become `pyemscripten_install`'s defaults). Unknown options
  * are refused with a TypeError. Rejects with a PyemscriptenError (after an "error" event)
- * when the bootstrap or an install fails, leaving site-packages as it was. Installs into
- * one instance take turns: one started while another runs waits for it.
+ * when the bootstrap or an install fails, leaving site-packages as it was before that
+ * install (with `lockfile` and `requirements`, what the lock installed stays when the
+ * requirements fail). Installs into one instance take turns: one started while another runs
+ * waits for it, and for both halves of a call with `lockfile` and `requirements`.
  */
 export declare function installPackages(pyodide: PyodideLike, options?: InstallOptions): Promise<InstallResult>;
 

@@ -101,7 +101,7 @@ export async function loadPyodideWithPackages(options = {}) {
     emit({ stage: "ready", message: "Python is ready" });
     return pyodide;
   } catch (error) {
-    if (!(error instanceof PyemscriptenError)) emit({ stage: "error", message: String(error?.message ?? error) });
+    tellError(emit, error);
     // The instance booted: what was installed before the failure stays in it, and a page
     // can go on with it (error.pyodide) instead of booting again.
     if (pyodide && error && typeof error === "object") error.pyodide = pyodide;
@@ -110,24 +110,45 @@ export async function loadPyodideWithPackages(options = {}) {
 }
 
 /**
- * Install into an instance: `lockfile` first (no resolution), then `requirements`.
- * Bootstraps pyemscripten into the instance if this module has not yet. Resolves to
- * `{installed, already, message}`; rejects with a PyemscriptenError (its `type` names the
- * Python class) when an install fails, leaving site-packages as it was.
+ * Install into an instance: `lockfile` first (no resolution), then `requirements`, in one
+ * install turn (no other install into the instance runs between the two: one started
+ * meanwhile waits for both). Bootstraps pyemscripten into the instance if this module has
+ * not yet. Resolves to `{installed, already, message}`; rejects with a PyemscriptenError (its
+ * `type` names the Python class) when an install fails, which leaves site-packages as it was
+ * before that install: with both, the lock and the requirements are two installs, and when
+ * the requirements fail, what the lock installed stays.
  */
 export async function installPackages(pyodide, options = {}) {
-  refuseUnknown("installPackages", options, INSTALL_OPTIONS, (name) => (MIXUPS.includes(name)
-    ? " (indexUrls: the package indexes; lockfile: a pylock.toml's URL or text)" : ""));
-  checkTypes("installPackages", options ?? {});
-  checkPyodide("installPackages", pyodide);
-  const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL } = options ?? {};
-  const installer = await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emitter(onProgress));
-  const list = (value) => (typeof value === "string" ? [value] : value);
-  // The lock's URL (Python resolves it against the page, as fetch does) or its text.
-  const result = await installer.install(list(requirements) ?? undefined, indexUrls ?? undefined,
-    lockfile || undefined, onProgress ?? undefined, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
-  if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
-  return { installed: result.installed, already: result.already, message: result.message };
+  const emit = emitter(options?.onProgress);
+  try {
+    refuseUnknown("installPackages", options, INSTALL_OPTIONS, (name) => (MIXUPS.includes(name)
+      ? " (indexUrls: the package indexes; lockfile: a pylock.toml's URL or text)" : ""));
+    checkTypes("installPackages", options ?? {});
+    checkPyodide("installPackages", pyodide);
+    const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL } = options ?? {};
+    const installer = await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emit);
+    const list = (value) => (typeof value === "string" ? [value] : value);
+    // The lock's URL (Python resolves it against the page, as fetch does) or its text.
+    const result = await installer.install(list(requirements) ?? undefined, indexUrls ?? undefined,
+      lockfile || undefined, onProgress ?? undefined, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
+    if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
+    return { installed: result.installed, already: result.already, message: result.message };
+  } catch (error) {
+    tellError(emit, error);
+    throw error;
+  }
+}
+
+// The errors an "error" event has said: a call's listener hears one per failure, also when a
+// call of this module's own (loadPyodideWithPackages' installPackages) said it first.
+const toldErrors = new WeakSet();
+
+// An "error" event for `error`, unless one said it: a PyemscriptenError was said where it
+// arose (bootstrapped(), or the Python install's own events).
+function tellError(emit, error) {
+  if (error instanceof PyemscriptenError || (Object(error) === error && toldErrors.has(error))) return;
+  if (Object(error) === error) toldErrors.add(error);
+  emit({ stage: "error", message: String(error?.message ?? error) });
 }
 
 // The install options' types, checked before anything starts (Python would fail on them
@@ -216,10 +237,16 @@ function editDistance(a, b) {
  * wheels itself (default: beside `wheels/manifest.mjs`, wherever the bundler put them).
  */
 export async function bootstrap(pyodide, options = {}) {
-  refuseUnknown("bootstrap", options, BOOTSTRAP_OPTIONS, () => " (installPackages installs requirements)");
-  checkTypes("bootstrap", options ?? {});
-  checkPyodide("bootstrap", pyodide);
-  await bootstrapped(pyodide, options ?? {}, emitter(options?.onProgress));
+  const emit = emitter(options?.onProgress);
+  try {
+    refuseUnknown("bootstrap", options, BOOTSTRAP_OPTIONS, () => " (installPackages installs requirements)");
+    checkTypes("bootstrap", options ?? {});
+    checkPyodide("bootstrap", pyodide);
+  } catch (error) {
+    tellError(emit, error);  // the listener is known: it hears how the call ended, as for a later failure
+    throw error;
+  }
+  await bootstrapped(pyodide, options ?? {}, emit);
 }
 
 // One bootstrap per instance, shared by the calls made while it runs; a failed one is

@@ -1,5 +1,5 @@
 """The public operations: install, install_lock, freeze, list_installed, uninstall,
-wait_for_cache, clear_cache.
+wait_for_cache, clear_cache; install_turn, for several installs in one turn.
 
 Each is a short pipeline over the stage modules: resolve, download and verify
 (concurrently; each wheel is validated, unpacked and staged as soon as its bytes are in;
@@ -14,6 +14,7 @@ The browser seams are created here, at the edge, only when the caller passed non
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import difflib
 import importlib
@@ -22,7 +23,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,11 +195,24 @@ class InstallReport:
         return f"<InstallReport installed={len(self.installed)} already={len(self.already)}>"
 
 
-def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool) -> list[Listener]:
+def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool, function: str) -> list[Listener]:
+    """A call's listeners; a TypeError that names ``function`` for an ``on_progress`` that is
+    no callable (called, it would fail the install at its first event, as another error)."""
+    if on_progress is not None and not callable(on_progress):
+        raise TypeError(f"{function}(): on_progress must be a function that takes an event dict, "
+                        f"not {type(on_progress).__name__}")
     listeners: list[Listener] = [] if quiet else [TextReporter()]
     if on_progress is not None:
         listeners.append(lambda event: on_progress(event.as_dict()))
     return listeners
+
+
+def _tell_early_failure(session: Session | None, listeners: Sequence[Listener], exc: BaseException) -> None:
+    """The "error" event of a call that failed before its first step (an argument of the wrong
+    type, a seam this interpreter lacks): its listeners hear how it ended, as they do for a
+    later failure. Its arguments' TypeError says what was wrong, as our errors do."""
+    message = str(exc) if isinstance(exc, (PyemscriptenError, TypeError)) else _error_line(exc)
+    emit_all([*(session.listeners if session else ()), *listeners])(ProgressEvent("error", message=message))
 
 
 def installed_map(scheme: installation.Scheme) -> Mapping[str, InstalledDist]:
@@ -282,13 +296,19 @@ async def install(
 
     ``index_urls`` are simple-index base URLs (default ``https://pypi.org/simple/``); a
     project is taken from the first index that has it. Raises a
-    :class:`~pyemscripten.errors.PyemscriptenError` subclass; on any failure site-packages
-    is left as it was.
+    :class:`~pyemscripten.errors.PyemscriptenError` subclass (a ``TypeError`` for an argument
+    of the wrong type); on any failure site-packages is left as it was, and ``on_progress``
+    gets one ``error`` event (``done`` only on success).
     """
-    requirements = _strings(requirements, "install", "requirements")
-    index_urls = _strings(index_urls, "install", "index_urls") if index_urls is not None else None
-    constraints = _strings(constraints, "install", "constraints")
-    s = (session or Session()).resolved(_listeners(on_progress, quiet), interpreter=False)
+    listeners = _listeners(on_progress, quiet, "install")
+    try:
+        requirements = _strings(requirements, "install", "requirements")
+        index_urls = _strings(index_urls, "install", "index_urls") if index_urls is not None else None
+        constraints = _strings(constraints, "install", "constraints")
+        s = (session or Session()).resolved(listeners, interpreter=False)
+    except BaseException as exc:
+        _tell_early_failure(session, listeners, exc)
+        raise
     assert s.transport
     client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
     turn = _Turn()
@@ -693,14 +713,22 @@ async def install_lock(
     (``pathlib.Path``) in the runtime's file system. ``extras`` and
     ``groups``: which of the lock's extras and dependency groups to install (default: no
     extras, the lock's ``default-groups``). Every wheel's hash (and size, when given) is
-    checked. Raises :class:`~pyemscripten.errors.LockError` for a lock made for another
-    platform, and the download/install errors of :func:`install`.
+    checked. Each package it installs gets a ``REQUESTED`` file: a lock does not record which
+    packages were asked for (PEP 751 has no such field), and each is named in it, as each line
+    of ``pip install -r`` with a fully pinned list is requested. Raises
+    :class:`~pyemscripten.errors.LockError` for a lock made for another platform, and the
+    download/install errors of :func:`install`.
     """
-    if not isinstance(lock, (str, os.PathLike)):
-        raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
-    extras = _strings(extras, "install_lock", "extras")
-    groups = _strings(groups, "install_lock", "groups") if groups is not None else None
-    s = (session or Session()).resolved(_listeners(on_progress, quiet))
+    listeners = _listeners(on_progress, quiet, "install_lock")
+    try:
+        if not isinstance(lock, (str, os.PathLike)):
+            raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
+        extras = _strings(extras, "install_lock", "extras")
+        groups = _strings(groups, "install_lock", "groups") if groups is not None else None
+        s = (session or Session()).resolved(listeners)
+    except BaseException as exc:
+        _tell_early_failure(session, listeners, exc)
+        raise
     assert s.target and s.transport and s.scheme
     turn = _Turn()
     try:
@@ -709,7 +737,9 @@ async def install_lock(
         told: list[str] = []
         locked = load_lock(text, s.target, lock_url=lock_url, source=source, warn=told.append,
                            extras=extras, groups=groups)
-        installed = _InstalledMap(s.scheme)  # (its folders: for REQUESTED below)
+        # What stands at the locked version is not installed again, and keeps its REQUESTED or
+        # its lack of one (as pip leaves an already satisfied line of a requirements file).
+        installed = _InstalledMap(s.scheme)
         # What the installer runs on stays as it is (a lock frozen with another npm package's
         # pyemscripten or packaging): said, not installed over it.
         kept = _kept(s.scheme)
@@ -762,6 +792,10 @@ class _Turn:
     # Each loop's installs that hold its turn or wait for it: the lock alone shows none
     # between a release and the next waiter's waking, when a newcomer still waits.
     _queued: dict[asyncio.AbstractEventLoop, int] = {}
+    # Each loop's task that holds the turn for several installs (install_turn): its own
+    # installs go on in that turn. The task, not a context variable: a task an install's
+    # callback starts copies the context, and must still wait.
+    _holders: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
 
     def __init__(self) -> None:
         self.lock: asyncio.Lock | None = None
@@ -774,11 +808,15 @@ class _Turn:
 
     async def take(self, s: Session) -> None:
         loop = asyncio.get_running_loop()
+        holder = self._holders.get(loop)
+        if holder is not None and holder is asyncio.current_task():
+            return  # inside this task's install_turn(): the turn is held already (give_back does nothing)
         lock = self._locks.get(loop)
         if lock is None:
             for other in [other for other in self._locks if other.is_closed()]:  # natively, asyncio.run's
                 del self._locks[other]
                 self._queued.pop(other, None)
+                self._holders.pop(other, None)
             lock = self._locks[loop] = asyncio.Lock()
         queued = self._queued.get(loop, 0)
         if queued:
@@ -796,6 +834,33 @@ class _Turn:
             self._queued[self.loop] -= 1
             self.lock.release()
             self.lock = self.loop = None
+
+
+@contextlib.asynccontextmanager
+async def install_turn(*, quiet: bool = False, on_progress: Callable[[Any], None] | None = None
+                       ) -> AsyncIterator[None]:
+    """Hold this page's install turn for several installs: the :func:`install` and
+    :func:`install_lock` calls this task makes inside ``async with install_turn():`` run in
+    it, and an install started elsewhere in the page (or by a task started inside the block)
+    waits until the block ends, as it waits for one install. Each install in the block is
+    still its own transaction: when a later one fails, what an earlier one installed stays.
+
+    Waiting for an install under way is told as for an install (a ``resolving`` event, to
+    ``on_progress``; a line unless ``quiet``). :func:`uninstall` refuses while the block runs.
+    """
+    turn = _Turn()
+    await turn.take(Session(listeners=_listeners(on_progress, quiet, "install_turn")))
+    if turn.loop is None:  # nested in this task's own block: that one holds the turn
+        yield
+        return
+    loop, task = turn.loop, asyncio.current_task()
+    assert task is not None  # what awaits runs in a task
+    _Turn._holders[loop] = task
+    try:
+        yield
+    finally:
+        del _Turn._holders[loop]
+        turn.give_back()
 
 
 async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None, str]:

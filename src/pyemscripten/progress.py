@@ -4,7 +4,9 @@ Stages, in order: ``resolving`` (resolution starts, a project page arrived, the 
 progress, or the wait for another install's turn), ``resolved`` (the plan),
 ``downloading`` (bytes done/total of one file), ``unpacking``, ``installing``,
 ``loading`` (shared libraries), then ``done`` or ``error``; ``warning`` at any point (a yanked
-file installed, a request tried again after a transient failure).
+file installed, a request tried again after a transient failure). Every failure of a call is
+one ``error`` event, one before its first step too (an argument of the wrong type, no browser
+seams natively); ``done`` comes only on success.
 """
 
 from __future__ import annotations

@@ -215,6 +215,21 @@ def test_a_dependency_asked_for_by_name_later_gets_requested(session: api.Sessio
     assert not info.exists()
 
 
+def test_a_lock_marks_what_it_installs_requested_as_pip_marks_each_line_of_a_pinned_list(
+        session: api.Session) -> None:
+    # A lock records no roots (PEP 751 has no such field): each package it installs is one
+    # the user named, as each line of `pip install -r` of a fully pinned list is; what was
+    # installed already is left as it is (pip leaves an already satisfied line's REQUESTED).
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    lock, site = api.freeze(session), Path(session.scheme.purelib)
+    api.uninstall("app", session)
+    asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert (site / "app-1.0.dist-info" / "REQUESTED").exists() and not (site / "lib-1.0.dist-info" / "REQUESTED").exists()
+    api.uninstall(["app", "lib"], session)
+    asyncio.run(api.install_lock(lock, session=session, quiet=True))
+    assert all((site / f"{name}-1.0.dist-info" / "REQUESTED").exists() for name in ("app", "lib"))
+
+
 def _others() -> list[str]:
     """The tasks of the running loop other than the current one, by name of their coroutine."""
     return [t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -449,6 +464,28 @@ def test_installs_started_together_take_turns(session: api.Session) -> None:
     assert all(who == "1" or "Waiting for the install under way in this page to end" in what
                for who, what in events[:done])
     assert ("2", "resolving:Waiting for the install under way in this page to end") in events[:done]
+
+
+def test_installs_in_one_turn_run_in_it_and_a_task_started_inside_it_waits(session: api.Session) -> None:
+    order: list[str] = []
+
+    async def block() -> None:
+        async with api.install_turn(quiet=True):
+            # started inside the block, but another task: it waits for the block's end
+            later = asyncio.ensure_future(api.install("lib", [BASE], session=session, quiet=True,
+                                                      on_progress=lambda e: order.append(f"lib:{e['stage']}")))
+            await asyncio.sleep(0)
+            async with api.install_turn(quiet=True):  # nested: the block's own turn
+                await api.install("app", [BASE], session=session, quiet=True,
+                                  on_progress=lambda e: order.append(f"app:{e['stage']}"))
+            with pytest.raises(errors.UninstallError, match="an install is under way"):
+                api.uninstall("app", session)
+            order.append("block ends")
+        assert (await later).already == (("lib", "1.0"),)
+
+    asyncio.run(block())
+    assert order.index("block ends") < order.index("lib:resolved") and order[-1] == "lib:done", order
+    assert not api._Turn.under_way() and not api._Turn._holders
 
 
 def test_an_install_arriving_as_the_turn_is_handed_on_is_told_it_waits() -> None:
@@ -1011,6 +1048,29 @@ def test_wrong_types_are_said_before_anything_starts(session: api.Session, tmp_p
             asyncio.run(call())
     with pytest.raises(TypeError, match=r"uninstall\(\): names must be a string or a list of strings, not NoneType"):
         api.uninstall(None, session)  # type: ignore[arg-type]
+
+
+def test_a_failure_before_the_first_step_is_told_as_one_error_event(session: api.Session) -> None:
+    # The listener is known: it hears how the call ended, as for a later failure (never "done").
+    native = api.Session(target=TARGET)  # natively, without the browser's seams
+    for call, error in (
+            (lambda told: api.install(42, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install("lib", 5, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install("lib", ["http://["], on_progress=told, session=session),
+             errors.ProjectNotFoundError),
+            (lambda told: api.install("lib", on_progress=told, session=native), errors.NotInABrowserError),
+            (lambda told: api.install_lock(42, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install_lock("x", extras=5, on_progress=told, session=session), TypeError),  # type: ignore[arg-type]
+            (lambda told: api.install_lock("a lock", on_progress=told, session=native), errors.NotInABrowserError)):
+        events: list[dict] = []
+        with pytest.raises(error) as info:
+            asyncio.run(call(events.append))
+        assert [e["stage"] for e in events if e["stage"] != "resolving"] == ["error"], (info.value, events)
+        assert events[-1]["message"] == str(info.value)
+    # A listener that is not one is refused as such, before anything starts.
+    with pytest.raises(TypeError, match=r"install\(\): on_progress must be a function that takes an event dict, "
+                                        "not str"):
+        asyncio.run(api.install("lib", on_progress="print", session=session))  # type: ignore[arg-type]
 
 
 def test_one_constraint_may_be_given_as_a_string(tmp_path: Path) -> None:
