@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
 
-from .credentials import strip_credentials
+from .credentials import lower_scheme, strip_credentials
 from .distribution import DistributionEntry, parse_distribution_lock
 from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError, redact_url
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
@@ -133,7 +133,9 @@ class IndexClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.transport = transport
-        self.index_urls = list(index_urls) or [DEFAULT_INDEX_URL]
+        # Schemes in lower case (RFC 3986 3.1: HTTPS:// is https://), as the URLs of the pages'
+        # files are: the transports' checks and _lists_wheels compare the text.
+        self.index_urls = [lower_scheme(url) for url in index_urls] or [DEFAULT_INDEX_URL]
         self.retry = retry
         self.sleep = sleep
         self.page_fetches = 0

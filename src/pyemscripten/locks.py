@@ -24,7 +24,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .credentials import strip_credentials
+from .credentials import lower_scheme, strip_credentials
 from .downloads import strongest_hash
 from .errors import LockError, UnsupportedRuntimeError, redact_url
 from .index_pages import IndexFile
@@ -188,7 +188,7 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
     # url is set, try to use it"): a relative one, from a lock given by its URL.
     followed = isinstance(path, str) and bool(lock_url) and not _absolute(path.replace("\\", "/"))
     if isinstance(url, str) and not followed:
-        location = url
+        location = lower_scheme(url)  # HTTPS:// is https:// (RFC 3986 3.1), as urljoin writes it below
     elif isinstance(path, str):
         # A file's path relative to the lock (PEP 751; "\\" separators allowed), quoted to be
         # a URL's path, and found where the lock was fetched from.
