@@ -125,10 +125,20 @@ def _json_yanked(value: Any, url: str, project: str) -> str | None:
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^\x00-\x20\x7f?#;\[\]/]+(/[^\x00-\x20\x7f?#;\[\]]*)?")
 
 
+# The URL parser's first steps (WHATWG URL, "basic URL parser"), which a browser takes for
+# every link and urlsplit only in part (it keeps trailing spaces): leading and trailing C0
+# controls and spaces go, and so do tabs and newlines anywhere. An href written
+# " x.whl#sha256=... " (a template's line breaks) is then the file x.whl with its hash,
+# not a file named "x.whl " (no wheel: left out) or the hash "...  " (a hash mismatch).
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+
+
 def _absolute(base: str, link: str, page_url: str, project: str) -> tuple[str, str]:
     """``link`` made absolute against ``base``: (URL without fragment, fragment)."""
     if _PLAIN_ABSOLUTE.fullmatch(link):
         return link, ""
+    link = link.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
     try:
         return urldefrag(urljoin(base, link))
     except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
