@@ -113,6 +113,20 @@ def test_html_links_with_spaces_around_them_are_read_as_a_browser_reads_them() -
         for v, hashes in (("1.0", (("sha256", "ab"),)), ("2.0", (("sha256", "cd"),)), ("3.0", ()))]
 
 
+@pytest.mark.parametrize("fragment,hashes", [
+    ("egg=demo", ()), ("subdirectory=sub", ()), ("foo=bar", ()), ("sha256=", ()), ("sha256", ()),
+    ("SHA256=AB", (("sha256", "ab"),)),
+    ("sha256=ab&egg=demo", (("sha256", "ab"),)), ("egg=demo&sha256=ab", (("sha256", "ab"),)),
+    ("md5=00&sha256=ab", (("md5", "00"), ("sha256", "ab"))),
+])
+def test_only_hash_names_in_a_fragment_are_hashes(fragment: str, hashes: tuple) -> None:
+    # PEP 503: #<hashname>=<hashvalue>, a hashlib name; other parts (pip's &-joined egg=,
+    # subdirectory=) were taken as hashes, or into the digest: a mismatch for the right file.
+    body = f'<a href="demo-1.0-py3-none-any.whl#{fragment}">d</a>'.encode()
+    (file,) = parse_html_page(body, URL, "demo").files
+    assert file.hashes == hashes and file.url == URL + "demo-1.0-py3-none-any.whl"
+
+
 def test_content_type_dispatch() -> None:
     assert parse_project_page(page([]), URL, "application/vnd.pypi.simple.v1+json", "demo").files == ()
     assert parse_project_page(b"<html></html>", URL, "text/html", "demo").files == ()
