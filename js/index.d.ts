@@ -6,7 +6,7 @@ export type ProgressStage =
   | "bootstrapping" // installing pyemscripten itself from this package's wheels
   | "resolving" // resolution started (`message`), then one per project page (`package`)
   | "resolved" // the plan: `done` packages to install of `total` (`message` names them and their wheels' size)
-  | "downloading" // bytes `done` of `total` of one wheel (`package`); `message` "from the cache" when no request was made
+  | "downloading" // bytes `done` of `total` of one wheel (`package`); `message` "from the cache" when no request was made, or "try 2 of 4" when a try made again after a transient failure starts over at `done` 0
   | "unpacking" // a wheel was verified and is being unpacked (`package`)
   | "installing" // committing into site-packages
   | "loading" // loading `total` shared libraries: `done` 0 first, then one event per library instantiated (`package`: its project)

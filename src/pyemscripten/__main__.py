@@ -30,7 +30,7 @@ from packaging.utils import parse_wheel_filename
 
 from . import __version__
 from .candidates import USER, Dependency
-from .credentials import strip_credentials
+from .credentials import lower_scheme, strip_credentials
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify
 from .errors import (
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 def _index_url(text: str) -> str:
     """An index URL, or a local folder the ``index`` command wrote (as a ``file:`` URL; with
     ``--wheels-dir`` only, so that the lock names the wheels by their copies' paths)."""
-    if text.startswith(("http://", "https://")):
+    if text.lower().startswith(("http://", "https://")):  # schemes are case-insensitive (RFC 3986 3.1)
         return _http_url(text)
     if text.lower().startswith("file:"):
         try:
@@ -153,7 +153,10 @@ def _local_indexes(urls: Sequence[str] | None) -> list[tuple[str, str]]:
 
 
 def _http_url(text: str) -> str:
-    """An index or distribution URL: the lock names files by URL for the browser to fetch."""
+    """An index or distribution URL: the lock names files by URL for the browser to fetch.
+    Its scheme in lower case (``HTTPS://`` is ``https://``, RFC 3986 3.1), as the URLs of
+    the pages' files are: ``--relative-to`` is compared with those."""
+    text = lower_scheme(text)
     if not text.startswith(("http://", "https://")):
         raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is not an http or https URL (a browser fetches "
                                          "what the lock names from there; for wheels of your own, see the README's "

@@ -14,7 +14,9 @@ never reach a message, a progress event or a file. So transports do this:
 * Rule 3: the URL a transport reports (in a :class:`~pyemscripten.seams.Response` or an
   error) is the stripped one, so links resolved against it carry no secret either.
 
-Pure: no I/O.
+URL schemes are case-insensitive (RFC 3986 3.1): :func:`lower_scheme` writes them as the
+WHATWG URL parser (a browser's ``fetch``) and ``urlsplit`` do, so that checks and
+comparisons of URL text agree with them. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -31,6 +33,18 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # The authority of a URL (what follows "scheme://" up to the path), as urlsplit finds it.
 # Text, not urlsplit: a URL whose port or IPv6 host does not parse must lose its password too.
 _AUTHORITY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)")
+
+
+# A URL's scheme and its colon (RFC 3986 3.1): a letter, then letters, digits, "+", "-", ".".
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def lower_scheme(url: str) -> str:
+    """``url`` with its scheme in lower case (``HTTPS://host/`` is ``https://host/``), as
+    ``fetch`` and ``urlsplit`` read it: a URL the user spelled so is then neither refused by
+    a check for "https://" nor taken for another than the same URL from a page."""
+    match = _SCHEME.match(url)
+    return url if match is None else match.group().lower() + url[match.end():]
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:

@@ -282,13 +282,17 @@ class WheelTasks:
         else:
             tell()
 
-    def _retry(self, url: str) -> RetryPolicy:
+    def _retry(self, url: str, restart: Callable[[], None]) -> RetryPolicy:
         """The retry policy for the download of ``url``: a guess's retries are told as its
-        other events are."""
+        other events are, and ``restart`` is called for each try made again."""
         on_retry = self.retry.on_retry
-        if on_retry is None:
-            return self.retry
-        return replace(self.retry, on_retry=lambda project, text: self._tell(url, lambda: on_retry(project, text)))
+
+        def retried(project: str | None, text: str) -> None:
+            if on_retry is not None:
+                self._tell(url, lambda: on_retry(project, text))
+            restart()
+
+        return replace(self.retry, on_retry=retried)
 
     async def _fetch_and_open(self, name: str, version: str, file: IndexFile, guess: bool = False) -> UnpackedWheel:
         counted = not _small(file, self.SMALL)  # a turn is for a larger wheel (see GUESSES_AT_ONCE)
@@ -300,6 +304,15 @@ class WheelTasks:
         # Members inflate, hash (and are written, into staging) while the rest downloads.
         streamed = MemberStream(self.hasher, sink=sink)
         told = [-1]  # the last byte count told
+        tried, attempts = [1], max(1, self.retry.attempts)
+
+        def restart() -> None:
+            # A try made again counts its own bytes, from 0: said so by an event of its own
+            # ("try 2 of 4"), since a count that just went back (450 of 901, then 225) reads
+            # as a broken progress bar; and the whole file is told again at its end.
+            tried[0] += 1
+            told[0] = -1
+            self._emit(file.url, "downloading", name, 0, file.size, f"try {tried[0]} of {attempts}")
 
         def on_bytes(done: int, total: int | None) -> None:
             # The transport's total is the Content-Length, which counts the bytes on the wire:
@@ -315,7 +328,7 @@ class WheelTasks:
 
         try:
             try:
-                fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self._retry(file.url),
+                fetched = await fetch_wheel(self.transport, WheelRequest(name, file), retry=self._retry(file.url, restart),
                                             allow_unhashed=self.allow_unhashed, prefetched=self.prefetched,
                                             cache=self.cache, hasher=self.hasher, on_data=streamed.feed,
                                             on_bytes=on_bytes)

@@ -6,7 +6,8 @@ once one answered, and files are never mixed across indexes. An index that answe
 410) for a project is skipped; any other failure is an error, never silently skipped.
 
 Transient failures (connection reset, timeout, HTTP 408/425/429/500/502/503/504) are retried a bounded
-number of times with exponential backoff; permanent ones (404, bad hash) are not.
+number of times with exponential backoff, each wait at most ``RetryPolicy.max_backoff``;
+permanent ones (404, bad hash) are not.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
 
-from .credentials import strip_credentials
+from .credentials import lower_scheme, strip_credentials
 from .distribution import DistributionEntry, parse_distribution_lock
 from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError, redact_url
 from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
@@ -36,6 +37,9 @@ class RetryPolicy:
     # a line saying what failed, why, and when it is tried again). A stalled request is
     # otherwise silent until its timeout has passed on every try.
     on_retry: Callable[[str | None, str], None] | None = field(default=None, compare=False, repr=False)
+    # The longest wait (seconds): doubling without end, a policy of many tries waited hours
+    # (attempts=20: 0.25 * 2**18 s, three days, before the last), and past 2**1024 forever.
+    max_backoff: float = 30.0
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -73,7 +77,7 @@ async def get_ok(
     ``url`` without its credentials (the transport sends those as a header).
     """
     shown = strip_credentials(url)
-    delay = retry.backoff
+    delay = min(retry.backoff, retry.max_backoff)
     refused: str | None = None  # the browser's refusal of the try before, if it said one
     # One try at least: a policy of 0 (or fewer) tries, meant as "no retries", made no
     # request at all and ended in the AssertionError below.
@@ -106,7 +110,7 @@ async def get_ok(
             retry.on_retry(project, f"{project + ': ' if project else ''}{what} {redact_url(shown)} failed ({reason}); "
                                     f"trying again in {delay:g} s (try {attempt + 1} of {attempts})")
         await sleep(delay)
-        delay *= 2
+        delay = min(delay * 2, retry.max_backoff)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -133,7 +137,9 @@ class IndexClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.transport = transport
-        self.index_urls = list(index_urls) or [DEFAULT_INDEX_URL]
+        # Schemes in lower case (RFC 3986 3.1: HTTPS:// is https://), as the URLs of the pages'
+        # files are: the transports' checks and _lists_wheels compare the text.
+        self.index_urls = [lower_scheme(url) for url in index_urls] or [DEFAULT_INDEX_URL]
         self.retry = retry
         self.sleep = sleep
         self.page_fetches = 0

@@ -8,6 +8,7 @@ never builds from source. Any malformed page raises :class:`IndexFormatError`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -125,10 +126,20 @@ def _json_yanked(value: Any, url: str, project: str) -> str | None:
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^\x00-\x20\x7f?#;\[\]/]+(/[^\x00-\x20\x7f?#;\[\]]*)?")
 
 
+# The URL parser's first steps (WHATWG URL, "basic URL parser"), which a browser takes for
+# every link and urlsplit only in part (it keeps trailing spaces): leading and trailing C0
+# controls and spaces go, and so do tabs and newlines anywhere. An href written
+# " x.whl#sha256=... " (a template's line breaks) is then the file x.whl with its hash,
+# not a file named "x.whl " (no wheel: left out) or the hash "...  " (a hash mismatch).
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+
+
 def _absolute(base: str, link: str, page_url: str, project: str) -> tuple[str, str]:
     """``link`` made absolute against ``base``: (URL without fragment, fragment)."""
     if _PLAIN_ABSOLUTE.fullmatch(link):
         return link, ""
+    link = link.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
     try:
         return urldefrag(urljoin(base, link))
     except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
@@ -313,12 +324,28 @@ def _literal_ampersands(text: str) -> str:
     return legacy.sub(keep, text) if "&" in text else text
 
 
+#: What a link's fragment may name as a hash (PEP 503: "the name of a hash function ...
+#: hashlib"): the algorithms every hashlib has, so that a page reads the same natively and in
+#: the browser whatever this interpreter's build offers.
+HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
+
+
 def fragment_hash(fragment: str) -> tuple[tuple[str, str], ...]:
-    """The ``<algorithm>=<digest>`` a link's fragment gives (PEP 503), lower case; () without one."""
-    if "=" not in fragment:
-        return ()
-    algorithm, digest = fragment.split("=", 1)
-    return ((algorithm.lower(), digest.lower()),)
+    """The hashes a link's fragment gives (PEP 503's ``<hashname>=<hashvalue>``), lower case,
+    sorted; () without one.
+
+    The fragment is read as pip reads it, as ``&``-joined parts (``#egg=demo&sha256=...``),
+    of which only those naming a hash of :data:`HASH_NAMES` with a value count. ``egg=``,
+    ``subdirectory=`` or any other part is no hash: taken as one, ``#egg=demo`` was a hash
+    "egg", and ``#sha256=ab&egg=demo`` the digest "ab&egg=demo", a mismatch for the right file.
+    """
+    pairs = []
+    for part in fragment.split("&"):
+        algorithm, equals, digest = part.partition("=")
+        algorithm = algorithm.lower()
+        if equals and digest and algorithm in HASH_NAMES:
+            pairs.append((algorithm, digest.lower()))
+    return tuple(sorted(pairs))
 
 
 def _html_metadata(attrs: Mapping[str, str | None]) -> tuple[tuple[str, str], ...] | None:

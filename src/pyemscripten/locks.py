@@ -24,7 +24,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import BuildTag, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .credentials import strip_credentials
+from .credentials import lower_scheme, strip_credentials
 from .downloads import strongest_hash
 from .errors import LockError, UnsupportedRuntimeError, redact_url
 from .index_pages import IndexFile
@@ -188,7 +188,7 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
     # url is set, try to use it"): a relative one, from a lock given by its URL.
     followed = isinstance(path, str) and bool(lock_url) and not _absolute(path.replace("\\", "/"))
     if isinstance(url, str) and not followed:
-        location = url
+        location = lower_scheme(url)  # HTTPS:// is https:// (RFC 3986 3.1), as urljoin writes it below
     elif isinstance(path, str):
         # A file's path relative to the lock (PEP 751; "\\" separators allowed), quoted to be
         # a URL's path, and found where the lock was fetched from.
@@ -207,8 +207,11 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
             location = urljoin(lock_url, location)
         except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
             raise LockError(f"a wheel of {package} has a bad URL {redact_url(location)!r} ({exc})", source) from None
+    # A fragment (#sha256=..., #egg=...) is no part of the file's address: the lock's hashes
+    # table is its hash, and the URL is kept as an index page's is (IndexFile.url).
+    location = location.split("#", 1)[0]
     given = entry.get("name")
-    filename = given if isinstance(given, str) else unquote(location.split("#")[0].split("?")[0].rsplit("/", 1)[-1])
+    filename = given if isinstance(given, str) else unquote(location.split("?")[0].rsplit("/", 1)[-1])
     hashes = _table(entry.get("hashes"), f"hashes of {filename}", source)
     if not hashes or not all(isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()):
         raise LockError(f"the wheel {filename} of {package} has no hashes (PEP 751 requires one)", source)

@@ -2,7 +2,8 @@
 
 Stages, in order: ``resolving`` (resolution starts, a project page arrived, the walk's
 progress, or the wait for another install's turn), ``resolved`` (the plan),
-``downloading`` (bytes done/total of one file), ``unpacking``, ``installing``,
+``downloading`` (bytes done/total of one file; a try made again after a transient failure
+starts over at 0, its first event's message saying so: "try 2 of 4"), ``unpacking``, ``installing``,
 ``loading`` (shared libraries), then ``done`` or ``error``; ``warning`` at any point (a yanked
 file installed, a request tried again after a transient failure). Every failure of a call is
 one ``error`` event, one before its first step too (an argument of the wrong type, no browser

@@ -74,6 +74,17 @@ def test_a_lock_relative_to_its_folder_moves_with_its_wheels(index: IndexServer,
     assert "no wheel's URL is under --relative-to http://other.test/" in capsys.readouterr().err
 
 
+def test_urls_with_their_scheme_in_capitals_are_the_same_urls(index: IndexServer, tmp_path: Path) -> None:
+    """RFC 3986 3.1: schemes are case-insensitive. HTTP://... was refused ("not an http or
+    https URL") as an index URL and --relative-to, which then matched no wheel's URL."""
+    shout = "HTTP" + index.url.removeprefix("http")
+    assert main(["lock", "rich", "--index-url", "HTTP" + index.index_url.removeprefix("http"), "--relative-to", shout,
+                 "-o", str(tmp_path / "pylock.toml")]) == 0
+    data = tomllib.loads((tmp_path / "pylock.toml").read_text())
+    assert {w["path"] for p in data["packages"] for w in p["wheels"]} == {
+        f"files/{w['name']}" for p in data["packages"] for w in p["wheels"]}
+
+
 def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--wheels-dir: every wheel saved (checked), the lock names them by path; run again,
     the files already there are kept and a damaged one is fetched again."""

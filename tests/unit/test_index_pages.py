@@ -102,6 +102,31 @@ def test_html_file_names_are_the_decoded_last_part_of_the_path() -> None:
     assert parsed.files[1].url == "https://cdn.example.test/torch-2.4.0-py3-none-any.whl?sig=abc&exp=1"
 
 
+def test_html_links_with_spaces_around_them_are_read_as_a_browser_reads_them() -> None:
+    # The URL parser drops leading and trailing C0 controls and spaces, and tabs and newlines
+    # anywhere: the file was left out ("x.whl  " is no wheel) or its hash was "ab  ".
+    body = (b'<a href="  demo-1.0-py3-none-any.whl#sha256=AB  ">a</a><a href="\n\tdemo-2.0-py3-none-\nany.whl'
+            b'#sha\t256=cd\x01">b</a><a href=" demo-3.0-py3-none-any.whl\r\n">c</a>')
+    parsed = parse_html_page(body, URL, "demo")
+    assert [(f.filename, f.url, f.hashes) for f in parsed.files] == [
+        (f"demo-{v}-py3-none-any.whl", f"{URL}demo-{v}-py3-none-any.whl", hashes)
+        for v, hashes in (("1.0", (("sha256", "ab"),)), ("2.0", (("sha256", "cd"),)), ("3.0", ()))]
+
+
+@pytest.mark.parametrize("fragment,hashes", [
+    ("egg=demo", ()), ("subdirectory=sub", ()), ("foo=bar", ()), ("sha256=", ()), ("sha256", ()),
+    ("SHA256=AB", (("sha256", "ab"),)),
+    ("sha256=ab&egg=demo", (("sha256", "ab"),)), ("egg=demo&sha256=ab", (("sha256", "ab"),)),
+    ("md5=00&sha256=ab", (("md5", "00"), ("sha256", "ab"))),
+])
+def test_only_hash_names_in_a_fragment_are_hashes(fragment: str, hashes: tuple) -> None:
+    # PEP 503: #<hashname>=<hashvalue>, a hashlib name; other parts (pip's &-joined egg=,
+    # subdirectory=) were taken as hashes, or into the digest: a mismatch for the right file.
+    body = f'<a href="demo-1.0-py3-none-any.whl#{fragment}">d</a>'.encode()
+    (file,) = parse_html_page(body, URL, "demo").files
+    assert file.hashes == hashes and file.url == URL + "demo-1.0-py3-none-any.whl"
+
+
 def test_content_type_dispatch() -> None:
     assert parse_project_page(page([]), URL, "application/vnd.pypi.simple.v1+json", "demo").files == ()
     assert parse_project_page(b"<html></html>", URL, "text/html", "demo").files == ()
@@ -140,14 +165,17 @@ def test_any_json_files_give_a_page_or_our_error(files: list) -> None:
        st.text(st.sampled_from("abAB09/.:%;?#[]@ \t\n-_~+=\\\x01\x7f"), max_size=16))
 @settings(max_examples=2000, deadline=None)
 def test_absolute_links_are_what_urljoin_makes_of_them(prefix: str, rest: str) -> None:
-    # Plain absolute links skip urljoin (a fast path for big pages): same answer, always.
+    # Plain absolute links skip urljoin (a fast path for big pages): same answer, always. The
+    # others are joined as the URL parser cleans them (no C0 or space at either end, no tab
+    # or newline anywhere).
     from urllib.parse import urldefrag, urljoin
 
     from pyemscripten.index_pages import _absolute
 
     link = prefix + rest
+    cleaned = link.strip("".join(map(chr, range(0x21)))).replace("\t", "").replace("\n", "").replace("\r", "")
     try:
-        expected: tuple[str, str] | None = tuple(urldefrag(urljoin(URL, link)))  # type: ignore[assignment]
+        expected: tuple[str, str] | None = tuple(urldefrag(urljoin(URL, cleaned)))  # type: ignore[assignment]
     except ValueError:
         expected = None
     if expected is None:

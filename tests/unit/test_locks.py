@@ -245,6 +245,22 @@ def test_paths_written_by_other_tools() -> None:
     assert got.file.url == "https://f.test/a-1.0%2Blocal-py3-none-any.whl"
 
 
+def test_a_url_with_its_scheme_in_capitals_is_read_as_browsers_read_it() -> None:
+    """RFC 3986 3.1: HTTPS:// is https://, as urljoin writes it for a lock given by its URL."""
+    text = ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1.0"\n[[packages.wheels]]\n'
+            'url = "HTTPS://f.test/A/a-1.0-py3-none-any.whl"\nhashes = {sha256 = "11"}\n')
+    for lock_url in (None, "https://s.test/pylock.toml"):
+        (got,) = load_lock(text, T2026, lock_url=lock_url)
+        assert got.file.url == "https://f.test/A/a-1.0-py3-none-any.whl"
+
+
+def test_a_fragment_is_no_part_of_a_locked_wheels_url() -> None:
+    text = ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1.0"\n[[packages.wheels]]\n'
+            'url = "https://f.test/a-1.0-py3-none-any.whl#egg=a&sha256=22"\nhashes = {sha256 = "11"}\n')
+    (got,) = load_lock(text, T2026)
+    assert got.file.url == "https://f.test/a-1.0-py3-none-any.whl" and got.file.hashes == (("sha256", "11"),)
+
+
 @pytest.mark.parametrize("text,reason", [
     ("lock-version = ", "not valid TOML"),
     ('lock-version = "2.0"', "not supported"),

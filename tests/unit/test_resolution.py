@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from pyemscripten import errors
-from pyemscripten.index_client import IndexClient, RetryPolicy
+from pyemscripten.index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy
 from pyemscripten.resolution import InstalledDist, ResolveOptions, resolve
 from pyemscripten.target import Target
 
@@ -255,6 +255,15 @@ def test_a_folder_of_wheels_given_as_an_index_is_said_to_be_one() -> None:
     with pytest.raises(errors.ProjectNotFoundError) as info:
         run(index, ["greet-app"])
     assert info.value.wheel_folders == [] and "Check the spelling" in str(info.value)
+
+
+def test_an_index_url_with_its_scheme_in_capitals_is_the_same_url() -> None:
+    """RFC 3986 3.1: HTTPS://pypi.org/simple/ is PyPI's index, whose own page (tens of MB)
+    is not asked for when a project is found nowhere; written so, it was."""
+    index = FakeIndex({}, base=DEFAULT_INDEX_URL)
+    client = IndexClient(index, ["HTTPS://pypi.org/simple/"], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+    assert client.index_urls == [DEFAULT_INDEX_URL]
+    assert asyncio.run(client.wheel_folders()) == [] and index.requests == []
 
 
 def test_server_error_names_url_and_status_after_retries() -> None:

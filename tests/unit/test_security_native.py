@@ -231,6 +231,18 @@ def test_retry_policy(outcome: object, transient: bool) -> None:
         assert len(transport.requests) == 1 and sleeps.delays == []
 
 
+def test_backoff_doubles_up_to_its_cap() -> None:
+    # It doubled without end: attempts=20 waited 0.25 * 2**18 s (three days) before the last try.
+    url = "https://index.test/files/x.whl"
+    for policy, delays in ((RetryPolicy(attempts=12, backoff=0.25), [0.25 * 2 ** k for k in range(7)] + [30.0] * 4),
+                           (RetryPolicy(attempts=3, backoff=100.0), [30.0, 30.0]),
+                           (RetryPolicy(attempts=4, backoff=1.0, max_backoff=3.0), [1.0, 2.0, 3.0])):
+        sleeps = Sleeps()
+        with pytest.raises(PyemscriptenError):
+            asyncio.run(get_ok(Scripted({url: [503]}), url, project="x", what="wheel", retry=policy, sleep=sleeps))
+        assert sleeps.delays == delays
+
+
 def test_transient_failure_then_success() -> None:
     url = "https://index.test/files/x.whl"
     transport = Scripted({url: [503, "reset", (200, b"ok", {})]})

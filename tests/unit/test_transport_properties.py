@@ -64,7 +64,7 @@ class Outcome:
 
 outcomes = st.builds(
     Outcome,
-    kind=st.sampled_from(["ok", "reset", "cors", "mixed", "status", "status", "short", "wrong"]),
+    kind=st.sampled_from(["ok", "reset", "broke", "cors", "mixed", "status", "status", "short", "wrong"]),
     status=st.sampled_from(TRANSIENT + PERMANENT),
     delay=st.integers(0, 3),
     cut=st.integers(1, 50),
@@ -110,6 +110,8 @@ class ScriptedTransport(Transport):
             if on_progress is not None:
                 on_progress(start + len(piece), total)
             await asyncio.sleep(0)
+            if outcome.kind == "broke" and start + len(piece) >= len(body) // 2:  # half the body came, then no more
+                raise NetworkError(url, "the connection broke while reading the body")
         return Response(url, 200, body, {})
 
 
@@ -123,7 +125,7 @@ def fail(outcome: Outcome, url: str) -> None:
 
 
 def transient(outcome: Outcome) -> bool:
-    return outcome.kind in ("reset", "cors") or (outcome.kind == "status" and outcome.status in TRANSIENT)
+    return outcome.kind in ("reset", "broke", "cors") or (outcome.kind == "status" and outcome.status in TRANSIENT)
 
 
 def model(script: Sequence[Outcome], attempts: int, sized: bool) -> tuple[str, int]:
@@ -136,7 +138,7 @@ def model(script: Sequence[Outcome], attempts: int, sized: bool) -> tuple[str, i
         refused_twice = outcome.kind == "cors" and tried > 1 and script[tried - 2].kind == "cors"
         if transient(outcome):
             if tried == attempts or refused_twice:
-                return ("NetworkError" if outcome.kind in ("reset", "cors") else f"HTTP {outcome.status}"), tried
+                return ("NetworkError" if outcome.kind in ("reset", "broke", "cors") else f"HTTP {outcome.status}"), tried
             continue
         if outcome.kind == "mixed":
             return "NetworkError", tried  # never sent: not tried again
@@ -228,6 +230,10 @@ BODIES = {name: bytes(make_wheel(name, "1.0", {f"{name}/__init__.py": f"v = {i}\
 @given(wheels=st.lists(wheel_plans, min_size=1, max_size=4), attempts=st.integers(1, 3), small=st.booleans(),
        at_once=st.integers(1, 2))
 @example(wheels=[Wheel([], guessed=False, planned=True, total="low")], attempts=1, small=False, at_once=1)
+# Half a guess's body, then a broken connection: the try made again went back from there to
+# its first piece with nothing said (now: an event "try 2 of 2" at 0, told once adopted).
+@example(wheels=[Wheel([Outcome("broke")], guessed=True, planned=True, total="true")], attempts=2, small=False,
+         at_once=1)
 def test_guesses_and_planned_wheels_end_as_their_scripts_say(wheels: list[Wheel], attempts: int, small: bool,
                                                              at_once: int) -> None:
     names = list(BODIES)[:len(wheels)]
@@ -283,6 +289,14 @@ def test_guesses_and_planned_wheels_end_as_their_scripts_say(wheels: list[Wheel]
         downloading = [e for e in told if e[0] == "downloading"]
         for _, _, done, total, *_ in downloading:
             assert total is None or 0 <= done <= total, (name, done, total)
+        # A try made again starts over at 0, said so ("try 2 of 3"): the count goes back only
+        # there (it went back from half the body to its first piece, unsaid).
+        restarts = [e for e in downloading if e[4:5] and e[4].startswith("try ")]
+        if name in ended:
+            assert [e[2:] for e in restarts] == [(0, len(BODIES[name]), f"try {n} of {attempts}")
+                                                 for n in range(2, retried.count(name) + 2)]
+        for before, after in zip(downloading, downloading[1:]):
+            assert after[2] >= before[2] or after in restarts, (name, before, after)
         if ended[name] == "ok":
             size = len(BODIES[name])
             assert downloading[-1][2:4] == (size, size)  # the last says the whole file
@@ -396,6 +410,8 @@ class ScriptedIndex(FakeIndex):
             if on_progress is not None:
                 on_progress(min(start + self.piece_size, len(body)), len(body))
             await asyncio.sleep(0)
+            if outcome.kind == "broke" and start + self.piece_size >= len(body) // 2:  # half the body, then no more
+                raise NetworkError(url, "the connection broke while reading the body")
         return Response(url, 200, body, response.headers)
 
 
