@@ -710,9 +710,15 @@ class CacheStorageWheelCache(WheelCache):
     Cache Storage answers in milliseconds to tens of milliseconds per call, more under load,
     so the hot paths avoid it: the list of entries is read once per instance (one
     ``keys()``; a cold install then never calls ``match``), and each key carries its entry's
-    size and time, so trimming needs no ``match`` either. Bounded: once the entries exceed
-    ``max_bytes`` the oldest are dropped, at :meth:`flush` (which lists the keys again: other
-    instances, other tabs, may have stored entries since).
+    size and the time it was stored, so trimming needs no ``match`` either. Bounded: once the
+    entries exceed ``max_bytes`` the least recently used are dropped, at :meth:`flush` (which
+    lists the keys again: other instances, other tabs, may have stored entries since).
+
+    A key cannot change, so a hit cannot refresh the time in it: the last use of each entry
+    is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
+    written once per flush of an instance that had hits, never per hit. An entry's last use
+    is the later of that and the time in its key. Two tabs flushing at once may lose one
+    of their updates to it: an entry then looks older than it is, nothing worse.
 
     Writes wait until the install is done: :meth:`put` only queues a body, and the install
     calls :meth:`flush_later` once its files are in place and its libraries loaded. Storing
@@ -730,6 +736,8 @@ class CacheStorageWheelCache(WheelCache):
 
     _PREFIX = "https://pyemscripten.invalid/checked/sha256/"
     _EARLIER_PREFIX = "https://pyemscripten.invalid/sha256/"
+    # Outside _PREFIX: never taken for a wheel, by this version or the earlier ones of v3.
+    _USED_KEY = "https://pyemscripten.invalid/checked/used"
     RETIRED = ("pyemscripten-wheels-v2",)
     _retiring: Any = None  # once per page
     _background: ClassVar[set[Any]] = set()  # per page: the flushes installs left running
@@ -740,6 +748,7 @@ class CacheStorageWheelCache(WheelCache):
         self.max_bytes = max_bytes
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
         self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
+        self._used: dict[str, float] = {}  # this instance's hits, not yet written: sha256 -> when
 
     async def _cache(self) -> Any:
         from js import caches
@@ -831,9 +840,11 @@ class CacheStorageWheelCache(WheelCache):
             found = await (await self._cache()).match(entry[0])
             if found is None or _is_undefined(found):
                 return None
-            return (await found.arrayBuffer()).to_bytes()
+            body: bytes = (await found.arrayBuffer()).to_bytes()
         except Exception:
             return None
+        self._used[sha256] = _now()  # written at the flush (the caller re-checks the body: a bad one is put again)
+        return body
 
     async def put(self, sha256: str, data: bytes, kept: Any = None) -> None:
         """Queue ``data``; it is in the cache once :meth:`flush` returns. With ``kept``, the
@@ -865,16 +876,33 @@ class CacheStorageWheelCache(WheelCache):
             return None
 
     async def flush(self) -> None:
-        """Write what is queued and wait for every write, then drop the oldest entries over
-        the bound."""
+        """Write what is queued and the times of this instance's hits, and wait for every
+        write, then drop the least recently used entries over the bound."""
         import asyncio
 
         queued, self._queued = self._queued, []
+        used, self._used = self._used, {}
         await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
-        if queued:
-            await self._trim()
+        if queued or used:
+            await self._trim(used)
 
-    async def _trim(self) -> None:
+    async def _last_used(self, cache: Any) -> dict[str, float]:
+        """The ``_USED_KEY`` entry: {sha256: time of its last use}; {} if none or unreadable
+        (it only orders evictions: nothing is trusted from it)."""
+        import json
+
+        try:
+            found = await cache.match(self._USED_KEY)
+            if found is None or _is_undefined(found):
+                return {}
+            times = json.loads((await found.arrayBuffer()).to_bytes())
+        except Exception:  # noqa: BLE001 - unreadable: every entry counts from when it was stored
+            return {}
+        if not isinstance(times, dict):
+            return {}
+        return {k: float(v) for k, v in times.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+    async def _trim(self, used: Mapping[str, float]) -> None:
         entries = await self._index()
         try:
             cache = await self._cache()
@@ -889,21 +917,34 @@ class CacheStorageWheelCache(WheelCache):
             for sha256, entry in held.items():  # this instance's get() finds those too
                 if sha256 not in entries or entries[sha256][1] < entry[1]:
                     entries[sha256] = entry
+            times = await self._last_used(cache)
+            for sha256, when in used.items():
+                times[sha256] = max(when, times.get(sha256, 0.0))
             total = sum(size for _, _, size in held.values())
-            for sha256, (key, _, size) in sorted(held.items(), key=lambda e: e[1][1]):
+            for sha256, (key, stored, size) in sorted(held.items(), key=lambda e: max(e[1][1], times.get(e[0], 0.0))):
                 if total <= self.max_bytes:
                     break
                 await cache.delete(key)
+                del held[sha256]
                 if entries.get(sha256, ("",))[0] == key:  # not a newer body stored meanwhile
                     del entries[sha256]
                 total -= size
+            if used:  # one write for all of this instance's hits; entries gone are left out
+                await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
         except Exception:
             return None
+
+    async def _write_last_used(self, cache: Any, times: Mapping[str, float]) -> None:
+        import json
+
+        from js import Response as JsResponse
+
+        await cache.put(self._USED_KEY, JsResponse.new(json.dumps(times, separators=(",", ":"))))
 
     def flush_later(self) -> None:
         import asyncio
 
-        if not self._queued:
+        if not self._queued and not self._used:
             return
         task = asyncio.ensure_future(self.flush())
         background = CacheStorageWheelCache._background
