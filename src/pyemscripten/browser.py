@@ -11,12 +11,13 @@ import errno
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
 from .errors import ContentSecurityPolicyError, NetworkError
 from .installation import FileOps, KeptBytes
+from .progress import size_text
 from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
 
 # One JS function does the whole request: headers, timeout, streaming with progress, and
@@ -720,6 +721,12 @@ class CacheStorageWheelCache(WheelCache):
     is the later of that and the time in its key. Two tabs flushing at once may lose one
     of their updates to it: an entry then looks older than it is, nothing worse.
 
+    The site's storage quota can fill before the bound does (other data of the site, a
+    browser that grants little): a put the browser refuses for it is tried once more after
+    the least recently used entries, as many as its size, are deleted to make room (never
+    the ones the same flush stored). What still does not fit is not kept, and the flush
+    says so in one warning; the install it follows has already succeeded.
+
     Writes wait until the install is done: :meth:`put` only queues a body, and the install
     calls :meth:`flush_later` once its files are in place and its libraries loaded. Storing
     14 MB while a cold install ran cost it about a tenth of its time on loopback (the
@@ -853,7 +860,9 @@ class CacheStorageWheelCache(WheelCache):
         never shrinks: see :meth:`MemfsFileOps.keep`), and nothing is copied to store it."""
         self._queued.append((sha256, data if kept is None else kept))
 
-    async def _store(self, sha256: str, data: Any) -> None:
+    async def _store(self, sha256: str, data: Any) -> str:
+        """Put one body: "stored", "full" (the browser refused it for the site's quota) or
+        "failed" (anything else: a full or unavailable cache must never fail an install)."""
         from js import Response as JsResponse, Uint8Array
 
         try:
@@ -868,23 +877,40 @@ class CacheStorageWheelCache(WheelCache):
             size = int(body.length)
             key = f"{self._PREFIX}{sha256}?size={size}&stored={stored}"
             await cache.put(key, JsResponse.new(body))
-            old = entries.get(sha256)
-            entries[sha256] = (key, stored, size)
-            if old is not None and old[0] != key:
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            return "full" if _quota_exceeded(exc) else "failed"
+        old = entries.get(sha256)
+        entries[sha256] = (key, stored, size)
+        if old is not None and old[0] != key:
+            try:
                 await cache.delete(old[0])
-        except Exception:  # a full or unavailable cache must never fail an install
-            return None
+            except Exception:  # noqa: BLE001, S110 - listed again at the next trim, deleted then
+                pass
+        return "stored"
 
-    async def flush(self) -> None:
+    async def flush(self, warn: Callable[[str], None] | None = None) -> None:
         """Write what is queued and the times of this instance's hits, and wait for every
-        write, then drop the least recently used entries over the bound."""
+        write, then drop the least recently used entries over the bound. ``warn`` is told of
+        wheels the site's storage quota left out (once, for all of them)."""
         import asyncio
 
         queued, self._queued = self._queued, []
         used, self._used = self._used, {}
-        await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
-        if queued or used:
-            await self._trim(used)
+        outcomes = await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
+        # Refused for the quota: tried again in _trim, once room is made, one after another
+        # (together they were refused together).
+        full = [item for item, outcome in zip(queued, outcomes) if outcome == "full"]
+        stored = {sha256 for (sha256, _), outcome in zip(queued, outcomes) if outcome == "stored"}
+        if not (queued or used):
+            return
+        lost = await self._trim(used, full, stored)
+        if lost and warn is not None:
+            size = sum(_length(data) for _, data in lost)
+            warn(f"The wheel cache could not keep {len(lost)} wheel{'s' if len(lost) > 1 else ''} ({size_text(size)}, "
+                 f"sha256 {', '.join(sha256[:12] for sha256, _ in lost)}): the browser refused them for this site's "
+                 "storage quota even after the least recently used wheels were dropped. The install is not affected; "
+                 "they will be downloaded again next time. To keep them, free this site's storage "
+                 "(pyemscripten.clear_cache(), or the browser's site settings).")
 
     async def _last_used(self, cache: Any) -> dict[str, float]:
         """The ``_USED_KEY`` entry: {sha256: time of its last use}; {} if none or unreadable
@@ -902,7 +928,11 @@ class CacheStorageWheelCache(WheelCache):
             return {}
         return {k: float(v) for k, v in times.items() if isinstance(k, str) and isinstance(v, (int, float))}
 
-    async def _trim(self, used: Mapping[str, float]) -> None:
+    async def _trim(self, used: Mapping[str, float], full: Sequence[tuple[str, Any]] = (),
+                    stored: Collection[str] = ()) -> list[tuple[str, Any]]:
+        """Record ``used``, store ``full`` after making room (see :meth:`_make_room`), and
+        drop the least recently used entries over the bound; returns what of ``full`` is
+        not kept."""
         entries = await self._index()
         try:
             cache = await self._cache()
@@ -920,8 +950,9 @@ class CacheStorageWheelCache(WheelCache):
             times = await self._last_used(cache)
             for sha256, when in used.items():
                 times[sha256] = max(when, times.get(sha256, 0.0))
+            lost = await self._make_room(cache, held, times, full, stored) if full else []
             total = sum(size for _, _, size in held.values())
-            for sha256, (key, stored, size) in sorted(held.items(), key=lambda e: max(e[1][1], times.get(e[0], 0.0))):
+            for sha256, (key, _, size) in sorted(held.items(), key=lambda e: max(e[1][1], times.get(e[0], 0.0))):
                 if total <= self.max_bytes:
                     break
                 await cache.delete(key)
@@ -930,9 +961,35 @@ class CacheStorageWheelCache(WheelCache):
                     del entries[sha256]
                 total -= size
             if used:  # one write for all of this instance's hits; entries gone are left out
-                await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
-        except Exception:
-            return None
+                try:
+                    await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
+                except Exception:  # noqa: BLE001, S110 - refused (the quota): the times only order evictions
+                    pass
+        except Exception:  # noqa: BLE001 - unavailable: what was not stored is lost, no more
+            return list(full)
+        return lost
+
+    async def _make_room(self, cache: Any, held: dict[str, tuple[str, float, int]], times: Mapping[str, float],
+                         full: Sequence[tuple[str, Any]], stored: Collection[str]) -> list[tuple[str, Any]]:
+        """Put each of ``full`` again once the least recently used entries of ``held`` (not
+        those in ``stored``, this flush's), as many as its size, are deleted; returns those
+        still refused. The first one refused again ends it: the quota is not this cache's
+        to fill (other data of the site holds it), and deleting more would only empty it."""
+        entries = await self._index()
+        victims = sorted((sha for sha in held if sha not in stored), key=lambda sha: max(held[sha][1], times.get(sha, 0.0)))
+        for done, (sha256, data) in enumerate(full):
+            room = 0
+            while room < _length(data) and victims:
+                gone = victims.pop(0)
+                key, _, size = held.pop(gone)
+                await cache.delete(key)
+                if entries.get(gone, ("",))[0] == key:
+                    del entries[gone]
+                room += size
+            if await self._store(sha256, data) != "stored":
+                return list(full[done:])
+            held[sha256] = entries[sha256]
+        return []
 
     async def _write_last_used(self, cache: Any, times: Mapping[str, float]) -> None:
         import json
@@ -941,12 +998,12 @@ class CacheStorageWheelCache(WheelCache):
 
         await cache.put(self._USED_KEY, JsResponse.new(json.dumps(times, separators=(",", ":"))))
 
-    def flush_later(self) -> None:
+    def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
         import asyncio
 
         if not self._queued and not self._used:
             return
-        task = asyncio.ensure_future(self.flush())
+        task = asyncio.ensure_future(self.flush(warn))
         background = CacheStorageWheelCache._background
         background.add(task)
         task.add_done_callback(background.discard)
@@ -981,6 +1038,19 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _length(data: Any) -> int:
+    """The size of a queued body: bytes, or a JavaScript buffer (``Uint8Array``)."""
+    return len(data) if isinstance(data, (bytes, bytearray, memoryview)) else int(data.length)
+
+
+def _quota_exceeded(exc: BaseException) -> bool:
+    """Whether a Cache Storage call was refused for the site's storage quota: the browser
+    rejects it with a ``DOMException`` named ``QuotaExceededError`` (WHATWG Storage), which
+    Pyodide raises as a ``JsException`` of that name."""
+    name = getattr(exc, "name", None) or type(exc).__name__
+    return name == "QuotaExceededError" or str(exc).startswith("QuotaExceededError")
 
 
 # Digests a list of Python bytes-like objects with WebCrypto, straight from the interpreter's

@@ -115,10 +115,10 @@ class WriteBehindCache(MemoryCache):
     async def put(self, sha256: str, data: bytes, kept: object = None) -> None:
         self.queued.append(sha256)
 
-    async def flush(self) -> None:
+    async def flush(self, warn: object = None) -> None:
         raise AssertionError("an install does not wait for the cache's writes")
 
-    def flush_later(self) -> None:
+    def flush_later(self, warn: object = None) -> None:
         self.told.append(sorted(os.listdir(self.site)))
 
 

@@ -225,6 +225,11 @@ async def settled(storage: FakeCacheStorage, model: Model, queued: list[tuple[st
     bodies = dict(queued)
     for sha in landed:
         model.store(sha, bodies[sha])
+    if storage.quota is not None:
+        # Room made for what the quota refused: older entries went (one just stored goes
+        # only over the bound, as the model's trim says).
+        for sha in [sha for sha in model.entries if sha not in storage.entries() and sha not in landed]:
+            del model.entries[sha]
     model.trim()
 
 
@@ -325,6 +330,37 @@ def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fa
     assert asyncio.run(visits()) == sorted([used[0], new[0]])
 
 
+def test_a_full_quota_makes_room_from_the_least_recently_used(fake_js: FakeCacheStorage) -> None:
+    # The site's quota fills before the bound: the put refused for it is tried once more
+    # after the least recently used entries, as many as its size, are deleted; what still
+    # does not fit is not kept, and one warning says so.
+    older, used, new, huge = wheel(0, 40), wheel(1, 40), wheel(2, 40), wheel(3, 500)
+    notes: list[str] = []
+
+    async def visits() -> list[str]:
+        for body in (older, used):
+            cache = CacheStorageWheelCache(NAME)
+            await cache.put(*body)
+            await cache.flush()
+        cache = CacheStorageWheelCache(NAME)
+        assert await cache.get(used[0]) == used[1]
+        await cache.flush(notes.append)
+        fake_js.quota = fake_js.used() + 10  # room for the times entry, not for a wheel
+        cache = CacheStorageWheelCache(NAME)
+        await cache.put(*new)
+        await cache.flush(notes.append)
+        kept = sorted(fake_js.entries())
+        cache = CacheStorageWheelCache(NAME)
+        await cache.put(*huge)
+        await cache.put(*wheel(4, 600))
+        await cache.flush(notes.append)  # deleting every other entry does not make room
+        return kept
+
+    assert asyncio.run(visits()) == sorted([used[0], new[0]])
+    assert not fake_js.entries() or huge[0] not in fake_js.entries()
+    assert len(notes) == 1 and "could not keep 2 wheels (1 kB" in notes[0] and huge[0][:12] in notes[0], notes
+
+
 # -- installs through the cache -----------------------------------------------------------
 
 def _session(tmp: Path, index: FakeIndex, cache: CacheStorageWheelCache) -> api.Session:
@@ -380,3 +416,22 @@ def test_a_damaged_entry_is_never_installed(fake_js: FakeCacheStorage, tmp_path_
     assert all(body == bodies[name] for name, body in zip(PROJECTS, map(fake_js.entries().get, shas.values()))
                if body is not None)
     assert sum(map(len, fake_js.entries().values())) <= max_bytes
+
+
+def test_an_install_the_quota_leaves_out_of_the_cache_says_so_once(fake_js: FakeCacheStorage, tmp_path: Path) -> None:
+    # The install succeeds; the cache's writes come after it, and their one warning is an
+    # event for the install's listeners (wait_for_cache() waits for it).
+    fake_js.quota = 100
+    index = FakeIndex({name: {"1.0": real(name, "1.0")} for name in PROJECTS})
+    events: list[dict[str, Any]] = []
+
+    async def visit() -> api.InstallReport:
+        session = _session(tmp_path, index, CacheStorageWheelCache(NAME))
+        report = await api.install(list(PROJECTS), [BASE], session=session, quiet=True, on_progress=events.append)
+        await api.wait_for_cache()
+        return report
+
+    assert sorted(name for name, _ in asyncio.run(visit()).installed) == sorted(PROJECTS)
+    warnings = [e["message"] for e in events if e["stage"] == "warning"]
+    assert len(warnings) == 1 and "could not keep 3 wheels" in warnings[0] and "quota" in warnings[0], warnings
+    assert fake_js.entries() == {}
