@@ -834,12 +834,14 @@ class CacheStorageWheelCache(WheelCache):
             return None
         parts = urlsplit(url)
         query = parse_qs(parts.query)
+        sha256 = parts.path.rsplit("/", 1)[1].lower()  # as get() and put() spell it (a key stored upper case before)
         try:
-            return parts.path.rsplit("/", 1)[1], float(query["stored"][0]), int(query["size"][0])
+            return sha256, float(query["stored"][0]), int(query["size"][0])
         except (KeyError, IndexError, ValueError):
-            return parts.path.rsplit("/", 1)[1], 0.0, 0
+            return sha256, 0.0, 0
 
     async def get(self, sha256: str) -> bytes | None:
+        sha256 = sha256.lower()  # hex: one key however it was spelled (see _parse_key)
         entry = (await self._index()).get(sha256)
         if entry is None:
             return None
@@ -858,7 +860,7 @@ class CacheStorageWheelCache(WheelCache):
         transport's JavaScript copy of the same bytes (:class:`FetchTransport`), that is
         queued instead, so the interpreter's copy can go before the install ends (its memory
         never shrinks: see :meth:`MemfsFileOps.keep`), and nothing is copied to store it."""
-        self._queued.append((sha256, data if kept is None else kept))
+        self._queued.append((sha256.lower(), data if kept is None else kept))
 
     async def _store(self, sha256: str, data: Any) -> str:
         """Put one body: "stored", "full" (the browser refused it for the site's quota) or

@@ -330,6 +330,22 @@ def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fa
     assert asyncio.run(visits()) == sorted([used[0], new[0]])
 
 
+def test_a_hash_spelled_in_capitals_is_the_same_entry(fake_js: FakeCacheStorage) -> None:
+    sha, body = wheel(0, 40)
+
+    async def visits() -> list[Any]:
+        cache = CacheStorageWheelCache(NAME)
+        await cache.put(sha.upper(), body)
+        await cache.flush()
+        again = CacheStorageWheelCache(NAME)
+        got = [await again.get(sha), await again.get(sha.upper())]
+        await again.put(sha, body)
+        await again.flush()
+        return [*got, list(fake_js.entries())]
+
+    assert asyncio.run(visits()) == [body, body, [sha]]
+
+
 def test_a_full_quota_makes_room_from_the_least_recently_used(fake_js: FakeCacheStorage) -> None:
     # The site's quota fills before the bound: the put refused for it is tried once more
     # after the least recently used entries, as many as its size, are deleted; what still
