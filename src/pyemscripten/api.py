@@ -502,8 +502,9 @@ async def install_resolved(
         if s.cache is not None:
             # The checked wheels are written to the cache now that the install has done
             # its work (also after a failure: they passed every check); it returns without
-            # waiting for the writes. wait_for_cache() does.
-            s.cache.flush_later()
+            # waiting for the writes. wait_for_cache() does. What the storage quota left out
+            # is told as a warning event then, to this install's listeners.
+            s.cache.flush_later(lambda note: s.emit("warning", message=note))
         if s.loader is not None:
             s.loader.release()  # what prepare() took that no load used
     for name, modules in imported.items():
@@ -917,7 +918,7 @@ async def wait_for_cache(session: Session | None = None) -> None:
     the background once each install is done), e.g. before a test opens a second page that
     should find them. A session's own cache is flushed too (what it still holds queued)."""
     if session is not None and session.cache is not None:
-        await session.cache.flush()
+        await session.cache.flush(lambda note: session.emit("warning", message=note))
     # The browser cache's background flushes (an install's flush_later() already took
     # what it had queued, so its flush() alone would not wait for them).
     from .browser import CacheStorageWheelCache

@@ -11,12 +11,13 @@ import errno
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .credentials import OriginCredentials
 from .errors import ContentSecurityPolicyError, NetworkError
 from .installation import FileOps, KeptBytes
+from .progress import size_text
 from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
 
 # One JS function does the whole request: headers, timeout, streaming with progress, and
@@ -710,9 +711,21 @@ class CacheStorageWheelCache(WheelCache):
     Cache Storage answers in milliseconds to tens of milliseconds per call, more under load,
     so the hot paths avoid it: the list of entries is read once per instance (one
     ``keys()``; a cold install then never calls ``match``), and each key carries its entry's
-    size and time, so trimming needs no ``match`` either. Bounded: once the entries exceed
-    ``max_bytes`` the oldest are dropped, at :meth:`flush` (which lists the keys again: other
-    instances, other tabs, may have stored entries since).
+    size and the time it was stored, so trimming needs no ``match`` either. Bounded: once the
+    entries exceed ``max_bytes`` the least recently used are dropped, at :meth:`flush` (which
+    lists the keys again: other instances, other tabs, may have stored entries since).
+
+    A key cannot change, so a hit cannot refresh the time in it: the last use of each entry
+    is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
+    written once per flush of an instance that had hits, never per hit. An entry's last use
+    is the later of that and the time in its key. Two tabs flushing at once may lose one
+    of their updates to it: an entry then looks older than it is, nothing worse.
+
+    The site's storage quota can fill before the bound does (other data of the site, a
+    browser that grants little): a put the browser refuses for it is tried once more after
+    the least recently used entries, as many as its size, are deleted to make room (never
+    the ones the same flush stored). What still does not fit is not kept, and the flush
+    says so in one warning; the install it follows has already succeeded.
 
     Writes wait until the install is done: :meth:`put` only queues a body, and the install
     calls :meth:`flush_later` once its files are in place and its libraries loaded. Storing
@@ -730,6 +743,8 @@ class CacheStorageWheelCache(WheelCache):
 
     _PREFIX = "https://pyemscripten.invalid/checked/sha256/"
     _EARLIER_PREFIX = "https://pyemscripten.invalid/sha256/"
+    # Outside _PREFIX: never taken for a wheel, by this version or the earlier ones of v3.
+    _USED_KEY = "https://pyemscripten.invalid/checked/used"
     RETIRED = ("pyemscripten-wheels-v2",)
     _retiring: Any = None  # once per page
     _background: ClassVar[set[Any]] = set()  # per page: the flushes installs left running
@@ -740,6 +755,7 @@ class CacheStorageWheelCache(WheelCache):
         self.max_bytes = max_bytes
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
         self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
+        self._used: dict[str, float] = {}  # this instance's hits, not yet written: sha256 -> when
 
     async def _cache(self) -> Any:
         from js import caches
@@ -818,12 +834,14 @@ class CacheStorageWheelCache(WheelCache):
             return None
         parts = urlsplit(url)
         query = parse_qs(parts.query)
+        sha256 = parts.path.rsplit("/", 1)[1].lower()  # as get() and put() spell it (a key stored upper case before)
         try:
-            return parts.path.rsplit("/", 1)[1], float(query["stored"][0]), int(query["size"][0])
+            return sha256, float(query["stored"][0]), int(query["size"][0])
         except (KeyError, IndexError, ValueError):
-            return parts.path.rsplit("/", 1)[1], 0.0, 0
+            return sha256, 0.0, 0
 
     async def get(self, sha256: str) -> bytes | None:
+        sha256 = sha256.lower()  # hex: one key however it was spelled (see _parse_key)
         entry = (await self._index()).get(sha256)
         if entry is None:
             return None
@@ -831,18 +849,22 @@ class CacheStorageWheelCache(WheelCache):
             found = await (await self._cache()).match(entry[0])
             if found is None or _is_undefined(found):
                 return None
-            return (await found.arrayBuffer()).to_bytes()
+            body: bytes = (await found.arrayBuffer()).to_bytes()
         except Exception:
             return None
+        self._used[sha256] = _now()  # written at the flush (the caller re-checks the body: a bad one is put again)
+        return body
 
     async def put(self, sha256: str, data: bytes, kept: Any = None) -> None:
         """Queue ``data``; it is in the cache once :meth:`flush` returns. With ``kept``, the
         transport's JavaScript copy of the same bytes (:class:`FetchTransport`), that is
         queued instead, so the interpreter's copy can go before the install ends (its memory
         never shrinks: see :meth:`MemfsFileOps.keep`), and nothing is copied to store it."""
-        self._queued.append((sha256, data if kept is None else kept))
+        self._queued.append((sha256.lower(), data if kept is None else kept))
 
-    async def _store(self, sha256: str, data: Any) -> None:
+    async def _store(self, sha256: str, data: Any) -> str:
+        """Put one body: "stored", "full" (the browser refused it for the site's quota) or
+        "failed" (anything else: a full or unavailable cache must never fail an install)."""
         from js import Response as JsResponse, Uint8Array
 
         try:
@@ -857,24 +879,62 @@ class CacheStorageWheelCache(WheelCache):
             size = int(body.length)
             key = f"{self._PREFIX}{sha256}?size={size}&stored={stored}"
             await cache.put(key, JsResponse.new(body))
-            old = entries.get(sha256)
-            entries[sha256] = (key, stored, size)
-            if old is not None and old[0] != key:
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            return "full" if _quota_exceeded(exc) else "failed"
+        old = entries.get(sha256)
+        entries[sha256] = (key, stored, size)
+        if old is not None and old[0] != key:
+            try:
                 await cache.delete(old[0])
-        except Exception:  # a full or unavailable cache must never fail an install
-            return None
+            except Exception:  # noqa: BLE001, S110 - listed again at the next trim, deleted then
+                pass
+        return "stored"
 
-    async def flush(self) -> None:
-        """Write what is queued and wait for every write, then drop the oldest entries over
-        the bound."""
+    async def flush(self, warn: Callable[[str], None] | None = None) -> None:
+        """Write what is queued and the times of this instance's hits, and wait for every
+        write, then drop the least recently used entries over the bound. ``warn`` is told of
+        wheels the site's storage quota left out (once, for all of them)."""
         import asyncio
 
         queued, self._queued = self._queued, []
-        await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
-        if queued:
-            await self._trim()
+        used, self._used = self._used, {}
+        outcomes = await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
+        # Refused for the quota: tried again in _trim, once room is made, one after another
+        # (together they were refused together).
+        full = [item for item, outcome in zip(queued, outcomes) if outcome == "full"]
+        stored = {sha256 for (sha256, _), outcome in zip(queued, outcomes) if outcome == "stored"}
+        if not (queued or used):
+            return
+        lost = await self._trim(used, full, stored)
+        if lost and warn is not None:
+            size = sum(_length(data) for _, data in lost)
+            warn(f"The wheel cache could not keep {len(lost)} wheel{'s' if len(lost) > 1 else ''} ({size_text(size)}, "
+                 f"sha256 {', '.join(sha256[:12] for sha256, _ in lost)}): the browser refused them for this site's "
+                 "storage quota even after the least recently used wheels were dropped. The install is not affected; "
+                 "they will be downloaded again next time. To keep them, free this site's storage "
+                 "(pyemscripten.clear_cache(), or the browser's site settings).")
 
-    async def _trim(self) -> None:
+    async def _last_used(self, cache: Any) -> dict[str, float]:
+        """The ``_USED_KEY`` entry: {sha256: time of its last use}; {} if none or unreadable
+        (it only orders evictions: nothing is trusted from it)."""
+        import json
+
+        try:
+            found = await cache.match(self._USED_KEY)
+            if found is None or _is_undefined(found):
+                return {}
+            times = json.loads((await found.arrayBuffer()).to_bytes())
+        except Exception:  # noqa: BLE001 - unreadable: every entry counts from when it was stored
+            return {}
+        if not isinstance(times, dict):
+            return {}
+        return {k: float(v) for k, v in times.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+    async def _trim(self, used: Mapping[str, float], full: Sequence[tuple[str, Any]] = (),
+                    stored: Collection[str] = ()) -> list[tuple[str, Any]]:
+        """Record ``used``, store ``full`` after making room (see :meth:`_make_room`), and
+        drop the least recently used entries over the bound; returns what of ``full`` is
+        not kept."""
         entries = await self._index()
         try:
             cache = await self._cache()
@@ -889,23 +949,63 @@ class CacheStorageWheelCache(WheelCache):
             for sha256, entry in held.items():  # this instance's get() finds those too
                 if sha256 not in entries or entries[sha256][1] < entry[1]:
                     entries[sha256] = entry
+            times = await self._last_used(cache)
+            for sha256, when in used.items():
+                times[sha256] = max(when, times.get(sha256, 0.0))
+            lost = await self._make_room(cache, held, times, full, stored) if full else []
             total = sum(size for _, _, size in held.values())
-            for sha256, (key, _, size) in sorted(held.items(), key=lambda e: e[1][1]):
+            for sha256, (key, _, size) in sorted(held.items(), key=lambda e: max(e[1][1], times.get(e[0], 0.0))):
                 if total <= self.max_bytes:
                     break
                 await cache.delete(key)
+                del held[sha256]
                 if entries.get(sha256, ("",))[0] == key:  # not a newer body stored meanwhile
                     del entries[sha256]
                 total -= size
-        except Exception:
-            return None
+            if used:  # one write for all of this instance's hits; entries gone are left out
+                try:
+                    await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
+                except Exception:  # noqa: BLE001, S110 - refused (the quota): the times only order evictions
+                    pass
+        except Exception:  # noqa: BLE001 - unavailable: what was not stored is lost, no more
+            return list(full)
+        return lost
 
-    def flush_later(self) -> None:
+    async def _make_room(self, cache: Any, held: dict[str, tuple[str, float, int]], times: Mapping[str, float],
+                         full: Sequence[tuple[str, Any]], stored: Collection[str]) -> list[tuple[str, Any]]:
+        """Put each of ``full`` again once the least recently used entries of ``held`` (not
+        those in ``stored``, this flush's), as many as its size, are deleted; returns those
+        still refused. The first one refused again ends it: the quota is not this cache's
+        to fill (other data of the site holds it), and deleting more would only empty it."""
+        entries = await self._index()
+        victims = sorted((sha for sha in held if sha not in stored), key=lambda sha: max(held[sha][1], times.get(sha, 0.0)))
+        for done, (sha256, data) in enumerate(full):
+            room = 0
+            while room < _length(data) and victims:
+                gone = victims.pop(0)
+                key, _, size = held.pop(gone)
+                await cache.delete(key)
+                if entries.get(gone, ("",))[0] == key:
+                    del entries[gone]
+                room += size
+            if await self._store(sha256, data) != "stored":
+                return list(full[done:])
+            held[sha256] = entries[sha256]
+        return []
+
+    async def _write_last_used(self, cache: Any, times: Mapping[str, float]) -> None:
+        import json
+
+        from js import Response as JsResponse
+
+        await cache.put(self._USED_KEY, JsResponse.new(json.dumps(times, separators=(",", ":"))))
+
+    def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
         import asyncio
 
-        if not self._queued:
+        if not self._queued and not self._used:
             return
-        task = asyncio.ensure_future(self.flush())
+        task = asyncio.ensure_future(self.flush(warn))
         background = CacheStorageWheelCache._background
         background.add(task)
         task.add_done_callback(background.discard)
@@ -940,6 +1040,19 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _length(data: Any) -> int:
+    """The size of a queued body: bytes, or a JavaScript buffer (``Uint8Array``)."""
+    return len(data) if isinstance(data, (bytes, bytearray, memoryview)) else int(data.length)
+
+
+def _quota_exceeded(exc: BaseException) -> bool:
+    """Whether a Cache Storage call was refused for the site's storage quota: the browser
+    rejects it with a ``DOMException`` named ``QuotaExceededError`` (WHATWG Storage), which
+    Pyodide raises as a ``JsException`` of that name."""
+    name = getattr(exc, "name", None) or type(exc).__name__
+    return name == "QuotaExceededError" or str(exc).startswith("QuotaExceededError")
 
 
 # Digests a list of Python bytes-like objects with WebCrypto, straight from the interpreter's

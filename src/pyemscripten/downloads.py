@@ -76,6 +76,12 @@ class FetchedWheel(NamedTuple):
     body: bytes
     source: str
     kept: Any = None  # the transport's own copy of the body (Response.kept)
+    #: The body's own sha256 (hex), computed where the index gives one: the wheel cache's
+    #: key, which must name the bytes under it, not what an index said of them.
+    sha256: str | None = None
+    #: What the install should warn of: a sha256 the index gives that the body does not
+    #: have, where a stronger hash it also gives matched.
+    notes: tuple[str, ...] = ()
 
 
 async def fetch_wheel(
@@ -93,7 +99,9 @@ async def fetch_wheel(
 ) -> FetchedWheel:
     """The verified bytes of one wheel: from ``prefetched``, the cache, or the network.
 
-    A cached body is used only when the index gives its sha256 and the body matches it.
+    A cached body is used only when the index gives its sha256 and the body matches it (and
+    the strongest hash given). A body that matches its strongest hash but not a sha256 also
+    given (an index giving both, one wrong) is installed, with a note saying so.
     A wheel with no usable hash is refused before it is fetched, unless ``allow_unhashed``.
     ``hasher`` computes the sha256 (default: hashlib, here). ``on_data`` sees the pieces of
     a body coming from the network, before it is verified (see :class:`~.seams.Transport`).
@@ -104,11 +112,15 @@ async def fetch_wheel(
     if not allow_unhashed and chosen is None:
         raise MissingHashError(request.project, request.file.filename, request.file.url)
 
-    async def check(data: bytes) -> None:  # size and the strongest hash: sha256 (in hasher) or better
-        digest = (await hasher.sha256([data]))[0] if chosen is not None and chosen[0] == "sha256" else None
-        verify(request, data, allow_unhashed, sha256=digest)
+    sha256 = (request.file.sha256 or "").lower() or None  # hex digests are compared in lower case
 
-    sha256 = request.file.sha256
+    async def check(data: bytes) -> str | None:
+        """Size and the strongest hash; the body's sha256 (hex), where the file gives one."""
+        # Computed whenever a sha256 is given, also beside a stronger hash: it keys the cache.
+        digest = (await hasher.sha256([data]))[0] if sha256 else None
+        verify(request, data, allow_unhashed, sha256=digest)
+        return None if digest is None else digest.hex()
+
     body = (prefetched or {}).get(request.file.url)
     if body is None and cache is not None and sha256:
         try:
@@ -117,8 +129,10 @@ async def fetch_wheel(
             cached = None
         if cached is not None:
             try:
-                await check(cached)
-                return FetchedWheel(cached, "cache")
+                # Not that body's key (the index's sha256 was wrong, and an earlier version
+                # keyed by it): not used, as a body that fails its hash is not.
+                if await check(cached) == sha256:
+                    return FetchedWheel(cached, "cache", sha256=sha256)
             except (SizeMismatchError, HashMismatchError):
                 pass  # a damaged or foreign entry: fetch the wheel (and replace the entry)
     source = "prefetched" if body is not None else "network"
@@ -129,8 +143,12 @@ async def fetch_wheel(
         body, kept = response.body, response.kept
     else:
         kept = None
-    await check(body)
-    return FetchedWheel(body, source, kept)
+    got = await check(body)
+    notes: tuple[str, ...] = ()
+    if got != sha256 and chosen is not None:  # only where a stronger hash than the wrong sha256 matched
+        notes = (f"the index gives sha256 {sha256} for it, but its sha256 is {got}; the wheel was checked against "
+                 f"its {chosen[0]}, which matches, and installed. The index's sha256 is wrong: tell its maintainers",)
+    return FetchedWheel(body, source, kept, sha256=got, notes=notes)
 
 
 async def gather_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
@@ -345,9 +363,12 @@ class WheelTasks:
                                            expected_version=version, streamed=streamed,
                                            record_checked=fetched.source == "cache"
                                            and bool(getattr(self.cache, "holds_checked_wheels", False)))
-            if fetched.source == "network" and self.cache is not None and file.sha256:
+            if fetched.notes:
+                wheel = replace(wheel, notes=fetched.notes + wheel.notes)
+            if fetched.source == "network" and self.cache is not None and fetched.sha256:
                 try:
-                    await self.cache.put(file.sha256, body, fetched.kept)
+                    # Keyed by the body's own sha256, not the index's (which may be wrong).
+                    await self.cache.put(fetched.sha256, body, fetched.kept)
                 except Exception:  # noqa: BLE001 - full, or gone: the wheel is not kept, and the install goes on
                     pass
             return wheel

@@ -91,12 +91,15 @@ class WheelCache(ABC):
         first :meth:`get` does not wait for it."""
         return None
 
-    async def flush(self) -> None:
+    async def flush(self, warn: Callable[[str], None] | None = None) -> None:
+        """Store what is queued. A cache that could not keep some of it for want of room
+        (the browser's storage quota) may say so to ``warn``, once; it never raises for it."""
         return None
 
-    def flush_later(self) -> None:
+    def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
         """Do what :meth:`flush` does in the background; by default there is nothing to do
-        (a cache whose :meth:`put` stores at once). Must not raise."""
+        (a cache whose :meth:`put` stores at once). Must not raise. ``warn`` as for
+        :meth:`flush`, called when the background work is done (the install has returned)."""
         return None
 
     async def clear(self) -> None:

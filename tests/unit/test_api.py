@@ -102,6 +102,48 @@ def test_the_cache_keeps_only_checked_wheels_and_trusts_their_record(session: ap
     assert session.hasher.blobs > 1
 
 
+def _hashes_given(index: FakeIndex, project: str, **hashes: str) -> tuple[str, bytes]:
+    """Make the index give ``hashes`` (hex, by algorithm) for ``project``'s one wheel: its
+    file name and body."""
+    import json
+
+    url = f"{BASE}{project}/"
+    page = json.loads(index.routes[url].body)
+    entry = page["files"][0]
+    entry["hashes"] = hashes
+    index.routes[url] = dataclasses.replace(index.routes[url], body=json.dumps(page).encode())
+    return entry["filename"], index.routes[f"https://index.test/files/{entry['filename']}"].body
+
+
+def test_a_wrong_sha256_beside_a_good_sha512_is_reported_and_never_keys_the_cache(session: api.Session) -> None:
+    # The index gives both, the sha256 wrong: the wheel is checked against the sha512 (the
+    # strongest), installed, and the mismatch told, naming the file. The cache keys the
+    # body by its own sha256, never by the index's; an entry an earlier version left under
+    # the wrong one is not taken for the wheel: it is fetched (and checked) again.
+    body = session.transport.routes[next(u for u in session.transport.routes if u.endswith(".whl") and "/lib-" in u)].body
+    wrong = hashlib.sha256(b"not the wheel").hexdigest()
+    filename, body = _hashes_given(session.transport, "lib", sha256=wrong, sha512=hashlib.sha512(body).hexdigest())
+    session.cache.store[wrong] = body  # as the earlier version kept it
+    report = asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    assert [url for url in session.transport.requests if url.endswith(".whl")] == [f"https://index.test/files/{filename}"]
+    notes = [note for note in report.warnings if filename in note]
+    assert len(notes) == 1 and wrong in notes[0] and hashlib.sha256(body).hexdigest() in notes[0], report.warnings
+    assert set(session.cache.store) == {wrong, hashlib.sha256(body).hexdigest()}
+
+
+def test_a_hash_in_capitals_is_one_cache_key(session: api.Session) -> None:
+    # Hex digests are compared and kept in lower case: an index giving SHA256=ABC... makes
+    # no second entry, and finds the one there.
+    filename, body = _hashes_given(session.transport, "lib", SHA256=hashlib.sha256(b"").hexdigest())
+    _hashes_given(session.transport, "lib", SHA256=hashlib.sha256(body).hexdigest().upper())
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    api.uninstall(["lib"], session)
+    session.transport.requests.clear()
+    asyncio.run(api.install("lib", [BASE], session=session, quiet=True))
+    assert list(session.cache.store) == [hashlib.sha256(body).hexdigest()]
+    assert not [url for url in session.transport.requests if url.endswith(".whl")]
+
+
 class WriteBehindCache(MemoryCache):
     """Queues what an install puts, as the browser's cache does, and notes when it is told
     to write: an install must not wait for the cache, and must hand it over once done."""
@@ -115,10 +157,10 @@ class WriteBehindCache(MemoryCache):
     async def put(self, sha256: str, data: bytes, kept: object = None) -> None:
         self.queued.append(sha256)
 
-    async def flush(self) -> None:
+    async def flush(self, warn: object = None) -> None:
         raise AssertionError("an install does not wait for the cache's writes")
 
-    def flush_later(self) -> None:
+    def flush_later(self, warn: object = None) -> None:
         self.told.append(sorted(os.listdir(self.site)))
 
 

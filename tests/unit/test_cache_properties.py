@@ -4,8 +4,9 @@ Cache Storage is faked in memory (``js.caches``, with what the class calls of ``
 and ``Uint8Array``): a dict of key URL -> body per cache name, in insertion order as the
 browser lists keys, each call a turn of the event loop, and a quota past which ``put``
 raises as the browser's does. The model is what the class documents: entries by sha256
-with their sizes; once a flush leaves more than ``max_bytes``, the entries stored longest
-ago go first; a newer body under the same sha256 replaces the entry; ``clear`` empties it.
+with their sizes; once a flush leaves more than ``max_bytes``, the entries used longest ago
+(read by ``get``, or stored) go first; a newer body under the same sha256 replaces the
+entry; ``clear`` empties it.
 
 Generated: sequences of installs (each a fresh instance, as ``api.install`` makes one per
 call, whose queue is flushed once it is done, sometimes only after the next install has read
@@ -177,13 +178,17 @@ def new_page(storage: FakeCacheStorage) -> None:
 @dataclass
 class Model:
     max_bytes: int
-    entries: dict[str, bytes] = field(default_factory=dict)  # sha256 -> body, stored longest ago first
+    entries: dict[str, bytes] = field(default_factory=dict)  # sha256 -> body, used longest ago first
     counted: dict[str, int] = field(default_factory=dict)  # the size its key gives (the bytes stored)
 
     def store(self, sha256: str, body: bytes) -> None:
         self.entries.pop(sha256, None)
         self.entries[sha256] = body
         self.counted[sha256] = len(body)
+
+    def touch(self, sha256: str) -> None:
+        if sha256 in self.entries:
+            self.entries[sha256] = self.entries.pop(sha256)
 
     def trim(self) -> None:
         while sum(self.counted[sha] for sha in self.entries) > self.max_bytes:
@@ -214,12 +219,17 @@ async def settled(storage: FakeCacheStorage, model: Model, queued: list[tuple[st
     browser took (all of it, without a quota) is stored, in the order queued, then the
     oldest go over the bound."""
     await CacheStorageWheelCache.settled()
-    landed = [url[len(PREFIX):].split("?")[0] for url in storage.put_log]
+    landed = [url[len(PREFIX):].split("?")[0] for url in storage.put_log if url.startswith(PREFIX)]
     if storage.quota is None:
         assert landed == [sha for sha, _ in queued]
     bodies = dict(queued)
     for sha in landed:
         model.store(sha, bodies[sha])
+    if storage.quota is not None:
+        # Room made for what the quota refused: older entries went (one just stored goes
+        # only over the bound, as the model's trim says).
+        for sha in [sha for sha in model.entries if sha not in storage.entries() and sha not in landed]:
+            del model.entries[sha]
     model.trim()
 
 
@@ -241,6 +251,8 @@ async def run_steps(storage: FakeCacheStorage, max_bytes: int, todo: list[tuple[
                 sha, body = wheel(n, size)
                 got = await cache.get(sha)
                 assert got is None or got == storage.entries().get(sha), "only what is stored"
+                if got is not None:
+                    model.touch(sha)
                 if got != body and sha not in dict(queued):
                     await cache.put(sha, body)
                     queued.append((sha, body))
@@ -274,7 +286,7 @@ async def run_steps(storage: FakeCacheStorage, max_bytes: int, todo: list[tuple[
             continue
         # What is stored is what the model holds, within the bound; a fresh page's cache
         # (a new visit) reads it back, each entry as stored (the caller checks its hash).
-        keys = list(storage.caches[NAME].store) if NAME in storage.caches else []
+        keys = [k for k in storage.caches[NAME].store if k.startswith(PREFIX)] if NAME in storage.caches else []
         assert storage.entries() == model.entries and len(keys) == len(model.entries), keys
         assert sum(int(key.rsplit("size=", 1)[1].split("&")[0]) for key in keys) <= max_bytes
         fresh = CacheStorageWheelCache(name=NAME, max_bytes=max_bytes)
@@ -288,6 +300,81 @@ async def run_steps(storage: FakeCacheStorage, max_bytes: int, todo: list[tuple[
 def test_the_cache_matches_its_model(fake_js: FakeCacheStorage, max_bytes: int, todo: list[tuple[Any, ...]]) -> None:
     new_page(fake_js)
     asyncio.run(run_steps(fake_js, max_bytes, todo))
+
+
+def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fake_js: FakeCacheStorage) -> None:
+    # Eviction goes by last use: each visit reads "used" (a hit), and its time is written
+    # once, at the flush, in one entry for all hits (no write per hit, no rewrite of a body).
+    used, unused, new = wheel(0, 40), wheel(1, 40), wheel(2, 40)
+
+    async def visits() -> list[str]:
+        first = CacheStorageWheelCache(NAME, max_bytes=100)
+        await first.put(*used)
+        await first.flush()
+        later = CacheStorageWheelCache(NAME, max_bytes=100)
+        await later.put(*unused)
+        await later.flush()
+        again = CacheStorageWheelCache(NAME, max_bytes=100)
+        assert await again.get(used[0]) == used[1]
+        assert await again.get(used[0]) == used[1]
+        fake_js.put_log.clear()
+        again.flush_later()
+        await CacheStorageWheelCache.settled()
+        writes = list(fake_js.put_log)
+        last = CacheStorageWheelCache(NAME, max_bytes=100)
+        await last.put(*new)
+        await last.flush()  # 120 > 100: one goes, the one used longest ago
+        assert len(writes) == 1 and not writes[0].startswith(PREFIX), writes  # two hits, one small write
+        return sorted(fake_js.entries())
+
+    assert asyncio.run(visits()) == sorted([used[0], new[0]])
+
+
+def test_a_hash_spelled_in_capitals_is_the_same_entry(fake_js: FakeCacheStorage) -> None:
+    sha, body = wheel(0, 40)
+
+    async def visits() -> list[Any]:
+        cache = CacheStorageWheelCache(NAME)
+        await cache.put(sha.upper(), body)
+        await cache.flush()
+        again = CacheStorageWheelCache(NAME)
+        got = [await again.get(sha), await again.get(sha.upper())]
+        await again.put(sha, body)
+        await again.flush()
+        return [*got, list(fake_js.entries())]
+
+    assert asyncio.run(visits()) == [body, body, [sha]]
+
+
+def test_a_full_quota_makes_room_from_the_least_recently_used(fake_js: FakeCacheStorage) -> None:
+    # The site's quota fills before the bound: the put refused for it is tried once more
+    # after the least recently used entries, as many as its size, are deleted; what still
+    # does not fit is not kept, and one warning says so.
+    older, used, new, huge = wheel(0, 40), wheel(1, 40), wheel(2, 40), wheel(3, 500)
+    notes: list[str] = []
+
+    async def visits() -> list[str]:
+        for body in (older, used):
+            cache = CacheStorageWheelCache(NAME)
+            await cache.put(*body)
+            await cache.flush()
+        cache = CacheStorageWheelCache(NAME)
+        assert await cache.get(used[0]) == used[1]
+        await cache.flush(notes.append)
+        fake_js.quota = fake_js.used() + 10  # room for the times entry, not for a wheel
+        cache = CacheStorageWheelCache(NAME)
+        await cache.put(*new)
+        await cache.flush(notes.append)
+        kept = sorted(fake_js.entries())
+        cache = CacheStorageWheelCache(NAME)
+        await cache.put(*huge)
+        await cache.put(*wheel(4, 600))
+        await cache.flush(notes.append)  # deleting every other entry does not make room
+        return kept
+
+    assert asyncio.run(visits()) == sorted([used[0], new[0]])
+    assert not fake_js.entries() or huge[0] not in fake_js.entries()
+    assert len(notes) == 1 and "could not keep 2 wheels (1 kB" in notes[0] and huge[0][:12] in notes[0], notes
 
 
 # -- installs through the cache -----------------------------------------------------------
@@ -345,3 +432,22 @@ def test_a_damaged_entry_is_never_installed(fake_js: FakeCacheStorage, tmp_path_
     assert all(body == bodies[name] for name, body in zip(PROJECTS, map(fake_js.entries().get, shas.values()))
                if body is not None)
     assert sum(map(len, fake_js.entries().values())) <= max_bytes
+
+
+def test_an_install_the_quota_leaves_out_of_the_cache_says_so_once(fake_js: FakeCacheStorage, tmp_path: Path) -> None:
+    # The install succeeds; the cache's writes come after it, and their one warning is an
+    # event for the install's listeners (wait_for_cache() waits for it).
+    fake_js.quota = 100
+    index = FakeIndex({name: {"1.0": real(name, "1.0")} for name in PROJECTS})
+    events: list[dict[str, Any]] = []
+
+    async def visit() -> api.InstallReport:
+        session = _session(tmp_path, index, CacheStorageWheelCache(NAME))
+        report = await api.install(list(PROJECTS), [BASE], session=session, quiet=True, on_progress=events.append)
+        await api.wait_for_cache()
+        return report
+
+    assert sorted(name for name, _ in asyncio.run(visit()).installed) == sorted(PROJECTS)
+    warnings = [e["message"] for e in events if e["stage"] == "warning"]
+    assert len(warnings) == 1 and "could not keep 3 wheels" in warnings[0] and "quota" in warnings[0], warnings
+    assert fake_js.entries() == {}

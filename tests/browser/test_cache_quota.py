@@ -1,0 +1,59 @@
+"""The wheel cache when the site's storage quota is full, on Chromium's own Cache Storage.
+
+The quota is lowered with the DevTools protocol (``Storage.overrideQuotaForOrigin``): the
+browser then refuses a put with its own ``QuotaExceededError``, which the cache must tell
+apart, make room for from its least recently used entries, and try once more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.support.browser import PyodideSession
+from tests.support.index_server import IndexServer
+
+STEPS = """
+import hashlib
+from js import caches
+from pyemscripten.browser import CacheStorageWheelCache
+
+def wheel(n, size):
+    body = (b"wheel %d " % n).ljust(size, b".")
+    return hashlib.sha256(body).hexdigest(), body
+
+async def held():
+    keys = [str(r.url) for r in (await (await caches.open("quota")).keys()).to_py()]
+    return sorted(names[k.split("/")[-1].split("?")[0]] for k in keys if "/sha256/" in k)
+
+names = {wheel(n, size)[0]: n for n, size in [(0, KB * 300), (1, KB * 300), (2, KB * 250), (3, KB * 5000)]}
+notes = []
+for n in (0, 1):
+    c = CacheStorageWheelCache(name="quota")
+    await c.put(*wheel(n, KB * 300))
+    await c.flush(notes.append)
+c = CacheStorageWheelCache(name="quota")
+assert await c.get(wheel(0, KB * 300)[0])  # 0 is used again: 1 is the least recently used
+await c.flush(notes.append)
+seen = [await held()]
+c = CacheStorageWheelCache(name="quota")
+await c.put(*wheel(2, KB * 250))  # over the quota: 1 goes to make room
+await c.flush(notes.append)
+seen.append(await held())
+c = CacheStorageWheelCache(name="quota")
+await c.put(*wheel(3, KB * 5000))  # more than the whole quota: not kept, one warning
+await c.flush(notes.append)
+[seen, len(notes), "quota" in "".join(notes)]
+"""
+
+
+def test_a_full_quota_makes_room_in_the_browser(pyodide_factory: Callable[..., PyodideSession],
+                                                index_server: IndexServer) -> None:
+    page = pyodide_factory()
+    origin = page.page.evaluate("location.origin")
+    cdp = page.context.new_cdp_session(page.page)
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 700_000})
+    try:
+        out = page.run(STEPS.replace("KB", "1000"))
+    finally:
+        cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+    assert out == [[[0, 1], [0, 2]], 1, True]
