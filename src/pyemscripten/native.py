@@ -33,11 +33,13 @@ _READ = 64 * 1024  # a body read without on_data, in reads of this size (each on
 T = TypeVar("T")
 
 
-async def _call(callback: BodyPieces, offset: int, piece: bytes, given_up: threading.Event) -> None:
+async def _call(callback: BodyPieces, offset: int, piece: bytes, given_up: threading.Event,
+                caller: asyncio.Task[Any] | None) -> None:
     # Checked here, on the event loop, and not only in the reading thread: a piece read
     # just before the caller was cancelled would reach it afterwards (a download's members
-    # inflated and hashed on, for nobody).
-    if given_up.is_set():
+    # inflated and hashed on, for nobody). The caller's pending cancellation too: given_up
+    # is set only when the cancelled caller next runs, and this step may come before it.
+    if given_up.is_set() or (caller is not None and caller.cancelling()):
         raise _GivenUp
     callback(offset, piece)
 
@@ -158,14 +160,15 @@ class UrllibTransport(Transport):
         deliver = None
         given_up = threading.Event()  # the caller no longer waits: on_data hears nothing more
         if on_data is not None:
-            loop = asyncio.get_running_loop()
+            loop, caller = asyncio.get_running_loop(), asyncio.current_task()
 
             def deliver(offset: int, piece: bytes) -> None:
                 # From the reading thread: on_data runs on the event loop, piece after piece,
                 # and what it raises ends the read (as in the browser's transport).
                 if given_up.is_set():
                     raise _GivenUp
-                asyncio.run_coroutine_threadsafe(_call(on_data, offset, piece, given_up), loop).result(self.timeout)
+                handed = _call(on_data, offset, piece, given_up, caller)
+                asyncio.run_coroutine_threadsafe(handed, loop).result(self.timeout)
         try:
             return await _in_thread(self._get, url, prepared, deliver, entry)
         except asyncio.CancelledError:

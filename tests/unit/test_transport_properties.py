@@ -551,3 +551,24 @@ def test_a_cancelled_native_request_hands_over_no_more_pieces() -> None:
     with _serving(_Large) as url, mock.patch("pyemscripten.native._PIECE", len(PAGE) // 4):
         asyncio.run(run())
     assert heard[0] == (0, False) and not [offset for offset, late in heard if late]
+
+
+def test_a_piece_handed_over_after_the_callers_cancellation_is_not_heard() -> None:
+    # The race of the test above, made certain: the reading thread's hand-over is the next
+    # step on the loop after the caller's cancel() (so before the caller runs and sets
+    # given_up): the hand-over must see the cancellation request itself.
+    from pyemscripten import native
+
+    heard: list[int] = []
+
+    async def run() -> None:
+        caller = asyncio.ensure_future(asyncio.sleep(10))
+        await asyncio.sleep(0)
+        caller.cancel()
+        with pytest.raises(native._GivenUp):
+            await native._call(lambda offset, piece: heard.append(offset), 0, b"x", threading.Event(), caller)
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+
+    asyncio.run(run())
+    assert heard == []
