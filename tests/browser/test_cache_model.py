@@ -24,7 +24,8 @@ def wheel(n, size):
 
 async def held():
     cache = await caches.open("model")
-    keys = [str(r.url) for r in (await cache.keys()).to_py()]
+    # The wheels' entries (not the one of their last uses, CacheStorageWheelCache._USED_KEY)
+    keys = [str(r.url) for r in (await cache.keys()).to_py() if "/sha256/" in str(r.url)]
     return sorted([(k.split("/")[-1].split("?")[0], len((await (await cache.match(k)).arrayBuffer()).to_bytes()))
                    for k in keys])
 

@@ -313,8 +313,10 @@ def test_fault(row: Fault, page: PyodideSession, index_server: IndexServer) -> N
     events = page.run("events")
     assert events[-1]["stage"] == "error" and events[-1]["message"] == message
     if row.error == "IndexHTTPError" and row.id.startswith("wheel-"):
-        # An error page is not the wheel: no byte of it is told as downloaded.
-        assert not [e for e in events if e["stage"] == "downloading"], events
+        # An error page is not the wheel: no byte of it is told as downloaded (each try
+        # made again is told as starting over at 0: "try 2 of 3").
+        assert not [e for e in events if e["stage"] == "downloading" and e.get("done")], events
+        assert [e["message"] for e in events if e["stage"] == "downloading"] == ["try 2 of 3", "try 3 of 3"], events
     assert page.run("listing()") == before
     assert page.run("elsewhere()") == outside
     assert page.run(f"import importlib.util; importlib.util.find_spec({ctx.project.replace('-', '_')!r})") is None
