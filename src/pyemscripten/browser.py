@@ -647,13 +647,35 @@ class MemfsFileOps(FileOps):
 
 
 def distribution_lock_url() -> str | None:
-    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says)."""
+    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says), if
+    ``fetch`` can ask for it; None (no distribution as a source) otherwise."""
     config = _pyodide_config()
     url = getattr(config, "lockFileURL", None)
-    if isinstance(url, str) and url:
-        return url
-    index_url = getattr(config, "indexURL", None)
-    return f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
+    if not (isinstance(url, str) and url):
+        index_url = getattr(config, "indexURL", None)
+        url = f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
+    return url if url is not None and _fetch_reads(url) else None
+
+
+def _fetch_reads(url: str) -> bool:
+    """Whether ``fetch`` can ask for ``url``. Pyodide outside a page (Node) reads its lock and
+    its wheels from the file system, and its config names them by path (or ``file:`` URL):
+    ``fetch`` reads no ``file:`` URL (Node's no more than a browser's), and a path is a URL
+    only relative to a page's ``location``, which Node has none of. Asked for anyway, the
+    lock failed every try of a resolution that needed it, with a warning each ("Failed to
+    parse URL from /.../pyodide-lock.json"), 1.75 s of waits between them."""
+    from urllib.parse import urlsplit
+
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        return False
+    if len(scheme) > 1:  # http(s), blob: (one letter: a Windows drive, "C:\\pyodide\\...")
+        return True
+    try:
+        from js import location  # noqa: F401 - a page (or a worker): the path is relative to it
+    except ImportError:
+        return False
+    return True
 
 
 def distribution_files_url() -> str | None:
