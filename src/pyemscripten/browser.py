@@ -779,6 +779,17 @@ class CacheStorageWheelCache(WheelCache):
         self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
         self._used: dict[str, float] = {}  # this instance's hits, not yet written: sha256 -> when
 
+    @staticmethod
+    def available() -> bool:
+        """Whether this runtime has Cache Storage (``caches``): a page or a worker in a
+        secure context has it; Node's Pyodide, and a page served over plain http from
+        another machine, have none."""
+        try:
+            from js import caches  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
     async def _cache(self) -> Any:
         from js import caches
 

@@ -1222,3 +1222,13 @@ def test_a_runtime_lock_that_fetch_cannot_read_is_no_source(monkeypatch: pytest.
     js.location = types.SimpleNamespace(href="https://app.example/")  # type: ignore[attr-defined]
     assert _session_of_the_runtime().distribution_url == "/dist/pyodide-lock.json"
 
+
+def test_no_default_cache_where_there_is_no_cache_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Node (and a page outside a secure context) has no Cache Storage: a default cache there
+    # held every wheel's body until its write failed, after each install.
+    from pyemscripten.browser import CacheStorageWheelCache
+
+    js = _runtime_without_a_page(monkeypatch, None)
+    assert _session_of_the_runtime().cache is None
+    js.caches = object()  # type: ignore[attr-defined]
+    assert isinstance(_session_of_the_runtime().cache, CacheStorageWheelCache)
