@@ -68,6 +68,13 @@ _FETCH_JS = r"""
   // browser did not let the page read (CORS): asked again in "no-cors" mode, such a server
   // gives an opaque answer, where one that is down gives none. That answer's body is never
   // read: the abort in `finally` ends it.
+  // Node's fetch (undici) says only "fetch failed", and why in the error's cause ("connect
+  // ECONNREFUSED 127.0.0.1:9", "getaddrinfo ENOTFOUND"); a browser's error has none.
+  const said = (e) => {
+    const text = String((e && e.message) || e);
+    const cause = e && e.cause;
+    return cause ? `${text}: ${String(cause.message || cause.code || cause)}` : text;
+  };
   const refusal = async (error) => {
     const page = globalThis.origin;  // the page's (or worker's) own origin; "null" when opaque
     if (!target || !(error instanceof TypeError) || !/^https?:\/\//.test(page ?? "")) return {};
@@ -90,7 +97,7 @@ _FETCH_JS = r"""
     try {
       response = await fetch(url, { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" });
     } catch (e) {
-      return { error: String((e && e.message) || e), ...await refusal(e) };
+      return { error: said(e), ...await refusal(e) };
     }
     last = performance.now();
     answered = true;
@@ -142,7 +149,7 @@ _FETCH_JS = r"""
       // An exception the Python callbacks raised (a progress listener's, an interrupt) is
       // theirs, not the network's: it goes back to Python as it is, and is not retried.
       if (callbackError !== null && e === callbackError) throw e;
-      return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
+      return { error: "the connection broke while reading the body: " + said(e) };
     }
     // The headers as one string, name and value each followed by a NUL (neither may hold one):
     // one string crosses into Python far cheaper than an array of pairs.

@@ -3,6 +3,7 @@ from an http index, with no Cache Storage and a runtime that names its files by 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -38,3 +39,23 @@ json.dumps({
     assert out["cache"] == "None" and out["distribution"] == "" and out["warnings"] == []
     kind, message = out["error"]
     assert kind == "ProjectNotFoundError" and "/simple/no-such-project/" in message
+
+
+def test_a_refused_connection_says_why(run_in_node: Callable[..., Any]) -> None:
+    # Node's fetch rejects with "fetch failed" and puts why in the error's cause.
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = run_in_node(f"""
+import json, pyemscripten
+from pyemscripten.api import Session
+from pyemscripten.index_client import RetryPolicy
+try:
+    await pyemscripten.install("attrs", index_urls=["http://127.0.0.1:{port}/simple/"], quiet=True,
+                               session=Session(retry=RetryPolicy(attempts=1)))
+except pyemscripten.PyemscriptenError as exc:
+    error = [type(exc).__name__, str(exc)]
+json.dumps(error)
+""")
+    assert out[0] == "NetworkError"
+    assert f"fetch failed: connect ECONNREFUSED 127.0.0.1:{port} (after 1 tries)" in out[1]
