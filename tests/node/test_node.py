@@ -3,9 +3,22 @@ from an http index, with no Cache Storage and a runtime that names its files by 
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from tests.support.browser import DEFAULT_RUNTIME, ROOT, RUNTIMES_DIR
+from tests.support.index_server import IndexServer
+
+_spec = importlib.util.spec_from_file_location("build_js", ROOT / "scripts" / "build_js.py")
+assert _spec is not None and _spec.loader is not None
+build_js = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_js)
 
 
 def test_install_pure_and_binary_wheels_then_a_missing_project(run_in_node: Callable[..., Any]) -> None:
@@ -59,3 +72,39 @@ json.dumps(error)
 """)
     assert out[0] == "NetworkError"
     assert f"fetch failed: connect ECONNREFUSED 127.0.0.1:{port} (after 1 tries)" in out[1]
+
+
+JS_MODULE = """
+const [module, runtime, index, wheelsURL] = process.argv.slice(1);
+const { loadPyodideWithPackages } = await import(module);
+const said = [];
+try {  // the module's own wheels, beside it: file: URLs
+  await loadPyodideWithPackages({ indexURL: runtime, requirements: ["attrs"], indexUrls: [index] });
+} catch (error) {
+  said.push(error.message);
+}
+const pyodide = await loadPyodideWithPackages({ indexURL: runtime, requirements: ["attrs", "jiter"],
+                                                indexUrls: [index], wheelsURL });
+said.push(pyodide.runPython("import attrs, jiter; f'{attrs.__version__} {jiter.from_json(b\\"[1]\\")}'"));
+console.log(JSON.stringify(said));
+"""
+
+
+def test_the_js_module_boots_from_wheels_url_over_http(node_index_server: IndexServer, node_bootstrap: Path,
+                                                      tmp_path: Path) -> None:
+    # The npm package's module in Node: its own wheels are file: URLs, which fetch does not
+    # read (said, naming what to do); served over http as wheelsURL, it boots and installs.
+    # The package's js/ as scripts/build_js.py makes it, from the bootstrap's wheels (no
+    # bytecode, no JavaScript as module code: Node evaluates it).
+    shutil.copy(ROOT / "js" / "index.mjs", tmp_path / "index.mjs")
+    wheels = shutil.copytree(node_bootstrap, tmp_path / "wheels")
+    manifest = {"manifest-version": build_js.MANIFEST_VERSION, "wheels": [build_js.entry(p) for p in wheels.iterdir()]}
+    (wheels / "manifest.mjs").write_text(build_js.manifest_module(manifest, (ROOT / "js" / "bootstrap.py").read_text(), {}))
+    node_index_server.mount("/npm-wheels/", wheels)
+    done = subprocess.run(["node", "--input-type=module", "-e", JS_MODULE, str(tmp_path / "index.mjs"),
+                           f"{RUNTIMES_DIR / f'pyodide-{DEFAULT_RUNTIME}'}/", node_index_server.index_url,
+                           f"{node_index_server.url}/npm-wheels/"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    refused, works = json.loads(done.stdout.splitlines()[-1])
+    assert "fetch reads no file: URL" in refused and "give that folder's URL as wheelsURL" in refused
+    assert works == "26.1.0 [1]"
