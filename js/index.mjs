@@ -364,7 +364,8 @@ async function fetchOk(url, file, base, read) {
   const unreachable = (error) => new Error(
     `pyemscripten: could not fetch ${url} (${error?.message ?? error}): ` +
     (String(url).startsWith("file:")
-      ? "this package runs in a browser page, whose server serves its js/ folder (Node's fetch reads no file: URLs)"
+      ? "fetch reads no file: URL (in Node this module's own wheels are files): serve the package's js/wheels/ " +
+        "folder over http(s) and give that folder's URL as wheelsURL"
       : "check the connection"), { cause: error });
   let response;
   try {

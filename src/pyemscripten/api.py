@@ -130,7 +130,10 @@ class Session:
         if s.cache is None and s.use_cache:
             from .browser import CacheStorageWheelCache
 
-            s.cache = CacheStorageWheelCache()
+            # Where there is no Cache Storage (Node; a page not in a secure context) there is
+            # no default cache: one would only hold each body until its write failed.
+            if CacheStorageWheelCache.available():
+                s.cache = CacheStorageWheelCache()
         if s.distribution_url is None and sys.platform != "emscripten":
             s.distribution_url = ""  # natively there is no runtime to have one
         elif s.distribution_url is None:

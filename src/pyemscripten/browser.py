@@ -68,6 +68,13 @@ _FETCH_JS = r"""
   // browser did not let the page read (CORS): asked again in "no-cors" mode, such a server
   // gives an opaque answer, where one that is down gives none. That answer's body is never
   // read: the abort in `finally` ends it.
+  // Node's fetch (undici) says only "fetch failed", and why in the error's cause ("connect
+  // ECONNREFUSED 127.0.0.1:9", "getaddrinfo ENOTFOUND"); a browser's error has none.
+  const said = (e) => {
+    const text = String((e && e.message) || e);
+    const cause = e && e.cause;
+    return cause ? `${text}: ${String(cause.message || cause.code || cause)}` : text;
+  };
   const refusal = async (error) => {
     const page = globalThis.origin;  // the page's (or worker's) own origin; "null" when opaque
     if (!target || !(error instanceof TypeError) || !/^https?:\/\//.test(page ?? "")) return {};
@@ -90,7 +97,7 @@ _FETCH_JS = r"""
     try {
       response = await fetch(url, { headers: Object.fromEntries(headers), signal: controller.signal, cache: "no-store" });
     } catch (e) {
-      return { error: String((e && e.message) || e), ...await refusal(e) };
+      return { error: said(e), ...await refusal(e) };
     }
     last = performance.now();
     answered = true;
@@ -142,7 +149,7 @@ _FETCH_JS = r"""
       // An exception the Python callbacks raised (a progress listener's, an interrupt) is
       // theirs, not the network's: it goes back to Python as it is, and is not retried.
       if (callbackError !== null && e === callbackError) throw e;
-      return { error: "the connection broke while reading the body: " + String((e && e.message) || e) };
+      return { error: "the connection broke while reading the body: " + said(e) };
     }
     // The headers as one string, name and value each followed by a NUL (neither may hold one):
     // one string crosses into Python far cheaper than an array of pairs.
@@ -647,13 +654,35 @@ class MemfsFileOps(FileOps):
 
 
 def distribution_lock_url() -> str | None:
-    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says)."""
+    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says), if
+    ``fetch`` can ask for it; None (no distribution as a source) otherwise."""
     config = _pyodide_config()
     url = getattr(config, "lockFileURL", None)
-    if isinstance(url, str) and url:
-        return url
-    index_url = getattr(config, "indexURL", None)
-    return f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
+    if not (isinstance(url, str) and url):
+        index_url = getattr(config, "indexURL", None)
+        url = f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
+    return url if url is not None and _fetch_reads(url) else None
+
+
+def _fetch_reads(url: str) -> bool:
+    """Whether ``fetch`` can ask for ``url``. Pyodide outside a page (Node) reads its lock and
+    its wheels from the file system, and its config names them by path (or ``file:`` URL):
+    ``fetch`` reads no ``file:`` URL (Node's no more than a browser's), and a path is a URL
+    only relative to a page's ``location``, which Node has none of. Asked for anyway, the
+    lock failed every try of a resolution that needed it, with a warning each ("Failed to
+    parse URL from /.../pyodide-lock.json"), 1.75 s of waits between them."""
+    from urllib.parse import urlsplit
+
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        return False
+    if len(scheme) > 1:  # http(s), blob: (one letter: a Windows drive, "C:\\pyodide\\...")
+        return True
+    try:
+        from js import location  # noqa: F401 - a page (or a worker): the path is relative to it
+    except ImportError:
+        return False
+    return True
 
 
 def distribution_files_url() -> str | None:
@@ -756,6 +785,17 @@ class CacheStorageWheelCache(WheelCache):
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
         self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
         self._used: dict[str, float] = {}  # this instance's hits, not yet written: sha256 -> when
+
+    @staticmethod
+    def available() -> bool:
+        """Whether this runtime has Cache Storage (``caches``): a page or a worker in a
+        secure context has it; Node's Pyodide, and a page served over plain http from
+        another machine, have none."""
+        try:
+            from js import caches  # noqa: F401
+        except ImportError:
+            return False
+        return True
 
     async def _cache(self) -> Any:
         from js import caches

@@ -11,6 +11,7 @@ import hashlib
 import dataclasses
 import os
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -1185,3 +1186,49 @@ def test_an_install_natively_without_the_browsers_seams_says_what_to_do() -> Non
     # Given a transport, a native session runs without a runtime's distribution.
     given = api.Session(target=TARGET, transport=FakeIndex({}), use_cache=False).resolved(interpreter=False)
     assert given.distribution_url == ""
+
+
+def _runtime_without_a_page(monkeypatch: pytest.MonkeyPatch, lock_url: str | None,
+                            index_url: str = "/srv/app/node_modules/pyodide/") -> types.ModuleType:
+    """Pyodide as Node runs it: ``js`` (its globalThis) with no ``location`` and no
+    ``caches``, and a runtime config naming its files by path. Returns the ``js`` module."""
+    config = types.SimpleNamespace(lockFileURL=lock_url, indexURL=index_url, packageBaseUrl=None)
+    monkeypatch.setitem(sys.modules, "pyodide_js", types.SimpleNamespace(_api=types.SimpleNamespace(config=config)))
+    js = types.ModuleType("js")
+    monkeypatch.setitem(sys.modules, "js", js)
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    return js
+
+
+def _session_of_the_runtime() -> api.Session:
+    return api.Session(target=TARGET, transport=FakeIndex({}), hasher=Hasher(), loader=NoLibraryLoader(),
+                       file_ops=installation.FileOps()).resolved(interpreter=False)
+
+
+def test_a_runtime_lock_that_fetch_cannot_read_is_no_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Node's Pyodide names its pyodide-lock.json by path (or file: URL), which it reads
+    # from the file system and fetch cannot: asked for, every resolution that needed it
+    # failed each try with a warning ("Failed to parse URL from /srv/...").
+    _runtime_without_a_page(monkeypatch, None)
+    assert _session_of_the_runtime().distribution_url == ""
+    _runtime_without_a_page(monkeypatch, "file:///srv/app/pyodide-lock.json")
+    assert _session_of_the_runtime().distribution_url == ""
+    _runtime_without_a_page(monkeypatch, "C:\\app\\pyodide-lock.json")
+    assert _session_of_the_runtime().distribution_url == ""
+    # An http(s) URL is fetched wherever it runs; in a page, a path is relative to it.
+    _runtime_without_a_page(monkeypatch, None, "http://127.0.0.1:8000/pyodide/")
+    assert _session_of_the_runtime().distribution_url == "http://127.0.0.1:8000/pyodide/pyodide-lock.json"
+    js = _runtime_without_a_page(monkeypatch, "/dist/pyodide-lock.json")
+    js.location = types.SimpleNamespace(href="https://app.example/")  # type: ignore[attr-defined]
+    assert _session_of_the_runtime().distribution_url == "/dist/pyodide-lock.json"
+
+
+def test_no_default_cache_where_there_is_no_cache_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Node (and a page outside a secure context) has no Cache Storage: a default cache there
+    # held every wheel's body until its write failed, after each install.
+    from pyemscripten.browser import CacheStorageWheelCache
+
+    js = _runtime_without_a_page(monkeypatch, None)
+    assert _session_of_the_runtime().cache is None
+    js.caches = object()  # type: ignore[attr-defined]
+    assert isinstance(_session_of_the_runtime().cache, CacheStorageWheelCache)
