@@ -379,7 +379,9 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
     others = 0
     for attrs, text_name in collector.anchors:
         href = attrs.get("href")
-        if not href:
+        # Empty once cleaned as the URL parser cleans it (_absolute): a link to the page itself,
+        # which the anchor's text would otherwise name as a file (href=" ">x-2.0-...whl).
+        if not href or not href.strip(_C0_OR_SPACE):
             continue
         absolute, fragment = _absolute(base, href, url, project)
         # PEP 503: the file name is the last part of the URL's path, percent-decoded (a

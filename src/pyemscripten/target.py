@@ -81,7 +81,14 @@ def unknown_python(platform: PlatformTag, python_version: str) -> str | None:
 _NUMBERS = r"([1-9][0-9]{3})_(0|[1-9][0-9]{0,4299})"
 _PLATFORM_RE = re.compile(rf"(?:pyemscripten|pyodide)_{_NUMBERS}_wasm32")
 _VERSION_RE = re.compile(_NUMBERS)
-_ZEROS_RE = re.compile(r"(?:(?:pyemscripten|pyodide)_)?0*([1-9][0-9]{3})_0*([0-9]{1,4300})(?:_wasm32)?")
+# The same two shapes with zeros before either number, to say so (a text that matches one of
+# these and not the above has some). Each number's first digit is fixed after its zeros: with
+# "0*[0-9]{1,4300}" a run of zeros before a long number was split at every place in turn (a
+# lock's [tool.pyemscripten] platform of 20,000 zeros: 3 s), and a tag without its prefix or
+# suffix ("pyemscripten_2026_0") was said to have leading zeros.
+_ZEROS = r"0*([1-9][0-9]{3})_0*(0|[1-9][0-9]{0,4299})"
+_ZEROS_PLATFORM_RE = re.compile(rf"(?:pyemscripten|pyodide)_{_ZEROS}_wasm32")
+_ZEROS_VERSION_RE = re.compile(_ZEROS)
 
 
 @dataclass(frozen=True, order=True)
@@ -99,7 +106,7 @@ class PlatformTag:
         """
         m = _PLATFORM_RE.fullmatch(text) or _VERSION_RE.fullmatch(text)
         if not m:
-            zeros = _ZEROS_RE.fullmatch(text)
+            zeros = _ZEROS_PLATFORM_RE.fullmatch(text) or _ZEROS_VERSION_RE.fullmatch(text)
             if zeros:
                 meant = f"pyemscripten_{zeros[1]}_{int(zeros[2])}_wasm32"
                 raise UnsupportedRuntimeError(

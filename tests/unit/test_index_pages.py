@@ -113,6 +113,14 @@ def test_html_links_with_spaces_around_them_are_read_as_a_browser_reads_them() -
         for v, hashes in (("1.0", (("sha256", "ab"),)), ("2.0", (("sha256", "cd"),)), ("3.0", ()))]
 
 
+def test_an_html_link_of_spaces_only_is_no_file() -> None:
+    # Cleaned, it is empty, as href="" is: the page itself, not a file the anchor's text names
+    # (a newer "version" whose URL is the page, which the install then failed to fetch).
+    body = b'<a href=" ">demo-2.0-py3-none-any.whl</a><a href="\t\n">demo-3.0-py3-none-any.whl</a>' \
+           b'<a href="">demo-4.0-py3-none-any.whl</a><a href="demo-1.0-py3-none-any.whl">demo-1.0-py3-none-any.whl</a>'
+    assert [f.url for f in parse_html_page(body, URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
+
+
 @pytest.mark.parametrize("fragment,hashes", [
     ("egg=demo", ()), ("subdirectory=sub", ()), ("foo=bar", ()), ("sha256=", ()), ("sha256", ()),
     ("SHA256=AB", (("sha256", "ab"),)),

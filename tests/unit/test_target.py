@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import example, given, settings
@@ -212,6 +213,23 @@ def test_a_platform_with_leading_zeros_is_refused_as_the_wheel_filter_refuses_it
     with pytest.raises(UnsupportedRuntimeError, match=f"did you mean {meant}"):
         PlatformTag.parse(text)
     assert "cp314-cp314-pyemscripten_2026_00_wasm32" not in Target.for_platform("2026_0", "3.14").tag_strings
+
+
+@pytest.mark.parametrize("text", ["pyemscripten_2026_0", "2026_0_wasm32", "pyodide_2026_1"])
+def test_a_platform_without_leading_zeros_is_not_said_to_have_them(text: str) -> None:
+    with pytest.raises(UnsupportedRuntimeError) as info:
+        PlatformTag.parse(text)
+    assert "leading zeros" not in str(info.value) and "expected e.g. pyemscripten_2026_0_wasm32" in str(info.value)
+
+
+def test_a_long_run_of_zeros_is_refused_at_once() -> None:
+    # A lock's [tool.pyemscripten] platform is parsed too (text from the network): zeros
+    # before a number of 4301 digits were split at every place in turn (30,000: about 4 s).
+    started = time.perf_counter()
+    for text in ("2026_" + "0" * 30_000 + "1" * 4301, "pyemscripten_2026_" + "0" * 30_000 + "1" * 4301 + "_wasm32"):
+        with pytest.raises(UnsupportedRuntimeError):
+            PlatformTag.parse(text)
+    assert time.perf_counter() - started < 0.5
 
 
 @settings(max_examples=100, deadline=None)
