@@ -316,7 +316,8 @@ def test_fault(row: Fault, page: PyodideSession, index_server: IndexServer) -> N
         # An error page is not the wheel: no byte of it is told as downloaded (each try
         # made again is told as starting over at 0: "try 2 of 3").
         assert not [e for e in events if e["stage"] == "downloading" and e.get("done")], events
-        assert [e["message"] for e in events if e["stage"] == "downloading"] == ["try 2 of 3", "try 3 of 3"], events
+        tries = [e["message"] for e in events if e["stage"] == "downloading"]
+        assert tries == (["try 2 of 3", "try 3 of 3"] if row.id in ("wheel-500", "wheel-503") else []), events
     assert page.run("listing()") == before
     assert page.run("elsewhere()") == outside
     assert page.run(f"import importlib.util; importlib.util.find_spec({ctx.project.replace('-', '_')!r})") is None
