@@ -851,6 +851,10 @@ async def install_turn(*, quiet: bool = False, on_progress: Callable[[Any], None
 
     Waiting for an install under way is told as for an install (a ``resolving`` event, to
     ``on_progress``; a line unless ``quiet``). :func:`uninstall` refuses while the block runs.
+
+    Only the installs this task awaits itself run in the turn: ``asyncio.gather(install(a),
+    install(b))`` inside the block runs them in tasks of their own, which wait for the block to
+    end, and the block, awaiting them, never does. Await them one after the other.
     """
     turn = _Turn()
     await turn.take(Session(listeners=_listeners(on_progress, quiet, "install_turn")))
