@@ -202,21 +202,22 @@ class WebInstaller:
                 forward(event)
 
         indexes = _urls(index_urls) or self.index_urls
+        quiet = forward is not None  # the page's listener hears the events: no printed lines
         reports = []
         try:
             # One turn for both: taken by each install, an install the page started while the
             # lock's ran went between the two, and the requirements were resolved against it.
-            async with install_turn(quiet=forward is not None, on_progress=listener):
+            async with install_turn(quiet=quiet, on_progress=listener):
                 if lockfile:
                     groups = _py(lock_groups)
                     reports.append(await pyemscripten.install_lock(
                         str(lockfile), extras=list(_py(lock_extras) or ()),
                         groups=list(groups) if groups is not None else None,
-                        quiet=forward is not None, on_progress=listener))
+                        quiet=quiet, on_progress=listener))
                 wanted = _py(requirements)
                 if wanted:
                     reports.append(await pyemscripten.install([wanted] if isinstance(wanted, str) else list(wanted),
-                                                              indexes, quiet=forward is not None, on_progress=listener))
+                                                              indexes, quiet=quiet, on_progress=listener))
         except PyemscriptenError as exc:
             return _to_js({"ok": False, "type": type(exc).__name__, "message": str(exc), "details": _details(exc)})
         except Exception as exc:  # noqa: BLE001 - a bug of ours: said as one error, not a bare PythonError

@@ -210,12 +210,18 @@ def _listeners(on_progress: Callable[[Any], None] | None, quiet: bool, function:
     return listeners
 
 
-def _tell_early_failure(session: Session | None, listeners: Sequence[Listener], exc: BaseException) -> None:
-    """The "error" event of a call that failed before its first step (an argument of the wrong
-    type, a seam this interpreter lacks): its listeners hear how it ended, as they do for a
-    later failure. Its arguments' TypeError says what was wrong, as our errors do."""
-    message = str(exc) if isinstance(exc, (PyemscriptenError, TypeError)) else _error_line(exc)
-    emit_all([*(session.listeners if session else ()), *listeners])(ProgressEvent("error", message=message))
+@contextlib.contextmanager
+def _told_if_refused(session: Session | None, listeners: Sequence[Listener]) -> Iterator[None]:
+    """A call's steps before its first (its arguments' checks, its session's seams): a failure
+    of them (an argument of the wrong type, a seam this interpreter lacks) is told as one
+    "error" event, as a later failure is. Its arguments' TypeError says what was wrong, as our
+    errors do."""
+    try:
+        yield
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, (PyemscriptenError, TypeError)) else _error_line(exc)
+        emit_all([*(session.listeners if session else ()), *listeners])(ProgressEvent("error", message=message))
+        raise
 
 
 def installed_map(scheme: installation.Scheme) -> Mapping[str, InstalledDist]:
@@ -304,14 +310,11 @@ async def install(
     gets one ``error`` event (``done`` only on success).
     """
     listeners = _listeners(on_progress, quiet, "install")
-    try:
+    with _told_if_refused(session, listeners):
         requirements = _strings(requirements, "install", "requirements")
         index_urls = _strings(index_urls, "install", "index_urls") if index_urls is not None else None
         constraints = _strings(constraints, "install", "constraints")
         s = (session or Session()).resolved(listeners, interpreter=False)
-    except BaseException as exc:
-        _tell_early_failure(session, listeners, exc)
-        raise
     assert s.transport
     client = IndexClient(s.transport, list(index_urls or [DEFAULT_INDEX_URL]), s.retry)
     turn = _Turn()
@@ -724,15 +727,12 @@ async def install_lock(
     download/install errors of :func:`install`.
     """
     listeners = _listeners(on_progress, quiet, "install_lock")
-    try:
+    with _told_if_refused(session, listeners):
         if not isinstance(lock, (str, os.PathLike)):
             raise TypeError(f"install_lock(): lock must be the lock's URL, its text or a path, not {type(lock).__name__}")
         extras = _strings(extras, "install_lock", "extras")
         groups = _strings(groups, "install_lock", "groups") if groups is not None else None
         s = (session or Session()).resolved(listeners)
-    except BaseException as exc:
-        _tell_early_failure(session, listeners, exc)
-        raise
     assert s.target and s.transport and s.scheme
     turn = _Turn()
     try:

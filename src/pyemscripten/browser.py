@@ -994,14 +994,10 @@ class CacheStorageWheelCache(WheelCache):
                 times[sha256] = max(when, times.get(sha256, 0.0))
             lost = await self._make_room(cache, held, times, full, stored) if full else []
             total = sum(size for _, _, size in held.values())
-            for sha256, (key, _, size) in sorted(held.items(), key=lambda e: max(e[1][1], times.get(e[0], 0.0))):
+            for sha256 in _least_recently_used(held, times):
                 if total <= self.max_bytes:
                     break
-                await cache.delete(key)
-                del held[sha256]
-                if entries.get(sha256, ("",))[0] == key:  # not a newer body stored meanwhile
-                    del entries[sha256]
-                total -= size
+                total -= await self._evict(cache, held, sha256)
             if used:  # one write for all of this instance's hits; entries gone are left out
                 try:
                     await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
@@ -1018,20 +1014,25 @@ class CacheStorageWheelCache(WheelCache):
         still refused. The first one refused again ends it: the quota is not this cache's
         to fill (other data of the site holds it), and deleting more would only empty it."""
         entries = await self._index()
-        victims = sorted((sha for sha in held if sha not in stored), key=lambda sha: max(held[sha][1], times.get(sha, 0.0)))
+        victims = [sha for sha in _least_recently_used(held, times) if sha not in stored]
         for done, (sha256, data) in enumerate(full):
             room = 0
             while room < _length(data) and victims:
-                gone = victims.pop(0)
-                key, _, size = held.pop(gone)
-                await cache.delete(key)
-                if entries.get(gone, ("",))[0] == key:
-                    del entries[gone]
-                room += size
+                room += await self._evict(cache, held, victims.pop(0))
             if await self._store(sha256, data) != "stored":
                 return list(full[done:])
             held[sha256] = entries[sha256]
         return []
+
+    async def _evict(self, cache: Any, held: dict[str, tuple[str, float, int]], sha256: str) -> int:
+        """Delete ``held``'s entry for ``sha256`` (from Cache Storage, ``held`` and this
+        instance's list, unless a newer body was stored under it meanwhile); its size."""
+        key, _, size = held.pop(sha256)
+        await cache.delete(key)
+        entries = await self._index()
+        if entries.get(sha256, ("",))[0] == key:  # not a newer body stored meanwhile
+            del entries[sha256]
+        return size
 
     async def _write_last_used(self, cache: Any, times: Mapping[str, float]) -> None:
         import json
@@ -1080,6 +1081,12 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _least_recently_used(held: Mapping[str, tuple[str, float, int]], times: Mapping[str, float]) -> list[str]:
+    """The sha256 keys of ``held`` ({sha256: (key URL, stored, size)}), least recently used
+    first: an entry's last use is the later of when it was stored and ``times``' record."""
+    return sorted(held, key=lambda sha: max(held[sha][1], times.get(sha, 0.0)))
 
 
 def _length(data: Any) -> int:
