@@ -30,7 +30,7 @@ from .errors import (
     listed,
     redact_url,
 )
-from .index_pages import IndexFile, ProjectPage, fragment_hash
+from .index_pages import ACCEPTED_HASHES, IndexFile, ProjectPage, fragment_hash
 from .metadata import DistMetadata, check_requirement
 from .target import Target
 
@@ -169,7 +169,7 @@ def _direct(url: str, name: str | None, extras: frozenset[str], text: str | None
                                             "can be installed from a URL; for a project, give its name") from None
     if name is not None and canonicalize_name(name) != project:
         raise InvalidRequirementError(text, f"the name {name!r} is not the wheel's ({project})")
-    hashes = tuple(pair for pair in fragment_hash(parts.fragment) if pair[0] in ("sha256", "sha384", "sha512"))
+    hashes = tuple(pair for pair in fragment_hash(parts.fragment) if pair[0] in ACCEPTED_HASHES)
     file = IndexFile(filename, urlunsplit(parts._replace(fragment="")), hashes)
     return Dependency(project, extras, SpecifierSet(f"=={version}"), text, USER, file)
 

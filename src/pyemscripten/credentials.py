@@ -30,13 +30,13 @@ Origin = tuple[str, str, int | None]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# A URL's scheme and its colon (RFC 3986 3.1): a letter, then letters, digits, "+", "-", ".".
+_SCHEME_TEXT = r"[A-Za-z][A-Za-z0-9+.-]*:"
+_SCHEME = re.compile(_SCHEME_TEXT)
+
 # The authority of a URL (what follows "scheme://" up to the path), as urlsplit finds it.
 # Text, not urlsplit: a URL whose port or IPv6 host does not parse must lose its password too.
-_AUTHORITY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)")
-
-
-# A URL's scheme and its colon (RFC 3986 3.1): a letter, then letters, digits, "+", "-", ".".
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_AUTHORITY = re.compile(rf"^(?:{_SCHEME_TEXT})?//([^/?#]*)")
 
 
 def lower_scheme(url: str) -> str:

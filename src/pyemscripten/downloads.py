@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .errors import HashMismatchError, MissingHashError, SizeMismatchError
 from .index_client import RetryPolicy, Sleep, get_ok
-from .index_pages import IndexFile
+from .index_pages import ACCEPTED_HASHES, IndexFile
 from .seams import BodyPieces, Hasher, Transport, WheelCache, start_task
 from .wheels import MemberSink, MemberStream, UnpackedWheel, open_wheel_async
 
 if TYPE_CHECKING:
     from .candidates import Candidate
     from .resolution import ResolvedDist
-
-# Strongest first; anything weaker than sha256 is not accepted as proof.
-ACCEPTED_HASHES = ("sha512", "sha384", "sha256")
 
 T = TypeVar("T")
 

@@ -329,6 +329,10 @@ def _literal_ampersands(text: str) -> str:
 #: the browser whatever this interpreter's build offers.
 HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
 
+#: The hashes a wheel may be proved by, strongest first: anything weaker than sha256 is not
+#: accepted as proof (downloads.strongest_hash; a requirement's `name @ URL#...`).
+ACCEPTED_HASHES = ("sha512", "sha384", "sha256")
+
 
 def fragment_hash(fragment: str) -> tuple[tuple[str, str], ...]:
     """The hashes a link's fragment gives (PEP 503's ``<hashname>=<hashvalue>``), lower case,
