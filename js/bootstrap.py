@@ -246,6 +246,15 @@ class WebInstaller:
 
         forward = self._forwarder(self.on_progress)
         mine = options.pop("on_progress", None)
+        if mine is not None and not callable(mine):
+            # Refused at once, as pyemscripten.install refuses it (wrapped in ``both`` below, it
+            # failed the install at its first event, with "'int' object is not callable"); the
+            # page's callback hears how the call ended, as for any failure.
+            refused = TypeError(f"pyemscripten_install(): on_progress must be a function that takes an event "
+                                f"dict, not {type(mine).__name__}")
+            if forward is not None:
+                forward({"stage": "error", "message": str(refused)})
+            raise refused
 
         def both(event: dict[str, Any]) -> None:
             if forward is not None:

@@ -128,9 +128,21 @@ export async function installPackages(pyodide, options = {}) {
     const { requirements, indexUrls, lockfile, lockExtras, lockGroups, onProgress, wheelsURL } = options ?? {};
     const installer = await bootstrapped(pyodide, { indexUrls, onProgress, wheelsURL }, emit);
     const list = (value) => (typeof value === "string" ? [value] : value);
-    // The lock's URL (Python resolves it against the page, as fetch does) or its text.
-    const result = await installer.install(list(requirements) ?? undefined, indexUrls ?? undefined,
-      lockfile || undefined, onProgress ?? undefined, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
+    // Python says an install's failure itself, as an "error" event to onProgress: also one
+    // that is no Exception (a KeyboardInterrupt, a cancellation), which rejects this call
+    // with the PythonError it became, and which tellError then said a second time.
+    let told = false;
+    const heard = typeof onProgress === "function"
+      ? (event) => { if (event?.stage === "error") told = true; return onProgress(event); } : undefined;
+    let result;
+    try {
+      // The lock's URL (Python resolves it against the page, as fetch does) or its text.
+      result = await installer.install(list(requirements) ?? undefined, indexUrls ?? undefined,
+        lockfile || undefined, heard, list(lockExtras) ?? undefined, list(lockGroups) ?? undefined);
+    } catch (error) {
+      if (told && Object(error) === error) toldErrors.add(error);
+      throw error;
+    }
     if (!result.ok) throw new PyemscriptenError(result.type, result.message, result.details ?? {});
     return { installed: result.installed, already: result.already, message: result.message };
   } catch (error) {

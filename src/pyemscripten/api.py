@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import difflib
 import importlib
@@ -796,14 +797,11 @@ class _Turn:
     # Each loop's installs that hold its turn or wait for it: the lock alone shows none
     # between a release and the next waiter's waking, when a newcomer still waits.
     _queued: dict[asyncio.AbstractEventLoop, int] = {}
-    # Each loop's task that holds the turn for several installs (install_turn): its own
-    # installs go on in that turn. The task, not a context variable: a task an install's
-    # callback starts copies the context, and must still wait.
-    _holders: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
 
     def __init__(self) -> None:
         self.lock: asyncio.Lock | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.held: _HeldTurn | None = None  # the install_turn() block this install took its place in
 
     @classmethod
     def under_way(cls) -> bool:
@@ -812,19 +810,20 @@ class _Turn:
 
     async def take(self, s: Session) -> None:
         loop = asyncio.get_running_loop()
-        holder = self._holders.get(loop)
-        if holder is not None and holder is asyncio.current_task():
-            return  # inside this task's install_turn(): the turn is held already (give_back does nothing)
+        held = _HeldTurn.current(loop)
+        if held is not None:  # started in an install_turn() block: in its turn, after its other installs
+            await held.take(s)
+            self.held = held  # (once taken: give_back() then gives it back)
+            return
         lock = self._locks.get(loop)
         if lock is None:
             for other in [other for other in self._locks if other.is_closed()]:  # natively, asyncio.run's
                 del self._locks[other]
                 self._queued.pop(other, None)
-                self._holders.pop(other, None)
             lock = self._locks[loop] = asyncio.Lock()
         queued = self._queued.get(loop, 0)
         if queued:
-            s.emit("resolving", message="Waiting for the install under way in this page to end")
+            s.emit("resolving", message=_WAITING)
         self._queued[loop] = queued + 1
         try:
             await lock.acquire()
@@ -834,41 +833,107 @@ class _Turn:
         self.lock, self.loop = lock, loop
 
     def give_back(self) -> None:
-        if self.lock is not None and self.loop is not None:
+        if self.held is not None:
+            self.held.give_back()
+            self.held = None
+        elif self.lock is not None and self.loop is not None:
             self._queued[self.loop] -= 1
             self.lock.release()
             self.lock = self.loop = None
+
+
+_WAITING = "Waiting for the install under way in this page to end"
+
+
+class _HeldTurn:
+    """The page's turn as an ``install_turn()`` block holds it, for the installs started in its
+    context: the block's task and the tasks started in it (a task copies its context; so
+    ``asyncio.gather(install(a), install(b))`` in the block runs in its turn). They take it
+    one after the other (they would commit over each other's files as separate installs
+    would); the page's turn is handed on once the block and every one of them have ended,
+    so that an install of a task started in the block and not awaited there still runs
+    before one from elsewhere. (A task that an install's progress callback starts is in the
+    turn too, and so waits for that install, which holds the block's lock.)"""
+
+    def __init__(self, turn: _Turn) -> None:
+        assert turn.loop is not None  # taken
+        self.turn, self.loop = turn, turn.loop
+        self.lock = asyncio.Lock()  # its installs, one at a time
+        self.users = 1  # the block, its nested blocks, and its installs that hold or wait for its lock
+        self.queued = 0  # those installs (as _Turn._queued, for the lock's hand-over)
+
+    @staticmethod
+    def current(loop: asyncio.AbstractEventLoop) -> _HeldTurn | None:
+        """The block whose turn the running code is in: none where its context has none, or
+        the one it has is over (a task started in a block may run on after it), or of
+        another event loop."""
+        held = _HELD_TURN.get()
+        return held if held is not None and held.users and held.loop is loop else None
+
+    def join(self) -> None:
+        self.users += 1
+
+    async def take(self, s: Session) -> None:
+        if self.queued:
+            s.emit("resolving", message=_WAITING)
+        self.join()
+        self.queued += 1
+        try:
+            await self.lock.acquire()
+        except BaseException:
+            self.queued -= 1
+            self.leave()
+            raise
+
+    def give_back(self) -> None:
+        self.queued -= 1
+        self.lock.release()
+        self.leave()
+
+    def leave(self) -> None:
+        self.users -= 1
+        if not self.users:
+            self.turn.give_back()
+
+
+# The install_turn() block the running code is in (a context variable: tasks started in the
+# block copy it).
+_HELD_TURN: contextvars.ContextVar[_HeldTurn | None] = contextvars.ContextVar("pyemscripten_install_turn",
+                                                                               default=None)
 
 
 @contextlib.asynccontextmanager
 async def install_turn(*, quiet: bool = False, on_progress: Callable[[Any], None] | None = None
                        ) -> AsyncIterator[None]:
     """Hold this page's install turn for several installs: the :func:`install` and
-    :func:`install_lock` calls this task makes inside ``async with install_turn():`` run in
-    it, and an install started elsewhere in the page (or by a task started inside the block)
-    waits until the block ends, as it waits for one install. Each install in the block is
+    :func:`install_lock` calls made inside ``async with install_turn():``, by this task or by
+    tasks started in the block (``asyncio.gather(install(a), install(b))``), run in it, one
+    after the other, and an install started elsewhere in the page waits until the block and
+    those installs have ended, as it waits for one install. Each install in the block is
     still its own transaction: when a later one fails, what an earlier one installed stays.
+    A block nested in another (or in a task started in one) is in that one's turn.
 
     Waiting for an install under way is told as for an install (a ``resolving`` event, to
     ``on_progress``; a line unless ``quiet``). :func:`uninstall` refuses while the block runs.
-
-    Only the installs this task awaits itself run in the turn: ``asyncio.gather(install(a),
-    install(b))`` inside the block runs them in tasks of their own, which wait for the block to
-    end, and the block, awaiting them, never does. Await them one after the other.
     """
-    turn = _Turn()
-    await turn.take(Session(listeners=_listeners(on_progress, quiet, "install_turn")))
-    if turn.loop is None:  # nested in this task's own block: that one holds the turn
-        yield
+    listeners = _listeners(on_progress, quiet, "install_turn")
+    held = _HeldTurn.current(asyncio.get_running_loop())
+    if held is not None:  # nested: the outer block's turn, held until this block ends too
+        held.join()
+        try:
+            yield
+        finally:
+            held.leave()
         return
-    loop, task = turn.loop, asyncio.current_task()
-    assert task is not None  # what awaits runs in a task
-    _Turn._holders[loop] = task
+    turn = _Turn()
+    await turn.take(Session(listeners=listeners))
+    held = _HeldTurn(turn)
+    token = _HELD_TURN.set(held)
     try:
         yield
     finally:
-        del _Turn._holders[loop]
-        turn.give_back()
+        _HELD_TURN.reset(token)  # this task's later installs are no longer in the turn
+        held.leave()
 
 
 async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str | None, str]:

@@ -348,6 +348,37 @@ pyemscripten.install = _broken
         assert not [m for m in console if "onProgress" in m], console
 
 
+def test_an_interrupt_during_an_install_is_one_error_event(browser, index_server, npm_package) -> None:
+    # A KeyboardInterrupt (the page's interrupt buffer) is no Exception: it goes up through
+    # the Python side, whose install has said it as an "error" event; the JS module must not
+    # say it again.
+    html = ERRORS_HTML.replace("RUNTIME", DEFAULT_RUNTIME).encode()
+    with app_page(browser, index_server, "/interrupted/", {"index.html": html}, "window.ready === true") as page:
+        page.evaluate("() => window.installPackages(window.pyodide, {})")  # bootstrapped
+        page.evaluate("""() => window.pyodide.runPython(`
+import pyemscripten
+from pyemscripten import api
+
+async def _interrupted(*args, on_progress, **kwargs):
+    def listener(event):
+        on_progress(event)
+        if event["stage"] == "resolving":
+            raise KeyboardInterrupt
+    return await api.install(*args, on_progress=listener, **kwargs)
+
+pyemscripten.install = _interrupted
+`)""")
+        for call in ("window.installPackages(window.pyodide, { requirements: ['attrs'], indexUrls: index, onProgress })",
+                     "window.loadPyodideWithPackages({ loadPyodide: async () => window.pyodide, requirements: "
+                     "['attrs'], indexUrls: index, onProgress })"):
+            out = page.evaluate(f"(index) => window.outcome((onProgress) => {call})", index_server.index_url)
+            assert not out["isOurs"] and out["type"] == "KeyboardInterrupt", out
+            assert [e["stage"] for e in out["events"]].count("error") == 1, out["events"]
+            assert "Install stopped (KeyboardInterrupt)" in out["events"][-1]["message"], out["events"]
+        assert page.evaluate("window.pyodide.runPython(\"import pyemscripten; 'attrs' in pyemscripten.list()\")") \
+            is False
+
+
 # --- the npm package in an app a bundler built ---------------------------------------------
 
 VITE_INDEX = b"""<!doctype html>

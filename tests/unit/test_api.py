@@ -7,6 +7,7 @@ browser tier runs the same pipeline for real.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import dataclasses
 import os
@@ -509,14 +510,16 @@ def test_installs_started_together_take_turns(session: api.Session) -> None:
     assert ("2", "resolving:Waiting for the install under way in this page to end") in events[:done]
 
 
-def test_installs_in_one_turn_run_in_it_and_a_task_started_inside_it_waits(session: api.Session) -> None:
+def test_installs_in_one_turn_run_in_it_and_an_install_from_elsewhere_waits(session: api.Session) -> None:
     order: list[str] = []
+
+    async def elsewhere() -> api.InstallReport:  # a task of its own, not started in the block
+        await asyncio.sleep(0)  # the block has taken the turn
+        return await api.install("lib", [BASE], session=session, quiet=True,
+                                 on_progress=lambda e: order.append(f"lib:{e['stage']}"))
 
     async def block() -> None:
         async with api.install_turn(quiet=True):
-            # started inside the block, but another task: it waits for the block's end
-            later = asyncio.ensure_future(api.install("lib", [BASE], session=session, quiet=True,
-                                                      on_progress=lambda e: order.append(f"lib:{e['stage']}")))
             await asyncio.sleep(0)
             async with api.install_turn(quiet=True):  # nested: the block's own turn
                 await api.install("app", [BASE], session=session, quiet=True,
@@ -524,11 +527,59 @@ def test_installs_in_one_turn_run_in_it_and_a_task_started_inside_it_waits(sessi
             with pytest.raises(errors.UninstallError, match="an install is under way"):
                 api.uninstall("app", session)
             order.append("block ends")
-        assert (await later).already == (("lib", "1.0"),)
 
-    asyncio.run(block())
+    async def both() -> api.InstallReport:
+        _, other = await asyncio.gather(block(), elsewhere())
+        return other
+
+    assert asyncio.run(both()).already == (("lib", "1.0"),)
     assert order.index("block ends") < order.index("lib:resolved") and order[-1] == "lib:done", order
-    assert not api._Turn.under_way() and not api._Turn._holders
+    assert not api._Turn.under_way()
+
+
+def test_installs_gathered_in_one_turn_run_in_it_one_after_the_other(session: api.Session) -> None:
+    # asyncio.gather runs each in a task of its own: tasks started in the block (they copy
+    # its context) are in its turn, and still never run at the same time as each other.
+    index = FakeIndex({"app": {"1.0": real("app", "1.0", ("lib>=1",))}, "lib": {"1.0": real("lib", "1.0")},
+                       "other": {"1.0": real("other", "1.0")}})
+    session = dataclasses.replace(session, transport=index)
+    events: list[tuple[str, str]] = []
+
+    def told(who: str) -> Callable[[dict], None]:
+        return lambda e: events.append((who, e["stage"] if e["stage"] != "resolving" else e.get("message") or ""))
+
+    async def block() -> list[api.InstallReport]:
+        async with api.install_turn(quiet=True):
+            outside = asyncio.get_running_loop().create_task(  # started outside the block's context
+                api.install("other", [BASE], session=session, quiet=True, on_progress=told("other")),
+                context=contextvars.Context())
+            await asyncio.sleep(0)
+            reports = await asyncio.wait_for(asyncio.gather(
+                api.install("app", [BASE], session=session, quiet=True, on_progress=told("app")),
+                api.install("lib", [BASE], session=session, quiet=True, on_progress=told("lib"))), 5)
+            async with api.install_turn(quiet=True):  # nested, in a task of the turn
+                reports.append(await api.install("app", [BASE], session=session, quiet=True))
+            # started in the block, awaited after it: still in its turn, before the one from outside
+            late = asyncio.ensure_future(api.install("lib", [BASE], session=session, quiet=True,
+                                                     on_progress=told("late")))
+            await asyncio.sleep(0)
+            events.append(("block", "ends"))
+        await outside
+        await late
+        return reports
+
+    first, second, third = asyncio.run(block())
+    assert dict(first.installed) == {"app": "1.0", "lib": "1.0"}
+    assert second.already == (("lib", "1.0"),) and third.installed == ()
+    wait = "Waiting for the install under way in this page to end"
+    app_done, lib_done = events.index(("app", "done")), events.index(("lib", "done"))
+    assert all(who in ("app", "other") or what == wait for who, what in events[:app_done]), events  # one at a time
+    assert ("lib", wait) in events[:app_done] and ("other", wait) in events[:app_done]
+    ends = events.index(("block", "ends"))  # the install from outside the block waited for its end
+    assert [what for who, what in events[:ends] if who == "other"] == [wait] and events[-1] == ("other", "done")
+    assert events.index(("late", "done")) < events.index(("other", "resolved"))
+    assert app_done < lib_done
+    assert not api._Turn.under_way()
 
 
 def test_an_install_arriving_as_the_turn_is_handed_on_is_told_it_waits() -> None:

@@ -70,7 +70,7 @@ def test_a_lock_and_requirements_are_installed_in_one_turn(tmp_path: Path, monke
     assert events[last] == ("web", "done")
     assert [what for who, what in events[:last] if who == "other"] == [
         "Waiting for the install under way in this page to end"], events
-    assert not api._Turn.under_way() and not api._Turn._holders
+    assert not api._Turn.under_way()
 
 
 REFUSED_CALLS = """
@@ -99,3 +99,21 @@ def test_the_js_module_tells_a_refused_call_as_one_error_event() -> None:
                          text=True, cwd=Path(__file__).parents[2])
     for name, message, events in json.loads(ran.stdout):
         assert name == "TypeError" and events == [{"stage": "error", "message": message}], (message, events)
+
+
+def test_the_builtin_refuses_an_on_progress_that_is_no_function_at_once(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # As pyemscripten.install refuses it: a TypeError naming the argument, before anything
+    # starts (wrapped with the page's callback, it failed the install at its first event).
+    index = FakeIndex({"app": {"1.0": real("app", "1.0")}})
+    session = uncached_session(tmp_path, index)
+    monkeypatch.setattr(pyemscripten, "install", functools.partial(api.install, session=session))
+    monkeypatch.setattr(bootstrap, "_to_js", lambda value: value)
+    page: list[dict] = []
+    builtin = bootstrap.WebInstaller([BASE], on_progress=page.append).pyemscripten_install
+    with pytest.raises(TypeError) as info:
+        asyncio.run(builtin("app", on_progress=5, quiet=True))
+    assert str(info.value) == ("pyemscripten_install(): on_progress must be a function that takes an event dict, "
+                               "not int")
+    assert page == [{"stage": "error", "message": str(info.value)}]  # the page's callback hears how it ended
+    assert api.list_installed(session) == {}
