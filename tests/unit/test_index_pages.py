@@ -121,6 +121,20 @@ def test_an_html_link_of_spaces_only_is_no_file() -> None:
     assert [f.url for f in parse_html_page(body, URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
 
 
+def test_a_link_to_the_page_or_a_folder_is_no_file_whatever_its_text_says() -> None:
+    # An href of a fragment only (or "./", "?x=1") resolves to the page itself (WHATWG URL),
+    # and one ending in "/" to a folder: no file, though the anchor's text names one (PEP 503:
+    # the file name is the URL's last path part). Such a "file" was a newer version whose URL
+    # was the index page, which the install then fetched as the wheel.
+    body = b"".join(f'<a href="{href}">demo-{n}.0-py3-none-any.whl</a>'.encode()
+                    for n, href in enumerate(["#sha256=ab", "./", "?x=1", "/files/", "demo-1.0-py3-none-any.whl"]))
+    assert [f.url for f in parse_html_page(body, URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
+    # The same in a JSON page: an entry whose URL is the page's names no file to fetch.
+    files = [{"filename": f"demo-{n}.0-py3-none-any.whl", "url": url, "hashes": {}}
+             for n, url in enumerate(["#sha256=ab", "", "demo-1.0-py3-none-any.whl"])]
+    assert [f.url for f in parse_json_page(page(files), URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
+
+
 @pytest.mark.parametrize("fragment,hashes", [
     ("egg=demo", ()), ("subdirectory=sub", ()), ("foo=bar", ()), ("sha256=", ()), ("sha256", ()),
     ("SHA256=AB", (("sha256", "ab"),)),
