@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -87,15 +87,30 @@ def parse_project_page(body: bytes, url: str, content_type: str, project: str) -
 # --- PEP 691 JSON --------------------------------------------------------------------
 
 
+def _first_of_each(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``pairs`` (algorithm, digest) in lower case, sorted, with the first digest given for
+    each algorithm only.
+
+    One hash named twice with two values (``#sha256=aa...&sha256=bb...``; JSON's ``"sha256"``
+    and ``"SHA256"``) is a broken or hostile link: one value at most is the file's. The first
+    counts, as pip reads a fragment. The file is then checked against it, so the second one
+    neither weakens the check nor passes a file the first refuses, and a wrong first value is
+    a hash mismatch that names it. Refused instead, the link would fail an install that pip
+    makes; both kept, the larger digest counted, by the accident of sorting (``hash_dict``).
+    """
+    first: dict[str, str] = {}
+    for algorithm, digest in pairs:
+        first.setdefault(algorithm.lower(), digest.lower())
+    return tuple(sorted(first.items()))
+
+
 def _hash_pairs(value: Any, url: str, project: str, what: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, Mapping):
         raise IndexFormatError(url, f"{what} must be an object of hashes", project)
-    pairs = []
     for algorithm, digest in value.items():
         if not isinstance(algorithm, str) or not isinstance(digest, str):
             raise IndexFormatError(url, f"{what} has a non-string entry", project)
-        pairs.append((algorithm.lower(), digest.lower()))
-    return tuple(sorted(pairs))
+    return _first_of_each(value.items())
 
 
 def _json_metadata(entry: Mapping[str, Any], url: str, project: str) -> tuple[tuple[str, str], ...] | None:
@@ -324,14 +339,14 @@ def fragment_hash(fragment: str) -> tuple[tuple[str, str], ...]:
     of which only those naming a hash of :data:`HASH_NAMES` with a value count. ``egg=``,
     ``subdirectory=`` or any other part is no hash: taken as one, ``#egg=demo`` was a hash
     "egg", and ``#sha256=ab&egg=demo`` the digest "ab&egg=demo", a mismatch for the right file.
+    A hash named twice counts with its first value (:func:`_first_of_each`).
     """
     pairs = []
     for part in fragment.split("&"):
         algorithm, equals, digest = part.partition("=")
-        algorithm = algorithm.lower()
-        if equals and digest and algorithm in HASH_NAMES:
-            pairs.append((algorithm, digest.lower()))
-    return tuple(sorted(pairs))
+        if equals and digest and algorithm.lower() in HASH_NAMES:
+            pairs.append((algorithm, digest))
+    return _first_of_each(pairs)
 
 
 def _html_metadata(attrs: Mapping[str, str | None]) -> tuple[tuple[str, str], ...] | None:

@@ -36,6 +36,14 @@ def test_json_page_fields_and_relative_urls() -> None:
     assert second.url == "https://cdn.test/x.whl" and second.core_metadata == () and second.yanked is None
 
 
+def test_json_hashes_naming_one_hash_twice_keep_the_first() -> None:
+    # {"sha256": ..., "SHA256": ...}: one hash (names are case-insensitive), the first value
+    # counts, as in a link's fragment.
+    parsed = parse_json_page(page([{"filename": "demo-1.0-py3-none-any.whl", "url": "a.whl",
+                                    "hashes": {"sha256": "aa", "SHA256": "bb"}}]), URL, "demo")
+    assert parsed.files[0].hashes == (("sha256", "aa"),)
+
+
 def test_json_falsey_values_say_no() -> None:
     # PEP 691: core-metadata and yanked count when truthy: {} is no metadata file (the wheel
     # is read instead), "" is not yanked (a reason is a non-empty string).
@@ -140,6 +148,8 @@ def test_a_link_to_the_page_or_a_folder_is_no_file_whatever_its_text_says() -> N
     ("SHA256=AB", (("sha256", "ab"),)),
     ("sha256=ab&egg=demo", (("sha256", "ab"),)), ("egg=demo&sha256=ab", (("sha256", "ab"),)),
     ("md5=00&sha256=ab", (("md5", "00"), ("sha256", "ab"))),
+    # One hash named twice: the first value counts, as pip reads it (the larger one did).
+    ("sha256=aa&sha256=bb", (("sha256", "aa"),)), ("SHA256=aa&sha256=AA", (("sha256", "aa"),)),
 ])
 def test_only_hash_names_in_a_fragment_are_hashes(fragment: str, hashes: tuple) -> None:
     # PEP 503: #<hashname>=<hashvalue>, a hashlib name; other parts (pip's &-joined egg=,
