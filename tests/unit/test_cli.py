@@ -237,6 +237,7 @@ def test_a_url_that_is_none_is_refused_before_resolving(url: str, problem: str,
 def test_credentials_in_a_bad_argument_are_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
     for option, url in (("--index-url", "htps://u:s3cret@pypi.example.com/simple/"),
                         ("--index-url", "u:s3cret@pypi.example.com/simple/"),
+                        ("--index-url", "1https://u:s3cret@pypi.example.com/simple/"),  # a scheme mistyped
                         ("--distribution", "https://u:s3cret@h:x/pyodide-lock.json"),
                         ("--relative-to", "ftp://u:s3cret@h/")):
         with pytest.raises(SystemExit):

@@ -195,8 +195,11 @@ def test_messages_mask_query_values() -> None:
     ("a1.b-c://u:p@h.test/?t=1", "a1.b-c://***@h.test/?t=***", "a1.b-c://***@h.test/?t=***"),
     ("u:p@h.test/simple/", "***@h.test/simple/", "u:p@h.test/simple/"),  # a location without its scheme
     # No scheme: one that starts with a digit, or holds "_" (redact_text masks the URL after it).
-    ("1x://u:p@h.test/", "1x://u:p@h.test/", "1x://***@h.test/"),
-    ("x_y://u:p@h.test/", "x_y://u:p@h.test/", "x_y://***@h.test/"),
+    # A location so mistyped kept its password in the lock command's error ("... is not an http
+    # or https URL"); so did one with a single slash.
+    ("1x://u:p@h.test/", "1x://***@h.test/", "1x://***@h.test/"),
+    ("x_y://u:p@h.test/", "x_y://***@h.test/", "x_y://***@h.test/"),
+    ("https:/u:p@h.test/", "https:/***@h.test/", "https:/u:p@h.test/"),
 ])
 def test_credentials_are_masked_after_any_scheme(text: str, location: str, in_text: str) -> None:
     # The scheme's pattern, one for errors.py's three uses and candidates' (credentials.SCHEME).
