@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import codecs
 import dataclasses
+import hashlib
 import os
 import re
 import shlex
@@ -32,7 +33,7 @@ from . import __version__
 from .candidates import USER, Dependency
 from .credentials import lower_scheme, strip_credentials
 from .distribution import DistributionEntry
-from .downloads import WheelRequest, fetch_wheel, verify
+from .downloads import WheelRequest, fetch_wheel, verify, wrong_sha256_notes
 from .errors import (
     LockError,
     MultipleNoCompatibleWheelsError,
@@ -328,7 +329,8 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     if outside:
         print(f"warning: {folder} is not inside the lock's folder: the lock names its wheels by ../ paths, "
               "so serve a folder that holds both", file=sys.stderr)
-    missing = [w for w in wheels if not _holds(places[w.name], w)]
+    held = {w.name: _held(places[w.name], w) for w in wheels}
+    missing = [w for w in wheels if held[w.name] is None]
     size = sum(w.file.size or 0 for w in missing)
     kept = len(wheels) - len(missing)
     print(f"Fetching {len(missing)} wheel{'' if len(missing) == 1 else 's'}" + (f" ({size_text(size)})" if size else "")
@@ -336,12 +338,21 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
           else f"All {len(wheels)} wheels are in {folder} already", file=sys.stderr, flush=True)
     turns = asyncio.Semaphore(4)
 
+    def warn(wheel: LockedWheel, notes: Sequence[str]) -> None:
+        # As an install warns (the index's sha256 wrong, a stronger hash right), for the wheel
+        # fetched now and the one already there alike: the lock keeps the index's hashes.
+        for note in notes:
+            print(f"warning: {wheel.file.filename}: {note}", file=sys.stderr, flush=True)
+
     async def save(wheel: LockedWheel) -> None:
         async with turns:
-            body = (await fetch_wheel(transport, WheelRequest(wheel.name, wheel.file), retry=retry)).body
+            fetched = await fetch_wheel(transport, WheelRequest(wheel.name, wheel.file), retry=retry)
         # Another lock run saving into the same folder, or a server reading it, never sees half a wheel.
-        write_file_whole(places[wheel.name], body)
+        write_file_whole(places[wheel.name], fetched.body)
+        warn(wheel, fetched.notes)
 
+    for wheel in wheels:
+        warn(wheel, held[wheel.name] or ())
     await asyncio.gather(*(save(w) for w in missing))
     named = {os.path.basename(p) for p in places.values()}
     stale = sorted(f for f in os.listdir(folder) if f.endswith(".whl") and f not in named)
@@ -355,14 +366,16 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
             for w in wheels]
 
 
-def _holds(path: str, wheel: LockedWheel) -> bool:
-    """Whether ``path`` is this very wheel (its size and hash)."""
+def _held(path: str, wheel: LockedWheel) -> tuple[str, ...] | None:
+    """None unless ``path`` is this very wheel (its size and strongest hash); else what to
+    warn of it (:func:`~.downloads.wrong_sha256_notes`)."""
     try:
         with open(path, "rb") as kept:
-            verify(WheelRequest(wheel.name, wheel.file), kept.read())
+            body = kept.read()
+        verify(WheelRequest(wheel.name, wheel.file), body)
     except (OSError, PyemscriptenError):
-        return False
-    return True
+        return None
+    return wrong_sha256_notes(wheel.file, hashlib.sha256(body).hexdigest() if wheel.file.sha256 else None)
 
 
 def _index(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
+from .credentials import SCHEME_PATTERN
 from .distribution import DistributionEntry
 from .errors import (
     InvalidRequirementError,
@@ -144,7 +145,7 @@ class ResolveOptions:
     kept: frozenset[str] = frozenset()
 
 
-_URL = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://\S*\s*$")
+_URL = re.compile(rf"\s*{SCHEME_PATTERN}://\S*\s*$")
 _FILE = re.compile(r"\s*\S+-\d\S*\.(?:whl|tar\.gz|zip)(?:#\S*)?\s*$")  # name-1.0...: not a name such as backports.zip
 
 

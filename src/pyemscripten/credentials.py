@@ -30,13 +30,14 @@ Origin = tuple[str, str, int | None]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-# A URL's scheme and its colon (RFC 3986 3.1): a letter, then letters, digits, "+", "-", ".".
-_SCHEME_TEXT = r"[A-Za-z][A-Za-z0-9+.-]*:"
-_SCHEME = re.compile(_SCHEME_TEXT)
+#: A URL's scheme, without its colon (RFC 3986 3.1): a letter, then letters, digits, "+",
+#: "-", ".". The one pattern of it: errors' redaction and candidates' names_a_file build on it.
+SCHEME_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*"
+_SCHEME = re.compile(SCHEME_PATTERN + ":")
 
 # The authority of a URL (what follows "scheme://" up to the path), as urlsplit finds it.
 # Text, not urlsplit: a URL whose port or IPv6 host does not parse must lose its password too.
-_AUTHORITY = re.compile(rf"^(?:{_SCHEME_TEXT})?//([^/?#]*)")
+_AUTHORITY = re.compile(rf"^(?:{SCHEME_PATTERN}:)?//([^/?#]*)")
 
 
 def lower_scheme(url: str) -> str:

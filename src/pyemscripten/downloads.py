@@ -65,6 +65,18 @@ def verify(request: WheelRequest, data: bytes, allow_unhashed: bool = False, sha
         raise HashMismatchError(file.filename, file.url, algorithm, expected, got, request.project)
 
 
+def wrong_sha256_notes(file: IndexFile, got: str | None) -> tuple[str, ...]:
+    """What to warn of a body that passed :func:`verify` but whose sha256 (hex), ``got``, is
+    not the one ``file`` gives: a stronger hash given matched, and the index's sha256 is wrong.
+    ``got`` None: no sha256 given (nothing to say)."""
+    given = (file.sha256 or "").lower()
+    chosen = strongest_hash(file.hash_dict)
+    if got is None or got == given or chosen is None:
+        return ()
+    return (f"the index gives sha256 {given} for it, but its sha256 is {got}; the wheel was checked against "
+            f"its {chosen[0]}, which matches. The index's sha256 is wrong: tell its maintainers",)
+
+
 class FetchedWheel(NamedTuple):
     """A wheel's verified bytes and where they came from: ``"prefetched"`` (by resolution),
     ``"cache"`` (an entry of the wheel cache: stored only once the wheel had passed every
@@ -141,11 +153,7 @@ async def fetch_wheel(
     else:
         kept = None
     got = await check(body)
-    notes: tuple[str, ...] = ()
-    if got != sha256 and chosen is not None:  # only where a stronger hash than the wrong sha256 matched
-        notes = (f"the index gives sha256 {sha256} for it, but its sha256 is {got}; the wheel was checked against "
-                 f"its {chosen[0]}, which matches, and installed. The index's sha256 is wrong: tell its maintainers",)
-    return FetchedWheel(body, source, kept, sha256=got, notes=notes)
+    return FetchedWheel(body, source, kept, sha256=got, notes=wrong_sha256_notes(request.file, got))
 
 
 async def gather_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .credentials import split_credentials
+from .credentials import SCHEME_PATTERN, split_credentials
 
 
 def redact_url(url: str) -> str:
@@ -42,12 +42,16 @@ def _masked_query(url: str) -> str:
 def redact_location(text: str) -> str:
     """``text``, a URL or one written without its scheme (``user:token@host/simple/``), as
     messages show it: a ``user:password@`` masked either way, and query values
-    (:func:`redact_url`)."""
-    return redact_url(re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@\s]*@", lambda m: f"{m.group(1) or ''}***@", text))
+    (:func:`redact_url`).
+
+    Whatever comes before a ``:/`` counts as a scheme here, also one that is none: a location
+    is what a user typed, and ``1https://user:token@host/`` or ``https:/user:token@host/`` is
+    a mistyped URL (an argument's error quotes it), with a token in it all the same."""
+    return redact_url(re.sub(r"^([^/@\s]*:/+)?[^/@\s]*@", lambda m: f"{m.group(1) or ''}***@", text))
 
 
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
-_USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
+_URL_IN_TEXT = re.compile(rf"{SCHEME_PATTERN}://[^\s'\"]+")
+_USERINFO_IN_TEXT = re.compile(rf"({SCHEME_PATTERN}://)[^/\s@]+@")
 
 
 def redact_text(text: str) -> str:

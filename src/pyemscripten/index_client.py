@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -22,8 +21,8 @@ from packaging.utils import canonicalize_name
 
 from .credentials import lower_scheme, strip_credentials
 from .distribution import DistributionEntry, parse_distribution_lock
-from .errors import HashMismatchError, IndexHTTPError, NetworkError, ProjectNotFoundError, redact_url
-from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_project_page
+from .errors import HashMismatchError, IndexFormatError, IndexHTTPError, NetworkError, ProjectNotFoundError, redact_url
+from .index_pages import ACCEPT_HEADER, IndexFile, ProjectPage, parse_html_page, parse_project_page
 from .seams import BodyPieces, ByteProgress, Response, Transport, start_task
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -115,7 +114,22 @@ async def get_ok(
 
 
 _PEEK = 64 * 1024
-_WHEEL_LINK = re.compile(rb"""href\s*=\s*["']?[^"'\s>]*\.whl(?:[#?"'\s>])""", re.IGNORECASE)
+
+
+def _links_wheels(start: bytes, url: str) -> bool:
+    """Whether ``start``, the first bytes of the page at ``url``, links a wheel file, read as
+    a project page is read (:func:`~.index_pages.parse_html_page`). A pattern of its own
+    disagreed with that reading: it missed links the URL parser cleans (spaces around the
+    URL, a newline in it), and took for wheels links the page reads as none (``x.whl notes``,
+    one in a comment or a ``<link>``)."""
+    if len(start) >= _PEEK:
+        # Cut before the last tag, which the first 64 kB may end inside (with a character:
+        # "<" is never a byte of a longer UTF-8 sequence).
+        start = start[:max(start.rfind(b"<"), 0)]
+    try:
+        return bool(parse_html_page(start, url, "").files)
+    except IndexFormatError:  # not UTF-8, or a newer API: no page this installer reads
+        return False
 
 
 class _Peeked(Exception):
@@ -225,7 +239,7 @@ class IndexClient:
             body = bytes(seen)
         except Exception:  # noqa: BLE001 - this only adds to an error already there
             return False
-        return _WHEEL_LINK.search(body[:_PEEK]) is not None
+        return _links_wheels(body[:_PEEK], url)
 
     async def core_metadata(self, project: str, file: IndexFile) -> bytes:
         """The PEP 658 metadata file of ``file``, checked against its hash when one is given."""

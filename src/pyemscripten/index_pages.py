@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -87,15 +87,30 @@ def parse_project_page(body: bytes, url: str, content_type: str, project: str) -
 # --- PEP 691 JSON --------------------------------------------------------------------
 
 
+def _first_of_each(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``pairs`` (algorithm, digest) in lower case, sorted, with the first digest given for
+    each algorithm only.
+
+    One hash named twice with two values (``#sha256=aa...&sha256=bb...``; JSON's ``"sha256"``
+    and ``"SHA256"``) is a broken or hostile link: one value at most is the file's. The first
+    counts, as pip reads a fragment. The file is then checked against it, so the second one
+    neither weakens the check nor passes a file the first refuses, and a wrong first value is
+    a hash mismatch that names it. Refused instead, the link would fail an install that pip
+    makes; both kept, the larger digest counted, by the accident of sorting (``hash_dict``).
+    """
+    first: dict[str, str] = {}
+    for algorithm, digest in pairs:
+        first.setdefault(algorithm.lower(), digest.lower())
+    return tuple(sorted(first.items()))
+
+
 def _hash_pairs(value: Any, url: str, project: str, what: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, Mapping):
         raise IndexFormatError(url, f"{what} must be an object of hashes", project)
-    pairs = []
     for algorithm, digest in value.items():
         if not isinstance(algorithm, str) or not isinstance(digest, str):
             raise IndexFormatError(url, f"{what} has a non-string entry", project)
-        pairs.append((algorithm.lower(), digest.lower()))
-    return tuple(sorted(pairs))
+    return _first_of_each(value.items())
 
 
 def _json_metadata(entry: Mapping[str, Any], url: str, project: str) -> tuple[tuple[str, str], ...] | None:
@@ -155,6 +170,9 @@ def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:
         raise IndexFormatError(url, "a files entry lacks a string filename or url", project)
     if not filename.endswith(".whl"):
         return None
+    absolute = _absolute(url, file_url, url, project)[0]
+    if absolute == url:  # "" or "#sha256=...": the page itself, no file (as on an HTML page)
+        return None
     if "hashes" not in entry:
         raise IndexFormatError(url, f"the entry for {filename} has no 'hashes' key", project)
     requires_python = entry.get("requires-python")
@@ -162,7 +180,7 @@ def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:
     upload_time = entry.get("upload-time")
     return IndexFile(
         filename=filename,
-        url=_absolute(url, file_url, url, project)[0],
+        url=absolute,
         hashes=_hash_pairs(entry["hashes"], url, project, f"hashes of {filename}"),
         requires_python=requires_python if isinstance(requires_python, str) and requires_python else None,
         yanked=_json_yanked(entry.get("yanked"), url, project),
@@ -254,9 +272,7 @@ def _anchor_collector() -> type[Any]:
             super().__init__(convert_charrefs=True)
             self.base: str | None = None
             self.api_version: str | None = None  # <meta name="pypi:repository-version"> (PEP 629)
-            self.anchors: list[tuple[dict[str, str | None], str]] = []
-            self._current: dict[str, str | None] | None = None
-            self._text: list[str] = []
+            self.anchors: list[dict[str, str | None]] = []  # each <a>'s attributes (its text names nothing)
 
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             if tag == "base" and self.base is None:
@@ -266,26 +282,7 @@ def _anchor_collector() -> type[Any]:
                 if found.get("name") == "pypi:repository-version" and found.get("content"):
                     self.api_version = found["content"]
             elif tag == "a":
-                self._flush()  # an anchor left open (no </a>) ends where the next begins, as in HTML5
-                self._current = dict(attrs)
-                self._text = []
-
-        def handle_data(self, data: str) -> None:
-            if self._current is not None:
-                self._text.append(data)
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag == "a":
-                self._flush()
-
-        def close(self) -> None:
-            super().close()
-            self._flush()  # an anchor still open at the end of the page
-
-        def _flush(self) -> None:
-            if self._current is not None:
-                self.anchors.append((self._current, "".join(self._text).strip()))
-                self._current = None
+                self.anchors.append(dict(attrs))
 
     return AnchorCollector
 
@@ -309,8 +306,8 @@ def _literal_ampersands(text: str) -> str:
     reference, so ``href="x.whl?a=1&region=eu"`` is the URL as written. html.parser decodes
     it as "?a=1®ion=eu" in the Pythons without CPython's fix (gh-69426; 3.11 does): a wrong
     URL for the wheel and in the lock, and a page read one way natively and another in the
-    browser. (Between tags HTML5 does decode ``&reg`` so written, but the only text read
-    here is an anchor's, a file name's fallback.)
+    browser. (Between tags HTML5 does decode ``&reg`` so written, but no text between tags
+    is read here.)
     """
     legacy, run, table = _legacy_references()
 
@@ -342,14 +339,14 @@ def fragment_hash(fragment: str) -> tuple[tuple[str, str], ...]:
     of which only those naming a hash of :data:`HASH_NAMES` with a value count. ``egg=``,
     ``subdirectory=`` or any other part is no hash: taken as one, ``#egg=demo`` was a hash
     "egg", and ``#sha256=ab&egg=demo`` the digest "ab&egg=demo", a mismatch for the right file.
+    A hash named twice counts with its first value (:func:`_first_of_each`).
     """
     pairs = []
     for part in fragment.split("&"):
         algorithm, equals, digest = part.partition("=")
-        algorithm = algorithm.lower()
-        if equals and digest and algorithm in HASH_NAMES:
-            pairs.append((algorithm, digest.lower()))
-    return tuple(sorted(pairs))
+        if equals and digest and algorithm.lower() in HASH_NAMES:
+            pairs.append((algorithm, digest))
+    return _first_of_each(pairs)
 
 
 def _html_metadata(attrs: Mapping[str, str | None]) -> tuple[tuple[str, str], ...] | None:
@@ -381,17 +378,19 @@ def parse_html_page(body: bytes, url: str, project: str) -> ProjectPage:
     base = _absolute(url, collector.base, url, project)[0] if collector.base else url
     files = []
     others = 0
-    for attrs, text_name in collector.anchors:
+    for attrs in collector.anchors:
         href = attrs.get("href")
-        # Empty once cleaned as the URL parser cleans it (_absolute): a link to the page itself,
-        # which the anchor's text would otherwise name as a file (href=" ">x-2.0-...whl).
-        if not href or not href.strip(_C0_OR_SPACE):
+        if not href:
             continue
         absolute, fragment = _absolute(base, href, url, project)
         # PEP 503: the file name is the last part of the URL's path, percent-decoded (a
-        # local version's "+" is often written %2B), without any query string.
-        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1]) or text_name
-        if not filename.endswith(".whl"):
+        # local version's "+" is often written %2B), without any query string. Never the
+        # anchor's text, which PEP 503 has match that part, not replace it: a link to a folder
+        # ("./", "/files/") or to the page itself (" ", "#sha256=...", which the URL parser
+        # resolves to the page's URL) is no file, though its text names one; nor is a page
+        # whose own URL ends in a wheel's name.
+        filename = unquote(urlsplit(absolute).path.rsplit("/", 1)[-1])
+        if absolute == url or not filename.endswith(".whl"):
             others += filename.endswith(DISTRIBUTION_SUFFIXES)
             continue
         yanked = attrs.get("data-yanked")

@@ -237,6 +237,7 @@ def test_a_url_that_is_none_is_refused_before_resolving(url: str, problem: str,
 def test_credentials_in_a_bad_argument_are_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
     for option, url in (("--index-url", "htps://u:s3cret@pypi.example.com/simple/"),
                         ("--index-url", "u:s3cret@pypi.example.com/simple/"),
+                        ("--index-url", "1https://u:s3cret@pypi.example.com/simple/"),  # a scheme mistyped
                         ("--distribution", "https://u:s3cret@h:x/pyodide-lock.json"),
                         ("--relative-to", "ftp://u:s3cret@h/")):
         with pytest.raises(SystemExit):
@@ -813,3 +814,24 @@ def test_a_constraint_meant_as_a_file_that_is_not_there_is_refused(index: IndexS
         with pytest.raises(SystemExit):
             main(["lock", "attrs", "-c", value, "--index-url", index.index_url, "-o", "-"])
         assert f"-c {value}: no such file" in capsys.readouterr().err
+
+
+def test_wheels_dir_says_an_index_sha256_that_is_wrong_beside_a_stronger_hash(index: IndexServer, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # The wheel matches the page's sha512 but not its sha256: saved, and said, as an install
+    # warns of it (downloads.fetch_wheel's note), not dropped.
+    body = make_wheel("wrongsha", "1.0", {"wrongsha/__init__.py": b""})
+    name, wrong = "wrongsha-1.0-py3-none-any.whl", hashlib.sha256(b"not the wheel").hexdigest()
+    link = f'<a href="../../files/{name}#sha256={wrong}&sha512={hashlib.sha512(body).hexdigest()}">{name}</a>'
+    index.mount("/wrongsha/", {"simple/wrongsha/index.html": link.encode(), f"files/{name}": body})
+    assert main(["lock", "wrongsha", "--index-url", f"{index.url}/wrongsha/simple/", "--wheels-dir",
+                 str(tmp_path / "wheels"), "-o", str(tmp_path / "pylock.toml")]) == 0
+    err = capsys.readouterr().err
+    assert (f"warning: {name}: the index gives sha256 {wrong} for it, but its sha256 is "
+            f"{hashlib.sha256(body).hexdigest()}") in err, err
+    assert (tmp_path / "wheels" / name).read_bytes() == body
+    # Run again, the wheel already there: said again (the lock gives the index's hashes again).
+    assert main(["lock", "wrongsha", "--index-url", f"{index.url}/wrongsha/simple/", "--wheels-dir",
+                 str(tmp_path / "wheels"), "-o", str(tmp_path / "pylock.toml")]) == 0
+    err = capsys.readouterr().err
+    assert "All 1 wheels are in" in err and f"warning: {name}: the index gives sha256 {wrong}" in err, err

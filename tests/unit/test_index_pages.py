@@ -36,6 +36,14 @@ def test_json_page_fields_and_relative_urls() -> None:
     assert second.url == "https://cdn.test/x.whl" and second.core_metadata == () and second.yanked is None
 
 
+def test_json_hashes_naming_one_hash_twice_keep_the_first() -> None:
+    # {"sha256": ..., "SHA256": ...}: one hash (names are case-insensitive), the first value
+    # counts, as in a link's fragment.
+    parsed = parse_json_page(page([{"filename": "demo-1.0-py3-none-any.whl", "url": "a.whl",
+                                    "hashes": {"sha256": "aa", "SHA256": "bb"}}]), URL, "demo")
+    assert parsed.files[0].hashes == (("sha256", "aa"),)
+
+
 def test_json_falsey_values_say_no() -> None:
     # PEP 691: core-metadata and yanked count when truthy: {} is no metadata file (the wheel
     # is read instead), "" is not yanked (a reason is a non-empty string).
@@ -121,11 +129,27 @@ def test_an_html_link_of_spaces_only_is_no_file() -> None:
     assert [f.url for f in parse_html_page(body, URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
 
 
+def test_a_link_to_the_page_or_a_folder_is_no_file_whatever_its_text_says() -> None:
+    # An href of a fragment only (or "./", "?x=1") resolves to the page itself (WHATWG URL),
+    # and one ending in "/" to a folder: no file, though the anchor's text names one (PEP 503:
+    # the file name is the URL's last path part). Such a "file" was a newer version whose URL
+    # was the index page, which the install then fetched as the wheel.
+    body = b"".join(f'<a href="{href}">demo-{n}.0-py3-none-any.whl</a>'.encode()
+                    for n, href in enumerate(["#sha256=ab", "./", "?x=1", "/files/", "demo-1.0-py3-none-any.whl"]))
+    assert [f.url for f in parse_html_page(body, URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
+    # The same in a JSON page: an entry whose URL is the page's names no file to fetch.
+    files = [{"filename": f"demo-{n}.0-py3-none-any.whl", "url": url, "hashes": {}}
+             for n, url in enumerate(["#sha256=ab", "", "demo-1.0-py3-none-any.whl"])]
+    assert [f.url for f in parse_json_page(page(files), URL, "demo").files] == [URL + "demo-1.0-py3-none-any.whl"]
+
+
 @pytest.mark.parametrize("fragment,hashes", [
     ("egg=demo", ()), ("subdirectory=sub", ()), ("foo=bar", ()), ("sha256=", ()), ("sha256", ()),
     ("SHA256=AB", (("sha256", "ab"),)),
     ("sha256=ab&egg=demo", (("sha256", "ab"),)), ("egg=demo&sha256=ab", (("sha256", "ab"),)),
     ("md5=00&sha256=ab", (("md5", "00"), ("sha256", "ab"))),
+    # One hash named twice: the first value counts, as pip reads it (the larger one did).
+    ("sha256=aa&sha256=bb", (("sha256", "aa"),)), ("SHA256=aa&sha256=AA", (("sha256", "aa"),)),
 ])
 def test_only_hash_names_in_a_fragment_are_hashes(fragment: str, hashes: tuple) -> None:
     # PEP 503: #<hashname>=<hashvalue>, a hashlib name; other parts (pip's &-joined egg=,

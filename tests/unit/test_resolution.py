@@ -257,6 +257,27 @@ def test_a_folder_of_wheels_given_as_an_index_is_said_to_be_one() -> None:
     assert info.value.wheel_folders == [] and "Check the spelling" in str(info.value)
 
 
+@pytest.mark.parametrize("link,folder", [
+    # Spaces around the URL and newlines in it, which the URL parser drops (index_pages):
+    # wheels the page is read as linking, which the hint missed.
+    ('<a href=" demo-1.0-py3-none-any.whl ">x</a>', True),
+    ('<a href="\n demo-1.0-py3-none-\nany.whl#sha256=ab">x</a>', True),
+    ('<A HREF=demo-1.0-py3-none-any.whl>x</A>', True),
+    ('<a href="demo-1.0-py3-none-any.whl">x</a><p>' + "\u00e9" * 40000, True),  # 64 kB end inside a character
+    # No wheel as the page is read, which the hint took for one.
+    ('<a href="demo-1.0-py3-none-any.whl notes.txt">x</a>', False),
+    ('<!-- <a href="demo-1.0-py3-none-any.whl">x</a> -->', False),
+    ('<link rel="prefetch" href="demo-1.0-py3-none-any.whl">', False),
+])
+def test_a_folder_of_wheels_is_told_by_its_links_as_the_page_is_read(link: str, folder: bool) -> None:
+    from pyemscripten.seams import Response
+
+    index = FakeIndex({})
+    index.routes[BASE] = Response(BASE, 200, f"<html><body>{link}</body></html>".encode(), {"content-type": "text/html"})
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
+    assert asyncio.run(client.wheel_folders()) == ([BASE] if folder else [])
+
+
 def test_an_index_url_with_its_scheme_in_capitals_is_the_same_url() -> None:
     """RFC 3986 3.1: HTTPS://pypi.org/simple/ is PyPI's index, whose own page (tens of MB)
     is not asked for when a project is found nowhere; written so, it was."""

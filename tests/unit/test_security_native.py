@@ -189,6 +189,26 @@ def test_messages_mask_query_values() -> None:
     assert SECRET not in line and line.endswith("&***#sha256=00")
 
 
+@pytest.mark.parametrize("text,location,in_text", [
+    # A scheme is a letter, then letters, digits, "+", "-" or "." (RFC 3986 3.1), any case.
+    ("git+HTTPS://u:p@h.test/s/", "git+HTTPS://***@h.test/s/", "git+HTTPS://***@h.test/s/"),
+    ("a1.b-c://u:p@h.test/?t=1", "a1.b-c://***@h.test/?t=***", "a1.b-c://***@h.test/?t=***"),
+    ("u:p@h.test/simple/", "***@h.test/simple/", "u:p@h.test/simple/"),  # a location without its scheme
+    # No scheme: one that starts with a digit, or holds "_" (redact_text masks the URL after it).
+    # A location so mistyped kept its password in the lock command's error ("... is not an http
+    # or https URL"); so did one with a single slash.
+    ("1x://u:p@h.test/", "1x://***@h.test/", "1x://***@h.test/"),
+    ("x_y://u:p@h.test/", "x_y://***@h.test/", "x_y://***@h.test/"),
+    ("https:/u:p@h.test/", "https:/***@h.test/", "https:/u:p@h.test/"),
+])
+def test_credentials_are_masked_after_any_scheme(text: str, location: str, in_text: str) -> None:
+    # The scheme's pattern, one for errors.py's three uses and candidates' (credentials.SCHEME).
+    from pyemscripten.candidates import names_a_file
+
+    assert errors.redact_location(text) == location and errors.redact_text(text) == in_text
+    assert names_a_file(f" {text} ") == (text[0].isalpha() and "_" not in text and "://" in text)
+
+
 def test_urllib_transport_sends_basic_auth_to_a_real_server(tmp_path: Path) -> None:
     whl = make_wheel("authed", "1.0", {"authed/__init__.py": b""})
     with IndexServer() as server, AuthProxy(server.url, "alice", SECRET) as proxy:
