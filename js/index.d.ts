@@ -62,8 +62,9 @@ export interface InstallOptions {
    * an instance). Default: beside `wheels/manifest.mjs`, which is where the package's folder
    * served whole, Vite, webpack 5 and other bundlers that copy the files
    * `new URL(..., import.meta.url)` names put them. Give it for a bundler that does not
-   * (esbuild), after copying that folder to your site, and in Node, whose fetch reads no
-   * `file:` URL: that folder served over http(s). */
+   * (esbuild), after copying that folder to your site. In Node (20.16, 22.3 or later) the
+   * default is read from the file system; an older Node reads no `file:` URL: give that
+   * folder served over http(s). */
   wheelsURL?: string | URL;
 }
 

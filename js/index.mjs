@@ -376,12 +376,12 @@ async function fetchOk(url, file, base, read) {
   const unreachable = (error) => new Error(
     `pyemscripten: could not fetch ${url} (${error?.message ?? error}): ` +
     (String(url).startsWith("file:")
-      ? "fetch reads no file: URL (in Node this module's own wheels are files): serve the package's js/wheels/ " +
-        "folder over http(s) and give that folder's URL as wheelsURL"
+      ? "this runtime reads no file: URL (Node reads them from version 20.16 or 22.3 on, a browser never): serve " +
+        "the package's js/wheels/ folder over http(s) and give that folder's URL as wheelsURL"
       : "check the connection"), { cause: error });
   let response;
   try {
-    response = await fetch(url);
+    response = await fetchOrRead(url);
   } catch (error) {
     throw unreachable(error);
   }
@@ -399,6 +399,21 @@ async function fetchOk(url, file, base, read) {
                       { cause: error });
     }
     throw unreachable(error);
+  }
+}
+
+// Node's fetch (undici) reads no file: URL, and in Node this module's own wheels are files
+// beside it: Node's file system reads them (a missing one answers as a 404 would).
+// process.getBuiltinModule (Node 20.16, 22.3 and later) and no import("node:fs"), which a
+// bundler packing this module for a page would try to resolve.
+async function fetchOrRead(url) {
+  const files = String(url).startsWith("file:") && globalThis.process?.getBuiltinModule?.("node:fs/promises");
+  if (!files) return fetch(url);
+  try {
+    return new Response(await files.readFile(new URL(url)));
+  } catch (error) {
+    if (error?.code === "ENOENT" || error?.code === "ENOTDIR") return new Response(null, { status: 404 });
+    throw error;
   }
 }
 

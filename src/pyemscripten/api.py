@@ -955,9 +955,12 @@ async def _lock_text(s: Session, lock: str | os.PathLike[str]) -> tuple[str, str
         return lock, None, "(text)"
     page = _page_url()
     url = urljoin(page, lock)
-    if not page and not url.lower().startswith(("http://", "https://")):  # natively: no page to be relative to
-        raise LockError(f"it is no http(s) URL, and outside a browser no page URL makes it one: a file on this "
-                        f"machine is read when given as a path (pathlib.Path({lock!r}))", lock)
+    # Natively and in Node: no page to be relative to. A file: URL is whole without one (Node
+    # reads it; a transport that does not says so).
+    if not page and not url.lower().startswith(("http://", "https://", "file:")):
+        raise LockError(f"it is no http(s) or file: URL, and outside a browser no page URL makes it one: a file is "
+                        f"read when given as a path in the interpreter's file system (pathlib.Path({lock!r})), or, "
+                        "in Node, as a file: URL", lock)
     response = await get_ok(s.transport, url, project=None, what="lock file", retry=s.retry)  # type: ignore[arg-type]
     assert response is not None
     # Its wheels' relative paths are followed from where it was found: after a redirect, the

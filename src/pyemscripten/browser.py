@@ -167,6 +167,52 @@ _FETCH_JS = r"""
 """
 
 
+# Node's fetch (undici) reads no file: URL ("not implemented... yet"), and Pyodide in Node
+# names its own files by path: Node's file system reads them instead, as a static server
+# answers for a URL (a folder's URL, ending in "/", is its index.html: the layout of
+# `python -m pyemscripten index`; a missing file a 404). Reached through
+# process.getBuiltinModule (Node 20.16, 22.3 and later), never a literal import("node:..."),
+# which a bundler packing the npm module for a page would try to resolve.
+_READ_FILE_JS = r"""
+(async (url) => {
+  const { fileURLToPath } = process.getBuiltinModule("node:url");
+  const { readFile } = process.getBuiltinModule("node:fs/promises");
+  let path;
+  try {
+    // The path the URL names and no other: its "." and ".." segments (%2e too) are gone
+    // already (the URL parser takes them out), and fileURLToPath refuses an encoded "/" (on
+    // Windows "\" too) and, on POSIX, a host other than localhost.
+    path = fileURLToPath(url);
+  } catch (e) {
+    return { error: `not a URL of a file on this machine (${String(e.message || e)})` };
+  }
+  if (/[\\/]$/.test(path)) path += "index.html";
+  try {
+    const data = await readFile(path);
+    return { status: 200, body: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (e) {
+    // As a static server answers: no such file (or a folder's URL without its "/") is a 404,
+    // a file this process may not read a 403; anything else is a failure to read.
+    if (["ENOENT", "ENOTDIR", "EISDIR"].includes(e.code)) return { status: 404, body: new Uint8Array(0) };
+    if (["EACCES", "EPERM"].includes(e.code)) return { status: 403, body: new Uint8Array(0) };
+    return { error: String(e.message || e) };
+  }
+})
+"""
+_PIECE = 256 * 1024  # a file's bytes go to on_data in pieces of this size, as _FETCH_JS sends them
+
+
+def node_reads_files() -> bool:
+    """Whether this runtime is Node with ``process.getBuiltinModule`` (20.16, 22.3 and
+    later): its file system then reads ``file:`` URLs (:data:`_READ_FILE_JS`). A page has no
+    ``process`` (or a bundler's stand-in without that function)."""
+    try:
+        from js import process
+    except ImportError:
+        return False
+    return not _is_undefined(getattr(process, "getBuiltinModule", None))
+
+
 class FetchTransport(Transport):
     """HTTP through the browser's ``fetch``. Connection failures become :class:`NetworkError`.
 
@@ -174,11 +220,17 @@ class FetchTransport(Transport):
     with progress), the wait for each further chunk; a body read in one piece (index pages)
     must arrive within it too. ``fetch`` refuses URLs with credentials: they are sent as
     Basic auth to their origin instead (see :mod:`pyemscripten.credentials`).
+
+    In Node (:func:`node_reads_files`), ``file:`` URLs are read from the file system as a
+    static server answers for them (:data:`_READ_FILE_JS`); in a page they go to ``fetch``,
+    which refuses them.
     """
 
     def __init__(self, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self._fetch: Any = None
+        self._read_file: Any = None
+        self._reads_files: bool | None = None  # asked once, at the first file: URL
         self._credentials = OriginCredentials()
 
     async def get(
@@ -190,9 +242,14 @@ class FetchTransport(Transport):
     ) -> Response:
         from pyodide.ffi import create_proxy, to_js
 
+        url, headers = self._credentials.prepare(url, headers)
+        if url[:5].lower() == "file:":
+            if self._reads_files is None:
+                self._reads_files = node_reads_files()
+            if self._reads_files:
+                return await self._file(url, on_progress, on_data)
         if self._fetch is None:
             self._fetch = js_function(_FETCH_JS)
-        url, headers = self._credentials.prepare(url, headers)
         raised: list[BaseException] = []  # what a callback raised: it ends the request as it is
 
         def kept(callback: Callable[..., None]) -> Any:
@@ -228,6 +285,27 @@ class FetchTransport(Transport):
         response_headers = {name.lower(): value for name, value in zip(fields[0::2], fields[1::2])}
         return Response(str(result.url or url), int(result.status), result.body.to_bytes(), response_headers,
                         kept=result.body)
+
+    async def _file(self, url: str, on_progress: ByteProgress | None, on_data: BodyPieces | None) -> Response:
+        """A ``file:`` URL read by Node: the answer a static server gives, its body handed to
+        ``on_data`` in pieces as a download's would be (the wheel's members then inflate as
+        they do for http)."""
+        if self._read_file is None:
+            self._read_file = js_function(_READ_FILE_JS)
+        result = await self._read_file(url)
+        if getattr(result, "error", None) is not None:
+            raise NetworkError(url, str(result.error))
+        status, body = int(result.status), result.body.to_bytes()
+        if status != 200:
+            return Response(url, status, body, {})
+        for offset in range(0, len(body), _PIECE):
+            if on_data is not None:
+                on_data(offset, body[offset:offset + _PIECE])
+            if on_progress is not None:
+                on_progress(min(offset + _PIECE, len(body)), len(body))
+        path = url.split("?", 1)[0].split("#", 1)[0]
+        kind = "text/html" if path.endswith(("/", ".html")) else "application/octet-stream"
+        return Response(url, 200, body, {"content-type": kind, "content-length": str(len(body))}, kept=result.body)
 
 
 def _blobs(files: Sequence[tuple[str, bytes | KeptBytes]]) -> Any:
@@ -654,42 +732,51 @@ class MemfsFileOps(FileOps):
 
 
 def distribution_lock_url() -> str | None:
-    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says), if
-    ``fetch`` can ask for it; None (no distribution as a source) otherwise."""
+    """Where the running Pyodide's ``pyodide-lock.json`` is (its own config says), if the
+    transport can ask for it; None (no distribution as a source) otherwise."""
     config = _pyodide_config()
     url = getattr(config, "lockFileURL", None)
     if not (isinstance(url, str) and url):
         index_url = getattr(config, "indexURL", None)
         url = f"{index_url}pyodide-lock.json" if isinstance(index_url, str) and index_url else None
-    return url if url is not None and _fetch_reads(url) else None
+    return _fetchable(url) if url is not None else None
 
 
-def _fetch_reads(url: str) -> bool:
-    """Whether ``fetch`` can ask for ``url``. Pyodide outside a page (Node) reads its lock and
-    its wheels from the file system, and its config names them by path (or ``file:`` URL):
-    ``fetch`` reads no ``file:`` URL (Node's no more than a browser's), and a path is a URL
-    only relative to a page's ``location``, which Node has none of. Asked for anyway, the
-    lock failed every try of a resolution that needed it, with a warning each ("Failed to
-    parse URL from /.../pyodide-lock.json"), 1.75 s of waits between them."""
+def _fetchable(url: str) -> str | None:
+    """``url`` (from the runtime's config) as the transport can ask for it, or None. Pyodide
+    outside a page (Node) reads its lock and its wheels from the file system, and its config
+    names them by path (or ``file:`` URL): Node reads those as ``file:`` URLs
+    (:func:`node_reads_files`), made from the path as Node makes them (``pathToFileURL``:
+    relative to the working directory, as Pyodide reads it). Elsewhere ``fetch`` reads no
+    ``file:`` URL, and a path is a URL only relative to a page's ``location``: asked for
+    anyway, the lock failed every try of a resolution that needed it, with a warning each
+    ("Failed to parse URL from /.../pyodide-lock.json"), 1.75 s of waits between them."""
     from urllib.parse import urlsplit
 
     scheme = urlsplit(url).scheme.lower()
+    if len(scheme) > 1 and scheme != "file":  # http(s), blob: (one letter: a Windows drive, "C:\\pyodide\\...")
+        return url
+    if node_reads_files():
+        if scheme == "file":
+            return url
+        from js import process
+
+        return str(process.getBuiltinModule("node:url").pathToFileURL(url).href)
     if scheme == "file":
-        return False
-    if len(scheme) > 1:  # http(s), blob: (one letter: a Windows drive, "C:\\pyodide\\...")
-        return True
+        return None
     try:
         from js import location  # noqa: F401 - a page (or a worker): the path is relative to it
     except ImportError:
-        return False
-    return True
+        return None
+    return url
 
 
 def distribution_files_url() -> str | None:
     """Where the distribution's wheels are: Pyodide's ``packageBaseUrl`` when it is set
-    (it defaults to the lock file's folder, which is what ``None`` means here)."""
+    (it defaults to the lock file's folder, which is what ``None`` means here), as
+    :func:`_fetchable` makes it."""
     base = getattr(_pyodide_config(), "packageBaseUrl", None)
-    return base if isinstance(base, str) and base else None
+    return _fetchable(base) if isinstance(base, str) and base else None
 
 
 def _pyodide_config() -> Any:
@@ -1215,7 +1302,7 @@ def javascript() -> dict[str, str]:
     ``scripts/build_js.py`` writes into the npm package as module code."""
     from . import browser_loader
 
-    pieces = (_FETCH_JS, _WRITE_TREE_JS, _DIGEST_JS, browser_loader._FAST_LOAD_JS, browser_loader._SEQUENTIAL_LOAD_JS)
+    pieces = (_FETCH_JS, _READ_FILE_JS, _WRITE_TREE_JS, _DIGEST_JS, browser_loader._FAST_LOAD_JS, browser_loader._SEQUENTIAL_LOAD_JS)
     return {js_key(code): code for code in pieces}
 
 

@@ -156,9 +156,16 @@ def _absolute(base: str, link: str, page_url: str, project: str) -> tuple[str, s
         return link, ""
     link = link.strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE)
     try:
-        return urldefrag(urljoin(base, link))
+        found = urldefrag(urljoin(base, link))
     except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
         raise IndexFormatError(page_url, f"bad URL {redact_url(link)!r} ({exc})", project) from None
+    # As in a browser, only a file: page links to files of this machine: in Node, where file:
+    # URLs are read, a page from a server would otherwise have the install read local files.
+    # The page's own URL, not its <base href>, which the page writes.
+    if found[0][:5].lower() == "file:" and page_url[:5].lower() != "file:":
+        raise IndexFormatError(page_url, f"it links to {redact_url(found[0])}, a file of this machine, which only "
+                                         "an index in this machine's files may name", project)
+    return found
 
 
 def _json_file(entry: Any, url: str, project: str) -> IndexFile | None:

@@ -110,6 +110,20 @@ def test_html_file_names_are_the_decoded_last_part_of_the_path() -> None:
     assert parsed.files[1].url == "https://cdn.example.test/torch-2.4.0-py3-none-any.whl?sig=abc&exp=1"
 
 
+@pytest.mark.parametrize("body", [b'<a href="file:///etc/demo-1.0-py3-none-any.whl">x</a>',
+                                  b'<base href="file:///etc/"><a href="demo-1.0-py3-none-any.whl">x</a>',
+                                  page([{"filename": "demo-1.0-py3-none-any.whl", "hashes": {},
+                                         "url": "FILE:///etc/demo-1.0-py3-none-any.whl"}])])
+def test_only_a_page_in_files_links_to_files(body: bytes) -> None:
+    # In Node, file: URLs are read: a page from a server must not have the install read local
+    # files (a browser lets no http page load file: URLs either).
+    kind = "application/json" if body.startswith(b"{") else "text/html"
+    with pytest.raises(IndexFormatError, match="(?i)links to file:///etc/.*, a file of this machine"):
+        parse_project_page(body, URL, kind, "demo")
+    (file,) = parse_project_page(body, "file:///srv/simple/demo/", kind, "demo").files  # a page in files
+    assert file.url.lower() == "file:///etc/demo-1.0-py3-none-any.whl"
+
+
 def test_html_links_with_spaces_around_them_are_read_as_a_browser_reads_them() -> None:
     # The URL parser drops leading and trailing C0 controls and spaces, and tabs and newlines
     # anywhere: the file was left out ("x.whl  " is no wheel) or its hash was "ab  ".

@@ -254,6 +254,17 @@ def test_a_url_with_its_scheme_in_capitals_is_read_as_browsers_read_it() -> None
         assert got.file.url == "https://f.test/A/a-1.0-py3-none-any.whl"
 
 
+def test_only_a_lock_in_files_names_files() -> None:
+    # As an index page's link (Node reads file: URLs): a lock from a server names none.
+    text = ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1.0"\n[[packages.wheels]]\n'
+            'url = "file:///etc/a-1.0-py3-none-any.whl"\nhashes = {sha256 = "11"}\n')
+    with pytest.raises(LockError, match="file:///etc/a-1.0-py3-none-any.whl, a file of this machine"):
+        load_lock(text, T2026, lock_url="https://s.test/pylock.toml")
+    for lock_url in (None, "file:///srv/pylock.toml"):  # its text, given by the user; a lock in files
+        (got,) = load_lock(text, T2026, lock_url=lock_url)
+        assert got.file.url == "file:///etc/a-1.0-py3-none-any.whl"
+
+
 def test_a_fragment_is_no_part_of_a_locked_wheels_url() -> None:
     text = ('lock-version = "1.0"\n[[packages]]\nname = "a"\nversion = "1.0"\n[[packages.wheels]]\n'
             'url = "https://f.test/a-1.0-py3-none-any.whl#egg=a&sha256=22"\nhashes = {sha256 = "11"}\n')
