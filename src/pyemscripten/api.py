@@ -67,7 +67,7 @@ from .resolution import (
     walk_line,
     yanked_notes,
 )
-from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
+from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache, flush_cache, flush_cache_later
 from .target import Target, current_target
 from .wheels import UnpackedWheel, check_requires_python
 
@@ -510,7 +510,7 @@ async def install_resolved(
             # its work (also after a failure: they passed every check); it returns without
             # waiting for the writes. wait_for_cache() does. What the storage quota left out
             # is told as a warning event then, to this install's listeners.
-            s.cache.flush_later(lambda note: s.emit("warning", message=note))
+            flush_cache_later(s.cache, lambda note: s.emit("warning", message=note))
         if s.loader is not None:
             s.loader.release()  # what prepare() took that no load used
     for name, modules in imported.items():
@@ -925,7 +925,7 @@ async def wait_for_cache(session: Session | None = None) -> None:
     the background once each install is done), e.g. before a test opens a second page that
     should find them. A session's own cache is flushed too (what it still holds queued)."""
     if session is not None and session.cache is not None:
-        await session.cache.flush(lambda note: session.emit("warning", message=note))
+        await flush_cache(session.cache, lambda note: session.emit("warning", message=note))
     # The browser cache's background flushes (an install's flush_later() already took
     # what it had queued, so its flush() alone would not wait for them).
     from .browser import CacheStorageWheelCache

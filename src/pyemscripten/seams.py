@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
@@ -74,6 +75,11 @@ class WheelCache(ABC):
     way (none left by anything else) says so with :attr:`holds_checked_wheels`, and a body
     it returns, its hash checked again, then has its RECORD taken as written (see
     :func:`pyemscripten.wheels.open_wheel_async`).
+
+    A cache must implement :meth:`get` and :meth:`put`; the rest is optional, with defaults
+    that do nothing. :meth:`flush` and :meth:`flush_later` may also be written without
+    ``warn`` (``def flush(self)``, the seam as it was before they took it): such a cache is
+    called without it (see :func:`flush_cache`), and has nothing to tell.
     """
 
     holds_checked_wheels: bool = False
@@ -104,6 +110,34 @@ class WheelCache(ABC):
 
     async def clear(self) -> None:
         return None
+
+
+def _takes_warn(method: Callable[..., Any]) -> bool:
+    """Whether a cache's ``flush`` or ``flush_later`` takes ``warn`` or, written against the
+    seam as it was before, nothing. Read from its signature, not by calling it and catching
+    TypeError: that would also hide a TypeError raised inside it (a bug of that cache)."""
+    try:
+        inspect.signature(method).bind(None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin, a C extension's): as the seam says
+        return True
+    return True
+
+
+async def flush_cache(cache: WheelCache, warn: Callable[[str], None]) -> None:
+    """``cache.flush(warn)``, or ``cache.flush()`` for a cache whose flush takes no ``warn``."""
+    flush = cache.flush
+    await (flush(warn) if _takes_warn(flush) else flush())
+
+
+def flush_cache_later(cache: WheelCache, warn: Callable[[str], None]) -> None:
+    """``cache.flush_later(warn)``, or without ``warn`` for a cache whose method takes none."""
+    flush_later = cache.flush_later
+    if _takes_warn(flush_later):
+        flush_later(warn)
+    else:
+        flush_later()
 
 
 class Hasher:
