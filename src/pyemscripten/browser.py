@@ -744,8 +744,9 @@ class CacheStorageWheelCache(WheelCache):
     entries exceed ``max_bytes`` the least recently used are dropped, at :meth:`flush` (which
     lists the keys again: other instances, other tabs, may have stored entries since).
 
-    A key cannot change, so a hit cannot refresh the time in it: the last use of each entry
-    is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
+    A hit is a use once the caller's check finds the body good (:meth:`checked`); an entry
+    whose body's sha256 is not its key is dropped at the flush instead. A key cannot change,
+    so a hit cannot refresh the time in it: the last use of each entry is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
     written once per flush of an instance that had hits, never per hit. An entry's last use
     is the later of that and the time in its key. Two tabs flushing at once may lose one
     of their updates to it: an entry then looks older than it is, nothing worse.
@@ -785,6 +786,7 @@ class CacheStorageWheelCache(WheelCache):
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
         self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
         self._used: dict[str, float] = {}  # this instance's hits, not yet written: sha256 -> when
+        self._dropped: list[str] = []  # keys of entries found bad (see checked), not yet deleted
 
     @staticmethod
     def available() -> bool:
@@ -892,8 +894,19 @@ class CacheStorageWheelCache(WheelCache):
             body: bytes = (await found.arrayBuffer()).to_bytes()
         except Exception:
             return None
-        self._used[sha256] = _now()  # written at the flush (the caller re-checks the body: a bad one is put again)
-        return body
+        return body  # a use once the caller's check finds it good (checked())
+
+    def checked(self, sha256: str, good: bool) -> None:
+        """Note a use of a good entry (its time written at the flush); drop a bad one (its
+        sha256 is not its key) at the flush, and from this instance's list now."""
+        sha256 = sha256.lower()
+        if good:
+            self._used[sha256] = _now()
+            return
+        entries = self._entries.result() if self._entries is not None and self._entries.done() else {}
+        entry = entries.pop(sha256, None)
+        if entry is not None:
+            self._dropped.append(entry[0])
 
     async def put(self, sha256: str, data: bytes, kept: Any = None) -> None:
         """Queue ``data``; it is in the cache once :meth:`flush` returns. With ``kept``, the
@@ -938,12 +951,15 @@ class CacheStorageWheelCache(WheelCache):
 
         queued, self._queued = self._queued, []
         used, self._used = self._used, {}
+        dropped, self._dropped = self._dropped, []
+        if dropped:  # first: what they held is room for what is stored now
+            await self._delete(dropped)
         outcomes = await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
         # Refused for the quota: tried again in _trim, once room is made, one after another
         # (together they were refused together).
         full = [item for item, outcome in zip(queued, outcomes) if outcome == "full"]
         stored = {sha256 for (sha256, _), outcome in zip(queued, outcomes) if outcome == "stored"}
-        if not (queued or used):
+        if not (queued or used or dropped):
             return
         lost = await self._trim(used, full, stored)
         if lost and warn is not None:
@@ -953,6 +969,14 @@ class CacheStorageWheelCache(WheelCache):
                  "storage quota even after the least recently used wheels were dropped. The install is not affected; "
                  "they will be downloaded again next time. To keep them, free this site's storage "
                  "(pyemscripten.clear_cache(), or the browser's site settings).")
+
+    async def _delete(self, keys: Sequence[str]) -> None:
+        try:
+            cache = await self._cache()
+            for key in keys:
+                await cache.delete(key)
+        except Exception:  # noqa: BLE001, S110 - unavailable: found bad again at its next use
+            pass
 
     async def _last_used(self, cache: Any) -> dict[str, float]:
         """The ``_USED_KEY`` entry: {sha256: time of its last use}; {} if none or unreadable
@@ -1044,7 +1068,7 @@ class CacheStorageWheelCache(WheelCache):
     def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
         import asyncio
 
-        if not self._queued and not self._used:
+        if not self._queued and not self._used and not self._dropped:
             return
         task = asyncio.ensure_future(self.flush(warn))
         background = CacheStorageWheelCache._background

@@ -76,8 +76,9 @@ class WheelCache(ABC):
     it returns, its hash checked again, then has its RECORD taken as written (see
     :func:`pyemscripten.wheels.open_wheel_async`).
 
-    A cache must implement :meth:`get` and :meth:`put`; the rest is optional, with defaults
-    that do nothing. :meth:`flush` and :meth:`flush_later` may also be written without
+    A cache must implement :meth:`get` and :meth:`put`; the rest (:meth:`prepare`,
+    :meth:`checked`, :meth:`flush`, :meth:`flush_later`, :meth:`clear`) is optional, with
+    defaults that do nothing. :meth:`flush` and :meth:`flush_later` may also be written without
     ``warn`` (``def flush(self)``, the seam as it was before they took it): such a cache is
     called without it (see :func:`flush_cache`), and has nothing to tell.
     """
@@ -95,6 +96,16 @@ class WheelCache(ABC):
     def prepare(self) -> None:
         """An install is starting: begin any slow setup now, in the background, so that the
         first :meth:`get` does not wait for it."""
+        return None
+
+    def checked(self, sha256: str, good: bool) -> None:
+        """What the caller's check of the body :meth:`get` returned for ``sha256`` found:
+        ``good``, its sha256 is its key and it is the wheel (the install uses it: a use, for
+        a cache that drops the least recently used); not, its sha256 is not its key (damaged,
+        or kept under a wrong one), so it is of no use under that key ever, and should be
+        dropped. Not called when the body is its key's but the index says otherwise of the
+        wheel (its size, a stronger hash): the entry is sound, just not used. Must not
+        raise; by default nothing."""
         return None
 
     async def flush(self, warn: Callable[[str], None] | None = None) -> None:

@@ -37,7 +37,7 @@ from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
 from pyemscripten.seams import NoLibraryLoader
 from tests.unit.fake_index import BASE, FakeIndex
-from tests.unit.test_api import TARGET, real
+from tests.unit.test_api import TARGET, _hashes_given, real
 
 FILES = BASE.replace("simple/", "files/")
 
@@ -251,8 +251,13 @@ async def run_steps(storage: FakeCacheStorage, max_bytes: int, todo: list[tuple[
                 sha, body = wheel(n, size)
                 got = await cache.get(sha)
                 assert got is None or got == storage.entries().get(sha), "only what is stored"
-                if got is not None:
-                    model.touch(sha)
+                if got is not None:  # the caller's check: a use if good, else the entry goes
+                    good = hashlib.sha256(got).hexdigest() == sha
+                    cache.checked(sha, good)
+                    if good:
+                        model.touch(sha)
+                    else:
+                        del model.entries[sha]
                 if got != body and sha not in dict(queued):
                     await cache.put(sha, body)
                     queued.append((sha, body))
@@ -315,8 +320,9 @@ def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fa
         await later.put(*unused)
         await later.flush()
         again = CacheStorageWheelCache(NAME, max_bytes=100)
-        assert await again.get(used[0]) == used[1]
-        assert await again.get(used[0]) == used[1]
+        for _ in range(2):
+            assert await again.get(used[0]) == used[1]
+            again.checked(used[0], True)  # as the install does, once the body is checked
         fake_js.put_log.clear()
         again.flush_later()
         await CacheStorageWheelCache.settled()
@@ -360,6 +366,7 @@ def test_a_full_quota_makes_room_from_the_least_recently_used(fake_js: FakeCache
             await cache.flush()
         cache = CacheStorageWheelCache(NAME)
         assert await cache.get(used[0]) == used[1]
+        cache.checked(used[0], True)
         await cache.flush(notes.append)
         fake_js.quota = fake_js.used() + 10  # room for the times entry, not for a wheel
         cache = CacheStorageWheelCache(NAME)
@@ -432,6 +439,33 @@ def test_a_damaged_entry_is_never_installed(fake_js: FakeCacheStorage, tmp_path_
     assert all(body == bodies[name] for name, body in zip(PROJECTS, map(fake_js.entries().get, shas.values()))
                if body is not None)
     assert sum(map(len, fake_js.entries().values())) <= max_bytes
+
+
+def test_an_entry_under_a_key_not_its_own_is_dropped_not_marked_used(fake_js: FakeCacheStorage, tmp_path: Path) -> None:
+    # An earlier version keyed a body by the sha256 the index gave, which was wrong (the
+    # index also gives a sha512, which the wheel matches): that entry is never the wheel's,
+    # so the install fetches it again, and the entry is not counted as used (that kept it
+    # from eviction for good, each visit reading it) but dropped.
+    index = FakeIndex({"one": {"1.0": real("one", "1.0")}})
+    wrong = hashlib.sha256(b"not the wheel").hexdigest()
+    body = index.routes[f"{FILES}one-1.0-py3-none-any.whl"].body
+    _hashes_given(index, "one", sha256=wrong, sha512=hashlib.sha512(body).hexdigest())
+    right = hashlib.sha256(body).hexdigest()
+
+    async def visit() -> list[dict[str, Any]]:
+        store = (await fake_js.open(NAME)).store
+        store[f"{PREFIX}{wrong}?size={len(body)}&stored=0.5"] = body  # as the earlier version kept it
+        events: list[dict[str, Any]] = []
+        session = _session(tmp_path, index, CacheStorageWheelCache(NAME))
+        await api.install("one", [BASE], session=session, quiet=True, on_progress=events.append)
+        await api.wait_for_cache()
+        return events
+
+    events = asyncio.run(visit())
+    assert not [e for e in events if e["stage"] == "downloading" and e.get("message") == "from the cache"]
+    used = fake_js.caches[NAME].store.get(CacheStorageWheelCache._USED_KEY, b"{}")
+    assert wrong not in used.decode(), used
+    assert fake_js.entries() == {right: body}
 
 
 def test_an_install_the_quota_leaves_out_of_the_cache_says_so_once(fake_js: FakeCacheStorage, tmp_path: Path) -> None:
