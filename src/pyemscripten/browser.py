@@ -747,9 +747,11 @@ class CacheStorageWheelCache(WheelCache):
     A hit is a use once the caller's check finds the body good (:meth:`checked`); an entry
     whose body's sha256 is not its key is dropped at the flush instead. A key cannot change,
     so a hit cannot refresh the time in it: the last use of each entry is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
-    written once per flush of an instance that had hits, never per hit. An entry's last use
-    is the later of that and the time in its key. Two tabs flushing at once may lose one
-    of their updates to it: an entry then looks older than it is, nothing worse.
+    written once per flush of an instance that had hits, never per hit: merged into what is
+    stored (the later time of each), and written straight after that read, before the
+    flush's deletes. An entry's last use is the later of that and the time in its key. Two
+    tabs whose flushes both read it before either writes (a few milliseconds apart) still
+    lose one of their updates: an entry then looks older than it is, nothing worse.
 
     The site's storage quota can fill before the bound does (other data of the site, a
     browser that grants little): a put the browser refuses for it is tried once more after
@@ -1016,17 +1018,19 @@ class CacheStorageWheelCache(WheelCache):
             times = await self._last_used(cache)
             for sha256, when in used.items():
                 times[sha256] = max(when, times.get(sha256, 0.0))
+            # One write for all of this instance's hits, right after the read it merges
+            # into: another tab's write between the two is lost, and the deletes below are
+            # a round trip each (written after them, a tab whose flush landed meanwhile
+            # lost its uses). The entries they delete stay listed in it until the next write.
+            written = not used or await self._write_last_used(cache, times, held)
             lost = await self._make_room(cache, held, times, full, stored) if full else []
             total = sum(size for _, _, size in held.values())
             for sha256 in _least_recently_used(held, times):
                 if total <= self.max_bytes:
                     break
                 total -= await self._evict(cache, held, sha256)
-            if used:  # one write for all of this instance's hits; entries gone are left out
-                try:
-                    await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
-                except Exception:  # noqa: BLE001, S110 - refused (the quota): the times only order evictions
-                    pass
+            if not written:  # refused for the quota: maybe there is room now
+                await self._write_last_used(cache, times, held)
         except Exception:  # noqa: BLE001 - unavailable: what was not stored is lost, no more
             return list(full)
         return lost
@@ -1058,12 +1062,19 @@ class CacheStorageWheelCache(WheelCache):
             del entries[sha256]
         return size
 
-    async def _write_last_used(self, cache: Any, times: Mapping[str, float]) -> None:
+    async def _write_last_used(self, cache: Any, times: Mapping[str, float], held: Collection[str]) -> bool:
+        """Store ``times`` of the entries in ``held`` (those gone are left out); whether it
+        was stored (refused: the quota; the times only order evictions)."""
         import json
 
         from js import Response as JsResponse
 
-        await cache.put(self._USED_KEY, JsResponse.new(json.dumps(times, separators=(",", ":"))))
+        kept = {sha: when for sha, when in times.items() if sha in held}
+        try:
+            await cache.put(self._USED_KEY, JsResponse.new(json.dumps(kept, separators=(",", ":"))))
+        except Exception:  # noqa: BLE001 - see the docstring
+            return False
+        return True
 
     def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
         import asyncio

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sys
 import types
 from collections.abc import Iterator
@@ -119,6 +120,9 @@ class FakeCache:
 
     async def delete(self, url: str) -> bool:
         await asyncio.sleep(0)
+        if self.storage.gate is not None:  # held up (a slow browser), while another tab goes on
+            self.storage.waiting += 1
+            await self.storage.gate.wait()
         return self.store.pop(url, None) is not None
 
 
@@ -127,6 +131,8 @@ class FakeCacheStorage:
     quota: int | None = None
     caches: dict[str, FakeCache] = field(default_factory=dict)
     put_log: list[str] = field(default_factory=list)  # the keys put, in order
+    gate: asyncio.Event | None = None  # set: a delete waits for it
+    waiting: int = 0  # deletes that waited for the gate
 
     def used(self) -> int:
         return sum(len(body) for cache in self.caches.values() for body in cache.store.values())
@@ -334,6 +340,38 @@ def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fa
         return sorted(fake_js.entries())
 
     assert asyncio.run(visits()) == sorted([used[0], new[0]])
+
+
+def test_two_tabs_flushing_at_once_keep_both_their_uses(fake_js: FakeCacheStorage) -> None:
+    # Two tabs of one site: each read a wheel (a use), and their flushes overlap. The one
+    # whose flush also deletes (its new wheel took the cache over its bound) used to write
+    # the last-use times it read before its deletes, after them: the other tab's write, in
+    # between, was lost. The times are written as soon as they are read and merged.
+    old, x, y, z = wheel(0, 40), wheel(1, 40), wheel(2, 40), wheel(3, 40)
+
+    async def tabs() -> dict[str, float]:
+        first = CacheStorageWheelCache(NAME)
+        for body in (old, x, y):
+            await first.put(*body)
+        await first.flush()
+        b = CacheStorageWheelCache(NAME, max_bytes=130)  # with z: 160, over the bound: old goes
+        a = CacheStorageWheelCache(NAME)
+        for tab, body in ((b, x), (a, y)):
+            assert await tab.get(body[0]) == body[1]
+            tab.checked(body[0], True)
+        await b.put(*z)
+        fake_js.gate = asyncio.Event()  # b's deletes wait until a's flush is done
+        b_flush = asyncio.ensure_future(b.flush())
+        while not fake_js.waiting:
+            await asyncio.sleep(0)
+        await a.flush()
+        fake_js.gate.set()
+        await b_flush
+        return json.loads(fake_js.caches[NAME].store[CacheStorageWheelCache._USED_KEY])
+
+    times = asyncio.run(tabs())
+    assert sorted(fake_js.entries()) == sorted([x[0], y[0], z[0]])
+    assert sorted(times) == sorted([x[0], y[0]]), times
 
 
 def test_a_hash_spelled_in_capitals_is_the_same_entry(fake_js: FakeCacheStorage) -> None:
