@@ -13,7 +13,8 @@ export type ProgressStage =
   | "warning" // what resolution says (a requirement left out by its marker, a version passed over, a missing extra, a project taken from the runtime's distribution because the index failed), a yanked file is installed, an installed distribution the new versions break, a replaced project the page had imported, a request is tried again (`package`), a `.so` that is not WebAssembly is left unloaded, or a library the page had loaded before keeps its old copy (`message`)
   | "done" // an install finished (`message` says what was installed)
   | "error" // an install, or loadPyodideWithPackages' boot, failed, or a call was refused (an option of the wrong type): one per failure (`message`); site-packages is as it was
-  | "ready"; // loadPyodideWithPackages finished
+  | "ready" // loadPyodideWithPackages finished
+  | "cache-warning"; // after an install's `done` (or `error`, or `ready`): the wheel cache, writing in the background once the install was over, could not keep some of its wheels for the site's storage quota (`message`); the install is not affected
 
 export interface ProgressEvent {
   stage: ProgressStage;

@@ -68,7 +68,7 @@ from .resolution import (
     walk_line,
     yanked_notes,
 )
-from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache
+from .seams import Hasher, LibraryLoader, LibraryToLoad, Transport, WheelCache, flush_cache, flush_cache_later
 from .target import Target, current_target
 from .wheels import UnpackedWheel, check_requires_python
 
@@ -98,6 +98,9 @@ class Session:
     # Set once an install's packages are committed (and their libraries loaded): what an
     # error after that point says. Not copied by resolved(): each call starts without it.
     committed: bool = field(default=False, init=False, repr=False, compare=False)
+    # Set once the operation's "done" or "error" went out (not copied by resolved() either):
+    # what its wheel cache tells after that is a "cache-warning" (see install_resolved).
+    ended: bool = field(default=False, init=False, repr=False, compare=False)
 
     def resolved(self, listeners: Sequence[Listener] = (), *, interpreter: bool = True) -> Session:
         """A copy with every unset seam filled in from the running runtime (the edge),
@@ -169,6 +172,8 @@ class Session:
     def emit(self, stage: str, package: str | None = None, done: int | None = None,
              total: int | None = None, message: str = "") -> None:
         emit_all(self.listeners)(ProgressEvent(stage, package, done, total, message))
+        if stage in ("done", "error"):
+            self.ended = True
 
 
 @dataclass(frozen=True)
@@ -455,6 +460,18 @@ async def install_resolved(
         s.emit("warning", message=warning)
     warnings += _broken_dependents(s, todo, installed, replaced)
     imported = _imported(installed, replaced)
+
+    def cache_warning(note: str) -> None:
+        # Known before the install ends (a cache that stores at once): one of its warnings.
+        # Known only after it (the browser's writes run once it is done): listeners take
+        # "done" as the end (a progress bar closes, the next install's events begin), so
+        # it is a "cache-warning", the one event documented to come after "done".
+        if s.ended:
+            s.emit("cache-warning", message=note)
+        else:
+            s.emit("warning", message=note)
+            warnings.append(note)
+
     assert wheels is None or staging is not None, "tasks under way write into their own staging"
     staging = staging or installation.Staging(s.scheme, ops=s.file_ops)
     wheels = wheels or _wheel_tasks(s, prefetched, allow_unhashed, staging=staging)
@@ -510,8 +527,8 @@ async def install_resolved(
             # The checked wheels are written to the cache now that the install has done
             # its work (also after a failure: they passed every check); it returns without
             # waiting for the writes. wait_for_cache() does. What the storage quota left out
-            # is told as a warning event then, to this install's listeners.
-            s.cache.flush_later(lambda note: s.emit("warning", message=note))
+            # is told to this install's listeners then (see cache_warning).
+            flush_cache_later(s.cache, cache_warning)
         if s.loader is not None:
             s.loader.release()  # what prepare() took that no load used
     for name, modules in imported.items():
@@ -993,7 +1010,7 @@ async def wait_for_cache(session: Session | None = None) -> None:
     the background once each install is done), e.g. before a test opens a second page that
     should find them. A session's own cache is flushed too (what it still holds queued)."""
     if session is not None and session.cache is not None:
-        await session.cache.flush(lambda note: session.emit("warning", message=note))
+        await flush_cache(session.cache, lambda note: session.emit("warning", message=note))
     # The browser cache's background flushes (an install's flush_later() already took
     # what it had queued, so its flush() alone would not wait for them).
     from .browser import CacheStorageWheelCache

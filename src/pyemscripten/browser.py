@@ -831,11 +831,14 @@ class CacheStorageWheelCache(WheelCache):
     entries exceed ``max_bytes`` the least recently used are dropped, at :meth:`flush` (which
     lists the keys again: other instances, other tabs, may have stored entries since).
 
-    A key cannot change, so a hit cannot refresh the time in it: the last use of each entry
-    is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
-    written once per flush of an instance that had hits, never per hit. An entry's last use
-    is the later of that and the time in its key. Two tabs flushing at once may lose one
-    of their updates to it: an entry then looks older than it is, nothing worse.
+    A hit is a use once the caller's check finds the body good (:meth:`checked`); an entry
+    whose body's sha256 is not its key is dropped at the flush instead. A key cannot change,
+    so a hit cannot refresh the time in it: the last use of each entry is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
+    written once per flush of an instance that had hits, never per hit: merged into what is
+    stored (the later time of each), and written straight after that read, before the
+    flush's deletes. An entry's last use is the later of that and the time in its key. Two
+    tabs whose flushes both read it before either writes (a few milliseconds apart) still
+    lose one of their updates: an entry then looks older than it is, nothing worse.
 
     The site's storage quota can fill before the bound does (other data of the site, a
     browser that grants little): a put the browser refuses for it is tried once more after
@@ -872,6 +875,7 @@ class CacheStorageWheelCache(WheelCache):
         self._entries: Any = None  # a Future of {sha256: (key URL, stored, size)}
         self._queued: list[tuple[str, Any]] = []  # put, not yet written: bytes, or a JavaScript buffer
         self._used: dict[str, float] = {}  # this instance's hits, not yet written: sha256 -> when
+        self._dropped: list[str] = []  # keys of entries found bad (see checked), not yet deleted
 
     @staticmethod
     def available() -> bool:
@@ -979,8 +983,19 @@ class CacheStorageWheelCache(WheelCache):
             body: bytes = (await found.arrayBuffer()).to_bytes()
         except Exception:
             return None
-        self._used[sha256] = _now()  # written at the flush (the caller re-checks the body: a bad one is put again)
-        return body
+        return body  # a use once the caller's check finds it good (checked())
+
+    def checked(self, sha256: str, good: bool) -> None:
+        """Note a use of a good entry (its time written at the flush); drop a bad one (its
+        sha256 is not its key) at the flush, and from this instance's list now."""
+        sha256 = sha256.lower()
+        if good:
+            self._used[sha256] = _now()
+            return
+        entries = self._entries.result() if self._entries is not None and self._entries.done() else {}
+        entry = entries.pop(sha256, None)
+        if entry is not None:
+            self._dropped.append(entry[0])
 
     async def put(self, sha256: str, data: bytes, kept: Any = None) -> None:
         """Queue ``data``; it is in the cache once :meth:`flush` returns. With ``kept``, the
@@ -1025,12 +1040,15 @@ class CacheStorageWheelCache(WheelCache):
 
         queued, self._queued = self._queued, []
         used, self._used = self._used, {}
+        dropped, self._dropped = self._dropped, []
+        if dropped:  # first: what they held is room for what is stored now
+            await self._delete(dropped)
         outcomes = await asyncio.gather(*(self._store(sha256, data) for sha256, data in queued), return_exceptions=True)
         # Refused for the quota: tried again in _trim, once room is made, one after another
         # (together they were refused together).
         full = [item for item, outcome in zip(queued, outcomes) if outcome == "full"]
         stored = {sha256 for (sha256, _), outcome in zip(queued, outcomes) if outcome == "stored"}
-        if not (queued or used):
+        if not (queued or used or dropped):
             return
         lost = await self._trim(used, full, stored)
         if lost and warn is not None:
@@ -1040,6 +1058,14 @@ class CacheStorageWheelCache(WheelCache):
                  "storage quota even after the least recently used wheels were dropped. The install is not affected; "
                  "they will be downloaded again next time. To keep them, free this site's storage "
                  "(pyemscripten.clear_cache(), or the browser's site settings).")
+
+    async def _delete(self, keys: Sequence[str]) -> None:
+        try:
+            cache = await self._cache()
+            for key in keys:
+                await cache.delete(key)
+        except Exception:  # noqa: BLE001, S110 - unavailable: found bad again at its next use
+            pass
 
     async def _last_used(self, cache: Any) -> dict[str, float]:
         """The ``_USED_KEY`` entry: {sha256: time of its last use}; {} if none or unreadable
@@ -1079,17 +1105,19 @@ class CacheStorageWheelCache(WheelCache):
             times = await self._last_used(cache)
             for sha256, when in used.items():
                 times[sha256] = max(when, times.get(sha256, 0.0))
+            # One write for all of this instance's hits, right after the read it merges
+            # into: another tab's write between the two is lost, and the deletes below are
+            # a round trip each (written after them, a tab whose flush landed meanwhile
+            # lost its uses). The entries they delete stay listed in it until the next write.
+            written = not used or await self._write_last_used(cache, times, held)
             lost = await self._make_room(cache, held, times, full, stored) if full else []
             total = sum(size for _, _, size in held.values())
             for sha256 in _least_recently_used(held, times):
                 if total <= self.max_bytes:
                     break
                 total -= await self._evict(cache, held, sha256)
-            if used:  # one write for all of this instance's hits; entries gone are left out
-                try:
-                    await self._write_last_used(cache, {sha: when for sha, when in times.items() if sha in held})
-                except Exception:  # noqa: BLE001, S110 - refused (the quota): the times only order evictions
-                    pass
+            if not written:  # refused for the quota: maybe there is room now
+                await self._write_last_used(cache, times, held)
         except Exception:  # noqa: BLE001 - unavailable: what was not stored is lost, no more
             return list(full)
         return lost
@@ -1121,17 +1149,24 @@ class CacheStorageWheelCache(WheelCache):
             del entries[sha256]
         return size
 
-    async def _write_last_used(self, cache: Any, times: Mapping[str, float]) -> None:
+    async def _write_last_used(self, cache: Any, times: Mapping[str, float], held: Collection[str]) -> bool:
+        """Store ``times`` of the entries in ``held`` (those gone are left out); whether it
+        was stored (refused: the quota; the times only order evictions)."""
         import json
 
         from js import Response as JsResponse
 
-        await cache.put(self._USED_KEY, JsResponse.new(json.dumps(times, separators=(",", ":"))))
+        kept = {sha: when for sha, when in times.items() if sha in held}
+        try:
+            await cache.put(self._USED_KEY, JsResponse.new(json.dumps(kept, separators=(",", ":"))))
+        except Exception:  # noqa: BLE001 - see the docstring
+            return False
+        return True
 
     def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
         import asyncio
 
-        if not self._queued and not self._used:
+        if not self._queued and not self._used and not self._dropped:
             return
         task = asyncio.ensure_future(self.flush(warn))
         background = CacheStorageWheelCache._background

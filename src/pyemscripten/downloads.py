@@ -137,13 +137,20 @@ async def fetch_wheel(
         except Exception:  # noqa: BLE001 - a cache that fails is a cache that misses: never the install's failure
             cached = None
         if cached is not None:
-            try:
-                # Not that body's key (the index's sha256 was wrong, and an earlier version
-                # keyed by it): not used, as a body that fails its hash is not.
-                if await check(cached) == sha256:
+            digest = (await hasher.sha256([cached]))[0]
+            if digest.hex() != sha256:
+                # Not that body's key: damaged, or kept by an earlier version under the
+                # sha256 an index gave, which was wrong. Never of use: the cache drops it, and
+                # the wheel is fetched (and put under its own sha256).
+                cache.checked(sha256, False)
+            else:
+                try:
+                    verify(request, cached, allow_unhashed, sha256=digest)
+                except (SizeMismatchError, HashMismatchError):
+                    pass  # the index says otherwise of the wheel (its size, a stronger hash): fetched and checked again
+                else:
+                    cache.checked(sha256, True)  # a use only now that it is the wheel
                     return FetchedWheel(cached, "cache", sha256=sha256)
-            except (SizeMismatchError, HashMismatchError):
-                pass  # a damaged or foreign entry: fetch the wheel (and replace the entry)
     source = "prefetched" if body is not None else "network"
     if body is None:
         response = await get_ok(transport, request.file.url, project=request.project, what="wheel",

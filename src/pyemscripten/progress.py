@@ -7,7 +7,9 @@ starts over at 0, its first event's message saying so: "try 2 of 4"), ``unpackin
 ``loading`` (shared libraries), then ``done`` or ``error``; ``warning`` at any point (a yanked
 file installed, a request tried again after a transient failure). Every failure of a call is
 one ``error`` event, one before its first step too (an argument of the wrong type, no browser
-seams natively); ``done`` comes only on success.
+seams natively); ``done`` comes only on success. The one event that comes after ``done`` (or
+``error``) is ``cache-warning``: the wheel cache's writes run once an install is over, and
+what they could not keep (the browser's storage quota) is known only then.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class TextReporter:
         # No "error" line: the exception the install raises says it, once.
         if event.stage == "resolving":  # the first names the requirements; one per page after
             return event.message if event.package is None else None
-        if event.stage in ("resolved", "done", "installing", "warning"):
+        if event.stage in ("resolved", "done", "installing", "warning", "cache-warning"):
             return event.message or None
         if event.stage == "loading" and event.total and not event.done:
             return f"Loading {event.total} shared {'library' if event.total == 1 else 'libraries'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
@@ -74,6 +75,12 @@ class WheelCache(ABC):
     way (none left by anything else) says so with :attr:`holds_checked_wheels`, and a body
     it returns, its hash checked again, then has its RECORD taken as written (see
     :func:`pyemscripten.wheels.open_wheel_async`).
+
+    A cache must implement :meth:`get` and :meth:`put`; the rest (:meth:`prepare`,
+    :meth:`checked`, :meth:`flush`, :meth:`flush_later`, :meth:`clear`) is optional, with
+    defaults that do nothing. :meth:`flush` and :meth:`flush_later` may also be written without
+    ``warn`` (``def flush(self)``, the seam as it was before they took it): such a cache is
+    called without it (see :func:`flush_cache`), and has nothing to tell.
     """
 
     holds_checked_wheels: bool = False
@@ -91,6 +98,16 @@ class WheelCache(ABC):
         first :meth:`get` does not wait for it."""
         return None
 
+    def checked(self, sha256: str, good: bool) -> None:
+        """What the caller's check of the body :meth:`get` returned for ``sha256`` found:
+        ``good``, its sha256 is its key and it is the wheel (the install uses it: a use, for
+        a cache that drops the least recently used); not, its sha256 is not its key (damaged,
+        or kept under a wrong one), so it is of no use under that key ever, and should be
+        dropped. Not called when the body is its key's but the index says otherwise of the
+        wheel (its size, a stronger hash): the entry is sound, just not used. Must not
+        raise; by default nothing."""
+        return None
+
     async def flush(self, warn: Callable[[str], None] | None = None) -> None:
         """Store what is queued. A cache that could not keep some of it for want of room
         (the browser's storage quota) may say so to ``warn``, once; it never raises for it."""
@@ -104,6 +121,34 @@ class WheelCache(ABC):
 
     async def clear(self) -> None:
         return None
+
+
+def _takes_warn(method: Callable[..., Any]) -> bool:
+    """Whether a cache's ``flush`` or ``flush_later`` takes ``warn`` or, written against the
+    seam as it was before, nothing. Read from its signature, not by calling it and catching
+    TypeError: that would also hide a TypeError raised inside it (a bug of that cache)."""
+    try:
+        inspect.signature(method).bind(None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (a builtin, a C extension's): as the seam says
+        return True
+    return True
+
+
+async def flush_cache(cache: WheelCache, warn: Callable[[str], None]) -> None:
+    """``cache.flush(warn)``, or ``cache.flush()`` for a cache whose flush takes no ``warn``."""
+    flush = cache.flush
+    await (flush(warn) if _takes_warn(flush) else flush())
+
+
+def flush_cache_later(cache: WheelCache, warn: Callable[[str], None]) -> None:
+    """``cache.flush_later(warn)``, or without ``warn`` for a cache whose method takes none."""
+    flush_later = cache.flush_later
+    if _takes_warn(flush_later):
+        flush_later(warn)
+    else:
+        flush_later()
 
 
 class Hasher:

@@ -33,6 +33,7 @@ for n in (0, 1):
     await c.flush(notes.append)
 c = CacheStorageWheelCache(name="quota")
 assert await c.get(wheel(0, KB * 300)[0])  # 0 is used again: 1 is the least recently used
+c.checked(wheel(0, KB * 300)[0], True)  # as an install does once the body is checked
 await c.flush(notes.append)
 seen = [await held()]
 c = CacheStorageWheelCache(name="quota")

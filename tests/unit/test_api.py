@@ -174,6 +174,56 @@ def test_the_cache_is_written_after_the_install_not_during_it(session: api.Sessi
     assert session.cache.told == [["app", "app-1.0.dist-info", "lib", "lib-1.0.dist-info"]]
 
 
+class OldSeamCache(MemoryCache):
+    """A cache written against the seam before ``flush`` and ``flush_later`` took ``warn``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def flush(self) -> None:  # type: ignore[override]
+        self.calls.append("flush")
+
+    def flush_later(self) -> None:  # type: ignore[override]
+        self.calls.append("flush_later")
+
+
+class NewSeamCache(MemoryCache):
+    """One that takes ``warn``, and uses it at once (it stores as it is told to)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def flush(self, warn: Callable[[str], None] | None = None) -> None:
+        self.calls.append("flush")
+        if warn is not None:
+            warn("flushed")
+
+    def flush_later(self, warn: Callable[[str], None] | None = None) -> None:
+        self.calls.append("flush_later")
+        if warn is not None:
+            warn("flushed later")
+
+
+@pytest.mark.parametrize("shape", [OldSeamCache, NewSeamCache])
+def test_a_cache_of_either_seam_shape_is_flushed(session: api.Session, shape: type[OldSeamCache]) -> None:
+    # A cache of one's own written when flush() and flush_later() took no argument is
+    # called that way (the install used to raise TypeError after its commit); one that
+    # takes warn is given it.
+    session.cache = cache = shape()
+    events: list[dict] = []
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True, on_progress=events.append))
+    asyncio.run(api.wait_for_cache(session))
+    assert {n for n, _ in report.installed} == {"app", "lib"}
+    assert cache.calls == ["flush_later", "flush"]
+    # A warning known before the install's end (this cache stores at once) is one of its
+    # warnings, before "done"; wait_for_cache(session) tells the session's own listeners.
+    told = [(e["stage"], e.get("message")) for e in events if e["stage"] in ("warning", "cache-warning", "done")]
+    assert told[:-1] == ([] if shape is OldSeamCache else [("warning", "flushed later")]) and told[-1][0] == "done"
+    assert report.warnings == (() if shape is OldSeamCache else ("flushed later",))
+
+
 def test_the_cache_is_given_the_transports_own_copy_of_each_body(session: api.Session) -> None:
     # The browser's transport keeps each body in JavaScript too (Response.kept); the cache
     # stores from that copy, so the interpreter's can go before the install ends.
@@ -873,7 +923,8 @@ def test_progress_lines_are_whole_lines_and_need_no_stdout(monkeypatch: pytest.M
     writes: list[str] = []
     monkeypatch.setattr(stream, "write", lambda text: writes.append(text) or len(text))
     TextReporter(stream)(ProgressEvent("resolved", message="Resolved: a==1"))
-    assert writes == ["Resolved: a==1\n"]
+    TextReporter(stream)(ProgressEvent("cache-warning", message="The wheel cache could not keep 1 wheel"))
+    assert writes == ["Resolved: a==1\n", "The wheel cache could not keep 1 wheel\n"]
     monkeypatch.setattr(sys, "stdout", None)
     TextReporter()(ProgressEvent("done", message="Installed a-1"))  # nothing to write to: no error
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sys
 import types
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from pyemscripten.index_client import RetryPolicy
 from pyemscripten.installation import Scheme
 from pyemscripten.seams import NoLibraryLoader
 from tests.unit.fake_index import BASE, FakeIndex
-from tests.unit.test_api import TARGET, real
+from tests.unit.test_api import TARGET, _hashes_given, real
 
 FILES = BASE.replace("simple/", "files/")
 
@@ -119,6 +120,9 @@ class FakeCache:
 
     async def delete(self, url: str) -> bool:
         await asyncio.sleep(0)
+        if self.storage.gate is not None:  # held up (a slow browser), while another tab goes on
+            self.storage.waiting += 1
+            await self.storage.gate.wait()
         return self.store.pop(url, None) is not None
 
 
@@ -127,6 +131,8 @@ class FakeCacheStorage:
     quota: int | None = None
     caches: dict[str, FakeCache] = field(default_factory=dict)
     put_log: list[str] = field(default_factory=list)  # the keys put, in order
+    gate: asyncio.Event | None = None  # set: a delete waits for it
+    waiting: int = 0  # deletes that waited for the gate
 
     def used(self) -> int:
         return sum(len(body) for cache in self.caches.values() for body in cache.store.values())
@@ -251,8 +257,13 @@ async def run_steps(storage: FakeCacheStorage, max_bytes: int, todo: list[tuple[
                 sha, body = wheel(n, size)
                 got = await cache.get(sha)
                 assert got is None or got == storage.entries().get(sha), "only what is stored"
-                if got is not None:
-                    model.touch(sha)
+                if got is not None:  # the caller's check: a use if good, else the entry goes
+                    good = hashlib.sha256(got).hexdigest() == sha
+                    cache.checked(sha, good)
+                    if good:
+                        model.touch(sha)
+                    else:
+                        del model.entries[sha]
                 if got != body and sha not in dict(queued):
                     await cache.put(sha, body)
                     queued.append((sha, body))
@@ -315,8 +326,9 @@ def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fa
         await later.put(*unused)
         await later.flush()
         again = CacheStorageWheelCache(NAME, max_bytes=100)
-        assert await again.get(used[0]) == used[1]
-        assert await again.get(used[0]) == used[1]
+        for _ in range(2):
+            assert await again.get(used[0]) == used[1]
+            again.checked(used[0], True)  # as the install does, once the body is checked
         fake_js.put_log.clear()
         again.flush_later()
         await CacheStorageWheelCache.settled()
@@ -328,6 +340,38 @@ def test_a_wheel_used_on_every_visit_outlives_one_stored_later_and_never_used(fa
         return sorted(fake_js.entries())
 
     assert asyncio.run(visits()) == sorted([used[0], new[0]])
+
+
+def test_two_tabs_flushing_at_once_keep_both_their_uses(fake_js: FakeCacheStorage) -> None:
+    # Two tabs of one site: each read a wheel (a use), and their flushes overlap. The one
+    # whose flush also deletes (its new wheel took the cache over its bound) used to write
+    # the last-use times it read before its deletes, after them: the other tab's write, in
+    # between, was lost. The times are written as soon as they are read and merged.
+    old, x, y, z = wheel(0, 40), wheel(1, 40), wheel(2, 40), wheel(3, 40)
+
+    async def tabs() -> dict[str, float]:
+        first = CacheStorageWheelCache(NAME)
+        for body in (old, x, y):
+            await first.put(*body)
+        await first.flush()
+        b = CacheStorageWheelCache(NAME, max_bytes=130)  # with z: 160, over the bound: old goes
+        a = CacheStorageWheelCache(NAME)
+        for tab, body in ((b, x), (a, y)):
+            assert await tab.get(body[0]) == body[1]
+            tab.checked(body[0], True)
+        await b.put(*z)
+        fake_js.gate = asyncio.Event()  # b's deletes wait until a's flush is done
+        b_flush = asyncio.ensure_future(b.flush())
+        while not fake_js.waiting:
+            await asyncio.sleep(0)
+        await a.flush()
+        fake_js.gate.set()
+        await b_flush
+        return json.loads(fake_js.caches[NAME].store[CacheStorageWheelCache._USED_KEY])
+
+    times = asyncio.run(tabs())
+    assert sorted(fake_js.entries()) == sorted([x[0], y[0], z[0]])
+    assert sorted(times) == sorted([x[0], y[0]]), times
 
 
 def test_a_hash_spelled_in_capitals_is_the_same_entry(fake_js: FakeCacheStorage) -> None:
@@ -360,6 +404,7 @@ def test_a_full_quota_makes_room_from_the_least_recently_used(fake_js: FakeCache
             await cache.flush()
         cache = CacheStorageWheelCache(NAME)
         assert await cache.get(used[0]) == used[1]
+        cache.checked(used[0], True)
         await cache.flush(notes.append)
         fake_js.quota = fake_js.used() + 10  # room for the times entry, not for a wheel
         cache = CacheStorageWheelCache(NAME)
@@ -434,9 +479,38 @@ def test_a_damaged_entry_is_never_installed(fake_js: FakeCacheStorage, tmp_path_
     assert sum(map(len, fake_js.entries().values())) <= max_bytes
 
 
+def test_an_entry_under_a_key_not_its_own_is_dropped_not_marked_used(fake_js: FakeCacheStorage, tmp_path: Path) -> None:
+    # An earlier version keyed a body by the sha256 the index gave, which was wrong (the
+    # index also gives a sha512, which the wheel matches): that entry is never the wheel's,
+    # so the install fetches it again, and the entry is not counted as used (that kept it
+    # from eviction for good, each visit reading it) but dropped.
+    index = FakeIndex({"one": {"1.0": real("one", "1.0")}})
+    wrong = hashlib.sha256(b"not the wheel").hexdigest()
+    body = index.routes[f"{FILES}one-1.0-py3-none-any.whl"].body
+    _hashes_given(index, "one", sha256=wrong, sha512=hashlib.sha512(body).hexdigest())
+    right = hashlib.sha256(body).hexdigest()
+
+    async def visit() -> list[dict[str, Any]]:
+        store = (await fake_js.open(NAME)).store
+        store[f"{PREFIX}{wrong}?size={len(body)}&stored=0.5"] = body  # as the earlier version kept it
+        events: list[dict[str, Any]] = []
+        session = _session(tmp_path, index, CacheStorageWheelCache(NAME))
+        await api.install("one", [BASE], session=session, quiet=True, on_progress=events.append)
+        await api.wait_for_cache()
+        return events
+
+    events = asyncio.run(visit())
+    assert not [e for e in events if e["stage"] == "downloading" and e.get("message") == "from the cache"]
+    used = fake_js.caches[NAME].store.get(CacheStorageWheelCache._USED_KEY, b"{}")
+    assert wrong not in used.decode(), used
+    assert fake_js.entries() == {right: body}
+
+
 def test_an_install_the_quota_leaves_out_of_the_cache_says_so_once(fake_js: FakeCacheStorage, tmp_path: Path) -> None:
     # The install succeeds; the cache's writes come after it, and their one warning is an
-    # event for the install's listeners (wait_for_cache() waits for it).
+    # event for the install's listeners (wait_for_cache() waits for it): a "cache-warning",
+    # the one kind documented to come after "done" (no "warning" follows "done": listeners
+    # take "done" as the install's end).
     fake_js.quota = 100
     index = FakeIndex({name: {"1.0": real(name, "1.0")} for name in PROJECTS})
     events: list[dict[str, Any]] = []
@@ -444,10 +518,14 @@ def test_an_install_the_quota_leaves_out_of_the_cache_says_so_once(fake_js: Fake
     async def visit() -> api.InstallReport:
         session = _session(tmp_path, index, CacheStorageWheelCache(NAME))
         report = await api.install(list(PROJECTS), [BASE], session=session, quiet=True, on_progress=events.append)
+        events.append({"stage": "returned"})
         await api.wait_for_cache()
         return report
 
-    assert sorted(name for name, _ in asyncio.run(visit()).installed) == sorted(PROJECTS)
-    warnings = [e["message"] for e in events if e["stage"] == "warning"]
-    assert len(warnings) == 1 and "could not keep 3 wheels" in warnings[0] and "quota" in warnings[0], warnings
+    report = asyncio.run(visit())
+    assert sorted(name for name, _ in report.installed) == sorted(PROJECTS) and not report.warnings
+    stages = [e["stage"] for e in events]
+    assert stages[-3:] == ["done", "returned", "cache-warning"] and "warning" not in stages, stages
+    told = events[-1]["message"]
+    assert "could not keep 3 wheels" in told and "quota" in told, told
     assert fake_js.entries() == {}
