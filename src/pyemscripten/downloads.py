@@ -142,14 +142,14 @@ async def fetch_wheel(
                 # Not that body's key: damaged, or kept by an earlier version under the
                 # sha256 an index gave, which was wrong. Never of use: the cache drops it, and
                 # the wheel is fetched (and put under its own sha256).
-                cache.checked(sha256, False)
+                _checked(cache, sha256, False)
             else:
                 try:
                     verify(request, cached, allow_unhashed, sha256=digest)
                 except (SizeMismatchError, HashMismatchError):
                     pass  # the index says otherwise of the wheel (its size, a stronger hash): fetched and checked again
                 else:
-                    cache.checked(sha256, True)  # a use only now that it is the wheel
+                    _checked(cache, sha256, True)  # a use only now that it is the wheel
                     return FetchedWheel(cached, "cache", sha256=sha256)
     source = "prefetched" if body is not None else "network"
     if body is None:
@@ -161,6 +161,15 @@ async def fetch_wheel(
         kept = None
     got = await check(body)
     return FetchedWheel(body, source, kept, sha256=got, notes=wrong_sha256_notes(request.file, got))
+
+
+def _checked(cache: WheelCache, sha256: str, good: bool) -> None:
+    """``cache.checked(sha256, good)``; a cache that raises there (the seam says it must not)
+    is ignored, as one whose ``get`` fails: never the install's failure."""
+    try:
+        cache.checked(sha256, good)
+    except Exception:  # noqa: BLE001, S110 - see the docstring
+        pass
 
 
 async def gather_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:

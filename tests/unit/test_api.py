@@ -224,6 +224,21 @@ def test_a_cache_of_either_seam_shape_is_flushed(session: api.Session, shape: ty
     assert report.warnings == (() if shape is OldSeamCache else ("flushed later",))
 
 
+def test_a_cache_whose_checked_raises_is_a_cache_that_misses(session: api.Session) -> None:
+    # checked() must not raise, says the seam; one that does is ignored as a failing get() is:
+    # the second install takes its wheels from the cache all the same, and succeeds.
+    class Raising(MemoryCache):
+        def checked(self, sha256: str, good: bool) -> None:
+            raise RuntimeError("broken cache")
+
+    session.cache = Raising()
+    asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    asyncio.run(api.wait_for_cache(session))
+    api.uninstall(["app", "lib"], session=session)
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True))
+    assert {n for n, _ in report.installed} == {"app", "lib"}
+
+
 def test_the_cache_is_given_the_transports_own_copy_of_each_body(session: api.Session) -> None:
     # The browser's transport keeps each body in JavaScript too (Response.kept); the cache
     # stores from that copy, so the interpreter's can go before the install ends.
