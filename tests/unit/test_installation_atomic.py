@@ -12,6 +12,7 @@ api, where the downloads stage members early (``Staging.prestage``) and every ca
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import shutil
 import stat
@@ -211,7 +212,10 @@ def test_a_failure_at_each_file_operation_leaves_the_scheme_as_it_was(
         except errors.InstallError as exc:
             failed += 1
             assert differences(tree(root), before) == [], f"call {fail_at} ({probe.calls[fail_at - 1]}) left changes"
-            assert exc.project in ("alpha", "beta") and "injected" in str(exc) and "nothing was changed" in str(exc)
+            assert exc.project in ("alpha", "beta", "alpha, beta") and "injected" in str(exc)
+            # The path where the file goes (not its staged copy's) and what to do.
+            assert ".pyemscripten-" not in str(exc) and f"{root}/" in str(exc)
+            assert "(nothing was changed; install again" in str(exc)
         else:
             # A write into a download's own tree that failed: that tree is not used, and the
             # wheel is written again as the install stages it.
@@ -269,3 +273,43 @@ def test_a_cancellation_at_each_wait_leaves_the_scheme_as_it_was_or_wholly_insta
             seen.add("loading" if "loading" in stages else "before")
         shutil.rmtree(root)
     assert not cancelled and seen == {"before", "loading", "installed"}
+
+
+class FullDisk(FileOps):
+    """A file system that fails as an operating system does (the errno and the path) at the
+    first call on a path that ``fails`` ends with."""
+
+    def __init__(self, fails: str, code: int = errno.ENOSPC) -> None:
+        self.fails, self.code = fails, code
+
+    def _check(self, path: str) -> None:
+        if path.endswith(self.fails):
+            raise OSError(self.code, os.strerror(self.code), path)
+
+    def write(self, path: str, data: Any, mode: int) -> None:
+        self._check(path)
+        super().write(path, data, mode)
+
+    def rmdir(self, path: str) -> None:
+        self._check(path)
+        super().rmdir(path)
+
+
+def test_a_file_operation_that_fails_names_the_package_the_file_where_it_goes_and_what_to_do(tmp_path: Path) -> None:
+    # It named the file in the private staging folder (".pyemscripten-1a2b/t1/alpha/sub/mod.py",
+    # gone once the error is read), said nothing of what to do, and a folder of the old
+    # version that could not be removed was told as the last wheel's (beta's) failure.
+    base = prepared(tmp_path, ["alpha==1.0"])
+    before = tree(base)
+    site = base / "site-packages"
+    wheels = [("alpha==2.0", "beta"), ("alpha==2.0", "beta"), ("beta",)]
+    for (fails, code, project, said), wanted in zip([
+            ("mod.py", errno.ENOSPC, "alpha", f"{site}/alpha/sub/mod.py (nothing was changed; free some space"),
+            ("alpha-1.0.dist-info", errno.EACCES, "alpha, beta", f"{site}/alpha-1.0.dist-info (nothing was "
+                                                                 "changed; the install must be able to write there"),
+            ("beta-tool", errno.EIO, "beta", f"{base}/bin/beta-tool (nothing was changed; install again")], wheels):
+        with pytest.raises(errors.InstallError) as info:
+            asyncio.run(api.install(list(wanted), [BASE], session=session(base, FullDisk(fails, code)), quiet=True))
+        assert info.value.project == project
+        assert f"{os.strerror(code)}: {said}" in str(info.value)
+        assert tree(base) == before
