@@ -350,11 +350,16 @@ def _read(path: str) -> bytes | None:
 def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallError]) -> list[str]:
     """Every file that belongs to ``dist``: RECORD rows, stale bytecode, the dist-info.
 
-    Raises ``error`` if RECORD is missing (the spec forbids uninstalling or upgrading such a
-    project: its files are not known) or names a path outside the scheme (rule 1).
+    Raises ``error`` if RECORD is missing or cannot be read (the spec forbids uninstalling
+    or upgrading such a project: its files are not known) or names a path outside the scheme
+    (rule 1).
     """
     root = os.path.dirname(dist.path)
-    record = _read(os.path.join(dist.path, "RECORD"))
+    try:
+        record = _read(os.path.join(dist.path, "RECORD"))
+    except OSError as exc:  # there, but refused (a missing one is None): its files are not known either
+        raise error(dist.name, f"its RECORD {exc.filename} cannot be read ({exc.strerror}), so which files are "
+                               "its own is not known; repair or remove it, or leave this version in place") from None
     if record is None:
         raise error(dist.name, f"{dist.path} has no RECORD, so which files are its own is not known; "
                                "remove them by hand, or leave this version in place")
