@@ -350,11 +350,16 @@ def _read(path: str) -> bytes | None:
 def _recorded_files(dist: InstalledDist, scheme: Scheme, error: type[InstallError]) -> list[str]:
     """Every file that belongs to ``dist``: RECORD rows, stale bytecode, the dist-info.
 
-    Raises ``error`` if RECORD is missing (the spec forbids uninstalling or upgrading such a
-    project: its files are not known) or names a path outside the scheme (rule 1).
+    Raises ``error`` if RECORD is missing or cannot be read (the spec forbids uninstalling
+    or upgrading such a project: its files are not known) or names a path outside the scheme
+    (rule 1).
     """
     root = os.path.dirname(dist.path)
-    record = _read(os.path.join(dist.path, "RECORD"))
+    try:
+        record = _read(os.path.join(dist.path, "RECORD"))
+    except OSError as exc:  # there, but refused (a missing one is None): its files are not known either
+        raise error(dist.name, f"its RECORD {exc.filename} cannot be read ({exc.strerror}), so which files are "
+                               "its own is not known; repair or remove it, or leave this version in place") from None
     if record is None:
         raise error(dist.name, f"{dist.path} has no RECORD, so which files are its own is not known; "
                                "remove them by hand, or leave this version in place")
@@ -756,6 +761,7 @@ class Staging:
         self._writing = False  # prestaged members are held until write_early()
         self._prestaged: dict[str, Prestaged] = {}
         self._trees = 0
+        self._tree_roots: dict[str, str] = {}  # staged tree -> the directory it goes into
 
     def request(self, names: Collection[str]) -> None:
         """The projects the user asked for (they get a ``REQUESTED`` file); before :meth:`add`."""
@@ -813,7 +819,7 @@ class Staging:
                 if written.get(relative) is data and root == self.scheme.purelib and mode == Prestaged.MODE:
                     del written[relative]  # in place already (each at most once)
                     continue
-                tree = trees.get(root) or trees.setdefault(root, self._tree())
+                tree = trees.get(root) or trees.setdefault(root, self._tree(root))
                 batches.setdefault((tree, mode), []).append((relative, data))
             if written:
                 raise AssertionError(f"prestaged files not in the plan: {sorted(written)[:3]}")
@@ -826,10 +832,12 @@ class Staging:
             self._failed(exc, wheel.name, _file_over_folder(exc, plan))
         self._plans.append(plan)
 
-    def _tree(self) -> str:
-        """A fresh name for a staged tree (never reused: removing a discarded tree ignores
-        errors, so some of it may remain; backups are numbered, see ``Transaction._scratch``)."""
+    def _tree(self, root: str) -> str:
+        """A fresh name for a staged tree of files going into the directory ``root`` (never
+        reused: removing a discarded tree ignores errors, so some of it may remain; backups
+        are numbered, see ``Transaction._scratch``)."""
         self._trees += 1
+        self._tree_roots[f"t{self._trees}"] = root
         return f"t{self._trees}"
 
     def commit(self) -> Transaction:
@@ -867,6 +875,8 @@ class Staging:
                         transaction._backup(path)
             # The folders they leave empty go too, before anything is placed: a new version
             # may have a file where the old one had a folder (demo/templates/ -> demo/templates).
+            # (Folders of all the old versions: named by the path, not by the last plan's project.)
+            project = ", ".join(transaction.projects)
             transaction._prune(list(removed), stop=_stops(self.scheme))
             for plan in self._plans:
                 project = plan.wheel.name
@@ -894,13 +904,41 @@ class Staging:
         """Called while handling ``exc``: undo everything, then raise it as InstallError
         (saying ``reason``, where given, instead of ``exc``)."""
         self._open = False
+        hint = None
+        if reason is None and isinstance(exc, OSError):
+            reason, hint = self._file_failure(exc)  # before the undo: it names staged paths
         failures = self._transaction._undo()
         self._plans = []
         importlib.invalidate_caches()
         if not isinstance(exc, Exception):
             raise  # noqa: PLE0704 - re-raise the exception being handled (cancellation, exit)
-        restored = "nothing was changed" if not failures else "RESTORE FAILED: " + "; ".join(failures)
+        restored = "nothing was changed" + (f"; {hint}" if hint else "")
+        if failures:
+            restored = "RESTORE FAILED: " + "; ".join(failures)
         raise InstallError(project, f"{reason or exc} ({restored})") from exc
+
+    def _file_failure(self, exc: OSError) -> tuple[str, str]:
+        """What a file operation that failed with ``exc`` tells, and what to do about it.
+        The path is the one the failed call was about, as the user knows it: where the file
+        goes, not where it was staged (the private staging folder is removed by the time
+        the error is read, and ``.pyemscripten-1a2b/t3/...`` says neither which folder of
+        the scheme nor which file)."""
+        work = self._transaction._work
+        paths = [p for p in (exc.filename, exc.filename2) if isinstance(p, str)]
+        shown = next((p for p in paths if work is None or (p != work and not p.startswith(work + "/"))), None)
+        if shown is None and paths and work is not None:
+            tree, _, rest = paths[0][len(work) + 1:].partition("/")
+            root = self._tree_roots.get(tree, os.path.dirname(work))  # the staging folder itself: where it is
+            shown = os.path.join(root, rest) if rest else root
+        what = f"{exc.strerror or exc}: {shown}" if shown is not None else str(exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return what, "free some space, then install again"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return what, "the install must be able to write there: install into folders that can be written to"
+        if exc.errno in (errno.ENOTDIR, errno.EISDIR):  # _place_tree: not a distribution's, or it would be replaced
+            return what, ("it is no file of the distributions being replaced: remove it (or uninstall what "
+                          "installed it), then install again")
+        return what, "install again, and if it fails the same way, check that path"
 
 
 def _file_over_folder(exc: BaseException, plan: _Plan) -> str | None:
@@ -932,7 +970,7 @@ class Prestaged:
 
     def __init__(self, staging: Staging) -> None:
         self._staging = staging
-        self.tree = staging._tree()
+        self.tree = staging._tree(staging.scheme.purelib)
         self.written: dict[str, bytes | KeptBytes] = {}  # member name -> the object written, or taken for flush()
         self.work: str | None = None  # the staging folder written into
         self.broken = False
@@ -1020,7 +1058,7 @@ class Prestaged:
         """What was handed over is void (the download restarted): start a new tree."""
         self.discard()
         self.broken = False
-        self.tree = self._staging._tree()
+        self.tree = self._staging._tree(self._staging.scheme.purelib)
 
     def close(self) -> None:
         """Nothing more is taken, and what was written goes (the download failed, or the plan

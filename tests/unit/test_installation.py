@@ -478,6 +478,24 @@ def test_a_distribution_without_record_is_neither_uninstalled_nor_upgraded(schem
     assert listing(env(scheme)) == before
 
 
+def test_a_record_that_cannot_be_read_is_told_as_the_distributions(scheme: Scheme) -> None:
+    # A RECORD the system refuses to read (here a link to itself: "Too many levels of
+    # symbolic links") escaped the upgrade and the uninstall as a bare OSError.
+    install([_wheel()], scheme).finish()
+    record = Path(scheme.purelib) / "demo_pkg-1.0.dist-info" / "RECORD"
+    record.unlink()
+    record.symlink_to(record)
+    before = listing(env(scheme))
+    for call, error in ((lambda: uninstall("demo-pkg", scheme), UninstallError),
+                        (lambda: install([_wheel(version="2.0")], scheme), InstallError)):
+        with pytest.raises(error) as info:
+            call()
+        assert info.value.project == "demo-pkg"
+        assert f"its RECORD {record} cannot be read (Too many levels of symbolic links)" in str(info.value)
+        assert "leave this version in place" in str(info.value)
+    assert listing(env(scheme)) == before
+
+
 def test_absolute_record_paths_are_taken_as_they_are(scheme: Scheme) -> None:
     install([_wheel("demo-pkg", "1.0", {"demo_pkg/__init__.py": b"", "demo_pkg/extra.py": b""})], scheme).finish()
     record = Path(scheme.purelib) / "demo_pkg-1.0.dist-info" / "RECORD"
