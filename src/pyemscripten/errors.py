@@ -102,6 +102,24 @@ class NotInABrowserError(PyemscriptenError):
 
 
 @dataclass(eq=False)
+class NoSitePackagesError(PyemscriptenError):
+    """:func:`list_installed` or :func:`freeze` natively, with no ``Session(scheme=...)``:
+    their default is the running interpreter's own site-packages, which off Pyodide is the
+    host's (pip's, not pyemscripten's), as :func:`uninstall` refuses it too."""
+
+    function: str  # list_installed, freeze
+    platform: str  # sys.platform
+    seam: str = "scheme"  # the Session field left unset (scheme; target, for freeze)
+
+    def __str__(self) -> str:
+        given = ("Session(scheme=..., target=...): the site-packages to read and the runtime the lock is for"
+                 if self.seam == "target" else "Session(scheme=...) to say which site-packages to read")
+        return (f"Cannot {self.function}() here: this interpreter runs on {self.platform!r}, not emscripten, and the "
+                f"session has no {self.seam}. {self.function}() reads Pyodide's site-packages in a browser, and "
+                f"here would read this interpreter's own (pip list shows those); give {given}")
+
+
+@dataclass(eq=False)
 class ContentSecurityPolicyError(PyemscriptenError):
     """The page's Content Security Policy forbids evaluating JavaScript, and pyemscripten
     was not started through its npm package (which brings that JavaScript as module code)."""

@@ -1305,6 +1305,23 @@ def test_an_install_natively_without_the_browsers_seams_says_what_to_do() -> Non
     assert given.distribution_url == ""
 
 
+def test_listing_freezing_and_uninstalling_natively_need_the_site_packages_named(session: api.Session) -> None:
+    # Off Pyodide, the default site-packages is this interpreter's own (pytest, pip): the three
+    # refuse it alike, saying what to give, instead of listing the host's packages.
+    for call, error in ((lambda s: api.list_installed(s), errors.NoSitePackagesError),
+                        (lambda s: api.freeze(s), errors.NoSitePackagesError),
+                        (lambda s: api.uninstall("pytest", s), errors.UninstallError)):
+        for given in (None, api.Session(target=TARGET)):
+            with pytest.raises(error) as info:
+                call(given)
+            assert "Session(scheme=...)" in str(info.value) and "not emscripten" in str(info.value)
+    # freeze() also needs the runtime the lock is for; given both, each reads that folder.
+    with pytest.raises(errors.NoSitePackagesError, match=r"give Session\(scheme=..., target=...\)"):
+        api.freeze(api.Session(scheme=session.scheme))
+    assert api.list_installed(api.Session(scheme=session.scheme)) == {}
+    assert "packages = []" in api.freeze(session) and api.list_installed(session) == {}
+
+
 def _runtime_without_a_page(monkeypatch: pytest.MonkeyPatch, lock_url: str | None,
                             index_url: str = "/srv/app/node_modules/pyodide/") -> types.ModuleType:
     """Pyodide as Node runs it: ``js`` (its globalThis) with no ``location`` and no
