@@ -68,6 +68,13 @@ def listed(items: list[str], limit: int) -> str:
     return ", ".join(items[:limit]) + more
 
 
+def shown(text: str) -> str:
+    """``text`` (a path, an argument) as one line of a message shows it: itself where every
+    character is printable, else its ``repr``: a newline in it split the error over two lines
+    as if the rest were another message, and a NUL or an escape sequence garbles a terminal."""
+    return text if text.isprintable() else repr(text)
+
+
 class PyemscriptenError(Exception):
     """Base of every error pyemscripten raises on purpose."""
 
@@ -152,7 +159,12 @@ class InvalidRequirementError(PyemscriptenError):
 
     def __str__(self) -> str:
         where = f" (in {self.source})" if self.source else ""
-        text = f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(self.reason)}"
+        reason = self.reason
+        if not self.requirement.isprintable():
+            # packaging's reason shows the text again under a caret line, which a newline in it
+            # breaks apart; the requirement is quoted above, and the first line says what is wrong.
+            reason = reason.partition("\n")[0]
+        text = f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(reason)}"
         parts = [p for p in re.split(r"[\s,]+", self.requirement) if p]
         if self.source is None and len(parts) == 2 and _NAME.fullmatch(parts[0]) and _VERSION.fullmatch(parts[1]):
             text += f"\nFor a version, write {parts[0]}=={parts[1]}."  # "numpy 1.26"
@@ -738,7 +750,7 @@ class IndexWriteError(PyemscriptenError):
     def __str__(self) -> str:
         outcome = ("Each file is whole, but pages may not list the wheels yet: run the command again once this "
                    "is fixed" if self.writing else "Nothing was written")
-        return f"Cannot index {self.path}: {self.reason}. {outcome}."
+        return f"Cannot index {shown(self.path)}: {self.reason}. {outcome}."
 
 
 # --- lock files ----------------------------------------------------------------------

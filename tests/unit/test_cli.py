@@ -479,6 +479,36 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
     assert index.log == []  # nothing was asked of the index
 
 
+def test_a_path_with_a_nul_or_a_newline_is_said_on_one_line_before_resolving(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A NUL in a path argument was a traceback (ValueError: embedded null byte), for -o only
+    # after the whole resolution; a newline split the error over two lines.
+    index = ["--index-url", "http://127.0.0.1:9/simple/"]  # never asked: each is refused first
+    for args, says in (
+            (["lock", "mdurl", *index, "-o", "a\0b"], "argument -o/--output: 'a\\x00b': a file name cannot hold a NUL"),
+            (["lock", "mdurl", *index, "--wheels-dir", "w\0", "-o", str(tmp_path / "pylock.toml")],
+             "argument --wheels-dir: 'w\\x00': a file name cannot hold a NUL"),
+            (["lock", "-r", "r\0.txt"], "argument -r/--requirement: 'r\\x00.txt': a file name cannot hold a NUL"),
+            (["index", "x\0.whl", "-o", str(tmp_path / "i")], "argument WHEEL: 'x\\x00.whl': a file name cannot"),
+            (["index", "-o", "i\0"], "argument -o/--output: 'i\\x00': a file name cannot hold a NUL"),
+            (["lock", "mdurl", *index, "-o", "x\ny/pylock.toml"],
+             "cannot write the lock to -o 'x\\ny/pylock.toml': the folder 'x\\ny' does not exist: create it first\n"),
+            (["lock", "-r", "a\nb"], "error: -r 'a\\nb': No such file or directory\n"),
+            (["lock", "mdurl", "--platform", "x\ny"], "error: --platform 'x\\ny': Cannot compute")):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        err = capsys.readouterr().err
+        said = err[err.index("error:"):]  # after argparse's usage lines
+        assert exit_.value.code == 2 and says in said and said.count("\n") == 1, err
+    # A requirement that does not parse: quoted, without packaging's caret lines under it.
+    assert main(["lock", "six>=1\n;x", *index, "-o", "-"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Invalid requirement 'six>=1\\n;x': Expected comma") and err.count("\n") == 1, err
+    # The index command's own errors quote the path too.
+    assert main(["index", "a\nb.whl", "-o", str(tmp_path / "i")]) == 1
+    assert capsys.readouterr().err == "error: Cannot index 'a\\nb.whl': no such file. Nothing was written.\n"
+
+
 @pytest.mark.parametrize("args, python", [((), "3.0"), ((), "2.7"), ((), "4.0"), ((), "3.11.4"), ((), "3.16"),
                                           (("--platform", "pyemscripten_2027_0_wasm32"), "3.0"),
                                           (("--platform", "pyemscripten_2027_0_wasm32"), "4.0")])
