@@ -164,6 +164,20 @@ def _local_indexes(urls: Sequence[str] | None) -> list[tuple[str, str]]:
     return local
 
 
+def _local_wheels(requirements: Sequence[str]) -> list[str]:
+    """The ``file:`` URLs of the wheels ``requirements`` name (``name @ file:///...``): the
+    user's own words, which the transport may read (a page's ``file:`` link it may not)."""
+    urls = []
+    for text in requirements:
+        try:
+            file = Dependency.parse(text).file
+        except InvalidRequirementError:  # said by resolution, with the others
+            continue
+        if file is not None and file.url[:5].lower() == "file:":
+            urls.append(file.url)
+    return urls
+
+
 def _http_url(text: str) -> str:
     """An index or distribution URL: the lock names files by URL for the browser to fetch.
     Its scheme in lower case (``HTTPS://`` is ``https://``, RFC 3986 3.1), as the URLs of
@@ -220,7 +234,8 @@ def _wheels_dir_problem(args: argparse.Namespace) -> str | None:
     try:
         path = os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
     except ValueError:  # another drive (Windows)
-        return f"{shown(args.wheels_dir)} and {shown(args.output)} are on different drives: no path leads from the lock to the wheels"
+        return (f"{shown(args.wheels_dir)} and {shown(args.output)} are on different drives: no path leads from the "
+                "lock to the wheels")
     if os.sep != "\\" and "\\" in path:
         # A lock's path reads "\" as a separator, as Windows tools write paths (PEP 751), and has
         # no way to say it is part of a name: a folder "a\b" would read back as "a/b".
@@ -278,7 +293,7 @@ def _retry_line(project: str | None, line: str) -> None:
 
 
 async def _lock(args: argparse.Namespace) -> str:
-    transport = UrllibTransport(local=_local_indexes(args.index_urls))
+    transport = UrllibTransport(local=_local_indexes(args.index_urls), files=_local_wheels(args.requirements))
     progress = _Progress()
     watching = asyncio.create_task(progress.watch(transport))
     try:
@@ -516,16 +531,20 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     if problem is not None:
         command.error(f"cannot write the lock to -o {shown(args.output)}: {problem}")
     if args.output != "-" and not _LOCK_NAME.fullmatch(os.path.basename(args.output)):
-        print(f"warning: -o {shown(args.output)}: PEP 751 names a lock pylock.toml or pylock.<name>.toml; pip and uv read "
-              "no other name as a lock (pyemscripten reads any)", file=sys.stderr)
+        print(f"warning: -o {shown(args.output)}: PEP 751 names a lock pylock.toml or pylock.<name>.toml; pip and uv "
+              "read no other name as a lock (pyemscripten reads any)", file=sys.stderr)
     problem = _wheels_dir_problem(args)
     if problem is not None:
         command.error(f"--wheels-dir {shown(args.wheels_dir)}: {problem}")
     local = _local_indexes(args.index_urls)
     if local and not args.wheels_dir:
-        command.error(f"--index-url {shown(local[0][1])}: a local index needs --wheels-dir, which copies the locked wheels "
-                      "beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
+        command.error(f"--index-url {shown(local[0][1])}: a local index needs --wheels-dir, which copies the locked "
+                      "wheels beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
                       "its http URL")
+    files = _local_wheels(args.requirements)
+    if files and not args.wheels_dir:
+        command.error(f"{shown(files[0])}: a wheel of this machine needs --wheels-dir, which copies it beside the "
+                      "lock (a browser cannot fetch it from your disk); or serve it and give its http URL")
     try:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
@@ -621,7 +640,8 @@ def _decoded(data: bytes, path: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
-        raise ValueError(f"{shown(path)} is not {encoding.removesuffix('-sig').upper()} text: save it as UTF-8") from None
+        raise ValueError(f"{shown(path)} is not {encoding.removesuffix('-sig').upper()} text: save it as UTF-8"
+                         ) from None
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

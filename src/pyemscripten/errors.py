@@ -242,13 +242,15 @@ class NetworkError(PackageIndexError):
     #   header (a 503 while the server restarts) looks the same (index_client.get_ok).
     # - "mixed content": an http URL of another machine from a page served over https; not
     #   tried again (the browser never sends it).
+    # - "file": a file: URL in a page, whose fetch reads none (Node reads them; see
+    #   browser.FetchTransport); not tried again.
     refused_by: str | None = None
     page: str | None = None
     native: bool = False  # made by the native transport: no browser, so no CORS to check
 
     @property
     def transient(self) -> bool:
-        return not self._bad_url and self.refused_by != "mixed content"
+        return not self._bad_url and self.refused_by not in ("mixed content", "file")
 
     @property
     def _bad_url(self) -> bool:
@@ -284,6 +286,9 @@ class NetworkError(PackageIndexError):
             return (f"{head} This page{here} is served over https, and the browser blocks its requests to http "
                     "URLs of other machines (mixed content). Use the index's https URL (an index whose pages "
                     "name http files needs https ones).")
+        if self.refused_by == "file":
+            return (f"{head} A page cannot read the files of this machine: serve it over http(s) (e.g. python -m "
+                    "http.server, from a folder that holds it) and give its http(s) URL.")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         elif self.native:

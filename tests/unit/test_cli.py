@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from pyemscripten.__main__ import main
+from pyemscripten.errors import NetworkError
 from pyemscripten.locks import load_lock
+from pyemscripten.native import UrllibTransport
 from pyemscripten.target import Target
 from tests.support.browser import WHEELS_DIR
 from tests.support.index_server import IndexServer
@@ -130,6 +133,29 @@ def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys
     assert "is not inside the lock's folder" in capsys.readouterr().err
 
 
+def test_a_wheel_named_by_its_file_url_is_locked_from_a_copy_beside_the_lock(
+        index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "name @ file:///..." was refused ("only http and https URLs"): a direct reference is the
+    # user's own words. The transport reads that one file; --wheels-dir copies it beside the lock.
+    body = bytes(make_wheel("mine", "0.3", {"mine/__init__.py": ""}, requires=["mdurl"]))
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "mine-0.3-py3-none-any.whl").write_bytes(body)
+    url = f"{(tmp_path / 'built' / 'mine-0.3-py3-none-any.whl').as_uri()}#sha256={hashlib.sha256(body).hexdigest()}"
+    data = lock(index, f"mine @ {url}", "--wheels-dir", str(tmp_path / "wheels"), out=tmp_path / "pylock.toml")
+    paths = {p["name"]: p["wheels"][0]["path"] for p in data["packages"]}
+    assert paths["mine"] == "wheels/mine-0.3-py3-none-any.whl" and "mdurl" in paths  # its dependency: the index's
+    assert (tmp_path / "wheels" / "mine-0.3-py3-none-any.whl").read_bytes() == body
+    # Without --wheels-dir the lock would name a file a browser cannot fetch: said before resolving.
+    with pytest.raises(SystemExit) as exit_:
+        main(["lock", f"mine @ {url}", "--index-url", index.index_url, "-o", str(tmp_path / "pylock.toml")])
+    assert exit_.value.code == 2 and "a wheel of this machine needs --wheels-dir" in capsys.readouterr().err
+    # Only the file named is read: another file: URL (as a page might link one) is not.
+    transport = UrllibTransport(files=[url.partition("#")[0]])
+    assert asyncio.run(transport.get(url.partition("#")[0])).body == body
+    with pytest.raises(NetworkError, match="only http and https URLs are fetched"):
+        asyncio.run(transport.get((tmp_path / "pylock.toml").as_uri()))
+
+
 def test_a_python_the_platforms_runtimes_do_not_run_is_a_warning(index: IndexServer, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     lock(index, "attrs", "--python-version", "3.13", out=tmp_path / "pylock.toml")
@@ -189,9 +215,6 @@ def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys:
 
 
 def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
-    import asyncio
-
-    from pyemscripten.errors import NetworkError
     from pyemscripten.index_client import RetryPolicy, get_ok
 
     class Refusing:
