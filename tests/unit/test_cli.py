@@ -814,6 +814,17 @@ def test_the_version_is_one_across_the_package_and_said(capsys: pytest.CaptureFi
     assert exit_.value.code == 0 and capsys.readouterr().out == f"pyemscripten {pyemscripten.__version__}\n"
 
 
+def test_the_npm_packages_node_floor_is_the_one_the_readme_states_and_pyodides() -> None:
+    # package.json declared no engines: npm could not tell a Node too old for Pyodide.
+    root = Path(__file__).resolve().parents[2]
+    floor = json.loads((root / "package.json").read_text())["engines"]["node"]
+    assert f'`"engines": {{"node": "{floor}"}}`' in (root / "README.md").read_text()
+    # No lower than the runtime's own (the pyodide npm package's package.json, where unpacked).
+    runtime = root / ".cache" / "runtimes" / "pyodide-314.0.7" / "package.json"
+    if runtime.is_file():
+        assert json.loads(runtime.read_text())["engines"]["node"] == floor == ">=18.0.0"
+
+
 def test_a_constraint_that_names_a_file_reads_the_file(index: IndexServer, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     # pip's usage: -c FILE (a requirement is never the name of a file here).
