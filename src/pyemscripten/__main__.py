@@ -44,6 +44,7 @@ from .errors import (
     InvalidRequirementError,
     UnsupportedRuntimeError,
     redact_location,
+    shown,
 )
 from .index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolicy, load_distribution
 from .index_writer import write_index
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     lock = commands.add_parser("lock", help="resolve for a browser target and write pylock.toml")
     lock.add_argument("requirements", nargs="*", metavar="REQUIREMENT", help="PEP 508 requirement")
     lock.add_argument("-r", "--requirement", action="append", default=[], dest="requirement_files", metavar="FILE",
+                      type=_path,
                       help="take the requirements of FILE, one per line (repeatable; # comments, and -r and -c "
                            "lines naming other files, as pip reads them)")
     lock.add_argument("--index-url", action="append", dest="index_urls", metavar="URL", type=_index_url,
@@ -83,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     lock.add_argument("--pre", action="store_true", help="allow pre-releases")
     lock.add_argument("--no-deps", action="store_true", help="lock only the named requirements")
     where = lock.add_mutually_exclusive_group()
-    where.add_argument("--wheels-dir", metavar="DIR",
+    where.add_argument("--wheels-dir", metavar="DIR", type=_path,
                        help="download every locked wheel into DIR (hashes checked; a file already there with the "
                             "right hash is kept) and name it in the lock by its path relative to the lock: serve the "
                             "lock and DIR together and pages install with no other server (tests run offline)")
@@ -91,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="the URL of the folder the lock will be served from: wheels under it are written as "
                            "paths relative to the lock, so the lock and its wheels can be served from anywhere "
                            "together (e.g. an index of your own served under the lock's folder)")
-    lock.add_argument("-o", "--output", default="pylock.toml",
+    lock.add_argument("-o", "--output", default="pylock.toml", type=_path,
                       help="where to write the lock (default: pylock.toml, replaced if it exists; '-' for stdout)")
     lock.set_defaults(command_parser=lock)
     index = commands.add_parser("index", help="make your own wheels a package index of static files",
@@ -100,13 +102,22 @@ def _parser() -> argparse.ArgumentParser:
                                             "and PEP 658 metadata). Serve FOLDER, or a folder above it, with "
                                             "any static file server: FOLDER's URL is the index URL. Run it again "
                                             "to add wheels: those already in FOLDER stay listed.")
-    index.add_argument("wheels", nargs="*", metavar="WHEEL",
+    index.add_argument("wheels", nargs="*", metavar="WHEEL", type=_path,
                        help="a .whl file, or a folder whose .whl files are taken (none: write the pages again, "
                             "for wheels deleted from FOLDER by hand)")
-    index.add_argument("-o", "--output", required=True, metavar="FOLDER",
+    index.add_argument("-o", "--output", required=True, metavar="FOLDER", type=_path,
                        help="the index's folder: new, empty, or one this command wrote (e.g. site/simple)")
     index.set_defaults(command_parser=index)
     return parser
+
+
+def _path(text: str) -> str:
+    """A file or folder argument, refused here if no file name can be it: a NUL in it was a
+    traceback (ValueError: embedded null byte) from the first call that used it, for -o
+    after the whole resolution."""
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"{shown(text)}: a file name cannot hold a NUL character")
+    return text
 
 
 def _index_url(text: str) -> str:
@@ -131,9 +142,9 @@ def _index_url(text: str) -> str:
             if any(folder.glob("*.whl")):
                 raise argparse.ArgumentTypeError(
                     f"the folder {text!r} has no index.html, so it is no index: make an index of its wheels in a "
-                    f"new folder with `index {text} -o FOLDER` and give that FOLDER")
+                    f"new folder with `index {shown(text)} -o FOLDER` and give that FOLDER")
             raise argparse.ArgumentTypeError(f"the folder {text!r} has no index.html, so it is no index: make it one "
-                                             f"with `index WHEEL... -o {text}`")
+                                             f"with `index WHEEL... -o {shown(text)}`")
         return folder.resolve().as_uri() + "/"
     if "://" not in text and not text.lower().startswith(("http:", "https:")):
         raise argparse.ArgumentTypeError(f"{redact_location(text)!r} is neither an http or https URL nor a folder "
@@ -151,6 +162,20 @@ def _local_indexes(urls: Sequence[str] | None) -> list[tuple[str, str]]:
             local.append((url, urllib.request.url2pathname(f"//{parts.netloc}{parts.path}" if parts.netloc
                                                            else parts.path)))
     return local
+
+
+def _local_wheels(requirements: Sequence[str]) -> list[str]:
+    """The ``file:`` URLs of the wheels ``requirements`` name (``name @ file:///...``): the
+    user's own words, which the transport may read (a page's ``file:`` link it may not)."""
+    urls = []
+    for text in requirements:
+        try:
+            file = Dependency.parse(text).file
+        except InvalidRequirementError:  # said by resolution, with the others
+            continue
+        if file is not None and file.url[:5].lower() == "file:":
+            urls.append(file.url)
+    return urls
 
 
 def _http_url(text: str) -> str:
@@ -187,12 +212,14 @@ def _output_problem(path: str) -> str | None:
     if not path:
         return "the name is empty: give a file name, such as pylock.toml (or - for stdout)"
     if os.path.isdir(path):
-        return f"{path} is a folder: give a file name, such as {os.path.join(path, 'pylock.toml')}"
+        return f"{shown(path)} is a folder: give a file name, such as {shown(os.path.join(path, 'pylock.toml'))}"
     folder = os.path.dirname(path) or "."
     if os.path.exists(folder) and not os.path.isdir(folder):
-        return f"{folder} is a file, not a folder"
+        return f"{shown(folder)} is a file, not a folder"
     if not os.path.isdir(folder):
-        return f"the folder {folder} does not exist: create it first (mkdir -p {shlex.quote(folder)})"
+        # The command only where it is one line: shlex.quote keeps a newline, inside quotes.
+        make = f" (mkdir -p {shlex.quote(folder)})" if folder.isprintable() else ""
+        return f"the folder {shown(folder)} does not exist: create it first{make}"
     return None
 
 
@@ -207,11 +234,12 @@ def _wheels_dir_problem(args: argparse.Namespace) -> str | None:
     try:
         path = os.path.relpath(os.path.abspath(args.wheels_dir), os.path.dirname(os.path.abspath(args.output)))
     except ValueError:  # another drive (Windows)
-        return f"{args.wheels_dir} and {args.output} are on different drives: no path leads from the lock to the wheels"
+        return (f"{shown(args.wheels_dir)} and {shown(args.output)} are on different drives: no path leads from the "
+                "lock to the wheels")
     if os.sep != "\\" and "\\" in path:
         # A lock's path reads "\" as a separator, as Windows tools write paths (PEP 751), and has
         # no way to say it is part of a name: a folder "a\b" would read back as "a/b".
-        return (f"the path from the lock's folder to it, {path}, holds a backslash, which a lock reads as a "
+        return (f"the path from the lock's folder to it, {shown(path)}, holds a backslash, which a lock reads as a "
                 "separator between folders: give a folder whose path has none")
     return None
 
@@ -265,7 +293,7 @@ def _retry_line(project: str | None, line: str) -> None:
 
 
 async def _lock(args: argparse.Namespace) -> str:
-    transport = UrllibTransport(local=_local_indexes(args.index_urls))
+    transport = UrllibTransport(local=_local_indexes(args.index_urls), files=_local_wheels(args.requirements))
     progress = _Progress()
     watching = asyncio.create_task(progress.watch(transport))
     try:
@@ -279,8 +307,8 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
     runs = runtime_python(target.platform)
     if runs is not None and "{}.{}".format(*target.python_major_minor) != runs:
         print(f"warning: the runtimes of {target.platform} run Python {runs}, and refuse a lock for Python "
-              f"{args.python_version}: did you mean --python-version {runs}? (the lock is made for "
-              f"{args.python_version}, as asked)", file=sys.stderr)
+              f"{shown(args.python_version)}: did you mean --python-version {runs}? (the lock is made for "
+              f"{shown(args.python_version)}, as asked)", file=sys.stderr)
     client = IndexClient(transport, args.index_urls or [DEFAULT_INDEX_URL], RetryPolicy(on_retry=_retry_line))
     distribution = None
     if args.distribution:  # asked for by name: loaded now, and a failure is the command's error
@@ -310,7 +338,7 @@ async def _lock_with(args: argparse.Namespace, transport: UrllibTransport, progr
                                      os.path.dirname(os.path.abspath(args.output)))
         except OSError as exc:  # a folder or file that cannot be written
             where = f" ({exc.filename})" if exc.filename else ""
-            raise LockError(f"cannot save the wheels into {args.wheels_dir}: {exc.strerror or exc}{where}",
+            raise LockError(f"cannot save the wheels into {shown(args.wheels_dir)}: {exc.strerror or exc}{where}",
                             writing=True) from None
     if args.relative_to and not any(path_in_lock(w, args.relative_to) for w in wheels):
         print(f"warning: no wheel's URL is under --relative-to {redact_location(args.relative_to)}: every wheel keeps "
@@ -327,15 +355,15 @@ async def _download(transport: UrllibTransport, retry: RetryPolicy, wheels: list
     places = {w.name: os.path.join(folder, os.path.basename(w.file.filename)) for w in wheels}
     outside = os.path.relpath(os.path.abspath(folder), lock_folder).split(os.sep)[0] == os.pardir
     if outside:
-        print(f"warning: {folder} is not inside the lock's folder: the lock names its wheels by ../ paths, "
+        print(f"warning: {shown(folder)} is not inside the lock's folder: the lock names its wheels by ../ paths, "
               "so serve a folder that holds both", file=sys.stderr)
     held = {w.name: _held(places[w.name], w) for w in wheels}
     missing = [w for w in wheels if held[w.name] is None]
     size = sum(w.file.size or 0 for w in missing)
     kept = len(wheels) - len(missing)
     print(f"Fetching {len(missing)} wheel{'' if len(missing) == 1 else 's'}" + (f" ({size_text(size)})" if size else "")
-          + f" into {folder}" + (f"; {kept} already there" if kept else "") if missing
-          else f"All {len(wheels)} wheels are in {folder} already", file=sys.stderr, flush=True)
+          + f" into {shown(folder)}" + (f"; {kept} already there" if kept else "") if missing
+          else f"All {len(wheels)} wheels are in {shown(folder)} already", file=sys.stderr, flush=True)
     turns = asyncio.Semaphore(4)
 
     def warn(wheel: LockedWheel, notes: Sequence[str]) -> None:
@@ -391,7 +419,7 @@ def _index(args: argparse.Namespace) -> int:
     news = [f"{len(names)} {what}" for names, what in ((written.added, "added"), (written.replaced, "replaced"),
                                                        (written.unchanged, "already there")) if names]
     print(f"Indexed {listed} wheel{'' if listed == 1 else 's'} of {len(written.projects)} "
-          f"project{'' if len(written.projects) == 1 else 's'} in {written.folder}"
+          f"project{'' if len(written.projects) == 1 else 's'} in {shown(str(written.folder))}"
           + (f" ({', '.join(news)})" if news else ""), file=sys.stderr)
     folder = written.folder.resolve()
     name = quote(folder.name)
@@ -474,7 +502,7 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
             args.requirements += requirements
             args.constraint += constraints
         elif value.endswith((".txt", ".in")) or os.sep in value:  # meant as a file: not silently a project's name
-            command.error(f"-c {value}: no such file (a constraint that names a file is read from it)")
+            command.error(f"-c {shown(value)}: no such file (a constraint that names a file is read from it)")
         else:
             args.constraint.append(value)
     for path in args.requirement_files:
@@ -486,33 +514,37 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     try:
         platform = PlatformTag.parse(args.platform)
     except PyemscriptenError as exc:
-        command.error(f"--platform {args.platform}: {exc}")
+        command.error(f"--platform {shown(args.platform)}: {exc}")
     if args.python_version is None:
         args.python_version = _python_of(platform, command)
     try:
         args.target = Target.for_platform(args.platform, args.python_version)
     except UnsupportedRuntimeError as exc:
-        command.error(f"--python-version {args.python_version}: {exc.reason}")
+        command.error(f"--python-version {shown(args.python_version)}: {exc.reason}")
     # Refused, not only warned of as another platform's Python is: resolving for 2.7, 3.0 or
     # 4.0 ended in "no wheel fits" (py2/py4 tags, Requires-Python) or, from pure wheels that
     # name no Requires-Python, in a lock with requires-python ==3.0.* that no runtime installs.
     unknown = unknown_python(platform, args.python_version)
     if unknown is not None:
-        command.error(f"--python-version {args.python_version}: {unknown}")
+        command.error(f"--python-version {shown(args.python_version)}: {unknown}")
     problem = _output_problem(args.output)
     if problem is not None:
-        command.error(f"cannot write the lock to -o {args.output}: {problem}")
+        command.error(f"cannot write the lock to -o {shown(args.output)}: {problem}")
     if args.output != "-" and not _LOCK_NAME.fullmatch(os.path.basename(args.output)):
-        print(f"warning: -o {args.output}: PEP 751 names a lock pylock.toml or pylock.<name>.toml; pip and uv read "
-              "no other name as a lock (pyemscripten reads any)", file=sys.stderr)
+        print(f"warning: -o {shown(args.output)}: PEP 751 names a lock pylock.toml or pylock.<name>.toml; pip and uv "
+              "read no other name as a lock (pyemscripten reads any)", file=sys.stderr)
     problem = _wheels_dir_problem(args)
     if problem is not None:
-        command.error(f"--wheels-dir {args.wheels_dir}: {problem}")
+        command.error(f"--wheels-dir {shown(args.wheels_dir)}: {problem}")
     local = _local_indexes(args.index_urls)
     if local and not args.wheels_dir:
-        command.error(f"--index-url {local[0][1]}: a local index needs --wheels-dir, which copies the locked wheels "
-                      "beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
+        command.error(f"--index-url {shown(local[0][1])}: a local index needs --wheels-dir, which copies the locked "
+                      "wheels beside the lock (a browser cannot fetch them from your disk); or serve the folder and give "
                       "its http URL")
+    files = _local_wheels(args.requirements)
+    if files and not args.wheels_dir:
+        command.error(f"{shown(files[0])}: a wheel of this machine needs --wheels-dir, which copies it beside the "
+                      "lock (a browser cannot fetch it from your disk); or serve it and give its http URL")
     try:
         text = asyncio.run(_lock(args))
     except PyemscriptenError as exc:
@@ -532,9 +564,9 @@ def _lock_command(args: argparse.Namespace, command: argparse.ArgumentParser) ->
     try:
         write_file_whole(args.output, text.encode("utf-8"))  # an old lock stays whole until the new one is in
     except OSError as exc:
-        print(f"error: cannot write the lock to {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: cannot write the lock to {shown(args.output)}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"wrote {args.output}", file=sys.stderr)
+    print(f"wrote {shown(args.output)}", file=sys.stderr)
     return 0
 
 
@@ -545,10 +577,10 @@ def _read_listed(command: argparse.ArgumentParser, option: str, path: str, const
     try:
         return read_requirements(path, constraint)
     except OSError as exc:
-        where = "" if exc.filename in (None, path) else f"{exc.filename}, named in it: "
-        command.error(f"{option} {path}: {where}{exc.strerror or exc}")
+        where = "" if exc.filename in (None, path) else f"{shown(str(exc.filename))}, named in it: "
+        command.error(f"{option} {shown(path)}: {where}{exc.strerror or exc}")
     except (UnicodeDecodeError, ValueError) as exc:
-        command.error(f"{option} {path}: {exc}")
+        command.error(f"{option} {shown(path)}: {exc}")
 
 
 def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str] = frozenset()
@@ -559,7 +591,7 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
     the file and line, for what a lock cannot take from it (pip's other options)."""
     real = os.path.realpath(path)
     if real in _seen:
-        raise ValueError(f"{path} names itself through -r or -c lines")
+        raise ValueError(f"{shown(path)} names itself through -r or -c lines")
     with open(path, "rb") as file:
         text = _decoded(file.read(), path)
     requirements: list[str] = []
@@ -573,15 +605,15 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
         value = (value if equals else rest).strip()
         if not option:
             if " --hash" in f" {line}":
-                raise ValueError(f"{path}, line {number}: --hash is not taken here: a lock takes each wheel's "
+                raise ValueError(f"{shown(path)}, line {number}: --hash is not taken here: a lock takes each wheel's "
                                  "hash from the index (and checks it)")
             try:
                 Dependency.parse(line, "constraint" if constraint else USER)  # as resolution parses it, later
             except InvalidRequirementError as exc:
-                raise ValueError(f"{path}, line {number}: {exc}") from None
+                raise ValueError(f"{shown(path)}, line {number}: {exc}") from None
             (constraints if constraint else requirements).append(line)
         elif option in ("-r", "--requirement", "-c", "--constraint") and not value:
-            raise ValueError(f"{path}, line {number}: {option} needs a file name")
+            raise ValueError(f"{shown(path)}, line {number}: {option} needs a file name")
         elif option in ("-r", "--requirement", "-c", "--constraint"):
             nested = os.path.join(os.path.dirname(path), value)
             # As pip: what a -r line names is requirements, what a -c line names constraints,
@@ -592,7 +624,7 @@ def read_requirements(path: str, constraint: bool = False, _seen: frozenset[str]
         else:
             hint = (" (give --index-url to lock instead)" if option in ("-i", "--index-url", "--extra-index-url")
                     else " (a lock takes wheels only, from an index)" if option in ("-e", "--editable") else "")
-            raise ValueError(f"{path}, line {number}: {option} is not taken here{hint}")
+            raise ValueError(f"{shown(path)}, line {number}: {option} is not taken here{hint}")
     return requirements, constraints
 
 
@@ -608,7 +640,8 @@ def _decoded(data: bytes, path: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not {encoding.removesuffix('-sig').upper()} text: save it as UTF-8") from None
+        raise ValueError(f"{shown(path)} is not {encoding.removesuffix('-sig').upper()} text: save it as UTF-8"
+                         ) from None
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:

@@ -44,6 +44,7 @@ from .errors import (
     InstallError,
     LockError,
     MissingHashError,
+    NoSitePackagesError,
     NotInABrowserError,
     NotInstalledError,
     PyemscriptenError,
@@ -1038,9 +1039,15 @@ def freeze(session: Session | None = None) -> str:
     pip: whatever boots the installer brings it, and a lock must not pin the installer.
     Each project is locked once, at the version :func:`list_installed` shows; a second
     ``*.dist-info`` of it is named in a comment.
+
+    Outside Pyodide it reads only the site-packages given as ``Session(scheme=...)``, for
+    the runtime given as ``Session(target=...)``, and raises
+    :class:`~pyemscripten.errors.NoSitePackagesError` without them.
     """
     s = session or Session()
-    scheme = s.scheme or installation.default_scheme()
+    scheme = _site_packages(s, "freeze")
+    if s.target is None and sys.platform != "emscripten":  # no runtime here to say what the lock is for
+        raise NoSitePackagesError("freeze", sys.platform, "target")
     target = s.target or current_target()
     wheels, unknown, runs_on, shadowed = [], [], [], []
     own = _kept(scheme)
@@ -1086,9 +1093,24 @@ def freeze(session: Session | None = None) -> str:
 
 
 def list_installed(session: Session | None = None) -> dict[str, str]:
-    """Installed distributions as ``{name: version}`` (from the file system's dist-info)."""
-    scheme = (session.scheme if session and session.scheme else None) or installation.default_scheme()
+    """Installed distributions as ``{name: version}`` (from the file system's dist-info).
+
+    Outside Pyodide it reads only the site-packages given as ``Session(scheme=...)``, and
+    raises :class:`~pyemscripten.errors.NoSitePackagesError` without one."""
+    scheme = _site_packages(session or Session(), "list_installed")
     return {d.name: str(d.version) for d in sorted(installed_map(scheme).values(), key=lambda d: d.name)}
+
+
+def _site_packages(session: Session, function: str) -> installation.Scheme:
+    """The session's scheme, or the runtime's own in Pyodide. Natively the default would be
+    this interpreter's site-packages, the host's (pip's packages, pytest's, mypy's): listing
+    or freezing those as what pyemscripten installed misleads, as uninstall refuses to
+    remove them (it keeps its own UninstallError, which its callers catch)."""
+    if session.scheme is not None:
+        return session.scheme
+    if sys.platform != "emscripten":
+        raise NoSitePackagesError(function, sys.platform)
+    return installation.default_scheme()
 
 
 def _strings(value: object, function: str, parameter: str) -> list[str]:

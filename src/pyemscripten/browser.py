@@ -222,8 +222,9 @@ class FetchTransport(Transport):
     Basic auth to their origin instead (see :mod:`pyemscripten.credentials`).
 
     In Node (:func:`node_reads_files`), ``file:`` URLs are read from the file system as a
-    static server answers for them (:data:`_READ_FILE_JS`); in a page they go to ``fetch``,
-    which refuses them.
+    static server answers for them (:data:`_READ_FILE_JS`); in a page they are refused with
+    a :class:`NetworkError` that says to serve the file over http(s), as ``fetch`` would
+    refuse them without saying why.
     """
 
     def __init__(self, timeout: float = 60.0) -> None:
@@ -248,6 +249,10 @@ class FetchTransport(Transport):
                 self._reads_files = node_reads_files()
             if self._reads_files:
                 return await self._file(url, on_progress, on_data)
+            # A page's fetch reads no file: URL (the Fetch standard leaves it to the browser,
+            # and Chromium and Firefox refuse it, with a TypeError that names nothing): a
+            # wheel named by one (name @ file:///...) is said to need a server.
+            raise NetworkError(url, "a browser's fetch reads no file: URL", refused_by="file")
         if self._fetch is None:
             self._fetch = js_function(_FETCH_JS)
         raised: list[BaseException] = []  # what a callback raised: it ends the request as it is

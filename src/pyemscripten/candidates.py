@@ -160,8 +160,12 @@ def _direct(url: str, name: str | None, extras: frozenset[str], text: str | None
     text = text or url.strip()
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidRequirementError(text, "only http and https URLs of wheels can be installed")
+    # file: too: a direct reference is the user's own words, so it may name a file of their
+    # machine (a page or a lock from a server may not: index_pages._absolute,
+    # locks._wheel_file). Whether it can be read is the transport's to say: Node and the
+    # native lock command read it, a page's fetch cannot (browser.FetchTransport says why).
+    if parts.scheme.lower() not in ("http", "https", "file"):
+        raise InvalidRequirementError(text, "only http, https and file: URLs of wheels can be installed")
     filename = unquote(parts.path.rsplit("/", 1)[-1])
     try:
         project, version, _, _ = parse_wheel_filename(filename)

@@ -68,6 +68,13 @@ def listed(items: list[str], limit: int) -> str:
     return ", ".join(items[:limit]) + more
 
 
+def shown(text: str) -> str:
+    """``text`` (a path, an argument) as one line of a message shows it: itself where every
+    character is printable, else its ``repr``: a newline in it split the error over two lines
+    as if the rest were another message, and a NUL or an escape sequence garbles a terminal."""
+    return text if text.isprintable() else repr(text)
+
+
 class PyemscriptenError(Exception):
     """Base of every error pyemscripten raises on purpose."""
 
@@ -99,6 +106,24 @@ class NotInABrowserError(PyemscriptenError):
         return (f"Cannot install here: this interpreter runs on {self.platform!r}, not emscripten, and the session "
                 f"has no {self.seam}, which only a browser's Pyodide provides. pyemscripten installs into Pyodide; "
                 "to resolve for one from here, lock: `python -m pyemscripten lock REQUIREMENT --platform TAG`")
+
+
+@dataclass(eq=False)
+class NoSitePackagesError(PyemscriptenError):
+    """:func:`list_installed` or :func:`freeze` natively, with no ``Session(scheme=...)``:
+    their default is the running interpreter's own site-packages, which off Pyodide is the
+    host's (pip's, not pyemscripten's), as :func:`uninstall` refuses it too."""
+
+    function: str  # list_installed, freeze
+    platform: str  # sys.platform
+    seam: str = "scheme"  # the Session field left unset (scheme; target, for freeze)
+
+    def __str__(self) -> str:
+        given = ("Session(scheme=..., target=...): the site-packages to read and the runtime the lock is for"
+                 if self.seam == "target" else "Session(scheme=...) to say which site-packages to read")
+        return (f"Cannot {self.function}() here: this interpreter runs on {self.platform!r}, not emscripten, and the "
+                f"session has no {self.seam}. {self.function}() reads Pyodide's site-packages in a browser, and "
+                f"here would read this interpreter's own (pip list shows those); give {given}")
 
 
 @dataclass(eq=False)
@@ -134,7 +159,12 @@ class InvalidRequirementError(PyemscriptenError):
 
     def __str__(self) -> str:
         where = f" (in {self.source})" if self.source else ""
-        text = f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(self.reason)}"
+        reason = self.reason
+        if not self.requirement.isprintable():
+            # packaging's reason shows the text again under a caret line, which a newline in it
+            # breaks apart; the requirement is quoted above, and the first line says what is wrong.
+            reason = reason.partition("\n")[0]
+        text = f"Invalid requirement {redact_text(self.requirement)!r}{where}: {redact_text(reason)}"
         parts = [p for p in re.split(r"[\s,]+", self.requirement) if p]
         if self.source is None and len(parts) == 2 and _NAME.fullmatch(parts[0]) and _VERSION.fullmatch(parts[1]):
             text += f"\nFor a version, write {parts[0]}=={parts[1]}."  # "numpy 1.26"
@@ -212,13 +242,15 @@ class NetworkError(PackageIndexError):
     #   header (a 503 while the server restarts) looks the same (index_client.get_ok).
     # - "mixed content": an http URL of another machine from a page served over https; not
     #   tried again (the browser never sends it).
+    # - "file": a file: URL in a page, whose fetch reads none (Node reads them; see
+    #   browser.FetchTransport); not tried again.
     refused_by: str | None = None
     page: str | None = None
     native: bool = False  # made by the native transport: no browser, so no CORS to check
 
     @property
     def transient(self) -> bool:
-        return not self._bad_url and self.refused_by != "mixed content"
+        return not self._bad_url and self.refused_by not in ("mixed content", "file")
 
     @property
     def _bad_url(self) -> bool:
@@ -254,6 +286,9 @@ class NetworkError(PackageIndexError):
             return (f"{head} This page{here} is served over https, and the browser blocks its requests to http "
                     "URLs of other machines (mixed content). Use the index's https URL (an index whose pages "
                     "name http files needs https ones).")
+        if self.refused_by == "file":
+            return (f"{head} A page cannot read the files of this machine: serve it over http(s) (e.g. python -m "
+                    "http.server, from a folder that holds it) and give its http(s) URL.")
         if self._bad_url:
             advice = "check the URL (an index URL looks like https://pypi.org/simple/)"
         elif self.native:
@@ -720,7 +755,7 @@ class IndexWriteError(PyemscriptenError):
     def __str__(self) -> str:
         outcome = ("Each file is whole, but pages may not list the wheels yet: run the command again once this "
                    "is fixed" if self.writing else "Nothing was written")
-        return f"Cannot index {self.path}: {self.reason}. {outcome}."
+        return f"Cannot index {shown(self.path)}: {self.reason}. {outcome}."
 
 
 # --- lock files ----------------------------------------------------------------------

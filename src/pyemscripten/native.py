@@ -97,11 +97,13 @@ class UrllibTransport(Transport):
     command wrote), each as ``(its file: URL, ending in "/", its folder)``: a URL under one
     of those URLs is read from inside its folder as a static server would serve it (a URL
     ending in ``/`` is its folder's ``index.html``; a missing file is a 404, an unreadable
-    one a 403), and nothing outside the folder is read, through ``..`` or a link.
+    one a 403), and nothing outside the folder is read, through ``..`` or a link. ``files``:
+    the ``file:`` URLs of wheels the user named themselves (``name @ file:///...``), each
+    read as it is, and no other file beside it.
     """
 
     def __init__(self, timeout: float = 60.0, local: Sequence[tuple[str, str | os.PathLike[str]]] = (),
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, files: Sequence[str] = ()) -> None:
         self.timeout = timeout
         self.concurrency = concurrency
         self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None  # per loop
@@ -110,6 +112,7 @@ class UrllibTransport(Transport):
         self._credentials = OriginCredentials()  # URLs with user:password@, as in FetchTransport
         self._opener = urllib.request.build_opener(_Redirects)
         self._local = [(url, os.path.realpath(folder)) for url, folder in local]
+        self._files = frozenset(files)
 
     async def get(
         self,
@@ -149,7 +152,7 @@ class UrllibTransport(Transport):
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:  # e.g. "http://[": not a URL
             raise NetworkError(url, f"not a URL ({exc})") from None
-        if scheme == "file" and self._local:
+        if scheme == "file" and (self._local or url in self._files):
             response = await _in_thread(self._read_local, url)
             if on_data is not None and response.status == 200:
                 for offset in range(0, len(response.body), _PIECE):
@@ -229,19 +232,26 @@ class UrllibTransport(Transport):
             return NetworkError(url, "only http and https URLs are fetched, and file: URLs inside the local indexes "
                                      f"given (--index-url FOLDER): this one {how} outside them")
 
-        under = next(((prefix, folder) for prefix, folder in self._local if url.startswith(prefix)), None)
-        if under is None or "?" in url:
-            raise outside("is")
-        prefix, folder = under
-        parts = unquote(url[len(prefix):]).split("/")
-        if url.endswith("/"):
-            parts[-1] = "index.html"
-        try:
-            path = os.path.realpath(os.path.join(folder, *parts))
-        except ValueError:  # a NUL in the name: no such file
-            return Response(url, 404, b"", {})
-        if not path.startswith(folder.rstrip(os.sep) + os.sep):
-            raise outside("leads")
+        if url in self._files:  # the user's own wheel, named by its URL: that one file
+            split = urlsplit(url)  # a Windows share keeps its host: file://server/share/x.whl
+            path = urllib.request.url2pathname(f"//{split.netloc}{split.path}" if split.netloc not in ("", "localhost")
+                                               else split.path)
+            if "\0" in path:  # no such file (open would raise ValueError)
+                return Response(url, 404, b"", {})
+        else:
+            under = next(((prefix, folder) for prefix, folder in self._local if url.startswith(prefix)), None)
+            if under is None or "?" in url:
+                raise outside("is")
+            prefix, folder = under
+            parts = unquote(url[len(prefix):]).split("/")
+            if url.endswith("/"):
+                parts[-1] = "index.html"
+            try:
+                path = os.path.realpath(os.path.join(folder, *parts))
+            except ValueError:  # a NUL in the name: no such file
+                return Response(url, 404, b"", {})
+            if not path.startswith(folder.rstrip(os.sep) + os.sep):
+                raise outside("leads")
         try:
             with open(path, "rb") as file:
                 body = file.read()

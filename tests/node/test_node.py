@@ -94,6 +94,23 @@ json.dumps({{"installed": [list(p) for p in locked.installed + report.installed]
     assert runtime == "DistributionFileError" and f"runtime's distribution ({lock})" in said_runtime
 
 
+def test_a_wheel_named_by_its_file_url(run_in_node: Callable[..., Any], tmp_path: Path) -> None:
+    # "name @ file:///..." is the user's own words (no page's link): Node reads that file, and
+    # the wheel is installed as one named by its http(s) URL is, with its direct_url.json.
+    wheel = tmp_path / "built" / "mdurl-0.1.2-py3-none-any.whl"
+    wheel.parent.mkdir()
+    shutil.copy(WHEELS_DIR / wheel.name, wheel)
+    url = f"{wheel.as_uri()}#sha256={hashlib.sha256(wheel.read_bytes()).hexdigest()}"
+    out = run_in_node(f"""
+import json, pyemscripten, importlib.metadata
+report = await pyemscripten.install([{"mdurl @ " + url!r}], index_urls=[INDEX], quiet=True)
+import mdurl
+json.dumps({{"installed": [list(p) for p in report.installed],
+            "origin": json.loads(importlib.metadata.distribution("mdurl").read_text("direct_url.json"))["url"]}})
+""")
+    assert out == {"installed": [["mdurl", "0.1.2"]], "origin": wheel.as_uri()}
+
+
 def test_a_refused_connection_says_why(run_in_node: Callable[..., Any]) -> None:
     # Node's fetch rejects with "fetch failed" and puts why in the error's cause. (With the
     # runtime's distribution, a project the index failed for would come from there.)

@@ -1085,6 +1085,41 @@ def test_replacing_an_installed_version_warns_for_what_it_breaks_and_what_was_im
         "The lock names packaging 27.0; this page keeps packaging 26.4, which pyemscripten itself runs on",)
 
 
+def test_a_wheel_named_by_its_file_url_is_the_transports_to_read(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from pyemscripten.browser import FetchTransport
+    from pyemscripten.seams import Response
+
+    # "name @ file:///..." was refused by the core ("only http and https URLs"): a direct
+    # reference is the user's own words. A transport that reads files installs it (Node's,
+    # the lock command's); a page's says why it cannot, naming the URL.
+    body = real("app", "1.0", ("lib>=1",))["body"]
+    wheel = tmp_path / "dist" / "app-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    wheel.write_bytes(body)
+    url = wheel.as_uri()
+    index = FakeIndex({"lib": {"1.0": real("lib", "1.0")}})
+    index.routes[url] = Response(url, 200, body, {})  # as Node reads it
+    session = uncached_session(tmp_path, index)
+    requirement = f"app @ {url}#sha256={hashlib.sha256(body).hexdigest()}"
+    report = asyncio.run(api.install([requirement], BASE, session=session, quiet=True))
+    assert dict(report.installed) == {"app": "1.0", "lib": "1.0"}
+    assert json.loads((tmp_path / "site-packages" / "app-1.0.dist-info" / "direct_url.json").read_text())["url"] == url
+    # In a page (no Node process), before any fetch: not tried again, and what to do instead.
+    js = types.ModuleType("js")
+    ffi = types.SimpleNamespace(create_proxy=None, to_js=None)
+    for name, module in (("js", js), ("pyodide", types.SimpleNamespace(ffi=ffi)), ("pyodide.ffi", ffi)):
+        monkeypatch.setitem(sys.modules, name, module)
+    with pytest.raises(errors.NetworkError) as info:
+        asyncio.run(FetchTransport().get(url))
+    assert not info.value.transient and str(info.value) == (
+        f"Network error fetching {url}: a browser's fetch reads no file: URL. A page cannot read the files of this "
+        "machine: serve it over http(s) (e.g. python -m http.server, from a folder that holds it) and give its "
+        "http(s) URL.")
+
+
 def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
     import json
 
@@ -1303,6 +1338,23 @@ def test_an_install_natively_without_the_browsers_seams_says_what_to_do() -> Non
     # Given a transport, a native session runs without a runtime's distribution.
     given = api.Session(target=TARGET, transport=FakeIndex({}), use_cache=False).resolved(interpreter=False)
     assert given.distribution_url == ""
+
+
+def test_listing_freezing_and_uninstalling_natively_need_the_site_packages_named(session: api.Session) -> None:
+    # Off Pyodide, the default site-packages is this interpreter's own (pytest, pip): the three
+    # refuse it alike, saying what to give, instead of listing the host's packages.
+    for call, error in ((lambda s: api.list_installed(s), errors.NoSitePackagesError),
+                        (lambda s: api.freeze(s), errors.NoSitePackagesError),
+                        (lambda s: api.uninstall("pytest", s), errors.UninstallError)):
+        for given in (None, api.Session(target=TARGET)):
+            with pytest.raises(error) as info:
+                call(given)
+            assert "Session(scheme=...)" in str(info.value) and "not emscripten" in str(info.value)
+    # freeze() also needs the runtime the lock is for; given both, each reads that folder.
+    with pytest.raises(errors.NoSitePackagesError, match=r"give Session\(scheme=..., target=...\)"):
+        api.freeze(api.Session(scheme=session.scheme))
+    assert api.list_installed(api.Session(scheme=session.scheme)) == {}
+    assert "packages = []" in api.freeze(session) and api.list_installed(session) == {}
 
 
 def _runtime_without_a_page(monkeypatch: pytest.MonkeyPatch, lock_url: str | None,

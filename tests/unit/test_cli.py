@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from pyemscripten.__main__ import main
+from pyemscripten.errors import NetworkError
 from pyemscripten.locks import load_lock
+from pyemscripten.native import UrllibTransport
 from pyemscripten.target import Target
 from tests.support.browser import WHEELS_DIR
 from tests.support.index_server import IndexServer
@@ -130,6 +133,29 @@ def test_wheels_saved_beside_the_lock(index: IndexServer, tmp_path: Path, capsys
     assert "is not inside the lock's folder" in capsys.readouterr().err
 
 
+def test_a_wheel_named_by_its_file_url_is_locked_from_a_copy_beside_the_lock(
+        index: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "name @ file:///..." was refused ("only http and https URLs"): a direct reference is the
+    # user's own words. The transport reads that one file; --wheels-dir copies it beside the lock.
+    body = bytes(make_wheel("mine", "0.3", {"mine/__init__.py": ""}, requires=["mdurl"]))
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "mine-0.3-py3-none-any.whl").write_bytes(body)
+    url = f"{(tmp_path / 'built' / 'mine-0.3-py3-none-any.whl').as_uri()}#sha256={hashlib.sha256(body).hexdigest()}"
+    data = lock(index, f"mine @ {url}", "--wheels-dir", str(tmp_path / "wheels"), out=tmp_path / "pylock.toml")
+    paths = {p["name"]: p["wheels"][0]["path"] for p in data["packages"]}
+    assert paths["mine"] == "wheels/mine-0.3-py3-none-any.whl" and "mdurl" in paths  # its dependency: the index's
+    assert (tmp_path / "wheels" / "mine-0.3-py3-none-any.whl").read_bytes() == body
+    # Without --wheels-dir the lock would name a file a browser cannot fetch: said before resolving.
+    with pytest.raises(SystemExit) as exit_:
+        main(["lock", f"mine @ {url}", "--index-url", index.index_url, "-o", str(tmp_path / "pylock.toml")])
+    assert exit_.value.code == 2 and "a wheel of this machine needs --wheels-dir" in capsys.readouterr().err
+    # Only the file named is read: another file: URL (as a page might link one) is not.
+    transport = UrllibTransport(files=[url.partition("#")[0]])
+    assert asyncio.run(transport.get(url.partition("#")[0])).body == body
+    with pytest.raises(NetworkError, match="only http and https URLs are fetched"):
+        asyncio.run(transport.get((tmp_path / "pylock.toml").as_uri()))
+
+
 def test_a_python_the_platforms_runtimes_do_not_run_is_a_warning(index: IndexServer, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     lock(index, "attrs", "--python-version", "3.13", out=tmp_path / "pylock.toml")
@@ -189,9 +215,6 @@ def test_unknown_project_is_an_error(index: IndexServer, tmp_path: Path, capsys:
 
 
 def test_a_url_that_cannot_be_fetched_is_not_tried_again() -> None:
-    import asyncio
-
-    from pyemscripten.errors import NetworkError
     from pyemscripten.index_client import RetryPolicy, get_ok
 
     class Refusing:
@@ -479,6 +502,36 @@ def test_bad_arguments_are_said_before_resolving(index: IndexServer, tmp_path: P
     assert index.log == []  # nothing was asked of the index
 
 
+def test_a_path_with_a_nul_or_a_newline_is_said_on_one_line_before_resolving(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A NUL in a path argument was a traceback (ValueError: embedded null byte), for -o only
+    # after the whole resolution; a newline split the error over two lines.
+    index = ["--index-url", "http://127.0.0.1:9/simple/"]  # never asked: each is refused first
+    for args, says in (
+            (["lock", "mdurl", *index, "-o", "a\0b"], "argument -o/--output: 'a\\x00b': a file name cannot hold a NUL"),
+            (["lock", "mdurl", *index, "--wheels-dir", "w\0", "-o", str(tmp_path / "pylock.toml")],
+             "argument --wheels-dir: 'w\\x00': a file name cannot hold a NUL"),
+            (["lock", "-r", "r\0.txt"], "argument -r/--requirement: 'r\\x00.txt': a file name cannot hold a NUL"),
+            (["index", "x\0.whl", "-o", str(tmp_path / "i")], "argument WHEEL: 'x\\x00.whl': a file name cannot"),
+            (["index", "-o", "i\0"], "argument -o/--output: 'i\\x00': a file name cannot hold a NUL"),
+            (["lock", "mdurl", *index, "-o", "x\ny/pylock.toml"],
+             "cannot write the lock to -o 'x\\ny/pylock.toml': the folder 'x\\ny' does not exist: create it first\n"),
+            (["lock", "-r", "a\nb"], "error: -r 'a\\nb': No such file or directory\n"),
+            (["lock", "mdurl", "--platform", "x\ny"], "error: --platform 'x\\ny': Cannot compute")):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        err = capsys.readouterr().err
+        said = err[err.index("error:"):]  # after argparse's usage lines
+        assert exit_.value.code == 2 and says in said and said.count("\n") == 1, err
+    # A requirement that does not parse: quoted, without packaging's caret lines under it.
+    assert main(["lock", "six>=1\n;x", *index, "-o", "-"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Invalid requirement 'six>=1\\n;x': Expected comma") and err.count("\n") == 1, err
+    # The index command's own errors quote the path too.
+    assert main(["index", "a\nb.whl", "-o", str(tmp_path / "i")]) == 1
+    assert capsys.readouterr().err == "error: Cannot index 'a\\nb.whl': no such file. Nothing was written.\n"
+
+
 @pytest.mark.parametrize("args, python", [((), "3.0"), ((), "2.7"), ((), "4.0"), ((), "3.11.4"), ((), "3.16"),
                                           (("--platform", "pyemscripten_2027_0_wasm32"), "3.0"),
                                           (("--platform", "pyemscripten_2027_0_wasm32"), "4.0")])
@@ -759,6 +812,17 @@ def test_the_version_is_one_across_the_package_and_said(capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out == f"pyemscripten {pyemscripten.__version__}\n"
+
+
+def test_the_npm_packages_node_floor_is_the_one_the_readme_states_and_pyodides() -> None:
+    # package.json declared no engines: npm could not tell a Node too old for Pyodide.
+    root = Path(__file__).resolve().parents[2]
+    floor = json.loads((root / "package.json").read_text())["engines"]["node"]
+    assert f'`"engines": {{"node": "{floor}"}}`' in (root / "README.md").read_text()
+    # No lower than the runtime's own (the pyodide npm package's package.json, where unpacked).
+    runtime = root / ".cache" / "runtimes" / "pyodide-314.0.7" / "package.json"
+    if runtime.is_file():
+        assert json.loads(runtime.read_text())["engines"]["node"] == floor == ">=18.0.0"
 
 
 def test_a_constraint_that_names_a_file_reads_the_file(index: IndexServer, tmp_path: Path,

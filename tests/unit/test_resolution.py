@@ -319,7 +319,7 @@ def test_invalid_requirement() -> None:
                        ("/wheels/attrs-25.4.0-py3-none-any.whl#sha256=00", "a path, or a URL relative to the page, "
                         "is not a requirement: give the wheel's absolute URL (https://host/.../file.whl)"),
                        ("https://example.test/attrs-25.4.0.tar.gz", "attrs-25.4.0.tar.gz is not a wheel's file name"),
-                       ("ftp://example.test/attrs-25.4.0-py3-none-any.whl", "only http and https URLs"),
+                       ("ftp://example.test/attrs-25.4.0-py3-none-any.whl", "only http, https and file: URLs"),
                        ("cattrs @ https://example.test/attrs-25.4.0-py3-none-any.whl", "the name 'cattrs' is not the wheel's")):
         with pytest.raises(errors.InvalidRequirementError) as info:
             run(FakeIndex({}), [text])
