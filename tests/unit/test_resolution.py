@@ -868,6 +868,21 @@ def test_a_conflict_says_which_allowed_versions_have_wheels_only_for_other_platf
     assert info.value.elsewhere == [] and "other platforms" not in str(info.value)
 
 
+def test_a_conflict_over_a_version_the_indexs_requires_python_excludes_says_so() -> None:
+    # core 2.0's wheel fits this runtime's tags; the index's requires-python excludes it: not
+    # "wheels only for other platforms" (nor so a case for the runtime's distribution).
+    index = FakeIndex({"app": {"1.0": {"requires": ["core==2.0"]}},
+                       "core": {"1.0": {}, "2.0": {"requires_python": "<3.14"},
+                                "3.0": {"tags": ["py3-none-any", "cp314-cp314-manylinux_2_28_x86_64"],
+                                        "requires_python": ">=3.15"}}})
+    for request, version, spec in ((["app"], "2.0", "<3.14"), (["core>=3"], "3.0", ">=3.15")):
+        with pytest.raises(errors.ResolutionImpossibleError) as info:
+            run(index, request)
+        assert (f"  core {version} has wheels for this runtime, but their Requires-Python ({spec}, as the index gives "
+                "it) excludes Python 3.14.2\n") in str(info.value)
+        assert info.value.elsewhere == [] and "other platforms" not in str(info.value)
+
+
 def test_a_version_below_the_newest_because_it_pins_a_version_without_wheels_is_said() -> None:
     # pydantic for an older runtime: its newest pins a pydantic-core with no wheel for it,
     # whose only wheel that fits is a placeholder (0.0.1): pydantic 1.x is taken, and why is said.
