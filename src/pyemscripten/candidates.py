@@ -474,7 +474,14 @@ class Finder:
             raise self.data.metadata_errors[url]
         if url not in self.data.metadata:
             raise NeedData(candidate=candidate)
-        return self.data.metadata[url]
+        metadata = self.data.metadata[url]
+        if (metadata.name, metadata.version) != (candidate.name, candidate.version):
+            # Another release's metadata (a .metadata file, or METADATA, the index got wrong):
+            # its Requires-Dist are not this version's. pip passes over such a version too.
+            raise MetadataError(candidate.name, candidate.file.filename,
+                                f"its metadata is of {metadata.name} {metadata.version}, not of {candidate.name} "
+                                f"{candidate.version} as the file's name says")
+        return metadata
 
     def dependencies(self, candidate: Candidate) -> list[Dependency]:
         """What ``candidate`` needs on the target: markers evaluated, extras applied."""

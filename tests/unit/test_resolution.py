@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import itertools
 import json
 import operator
@@ -21,7 +22,7 @@ from pyemscripten.index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolic
 from pyemscripten.resolution import InstalledDist, ResolveOptions, resolve
 from pyemscripten.target import Target
 
-from .fake_index import BASE, FakeIndex, no_sleep
+from .fake_index import BASE, FakeIndex, metadata_text, no_sleep
 
 CASES = sorted((Path(__file__).parent / "resolver_cases").glob("*.json"))
 TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
@@ -85,6 +86,26 @@ def test_a_version_with_unreadable_metadata_is_passed_over_and_said() -> None:
     assert note.startswith("Passed over a 2.0: Bad metadata in a-2.0-py3-none-any.whl") and "c >>> 1" in note
     with pytest.raises(errors.MetadataError, match="invalid Requires-Dist"):  # nothing else to take: its own error
         run(index, ["a==2.0"])
+
+
+def test_a_version_whose_metadata_is_another_releases_is_passed_over() -> None:
+    # a 2.0's .metadata file (its hash as the page gives it) is a 3.0's, or another project's:
+    # its Requires-Dist are not a 2.0's, so a 2.0 is passed over (as pip does), and said.
+    for name, version in (("a", "3.0"), ("zzz", "2.0")):
+        index = FakeIndex({"a": {"2.0": {}, "1.0": {}}})
+        meta = metadata_text(name, version, {"requires": ["ghost"]})
+        url = f"{BASE.rsplit('/', 2)[0]}/files/a-2.0-py3-none-any.whl"
+        index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+        page = json.loads(index.routes[BASE + "a/"].body)
+        page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+        index.routes[BASE + "a/"] = replace(index.routes[BASE + "a/"], body=json.dumps(page).encode())
+        got = run(index, ["a"])
+        assert [(d.name, str(d.version)) for d in got.dists] == [("a", "1.0")]
+        assert got.passed_over == (f"Passed over a 2.0: Bad metadata in a-2.0-py3-none-any.whl (a): its metadata is of "
+                                   f"{name} {version}, not of a 2.0 as the file's name says. Pin another version of a, "
+                                   "or report it to its maintainers.",)
+        with pytest.raises(errors.MetadataError, match=f"its metadata is of {name} {version}"):
+            run(index, ["a==2.0"])
 
 
 def test_a_version_needing_a_project_no_index_has_is_passed_over() -> None:
