@@ -560,6 +560,12 @@ class Finder:
         needed = [str(self.target.platform), "py3-none-any"]
         reasons = []
         python_excluded = bool(offered and not self.versions(name) and fitting & set(offered))
+        if python_excluded:  # which Python it wants, so that "use a runtime whose Python they accept" can be followed
+            wanted = [(version, file.requires_python) for version, tags, file in parsed_wheels(self.page(name).files, name)
+                      if file.requires_python and self.target.tag_rank(tags) is not None]
+            if wanted:
+                version, spec = max(wanted, key=lambda pair: pair[0])
+                reasons.append(f"The newest, {name} {version}, requires Python {spec}.")
         # This platform in either spelling: the legacy pyodide_ one names the same ABI, so a
         # build tagged with it is for another Python here, not for another runtime.
         platforms = {str(self.target.platform), self.target.platform.legacy}

@@ -764,7 +764,7 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
     index = FakeIndex({"app": {"1.0": {"requires": ["native"]}},
                        "native": {"1.0": {"tags": [f"cp314-cp314t-{linux}", f"cp313-cp313-{linux}", f"cp314-cp314-{linux}",
                                                    f"cp39-abi3-{linux}"]}},
-                       "old": {"1.0": {"requires_python": ">=3.15"}}})
+                       "old": {"1.0": {"requires_python": ">=3.15"}, "2.0": {"requires_python": ">=3.16"}}})
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["app"])
     assert info.value.needed_by == ["app 1.0"]
@@ -780,6 +780,7 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
         "  Wheels with fitting tags exist, but their Requires-Python excludes Python 3.14.2.",
         "  Wheels on offer are for: py3-none-any.",
         "  (The index's page for it: https://index.test/simple/old/.)",
+        "  The newest, old 2.0, requires Python >=3.16.",  # which Python to use
         "  Use a runtime whose Python these versions accept, or ask the maintainers of old for a release for Python 3.14.2."]
 
 
