@@ -478,7 +478,14 @@ class Finder:
             raise self.data.metadata_errors[url]
         if url not in self.data.metadata:
             raise NeedData(candidate=candidate)
-        return self.data.metadata[url]
+        metadata = self.data.metadata[url]
+        if (metadata.name, metadata.version) != (candidate.name, candidate.version):
+            # Another release's metadata (a .metadata file, or METADATA, the index got wrong):
+            # its Requires-Dist are not this version's. pip passes over such a version too.
+            raise MetadataError(candidate.name, candidate.file.filename,
+                                f"its metadata is of {metadata.name} {metadata.version}, not of {candidate.name} "
+                                f"{candidate.version} as the file's name says")
+        return metadata
 
     def dependencies(self, candidate: Candidate) -> list[Dependency]:
         """What ``candidate`` needs on the target: markers evaluated, extras applied."""
@@ -557,6 +564,12 @@ class Finder:
         needed = [str(self.target.platform), "py3-none-any"]
         reasons = []
         python_excluded = bool(offered and not self.versions(name) and fitting & set(offered))
+        if python_excluded:  # which Python it wants, so that "use a runtime whose Python they accept" can be followed
+            wanted = [(version, file.requires_python) for version, tags, file in parsed_wheels(self.page(name).files, name)
+                      if file.requires_python and self.target.tag_rank(tags) is not None]
+            if wanted:
+                version, spec = max(wanted, key=lambda pair: pair[0])
+                reasons.append(f"The newest, {name} {version}, requires Python {spec}.")
         # This platform in either spelling: the legacy pyodide_ one names the same ABI, so a
         # build tagged with it is for another Python here, not for another runtime.
         platforms = {str(self.target.platform), self.target.platform.legacy}

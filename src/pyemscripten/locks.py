@@ -354,7 +354,9 @@ def _python_fits(spec: Any, target: Target, what: str, source: str | None) -> bo
     try:
         if not isinstance(spec, str):
             raise InvalidSpecifier(repr(spec))
-        return SpecifierSet(spec).contains(target.python_version, prereleases=True)
+        # As resolution compares Requires-Python (Target.python_release): a runtime on 3.15.0rc1
+        # fits ">=3.15", which its resolution took and wrote into the lock.
+        return SpecifierSet(spec).contains(target.python_release, prereleases=True)
     except (InvalidSpecifier, ValueError):
         raise LockError(f"{what} is not a valid version specifier: {spec!r}", source) from None
 

@@ -241,25 +241,42 @@ def explain_conflict(causes: Sequence[Any], provider: Provider) -> ResolutionImp
         if failed is not None and not isinstance(failed, ProjectNotFoundError):
             lines.append(f"{name}: the index failed for it, so the versions it has are not known: "
                          f"{str(failed).splitlines()[0]}")
-        other = _only_elsewhere(finder, name, [c.requirement.specifier for c in causes if c.requirement.name == name])
+        specifiers = [c.requirement.specifier for c in causes if c.requirement.name == name]
+        other, too_new = _only_elsewhere(finder, name, specifiers)
         if other:
             elsewhere.append(name)
             lines.append(f"{name} {', '.join(map(str, other))} {'has' if len(other) == 1 else 'have'} wheels only "
                          "for other platforms")
+        for version, spec in too_new:
+            lines.append(f"{name} {version} has wheels for this runtime, but their Requires-Python ({spec}, as the "
+                         f"index gives it) excludes Python {finder.target.python_version}")
     return ResolutionImpossibleError([str(c.requirement.text) for c in causes], lines, elsewhere)
 
 
-def _only_elsewhere(finder: Finder, name: str, specifiers: Sequence[Any], limit: int = 3) -> list[Version]:
+def _only_elsewhere(finder: Finder, name: str, specifiers: Sequence[Any],
+                    limit: int = 3) -> tuple[list[Version], list[tuple[Version, str]]]:
     """The newest versions of ``name`` (``limit`` at most) that one of ``specifiers`` allows
-    and whose wheels on its page are all for other platforms."""
+    and that have no wheel for the runtime: those whose wheels on its page are all for other
+    platforms, and apart, those with wheels for its tags that the index's Requires-Python
+    excludes, each with that Requires-Python. (Both are missing from ``finder.versions``:
+    told apart, since a pin on a version for another Python read "wheels only for other
+    platforms", and the lock command then advised the runtime's distribution.)"""
     page = finder.data.pages.get(name)
     if page is None:
-        return []
+        return [], []
     here = {v for v, _ in finder.versions(name)}
-    found = {version for version, _, file in parsed_wheels(page.files, name)
-             if file.yanked is None and version not in here
-             and any(s.contains(version, prereleases=True) for s in specifiers)}
-    return sorted(found, reverse=True)[:limit]
+    found: set[Version] = set()
+    too_new: dict[Version, str] = {}
+    for version, tags, file in parsed_wheels(page.files, name):
+        if file.yanked is not None or version in here or not any(s.contains(version, prereleases=True)
+                                                                for s in specifiers):
+            continue
+        if finder.target.tag_rank(tags) is not None:
+            too_new.setdefault(version, file.requires_python or "")  # only Requires-Python keeps a fitting tag out
+        else:
+            found.add(version)
+    newest = sorted(too_new, reverse=True)[:limit]
+    return sorted(found - set(too_new), reverse=True)[:limit], [(v, too_new[v]) for v in newest]
 
 
 def root_dependencies(requirements: Sequence[str], target: Target) -> list[Dependency]:

@@ -139,6 +139,16 @@ def test_markers_environments_and_requires_python_of_a_lock() -> None:
             load_lock(LOCK_HEAD + package("rich", "15.0.0", f'marker = "{marker}"'), T2026)
 
 
+def test_a_runtime_on_a_release_candidate_fits_the_requires_python_its_resolution_took() -> None:
+    # Pyodide 315's Python is 3.15.0rc1: resolution compares Requires-Python with 3.15.0 (as pip
+    # compares sys.version_info[:3]) and takes a file for ">=3.15"; the lock it makes must load.
+    rc = Target.for_platform("pyemscripten_2026_5_wasm32", "3.15.0rc1")
+    text = 'lock-version = "1.0"\nrequires-python = ">=3.15"\n' + package("rich", "15.0.0", 'requires-python = ">=3.15"')
+    assert [(w.name, str(w.version)) for w in load_lock(text, rc)] == [("rich", "15.0.0")]
+    with pytest.raises(LockError, match=r"rich requires Python <3\.15"):
+        load_lock(LOCK_HEAD + package("rich", "15.0.0", 'requires-python = "<3.15"'), rc)
+
+
 def test_a_lock_is_not_written_with_text_that_is_no_unicode() -> None:
     # A JSON page's "\\ud800" is a lone surrogate to json.loads: neither TOML nor UTF-8
     # holds one, and the lock command ended in a UnicodeEncodeError as it wrote the lock.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import itertools
 import json
 import operator
@@ -21,7 +22,7 @@ from pyemscripten.index_client import DEFAULT_INDEX_URL, IndexClient, RetryPolic
 from pyemscripten.resolution import InstalledDist, ResolveOptions, resolve
 from pyemscripten.target import Target
 
-from .fake_index import BASE, FakeIndex, no_sleep
+from .fake_index import BASE, FakeIndex, metadata_text, no_sleep
 
 CASES = sorted((Path(__file__).parent / "resolver_cases").glob("*.json"))
 TARGET = Target.for_platform("pyemscripten_2026_0_wasm32", "3.14.2")
@@ -85,6 +86,26 @@ def test_a_version_with_unreadable_metadata_is_passed_over_and_said() -> None:
     assert note.startswith("Passed over a 2.0: Bad metadata in a-2.0-py3-none-any.whl") and "c >>> 1" in note
     with pytest.raises(errors.MetadataError, match="invalid Requires-Dist"):  # nothing else to take: its own error
         run(index, ["a==2.0"])
+
+
+def test_a_version_whose_metadata_is_another_releases_is_passed_over() -> None:
+    # a 2.0's .metadata file (its hash as the page gives it) is a 3.0's, or another project's:
+    # its Requires-Dist are not a 2.0's, so a 2.0 is passed over (as pip does), and said.
+    for name, version in (("a", "3.0"), ("zzz", "2.0")):
+        index = FakeIndex({"a": {"2.0": {}, "1.0": {}}})
+        meta = metadata_text(name, version, {"requires": ["ghost"]})
+        url = f"{BASE.rsplit('/', 2)[0]}/files/a-2.0-py3-none-any.whl"
+        index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+        page = json.loads(index.routes[BASE + "a/"].body)
+        page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+        index.routes[BASE + "a/"] = replace(index.routes[BASE + "a/"], body=json.dumps(page).encode())
+        got = run(index, ["a"])
+        assert [(d.name, str(d.version)) for d in got.dists] == [("a", "1.0")]
+        assert got.passed_over == (f"Passed over a 2.0: Bad metadata in a-2.0-py3-none-any.whl (a): its metadata is of "
+                                   f"{name} {version}, not of a 2.0 as the file's name says. Pin another version of a, "
+                                   "or report it to its maintainers.",)
+        with pytest.raises(errors.MetadataError, match=f"its metadata is of {name} {version}"):
+            run(index, ["a==2.0"])
 
 
 def test_a_version_needing_a_project_no_index_has_is_passed_over() -> None:
@@ -743,7 +764,7 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
     index = FakeIndex({"app": {"1.0": {"requires": ["native"]}},
                        "native": {"1.0": {"tags": [f"cp314-cp314t-{linux}", f"cp313-cp313-{linux}", f"cp314-cp314-{linux}",
                                                    f"cp39-abi3-{linux}"]}},
-                       "old": {"1.0": {"requires_python": ">=3.15"}}})
+                       "old": {"1.0": {"requires_python": ">=3.15"}, "2.0": {"requires_python": ">=3.16"}}})
     with pytest.raises(errors.NoCompatibleWheelError) as info:
         run(index, ["app"])
     assert info.value.needed_by == ["app 1.0"]
@@ -759,6 +780,7 @@ def test_no_wheel_error_says_who_needs_it_puts_this_python_first_and_advises_by_
         "  Wheels with fitting tags exist, but their Requires-Python excludes Python 3.14.2.",
         "  Wheels on offer are for: py3-none-any.",
         "  (The index's page for it: https://index.test/simple/old/.)",
+        "  The newest, old 2.0, requires Python >=3.16.",  # which Python to use
         "  Use a runtime whose Python these versions accept, or ask the maintainers of old for a release for Python 3.14.2."]
 
 
@@ -866,6 +888,21 @@ def test_a_conflict_says_which_allowed_versions_have_wheels_only_for_other_platf
     with pytest.raises(errors.ResolutionImpossibleError) as info:  # a version no index has at all
         run(index, ["core==9"])
     assert info.value.elsewhere == [] and "other platforms" not in str(info.value)
+
+
+def test_a_conflict_over_a_version_the_indexs_requires_python_excludes_says_so() -> None:
+    # core 2.0's wheel fits this runtime's tags; the index's requires-python excludes it: not
+    # "wheels only for other platforms" (nor so a case for the runtime's distribution).
+    index = FakeIndex({"app": {"1.0": {"requires": ["core==2.0"]}},
+                       "core": {"1.0": {}, "2.0": {"requires_python": "<3.14"},
+                                "3.0": {"tags": ["py3-none-any", "cp314-cp314-manylinux_2_28_x86_64"],
+                                        "requires_python": ">=3.15"}}})
+    for request, version, spec in ((["app"], "2.0", "<3.14"), (["core>=3"], "3.0", ">=3.15")):
+        with pytest.raises(errors.ResolutionImpossibleError) as info:
+            run(index, request)
+        assert (f"  core {version} has wheels for this runtime, but their Requires-Python ({spec}, as the index gives "
+                "it) excludes Python 3.14.2\n") in str(info.value)
+        assert info.value.elsewhere == [] and "other platforms" not in str(info.value)
 
 
 def test_a_version_below_the_newest_because_it_pins_a_version_without_wheels_is_said() -> None:

@@ -55,6 +55,18 @@ def test_marker_environment_is_emscripten() -> None:
     assert env["python_version"] == "3.14" and env["python_full_version"] == "3.14.2"
 
 
+@pytest.mark.parametrize("platform,python,release", [("2024_0", "3.12.7", "3.1.58"), ("2025_0", "3.13.2", "4.0.9"),
+                                                     ("2026_0", "3.14.2", "5.0.3"), ("2026_5", "3.15.0rc1", "6.0.5")])
+def test_a_targets_marker_environment_is_the_runtimes_own(platform: str, python: str, release: str) -> None:
+    # The values platform.uname(), sys.implementation and platform.python_version() give in Pyodide 0.27.7, 0.29.5,
+    # 314.0.7 and 315.0.0a2 (read in each, in Node): a lock made here evaluates markers as the runtime would.
+    assert dict(Target.for_platform(platform, python).marker_environment) == {
+        "implementation_name": "cpython", "implementation_version": python, "os_name": "posix",
+        "platform_machine": "wasm32", "platform_release": release, "platform_system": "Emscripten",
+        "platform_version": "#1", "python_full_version": python, "platform_python_implementation": "CPython",
+        "python_version": python.rsplit(".", 1)[0], "sys_platform": "emscripten"}
+
+
 @pytest.mark.parametrize("bad", ["manylinux_2_17_x86_64", "pyemscripten_26_0_wasm32", "", "2026"])
 def test_bad_platform_names(bad: str) -> None:
     with pytest.raises(UnsupportedRuntimeError) as info:
