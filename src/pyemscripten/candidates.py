@@ -482,9 +482,11 @@ class Finder:
         if (metadata.name, metadata.version) != (candidate.name, candidate.version):
             # Another release's metadata (a .metadata file, or METADATA, the index got wrong):
             # its Requires-Dist are not this version's. pip passes over such a version too.
-            raise MetadataError(candidate.name, candidate.file.filename,
-                                f"its metadata is of {metadata.name} {metadata.version}, not of {candidate.name} "
-                                f"{candidate.version} as the file's name says")
+            # Said as the wheel's own check says it (wheels.py), the field that differs first.
+            said = (f"METADATA says Name {metadata.name!r}, the file name says {candidate.name!r}"
+                    if metadata.name != candidate.name else
+                    f"METADATA says Version {str(metadata.version)!r}, the file name says {candidate.version}")
+            raise MetadataError(candidate.name, candidate.file.filename, said)
         return metadata
 
     def dependencies(self, candidate: Candidate) -> list[Dependency]:

@@ -2,12 +2,16 @@
 
 The quota is lowered with the DevTools protocol (``Storage.overrideQuotaForOrigin``): the
 browser then refuses a put with its own ``QuotaExceededError``, which the cache must tell
-apart, make room for from its least recently used entries, and try once more.
+apart, make room for from its least recently used entries, and try once more; and the
+order of an install's events then: what the quota left out is known only after the install's
+``done`` (the cache writes once the install is over), so it comes as a ``cache-warning``, the
+one event documented to follow ``done``, never as a ``warning`` after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 from tests.support.browser import PyodideSession
 from tests.support.index_server import IndexServer
@@ -47,14 +51,41 @@ await c.flush(notes.append)
 """
 
 
+@contextlib.contextmanager
+def quota(page: PyodideSession, size: int) -> Iterator[None]:
+    """The page's origin held to ``size`` bytes of storage while the block runs."""
+    origin = page.page.evaluate("location.origin")
+    cdp = page.context.new_cdp_session(page.page)
+    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": size})
+    try:
+        yield
+    finally:
+        cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
+
+
 def test_a_full_quota_makes_room_in_the_browser(pyodide_factory: Callable[..., PyodideSession],
                                                 index_server: IndexServer) -> None:
     page = pyodide_factory()
-    origin = page.page.evaluate("location.origin")
-    cdp = page.context.new_cdp_session(page.page)
-    cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 700_000})
-    try:
+    with quota(page, 700_000):
         out = page.run(STEPS.replace("KB", "1000"))
-    finally:
-        cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin})
     assert out == [[[0, 1], [0, 2]], 1, True]
+
+
+INSTALL = """
+import pyemscripten
+events = []
+report = await pyemscripten.install("attrs", index_urls=[url], on_progress=events.append)
+events.append({"stage": "returned"})
+await pyemscripten.wait_for_cache()
+[[e["stage"] for e in events], events[-1].get("message", ""), list(report.warnings)]
+"""
+
+
+def test_a_wheel_the_quota_refuses_is_told_after_done(pyodide_factory: Callable[..., PyodideSession],
+                                                     index_server: IndexServer) -> None:
+    page = pyodide_factory()
+    with quota(page, 1000):
+        stages, told, warnings = page.run(INSTALL, url=index_server.index_url)
+    assert stages[-3:] == ["done", "returned", "cache-warning"] and "warning" not in stages, stages
+    assert "could not keep 1 wheel" in told and "quota" in told, told
+    assert warnings == []
