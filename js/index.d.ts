@@ -47,10 +47,10 @@ export interface InstallOptions {
    * instance was bootstrapped with (loadPyodideWithPackages' or the first installPackages'),
    * else PyPI. */
   indexUrls?: string | string[];
-  /** A PEP 751 pylock.toml: its URL (relative to the page) or its text. Installed first,
-   * without resolution. With `requirements` too, the two are two installs in one turn (no other
-   * install into the instance runs between them): if the requirements then fail, what the lock
-   * installed stays. */
+  /** A PEP 751 pylock.toml: its URL (relative to the page; in Node, an http(s) or `file:` URL)
+   * or its text. Installed first, without resolution. With `requirements` too, the two are two
+   * installs in one turn (no other install into the instance runs between them): if the
+   * requirements then fail, what the lock installed stays. */
   lockfile?: string;
   /** The lockfile's extras to install (PEP 751's `extras`; default: none). */
   lockExtras?: string | string[];
