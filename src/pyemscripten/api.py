@@ -330,7 +330,10 @@ async def install(
         # now, while those are read from the interpreter.
         client.prefetch_pages(_root_names(requirements))
         if s.cache is not None and not dry_run:
-            s.cache.prepare()  # the cache's entry list: Cache Storage opens in that time too
+            try:
+                s.cache.prepare()  # the cache's entry list: Cache Storage opens in that time too
+            except Exception as exc:  # noqa: BLE001 - a cache never fails an install (its get() is tried all the same)
+                s.emit("warning", message=f"the wheel cache could not get ready ({type(exc).__name__}: {exc})")
         # After another install of this page, if one is under way (no wait if none is). Its
         # place in line is taken here, in this call's first step: taken after the yield
         # below, an install_lock() started just after this install (its first step takes

@@ -143,12 +143,18 @@ async def flush_cache(cache: WheelCache, warn: Callable[[str], None]) -> None:
 
 
 def flush_cache_later(cache: WheelCache, warn: Callable[[str], None]) -> None:
-    """``cache.flush_later(warn)``, or without ``warn`` for a cache whose method takes none."""
+    """``cache.flush_later(warn)``, or without ``warn`` for a cache whose method takes none.
+    One that raises (the seam says it must not) is told to ``warn``: it runs once the
+    install's work is done, committed or not, and a cache never fails an install."""
     flush_later = cache.flush_later
-    if _takes_warn(flush_later):
-        flush_later(warn)
-    else:
-        flush_later()
+    try:
+        if _takes_warn(flush_later):
+            flush_later(warn)
+        else:
+            flush_later()
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        warn(f"the wheel cache could not store this install's wheels ({type(exc).__name__}: {exc}): they will be "
+             "downloaded again next time")
 
 
 class Hasher:

@@ -239,6 +239,26 @@ def test_a_cache_whose_checked_raises_is_a_cache_that_misses(session: api.Sessio
     assert {n for n, _ in report.installed} == {"app", "lib"}
 
 
+def test_a_cache_whose_prepare_or_flush_later_raises_does_not_fail_the_install(session: api.Session) -> None:
+    # The seam says they must not raise; one that does is told as a warning, and the install
+    # (committed before flush_later runs) is not reported as failed.
+    class Raising(MemoryCache):
+        def prepare(self) -> None:
+            raise RuntimeError("no storage")
+
+        def flush_later(self, warn=None) -> None:  # type: ignore[no-untyped-def]
+            raise RuntimeError("broken flush")
+
+    session.cache = Raising()
+    events: list[dict] = []
+    report = asyncio.run(api.install("app", [BASE], session=session, quiet=True, on_progress=events.append))
+    assert {n for n, _ in report.installed} == {"app", "lib"}
+    told = [e["message"] for e in events if e["stage"] == "warning"]
+    assert any("could not get ready (RuntimeError: no storage)" in m for m in told), told
+    assert any("could not store this install's wheels (RuntimeError: broken flush)" in m for m in told), told
+    assert [e["stage"] for e in events][-1] == "done"
+
+
 def test_the_cache_is_given_the_transports_own_copy_of_each_body(session: api.Session) -> None:
     # The browser's transport keeps each body in JavaScript too (Response.kept); the cache
     # stores from that copy, so the interpreter's can go before the install ends.
