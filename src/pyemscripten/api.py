@@ -1048,9 +1048,9 @@ def freeze(session: Session | None = None) -> str:
     :class:`~pyemscripten.errors.NoSitePackagesError` without them.
     """
     s = session or Session()
-    scheme = _site_packages(s, "freeze")
     if s.target is None and sys.platform != "emscripten":  # no runtime here to say what the lock is for
-        raise NoSitePackagesError("freeze", sys.platform, "target")
+        raise NoSitePackagesError("freeze", sys.platform, "target")  # (its message names scheme= too)
+    scheme = _site_packages(s, "freeze")
     target = s.target or current_target()
     wheels, unknown, runs_on, shadowed = [], [], [], []
     own = _kept(scheme)

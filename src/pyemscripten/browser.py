@@ -213,6 +213,16 @@ def node_reads_files() -> bool:
     return not _is_undefined(getattr(process, "getBuiltinModule", None))
 
 
+def _node_version() -> str | None:
+    """The version of the Node this runtime is (``process.versions.node``), or None: a page."""
+    try:
+        from js import process
+    except ImportError:
+        return None
+    version = getattr(getattr(process, "versions", None), "node", None)
+    return version if isinstance(version, str) else None
+
+
 class FetchTransport(Transport):
     """HTTP through the browser's ``fetch``. Connection failures become :class:`NetworkError`.
 
@@ -251,8 +261,11 @@ class FetchTransport(Transport):
                 return await self._file(url, on_progress, on_data)
             # A page's fetch reads no file: URL (the Fetch standard leaves it to the browser,
             # and Chromium and Firefox refuse it, with a TypeError that names nothing): a
-            # wheel named by one (name @ file:///...) is said to need a server.
-            raise NetworkError(url, "a browser's fetch reads no file: URL", refused_by="file")
+            # wheel named by one (name @ file:///...) is said to need a server; an older Node
+            # (no process.getBuiltinModule), to need a newer one or a server.
+            node = _node_version()
+            raise NetworkError(url, f"Node {node} reads no file: URL" if node else "a browser's fetch reads no file: URL",
+                               refused_by="file")
         if self._fetch is None:
             self._fetch = js_function(_FETCH_JS)
         raised: list[BaseException] = []  # what a callback raised: it ends the request as it is

@@ -213,12 +213,15 @@ class IndexHTTPError(PackageIndexError):
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
-        if self.status in (401, 403):
+        local = self.url[:5].lower() == "file:"  # a local index (lock --index-url FOLDER, Node), or name @ file:
+        if self.status == 403 and local:
+            advice = "this process may not read that file: check its permissions"
+        elif self.status in (401, 403):
             advice = "check the credentials (https://user:token@host/...) the URL needs"
-        elif self.status == 404 and self.url.startswith("file:"):  # a local index (lock --index-url FOLDER)
-            advice = ("no such file in the local index's folder (deleted since its pages were written?): write its "
-                      "pages again with `python -m pyemscripten index -o FOLDER` (no wheels named: it lists those left), or put "
-                      "the file back")
+        elif self.status == 404 and local:
+            advice = ("no such file: check the path (a wheel named as name @ file:///...), or, in a local index's "
+                      "folder, put the file back or write the index's pages again with `python -m pyemscripten index "
+                      "-o FOLDER` (no wheels named: it lists those left)")
         elif self.status in (404, 410):
             advice = "check the URL"
         elif self.transient:
@@ -242,8 +245,9 @@ class NetworkError(PackageIndexError):
     #   header (a 503 while the server restarts) looks the same (index_client.get_ok).
     # - "mixed content": an http URL of another machine from a page served over https; not
     #   tried again (the browser never sends it).
-    # - "file": a file: URL in a page, whose fetch reads none (Node reads them; see
-    #   browser.FetchTransport); not tried again.
+    # - "file": a file: URL in a page, whose fetch reads none, or in a Node older than 20.16
+    #   / 22.3 (a reason starting "Node"; a newer one reads them: browser.FetchTransport); not
+    #   tried again.
     refused_by: str | None = None
     page: str | None = None
     native: bool = False  # made by the native transport: no browser, so no CORS to check
@@ -286,6 +290,9 @@ class NetworkError(PackageIndexError):
             return (f"{head} This page{here} is served over https, and the browser blocks its requests to http "
                     "URLs of other machines (mixed content). Use the index's https URL (an index whose pages "
                     "name http files needs https ones).")
+        if self.refused_by == "file" and self.reason.startswith("Node"):  # a Node older than 20.16 / 22.3
+            return (f"{head} Node reads file: URLs from version 20.16 (or 22.3) on: run a newer Node, or serve the "
+                    "file over http(s) (e.g. python -m http.server, from a folder that holds it) and give its URL.")
         if self.refused_by == "file":
             return (f"{head} A page cannot read the files of this machine: serve it over http(s) (e.g. python -m "
                     "http.server, from a folder that holds it) and give its http(s) URL.")

@@ -1129,7 +1129,7 @@ def test_a_wheel_named_by_its_file_url_is_the_transports_to_read(tmp_path: Path,
     assert json.loads((tmp_path / "site-packages" / "app-1.0.dist-info" / "direct_url.json").read_text())["url"] == url
     # In a page (no Node process), before any fetch: not tried again, and what to do instead.
     js = types.ModuleType("js")
-    ffi = types.SimpleNamespace(create_proxy=None, to_js=None)
+    ffi = types.SimpleNamespace(create_proxy=None, to_js=None, JsProxy=type("JsProxy", (), {}))
     for name, module in (("js", js), ("pyodide", types.SimpleNamespace(ffi=ffi)), ("pyodide.ffi", ffi)):
         monkeypatch.setitem(sys.modules, name, module)
     with pytest.raises(errors.NetworkError) as info:
@@ -1138,6 +1138,14 @@ def test_a_wheel_named_by_its_file_url_is_the_transports_to_read(tmp_path: Path,
         f"Network error fetching {url}: a browser's fetch reads no file: URL. A page cannot read the files of this "
         "machine: serve it over http(s) (e.g. python -m http.server, from a folder that holds it) and give its "
         "http(s) URL.")
+    # In a Node older than 20.16 / 22.3 (a process, but no getBuiltinModule): what that Node lacks.
+    js.process = types.SimpleNamespace(versions=types.SimpleNamespace(node="18.20.4"))  # type: ignore[attr-defined]
+    with pytest.raises(errors.NetworkError) as info:
+        asyncio.run(FetchTransport().get(url))
+    assert not info.value.transient and str(info.value) == (
+        f"Network error fetching {url}: Node 18.20.4 reads no file: URL. Node reads file: URLs from version 20.16 (or "
+        "22.3) on: run a newer Node, or serve the file over http(s) (e.g. python -m http.server, from a folder that "
+        "holds it) and give its URL.")
 
 
 def test_a_wheel_named_by_its_url(tmp_path: Path) -> None:
@@ -1369,7 +1377,10 @@ def test_listing_freezing_and_uninstalling_natively_need_the_site_packages_named
         for given in (None, api.Session(target=TARGET)):
             with pytest.raises(error) as info:
                 call(given)
-            assert "Session(scheme=...)" in str(info.value) and "not emscripten" in str(info.value)
+            assert "Session(scheme=..." in str(info.value) and "not emscripten" in str(info.value)
+    # freeze() with neither says both at once (it said scheme, then, once given, target).
+    with pytest.raises(errors.NoSitePackagesError, match=r"give Session\(scheme=..., target=...\)"):
+        api.freeze()
     # freeze() also needs the runtime the lock is for; given both, each reads that folder.
     with pytest.raises(errors.NoSitePackagesError, match=r"give Session\(scheme=..., target=...\)"):
         api.freeze(api.Session(scheme=session.scheme))

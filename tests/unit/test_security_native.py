@@ -568,8 +568,12 @@ def test_messages_say_what_to_do_and_keep_secrets_out() -> None:
     assert str(errors.IndexHTTPError(url, 403, "a")).endswith("check the credentials (https://user:token@host/...) the URL needs.")
     assert str(errors.IndexHTTPError(url, 503, "a")).endswith("the server is failing for now: try again later.")
     assert str(errors.IndexHTTPError("file:///idx/a/a-1.0-py3-none-any.whl", 404, "a", "wheel")).endswith(
-        "no such file in the local index's folder (deleted since its pages were written?): write its pages again with "
-        "`python -m pyemscripten index -o FOLDER` (no wheels named: it lists those left), or put the file back.")
+        "no such file: check the path (a wheel named as name @ file:///...), or, in a local index's folder, put the "
+        "file back or write the index's pages again with `python -m pyemscripten index -o FOLDER` (no wheels named: "
+        "it lists those left).")
+    # A file this process may not read is no matter of credentials.
+    assert str(errors.IndexHTTPError("file:///idx/a/a-1.0-py3-none-any.whl", 403, "a", "wheel")).endswith(
+        "this process may not read that file: check its permissions.")
     assert "Check the URL" in str(errors.NetworkError("pypi.org/simple/a/", "only http and https URLs are fetched", "a"))
     assert "try again" in str(errors.NetworkError(url, "Failed to fetch", "a"))
     wheel = errors.NoCompatibleWheelError("numpy", ["pyemscripten_2026_0_wasm32", "py3-none-any"],
