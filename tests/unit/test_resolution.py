@@ -690,6 +690,34 @@ def test_the_distributions_wheel_gets_the_versions_and_markers_its_metadata_give
     assert result.rounds == 1
 
 
+def test_the_distributions_wheel_takes_no_metadata_of_another_release() -> None:
+    # The index's .metadata for web 3.0 (Linux only) names web 2.0, which needs multi<6: not
+    # 3.0's Requires-Dist (metadata_of passes an index's version with such metadata over), so
+    # the runtime's own web 3.0 keeps its lock's word: multi, any version.
+    import json as json_
+
+    from pyemscripten.distribution import parse_distribution_lock
+
+    lock = {"packages": {"web": {"name": "web", "version": "3.0", "file_name": "web-3.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                                 "sha256": "0" * 64, "depends": ["multi"]}}}
+
+    async def distribution():
+        return parse_distribution_lock(json_.dumps(lock).encode(), "https://cdn.test/full/pyodide-lock.json")
+
+    linux = "cp314-cp314-manylinux_2_28_x86_64"
+    index = FakeIndex({"web": {"3.0": {"tag": linux}}, "multi": {"6.0": {}, "7.0": {}}})
+    meta = metadata_text("web", "2.0", {"requires": ["multi<6"]})
+    url = f"{BASE.rsplit('/', 2)[0]}/files/web-3.0-{linux}.whl"
+    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+    page = json.loads(index.routes[BASE + "web/"].body)
+    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+    index.routes[BASE + "web/"] = replace(index.routes[BASE + "web/"], body=json.dumps(page).encode())
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["web"], TARGET, client, None, ResolveOptions(), distribution=distribution))
+    assert {d.name: str(d.version) for d in result.dists} == {"web": "3.0", "multi": "7.0"}
+    assert url + ".metadata" in index.requests
+
+
 def test_a_wheel_named_by_its_url_that_does_not_fit_is_not_swapped_for_the_distributions() -> None:
     url = "https://files.test/foo-2.0-cp313-cp313-pyodide_2025_0_wasm32.whl#sha256=" + "1" * 64
     client = IndexClient(FakeIndex({}), [BASE], RetryPolicy(attempts=1, backoff=0), sleep=no_sleep)
