@@ -109,6 +109,21 @@ def test_a_version_whose_metadata_is_another_releases_is_passed_over() -> None:
             run(index, ["a==2.0"])
 
 
+def test_a_version_passed_over_for_another_releases_metadata_is_not_said_held_back_by_it() -> None:
+    # a 2.0's .metadata is a 3.0's, which needs b>=5: a 2.0 is passed over for that, and said
+    # so; "a 1.0 is chosen, not 2.0: 2.0 needs b>=5" would give 2.0 another release's needs.
+    index = FakeIndex({"a": {"2.0": {}, "1.0": {}}, "b": {"1.0": {}}})
+    meta = metadata_text("a", "3.0", {"requires": ["b>=5"]})
+    url = f"{BASE.rsplit('/', 2)[0]}/files/a-2.0-py3-none-any.whl"
+    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+    page = json.loads(index.routes[BASE + "a/"].body)
+    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+    index.routes[BASE + "a/"] = replace(index.routes[BASE + "a/"], body=json.dumps(page).encode())
+    got = run(index, ["a", "b"])
+    assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "1.0"}
+    assert got.passed_over[0].startswith("Passed over a 2.0: Bad metadata") and got.held_back == ()
+
+
 def test_a_version_needing_a_project_no_index_has_is_passed_over() -> None:
     # As pip: no page (404) means no candidates, so the resolver backtracks to app 1.0; the
     # project's own error stands when nothing else fits.
