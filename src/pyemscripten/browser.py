@@ -186,6 +186,9 @@ _READ_FILE_JS = r"""
   } catch (e) {
     return { error: `not a URL of a file on this machine (${String(e.message || e)})` };
   }
+  // A NUL (%00) is in no file's name: no such file, as natively (readFile refuses the path
+  // with an error that was told as a network failure, and tried again).
+  if (path.includes("\0")) return { status: 404, body: new Uint8Array(0) };
   if (/[\\/]$/.test(path)) path += "index.html";
   try {
     const data = await readFile(path);

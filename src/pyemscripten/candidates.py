@@ -400,8 +400,18 @@ class Finder:
                 if version == candidate.version]
             files.sort(key=lambda f: f.yanked is not None)  # a yanked upload's metadata may be what was wrong
             self._metadata_files[key] = files
-        files = [f for f in self._metadata_files[key] if f.url not in self.data.metadata_errors]
+        # Nor one whose metadata names another release (metadata_of passes such a version
+        # over): its Requires-Dist would stand for this version's.
+        files = [f for f in self._metadata_files[key] if f.url not in self.data.metadata_errors
+                 and not self.another_release(f.url, candidate.name, candidate.version)]
         return next((f for f in files if f.url in self.data.metadata), files[0] if files else None)
+
+    def another_release(self, url: str, name: str, version: Version) -> bool:
+        """Whether the metadata known for the file at ``url`` names another project or version
+        than ``name`` ``version`` (the index's .metadata file, or the wheel's METADATA, got
+        wrong): not that release's, whose version is passed over (:meth:`metadata_of`)."""
+        metadata = self.data.metadata.get(url)
+        return metadata is not None and (metadata.name, metadata.version) != (name, version)
 
     def _distribution_requirements(self, candidate: Candidate, listed: Sequence[Requirement]) -> list[Requirement]:
         """The runtime's own wheel's requirements: the lock's names, with the versions and
@@ -479,7 +489,7 @@ class Finder:
         if url not in self.data.metadata:
             raise NeedData(candidate=candidate)
         metadata = self.data.metadata[url]
-        if (metadata.name, metadata.version) != (candidate.name, candidate.version):
+        if self.another_release(url, candidate.name, candidate.version):
             # Another release's metadata (a .metadata file, or METADATA, the index got wrong):
             # its Requires-Dist are not this version's. pip passes over such a version too.
             # Said as the wheel's own check says it (wheels.py), the field that differs first.

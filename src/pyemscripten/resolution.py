@@ -703,7 +703,10 @@ def _held_back(resolution: Resolution, result: Any, finder: Finder) -> tuple[str
             continue
         newest, file = first
         meta = finder.data.metadata.get(file.url)
-        if meta is None or not all(s.contains(newest, prereleases=True) for s in asked.get(dist.name, ())) \
+        # Metadata of another release: the newest was passed over for it (said so), not for
+        # what that release needs.
+        if meta is None or finder.another_release(file.url, dist.name, newest) \
+                or not all(s.contains(newest, prereleases=True) for s in asked.get(dist.name, ())) \
                 or (meta.requires_python is not None and not meta.requires_python.contains(python, prereleases=True)):
             continue
         blocked = _blockers(meta, finder, without, chosen, 3, frozenset(extras.get(dist.name, ())))

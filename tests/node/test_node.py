@@ -111,6 +111,18 @@ json.dumps({{"installed": [list(p) for p in report.installed],
     assert out == {"installed": [["mdurl", "0.1.2"]], "origin": wheel.as_uri()}
 
 
+def test_a_file_url_no_file_can_have_is_a_404(run_in_node: Callable[..., Any], tmp_path: Path) -> None:
+    # A NUL in the path (%00) names no file, as natively (UrllibTransport): a 404, not a read
+    # failure told as a network error and tried again.
+    url = (tmp_path / "a").as_uri() + "%00b-1.0-py3-none-any.whl"
+    out = run_in_node(f"""
+import json
+from pyemscripten.browser import FetchTransport
+json.dumps((await FetchTransport().get({url!r})).status)
+""")
+    assert out == 404
+
+
 def test_a_refused_connection_says_why(run_in_node: Callable[..., Any]) -> None:
     # Node's fetch rejects with "fetch failed" and puts why in the error's cause. (With the
     # runtime's distribution, a project the index failed for would come from there.)

@@ -109,6 +109,21 @@ def test_a_version_whose_metadata_is_another_releases_is_passed_over() -> None:
             run(index, ["a==2.0"])
 
 
+def test_a_version_passed_over_for_another_releases_metadata_is_not_said_held_back_by_it() -> None:
+    # a 2.0's .metadata is a 3.0's, which needs b>=5: a 2.0 is passed over for that, and said
+    # so; "a 1.0 is chosen, not 2.0: 2.0 needs b>=5" would give 2.0 another release's needs.
+    index = FakeIndex({"a": {"2.0": {}, "1.0": {}}, "b": {"1.0": {}}})
+    meta = metadata_text("a", "3.0", {"requires": ["b>=5"]})
+    url = f"{BASE.rsplit('/', 2)[0]}/files/a-2.0-py3-none-any.whl"
+    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+    page = json.loads(index.routes[BASE + "a/"].body)
+    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+    index.routes[BASE + "a/"] = replace(index.routes[BASE + "a/"], body=json.dumps(page).encode())
+    got = run(index, ["a", "b"])
+    assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "1.0"}
+    assert got.passed_over[0].startswith("Passed over a 2.0: Bad metadata") and got.held_back == ()
+
+
 def test_a_version_needing_a_project_no_index_has_is_passed_over() -> None:
     # As pip: no page (404) means no candidates, so the resolver backtracks to app 1.0; the
     # project's own error stands when nothing else fits.
@@ -688,6 +703,34 @@ def test_the_distributions_wheel_gets_the_versions_and_markers_its_metadata_give
     assert {d.name: str(d.version) for d in result.dists} == {"web": "3.0", "multi": "6.0", "buildonly": "1.0"}
     # The crawl fetched that metadata file and went on: no round of resolution was left for it.
     assert result.rounds == 1
+
+
+def test_the_distributions_wheel_takes_no_metadata_of_another_release() -> None:
+    # The index's .metadata for web 3.0 (Linux only) names web 2.0, which needs multi<6: not
+    # 3.0's Requires-Dist (metadata_of passes an index's version with such metadata over), so
+    # the runtime's own web 3.0 keeps its lock's word: multi, any version.
+    import json as json_
+
+    from pyemscripten.distribution import parse_distribution_lock
+
+    lock = {"packages": {"web": {"name": "web", "version": "3.0", "file_name": "web-3.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+                                 "sha256": "0" * 64, "depends": ["multi"]}}}
+
+    async def distribution():
+        return parse_distribution_lock(json_.dumps(lock).encode(), "https://cdn.test/full/pyodide-lock.json")
+
+    linux = "cp314-cp314-manylinux_2_28_x86_64"
+    index = FakeIndex({"web": {"3.0": {"tag": linux}}, "multi": {"6.0": {}, "7.0": {}}})
+    meta = metadata_text("web", "2.0", {"requires": ["multi<6"]})
+    url = f"{BASE.rsplit('/', 2)[0]}/files/web-3.0-{linux}.whl"
+    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+    page = json.loads(index.routes[BASE + "web/"].body)
+    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+    index.routes[BASE + "web/"] = replace(index.routes[BASE + "web/"], body=json.dumps(page).encode())
+    client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
+    result = asyncio.run(resolve(["web"], TARGET, client, None, ResolveOptions(), distribution=distribution))
+    assert {d.name: str(d.version) for d in result.dists} == {"web": "3.0", "multi": "7.0"}
+    assert url + ".metadata" in index.requests
 
 
 def test_a_wheel_named_by_its_url_that_does_not_fit_is_not_swapped_for_the_distributions() -> None:
