@@ -871,9 +871,10 @@ class _HeldTurn:
     context: the block's task and the tasks started in it (a task copies its context; so
     ``asyncio.gather(install(a), install(b))`` in the block runs in its turn). They take it
     one after the other (they would commit over each other's files as separate installs
-    would); the page's turn is handed on once the block and every one of them have ended,
-    so that an install of a task started in the block and not awaited there still runs
-    before one from elsewhere. (A task that an install's progress callback starts is in the
+    would); the page's turn is handed on once the block and every one of them have ended:
+    an install of a task started in the block and not awaited there runs in the turn if it
+    has begun (reached :func:`install`) before the block ends, and waits in line as one from
+    elsewhere if not. (A task that an install's progress callback starts is in the
     turn too, and so waits for that install, which holds the block's lock.)"""
 
     def __init__(self, turn: _Turn) -> None:
