@@ -1132,17 +1132,19 @@ def test_a_wheel_named_by_its_file_url_is_the_transports_to_read(tmp_path: Path,
     ffi = types.SimpleNamespace(create_proxy=None, to_js=None, JsProxy=type("JsProxy", (), {}))
     for name, module in (("js", js), ("pyodide", types.SimpleNamespace(ffi=ffi)), ("pyodide.ffi", ffi)):
         monkeypatch.setitem(sys.modules, name, module)
-    with pytest.raises(errors.NetworkError) as info:
-        asyncio.run(FetchTransport().get(url))
-    assert not info.value.transient and str(info.value) == (
+    def refusal() -> str:
+        with pytest.raises(errors.NetworkError) as info:
+            asyncio.run(FetchTransport().get(url))
+        assert not info.value.transient
+        return str(info.value)
+
+    assert refusal() == (
         f"Network error fetching {url}: a browser's fetch reads no file: URL. A page cannot read the files of this "
         "machine: serve it over http(s) (e.g. python -m http.server, from a folder that holds it) and give its "
         "http(s) URL.")
     # In a Node older than 20.16 / 22.3 (a process, but no getBuiltinModule): what that Node lacks.
     js.process = types.SimpleNamespace(versions=types.SimpleNamespace(node="18.20.4"))  # type: ignore[attr-defined]
-    with pytest.raises(errors.NetworkError) as info:
-        asyncio.run(FetchTransport().get(url))
-    assert not info.value.transient and str(info.value) == (
+    assert refusal() == (
         f"Network error fetching {url}: Node 18.20.4 reads no file: URL. Node reads file: URLs from version 20.16 (or "
         "22.3) on: run a newer Node, or serve the file over http(s) (e.g. python -m http.server, from a folder that "
         "holds it) and give its URL.")

@@ -88,17 +88,22 @@ def test_a_version_with_unreadable_metadata_is_passed_over_and_said() -> None:
         run(index, ["a==2.0"])
 
 
+def serve_metadata(index: FakeIndex, project: str, filename: str, meta: bytes) -> None:
+    """The index gives ``meta`` as the .metadata file of ``filename`` (the project's first
+    file), its hash on the project's page as that body's."""
+    url = f"{BASE.rsplit('/', 2)[0]}/files/{filename}"
+    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
+    page = json.loads(index.routes[BASE + f"{project}/"].body)
+    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
+    index.routes[BASE + f"{project}/"] = replace(index.routes[BASE + f"{project}/"], body=json.dumps(page).encode())
+
+
 def test_a_version_whose_metadata_is_another_releases_is_passed_over() -> None:
     # a 2.0's .metadata file (its hash as the page gives it) is a 3.0's, or another project's:
     # its Requires-Dist are not a 2.0's, so a 2.0 is passed over (as pip does), and said.
     for name, version in (("a", "3.0"), ("zzz", "2.0")):
         index = FakeIndex({"a": {"2.0": {}, "1.0": {}}})
-        meta = metadata_text(name, version, {"requires": ["ghost"]})
-        url = f"{BASE.rsplit('/', 2)[0]}/files/a-2.0-py3-none-any.whl"
-        index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
-        page = json.loads(index.routes[BASE + "a/"].body)
-        page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
-        index.routes[BASE + "a/"] = replace(index.routes[BASE + "a/"], body=json.dumps(page).encode())
+        serve_metadata(index, "a", "a-2.0-py3-none-any.whl", metadata_text(name, version, {"requires": ["ghost"]}))
         got = run(index, ["a"])
         assert [(d.name, str(d.version)) for d in got.dists] == [("a", "1.0")]
         said = (f"METADATA says Name '{name}', the file name says 'a'" if name != "a"
@@ -113,12 +118,7 @@ def test_a_version_passed_over_for_another_releases_metadata_is_not_said_held_ba
     # a 2.0's .metadata is a 3.0's, which needs b>=5: a 2.0 is passed over for that, and said
     # so; "a 1.0 is chosen, not 2.0: 2.0 needs b>=5" would give 2.0 another release's needs.
     index = FakeIndex({"a": {"2.0": {}, "1.0": {}}, "b": {"1.0": {}}})
-    meta = metadata_text("a", "3.0", {"requires": ["b>=5"]})
-    url = f"{BASE.rsplit('/', 2)[0]}/files/a-2.0-py3-none-any.whl"
-    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
-    page = json.loads(index.routes[BASE + "a/"].body)
-    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
-    index.routes[BASE + "a/"] = replace(index.routes[BASE + "a/"], body=json.dumps(page).encode())
+    serve_metadata(index, "a", "a-2.0-py3-none-any.whl", metadata_text("a", "3.0", {"requires": ["b>=5"]}))
     got = run(index, ["a", "b"])
     assert {d.name: str(d.version) for d in got.dists} == {"a": "1.0", "b": "1.0"}
     assert got.passed_over[0].startswith("Passed over a 2.0: Bad metadata") and got.held_back == ()
@@ -721,16 +721,11 @@ def test_the_distributions_wheel_takes_no_metadata_of_another_release() -> None:
 
     linux = "cp314-cp314-manylinux_2_28_x86_64"
     index = FakeIndex({"web": {"3.0": {"tag": linux}}, "multi": {"6.0": {}, "7.0": {}}})
-    meta = metadata_text("web", "2.0", {"requires": ["multi<6"]})
-    url = f"{BASE.rsplit('/', 2)[0]}/files/web-3.0-{linux}.whl"
-    index.routes[url + ".metadata"] = replace(index.routes[url + ".metadata"], body=meta)
-    page = json.loads(index.routes[BASE + "web/"].body)
-    page["files"][0]["core-metadata"] = {"sha256": hashlib.sha256(meta).hexdigest()}
-    index.routes[BASE + "web/"] = replace(index.routes[BASE + "web/"], body=json.dumps(page).encode())
+    serve_metadata(index, "web", f"web-3.0-{linux}.whl", metadata_text("web", "2.0", {"requires": ["multi<6"]}))
     client = IndexClient(index, [BASE], RetryPolicy(attempts=3, backoff=0), sleep=no_sleep)
     result = asyncio.run(resolve(["web"], TARGET, client, None, ResolveOptions(), distribution=distribution))
     assert {d.name: str(d.version) for d in result.dists} == {"web": "3.0", "multi": "7.0"}
-    assert url + ".metadata" in index.requests
+    assert f"{BASE.rsplit('/', 2)[0]}/files/web-3.0-{linux}.whl.metadata" in index.requests
 
 
 def test_a_wheel_named_by_its_url_that_does_not_fit_is_not_swapped_for_the_distributions() -> None:
