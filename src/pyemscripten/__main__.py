@@ -31,7 +31,7 @@ from packaging.utils import parse_wheel_filename
 
 from . import __version__
 from .candidates import USER, Dependency
-from .credentials import lower_scheme, strip_credentials
+from .credentials import is_file_url, lower_scheme, strip_credentials
 from .distribution import DistributionEntry
 from .downloads import WheelRequest, fetch_wheel, verify, wrong_sha256_notes
 from .errors import (
@@ -125,7 +125,7 @@ def _index_url(text: str) -> str:
     ``--wheels-dir`` only, so that the lock names the wheels by their copies' paths)."""
     if text.lower().startswith(("http://", "https://")):  # schemes are case-insensitive (RFC 3986 3.1)
         return _http_url(text)
-    if text.lower().startswith("file:"):
+    if is_file_url(text):
         try:
             parts = urlsplit(text)
         except ValueError as exc:  # "file://[": an unclosed IPv6 host
@@ -173,7 +173,7 @@ def _local_wheels(requirements: Sequence[str]) -> list[str]:
             file = Dependency.parse(text).file
         except InvalidRequirementError:  # said by resolution, with the others
             continue
-        if file is not None and file.url[:5].lower() == "file:":
+        if file is not None and is_file_url(file.url):
             urls.append(file.url)
     return urls
 

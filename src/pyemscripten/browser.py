@@ -14,11 +14,11 @@ import os
 from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from .credentials import OriginCredentials
+from .credentials import OriginCredentials, is_file_url
 from .errors import ContentSecurityPolicyError, NetworkError
 from .installation import FileOps, KeptBytes
 from .progress import size_text
-from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache
+from .seams import BodyPieces, ByteProgress, Hasher, Response, Transport, WheelCache, hand_over_whole
 
 # One JS function does the whole request: headers, timeout, streaming with progress, and
 # returns the body as a Uint8Array. Crossing into Python once per response (not per chunk)
@@ -202,7 +202,6 @@ _READ_FILE_JS = r"""
   }
 })
 """
-_PIECE = 256 * 1024  # a file's bytes go to on_data in pieces of this size, as _FETCH_JS sends them
 
 
 def node_reads_files() -> bool:
@@ -257,7 +256,7 @@ class FetchTransport(Transport):
         from pyodide.ffi import create_proxy, to_js
 
         url, headers = self._credentials.prepare(url, headers)
-        if url[:5].lower() == "file:":
+        if is_file_url(url):
             if self._reads_files is None:
                 self._reads_files = node_reads_files()
             if self._reads_files:
@@ -309,8 +308,7 @@ class FetchTransport(Transport):
 
     async def _file(self, url: str, on_progress: ByteProgress | None, on_data: BodyPieces | None) -> Response:
         """A ``file:`` URL read by Node: the answer a static server gives, its body handed to
-        ``on_data`` in pieces as a download's would be (the wheel's members then inflate as
-        they do for http)."""
+        ``on_data`` in pieces as a download's would be (:func:`~.seams.hand_over_whole`)."""
         if self._read_file is None:
             self._read_file = js_function(_READ_FILE_JS)
         result = await self._read_file(url)
@@ -319,11 +317,7 @@ class FetchTransport(Transport):
         status, body = int(result.status), result.body.to_bytes()
         if status != 200:
             return Response(url, status, body, {})
-        for offset in range(0, len(body), _PIECE):
-            if on_data is not None:
-                on_data(offset, body[offset:offset + _PIECE])
-            if on_progress is not None:
-                on_progress(min(offset + _PIECE, len(body)), len(body))
+        hand_over_whole(body, on_data, on_progress)
         path = url.split("?", 1)[0].split("#", 1)[0]
         kind = "text/html" if path.endswith(("/", ".html")) else "application/octet-stream"
         return Response(url, 200, body, {"content-type": kind, "content-length": str(len(body))}, kept=result.body)
@@ -854,8 +848,8 @@ class CacheStorageWheelCache(WheelCache):
 
     A hit is a use once the caller's check finds the body good (:meth:`checked`); an entry
     whose body's sha256 is not its key is dropped at the flush instead. A key cannot change,
-    so a hit cannot refresh the time in it: the last use of each entry is kept apart, in one small entry of its own (``_USED_KEY``, {sha256: time}), read and
-    written once per flush of an instance that had hits, never per hit: merged into what is
+    so a hit cannot refresh the time in it: the last use of each entry is kept apart, in one
+    small entry of its own (``_USED_KEY``, {sha256: time}), read and written once per flush of an instance that had hits, never per hit: merged into what is
     stored (the later time of each), and written straight after that read, before the
     flush's deletes. An entry's last use is the later of that and the time in its key. Two
     tabs whose flushes both read it before either writes (a few milliseconds apart) still

@@ -40,6 +40,20 @@ _SCHEME = re.compile(SCHEME_PATTERN + ":")
 _AUTHORITY = re.compile(rf"^(?:{SCHEME_PATTERN}:)?//([^/?#]*)")
 
 
+def is_file_url(url: str) -> bool:
+    """Whether ``url`` is a ``file:`` URL (its scheme in any case, RFC 3986 3.1)."""
+    return url[:5].lower() == "file:"
+
+
+def links_a_local_file(link: str, source: str | None) -> bool:
+    """Whether ``link``, read in a page or lock from ``source``, names a file of this machine
+    though that page or lock is not one itself. As in a browser, only a file: page links to
+    files of this machine: in Node, where file: URLs are read, a page from a server would
+    otherwise have the install read local files. ``source`` None or empty: the user's own
+    text (a lock given as text), which may name them."""
+    return is_file_url(link) and bool(source) and not is_file_url(source or "")
+
+
 def lower_scheme(url: str) -> str:
     """``url`` with its scheme in lower case (``HTTPS://host/`` is ``https://host/``), as
     ``fetch`` and ``urlsplit`` read it: a URL the user spelled so is then neither refused by

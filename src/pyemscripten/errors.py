@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .credentials import SCHEME_PATTERN, split_credentials
+from .credentials import SCHEME_PATTERN, is_file_url, split_credentials
 
 
 def redact_url(url: str) -> str:
@@ -213,7 +213,7 @@ class IndexHTTPError(PackageIndexError):
 
     def __str__(self) -> str:
         about = f" for {self.project!r}" if self.project else ""
-        local = self.url[:5].lower() == "file:"  # a local index (lock --index-url FOLDER, Node), or name @ file:
+        local = is_file_url(self.url)  # a local index (lock --index-url FOLDER, Node), or name @ file:
         if self.status == 403 and local:
             advice = "this process may not read that file: check its permissions"
         elif self.status in (401, 403):

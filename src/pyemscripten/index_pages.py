@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from .credentials import links_a_local_file
 from .errors import IndexFormatError, redact_url
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -159,10 +160,8 @@ def _absolute(base: str, link: str, page_url: str, project: str) -> tuple[str, s
         found = urldefrag(urljoin(base, link))
     except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
         raise IndexFormatError(page_url, f"bad URL {redact_url(link)!r} ({exc})", project) from None
-    # As in a browser, only a file: page links to files of this machine: in Node, where file:
-    # URLs are read, a page from a server would otherwise have the install read local files.
     # The page's own URL, not its <base href>, which the page writes.
-    if found[0][:5].lower() == "file:" and page_url[:5].lower() != "file:":
+    if links_a_local_file(found[0], page_url):
         raise IndexFormatError(page_url, f"it links to {redact_url(found[0])}, a file of this machine, which only "
                                          "an index in this machine's files may name", project)
     return found

@@ -24,7 +24,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import BuildTag, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .credentials import lower_scheme, strip_credentials
+from .credentials import links_a_local_file, lower_scheme, strip_credentials
 from .downloads import strongest_hash
 from .errors import LockError, UnsupportedRuntimeError, redact_url
 from .index_pages import IndexFile
@@ -207,7 +207,7 @@ def _wheel_file(entry: Mapping[str, Any], package: str, lock_url: str | None, so
             location = urljoin(lock_url, location)
         except ValueError as exc:  # urljoin refuses e.g. "http://[" (an unclosed IPv6 host)
             raise LockError(f"a wheel of {package} has a bad URL {redact_url(location)!r} ({exc})", source) from None
-    if location[:5].lower() == "file:" and lock_url and lock_url[:5].lower() != "file:":  # as an index page's link
+    if links_a_local_file(location, lock_url):  # as an index page's link
         raise LockError(f"a wheel of {package} is at {redact_url(location)}, a file of this machine, which only a lock "
                         "in this machine's files may name", source)
     # A fragment (#sha256=..., #egg=...) is no part of the file's address: the lock's hashes

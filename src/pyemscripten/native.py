@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .credentials import OriginCredentials, same_origin, strip_credentials
 from .errors import NetworkError, redact_url
-from .seams import BodyPieces, ByteProgress, Response, Transport
+from .seams import BODY_PIECE, BodyPieces, ByteProgress, Response, Transport, hand_over_whole
 
 # What a URL keeps as it is when its other characters are quoted (RFC 3986's reserved and
 # unreserved ones, and "%": what is quoted already stays so).
@@ -28,7 +28,6 @@ _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 
 _SCHEMES = ("http", "https")
-_PIECE = 256 * 1024  # a body handed to on_data in pieces of this size at most
 _READ = 64 * 1024  # a body read without on_data, in reads of this size (each one counts as activity)
 T = TypeVar("T")
 
@@ -154,9 +153,8 @@ class UrllibTransport(Transport):
             raise NetworkError(url, f"not a URL ({exc})") from None
         if scheme == "file" and (self._local or url in self._files):
             response = await _in_thread(self._read_local, url)
-            if on_data is not None and response.status == 200:
-                for offset in range(0, len(response.body), _PIECE):
-                    on_data(offset, response.body[offset:offset + _PIECE])
+            if response.status == 200:
+                hand_over_whole(response.body, on_data)
             return response
         if scheme not in _SCHEMES:
             raise NetworkError(url, "only http and https URLs are fetched")
@@ -198,7 +196,7 @@ class UrllibTransport(Transport):
             with self._opener.open(request, timeout=self.timeout) as answer:
                 parts: list[bytes] = []
                 done = 0
-                while piece := answer.read(_PIECE if deliver is not None else _READ):
+                while piece := answer.read(BODY_PIECE if deliver is not None else _READ):
                     if entry is not None:
                         entry[1] = time.monotonic()
                     if deliver is not None:

@@ -45,6 +45,20 @@ ByteProgress = Callable[[int, "int | None"], None]
 # try, so pieces of a failed try never mix with the next one's.
 BodyPieces = Callable[[int, bytes], None]
 
+#: The most a transport hands ``on_data`` at once (a piece of a download, of a file read whole).
+BODY_PIECE = 256 * 1024
+
+
+def hand_over_whole(body: bytes, on_data: BodyPieces | None, on_progress: ByteProgress | None = None) -> None:
+    """Hand ``body``, read whole (a local file), to ``on_data`` in pieces of
+    :data:`BODY_PIECE`, as a download's come (a wheel's members then inflate as they do for
+    http), with ``on_progress`` after each."""
+    for offset in range(0, len(body), BODY_PIECE):
+        if on_data is not None:
+            on_data(offset, body[offset:offset + BODY_PIECE])
+        if on_progress is not None:
+            on_progress(min(offset + BODY_PIECE, len(body)), len(body))
+
 
 class Transport(ABC):
     """Fetches URLs. Implementations raise :class:`~pyemscripten.errors.NetworkError` when no

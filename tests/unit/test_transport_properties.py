@@ -548,7 +548,7 @@ def test_a_cancelled_native_request_hands_over_no_more_pieces() -> None:
             await request
         await asyncio.sleep(0.05)
 
-    with _serving(_Large) as url, mock.patch("pyemscripten.native._PIECE", len(PAGE) // 4):
+    with _serving(_Large) as url, mock.patch("pyemscripten.native.BODY_PIECE", len(PAGE) // 4):
         asyncio.run(run())
     assert heard[0] == (0, False) and not [offset for offset, late in heard if late]
 
